@@ -1,0 +1,87 @@
+# mote — build with `make`, test with `make test`, install with `make install PREFIX=...`.
+# `make SAN=1 test` builds and runs everything with ASan+UBSan in build-san/.
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+PKGS    := libpcre2-8 libutf8proc libcjson
+TESTPKG := cmocka
+
+ifeq ($(SAN),1)
+BUILD   ?= build-san
+OPT     ?= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD   ?= build
+OPT     ?= -O2 -g
+endif
+
+CFLAGS  ?=
+CFLAGS  += $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
+           -fPIC -pthread -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS))
+LDFLAGS += $(OPT) -pthread
+LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lm
+
+# Kernels for one ISA live in files named *_avx2.c / *_avx512.c and are built
+# with that ISA enabled; the dispatcher picks them at run time.
+ISA_avx2   := -mavx2 -mfma -mf16c
+ISA_avx512 := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
+
+LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+TEST_UTIL:= $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_UOBJ:= $(TEST_UTIL:%.c=$(BUILD)/%.o)
+
+.PHONY: all test install uninstall clean
+all: mote
+
+mote: $(BUILD)/mote
+	cp $< $@
+
+$(BUILD)/libmote.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libmote.so: $(LIB_OBJ)
+	$(CC) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/mote: $(CLI_OBJ) $(BUILD)/libmote.a
+	$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(ISA_$(lastword $(subst _, ,$(basename $(notdir $<))))) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(TESTPKG)) -Itests -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_UOBJ) $(BUILD)/libmote.a
+	$(CC) -o $@ $^ $(LDFLAGS) $(shell pkg-config --libs $(TESTPKG)) $(LDLIBS)
+
+# Every test program runs even if one fails; the target fails if any did.
+test: $(TEST_BIN) $(BUILD)/mote
+	@fail=0; for t in $(TEST_BIN); do \
+	  echo "== $$t"; MOTE_BIN=$(BUILD)/mote $$t || fail=1; \
+	done; \
+	if [ $$fail -ne 0 ]; then echo "SOME TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
+
+install: $(BUILD)/mote $(BUILD)/libmote.a $(BUILD)/libmote.so
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BUILD)/mote $(DESTDIR)$(PREFIX)/bin/mote
+	install -m 644 $(BUILD)/libmote.a $(DESTDIR)$(PREFIX)/lib/libmote.a
+	install -m 755 $(BUILD)/libmote.so $(DESTDIR)$(PREFIX)/lib/libmote.so
+	install -m 644 include/mote.h $(DESTDIR)$(PREFIX)/include/mote.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@PKGS@|$(PKGS)|' mote.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mote.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/mote $(DESTDIR)$(PREFIX)/lib/libmote.a $(DESTDIR)$(PREFIX)/lib/libmote.so \
+	      $(DESTDIR)$(PREFIX)/include/mote.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/mote.pc
+
+clean:
+	rm -rf build build-san mote
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

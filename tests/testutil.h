@@ -1,0 +1,41 @@
+/*
+ * testutil.h — helpers shared by the cmocka test programs.
+ *
+ * Tests that need the reference material in ../shared (models, goldens,
+ * vocabularies, templates) call shared_path(); when it is absent (a user's
+ * fresh clone) they skip with a message saying so. MOTE_SHARED overrides the
+ * location.
+ */
+#ifndef MOTE_TESTUTIL_H
+#define MOTE_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* Directory of the shared reference material, or NULL if absent. */
+const char *shared_dir(void);
+/* shared_dir()/rel in a static buffer (overwritten by the next call), or
+ * NULL if the shared material is absent. */
+const char *shared_path(const char *rel);
+/* Skip the current test (with a message) when ../shared is absent. */
+#define SKIP_WITHOUT_SHARED()                                                  \
+    do {                                                                       \
+        if (!shared_dir()) {                                                   \
+            print_message("[  SKIP    ] ../shared not found (set MOTE_SHARED): " \
+                          "reference tests skipped\n");                        \
+            skip();                                                            \
+        }                                                                      \
+    } while (0)
+
+/* Read a whole file into a malloc'd NUL-terminated buffer; NULL on error. */
+char *read_file(const char *path, size_t *len);
+
+/* Deterministic pseudo-random numbers for tests. */
+uint64_t test_rng_next(uint64_t *state);
+float test_rng_uniform(uint64_t *state);  /* [0, 1) */
+float test_rng_normal(uint64_t *state);   /* N(0, 1) */
+
+#endif
