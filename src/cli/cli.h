@@ -1,0 +1,104 @@
+/*
+ * cli.h — what the verbs of the `mote` command share.
+ *
+ * The command is a thin layer over the public API (mote.h) and includes no
+ * internal header. Every verb is a function taking the arguments after
+ * `mote` (argv[0] is the verb) and returning the exit status:
+ * 0 success, EXIT_LIB (1) when a library call or I/O failed (after printing
+ * "mote: <message>" on stderr), EXIT_USAGE (2) for a bad command line.
+ */
+#ifndef MOTE_CLI_CLI_H
+#define MOTE_CLI_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cli/args.h"
+#include "mote.h"
+
+/* Version of the command (kept in step with mote.pc.in). */
+#ifndef MOTE_VERSION
+#define MOTE_VERSION "0.1.0"
+#endif
+
+/* ------------------------------------------------------------------------
+ * Verbs (one file each: cmd_<verb>.c)
+ * ---------------------------------------------------------------------- */
+
+int cmd_run(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_perplexity(int argc, char **argv);
+
+/* ------------------------------------------------------------------------
+ * Shared helpers (common.c)
+ * ---------------------------------------------------------------------- */
+
+/* Print "mote: <mote_last_error()>" on stderr; returns EXIT_LIB. */
+int cli_lib_error(void);
+/* Print "mote: <formatted message>" on stderr; returns EXIT_LIB. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Monotonic clock in seconds. */
+double cli_now(void);
+
+/* Open a model (vocab_only: tokenizer and metadata only). 0 or EXIT_LIB. */
+int cli_open_model(const char *path, int vocab_only, mote_model **out);
+
+/* Tokenize text[0..len) into a malloc'd array (free with free()). 0 or
+ * EXIT_LIB. */
+int cli_tokenize(const mote_model *model, const char *text, size_t len,
+                 int add_special, int parse_special, mote_token **toks, size_t *n);
+
+/* Read a whole file ("-" = stdin) into a malloc'd NUL-terminated buffer.
+ * 0 or EXIT_LIB. */
+int cli_read_file(const char *path, char **buf, size_t *len);
+
+/* Write s[0..n) on one line: backslash escapes for '\\', newline, tab, CR,
+ * other control bytes and bytes that are not valid UTF-8 (\xNN). */
+void cli_print_escaped(FILE *f, const char *s, size_t n);
+
+/* Human-readable sizes: "292.8K", "1.2B"; "1.1 MiB". */
+void cli_human_count(int64_t n, char *buf, size_t cap);
+void cli_human_bytes(uint64_t n, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------------
+ * Sampling options shared by `run` and `chat`
+ * ---------------------------------------------------------------------- */
+
+typedef struct sample_args {
+    mote_sampler_params p; /* starts at the library defaults */
+    int seen_temp;         /* --temp given */
+    int seen_penalty;      /* --repeat-penalty given */
+    int seen_last_n;       /* --repeat-last-n given */
+    int seen_seed;         /* --seed given */
+} sample_args;
+
+/* Entries for a cli_opt table (sa: sample_args *). */
+#define SAMPLE_OPTS(sa)                                                        \
+    {0, "temp", ARG_FLOAT, &(sa)->p.temp, "T",                                 \
+     "temperature; 0 = greedy (exact argmax)", 0, 1e6, &(sa)->seen_temp},      \
+    {0, "top-k", ARG_INT, &(sa)->p.top_k, "K",                                 \
+     "sample from the K most likely tokens; 0 = off", 0, 1e9, NULL},           \
+    {0, "top-p", ARG_FLOAT, &(sa)->p.top_p, "P",                               \
+     "nucleus: smallest set with probability >= P; 1 = off", 0, 1, NULL},      \
+    {0, "min-p", ARG_FLOAT, &(sa)->p.min_p, "P",                               \
+     "drop tokens below P x the best one's probability; 0 = off", 0, 1, NULL}, \
+    {0, "repeat-penalty", ARG_FLOAT, &(sa)->p.repeat_penalty, "R",             \
+     "penalise recently seen tokens; 1 = off", 0, 1e6, &(sa)->seen_penalty},   \
+    {0, "repeat-last-n", ARG_INT, &(sa)->p.penalty_last_n, "N",                \
+     "how many recent tokens the penalty sees", 0, 1e9, &(sa)->seen_last_n},   \
+    {0, "seed", ARG_U64, &(sa)->p.seed, "S",                                   \
+     "random seed (default: a fresh one, reported on stderr)", 0, 0,           \
+     &(sa)->seen_seed}
+
+/* Library defaults, nothing seen. */
+void sample_args_init(sample_args *sa);
+/* Final parameters: with temp <= 0 the filters and (unless asked for) the
+ * penalties are switched off, so greedy is the exact argmax; an unseen seed
+ * is drawn fresh. */
+mote_sampler_params sample_args_params(const sample_args *sa);
+
+#endif

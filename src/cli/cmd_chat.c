@@ -1,0 +1,383 @@
+/*
+ * cmd_chat.c — `mote chat`: an interactive conversation.
+ *
+ * Every turn renders the whole conversation (system, user and assistant
+ * messages) with the model's chat template and tokenizes it. Only what is
+ * new is evaluated: the rendered tokens are compared with the tokens in the
+ * session's KV cache, the session is truncated to their common prefix, and
+ * the rest goes to mote_generate. The reply is streamed to stdout and kept
+ * as an assistant message for the next turn.
+ *
+ * A model without a chat template (and no --chat-template) falls back to
+ * plain continuation: the "conversation" is the text itself. Each user line
+ * is appended (after a newline) and the model continues it; its reply
+ * follows directly. With a base model this writes a text together.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+/* ------------------------------------------------------------------------
+ * Growable arrays
+ * ---------------------------------------------------------------------- */
+
+/* Room for `used + n` elements of size sz in p (capacity *cap): returns the
+ * (possibly moved) array, or NULL with p untouched when out of memory. */
+static void *grow(void *p, size_t *cap, size_t used, size_t n, size_t sz)
+{
+    if (p && used + n <= *cap) return p;
+    size_t nc = *cap ? *cap : 16;
+    while (nc < used + n) nc *= 2;
+    void *np = realloc(p, nc * sz);
+    if (np) *cap = nc;
+    return np;
+}
+
+/* A byte string that grows. */
+typedef struct text_buf {
+    char *s;    /* NUL-terminated when not NULL */
+    size_t len; /* bytes before the NUL */
+    size_t cap; /* allocated bytes */
+} text_buf;
+
+static int text_append(text_buf *b, const char *s, size_t n)
+{
+    char *ns = grow(b->s, &b->cap, b->len, n + 1, 1);
+    if (!ns) return -1;
+    b->s = ns;
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Conversation state
+ * ---------------------------------------------------------------------- */
+
+typedef struct chat {
+    const mote_model *model;
+    mote_session *session;
+    mote_sampler *sampler;
+    const char *tmpl;       /* --chat-template text, or NULL for the model's */
+    int templated;          /* 0: plain continuation (no template) */
+    mote_chat_message *msgs; /* the conversation; contents are malloc'd */
+    size_t n_msgs, cap_msgs;
+    size_t n_keep;          /* messages kept by /reset (the system prompt) */
+    mote_token *cache;      /* tokens in the session's KV cache, in order */
+    size_t n_cache, cap_cache;
+    int n_predict;          /* tokens per reply; -1 = until EOG/context end */
+} chat;
+
+static int chat_push(chat *c, const char *role, const char *content, size_t len)
+{
+    mote_chat_message *msgs = grow(c->msgs, &c->cap_msgs, c->n_msgs, 1, sizeof *msgs);
+    char *copy = msgs ? malloc(len + 1) : NULL;
+    if (msgs) c->msgs = msgs;
+    if (!copy) return cli_error("out of memory");
+    memcpy(copy, content, len);
+    copy[len] = '\0';
+    c->msgs[c->n_msgs].role = role;
+    c->msgs[c->n_msgs].content = copy;
+    c->n_msgs++;
+    return 0;
+}
+
+static void chat_pop_to(chat *c, size_t n)
+{
+    while (c->n_msgs > n) free((char *)c->msgs[--c->n_msgs].content);
+}
+
+/* Plain continuation: the messages joined, a newline before each one that
+ * is not a reply (a reply continues the line before it). */
+static int render_plain(const chat *c, char **out)
+{
+    text_buf b = {0};
+    for (size_t i = 0; i < c->n_msgs; i++) {
+        int is_reply = strcmp(c->msgs[i].role, "assistant") == 0;
+        if ((i > 0 && !is_reply && text_append(&b, "\n", 1) != 0) ||
+            text_append(&b, c->msgs[i].content, strlen(c->msgs[i].content)) != 0) {
+            free(b.s);
+            return cli_error("out of memory");
+        }
+    }
+    if (!b.s && text_append(&b, "", 0) != 0) return cli_error("out of memory");
+    *out = b.s;
+    return 0;
+}
+
+/* The conversation as the model sees it, tokenized. 0 or EXIT_LIB. */
+static int chat_tokens(const chat *c, mote_token **toks, size_t *n)
+{
+    char *text = NULL;
+    if (c->templated) {
+        if (mote_chat_apply(c->model, c->tmpl, c->msgs, c->n_msgs, 1, &text) != MOTE_OK)
+            return cli_lib_error();
+    } else if (render_plain(c, &text) != 0) {
+        return EXIT_LIB;
+    }
+    /* A template writes its special tokens as text, so parse them. */
+    int rc = cli_tokenize(c->model, text, strlen(text), 1, c->templated, toks, n);
+    if (c->templated) mote_free(text);
+    else free(text);
+    if (rc != 0) return rc;
+    /* Templates that write BOS themselves would get a second one from
+     * add_special; keep one. */
+    mote_token bos = mote_token_bos(c->model);
+    if (*n >= 2 && bos >= 0 && (*toks)[0] == bos && (*toks)[1] == bos) {
+        memmove(*toks, *toks + 1, (*n - 1) * sizeof **toks);
+        (*n)--;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * One turn
+ * ---------------------------------------------------------------------- */
+
+/* What the streaming callback collects. */
+typedef struct reply {
+    const mote_model *model;
+    text_buf text;   /* the reply's text, without end-of-generation tokens */
+    mote_token *ids; /* every token generated */
+    size_t n_ids, cap_ids;
+    int oom;         /* an allocation failed */
+} reply;
+
+static int on_token(void *user, mote_token t, const char *piece, size_t len)
+{
+    reply *r = user;
+    mote_token *ids = grow(r->ids, &r->cap_ids, r->n_ids, 1, sizeof *ids);
+    if (!ids) {
+        r->oom = 1;
+        return 1;
+    }
+    r->ids = ids;
+    r->ids[r->n_ids++] = t;
+    if (mote_token_is_eog(r->model, t)) return 0;
+    fwrite(piece, 1, len, stdout);
+    fflush(stdout);
+    if (text_append(&r->text, piece, len) != 0) {
+        r->oom = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static size_t common_prefix(const mote_token *a, size_t na, const mote_token *b, size_t nb)
+{
+    size_t i = 0;
+    while (i < na && i < nb && a[i] == b[i]) i++;
+    return i;
+}
+
+/* chat_turn's result when the conversation no longer fits the context (the
+ * caller drops the user message); not an exit status. */
+#define TURN_CONTEXT_FULL 256
+
+/* Answer the last user message: 0, EXIT_LIB or TURN_CONTEXT_FULL. */
+static int chat_turn(chat *c)
+{
+    mote_token *toks = NULL;
+    size_t n = 0;
+    if (chat_tokens(c, &toks, &n) != 0) return EXIT_LIB;
+    int n_ctx = mote_session_n_ctx(c->session);
+    if (n == 0 || n >= (size_t)n_ctx) {
+        free(toks);
+        if (n == 0) return cli_error("the conversation rendered to no tokens");
+        fprintf(stderr,
+                "mote: context full: the conversation is %zu tokens and the context holds %d;"
+                " /reset to start over (or use a larger -c)\n",
+                n, n_ctx);
+        return TURN_CONTEXT_FULL;
+    }
+
+    /* Keep the cached prefix; at least one token must be evaluated so
+     * there are logits to sample from. */
+    size_t keep = common_prefix(c->cache, c->n_cache, toks, n);
+    if (keep == n) keep = n - 1;
+    if (mote_session_truncate(c->session, (int)keep) != MOTE_OK) {
+        free(toks);
+        return cli_lib_error();
+    }
+    c->n_cache = keep;
+
+    int room = n_ctx - (int)n;
+    int n_predict = c->n_predict < 0 || c->n_predict > room ? room : c->n_predict;
+    reply r = {.model = c->model};
+    mote_generate_stats st = {0};
+    mote_sampler_reset(c->sampler);
+    mote_status gs = mote_generate(c->session, c->sampler, toks + keep, (int)(n - keep),
+                                   n_predict, on_token, &r, &st);
+    putchar('\n');
+    fflush(stdout);
+
+    int rc = 0;
+    if (gs != MOTE_OK) rc = cli_lib_error();
+    else if (r.oom) rc = cli_error("out of memory");
+    else if (chat_push(c, "assistant", r.text.s ? r.text.s : "", r.text.len) != 0) rc = EXIT_LIB;
+
+    /* What the cache now holds: the prompt, then the generated tokens
+     * that were fed back (all but possibly the last). */
+    size_t pos = (size_t)mote_session_pos(c->session);
+    size_t have = n + r.n_ids;
+    mote_token *cache = rc == 0 ? grow(c->cache, &c->cap_cache, 0, have, sizeof *cache) : NULL;
+    if (cache) c->cache = cache;
+    else if (rc == 0) rc = cli_error("out of memory");
+    if (rc == 0 && pos >= n) {
+        memcpy(c->cache, toks, n * sizeof *toks);
+        memcpy(c->cache + n, r.ids, r.n_ids * sizeof *r.ids);
+        c->n_cache = pos < have ? pos : have;
+        if (pos > have && mote_session_truncate(c->session, (int)have) != MOTE_OK)
+            rc = cli_lib_error();
+    } else {
+        c->n_cache = 0; /* unknown state: start from an empty cache */
+        if (mote_session_truncate(c->session, 0) != MOTE_OK && rc == 0) rc = cli_lib_error();
+    }
+    if (rc == 0 && !st.stopped_by_eog && (int)pos >= n_ctx)
+        fprintf(stderr, "mote: context full; /reset to start over (or use a larger -c)\n");
+
+    free(r.ids);
+    free(r.text.s);
+    free(toks);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * The loop
+ * ---------------------------------------------------------------------- */
+
+static void chat_reset(chat *c)
+{
+    chat_pop_to(c, c->n_keep);
+    c->n_cache = 0;
+    mote_session_truncate(c->session, 0);
+    mote_sampler_reset(c->sampler);
+}
+
+static int chat_loop(chat *c)
+{
+    int tty = isatty(STDIN_FILENO);
+    if (tty) fprintf(stderr, "/exit or Ctrl-D ends the chat, /reset starts over\n");
+    char *line = NULL;
+    size_t line_cap = 0;
+    int rc = 0;
+    for (;;) {
+        if (tty) {
+            fputs("> ", stdout);
+            fflush(stdout);
+        }
+        ssize_t got = getline(&line, &line_cap, stdin);
+        if (got < 0) break;
+        size_t len = (size_t)got;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        if (strcmp(line, "/exit") == 0) break;
+        if (strcmp(line, "/reset") == 0) {
+            chat_reset(c);
+            fprintf(stderr, "(conversation cleared)\n");
+            continue;
+        }
+        if (len == 0) continue;
+        size_t before = c->n_msgs;
+        if (chat_push(c, "user", line, len) != 0) {
+            rc = EXIT_LIB;
+            break;
+        }
+        rc = chat_turn(c);
+        if (rc == TURN_CONTEXT_FULL) {
+            chat_pop_to(c, before);
+            rc = 0;
+        } else if (rc != 0) {
+            break;
+        }
+    }
+    free(line);
+    return rc;
+}
+
+int cmd_chat(int argc, char **argv)
+{
+    const char *system = NULL, *template_file = NULL;
+    int n_predict = -1, n_threads = 0, n_ctx = 0;
+    sample_args sa;
+    sample_args_init(&sa);
+    const cli_opt opts[] = {
+        {0, "system", ARG_STRING, &system, "TEXT", "system prompt", 0, 0, NULL},
+        {'n', "n-predict", ARG_INT, &n_predict, "N",
+         "most tokens per reply (default -1: until end of generation or context)", -1, 1e9,
+         NULL},
+        SAMPLE_OPTS(&sa),
+        {'t', "threads", ARG_INT, &n_threads, "N", "worker threads (default: all CPUs)", 0, 4096,
+         NULL},
+        {'c', "ctx", ARG_INT, &n_ctx, "N", "context length (default: the model's)", 0, 1e8,
+         NULL},
+        {0, "chat-template", ARG_STRING, &template_file, "FILE",
+         "use the Jinja chat template in FILE instead of the model's", 0, 0, NULL},
+        {0},
+    };
+    const char *pos[1] = {NULL};
+    const cli_spec spec = {
+        .verb = "chat",
+        .usage = "MODEL [--system TEXT] [sampling options] [-n N]",
+        .about = "Chat with a model. Each line read from stdin is a user message; the reply is\n"
+                 "streamed to stdout. The conversation is rendered with the model's chat\n"
+                 "template and only its new part is evaluated (the KV cache is kept).",
+        .notes = "Commands: /exit (or end of input) ends the chat, /reset clears it.\n"
+                 "A model without a chat template falls back to plain continuation: each\n"
+                 "line is appended to the text so far and the model continues it.",
+        .opts = opts,
+        .min_pos = 1,
+        .max_pos = 1,
+        .pos = pos,
+    };
+    int n_pos;
+    int rc = args_parse(&spec, argc, argv, &n_pos);
+    if (rc != ARGS_CONTINUE) return rc;
+
+    chat c = {.n_predict = n_predict};
+    mote_model *model = NULL;
+    char *tmpl = NULL;
+    size_t tmpl_len;
+    rc = EXIT_LIB;
+    if (template_file && cli_read_file(template_file, &tmpl, &tmpl_len) != 0) goto done;
+    if (cli_open_model(pos[0], 0, &model) != 0) goto done;
+    c.model = model;
+    c.tmpl = tmpl;
+
+    mote_model_info info;
+    if (mote_model_get_info(model, &info) != MOTE_OK) {
+        cli_lib_error();
+        goto done;
+    }
+    c.templated = tmpl != NULL || info.has_chat_template;
+    if (!c.templated)
+        fprintf(stderr, "mote: %s has no chat template; falling back to plain continuation "
+                        "(each line is appended to the text and the model continues it)\n",
+                pos[0]);
+
+    mote_session_params sp = mote_session_default_params();
+    sp.n_ctx = n_ctx;
+    sp.n_threads = n_threads;
+    mote_sampler_params smp = sample_args_params(&sa);
+    if (mote_session_create(model, &sp, &c.session) != MOTE_OK ||
+        mote_sampler_create(&smp, mote_vocab_size(model), &c.sampler) != MOTE_OK) {
+        cli_lib_error();
+        goto done;
+    }
+    if (system && chat_push(&c, "system", system, strlen(system)) != 0) goto done;
+    c.n_keep = c.n_msgs;
+    rc = chat_loop(&c);
+
+done:
+    chat_pop_to(&c, 0);
+    free(c.msgs);
+    free(c.cache);
+    if (c.sampler) mote_sampler_free(c.sampler);
+    if (c.session) mote_session_free(c.session);
+    if (model) mote_model_close(model);
+    free(tmpl);
+    return rc;
+}

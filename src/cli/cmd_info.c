@@ -1,0 +1,236 @@
+/*
+ * cmd_info.c — `mote info`: describe a model file.
+ *
+ * The summary comes from mote_model_get_info; --tensors and --meta walk the
+ * tensor and metadata tables. Vocab-only files (and any file when only the
+ * tokenizer is wanted) show what they have: no hyper-parameters or weights.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+
+/* Width of the label column of the summary. */
+#define LABEL_WIDTH 17
+/* Largest metadata value shown by --meta (a chat template is a few KiB;
+ * token arrays are summarised by the library). */
+#define META_VALUE_MAX (64u << 20)
+
+static void label(const char *name)
+{
+    printf("%-*s", LABEL_WIDTH, name);
+}
+
+/* ------------------------------------------------------------------------
+ * Summary
+ * ---------------------------------------------------------------------- */
+
+static void print_summary(const char *path, const mote_model_info *in)
+{
+    char h[64];
+    struct stat sb;
+    label("file:");
+    printf("%s\n", path);
+    if (stat(path, &sb) == 0) {
+        cli_human_bytes((uint64_t)sb.st_size, h, sizeof h);
+        label("file size:");
+        printf("%s (%lld bytes)\n", h, (long long)sb.st_size);
+    }
+    label("architecture:");
+    printf("%s\n", in->arch && *in->arch ? in->arch : "(none)");
+    label("name:");
+    printf("%s\n", in->name && *in->name ? in->name : "(none)");
+    if (in->vocab_only) {
+        label("weights:");
+        printf("none (vocab only)\n");
+    } else {
+        cli_human_count(in->n_params, h, sizeof h);
+        label("parameters:");
+        printf("%s (%lld)\n", h, (long long)in->n_params);
+        cli_human_bytes(in->weight_bytes, h, sizeof h);
+        label("weights:");
+        printf("%s", h);
+        if (in->n_params > 0)
+            printf(", %.2f bits per weight", 8.0 * (double)in->weight_bytes / (double)in->n_params);
+        printf("\n");
+        label("context length:");
+        printf("%d\n", in->n_ctx_train);
+        label("embedding:");
+        printf("%d\n", in->n_embd);
+        label("layers:");
+        printf("%d\n", in->n_layer);
+        label("heads:");
+        printf("%d\n", in->n_head);
+        label("kv heads:");
+        printf("%d\n", in->n_head_kv);
+        label("feed-forward:");
+        printf("%d\n", in->n_ff);
+        label("rope base:");
+        printf("%g\n", in->rope_freq_base);
+        label("norm eps:");
+        printf("%g\n", in->norm_eps);
+    }
+    label("vocab size:");
+    printf("%d\n", in->n_vocab);
+    label("tokenizer:");
+    printf("%s (pre: %s)\n", in->tokenizer && *in->tokenizer ? in->tokenizer : "(none)",
+           in->pre && *in->pre ? in->pre : "default");
+    label("chat template:");
+    printf("%s\n", in->has_chat_template ? "yes" : "none");
+}
+
+/* ------------------------------------------------------------------------
+ * Tensors
+ * ---------------------------------------------------------------------- */
+
+/* One row of the tensor type histogram. */
+typedef struct type_row {
+    const char *type; /* type name, owned by the model */
+    int64_t count;    /* tensors of this type */
+    uint64_t bytes;   /* their data */
+} type_row;
+
+static int by_bytes_desc(const void *a, const void *b)
+{
+    const type_row *x = a, *y = b;
+    return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : strcmp(x->type, y->type);
+}
+
+static void format_shape(const int64_t ne[4], int n_dims, char *buf, size_t cap)
+{
+    size_t off = 0;
+    off += (size_t)snprintf(buf, cap, "[");
+    for (int d = 0; d < n_dims && off < cap; d++)
+        off += (size_t)snprintf(buf + off, cap - off, d ? ", %lld" : "%lld", (long long)ne[d]);
+    if (off < cap) snprintf(buf + off, cap - off, "]");
+}
+
+/* The type histogram, and with list every tensor. 0 or EXIT_LIB. */
+static int print_tensors(const mote_model *model, int list)
+{
+    int64_t n = mote_model_tensor_count(model);
+    if (n <= 0) {
+        printf("\ntensors: none\n");
+        return 0;
+    }
+    type_row *rows = calloc((size_t)n, sizeof *rows);
+    if (!rows) return cli_error("out of memory");
+    size_t n_rows = 0;
+    if (list) printf("\n%-48s %-8s %-24s %s\n", "tensor", "type", "shape", "bytes");
+    for (int64_t i = 0; i < n; i++) {
+        const char *name, *type;
+        int64_t ne[4];
+        int n_dims;
+        uint64_t nbytes;
+        if (mote_model_tensor_info(model, i, &name, &type, ne, &n_dims, &nbytes) != MOTE_OK) {
+            free(rows);
+            return cli_lib_error();
+        }
+        if (list) {
+            char shape[128];
+            format_shape(ne, n_dims, shape, sizeof shape);
+            printf("%-48s %-8s %-24s %llu\n", name, type, shape, (unsigned long long)nbytes);
+        }
+        size_t r = 0;
+        while (r < n_rows && strcmp(rows[r].type, type) != 0) r++;
+        if (r == n_rows) rows[n_rows++].type = type;
+        rows[r].count++;
+        rows[r].bytes += nbytes;
+    }
+    qsort(rows, n_rows, sizeof *rows, by_bytes_desc);
+    printf("\ntensor types (%lld tensors):\n", (long long)n);
+    for (size_t r = 0; r < n_rows; r++) {
+        char h[32];
+        cli_human_bytes(rows[r].bytes, h, sizeof h);
+        printf("  %-8s %6lld tensors  %12s (%llu bytes)\n", rows[r].type,
+               (long long)rows[r].count, h, (unsigned long long)rows[r].bytes);
+    }
+    free(rows);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Metadata
+ * ---------------------------------------------------------------------- */
+
+/* Every key with its value, one per line, escaped. 0 or EXIT_LIB. */
+static int print_meta(const mote_model *model)
+{
+    int64_t n = mote_model_meta_count(model);
+    size_t cap = 4096;
+    char *buf = malloc(cap);
+    if (!buf) return cli_error("out of memory");
+    printf("\nmetadata (%lld keys):\n", (long long)(n > 0 ? n : 0));
+    for (int64_t i = 0; i < n; i++) {
+        const char *key = mote_model_meta_key(model, i);
+        if (!key) continue;
+        mote_status st;
+        /* The API does not report the needed size: grow until it fits. */
+        while ((st = mote_model_meta_string(model, key, buf, cap)) == MOTE_E_RANGE &&
+               cap < META_VALUE_MAX) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                return cli_error("out of memory");
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        if (st != MOTE_OK) {
+            free(buf);
+            return cli_lib_error();
+        }
+        buf[cap - 1] = '\0';
+        printf("  %s = ", key);
+        cli_print_escaped(stdout, buf, strlen(buf));
+        putchar('\n');
+    }
+    free(buf);
+    return 0;
+}
+
+int cmd_info(int argc, char **argv)
+{
+    int tensors = 0, meta = 0, vocab_only = 0;
+    const cli_opt opts[] = {
+        {0, "tensors", ARG_FLAG, &tensors, NULL, "list every tensor: name, type, shape, bytes",
+         0, 0, NULL},
+        {0, "meta", ARG_FLAG, &meta, NULL, "print every metadata key and its value", 0, 0,
+         NULL},
+        {0, "vocab-only", ARG_FLAG, &vocab_only, NULL,
+         "load only the tokenizer and metadata (quicker on big files)", 0, 0, NULL},
+        {0},
+    };
+    const char *pos[1] = {NULL};
+    const cli_spec spec = {
+        .verb = "info",
+        .usage = "MODEL [--tensors] [--meta]",
+        .about = "Describe a GGUF model: architecture, parameter count, hyper-parameters,\n"
+                 "tokenizer, chat template and a histogram of tensor types. Works on\n"
+                 "vocab-only files.",
+        .notes = "In --meta, values escape newlines and tabs; arrays are summarised as\n"
+                 "[type x count].",
+        .opts = opts,
+        .min_pos = 1,
+        .max_pos = 1,
+        .pos = pos,
+    };
+    int n_pos;
+    int rc = args_parse(&spec, argc, argv, &n_pos);
+    if (rc != ARGS_CONTINUE) return rc;
+
+    mote_model *model = NULL;
+    if (cli_open_model(pos[0], vocab_only, &model) != 0) return EXIT_LIB;
+    mote_model_info in;
+    if (mote_model_get_info(model, &in) != MOTE_OK) {
+        rc = cli_lib_error();
+    } else {
+        print_summary(pos[0], &in);
+        rc = print_tensors(model, tensors);
+        if (rc == 0 && meta) rc = print_meta(model);
+    }
+    mote_model_close(model);
+    return rc;
+}

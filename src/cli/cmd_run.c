@@ -1,0 +1,167 @@
+/*
+ * cmd_run.c — `mote run`: continue a prompt.
+ *
+ * Tokenize the prompt, then mote_generate() evaluates it and samples; each
+ * new token's text goes to stdout as it arrives (or, with --ids, its id).
+ * Timings go to stderr so stdout holds only the generated text.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+/* Default number of tokens to generate. */
+#define DEFAULT_N_PREDICT 128
+
+/* What the streaming callback needs. */
+typedef struct run_output {
+    int ids;       /* print token ids instead of text */
+    int n_printed; /* tokens printed so far (for the id separator) */
+} run_output;
+
+static int print_token(void *user, mote_token t, const char *piece, size_t len)
+{
+    run_output *out = user;
+    if (out->ids) {
+        printf(out->n_printed ? " %d" : "%d", (int)t);
+    } else {
+        fwrite(piece, 1, len, stdout);
+        fflush(stdout);
+    }
+    out->n_printed++;
+    return ferror(stdout) != 0; /* stop if stdout is gone */
+}
+
+static void report_stats(double load_s, const mote_generate_stats *st, uint64_t seed)
+{
+    fprintf(stderr, "load:       %8.1f ms\n", load_s * 1e3);
+    fprintf(stderr, "prompt:     %5d tokens in %8.1f ms, %8.1f tokens/s\n", st->n_prompt,
+            st->prompt_seconds * 1e3,
+            st->prompt_seconds > 0 ? st->n_prompt / st->prompt_seconds : 0.0);
+    fprintf(stderr, "generation: %5d tokens in %8.1f ms, %8.1f tokens/s%s\n", st->n_generated,
+            st->gen_seconds * 1e3,
+            st->gen_seconds > 0 ? st->n_generated / st->gen_seconds : 0.0,
+            st->stopped_by_eog ? " (end of generation)" : "");
+    fprintf(stderr, "seed:       %llu\n", (unsigned long long)seed);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    const char *prompt = NULL, *prompt_file = NULL;
+    int n_predict = DEFAULT_N_PREDICT, n_threads = 0, n_ctx = 0;
+    int ids = 0, no_special = 0, parse_special = 0;
+    sample_args sa;
+    sample_args_init(&sa);
+
+    const cli_opt opts[] = {
+        {'p', "prompt", ARG_STRING, &prompt, "TEXT", "the prompt", 0, 0, NULL},
+        {'f', "file", ARG_STRING, &prompt_file, "FILE", "read the prompt from FILE (- = stdin)",
+         0, 0, NULL},
+        {'n', "n-predict", ARG_INT, &n_predict, "N",
+         "tokens to generate (default 128; -1 = until end of generation or context)", -1, 1e9,
+         NULL},
+        SAMPLE_OPTS(&sa),
+        {'t', "threads", ARG_INT, &n_threads, "N", "worker threads (default: all CPUs)", 0, 4096,
+         NULL},
+        {'c', "ctx", ARG_INT, &n_ctx, "N", "context length (default: the model's)", 0, 1e8,
+         NULL},
+        {0, "ids", ARG_FLAG, &ids, NULL, "print the generated token ids instead of the text", 0,
+         0, NULL},
+        {0, "no-special", ARG_FLAG, &no_special, NULL,
+         "do not add BOS/EOS to the prompt (they are added as the vocabulary says)", 0, 0, NULL},
+        {0, "parse-special", ARG_FLAG, &parse_special, NULL,
+         "recognise special tokens such as <s> written in the prompt", 0, 0, NULL},
+        {0},
+    };
+    const char *pos[1] = {NULL};
+    const cli_spec spec = {
+        .verb = "run",
+        .usage = "MODEL (-p TEXT | -f FILE) [options]",
+        .about = "Generate text that continues a prompt. The text (or with --ids the token ids)\n"
+                 "is printed to stdout as it is generated; timings go to stderr.",
+        .notes = "--temp 0 is greedy decoding: the most likely token at every step.",
+        .opts = opts,
+        .min_pos = 1,
+        .max_pos = 1,
+        .pos = pos,
+    };
+    int n_pos;
+    int rc = args_parse(&spec, argc, argv, &n_pos);
+    if (rc != ARGS_CONTINUE) return rc;
+    if (!prompt == !prompt_file)
+        return args_usage_error(&spec, "give the prompt with exactly one of -p and -f");
+
+    char *file_text = NULL;
+    size_t prompt_len = 0;
+    if (prompt_file) {
+        if (cli_read_file(prompt_file, &file_text, &prompt_len) != 0) return EXIT_LIB;
+        prompt = file_text;
+    } else {
+        prompt_len = strlen(prompt);
+    }
+
+    mote_model *model = NULL;
+    mote_session *session = NULL;
+    mote_sampler *sampler = NULL;
+    mote_token *toks = NULL;
+    size_t n_toks = 0;
+    rc = EXIT_LIB;
+
+    double t0 = cli_now();
+    if (cli_open_model(pos[0], 0, &model) != 0) goto done;
+    mote_session_params sp = mote_session_default_params();
+    sp.n_ctx = n_ctx;
+    sp.n_threads = n_threads;
+    if (mote_session_create(model, &sp, &session) != MOTE_OK) {
+        cli_lib_error();
+        goto done;
+    }
+    double load_s = cli_now() - t0;
+
+    if (cli_tokenize(model, prompt, prompt_len, !no_special, parse_special, &toks, &n_toks) != 0)
+        goto done;
+    int ctx = mote_session_n_ctx(session);
+    if (n_toks == 0) {
+        cli_error("the prompt is empty (no tokens); give some text or leave BOS on");
+        goto done;
+    }
+    if (n_toks >= (size_t)ctx) {
+        cli_error("the prompt has %zu tokens but the context holds %d (see -c)", n_toks, ctx);
+        goto done;
+    }
+
+    mote_sampler_params smp = sample_args_params(&sa);
+    if (mote_sampler_create(&smp, mote_vocab_size(model), &sampler) != MOTE_OK) {
+        cli_lib_error();
+        goto done;
+    }
+    /* -1: as many as the context leaves room for; mote_generate stops at
+     * end of generation before that. */
+    int n_gen = n_predict < 0 ? ctx - (int)n_toks : n_predict;
+
+    run_output out = {.ids = ids};
+    mote_generate_stats st = {0};
+    mote_status gs =
+        mote_generate(session, sampler, toks, (int)n_toks, n_gen, print_token, &out, &st);
+    if (ids || out.n_printed > 0) putchar('\n');
+    fflush(stdout);
+    if (gs != MOTE_OK) {
+        cli_lib_error();
+        goto done;
+    }
+    if (ferror(stdout)) {
+        cli_error("could not write to stdout");
+        goto done;
+    }
+    report_stats(load_s, &st, smp.seed);
+    rc = 0;
+
+done:
+    free(toks);
+    if (sampler) mote_sampler_free(sampler);
+    if (session) mote_session_free(session);
+    if (model) mote_model_close(model);
+    free(file_text);
+    return rc;
+}

@@ -1,0 +1,80 @@
+/*
+ * cmd_tokenize.c — `mote tokenize`: show the token ids of a text.
+ *
+ * Only the vocabulary is loaded, so this works on vocab-only GGUF files and
+ * is quick on large models.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+/* Print "id<TAB>piece" (escaped, control tokens rendered) for one token. */
+static int print_piece(const mote_model *model, mote_token t, char **buf, size_t *cap)
+{
+    size_t len = 0;
+    mote_status st = mote_token_to_piece(model, t, 1, *buf, *cap, &len);
+    if (st == MOTE_E_RANGE && len > *cap) {
+        char *nb = realloc(*buf, len);
+        if (!nb) return cli_error("out of memory");
+        *buf = nb;
+        *cap = len;
+        st = mote_token_to_piece(model, t, 1, *buf, *cap, &len);
+    }
+    if (st != MOTE_OK) return cli_lib_error();
+    printf("%d\t", (int)t);
+    cli_print_escaped(stdout, *buf, len);
+    putchar('\n');
+    return 0;
+}
+
+int cmd_tokenize(int argc, char **argv)
+{
+    int no_special = 0, parse_special = 0, pieces = 0;
+    const cli_opt opts[] = {
+        {0, "no-special", ARG_FLAG, &no_special, NULL,
+         "do not add BOS/EOS (by default they are added as the vocabulary says)", 0, 0, NULL},
+        {0, "parse-special", ARG_FLAG, &parse_special, NULL,
+         "recognise special tokens such as <s> or <|im_start|> written in the text", 0, 0,
+         NULL},
+        {0, "pieces", ARG_FLAG, &pieces, NULL, "print one token per line: id, tab, its text",
+         0, 0, NULL},
+        {0},
+    };
+    const char *pos[2] = {NULL, NULL};
+    const cli_spec spec = {
+        .verb = "tokenize",
+        .usage = "MODEL TEXT [options]",
+        .about = "Print the token ids of TEXT, space-separated, on one line. Only the\n"
+                 "tokenizer is loaded: MODEL may be a vocab-only GGUF file.",
+        .notes = "With --pieces, piece texts escape backslash, newline, tab, control bytes\n"
+                 "and bytes that are not valid UTF-8 (\\xNN).",
+        .opts = opts,
+        .min_pos = 2,
+        .max_pos = 2,
+        .pos = pos,
+    };
+    int n_pos;
+    int rc = args_parse(&spec, argc, argv, &n_pos);
+    if (rc != ARGS_CONTINUE) return rc;
+
+    mote_model *model = NULL;
+    if (cli_open_model(pos[0], 1, &model) != 0) return EXIT_LIB;
+    mote_token *toks = NULL;
+    size_t n = 0;
+    rc = cli_tokenize(model, pos[1], strlen(pos[1]), !no_special, parse_special, &toks, &n);
+    if (rc == 0 && pieces) {
+        size_t cap = 64;
+        char *buf = malloc(cap);
+        if (!buf) rc = cli_error("out of memory");
+        for (size_t i = 0; rc == 0 && i < n; i++) rc = print_piece(model, toks[i], &buf, &cap);
+        free(buf);
+    } else if (rc == 0) {
+        for (size_t i = 0; i < n; i++) printf(i ? " %d" : "%d", (int)toks[i]);
+        putchar('\n');
+    }
+    free(toks);
+    mote_model_close(model);
+    return rc;
+}

@@ -1,0 +1,565 @@
+/*
+ * test_cli.c — the `mote` command, run as a program.
+ *
+ * Each test spawns the built binary (path in env MOTE_BIN, set by
+ * `make test`; otherwise ../mote next to this program's directory, i.e.
+ * build/mote for build/tests/test_cli) with stdin, stdout and stderr on
+ * temporary files, and checks the exit status and output. Reference results
+ * (ids, perplexity) are read from ../shared, never written here.
+ */
+#include <fcntl.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+extern char **environ;
+
+static char mote_bin[4096];
+
+/* ------------------------------------------------------------------------
+ * Running the command
+ * ---------------------------------------------------------------------- */
+
+typedef struct proc {
+    int status; /* exit status, or 128 + signal */
+    char *out;  /* stdout, NUL-terminated */
+    char *err;  /* stderr, NUL-terminated */
+} proc;
+
+/* An unlinked temporary file open for reading and writing. */
+static int temp_fd(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/mote-test-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    return fd;
+}
+
+static char *slurp_fd(int fd)
+{
+    off_t n = lseek(fd, 0, SEEK_END);
+    assert_true(n >= 0);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(pread(fd, buf, (size_t)n, 0), n);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Run mote with args (NULL-terminated) and stdin from input (may be NULL). */
+static proc run_mote_in(const char *input, const char *const *args)
+{
+    int in = temp_fd(), out = temp_fd(), err = temp_fd();
+    if (input) {
+        size_t len = strlen(input);
+        assert_int_equal(write(in, input, len), (ssize_t)len);
+        assert_int_equal(lseek(in, 0, SEEK_SET), 0);
+    }
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = mote_bin;
+    for (; args[n - 1] && n < 63; n++) argv[n] = args[n - 1];
+    argv[n] = NULL;
+
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in, 0);
+    posix_spawn_file_actions_adddup2(&fa, out, 1);
+    posix_spawn_file_actions_adddup2(&fa, err, 2);
+    pid_t pid;
+    int rc = posix_spawn(&pid, mote_bin, &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) fail_msg("cannot run %s (set MOTE_BIN)", mote_bin);
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+
+    proc p;
+    p.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    p.out = slurp_fd(out);
+    p.err = slurp_fd(err);
+    close(in);
+    close(out);
+    close(err);
+    return p;
+}
+
+#define RUN(...) run_mote_in(NULL, (const char *const[]){__VA_ARGS__, NULL})
+#define RUN_IN(input, ...) run_mote_in(input, (const char *const[]){__VA_ARGS__, NULL})
+
+static void proc_free(proc *p)
+{
+    free(p->out);
+    free(p->err);
+}
+
+/* Fail with the command's stderr when the status is not the expected one. */
+static void expect_status(const proc *p, int want)
+{
+    if (p->status != want)
+        fail_msg("exit status %d, expected %d\nstdout: %s\nstderr: %s", p->status, want, p->out,
+                 p->err);
+}
+
+static void expect_contains(const char *hay, const char *needle)
+{
+    if (!strstr(hay, needle)) fail_msg("expected '%s' in:\n%s", needle, hay);
+}
+
+/* ------------------------------------------------------------------------
+ * Reading the reference files
+ * ---------------------------------------------------------------------- */
+
+/* Undo the TSV escapes of the golden files (\\, \n, \t) in place. */
+static void unescape(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r; r++) {
+        if (*r == '\\' && r[1]) {
+            r++;
+            *w++ = *r == 'n' ? '\n' : *r == 't' ? '\t' : *r;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+}
+
+/* Field `col` (0-based) of the line of a TSV file whose first field is
+ * key, unescaped, malloc'd; fails the test if absent. */
+static char *tsv_field(const char *rel, const char *key, int col)
+{
+    char *text = read_file(shared_path(rel), NULL);
+    if (!text) fail_msg("cannot read %s", rel);
+    char *result = NULL;
+    for (char *line = strtok(text, "\n"); line && !result; line = strtok(NULL, "\n")) {
+        char *fields[16];
+        int nf = 0;
+        for (char *p = line; nf < 16;) {
+            fields[nf++] = p;
+            char *tab = strchr(p, '\t');
+            if (!tab) break;
+            *tab = '\0';
+            p = tab + 1;
+        }
+        if (nf > col && strcmp(fields[0], key) == 0) result = strdup(fields[col]);
+    }
+    free(text);
+    if (!result) fail_msg("no line '%s' with field %d in %s", key, col, rel);
+    unescape(result);
+    return result;
+}
+
+static char *model_path(const char *name)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "models/%s", name);
+    return strdup(shared_path(rel));
+}
+
+/* ------------------------------------------------------------------------
+ * Help, usage errors, version
+ * ---------------------------------------------------------------------- */
+
+static void test_overview_help(void **state)
+{
+    static const char *const verbs[] = {"run", "chat", "info", "tokenize", "perplexity",
+                                        "version"};
+    proc p = RUN("--help");
+    expect_status(&p, 0);
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) expect_contains(p.out, verbs[i]);
+    proc_free(&p);
+    p = RUN("help");
+    expect_status(&p, 0);
+    expect_contains(p.out, "perplexity");
+    proc_free(&p);
+}
+
+/* Each verb's help names its options; `mote help VERB` prints the same. */
+static void test_verb_help(void **state)
+{
+    static const struct {
+        const char *verb;
+        const char *opts[16];
+    } cases[] = {
+        {"run", {"-p", "-f", "-n", "--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty",
+                 "--seed", "-t", "-c", "--ids", "--no-special"}},
+        {"chat", {"--system", "-n", "--temp", "--top-k", "--top-p", "--min-p",
+                  "--repeat-penalty", "--seed", "/exit", "/reset"}},
+        {"info", {"--tensors", "--meta"}},
+        {"tokenize", {"--no-special", "--parse-special", "--pieces"}},
+        {"perplexity", {"-c", "-t", "--chunks"}},
+        {"version", {"--help"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        proc p = RUN(cases[i].verb, "--help");
+        expect_status(&p, 0);
+        expect_contains(p.out, "usage: mote ");
+        expect_contains(p.out, cases[i].verb);
+        for (int j = 0; cases[i].opts[j]; j++) expect_contains(p.out, cases[i].opts[j]);
+        proc q = RUN("help", cases[i].verb);
+        expect_status(&q, 0);
+        assert_string_equal(p.out, q.out);
+        proc_free(&p);
+        proc_free(&q);
+    }
+}
+
+static void expect_usage_error(proc p)
+{
+    expect_status(&p, 2);
+    expect_contains(p.err, "usage");
+    assert_string_equal(p.out, "");
+    proc_free(&p);
+}
+
+static void test_usage_errors(void **state)
+{
+    expect_usage_error(RUN("frobnicate"));
+    expect_usage_error(RUN("help", "frobnicate"));
+    expect_usage_error(run_mote_in(NULL, (const char *const[]){NULL})); /* no verb */
+    expect_usage_error(RUN("run", "m.gguf", "-p", "x", "--bogus"));
+    expect_usage_error(RUN("info", "m.gguf", "-x"));
+    expect_usage_error(RUN("run", "m.gguf"));                   /* no prompt */
+    expect_usage_error(RUN("run", "m.gguf", "-p", "x", "-f", "y")); /* both */
+    expect_usage_error(RUN("tokenize", "m.gguf"));              /* no text */
+    expect_usage_error(RUN("info", "a.gguf", "b.gguf"));        /* extra */
+    expect_usage_error(RUN("perplexity", "m.gguf", "t.txt"));   /* no -c */
+    expect_usage_error(RUN("run", "m.gguf", "-p", "x", "-n"));  /* no value */
+    expect_usage_error(RUN("info", "m.gguf", "--tensors=1"));   /* flag value */
+}
+
+/* Numbers are parsed whole and range-checked. */
+static void test_strict_numbers(void **state)
+{
+    expect_usage_error(RUN("run", "m.gguf", "-p", "x", "-n", "12abc"));
+    expect_usage_error(RUN("run", "m.gguf", "-p", "x", "-n", ""));
+    expect_usage_error(RUN("run", "m.gguf", "-p", "x", "-n", " 5"));
+    expect_usage_error(RUN("run", "m.gguf", "-p", "x", "-n", "1.5"));
+    expect_usage_error(RUN("run", "m.gguf", "-p", "x", "-n", "99999999999"));
+    expect_usage_error(RUN("run", "m.gguf", "-p", "x", "-n", "-2"));
+    expect_usage_error(RUN("run", "m.gguf", "-p", "x", "--temp", "nan"));
+    expect_usage_error(RUN("run", "m.gguf", "-p", "x", "--temp", "0.5x"));
+    expect_usage_error(RUN("run", "m.gguf", "-p", "x", "--top-p", "1.5"));
+    expect_usage_error(RUN("run", "m.gguf", "-p", "x", "--seed", "-1"));
+    expect_usage_error(RUN("perplexity", "m.gguf", "t.txt", "-c", "0x80"));
+}
+
+static void test_version(void **state)
+{
+    proc p = RUN("version");
+    expect_status(&p, 0);
+    assert_true(strncmp(p.out, "mote ", 5) == 0);
+    proc q = RUN("--version");
+    expect_status(&q, 0);
+    assert_string_equal(p.out, q.out);
+    proc_free(&p);
+    proc_free(&q);
+}
+
+/* A model that is not there: exit 1 and a message naming the file. */
+static void test_missing_model(void **state)
+{
+    const char *path = "/nonexistent-dir/no-such-model.gguf";
+    proc ps[] = {
+        RUN("info", path),
+        RUN("tokenize", path, "hello"),
+        RUN("run", path, "-p", "hello", "-n", "1"),
+    };
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+        expect_status(&ps[i], 1);
+        assert_true(strncmp(ps[i].err, "mote: ", 6) == 0);
+        expect_contains(ps[i].err, "no-such-model.gguf");
+        proc_free(&ps[i]);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Tokenize and info (vocabularies and stories260K)
+ * ---------------------------------------------------------------------- */
+
+/* Collapse runs of white space to one space and trim the ends, in place
+ * (.out lines start with a space). */
+static void squeeze_spaces(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r; r++) {
+        if (*r == ' ' || *r == '\t') {
+            if (w > s && w[-1] != ' ') *w++ = ' ';
+        } else {
+            *w++ = *r;
+        }
+    }
+    if (w > s && w[-1] == ' ') w--;
+    *w = '\0';
+}
+
+/* The ids of one test string of a vocab's .inp/.out pair (without BOS),
+ * space-separated. */
+static char *vocab_case(const char *vocab, const char *want_text)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "vocab/%s.inp", vocab);
+    char *inp = read_file(shared_path(rel), NULL);
+    snprintf(rel, sizeof rel, "vocab/%s.out", vocab);
+    char *out = read_file(shared_path(rel), NULL);
+    assert_non_null(inp);
+    assert_non_null(out);
+    static const char sep[] = "\n__ggml_vocab_test__\n";
+    char *text = inp, *line = out, *found = NULL;
+    while (text && line && !found) {
+        char *next_text = strstr(text, sep), *next_line = strchr(line, '\n');
+        if (next_text) *next_text = '\0';
+        if (next_line) *next_line = '\0';
+        if (strcmp(text, want_text) == 0) found = strdup(line);
+        text = next_text ? next_text + strlen(sep) : NULL;
+        line = next_line ? next_line + 1 : NULL;
+    }
+    free(inp);
+    free(out);
+    if (!found) fail_msg("'%s' is not a test string of %s", want_text, vocab);
+    squeeze_spaces(found);
+    return found;
+}
+
+static void test_tokenize_spm(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    const char *text = "Hello, world!";
+    char *ids = vocab_case("ggml-vocab-llama-spm.gguf", text);
+    char vocab[4096], want[1024];
+    snprintf(vocab, sizeof vocab, "%s", shared_path("vocab/ggml-vocab-llama-spm.gguf"));
+
+    /* The vocabulary adds BOS (1) by default. */
+    proc p = RUN("tokenize", vocab, text);
+    expect_status(&p, 0);
+    snprintf(want, sizeof want, "1 %s\n", ids);
+    assert_string_equal(p.out, want);
+    proc_free(&p);
+
+    p = RUN("tokenize", vocab, text, "--no-special");
+    expect_status(&p, 0);
+    snprintf(want, sizeof want, "%s\n", ids);
+    assert_string_equal(p.out, want);
+    proc_free(&p);
+
+    /* --pieces: one "id<TAB>piece" line per token, same ids. */
+    p = RUN("tokenize", vocab, text, "--pieces");
+    expect_status(&p, 0);
+    char got[1024] = "";
+    for (char *l = strtok(p.out, "\n"); l; l = strtok(NULL, "\n")) {
+        assert_non_null(strchr(l, '\t'));
+        size_t n = strlen(got);
+        snprintf(got + n, sizeof got - n, "%s%.*s", n ? " " : "", (int)strcspn(l, "\t"), l);
+    }
+    snprintf(want, sizeof want, "1 %s", ids);
+    assert_string_equal(got, want);
+    proc_free(&p);
+    free(ids);
+}
+
+static void test_info_stories(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("stories260K.gguf");
+    proc p = RUN("info", model);
+    expect_status(&p, 0);
+    expect_contains(p.out, "llama");
+    const char *layers = strstr(p.out, "\nlayers:");
+    assert_non_null(layers);
+    assert_int_equal(atoi(layers + strlen("\nlayers:")), 5);
+    expect_contains(p.out, "292.8K");
+    expect_contains(p.out, "F32");
+    proc_free(&p);
+
+    p = RUN("info", model, "--tensors", "--meta");
+    expect_status(&p, 0);
+    expect_contains(p.out, "token_embd.weight");
+    expect_contains(p.out, "blk.4.");
+    expect_contains(p.out, "general.architecture = llama");
+    proc_free(&p);
+    free(model);
+}
+
+static void test_info_vocab_only(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    proc p = RUN("info", shared_path("vocab/ggml-vocab-llama-spm.gguf"));
+    expect_status(&p, 0);
+    expect_contains(p.out, "vocab only");
+    expect_contains(p.out, "32000");
+    proc_free(&p);
+}
+
+/* ------------------------------------------------------------------------
+ * Generation, chat and perplexity on stories260K
+ * ---------------------------------------------------------------------- */
+
+/* Greedy ids of case p1 equal llama.cpp's. */
+static void test_run_golden_ids(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *prompt = tsv_field("golden/stories260K.cases.tsv", "p1", 1);
+    char *ids = tsv_field("golden/stories260K.cases.tsv", "p1", 3);
+    char *model = model_path("stories260K.gguf");
+    proc p = RUN("run", model, "-p", prompt, "-n", "64", "--temp", "0", "--ids");
+    expect_status(&p, 0);
+    char want[4096];
+    snprintf(want, sizeof want, "%s\n", ids);
+    assert_string_equal(p.out, want);
+    expect_contains(p.err, "tokens/s");
+    proc_free(&p);
+    free(model);
+    free(ids);
+    free(prompt);
+}
+
+/* The streamed text is the detokenized greedy continuation; -f reads the
+ * prompt from a file. */
+static void test_run_golden_text(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *prompt = tsv_field("golden/stories260K.cases.tsv", "p1", 1);
+    char *text = tsv_field("golden/stories260K.text.tsv", "p1", 1);
+    char *model = model_path("stories260K.gguf");
+    char want[4096];
+    snprintf(want, sizeof want, "%s\n", text);
+
+    proc p = RUN("run", model, "-p", prompt, "-n", "64", "--temp", "0");
+    expect_status(&p, 0);
+    assert_string_equal(p.out, want);
+    proc_free(&p);
+
+    char path[] = "/tmp/mote-test-prompt-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, prompt, strlen(prompt)), (ssize_t)strlen(prompt));
+    close(fd);
+    p = RUN("run", model, "-f", path, "-n", "64", "--temp", "0");
+    unlink(path);
+    expect_status(&p, 0);
+    assert_string_equal(p.out, want);
+    proc_free(&p);
+    free(model);
+    free(text);
+    free(prompt);
+}
+
+/* stories260K has no chat template: plain continuation, and the first reply
+ * is the start of the greedy continuation. */
+static void test_chat_plain(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *prompt = tsv_field("golden/stories260K.cases.tsv", "p1", 1);
+    char *text = tsv_field("golden/stories260K.text.tsv", "p1", 1);
+    char *model = model_path("stories260K.gguf");
+    char input[512];
+    snprintf(input, sizeof input, "%s\n/exit\nnot read\n", prompt);
+    proc p = RUN_IN(input, "chat", model, "--temp", "0", "-n", "8");
+    expect_status(&p, 0);
+    expect_contains(p.err, "no chat template");
+    size_t n = strlen(p.out);
+    assert_true(n > 1 && p.out[n - 1] == '\n');
+    assert_memory_equal(p.out, text, n - 1);
+    proc_free(&p);
+    free(model);
+    free(text);
+    free(prompt);
+}
+
+/* The second reply, computed on top of the cached first turn, equals a
+ * fresh run on the whole transcript; /reset starts from scratch. */
+static void test_chat_incremental(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("stories260K.gguf");
+    const char *line1 = "Once upon a time", *line2 = "The dog ran";
+
+    proc r1 = RUN("run", model, "-p", line1, "-n", "12", "--temp", "0");
+    expect_status(&r1, 0);
+    char transcript[1024];
+    snprintf(transcript, sizeof transcript, "%s%.*s\n%s", line1, (int)strlen(r1.out) - 1, r1.out,
+             line2);
+    proc r2 = RUN("run", model, "-p", transcript, "-n", "12", "--temp", "0");
+    expect_status(&r2, 0);
+    char want[2048];
+    snprintf(want, sizeof want, "%s%s", r1.out, r2.out);
+
+    char input[256];
+    snprintf(input, sizeof input, "%s\n%s\n", line1, line2);
+    proc c = RUN_IN(input, "chat", model, "--temp", "0", "-n", "12");
+    expect_status(&c, 0);
+    assert_string_equal(c.out, want);
+    proc_free(&c);
+
+    snprintf(input, sizeof input, "%s\n/reset\n%s\n", line1, line1);
+    c = RUN_IN(input, "chat", model, "--temp", "0", "-n", "12");
+    expect_status(&c, 0);
+    snprintf(want, sizeof want, "%s%s", r1.out, r1.out);
+    assert_string_equal(c.out, want);
+    proc_free(&c);
+
+    proc_free(&r1);
+    proc_free(&r2);
+    free(model);
+}
+
+/* Perplexity of story.txt within 1% of llama.cpp's. */
+static void test_perplexity(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *ctx = tsv_field("golden/perplexity.tsv", "stories260K.gguf", 1);
+    char *ppl = tsv_field("golden/perplexity.tsv", "stories260K.gguf", 2);
+    char *model = model_path("stories260K.gguf");
+    char story[4096];
+    snprintf(story, sizeof story, "%s", shared_path("golden/story.txt"));
+    proc p = RUN("perplexity", model, story, "-c", ctx);
+    expect_status(&p, 0);
+    const char *at = strstr(p.out, "PPL = ");
+    assert_non_null(at);
+    double got = strtod(at + strlen("PPL = "), NULL), want = strtod(ppl, NULL);
+    if (!(fabs(got - want) <= 0.01 * want)) fail_msg("PPL %f, expected %f (1%%)", got, want);
+    expect_contains(p.err, "[1]");
+    proc_free(&p);
+    free(model);
+    free(ppl);
+    free(ctx);
+}
+
+int main(int argc, char **argv)
+{
+    const char *bin = getenv("MOTE_BIN");
+    if (bin && *bin) {
+        snprintf(mote_bin, sizeof mote_bin, "%s", bin);
+    } else {
+        /* build/tests/test_cli -> build/mote */
+        const char *slash = strrchr(argv[0], '/');
+        int dir_len = slash ? (int)(slash - argv[0]) : 1;
+        snprintf(mote_bin, sizeof mote_bin, "%.*s/../mote", dir_len, slash ? argv[0] : ".");
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_overview_help),
+        cmocka_unit_test(test_verb_help),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_strict_numbers),
+        cmocka_unit_test(test_version),
+        cmocka_unit_test(test_missing_model),
+        cmocka_unit_test(test_tokenize_spm),
+        cmocka_unit_test(test_info_stories),
+        cmocka_unit_test(test_info_vocab_only),
+        cmocka_unit_test(test_run_golden_ids),
+        cmocka_unit_test(test_run_golden_text),
+        cmocka_unit_test(test_chat_plain),
+        cmocka_unit_test(test_chat_incremental),
+        cmocka_unit_test(test_perplexity),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
