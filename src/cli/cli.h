@@ -85,14 +85,17 @@ typedef struct sample_args {
     {0, "top-p", ARG_FLOAT, &(sa)->p.top_p, "P",                               \
      "nucleus: smallest set with probability >= P; 1 = off", 0, 1, NULL},      \
     {0, "min-p", ARG_FLOAT, &(sa)->p.min_p, "P",                               \
-     "drop tokens below P x the best one's probability; 0 = off", 0, 1, NULL}, \
+     "drop tokens under P x the top probability; 0 = off", 0, 1, NULL}, \
     {0, "repeat-penalty", ARG_FLOAT, &(sa)->p.repeat_penalty, "R",             \
      "penalise recently seen tokens; 1 = off", 0, 1e6, &(sa)->seen_penalty},   \
     {0, "repeat-last-n", ARG_INT, &(sa)->p.penalty_last_n, "N",                \
      "how many recent tokens the penalty sees", 0, 1e9, &(sa)->seen_last_n},   \
     {0, "seed", ARG_U64, &(sa)->p.seed, "S",                                   \
-     "random seed (default: a fresh one, reported on stderr)", 0, 0,           \
+     "random seed (default: a fresh one each run)", 0, 0,           \
      &(sa)->seen_seed}
+
+/* "defaults: --temp 0.8 --top-k 40 ..." (the library's), for the help. */
+void sample_defaults_text(char *buf, size_t cap);
 
 /* Library defaults, nothing seen. */
 void sample_args_init(sample_args *sa);

@@ -307,7 +307,7 @@ int cmd_chat(int argc, char **argv)
     const cli_opt opts[] = {
         {0, "system", ARG_STRING, &system, "TEXT", "system prompt", 0, 0, NULL},
         {'n', "n-predict", ARG_INT, &n_predict, "N",
-         "most tokens per reply (default -1: until end of generation or context)", -1, 1e9,
+         "most tokens per reply (default -1: no limit)", -1, 1e9,
          NULL},
         SAMPLE_OPTS(&sa),
         {'t', "threads", ARG_INT, &n_threads, "N", "worker threads (default: all CPUs)", 0, 4096,
@@ -315,9 +315,16 @@ int cmd_chat(int argc, char **argv)
         {'c', "ctx", ARG_INT, &n_ctx, "N", "context length (default: the model's)", 0, 1e8,
          NULL},
         {0, "chat-template", ARG_STRING, &template_file, "FILE",
-         "use the Jinja chat template in FILE instead of the model's", 0, 0, NULL},
+         "use this Jinja chat template, not the model's", 0, 0, NULL},
         {0},
     };
+    char notes[768], defaults[256];
+    sample_defaults_text(defaults, sizeof defaults);
+    snprintf(notes, sizeof notes,
+             "Commands: /exit (or end of input) ends the chat, /reset clears it.\n"
+             "A model without a chat template falls back to plain continuation: each\n"
+             "line is appended to the text so far and the model continues it.\n%s",
+             defaults);
     const char *pos[1] = {NULL};
     const cli_spec spec = {
         .verb = "chat",
@@ -325,9 +332,7 @@ int cmd_chat(int argc, char **argv)
         .about = "Chat with a model. Each line read from stdin is a user message; the reply is\n"
                  "streamed to stdout. The conversation is rendered with the model's chat\n"
                  "template and only its new part is evaluated (the KV cache is kept).",
-        .notes = "Commands: /exit (or end of input) ends the chat, /reset clears it.\n"
-                 "A model without a chat template falls back to plain continuation: each\n"
-                 "line is appended to the text so far and the model continues it.",
+        .notes = notes,
         .opts = opts,
         .min_pos = 1,
         .max_pos = 1,

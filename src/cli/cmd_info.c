@@ -200,7 +200,7 @@ int cmd_info(int argc, char **argv)
         {0, "meta", ARG_FLAG, &meta, NULL, "print every metadata key and its value", 0, 0,
          NULL},
         {0, "vocab-only", ARG_FLAG, &vocab_only, NULL,
-         "load only the tokenizer and metadata (quicker on big files)", 0, 0, NULL},
+         "load only tokenizer and metadata (no weights)", 0, 0, NULL},
         {0},
     };
     const char *pos[1] = {NULL};

@@ -59,7 +59,7 @@ int cmd_run(int argc, char **argv)
         {'f', "file", ARG_STRING, &prompt_file, "FILE", "read the prompt from FILE (- = stdin)",
          0, 0, NULL},
         {'n', "n-predict", ARG_INT, &n_predict, "N",
-         "tokens to generate (default 128; -1 = until end of generation or context)", -1, 1e9,
+         "tokens to generate (default 128; -1: no limit)", -1, 1e9,
          NULL},
         SAMPLE_OPTS(&sa),
         {'t', "threads", ARG_INT, &n_threads, "N", "worker threads (default: all CPUs)", 0, 4096,
@@ -69,18 +69,24 @@ int cmd_run(int argc, char **argv)
         {0, "ids", ARG_FLAG, &ids, NULL, "print the generated token ids instead of the text", 0,
          0, NULL},
         {0, "no-special", ARG_FLAG, &no_special, NULL,
-         "do not add BOS/EOS to the prompt (they are added as the vocabulary says)", 0, 0, NULL},
+         "do not add BOS/EOS as the vocabulary asks", 0, 0, NULL},
         {0, "parse-special", ARG_FLAG, &parse_special, NULL,
-         "recognise special tokens such as <s> written in the prompt", 0, 0, NULL},
+         "recognise special tokens (<s>) in the prompt", 0, 0, NULL},
         {0},
     };
+    char notes[512], defaults[256];
+    sample_defaults_text(defaults, sizeof defaults);
+    snprintf(notes, sizeof notes,
+             "-n -1 generates until an end-of-generation token or a full context.\n"
+             "--temp 0 is greedy decoding: the most likely token at every step.\n%s",
+             defaults);
     const char *pos[1] = {NULL};
     const cli_spec spec = {
         .verb = "run",
         .usage = "MODEL (-p TEXT | -f FILE) [options]",
         .about = "Generate text that continues a prompt. The text (or with --ids the token ids)\n"
                  "is printed to stdout as it is generated; timings go to stderr.",
-        .notes = "--temp 0 is greedy decoding: the most likely token at every step.",
+        .notes = notes,
         .opts = opts,
         .min_pos = 1,
         .max_pos = 1,

@@ -34,9 +34,9 @@ int cmd_tokenize(int argc, char **argv)
     int no_special = 0, parse_special = 0, pieces = 0;
     const cli_opt opts[] = {
         {0, "no-special", ARG_FLAG, &no_special, NULL,
-         "do not add BOS/EOS (by default they are added as the vocabulary says)", 0, 0, NULL},
+         "do not add BOS/EOS as the vocabulary asks", 0, 0, NULL},
         {0, "parse-special", ARG_FLAG, &parse_special, NULL,
-         "recognise special tokens such as <s> or <|im_start|> written in the text", 0, 0,
+         "recognise special tokens (<|im_start|>) in TEXT", 0, 0,
          NULL},
         {0, "pieces", ARG_FLAG, &pieces, NULL, "print one token per line: id, tab, its text",
          0, 0, NULL},

@@ -113,16 +113,24 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 {
     size_t len;
     uint32_t cp;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) len = 2, cp = s[0] & 0x1f;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef) len = 3, cp = s[0] & 0x0f;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4) len = 4, cp = s[0] & 0x07;
-    else return 0;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2;
+        cp = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        len = 3;
+        cp = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
     if (n < len) return 0;
     for (size_t i = 1; i < len; i++) {
         if ((s[i] & 0xc0) != 0x80) return 0;
         cp = (cp << 6) | (s[i] & 0x3f);
     }
-    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000}; /* by length */
     if (cp < min_cp[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
     return len;
 }
@@ -201,6 +209,15 @@ void sample_args_init(sample_args *sa)
 {
     memset(sa, 0, sizeof *sa);
     sa->p = mote_sampler_default_params();
+}
+
+void sample_defaults_text(char *buf, size_t cap)
+{
+    mote_sampler_params d = mote_sampler_default_params();
+    snprintf(buf, cap,
+             "Sampling defaults: --temp %g --top-k %d --top-p %g --min-p %g\n"
+             "--repeat-penalty %g --repeat-last-n %d.",
+             d.temp, d.top_k, d.top_p, d.min_p, d.repeat_penalty, d.penalty_last_n);
 }
 
 /* A seed that differs from run to run: the clock mixed with the pid. */
