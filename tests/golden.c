@@ -65,15 +65,18 @@ int golden_load(const char *name, golden_model *g)
     if (!(text = read_file(shared_path(rel), NULL))) return -1;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         char *f[16];
-        int nf = split_tabs(line, f, 16);
-        if (nf < 3) continue;
+        if (split_tabs(line, f, 16) < 3) continue;
         golden_case *c = find_case(g, f[0]);
         int step = atoi(f[1]);
         if (!c || step < 0 || step >= GOLDEN_STEPS) continue;
-        for (int k = 0; k < GOLDEN_TOPK && 2 + k < nf; k++) {
-            c->top_id[step][k] = (int32_t)strtol(f[2 + k], NULL, 10);
-            const char *colon = strchr(f[2 + k], ':');
-            c->top_logit[step][k] = colon ? strtof(colon + 1, NULL) : 0.0f;
+        /* field 3: "id:logit" pairs separated by spaces, best first */
+        const char *p = f[2];
+        for (int k = 0; k < GOLDEN_TOPK; k++) {
+            char *end;
+            c->top_id[step][k] = (int32_t)strtol(p, &end, 10);
+            if (end == p || *end != ':') break;
+            c->top_logit[step][k] = strtof(end + 1, &end);
+            p = end;
         }
         if (step + 1 > c->n_steps) c->n_steps = step + 1;
     }

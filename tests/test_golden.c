@@ -85,7 +85,7 @@ static int setup_model(void **state)
     *state = f;
     if (!shared_dir()) return 0;
     if (golden_load(f->name, &f->g) != 0) return -1;
-    char rel[256];
+    char rel[300];
     snprintf(rel, sizeof rel, "models/%s.gguf", f->name);
     if (mote_model_open(shared_path(rel), NULL, &f->model) != MOTE_OK) {
         print_error("%s: %s\n", f->name, mote_last_error());
@@ -209,18 +209,18 @@ int main(void)
 {
     int n = shared_dir() ? golden_list(model_names, MAX_MODELS) : 0;
     struct CMUnitTest *tests = calloc((size_t)(2 * n + 1), sizeof *tests);
-    char (*titles)[160] = calloc((size_t)(2 * n + 1), sizeof *titles);
+    char (*titles)[200] = calloc((size_t)(2 * n + 1), sizeof *titles);
     int nt = 0;
     for (int i = 0; i < n; i++) {
-        char rel[256];
-        snprintf(rel, sizeof rel, "models/%s.gguf", model_names[i]);
+        char rel[300];
+        snprintf(rel, sizeof rel, "models/%.127s.gguf", model_names[i]);
         FILE *probe = fopen(shared_path(rel), "rb");
         if (!probe) continue;
         fclose(probe);
-        snprintf(titles[nt], sizeof titles[0], "teacher_forcing/%s", model_names[i]);
+        snprintf(titles[nt], sizeof titles[0], "teacher_forcing/%.127s", model_names[i]);
         tests[nt] = (struct CMUnitTest){titles[nt], test_teacher_forcing, setup_model, teardown_model, model_names[i]};
         nt++;
-        snprintf(titles[nt], sizeof titles[0], "greedy/%s", model_names[i]);
+        snprintf(titles[nt], sizeof titles[0], "greedy/%.127s", model_names[i]);
         tests[nt] = (struct CMUnitTest){titles[nt], test_free_running_greedy, setup_model, teardown_model,
                                         model_names[i]};
         nt++;
