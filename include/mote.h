@@ -193,7 +193,8 @@ void mote_sampler_reset(mote_sampler *smp);
  * Generation
  * ---------------------------------------------------------------------- */
 
-/* Called for every generated token with its text; return nonzero to stop. */
+/* Called for every generated token with its text (empty for control tokens
+ * such as EOS, which end generation after the call); return nonzero to stop. */
 typedef int (*mote_token_fn)(void *user, mote_token t, const char *piece,
                              size_t len);
 

@@ -1,0 +1,10 @@
+/* session.h — what the engine layer knows of a session beyond mote.h. */
+#ifndef MOTE_ENGINE_SESSION_H
+#define MOTE_ENGINE_SESSION_H
+
+#include "mote.h"
+
+/* The model a session runs. */
+const mote_model *session_model(const mote_session *s);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * ops.h — the small element-wise and row operations of a transformer
+ * (scalar, following ggml's CPU arithmetic so logits stay close to
+ * llama.cpp's). The matrix products live in kernels.h.
+ */
+#ifndef MOTE_KERNELS_OPS_H
+#define MOTE_KERNELS_OPS_H
+
+#include <stdint.h>
+
+/* out = x / sqrt(mean(x²) + eps) * w, over n elements (out may alias x). */
+void op_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
+
+/* cos/sin table of rotary embedding for one position: cs[2i] = cos θi,
+ * cs[2i+1] = sin θi, θi = pos · freq_scale · base^(-2i/n_rot) / ff[i],
+ * for i < n_rot/2. ff may be NULL (all 1). */
+void op_rope_cache(float *cs, int pos, int n_rot, float base, float freq_scale, const float *ff);
+/* Rotate one head vector in place with a cos/sin table. neox: pairs
+ * (i, i + n_rot/2) instead of (2i, 2i+1). Dimensions >= n_rot are kept. */
+void op_rope(float *x, const float *cs, int n_rot, int neox);
+
+/* p[0..n) = softmax(s[0..n) * scale), in place. */
+void op_softmax(float *s, int n, float scale);
+
+/* g = silu(g) * u over n elements. */
+void op_swiglu(float *g, const float *u, int n);
+
+/* y += x over n elements. */
+void op_add(float *y, const float *x, int n);
+
+#endif

@@ -1,0 +1,167 @@
+/*
+ * forward.c — the decoder-only transformer forward pass (llama, qwen2).
+ *
+ * For a batch of n tokens at positions pos..pos+n-1:
+ *
+ *   x = token_embd[tokens]                                   (n, n_embd)
+ *   for each layer:
+ *     h = rmsnorm(x) * attn_norm
+ *     q, k, v = h·Wqᵀ (+bq), h·Wkᵀ (+bk), h·Wvᵀ (+bv)         rope on q, k
+ *     k, v -> KV cache;  a = softmax(q·Kᵀ/√d + causal mask)·V  per head
+ *     x += a·Woᵀ
+ *     h = rmsnorm(x) * ffn_norm
+ *     x += (silu(h·Wgateᵀ) * h·Wupᵀ)·Wdownᵀ
+ *   logits = (rmsnorm(x) * output_norm)·Woutputᵀ
+ *
+ * The products are matrix x matrix over the whole batch; almost all the
+ * time goes into them (kernels/). Attention is split over (token, head)
+ * pairs across the thread pool.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "gguf/ggml_type.h"
+#include "kernels/kernels.h"
+#include "kernels/ops.h"
+#include "model/arch.h"
+#include "tensor/quant.h"
+
+static void mm(forward_state *st, const weight *w, const float *X, int n, float *Y)
+{
+    matmul(st->pool, w->data, w->type, w->rows, w->cols, X, n, Y, st->mm_scratch);
+}
+
+size_t arch_matmul_scratch(const model_arch *a, int n_batch)
+{
+    size_t most = matmul_scratch_size(a->output.type, a->output.cols, n_batch);
+    for (int il = 0; il < a->hp.n_layer; il++) {
+        const layer_weights *l = &a->layers[il];
+        const weight *ws[] = {&l->wq, &l->wk, &l->wv, &l->wo, &l->w_gate, &l->w_up, &l->w_down};
+        for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+            size_t s = matmul_scratch_size(ws[i]->type, ws[i]->cols, n_batch);
+            if (s > most) most = s;
+        }
+    }
+    return most;
+}
+
+/* ------------------------------------------------------------------------
+ * Attention
+ * ---------------------------------------------------------------------- */
+
+typedef struct attn_job {
+    const arch_hparams *hp;
+    forward_state *st;
+    const float *k_layer;  /* (n_ctx, kv_dim) this layer's keys */
+    const float *v_layer;  /* (n_ctx, kv_dim) this layer's values */
+    int n, pos;
+} attn_job;
+
+/* One thread's share of the (token, head) pairs: out = softmax(q·Kᵀ·scale)·V
+ * over the positions 0..pos+t the token may see. */
+static void attention_worker(void *ctx, int ith, int nth)
+{
+    const attn_job *J = ctx;
+    const arch_hparams *hp = J->hp;
+    const int hd = hp->head_dim, q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd;
+    const int group = hp->n_head / hp->n_head_kv;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *att = J->st->att + (size_t)ith * J->st->n_ctx;
+    long lo, hi;
+    pool_split((long)J->n * hp->n_head, ith, nth, &lo, &hi);
+    for (long job = lo; job < hi; job++) {
+        const int t = (int)(job / hp->n_head), h = (int)(job % hp->n_head);
+        const int kvh = h / group, n_kv = J->pos + t + 1;
+        const float *q = J->st->q + (size_t)t * q_dim + (size_t)h * hd;
+        for (int j = 0; j < n_kv; j++) {
+            const float *k = J->k_layer + (size_t)j * kv_dim + (size_t)kvh * hd;
+            float s = 0.0f;
+            for (int d = 0; d < hd; d++) s += q[d] * k[d];
+            att[j] = s;
+        }
+        op_softmax(att, n_kv, scale);
+        float *out = J->st->xb + (size_t)t * q_dim + (size_t)h * hd;
+        memset(out, 0, sizeof(float) * (size_t)hd);
+        for (int j = 0; j < n_kv; j++) {
+            const float *v = J->v_layer + (size_t)j * kv_dim + (size_t)kvh * hd;
+            const float p = att[j];
+            for (int d = 0; d < hd; d++) out[d] += p * v[d];
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * The layer stack
+ * ---------------------------------------------------------------------- */
+
+static void attention_block(const model_arch *a, forward_state *st, int il, int n, int pos)
+{
+    const arch_hparams *hp = &a->hp;
+    const layer_weights *l = &a->layers[il];
+    const int E = hp->n_embd, hd = hp->head_dim;
+    const int q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd;
+
+    for (int t = 0; t < n; t++)
+        op_rmsnorm(st->xb + (size_t)t * E, st->x + (size_t)t * E, l->attn_norm, E, hp->norm_eps);
+    mm(st, &l->wq, st->xb, n, st->q);
+    mm(st, &l->wk, st->xb, n, st->k);
+    mm(st, &l->wv, st->xb, n, st->v);
+
+    float *k_layer = st->k_cache + (size_t)il * st->n_ctx * kv_dim;
+    float *v_layer = st->v_cache + (size_t)il * st->n_ctx * kv_dim;
+    const int neox = hp->rope_style == ROPE_NEOX;
+    for (int t = 0; t < n; t++) {
+        float *q = st->q + (size_t)t * q_dim, *k = st->k + (size_t)t * kv_dim, *v = st->v + (size_t)t * kv_dim;
+        if (l->bq) op_add(q, l->bq, q_dim);
+        if (l->bk) op_add(k, l->bk, kv_dim);
+        if (l->bv) op_add(v, l->bv, kv_dim);
+        const float *cs = st->rope_cs + (size_t)t * hp->n_rot;
+        for (int h = 0; h < hp->n_head; h++) op_rope(q + (size_t)h * hd, cs, hp->n_rot, neox);
+        for (int h = 0; h < hp->n_head_kv; h++) op_rope(k + (size_t)h * hd, cs, hp->n_rot, neox);
+        memcpy(k_layer + (size_t)(pos + t) * kv_dim, k, sizeof(float) * (size_t)kv_dim);
+        memcpy(v_layer + (size_t)(pos + t) * kv_dim, v, sizeof(float) * (size_t)kv_dim);
+    }
+
+    attn_job job = {.hp = hp, .st = st, .k_layer = k_layer, .v_layer = v_layer, .n = n, .pos = pos};
+    pool_run(st->pool, attention_worker, &job);
+
+    mm(st, &l->wo, st->xb, n, st->tmp);
+    op_add(st->x, st->tmp, n * E);
+}
+
+static void ffn_block(const model_arch *a, forward_state *st, int il, int n)
+{
+    const arch_hparams *hp = &a->hp;
+    const layer_weights *l = &a->layers[il];
+    const int E = hp->n_embd, F = hp->n_ff;
+    for (int t = 0; t < n; t++)
+        op_rmsnorm(st->xb + (size_t)t * E, st->x + (size_t)t * E, l->ffn_norm, E, hp->norm_eps);
+    mm(st, &l->w_gate, st->xb, n, st->hb);
+    mm(st, &l->w_up, st->xb, n, st->hb2);
+    op_swiglu(st->hb, st->hb2, n * F);
+    mm(st, &l->w_down, st->hb, n, st->tmp);
+    op_add(st->x, st->tmp, n * E);
+}
+
+void arch_forward(const model_arch *a, forward_state *st, const int32_t *tokens, int n, int pos,
+                  int all_logits, float *logits)
+{
+    const arch_hparams *hp = &a->hp;
+    const int E = hp->n_embd;
+
+    for (int t = 0; t < n; t++) {
+        const uint8_t *row = (const uint8_t *)a->tok_embd.data + (size_t)tokens[t] * a->tok_embd.row_bytes;
+        dequantize_row(a->tok_embd.type, row, st->x + (size_t)t * E, E);
+        op_rope_cache(st->rope_cs + (size_t)t * hp->n_rot, pos + t, hp->n_rot, hp->rope_base,
+                      hp->rope_freq_scale, a->rope_freqs);
+    }
+    for (int il = 0; il < hp->n_layer; il++) {
+        attention_block(a, st, il, n, pos);
+        ffn_block(a, st, il, n);
+    }
+
+    const int first = all_logits ? 0 : n - 1, rows = n - first;
+    for (int t = 0; t < rows; t++)
+        op_rmsnorm(st->xb + (size_t)t * E, st->x + (size_t)(first + t) * E, a->output_norm, E, hp->norm_eps);
+    mm(st, &a->output, st->xb, rows, logits);
+}

@@ -1,0 +1,154 @@
+/*
+ * model.c — opening a model: the GGUF file, its vocabulary and (unless
+ * vocab-only) its architecture; metadata and tensor listing for callers.
+ */
+#include "model/model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/status.h"
+#include "engine/vocab.h"
+#include "model/arch.h"
+
+mote_model_params mote_model_default_params(void)
+{
+    mote_model_params p = {.vocab_only = 0};
+    return p;
+}
+
+static char *dup_str(gguf_str s)
+{
+    char *p = malloc(s.len + 1);
+    if (!p) return NULL;
+    if (s.len) memcpy(p, s.ptr, s.len);
+    p[s.len] = '\0';
+    return p;
+}
+
+mote_status mote_model_open(const char *path, const mote_model_params *params, mote_model **out)
+{
+    if (!path || !out) return mote_fail(MOTE_E_INVALID, "mote_model_open: NULL argument");
+    *out = NULL;
+    mote_model_params dflt = mote_model_default_params();
+    if (!params) params = &dflt;
+
+    mote_model *m = calloc(1, sizeof *m);
+    if (!m) return mote_fail(MOTE_E_NOMEM, "%s: out of memory", path);
+    mote_status st = gguf_open(path, &m->gguf);
+    if (st != MOTE_OK) goto fail;
+
+    gguf_str s;
+    if ((st = gguf_get_str_or_empty(m->gguf, "general.architecture", &s)) != MOTE_OK) goto fail;
+    m->arch_name = dup_str(s);
+    if ((st = gguf_get_str_or_empty(m->gguf, "general.name", &s)) != MOTE_OK) goto fail;
+    m->name = dup_str(s);
+    if (!m->arch_name || !m->name) {
+        st = mote_fail(MOTE_E_NOMEM, "%s: out of memory", path);
+        goto fail;
+    }
+    const gguf_kv *tmpl = gguf_find_kv(m->gguf, "tokenizer.chat_template");
+    if (tmpl && tmpl->type == GGUF_TYPE_STRING && !(m->chat_template = dup_str(tmpl->str))) {
+        st = mote_fail(MOTE_E_NOMEM, "%s: out of memory", path);
+        goto fail;
+    }
+
+    if ((st = vocab_load(m->gguf, &m->vocab)) != MOTE_OK) goto fail;
+    if (!params->vocab_only && m->gguf->n_tensors > 0) {
+        if ((st = arch_load(m->gguf, &m->arch)) != MOTE_OK) goto fail;
+        if (m->arch->hp.n_vocab < mote_vocab_size(m)) {
+            st = mote_fail(MOTE_E_FORMAT, "%s: token_embd has %d rows but the vocabulary has %d tokens",
+                           path, m->arch->hp.n_vocab, mote_vocab_size(m));
+            goto fail;
+        }
+    }
+    *out = m;
+    return MOTE_OK;
+fail:
+    mote_model_close(m);
+    return st;
+}
+
+void mote_model_close(mote_model *m)
+{
+    if (!m) return;
+    arch_free(m->arch);
+    vocab_free(m->vocab);
+    gguf_close(m->gguf);
+    free(m->arch_name);
+    free(m->name);
+    free(m->chat_template);
+    free(m);
+}
+
+/* ------------------------------------------------------------------------
+ * Information
+ * ---------------------------------------------------------------------- */
+
+mote_status mote_model_get_info(const mote_model *m, mote_model_info *info)
+{
+    if (!m || !info) return mote_fail(MOTE_E_INVALID, "mote_model_get_info: NULL argument");
+    memset(info, 0, sizeof *info);
+    static const char *const empty = "";
+    info->arch = m->arch_name;
+    info->name = m->name;
+    info->vocab_only = m->arch == NULL;
+    info->n_vocab = mote_vocab_size(m);
+    info->has_chat_template = m->chat_template != NULL;
+    /* strings in the map are not NUL-terminated: the vocab keeps copies */
+    info->tokenizer = m->vocab ? vocab_model_name(m->vocab) : empty;
+    info->pre = m->vocab ? vocab_pre_name(m->vocab) : empty;
+    for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
+        const gguf_tensor *t = &m->gguf->tensors[i];
+        int64_t n = 1;
+        for (uint32_t d = 0; d < t->n_dims; d++) n *= t->ne[d];
+        info->n_params += n;
+        info->weight_bytes += t->nbytes;
+    }
+    if (m->arch) {
+        const arch_hparams *hp = &m->arch->hp;
+        info->n_ctx_train = hp->n_ctx_train;
+        info->n_embd = hp->n_embd;
+        info->n_layer = hp->n_layer;
+        info->n_head = hp->n_head;
+        info->n_head_kv = hp->n_head_kv;
+        info->n_ff = hp->n_ff;
+        info->rope_freq_base = hp->rope_base;
+        info->norm_eps = hp->norm_eps;
+    }
+    return MOTE_OK;
+}
+
+int64_t mote_model_meta_count(const mote_model *m) { return m ? (int64_t)m->gguf->n_kv : 0; }
+
+const char *mote_model_meta_key(const mote_model *m, int64_t i)
+{
+    if (!m || i < 0 || (uint64_t)i >= m->gguf->n_kv) return NULL;
+    return m->gguf->kv[i].key;
+}
+
+mote_status mote_model_meta_string(const mote_model *m, const char *key, char *buf, size_t cap)
+{
+    if (!m || !key || !buf || cap == 0) return mote_fail(MOTE_E_INVALID, "mote_model_meta_string: bad argument");
+    const gguf_kv *kv = gguf_find_kv(m->gguf, key);
+    if (!kv) return mote_fail(MOTE_E_RANGE, "%s: no metadata key '%s'", m->gguf->path, key);
+    gguf_kv_to_string(kv, buf, cap);
+    return MOTE_OK;
+}
+
+int64_t mote_model_tensor_count(const mote_model *m) { return m ? (int64_t)m->gguf->n_tensors : 0; }
+
+mote_status mote_model_tensor_info(const mote_model *m, int64_t i, const char **name, const char **type_name,
+                                   int64_t ne[4], int *n_dims, uint64_t *nbytes)
+{
+    if (!m || i < 0 || (uint64_t)i >= m->gguf->n_tensors)
+        return mote_fail(MOTE_E_RANGE, "tensor index %lld out of range", (long long)i);
+    const gguf_tensor *t = &m->gguf->tensors[i];
+    if (name) *name = t->name;
+    if (type_name) *type_name = ggml_type_name(t->type);
+    if (ne) memcpy(ne, t->ne, sizeof t->ne);
+    if (n_dims) *n_dims = (int)t->n_dims;
+    if (nbytes) *nbytes = t->nbytes;
+    return MOTE_OK;
+}

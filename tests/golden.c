@@ -1,0 +1,119 @@
+/* golden.c — parse the golden TSV files of ../shared/golden. */
+#include "golden.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+int golden_parse_ids(const char *s, int32_t *out, int cap)
+{
+    int n = 0;
+    while (*s && n < cap) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s) break;
+        out[n++] = (int32_t)v;
+        s = end;
+    }
+    return n;
+}
+
+/* Split a line on tabs in place; returns the field count. */
+static int split_tabs(char *line, char **fields, int cap)
+{
+    int n = 0;
+    fields[n++] = line;
+    for (char *p = line; *p && n < cap; p++)
+        if (*p == '\t') {
+            *p = '\0';
+            fields[n++] = p + 1;
+        }
+    return n;
+}
+
+static golden_case *find_case(golden_model *g, const char *name)
+{
+    for (int i = 0; i < g->n_cases; i++)
+        if (strcmp(g->cases[i].name, name) == 0) return &g->cases[i];
+    return NULL;
+}
+
+int golden_load(const char *name, golden_model *g)
+{
+    char rel[512];
+    memset(g, 0, sizeof *g);
+    snprintf(g->name, sizeof g->name, "%s", name);
+
+    snprintf(rel, sizeof rel, "golden/%s.cases.tsv", name);
+    char *text = read_file(shared_path(rel), NULL);
+    if (!text) return -1;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        char *f[8];
+        if (split_tabs(line, f, 8) < 4 || g->n_cases >= GOLDEN_MAX_CASES) continue;
+        golden_case *c = &g->cases[g->n_cases++];
+        snprintf(c->name, sizeof c->name, "%s", f[0]);
+        c->n_prompt = golden_parse_ids(f[2], c->prompt, GOLDEN_MAX_IDS);
+        c->n_greedy = golden_parse_ids(f[3], c->greedy, GOLDEN_MAX_IDS);
+        c->first_near_tie = -1;
+    }
+    free(text);
+
+    snprintf(rel, sizeof rel, "golden/%s.topk.tsv", name);
+    if (!(text = read_file(shared_path(rel), NULL))) return -1;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        char *f[16];
+        if (split_tabs(line, f, 16) < 3) continue;
+        golden_case *c = find_case(g, f[0]);
+        int step = atoi(f[1]);
+        if (!c || step < 0 || step >= GOLDEN_STEPS) continue;
+        /* field 3: "id:logit" pairs separated by spaces, best first */
+        const char *p = f[2];
+        for (int k = 0; k < GOLDEN_TOPK; k++) {
+            char *end;
+            c->top_id[step][k] = (int32_t)strtol(p, &end, 10);
+            if (end == p || *end != ':') break;
+            c->top_logit[step][k] = strtof(end + 1, &end);
+            p = end;
+        }
+        if (step + 1 > c->n_steps) c->n_steps = step + 1;
+    }
+    free(text);
+
+    if ((text = read_file(shared_path("golden/NEAR_TIES.tsv"), NULL))) {
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+            char *f[8];
+            if (split_tabs(line, f, 8) < 3 || strcmp(f[0], name) != 0) continue;
+            golden_case *c = find_case(g, f[1]);
+            int step = atoi(f[2]);
+            if (c && (c->first_near_tie < 0 || step < c->first_near_tie)) c->first_near_tie = step;
+        }
+        free(text);
+    }
+    return g->n_cases > 0 ? 0 : -1;
+}
+
+static int cmp_names(const void *a, const void *b) { return strcmp(a, b); }
+
+int golden_list(char names[][128], int cap)
+{
+    const char *dir = shared_path("golden");
+    DIR *d = dir ? opendir(dir) : NULL;
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    const char *suffix = ".cases.tsv";
+    while ((e = readdir(d)) && n < cap) {
+        size_t len = strlen(e->d_name), sl = strlen(suffix);
+        if (len > sl && strcmp(e->d_name + len - sl, suffix) == 0 && len - sl < 128) {
+            memcpy(names[n], e->d_name, len - sl);
+            names[n][len - sl] = '\0';
+            n++;
+        }
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], cmp_names);
+    return n;
+}
