@@ -1158,6 +1158,14 @@ static void test_bad_tensor_info(void **state)
     bb_one_tensor(&b, 2, (int64_t[]){0, 5}, GGML_TYPE_F32, 0, 0);
     expect_ok(&b);
 
+    /* a file that ends before the padding that starts its data section */
+    bb_header(&b, 3, 1, 0);
+    bb_tensor(&b, "z", 1, (int64_t[]){0}, GGML_TYPE_F32, 0);
+    expect_fail(&b, MOTE_E_FORMAT, "data section (at byte 64", "starts past the end of the file (57 bytes)");
+    bb_header(&b, 3, 0, 1); /* without tensors that is fine (vocab-only files) */
+    bb_kv_u32(&b, "a", 1);
+    expect_ok(&b);
+
     /* types */
     static const uint32_t bad_types[] = {4, 5, 31, 32, 33, 36, GGML_TYPE_COUNT, 1000, UINT32_MAX};
     for (size_t i = 0; i < sizeof bad_types / sizeof bad_types[0]; i++) {
