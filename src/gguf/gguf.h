@@ -20,8 +20,12 @@
 #include "gguf/ggml_type.h"
 #include "mote.h"
 
+#define GGUF_MAGIC "GGUF"          /* first 4 bytes of every file */
+#define GGUF_VERSION 3             /* version written by gguf_write.h */
 #define GGUF_DEFAULT_ALIGNMENT 32
 #define GGUF_MAX_DIMS 4
+#define GGUF_MAX_NAME 64           /* ggml's GGML_MAX_NAME: longest tensor name, bytes */
+#define GGUF_KEY_ALIGNMENT "general.alignment" /* UINT32 power of two */
 
 typedef enum gguf_type {
     GGUF_TYPE_UINT8 = 0,
@@ -95,7 +99,10 @@ void gguf_close(gguf_file *f);
 
 const gguf_kv *gguf_find_kv(const gguf_file *f, const char *key);
 const gguf_tensor *gguf_find_tensor(const gguf_file *f, const char *name);
+/* "UINT8", "STRING", ... or "unknown". */
 const char *gguf_type_name(gguf_type t);
+/* Bytes of one scalar of type t; 0 for STRING, ARRAY and undefined types. */
+size_t gguf_type_size(gguf_type t);
 
 /* Typed getters. Each returns MOTE_E_FORMAT (naming the key) if the key is
  * present with an incompatible type or a value that does not fit, and
@@ -117,7 +124,10 @@ mote_status gguf_get_arr(const gguf_file *f, const char *key, gguf_type elem, co
 int64_t gguf_arr_int(const gguf_kv *kv, uint64_t i);
 double gguf_arr_float(const gguf_kv *kv, uint64_t i);
 
-/* Render a value as text (arrays as "[TYPE x N]") for `mote info`. */
+/* Render a value as text for `mote info`: integers in decimal, floats with
+ * "%g", bools as true/false, strings as their raw bytes (ending in "..."
+ * when cut to fit cap), arrays as "[TYPE x N]" (e.g. "[STRING x 32000]")
+ * whatever their length. Always NUL-terminated when cap > 0. */
 void gguf_kv_to_string(const gguf_kv *kv, char *buf, size_t cap);
 
 #endif
