@@ -37,14 +37,30 @@ uint32_t vec_dot_type(uint32_t wtype);
 int kernels_supported(uint32_t wtype);
 
 const kernel_ops *kernels_scalar(void);
+/* The table for this process: the one named by the environment variable
+ * MOTE_ISA ("scalar", later "avx2", "avx512", "neon") if this CPU can run
+ * it, otherwise the best available. Chosen once, on the first call. */
 const kernel_ops *kernels_get(void);
+/* The table named isa if available, else the best available (never NULL). */
+const kernel_ops *kernels_for_isa(const char *isa);
+/* The tables this CPU can run, best first: stores up to cap of them in out
+ * and returns how many there are (tests run every kernel at every level). */
+int kernels_available(const kernel_ops **out, int cap);
 
 /* Y[n][m] = X[n][k] · W[m][k]ᵀ. W: m rows of k elements of type wtype, rows
  * contiguous (ggml_row_size(wtype, k) bytes each), used in place. X, Y: F32,
  * row-major. scratch: matmul_scratch_size(wtype, k, n) bytes for the
- * converted activations. Work is split over the pool's threads. */
+ * converted activations, aligned at least as malloc aligns (0 bytes, and
+ * scratch unused, for F32 weights). Work is split over the pool's threads
+ * (pool may be NULL: the caller's thread does it all); any thread count
+ * gives bit-identical results. Nothing is allocated.
+ * Preconditions (checked by the model loader, not here): kernels_supported
+ * (wtype), and k a multiple of the block sizes of wtype and its vec_dot type. */
 size_t matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n);
 void matmul(mote_pool *pool, const void *W, uint32_t wtype, int64_t m, int64_t k,
             const float *X, int64_t n, float *Y, void *scratch);
+/* matmul with a given kernel table (tests compare tables with it). */
+void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t wtype,
+                 int64_t m, int64_t k, const float *X, int64_t n, float *Y, void *scratch);
 
 #endif

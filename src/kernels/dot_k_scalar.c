@@ -1,0 +1,200 @@
+/*
+ * dot_k_scalar.c — scalar dot products of the K-quants and IQ4_XS against
+ * Q8_K activations.
+ *
+ * The min terms use Q8_K's bsums (sums of 16 activation quants), so
+ * sum(x * (sc*q - m)) = d_x * (sum(sc * q * qx) - sum(m * bsum)).
+ *
+ * Q3_K..Q6_K follow ggml's generic kernels, which keep 8 lanes: element e
+ * of a super-block adds into integer lane e % 8, each lane is scaled into a
+ * float lane sum once per super-block, and the 8 float lanes are added at
+ * the very end. That order decides the float rounding, so it is kept here.
+ */
+#include "kernels/dot_scalar.h"
+
+#include <string.h>
+
+#include "tensor/quant.h"
+
+#define LANES 8
+
+/* Add the 8 float lanes into sumf, lane 0 first (ggml's final reduction). */
+static float reduce_lanes(float sumf, const float *lanes)
+{
+    for (int l = 0; l < LANES; l++) sumf += lanes[l];
+    return sumf;
+}
+
+/* ------------------------------------------------------------------------
+ * Q2_K: one integer sum per super-block
+ * ---------------------------------------------------------------------- */
+
+void q2_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    const block_q2_K *a = w;
+    const block_q8_K *b = x;
+    float sumf = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const uint8_t *sc = a[i].scales;
+        int summs = 0; /* sum over groups of min * bsum */
+        for (int g = 0; g < QK_K / 16; g++) summs += b[i].bsums[g] * (sc[g] >> 4);
+        const float dall = b[i].d * fp16_to_fp32(a[i].d);
+        const float dmin = b[i].d * fp16_to_fp32(a[i].dmin);
+
+        int isum = 0;
+        const uint8_t *q2 = a[i].qs;
+        const int8_t *q8 = b[i].qs;
+        int g = 0;
+        for (int half = 0; half < QK_K; half += 128, q2 += 32) {
+            for (int shift = 0; shift < 8; shift += 2, q8 += 32) {
+                for (int sub = 0; sub < 32; sub += 16) {
+                    int isuml = 0;
+                    for (int l = sub; l < sub + 16; l++) isuml += q8[l] * ((q2[l] >> shift) & 3);
+                    isum += (sc[g++] & 0xf) * isuml;
+                }
+            }
+        }
+        sumf += dall * isum - dmin * summs;
+    }
+    *s = sumf;
+}
+
+/* ------------------------------------------------------------------------
+ * Q3_K, Q6_K: 16 groups of 16 with signed scales
+ * ---------------------------------------------------------------------- */
+
+void q3_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    const block_q3_K *a = w;
+    const block_q8_K *b = x;
+    float lanes[LANES] = {0};
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int8_t sc[16];
+        q3_K_scales(a[i].scales, sc);
+        /* unpack the 3-bit values: element e = 128*h + 32*k + l sits in bit
+         * pair k of qs[32*h + l], its high bit in bit 4*h + k of hmask[l] */
+        int8_t q[QK_K];
+        for (int e = 0; e < QK_K; e++) {
+            const int h = e / 128, k = (e / 32) % 4, l = e % 32;
+            const int lo = (a[i].qs[32 * h + l] >> (2 * k)) & 3;
+            const int hi = (a[i].hmask[l] >> (4 * h + k)) & 1;
+            q[e] = (int8_t)(lo - (hi ? 0 : 4));
+        }
+        int32_t isum[LANES] = {0};
+        for (int e = 0; e < QK_K; e++) isum[e % LANES] += sc[e / 16] * (b[i].qs[e] * q[e]);
+        const float d = fp16_to_fp32(a[i].d) * b[i].d;
+        for (int l = 0; l < LANES; l++) lanes[l] += d * isum[l];
+    }
+    *s = reduce_lanes(0.0f, lanes);
+}
+
+void q6_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    const block_q6_K *a = w;
+    const block_q8_K *b = x;
+    float lanes[LANES] = {0};
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int8_t q[QK_K];
+        const uint8_t *ql = a[i].ql, *qh = a[i].qh;
+        for (int h = 0; h < QK_K; h += 128, ql += 64, qh += 32) {
+            for (int l = 0; l < 32; l++) {
+                q[h + l] = (int8_t)(((ql[l] & 0xf) | (((qh[l] >> 0) & 3) << 4)) - 32);
+                q[h + l + 32] = (int8_t)(((ql[l + 32] & 0xf) | (((qh[l] >> 2) & 3) << 4)) - 32);
+                q[h + l + 64] = (int8_t)(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+                q[h + l + 96] = (int8_t)(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+            }
+        }
+        int32_t isum[LANES] = {0};
+        for (int e = 0; e < QK_K; e++) isum[e % LANES] += a[i].scales[e / 16] * (b[i].qs[e] * q[e]);
+        const float d = fp16_to_fp32(a[i].d) * b[i].d;
+        for (int l = 0; l < LANES; l++) lanes[l] += d * isum[l];
+    }
+    *s = reduce_lanes(0.0f, lanes);
+}
+
+/* ------------------------------------------------------------------------
+ * Q4_K, Q5_K: 8 groups of 32 with 6-bit scales and mins
+ * ---------------------------------------------------------------------- */
+
+/* The common tail: q[0..256) unpacked values (0..31), scales/mins. */
+static void k_scale_min_accumulate(const int8_t *q, const uint8_t *packed, mote_f16 d_w,
+                                   mote_f16 dmin_w, const block_q8_K *b, float *lanes, float *sumf)
+{
+    uint8_t sc[8], mn[8];
+    for (int g = 0; g < 8; g++) q4_K_scale_min(g, packed, &sc[g], &mn[g]);
+    int summs = 0;
+    for (int j = 0; j < QK_K / 16; j++) summs += b->bsums[j] * mn[j / 2];
+    int32_t isum[LANES] = {0};
+    for (int e = 0; e < QK_K; e++) isum[e % LANES] += sc[e / 32] * (b->qs[e] * q[e]);
+    const float d = fp16_to_fp32(d_w) * b->d;
+    for (int l = 0; l < LANES; l++) lanes[l] += d * isum[l];
+    const float dmin = fp16_to_fp32(dmin_w) * b->d;
+    *sumf -= dmin * summs;
+}
+
+void q4_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    const block_q4_K *a = w;
+    const block_q8_K *b = x;
+    float lanes[LANES] = {0};
+    float sumf = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int8_t q[QK_K];
+        for (int c = 0; c < QK_K / 64; c++) {
+            const uint8_t *qs = a[i].qs + 32 * c;
+            for (int l = 0; l < 32; l++) {
+                q[64 * c + l] = (int8_t)(qs[l] & 0xf);
+                q[64 * c + 32 + l] = (int8_t)(qs[l] >> 4);
+            }
+        }
+        k_scale_min_accumulate(q, a[i].scales, a[i].d, a[i].dmin, &b[i], lanes, &sumf);
+    }
+    *s = reduce_lanes(sumf, lanes);
+}
+
+void q5_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    const block_q5_K *a = w;
+    const block_q8_K *b = x;
+    float lanes[LANES] = {0};
+    float sumf = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int8_t q[QK_K];
+        for (int c = 0; c < QK_K / 64; c++) {
+            const uint8_t *qs = a[i].qs + 32 * c;
+            const uint8_t m1 = (uint8_t)(1u << (2 * c)), m2 = (uint8_t)(2u << (2 * c));
+            for (int l = 0; l < 32; l++) {
+                q[64 * c + l] = (int8_t)((qs[l] & 0xf) + (a[i].qh[l] & m1 ? 16 : 0));
+                q[64 * c + 32 + l] = (int8_t)((qs[l] >> 4) + (a[i].qh[l] & m2 ? 16 : 0));
+            }
+        }
+        k_scale_min_accumulate(q, a[i].scales, a[i].d, a[i].dmin, &b[i], lanes, &sumf);
+    }
+    *s = reduce_lanes(sumf, lanes);
+}
+
+/* ------------------------------------------------------------------------
+ * IQ4_XS: float accumulation per group of 32, in order
+ * ---------------------------------------------------------------------- */
+
+void iq4_xs_dot_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    const block_iq4_xs *a = w;
+    const block_q8_K *b = x;
+    float sumf = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const float d4d8 = fp16_to_fp32(a[i].d) * b[i].d;
+        const uint8_t *qs = a[i].qs;
+        const int8_t *q8 = b[i].qs;
+        for (int ib = 0; ib < QK_K / 32; ib++, qs += 16, q8 += 32) {
+            const float dl = d4d8 * iq4_xs_scale(&a[i], ib);
+            int sumi = 0;
+            for (int j = 0; j < 16; j++) {
+                sumi += q8[j] * iq4nl_values[qs[j] & 0xf];
+                sumi += q8[j + 16] * iq4nl_values[qs[j] >> 4];
+            }
+            sumf += dl * sumi;
+        }
+    }
+    *s = sumf;
+}

@@ -1,0 +1,201 @@
+/*
+ * kernels.c — choosing a kernel table, and the matrix product built on it.
+ *
+ * matmul converts the n activation rows to the weight type's vec_dot type
+ * once (rows split over the threads), then splits the m output columns
+ * (weight rows) over the threads. Every output element is one vec_dot call
+ * on the same data whatever the thread count or tiling, so results are
+ * bit-identical for any number of threads.
+ */
+#include "kernels/kernels.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tensor/quant.h"
+
+/* ------------------------------------------------------------------------
+ * Types
+ * ---------------------------------------------------------------------- */
+
+uint32_t vec_dot_type(uint32_t wtype)
+{
+    switch (wtype) {
+    case GGML_TYPE_F32: return GGML_TYPE_F32;
+    case GGML_TYPE_F16: return GGML_TYPE_F16;
+    case GGML_TYPE_BF16: return GGML_TYPE_BF16;
+    case GGML_TYPE_Q4_0:
+    case GGML_TYPE_Q5_0:
+    case GGML_TYPE_Q8_0:
+    case GGML_TYPE_IQ4_NL: return GGML_TYPE_Q8_0;
+    case GGML_TYPE_Q4_1:
+    case GGML_TYPE_Q5_1: return GGML_TYPE_Q8_1;
+    case GGML_TYPE_Q2_K:
+    case GGML_TYPE_Q3_K:
+    case GGML_TYPE_Q4_K:
+    case GGML_TYPE_Q5_K:
+    case GGML_TYPE_Q6_K:
+    case GGML_TYPE_IQ4_XS: return GGML_TYPE_Q8_K;
+    default: return GGML_TYPE_COUNT;
+    }
+}
+
+int kernels_supported(uint32_t wtype)
+{
+    uint32_t vt = vec_dot_type(wtype);
+    const kernel_ops *ops = kernels_scalar();
+    return vt != GGML_TYPE_COUNT && tensor_type_supported(wtype) && ops->vec_dot[wtype] &&
+           ops->quantize[vt] && tensor_dequantizer(wtype);
+}
+
+/* ------------------------------------------------------------------------
+ * Table selection
+ * ---------------------------------------------------------------------- */
+
+typedef struct isa_entry {
+    const char *name;                 /* MOTE_ISA value */
+    const kernel_ops *(*table)(void); /* the table */
+    int (*available)(void);           /* 1 if this CPU can run it */
+} isa_entry;
+
+static int always(void)
+{
+    return 1;
+}
+
+/* Best first. SIMD tables are added here with their CPU feature checks. */
+static const isa_entry isa_list[] = {
+    {"scalar", kernels_scalar, always},
+};
+#define N_ISA ((int)(sizeof isa_list / sizeof isa_list[0]))
+
+int kernels_available(const kernel_ops **out, int cap)
+{
+    int n = 0;
+    for (int i = 0; i < N_ISA; i++) {
+        if (!isa_list[i].available()) continue;
+        if (n < cap) out[n] = isa_list[i].table();
+        n++;
+    }
+    return n;
+}
+
+const kernel_ops *kernels_for_isa(const char *name)
+{
+    const kernel_ops *best = NULL;
+    for (int i = 0; i < N_ISA; i++) {
+        if (!isa_list[i].available()) continue;
+        if (!best) best = isa_list[i].table();
+        if (name && strcmp(name, isa_list[i].name) == 0) return isa_list[i].table();
+    }
+    return best; /* the scalar entry is always available, so never NULL */
+}
+
+static const kernel_ops *chosen;
+static pthread_once_t chosen_once = PTHREAD_ONCE_INIT;
+
+static void choose(void)
+{
+    chosen = kernels_for_isa(getenv("MOTE_ISA"));
+}
+
+const kernel_ops *kernels_get(void)
+{
+    pthread_once(&chosen_once, choose);
+    return chosen;
+}
+
+/* ------------------------------------------------------------------------
+ * Matrix product
+ * ---------------------------------------------------------------------- */
+
+/* Output tile: weight rows x tokens. A tile's weight rows (a few KiB each)
+ * stay in L1/L2 while each is dotted with TILE_N activation rows. */
+#define TILE_M 16
+#define TILE_N 32
+
+typedef struct matmul_ctx {
+    const uint8_t *W;   /* m rows of w_row bytes */
+    size_t w_row;       /* bytes per weight row */
+    int64_t m, k, n;
+    const float *X;     /* [n][k] F32 */
+    uint8_t *Xq;        /* [n][x_row] converted activations (== X for F32) */
+    size_t x_row;       /* bytes per converted row */
+    quantize_fn quantize;
+    vec_dot_fn dot;
+    float *Y;           /* [n][m] */
+} matmul_ctx;
+
+static void convert_rows(void *arg, int ith, int nth)
+{
+    matmul_ctx *c = arg;
+    long lo, hi;
+    pool_split((long)c->n, ith, nth, &lo, &hi);
+    for (long t = lo; t < hi; t++) c->quantize(c->X + t * c->k, c->Xq + (size_t)t * c->x_row, c->k);
+}
+
+static void dot_rows(void *arg, int ith, int nth)
+{
+    matmul_ctx *c = arg;
+    long lo, hi;
+    pool_split((long)c->m, ith, nth, &lo, &hi);
+    for (long r0 = lo; r0 < hi; r0 += TILE_M) {
+        const long r1 = r0 + TILE_M < hi ? r0 + TILE_M : hi;
+        for (int64_t t0 = 0; t0 < c->n; t0 += TILE_N) {
+            const int64_t t1 = t0 + TILE_N < c->n ? t0 + TILE_N : c->n;
+            for (long r = r0; r < r1; r++) {
+                const uint8_t *w = c->W + (size_t)r * c->w_row;
+                for (int64_t t = t0; t < t1; t++)
+                    c->dot(c->k, &c->Y[t * c->m + r], w, c->Xq + (size_t)t * c->x_row);
+            }
+        }
+    }
+}
+
+static void run(mote_pool *pool, pool_fn fn, void *ctx)
+{
+    if (pool) pool_run(pool, fn, ctx);
+    else fn(ctx, 0, 1);
+}
+
+size_t matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n)
+{
+    uint32_t vt = vec_dot_type(wtype);
+    if (vt == GGML_TYPE_COUNT || vt == GGML_TYPE_F32) return 0;
+    return (size_t)n * ggml_row_size(vt, k);
+}
+
+void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t wtype, int64_t m,
+                 int64_t k, const float *X, int64_t n, float *Y, void *scratch)
+{
+    const uint32_t vt = vec_dot_type(wtype);
+    if (vt == GGML_TYPE_COUNT || !ops->vec_dot[wtype] || m <= 0 || n <= 0) return;
+    matmul_ctx c = {
+        .W = W,
+        .w_row = ggml_row_size(wtype, k),
+        .m = m,
+        .k = k,
+        .n = n,
+        .X = X,
+        .x_row = ggml_row_size(vt, k),
+        .quantize = ops->quantize[vt],
+        .dot = ops->vec_dot[wtype],
+        .Y = Y,
+    };
+    if (vt == GGML_TYPE_F32) {
+        c.Xq = (uint8_t *)(uintptr_t)X; /* used as is, never written */
+    } else {
+        c.Xq = scratch;
+        /* one row needs no thread hand-off */
+        if (n == 1) convert_rows(&c, 0, 1);
+        else run(pool, convert_rows, &c);
+    }
+    run(pool, dot_rows, &c);
+}
+
+void matmul(mote_pool *pool, const void *W, uint32_t wtype, int64_t m, int64_t k, const float *X,
+            int64_t n, float *Y, void *scratch)
+{
+    matmul_with(kernels_get(), pool, W, wtype, m, k, X, n, Y, scratch);
+}
