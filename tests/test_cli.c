@@ -512,6 +512,65 @@ static void test_chat_incremental(void **state)
     free(model);
 }
 
+/* Text of the model's BOS token, from `mote tokenize --pieces` (the first
+ * line is "<id>\t<text>"); malloc'd. */
+static char *bos_text(const char *model)
+{
+    proc p = RUN("tokenize", model, "", "--pieces");
+    expect_status(&p, 0);
+    char *tab = strchr(p.out, '\t');
+    assert_non_null(tab);
+    char *text = strndup(tab + 1, strcspn(tab + 1, "\n"));
+    proc_free(&p);
+    return text;
+}
+
+/* With a chat template (--chat-template here: stories260K has none), each
+ * reply equals a fresh greedy run on the rendered conversation, though the
+ * second is evaluated on top of the cached first turn. The template writes
+ * BOS itself, so the chat must not add a second one. */
+static void test_chat_template(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("stories260K.gguf");
+    char *bos = bos_text(model);
+    char tmpl_path[] = "/tmp/mote-test-template-XXXXXX";
+    int fd = mkstemp(tmpl_path);
+    assert_true(fd >= 0);
+    static const char tmpl[] =
+        "{{ bos_token }}{% for m in messages %}{{ m.role }}:{{ m.content }}\n{% endfor %}"
+        "{% if add_generation_prompt %}assistant:{% endif %}";
+    assert_int_equal(write(fd, tmpl, strlen(tmpl)), (ssize_t)strlen(tmpl));
+    close(fd);
+
+    char conv[2048];
+    snprintf(conv, sizeof conv, "%ssystem:Be kind.\nuser:Tom had a cat\nassistant:", bos);
+    proc r1 = RUN("run", model, "-p", conv, "-n", "10", "--temp", "0", "--parse-special",
+                  "--no-special");
+    expect_status(&r1, 0);
+    size_t n = strlen(conv);
+    snprintf(conv + n, sizeof conv - n, "%.*s\nuser:The sun\nassistant:",
+             (int)strlen(r1.out) - 1, r1.out);
+    proc r2 = RUN("run", model, "-p", conv, "-n", "10", "--temp", "0", "--parse-special",
+                  "--no-special");
+    expect_status(&r2, 0);
+    char want[2048];
+    snprintf(want, sizeof want, "%s%s", r1.out, r2.out);
+
+    proc c = RUN_IN("Tom had a cat\nThe sun\n", "chat", model, "--chat-template", tmpl_path,
+                    "--system", "Be kind.", "--temp", "0", "-n", "10");
+    unlink(tmpl_path);
+    expect_status(&c, 0);
+    assert_null(strstr(c.err, "no chat template"));
+    assert_string_equal(c.out, want);
+
+    proc_free(&c);
+    proc_free(&r2);
+    proc_free(&r1);
+    free(bos);
+    free(model);
+}
+
 /* Perplexity of story.txt within 1% of llama.cpp's. */
 static void test_perplexity(void **state)
 {
@@ -559,6 +618,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_run_golden_text),
         cmocka_unit_test(test_chat_plain),
         cmocka_unit_test(test_chat_incremental),
+        cmocka_unit_test(test_chat_template),
         cmocka_unit_test(test_perplexity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
