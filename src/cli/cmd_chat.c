@@ -237,7 +237,8 @@ static int chat_turn(chat *c)
         c->n_cache = 0; /* unknown state: start from an empty cache */
         if (mote_session_truncate(c->session, 0) != MOTE_OK && rc == 0) rc = cli_lib_error();
     }
-    if (rc == 0 && !st.stopped_by_eog && (int)pos >= n_ctx)
+    /* The reply was cut by the context, not by -n or an end token. */
+    if (rc == 0 && !st.stopped_by_eog && n_predict == room && st.n_generated >= room)
         fprintf(stderr, "mote: context full; /reset to start over (or use a larger -c)\n");
 
     free(r.ids);

@@ -161,6 +161,8 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     report_stats(load_s, &st, smp.seed);
+    if (!st.stopped_by_eog && n_gen == ctx - (int)n_toks && st.n_generated >= n_gen)
+        fprintf(stderr, "(stopped: the context of %d tokens is full; see -c)\n", ctx);
     rc = 0;
 
 done:
