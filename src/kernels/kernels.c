@@ -153,12 +153,6 @@ static void dot_rows(void *arg, int ith, int nth)
     }
 }
 
-static void run(mote_pool *pool, pool_fn fn, void *ctx)
-{
-    if (pool) pool_run(pool, fn, ctx);
-    else fn(ctx, 0, 1);
-}
-
 size_t matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n)
 {
     uint32_t vt = vec_dot_type(wtype);
@@ -189,9 +183,9 @@ void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t
         c.Xq = scratch;
         /* one row needs no thread hand-off */
         if (n == 1) convert_rows(&c, 0, 1);
-        else run(pool, convert_rows, &c);
+        else pool_run(pool, convert_rows, &c);
     }
-    run(pool, dot_rows, &c);
+    pool_run(pool, dot_rows, &c); /* a NULL pool runs fn inline */
 }
 
 void matmul(mote_pool *pool, const void *W, uint32_t wtype, int64_t m, int64_t k, const float *X,
