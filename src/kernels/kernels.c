@@ -110,21 +110,24 @@ const kernel_ops *kernels_get(void)
  * Matrix product
  * ---------------------------------------------------------------------- */
 
-/* Output tile: weight rows x tokens. A tile's weight rows (a few KiB each)
- * stay in L1/L2 while each is dotted with TILE_N activation rows. */
+/* Output tiles of TILE_M weight rows x TILE_N tokens: each weight row is
+ * reused for TILE_N tokens while it is in L1, and the tile's converted
+ * activation rows stay in L2 across its TILE_M weight rows. */
 #define TILE_M 16
 #define TILE_N 32
 
 typedef struct matmul_ctx {
-    const uint8_t *W;   /* m rows of w_row bytes */
-    size_t w_row;       /* bytes per weight row */
-    int64_t m, k, n;
-    const float *X;     /* [n][k] F32 */
-    uint8_t *Xq;        /* [n][x_row] converted activations (== X for F32) */
-    size_t x_row;       /* bytes per converted row */
-    quantize_fn quantize;
-    vec_dot_fn dot;
-    float *Y;           /* [n][m] */
+    const uint8_t *W;     /* m rows of w_row bytes */
+    size_t w_row;         /* bytes per weight row */
+    int64_t m;            /* weight rows = outputs per token */
+    int64_t k;            /* elements per row (the reduction length) */
+    int64_t n;            /* tokens (activation rows) */
+    const float *X;       /* [n][k] F32 activations */
+    uint8_t *Xq;          /* [n][x_row] converted activations (== X for F32) */
+    size_t x_row;         /* bytes per converted row */
+    quantize_fn quantize; /* F32 -> vec_dot type, one row */
+    vec_dot_fn dot;       /* weight row . converted row */
+    float *Y;             /* [n][m] outputs */
 } matmul_ctx;
 
 static void convert_rows(void *arg, int ith, int nth)
