@@ -67,14 +67,16 @@ mote_status pool_create(int n_threads, mote_pool **out)
     }
     for (int i = 1; i < n_threads; i++) {
         worker_arg *wa = malloc(sizeof *wa);
+        if (wa) { /* filled before the thread starts: it reads and frees wa */
+            wa->pool = p;
+            wa->ith = i;
+        }
         if (!wa || pthread_create(&p->threads[i - 1], NULL, worker_main, wa) != 0) {
             free(wa);
             p->n_threads = i; /* pool_free joins the ones started */
             pool_free(p);
             return mote_fail(MOTE_E_NOMEM, "thread pool: cannot start thread %d", i);
         }
-        wa->pool = p;
-        wa->ith = i;
     }
     *out = p;
     return MOTE_OK;
