@@ -46,7 +46,7 @@ typedef struct reader {
     uint64_t size;       /* its bytes */
     uint64_t pos;        /* next byte to read; always <= size */
     const char *path;    /* for messages */
-    char what[128];      /* what is being read: "kv #3 'general.name'", "tensor 'x'" */
+    char what[128];      /* what is being read: "kv #3", "key 'general.name'", "tensor 'x'" */
 } reader;
 
 /* Fail with "gguf: <path>: <what>: <message> (at byte <off>)". */
@@ -396,21 +396,25 @@ static mote_status read_alignment(reader *r, gguf_file *f, const uint64_t *kv_at
 /* Place each tensor's data in the data section and check it lies in the file. */
 static mote_status place_tensors(reader *r, gguf_file *f, const uint64_t *at)
 {
+    if (f->n_tensors > 0 && f->data_offset > r->size)
+        return fail_at(r, MOTE_E_FORMAT, r->pos,
+                       "the data section (at byte %llu after padding to the alignment %llu) "
+                       "starts past the end of the file (%llu bytes)",
+                       (unsigned long long)f->data_offset, (unsigned long long)f->alignment,
+                       (unsigned long long)r->size);
+    uint64_t room = r->size - (f->n_tensors > 0 ? f->data_offset : 0);
     for (uint64_t i = 0; i < f->n_tensors; i++) {
         gguf_tensor *t = &f->tensors[i];
         snprintf(r->what, sizeof r->what, "tensor '%s'", t->name);
         if (t->offset % f->alignment != 0)
             return fail_at(r, MOTE_E_FORMAT, at[i], "data offset %llu is not a multiple of the alignment %llu",
                            (unsigned long long)t->offset, (unsigned long long)f->alignment);
-        uint64_t room = f->data_offset <= r->size ? r->size - f->data_offset : 0;
         if (t->offset > room || t->nbytes > room - t->offset)
             return fail_at(r, MOTE_E_FORMAT, at[i],
-                           "data [%llu, +%llu) at offset %llu of the data section (file byte "
-                           "%llu) runs past the end of the file (%llu bytes)",
-                           (unsigned long long)t->offset, (unsigned long long)t->nbytes,
-                           (unsigned long long)t->offset,
-                           (unsigned long long)(f->data_offset + t->offset),
-                           (unsigned long long)r->size);
+                           "%llu bytes of data at offset %llu of the data section (which starts "
+                           "at byte %llu) run past the end of the file (%llu bytes)",
+                           (unsigned long long)t->nbytes, (unsigned long long)t->offset,
+                           (unsigned long long)f->data_offset, (unsigned long long)r->size);
         t->data = r->base + f->data_offset + t->offset;
     }
     return MOTE_OK;

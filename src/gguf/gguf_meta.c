@@ -40,6 +40,11 @@ const char *gguf_type_name(gguf_type t)
     return (unsigned)t < GGUF_TYPE_COUNT ? type_names[t] : "unknown";
 }
 
+size_t gguf_type_size(gguf_type t)
+{
+    return (unsigned)t < GGUF_TYPE_COUNT ? type_size[t] : 0;
+}
+
 static bool type_is_int(gguf_type t)
 {
     switch (t) {
@@ -58,18 +63,14 @@ static bool type_is_signed(gguf_type t)
            t == GGUF_TYPE_INT64;
 }
 
-size_t gguf_type_size(gguf_type t)
-{
-    return (unsigned)t < GGUF_TYPE_COUNT ? type_size[t] : 0;
-}
-
 /* ------------------------------------------------------------------------
  * Typed getters
  * ---------------------------------------------------------------------- */
 
 static mote_status missing(const gguf_file *f, const char *key)
 {
-    return mote_fail(MOTE_E_FORMAT, "gguf: %s: missing key '%s'", f->path, key);
+    return mote_fail(MOTE_E_FORMAT, "gguf: %s: missing key '%s'", f ? f->path : "(no file)",
+                     key ? key : "(null)");
 }
 
 static mote_status wrong_type(const gguf_file *f, const gguf_kv *kv, const char *expected)
