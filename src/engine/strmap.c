@@ -44,14 +44,26 @@ void strmap_free(strmap *m)
     memset(m, 0, sizeof *m);
 }
 
+/* FNV-1a's low bits mix poorly (bit k depends only on bits <= k of the
+ * input bytes): finish with a multiply-xorshift so that the slot index (low
+ * bits) and the stored fingerprint (high bits) are both well spread. */
+static uint64_t mix(uint64_t h)
+{
+    h ^= h >> 32;
+    h *= 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 29);
+}
+
 /* Index of key's slot, or of the empty slot where it would go. */
 static size_t find_slot(const strmap *m, const char *key, size_t len, uint64_t hash)
 {
+    hash = mix(hash);
     size_t i = (size_t)hash & m->mask;
+    uint32_t tag = (uint32_t)(hash >> 32);
     for (;;) {
         const strmap_slot *s = &m->slots[i];
         if (!s->key) return i;
-        if (s->hash == (uint32_t)hash && s->len == len && memcmp(s->key, key, len) == 0) return i;
+        if (s->hash == tag && s->len == len && memcmp(s->key, key, len) == 0) return i;
         i = (i + 1) & m->mask;
     }
 }
@@ -63,9 +75,7 @@ static mote_status grow(strmap *m)
     for (size_t i = 0; i <= m->mask; i++) {
         const strmap_slot *s = &m->slots[i];
         if (!s->key) continue;
-        size_t j = (size_t)s->hash & bigger.mask;
-        while (bigger.slots[j].key) j = (j + 1) & bigger.mask;
-        bigger.slots[j] = *s;
+        bigger.slots[find_slot(&bigger, s->key, s->len, strmap_hash(s->key, s->len))] = *s;
         bigger.count++;
     }
     free(m->slots);
@@ -75,9 +85,14 @@ static mote_status grow(strmap *m)
 
 mote_status strmap_put(strmap *m, const char *key, size_t len, int32_t value, int32_t *prev)
 {
+    return strmap_put_hashed(m, key, len, strmap_hash(key, len), value, prev);
+}
+
+mote_status strmap_put_hashed(strmap *m, const char *key, size_t len, uint64_t hash, int32_t value,
+                              int32_t *prev)
+{
     if (len > UINT32_MAX) return mote_fail(MOTE_E_INVALID, "tokenizer: key of %zu bytes", len);
     if ((m->count + 1) * MAX_LOAD_DEN > (m->mask + 1) * MAX_LOAD_NUM) MOTE_TRY(grow(m));
-    uint64_t hash = strmap_hash(key, len);
     strmap_slot *s = &m->slots[find_slot(m, key, len, hash)];
     if (s->key) {
         if (prev) *prev = s->value;
@@ -85,7 +100,7 @@ mote_status strmap_put(strmap *m, const char *key, size_t len, int32_t value, in
     }
     s->key = key;
     s->len = (uint32_t)len;
-    s->hash = (uint32_t)hash;
+    s->hash = (uint32_t)(mix(hash) >> 32);
     s->value = value;
     m->count++;
     if (prev) *prev = -1;
@@ -97,6 +112,19 @@ int32_t strmap_get_hashed(const strmap *m, const char *key, size_t len, uint64_t
     if (!m->slots || len > UINT32_MAX) return -1;
     const strmap_slot *s = &m->slots[find_slot(m, key, len, hash)];
     return s->key ? s->value : -1;
+}
+
+void strmap_prefetch(const strmap *m, uint64_t hash)
+{
+    if (m->slots) __builtin_prefetch(&m->slots[(size_t)mix(hash) & m->mask]);
+}
+
+void strmap_prefetch_key(const strmap *m, uint64_t hash)
+{
+    if (!m->slots) return;
+    hash = mix(hash);
+    const strmap_slot *s = &m->slots[(size_t)hash & m->mask];
+    if (s->key && s->hash == (uint32_t)(hash >> 32)) __builtin_prefetch(s->key);
 }
 
 int32_t strmap_get(const strmap *m, const char *key, size_t len)
@@ -172,6 +200,11 @@ mote_status pairmap_put(pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t 
     s->id = id;
     m->count++;
     return MOTE_OK;
+}
+
+void pairmap_prefetch(const pairmap *m, int32_t a, int32_t b)
+{
+    if (m->slots) __builtin_prefetch(&m->slots[(size_t)pair_hash(pair_key(a, b)) & m->mask]);
 }
 
 const pairmap_slot *pairmap_get(const pairmap *m, int32_t a, int32_t b)

@@ -27,7 +27,7 @@
 typedef struct strmap_slot {
     const char *key; /* NULL: empty slot */
     uint32_t len;    /* key bytes */
-    uint32_t hash;   /* low bits of the key's hash, to skip most compares */
+    uint32_t hash;   /* high bits of the key's mixed hash, to skip most compares */
     int32_t value;
 } strmap_slot;
 
@@ -53,6 +53,17 @@ void strmap_free(strmap *m);
 /* Insert key -> value unless the key is present. *prev (if not NULL) gets the
  * value already stored, or -1 when the key was inserted. */
 mote_status strmap_put(strmap *m, const char *key, size_t len, int32_t value, int32_t *prev);
+
+/* The same with the key's hash already computed (strmap_hash of key). */
+mote_status strmap_put_hashed(strmap *m, const char *key, size_t len, uint64_t hash, int32_t value,
+                              int32_t *prev);
+
+/* Start loading the slot of a hash into the cache. Building big tables is
+ * bound by memory latency: callers that know the next keys prefetch their
+ * slots a few keys ahead so that the misses overlap. */
+void strmap_prefetch(const strmap *m, uint64_t hash);
+/* Once the slot is cached: start loading the text of the key it holds. */
+void strmap_prefetch_key(const strmap *m, uint64_t hash);
 
 /* The value of key, or -1. */
 int32_t strmap_get(const strmap *m, const char *key, size_t len);
@@ -81,6 +92,7 @@ mote_status pairmap_init(pairmap *m, size_t expected);
 void pairmap_free(pairmap *m);
 /* Insert unless (a, b) is present (the first merge of a pair wins). */
 mote_status pairmap_put(pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t id);
+void pairmap_prefetch(const pairmap *m, int32_t a, int32_t b);
 /* The slot of (a, b), or NULL. */
 const pairmap_slot *pairmap_get(const pairmap *m, int32_t a, int32_t b);
 

@@ -3,8 +3,8 @@
  *
  * Loading copies the token texts into one arena and indexes them in a hash
  * table; BPE merges are indexed by the ids of their halves. Everything is
- * linear in the vocabulary size: a 262k-token, 515k-merge vocabulary loads
- * in a few tens of milliseconds.
+ * linear in the vocabulary size, and bound by memory latency: Gemma 4's
+ * 262k tokens and 515k merges load in about 0.15 s.
  */
 #include "engine/vocab.h"
 
@@ -26,6 +26,9 @@
 #define KEY_MERGES "tokenizer.ggml.merges"
 #define KEY_ADD_SPACE_PREFIX "tokenizer.ggml.add_space_prefix"
 #define KEY_REMOVE_EXTRA_WS "tokenizer.ggml.remove_extra_whitespaces"
+
+#define PREFETCH_AHEAD 16 /* keys between a slot's prefetch and its use */
+#define MERGE_BATCH 64    /* merges indexed together */
 
 /* ------------------------------------------------------------------------
  * Type and per-type defaults (llama.cpp's llama_vocab::impl::load)
@@ -192,20 +195,61 @@ static mote_status read_tokens(struct vocab *v, const gguf_file *f)
         t->attr = types ? attr_of_type(gguf_arr_int(types, (uint64_t)i)) : TOKEN_ATTR_NORMAL;
         off += (uint32_t)len + 1;
         if (len > v->max_token_len) v->max_token_len = len;
-
-        int32_t prev;
-        MOTE_TRY(strmap_put(&v->ids, v->text + t->off, len, i, &prev));
-        if (prev != -1)
-            return mote_fail(MOTE_E_FORMAT, "tokenizer: %s: duplicate token text '%.*s' (ids %d and %d)",
-                             f->path, (int)(len < 64 ? len : 64), v->text + t->off, prev, i);
     }
-    return MOTE_OK;
+
+    /* Index the texts, prefetching slots a few tokens ahead (see strmap.h). */
+    uint64_t *hash = malloc((size_t)n * sizeof *hash);
+    if (!hash) return mote_fail(MOTE_E_NOMEM, "tokenizer: %d hashes", n);
+    for (int32_t i = 0; i < n; i++) hash[i] = strmap_hash(vocab_text(v, i), v->tokens[i].len);
+    mote_status st = MOTE_OK;
+    for (int32_t i = 0; st == MOTE_OK && i < n; i++) {
+        if (i + PREFETCH_AHEAD < n) strmap_prefetch(&v->ids, hash[i + PREFETCH_AHEAD]);
+        int32_t prev;
+        size_t len = v->tokens[i].len;
+        st = strmap_put_hashed(&v->ids, vocab_text(v, i), len, hash[i], i, &prev);
+        if (st == MOTE_OK && prev != -1)
+            st = mote_fail(MOTE_E_FORMAT, "tokenizer: %s: duplicate token text '%.*s' (ids %d and %d)",
+                           f->path, (int)(len < 64 ? len : 64), vocab_text(v, i), prev, i);
+    }
+    free(hash);
+    return st;
 }
 
 /* ------------------------------------------------------------------------
  * BPE merges: "left right", rank = position in the list
  * ---------------------------------------------------------------------- */
 
+/* One merge in flight: its halves, their hashes and ids. */
+typedef struct merge_job {
+    const char *l, *r;     /* halves (in the file's string) */
+    size_t ll, rl;         /* their bytes */
+    uint64_t hl, hr, hj;   /* hashes of left, right, and left+right */
+    int32_t il, ir;        /* ids of the halves */
+} merge_job;
+
+/* Split merge i at the first space after its first byte (so a half may
+ * itself start with a space, as in llama.cpp) and hash the parts. */
+static mote_status merge_parse(const gguf_file *f, const gguf_kv *kv, uint64_t i, merge_job *j)
+{
+    gguf_str s = kv->arr_strs[i];
+    const char *sp = s.len > 1 ? memchr(s.ptr + 1, ' ', s.len - 1) : NULL;
+    if (!sp)
+        return mote_fail(MOTE_E_FORMAT, "tokenizer: %s: merge %llu '%.*s' has no space between its halves",
+                         f->path, (unsigned long long)i, (int)(s.len < 64 ? s.len : 64), s.ptr);
+    j->l = s.ptr;
+    j->ll = (size_t)(sp - s.ptr);
+    j->r = sp + 1;
+    j->rl = s.len - j->ll - 1;
+    j->hl = strmap_hash(j->l, j->ll);
+    j->hr = strmap_hash(j->r, j->rl);
+    j->hj = j->hl;
+    for (size_t k = 0; k < j->rl; k++) j->hj = strmap_hash_step(j->hj, (unsigned char)j->r[k]);
+    return MOTE_OK;
+}
+
+/* Merges are indexed in batches, in passes (parse, look up, insert) that
+ * each prefetch what the next one reads, so that the cache misses of a
+ * batch overlap instead of queueing (about twice as fast on 500k merges). */
 static mote_status read_merges(struct vocab *v, const gguf_file *f)
 {
     const gguf_kv *kv = gguf_find_kv(f, KEY_MERGES);
@@ -217,27 +261,41 @@ static mote_status read_merges(struct vocab *v, const gguf_file *f)
         return mote_fail(MOTE_E_FORMAT, "tokenizer: %s: %llu merges", f->path, (unsigned long long)kv->arr_n);
     MOTE_TRY(pairmap_init(&v->merges, (size_t)kv->arr_n));
 
-    char *joined = malloc(2 * v->max_token_len + 1);
+    merge_job job[MERGE_BATCH];
+    size_t stride = 2 * v->max_token_len;
+    char *joined = malloc(MERGE_BATCH * stride + 1);
     if (!joined) return mote_fail(MOTE_E_NOMEM, "tokenizer: merge scratch");
     mote_status st = MOTE_OK;
-    for (uint64_t i = 0; st == MOTE_OK && i < kv->arr_n; i++) {
-        gguf_str s = kv->arr_strs[i];
-        /* The halves are split at the first space after the first byte, so
-         * a half may itself start with a space (as in llama.cpp). */
-        const char *sp = s.len > 1 ? memchr(s.ptr + 1, ' ', s.len - 1) : NULL;
-        if (!sp) {
-            st = mote_fail(MOTE_E_FORMAT, "tokenizer: %s: merge %llu '%.*s' has no space between its halves",
-                           f->path, (unsigned long long)i, (int)(s.len < 64 ? s.len : 64), s.ptr);
-            break;
+    for (uint64_t base = 0; st == MOTE_OK && base < kv->arr_n; base += MERGE_BATCH) {
+        size_t m = kv->arr_n - base < MERGE_BATCH ? (size_t)(kv->arr_n - base) : MERGE_BATCH;
+        for (size_t k = 0; st == MOTE_OK && k < m; k++) {
+            st = merge_parse(f, kv, base + k, &job[k]);
+            strmap_prefetch(&v->ids, job[k].hl);
+            strmap_prefetch(&v->ids, job[k].hr);
+            strmap_prefetch(&v->ids, job[k].hj);
         }
-        size_t ll = (size_t)(sp - s.ptr), rl = s.len - ll - 1;
-        int32_t l = vocab_find(v, s.ptr, ll), r = vocab_find(v, sp + 1, rl);
-        /* A merge of texts that are not tokens can never apply (and
-         * Hugging Face rejects such files). */
-        if (l == TOKEN_NONE || r == TOKEN_NONE) continue;
-        memcpy(joined, s.ptr, ll);
-        memcpy(joined + ll, sp + 1, rl);
-        st = pairmap_put(&v->merges, l, r, (int32_t)i, vocab_find(v, joined, ll + rl));
+        for (size_t k = 0; st == MOTE_OK && k < m; k++) {
+            strmap_prefetch_key(&v->ids, job[k].hl);
+            strmap_prefetch_key(&v->ids, job[k].hr);
+            strmap_prefetch_key(&v->ids, job[k].hj);
+        }
+        for (size_t k = 0; st == MOTE_OK && k < m; k++) {
+            merge_job *j = &job[k];
+            j->il = strmap_get_hashed(&v->ids, j->l, j->ll, j->hl);
+            j->ir = strmap_get_hashed(&v->ids, j->r, j->rl, j->hr);
+            if (j->il != TOKEN_NONE && j->ir != TOKEN_NONE) pairmap_prefetch(&v->merges, j->il, j->ir);
+        }
+        for (size_t k = 0; st == MOTE_OK && k < m; k++) {
+            merge_job *j = &job[k];
+            /* A merge of texts that are not tokens can never apply (and
+             * Hugging Face rejects such files). */
+            if (j->il == TOKEN_NONE || j->ir == TOKEN_NONE) continue;
+            char *b = joined + k * stride;
+            memcpy(b, j->l, j->ll);
+            memcpy(b + j->ll, j->r, j->rl);
+            int32_t id = strmap_get_hashed(&v->ids, b, j->ll + j->rl, j->hj);
+            st = pairmap_put(&v->merges, j->il, j->ir, (int32_t)(base + k), id);
+        }
     }
     free(joined);
     return st;
