@@ -734,6 +734,96 @@ static void test_bytelevel_mapping(void **state)
     assert_int_equal(bytelevel_byte(256 + 68), -1);
 }
 
+/* ------------------------------------------------------------------------
+ * Random text: never a crash, always valid ids, lossless where promised
+ * ---------------------------------------------------------------------- */
+
+/* Random text mixing ASCII, spaces, multi-byte UTF-8, invalid bytes and
+ * pieces of special-token texts. */
+static size_t random_text(uint64_t *rng, char *buf, size_t cap, bool valid_utf8)
+{
+    static const char *const bits[] = {" ", "  ", "\n", "\t", "'s", "123", "é", "中文", "🦙", "<|", "|>",
+                                       "<s>", "</s>", "<|im_end|>", "[UNK]", "\xC3\xA9", "Ä", "ß", "..."};
+    size_t n = 0, len = test_rng_next(rng) % 60;
+    while (n + 16 < cap && len--) {
+        uint64_t r = test_rng_next(rng);
+        switch (r % 4) {
+        case 0: buf[n++] = (char)(0x20 + (r >> 8) % 95); break;
+        case 1: {
+            const char *b = bits[(r >> 8) % (sizeof bits / sizeof bits[0])];
+            memcpy(buf + n, b, strlen(b));
+            n += strlen(b);
+            break;
+        }
+        case 2: {
+            uint32_t cpt = 0x80 + (uint32_t)((r >> 8) % 0x2F000);
+            if ((cpt >= 0xD800 && cpt <= 0xDFFF) || cpt == 0x2581) cpt = 0x41;
+            char u[4];
+            size_t k = utf8_encode(cpt, u);
+            memcpy(buf + n, u, k);
+            n += k;
+            break;
+        }
+        default:
+            buf[n++] = valid_utf8 ? 'x' : (char)(r >> 8);
+        }
+    }
+    return n;
+}
+
+/* lossless: detokenize gives valid UTF-8 text back exactly (invalid bytes
+ * may come back as U+FFFD, or, in SentencePiece, swallow the U+2581 of a
+ * following space, as in llama.cpp). */
+static void fuzz_vocab(const char *rel, bool lossless)
+{
+    struct vocab *v = shared_vocab(rel);
+    uint64_t rng = 0x5eed ^ strlen(rel);
+    char text[512];
+    for (int iter = 0; iter < 300; iter++) {
+        bool valid = iter % 2 == 0;
+        size_t n = random_text(&rng, text, sizeof text, valid);
+        for (int mode = 0; mode < 4; mode++) {
+            tokbuf t = {0};
+            mote_status st = vocab_tokenize(v, text, n, mode & 1, mode & 2, &t);
+            if (st != MOTE_OK) fail_msg("%s: tokenize failed: %s", rel, mote_last_error());
+            for (size_t i = 0; i < t.n; i++) assert_true(vocab_valid(v, t.ids[i]));
+            char *back = NULL;
+            size_t back_len = 0;
+            assert_int_equal(vocab_detokenize(v, t.ids, t.n, (mode & 2) != 0, &back, &back_len), MOTE_OK);
+            bool exact = lossless && valid;
+            if (exact && !(mode & 2) && (back_len != n || memcmp(back, text, n) != 0)) {
+                fail_msg("%s: round trip of %zu bytes gave %zu bytes (mode %d):\n'%.*s'\n'%s'", rel, n,
+                         back_len, mode, (int)n, text, back);
+            }
+            free(back);
+            tokbuf_free(&t);
+        }
+    }
+    /* Any ids detokenize. */
+    int32_t ids[64];
+    for (int iter = 0; iter < 50; iter++) {
+        for (size_t i = 0; i < 64; i++) ids[i] = (int32_t)(test_rng_next(&rng) % (uint64_t)v->n_tokens);
+        char *back = NULL;
+        assert_int_equal(vocab_detokenize(v, ids, 64, iter & 1, &back, NULL), MOTE_OK);
+        free(back);
+    }
+}
+
+static void test_random_text(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    fuzz_vocab("vocab/ggml-vocab-llama-spm.gguf", true);
+    fuzz_vocab("models/TinyStories-656K.f16.gguf", false); /* <unk> for what it lacks */
+    fuzz_vocab("vocab/ggml-vocab-qwen2.gguf", true);
+    fuzz_vocab("vocab/ggml-vocab-deepseek-llm.gguf", true);
+    fuzz_vocab("vocab/ggml-vocab-llama-bpe.gguf", false);  /* cleans " ," */
+    fuzz_vocab("vocab/ggml-vocab-gemma-4.gguf", false);
+    fuzz_vocab("vocab/ggml-vocab-falcon.gguf", false);
+    fuzz_vocab("vocab/ggml-vocab-bert-bge.gguf", false);   /* lowercases */
+    fuzz_vocab("vocab/ggml-vocab-nomic-bert-moe.gguf", false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -747,6 +837,7 @@ int main(void)
         cmocka_unit_test(test_pieces),
         cmocka_unit_test(test_unencodable),
         cmocka_unit_test(test_public_api),
+        cmocka_unit_test(test_random_text),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_cache);
 }
