@@ -735,6 +735,63 @@ static void test_bytelevel_mapping(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * Unigram (T5 / XLM-R): no llama.cpp reference strings ship for it
+ * ---------------------------------------------------------------------- */
+
+/* Reference ids from Hugging Face tokenizers 0.23 (Rust): a Unigram model
+ * with this file's pieces and scores, its precompiled charsmap as the
+ * normalizer and a Metaspace pre-tokenizer. */
+static const struct {
+    const char *text;
+    int32_t ids[8];
+    size_t n;
+} UGM_CASES[] = {
+    {"ied 4 \xC2\xBD months", {17, 297, 201, 78660, 21775}, 5},
+    {"\xC3\x84pfel", {20056, 254, 7510}, 3},
+    {"Hello world", {35378, 8999}, 2},
+    {" Hello, world!", {35378, 4, 8999, 38}, 4},
+    {"    Hello\n    Hello", {35378, 35378}, 2},
+    {" this is \xF0\x9F\xA6\x99.cpp", {903, 83, 6, 3, 5, 238, 6366}, 7}, /* 3: <unk> */
+    {"' era", {242, 1615}, 2},
+    {"333333333", {6, 66000, 66000, 66000}, 4},
+    {"C\xE1\xBB\xAD" "a Vi\xE1\xBB\x87t", {199152, 3763}, 2},
+    {"r\xC3\xA9sum\xC3\xA9", {233482}, 1},
+    {"Vie\xE1\xBA\xBFt Nam", {71907, 27106, 2096}, 3},
+};
+
+static void test_unigram(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    struct vocab *v = shared_vocab("vocab/ggml-vocab-nomic-bert-moe.gguf");
+    assert_int_equal(v->type, VOCAB_UGM);
+    for (size_t i = 0; i < sizeof UGM_CASES / sizeof UGM_CASES[0]; i++) {
+        tokbuf t = tokenize(v, UGM_CASES[i].text, strlen(UGM_CASES[i].text), false, false);
+        if (!same_ids(t.ids, t.n, UGM_CASES[i].ids, UGM_CASES[i].n)) {
+            print_ids("want", UGM_CASES[i].ids, UGM_CASES[i].n);
+            print_ids("got ", t.ids, t.n);
+            fail_msg("unigram: '%s'", UGM_CASES[i].text);
+        }
+        tokbuf_free(&t);
+    }
+    /* SentencePiece drops leading, trailing and repeated whitespace. */
+    tokbuf t = tokenize(v, " \t\n ", 4, false, false);
+    assert_int_equal(t.n, 0);
+    tokbuf_free(&t);
+    /* <s> ... </s> around it, and <mask> eats the space before it. */
+    t = tokenize(v, "Hello <mask>", 12, true, true);
+    int32_t want[] = {0, 35378, 250001, 2};
+    assert_int_equal(t.n, 4);
+    assert_memory_equal(t.ids, want, sizeof want);
+    tokbuf_free(&t);
+    char *back = NULL;
+    int32_t ids[] = {0, 35378, 8999, 2};
+    assert_int_equal(vocab_detokenize(v, ids, 4, false, &back, NULL), MOTE_OK);
+    assert_string_equal(back, "Hello world");
+    free(back);
+}
+
+/* ------------------------------------------------------------------------
  * Random text: never a crash, always valid ids, lossless where promised
  * ---------------------------------------------------------------------- */
 
@@ -837,6 +894,7 @@ int main(void)
         cmocka_unit_test(test_pieces),
         cmocka_unit_test(test_unencodable),
         cmocka_unit_test(test_public_api),
+        cmocka_unit_test(test_unigram),
         cmocka_unit_test(test_random_text),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_cache);
