@@ -23,8 +23,8 @@
 #define WPM_PREFIX_LEN 3
 #define NFD_MAX 8 /* longest canonical decomposition is 4 code points */
 
-/* The CJK ideograph blocks BERT isolates (its _is_chinese_char, with the
- * upper bound of Extension E... as HF's Rust port has it). */
+/* The CJK ideograph blocks BERT isolates (its _is_chinese_char; the sixth
+ * range starts at 0x2B920 as in HF's Rust port, not at 0x2B820). */
 static int is_cjk_ideograph(uint32_t c)
 {
     return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||

@@ -45,9 +45,10 @@ void tokbuf_free(tokbuf *b)
 mote_status tok_unencodable(const struct vocab *v, const char *s, size_t n, tokbuf *out)
 {
     if (vocab_valid(v, v->unk)) return tokbuf_push(out, v->unk);
-    char hex[3 * 8 + 4] = "";
+    char hex[3 * 8 + 8] = "";
     size_t o = 0;
-    for (size_t i = 0; i < n && i < 8; i++) o += (size_t)snprintf(hex + o, sizeof hex - o, "%s%02X", i ? " " : "", (unsigned char)s[i]);
+    for (size_t i = 0; i < n && i < 8; i++)
+        o += (size_t)snprintf(hex + o, sizeof hex - o, "%s%02X", i ? " " : "", (unsigned char)s[i]);
     if (n > 8) snprintf(hex + o, sizeof hex - o, " ...");
     return mote_fail(MOTE_E_TOKENIZE, "tokenizer: the vocabulary cannot encode the text \"%.*s\" "
                      "(bytes %s): it has no token for it, no byte tokens and no unknown token",

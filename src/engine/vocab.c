@@ -165,8 +165,11 @@ static mote_status read_tokens(struct vocab *v, const gguf_file *f)
     /* Empty texts become "[EMPTY_<id>]" as in llama.cpp. */
     char empty[32];
     uint64_t total = 0;
-    for (int32_t i = 0; i < n; i++)
-        total += (toks->arr_strs[i].len ? toks->arr_strs[i].len : (uint64_t)snprintf(empty, sizeof empty, "[EMPTY_%d]", i)) + 1;
+    for (int32_t i = 0; i < n; i++) {
+        uint64_t len = toks->arr_strs[i].len;
+        if (len == 0) len = (uint64_t)snprintf(empty, sizeof empty, "[EMPTY_%d]", i);
+        total += len + 1;
+    }
     if (total > UINT32_MAX)
         return mote_fail(MOTE_E_FORMAT, "tokenizer: %s: token texts total %llu bytes", f->path,
                          (unsigned long long)total);
