@@ -440,8 +440,10 @@ static void test_special_ids(void **state)
     assert_int_equal(v->bos, 2);
     assert_true(v->add_bos); /* forced for Gemma 4, as llama.cpp does */
     int32_t turn = vocab_find(v, "<turn|>", 7), s = vocab_find(v, "</s>", 4);
-    if (turn >= 0) assert_true(vocab_is_eog(v, turn));
-    if (s >= 0) assert_false(vocab_is_eog(v, s));
+    assert_true(turn >= 0 && s >= 0);
+    assert_true(vocab_is_eog(v, turn));
+    assert_false(vocab_is_eog(v, s)); /* Gemma 4's "</s>" is ordinary text */
+    assert_int_equal(v->tokens[s].attr, TOKEN_ATTR_NORMAL);
 
     v = shared_vocab("models/stories260K.gguf");
     /* sep/pad are 4294967295 in the file: out of range, so absent. */
