@@ -67,8 +67,7 @@ mote_status pool_create(int n_threads, mote_pool **out)
     }
     for (int i = 1; i < n_threads; i++) {
         worker_arg *wa = malloc(sizeof *wa);
-        if (wa) {
-            /* filled before the thread starts: it reads them at once */
+        if (wa) { /* filled before the thread starts: it reads and frees wa */
             wa->pool = p;
             wa->ith = i;
         }

@@ -39,6 +39,10 @@ mote_status mote_generate(mote_session *s, mote_sampler *smp, const mote_token *
     mote_status st = MOTE_OK;
     for (int i = 0; n_predict < 0 || i < n_predict; i++) {
         mote_token t = mote_sampler_sample(smp, mote_session_logits(s, -1));
+        if (t < 0) {
+            st = mote_fail_prefix(MOTE_E_INVALID, "generate: no token can be sampled: ");
+            break;
+        }
         mote_sampler_accept(smp, t);
         stats->n_generated++;
         size_t len = 0;

@@ -53,11 +53,18 @@ struct gguf_writer {
     wtensor *tensors;     /* tensor descriptions, in order */
     uint64_t n_tensors;   /* tensors added */
     size_t tensors_cap;   /* slots in tensors */
-    uint64_t data_bytes;  /* sum of tensor nbytes, each padded (at alignment 1 << 31) */
+    uint64_t data_bytes;  /* tensor bytes, each rounded up to MAX_ALIGNMENT: a bound on the
+                           * data section whatever the alignment, kept below 2^62 */
     uint32_t alignment;   /* of the data section and every tensor */
 };
 
 static mote_status nomem(void) { return mote_fail(MOTE_E_NOMEM, "gguf writer: out of memory"); }
+
+/* Guard of every public function taking a writer and a key or name. */
+#define REQUIRE(w, key)                                                        \
+    do {                                                                       \
+        if (!(w) || !(key)) return mote_fail(MOTE_E_INVALID, "gguf writer: NULL argument"); \
+    } while (0)
 
 /* ------------------------------------------------------------------------
  * Byte strings
@@ -246,6 +253,7 @@ mote_status gguf_writer_set_alignment(gguf_writer *w, uint32_t alignment)
 
 mote_status gguf_writer_add_strn(gguf_writer *w, const char *key, const char *s, size_t len)
 {
+    REQUIRE(w, key);
     if (!s && len) return mote_fail(MOTE_E_INVALID, "gguf writer: key '%s': NULL string", key);
     size_t mark;
     MOTE_TRY(begin_kv(w, key, GGUF_TYPE_STRING, &mark));
@@ -255,6 +263,7 @@ mote_status gguf_writer_add_strn(gguf_writer *w, const char *key, const char *s,
 
 mote_status gguf_writer_add_str(gguf_writer *w, const char *key, const char *s)
 {
+    REQUIRE(w, key);
     if (!s) return mote_fail(MOTE_E_INVALID, "gguf writer: key '%s': NULL string", key);
     return gguf_writer_add_strn(w, key, s, strlen(s));
 }
@@ -274,10 +283,11 @@ static uint64_t host_elem(const void *data, unsigned n, uint64_t i)
 mote_status gguf_writer_add_arr(gguf_writer *w, const char *key, gguf_type elem,
                                 const void *data, uint64_t n)
 {
+    REQUIRE(w, key);
     unsigned es = (unsigned)gguf_type_size(elem);
     if (es == 0)
         return mote_fail(MOTE_E_INVALID, "gguf writer: key '%s': %s is not a numeric element type",
-                         key ? key : "", gguf_type_name(elem));
+                         key, gguf_type_name(elem));
     if (!data && n) return mote_fail(MOTE_E_INVALID, "gguf writer: key '%s': NULL data", key);
     if (elem == GGUF_TYPE_BOOL)
         for (uint64_t i = 0; i < n; i++)
@@ -295,6 +305,7 @@ mote_status gguf_writer_add_arr(gguf_writer *w, const char *key, gguf_type elem,
 mote_status gguf_writer_add_arr_strn(gguf_writer *w, const char *key, const gguf_str *strs,
                                      uint64_t n)
 {
+    REQUIRE(w, key);
     if (!strs && n) return mote_fail(MOTE_E_INVALID, "gguf writer: key '%s': NULL array", key);
     size_t mark;
     MOTE_TRY(begin_kv(w, key, GGUF_TYPE_ARRAY, &mark));
@@ -307,6 +318,7 @@ mote_status gguf_writer_add_arr_strn(gguf_writer *w, const char *key, const gguf
 mote_status gguf_writer_add_arr_str(gguf_writer *w, const char *key, const char *const *strs,
                                     uint64_t n)
 {
+    REQUIRE(w, key);
     if (!strs && n) return mote_fail(MOTE_E_INVALID, "gguf writer: key '%s': NULL array", key);
     for (uint64_t i = 0; i < n; i++)
         if (!strs[i])
@@ -323,6 +335,7 @@ mote_status gguf_writer_add_arr_str(gguf_writer *w, const char *key, const char 
 mote_status gguf_writer_add_kv(gguf_writer *w, const gguf_kv *kv)
 {
     if (!kv) return mote_fail(MOTE_E_INVALID, "gguf writer: NULL kv");
+    REQUIRE(w, kv->key);
     switch (kv->type) {
     case GGUF_TYPE_STRING:
         return gguf_writer_add_strn(w, kv->key, kv->str.ptr, (size_t)kv->str.len);
@@ -366,8 +379,8 @@ mote_status gguf_writer_add_kv(gguf_writer *w, const gguf_kv *kv)
 static mote_status add_tensor(gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
                               const int64_t *ne, const void *data, gguf_fill_fn fill, void *user)
 {
-    if (!w || !name || (!ne && n_dims))
-        return mote_fail(MOTE_E_INVALID, "gguf writer: NULL argument");
+    REQUIRE(w, name);
+    if (!ne) return mote_fail(MOTE_E_INVALID, "gguf writer: tensor '%s': NULL ne", name);
     size_t len = strlen(name);
     if (len == 0 || len > GGUF_MAX_NAME)
         return mote_fail(MOTE_E_INVALID, "gguf writer: tensor name '%s' must have 1..%d bytes",
@@ -431,6 +444,7 @@ mote_status gguf_writer_add_tensor_fill(gguf_writer *w, const char *name, uint32
                                         uint32_t n_dims, const int64_t *ne, gguf_fill_fn fill,
                                         void *user)
 {
+    REQUIRE(w, name);
     if (!fill) return mote_fail(MOTE_E_INVALID, "gguf writer: tensor '%s': NULL fill", name);
     return add_tensor(w, name, type, n_dims, ne, NULL, fill, user);
 }

@@ -74,12 +74,13 @@ void q3_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
         /* unpack the 3-bit values: element e = 128*h + 32*k + l sits in bit
          * pair k of qs[32*h + l], its high bit in bit 4*h + k of hmask[l] */
         int8_t q[QK_K];
-        for (int e = 0; e < QK_K; e++) {
-            const int h = e / 128, k = (e / 32) % 4, l = e % 32;
-            const int lo = (a[i].qs[32 * h + l] >> (2 * k)) & 3;
-            const int hi = (a[i].hmask[l] >> (4 * h + k)) & 1;
-            q[e] = (int8_t)(lo - (hi ? 0 : 4));
-        }
+        for (int h = 0; h < 2; h++)
+            for (int k = 0; k < 4; k++)
+                for (int l = 0; l < 32; l++) {
+                    const int lo = (a[i].qs[32 * h + l] >> (2 * k)) & 3;
+                    const int hi = (a[i].hmask[l] >> (4 * h + k)) & 1;
+                    q[128 * h + 32 * k + l] = (int8_t)(lo - (hi ? 0 : 4));
+                }
         int32_t isum[LANES] = {0};
         for (int e = 0; e < QK_K; e++) isum[e % LANES] += sc[e / 16] * (b[i].qs[e] * q[e]);
         const float d = fp16_to_fp32(a[i].d) * b[i].d;

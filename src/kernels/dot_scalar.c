@@ -177,8 +177,8 @@ static const kernel_ops scalar_ops = {
         [GGML_TYPE_F32] = f32_quantize,
         [GGML_TYPE_F16] = f16_quantize,
         [GGML_TYPE_BF16] = bf16_quantize,
-        [GGML_TYPE_Q8_0] = q8_0_quantize,
-        [GGML_TYPE_Q8_1] = q8_1_quantize,
+        [GGML_TYPE_Q8_0] = q8_0_quantize_x86,
+        [GGML_TYPE_Q8_1] = q8_1_quantize_x86,
         [GGML_TYPE_Q8_K] = q8_K_quantize,
     },
 };

@@ -110,21 +110,24 @@ const kernel_ops *kernels_get(void)
  * Matrix product
  * ---------------------------------------------------------------------- */
 
-/* Output tile: weight rows x tokens. A tile's weight rows (a few KiB each)
- * stay in L1/L2 while each is dotted with TILE_N activation rows. */
+/* Output tiles of TILE_M weight rows x TILE_N tokens: each weight row is
+ * reused for TILE_N tokens while it is in L1, and the tile's converted
+ * activation rows stay in L2 across its TILE_M weight rows. */
 #define TILE_M 16
 #define TILE_N 32
 
 typedef struct matmul_ctx {
-    const uint8_t *W;   /* m rows of w_row bytes */
-    size_t w_row;       /* bytes per weight row */
-    int64_t m, k, n;
-    const float *X;     /* [n][k] F32 */
-    uint8_t *Xq;        /* [n][x_row] converted activations (== X for F32) */
-    size_t x_row;       /* bytes per converted row */
-    quantize_fn quantize;
-    vec_dot_fn dot;
-    float *Y;           /* [n][m] */
+    const uint8_t *W;     /* m rows of w_row bytes */
+    size_t w_row;         /* bytes per weight row */
+    int64_t m;            /* weight rows = outputs per token */
+    int64_t k;            /* elements per row (the reduction length) */
+    int64_t n;            /* tokens (activation rows) */
+    const float *X;       /* [n][k] F32 activations */
+    uint8_t *Xq;          /* [n][x_row] converted activations (== X for F32) */
+    size_t x_row;         /* bytes per converted row */
+    quantize_fn quantize; /* F32 -> vec_dot type, one row */
+    vec_dot_fn dot;       /* weight row . converted row */
+    float *Y;             /* [n][m] outputs */
 } matmul_ctx;
 
 static void convert_rows(void *arg, int ith, int nth)
@@ -151,12 +154,6 @@ static void dot_rows(void *arg, int ith, int nth)
             }
         }
     }
-}
-
-static void run(mote_pool *pool, pool_fn fn, void *ctx)
-{
-    if (pool) pool_run(pool, fn, ctx);
-    else fn(ctx, 0, 1);
 }
 
 size_t matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n)
@@ -189,9 +186,9 @@ void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t
         c.Xq = scratch;
         /* one row needs no thread hand-off */
         if (n == 1) convert_rows(&c, 0, 1);
-        else run(pool, convert_rows, &c);
+        else pool_run(pool, convert_rows, &c);
     }
-    run(pool, dot_rows, &c);
+    pool_run(pool, dot_rows, &c); /* a NULL pool runs fn inline */
 }
 
 void matmul(mote_pool *pool, const void *W, uint32_t wtype, int64_t m, int64_t k, const float *X,

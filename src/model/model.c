@@ -97,8 +97,8 @@ mote_status mote_model_get_info(const mote_model *m, mote_model_info *info)
     info->n_vocab = mote_vocab_size(m);
     info->has_chat_template = m->chat_template != NULL;
     /* strings in the map are not NUL-terminated: the vocab keeps copies */
-    info->tokenizer = m->vocab ? vocab_model_name(m->vocab) : empty;
-    info->pre = m->vocab ? vocab_pre_name(m->vocab) : empty;
+    info->tokenizer = m->vocab && m->vocab->model ? m->vocab->model : empty;
+    info->pre = m->vocab && m->vocab->pre ? m->vocab->pre : empty;
     for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
         const gguf_tensor *t = &m->gguf->tensors[i];
         int64_t n = 1;

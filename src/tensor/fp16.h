@@ -49,15 +49,14 @@ static inline float f32_from_bits(uint32_t u)
 static inline float fp16_to_fp32(mote_f16 h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exp = (h & F16_EXP_MASK) >> 10;
-    uint32_t mant = h & F16_MANT_MASK;
-    if (exp == 0x1f) /* inf or NaN: keep the payload, make a NaN quiet */
-        return f32_from_bits(sign | 0x7f800000u | (mant << 13) | (mant ? 0x00400000u : 0));
-    if (exp == 0) { /* zero or subnormal: mant * 2^-24, exact in F32 */
-        float v = (float)mant * 0x1p-24f;
-        return f32_from_bits(sign | f32_bits(v));
-    }
-    return f32_from_bits(sign | ((exp << 23) + F16_REBIAS) | (mant << 13));
+    uint32_t em = h & 0x7fffu; /* exponent and mantissa */
+    if (em - 0x0400u < 0x7800u) /* normal (the common case): rebias the exponent */
+        return f32_from_bits(sign | ((em << 13) + F16_REBIAS));
+    if (em >= F16_EXP_MASK) /* inf or NaN: keep the payload, make a NaN quiet */
+        return f32_from_bits(sign | 0x7f800000u | ((em & F16_MANT_MASK) << 13) |
+                             (em > F16_EXP_MASK ? 0x00400000u : 0));
+    /* zero or subnormal: em * 2^-24, exact in F32 */
+    return f32_from_bits(sign | f32_bits((float)em * 0x1p-24f));
 }
 
 static inline mote_f16 fp32_to_fp16(float f)

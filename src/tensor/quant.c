@@ -8,6 +8,7 @@
  */
 #include "tensor/quant.h"
 
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 

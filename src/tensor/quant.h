@@ -19,7 +19,6 @@
 #ifndef MOTE_TENSOR_QUANT_H
 #define MOTE_TENSOR_QUANT_H
 
-#include <assert.h>
 #include <stdint.h>
 
 #include "gguf/ggml_type.h"

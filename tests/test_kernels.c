@@ -1,0 +1,378 @@
+/*
+ * test_kernels.c — the kernel tables and matmul.
+ *
+ * Every test loops over all kernel tables this CPU can run
+ * (kernels_available), so SIMD tables are held to the same checks as the
+ * scalar reference:
+ *   - each vec_dot against a double-precision dot of the dequantized weight
+ *     row and the dequantized activation row, for odd block counts;
+ *   - matmul against a naive loop over vec_dot, bit for bit, with 1 and 3
+ *     threads;
+ *   - with ../shared, matmul with llama.cpp-quantized weights against the
+ *     same product with the F32 model's weights.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/status.h"
+#include "base/threadpool.h"
+#include "gguf/gguf.h"
+#include "kernels/kernels.h"
+#include "tensor/quant.h"
+#include "testutil.h"
+
+#define MAX_TABLES 8
+
+static const uint32_t weight_types[] = {
+    GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_BF16, GGML_TYPE_Q4_0,   GGML_TYPE_Q4_1,
+    GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0, GGML_TYPE_Q2_K,   GGML_TYPE_Q3_K,
+    GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K, GGML_TYPE_IQ4_NL, GGML_TYPE_IQ4_XS,
+};
+#define N_WEIGHT_TYPES (sizeof weight_types / sizeof weight_types[0])
+
+static int tables(const kernel_ops **out)
+{
+    int n = kernels_available(out, MAX_TABLES);
+    assert_true(n >= 1 && n <= MAX_TABLES);
+    return n;
+}
+
+static void fill_normal(float *x, int64_t n, uint64_t seed)
+{
+    uint64_t s = seed;
+    for (int64_t i = 0; i < n; i++) x[i] = test_rng_normal(&s);
+}
+
+/* Quantize n floats to type t (F32: copy). */
+static void to_type(uint32_t t, const float *x, void *out, int64_t n)
+{
+    assert_int_equal(quantize_row(t, x, out, n), MOTE_OK);
+}
+
+/* ------------------------------------------------------------------------
+ * Types and tables
+ * ---------------------------------------------------------------------- */
+
+static void test_vec_dot_type(void **state)
+{
+    (void)state;
+    static const struct { uint32_t w, x; } map[] = {
+        {GGML_TYPE_F32, GGML_TYPE_F32},     {GGML_TYPE_F16, GGML_TYPE_F16},
+        {GGML_TYPE_BF16, GGML_TYPE_BF16},   {GGML_TYPE_Q4_0, GGML_TYPE_Q8_0},
+        {GGML_TYPE_Q5_0, GGML_TYPE_Q8_0},   {GGML_TYPE_Q8_0, GGML_TYPE_Q8_0},
+        {GGML_TYPE_IQ4_NL, GGML_TYPE_Q8_0}, {GGML_TYPE_Q4_1, GGML_TYPE_Q8_1},
+        {GGML_TYPE_Q5_1, GGML_TYPE_Q8_1},   {GGML_TYPE_Q2_K, GGML_TYPE_Q8_K},
+        {GGML_TYPE_Q3_K, GGML_TYPE_Q8_K},   {GGML_TYPE_Q4_K, GGML_TYPE_Q8_K},
+        {GGML_TYPE_Q5_K, GGML_TYPE_Q8_K},   {GGML_TYPE_Q6_K, GGML_TYPE_Q8_K},
+        {GGML_TYPE_IQ4_XS, GGML_TYPE_Q8_K},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        assert_int_equal(vec_dot_type(map[i].w), map[i].x);
+        assert_true(kernels_supported(map[i].w));
+    }
+    int n = 0;
+    for (uint32_t t = 0; t < GGML_TYPE_COUNT + 3; t++) n += kernels_supported(t);
+    assert_int_equal(n, N_WEIGHT_TYPES);
+    assert_int_equal(vec_dot_type(GGML_TYPE_IQ2_XXS), GGML_TYPE_COUNT);
+    assert_int_equal(vec_dot_type(GGML_TYPE_Q8_K), GGML_TYPE_COUNT);
+    assert_int_equal(vec_dot_type(12345), GGML_TYPE_COUNT);
+    assert_false(kernels_supported(GGML_TYPE_Q8_1));
+    assert_false(kernels_supported(GGML_TYPE_TQ2_0));
+}
+
+static void test_tables_complete(void **state)
+{
+    (void)state;
+    const kernel_ops *t[MAX_TABLES];
+    int n = tables(t);
+    assert_ptr_equal(kernels_for_isa(NULL), t[0]);
+    assert_ptr_equal(kernels_for_isa("no-such-isa"), t[0]);
+    assert_ptr_equal(kernels_for_isa("scalar"), kernels_scalar());
+    const kernel_ops *got = kernels_get();
+    int found = 0, has_scalar = 0;
+    for (int i = 0; i < n; i++) {
+        found |= t[i] == got;
+        has_scalar |= t[i] == kernels_scalar();
+        assert_non_null(t[i]->isa);
+        assert_ptr_equal(kernels_for_isa(t[i]->isa), t[i]);
+        for (size_t w = 0; w < N_WEIGHT_TYPES; w++) {
+            uint32_t wt = weight_types[w];
+            if (!t[i]->vec_dot[wt] || !t[i]->quantize[vec_dot_type(wt)])
+                fail_msg("table %s lacks %s", t[i]->isa, ggml_type_name(wt));
+        }
+    }
+    assert_true(found);
+    assert_true(has_scalar);
+    const char *env = getenv("MOTE_ISA");
+    if (env && kernels_for_isa(env) != t[0]) assert_string_equal(got->isa, env);
+}
+
+/* ------------------------------------------------------------------------
+ * vec_dot against a double-precision reference
+ * ---------------------------------------------------------------------- */
+
+/* One weight row of nb blocks: |vec_dot - exact dot of the dequantized rows|
+ * must stay within a relative 1e-5 of sum |w_i x_i|. */
+static void check_vec_dot(const kernel_ops *ops, uint32_t wt, int nb, uint64_t seed)
+{
+    const uint32_t xt = vec_dot_type(wt);
+    const ggml_type_traits *tr = ggml_type_get(wt);
+    /* float types have block size 1: use 32*nb + nb elements (odd lengths) */
+    const int64_t k = tr->block_size == 1 ? 33 * nb : (int64_t)tr->block_size * nb;
+    float *w = malloc((size_t)k * sizeof *w), *x = malloc((size_t)k * sizeof *x);
+    float *wd = malloc((size_t)k * sizeof *wd), *xd = malloc((size_t)k * sizeof *xd);
+    void *wq = malloc(ggml_row_size(wt, k)), *xq = malloc(ggml_row_size(xt, k));
+    assert_true(w && x && wd && xd && wq && xq);
+    fill_normal(w, k, seed);
+    fill_normal(x, k, seed ^ 0xabcdef);
+    /* block-varying magnitudes and a few outliers */
+    for (int64_t i = 0; i < k; i++) w[i] *= 0.01f * (float)(1 + (i / 32) % 5);
+    for (int64_t i = 0; i < k; i += 97) x[i] *= 20.0f;
+    to_type(wt, w, wq, k);
+    ops->quantize[xt](x, xq, k);
+    assert_int_equal(dequantize_row(wt, wq, wd, k), MOTE_OK);
+    assert_int_equal(dequantize_row(xt, xq, xd, k), MOTE_OK);
+    double ref = 0, mag = 0;
+    for (int64_t i = 0; i < k; i++) {
+        ref += (double)wd[i] * xd[i];
+        mag += fabs((double)wd[i] * xd[i]);
+    }
+    /* Q8_1's min term uses s = d * sum(q) rounded to F16, not the exact
+     * sum of the dequantized activations: allow m * s * 2^-11 per block */
+    double tol = 1e-5 * mag + 1e-30;
+    if (xt == GGML_TYPE_Q8_1) {
+        const block_q8_1 *xb = xq;
+        for (int64_t b = 0; b < k / QK8_1; b++) {
+            const mote_f16 m = wt == GGML_TYPE_Q4_1 ? ((const block_q4_1 *)wq)[b].m
+                                                     : ((const block_q5_1 *)wq)[b].m;
+            tol += fabs((double)fp16_to_fp32(m) * fp16_to_fp32(xb[b].s)) * 0x1p-11;
+        }
+    }
+    float s = NAN;
+    ops->vec_dot[wt](k, &s, wq, xq);
+    if (!(fabs(s - ref) <= tol))
+        fail_msg("%s %s, %d blocks: vec_dot %.9g, reference %.9g (magnitude %g)", ops->isa,
+                 ggml_type_name(wt), nb, s, ref, mag);
+    free(w), free(x), free(wd), free(xd), free(wq), free(xq);
+}
+
+static void test_vec_dot_matches_double(void **state)
+{
+    (void)state;
+    const kernel_ops *t[MAX_TABLES];
+    int n = tables(t);
+    static const int nbs[] = {1, 3, 7, 13};
+    for (int i = 0; i < n; i++)
+        for (size_t w = 0; w < N_WEIGHT_TYPES; w++)
+            for (size_t b = 0; b < sizeof nbs / sizeof nbs[0]; b++)
+                for (uint64_t seed = 1; seed <= 3; seed++)
+                    check_vec_dot(t[i], weight_types[w], nbs[b], seed * 1000 + w * 10 + b);
+}
+
+/* Zero weights or zero activations give exactly zero. */
+static void test_vec_dot_zero(void **state)
+{
+    (void)state;
+    const kernel_ops *t[MAX_TABLES];
+    int n = tables(t);
+    enum { K = 3 * QK_K };
+    static float z[K], x[K];
+    static uint8_t wq[K * 4], xq[K * 4], zq[K * 4];
+    fill_normal(x, K, 5);
+    for (int i = 0; i < n; i++)
+        for (size_t w = 0; w < N_WEIGHT_TYPES; w++) {
+            const uint32_t wt = weight_types[w], xt = vec_dot_type(wt);
+            float s = NAN;
+            to_type(wt, z, zq, K);
+            t[i]->quantize[xt](x, xq, K);
+            t[i]->vec_dot[wt](K, &s, zq, xq);
+            assert_true(s == 0.0f);
+            to_type(wt, x, wq, K);
+            t[i]->quantize[xt](z, zq, K);
+            s = NAN;
+            t[i]->vec_dot[wt](K, &s, wq, zq);
+            assert_true(s == 0.0f);
+        }
+}
+
+/* ------------------------------------------------------------------------
+ * matmul
+ * ---------------------------------------------------------------------- */
+
+/* Y = X W^T by a plain loop over vec_dot (the activations converted with
+ * the table's quantizer, row by row). */
+static void naive_matmul(const kernel_ops *ops, const void *W, uint32_t wt, int64_t m, int64_t k,
+                         const float *X, int64_t n, float *Y)
+{
+    const uint32_t xt = vec_dot_type(wt);
+    const size_t wrow = ggml_row_size(wt, k), xrow = ggml_row_size(xt, k);
+    uint8_t *xq = malloc(xrow);
+    assert_non_null(xq);
+    for (int64_t t = 0; t < n; t++) {
+        ops->quantize[xt](X + t * k, xq, k);
+        for (int64_t r = 0; r < m; r++)
+            ops->vec_dot[wt](k, &Y[t * m + r], (const uint8_t *)W + r * wrow, xq);
+    }
+    free(xq);
+}
+
+static void test_matmul_matches_vec_dot(void **state)
+{
+    (void)state;
+    const kernel_ops *t[MAX_TABLES];
+    int nt = tables(t);
+    mote_pool *pool1 = NULL, *pool3 = NULL;
+    assert_int_equal(pool_create(1, &pool1), MOTE_OK);
+    assert_int_equal(pool_create(3, &pool3), MOTE_OK);
+    static const int64_t ms[] = {1, 7, 33}, ns[] = {1, 3, 17};
+    const int64_t k = 2 * QK_K;
+    float *W = malloc(33 * k * sizeof *W), *X = malloc(17 * k * sizeof *X);
+    float *Yref = malloc(33 * 17 * sizeof *Yref), *Y = malloc(33 * 17 * sizeof *Y);
+    assert_true(W && X && Yref && Y);
+    fill_normal(W, 33 * k, 11);
+    fill_normal(X, 17 * k, 12);
+    for (int ti = 0; ti < nt; ti++) {
+        const kernel_ops *ops = t[ti];
+        for (size_t w = 0; w < N_WEIGHT_TYPES; w++) {
+            const uint32_t wt = weight_types[w];
+            const size_t wrow = ggml_row_size(wt, k);
+            uint8_t *Wq = malloc(33 * wrow);
+            assert_non_null(Wq);
+            for (int r = 0; r < 33; r++) to_type(wt, W + r * k, Wq + r * wrow, k);
+            for (size_t a = 0; a < 3; a++) {
+                for (size_t b = 0; b < 3; b++) {
+                    const int64_t m = ms[a], n = ns[b];
+                    naive_matmul(ops, Wq, wt, m, k, X, n, Yref);
+                    /* exactly the advertised scratch: ASan catches overruns */
+                    const size_t ss = matmul_scratch_size(wt, k, n);
+                    void *scratch = ss ? malloc(ss) : NULL;
+                    mote_pool *pools[3] = {pool1, pool3, NULL};
+                    for (int p = 0; p < 3; p++) {
+                        for (int64_t i = 0; i < m * n; i++) Y[i] = NAN;
+                        matmul_with(ops, pools[p], Wq, wt, m, k, X, n, Y, scratch);
+                        if (memcmp(Y, Yref, (size_t)(m * n) * sizeof *Y) != 0)
+                            fail_msg("%s %s m=%lld n=%lld pool %d: matmul differs from vec_dot",
+                                     ops->isa, ggml_type_name(wt), (long long)m, (long long)n, p);
+                    }
+                    free(scratch);
+                }
+            }
+            free(Wq);
+        }
+    }
+    free(W), free(X), free(Yref), free(Y);
+    pool_free(pool1);
+    pool_free(pool3);
+}
+
+static void test_matmul_default_and_sizes(void **state)
+{
+    (void)state;
+    assert_int_equal(matmul_scratch_size(GGML_TYPE_F32, 64, 5), 0);
+    assert_int_equal(matmul_scratch_size(GGML_TYPE_Q4_0, 64, 3), 3 * 2 * sizeof(block_q8_0));
+    assert_int_equal(matmul_scratch_size(GGML_TYPE_Q4_1, 64, 3), 3 * 2 * sizeof(block_q8_1));
+    assert_int_equal(matmul_scratch_size(GGML_TYPE_Q6_K, 512, 2), 2 * 2 * sizeof(block_q8_K));
+    assert_int_equal(matmul_scratch_size(GGML_TYPE_F16, 10, 2), 2 * 10 * 2);
+    assert_int_equal(matmul_scratch_size(GGML_TYPE_IQ2_XXS, 256, 1), 0);
+
+    /* matmul() is matmul_with(kernels_get()) */
+    enum { M = 5, K = QK_K, N = 2 };
+    static float W[M * K], X[N * K], Y1[M * N], Y2[M * N];
+    static block_q4_K Wq[M];
+    static block_q8_K scratch[N];
+    fill_normal(W, M * K, 3);
+    fill_normal(X, N * K, 4);
+    to_type(GGML_TYPE_Q4_K, W, Wq, M * K);
+    matmul(NULL, Wq, GGML_TYPE_Q4_K, M, K, X, N, Y1, scratch);
+    matmul_with(kernels_get(), NULL, Wq, GGML_TYPE_Q4_K, M, K, X, N, Y2, scratch);
+    assert_memory_equal(Y1, Y2, sizeof Y1);
+    /* empty products touch nothing */
+    Y1[0] = 42.0f;
+    matmul(NULL, Wq, GGML_TYPE_Q4_K, 0, K, X, N, Y1, scratch);
+    matmul(NULL, Wq, GGML_TYPE_Q4_K, M, K, X, 0, Y1, scratch);
+    assert_true(Y1[0] == 42.0f);
+}
+
+/* ------------------------------------------------------------------------
+ * Real weights (../shared)
+ * ---------------------------------------------------------------------- */
+
+/* matmul with a quantized file's weights stays close to the product with
+ * the F32 file's weights (relative RMS over all outputs; bounds ~1.3x the
+ * differences measured: weight rounding dominates, activation rounding adds
+ * a little). */
+static void check_real_matmul(const char *f32_rel, const char *q_rel, const char *tensor,
+                              double bound)
+{
+    gguf_file *ff = NULL, *fq = NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s", shared_path(f32_rel));
+    if (gguf_open(path, &ff) != MOTE_OK) fail_msg("%s", mote_last_error());
+    if (gguf_open(shared_path(q_rel), &fq) != MOTE_OK) fail_msg("%s", mote_last_error());
+    const gguf_tensor *tf = gguf_find_tensor(ff, tensor), *tq = gguf_find_tensor(fq, tensor);
+    assert_true(tf && tq && tf->ne[0] == tq->ne[0] && tf->ne[1] == tq->ne[1]);
+    const int64_t k = tq->ne[0], m = tq->ne[1], n = 5;
+    float *X = malloc((size_t)(n * k) * sizeof *X);
+    float *Yf = malloc((size_t)(n * m) * sizeof *Yf), *Yq = malloc((size_t)(n * m) * sizeof *Yq);
+    void *scratch = malloc(matmul_scratch_size(tq->type, k, n) + 1);
+    assert_true(X && Yf && Yq && scratch);
+    fill_normal(X, n * k, 21);
+    mote_pool *pool = NULL;
+    assert_int_equal(pool_create(2, &pool), MOTE_OK);
+    const kernel_ops *t[MAX_TABLES];
+    int nt = tables(t);
+    for (int i = 0; i < nt; i++) {
+        matmul_with(t[i], pool, tf->data, GGML_TYPE_F32, m, k, X, n, Yf, NULL);
+        matmul_with(t[i], pool, tq->data, tq->type, m, k, X, n, Yq, scratch);
+        double se = 0, sy = 0;
+        for (int64_t j = 0; j < n * m; j++) {
+            se += ((double)Yq[j] - Yf[j]) * ((double)Yq[j] - Yf[j]);
+            sy += (double)Yf[j] * Yf[j];
+        }
+        const double rel = sqrt(se / sy);
+        if (!(rel <= bound))
+            fail_msg("%s: %s %s: relative RMS difference %.5f above %.5f", t[i]->isa, q_rel,
+                     tensor, rel, bound);
+    }
+    pool_free(pool);
+    free(X), free(Yf), free(Yq), free(scratch);
+    gguf_close(ff);
+    gguf_close(fq);
+}
+
+static void test_shared_real_matmul(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    const char *tiny = "models/TinyStories-656K-F32.gguf";
+    check_real_matmul(tiny, "models/TinyStories-656K-Q4_0.gguf", "blk.0.ffn_up.weight", 0.115);
+    check_real_matmul(tiny, "models/TinyStories-656K-Q5_1.gguf", "blk.1.attn_q.weight", 0.052);
+    check_real_matmul(tiny, "models/TinyStories-656K-BF16.gguf", "blk.1.ffn_down.weight", 0.0025);
+    check_real_matmul(tiny, "models/TinyStories-656K.f16.gguf", "token_embd.weight", 0.0003);
+    static const struct { const char *type; double bound; } synth[] = {
+        {"Q2_K", 0.38}, {"Q3_K", 0.20}, {"Q4_K", 0.095}, {"Q5_K", 0.048},
+        {"Q6_K", 0.025}, {"IQ4_NL", 0.10}, {"IQ4_XS", 0.10}, {"Q8_0", 0.010},
+    };
+    char rel[256];
+    for (size_t i = 0; i < sizeof synth / sizeof synth[0]; i++) {
+        snprintf(rel, sizeof rel, "models/synth-qwen2-%s.gguf", synth[i].type);
+        check_real_matmul("models/synth-qwen2-F32.gguf", rel, "blk.1.ffn_gate.weight",
+                          synth[i].bound);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vec_dot_type),
+        cmocka_unit_test(test_tables_complete),
+        cmocka_unit_test(test_vec_dot_matches_double),
+        cmocka_unit_test(test_vec_dot_zero),
+        cmocka_unit_test(test_matmul_matches_vec_dot),
+        cmocka_unit_test(test_matmul_default_and_sizes),
+        cmocka_unit_test(test_shared_real_matmul),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
