@@ -60,6 +60,12 @@ int cli_read_file(const char *path, char **buf, size_t *len);
  * other control bytes and bytes that are not valid UTF-8 (\xNN). */
 void cli_print_escaped(FILE *f, const char *s, size_t n);
 
+/* Copy of s[0..n) with every byte that is not part of valid UTF-8 replaced
+ * by U+FFFD, malloc'd and NUL-terminated (*out_len without the NUL); NULL
+ * when out of memory. Chat templates need valid text, and generated pieces
+ * (byte tokens) or input lines need not be. */
+char *cli_utf8_sanitize(const char *s, size_t n, size_t *out_len);
+
 /* Human-readable sizes: "292.8K", "1.2B"; "1.1 MiB". */
 void cli_human_count(int64_t n, char *buf, size_t cap);
 void cli_human_bytes(uint64_t n, char *buf, size_t cap);

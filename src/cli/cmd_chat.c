@@ -72,14 +72,15 @@ typedef struct chat {
     int n_predict;          /* tokens per reply; -1 = until EOG/context end */
 } chat;
 
+/* Append a message; its content is copied as valid UTF-8 (templates need
+ * it; a reply cut inside a character or a Latin-1 line is not). */
 static int chat_push(chat *c, const char *role, const char *content, size_t len)
 {
     mote_chat_message *msgs = grow(c->msgs, &c->cap_msgs, c->n_msgs, 1, sizeof *msgs);
-    char *copy = msgs ? malloc(len + 1) : NULL;
+    size_t copy_len;
+    char *copy = msgs ? cli_utf8_sanitize(content, len, &copy_len) : NULL;
     if (msgs) c->msgs = msgs;
     if (!copy) return cli_error("out of memory");
-    memcpy(copy, content, len);
-    copy[len] = '\0';
     c->msgs[c->n_msgs].role = role;
     c->msgs[c->n_msgs].content = copy;
     c->n_msgs++;

@@ -161,6 +161,30 @@ void cli_print_escaped(FILE *f, const char *s, size_t n)
     }
 }
 
+char *cli_utf8_sanitize(const char *s, size_t n, size_t *out_len)
+{
+    static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
+    const unsigned char *u = (const unsigned char *)s;
+    char *out = malloc(3 * n + 1); /* each byte grows to 3 at most */
+    if (!out) return NULL;
+    size_t w = 0;
+    for (size_t i = 0; i < n;) {
+        size_t len = u[i] < 0x80 ? 1 : utf8_seq_len(u + i, n - i);
+        if (len == 0) {
+            memcpy(out + w, replacement, 3);
+            w += 3;
+            i++;
+        } else {
+            memcpy(out + w, u + i, len);
+            w += len;
+            i += len;
+        }
+    }
+    out[w] = '\0';
+    *out_len = w;
+    return out;
+}
+
 /* ------------------------------------------------------------------------
  * Human-readable numbers
  * ---------------------------------------------------------------------- */
