@@ -524,7 +524,7 @@ static void tensor_stats(const gguf_tensor *t, double *mean, double *std, double
     free(x);
 }
 
-/* Weights are about N(0, 0.02) (tails cut at sqrt(12)/2 * 2 = 3.46 sigma),
+/* Weights are about N(0, 0.02) (tails cut at 2 * sqrt(3) = 3.46 sigma),
  * in both modes; norms are 1; biases random like weights. */
 static void test_weight_statistics(void **state)
 {
@@ -686,6 +686,15 @@ static void test_errors(void **state)
     q.vocab_path = vocab;
     assert_int_equal(mote_synth(&q), MOTE_E_IO);
     assert_int_equal(access("/nonexistent-dir/out.gguf", F_OK), -1);
+
+    /* The output may not be the vocabulary file itself. */
+    synth_ok(path, (synth_args){.like = "tiny-llama", .type = "Q8_0", .layers = 1});
+    q.vocab_path = path;
+    q.out_path = path;
+    assert_int_equal(mote_synth(&q), MOTE_E_INVALID);
+    gguf_file *f;
+    assert_int_equal(gguf_open(path, &f), MOTE_OK); /* untouched */
+    gguf_close(f);
     remove_temp(path);
 }
 

@@ -101,7 +101,7 @@ static void summarize(const double *v, int n, double *med, double *lo, double *h
     free(s);
 }
 
-/* general.file_type as llama.cpp names it ("Q4_K_M"), or "?". */
+/* general.file_type as llama.cpp names it ("Q4_K_M"), or NULL. */
 static const char *ftype_name(const mote_model *m)
 {
     static const char *const names[] = {
@@ -113,8 +113,8 @@ static const char *ftype_name(const mote_model *m)
     char buf[32];
     int v;
     if (mote_model_meta_string(m, "general.file_type", buf, sizeof buf) != MOTE_OK ||
-        parse_int(buf, &v) != 0 || v < 0 || v >= (int)(sizeof names / sizeof names[0]) || !names[v])
-        return "?";
+        parse_int(buf, &v) != 0 || v < 0 || v >= (int)(sizeof names / sizeof names[0]))
+        return NULL;
     return names[v];
 }
 
@@ -226,7 +226,8 @@ static void print_md(const bench_opts *o, const mote_model *m, const bench_resul
     mote_model_info info;
     mote_model_get_info(m, &info);
     char label[96], size[32], params[32], test[48];
-    snprintf(label, sizeof label, "%s %s", info.arch, ftype_name(m));
+    const char *ft = ftype_name(m);
+    snprintf(label, sizeof label, "%s%s%s", info.arch, ft ? " " : "", ft ? ft : "");
     cli_human_bytes(info.weight_bytes, size, sizeof size);
     cli_human_count(info.n_params, params, sizeof params);
     printf("| %-24s | %12s | %10s | %7s | %16s | %32s |\n", "model", "size", "params", "threads",
@@ -248,10 +249,12 @@ static void print_md(const bench_opts *o, const mote_model *m, const bench_resul
     }
     char rss[32];
     cli_human_bytes(r->peak_rss, rss, sizeof rss);
-    printf("\nload %.3f s, time to first token %.3f s (%d-token prompt), peak RSS %s\n", r->load_s,
-           r->ttft_s, TTFT_PROMPT, rss);
-    printf("%d runs after a warm-up; pp: one batch of random ids; tg: one token per eval, "
-           "next = greedy argmax (not timed)\n", o->reps);
+    printf("\nload %.1f ms, time to first token %.1f ms (%d-token prompt), peak RSS %s\n",
+           r->load_s * 1e3, r->ttft_s * 1e3, TTFT_PROMPT, rss);
+    printf("%d run%s after a warm-up", o->reps, o->reps == 1 ? "" : "s");
+    if (o->n_prompt > 0) printf("; pp: one batch of random ids");
+    if (o->n_gen > 0) printf("; tg: one token per eval, next = greedy argmax (not timed)");
+    putchar('\n');
 }
 
 /* A JSON string (the text made valid UTF-8 first). */
@@ -292,7 +295,11 @@ static void print_json(const bench_opts *o, const mote_model *m, const bench_res
     json_str(o->model);
     printf(",\n  \"arch\": ");
     json_str(info.arch);
-    printf(",\n  \"ftype\": \"%s\",\n", ftype_name(m));
+    const char *ft = ftype_name(m);
+    printf(",\n  \"ftype\": ");
+    if (ft) json_str(ft);
+    else printf("null");
+    printf(",\n");
     printf("  \"size_bytes\": %llu,\n  \"n_params\": %lld,\n", (unsigned long long)info.weight_bytes,
            (long long)info.n_params);
     printf("  \"n_threads\": %d,\n  \"n_prompt\": %d,\n  \"n_gen\": %d,\n  \"depth\": %d,\n"

@@ -13,6 +13,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/status.h"
@@ -174,7 +175,6 @@ typedef struct fill_job {
     uint64_t row0;      /* first row of the chunk */
     uint64_t n_rows;
     uint8_t *buf;       /* the chunk's bytes */
-    mote_status status; /* first failure (written by thread 0 only) */
 } fill_job;
 
 /* One row of a matrix: picked blocks of the pool, or quantized samples. */
@@ -369,6 +369,13 @@ mote_status mote_synth(const mote_synth_params *p)
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         n_threads = cpus < 1 ? 1 : cpus > 256 ? 256 : (int)cpus;
     }
+
+    /* Writing over the vocabulary would truncate the file being read. */
+    struct stat vs, os;
+    if (stat(p->vocab_path, &vs) == 0 && stat(p->out_path, &os) == 0 && vs.st_dev == os.st_dev &&
+        vs.st_ino == os.st_ino)
+        return mote_fail(MOTE_E_INVALID, "synth: %s is both the vocabulary and the output",
+                         p->out_path);
 
     gguf_file *vf = NULL;
     gguf_writer *w = NULL;
