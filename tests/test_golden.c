@@ -74,6 +74,7 @@ typedef struct model_fixture {
     mote_model *model;
     mote_session *s;
     int n_vocab;
+    float *batch; /* (GOLDEN_STEPS, n_vocab) logits of the batch pass (freed in teardown: failures longjmp) */
 } model_fixture;
 
 static char model_names[MAX_MODELS][128];
@@ -99,7 +100,8 @@ static int setup_model(void **state)
         return -1;
     }
     f->n_vocab = mote_vocab_size(f->model);
-    return 0;
+    f->batch = malloc(sizeof(float) * (size_t)f->n_vocab * GOLDEN_STEPS);
+    return f->batch ? 0 : -1;
 }
 
 static int teardown_model(void **state)
@@ -107,6 +109,7 @@ static int teardown_model(void **state)
     model_fixture *f = *state;
     mote_session_free(f->s);
     mote_model_close(f->model);
+    free(f->batch);
     free(f);
     return 0;
 }
@@ -152,7 +155,8 @@ static void test_teacher_forcing(void **state)
         /* the whole sequence as one batch */
         assert_int_equal(mote_session_truncate(f->s, 0), MOTE_OK);
         assert_int_equal(mote_session_eval(f->s, seq, n, 1), MOTE_OK);
-        float *batch = malloc(sizeof(float) * (size_t)f->n_vocab * (size_t)c->n_steps);
+        float *batch = f->batch;
+        assert_true(c->n_steps <= GOLDEN_STEPS);
         for (int step = 0; step < c->n_steps; step++) {
             const float *lg = mote_session_logits(f->s, c->n_prompt - 1 + step);
             assert_non_null(lg);
@@ -175,7 +179,6 @@ static void test_teacher_forcing(void **state)
                 if (d > worst_inc) worst_inc = d;
             }
         }
-        free(batch);
     }
     print_message("[  INFO    ] %-28s max |logit - llama.cpp| %.2e (tol %.1e); batch vs 1-by-1 %.2e\n", f->name,
                   (double)worst, (double)tol, (double)worst_inc);
