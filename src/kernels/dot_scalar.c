@@ -9,6 +9,8 @@
  */
 #include "kernels/dot_scalar.h"
 
+#include <math.h>
+
 #include "kernels/kernels.h"
 #include "tensor/quant.h"
 
@@ -55,7 +57,7 @@ void q4_0_dot_scalar(int64_t n, float *s, const void *w, const void *x)
             sumi += ((a[i].qs[j] & 0xf) - 8) * b[i].qs[j];
             sumi += ((a[i].qs[j] >> 4) - 8) * b[i].qs[j + QK8_0 / 2];
         }
-        sumf += sumi * fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d);
+        sumf = fmaf((float)sumi, fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d), sumf);
     }
     *s = sumf;
 }
@@ -145,7 +147,7 @@ void iq4_nl_dot_scalar(int64_t n, float *s, const void *w, const void *x)
             sumi += b[i].qs[j] * iq4nl_values[a[i].qs[j] & 0xf];
             sumi += b[i].qs[j + QK4_NL / 2] * iq4nl_values[a[i].qs[j] >> 4];
         }
-        sumf += d * sumi;
+        sumf = fmaf((float)sumi, d, sumf);
     }
     *s = sumf;
 }

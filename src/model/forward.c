@@ -73,20 +73,11 @@ static void attention_worker(void *ctx, int ith, int nth)
         const int t = (int)(job / hp->n_head), h = (int)(job % hp->n_head);
         const int kvh = h / group, n_kv = J->pos + t + 1;
         const float *q = J->st->q + (size_t)t * q_dim + (size_t)h * hd;
-        for (int j = 0; j < n_kv; j++) {
-            const float *k = J->k_layer + (size_t)j * kv_dim + (size_t)kvh * hd;
-            float s = 0.0f;
-            for (int d = 0; d < hd; d++) s += q[d] * k[d];
-            att[j] = s;
-        }
+        for (int j = 0; j < n_kv; j++)
+            att[j] = op_dot_f32(q, J->k_layer + (size_t)j * kv_dim + (size_t)kvh * hd, hd);
         op_softmax(att, n_kv, scale);
         float *out = J->st->xb + (size_t)t * q_dim + (size_t)h * hd;
-        memset(out, 0, sizeof(float) * (size_t)hd);
-        for (int j = 0; j < n_kv; j++) {
-            const float *v = J->v_layer + (size_t)j * kv_dim + (size_t)kvh * hd;
-            const float p = att[j];
-            for (int d = 0; d < hd; d++) out[d] += p * v[d];
-        }
+        op_attn_values(out, att, J->v_layer + (size_t)kvh * hd, kv_dim, n_kv, hd);
     }
 }
 
@@ -138,7 +129,8 @@ static void ffn_block(const model_arch *a, forward_state *st, int il, int n)
         op_rmsnorm(st->xb + (size_t)t * E, st->x + (size_t)t * E, l->ffn_norm, E, hp->norm_eps);
     mm(st, &l->w_gate, st->xb, n, st->hb);
     mm(st, &l->w_up, st->xb, n, st->hb2);
-    op_swiglu(st->hb, st->hb2, n * F);
+    /* per row: ggml vectorises each row of n_ff separately */
+    for (int t = 0; t < n; t++) op_swiglu(st->hb + (size_t)t * F, st->hb2 + (size_t)t * F, F);
     mm(st, &l->w_down, st->hb, n, st->tmp);
     op_add(st->x, st->tmp, n * E);
 }
