@@ -33,8 +33,10 @@ void op_rope(float *x, const float *cs, int n_rot, int neox)
         const int i0 = neox ? i : 2 * i;
         const int i1 = neox ? i + half : 2 * i + 1;
         const float x0 = x[i0], x1 = x[i1];
-        x[i0] = x0 * c - x1 * s;
-        x[i1] = x0 * s + x1 * c;
+        /* ggml's rope is compiled with FMA contraction: the first product
+         * of each expression is fused, the second rounded on its own. */
+        x[i0] = fmaf(x0, c, -(x1 * s));
+        x[i1] = fmaf(x0, s, x1 * c);
     }
 }
 
