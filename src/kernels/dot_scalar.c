@@ -62,22 +62,43 @@ void q4_0_dot_scalar(int64_t n, float *s, const void *w, const void *x)
     *s = sumf;
 }
 
-/* The min term: sum(m * y) = m * (d_y * sum(q_y)) = m * s_y. */
-void q4_1_dot_scalar(int64_t n, float *s, const void *w, const void *x)
+/* ------------------------------------------------------------------------
+ * The 8-lane order of ggml's AVX2 dots (Q4_1, Q5_0, Q5_1, Q8_0)
+ *
+ * llama.cpp's x86 vec_dot kernels for these types keep 8 float lanes: lane
+ * l of a block is the exact integer sum of elements 4l..4l+3, converted to
+ * float and FMA-accumulated, scaled, into lane l; the lanes are summed at
+ * the end in hsum_float_8's order. Different from a plain running sum by
+ * an ulp or so, which is enough to flip a quantized activation downstream.
+ * ---------------------------------------------------------------------- */
+
+#define LANES8 8
+
+/* hsum_float_8: (l0 + l4) + (l2 + l6) and (l1 + l5) + (l3 + l7), then those two. */
+static float hsum8(const float l[LANES8])
 {
-    const block_q4_1 *a = w;
-    const block_q8_1 *b = x;
-    float sumf = 0;
-    for (int64_t i = 0; i < n / QK8_1; i++) {
+    float h[4];
+    for (int i = 0; i < 4; i++) h[i] = l[i + 4] + l[i];
+    return (h[0] + h[2]) + (h[1] + h[3]);
+}
+
+/* acc[l] += d * (sum of w[k] * y[k] for k in 4l..4l+3), each with one rounding. */
+static void lanes8_fma(float acc[LANES8], const int8_t w[32], const int8_t y[32], float d)
+{
+    for (int l = 0; l < LANES8; l++) {
         int sumi = 0;
-        for (int j = 0; j < QK8_1 / 2; j++) {
-            sumi += (a[i].qs[j] & 0xf) * b[i].qs[j];
-            sumi += (a[i].qs[j] >> 4) * b[i].qs[j + QK8_1 / 2];
-        }
-        sumf += (fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d)) * sumi +
-                fp16_to_fp32(a[i].m) * fp16_to_fp32(b[i].s);
+        for (int k = 4 * l; k < 4 * l + 4; k++) sumi += w[k] * y[k];
+        acc[l] = fmaf(d, (float)sumi, acc[l]);
     }
-    *s = sumf;
+}
+
+/* Block values in element order (low nibbles are elements 0..15). */
+static void unpack_nibbles(int8_t w[32], const uint8_t qs[16], int offset)
+{
+    for (int j = 0; j < 16; j++) {
+        w[j] = (int8_t)((qs[j] & 0xf) - offset);
+        w[j + 16] = (int8_t)((qs[j] >> 4) - offset);
+    }
 }
 
 static inline uint32_t q5_qh(const uint8_t qh[4])
@@ -85,54 +106,67 @@ static inline uint32_t q5_qh(const uint8_t qh[4])
     return (uint32_t)qh[0] | (uint32_t)qh[1] << 8 | (uint32_t)qh[2] << 16 | (uint32_t)qh[3] << 24;
 }
 
+/* Q5 values: nibble | fifth bit << 4, minus offset. */
+static void unpack_q5(int8_t w[32], const uint8_t qs[16], const uint8_t qh_bytes[4], int offset)
+{
+    const uint32_t qh = q5_qh(qh_bytes);
+    for (int j = 0; j < 16; j++) {
+        w[j] = (int8_t)(((qs[j] & 0xf) | (int)(((qh >> j) & 1u) << 4)) - offset);
+        w[j + 16] = (int8_t)(((qs[j] >> 4) | (int)(((qh >> (j + 16)) & 1u) << 4)) - offset);
+    }
+}
+
+/* The min term: sum(m * y) = m * (d_y * sum(q_y)) = m * s_y, accumulated
+ * apart (contracted to an FMA in ggml's build) and added after the lanes. */
+void q4_1_dot_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    const block_q4_1 *a = w;
+    const block_q8_1 *b = x;
+    float acc[LANES8] = {0}, summs = 0;
+    int8_t v[32];
+    for (int64_t i = 0; i < n / QK8_1; i++) {
+        summs = fmaf(fp16_to_fp32(a[i].m), fp16_to_fp32(b[i].s), summs);
+        unpack_nibbles(v, a[i].qs, 0);
+        lanes8_fma(acc, v, b[i].qs, fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
+    }
+    *s = hsum8(acc) + summs;
+}
+
 void q5_0_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const block_q5_0 *a = w;
     const block_q8_0 *b = x;
-    float sumf = 0;
+    float acc[LANES8] = {0};
+    int8_t v[32];
     for (int64_t i = 0; i < n / QK8_0; i++) {
-        const uint32_t qh = q5_qh(a[i].qh);
-        int sumi = 0;
-        for (int j = 0; j < QK8_0 / 2; j++) {
-            int x0 = ((a[i].qs[j] & 0xf) | (int)(((qh >> j) & 1u) << 4)) - 16;
-            int x1 = ((a[i].qs[j] >> 4) | (int)(((qh >> (j + 16)) & 1u) << 4)) - 16;
-            sumi += x0 * b[i].qs[j] + x1 * b[i].qs[j + QK8_0 / 2];
-        }
-        sumf += (fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d)) * sumi;
+        unpack_q5(v, a[i].qs, a[i].qh, 16);
+        lanes8_fma(acc, v, b[i].qs, fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
     }
-    *s = sumf;
+    *s = hsum8(acc);
 }
 
 void q5_1_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const block_q5_1 *a = w;
     const block_q8_1 *b = x;
-    float sumf = 0;
+    float acc[LANES8] = {0}, summs = 0;
+    int8_t v[32];
     for (int64_t i = 0; i < n / QK8_1; i++) {
-        const uint32_t qh = q5_qh(a[i].qh);
-        int sumi = 0;
-        for (int j = 0; j < QK8_1 / 2; j++) {
-            int x0 = (a[i].qs[j] & 0xf) | (int)(((qh >> j) & 1u) << 4);
-            int x1 = (a[i].qs[j] >> 4) | (int)(((qh >> (j + 16)) & 1u) << 4);
-            sumi += x0 * b[i].qs[j] + x1 * b[i].qs[j + QK8_1 / 2];
-        }
-        sumf += (fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d)) * sumi +
-                fp16_to_fp32(a[i].m) * fp16_to_fp32(b[i].s);
+        summs = fmaf(fp16_to_fp32(a[i].m), fp16_to_fp32(b[i].s), summs);
+        unpack_q5(v, a[i].qs, a[i].qh, 0);
+        lanes8_fma(acc, v, b[i].qs, fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
     }
-    *s = sumf;
+    *s = hsum8(acc) + summs;
 }
 
 void q8_0_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const block_q8_0 *a = w;
     const block_q8_0 *b = x;
-    float sumf = 0;
-    for (int64_t i = 0; i < n / QK8_0; i++) {
-        int sumi = 0;
-        for (int j = 0; j < QK8_0; j++) sumi += a[i].qs[j] * b[i].qs[j];
-        sumf += sumi * (fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
-    }
-    *s = sumf;
+    float acc[LANES8] = {0};
+    for (int64_t i = 0; i < n / QK8_0; i++)
+        lanes8_fma(acc, a[i].qs, b[i].qs, fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
+    *s = hsum8(acc);
 }
 
 void iq4_nl_dot_scalar(int64_t n, float *s, const void *w, const void *x)
