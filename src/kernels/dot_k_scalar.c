@@ -12,11 +12,21 @@
  */
 #include "kernels/dot_scalar.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "tensor/quant.h"
 
 #define LANES 8
+
+/* hsum_float_8 of ggml's x86 kernels: (l0 + l4) + (l2 + l6) and
+ * (l1 + l5) + (l3 + l7), then those two. */
+static float hsum8(const float l[LANES])
+{
+    float h[4];
+    for (int i = 0; i < 4; i++) h[i] = l[i + 4] + l[i];
+    return (h[0] + h[2]) + (h[1] + h[3]);
+}
 
 /* Add the 8 float lanes into sumf, lane 0 first (ggml's final reduction). */
 static float reduce_lanes(float sumf, const float *lanes)
@@ -63,11 +73,12 @@ void q2_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
  * Q3_K, Q6_K: 16 groups of 16 with signed scales
  * ---------------------------------------------------------------------- */
 
+/* Lanes as in ggml's AVX2 kernel (see q6_K_dot_scalar). */
 void q3_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const block_q3_K *a = w;
     const block_q8_K *b = x;
-    float lanes[LANES] = {0};
+    float acc[LANES] = {0};
     for (int64_t i = 0; i < n / QK_K; i++) {
         int8_t sc[16];
         q3_K_scales(a[i].scales, sc);
@@ -82,35 +93,42 @@ void q3_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
                     q[128 * h + 32 * k + l] = (int8_t)(lo - (hi ? 0 : 4));
                 }
         int32_t isum[LANES] = {0};
-        for (int e = 0; e < QK_K; e++) isum[e % LANES] += sc[e / 16] * (b[i].qs[e] * q[e]);
-        const float d = fp16_to_fp32(a[i].d) * b[i].d;
-        for (int l = 0; l < LANES; l++) lanes[l] += d * isum[l];
+        for (int e = 0; e < QK_K; e++) isum[(e % 32) / 4] += sc[e / 16] * (b[i].qs[e] * q[e]);
+        const float d = b[i].d * fp16_to_fp32(a[i].d);
+        for (int l = 0; l < LANES; l++) acc[l] = fmaf(d, (float)isum[l], acc[l]);
     }
-    *s = reduce_lanes(0.0f, lanes);
+    *s = hsum8(acc);
 }
 
+/* As ggml's AVX2 kernel: unsigned 6-bit values (0..63) against the
+ * activations, with the -32 offset applied through Q8_K's bsums. Integer
+ * lane l holds the elements e with (e % 32) / 4 == l, minus
+ * 32 * (bsums[2l] sc[2l] + bsums[2l+1] sc[2l+1]); each lane is converted to
+ * float and FMA-scaled into float lane l; hsum8 at the end. */
 void q6_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const block_q6_K *a = w;
     const block_q8_K *b = x;
-    float lanes[LANES] = {0};
+    float acc[LANES] = {0};
     for (int64_t i = 0; i < n / QK_K; i++) {
-        int8_t q[QK_K];
+        uint8_t q[QK_K];
         const uint8_t *ql = a[i].ql, *qh = a[i].qh;
         for (int h = 0; h < QK_K; h += 128, ql += 64, qh += 32) {
             for (int l = 0; l < 32; l++) {
-                q[h + l] = (int8_t)(((ql[l] & 0xf) | (((qh[l] >> 0) & 3) << 4)) - 32);
-                q[h + l + 32] = (int8_t)(((ql[l + 32] & 0xf) | (((qh[l] >> 2) & 3) << 4)) - 32);
-                q[h + l + 64] = (int8_t)(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
-                q[h + l + 96] = (int8_t)(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+                q[h + l] = (uint8_t)((ql[l] & 0xf) | (((qh[l] >> 0) & 3) << 4));
+                q[h + l + 32] = (uint8_t)((ql[l + 32] & 0xf) | (((qh[l] >> 2) & 3) << 4));
+                q[h + l + 64] = (uint8_t)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+                q[h + l + 96] = (uint8_t)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
             }
         }
         int32_t isum[LANES] = {0};
-        for (int e = 0; e < QK_K; e++) isum[e % LANES] += a[i].scales[e / 16] * (b[i].qs[e] * q[e]);
-        const float d = fp16_to_fp32(a[i].d) * b[i].d;
-        for (int l = 0; l < LANES; l++) lanes[l] += d * isum[l];
+        for (int e = 0; e < QK_K; e++) isum[(e % 32) / 4] += a[i].scales[e / 16] * (b[i].qs[e] * q[e]);
+        for (int l = 0; l < LANES; l++)
+            isum[l] -= 32 * (b[i].bsums[2 * l] * a[i].scales[2 * l] + b[i].bsums[2 * l + 1] * a[i].scales[2 * l + 1]);
+        const float d = b[i].d * fp16_to_fp32(a[i].d);
+        for (int l = 0; l < LANES; l++) acc[l] = fmaf(d, (float)isum[l], acc[l]);
     }
-    *s = reduce_lanes(0.0f, lanes);
+    *s = hsum8(acc);
 }
 
 /* ------------------------------------------------------------------------
@@ -153,25 +171,37 @@ void q4_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
     *s = reduce_lanes(sumf, lanes);
 }
 
+/* As ggml's AVX2 kernel: integer lane l holds the elements e with
+ * (e % 32) / 4 == l, FMA-scaled into float lane l per super-block; the min
+ * terms are accumulated apart (-dmin times their integer sum, fused) and
+ * added after hsum8. */
 void q5_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const block_q5_K *a = w;
     const block_q8_K *b = x;
-    float lanes[LANES] = {0};
-    float sumf = 0;
+    float acc[LANES] = {0}, summs = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
-        int8_t q[QK_K];
+        uint8_t q[QK_K];
         for (int c = 0; c < QK_K / 64; c++) {
             const uint8_t *qs = a[i].qs + 32 * c;
             const uint8_t m1 = (uint8_t)(1u << (2 * c)), m2 = (uint8_t)(2u << (2 * c));
             for (int l = 0; l < 32; l++) {
-                q[64 * c + l] = (int8_t)((qs[l] & 0xf) + (a[i].qh[l] & m1 ? 16 : 0));
-                q[64 * c + 32 + l] = (int8_t)((qs[l] >> 4) + (a[i].qh[l] & m2 ? 16 : 0));
+                q[64 * c + l] = (uint8_t)((qs[l] & 0xf) + (a[i].qh[l] & m1 ? 16 : 0));
+                q[64 * c + 32 + l] = (uint8_t)((qs[l] >> 4) + (a[i].qh[l] & m2 ? 16 : 0));
             }
         }
-        k_scale_min_accumulate(q, a[i].scales, a[i].d, a[i].dmin, &b[i], lanes, &sumf);
+        uint8_t sc[8], mn[8];
+        for (int g = 0; g < 8; g++) q4_K_scale_min(g, a[i].scales, &sc[g], &mn[g]);
+        int mins = 0;
+        for (int g = 0; g < 8; g++) mins += mn[g] * (b[i].bsums[2 * g] + b[i].bsums[2 * g + 1]);
+        const float d = b[i].d * fp16_to_fp32(a[i].d);
+        const float dmin = -b[i].d * fp16_to_fp32(a[i].dmin);
+        summs = fmaf(dmin, (float)mins, summs);
+        int32_t isum[LANES] = {0};
+        for (int e = 0; e < QK_K; e++) isum[(e % 32) / 4] += sc[e / 32] * (b[i].qs[e] * q[e]);
+        for (int l = 0; l < LANES; l++) acc[l] = fmaf(d, (float)isum[l], acc[l]);
     }
-    *s = reduce_lanes(sumf, lanes);
+    *s = hsum8(acc) + summs;
 }
 
 /* ------------------------------------------------------------------------
