@@ -5,10 +5,11 @@
  * The min terms use Q8_K's bsums (sums of 16 activation quants), so
  * sum(x * (sc*q - m)) = d_x * (sum(sc * q * qx) - sum(m * bsum)).
  *
- * Q3_K..Q6_K follow ggml's generic kernels, which keep 8 lanes: element e
- * of a super-block adds into integer lane e % 8, each lane is scaled into a
- * float lane sum once per super-block, and the 8 float lanes are added at
- * the very end. That order decides the float rounding, so it is kept here.
+ * The float rounding follows llama.cpp's x86 kernels (the ones behind the
+ * goldens): Q3_K, Q5_K, Q6_K its AVX2 vec_dot lanes; Q4_K its repacked
+ * q4_K_8x8 kernels, whose single-row and 4-row versions round differently
+ * (q4_K_dot_scalar, q4_K_dot_x4_scalar). Q2_K and IQ4_XS keep ggml's
+ * generic order for now.
  */
 #include "kernels/dot_scalar.h"
 
@@ -26,13 +27,6 @@ static float hsum8(const float l[LANES])
     float h[4];
     for (int i = 0; i < 4; i++) h[i] = l[i + 4] + l[i];
     return (h[0] + h[2]) + (h[1] + h[3]);
-}
-
-/* Add the 8 float lanes into sumf, lane 0 first (ggml's final reduction). */
-static float reduce_lanes(float sumf, const float *lanes)
-{
-    for (int l = 0; l < LANES; l++) sumf += lanes[l];
-    return sumf;
 }
 
 /* ------------------------------------------------------------------------
@@ -135,40 +129,65 @@ void q6_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
  * Q4_K, Q5_K: 8 groups of 32 with 6-bit scales and mins
  * ---------------------------------------------------------------------- */
 
-/* The common tail: q[0..256) unpacked values (0..31), scales/mins. */
-static void k_scale_min_accumulate(const int8_t *q, const uint8_t *packed, mote_f16 d_w,
-                                   mote_f16 dmin_w, const block_q8_K *b, float *lanes, float *sumf)
-{
-    uint8_t sc[8], mn[8];
-    for (int g = 0; g < 8; g++) q4_K_scale_min(g, packed, &sc[g], &mn[g]);
-    int summs = 0;
-    for (int j = 0; j < QK_K / 16; j++) summs += b->bsums[j] * mn[j / 2];
-    int32_t isum[LANES] = {0};
-    for (int e = 0; e < QK_K; e++) isum[e % LANES] += sc[e / 32] * (b->qs[e] * q[e]);
-    const float d = fp16_to_fp32(d_w) * b->d;
-    for (int l = 0; l < LANES; l++) lanes[l] += d * isum[l];
-    const float dmin = fp16_to_fp32(dmin_w) * b->d;
-    *sumf -= dmin * summs;
-}
-
+/* llama.cpp repacks Q4_K weights (q4_K_8x8, every x86 CPU with AVX2) and
+ * its kernels keep, per output, two float chains over the super-blocks:
+ * the exact integer sum of scale * q * q8 FMA-scaled by d_w * d_x, and the
+ * exact integer sum of min * bsum FMA-scaled by dmin_w * d_x; the result is
+ * their difference. */
 void q4_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const block_q4_K *a = w;
     const block_q8_K *b = x;
-    float lanes[LANES] = {0};
-    float sumf = 0;
+    float acc = 0, acc_min = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
-        int8_t q[QK_K];
+        uint8_t sc[8], mn[8];
+        for (int g = 0; g < 8; g++) q4_K_scale_min(g, a[i].scales, &sc[g], &mn[g]);
+        int32_t isum = 0, imin = 0;
         for (int c = 0; c < QK_K / 64; c++) {
             const uint8_t *qs = a[i].qs + 32 * c;
+            const int8_t *q8 = b[i].qs + 64 * c;
+            int lo = 0, hi = 0;
             for (int l = 0; l < 32; l++) {
-                q[64 * c + l] = (int8_t)(qs[l] & 0xf);
-                q[64 * c + 32 + l] = (int8_t)(qs[l] >> 4);
+                lo += (qs[l] & 0xf) * q8[l];
+                hi += (qs[l] >> 4) * q8[l + 32];
             }
+            isum += sc[2 * c] * lo + sc[2 * c + 1] * hi;
         }
-        k_scale_min_accumulate(q, a[i].scales, a[i].d, a[i].dmin, &b[i], lanes, &sumf);
+        for (int g = 0; g < 8; g++) imin += mn[g] * (b[i].bsums[2 * g] + b[i].bsums[2 * g + 1]);
+        acc = fmaf((float)isum, fp16_to_fp32(a[i].d) * b[i].d, acc);
+        acc_min = fmaf((float)imin, fp16_to_fp32(a[i].dmin) * b[i].d, acc_min);
     }
-    *s = reduce_lanes(sumf, lanes);
+    *s = acc - acc_min;
+}
+
+/* The same product as llama.cpp's 4-row q4_K_8x8 gemm computes it (the
+ * activation rows it takes in groups of 4): the float chains advance once
+ * per 64 elements (a pair of sub-blocks) instead of once per super-block. */
+void q4_K_dot_x4_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    const block_q4_K *a = w;
+    const block_q8_K *b = x;
+    float acc = 0, acc_min = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        uint8_t sc[8], mn[8];
+        for (int g = 0; g < 8; g++) q4_K_scale_min(g, a[i].scales, &sc[g], &mn[g]);
+        const float d = fp16_to_fp32(a[i].d) * b[i].d, dmin = fp16_to_fp32(a[i].dmin) * b[i].d;
+        for (int c = 0; c < QK_K / 64; c++) {
+            const uint8_t *qs = a[i].qs + 32 * c;
+            const int8_t *q8 = b[i].qs + 64 * c;
+            int lo = 0, hi = 0;
+            for (int l = 0; l < 32; l++) {
+                lo += (qs[l] & 0xf) * q8[l];
+                hi += (qs[l] >> 4) * q8[l + 32];
+            }
+            const int32_t isum = sc[2 * c] * lo + sc[2 * c + 1] * hi;
+            const int16_t *bs = b[i].bsums + 4 * c;
+            const int32_t imin = mn[2 * c] * (bs[0] + bs[1]) + mn[2 * c + 1] * (bs[2] + bs[3]);
+            acc = fmaf((float)isum, d, acc);
+            acc_min = fmaf((float)imin, dmin, acc_min);
+        }
+    }
+    *s = acc - acc_min;
 }
 
 /* As ggml's AVX2 kernel: integer lane l holds the elements e with

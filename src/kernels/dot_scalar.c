@@ -209,6 +209,9 @@ static const kernel_ops scalar_ops = {
         [GGML_TYPE_Q6_K] = q6_K_dot_scalar,
         [GGML_TYPE_IQ4_XS] = iq4_xs_dot_scalar,
     },
+    .vec_dot_x4 = {
+        [GGML_TYPE_Q4_K] = q4_K_dot_x4_scalar,
+    },
     .quantize = {
         [GGML_TYPE_F32] = f32_quantize,
         [GGML_TYPE_F16] = f16_quantize,

@@ -127,6 +127,8 @@ typedef struct matmul_ctx {
     size_t x_row;         /* bytes per converted row */
     quantize_fn quantize; /* F32 -> vec_dot type, one row */
     vec_dot_fn dot;       /* weight row . converted row */
+    vec_dot_fn dot_x4;    /* the same for rows t < n4 (see kernel_ops.vec_dot_x4) */
+    int64_t n4;           /* n - n % 4 */
     float *Y;             /* [n][m] outputs */
 } matmul_ctx;
 
@@ -150,7 +152,7 @@ static void dot_rows(void *arg, int ith, int nth)
             for (long r = r0; r < r1; r++) {
                 const uint8_t *w = c->W + (size_t)r * c->w_row;
                 for (int64_t t = t0; t < t1; t++)
-                    c->dot(c->k, &c->Y[t * c->m + r], w, c->Xq + (size_t)t * c->x_row);
+                    (t < c->n4 ? c->dot_x4 : c->dot)(c->k, &c->Y[t * c->m + r], w, c->Xq + (size_t)t * c->x_row);
             }
         }
     }
@@ -178,6 +180,8 @@ void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t
         .x_row = ggml_row_size(vt, k),
         .quantize = ops->quantize[vt],
         .dot = ops->vec_dot[wtype],
+        .dot_x4 = ops->vec_dot_x4[wtype] ? ops->vec_dot_x4[wtype] : ops->vec_dot[wtype],
+        .n4 = n - n % 4,
         .Y = Y,
     };
     if (vt == GGML_TYPE_F32) {

@@ -27,6 +27,10 @@ typedef void (*quantize_fn)(const float *x, void *y, int64_t n);
 typedef struct kernel_ops {
     const char *isa;                          /* "scalar", "avx2", ... */
     vec_dot_fn vec_dot[GGML_TYPE_COUNT];      /* by weight type; NULL if unsupported */
+    /* For the activation rows llama.cpp multiplies in groups of 4 (rows
+     * 0 .. n - n % 4 of a batch): its repacked gemm kernels round in another
+     * order than its single-row kernels for some types. NULL: vec_dot. */
+    vec_dot_fn vec_dot_x4[GGML_TYPE_COUNT];
     quantize_fn quantize[GGML_TYPE_COUNT];    /* by activation (vec_dot) type */
 } kernel_ops;
 

@@ -147,13 +147,21 @@ void arch_forward(const model_arch *a, forward_state *st, const int32_t *tokens,
         op_rope_cache(st->rope_cs + (size_t)t * hp->n_rot, pos + t, hp->n_rot, hp->rope_base,
                       hp->rope_freq_scale, a->rope_freqs);
     }
+    int rows = n; /* rows of st->x still carried */
     for (int il = 0; il < hp->n_layer; il++) {
         attention_block(a, st, il, n, pos);
-        ffn_block(a, st, il, n);
+        if (il == hp->n_layer - 1 && !all_logits && n > 1) {
+            /* Only the last token's logits are wanted: like llama.cpp, drop
+             * the other rows before the last feed-forward block. Besides the
+             * saved work this keeps the arithmetic of llama.cpp's matmuls,
+             * which differs between one row and a batch for some types. */
+            memmove(st->x, st->x + (size_t)(n - 1) * E, sizeof(float) * (size_t)E);
+            rows = 1;
+        }
+        ffn_block(a, st, il, rows);
     }
 
-    const int first = all_logits ? 0 : n - 1, rows = n - first;
     for (int t = 0; t < rows; t++)
-        op_rmsnorm(st->xb + (size_t)t * E, st->x + (size_t)(first + t) * E, a->output_norm, E, hp->norm_eps);
+        op_rmsnorm(st->xb + (size_t)t * E, st->x + (size_t)t * E, a->output_norm, E, hp->norm_eps);
     mm(st, &a->output, st->xb, rows, logits);
 }
