@@ -151,14 +151,14 @@ static void check_vec_dot(const kernel_ops *ops, uint32_t wt, int nb, uint64_t s
         }
     }
     /* both orders of summation, where the table has two */
-    for (int x4 = 0; x4 < 2; x4++) {
-        vec_dot_fn dot = x4 ? ops->vec_dot_x4[wt] : ops->vec_dot[wt];
+    for (int v = 0; v < 3; v++) {
+        vec_dot_fn dot = v == 2 ? ops->vec_dot_b8[wt] : v ? ops->vec_dot_x4[wt] : ops->vec_dot[wt];
         if (!dot) continue;
         float s = NAN;
         dot(k, &s, wq, xq);
         if (!(fabs(s - ref) <= tol))
             fail_msg("%s %s, %d blocks: vec_dot%s %.9g, reference %.9g (magnitude %g)", ops->isa,
-                     ggml_type_name(wt), nb, x4 ? "_x4" : "", s, ref, mag);
+                     ggml_type_name(wt), nb, v == 2 ? "_b8" : v ? "_x4" : "", s, ref, mag);
     }
     free(w), free(x), free(wd), free(xd), free(wq), free(xq);
 }
@@ -207,8 +207,9 @@ static void test_vec_dot_zero(void **state)
  * ---------------------------------------------------------------------- */
 
 /* Y = X W^T by a plain loop over vec_dot (the activations converted with
- * the table's quantizer, row by row); rows 0 .. n - n % 4 use vec_dot_x4
- * where the table has one (llama.cpp's 4-row gemm order). */
+ * the table's quantizer, row by row); with the batch variants where the
+ * table has them: vec_dot_b8 for all rows of a batch of 8 or more, else
+ * vec_dot_x4 for rows 0 .. n - n % 4. */
 static void naive_matmul(const kernel_ops *ops, const void *W, uint32_t wt, int64_t m, int64_t k,
                          const float *X, int64_t n, float *Y)
 {
@@ -218,7 +219,9 @@ static void naive_matmul(const kernel_ops *ops, const void *W, uint32_t wt, int6
     assert_non_null(xq);
     for (int64_t t = 0; t < n; t++) {
         ops->quantize[xt](X + t * k, xq, k);
-        vec_dot_fn dot = t < n - n % 4 && ops->vec_dot_x4[wt] ? ops->vec_dot_x4[wt] : ops->vec_dot[wt];
+        vec_dot_fn dot = ops->vec_dot[wt];
+        if (ops->vec_dot_b8[wt] && n >= 8) dot = ops->vec_dot_b8[wt];
+        else if (ops->vec_dot_x4[wt] && t < n - n % 4) dot = ops->vec_dot_x4[wt];
         for (int64_t r = 0; r < m; r++) dot(k, &Y[t * m + r], (const uint8_t *)W + r * wrow, xq);
     }
     free(xq);

@@ -8,8 +8,9 @@
  * The float rounding follows llama.cpp's x86 kernels (the ones behind the
  * goldens): Q3_K, Q5_K, Q6_K its AVX2 vec_dot lanes; Q4_K its repacked
  * q4_K_8x8 kernels, whose single-row and 4-row versions round differently
- * (q4_K_dot_scalar, q4_K_dot_x4_scalar). Q2_K and IQ4_XS keep ggml's
- * generic order for now.
+ * (q4_K_dot_scalar, q4_K_dot_x4_scalar); Q2_K likewise its repacked
+ * q2_K_8x8 kernels; IQ4_XS its AVX2 vec_dot lanes, or for batches of 8 rows
+ * or more its IQ panel gemm (iq4_xs_dot_panel_scalar).
  */
 #include "kernels/dot_scalar.h"
 
@@ -30,37 +31,64 @@ static float hsum8(const float l[LANES])
 }
 
 /* ------------------------------------------------------------------------
- * Q2_K: one integer sum per super-block
+ * Q2_K, as llama.cpp's repacked q2_K_8x8 kernels (x86 with AVX-512)
+ *
+ * Two float chains per output: the exact integer sum of scale * q * q8,
+ * FMA-scaled by d_w * d_x, and the exact integer sum of min * bsum,
+ * FMA-scaled by dmin_w * d_x; the result is their difference. The 1-row
+ * kernel advances the chains once per super-block, the 4-row kernel once
+ * per 128 elements.
  * ---------------------------------------------------------------------- */
 
-void q2_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
+/* Integer sums of the 128 elements of half h of a super-block. */
+static void q2_K_half(const block_q2_K *a, const block_q8_K *b, int h, int32_t *isum, int32_t *imin)
+{
+    const uint8_t *q2 = a->qs + 32 * h;
+    int32_t sum = 0, mins = 0;
+    for (int k = 0; k < 4; k++) {
+        for (int sub = 0; sub < 2; sub++) {
+            const int g = 8 * h + 2 * k + sub; /* group of 16 */
+            const int8_t *q8 = b->qs + 16 * g;
+            int gsum = 0;
+            for (int l = 0; l < 16; l++) gsum += q8[l] * ((q2[16 * sub + l] >> (2 * k)) & 3);
+            sum += (a->scales[g] & 0xf) * gsum;
+            mins += (a->scales[g] >> 4) * b->bsums[g];
+        }
+    }
+    *isum = sum;
+    *imin = mins;
+}
+
+static void q2_K_dot_chunks(int64_t n, float *s, const void *w, const void *x, int per_half)
 {
     const block_q2_K *a = w;
     const block_q8_K *b = x;
-    float sumf = 0;
+    float acc = 0, acc_min = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
-        const uint8_t *sc = a[i].scales;
-        int summs = 0; /* sum over groups of min * bsum */
-        for (int g = 0; g < QK_K / 16; g++) summs += b[i].bsums[g] * (sc[g] >> 4);
-        const float dall = b[i].d * fp16_to_fp32(a[i].d);
-        const float dmin = b[i].d * fp16_to_fp32(a[i].dmin);
-
-        int isum = 0;
-        const uint8_t *q2 = a[i].qs;
-        const int8_t *q8 = b[i].qs;
-        int g = 0;
-        for (int half = 0; half < QK_K; half += 128, q2 += 32) {
-            for (int shift = 0; shift < 8; shift += 2, q8 += 32) {
-                for (int sub = 0; sub < 32; sub += 16) {
-                    int isuml = 0;
-                    for (int l = sub; l < sub + 16; l++) isuml += q8[l] * ((q2[l] >> shift) & 3);
-                    isum += (sc[g++] & 0xf) * isuml;
-                }
+        const float d = fp16_to_fp32(a[i].d) * b[i].d, dmin = fp16_to_fp32(a[i].dmin) * b[i].d;
+        int32_t isum[2], imin[2];
+        for (int h = 0; h < 2; h++) q2_K_half(&a[i], &b[i], h, &isum[h], &imin[h]);
+        if (per_half) {
+            for (int h = 0; h < 2; h++) {
+                acc = fmaf((float)isum[h], d, acc);
+                acc_min = fmaf((float)imin[h], dmin, acc_min);
             }
+        } else {
+            acc = fmaf((float)(isum[0] + isum[1]), d, acc);
+            acc_min = fmaf((float)(imin[0] + imin[1]), dmin, acc_min);
         }
-        sumf += dall * isum - dmin * summs;
     }
-    *s = sumf;
+    *s = acc - acc_min;
+}
+
+void q2_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    q2_K_dot_chunks(n, s, w, x, 0);
+}
+
+void q2_K_dot_x4_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    q2_K_dot_chunks(n, s, w, x, 1);
 }
 
 /* ------------------------------------------------------------------------
@@ -224,27 +252,53 @@ void q5_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 }
 
 /* ------------------------------------------------------------------------
- * IQ4_XS: float accumulation per group of 32, in order
+ * IQ4_XS: the lanes of ggml's AVX2 kernel (see q6_K_dot_scalar)
  * ---------------------------------------------------------------------- */
 
 void iq4_xs_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const block_iq4_xs *a = w;
     const block_q8_K *b = x;
-    float sumf = 0;
+    float acc[LANES] = {0};
     for (int64_t i = 0; i < n / QK_K; i++) {
-        const float d4d8 = fp16_to_fp32(a[i].d) * b[i].d;
         const uint8_t *qs = a[i].qs;
         const int8_t *q8 = b[i].qs;
+        int32_t isum[LANES] = {0};
         for (int ib = 0; ib < QK_K / 32; ib++, qs += 16, q8 += 32) {
-            const float dl = d4d8 * iq4_xs_scale(&a[i], ib);
-            int sumi = 0;
-            for (int j = 0; j < 16; j++) {
-                sumi += q8[j] * iq4nl_values[qs[j] & 0xf];
-                sumi += q8[j + 16] * iq4nl_values[qs[j] >> 4];
+            const int ls = iq4_xs_scale(&a[i], ib);
+            for (int l = 0; l < LANES; l++) {
+                /* elements 4l..4l+3 of the group: low nibbles first, then high */
+                int sumi = 0;
+                for (int e = 4 * l; e < 4 * l + 4; e++)
+                    sumi += q8[e] * iq4nl_values[e < 16 ? qs[e] & 0xf : qs[e - 16] >> 4];
+                isum[l] += ls * sumi;
             }
-            sumf += dl * sumi;
         }
+        const float d = fp16_to_fp32(a[i].d) * b[i].d;
+        for (int l = 0; l < LANES; l++) acc[l] = fmaf(d, (float)isum[l], acc[l]);
     }
-    *s = sumf;
+    *s = hsum8(acc);
+}
+
+/* The same product as llama.cpp's IQ panel gemm computes it (used for the
+ * whole batch when it has 8 or more rows): one exact integer sum per
+ * super-block, FMA-scaled by d_w * d_x into a single float chain. */
+void iq4_xs_dot_panel_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    const block_iq4_xs *a = w;
+    const block_q8_K *b = x;
+    float acc = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const uint8_t *qs = a[i].qs;
+        const int8_t *q8 = b[i].qs;
+        int32_t isum = 0;
+        for (int ib = 0; ib < QK_K / 32; ib++, qs += 16, q8 += 32) {
+            int sumi = 0;
+            for (int j = 0; j < 16; j++)
+                sumi += q8[j] * iq4nl_values[qs[j] & 0xf] + q8[j + 16] * iq4nl_values[qs[j] >> 4];
+            isum += iq4_xs_scale(&a[i], ib) * sumi;
+        }
+        acc = fmaf((float)isum, fp16_to_fp32(a[i].d) * b[i].d, acc);
+    }
+    *s = acc;
 }

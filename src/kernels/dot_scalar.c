@@ -210,7 +210,11 @@ static const kernel_ops scalar_ops = {
         [GGML_TYPE_IQ4_XS] = iq4_xs_dot_scalar,
     },
     .vec_dot_x4 = {
+        [GGML_TYPE_Q2_K] = q2_K_dot_x4_scalar,
         [GGML_TYPE_Q4_K] = q4_K_dot_x4_scalar,
+    },
+    .vec_dot_b8 = {
+        [GGML_TYPE_IQ4_XS] = iq4_xs_dot_panel_scalar,
     },
     .quantize = {
         [GGML_TYPE_F32] = f32_quantize,

@@ -23,11 +23,13 @@ void q5_1_dot_scalar(int64_t n, float *s, const void *w, const void *x);   /* x:
 void q8_0_dot_scalar(int64_t n, float *s, const void *w, const void *x);   /* x: Q8_0 */
 void iq4_nl_dot_scalar(int64_t n, float *s, const void *w, const void *x); /* x: Q8_0 */
 void q2_K_dot_scalar(int64_t n, float *s, const void *w, const void *x);   /* x: Q8_K */
+void q2_K_dot_x4_scalar(int64_t n, float *s, const void *w, const void *x); /* x: Q8_K, 4-row order */
 void q3_K_dot_scalar(int64_t n, float *s, const void *w, const void *x);   /* x: Q8_K */
 void q4_K_dot_scalar(int64_t n, float *s, const void *w, const void *x);   /* x: Q8_K */
 void q4_K_dot_x4_scalar(int64_t n, float *s, const void *w, const void *x); /* x: Q8_K, 4-row order */
 void q5_K_dot_scalar(int64_t n, float *s, const void *w, const void *x);   /* x: Q8_K */
 void q6_K_dot_scalar(int64_t n, float *s, const void *w, const void *x);   /* x: Q8_K */
 void iq4_xs_dot_scalar(int64_t n, float *s, const void *w, const void *x); /* x: Q8_K */
+void iq4_xs_dot_panel_scalar(int64_t n, float *s, const void *w, const void *x); /* x: Q8_K, batch order */
 
 #endif
