@@ -151,14 +151,14 @@ static void check_vec_dot(const kernel_ops *ops, uint32_t wt, int nb, uint64_t s
         }
     }
     /* both orders of summation, where the table has two */
-    for (int v = 0; v < 3; v++) {
-        vec_dot_fn dot = v == 2 ? ops->vec_dot_b8[wt] : v ? ops->vec_dot_x4[wt] : ops->vec_dot[wt];
+    for (int v = 0; v < 4; v++) {
+        vec_dot_fn dot = v == 3 ? ops->vec_dot_b2[wt] : v == 2 ? ops->vec_dot_b8[wt] : v ? ops->vec_dot_x4[wt] : ops->vec_dot[wt];
         if (!dot) continue;
         float s = NAN;
         dot(k, &s, wq, xq);
         if (!(fabs(s - ref) <= tol))
             fail_msg("%s %s, %d blocks: vec_dot%s %.9g, reference %.9g (magnitude %g)", ops->isa,
-                     ggml_type_name(wt), nb, v == 2 ? "_b8" : v ? "_x4" : "", s, ref, mag);
+                     ggml_type_name(wt), nb, v == 3 ? "_b2" : v == 2 ? "_b8" : v ? "_x4" : "", s, ref, mag);
     }
     free(w), free(x), free(wd), free(xd), free(wq), free(xq);
 }
@@ -220,7 +220,8 @@ static void naive_matmul(const kernel_ops *ops, const void *W, uint32_t wt, int6
     for (int64_t t = 0; t < n; t++) {
         ops->quantize[xt](X + t * k, xq, k);
         vec_dot_fn dot = ops->vec_dot[wt];
-        if (ops->vec_dot_b8[wt] && n >= 8) dot = ops->vec_dot_b8[wt];
+        if (ops->vec_dot_b2[wt] && n >= 2 && k % (wt == GGML_TYPE_BF16 ? 32 : 16) == 0 && m % 4 == 0) dot = ops->vec_dot_b2[wt];
+        else if (ops->vec_dot_b8[wt] && n >= 8) dot = ops->vec_dot_b8[wt];
         else if (ops->vec_dot_x4[wt] && t < n - n % 4) dot = ops->vec_dot_x4[wt];
         for (int64_t r = 0; r < m; r++) dot(k, &Y[t * m + r], (const uint8_t *)W + r * wrow, xq);
     }

@@ -15,23 +15,81 @@
 #include "tensor/quant.h"
 
 /* ------------------------------------------------------------------------
- * Float types: products in float, accumulated in double (ggml_float)
+ * Float types, in the order of llama.cpp's AVX-512 kernels
+ *
+ * One row (ggml_vec_dot_f32 / _f16): 4 vectors of 16 float lanes, lane
+ * (i / 16) % 4, i % 16 an FMA chain over the first n - n % 64 elements;
+ * the vectors folded (0+2, 1+3, then 0+1) and reduced as
+ * _mm512_reduce_add_ps; the rest added one by one (F32: in float; F16: in
+ * double). Batches (tinyBLAS, see batch_dot): one vector of 16 lanes, lane
+ * i % 16 an FMA chain, then the same reduction.
  * ---------------------------------------------------------------------- */
+
+#define F_LANES 16
+#define F_VECS 4
+
+/* _mm512_reduce_add_ps: halves folded 16 -> 8 -> 4, then (0 + 2) + (1 + 3). */
+static float reduce16(const float v[F_LANES])
+{
+    float h8[8], h4[4];
+    for (int i = 0; i < 8; i++) h8[i] = v[i + 8] + v[i];
+    for (int i = 0; i < 4; i++) h4[i] = h8[i + 4] + h8[i];
+    return (h4[0] + h4[2]) + (h4[1] + h4[3]);
+}
+
+static float fold4x16(float acc[F_VECS][F_LANES])
+{
+    for (int l = 0; l < F_LANES; l++) {
+        acc[0][l] += acc[2][l];
+        acc[1][l] += acc[3][l];
+    }
+    for (int l = 0; l < F_LANES; l++) acc[0][l] += acc[1][l];
+    return reduce16(acc[0]);
+}
 
 void f32_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const float *a = w, *b = x;
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) sum += (double)(a[i] * b[i]);
-    *s = (float)sum;
+    const int64_t np = n - n % (F_LANES * F_VECS);
+    float acc[F_VECS][F_LANES] = {{0}};
+    for (int64_t i = 0; i < np; i++) {
+        float *lane = &acc[(i / F_LANES) % F_VECS][i % F_LANES];
+        *lane = fmaf(a[i], b[i], *lane);
+    }
+    float sum = fold4x16(acc);
+    for (int64_t i = np; i < n; i++) sum += a[i] * b[i];
+    *s = sum;
+}
+
+void f32_dot_batch_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    const float *a = w, *b = x;
+    float acc[F_LANES] = {0};
+    for (int64_t i = 0; i < n; i++) acc[i % F_LANES] = fmaf(a[i], b[i], acc[i % F_LANES]);
+    *s = reduce16(acc);
 }
 
 void f16_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const mote_f16 *a = w, *b = x;
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) sum += (double)(fp16_to_fp32(a[i]) * fp16_to_fp32(b[i]));
+    const int64_t np = n - n % (F_LANES * F_VECS);
+    float acc[F_VECS][F_LANES] = {{0}};
+    for (int64_t i = 0; i < np; i++) {
+        float *lane = &acc[(i / F_LANES) % F_VECS][i % F_LANES];
+        *lane = fmaf(fp16_to_fp32(a[i]), fp16_to_fp32(b[i]), *lane);
+    }
+    double sum = fold4x16(acc);
+    for (int64_t i = np; i < n; i++) sum += (double)(fp16_to_fp32(a[i]) * fp16_to_fp32(b[i]));
     *s = (float)sum;
+}
+
+void f16_dot_batch_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    const mote_f16 *a = w, *b = x;
+    float acc[F_LANES] = {0};
+    for (int64_t i = 0; i < n; i++)
+        acc[i % F_LANES] = fmaf(fp16_to_fp32(a[i]), fp16_to_fp32(b[i]), acc[i % F_LANES]);
+    *s = reduce16(acc);
 }
 
 void bf16_dot_scalar(int64_t n, float *s, const void *w, const void *x)
@@ -212,6 +270,10 @@ static const kernel_ops scalar_ops = {
     .vec_dot_x4 = {
         [GGML_TYPE_Q2_K] = q2_K_dot_x4_scalar,
         [GGML_TYPE_Q4_K] = q4_K_dot_x4_scalar,
+    },
+    .vec_dot_b2 = {
+        [GGML_TYPE_F32] = f32_dot_batch_scalar,
+        [GGML_TYPE_F16] = f16_dot_batch_scalar,
     },
     .vec_dot_b8 = {
         [GGML_TYPE_IQ4_XS] = iq4_xs_dot_panel_scalar,

@@ -15,6 +15,8 @@
 
 void f32_dot_scalar(int64_t n, float *s, const void *w, const void *x);    /* x: F32 */
 void f16_dot_scalar(int64_t n, float *s, const void *w, const void *x);    /* x: F16 */
+void f32_dot_batch_scalar(int64_t n, float *s, const void *w, const void *x); /* batch order */
+void f16_dot_batch_scalar(int64_t n, float *s, const void *w, const void *x); /* batch order */
 void bf16_dot_scalar(int64_t n, float *s, const void *w, const void *x);   /* x: BF16 */
 void q4_0_dot_scalar(int64_t n, float *s, const void *w, const void *x);   /* x: Q8_0 */
 void q4_1_dot_scalar(int64_t n, float *s, const void *w, const void *x);   /* x: Q8_1 */

@@ -158,8 +158,16 @@ static void dot_rows(void *arg, int ith, int nth)
     }
 }
 
-vec_dot_fn batch_dot(const kernel_ops *ops, uint32_t wtype, int64_t n, int64_t *rows)
+vec_dot_fn batch_dot(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k, int64_t n,
+                     int64_t *rows)
 {
+    /* tinyBLAS needs k a multiple of its vector (16 floats, 32 BF16) and
+     * m a multiple of 4 */
+    const int64_t kn = wtype == GGML_TYPE_BF16 ? 32 : 16;
+    if (ops->vec_dot_b2[wtype] && n >= 2 && k % kn == 0 && m % 4 == 0) {
+        *rows = n;
+        return ops->vec_dot_b2[wtype];
+    }
     if (ops->vec_dot_b8[wtype] && n >= 8) {
         *rows = n;
         return ops->vec_dot_b8[wtype];
@@ -196,7 +204,7 @@ void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t
         .dot = ops->vec_dot[wtype],
         .Y = Y,
     };
-    c.dot_batch = batch_dot(ops, wtype, n, &c.n_batch);
+    c.dot_batch = batch_dot(ops, wtype, m, k, n, &c.n_batch);
     if (vt == GGML_TYPE_F32) {
         c.Xq = (uint8_t *)(uintptr_t)X; /* used as is, never written */
     } else {
