@@ -154,6 +154,8 @@ static void check_vec_dot(const kernel_ops *ops, uint32_t wt, int nb, uint64_t s
     for (int v = 0; v < 4; v++) {
         vec_dot_fn dot = v == 3 ? ops->vec_dot_b2[wt] : v == 2 ? ops->vec_dot_b8[wt] : v ? ops->vec_dot_x4[wt] : ops->vec_dot[wt];
         if (!dot) continue;
+        /* tinyBLAS's order needs whole vectors */
+        if (v == 3 && k % (wt == GGML_TYPE_BF16 ? 32 : 16) != 0) continue;
         float s = NAN;
         dot(k, &s, wq, xq);
         if (!(fabs(s - ref) <= tol))
@@ -168,7 +170,7 @@ static void test_vec_dot_matches_double(void **state)
     (void)state;
     const kernel_ops *t[MAX_TABLES];
     int n = tables(t);
-    static const int nbs[] = {1, 3, 7, 13};
+    static const int nbs[] = {1, 3, 7, 13, 32}; /* 32: float rows of 33 * 32 (whole vectors) */
     for (int i = 0; i < n; i++)
         for (size_t w = 0; w < N_WEIGHT_TYPES; w++)
             for (size_t b = 0; b < sizeof nbs / sizeof nbs[0]; b++)

@@ -92,12 +92,45 @@ void f16_dot_batch_scalar(int64_t n, float *s, const void *w, const void *x)
     *s = reduce16(acc);
 }
 
+/* One step of AVX512-BF16's dpbf16ps on a float lane: the products of
+ * BF16 values are exact in float; the odd element's product is added
+ * first, then the even one's, each addition rounded (Intel's definition;
+ * the CPUs behind the goldens agree bit for bit). dpbf16ps also flushes
+ * denormal inputs and results to zero, not modelled here: BF16 weights and
+ * activations of real models stay far from 1e-38. */
+static float dpbf16(float acc, const mote_bf16 *a, const mote_bf16 *b)
+{
+    acc += bf16_to_fp32(a[1]) * bf16_to_fp32(b[1]);
+    return acc + bf16_to_fp32(a[0]) * bf16_to_fp32(b[0]);
+}
+
+/* ggml_vec_dot_bf16 (AVX512-BF16): per 64 elements, elements 0..31 go to
+ * vector c1 and 32..63 to c2, pair (2l, 2l+1) into lane l; each vector is
+ * reduced on its own into a double sum; the rest added in double. */
 void bf16_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const mote_bf16 *a = w, *b = x;
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) sum += (double)(bf16_to_fp32(a[i]) * bf16_to_fp32(b[i]));
+    float c[2][F_LANES] = {{0}};
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64)
+        for (int v = 0; v < 2; v++)
+            for (int l = 0; l < F_LANES; l++)
+                c[v][l] = dpbf16(c[v][l], a + i + 32 * v + 2 * l, b + i + 32 * v + 2 * l);
+    double sum = reduce16(c[0]);
+    sum += reduce16(c[1]);
+    for (; i < n; i++) sum += (double)(bf16_to_fp32(a[i]) * bf16_to_fp32(b[i]));
     *s = (float)sum;
+}
+
+/* tinyBLAS with BF16 (batches, k % 32 == 0): one vector of 16 lanes, pair
+ * (2l, 2l+1) of every 32 elements into lane l. */
+void bf16_dot_batch_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    const mote_bf16 *a = w, *b = x;
+    float c[F_LANES] = {0};
+    for (int64_t i = 0; i + 32 <= n; i += 32)
+        for (int l = 0; l < F_LANES; l++) c[l] = dpbf16(c[l], a + i + 2 * l, b + i + 2 * l);
+    *s = reduce16(c);
 }
 
 /* ------------------------------------------------------------------------
@@ -274,6 +307,7 @@ static const kernel_ops scalar_ops = {
     .vec_dot_b2 = {
         [GGML_TYPE_F32] = f32_dot_batch_scalar,
         [GGML_TYPE_F16] = f16_dot_batch_scalar,
+        [GGML_TYPE_BF16] = bf16_dot_batch_scalar,
     },
     .vec_dot_b8 = {
         [GGML_TYPE_IQ4_XS] = iq4_xs_dot_panel_scalar,

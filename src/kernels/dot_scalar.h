@@ -18,6 +18,7 @@ void f16_dot_scalar(int64_t n, float *s, const void *w, const void *x);    /* x:
 void f32_dot_batch_scalar(int64_t n, float *s, const void *w, const void *x); /* batch order */
 void f16_dot_batch_scalar(int64_t n, float *s, const void *w, const void *x); /* batch order */
 void bf16_dot_scalar(int64_t n, float *s, const void *w, const void *x);   /* x: BF16 */
+void bf16_dot_batch_scalar(int64_t n, float *s, const void *w, const void *x); /* batch order */
 void q4_0_dot_scalar(int64_t n, float *s, const void *w, const void *x);   /* x: Q8_0 */
 void q4_1_dot_scalar(int64_t n, float *s, const void *w, const void *x);   /* x: Q8_1 */
 void q5_0_dot_scalar(int64_t n, float *s, const void *w, const void *x);   /* x: Q8_0 */
