@@ -3,9 +3,9 @@
  * block types, and the scalar kernel table.
  *
  * Each block's integer dot product is exact; the float steps (scale
- * products, accumulation) are written in ggml's order — note that Q4_0
- * multiplies the integer sum by the two scales one at a time, while the
- * others multiply the scales together first.
+ * products, FMAs, lane sums) are those of llama.cpp's x86 kernels, so the
+ * results are bit-identical to llama.cpp on an AVX-512 CPU (see
+ * dot_scalar.h).
  */
 #include "kernels/dot_scalar.h"
 
