@@ -51,12 +51,12 @@ static bool assign(jrender *r, const jnode *target, jv value)
 {
     switch ((jnode_kind)target->kind) {
     case N_NAME:
-        return jscope_set(r, r->scope, target->name, value) || jfail_oom(r, target);
+        return jdict_set(r->scope->vars, target->value, value) || jfail_oom(r, target);
     case N_NSREF: {
         jv *ns = jscope_lookup(r->scope, target->name);
         if (!ns || ns->type != JT_NS)
             return jfail(r, target, "cannot assign attribute on non-namespace object");
-        return jdict_set_cstr(jv_dict(*ns), target->text, value) || jfail_oom(r, target);
+        return jdict_set(jv_dict(*ns), target->value, value) || jfail_oom(r, target);
     }
     case N_TUPLE: {
         jv l;
@@ -113,6 +113,10 @@ static int loop_fetch(jrender *r, jloop *lp, jv *out)
 {
     jlist *items = jv_list(lp->items);
     while (lp->next < items->n) {
+        if (++r->steps > r->opt->max_steps) {
+            jfail(r, lp->node, "template too expensive (step limit reached)");
+            return -1;
+        }
         jv it = items->items[lp->next++];
         if (!lp->node->c) {
             *out = jv_retain(it);
@@ -263,6 +267,9 @@ static bool exec_for(jrender *r, const jnode *n)
     jscope *outer = r->scope;
     if (n->c && !(lp->cond_scope = jscope_new(r, outer))) return jfail_oom(r, n);
     jv loopv = jv_obj(JT_LOOP, lp);
+    jv loop_key;
+    if (!jstr_cstr(&r->heap, "loop", &loop_key)) return jfail_oom(r, n);
+    jscope *it = NULL;
     bool any = false;
     for (;;) {
         jv item;
@@ -270,20 +277,28 @@ static bool exec_for(jrender *r, const jnode *n)
         if (got < 0) return false;
         if (got == 0) break;
         any = true;
+        if (++r->steps > r->opt->max_steps) return jfail(r, n, "template too expensive (step limit reached)");
         lp->index0++;
         jv_release(lp->prev);
         lp->prev = lp->cur;
         lp->cur = item;
-        jscope *it = jscope_new(r, outer);
-        if (!it) return jfail_oom(r, n);
+        /* each iteration starts from an empty scope; reuse the last one
+         * unless something (a macro defined in the body) kept it */
+        if (it && it->h.rc == 1) {
+            jdict_clear(it->vars);
+        } else {
+            if (it) jobj_release(&it->h);
+            if (!(it = jscope_new(r, outer))) return jfail_oom(r, n);
+        }
         r->scope = it;
         int ctl = 0;
-        bool ok = jscope_set(r, it, "loop", loopv) && assign(r, n->a, item) && jexec(r, &n->body, &ctl);
+        bool ok = jdict_set(it->vars, loop_key, loopv) && assign(r, n->a, item) && jexec(r, &n->body, &ctl);
         r->scope = outer;
-        jobj_release(&it->h);
         if (!ok) return r->failed ? false : jfail_oom(r, n);
         if (ctl == N_BREAK) break;
     }
+    if (it) jobj_release(&it->h);
+    jv_release(loop_key);
     jv_release(loopv);
     if (!any) {
         int ctl = 0;
