@@ -91,7 +91,7 @@ bool jinja_lex(jarena *a, const char *src, size_t len, jtoks *out, jsyntax_error
 typedef enum jnode_kind {
     /* statements */
     N_TEXT,         /* text, len */
-    N_OUTPUT,       /* {{ a }} */
+    N_OUTPUT,       /* {{ a }}, or {% print items... %} */
     N_IF,           /* if a: body else else_body (elif = nested N_IF in else_body) */
     N_FOR,          /* for a in b [if c]: body else else_body; flags JN_RECURSIVE */
     N_SET,          /* set a = b */
