@@ -91,7 +91,7 @@ bool jinja_lex(jarena *a, const char *src, size_t len, jtoks *out, jsyntax_error
 typedef enum jnode_kind {
     /* statements */
     N_TEXT,         /* text, len */
-    N_OUTPUT,       /* {{ a }} */
+    N_OUTPUT,       /* {{ a }}, or {% print items... %} */
     N_IF,           /* if a: body else else_body (elif = nested N_IF in else_body) */
     N_FOR,          /* for a in b [if c]: body else else_body; flags JN_RECURSIVE */
     N_SET,          /* set a = b */
@@ -163,7 +163,7 @@ struct jnode {
     const char **names;    /* keyword names (items2.n) or macro params (nparams) */
     size_t nparams;        /* N_MACRO / N_CALL_BLOCK / N_WITH */
     uint8_t *ops;          /* N_COMPARE: one JOP_* per element of items */
-    jv value;              /* N_CONST (owned by the template) */
+    jv value;              /* N_CONST value; N_NAME / N_NSREF: the name / attribute as a string key */
     const void *fn;        /* N_FILTER: jfilter_def; N_TEST: jtest_def (NULL: unknown) */
 };
 

@@ -282,7 +282,7 @@ bool jcall(jrender *r, const jnode *at, jv callee, jargs *a, jv *out)
         return m->def->call(r, m->self, a, out);
     }
     case JT_UNDEF: return jfail_undef(r, at, callee);
-    case JT_LOOP: return jfail(r, at, "recursive loops are not supported");
+    case JT_LOOP: return jloop_call(r, at, (jloop *)callee.u.o, a, out);
     default: return jfail(r, at, "'%s' object is not callable", jv_type_name(callee));
     }
 }
@@ -429,11 +429,11 @@ static bool eval_test(jrender *r, const jnode *n, jv *out)
     if (!t) return jfail(r, n, "No test named '%s'.", n->name);
     jargs a;
     if (!eval_args(r, n, &a)) return false;
-    bool res;
+    bool res = false;
     bool ok = t->fn(r, n, in, &a, &res);
     jargs_release(&a);
     jv_release(in);
-    *out = jv_bool(res);
+    if (ok) *out = jv_bool(res);
     return ok;
 }
 

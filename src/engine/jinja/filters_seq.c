@@ -105,8 +105,9 @@ static bool merge_sort(jrender *r, const jnode *at, keyed *v, keyed *tmp, size_t
     if (!merge_sort(r, at, v, tmp, h, reverse) || !merge_sort(r, at, v + h, tmp, n - h, reverse)) return false;
     size_t i = 0, j = h, k = 0;
     while (i < h && j < n) {
-        int c;
-        if (!jorder(r, at, v[i].key, v[j].key, &c)) return false;
+        /* jinja2's sort keys are lists: equal items never reach `<` */
+        int c = 0;
+        if (!jv_equal(v[i].key, v[j].key) && !jorder(r, at, v[i].key, v[j].key, &c)) return false;
         if (reverse) c = -c;
         tmp[k++] = c <= 0 ? v[i++] : v[j++];
     }

@@ -52,6 +52,8 @@ typedef struct jloop {
     jv prev, cur;        /* loop.previtem source and the current item */
     jv changed;          /* last value given to loop.changed(), or missing */
     bool has_changed;
+    jscope *outer;       /* the scope the loop runs in (for recursive calls) */
+    int depth0;          /* recursion level of a `recursive` loop, from 0 */
 } jloop;
 
 void jloop_free_storage(jobj *o);
@@ -126,6 +128,8 @@ jscope *jscope_new(jrender *r, jscope *parent);
 jv *jscope_lookup(jscope *s, const char *name);
 bool jscope_set(jrender *r, jscope *s, const char *name, jv v);
 
+/* loop(items) in a recursive loop */
+bool jloop_call(jrender *r, const jnode *at, jloop *lp, jargs *a, jv *out);
 /* loop.attr */
 bool jloop_getattr(jrender *r, const jnode *at, jloop *lp, const char *name, jv *out);
 

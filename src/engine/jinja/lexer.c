@@ -478,7 +478,8 @@ static bool lex_operator(lexer *lx)
     size_t k = u8_decode(lx->s, lx->n, i, &cp);
     char ch[5] = {0};
     memcpy(ch, lx->s + i, k);
-    return lex_fail(lx, i, "unexpected char '%s'", ch);
+    /* quoted as Python's repr would: "'" for a single quote */
+    return lex_fail(lx, i, cp == '\'' ? "unexpected char \"%s\"" : "unexpected char '%s'", ch);
 }
 
 /* Tokens of one tag, up to and including its end. */

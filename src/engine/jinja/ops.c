@@ -402,6 +402,10 @@ static bool format_one(jrender *r, const jnode *at, jbuf *b, char conv, const ch
                          conv == 'x' || conv == 'X' || conv == 'o' ? "n integer" : " real", jv_type_name(v));
         }
         if (conv == 'c') {
+            if (iv < 0 || iv > 0x10FFFF) {
+                jbuf_free(&body);
+                return jfail(r, at, "%%c arg not in range(0x110000)");
+            }
             char u[4];
             jbuf_put(&body, u, u8_encode((uint32_t)iv, u));
             break;

@@ -246,6 +246,8 @@ jv *jdict_get_cstr(const jdict *d, const char *key);
 /* Insert or replace (keeps the first insertion position); retains k and v. */
 bool jdict_set(jdict *d, jv k, jv v);
 bool jdict_set_cstr(jdict *d, const char *key, jv v);
+/* Remove every entry, keeping the allocated capacity. */
+void jdict_clear(jdict *d);
 /* Remove entry i (keeps order). */
 void jdict_remove(jdict *d, size_t i);
 
