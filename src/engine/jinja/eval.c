@@ -442,10 +442,8 @@ static bool eval_unary(jrender *r, const jnode *n, jv *out)
     jv v;
     if (!jeval(r, n->a, &v)) return false;
     if (v.type == JT_UNDEF) return jfail_undef(r, n, v);
-    if (!jv_is_num(v)) {
-        jv_release(v);
+    if (!jv_is_num(v))
         return jfail(r, n, "bad operand type for unary %c: '%s'", n->kind == N_NEG ? '-' : '+', jv_type_name(v));
-    }
     if (n->kind == N_POS) *out = v.type == JT_FLOAT ? v : jv_int(v.u.i);
     else if (v.type == JT_FLOAT) *out = jv_float(-v.u.f);
     else if (v.u.i == INT64_MIN) return jfail(r, n, "integer overflow");

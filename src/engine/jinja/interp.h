@@ -145,7 +145,8 @@ bool jorder(jrender *r, const jnode *at, jv a, jv b, int *res);
 bool jcontains(jrender *r, const jnode *at, jv container, jv item, bool *res);
 /* Python's printf-style `fmt % args`. */
 bool jpercent_format(jrender *r, const jnode *at, jv fmt, jv args, jv *out);
-/* Python slice seq[start:stop:step] (missing parts are JT_NONE). */
+/* Python slice seq[start:stop:step] (missing parts are JT_NONE); TypeError
+ * for values that cannot be sliced. */
 bool jslice(jrender *r, const jnode *at, jv seq, jv start, jv stop, jv step, jv *out);
 /* Index of a (possibly negative) position into a sequence of n; false if out of range. */
 bool jindex(int64_t i, size_t n, size_t *out);
