@@ -14,7 +14,7 @@
 /* Deepest nesting of values walked by repr, tojson, ==, sort keys. */
 #define JNEST_MAX 256
 /* Deepest recursion of evaluation (bounds the C stack). */
-#define JEVAL_DEPTH_MAX 1000
+#define JEVAL_DEPTH_MAX 500
 /* Deepest macro call chain (Python would stop at its recursion limit). */
 #define JCALL_DEPTH_MAX 100
 /* Most positional and keyword arguments of one call. */

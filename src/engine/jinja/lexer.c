@@ -13,6 +13,7 @@
 #include "engine/jinja/ast.h"
 #include "engine/jinja/unicode.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,10 +72,15 @@ typedef struct lexer {
     int depth;
 } lexer;
 
-static bool lex_fail(lexer *lx, size_t pos, const char *fmt, const char *arg)
+static bool lex_fail(lexer *lx, size_t pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static bool lex_fail(lexer *lx, size_t pos, const char *fmt, ...)
 {
     lx->err->pos = pos;
-    snprintf(lx->err->msg, sizeof lx->err->msg, fmt, arg ? arg : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(lx->err->msg, sizeof lx->err->msg, fmt, ap);
+    va_end(ap);
     return false;
 }
 
@@ -85,7 +91,7 @@ static jtok *emit(lexer *lx, jtok_kind kind, size_t pos)
         size_t cap = t->cap ? t->cap * 2 : 256;
         jtok *v = jarena_alloc(lx->a, cap * sizeof(jtok));
         if (!v) {
-            lex_fail(lx, pos, "out of memory%s", "");
+            lex_fail(lx, pos, "out of memory");
             return NULL;
         }
         if (t->n) memcpy(v, t->v, t->n * sizeof(jtok));
@@ -316,23 +322,22 @@ static bool unescape(lexer *lx, size_t start, size_t end, jtok *t)
                 int d = i + (size_t)k < end ? hex_val(s[i + (size_t)k]) : -1;
                 if (d < 0) {
                     jbuf_free(&b);
-                    return lex_fail(lx, esc, c == 'x' ? "truncated \\xXX escape%s"
-                                    : c == 'u' ? "truncated \\uXXXX escape%s"
-                                    : "truncated \\UXXXXXXXX escape%s", "");
+                    return lex_fail(lx, esc, "truncated \\%s escape",
+                                    c == 'x' ? "xXX" : c == 'u' ? "uXXXX" : "UXXXXXXXX");
                 }
                 v = v * 16 + (uint32_t)d;
             }
             i += (size_t)nd;
             if (v > 0x10FFFF) {
                 jbuf_free(&b);
-                return lex_fail(lx, esc, "illegal Unicode character%s", "");
+                return lex_fail(lx, esc, "illegal Unicode character");
             }
             put_cp(&b, v);
             break;
         }
         case 'N':
             jbuf_free(&b);
-            return lex_fail(lx, esc, "\\N{...} escapes are not supported%s", "");
+            return lex_fail(lx, esc, "\\N{...} escapes are not supported");
         default:
             if ((unsigned char)c >= 0x80) {
                 /* Python first backslash-replaces non-ASCII text, so "\é"
@@ -352,12 +357,12 @@ static bool unescape(lexer *lx, size_t start, size_t end, jtok *t)
     }
     if (b.failed) {
         jbuf_free(&b);
-        return lex_fail(lx, start, "string literal too long%s", "");
+        return lex_fail(lx, start, "string literal too long");
     }
     t->text = jarena_strdup(lx->a, b.p ? b.p : "", b.n);
     t->len = b.n;
     jbuf_free(&b);
-    if (!t->text) return lex_fail(lx, start, "out of memory%s", "");
+    if (!t->text) return lex_fail(lx, start, "out of memory");
     return true;
 }
 
@@ -406,7 +411,7 @@ static bool lex_operator(lexer *lx)
         if (!starts(lx, i, op)) continue;
         char c = op[0];
         if (!op[1] && (c == '{' || c == '(' || c == '[')) {
-            if (lx->depth >= JPARSE_DEPTH_MAX) return lex_fail(lx, i, "brackets nested too deeply%s", "");
+            if (lx->depth >= JPARSE_DEPTH_MAX) return lex_fail(lx, i, "brackets nested too deeply");
             lx->brackets[lx->depth++] = c == '{' ? '}' : c == '(' ? ')' : ']';
         } else if (!op[1] && (c == '}' || c == ')' || c == ']')) {
             if (!lx->depth) return lex_fail(lx, i, "unexpected '%s'", op);
@@ -471,7 +476,7 @@ static bool lex_tag(lexer *lx, bool block)
             bool overflow;
             size_t iend = match_int(lx, i, &v, &overflow);
             if (iend) {
-                if (overflow) return lex_fail(lx, i, "integer literal too large%s", "");
+                if (overflow) return lex_fail(lx, i, "integer literal too large");
                 jtok *t = emit(lx, TK_INT, i);
                 if (!t) return false;
                 t->ival = v;
@@ -554,7 +559,7 @@ static bool lex_raw_body(lexer *lx, size_t tag_pos)
         lx->line_starting = lx->s[end - 1] == '\n';
         return true;
     }
-    return lex_fail(lx, tag_pos, "Missing end of raw directive%s", "");
+    return lex_fail(lx, tag_pos, "Missing end of raw directive");
 }
 
 static bool lex_comment(lexer *lx, size_t tag_pos)
@@ -571,7 +576,7 @@ static bool lex_comment(lexer *lx, size_t tag_pos)
         lx->line_starting = lx->s[end - 1] == '\n';
         return true;
     }
-    return lex_fail(lx, tag_pos, "Missing end of comment tag%s", "");
+    return lex_fail(lx, tag_pos, "Missing end of comment tag");
 }
 
 bool jinja_lex(jarena *a, const char *src, size_t len, jtoks *out, jsyntax_error *err)
