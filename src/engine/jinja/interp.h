@@ -88,10 +88,10 @@ jv jundef(jrender *r, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 
 typedef struct jargs {
     const jnode *at;                /* the call, for errors */
-    size_t npos, nkw;
-    jv pos[JARGS_MAX];
-    const char *kwname[JARGS_MAX];
-    jv kw[JARGS_MAX];
+    size_t npos, nkw;               /* positional / keyword arguments given */
+    jv pos[JARGS_MAX];              /* positional values (owned) */
+    const char *kwname[JARGS_MAX];  /* keyword names (template or value memory) */
+    jv kw[JARGS_MAX];               /* keyword values (owned) */
 } jargs;
 
 /* Bind arguments to parameters by position and name, as Python does. slots
@@ -174,12 +174,12 @@ void jhtml_escape(jbuf *b, const char *s, size_t n);
 bool jjson_parse(jheap *h, const char *s, size_t n, jv *out, char *err, size_t errcap, size_t *errpos);
 
 typedef struct jjson_opts {
-    bool ensure_ascii;
-    bool sort_keys;
-    bool indent_set;   /* indent given (not None) */
-    const char *indent;
+    bool ensure_ascii;              /* escape non-ASCII as \uXXXX */
+    bool sort_keys;                 /* objects in key order */
+    bool indent_set;                /* indent given (not None): one item per line */
+    const char *indent;             /* text of one indentation level */
     size_t indent_len;
-    const char *item_sep, *key_sep; /* NULL: json.dumps defaults */
+    const char *item_sep, *key_sep; /* separators; NULL: json.dumps defaults */
     size_t item_sep_len, key_sep_len;
 } jjson_opts;
 
@@ -191,12 +191,12 @@ bool jjson_dump(jrender *r, const jnode *at, jv v, const jjson_opts *o, jbuf *b)
  * ---------------------------------------------------------------------- */
 
 typedef struct jfilter_def {
-    const char *name;
+    const char *name; /* as written after | */
     bool (*fn)(jrender *r, const jnode *at, jv in, jargs *a, jv *out);
 } jfilter_def;
 
 typedef struct jtest_def {
-    const char *name;
+    const char *name; /* as written after `is` */
     bool (*fn)(jrender *r, const jnode *at, jv in, jargs *a, bool *res);
 } jtest_def;
 

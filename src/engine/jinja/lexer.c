@@ -61,15 +61,15 @@ void jinja_line_col(const char *src, size_t len, size_t pos, int *line, int *col
  * ---------------------------------------------------------------------- */
 
 typedef struct lexer {
-    jarena *a;
-    const char *s;
-    size_t n;
-    size_t pos;
-    jtoks *out;
-    jsyntax_error *err;
-    bool line_starting;             /* the last match ended with a newline */
+    jarena *a;                       /* token and string memory */
+    const char *s;                   /* normalised source */
+    size_t n;                        /* its length */
+    size_t pos;                      /* next byte to read */
+    jtoks *out;                      /* tokens produced */
+    jsyntax_error *err;              /* where a failure is described */
+    bool line_starting;              /* the last match ended with a newline */
     char brackets[JPARSE_DEPTH_MAX]; /* closers expected, innermost last */
-    int depth;
+    int depth;                       /* open brackets in the current tag */
 } lexer;
 
 static bool lex_fail(lexer *lx, size_t pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
