@@ -44,7 +44,7 @@ typedef struct jinja_options {
 
 #define JINJA_DEFAULT_MAX_OUTPUT ((size_t)64 << 20)
 #define JINJA_DEFAULT_MAX_MEMORY ((size_t)512 << 20)
-#define JINJA_DEFAULT_MAX_STEPS ((uint64_t)50000000)
+#define JINJA_DEFAULT_MAX_STEPS ((uint64_t)100000000)
 
 void jinja_default_options(jinja_options *opt);
 
