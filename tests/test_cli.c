@@ -573,26 +573,35 @@ static void test_chat_template(void **state)
     free(model);
 }
 
-/* Perplexity of story.txt within 1% of llama.cpp's. */
+/* Perplexity of story.txt within 1% of llama.cpp's, for every model that
+ * golden/perplexity.tsv lists (model file, context, perplexity). */
 static void test_perplexity(void **state)
 {
     SKIP_WITHOUT_SHARED();
-    char *ctx = tsv_field("golden/perplexity.tsv", "stories260K.gguf", 1);
-    char *ppl = tsv_field("golden/perplexity.tsv", "stories260K.gguf", 2);
-    char *model = model_path("stories260K.gguf");
+    char *tsv = read_file(shared_path("golden/perplexity.tsv"), NULL);
+    assert_non_null(tsv);
     char story[4096];
     snprintf(story, sizeof story, "%s", shared_path("golden/story.txt"));
-    proc p = RUN("perplexity", model, story, "-c", ctx);
-    expect_status(&p, 0);
-    const char *at = strstr(p.out, "PPL = ");
-    assert_non_null(at);
-    double got = strtod(at + strlen("PPL = "), NULL), want = strtod(ppl, NULL);
-    if (!(fabs(got - want) <= 0.01 * want)) fail_msg("PPL %f, expected %f (1%%)", got, want);
-    expect_contains(p.err, "[1]");
-    proc_free(&p);
-    free(model);
-    free(ppl);
-    free(ctx);
+    int checked = 0;
+    for (char *line = strtok(tsv, "\n"); line; line = strtok(NULL, "\n")) {
+        char file[200], ctx[32];
+        double want;
+        if (sscanf(line, "%199[^\t]\t%31[^\t]\t%lf", file, ctx, &want) != 3) continue;
+        char *model = model_path(file);
+        proc p = RUN("perplexity", model, story, "-c", ctx);
+        expect_status(&p, 0);
+        const char *at = strstr(p.out, "PPL = ");
+        assert_non_null(at);
+        double got = strtod(at + strlen("PPL = "), NULL);
+        if (!(fabs(got - want) <= 0.01 * want)) fail_msg("%s: PPL %f, expected %f (1%%)", file, got, want);
+        print_message("[  INFO    ] %-28s PPL %.4f, llama.cpp %.4f\n", file, got, want);
+        expect_contains(p.err, "[1]");
+        proc_free(&p);
+        free(model);
+        checked++;
+    }
+    free(tsv);
+    assert_true(checked >= 1);
 }
 
 /* ------------------------------------------------------------------------

@@ -150,11 +150,18 @@ static void check_vec_dot(const kernel_ops *ops, uint32_t wt, int nb, uint64_t s
             tol += fabs((double)fp16_to_fp32(m) * fp16_to_fp32(xb[b].s)) * 0x1p-11;
         }
     }
-    float s = NAN;
-    ops->vec_dot[wt](k, &s, wq, xq);
-    if (!(fabs(s - ref) <= tol))
-        fail_msg("%s %s, %d blocks: vec_dot %.9g, reference %.9g (magnitude %g)", ops->isa,
-                 ggml_type_name(wt), nb, s, ref, mag);
+    /* both orders of summation, where the table has two */
+    for (int v = 0; v < 4; v++) {
+        vec_dot_fn dot = v == 3 ? ops->vec_dot_b2[wt] : v == 2 ? ops->vec_dot_b8[wt] : v ? ops->vec_dot_x4[wt] : ops->vec_dot[wt];
+        if (!dot) continue;
+        /* tinyBLAS's order needs whole vectors */
+        if (v == 3 && k % (wt == GGML_TYPE_BF16 ? 32 : 16) != 0) continue;
+        float s = NAN;
+        dot(k, &s, wq, xq);
+        if (!(fabs(s - ref) <= tol))
+            fail_msg("%s %s, %d blocks: vec_dot%s %.9g, reference %.9g (magnitude %g)", ops->isa,
+                     ggml_type_name(wt), nb, v == 3 ? "_b2" : v == 2 ? "_b8" : v ? "_x4" : "", s, ref, mag);
+    }
     free(w), free(x), free(wd), free(xd), free(wq), free(xq);
 }
 
@@ -163,7 +170,7 @@ static void test_vec_dot_matches_double(void **state)
     (void)state;
     const kernel_ops *t[MAX_TABLES];
     int n = tables(t);
-    static const int nbs[] = {1, 3, 7, 13};
+    static const int nbs[] = {1, 3, 7, 13, 32}; /* 32: float rows of 33 * 32 (whole vectors) */
     for (int i = 0; i < n; i++)
         for (size_t w = 0; w < N_WEIGHT_TYPES; w++)
             for (size_t b = 0; b < sizeof nbs / sizeof nbs[0]; b++)
@@ -202,7 +209,9 @@ static void test_vec_dot_zero(void **state)
  * ---------------------------------------------------------------------- */
 
 /* Y = X W^T by a plain loop over vec_dot (the activations converted with
- * the table's quantizer, row by row). */
+ * the table's quantizer, row by row); with the batch variants where the
+ * table has them: vec_dot_b8 for all rows of a batch of 8 or more, else
+ * vec_dot_x4 for rows 0 .. n - n % 4. */
 static void naive_matmul(const kernel_ops *ops, const void *W, uint32_t wt, int64_t m, int64_t k,
                          const float *X, int64_t n, float *Y)
 {
@@ -212,8 +221,11 @@ static void naive_matmul(const kernel_ops *ops, const void *W, uint32_t wt, int6
     assert_non_null(xq);
     for (int64_t t = 0; t < n; t++) {
         ops->quantize[xt](X + t * k, xq, k);
-        for (int64_t r = 0; r < m; r++)
-            ops->vec_dot[wt](k, &Y[t * m + r], (const uint8_t *)W + r * wrow, xq);
+        vec_dot_fn dot = ops->vec_dot[wt];
+        if (ops->vec_dot_b2[wt] && n >= 2 && k % (wt == GGML_TYPE_BF16 ? 32 : 16) == 0 && m % 4 == 0) dot = ops->vec_dot_b2[wt];
+        else if (ops->vec_dot_b8[wt] && n >= 8) dot = ops->vec_dot_b8[wt];
+        else if (ops->vec_dot_x4[wt] && t < n - n % 4) dot = ops->vec_dot_x4[wt];
+        for (int64_t r = 0; r < m; r++) dot(k, &Y[t * m + r], (const uint8_t *)W + r * wrow, xq);
     }
     free(xq);
 }

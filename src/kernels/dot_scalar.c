@@ -3,41 +3,134 @@
  * block types, and the scalar kernel table.
  *
  * Each block's integer dot product is exact; the float steps (scale
- * products, accumulation) are written in ggml's order — note that Q4_0
- * multiplies the integer sum by the two scales one at a time, while the
- * others multiply the scales together first.
+ * products, FMAs, lane sums) are those of llama.cpp's x86 kernels, so the
+ * results are bit-identical to llama.cpp on an AVX-512 CPU (see
+ * dot_scalar.h).
  */
 #include "kernels/dot_scalar.h"
+
+#include <math.h>
 
 #include "kernels/kernels.h"
 #include "tensor/quant.h"
 
 /* ------------------------------------------------------------------------
- * Float types: products in float, accumulated in double (ggml_float)
+ * Float types, in the order of llama.cpp's AVX-512 kernels
+ *
+ * One row (ggml_vec_dot_f32 / _f16): 4 vectors of 16 float lanes, lane
+ * (i / 16) % 4, i % 16 an FMA chain over the first n - n % 64 elements;
+ * the vectors folded (0+2, 1+3, then 0+1) and reduced as
+ * _mm512_reduce_add_ps; the rest added one by one (F32: in float; F16: in
+ * double). Batches (tinyBLAS, see batch_dot): one vector of 16 lanes, lane
+ * i % 16 an FMA chain, then the same reduction.
  * ---------------------------------------------------------------------- */
+
+#define F_LANES 16
+#define F_VECS 4
+
+/* _mm512_reduce_add_ps: halves folded 16 -> 8 -> 4, then (0 + 2) + (1 + 3). */
+static float reduce16(const float v[F_LANES])
+{
+    float h8[8], h4[4];
+    for (int i = 0; i < 8; i++) h8[i] = v[i + 8] + v[i];
+    for (int i = 0; i < 4; i++) h4[i] = h8[i + 4] + h8[i];
+    return (h4[0] + h4[2]) + (h4[1] + h4[3]);
+}
+
+static float fold4x16(float acc[F_VECS][F_LANES])
+{
+    for (int l = 0; l < F_LANES; l++) {
+        acc[0][l] += acc[2][l];
+        acc[1][l] += acc[3][l];
+    }
+    for (int l = 0; l < F_LANES; l++) acc[0][l] += acc[1][l];
+    return reduce16(acc[0]);
+}
 
 void f32_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const float *a = w, *b = x;
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) sum += (double)(a[i] * b[i]);
-    *s = (float)sum;
+    const int64_t np = n - n % (F_LANES * F_VECS);
+    float acc[F_VECS][F_LANES] = {{0}};
+    for (int64_t i = 0; i < np; i++) {
+        float *lane = &acc[(i / F_LANES) % F_VECS][i % F_LANES];
+        *lane = fmaf(a[i], b[i], *lane);
+    }
+    float sum = fold4x16(acc);
+    for (int64_t i = np; i < n; i++) sum += a[i] * b[i];
+    *s = sum;
+}
+
+void f32_dot_batch_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    const float *a = w, *b = x;
+    float acc[F_LANES] = {0};
+    for (int64_t i = 0; i < n; i++) acc[i % F_LANES] = fmaf(a[i], b[i], acc[i % F_LANES]);
+    *s = reduce16(acc);
 }
 
 void f16_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const mote_f16 *a = w, *b = x;
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) sum += (double)(fp16_to_fp32(a[i]) * fp16_to_fp32(b[i]));
+    const int64_t np = n - n % (F_LANES * F_VECS);
+    float acc[F_VECS][F_LANES] = {{0}};
+    for (int64_t i = 0; i < np; i++) {
+        float *lane = &acc[(i / F_LANES) % F_VECS][i % F_LANES];
+        *lane = fmaf(fp16_to_fp32(a[i]), fp16_to_fp32(b[i]), *lane);
+    }
+    double sum = fold4x16(acc);
+    for (int64_t i = np; i < n; i++) sum += (double)(fp16_to_fp32(a[i]) * fp16_to_fp32(b[i]));
     *s = (float)sum;
 }
 
+void f16_dot_batch_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    const mote_f16 *a = w, *b = x;
+    float acc[F_LANES] = {0};
+    for (int64_t i = 0; i < n; i++)
+        acc[i % F_LANES] = fmaf(fp16_to_fp32(a[i]), fp16_to_fp32(b[i]), acc[i % F_LANES]);
+    *s = reduce16(acc);
+}
+
+/* One step of AVX512-BF16's dpbf16ps on a float lane: the products of
+ * BF16 values are exact in float; the odd element's product is added
+ * first, then the even one's, each addition rounded (Intel's definition;
+ * the CPUs behind the goldens agree bit for bit). dpbf16ps also flushes
+ * denormal inputs and results to zero, not modelled here: BF16 weights and
+ * activations of real models stay far from 1e-38. */
+static float dpbf16(float acc, const mote_bf16 *a, const mote_bf16 *b)
+{
+    acc += bf16_to_fp32(a[1]) * bf16_to_fp32(b[1]);
+    return acc + bf16_to_fp32(a[0]) * bf16_to_fp32(b[0]);
+}
+
+/* ggml_vec_dot_bf16 (AVX512-BF16): per 64 elements, elements 0..31 go to
+ * vector c1 and 32..63 to c2, pair (2l, 2l+1) into lane l; each vector is
+ * reduced on its own into a double sum; the rest added in double. */
 void bf16_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const mote_bf16 *a = w, *b = x;
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) sum += (double)(bf16_to_fp32(a[i]) * bf16_to_fp32(b[i]));
+    float c[2][F_LANES] = {{0}};
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64)
+        for (int v = 0; v < 2; v++)
+            for (int l = 0; l < F_LANES; l++)
+                c[v][l] = dpbf16(c[v][l], a + i + 32 * v + 2 * l, b + i + 32 * v + 2 * l);
+    double sum = reduce16(c[0]);
+    sum += reduce16(c[1]);
+    for (; i < n; i++) sum += (double)(bf16_to_fp32(a[i]) * bf16_to_fp32(b[i]));
     *s = (float)sum;
+}
+
+/* tinyBLAS with BF16 (batches, k % 32 == 0): one vector of 16 lanes, pair
+ * (2l, 2l+1) of every 32 elements into lane l. */
+void bf16_dot_batch_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    const mote_bf16 *a = w, *b = x;
+    float c[F_LANES] = {0};
+    for (int64_t i = 0; i + 32 <= n; i += 32)
+        for (int l = 0; l < F_LANES; l++) c[l] = dpbf16(c[l], a + i + 2 * l, b + i + 2 * l);
+    *s = reduce16(c);
 }
 
 /* ------------------------------------------------------------------------
@@ -55,27 +148,48 @@ void q4_0_dot_scalar(int64_t n, float *s, const void *w, const void *x)
             sumi += ((a[i].qs[j] & 0xf) - 8) * b[i].qs[j];
             sumi += ((a[i].qs[j] >> 4) - 8) * b[i].qs[j + QK8_0 / 2];
         }
-        sumf += sumi * fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d);
+        sumf = fmaf((float)sumi, fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d), sumf);
     }
     *s = sumf;
 }
 
-/* The min term: sum(m * y) = m * (d_y * sum(q_y)) = m * s_y. */
-void q4_1_dot_scalar(int64_t n, float *s, const void *w, const void *x)
+/* ------------------------------------------------------------------------
+ * The 8-lane order of ggml's AVX2 dots (Q4_1, Q5_0, Q5_1, Q8_0)
+ *
+ * llama.cpp's x86 vec_dot kernels for these types keep 8 float lanes: lane
+ * l of a block is the exact integer sum of elements 4l..4l+3, converted to
+ * float and FMA-accumulated, scaled, into lane l; the lanes are summed at
+ * the end in hsum_float_8's order. Different from a plain running sum by
+ * an ulp or so, which is enough to flip a quantized activation downstream.
+ * ---------------------------------------------------------------------- */
+
+#define LANES8 8
+
+/* hsum_float_8: (l0 + l4) + (l2 + l6) and (l1 + l5) + (l3 + l7), then those two. */
+static float hsum8(const float l[LANES8])
 {
-    const block_q4_1 *a = w;
-    const block_q8_1 *b = x;
-    float sumf = 0;
-    for (int64_t i = 0; i < n / QK8_1; i++) {
+    float h[4];
+    for (int i = 0; i < 4; i++) h[i] = l[i + 4] + l[i];
+    return (h[0] + h[2]) + (h[1] + h[3]);
+}
+
+/* acc[l] += d * (sum of w[k] * y[k] for k in 4l..4l+3), each with one rounding. */
+static void lanes8_fma(float acc[LANES8], const int8_t w[32], const int8_t y[32], float d)
+{
+    for (int l = 0; l < LANES8; l++) {
         int sumi = 0;
-        for (int j = 0; j < QK8_1 / 2; j++) {
-            sumi += (a[i].qs[j] & 0xf) * b[i].qs[j];
-            sumi += (a[i].qs[j] >> 4) * b[i].qs[j + QK8_1 / 2];
-        }
-        sumf += (fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d)) * sumi +
-                fp16_to_fp32(a[i].m) * fp16_to_fp32(b[i].s);
+        for (int k = 4 * l; k < 4 * l + 4; k++) sumi += w[k] * y[k];
+        acc[l] = fmaf(d, (float)sumi, acc[l]);
     }
-    *s = sumf;
+}
+
+/* Block values in element order (low nibbles are elements 0..15). */
+static void unpack_nibbles(int8_t w[32], const uint8_t qs[16], int offset)
+{
+    for (int j = 0; j < 16; j++) {
+        w[j] = (int8_t)((qs[j] & 0xf) - offset);
+        w[j + 16] = (int8_t)((qs[j] >> 4) - offset);
+    }
 }
 
 static inline uint32_t q5_qh(const uint8_t qh[4])
@@ -83,54 +197,67 @@ static inline uint32_t q5_qh(const uint8_t qh[4])
     return (uint32_t)qh[0] | (uint32_t)qh[1] << 8 | (uint32_t)qh[2] << 16 | (uint32_t)qh[3] << 24;
 }
 
+/* Q5 values: nibble | fifth bit << 4, minus offset. */
+static void unpack_q5(int8_t w[32], const uint8_t qs[16], const uint8_t qh_bytes[4], int offset)
+{
+    const uint32_t qh = q5_qh(qh_bytes);
+    for (int j = 0; j < 16; j++) {
+        w[j] = (int8_t)(((qs[j] & 0xf) | (int)(((qh >> j) & 1u) << 4)) - offset);
+        w[j + 16] = (int8_t)(((qs[j] >> 4) | (int)(((qh >> (j + 16)) & 1u) << 4)) - offset);
+    }
+}
+
+/* The min term: sum(m * y) = m * (d_y * sum(q_y)) = m * s_y, accumulated
+ * apart (contracted to an FMA in ggml's build) and added after the lanes. */
+void q4_1_dot_scalar(int64_t n, float *s, const void *w, const void *x)
+{
+    const block_q4_1 *a = w;
+    const block_q8_1 *b = x;
+    float acc[LANES8] = {0}, summs = 0;
+    int8_t v[32];
+    for (int64_t i = 0; i < n / QK8_1; i++) {
+        summs = fmaf(fp16_to_fp32(a[i].m), fp16_to_fp32(b[i].s), summs);
+        unpack_nibbles(v, a[i].qs, 0);
+        lanes8_fma(acc, v, b[i].qs, fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
+    }
+    *s = hsum8(acc) + summs;
+}
+
 void q5_0_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const block_q5_0 *a = w;
     const block_q8_0 *b = x;
-    float sumf = 0;
+    float acc[LANES8] = {0};
+    int8_t v[32];
     for (int64_t i = 0; i < n / QK8_0; i++) {
-        const uint32_t qh = q5_qh(a[i].qh);
-        int sumi = 0;
-        for (int j = 0; j < QK8_0 / 2; j++) {
-            int x0 = ((a[i].qs[j] & 0xf) | (int)(((qh >> j) & 1u) << 4)) - 16;
-            int x1 = ((a[i].qs[j] >> 4) | (int)(((qh >> (j + 16)) & 1u) << 4)) - 16;
-            sumi += x0 * b[i].qs[j] + x1 * b[i].qs[j + QK8_0 / 2];
-        }
-        sumf += (fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d)) * sumi;
+        unpack_q5(v, a[i].qs, a[i].qh, 16);
+        lanes8_fma(acc, v, b[i].qs, fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
     }
-    *s = sumf;
+    *s = hsum8(acc);
 }
 
 void q5_1_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const block_q5_1 *a = w;
     const block_q8_1 *b = x;
-    float sumf = 0;
+    float acc[LANES8] = {0}, summs = 0;
+    int8_t v[32];
     for (int64_t i = 0; i < n / QK8_1; i++) {
-        const uint32_t qh = q5_qh(a[i].qh);
-        int sumi = 0;
-        for (int j = 0; j < QK8_1 / 2; j++) {
-            int x0 = (a[i].qs[j] & 0xf) | (int)(((qh >> j) & 1u) << 4);
-            int x1 = (a[i].qs[j] >> 4) | (int)(((qh >> (j + 16)) & 1u) << 4);
-            sumi += x0 * b[i].qs[j] + x1 * b[i].qs[j + QK8_1 / 2];
-        }
-        sumf += (fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d)) * sumi +
-                fp16_to_fp32(a[i].m) * fp16_to_fp32(b[i].s);
+        summs = fmaf(fp16_to_fp32(a[i].m), fp16_to_fp32(b[i].s), summs);
+        unpack_q5(v, a[i].qs, a[i].qh, 0);
+        lanes8_fma(acc, v, b[i].qs, fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
     }
-    *s = sumf;
+    *s = hsum8(acc) + summs;
 }
 
 void q8_0_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const block_q8_0 *a = w;
     const block_q8_0 *b = x;
-    float sumf = 0;
-    for (int64_t i = 0; i < n / QK8_0; i++) {
-        int sumi = 0;
-        for (int j = 0; j < QK8_0; j++) sumi += a[i].qs[j] * b[i].qs[j];
-        sumf += sumi * (fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
-    }
-    *s = sumf;
+    float acc[LANES8] = {0};
+    for (int64_t i = 0; i < n / QK8_0; i++)
+        lanes8_fma(acc, a[i].qs, b[i].qs, fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
+    *s = hsum8(acc);
 }
 
 void iq4_nl_dot_scalar(int64_t n, float *s, const void *w, const void *x)
@@ -145,7 +272,7 @@ void iq4_nl_dot_scalar(int64_t n, float *s, const void *w, const void *x)
             sumi += b[i].qs[j] * iq4nl_values[a[i].qs[j] & 0xf];
             sumi += b[i].qs[j + QK4_NL / 2] * iq4nl_values[a[i].qs[j] >> 4];
         }
-        sumf += d * sumi;
+        sumf = fmaf((float)sumi, d, sumf);
     }
     *s = sumf;
 }
@@ -172,6 +299,18 @@ static const kernel_ops scalar_ops = {
         [GGML_TYPE_Q5_K] = q5_K_dot_scalar,
         [GGML_TYPE_Q6_K] = q6_K_dot_scalar,
         [GGML_TYPE_IQ4_XS] = iq4_xs_dot_scalar,
+    },
+    .vec_dot_x4 = {
+        [GGML_TYPE_Q2_K] = q2_K_dot_x4_scalar,
+        [GGML_TYPE_Q4_K] = q4_K_dot_x4_scalar,
+    },
+    .vec_dot_b2 = {
+        [GGML_TYPE_F32] = f32_dot_batch_scalar,
+        [GGML_TYPE_F16] = f16_dot_batch_scalar,
+        [GGML_TYPE_BF16] = bf16_dot_batch_scalar,
+    },
+    .vec_dot_b8 = {
+        [GGML_TYPE_IQ4_XS] = iq4_xs_dot_panel_scalar,
     },
     .quantize = {
         [GGML_TYPE_F32] = f32_quantize,

@@ -127,6 +127,8 @@ typedef struct matmul_ctx {
     size_t x_row;         /* bytes per converted row */
     quantize_fn quantize; /* F32 -> vec_dot type, one row */
     vec_dot_fn dot;       /* weight row . converted row */
+    vec_dot_fn dot_batch; /* the same for rows t < n_batch (see batch_dot) */
+    int64_t n_batch;      /* rows that use dot_batch */
     float *Y;             /* [n][m] outputs */
 } matmul_ctx;
 
@@ -150,10 +152,32 @@ static void dot_rows(void *arg, int ith, int nth)
             for (long r = r0; r < r1; r++) {
                 const uint8_t *w = c->W + (size_t)r * c->w_row;
                 for (int64_t t = t0; t < t1; t++)
-                    c->dot(c->k, &c->Y[t * c->m + r], w, c->Xq + (size_t)t * c->x_row);
+                    (t < c->n_batch ? c->dot_batch : c->dot)(c->k, &c->Y[t * c->m + r], w, c->Xq + (size_t)t * c->x_row);
             }
         }
     }
+}
+
+vec_dot_fn batch_dot(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k, int64_t n,
+                     int64_t *rows)
+{
+    /* tinyBLAS needs k a multiple of its vector (16 floats, 32 BF16) and
+     * m a multiple of 4 */
+    const int64_t kn = wtype == GGML_TYPE_BF16 ? 32 : 16;
+    if (ops->vec_dot_b2[wtype] && n >= 2 && k % kn == 0 && m % 4 == 0) {
+        *rows = n;
+        return ops->vec_dot_b2[wtype];
+    }
+    if (ops->vec_dot_b8[wtype] && n >= 8) {
+        *rows = n;
+        return ops->vec_dot_b8[wtype];
+    }
+    if (ops->vec_dot_x4[wtype]) {
+        *rows = n - n % 4;
+        return ops->vec_dot_x4[wtype];
+    }
+    *rows = 0;
+    return ops->vec_dot[wtype];
 }
 
 size_t matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n)
@@ -180,6 +204,7 @@ void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t
         .dot = ops->vec_dot[wtype],
         .Y = Y,
     };
+    c.dot_batch = batch_dot(ops, wtype, m, k, n, &c.n_batch);
     if (vt == GGML_TYPE_F32) {
         c.Xq = (uint8_t *)(uintptr_t)X; /* used as is, never written */
     } else {

@@ -27,6 +27,17 @@ typedef void (*quantize_fn)(const float *x, void *y, int64_t n);
 typedef struct kernel_ops {
     const char *isa;                          /* "scalar", "avx2", ... */
     vec_dot_fn vec_dot[GGML_TYPE_COUNT];      /* by weight type; NULL if unsupported */
+    /* For the activation rows llama.cpp multiplies in groups of 4 (rows
+     * 0 .. n - n % 4 of a batch): its repacked gemm kernels round in another
+     * order than its single-row kernels for some types. NULL: vec_dot. */
+    vec_dot_fn vec_dot_x4[GGML_TYPE_COUNT];
+    /* For every row of a batch of 8 rows or more (llama.cpp's IQ panel
+     * gemm). NULL: none. */
+    vec_dot_fn vec_dot_b8[GGML_TYPE_COUNT];
+    /* For every row of a batch of 2 rows or more, when k is a multiple of
+     * 16 (BF16: 32) and m of 4 (llama.cpp's tinyBLAS for float weights).
+     * NULL: none. */
+    vec_dot_fn vec_dot_b2[GGML_TYPE_COUNT];
     quantize_fn quantize[GGML_TYPE_COUNT];    /* by activation (vec_dot) type */
 } kernel_ops;
 
@@ -57,6 +68,12 @@ int kernels_available(const kernel_ops **out, int cap);
  * Preconditions (checked by the model loader, not here): kernels_supported
  * (wtype), and k a multiple of the block sizes of wtype and its vec_dot type. */
 size_t matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n);
+/* The dot product matmul uses for the first *rows activation rows of a
+ * batch of n (vec_dot_b2, vec_dot_b8 or vec_dot_x4 by the rules above,
+ * in that order of precedence; the remaining
+ * rows use vec_dot). */
+vec_dot_fn batch_dot(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k, int64_t n,
+                     int64_t *rows);
 void matmul(mote_pool *pool, const void *W, uint32_t wtype, int64_t m, int64_t k,
             const float *X, int64_t n, float *Y, void *scratch);
 /* matmul with a given kernel table (tests compare tables with it). */

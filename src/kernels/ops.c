@@ -33,11 +33,55 @@ void op_rope(float *x, const float *cs, int n_rot, int neox)
         const int i0 = neox ? i : 2 * i;
         const int i1 = neox ? i + half : 2 * i + 1;
         const float x0 = x[i0], x1 = x[i1];
-        x[i0] = x0 * c - x1 * s;
-        x[i1] = x0 * s + x1 * c;
+        /* ggml's rope is compiled with FMA contraction: the first product
+         * of each expression is fused, the second rounded on its own. */
+        x[i0] = fmaf(x0, c, -(x1 * s));
+        x[i1] = fmaf(x0, s, x1 * c);
     }
 }
 
+/* ------------------------------------------------------------------------
+ * Softmax and SwiGLU, with exp as llama.cpp computes it
+ *
+ * ggml's x86 builds evaluate exp in softmax and SiLU with a vectorised
+ * polynomial (ARM optimized-routines' expf: n = round(x / ln 2), a degree-5
+ * polynomial in the reduced argument, scaled by 2^n), not libm's expf. The
+ * two differ by about an ulp, enough to flip the rounding of a quantized
+ * activation downstream, so it is reproduced here lane by lane with fmaf.
+ * The constants are those of that published routine.
+ * ---------------------------------------------------------------------- */
+
+/* Floats per vector in ggml's AVX-512 softmax/SiLU; a row's elements past
+ * its last whole vector go through libm's expf. */
+#define EXP_LANES 16
+
+static float vexpf(float x)
+{
+    const float shift = 0x1.8p23f; /* adding it rounds to an integer */
+    const float n = fmaf(x, 0x1.715476p+0f, shift) - shift; /* round(x / ln 2) */
+    /* b = x - n ln 2, with ln 2 split in a high and a low part */
+    const float b = fmaf(-n, 0x1.7f7d1cp-20f, fmaf(-n, 0x1.62e4p-1f, x));
+    const float u = b * b;
+    const float j = fmaf(fmaf(fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                         u, fmaf(0x1.ffffecp-1f, b, 1.0f));
+    if (fabsf(n) > 192.0f) return n <= 0.0f ? 0.0f : INFINITY;
+    return ldexpf(j, (int)n);
+}
+
+/* Sum of 16 lanes in the order of _mm512_reduce_add_ps: halves folded
+ * 16 -> 8 -> 4, then (0 + 2) + (1 + 3). */
+static float reduce16(const float v[16])
+{
+    float h8[8], h4[4];
+    for (int i = 0; i < 8; i++) h8[i] = v[i + 8] + v[i];
+    for (int i = 0; i < 4; i++) h4[i] = h8[i + 4] + h8[i];
+    return (h4[0] + h4[2]) + (h4[1] + h4[3]);
+}
+
+/* As ggml: the exps of each whole vector are summed to a float, and those
+ * partial sums accumulate in double. Positions past n count as masked
+ * (exp = 0): llama.cpp's score rows are padded with -inf to a multiple of
+ * the vector width, so every element goes through vexpf. */
 void op_softmax(float *s, int n, float scale)
 {
     float max = -INFINITY;
@@ -46,9 +90,10 @@ void op_softmax(float *s, int n, float scale)
         if (s[i] > max) max = s[i];
     }
     double sum = 0.0;
-    for (int i = 0; i < n; i++) {
-        s[i] = expf(s[i] - max);
-        sum += (double)s[i];
+    for (int i0 = 0; i0 < n; i0 += EXP_LANES) {
+        float lane[EXP_LANES] = {0};
+        for (int i = i0; i < n && i < i0 + EXP_LANES; i++) lane[i - i0] = s[i] = vexpf(s[i] - max);
+        sum += (double)reduce16(lane);
     }
     const float inv = (float)(1.0 / sum);
     for (int i = 0; i < n; i++) s[i] *= inv;
@@ -56,10 +101,65 @@ void op_softmax(float *s, int n, float scale)
 
 void op_swiglu(float *g, const float *u, int n)
 {
-    for (int i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    const int nv = n - n % EXP_LANES; /* the part ggml vectorises */
+    for (int i = 0; i < nv; i++) g[i] = g[i] / (1.0f + vexpf(-g[i])) * u[i];
+    for (int i = nv; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
 void op_add(float *y, const float *x, int n)
 {
     for (int i = 0; i < n; i++) y[i] += x[i];
+}
+
+/* ------------------------------------------------------------------------
+ * Attention dot products, in the order of ggml's AVX-512 ggml_vec_dot_f32
+ *
+ * llama.cpp (flash attention off) computes both attention products with
+ * ggml_vec_dot_f32 (the query/probability operand is not contiguous, so
+ * tinyBLAS is skipped): 4 vectors of 16 lanes, each lane a chain of FMAs
+ * over the elements i with (i / 16) % 4 and i % 16 fixed, for the first
+ * n - n % 64 elements; the vectors are folded (0+2, 1+3, then 0+1) and
+ * reduced as _mm512_reduce_add_ps does; the remaining elements are added
+ * one by one, multiply then add, in float.
+ * ---------------------------------------------------------------------- */
+
+#define DOT_LANES 16
+#define DOT_VECS 4
+#define DOT_STEP (DOT_LANES * DOT_VECS)
+
+static float fold_vecs(float acc[DOT_VECS][DOT_LANES])
+{
+    for (int l = 0; l < DOT_LANES; l++) {
+        acc[0][l] += acc[2][l];
+        acc[1][l] += acc[3][l];
+    }
+    for (int l = 0; l < DOT_LANES; l++) acc[0][l] += acc[1][l];
+    return reduce16(acc[0]);
+}
+
+float op_dot_f32(const float *a, const float *b, int n)
+{
+    const int np = n - n % DOT_STEP;
+    float acc[DOT_VECS][DOT_LANES] = {{0}};
+    for (int i = 0; i < np; i++) {
+        float *lane = &acc[(i / DOT_LANES) % DOT_VECS][i % DOT_LANES];
+        *lane = fmaf(a[i], b[i], *lane);
+    }
+    float sum = fold_vecs(acc);
+    for (int i = np; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
+void op_attn_values(float *out, const float *p, const float *v, int64_t stride, int n, int hd)
+{
+    /* llama.cpp's score rows are zero-padded to a multiple of 256
+     * positions, so every position takes the vector path. */
+    for (int d = 0; d < hd; d++) {
+        float acc[DOT_VECS][DOT_LANES] = {{0}};
+        for (int j = 0; j < n; j++) {
+            float *lane = &acc[(j / DOT_LANES) % DOT_VECS][j % DOT_LANES];
+            *lane = fmaf(p[j], v[(int64_t)j * stride + d], *lane);
+        }
+        out[d] = fold_vecs(acc);
+    }
 }

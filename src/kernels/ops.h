@@ -25,6 +25,12 @@ void op_softmax(float *s, int n, float scale);
 /* g = silu(g) * u over n elements. */
 void op_swiglu(float *g, const float *u, int n);
 
+/* dot(a, b) over n elements, summed in the order of ggml's AVX-512
+ * ggml_vec_dot_f32 (llama.cpp's attention scores). */
+float op_dot_f32(const float *a, const float *b, int n);
+/* out[d] = sum_j p[j] * v[j * stride + d] for d < hd, j < n: attention's
+ * weighted sum of values, summed as ggml does it (see ops.c). */
+void op_attn_values(float *out, const float *p, const float *v, int64_t stride, int n, int hd);
 /* y += x over n elements. */
 void op_add(float *y, const float *x, int n);
 

@@ -73,20 +73,11 @@ static void attention_worker(void *ctx, int ith, int nth)
         const int t = (int)(job / hp->n_head), h = (int)(job % hp->n_head);
         const int kvh = h / group, n_kv = J->pos + t + 1;
         const float *q = J->st->q + (size_t)t * q_dim + (size_t)h * hd;
-        for (int j = 0; j < n_kv; j++) {
-            const float *k = J->k_layer + (size_t)j * kv_dim + (size_t)kvh * hd;
-            float s = 0.0f;
-            for (int d = 0; d < hd; d++) s += q[d] * k[d];
-            att[j] = s;
-        }
+        for (int j = 0; j < n_kv; j++)
+            att[j] = op_dot_f32(q, J->k_layer + (size_t)j * kv_dim + (size_t)kvh * hd, hd);
         op_softmax(att, n_kv, scale);
         float *out = J->st->xb + (size_t)t * q_dim + (size_t)h * hd;
-        memset(out, 0, sizeof(float) * (size_t)hd);
-        for (int j = 0; j < n_kv; j++) {
-            const float *v = J->v_layer + (size_t)j * kv_dim + (size_t)kvh * hd;
-            const float p = att[j];
-            for (int d = 0; d < hd; d++) out[d] += p * v[d];
-        }
+        op_attn_values(out, att, J->v_layer + (size_t)kvh * hd, kv_dim, n_kv, hd);
     }
 }
 
@@ -138,7 +129,8 @@ static void ffn_block(const model_arch *a, forward_state *st, int il, int n)
         op_rmsnorm(st->xb + (size_t)t * E, st->x + (size_t)t * E, l->ffn_norm, E, hp->norm_eps);
     mm(st, &l->w_gate, st->xb, n, st->hb);
     mm(st, &l->w_up, st->xb, n, st->hb2);
-    op_swiglu(st->hb, st->hb2, n * F);
+    /* per row: ggml vectorises each row of n_ff separately */
+    for (int t = 0; t < n; t++) op_swiglu(st->hb + (size_t)t * F, st->hb2 + (size_t)t * F, F);
     mm(st, &l->w_down, st->hb, n, st->tmp);
     op_add(st->x, st->tmp, n * E);
 }
@@ -155,13 +147,21 @@ void arch_forward(const model_arch *a, forward_state *st, const int32_t *tokens,
         op_rope_cache(st->rope_cs + (size_t)t * hp->n_rot, pos + t, hp->n_rot, hp->rope_base,
                       hp->rope_freq_scale, a->rope_freqs);
     }
+    int rows = n; /* rows of st->x still carried */
     for (int il = 0; il < hp->n_layer; il++) {
         attention_block(a, st, il, n, pos);
-        ffn_block(a, st, il, n);
+        if (il == hp->n_layer - 1 && !all_logits && n > 1) {
+            /* Only the last token's logits are wanted: like llama.cpp, drop
+             * the other rows before the last feed-forward block. Besides the
+             * saved work this keeps the arithmetic of llama.cpp's matmuls,
+             * which differs between one row and a batch for some types. */
+            memmove(st->x, st->x + (size_t)(n - 1) * E, sizeof(float) * (size_t)E);
+            rows = 1;
+        }
+        ffn_block(a, st, il, rows);
     }
 
-    const int first = all_logits ? 0 : n - 1, rows = n - first;
     for (int t = 0; t < rows; t++)
-        op_rmsnorm(st->xb + (size_t)t * E, st->x + (size_t)(first + t) * E, a->output_norm, E, hp->norm_eps);
+        op_rmsnorm(st->xb + (size_t)t * E, st->x + (size_t)t * E, a->output_norm, E, hp->norm_eps);
     mm(st, &a->output, st->xb, rows, logits);
 }

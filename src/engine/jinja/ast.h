@@ -66,8 +66,8 @@ typedef struct jtok {
 } jtok;
 
 typedef struct jtoks {
-    jtok *v;
-    size_t n, cap;
+    jtok *v;       /* arena array */
+    size_t n, cap; /* tokens used / allocated */
 } jtoks;
 
 /* Normalise newlines (\r\n and \r become \n) and drop one trailing newline,
@@ -76,8 +76,8 @@ char *jinja_normalize(jarena *a, const char *src, size_t len, size_t *out_len);
 
 /* Error of the lexer or parser: position and message. */
 typedef struct jsyntax_error {
-    size_t pos;
-    char msg[256];
+    size_t pos;    /* byte offset in the normalised source */
+    char msg[256]; /* what went wrong, jinja2's wording */
 } jsyntax_error;
 
 /* Tokenize the normalised source. false with *err filled on a syntax error
@@ -91,7 +91,7 @@ bool jinja_lex(jarena *a, const char *src, size_t len, jtoks *out, jsyntax_error
 typedef enum jnode_kind {
     /* statements */
     N_TEXT,         /* text, len */
-    N_OUTPUT,       /* {{ a }} */
+    N_OUTPUT,       /* {{ a }}, or {% print items... %} */
     N_IF,           /* if a: body else else_body (elif = nested N_IF in else_body) */
     N_FOR,          /* for a in b [if c]: body else else_body; flags JN_RECURSIVE */
     N_SET,          /* set a = b */
@@ -143,7 +143,7 @@ enum {
 typedef struct jnode jnode;
 
 typedef struct jnode_list {
-    jnode **v;
+    jnode **v; /* arena array */
     size_t n;
 } jnode_list;
 
@@ -163,16 +163,16 @@ struct jnode {
     const char **names;    /* keyword names (items2.n) or macro params (nparams) */
     size_t nparams;        /* N_MACRO / N_CALL_BLOCK / N_WITH */
     uint8_t *ops;          /* N_COMPARE: one JOP_* per element of items */
-    jv value;              /* N_CONST (owned by the template) */
+    jv value;              /* N_CONST value; N_NAME / N_NSREF: the name / attribute as a string key */
     const void *fn;        /* N_FILTER: jfilter_def; N_TEST: jtest_def (NULL: unknown) */
 };
 
 /* A parsed template: the statements, in an arena. */
 typedef struct jtemplate {
-    jarena arena;
+    jarena arena;    /* tokens, nodes, names */
     const char *src; /* normalised source (arena) */
-    size_t len;
-    jnode_list body;
+    size_t len;      /* bytes of src */
+    jnode_list body; /* top-level statements */
 } jtemplate;
 
 /* Parse; constants are allocated on heap h. false with *err on failure. */

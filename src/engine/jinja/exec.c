@@ -51,12 +51,12 @@ static bool assign(jrender *r, const jnode *target, jv value)
 {
     switch ((jnode_kind)target->kind) {
     case N_NAME:
-        return jscope_set(r, r->scope, target->name, value) || jfail_oom(r, target);
+        return jdict_set(r->scope->vars, target->value, value) || jfail_oom(r, target);
     case N_NSREF: {
         jv *ns = jscope_lookup(r->scope, target->name);
         if (!ns || ns->type != JT_NS)
             return jfail(r, target, "cannot assign attribute on non-namespace object");
-        return jdict_set_cstr(jv_dict(*ns), target->text, value) || jfail_oom(r, target);
+        return jdict_set(jv_dict(*ns), target->value, value) || jfail_oom(r, target);
     }
     case N_TUPLE: {
         jv l;
@@ -105,6 +105,7 @@ void jloop_release_children(jobj *o)
     jv_release(lp->cur);
     jv_release(lp->changed);
     if (lp->cond_scope) jobj_release(&lp->cond_scope->h);
+    if (lp->outer) jobj_release(&lp->outer->h);
 }
 
 /* Next item from the iterated values that passes the loop filter:
@@ -113,6 +114,10 @@ static int loop_fetch(jrender *r, jloop *lp, jv *out)
 {
     jlist *items = jv_list(lp->items);
     while (lp->next < items->n) {
+        if (++r->steps > r->opt->max_steps) {
+            jfail(r, lp->node, "template too expensive (step limit reached)");
+            return -1;
+        }
         jv it = items->items[lp->next++];
         if (!lp->node->c) {
             *out = jv_retain(it);
@@ -220,8 +225,8 @@ bool jloop_getattr(jrender *r, const jnode *at, jloop *lp, const char *name, jv 
     if (!strcmp(name, "index0")) *out = jv_int(lp->index0);
     else if (!strcmp(name, "index")) *out = jv_int(lp->index0 + 1);
     else if (!strcmp(name, "first")) *out = jv_bool(lp->index0 == 0);
-    else if (!strcmp(name, "depth")) *out = jv_int(1);
-    else if (!strcmp(name, "depth0")) *out = jv_int(0);
+    else if (!strcmp(name, "depth")) *out = jv_int(lp->depth0 + 1);
+    else if (!strcmp(name, "depth0")) *out = jv_int(lp->depth0);
     else if (!strcmp(name, "length") || !strcmp(name, "revindex") || !strcmp(name, "revindex0")) {
         if (!loop_length(r, lp, &len)) return false;
         if (name[0] == 'l') *out = jv_int(len);
@@ -249,20 +254,25 @@ bool jloop_getattr(jrender *r, const jnode *at, jloop *lp, const char *name, jv 
     return true;
 }
 
-static bool exec_for(jrender *r, const jnode *n)
+/* Run a for loop over seq; depth0 > 0 for a recursive loop's inner calls. */
+static bool run_loop(jrender *r, const jnode *n, jv seq, jscope *outer, int depth0)
 {
-    jv seq, items;
-    if (!jeval(r, n->b, &seq) || !jiter_list(r, n->b, seq, &items)) return false;
-    jv_release(seq);
+    jv items;
+    if (!jiter_list(r, n->b, seq, &items)) return false;
     jloop *lp = jheap_new(&r->heap, JK_LOOP, sizeof(jloop));
     if (!lp) return jfail_oom(r, n);
     lp->items = items;
     lp->node = n;
     lp->index0 = -1;
+    lp->depth0 = depth0;
+    lp->outer = outer;
+    outer->h.rc++;
     if (!jlist_new(&r->heap, JL_LIST, 0, &lp->ahead)) return jfail_oom(r, n);
-    jscope *outer = r->scope;
     if (n->c && !(lp->cond_scope = jscope_new(r, outer))) return jfail_oom(r, n);
     jv loopv = jv_obj(JT_LOOP, lp);
+    jv loop_key;
+    if (!jstr_cstr(&r->heap, "loop", &loop_key)) return jfail_oom(r, n);
+    jscope *it = NULL;
     bool any = false;
     for (;;) {
         jv item;
@@ -270,26 +280,67 @@ static bool exec_for(jrender *r, const jnode *n)
         if (got < 0) return false;
         if (got == 0) break;
         any = true;
+        if (++r->steps > r->opt->max_steps) return jfail(r, n, "template too expensive (step limit reached)");
         lp->index0++;
         jv_release(lp->prev);
         lp->prev = lp->cur;
         lp->cur = item;
-        jscope *it = jscope_new(r, outer);
-        if (!it) return jfail_oom(r, n);
+        /* each iteration starts from an empty scope; reuse the last one
+         * unless something (a macro defined in the body) kept it */
+        if (it && it->h.rc == 1) {
+            jdict_clear(it->vars);
+        } else {
+            if (it) jobj_release(&it->h);
+            if (!(it = jscope_new(r, outer))) return jfail_oom(r, n);
+        }
+        jscope *saved = r->scope;
         r->scope = it;
         int ctl = 0;
-        bool ok = jscope_set(r, it, "loop", loopv) && assign(r, n->a, item) && jexec(r, &n->body, &ctl);
-        r->scope = outer;
-        jobj_release(&it->h);
+        bool ok = jdict_set(it->vars, loop_key, loopv) && assign(r, n->a, item) && jexec(r, &n->body, &ctl);
+        r->scope = saved;
         if (!ok) return r->failed ? false : jfail_oom(r, n);
         if (ctl == N_BREAK) break;
     }
+    if (it) jobj_release(&it->h);
+    jv_release(loop_key);
     jv_release(loopv);
     if (!any) {
         int ctl = 0;
         return jexec(r, &n->else_body, &ctl);
     }
     return true;
+}
+
+__attribute__((noinline)) static bool exec_for(jrender *r, const jnode *n)
+{
+    jv seq;
+    if (!jeval(r, n->b, &seq)) return false;
+    bool ok = run_loop(r, n, seq, r->scope, 0);
+    jv_release(seq);
+    return ok;
+}
+
+/* loop(children) inside a `for ... recursive` loop: the body rendered again
+ * for the new items, one level deeper. */
+bool jloop_call(jrender *r, const jnode *at, jloop *lp, jargs *a, jv *out)
+{
+    if (!(lp->node->flags & JN_RECURSIVE))
+        return jfail(r, at, "The loop must have the 'recursive' marker to be called recursively.");
+    if (a->npos != 1 || a->nkw) return jfail(r, at, "loop() takes exactly one argument");
+    if (r->call_depth >= JCALL_DEPTH_MAX) return jfail(r, at, "maximum recursion depth exceeded");
+    jbuf b;
+    jbuf_init(&b, r->opt->max_output);
+    jbuf *saved = r->out;
+    r->out = &b;
+    r->call_depth++;
+    bool ok = run_loop(r, lp->node, a->pos[0], lp->outer, lp->depth0 + 1);
+    r->call_depth--;
+    r->out = saved;
+    if (!ok) {
+        jbuf_free(&b);
+        return false;
+    }
+    return jbuf_to_str(&b, &r->heap, out) || jfail_oom(r, at);
 }
 
 /* ------------------------------------------------------------------------
@@ -394,7 +445,7 @@ bool jcall_macro(jrender *r, const jnode *at, jmacro *m, jargs *a, jv *out)
     return ok;
 }
 
-static bool exec_call_block(jrender *r, const jnode *n)
+__attribute__((noinline)) static bool exec_call_block(jrender *r, const jnode *n)
 {
     const jnode *call = n->a;
     jv callee, caller, result;
@@ -427,7 +478,7 @@ static bool exec_call_block(jrender *r, const jnode *n)
  * ---------------------------------------------------------------------- */
 
 /* Run body in a fresh scope under the current one. */
-static bool exec_scoped(jrender *r, const jnode *n, const jnode_list *body, int *ctl)
+__attribute__((noinline)) static bool exec_scoped(jrender *r, const jnode *n, const jnode_list *body, int *ctl)
 {
     jscope *outer = r->scope;
     jscope *s = jscope_new(r, outer);
@@ -439,7 +490,7 @@ static bool exec_scoped(jrender *r, const jnode *n, const jnode_list *body, int 
     return ok;
 }
 
-static bool exec_with(jrender *r, const jnode *n, int *ctl)
+__attribute__((noinline)) static bool exec_with(jrender *r, const jnode *n, int *ctl)
 {
     jscope *outer = r->scope;
     jscope *s = jscope_new(r, outer);
@@ -469,9 +520,16 @@ static bool exec_node(jrender *r, const jnode *n, int *ctl)
         jbuf_put(r->out, n->text, n->len);
         break;
     case N_OUTPUT:
-        if (!jeval(r, n->a, &v)) return false;
-        jv_write_str(r->out, v);
-        jv_release(v);
+        if (n->a) {
+            if (!jeval(r, n->a, &v)) return false;
+            jv_write_str(r->out, v);
+            jv_release(v);
+        }
+        for (size_t i = 0; i < n->items.n; i++) { /* {% print a, b %} */
+            if (!jeval(r, n->items.v[i], &v)) return false;
+            jv_write_str(r->out, v);
+            jv_release(v);
+        }
         break;
     case N_IF: {
         if (!jeval(r, n->a, &v)) return false;

@@ -105,8 +105,9 @@ static bool merge_sort(jrender *r, const jnode *at, keyed *v, keyed *tmp, size_t
     if (!merge_sort(r, at, v, tmp, h, reverse) || !merge_sort(r, at, v + h, tmp, n - h, reverse)) return false;
     size_t i = 0, j = h, k = 0;
     while (i < h && j < n) {
-        int c;
-        if (!jorder(r, at, v[i].key, v[j].key, &c)) return false;
+        /* jinja2's sort keys are lists: equal items never reach `<` */
+        int c = 0;
+        if (!jv_equal(v[i].key, v[j].key) && !jorder(r, at, v[i].key, v[j].key, &c)) return false;
         if (reverse) c = -c;
         tmp[k++] = c <= 0 ? v[i++] : v[j++];
     }
@@ -176,6 +177,10 @@ static bool f_first(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
 static bool f_last(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
 {
     NO_ARGS("last");
+    if (in.type == JT_UNDEF) {
+        *out = jundef(r, "No last item, sequence was empty.");
+        return true;
+    }
     if ((in.type == JT_LIST && jv_list(in)->form == JL_GEN) ||
         (in.type != JT_LIST && in.type != JT_STR && in.type != JT_DICT))
         return jfail(r, at, "'%s' object is not reversible", jv_type_name(in));

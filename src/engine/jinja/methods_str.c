@@ -245,16 +245,8 @@ static bool split_common(jrender *r, jv self, jargs *a, jv *out, bool from_right
                 }
                 if (b >= e) break;
                 if (maxsplit >= 0 && done >= maxsplit) {
-                    size_t t = e; /* rest, with trailing whitespace stripped */
-                    while (t > b) {
-                        size_t st = t - 1;
-                        while (st > b && ((unsigned char)s->s[st] & 0xC0) == 0x80) st--;
-                        uint32_t cp;
-                        u8_decode(s->s, t, st, &cp);
-                        if (!u_isspace(cp)) break;
-                        t = st;
-                    }
-                    if (!push_piece(r, *out, s->s + b, t - b)) return false;
+                    /* the rest, trailing whitespace included */
+                    if (!push_piece(r, *out, s->s + b, e - b)) return false;
                     break;
                 }
                 size_t w = b;
@@ -278,14 +270,7 @@ static bool split_common(jrender *r, jv self, jargs *a, jv *out, bool from_right
                 }
                 if (e <= b) break;
                 if (maxsplit >= 0 && done >= maxsplit) {
-                    size_t t = b;
-                    while (t < e) {
-                        uint32_t cp;
-                        size_t k = u8_decode(s->s, e, t, &cp);
-                        if (!u_isspace(cp)) break;
-                        t += k;
-                    }
-                    if (!push_piece(r, *out, s->s + t, e - t)) return false;
+                    if (!push_piece(r, *out, s->s + b, e - b)) return false;
                     break;
                 }
                 size_t w = e;
@@ -640,9 +625,10 @@ static bool m_format(jrender *r, jv self, jargs *a, jv *out)
             conv = field[flen - 1];
             flen -= 2;
         }
-        if (memchr(field, ':', flen) || (conv != 's' && conv != 'r')) {
+        if (memchr(field, ':', flen) || memchr(field, '.', flen) || memchr(field, '[', flen) ||
+            (conv != 's' && conv != 'r')) {
             jbuf_free(&b);
-            return jfail(r, a->at, "format specs are not supported in str.format");
+            return jfail(r, a->at, "format specs and field lookups are not supported in str.format");
         }
         jv v = jv_undef();
         bool found = false;

@@ -290,10 +290,13 @@ jnode *parse_primary(parser *p, bool with_namespace)
             jnode *n = p_node(p, N_NSREF, pos);
             if (!n || !(n->name = p_strdup(p, t->text, t->len))) return NULL;
             if (!(n->text = p_strdup(p, attr->text, attr->len))) return NULL;
+            if (!jstr_new(p->heap, attr->text, attr->len, &n->value)) return p_fail(p, pos, "out of memory");
             return n;
         }
         jnode *n = p_node(p, N_NAME, pos);
         if (!n || !(n->name = p_strdup(p, t->text, t->len))) return NULL;
+        /* the name as a dict key, made once: assignments in loops reuse it */
+        if (!jstr_new(p->heap, t->text, t->len, &n->value)) return p_fail(p, pos, "out of memory");
         if (p->macro) {
             if (!strcmp(n->name, "varargs")) p->macro->flags |= JN_USES_VARARGS;
             if (!strcmp(n->name, "kwargs")) p->macro->flags |= JN_USES_KWARGS;

@@ -458,8 +458,15 @@ static jnode *parse_statement(parser *p)
         n = p_node(p, N_SCOPE, pos);
         if (n && !parse_statements(p, END_GENERATION, true, &n->body)) n = NULL;
     } else if (!strcmp(name, "print")) {
+        /* {% print a, b %} writes each expression */
         n = p_node(p, N_OUTPUT, pos);
-        if (n && !(n->a = parse_tuple(p, false, true, NULL, false, false))) n = NULL;
+        nvec exprs = {0};
+        while (n && p_cur(p)->kind != TK_BLOCK_END) {
+            if (exprs.n && !p_expect(p, TK_COMMA)) return NULL;
+            jnode *x = parse_expression(p, true);
+            if (!x || !nvec_push(p, &exprs, x)) return NULL;
+        }
+        if (n) n->items = nvec_list(&exprs);
     } else if (!strcmp(name, "break") || !strcmp(name, "continue")) {
         if (!p->loop_depth) return p_fail(p, pos, "'%s' outside loop", name);
         n = p_node(p, name[0] == 'b' ? N_BREAK : N_CONTINUE, pos);

@@ -468,6 +468,19 @@ bool jdict_set_cstr(jdict *d, const char *key, jv v)
     return ok;
 }
 
+void jdict_clear(jdict *d)
+{
+    size_t n = d->n;
+    d->n = 0;
+    free(d->index);
+    d->index = NULL;
+    d->index_cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        jv_release(d->keys[i]);
+        jv_release(d->vals[i]);
+    }
+}
+
 void jdict_remove(jdict *d, size_t i)
 {
     jv k = d->keys[i], v = d->vals[i];
