@@ -2,8 +2,10 @@
  * test_kernels.c — the kernel tables and matmul.
  *
  * Every test loops over all kernel tables this CPU can run
- * (kernels_available), so SIMD tables are held to the same checks as the
- * scalar reference:
+ * (kernels_available; main prints which), so SIMD tables are held to the
+ * same checks as the scalar reference:
+ *   - each SIMD table's activation conversions and dot slots against the
+ *     scalar table's, bit for bit (random rows, odd block counts);
  *   - each vec_dot against a double-precision dot of the dequantized weight
  *     row and the dequantized activation row, for odd block counts;
  *   - matmul against a naive loop over vec_dot, bit for bit, with 1 and 3
@@ -176,6 +178,76 @@ static void test_vec_dot_matches_double(void **state)
             for (size_t b = 0; b < sizeof nbs / sizeof nbs[0]; b++)
                 for (uint64_t seed = 1; seed <= 3; seed++)
                     check_vec_dot(t[i], weight_types[w], nbs[b], seed * 1000 + w * 10 + b);
+}
+
+/* ------------------------------------------------------------------------
+ * SIMD tables against the scalar reference, bit for bit
+ * ---------------------------------------------------------------------- */
+
+/* The dot slots of a table, by index: vec_dot, vec_dot_x4, vec_dot_b8, vec_dot_b2. */
+static vec_dot_fn slot(const kernel_ops *ops, int v, uint32_t wt)
+{
+    return v == 0 ? ops->vec_dot[wt] : v == 1 ? ops->vec_dot_x4[wt] : v == 2 ? ops->vec_dot_b8[wt] : ops->vec_dot_b2[wt];
+}
+
+/* One row of nb blocks (float types: 33 * nb elements, and 64 * nb for
+ * whole vectors): the table's activation conversion gives the scalar
+ * table's bytes, and each of its dot slots the scalar slot's float, bit
+ * for bit. */
+static void check_bitwise(const kernel_ops *ops, uint32_t wt, int64_t k, uint64_t seed)
+{
+    const kernel_ops *ref = kernels_scalar();
+    const uint32_t xt = vec_dot_type(wt);
+    const size_t xrow = ggml_row_size(xt, k);
+    float *w = malloc((size_t)k * sizeof *w), *x = malloc((size_t)k * sizeof *x);
+    void *wq = malloc(ggml_row_size(wt, k)), *xq = malloc(xrow), *xr = malloc(xrow);
+    assert_true(w && x && wq && xq && xr);
+    fill_normal(w, k, seed);
+    fill_normal(x, k, seed ^ 0x5555);
+    for (int64_t i = 0; i < k; i++) w[i] *= 0.02f * (float)(1 + (i / 32) % 7);
+    for (int64_t i = 0; i < k; i += 61) x[i] *= 30.0f;
+    to_type(wt, w, wq, k);
+    ref->quantize[xt](x, xr, k);
+    ops->quantize[xt](x, xq, k);
+    if (memcmp(xq, xr, xrow) != 0)
+        fail_msg("%s: %s activations (k=%lld) differ from scalar", ops->isa, ggml_type_name(xt), (long long)k);
+    for (int v = 0; v < 4; v++) {
+        vec_dot_fn f = slot(ops, v, wt), g = slot(ref, v, wt);
+        if (!f != !g) fail_msg("%s %s: slot %d present in one table only", ops->isa, ggml_type_name(wt), v);
+        if (!f) continue;
+        if (v == 3 && k % (wt == GGML_TYPE_BF16 ? 32 : 16) != 0) continue;
+        float a = NAN, b = NAN;
+        f(k, &a, wq, xr);
+        g(k, &b, wq, xr);
+        if (memcmp(&a, &b, sizeof a) != 0)
+            fail_msg("%s %s k=%lld slot %d: %.9g, scalar %.9g", ops->isa, ggml_type_name(wt), (long long)k, v, a, b);
+    }
+    free(w), free(x), free(wq), free(xq), free(xr);
+}
+
+static void test_simd_bitwise_scalar(void **state)
+{
+    (void)state;
+    const kernel_ops *t[MAX_TABLES];
+    int n = tables(t);
+    static const int nbs[] = {1, 3, 7, 13, 33};
+    for (int i = 0; i < n; i++) {
+        if (t[i] == kernels_scalar()) continue;
+        for (size_t w = 0; w < N_WEIGHT_TYPES; w++) {
+            const uint32_t wt = weight_types[w];
+            const int64_t bs = ggml_type_get(wt)->block_size;
+            for (size_t b = 0; b < sizeof nbs / sizeof nbs[0]; b++)
+                for (uint64_t seed = 1; seed <= 2; seed++) {
+                    if (bs == 1) {
+                        check_bitwise(t[i], wt, 33 * nbs[b], seed * 100 + b);
+                        check_bitwise(t[i], wt, 64 * nbs[b], seed * 100 + b);
+                        check_bitwise(t[i], wt, 64 * nbs[b] + 16, seed * 100 + b);
+                    } else {
+                        check_bitwise(t[i], wt, bs * nbs[b], seed * 100 + b);
+                    }
+                }
+        }
+    }
 }
 
 /* Zero weights or zero activations give exactly zero. */
@@ -377,10 +449,16 @@ static void test_shared_real_matmul(void **state)
 
 int main(void)
 {
+    const kernel_ops *t[MAX_TABLES];
+    int n = kernels_available(t, MAX_TABLES);
+    printf("kernel levels tested:");
+    for (int i = 0; i < n && i < MAX_TABLES; i++) printf(" %s", t[i]->isa);
+    printf("\n");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vec_dot_type),
         cmocka_unit_test(test_tables_complete),
         cmocka_unit_test(test_vec_dot_matches_double),
+        cmocka_unit_test(test_simd_bitwise_scalar),
         cmocka_unit_test(test_vec_dot_zero),
         cmocka_unit_test(test_matmul_matches_vec_dot),
         cmocka_unit_test(test_matmul_default_and_sizes),

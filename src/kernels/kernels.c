@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cpu.h"
+#include "kernels/kernels_isa.h"
 #include "tensor/quant.h"
 
 /* ------------------------------------------------------------------------
@@ -64,8 +66,13 @@ static int always(void)
     return 1;
 }
 
-/* Best first. SIMD tables are added here with their CPU feature checks. */
+/* Best first: kernels_get() takes the first one this CPU can run. One line
+ * per level; a level exists only on the architecture it targets. */
 static const isa_entry isa_list[] = {
+#if defined(__x86_64__)
+    {"avx512", kernels_avx512, cpu_has_avx512_level},
+    {"avx2", kernels_avx2, cpu_has_avx2_level},
+#endif
     {"scalar", kernels_scalar, always},
 };
 #define N_ISA ((int)(sizeof isa_list / sizeof isa_list[0]))
