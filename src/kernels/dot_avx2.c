@@ -182,6 +182,60 @@ void iq4_nl_dot_avx2(int64_t n, float *s, const void *w, const void *x)
     *s = sumf;
 }
 
+/* Four rows at once (vec_dot4): the four block sums reduced together and
+ * four independent chains in the lanes of one vector, each lane the
+ * scalar chain of its row. */
+static inline __m128i hsum4x8(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
+{
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+static inline __m128 f16x4(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3)
+{
+    return _mm_cvtph_ps(_mm_setr_epi16((short)h0, (short)h1, (short)h2, (short)h3, 0, 0, 0, 0));
+}
+
+#define ROW(T, w, ws, r) ((const T *)((const uint8_t *)(w) + (size_t)(r) * (ws)))
+
+void q4_0_dot4_avx2(int64_t n, float *s, const void *w, size_t ws, const void *x)
+{
+    const block_q4_0 *a0 = ROW(block_q4_0, w, ws, 0), *a1 = ROW(block_q4_0, w, ws, 1);
+    const block_q4_0 *a2 = ROW(block_q4_0, w, ws, 2), *a3 = ROW(block_q4_0, w, ws, 3);
+    const block_q8_0 *b = x;
+    const __m256i off = _mm256_set1_epi8(8);
+    __m128 acc = _mm_setzero_ps();
+    for (int64_t i = 0; i < n / QK8_0; i++) {
+        const __m256i y = load256(b[i].qs);
+        const __m128i sumi = hsum4x8(x86_dot_i8(_mm256_sub_epi8(x86_nibbles(a0[i].qs), off), y),
+                                     x86_dot_i8(_mm256_sub_epi8(x86_nibbles(a1[i].qs), off), y),
+                                     x86_dot_i8(_mm256_sub_epi8(x86_nibbles(a2[i].qs), off), y),
+                                     x86_dot_i8(_mm256_sub_epi8(x86_nibbles(a3[i].qs), off), y));
+        const __m128 d = _mm_mul_ps(f16x4(a0[i].d, a1[i].d, a2[i].d, a3[i].d), _mm_set1_ps(x86_f16(b[i].d)));
+        acc = _mm_fmadd_ps(_mm_cvtepi32_ps(sumi), d, acc);
+    }
+    _mm_storeu_ps(s, acc);
+}
+
+void iq4_nl_dot4_avx2(int64_t n, float *s, const void *w, size_t ws, const void *x)
+{
+    const block_iq4_nl *a0 = ROW(block_iq4_nl, w, ws, 0), *a1 = ROW(block_iq4_nl, w, ws, 1);
+    const block_iq4_nl *a2 = ROW(block_iq4_nl, w, ws, 2), *a3 = ROW(block_iq4_nl, w, ws, 3);
+    const block_q8_0 *b = x;
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)iq4nl_values));
+    __m128 acc = _mm_setzero_ps();
+    for (int64_t i = 0; i < n / QK4_NL; i++) {
+        const __m256i y = load256(b[i].qs);
+        const __m128i sumi = hsum4x8(x86_dot_i8(_mm256_shuffle_epi8(table, x86_nibbles(a0[i].qs)), y),
+                                     x86_dot_i8(_mm256_shuffle_epi8(table, x86_nibbles(a1[i].qs)), y),
+                                     x86_dot_i8(_mm256_shuffle_epi8(table, x86_nibbles(a2[i].qs)), y),
+                                     x86_dot_i8(_mm256_shuffle_epi8(table, x86_nibbles(a3[i].qs)), y));
+        const __m128 d = _mm_mul_ps(_mm_set1_ps(x86_f16(b[i].d)), f16x4(a0[i].d, a1[i].d, a2[i].d, a3[i].d));
+        acc = _mm_fmadd_ps(_mm_cvtepi32_ps(sumi), d, acc);
+    }
+    _mm_storeu_ps(s, acc);
+}
+
 /* The 8-lane order: lane l of each block (elements 4l..4l+3, exact)
  * FMA-scaled into float lane l; hsum8 at the end. */
 static inline __m256 lanes8_fma(__m256 acc, __m256i isum, float d)
@@ -198,6 +252,21 @@ void q8_0_dot_avx2(int64_t n, float *s, const void *w, const void *x)
         acc = lanes8_fma(acc, x86_dot_i8(load256(a[i].qs), load256(b[i].qs)),
                          x86_f16(a[i].d) * x86_f16(b[i].d));
     *s = x86_hsum8(acc);
+}
+
+void q8_0_dot4_avx2(int64_t n, float *s, const void *w, size_t ws, const void *x)
+{
+    const block_q8_0 *a[4];
+    for (int r = 0; r < 4; r++) a[r] = ROW(block_q8_0, w, ws, r);
+    const block_q8_0 *b = x;
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t i = 0; i < n / QK8_0; i++) {
+        const __m256i y = load256(b[i].qs);
+        const float dy = x86_f16(b[i].d);
+        for (int r = 0; r < 4; r++)
+            acc[r] = lanes8_fma(acc[r], x86_dot_i8(load256(a[r][i].qs), y), x86_f16(a[r][i].d) * dy);
+    }
+    for (int r = 0; r < 4; r++) s[r] = x86_hsum8(acc[r]);
 }
 
 void q4_1_dot_avx2(int64_t n, float *s, const void *w, const void *x)
@@ -287,6 +356,11 @@ static const kernel_ops avx2_ops = {
     },
     .vec_dot_b8 = {
         [GGML_TYPE_IQ4_XS] = iq4_xs_dot_panel_avx2,
+    },
+    .vec_dot4 = {
+        [GGML_TYPE_Q4_0] = q4_0_dot4_avx2,
+        [GGML_TYPE_Q8_0] = q8_0_dot4_avx2,
+        [GGML_TYPE_IQ4_NL] = iq4_nl_dot4_avx2,
     },
     .quantize = {
         [GGML_TYPE_F32] = f32_quantize,

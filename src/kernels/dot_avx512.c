@@ -162,6 +162,11 @@ static const kernel_ops avx512_ops = {
     .vec_dot_b8 = {
         [GGML_TYPE_IQ4_XS] = iq4_xs_dot_panel_avx2,
     },
+    .vec_dot4 = {
+        [GGML_TYPE_Q4_0] = q4_0_dot4_avx2,
+        [GGML_TYPE_Q8_0] = q8_0_dot4_avx2,
+        [GGML_TYPE_IQ4_NL] = iq4_nl_dot4_avx2,
+    },
     .quantize = {
         [GGML_TYPE_F32] = f32_quantize,
         [GGML_TYPE_F16] = f16_quantize_avx2,

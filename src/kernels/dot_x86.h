@@ -21,6 +21,7 @@
 #if defined(__x86_64__)
 
 #include <immintrin.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* ------------------------------------------------------------------------
@@ -48,6 +49,10 @@ void q5_K_dot_avx2(int64_t n, float *s, const void *w, const void *x);
 void q6_K_dot_avx2(int64_t n, float *s, const void *w, const void *x);
 void iq4_xs_dot_avx2(int64_t n, float *s, const void *w, const void *x);
 void iq4_xs_dot_panel_avx2(int64_t n, float *s, const void *w, const void *x);
+
+void q4_0_dot4_avx2(int64_t n, float *s, const void *w, size_t ws, const void *x);
+void q8_0_dot4_avx2(int64_t n, float *s, const void *w, size_t ws, const void *x);
+void iq4_nl_dot4_avx2(int64_t n, float *s, const void *w, size_t ws, const void *x);
 
 void f16_quantize_avx2(const float *x, void *y, int64_t n);
 void bf16_quantize_avx2(const float *x, void *y, int64_t n);

@@ -23,6 +23,15 @@
 typedef void (*vec_dot_fn)(int64_t n, float *s, const void *w, const void *x);
 /* Convert n floats to the activation format. */
 typedef void (*quantize_fn)(const float *x, void *y, int64_t n);
+/* s[r] = dot(w + r * w_stride, x) for r = 0..3. */
+typedef void (*vec_dot4_fn)(int64_t n, float *s, const void *w, size_t w_stride, const void *x);
+/* Y[t * ldy + r] = dot(weight row r, activation row t) for r < nr, t < nt:
+ * W rows w_stride bytes apart, converted activation rows x_stride bytes
+ * apart, k elements each. nr <= GEMM_MR, nt any. */
+typedef void (*gemm_fn)(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
+                        float *Y, int64_t ldy, int nr, int nt);
+#define GEMM_MR 16 /* weight rows per gemm call (one 16-lane vector) */
+#define GEMM_MIN_N 4 /* batches of at least this many tokens use gemm */
 
 typedef struct kernel_ops {
     const char *isa;                          /* "scalar", "avx2", ... */
@@ -39,6 +48,14 @@ typedef struct kernel_ops {
      * NULL: none. */
     vec_dot_fn vec_dot_b2[GGML_TYPE_COUNT];
     quantize_fn quantize[GGML_TYPE_COUNT];    /* by activation (vec_dot) type */
+    /* Four weight rows against one activation row, bit-identical to four
+     * vec_dot calls (one row's blocks form a serial chain of FMAs; four
+     * rows interleaved are four independent chains). NULL: vec_dot. */
+    vec_dot4_fn vec_dot4[GGML_TYPE_COUNT];
+    /* Batches (n >= GEMM_MIN_N tokens): a whole tile product in its own
+     * summation order (not llama.cpp's; see the table's source). NULL:
+     * the dot slots above. */
+    gemm_fn gemm[GGML_TYPE_COUNT];
 } kernel_ops;
 
 /* The activation type used with weights of type wtype (GGML_TYPE_COUNT if
@@ -74,6 +91,10 @@ size_t matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n);
  * rows use vec_dot). */
 vec_dot_fn batch_dot(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k, int64_t n,
                      int64_t *rows);
+/* The gemm used for every output of a batch of n tokens (taking
+ * precedence over batch_dot's slots), or NULL: ops->gemm[wtype] when
+ * n >= GEMM_MIN_N. */
+gemm_fn batch_gemm(const kernel_ops *ops, uint32_t wtype, int64_t n);
 void matmul(mote_pool *pool, const void *W, uint32_t wtype, int64_t m, int64_t k,
             const float *X, int64_t n, float *Y, void *scratch);
 /* matmul with a given kernel table (tests compare tables with it). */
