@@ -318,6 +318,50 @@ static void naive_matmul(const kernel_ops *ops, const void *W, uint32_t wt, int6
     free(xq);
 }
 
+/* The gemm slot's products (own summation order): each output within a
+ * relative 2e-5 of sum |w x| of the exact product of the dequantized
+ * weight row and the table's converted activation row (Q8_1: plus the
+ * rounding of its F16 sum, as in check_vec_dot). */
+static void check_gemm_close(const kernel_ops *ops, const void *Wq, uint32_t wt, int64_t m, int64_t k,
+                             const float *X, int64_t n, const float *Y)
+{
+    const uint32_t xt = vec_dot_type(wt);
+    const size_t wrow = ggml_row_size(wt, k), xrow = ggml_row_size(xt, k);
+    float *wd = malloc((size_t)k * sizeof *wd), *xd = malloc((size_t)k * sizeof *xd);
+    uint8_t *xq = malloc(xrow);
+    assert_true(wd && xd && xq);
+    for (int64_t t = 0; t < n; t++) {
+        ops->quantize[xt](X + t * k, xq, k);
+        assert_int_equal(dequantize_row(xt, xq, xd, k), MOTE_OK);
+        for (int64_t r = 0; r < m; r++) {
+            const uint8_t *w = (const uint8_t *)Wq + r * wrow;
+            assert_int_equal(dequantize_row(wt, w, wd, k), MOTE_OK);
+            double ref = 0, mag = 0;
+            for (int64_t i = 0; i < k; i++) {
+                ref += (double)wd[i] * xd[i];
+                mag += fabs((double)wd[i] * xd[i]);
+            }
+            double tol = 2e-5 * mag + 1e-30;
+            if (xt == GGML_TYPE_Q8_1)
+                for (int64_t b = 0; b < k / QK8_1; b++) {
+                    const mote_f16 mm = wt == GGML_TYPE_Q4_1 ? ((const block_q4_1 *)w)[b].m : ((const block_q5_1 *)w)[b].m;
+                    tol += fabs((double)fp16_to_fp32(mm) * fp16_to_fp32(((const block_q8_1 *)xq)[b].s)) * 0x1p-11;
+                }
+            const float y = Y[t * m + r];
+            if (!(fabs(y - ref) <= tol))
+                fail_msg("%s %s gemm m=%lld k=%lld n=%lld, output (%lld, %lld): %.9g, reference %.9g (magnitude %g)",
+                         ops->isa, ggml_type_name(wt), (long long)m, (long long)k, (long long)n, (long long)t,
+                         (long long)r, y, ref, mag);
+        }
+    }
+    free(wd), free(xd), free(xq);
+}
+
+/* matmul against the plain loop over vec_dot (bit for bit), or where the
+ * table has a gemm for the batch, against the exact product (close) — and
+ * bit-identical with 1 and 3 threads and without a pool. Shapes cover
+ * partial row and token tiles (m = 70, n = 130: several gemm calls) and,
+ * for 32-element blocks, a partial reduction chunk (k = 608). */
 static void test_matmul_matches_vec_dot(void **state)
 {
     (void)state;
@@ -326,43 +370,56 @@ static void test_matmul_matches_vec_dot(void **state)
     mote_pool *pool1 = NULL, *pool3 = NULL;
     assert_int_equal(pool_create(1, &pool1), MOTE_OK);
     assert_int_equal(pool_create(3, &pool3), MOTE_OK);
-    static const int64_t ms[] = {1, 7, 33}, ns[] = {1, 3, 17};
-    const int64_t k = 2 * QK_K;
-    float *W = malloc(33 * k * sizeof *W), *X = malloc(17 * k * sizeof *X);
-    float *Yref = malloc(33 * 17 * sizeof *Yref), *Y = malloc(33 * 17 * sizeof *Y);
-    assert_true(W && X && Yref && Y);
-    fill_normal(W, 33 * k, 11);
-    fill_normal(X, 17 * k, 12);
+    enum { MMAX = 70, NMAX = 130, KMAX = 2 * QK_K + 96 };
+    static const int64_t ms[] = {1, 7, 33, MMAX}, ns[] = {1, 3, 17, NMAX}, ks[] = {2 * QK_K, KMAX};
+    float *W = malloc(MMAX * KMAX * sizeof *W), *X = malloc(NMAX * KMAX * sizeof *X);
+    float *Yref = malloc(MMAX * NMAX * sizeof *Yref), *Y = malloc(MMAX * NMAX * sizeof *Y);
+    float *Y0 = malloc(MMAX * NMAX * sizeof *Y0);
+    assert_true(W && X && Yref && Y && Y0);
+    fill_normal(W, MMAX * KMAX, 11);
+    fill_normal(X, NMAX * KMAX, 12);
     for (int ti = 0; ti < nt; ti++) {
         const kernel_ops *ops = t[ti];
         for (size_t w = 0; w < N_WEIGHT_TYPES; w++) {
             const uint32_t wt = weight_types[w];
-            const size_t wrow = ggml_row_size(wt, k);
-            uint8_t *Wq = malloc(33 * wrow);
-            assert_non_null(Wq);
-            for (int r = 0; r < 33; r++) to_type(wt, W + r * k, Wq + r * wrow, k);
-            for (size_t a = 0; a < 3; a++) {
-                for (size_t b = 0; b < 3; b++) {
-                    const int64_t m = ms[a], n = ns[b];
-                    naive_matmul(ops, Wq, wt, m, k, X, n, Yref);
-                    /* exactly the advertised scratch: ASan catches overruns */
-                    const size_t ss = matmul_scratch_size(wt, k, n);
-                    void *scratch = ss ? malloc(ss) : NULL;
-                    mote_pool *pools[3] = {pool1, pool3, NULL};
-                    for (int p = 0; p < 3; p++) {
-                        for (int64_t i = 0; i < m * n; i++) Y[i] = NAN;
-                        matmul_with(ops, pools[p], Wq, wt, m, k, X, n, Y, scratch);
-                        if (memcmp(Y, Yref, (size_t)(m * n) * sizeof *Y) != 0)
-                            fail_msg("%s %s m=%lld n=%lld pool %d: matmul differs from vec_dot",
-                                     ops->isa, ggml_type_name(wt), (long long)m, (long long)n, p);
+            for (size_t kk = 0; kk < 2; kk++) {
+                const int64_t k = ks[kk];
+                if (k % ggml_type_get(wt)->block_size || k % ggml_type_get(vec_dot_type(wt))->block_size) continue;
+                const size_t wrow = ggml_row_size(wt, k);
+                uint8_t *Wq = malloc(MMAX * wrow);
+                assert_non_null(Wq);
+                for (int r = 0; r < MMAX; r++) to_type(wt, W + r * k, Wq + r * wrow, k);
+                for (size_t a = 0; a < 4; a++) {
+                    for (size_t b = 0; b < 4; b++) {
+                        const int64_t m = ms[a], n = ns[b];
+                        /* the big shapes once per type is enough for the scalar table */
+                        if (ops == kernels_scalar() && (m == MMAX || n == NMAX) && kk) continue;
+                        const int gemm = batch_gemm(ops, wt, n) != NULL;
+                        if (!gemm) naive_matmul(ops, Wq, wt, m, k, X, n, Yref);
+                        /* exactly the advertised scratch: ASan catches overruns */
+                        const size_t ss = matmul_scratch_size(wt, k, n);
+                        void *scratch = ss ? malloc(ss) : NULL;
+                        mote_pool *pools[3] = {NULL, pool1, pool3};
+                        for (int p = 0; p < 3; p++) {
+                            for (int64_t i = 0; i < m * n; i++) Y[i] = NAN;
+                            matmul_with(ops, pools[p], Wq, wt, m, k, X, n, Y, scratch);
+                            if (gemm && p == 0) {
+                                check_gemm_close(ops, Wq, wt, m, k, X, n, Y);
+                                memcpy(Yref, Y, (size_t)(m * n) * sizeof *Y);
+                            }
+                            if (memcmp(Y, Yref, (size_t)(m * n) * sizeof *Y) != 0)
+                                fail_msg("%s %s m=%lld k=%lld n=%lld pool %d: matmul differs from %s", ops->isa,
+                                         ggml_type_name(wt), (long long)m, (long long)k, (long long)n, p,
+                                         gemm ? "the single-threaded gemm" : "vec_dot");
+                        }
+                        free(scratch);
                     }
-                    free(scratch);
                 }
+                free(Wq);
             }
-            free(Wq);
         }
     }
-    free(W), free(X), free(Yref), free(Y);
+    free(W), free(X), free(Yref), free(Y), free(Y0);
     pool_free(pool1);
     pool_free(pool3);
 }

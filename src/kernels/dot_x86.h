@@ -61,6 +61,27 @@ void q8_1_quantize_avx2(const float *x, void *y, int64_t n);
 void q8_K_quantize_avx2(const float *x, void *y, int64_t n);
 
 /* ------------------------------------------------------------------------
+ * AVX-512 batch products (gemm_avx512.c): gemm_fn of kernels.h
+ * ---------------------------------------------------------------------- */
+
+#define X86_GEMM(name)                                                                                   \
+    void name##_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,   \
+                            const float *Xf, float *Y, int64_t ldy, int nr, int nt);
+X86_GEMM(q8_0)
+X86_GEMM(q4_0)
+X86_GEMM(q5_0)
+X86_GEMM(iq4_nl)
+X86_GEMM(q4_1)
+X86_GEMM(q5_1)
+X86_GEMM(q2_K)
+X86_GEMM(q3_K)
+X86_GEMM(q4_K)
+X86_GEMM(q5_K)
+X86_GEMM(q6_K)
+X86_GEMM(iq4_xs)
+#undef X86_GEMM
+
+/* ------------------------------------------------------------------------
  * Inline helpers (AVX2)
  * ---------------------------------------------------------------------- */
 

@@ -131,7 +131,6 @@ const kernel_ops *kernels_get(void)
  * depends only on its token index (see batch_dot), never on the split. */
 #define TILE_M 16
 #define TILE_N 32
-#define GEMM_NT 128
 
 typedef struct matmul_ctx {
     const uint8_t *W;     /* m rows of w_row bytes */
@@ -194,7 +193,7 @@ static void dot_rows(void *arg, int ith, int nth)
         const int64_t t1 = t0 + c->tile_n < c->n ? t0 + c->tile_n : c->n;
         if (c->gemm)
             c->gemm(c->k, c->W + (size_t)r0 * c->w_row, c->w_row, c->Xq + (size_t)t0 * c->x_row, c->x_row,
-                    c->Y + t0 * c->m + r0, c->m, (int)(r1 - r0), (int)(t1 - t0));
+                    c->X + t0 * c->k, c->Y + t0 * c->m + r0, c->m, (int)(r1 - r0), (int)(t1 - t0));
         else
             dot_tile(c, r0, r1, t0, t1);
     }

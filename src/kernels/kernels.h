@@ -27,10 +27,12 @@ typedef void (*quantize_fn)(const float *x, void *y, int64_t n);
 typedef void (*vec_dot4_fn)(int64_t n, float *s, const void *w, size_t w_stride, const void *x);
 /* Y[t * ldy + r] = dot(weight row r, activation row t) for r < nr, t < nt:
  * W rows w_stride bytes apart, converted activation rows x_stride bytes
- * apart, k elements each. nr <= GEMM_MR, nt any. */
+ * apart, k elements each; Xf: the same activations as F32 rows of k (for
+ * gemms that multiply those instead). nr <= GEMM_MR, nt <= GEMM_NT. */
 typedef void (*gemm_fn)(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
-                        float *Y, int64_t ldy, int nr, int nt);
-#define GEMM_MR 16 /* weight rows per gemm call (one 16-lane vector) */
+                        const float *Xf, float *Y, int64_t ldy, int nr, int nt);
+#define GEMM_MR 64   /* most weight rows per gemm call */
+#define GEMM_NT 128  /* most tokens per gemm call */
 #define GEMM_MIN_N 4 /* batches of at least this many tokens use gemm */
 
 typedef struct kernel_ops {
