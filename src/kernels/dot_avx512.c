@@ -168,6 +168,9 @@ static const kernel_ops avx512_ops = {
         [GGML_TYPE_IQ4_NL] = iq4_nl_dot4_avx2,
     },
     .gemm = {
+        [GGML_TYPE_F32] = f32_gemm_avx512,
+        [GGML_TYPE_F16] = f16_gemm_avx512,
+        [GGML_TYPE_BF16] = bf16_gemm_avx512,
         [GGML_TYPE_Q4_0] = q4_0_gemm_avx512,
         [GGML_TYPE_Q4_1] = q4_1_gemm_avx512,
         [GGML_TYPE_Q5_0] = q5_0_gemm_avx512,
