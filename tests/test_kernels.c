@@ -357,6 +357,14 @@ static void check_gemm_close(const kernel_ops *ops, const void *Wq, uint32_t wt,
     free(wd), free(xd), free(xq);
 }
 
+/* Types whose gemm follows the scalar table's batch order (so matmul
+ * gives the scalar results bit for bit): one float chain of exact block
+ * sums (Q4_0, IQ4_NL) or llama.cpp's two chains (Q4_K, Q2_K). */
+static int gemm_exact(uint32_t wt)
+{
+    return wt == GGML_TYPE_Q4_0 || wt == GGML_TYPE_IQ4_NL || wt == GGML_TYPE_Q4_K || wt == GGML_TYPE_Q2_K;
+}
+
 /* matmul against the plain loop over vec_dot (bit for bit), or where the
  * table has a gemm for the batch, against the exact product (close) — and
  * bit-identical with 1 and 3 threads and without a pool. Shapes cover
@@ -405,6 +413,13 @@ static void test_matmul_matches_vec_dot(void **state)
                             matmul_with(ops, pools[p], Wq, wt, m, k, X, n, Y, scratch);
                             if (gemm && p == 0) {
                                 check_gemm_close(ops, Wq, wt, m, k, X, n, Y);
+                                if (gemm_exact(wt)) {
+                                    naive_matmul(kernels_scalar(), Wq, wt, m, k, X, n, Yref);
+                                    if (memcmp(Y, Yref, (size_t)(m * n) * sizeof *Y) != 0)
+                                        fail_msg("%s %s m=%lld k=%lld n=%lld: gemm differs from the scalar "
+                                                 "batch order", ops->isa, ggml_type_name(wt), (long long)m,
+                                                 (long long)k, (long long)n);
+                                }
                                 memcpy(Yref, Y, (size_t)(m * n) * sizeof *Y);
                             }
                             if (memcmp(Y, Yref, (size_t)(m * n) * sizeof *Y) != 0)

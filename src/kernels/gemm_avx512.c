@@ -11,6 +11,8 @@
  *           (scale_g * d_g) * (sum uq * y - zp * sum y)   [integer, exact]
  *         + offs_g * (d_g * sum y)
  *
+ * (Q8_1 activations: their F16 s in place of d_g * sum y, as llama.cpp.)
+ *
  * with sum uq * y from vpdpbusd (unsigned weight bytes times signed
  * activation bytes, four products per 32-bit lane).
  *
@@ -242,6 +244,7 @@ typedef struct act_chunk {
     const int8_t *y[GEMM_NT][MAXG]; /* the group's quants */
     float d[GEMM_NT][MAXG];         /* its block scale */
     int32_t ys[GEMM_NT][MAXG];      /* the sum of its quants */
+    float dys[GEMM_NT][MAXG];       /* d * ys: the offsets' factor (Q8_1: its F16 s, as llama.cpp) */
 } act_chunk;
 
 static void pack_rows(const gemm_type *ty, const uint8_t *W, size_t w_stride, int nr, int64_t e0, int len,
@@ -285,16 +288,19 @@ static void prep_act(const gemm_type *ty, const uint8_t *X, size_t x_stride, int
                 a->y[t][g] = b->qs + G * g;
                 a->d[t][g] = b->d;
                 a->ys[t][g] = G == 16 ? b->bsums[g] : b->bsums[2 * g] + b->bsums[2 * g + 1];
+                a->dys[t][g] = b->d * (float)a->ys[t][g];
             } else if (ty->act == ACT_Q8_1) {
                 const block_q8_1 *b = (const block_q8_1 *)row + e0 / 32 + g;
                 a->y[t][g] = b->qs;
                 a->d[t][g] = x86_f16(b->d);
                 a->ys[t][g] = sum_i8_32(b->qs);
+                a->dys[t][g] = x86_f16(b->s);
             } else {
                 const block_q8_0 *b = (const block_q8_0 *)row + e0 / 32 + g;
                 a->y[t][g] = b->qs;
                 a->d[t][g] = x86_f16(b->d);
                 a->ys[t][g] = sum_i8_32(b->qs);
+                a->dys[t][g] = a->d[t][g] * (float)a->ys[t][g];
             }
         }
     }
@@ -339,7 +345,7 @@ static inline __attribute__((always_inline)) void micro(const packed_rows *p, co
             const __m512 ov = _mm512_load_ps(p->offs[g]);
 #pragma GCC unroll 8
             for (int t = 0; t < NT; t++)
-                facc[t] = _mm512_fmadd_ps(ov, _mm512_set1_ps(a->d[t0 + t][g] * (float)a->ys[t0 + t][g]), facc[t]);
+                facc[t] = _mm512_fmadd_ps(ov, _mm512_set1_ps(a->dys[t0 + t][g]), facc[t]);
         }
     }
 #pragma GCC unroll 8
@@ -397,6 +403,193 @@ static void gemm_q(const gemm_type *ty, int64_t k, const void *W, size_t w_strid
 }
 
 /* ------------------------------------------------------------------------
+ * Q4_K and Q2_K in llama.cpp's order
+ *
+ * llama.cpp's repacked Q4_K / Q2_K kernels keep two float chains per
+ * output, fed by exact integer sums with the integer group scales and mins
+ * applied (see dot_k_scalar.c): once per super-block for a lone row, once
+ * per chunk of P groups for the rows it takes in fours. These are cheap to
+ * follow here (the scales are multiplied in the integer domain), so this
+ * gemm gives the scalar table's batch results bit for bit: tokens
+ * 0 .. nt - nt % 4 of a call take the 4-row order (a call's tokens start
+ * at a multiple of GEMM_NT, so that is the batch's n - n % 4 rule), the
+ * rest the one-row order.
+ * ---------------------------------------------------------------------- */
+
+#define NTK 4 /* tokens per register block (5 accumulators per token) */
+
+typedef struct packed_k {
+    uint8_t uq[KC * LANES] __attribute__((aligned(64)));
+    int32_t sc[MAXG][LANES] __attribute__((aligned(64))); /* integer group scales */
+    int32_t mn[MAXG][LANES] __attribute__((aligned(64))); /* integer group mins */
+    float d[LANES] __attribute__((aligned(64)));          /* super-scale of the scales */
+    float dmin[LANES] __attribute__((aligned(64)));       /* super-scale of the mins */
+} packed_k;
+
+/* One super-block of one row: uq, integer scales and mins, d and dmin. */
+static void unpack_k_q4_K(const void *row, int64_t e0, uint8_t *uq, int32_t *sc, int32_t *mn, float *d, float *dmin)
+{
+    const block_q4_K *b = (const block_q4_K *)row + e0 / QK_K;
+    float fs[8], fo[8];
+    unpack_q4_K(row, e0, QK_K, uq, fs, fo);
+    for (int g = 0; g < 8; g++) {
+        uint8_t s8, m8;
+        q4_K_scale_min(g, b->scales, &s8, &m8);
+        sc[g] = s8, mn[g] = m8;
+    }
+    *d = x86_f16(b->d), *dmin = x86_f16(b->dmin);
+}
+
+static void unpack_k_q2_K(const void *row, int64_t e0, uint8_t *uq, int32_t *sc, int32_t *mn, float *d, float *dmin)
+{
+    const block_q2_K *b = (const block_q2_K *)row + e0 / QK_K;
+    float fs[16], fo[16];
+    unpack_q2_K(row, e0, QK_K, uq, fs, fo);
+    for (int g = 0; g < 16; g++) sc[g] = b->scales[g] & 0xf, mn[g] = b->scales[g] >> 4;
+    *d = x86_f16(b->d), *dmin = x86_f16(b->dmin);
+}
+
+typedef void (*unpack_k_fn)(const void *row, int64_t e0, uint8_t *uq, int32_t *sc, int32_t *mn, float *d,
+                            float *dmin);
+
+static void pack_k(unpack_k_fn unpack, int G, const uint8_t *W, size_t w_stride, int nr, int64_t e0, packed_k *p)
+{
+    uint8_t uq[QK_K] __attribute__((aligned(64)));
+    int32_t sc[MAXG], mn[MAXG];
+    float d, dmin;
+    const int ng = QK_K / G;
+    for (int r = 0; r < LANES; r++) {
+        if (r < nr) {
+            unpack(W + (size_t)r * w_stride, e0, uq, sc, mn, &d, &dmin);
+        } else {
+            memset(uq, 0, sizeof uq);
+            memset(sc, 0, sizeof sc);
+            memset(mn, 0, sizeof mn);
+            d = dmin = 0;
+        }
+        uint32_t *dst = (uint32_t *)p->uq + r;
+        for (int s4 = 0; s4 < QK_K / 4; s4++) memcpy(dst + LANES * s4, uq + 4 * s4, 4);
+        for (int g = 0; g < ng; g++) p->sc[g][r] = sc[g], p->mn[g][r] = mn[g];
+        p->d[r] = d, p->dmin[r] = dmin;
+    }
+}
+
+/* NT tokens x 16 rows over one super-block; the float chains advance every
+ * P groups. acc chain in Y, min chain in M (row stride GEMM_MR). */
+static inline __attribute__((always_inline)) void micro_k(const packed_k *p, const act_chunk *a, int t0, int P,
+                                                          float *Y, int64_t ldy, float *M, __mmask16 mask,
+                                                          int first, const int G, const int NT)
+{
+    __m512 facc[NTK], fmin[NTK];
+    __m512i isb[NTK], imn[NTK];
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; t++) {
+        facc[t] = first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask, Y + t * ldy);
+        fmin[t] = first ? _mm512_setzero_ps() : _mm512_load_ps(M + t * GEMM_MR);
+        isb[t] = imn[t] = _mm512_setzero_si512();
+    }
+    const __m512 dv = _mm512_load_ps(p->d), dmv = _mm512_load_ps(p->dmin);
+    for (int g = 0; g < QK_K / G; g++) {
+        __m512i acc[NTK];
+    #pragma GCC unroll 4
+    for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_si512();
+        const uint8_t *wg = p->uq + (size_t)g * G * LANES;
+#pragma GCC unroll 8
+        for (int s4 = 0; s4 < G / 4; s4++) {
+            const __m512i wv = _mm512_load_si512((const void *)(wg + 64 * s4));
+        #pragma GCC unroll 4
+    for (int t = 0; t < NT; t++)
+                acc[t] = _mm512_dpbusd_epi32(acc[t], wv, _mm512_set1_epi32(load_i32(a->y[t0 + t][g] + 4 * s4)));
+        }
+        const __m512i scv = _mm512_load_si512(p->sc[g]), mnv = _mm512_load_si512(p->mn[g]);
+    #pragma GCC unroll 4
+    for (int t = 0; t < NT; t++) {
+            isb[t] = _mm512_add_epi32(isb[t], _mm512_mullo_epi32(acc[t], scv));
+            imn[t] = _mm512_add_epi32(imn[t], _mm512_mullo_epi32(mnv, _mm512_set1_epi32(a->ys[t0 + t][g])));
+        }
+        if ((g + 1) % P == 0) {
+        #pragma GCC unroll 4
+    for (int t = 0; t < NT; t++) {
+                const __m512 dt = _mm512_set1_ps(a->d[t0 + t][g]);
+                facc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isb[t]), _mm512_mul_ps(dv, dt), facc[t]);
+                fmin[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imn[t]), _mm512_mul_ps(dmv, dt), fmin[t]);
+                isb[t] = imn[t] = _mm512_setzero_si512();
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; t++) {
+        _mm512_mask_storeu_ps(Y + t * ldy, mask, facc[t]);
+        _mm512_store_ps(M + t * GEMM_MR, fmin[t]);
+    }
+}
+
+/* Y -= M over the tile (the chains' difference, once they are complete). */
+static void finish_k(float *Y, int64_t ldy, const float *M, int nr, int nt)
+{
+    for (int t = 0; t < nt; t++)
+        for (int r = 0; r < nr; r++) Y[t * ldy + r] = Y[t * ldy + r] - M[t * GEMM_MR + r];
+}
+
+static void gemm_k(unpack_k_fn unpack, int G, int P4, int64_t k, const void *W, size_t w_stride, const void *X,
+                   size_t x_stride, float *Y, int64_t ldy, int nr, int nt)
+{
+    static const gemm_type act_k = {0, 0, ACT_Q8_K, 0, NULL};
+    gemm_type ty = act_k;
+    ty.group = G;
+    packed_k p[NSUB];
+    act_chunk a;
+    float M[GEMM_NT * GEMM_MR] __attribute__((aligned(64)));
+    const int nsub = (nr + LANES - 1) / LANES, n4 = nt - nt % 4;
+    for (int64_t e0 = 0; e0 < k; e0 += QK_K) {
+        prep_act(&ty, X, x_stride, nt, e0, QK_K, &a);
+        for (int sb = 0; sb < nsub; sb++) {
+            const int rows = nr - LANES * sb < LANES ? nr - LANES * sb : LANES;
+            pack_k(unpack, G, (const uint8_t *)W + (size_t)(LANES * sb) * w_stride, w_stride, rows, e0, &p[sb]);
+        }
+        for (int sb = 0; sb < nsub; sb++) {
+            const int rows = nr - LANES * sb < LANES ? nr - LANES * sb : LANES;
+            const __mmask16 mask = (__mmask16)((1u << rows) - 1);
+            for (int t0 = 0; t0 < nt; t0 += NTK) {
+                const int n = nt - t0 < NTK ? nt - t0 : NTK;
+                const int P = t0 < n4 ? P4 : QK_K / G; /* blocks never straddle n4 (a multiple of NTK) */
+                float *y = Y + t0 * ldy + LANES * sb, *mm = M + t0 * GEMM_MR + LANES * sb;
+#define MK(GG, NN) micro_k(&p[sb], &a, t0, P, y, ldy, mm, mask, e0 == 0, GG, NN)
+                if (G == 16) {
+                    switch (n) {
+                    case 4: MK(16, 4); break;
+                    case 3: MK(16, 3); break;
+                    case 2: MK(16, 2); break;
+                    default: MK(16, 1); break;
+                    }
+                } else {
+                    switch (n) {
+                    case 4: MK(32, 4); break;
+                    case 3: MK(32, 3); break;
+                    case 2: MK(32, 2); break;
+                    default: MK(32, 1); break;
+                    }
+                }
+#undef MK
+            }
+        }
+    }
+    finish_k(Y, ldy, M, nr, nt);
+}
+
+void q4_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, const float *Xf,
+                      float *Y, int64_t ldy, int nr, int nt)
+{
+    gemm_k(unpack_k_q4_K, 32, 2, k, W, w_stride, X, x_stride, Y, ldy, nr, nt);
+}
+
+void q2_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, const float *Xf,
+                      float *Y, int64_t ldy, int nr, int nt)
+{
+    gemm_k(unpack_k_q2_K, 16, 8, k, W, w_stride, X, x_stride, Y, ldy, nr, nt);
+}
+
+/* ------------------------------------------------------------------------
  * Per type
  * ---------------------------------------------------------------------- */
 
@@ -414,9 +607,7 @@ GEMM_TYPE(q5_0, 32, 16, ACT_Q8_0, 0)
 GEMM_TYPE(iq4_nl, 32, 128, ACT_Q8_0, 0)
 GEMM_TYPE(q4_1, 32, 0, ACT_Q8_1, 1)
 GEMM_TYPE(q5_1, 32, 0, ACT_Q8_1, 1)
-GEMM_TYPE(q2_K, 16, 0, ACT_Q8_K, 1)
 GEMM_TYPE(q3_K, 16, 4, ACT_Q8_K, 0)
-GEMM_TYPE(q4_K, 32, 0, ACT_Q8_K, 1)
 GEMM_TYPE(q5_K, 32, 0, ACT_Q8_K, 1)
 GEMM_TYPE(q6_K, 16, 32, ACT_Q8_K, 0)
 GEMM_TYPE(iq4_xs, 32, 128, ACT_Q8_K, 0)
