@@ -72,10 +72,14 @@ static int always(void)
 }
 
 /* Best first: kernels_get() takes the first one this CPU can run. One line
- * per level; a level exists only on the architecture it targets. */
+ * per level; a level exists only on the architecture it targets.
+ * avx512fast (batches in the gemms' own order for every type, see
+ * dot_avx512.c) ranks below avx512 (batches as llama.cpp rounds them for
+ * the types that allow it), so only MOTE_ISA=avx512fast picks it. */
 static const isa_entry isa_list[] = {
 #if defined(__x86_64__)
     {"avx512", kernels_avx512, cpu_has_avx512_level},
+    {"avx512fast", kernels_avx512fast, cpu_has_avx512_level},
     {"avx2", kernels_avx2, cpu_has_avx2_level},
 #endif
     {"scalar", kernels_scalar, always},
