@@ -8,7 +8,9 @@
  * a weight row with an activation row in that form.
  *
  * kernels_get() returns the implementation chosen for this CPU (scalar is
- * the reference; SIMD versions slot in behind the same table).
+ * the reference; SIMD versions slot in behind the same table and give its
+ * results bit for bit, except the gemm slot for batches, which a table may
+ * fill with its own summation order).
  */
 #ifndef MOTE_KERNELS_KERNELS_H
 #define MOTE_KERNELS_KERNELS_H
@@ -68,7 +70,7 @@ int kernels_supported(uint32_t wtype);
 
 const kernel_ops *kernels_scalar(void);
 /* The table for this process: the one named by the environment variable
- * MOTE_ISA ("scalar", later "avx2", "avx512", "neon") if this CPU can run
+ * MOTE_ISA ("scalar", "avx2", "avx512", "avx512fast", "neon") if this CPU can run
  * it, otherwise the best available. Chosen once, on the first call. */
 const kernel_ops *kernels_get(void);
 /* The table named isa if available, else the best available (never NULL). */
