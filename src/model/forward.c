@@ -14,8 +14,8 @@
  *   logits = (rmsnorm(x) * output_norm)·Woutputᵀ
  *
  * The products are matrix x matrix over the whole batch; almost all the
- * time goes into them (kernels/). Attention is split over (token, head)
- * pairs across the thread pool.
+ * time goes into them (kernels/). The KV cache and attention over it are
+ * in attention.c.
  */
 #include <math.h>
 #include <string.h>
@@ -24,6 +24,7 @@
 #include "kernels/kernels.h"
 #include "kernels/ops.h"
 #include "model/arch.h"
+#include "model/attention.h"
 #include "tensor/quant.h"
 
 static void mm(forward_state *st, const weight *w, const float *X, int n, float *Y)
@@ -46,42 +47,6 @@ size_t arch_matmul_scratch(const model_arch *a, int n_batch)
 }
 
 /* ------------------------------------------------------------------------
- * Attention
- * ---------------------------------------------------------------------- */
-
-typedef struct attn_job {
-    const arch_hparams *hp;
-    forward_state *st;
-    const float *k_layer;  /* (n_ctx, kv_dim) this layer's keys */
-    const float *v_layer;  /* (n_ctx, kv_dim) this layer's values */
-    int n, pos;
-} attn_job;
-
-/* One thread's share of the (token, head) pairs: out = softmax(q·Kᵀ·scale)·V
- * over the positions 0..pos+t the token may see. */
-static void attention_worker(void *ctx, int ith, int nth)
-{
-    const attn_job *J = ctx;
-    const arch_hparams *hp = J->hp;
-    const int hd = hp->head_dim, q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd;
-    const int group = hp->n_head / hp->n_head_kv;
-    const float scale = 1.0f / sqrtf((float)hd);
-    float *att = J->st->att + (size_t)ith * J->st->n_ctx;
-    long lo, hi;
-    pool_split((long)J->n * hp->n_head, ith, nth, &lo, &hi);
-    for (long job = lo; job < hi; job++) {
-        const int t = (int)(job / hp->n_head), h = (int)(job % hp->n_head);
-        const int kvh = h / group, n_kv = J->pos + t + 1;
-        const float *q = J->st->q + (size_t)t * q_dim + (size_t)h * hd;
-        for (int j = 0; j < n_kv; j++)
-            att[j] = op_dot_f32(q, J->k_layer + (size_t)j * kv_dim + (size_t)kvh * hd, hd);
-        op_softmax(att, n_kv, scale);
-        float *out = J->st->xb + (size_t)t * q_dim + (size_t)h * hd;
-        op_attn_values(out, att, J->v_layer + (size_t)kvh * hd, kv_dim, n_kv, hd);
-    }
-}
-
-/* ------------------------------------------------------------------------
  * The layer stack
  * ---------------------------------------------------------------------- */
 
@@ -98,8 +63,6 @@ static void attention_block(const model_arch *a, forward_state *st, int il, int 
     mm(st, &l->wk, st->xb, n, st->k);
     mm(st, &l->wv, st->xb, n, st->v);
 
-    float *k_layer = st->k_cache + (size_t)il * st->n_ctx * kv_dim;
-    float *v_layer = st->v_cache + (size_t)il * st->n_ctx * kv_dim;
     const int neox = hp->rope_style == ROPE_NEOX;
     for (int t = 0; t < n; t++) {
         float *q = st->q + (size_t)t * q_dim, *k = st->k + (size_t)t * kv_dim, *v = st->v + (size_t)t * kv_dim;
@@ -109,12 +72,9 @@ static void attention_block(const model_arch *a, forward_state *st, int il, int 
         const float *cs = st->rope_cs + (size_t)t * hp->n_rot;
         for (int h = 0; h < hp->n_head; h++) op_rope(q + (size_t)h * hd, cs, hp->n_rot, neox);
         for (int h = 0; h < hp->n_head_kv; h++) op_rope(k + (size_t)h * hd, cs, hp->n_rot, neox);
-        memcpy(k_layer + (size_t)(pos + t) * kv_dim, k, sizeof(float) * (size_t)kv_dim);
-        memcpy(v_layer + (size_t)(pos + t) * kv_dim, v, sizeof(float) * (size_t)kv_dim);
     }
-
-    attn_job job = {.hp = hp, .st = st, .k_layer = k_layer, .v_layer = v_layer, .n = n, .pos = pos};
-    pool_run(st->pool, attention_worker, &job);
+    kv_cache_store(hp, st, il, pos, n);
+    attention(hp, st, il, n, pos);
 
     mm(st, &l->wo, st->xb, n, st->tmp);
     op_add(st->x, st->tmp, n * E);
