@@ -32,28 +32,26 @@ size_t attention_part_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx
     return ((size_t)THREAD_PARTS * (size_t)n_threads + split_slots(hp, n_ctx)) * attn_part_stride(hp->head_dim);
 }
 
-void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int pos, int n)
+void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int pos, int t)
 {
     const int kv_dim = hp->n_head_kv * hp->head_dim;
-    for (int t = 0; t < n; t++) {
-        const size_t row = (size_t)il * st->n_ctx + (size_t)(pos + t);
-        char *kd = (char *)st->k_cache + row * st->kv_row_bytes;
-        char *vd = (char *)st->v_cache + row * st->kv_row_bytes;
-        const float *k = st->k + (size_t)t * kv_dim, *v = st->v + (size_t)t * kv_dim;
-        switch (st->kv_type) {
-        case GGML_TYPE_F16:
-            f16_quantize(k, kd, kv_dim);
-            f16_quantize(v, vd, kv_dim);
-            break;
-        case GGML_TYPE_Q8_0: /* as ggml's x86 build converts rows for a Q8_0 cache */
-            q8_0_quantize_x86(k, kd, kv_dim);
-            q8_0_quantize_x86(v, vd, kv_dim);
-            break;
-        default:
-            memcpy(kd, k, sizeof(float) * (size_t)kv_dim);
-            memcpy(vd, v, sizeof(float) * (size_t)kv_dim);
-            break;
-        }
+    const size_t row = (size_t)il * st->n_ctx + (size_t)(pos + t);
+    char *kd = (char *)st->k_cache + row * st->kv_row_bytes;
+    char *vd = (char *)st->v_cache + row * st->kv_row_bytes;
+    const float *k = st->k + (size_t)t * kv_dim, *v = st->v + (size_t)t * kv_dim;
+    switch (st->kv_type) {
+    case GGML_TYPE_F16:
+        f16_quantize(k, kd, kv_dim);
+        f16_quantize(v, vd, kv_dim);
+        break;
+    case GGML_TYPE_Q8_0: /* as ggml's x86 build converts rows for a Q8_0 cache */
+        q8_0_quantize_x86(k, kd, kv_dim);
+        q8_0_quantize_x86(v, vd, kv_dim);
+        break;
+    default:
+        memcpy(kd, k, sizeof(float) * (size_t)kv_dim);
+        memcpy(vd, v, sizeof(float) * (size_t)kv_dim);
+        break;
     }
 }
 

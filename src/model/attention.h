@@ -27,9 +27,9 @@
 size_t attention_scores_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx, int n_threads);
 size_t attention_part_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx, int n_threads);
 
-/* Store the k and v rows of the n batch tokens (st->k, st->v) into layer
- * il's cache at positions pos..pos+n-1. */
-void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int pos, int n);
+/* Store the k and v rows of batch token t (st->k, st->v) into layer il's
+ * cache at position pos + t. */
+void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int pos, int t);
 
 /* st->xb[t] = attention of query st->q[t] over layer il's cached positions
  * 0..pos+t, for the n batch tokens. */
