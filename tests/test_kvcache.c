@@ -1,6 +1,9 @@
 /*
  * test_kvcache.c — KV cache types and streaming attention.
  *
+ * exact_kernels: the F32 cache's products (SIMD where the CPU has it) are
+ * bit-identical to ops.c's reference.
+ *
  * kernel_*: the streaming kernels (plain C reference and, where the CPU
  * runs it, AVX-512), walked chunk by chunk and folded as the forward pass
  * does, against softmax attention computed in double over the same widened
@@ -26,6 +29,7 @@
 #include "golden.h"
 #include "gguf/ggml_type.h"
 #include "kernels/attention.h"
+#include "kernels/ops.h"
 #include "mote.h"
 #include "tensor/quant.h"
 #include "testutil.h"
@@ -155,6 +159,36 @@ static void test_kernel_avx512(void **state)
         skip();
     }
     run_kernel_cases("avx512");
+}
+
+/* The F32 cache's products: the chosen kernels equal ops.c's, bit for bit. */
+static void test_exact_kernels(void **state)
+{
+    (void)state;
+    attn_exact_ops ops = attn_exact_kernels(NULL);
+    static const int hds[] = {8, 16, 64, 80, 128};
+    static const int lens[] = {1, 15, 64, 65, 200, 1000};
+    uint64_t rng = 5;
+    enum { STRIDE = 3 * 128 };
+    float *v = malloc(sizeof(float) * 1000 * STRIDE), *p = malloc(sizeof(float) * 1000);
+    for (int i = 0; i < 1000 * STRIDE; i++) v[i] = test_rng_normal(&rng);
+    for (int i = 0; i < 1000; i++) p[i] = test_rng_uniform(&rng) / 100.0f;
+    for (size_t hi = 0; hi < sizeof hds / sizeof hds[0]; hi++) {
+        const int hd = hds[hi];
+        for (int i = 0; i < 16; i++) {
+            const float *a = v + (size_t)i * STRIDE, *b = v + (size_t)(i + 1) * STRIDE + 7;
+            float want = op_dot_f32(a, b, hd), got = ops.dot(a, b, hd);
+            assert_memory_equal(&want, &got, sizeof want);
+        }
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+            float want[128], got[128];
+            op_attn_values(want, p, v + hd, STRIDE, lens[li], hd);
+            ops.values(got, p, v + hd, STRIDE, lens[li], hd);
+            assert_memory_equal(want, got, sizeof(float) * (size_t)hd);
+        }
+    }
+    free(v);
+    free(p);
 }
 
 /* Partials of an empty run are neutral for merge, and finish gives zeros. */
@@ -364,7 +398,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernel_scalar), cmocka_unit_test(test_kernel_avx512),
-        cmocka_unit_test(test_empty_partial), cmocka_unit_test(test_alt_goldens),
+        cmocka_unit_test(test_exact_kernels), cmocka_unit_test(test_empty_partial),
+        cmocka_unit_test(test_alt_goldens),
         cmocka_unit_test(test_kv_types_agree), cmocka_unit_test(test_long_context),
         cmocka_unit_test(test_bad_kv_type),
     };

@@ -135,6 +135,7 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
     s->st.kv_type = kv_type;
     s->st.kv_row_bytes = ggml_row_size(kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
     s->st.attn_kernel = attn_chunk_kernel(kv_type, hp->head_dim, NULL);
+    s->st.attn_exact = attn_exact_kernels(NULL);
     s->logits_first = -1;
     mote_status st = pool_create(p.n_threads, &s->st.pool);
     if (st != MOTE_OK) goto fail;

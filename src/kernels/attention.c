@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gguf/ggml_type.h"
+#include "kernels/ops.h"
 #include "tensor/quant.h"
 
 /* ------------------------------------------------------------------------
@@ -141,12 +142,26 @@ static int cpu_runs_avx512(void)
 #endif
 }
 
+static int want_avx512(const char *isa)
+{
+    if (!isa) isa = getenv("MOTE_ISA");
+    return (!isa || !*isa || strcmp(isa, "avx512") == 0) && cpu_runs_avx512();
+}
+
+attn_exact_ops attn_exact_kernels(const char *isa)
+{
+    attn_exact_ops ops = {op_dot_f32, op_attn_values};
+    if (want_avx512(isa)) {
+        attn_exact_ops simd = attn_exact_avx512();
+        if (simd.dot && simd.values) ops = simd;
+    }
+    return ops;
+}
+
 attn_chunk_fn attn_chunk_kernel(uint32_t kv_type, int hd, const char *isa)
 {
     if (kv_type != GGML_TYPE_F16 && kv_type != GGML_TYPE_Q8_0) return NULL;
-    if (!isa) isa = getenv("MOTE_ISA");
-    const int want_simd = !isa || !*isa || strcmp(isa, "avx512") == 0;
-    if (want_simd && hd % 16 == 0 && cpu_runs_avx512()) {
+    if (want_avx512(isa) && hd % 16 == 0) {
         attn_chunk_fn f = attn_chunk_avx512(kv_type);
         if (f) return f;
     }

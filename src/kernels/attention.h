@@ -57,7 +57,24 @@ void attn_merge(float *dst, const float *src, int g, int hd);
  * partial (l = 0) gives zeros. */
 void attn_finish(float *out, int64_t out_stride, const float *part, int g, int hd);
 
-/* The x86 kernels (attention_avx512.c); NULL type: none. */
+/* ------------------------------------------------------------------------
+ * F32 cache: the two products of the exact two-pass attention
+ *
+ * Bit-identical to ops.h's op_dot_f32 and op_attn_values (llama.cpp's
+ * summation order), only faster: the score of each position, and the
+ * weighted sum of values.
+ * ---------------------------------------------------------------------- */
+
+typedef struct attn_exact_ops {
+    float (*dot)(const float *a, const float *b, int n);
+    void (*values)(float *out, const float *p, const float *v, int64_t stride, int n, int hd);
+} attn_exact_ops;
+
+/* For isa as attn_chunk_kernel chooses (ops.h's functions for "scalar"). */
+attn_exact_ops attn_exact_kernels(const char *isa);
+
+/* The x86 kernels (attention_avx512.c); NULL type / NULL functions: none. */
 attn_chunk_fn attn_chunk_avx512(uint32_t kv_type);
+attn_exact_ops attn_exact_avx512(void);
 
 #endif

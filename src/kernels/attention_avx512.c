@@ -4,6 +4,8 @@
  * for F16, sign extension and a scale for Q8_0), scores and weighted sums
  * use FMAs, and exp is a vector polynomial. Requires hd % 16 == 0.
  *
+ * Also the exact F32-cache products, bit-identical to ops.c's.
+ *
  * The number of query heads per call (1..ATTN_GMAX) is a compile-time
  * constant in each instance of the kernel body, so the per-query
  * accumulators live in registers.
@@ -11,6 +13,7 @@
 #include "kernels/attention.h"
 
 #include "gguf/ggml_type.h"
+#include "kernels/ops.h"
 #include "tensor/quant.h"
 
 #if defined(__x86_64__) && defined(__AVX512F__) && defined(__F16C__)
@@ -147,12 +150,84 @@ attn_chunk_fn attn_chunk_avx512(uint32_t kv_type)
     return kv_type == GGML_TYPE_F16 ? chunk_f16_avx512 : kv_type == GGML_TYPE_Q8_0 ? chunk_q8_0_avx512 : NULL;
 }
 
+/* ------------------------------------------------------------------------
+ * Exact F32 products
+ *
+ * The lane assignment and folding of ops.c's op_dot_f32 / op_attn_values
+ * (4 vectors of 16 lanes; element i in vector (i / 16) % 4, lane i % 16;
+ * vectors folded 0+2, 1+3, then 0+1; lanes reduced 16 -> 8 -> 4, then
+ * (0 + 2) + (1 + 3)) with real vector FMAs: the same roundings in the same
+ * order, so the results are bit-identical. (This file is built without
+ * floating-point contraction, as C11 mode implies.)
+ * ---------------------------------------------------------------------- */
+
+/* ops.c's reduce16 of one vector. */
+INLINE float reduce16(__m512 v)
+{
+    const __m256 h8 = _mm256_add_ps(_mm512_extractf32x8_ps(v, 1), _mm512_castps512_ps256(v));
+    const __m128 h4 = _mm_add_ps(_mm256_extractf128_ps(h8, 1), _mm256_castps256_ps128(h8));
+    float a[4];
+    _mm_storeu_ps(a, h4);
+    return (a[0] + a[2]) + (a[1] + a[3]);
+}
+
+static float exact_dot(const float *a, const float *b, int n)
+{
+    const int np = n - n % 64;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int i = 0; i < np; i += 64)
+        for (int v = 0; v < 4; v++)
+            acc[v] = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16 * v), _mm512_loadu_ps(b + i + 16 * v), acc[v]);
+    const __m512 f = _mm512_add_ps(_mm512_add_ps(acc[0], acc[2]), _mm512_add_ps(acc[1], acc[3]));
+    float sum = reduce16(f);
+    for (int i = np; i < n; i++) {
+        const float prod = a[i] * b[i];
+        sum += prod;
+    }
+    return sum;
+}
+
+/* 16 output dimensions at a time: acc[L] holds lane L = j % 64 of ops.c's
+ * accumulators for each of the 16 dimensions, then the folds run across
+ * the dimensions in parallel. */
+static void exact_values(float *out, const float *p, const float *v, int64_t stride, int n, int hd)
+{
+    if (hd % 16 != 0) {
+        op_attn_values(out, p, v, stride, n, hd);
+        return;
+    }
+    __m512 acc[64];
+    for (int d0 = 0; d0 < hd; d0 += 16) {
+        for (int L = 0; L < 64; L++) acc[L] = _mm512_setzero_ps();
+        for (int j = 0; j < n; j++)
+            acc[j & 63] = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), _mm512_loadu_ps(v + (int64_t)j * stride + d0), acc[j & 63]);
+        __m512 f[16], h8[8], h4[4];
+        for (int l = 0; l < 16; l++)
+            f[l] = _mm512_add_ps(_mm512_add_ps(acc[l], acc[32 + l]), _mm512_add_ps(acc[16 + l], acc[48 + l]));
+        for (int i = 0; i < 8; i++) h8[i] = _mm512_add_ps(f[i + 8], f[i]);
+        for (int i = 0; i < 4; i++) h4[i] = _mm512_add_ps(h8[i + 4], h8[i]);
+        _mm512_storeu_ps(out + d0, _mm512_add_ps(_mm512_add_ps(h4[0], h4[2]), _mm512_add_ps(h4[1], h4[3])));
+    }
+}
+
+attn_exact_ops attn_exact_avx512(void)
+{
+    attn_exact_ops ops = {exact_dot, exact_values};
+    return ops;
+}
+
 #else /* not built for AVX-512 */
 
 attn_chunk_fn attn_chunk_avx512(uint32_t kv_type)
 {
     (void)kv_type;
     return NULL;
+}
+
+attn_exact_ops attn_exact_avx512(void)
+{
+    attn_exact_ops none = {NULL, NULL};
+    return none;
 }
 
 #endif

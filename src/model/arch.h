@@ -111,6 +111,7 @@ typedef struct forward_state {
     float *att;         /* F32 cache: (n_threads, n_ctx) attention scores per thread; else NULL */
     float *attn_part;   /* F16/Q8_0 cache: attention partials (model/attention.h); else NULL */
     attn_chunk_fn attn_kernel; /* F16/Q8_0 cache: the streaming attention kernel; else NULL */
+    attn_exact_ops attn_exact; /* F32 cache: the products of exact attention */
     void *mm_scratch;   /* activations converted for matmul */
     mote_pool *pool;
 } forward_state;

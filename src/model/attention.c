@@ -77,6 +77,7 @@ static void exact_worker(void *ctx, int ith, int nth)
     const int group = hp->n_head / hp->n_head_kv;
     const float scale = 1.0f / sqrtf((float)hd);
     float *att = J->st->att + (size_t)ith * J->st->n_ctx;
+    const attn_exact_ops *ops = &J->st->attn_exact;
     long lo, hi;
     pool_split((long)J->n * hp->n_head, ith, nth, &lo, &hi);
     for (long job = lo; job < hi; job++) {
@@ -84,10 +85,10 @@ static void exact_worker(void *ctx, int ith, int nth)
         const int kvh = h / group, n_kv = J->pos + t + 1;
         const float *q = J->st->q + (size_t)t * q_dim + (size_t)h * hd;
         for (int j = 0; j < n_kv; j++)
-            att[j] = op_dot_f32(q, J->k_layer + (size_t)j * kv_dim + (size_t)kvh * hd, hd);
+            att[j] = ops->dot(q, J->k_layer + (size_t)j * kv_dim + (size_t)kvh * hd, hd);
         op_softmax(att, n_kv, scale);
         float *out = J->st->xb + (size_t)t * q_dim + (size_t)h * hd;
-        op_attn_values(out, att, J->v_layer + (size_t)kvh * hd, kv_dim, n_kv, hd);
+        ops->values(out, att, J->v_layer + (size_t)kvh * hd, kv_dim, n_kv, hd);
     }
 }
 
