@@ -21,9 +21,12 @@ LDFLAGS += $(OPT) -pthread
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lm
 
 # Kernels for one ISA live in files named *_avx2.c / *_avx512.c and are built
-# with that ISA enabled; the dispatcher picks them at run time.
+# with that ISA enabled; the dispatcher picks them at run time. The flags
+# exist only for x86-64 compilers (elsewhere the files compile to nothing).
+ifneq ($(filter x86_64-%,$(shell $(CC) -dumpmachine)),)
 ISA_avx2   := -mavx2 -mfma -mf16c
 ISA_avx512 := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
+endif
 
 LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))

@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "testutil.h"
 
 extern char **environ;
@@ -602,6 +604,108 @@ static void test_perplexity(void **state)
     assert_true(checked >= 1);
 }
 
+/* ------------------------------------------------------------------------
+ * bench and synth
+ * ---------------------------------------------------------------------- */
+
+static void test_bench_synth_help(void **state)
+{
+    static const struct {
+        const char *verb;
+        const char *opts[12];
+    } cases[] = {
+        {"bench", {"-m", "-p", "-n", "-t", "-r", "-d", "-o", "json"}},
+        {"synth", {"--like", "--type", "--vocab", "-o", "--seed", "--layers", "--exact",
+                   "llama-3.2-1b", "qwen2.5-0.5b", "Q4_K_M"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        proc p = RUN(cases[i].verb, "--help");
+        expect_status(&p, 0);
+        expect_contains(p.out, "usage: mote ");
+        for (int j = 0; cases[i].opts[j]; j++) expect_contains(p.out, cases[i].opts[j]);
+        proc_free(&p);
+    }
+    expect_usage_error(RUN("bench"));                          /* no -m */
+    expect_usage_error(RUN("bench", "-m", "m.gguf", "-o", "xml"));
+    expect_usage_error(RUN("bench", "-m", "m.gguf", "-p", "0", "-n", "0"));
+    expect_usage_error(RUN("synth", "--like", "tiny-llama", "-o", "x.gguf")); /* no vocab */
+}
+
+/* A JSON number field of obj, failing the test when absent. */
+static double json_num(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsNumber(v)) fail_msg("JSON field '%s' missing or not a number", key);
+    return v->valuedouble;
+}
+
+/* bench -o json: one valid object with every field, speeds consistent. */
+static void test_bench_json(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("stories260K.gguf");
+    proc p = RUN("bench", "-m", model, "-p", "16", "-n", "8", "-r", "2", "-t", "1", "-o", "json");
+    expect_status(&p, 0);
+    cJSON *root = cJSON_Parse(p.out);
+    if (!root) fail_msg("not JSON:\n%s", p.out);
+    assert_int_equal(json_num(root, "n_prompt"), 16);
+    assert_int_equal(json_num(root, "n_gen"), 8);
+    assert_int_equal(json_num(root, "repetitions"), 2);
+    assert_int_equal(json_num(root, "n_threads"), 1);
+    assert_int_equal(json_num(root, "depth"), 0);
+    assert_true(json_num(root, "n_params") > 0 && json_num(root, "size_bytes") > 0);
+    double load = json_num(root, "load_s"), ttft = json_num(root, "ttft_s");
+    assert_true(load > 0 && ttft >= load);
+    assert_true(json_num(root, "peak_rss_bytes") > 0);
+    static const char *const series[] = {"pp_tps", "tg_tps"};
+    for (int i = 0; i < 2; i++) {
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, series[i]);
+        if (!cJSON_IsObject(s)) fail_msg("no object '%s'", series[i]);
+        double lo = json_num(s, "min"), med = json_num(s, "median"), hi = json_num(s, "max");
+        assert_true(lo > 0 && lo <= med && med <= hi);
+        const cJSON *samples = cJSON_GetObjectItemCaseSensitive(s, "samples");
+        assert_int_equal(cJSON_GetArraySize(samples), 2);
+    }
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
+    assert_true(cJSON_IsString(m) && strcmp(m->valuestring, model) == 0);
+    cJSON_Delete(root);
+    proc_free(&p);
+
+    p = RUN("bench", "-m", model, "-p", "16", "-n", "0", "-r", "1", "-t", "1");
+    expect_status(&p, 0);
+    expect_contains(p.out, " pp16 |");
+    expect_contains(p.out, "time to first token");
+    assert_null(strstr(p.out, " tg"));
+    proc_free(&p);
+    free(model);
+}
+
+/* synth writes a model that the other verbs open. */
+static void test_synth_cli(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char out[4096];
+    const char *dir = getenv("TMPDIR");
+    snprintf(out, sizeof out, "%s/mote-cli-synth-%d.gguf", dir && *dir ? dir : "/tmp", (int)getpid());
+    char *vocab = model_path("stories260K.gguf");
+    proc p = RUN("synth", "--like", "tiny-llama3", "--type", "Q4_K_M", "--vocab", vocab, "-o", out,
+                 "--layers", "1", "--seed", "3");
+    expect_status(&p, 0);
+    expect_contains(p.out, "wrote");
+    proc_free(&p);
+    p = RUN("info", out, "--tensors");
+    expect_status(&p, 0);
+    expect_contains(p.out, "blk.0.attn_v.weight");
+    expect_contains(p.out, "Q6_K");
+    proc_free(&p);
+    p = RUN("synth", "--like", "no-such-model", "--vocab", vocab, "-o", out);
+    expect_status(&p, 1);
+    expect_contains(p.err, "no-such-model");
+    proc_free(&p);
+    unlink(out);
+    free(vocab);
+}
+
 int main(int argc, char **argv)
 {
     const char *bin = getenv("MOTE_BIN");
@@ -629,6 +733,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_chat_incremental),
         cmocka_unit_test(test_chat_template),
         cmocka_unit_test(test_perplexity),
+        cmocka_unit_test(test_bench_synth_help),
+        cmocka_unit_test(test_bench_json),
+        cmocka_unit_test(test_synth_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

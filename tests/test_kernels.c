@@ -2,8 +2,10 @@
  * test_kernels.c — the kernel tables and matmul.
  *
  * Every test loops over all kernel tables this CPU can run
- * (kernels_available), so SIMD tables are held to the same checks as the
- * scalar reference:
+ * (kernels_available; main prints which), so SIMD tables are held to the
+ * same checks as the scalar reference:
+ *   - each SIMD table's activation conversions and dot slots against the
+ *     scalar table's, bit for bit (random rows, odd block counts);
  *   - each vec_dot against a double-precision dot of the dequantized weight
  *     row and the dequantized activation row, for odd block counts;
  *   - matmul against a naive loop over vec_dot, bit for bit, with 1 and 3
@@ -178,6 +180,92 @@ static void test_vec_dot_matches_double(void **state)
                     check_vec_dot(t[i], weight_types[w], nbs[b], seed * 1000 + w * 10 + b);
 }
 
+/* ------------------------------------------------------------------------
+ * SIMD tables against the scalar reference, bit for bit
+ * ---------------------------------------------------------------------- */
+
+/* The dot slots of a table, by index: vec_dot, vec_dot_x4, vec_dot_b8, vec_dot_b2. */
+static vec_dot_fn slot(const kernel_ops *ops, int v, uint32_t wt)
+{
+    return v == 0 ? ops->vec_dot[wt] : v == 1 ? ops->vec_dot_x4[wt] : v == 2 ? ops->vec_dot_b8[wt] : ops->vec_dot_b2[wt];
+}
+
+/* One row of nb blocks (float types: 33 * nb elements, and 64 * nb for
+ * whole vectors): the table's activation conversion gives the scalar
+ * table's bytes, and each of its dot slots the scalar slot's float, bit
+ * for bit. */
+static void check_bitwise(const kernel_ops *ops, uint32_t wt, int64_t k, uint64_t seed)
+{
+    const kernel_ops *ref = kernels_scalar();
+    const uint32_t xt = vec_dot_type(wt);
+    const size_t xrow = ggml_row_size(xt, k);
+    float *w = malloc((size_t)k * sizeof *w), *x = malloc((size_t)k * sizeof *x);
+    void *wq = malloc(ggml_row_size(wt, k)), *xq = malloc(xrow), *xr = malloc(xrow);
+    assert_true(w && x && wq && xq && xr);
+    fill_normal(w, k, seed);
+    fill_normal(x, k, seed ^ 0x5555);
+    for (int64_t i = 0; i < k; i++) w[i] *= 0.02f * (float)(1 + (i / 32) % 7);
+    for (int64_t i = 0; i < k; i += 61) x[i] *= 30.0f;
+    to_type(wt, w, wq, k);
+    ref->quantize[xt](x, xr, k);
+    ops->quantize[xt](x, xq, k);
+    if (memcmp(xq, xr, xrow) != 0)
+        fail_msg("%s: %s activations (k=%lld) differ from scalar", ops->isa, ggml_type_name(xt), (long long)k);
+    for (int v = 0; v < 4; v++) {
+        vec_dot_fn f = slot(ops, v, wt), g = slot(ref, v, wt);
+        if (!f != !g) fail_msg("%s %s: slot %d present in one table only", ops->isa, ggml_type_name(wt), v);
+        if (!f) continue;
+        if (v == 3 && k % (wt == GGML_TYPE_BF16 ? 32 : 16) != 0) continue;
+        float a = NAN, b = NAN;
+        f(k, &a, wq, xr);
+        g(k, &b, wq, xr);
+        if (memcmp(&a, &b, sizeof a) != 0)
+            fail_msg("%s %s k=%lld slot %d: %.9g, scalar %.9g", ops->isa, ggml_type_name(wt), (long long)k, v, a, b);
+    }
+    /* four rows at once: four different rows, each as its vec_dot */
+    if (ops->vec_dot4[wt]) {
+        const size_t wrow = ggml_row_size(wt, k);
+        uint8_t *w4 = malloc(4 * wrow);
+        assert_non_null(w4);
+        for (int r = 0; r < 4; r++) {
+            fill_normal(w, k, seed * 7 + r);
+            to_type(wt, w, w4 + r * wrow, k);
+        }
+        float got[4], want[4];
+        ops->vec_dot4[wt](k, got, w4, wrow, xr);
+        for (int r = 0; r < 4; r++) ref->vec_dot[wt](k, &want[r], w4 + r * wrow, xr);
+        if (memcmp(got, want, sizeof got) != 0)
+            fail_msg("%s %s k=%lld: vec_dot4 differs from scalar vec_dot", ops->isa, ggml_type_name(wt), (long long)k);
+        free(w4);
+    }
+    free(w), free(x), free(wq), free(xq), free(xr);
+}
+
+static void test_simd_bitwise_scalar(void **state)
+{
+    (void)state;
+    const kernel_ops *t[MAX_TABLES];
+    int n = tables(t);
+    static const int nbs[] = {1, 3, 7, 13, 33};
+    for (int i = 0; i < n; i++) {
+        if (t[i] == kernels_scalar()) continue;
+        for (size_t w = 0; w < N_WEIGHT_TYPES; w++) {
+            const uint32_t wt = weight_types[w];
+            const int64_t bs = ggml_type_get(wt)->block_size;
+            for (size_t b = 0; b < sizeof nbs / sizeof nbs[0]; b++)
+                for (uint64_t seed = 1; seed <= 2; seed++) {
+                    if (bs == 1) {
+                        check_bitwise(t[i], wt, 33 * nbs[b], seed * 100 + b);
+                        check_bitwise(t[i], wt, 64 * nbs[b], seed * 100 + b);
+                        check_bitwise(t[i], wt, 64 * nbs[b] + 16, seed * 100 + b);
+                    } else {
+                        check_bitwise(t[i], wt, bs * nbs[b], seed * 100 + b);
+                    }
+                }
+        }
+    }
+}
+
 /* Zero weights or zero activations give exactly zero. */
 static void test_vec_dot_zero(void **state)
 {
@@ -230,6 +318,58 @@ static void naive_matmul(const kernel_ops *ops, const void *W, uint32_t wt, int6
     free(xq);
 }
 
+/* The gemm slot's products (own summation order): each output within a
+ * relative 2e-5 of sum |w x| of the exact product of the dequantized
+ * weight row and the table's converted activation row (Q8_1: plus the
+ * rounding of its F16 sum, as in check_vec_dot). */
+static void check_gemm_close(const kernel_ops *ops, const void *Wq, uint32_t wt, int64_t m, int64_t k,
+                             const float *X, int64_t n, const float *Y)
+{
+    const uint32_t xt = vec_dot_type(wt);
+    const size_t wrow = ggml_row_size(wt, k), xrow = ggml_row_size(xt, k);
+    float *wd = malloc((size_t)k * sizeof *wd), *xd = malloc((size_t)k * sizeof *xd);
+    uint8_t *xq = malloc(xrow);
+    assert_true(wd && xd && xq);
+    for (int64_t t = 0; t < n; t++) {
+        ops->quantize[xt](X + t * k, xq, k);
+        assert_int_equal(dequantize_row(xt, xq, xd, k), MOTE_OK);
+        for (int64_t r = 0; r < m; r++) {
+            const uint8_t *w = (const uint8_t *)Wq + r * wrow;
+            assert_int_equal(dequantize_row(wt, w, wd, k), MOTE_OK);
+            double ref = 0, mag = 0;
+            for (int64_t i = 0; i < k; i++) {
+                ref += (double)wd[i] * xd[i];
+                mag += fabs((double)wd[i] * xd[i]);
+            }
+            double tol = 2e-5 * mag + 1e-30;
+            if (xt == GGML_TYPE_Q8_1)
+                for (int64_t b = 0; b < k / QK8_1; b++) {
+                    const mote_f16 mm = wt == GGML_TYPE_Q4_1 ? ((const block_q4_1 *)w)[b].m : ((const block_q5_1 *)w)[b].m;
+                    tol += fabs((double)fp16_to_fp32(mm) * fp16_to_fp32(((const block_q8_1 *)xq)[b].s)) * 0x1p-11;
+                }
+            const float y = Y[t * m + r];
+            if (!(fabs(y - ref) <= tol))
+                fail_msg("%s %s gemm m=%lld k=%lld n=%lld, output (%lld, %lld): %.9g, reference %.9g (magnitude %g)",
+                         ops->isa, ggml_type_name(wt), (long long)m, (long long)k, (long long)n, (long long)t,
+                         (long long)r, y, ref, mag);
+        }
+    }
+    free(wd), free(xd), free(xq);
+}
+
+/* Types whose gemm follows the scalar table's batch order (so matmul
+ * gives the scalar results bit for bit): one float chain of exact block
+ * sums (Q4_0, IQ4_NL) or llama.cpp's two chains (Q4_K, Q2_K). */
+static int gemm_exact(uint32_t wt)
+{
+    return wt == GGML_TYPE_Q4_0 || wt == GGML_TYPE_IQ4_NL || wt == GGML_TYPE_Q4_K || wt == GGML_TYPE_Q2_K;
+}
+
+/* matmul against the plain loop over vec_dot (bit for bit), or where the
+ * table has a gemm for the batch, against the exact product (close) — and
+ * bit-identical with 1 and 3 threads and without a pool. Shapes cover
+ * partial row and token tiles (m = 70, n = 130: several gemm calls) and,
+ * for 32-element blocks, a partial reduction chunk (k = 608). */
 static void test_matmul_matches_vec_dot(void **state)
 {
     (void)state;
@@ -238,43 +378,63 @@ static void test_matmul_matches_vec_dot(void **state)
     mote_pool *pool1 = NULL, *pool3 = NULL;
     assert_int_equal(pool_create(1, &pool1), MOTE_OK);
     assert_int_equal(pool_create(3, &pool3), MOTE_OK);
-    static const int64_t ms[] = {1, 7, 33}, ns[] = {1, 3, 17};
-    const int64_t k = 2 * QK_K;
-    float *W = malloc(33 * k * sizeof *W), *X = malloc(17 * k * sizeof *X);
-    float *Yref = malloc(33 * 17 * sizeof *Yref), *Y = malloc(33 * 17 * sizeof *Y);
-    assert_true(W && X && Yref && Y);
-    fill_normal(W, 33 * k, 11);
-    fill_normal(X, 17 * k, 12);
+    enum { MMAX = 70, NMAX = 130, KMAX = 2 * QK_K + 96 };
+    static const int64_t ms[] = {1, 7, 33, MMAX}, ns[] = {1, 3, 17, NMAX}, ks[] = {2 * QK_K, KMAX};
+    float *W = malloc(MMAX * KMAX * sizeof *W), *X = malloc(NMAX * KMAX * sizeof *X);
+    float *Yref = malloc(MMAX * NMAX * sizeof *Yref), *Y = malloc(MMAX * NMAX * sizeof *Y);
+    float *Y0 = malloc(MMAX * NMAX * sizeof *Y0);
+    assert_true(W && X && Yref && Y && Y0);
+    fill_normal(W, MMAX * KMAX, 11);
+    fill_normal(X, NMAX * KMAX, 12);
     for (int ti = 0; ti < nt; ti++) {
         const kernel_ops *ops = t[ti];
         for (size_t w = 0; w < N_WEIGHT_TYPES; w++) {
             const uint32_t wt = weight_types[w];
-            const size_t wrow = ggml_row_size(wt, k);
-            uint8_t *Wq = malloc(33 * wrow);
-            assert_non_null(Wq);
-            for (int r = 0; r < 33; r++) to_type(wt, W + r * k, Wq + r * wrow, k);
-            for (size_t a = 0; a < 3; a++) {
-                for (size_t b = 0; b < 3; b++) {
-                    const int64_t m = ms[a], n = ns[b];
-                    naive_matmul(ops, Wq, wt, m, k, X, n, Yref);
-                    /* exactly the advertised scratch: ASan catches overruns */
-                    const size_t ss = matmul_scratch_size(wt, k, n);
-                    void *scratch = ss ? malloc(ss) : NULL;
-                    mote_pool *pools[3] = {pool1, pool3, NULL};
-                    for (int p = 0; p < 3; p++) {
-                        for (int64_t i = 0; i < m * n; i++) Y[i] = NAN;
-                        matmul_with(ops, pools[p], Wq, wt, m, k, X, n, Y, scratch);
-                        if (memcmp(Y, Yref, (size_t)(m * n) * sizeof *Y) != 0)
-                            fail_msg("%s %s m=%lld n=%lld pool %d: matmul differs from vec_dot",
-                                     ops->isa, ggml_type_name(wt), (long long)m, (long long)n, p);
+            for (size_t kk = 0; kk < 2; kk++) {
+                const int64_t k = ks[kk];
+                if (k % ggml_type_get(wt)->block_size || k % ggml_type_get(vec_dot_type(wt))->block_size) continue;
+                const size_t wrow = ggml_row_size(wt, k);
+                uint8_t *Wq = malloc(MMAX * wrow);
+                assert_non_null(Wq);
+                for (int r = 0; r < MMAX; r++) to_type(wt, W + r * k, Wq + r * wrow, k);
+                for (size_t a = 0; a < 4; a++) {
+                    for (size_t b = 0; b < 4; b++) {
+                        const int64_t m = ms[a], n = ns[b];
+                        /* the big shapes once per type is enough for the scalar table */
+                        if (ops == kernels_scalar() && (m == MMAX || n == NMAX) && kk) continue;
+                        const int gemm = batch_gemm(ops, wt, n) != NULL;
+                        if (!gemm) naive_matmul(ops, Wq, wt, m, k, X, n, Yref);
+                        /* exactly the advertised scratch: ASan catches overruns */
+                        const size_t ss = matmul_scratch_size(wt, k, n);
+                        void *scratch = ss ? malloc(ss) : NULL;
+                        mote_pool *pools[3] = {NULL, pool1, pool3};
+                        for (int p = 0; p < 3; p++) {
+                            for (int64_t i = 0; i < m * n; i++) Y[i] = NAN;
+                            matmul_with(ops, pools[p], Wq, wt, m, k, X, n, Y, scratch);
+                            if (gemm && p == 0) {
+                                check_gemm_close(ops, Wq, wt, m, k, X, n, Y);
+                                if (gemm_exact(wt)) {
+                                    naive_matmul(kernels_scalar(), Wq, wt, m, k, X, n, Yref);
+                                    if (memcmp(Y, Yref, (size_t)(m * n) * sizeof *Y) != 0)
+                                        fail_msg("%s %s m=%lld k=%lld n=%lld: gemm differs from the scalar "
+                                                 "batch order", ops->isa, ggml_type_name(wt), (long long)m,
+                                                 (long long)k, (long long)n);
+                                }
+                                memcpy(Yref, Y, (size_t)(m * n) * sizeof *Y);
+                            }
+                            if (memcmp(Y, Yref, (size_t)(m * n) * sizeof *Y) != 0)
+                                fail_msg("%s %s m=%lld k=%lld n=%lld pool %d: matmul differs from %s", ops->isa,
+                                         ggml_type_name(wt), (long long)m, (long long)k, (long long)n, p,
+                                         gemm ? "the single-threaded gemm" : "vec_dot");
+                        }
+                        free(scratch);
                     }
-                    free(scratch);
                 }
+                free(Wq);
             }
-            free(Wq);
         }
     }
-    free(W), free(X), free(Yref), free(Y);
+    free(W), free(X), free(Yref), free(Y), free(Y0);
     pool_free(pool1);
     pool_free(pool3);
 }
@@ -377,10 +537,16 @@ static void test_shared_real_matmul(void **state)
 
 int main(void)
 {
+    const kernel_ops *t[MAX_TABLES];
+    int n = kernels_available(t, MAX_TABLES);
+    printf("kernel levels tested:");
+    for (int i = 0; i < n && i < MAX_TABLES; i++) printf(" %s", t[i]->isa);
+    printf("\n");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vec_dot_type),
         cmocka_unit_test(test_tables_complete),
         cmocka_unit_test(test_vec_dot_matches_double),
+        cmocka_unit_test(test_simd_bitwise_scalar),
         cmocka_unit_test(test_vec_dot_zero),
         cmocka_unit_test(test_matmul_matches_vec_dot),
         cmocka_unit_test(test_matmul_default_and_sizes),

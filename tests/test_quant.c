@@ -1,6 +1,7 @@
 /*
  * test_quant.c — tensor block formats: dequantization of hand-built blocks, quantize/dequantize round trips, the exactness of the
- * activation quantizers, and (with ../shared) llama.cpp's own files: mote's
+ * activation quantizers (and their SIMD forms at every kernel level this
+ * CPU runs, bit for bit), and (with ../shared) llama.cpp's own files: mote's
  * quantizers must reproduce llama-quantize's bytes from the F32 model, and
  * dequantized tensors must be close to the F32 originals.
  *
@@ -14,6 +15,7 @@
 
 #include "base/status.h"
 #include "gguf/gguf.h"
+#include "kernels/kernels.h"
 #include "tensor/quant.h"
 #include "testutil.h"
 
@@ -556,6 +558,64 @@ static void test_q8_K_exact(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * Activation quantizers of every kernel level
+ * ---------------------------------------------------------------------- */
+
+/* Each kernel table this CPU runs converts activations to F16, BF16,
+ * Q8_0, Q8_1 and Q8_K with the scalar reference's exact bytes: random rows
+ * of odd block counts, rows with ties, zero blocks, repeated extremes of
+ * both signs, values that overflow F16, F16 subnormals, and BF16 rounding
+ * edges. */
+static void test_activation_quantizers_every_level(void **state)
+{
+    (void)state;
+    enum { N = 5 * QK_K + 32 * 3 }; /* not a whole number of Q8_K blocks: Q8_K uses 5 * QK_K */
+    static float x[N];
+    static uint8_t got[N * 4], want[N * 4];
+    static const uint32_t acts[] = {GGML_TYPE_F16, GGML_TYPE_BF16, GGML_TYPE_Q8_0, GGML_TYPE_Q8_1, GGML_TYPE_Q8_K};
+    const kernel_ops *t[8];
+    const int nt = kernels_available(t, 8);
+    const kernel_ops *ref = kernels_scalar();
+    printf("activation quantizers tested at:");
+    for (int i = 0; i < nt; i++) printf(" %s", t[i]->isa);
+    printf("\n");
+    for (int variant = 0; variant < 4; variant++) {
+        fill_normal(x, N, 1234 + variant, variant == 3 ? 1e4f : 1.0f);
+        if (variant == 1) {
+            for (int i = 0; i < N; i++) x[i] = (float)((i * 37) % 255 - 127) * 0.5f; /* ties */
+            for (int i = 32; i < 64; i++) x[i] = 0.0f;                              /* a zero block */
+            for (int i = QK_K; i < 2 * QK_K; i++) x[i] = 0.0f;                     /* a zero super-block */
+            x[70] = 9.0f, x[71] = -9.0f, x[90] = 9.0f;                              /* equal extremes */
+            x[2 * QK_K + 5] = -7.0f, x[2 * QK_K + 100] = 7.0f;
+        } else if (variant == 2) {
+            for (int i = 0; i < N; i++) x[i] *= (i % 3 == 0) ? 1e-6f : (i % 3 == 1) ? 7e4f : 1.0f;
+            x[1] = 65519.0f, x[2] = 65520.0f, x[3] = -65536.0f, x[4] = 1e-8f, x[5] = 3e-5f;
+            x[6] = f32_from_bits(0x3f808000u); /* BF16 tie, even */
+            x[7] = f32_from_bits(0x3f818000u); /* BF16 tie, odd */
+            x[8] = f32_from_bits(0x7f7fffffu); /* rounds to BF16 infinity */
+        }
+        for (int i = 0; i < nt; i++) {
+            if (t[i] == ref) continue;
+            for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
+                const uint32_t at = acts[a];
+                const int64_t n = at == GGML_TYPE_Q8_K ? 5 * QK_K : N;
+                const size_t bytes = ggml_row_size(at, n);
+                memset(got, 0x11, bytes);
+                memset(want, 0x22, bytes);
+                t[i]->quantize[at](x, got, n);
+                ref->quantize[at](x, want, n);
+                if (memcmp(got, want, bytes) != 0) {
+                    size_t j = 0;
+                    while (got[j] == want[j]) j++;
+                    fail_msg("%s: %s of input variant %d differs from scalar at byte %zu", t[i]->isa,
+                             ggml_type_name(at), variant, j);
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------
  * Real files (../shared)
  * ---------------------------------------------------------------------- */
 
@@ -678,6 +738,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_special),
         cmocka_unit_test(test_q8_0_q8_1_exact),
         cmocka_unit_test(test_q8_K_exact),
+        cmocka_unit_test(test_activation_quantizers_every_level),
         cmocka_unit_test(test_shared_quantize_matches_llama),
         cmocka_unit_test(test_shared_dequantize_close),
     };

@@ -28,6 +28,8 @@ static const cli_verb verbs[] = {
     {"info", "describe a model file: hyper-parameters, tensors, metadata", cmd_info},
     {"tokenize", "show how a text is tokenized", cmd_tokenize},
     {"perplexity", "measure a model's perplexity on a text file", cmd_perplexity},
+    {"bench", "measure prompt and generation speed (like llama-bench)", cmd_bench},
+    {"synth", "write a random-weight model shaped like a real one", cmd_synth},
     {"version", "print the version", cmd_version},
     {"help", "show the help of a verb", cmd_help},
 };

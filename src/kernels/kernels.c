@@ -1,11 +1,16 @@
 /*
  * kernels.c — choosing a kernel table, and the matrix product built on it.
  *
+ * Tables, best first, are listed in isa_list; kernels_get() takes the first
+ * this CPU runs (base/cpu.h), or the one MOTE_ISA names if the CPU runs it.
+ *
  * matmul converts the n activation rows to the weight type's vec_dot type
- * once (rows split over the threads), then splits the m output columns
- * (weight rows) over the threads. Every output element is one vec_dot call
- * on the same data whatever the thread count or tiling, so results are
- * bit-identical for any number of threads.
+ * once (rows split over the threads), then splits the output tiles (weight
+ * rows x tokens) over the threads. Every output element is computed by the
+ * same function on the same data whatever the thread count or tiling
+ * (vec_dot4 is bit-identical to vec_dot; a gemm's per-output arithmetic
+ * does not depend on its tile), so results are bit-identical for any
+ * number of threads.
  */
 #include "kernels/kernels.h"
 
@@ -13,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cpu.h"
+#include "kernels/kernels_isa.h"
 #include "tensor/quant.h"
 
 /* ------------------------------------------------------------------------
@@ -64,8 +71,17 @@ static int always(void)
     return 1;
 }
 
-/* Best first. SIMD tables are added here with their CPU feature checks. */
+/* Best first: kernels_get() takes the first one this CPU can run. One line
+ * per level; a level exists only on the architecture it targets.
+ * avx512fast (batches in the gemms' own order for every type, see
+ * dot_avx512.c) ranks below avx512 (batches as llama.cpp rounds them for
+ * the types that allow it), so only MOTE_ISA=avx512fast picks it. */
 static const isa_entry isa_list[] = {
+#if defined(__x86_64__)
+    {"avx512", kernels_avx512, cpu_has_avx512_level},
+    {"avx512fast", kernels_avx512fast, cpu_has_avx512_level},
+    {"avx2", kernels_avx2, cpu_has_avx2_level},
+#endif
     {"scalar", kernels_scalar, always},
 };
 #define N_ISA ((int)(sizeof isa_list / sizeof isa_list[0]))
@@ -110,9 +126,13 @@ const kernel_ops *kernels_get(void)
  * Matrix product
  * ---------------------------------------------------------------------- */
 
-/* Output tiles of TILE_M weight rows x TILE_N tokens: each weight row is
- * reused for TILE_N tokens while it is in L1, and the tile's converted
- * activation rows stay in L2 across its TILE_M weight rows. */
+/* Work items: output tiles of TILE_M weight rows x TILE_N tokens (gemm:
+ * GEMM_MR rows x GEMM_NT tokens), numbered row tile major; each thread
+ * takes a contiguous run of items, so both threads get work whether m or
+ * n is the large dimension. Within a tile each weight row is reused for
+ * TILE_N tokens while it is in L1, and the tile's converted activation
+ * rows stay in L2 across its rows. Which function computes an output
+ * depends only on its token index (see batch_dot), never on the split. */
 #define TILE_M 16
 #define TILE_N 32
 
@@ -127,8 +147,12 @@ typedef struct matmul_ctx {
     size_t x_row;         /* bytes per converted row */
     quantize_fn quantize; /* F32 -> vec_dot type, one row */
     vec_dot_fn dot;       /* weight row . converted row */
+    vec_dot4_fn dot4;     /* four rows of dot at once, NULL if none */
     vec_dot_fn dot_batch; /* the same for rows t < n_batch (see batch_dot) */
     int64_t n_batch;      /* rows that use dot_batch */
+    gemm_fn gemm;         /* every output of the batch, if not NULL */
+    int64_t tile_m;       /* rows per work item */
+    int64_t tile_n;       /* tokens per work item */
     float *Y;             /* [n][m] outputs */
 } matmul_ctx;
 
@@ -140,21 +164,42 @@ static void convert_rows(void *arg, int ith, int nth)
     for (long t = lo; t < hi; t++) c->quantize(c->X + t * c->k, c->Xq + (size_t)t * c->x_row, c->k);
 }
 
+/* Outputs of rows r0..r1 for tokens t0..t1 with the dot slots. */
+static void dot_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0, int64_t t1)
+{
+    for (int64_t r = r0; r < r1;) {
+        const uint8_t *w = c->W + (size_t)r * c->w_row;
+        const int four = c->dot4 && r + 4 <= r1;
+        for (int64_t t = t0; t < t1; t++) {
+            const uint8_t *x = c->Xq + (size_t)t * c->x_row;
+            float *y = &c->Y[t * c->m + r];
+            if (t < c->n_batch) {
+                for (int j = 0; j < (four ? 4 : 1); j++) c->dot_batch(c->k, y + j, w + j * c->w_row, x);
+            } else if (four) {
+                c->dot4(c->k, y, w, c->w_row, x);
+            } else {
+                c->dot(c->k, y, w, x);
+            }
+        }
+        r += four ? 4 : 1;
+    }
+}
+
 static void dot_rows(void *arg, int ith, int nth)
 {
     matmul_ctx *c = arg;
+    const int64_t nrt = (c->m + c->tile_m - 1) / c->tile_m, ntt = (c->n + c->tile_n - 1) / c->tile_n;
     long lo, hi;
-    pool_split((long)c->m, ith, nth, &lo, &hi);
-    for (long r0 = lo; r0 < hi; r0 += TILE_M) {
-        const long r1 = r0 + TILE_M < hi ? r0 + TILE_M : hi;
-        for (int64_t t0 = 0; t0 < c->n; t0 += TILE_N) {
-            const int64_t t1 = t0 + TILE_N < c->n ? t0 + TILE_N : c->n;
-            for (long r = r0; r < r1; r++) {
-                const uint8_t *w = c->W + (size_t)r * c->w_row;
-                for (int64_t t = t0; t < t1; t++)
-                    (t < c->n_batch ? c->dot_batch : c->dot)(c->k, &c->Y[t * c->m + r], w, c->Xq + (size_t)t * c->x_row);
-            }
-        }
+    pool_split((long)(nrt * ntt), ith, nth, &lo, &hi);
+    for (long it = lo; it < hi; it++) {
+        const int64_t r0 = it / ntt * c->tile_m, t0 = it % ntt * c->tile_n;
+        const int64_t r1 = r0 + c->tile_m < c->m ? r0 + c->tile_m : c->m;
+        const int64_t t1 = t0 + c->tile_n < c->n ? t0 + c->tile_n : c->n;
+        if (c->gemm)
+            c->gemm(c->k, c->W + (size_t)r0 * c->w_row, c->w_row, c->Xq + (size_t)t0 * c->x_row, c->x_row,
+                    c->X + t0 * c->k, c->Y + t0 * c->m + r0, c->m, (int)(r1 - r0), (int)(t1 - t0));
+        else
+            dot_tile(c, r0, r1, t0, t1);
     }
 }
 
@@ -178,6 +223,11 @@ vec_dot_fn batch_dot(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k
     }
     *rows = 0;
     return ops->vec_dot[wtype];
+}
+
+gemm_fn batch_gemm(const kernel_ops *ops, uint32_t wtype, int64_t n)
+{
+    return n >= GEMM_MIN_N ? ops->gemm[wtype] : NULL;
 }
 
 size_t matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n)
@@ -205,6 +255,10 @@ void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t
         .Y = Y,
     };
     c.dot_batch = batch_dot(ops, wtype, m, k, n, &c.n_batch);
+    c.gemm = batch_gemm(ops, wtype, n);
+    c.dot4 = ops->vec_dot4[wtype];
+    c.tile_m = c.gemm ? GEMM_MR : TILE_M;
+    c.tile_n = c.gemm ? GEMM_NT : TILE_N;
     if (vt == GGML_TYPE_F32) {
         c.Xq = (uint8_t *)(uintptr_t)X; /* used as is, never written */
     } else {

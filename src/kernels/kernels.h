@@ -8,7 +8,9 @@
  * a weight row with an activation row in that form.
  *
  * kernels_get() returns the implementation chosen for this CPU (scalar is
- * the reference; SIMD versions slot in behind the same table).
+ * the reference; SIMD versions slot in behind the same table and give its
+ * results bit for bit, except the gemm slot for batches, which a table may
+ * fill with its own summation order).
  */
 #ifndef MOTE_KERNELS_KERNELS_H
 #define MOTE_KERNELS_KERNELS_H
@@ -23,6 +25,17 @@
 typedef void (*vec_dot_fn)(int64_t n, float *s, const void *w, const void *x);
 /* Convert n floats to the activation format. */
 typedef void (*quantize_fn)(const float *x, void *y, int64_t n);
+/* s[r] = dot(w + r * w_stride, x) for r = 0..3. */
+typedef void (*vec_dot4_fn)(int64_t n, float *s, const void *w, size_t w_stride, const void *x);
+/* Y[t * ldy + r] = dot(weight row r, activation row t) for r < nr, t < nt:
+ * W rows w_stride bytes apart, converted activation rows x_stride bytes
+ * apart, k elements each; Xf: the same activations as F32 rows of k (for
+ * gemms that multiply those instead). nr <= GEMM_MR, nt <= GEMM_NT. */
+typedef void (*gemm_fn)(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
+                        const float *Xf, float *Y, int64_t ldy, int nr, int nt);
+#define GEMM_MR 64   /* most weight rows per gemm call */
+#define GEMM_NT 128  /* most tokens per gemm call */
+#define GEMM_MIN_N 4 /* batches of at least this many tokens use gemm */
 
 typedef struct kernel_ops {
     const char *isa;                          /* "scalar", "avx2", ... */
@@ -39,6 +52,14 @@ typedef struct kernel_ops {
      * NULL: none. */
     vec_dot_fn vec_dot_b2[GGML_TYPE_COUNT];
     quantize_fn quantize[GGML_TYPE_COUNT];    /* by activation (vec_dot) type */
+    /* Four weight rows against one activation row, bit-identical to four
+     * vec_dot calls (one row's blocks form a serial chain of FMAs; four
+     * rows interleaved are four independent chains). NULL: vec_dot. */
+    vec_dot4_fn vec_dot4[GGML_TYPE_COUNT];
+    /* Batches (n >= GEMM_MIN_N tokens): a whole tile product in its own
+     * summation order (not llama.cpp's; see the table's source). NULL:
+     * the dot slots above. */
+    gemm_fn gemm[GGML_TYPE_COUNT];
 } kernel_ops;
 
 /* The activation type used with weights of type wtype (GGML_TYPE_COUNT if
@@ -49,7 +70,7 @@ int kernels_supported(uint32_t wtype);
 
 const kernel_ops *kernels_scalar(void);
 /* The table for this process: the one named by the environment variable
- * MOTE_ISA ("scalar", later "avx2", "avx512", "neon") if this CPU can run
+ * MOTE_ISA ("scalar", "avx2", "avx512", "avx512fast", "neon") if this CPU can run
  * it, otherwise the best available. Chosen once, on the first call. */
 const kernel_ops *kernels_get(void);
 /* The table named isa if available, else the best available (never NULL). */
@@ -74,6 +95,10 @@ size_t matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n);
  * rows use vec_dot). */
 vec_dot_fn batch_dot(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k, int64_t n,
                      int64_t *rows);
+/* The gemm used for every output of a batch of n tokens (taking
+ * precedence over batch_dot's slots), or NULL: ops->gemm[wtype] when
+ * n >= GEMM_MIN_N. */
+gemm_fn batch_gemm(const kernel_ops *ops, uint32_t wtype, int64_t n);
 void matmul(mote_pool *pool, const void *W, uint32_t wtype, int64_t m, int64_t k,
             const float *X, int64_t n, float *Y, void *scratch);
 /* matmul with a given kernel table (tests compare tables with it). */

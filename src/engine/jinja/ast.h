@@ -66,8 +66,8 @@ typedef struct jtok {
 } jtok;
 
 typedef struct jtoks {
-    jtok *v;
-    size_t n, cap;
+    jtok *v;       /* arena array */
+    size_t n, cap; /* tokens used / allocated */
 } jtoks;
 
 /* Normalise newlines (\r\n and \r become \n) and drop one trailing newline,
@@ -76,8 +76,8 @@ char *jinja_normalize(jarena *a, const char *src, size_t len, size_t *out_len);
 
 /* Error of the lexer or parser: position and message. */
 typedef struct jsyntax_error {
-    size_t pos;
-    char msg[256];
+    size_t pos;    /* byte offset in the normalised source */
+    char msg[256]; /* what went wrong, jinja2's wording */
 } jsyntax_error;
 
 /* Tokenize the normalised source. false with *err filled on a syntax error
@@ -143,7 +143,7 @@ enum {
 typedef struct jnode jnode;
 
 typedef struct jnode_list {
-    jnode **v;
+    jnode **v; /* arena array */
     size_t n;
 } jnode_list;
 
@@ -169,10 +169,10 @@ struct jnode {
 
 /* A parsed template: the statements, in an arena. */
 typedef struct jtemplate {
-    jarena arena;
+    jarena arena;    /* tokens, nodes, names */
     const char *src; /* normalised source (arena) */
-    size_t len;
-    jnode_list body;
+    size_t len;      /* bytes of src */
+    jnode_list body; /* top-level statements */
 } jtemplate;
 
 /* Parse; constants are allocated on heap h. false with *err on failure. */

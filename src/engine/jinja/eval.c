@@ -36,7 +36,7 @@ bool jfail_oom(jrender *r, const jnode *at)
     return jfail(r, at, "out of memory or a size limit reached (string, list, output)");
 }
 
-jv jundef(jrender *r, const char *fmt, ...)
+__attribute__((noinline)) jv jundef(jrender *r, const char *fmt, ...)
 {
     char msg[256];
     va_list ap;
@@ -336,7 +336,7 @@ bool jiter_list(jrender *r, const jnode *at, jv v, jv *out)
  * Expressions
  * ---------------------------------------------------------------------- */
 
-static bool eval_seq(jrender *r, const jnode *n, jv *out)
+__attribute__((noinline)) static bool eval_seq(jrender *r, const jnode *n, jv *out)
 {
     if (!jlist_new(&r->heap, n->kind == N_TUPLE ? JL_TUPLE : JL_LIST, n->items.n, out)) return jfail_oom(r, n);
     for (size_t i = 0; i < n->items.n; i++) {
@@ -348,7 +348,7 @@ static bool eval_seq(jrender *r, const jnode *n, jv *out)
     return true;
 }
 
-static bool eval_dict(jrender *r, const jnode *n, jv *out)
+__attribute__((noinline)) static bool eval_dict(jrender *r, const jnode *n, jv *out)
 {
     if (!jdict_new(&r->heap, out)) return jfail_oom(r, n);
     for (size_t i = 0; i < n->items.n; i++) {
@@ -362,7 +362,7 @@ static bool eval_dict(jrender *r, const jnode *n, jv *out)
     return true;
 }
 
-static bool eval_getitem(jrender *r, const jnode *n, jv *out)
+__attribute__((noinline)) static bool eval_getitem(jrender *r, const jnode *n, jv *out)
 {
     jv obj;
     if (!jeval(r, n->a, &obj)) return false;
@@ -386,7 +386,8 @@ static bool eval_getitem(jrender *r, const jnode *n, jv *out)
     return ok;
 }
 
-static bool eval_call(jrender *r, const jnode *n, jv *out)
+/* not inlined: keeps eval_node's stack frame small for deep recursion */
+__attribute__((noinline)) static bool eval_call(jrender *r, const jnode *n, jv *out)
 {
     jv callee;
     if (!jeval(r, n->a, &callee)) return false;
@@ -399,7 +400,7 @@ static bool eval_call(jrender *r, const jnode *n, jv *out)
 }
 
 /* A filter node; a filter block's chain ends in a NULL input (block_input). */
-static bool eval_filter(jrender *r, const jnode *n, const jv *block_input, jv *out)
+__attribute__((noinline)) static bool eval_filter(jrender *r, const jnode *n, const jv *block_input, jv *out)
 {
     jv in;
     if (!n->a) in = jv_retain(*block_input);
@@ -421,7 +422,7 @@ bool jeval_filter_block(jrender *r, const jnode *chain, jv input, jv *out)
     return eval_filter(r, chain, &input, out);
 }
 
-static bool eval_test(jrender *r, const jnode *n, jv *out)
+__attribute__((noinline)) static bool eval_test(jrender *r, const jnode *n, jv *out)
 {
     jv in;
     if (!jeval(r, n->a, &in)) return false;
@@ -437,15 +438,13 @@ static bool eval_test(jrender *r, const jnode *n, jv *out)
     return ok;
 }
 
-static bool eval_unary(jrender *r, const jnode *n, jv *out)
+__attribute__((noinline)) static bool eval_unary(jrender *r, const jnode *n, jv *out)
 {
     jv v;
     if (!jeval(r, n->a, &v)) return false;
     if (v.type == JT_UNDEF) return jfail_undef(r, n, v);
-    if (!jv_is_num(v)) {
-        jv_release(v);
+    if (!jv_is_num(v))
         return jfail(r, n, "bad operand type for unary %c: '%s'", n->kind == N_NEG ? '-' : '+', jv_type_name(v));
-    }
     if (n->kind == N_POS) *out = v.type == JT_FLOAT ? v : jv_int(v.u.i);
     else if (v.type == JT_FLOAT) *out = jv_float(-v.u.f);
     else if (v.u.i == INT64_MIN) return jfail(r, n, "integer overflow");
@@ -453,7 +452,7 @@ static bool eval_unary(jrender *r, const jnode *n, jv *out)
     return true;
 }
 
-static bool eval_compare(jrender *r, const jnode *n, jv *out)
+__attribute__((noinline)) static bool eval_compare(jrender *r, const jnode *n, jv *out)
 {
     jv left;
     if (!jeval(r, n->a, &left)) return false;
@@ -470,7 +469,7 @@ static bool eval_compare(jrender *r, const jnode *n, jv *out)
     return true;
 }
 
-static bool eval_concat(jrender *r, const jnode *n, jv *out)
+__attribute__((noinline)) static bool eval_concat(jrender *r, const jnode *n, jv *out)
 {
     jbuf b;
     jbuf_init(&b, 0);

@@ -311,7 +311,7 @@ static bool run_loop(jrender *r, const jnode *n, jv seq, jscope *outer, int dept
     return true;
 }
 
-static bool exec_for(jrender *r, const jnode *n)
+__attribute__((noinline)) static bool exec_for(jrender *r, const jnode *n)
 {
     jv seq;
     if (!jeval(r, n->b, &seq)) return false;
@@ -445,7 +445,7 @@ bool jcall_macro(jrender *r, const jnode *at, jmacro *m, jargs *a, jv *out)
     return ok;
 }
 
-static bool exec_call_block(jrender *r, const jnode *n)
+__attribute__((noinline)) static bool exec_call_block(jrender *r, const jnode *n)
 {
     const jnode *call = n->a;
     jv callee, caller, result;
@@ -478,7 +478,7 @@ static bool exec_call_block(jrender *r, const jnode *n)
  * ---------------------------------------------------------------------- */
 
 /* Run body in a fresh scope under the current one. */
-static bool exec_scoped(jrender *r, const jnode *n, const jnode_list *body, int *ctl)
+__attribute__((noinline)) static bool exec_scoped(jrender *r, const jnode *n, const jnode_list *body, int *ctl)
 {
     jscope *outer = r->scope;
     jscope *s = jscope_new(r, outer);
@@ -490,7 +490,7 @@ static bool exec_scoped(jrender *r, const jnode *n, const jnode_list *body, int 
     return ok;
 }
 
-static bool exec_with(jrender *r, const jnode *n, int *ctl)
+__attribute__((noinline)) static bool exec_with(jrender *r, const jnode *n, int *ctl)
 {
     jscope *outer = r->scope;
     jscope *s = jscope_new(r, outer);

@@ -124,6 +124,14 @@ static bool f_indent(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
         for (int64_t i = 0; i < w && i < 100000; i++) jbuf_putc(&ind, ' ');
     }
     bool first = arg_bool(arg[1], false), blank = arg_bool(arg[2], false);
+    if (in.type != JT_STR) {
+        /* jinja2 appends "\n" to the value itself before splitting lines */
+        jbuf_free(&ind);
+        if (in.type == JT_UNDEF) return jfail_undef(r, at, in);
+        if (in.type == JT_LIST && jv_list(in)->form == JL_LIST)
+            return jfail(r, at, "'list' object has no attribute 'splitlines'");
+        return jfail(r, at, "unsupported operand type(s) for +=: '%s' and 'str'", jv_type_name(in));
+    }
     jv sv, lines;
     if (!jv_to_str(r, at, in, &sv)) return false;
     jbuf text;
@@ -206,6 +214,15 @@ static bool f_truncate(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
     int64_t end_len = (int64_t)jstr_ncp(jv_str(end));
     if (length < end_len) return jfail(r, at, "expected length >= %lld, got %lld", (long long)end_len, (long long)length);
     if (leeway < 0) return jfail(r, at, "expected leeway >= 0");
+    if (in.type != JT_STR) {
+        /* jinja2 measures the value itself: short sequences come back as they are */
+        bool sized = in.type == JT_DICT || (in.type == JT_LIST && jv_list(in)->form != JL_GEN) || in.type == JT_UNDEF;
+        int64_t n = in.type == JT_DICT ? (int64_t)jv_dict(in)->n : in.type == JT_LIST ? (int64_t)jv_list(in)->n : 0;
+        if (!sized) return jfail(r, at, "object of type '%s' has no len()", jv_type_name(in));
+        if (n > length + leeway) return jfail(r, at, "truncate() needs a string");
+        *out = jv_retain(in);
+        return true;
+    }
     if (!jv_to_str(r, at, in, &sv)) return false;
     jstr *s = jv_str(sv);
     if ((int64_t)jstr_ncp(s) <= length + leeway) {
@@ -423,6 +440,7 @@ static bool f_int(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
     BIND("int", "default", "base");
     jv dflt = jv_missing(arg[0]) ? jv_int(0) : arg[0];
     int base = jv_missing(arg[1]) ? 10 : jv_is_intlike(arg[1]) ? (int)arg[1].u.i : 10;
+    if (in.type == JT_UNDEF) return jfail_undef(r, at, in); /* int(Undefined) raises */
     if (jv_is_intlike(in)) {
         *out = jv_int(in.u.i);
         return true;
@@ -454,6 +472,7 @@ static bool f_float(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
     BIND("float", "default");
     jv dflt = jv_missing(arg[0]) ? jv_float(0.0) : arg[0];
     double fv;
+    if (in.type == JT_UNDEF) return jfail_undef(r, at, in); /* float(Undefined) raises */
     if (jv_is_num(in)) *out = jv_float(jv_num(in));
     else if (in.type == JT_STR && parse_py_float(jv_str(in)->s, jv_str(in)->len, &fv)) *out = jv_float(fv);
     else *out = jv_retain(dflt);

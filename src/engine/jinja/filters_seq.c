@@ -177,6 +177,10 @@ static bool f_first(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
 static bool f_last(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
 {
     NO_ARGS("last");
+    if (in.type == JT_UNDEF) {
+        *out = jundef(r, "No last item, sequence was empty.");
+        return true;
+    }
     if ((in.type == JT_LIST && jv_list(in)->form == JL_GEN) ||
         (in.type != JT_LIST && in.type != JT_STR && in.type != JT_DICT))
         return jfail(r, at, "'%s' object is not reversible", jv_type_name(in));

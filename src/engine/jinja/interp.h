@@ -14,7 +14,7 @@
 /* Deepest nesting of values walked by repr, tojson, ==, sort keys. */
 #define JNEST_MAX 256
 /* Deepest recursion of evaluation (bounds the C stack). */
-#define JEVAL_DEPTH_MAX 1000
+#define JEVAL_DEPTH_MAX 500
 /* Deepest macro call chain (Python would stop at its recursion limit). */
 #define JCALL_DEPTH_MAX 100
 /* Most positional and keyword arguments of one call. */
@@ -88,10 +88,10 @@ jv jundef(jrender *r, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 
 typedef struct jargs {
     const jnode *at;                /* the call, for errors */
-    size_t npos, nkw;
-    jv pos[JARGS_MAX];
-    const char *kwname[JARGS_MAX];
-    jv kw[JARGS_MAX];
+    size_t npos, nkw;               /* positional / keyword arguments given */
+    jv pos[JARGS_MAX];              /* positional values (owned) */
+    const char *kwname[JARGS_MAX];  /* keyword names (template or value memory) */
+    jv kw[JARGS_MAX];               /* keyword values (owned) */
 } jargs;
 
 /* Bind arguments to parameters by position and name, as Python does. slots
@@ -145,7 +145,8 @@ bool jorder(jrender *r, const jnode *at, jv a, jv b, int *res);
 bool jcontains(jrender *r, const jnode *at, jv container, jv item, bool *res);
 /* Python's printf-style `fmt % args`. */
 bool jpercent_format(jrender *r, const jnode *at, jv fmt, jv args, jv *out);
-/* Python slice seq[start:stop:step] (missing parts are JT_NONE). */
+/* Python slice seq[start:stop:step] (missing parts are JT_NONE); TypeError
+ * for values that cannot be sliced. */
 bool jslice(jrender *r, const jnode *at, jv seq, jv start, jv stop, jv step, jv *out);
 /* Index of a (possibly negative) position into a sequence of n; false if out of range. */
 bool jindex(int64_t i, size_t n, size_t *out);
@@ -173,12 +174,12 @@ void jhtml_escape(jbuf *b, const char *s, size_t n);
 bool jjson_parse(jheap *h, const char *s, size_t n, jv *out, char *err, size_t errcap, size_t *errpos);
 
 typedef struct jjson_opts {
-    bool ensure_ascii;
-    bool sort_keys;
-    bool indent_set;   /* indent given (not None) */
-    const char *indent;
+    bool ensure_ascii;              /* escape non-ASCII as \uXXXX */
+    bool sort_keys;                 /* objects in key order */
+    bool indent_set;                /* indent given (not None): one item per line */
+    const char *indent;             /* text of one indentation level */
     size_t indent_len;
-    const char *item_sep, *key_sep; /* NULL: json.dumps defaults */
+    const char *item_sep, *key_sep; /* separators; NULL: json.dumps defaults */
     size_t item_sep_len, key_sep_len;
 } jjson_opts;
 
@@ -190,12 +191,12 @@ bool jjson_dump(jrender *r, const jnode *at, jv v, const jjson_opts *o, jbuf *b)
  * ---------------------------------------------------------------------- */
 
 typedef struct jfilter_def {
-    const char *name;
+    const char *name; /* as written after | */
     bool (*fn)(jrender *r, const jnode *at, jv in, jargs *a, jv *out);
 } jfilter_def;
 
 typedef struct jtest_def {
-    const char *name;
+    const char *name; /* as written after `is` */
     bool (*fn)(jrender *r, const jnode *at, jv in, jargs *a, bool *res);
 } jtest_def;
 

@@ -27,13 +27,13 @@
  * ---------------------------------------------------------------------- */
 
 typedef struct jreader {
-    const char *s;
-    size_t n, i;
-    jheap *h;
-    char *err;
+    const char *s;  /* the document */
+    size_t n, i;    /* its length, the read position */
+    jheap *h;       /* values are allocated here */
+    char *err;      /* message buffer for a failure */
     size_t errcap;
-    size_t errpos;
-    int depth;
+    size_t errpos;  /* offset of the failure */
+    int depth;      /* open arrays and objects */
 } jreader;
 
 static bool rfail(jreader *p, const char *msg)

@@ -13,62 +13,10 @@
 #include "engine/jinja/ast.h"
 #include "engine/jinja/unicode.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ------------------------------------------------------------------------
- * Arena
- * ---------------------------------------------------------------------- */
-
-struct jarena_chunk {
-    struct jarena_chunk *next;
-    size_t used, cap;
-    _Alignas(16) unsigned char data[];
-};
-
-#define JARENA_CHUNK 16384
-
-void *jarena_alloc(jarena *a, size_t n)
-{
-    n = (n + 15) & ~(size_t)15;
-    struct jarena_chunk *c = a->head;
-    if (!c || c->cap - c->used < n) {
-        size_t cap = n > JARENA_CHUNK ? n : JARENA_CHUNK;
-        c = malloc(sizeof *c + cap);
-        if (!c) return NULL;
-        c->used = 0;
-        c->cap = cap;
-        c->next = a->head;
-        a->head = c;
-        a->bytes += cap;
-    }
-    void *p = c->data + c->used;
-    c->used += n;
-    memset(p, 0, n);
-    return p;
-}
-
-char *jarena_strdup(jarena *a, const char *s, size_t n)
-{
-    char *p = jarena_alloc(a, n + 1);
-    if (!p) return NULL;
-    memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
-
-void jarena_free(jarena *a)
-{
-    struct jarena_chunk *c = a->head;
-    while (c) {
-        struct jarena_chunk *next = c->next;
-        free(c);
-        c = next;
-    }
-    a->head = NULL;
-    a->bytes = 0;
-}
 
 /* ------------------------------------------------------------------------
  * Source normalisation and positions
@@ -113,21 +61,26 @@ void jinja_line_col(const char *src, size_t len, size_t pos, int *line, int *col
  * ---------------------------------------------------------------------- */
 
 typedef struct lexer {
-    jarena *a;
-    const char *s;
-    size_t n;
-    size_t pos;
-    jtoks *out;
-    jsyntax_error *err;
-    bool line_starting;             /* the last match ended with a newline */
+    jarena *a;                       /* token and string memory */
+    const char *s;                   /* normalised source */
+    size_t n;                        /* its length */
+    size_t pos;                      /* next byte to read */
+    jtoks *out;                      /* tokens produced */
+    jsyntax_error *err;              /* where a failure is described */
+    bool line_starting;              /* the last match ended with a newline */
     char brackets[JPARSE_DEPTH_MAX]; /* closers expected, innermost last */
-    int depth;
+    int depth;                       /* open brackets in the current tag */
 } lexer;
 
-static bool lex_fail(lexer *lx, size_t pos, const char *fmt, const char *arg)
+static bool lex_fail(lexer *lx, size_t pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static bool lex_fail(lexer *lx, size_t pos, const char *fmt, ...)
 {
     lx->err->pos = pos;
-    snprintf(lx->err->msg, sizeof lx->err->msg, fmt, arg ? arg : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(lx->err->msg, sizeof lx->err->msg, fmt, ap);
+    va_end(ap);
     return false;
 }
 
@@ -138,7 +91,7 @@ static jtok *emit(lexer *lx, jtok_kind kind, size_t pos)
         size_t cap = t->cap ? t->cap * 2 : 256;
         jtok *v = jarena_alloc(lx->a, cap * sizeof(jtok));
         if (!v) {
-            lex_fail(lx, pos, "out of memory%s", "");
+            lex_fail(lx, pos, "out of memory");
             return NULL;
         }
         if (t->n) memcpy(v, t->v, t->n * sizeof(jtok));
@@ -369,23 +322,22 @@ static bool unescape(lexer *lx, size_t start, size_t end, jtok *t)
                 int d = i + (size_t)k < end ? hex_val(s[i + (size_t)k]) : -1;
                 if (d < 0) {
                     jbuf_free(&b);
-                    return lex_fail(lx, esc, c == 'x' ? "truncated \\xXX escape%s"
-                                    : c == 'u' ? "truncated \\uXXXX escape%s"
-                                    : "truncated \\UXXXXXXXX escape%s", "");
+                    return lex_fail(lx, esc, "truncated \\%s escape",
+                                    c == 'x' ? "xXX" : c == 'u' ? "uXXXX" : "UXXXXXXXX");
                 }
                 v = v * 16 + (uint32_t)d;
             }
             i += (size_t)nd;
             if (v > 0x10FFFF) {
                 jbuf_free(&b);
-                return lex_fail(lx, esc, "illegal Unicode character%s", "");
+                return lex_fail(lx, esc, "illegal Unicode character");
             }
             put_cp(&b, v);
             break;
         }
         case 'N':
             jbuf_free(&b);
-            return lex_fail(lx, esc, "\\N{...} escapes are not supported%s", "");
+            return lex_fail(lx, esc, "\\N{...} escapes are not supported");
         default:
             if ((unsigned char)c >= 0x80) {
                 /* Python first backslash-replaces non-ASCII text, so "\é"
@@ -405,12 +357,12 @@ static bool unescape(lexer *lx, size_t start, size_t end, jtok *t)
     }
     if (b.failed) {
         jbuf_free(&b);
-        return lex_fail(lx, start, "string literal too long%s", "");
+        return lex_fail(lx, start, "string literal too long");
     }
     t->text = jarena_strdup(lx->a, b.p ? b.p : "", b.n);
     t->len = b.n;
     jbuf_free(&b);
-    if (!t->text) return lex_fail(lx, start, "out of memory%s", "");
+    if (!t->text) return lex_fail(lx, start, "out of memory");
     return true;
 }
 
@@ -459,7 +411,7 @@ static bool lex_operator(lexer *lx)
         if (!starts(lx, i, op)) continue;
         char c = op[0];
         if (!op[1] && (c == '{' || c == '(' || c == '[')) {
-            if (lx->depth >= JPARSE_DEPTH_MAX) return lex_fail(lx, i, "brackets nested too deeply%s", "");
+            if (lx->depth >= JPARSE_DEPTH_MAX) return lex_fail(lx, i, "brackets nested too deeply");
             lx->brackets[lx->depth++] = c == '{' ? '}' : c == '(' ? ')' : ']';
         } else if (!op[1] && (c == '}' || c == ')' || c == ']')) {
             if (!lx->depth) return lex_fail(lx, i, "unexpected '%s'", op);
@@ -524,7 +476,7 @@ static bool lex_tag(lexer *lx, bool block)
             bool overflow;
             size_t iend = match_int(lx, i, &v, &overflow);
             if (iend) {
-                if (overflow) return lex_fail(lx, i, "integer literal too large%s", "");
+                if (overflow) return lex_fail(lx, i, "integer literal too large");
                 jtok *t = emit(lx, TK_INT, i);
                 if (!t) return false;
                 t->ival = v;
@@ -607,7 +559,7 @@ static bool lex_raw_body(lexer *lx, size_t tag_pos)
         lx->line_starting = lx->s[end - 1] == '\n';
         return true;
     }
-    return lex_fail(lx, tag_pos, "Missing end of raw directive%s", "");
+    return lex_fail(lx, tag_pos, "Missing end of raw directive");
 }
 
 static bool lex_comment(lexer *lx, size_t tag_pos)
@@ -624,7 +576,7 @@ static bool lex_comment(lexer *lx, size_t tag_pos)
         lx->line_starting = lx->s[end - 1] == '\n';
         return true;
     }
-    return lex_fail(lx, tag_pos, "Missing end of comment tag%s", "");
+    return lex_fail(lx, tag_pos, "Missing end of comment tag");
 }
 
 bool jinja_lex(jarena *a, const char *src, size_t len, jtoks *out, jsyntax_error *err)

@@ -287,8 +287,7 @@ static bool d_update(jrender *r, jv self, jargs *a, jv *out)
 static bool d_clear(jrender *r, jv self, jargs *a, jv *out)
 {
     NO_ARGS("clear");
-    jdict *d = jv_dict(self);
-    while (d->n) jdict_remove(d, d->n - 1);
+    jdict_clear(jv_dict(self));
     *out = jv_none();
     return true;
 }

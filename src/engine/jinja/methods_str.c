@@ -625,9 +625,10 @@ static bool m_format(jrender *r, jv self, jargs *a, jv *out)
             conv = field[flen - 1];
             flen -= 2;
         }
-        if (memchr(field, ':', flen) || (conv != 's' && conv != 'r')) {
+        if (memchr(field, ':', flen) || memchr(field, '.', flen) || memchr(field, '[', flen) ||
+            (conv != 's' && conv != 'r')) {
             jbuf_free(&b);
-            return jfail(r, a->at, "format specs are not supported in str.format");
+            return jfail(r, a->at, "format specs and field lookups are not supported in str.format");
         }
         jv v = jv_undef();
         bool found = false;

@@ -324,16 +324,15 @@ static int64_t adjust(jv v, int64_t len, int64_t step, bool is_start)
 
 bool jslice(jrender *r, const jnode *at, jv seq, jv start, jv stop, jv step, jv *out)
 {
-    bool bad_index = false;
+    /* jinja2 compiles x[a:b] to a plain Python subscript: no undefined
+     * fallback as for x[key], the errors are Python's */
+    if (seq.type == JT_DICT) return jfail(r, at, "unhashable type: 'slice'");
+    if (seq.type != JT_STR && (seq.type != JT_LIST || jv_list(seq)->form == JL_GEN))
+        return jfail(r, at, "'%s' object is not subscriptable", jv_type_name(seq));
     jv parts[3] = {start, stop, step};
     for (int i = 0; i < 3; i++)
-        if (parts[i].type != JT_NONE && !jv_is_intlike(parts[i])) bad_index = true;
-    bool sliceable = seq.type == JT_STR || (seq.type == JT_LIST && jv_list(seq)->form != JL_GEN);
-    if (!sliceable || bad_index) {
-        /* TypeError inside getitem: jinja2 gives an undefined */
-        *out = jundef(r, "%s object is not subscriptable with a slice", jv_type_name(seq));
-        return true;
-    }
+        if (parts[i].type != JT_NONE && !jv_is_intlike(parts[i]))
+            return jfail(r, at, "slice indices must be integers or None or have an __index__ method");
     int64_t st = step.type == JT_NONE ? 1 : step.u.i;
     if (st == 0) return jfail(r, at, "slice step cannot be zero");
     jstr *s = seq.type == JT_STR ? jv_str(seq) : NULL;

@@ -11,12 +11,12 @@
 #define JPARSE_END_STACK 64
 
 typedef struct parser {
-    jtemplate *t;
+    jtemplate *t;         /* the template being built */
     jheap *heap;          /* constants (string literals) are allocated here */
-    jtoks toks;
+    jtoks toks;           /* all tokens, ending with TK_EOF */
     size_t i;             /* current token */
-    jsyntax_error *err;
-    bool failed;
+    jsyntax_error *err;   /* first error */
+    bool failed;          /* an error was recorded: unwind */
     int depth;            /* recursion guard */
     int loop_depth;       /* for loops around the current statement (break/continue) */
     jnode *macro;         /* innermost macro or call block being parsed */
@@ -51,8 +51,8 @@ char *p_strdup(parser *p, const char *s, size_t n);
 
 /* A growable array of nodes in the arena. */
 typedef struct nvec {
-    jnode **v;
-    size_t n, cap;
+    jnode **v;     /* arena array, reallocated by doubling */
+    size_t n, cap; /* used / allocated */
 } nvec;
 bool nvec_push(parser *p, nvec *v, jnode *n);
 jnode_list nvec_list(nvec *v);

@@ -75,10 +75,10 @@ typedef struct jv {
     uint8_t type;  /* jtype */
     uint8_t flags; /* JV_* bits */
     union {
-        int64_t i;
-        double f;
-        jobj *o;
-        const struct jbuiltin *fn;
+        int64_t i;                 /* JT_BOOL, JT_INT */
+        double f;                  /* JT_FLOAT */
+        jobj *o;                   /* heap types, JT_UNDEF hint */
+        const struct jbuiltin *fn; /* JT_FUNC */
     } u;
 } jv;
 
@@ -98,18 +98,18 @@ typedef enum jlist_form {
 
 typedef struct jlist {
     jobj h;
-    size_t n, cap;
-    uint8_t form; /* jlist_form */
-    jv *items;
+    size_t n, cap; /* items used / allocated */
+    uint8_t form;  /* jlist_form */
+    jv *items;     /* owned references */
 } jlist;
 
 /* Ordered dict; index is an open-addressing table of entry numbers + 1
  * (0 = empty), built once the dict outgrows a linear scan. */
 typedef struct jdict {
     jobj h;
-    size_t n, cap;
-    jv *keys, *vals;
-    uint32_t *index;
+    size_t n, cap;    /* entries used / allocated */
+    jv *keys, *vals;  /* entries in insertion order (owned references) */
+    uint32_t *index;  /* hash slots holding entry + 1, or NULL */
     size_t index_cap; /* power of two, or 0 without an index */
 } jdict;
 
@@ -128,20 +128,20 @@ struct jargs;
 
 /* A method of a builtin type: str.strip, dict.items, list.index, ... */
 typedef struct jmethod_def {
-    const char *name;
-    bool mutates; /* refused by the immutable sandbox (HF's setting) */
+    const char *name; /* Python method name */
+    bool mutates;     /* refused by the immutable sandbox (HF's setting) */
     bool (*call)(struct jrender *r, jv self, struct jargs *a, jv *out);
 } jmethod_def;
 
 typedef struct jmethod {
     jobj h;
-    jv self;
-    const jmethod_def *def;
+    jv self;                /* the bound object */
+    const jmethod_def *def; /* which method */
 } jmethod;
 
 /* A global function such as range() or namespace(). */
 typedef struct jbuiltin {
-    const char *name;
+    const char *name; /* global name */
     bool (*call)(struct jrender *r, struct jargs *a, jv *out);
 } jbuiltin;
 
@@ -211,8 +211,8 @@ size_t jstr_ncp(jstr *s);
 /* A growing byte buffer with a sticky failure flag: append freely, check once
  * when finishing. */
 typedef struct jbuf {
-    char *p;
-    size_t n, cap;
+    char *p;       /* malloc'd bytes, NUL-terminated while non-NULL */
+    size_t n, cap; /* bytes used / allocated */
     size_t max;  /* fail beyond this many bytes */
     bool failed; /* an append hit max or malloc failed */
 } jbuf;

@@ -1,0 +1,233 @@
+/*
+ * dot_avx512.c — AVX-512 dot products and the AVX-512 kernel table.
+ *
+ * The float types' one-row and batch orders are llama.cpp's AVX-512
+ * kernels' own 16-lane orders, so here they are native 512-bit loops; the
+ * block types' one-row orders are the 8 lanes of llama.cpp's AVX2 kernels,
+ * so the AVX2 functions serve (compiled for AVX2, they run here too) except
+ * where a wider form keeps the same lanes. All bit-identical to the scalar
+ * table (see dot_x86.h). Batches of several tokens go to the gemm slot
+ * (gemm_avx512.c).
+ */
+#if defined(__x86_64__)
+
+#include <math.h>
+
+#include "kernels/dot_x86.h"
+#include "kernels/dot_scalar.h"
+#include "kernels/kernels_isa.h"
+#include "tensor/quant.h"
+
+/* ------------------------------------------------------------------------
+ * Float types
+ * ---------------------------------------------------------------------- */
+
+/* The scalar reduce16 (halves folded 16 -> 8 -> 4, then (0+2) + (1+3)). */
+static inline float reduce16(__m512 v)
+{
+    return x86_reduce16(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+}
+
+static float fold4(__m512 acc[4])
+{
+    acc[0] = _mm512_add_ps(acc[0], acc[2]);
+    acc[1] = _mm512_add_ps(acc[1], acc[3]);
+    return reduce16(_mm512_add_ps(acc[0], acc[1]));
+}
+
+static void f32_dot_avx512(int64_t n, float *s, const void *w, const void *x)
+{
+    const float *a = w, *b = x;
+    const int64_t np = n - n % 64;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int64_t i = 0; i < np; i += 64)
+        for (int j = 0; j < 4; j++)
+            acc[j] = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16 * j), _mm512_loadu_ps(b + i + 16 * j), acc[j]);
+    float sum = fold4(acc);
+    for (int64_t i = np; i < n; i++) sum += a[i] * b[i];
+    *s = sum;
+}
+
+static inline __m512 load_f16(const mote_f16 *p)
+{
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+
+static void f16_dot_avx512(int64_t n, float *s, const void *w, const void *x)
+{
+    const mote_f16 *a = w, *b = x;
+    const int64_t np = n - n % 64;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int64_t i = 0; i < np; i += 64)
+        for (int j = 0; j < 4; j++)
+            acc[j] = _mm512_fmadd_ps(load_f16(a + i + 16 * j), load_f16(b + i + 16 * j), acc[j]);
+    double sum = fold4(acc);
+    for (int64_t i = np; i < n; i++) sum += (double)(x86_f16(a[i]) * x86_f16(b[i]));
+    *s = (float)sum;
+}
+
+static void f32_dot_batch_avx512(int64_t n, float *s, const void *w, const void *x)
+{
+    if (n % 16) {
+        f32_dot_batch_avx2(n, s, w, x);
+        return;
+    }
+    const float *a = w, *b = x;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
+    *s = reduce16(acc);
+}
+
+static void f16_dot_batch_avx512(int64_t n, float *s, const void *w, const void *x)
+{
+    if (n % 16) {
+        f16_dot_batch_avx2(n, s, w, x);
+        return;
+    }
+    const mote_f16 *a = w, *b = x;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) acc = _mm512_fmadd_ps(load_f16(a + i), load_f16(b + i), acc);
+    *s = reduce16(acc);
+}
+
+/* dpbf16 (see dot_scalar.c) on 16 lanes: odd element's exact product
+ * added first, then the even one's, each addition rounded. */
+static inline __m512 dpbf16_16(__m512 acc, __m512i a, __m512i b)
+{
+    const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);
+    acc = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(a, hi)), _mm512_castsi512_ps(_mm512_and_si512(b, hi)), acc);
+    return _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(a, 16)), _mm512_castsi512_ps(_mm512_slli_epi32(b, 16)), acc);
+}
+
+static inline __m512i load512(const void *p)
+{
+    return _mm512_loadu_si512(p);
+}
+
+static void bf16_dot_avx512(int64_t n, float *s, const void *w, const void *x)
+{
+    const mote_bf16 *a = w, *b = x;
+    __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        c0 = dpbf16_16(c0, load512(a + i), load512(b + i));
+        c1 = dpbf16_16(c1, load512(a + i + 32), load512(b + i + 32));
+    }
+    double sum = reduce16(c0);
+    sum += reduce16(c1);
+    for (; i < n; i++) sum += (double)(bf16_to_fp32(a[i]) * bf16_to_fp32(b[i]));
+    *s = (float)sum;
+}
+
+static void bf16_dot_batch_avx512(int64_t n, float *s, const void *w, const void *x)
+{
+    const mote_bf16 *a = w, *b = x;
+    __m512 c = _mm512_setzero_ps();
+    for (int64_t i = 0; i + 32 <= n; i += 32) c = dpbf16_16(c, load512(a + i), load512(b + i));
+    *s = reduce16(c);
+}
+
+/* ------------------------------------------------------------------------
+ * The AVX-512 table
+ * ---------------------------------------------------------------------- */
+
+/* Both AVX-512 tables share every slot but the gemms. */
+#define AVX512_SLOTS                                                                                     \
+    .vec_dot = {                                                                                         \
+        [GGML_TYPE_F32] = f32_dot_avx512,                                                                \
+        [GGML_TYPE_F16] = f16_dot_avx512,                                                                \
+        [GGML_TYPE_BF16] = bf16_dot_avx512,                                                              \
+        [GGML_TYPE_Q4_0] = q4_0_dot_avx2,                                                                \
+        [GGML_TYPE_Q4_1] = q4_1_dot_avx2,                                                                \
+        [GGML_TYPE_Q5_0] = q5_0_dot_avx2,                                                                \
+        [GGML_TYPE_Q5_1] = q5_1_dot_avx2,                                                                \
+        [GGML_TYPE_Q8_0] = q8_0_dot_avx2,                                                                \
+        [GGML_TYPE_IQ4_NL] = iq4_nl_dot_avx2,                                                            \
+        [GGML_TYPE_Q2_K] = q2_K_dot_avx2,                                                                \
+        [GGML_TYPE_Q3_K] = q3_K_dot_avx2,                                                                \
+        [GGML_TYPE_Q4_K] = q4_K_dot_avx2,                                                                \
+        [GGML_TYPE_Q5_K] = q5_K_dot_avx2,                                                                \
+        [GGML_TYPE_Q6_K] = q6_K_dot_avx2,                                                                \
+        [GGML_TYPE_IQ4_XS] = iq4_xs_dot_avx2,                                                            \
+    },                                                                                                   \
+    .vec_dot_x4 = {                                                                                      \
+        [GGML_TYPE_Q2_K] = q2_K_dot_x4_avx2,                                                             \
+        [GGML_TYPE_Q4_K] = q4_K_dot_x4_avx2,                                                             \
+    },                                                                                                   \
+    .vec_dot_b2 = {                                                                                      \
+        [GGML_TYPE_F32] = f32_dot_batch_avx512,                                                          \
+        [GGML_TYPE_F16] = f16_dot_batch_avx512,                                                          \
+        [GGML_TYPE_BF16] = bf16_dot_batch_avx512,                                                        \
+    },                                                                                                   \
+    .vec_dot_b8 = {                                                                                      \
+        [GGML_TYPE_IQ4_XS] = iq4_xs_dot_panel_avx2,                                                      \
+    },                                                                                                   \
+    .vec_dot4 = {                                                                                        \
+        [GGML_TYPE_Q4_0] = q4_0_dot4_avx2,                                                               \
+        [GGML_TYPE_Q8_0] = q8_0_dot4_avx2,                                                               \
+        [GGML_TYPE_IQ4_NL] = iq4_nl_dot4_avx2,                                                           \
+    },                                                                                                   \
+    .quantize = {                                                                                        \
+        [GGML_TYPE_F32] = f32_quantize,                                                                  \
+        [GGML_TYPE_F16] = f16_quantize_avx2,                                                             \
+        [GGML_TYPE_BF16] = bf16_quantize_avx2,                                                           \
+        [GGML_TYPE_Q8_0] = q8_0_quantize_avx2,                                                           \
+        [GGML_TYPE_Q8_1] = q8_1_quantize_avx2,                                                           \
+        [GGML_TYPE_Q8_K] = q8_K_quantize_avx2,                                                           \
+    }
+
+/* "avx512": gemms only where they reproduce the scalar table's batch
+ * results bit for bit (Q4_0, IQ4_NL: one chain of exact block sums; Q4_K,
+ * Q2_K: llama.cpp's two chains), and F32 (tinyBLAS's order differs, but
+ * F32 keeps the difference at print precision). Every result of this
+ * table is the scalar table's, F32 batches aside, so llama.cpp's goldens
+ * hold at their generation-path tolerance. */
+static const kernel_ops avx512_ops = {
+    .isa = "avx512",
+    AVX512_SLOTS,
+    .gemm = {
+        [GGML_TYPE_F32] = f32_gemm_avx512,
+        [GGML_TYPE_Q4_0] = q4_0_gemm_avx512,
+        [GGML_TYPE_IQ4_NL] = iq4_nl_gemm_avx512,
+        [GGML_TYPE_Q2_K] = q2_K_gemm_avx512,
+        [GGML_TYPE_Q4_K] = q4_K_gemm_avx512,
+    },
+};
+
+/* "avx512fast": a gemm for every type, the others in their own summation
+ * order (gemm_avx512.c, gemm_f_avx512.c): batches differ from llama.cpp's
+ * by rounding (about 1e-3 .. 2e-2 on the goldens' logits, after the
+ * network's amplification). Chosen only by MOTE_ISA=avx512fast. */
+static const kernel_ops avx512fast_ops = {
+    .isa = "avx512fast",
+    AVX512_SLOTS,
+    .gemm = {
+        [GGML_TYPE_F32] = f32_gemm_avx512,
+        [GGML_TYPE_F16] = f16_gemm_avx512,
+        [GGML_TYPE_BF16] = bf16_gemm_avx512,
+        [GGML_TYPE_Q4_0] = q4_0_gemm_avx512,
+        [GGML_TYPE_Q4_1] = q4_1_gemm_avx512,
+        [GGML_TYPE_Q5_0] = q5_0_gemm_avx512,
+        [GGML_TYPE_Q5_1] = q5_1_gemm_avx512,
+        [GGML_TYPE_Q8_0] = q8_0_gemm_avx512,
+        [GGML_TYPE_IQ4_NL] = iq4_nl_gemm_avx512,
+        [GGML_TYPE_Q2_K] = q2_K_gemm_avx512,
+        [GGML_TYPE_Q3_K] = q3_K_gemm_avx512,
+        [GGML_TYPE_Q4_K] = q4_K_gemm_avx512,
+        [GGML_TYPE_Q5_K] = q5_K_gemm_avx512,
+        [GGML_TYPE_Q6_K] = q6_K_gemm_avx512,
+        [GGML_TYPE_IQ4_XS] = iq4_xs_gemm_avx512,
+    },
+};
+
+const kernel_ops *kernels_avx512(void)
+{
+    return &avx512_ops;
+}
+
+const kernel_ops *kernels_avx512fast(void)
+{
+    return &avx512fast_ops;
+}
+
+#endif /* __x86_64__ */

@@ -1,0 +1,409 @@
+/*
+ * synth.c — mote_synth: write a random-weight GGUF shaped like a real model.
+ *
+ * The plan (synth_plan.c) says which tensors, shapes and types; this file
+ * writes the keys, copies the tokenizer, and streams the tensor data
+ * through the GGUF writer's fill callback, producing each chunk of rows in
+ * parallel on a thread pool. Nothing larger than a chunk (about 1 MiB) and
+ * the block pools (a few MiB) is ever held in memory.
+ *
+ * Every random number comes from a stream keyed by (seed, what, index,
+ * row), so a row's bytes do not depend on which thread makes it or how
+ * the writer chunks the rows: same parameters, same file.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/status.h"
+#include "base/threadpool.h"
+#include "gguf/gguf_write.h"
+#include "tensor/quant.h"
+#include "toolkit/synth.h"
+
+#define SYNTH_STD 0.02f        /* standard deviation of weights and biases */
+#define POOL_ELEMS (1 << 20)   /* samples behind each type's block pool */
+#define POOL_UNIT_MIN 32       /* elements per pick for types of block size 1 */
+#define MAX_POOLS 8            /* distinct weight types in one model */
+#define QUANT_VERSION 2        /* general.quantization_version of ggml's formats */
+
+/* ------------------------------------------------------------------------
+ * Random numbers
+ * ---------------------------------------------------------------------- */
+
+enum stream_kind { STREAM_TENSOR = 1, STREAM_POOL = 2 };
+
+/* splitmix64's finaliser: a bijective 64-bit mix. */
+static inline uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* The stream for row `row` of object `index` of a kind. */
+static inline uint64_t stream(uint64_t seed, enum stream_kind kind, uint64_t index, uint64_t row)
+{
+    return mix64(mix64(seed) + (((uint64_t)kind << 56) ^ (index << 32) ^ row));
+}
+
+static inline uint64_t next64(uint64_t *s)
+{
+    *s += 0x9e3779b97f4a7c15ull;
+    return mix64(*s);
+}
+
+/* Approximately N(0, std): the sum of four 16-bit uniforms (Irwin-Hall),
+ * centred and scaled to unit variance. Exact mean and variance, tails cut
+ * at 3.46 sigma; pure integer and float arithmetic, so the same on every
+ * machine, and cheap (one 64-bit draw per sample). */
+static inline float normal(uint64_t *s, float std)
+{
+    static const float sqrt3 = 1.7320508075688772f;
+    uint64_t r = next64(s);
+    uint32_t sum = (uint32_t)(r & 0xffff) + (uint32_t)((r >> 16) & 0xffff) +
+                   (uint32_t)((r >> 32) & 0xffff) + (uint32_t)(r >> 48);
+    /* (u + 0.5) / 65536 is uniform on (0, 1), symmetric about 1/2. */
+    float x = ((float)sum + 2.0f) * (1.0f / 65536.0f) - 2.0f;
+    return x * (sqrt3 * std);
+}
+
+/* ------------------------------------------------------------------------
+ * State
+ * ---------------------------------------------------------------------- */
+
+/* Quantized blocks to pick rows from (the default, non-exact mode). */
+typedef struct block_pool {
+    uint32_t type;      /* enum ggml_type */
+    int64_t unit;       /* elements per pick: the block size, or POOL_UNIT_MIN */
+    size_t unit_bytes;  /* bytes per pick */
+    int64_t n_units;    /* picks in the pool */
+    uint8_t *data;      /* n_units * unit_bytes */
+} block_pool;
+
+typedef struct synth_ctx {
+    const synth_shape *shape;
+    uint64_t seed;
+    int exact;                 /* quantize every row from its own samples */
+    synth_tensor *tensors;     /* the plan */
+    int n_tensors;
+    mote_pool *pool;           /* worker threads */
+    block_pool pools[MAX_POOLS];
+    int n_pools;
+    float **scratch;           /* per thread: max_cols floats (exact mode) */
+    int64_t max_cols;          /* longest row of a matrix */
+    float *rope;               /* rope factors, or NULL */
+    uint64_t done, total;      /* data bytes written / to write */
+    mote_progress_fn progress;
+    void *progress_user;
+} synth_ctx;
+
+/* The fill callback's argument: one per tensor. */
+typedef struct fill_arg {
+    synth_ctx *c;
+    int index; /* into c->tensors */
+} fill_arg;
+
+static block_pool *find_pool(synth_ctx *c, uint32_t type)
+{
+    for (int i = 0; i < c->n_pools; i++)
+        if (c->pools[i].type == type) return &c->pools[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Block pools
+ * ---------------------------------------------------------------------- */
+
+typedef struct pool_job {
+    synth_ctx *c;
+    block_pool *bp;
+} pool_job;
+
+static void build_pool_part(void *ctx, int ith, int nth)
+{
+    const pool_job *job = ctx;
+    block_pool *bp = job->bp;
+    float x[QK_K];
+    long lo, hi;
+    pool_split((long)bp->n_units, ith, nth, &lo, &hi);
+    for (long u = lo; u < hi; u++) {
+        uint64_t s = stream(job->c->seed, STREAM_POOL, bp->type, (uint64_t)u);
+        for (int64_t j = 0; j < bp->unit; j++) x[j] = normal(&s, SYNTH_STD);
+        /* The unit is whole blocks of the type: this cannot fail. */
+        quantize_row(bp->type, x, bp->data + (size_t)u * bp->unit_bytes, bp->unit);
+    }
+}
+
+/* One pool for each type of matrix in the plan. */
+static mote_status build_pools(synth_ctx *c)
+{
+    for (int i = 0; i < c->n_tensors; i++) {
+        const synth_tensor *t = &c->tensors[i];
+        if (t->n_dims != 2 || find_pool(c, t->type)) continue;
+        if (c->n_pools == MAX_POOLS) return mote_fail(MOTE_E_INVALID, "synth: too many tensor types");
+        int block = ggml_type_get(t->type)->block_size;
+        block_pool *bp = &c->pools[c->n_pools++];
+        bp->type = t->type;
+        bp->unit = block > 1 ? block : POOL_UNIT_MIN;
+        bp->unit_bytes = ggml_row_size(t->type, bp->unit);
+        /* No more units than the model's matrices of this type hold: for
+         * small models the pool costs what exact quantization would. */
+        int64_t need = 0;
+        for (int j = i; j < c->n_tensors; j++)
+            if (c->tensors[j].n_dims == 2 && c->tensors[j].type == t->type)
+                need += c->tensors[j].ne[0] / bp->unit * c->tensors[j].ne[1];
+        bp->n_units = POOL_ELEMS / bp->unit < need ? POOL_ELEMS / bp->unit : need;
+        if (bp->n_units < 1) bp->n_units = 1;
+        bp->data = malloc((size_t)bp->n_units * bp->unit_bytes);
+        if (!bp->data) return mote_fail(MOTE_E_NOMEM, "synth: out of memory for a block pool");
+        pool_job job = {c, bp};
+        pool_run(c->pool, build_pool_part, &job);
+    }
+    return MOTE_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Tensor data
+ * ---------------------------------------------------------------------- */
+
+/* A chunk of rows of one tensor, shared by the workers. */
+typedef struct fill_job {
+    synth_ctx *c;
+    int index;          /* tensor */
+    uint64_t row0;      /* first row of the chunk */
+    uint64_t n_rows;
+    uint8_t *buf;       /* the chunk's bytes */
+} fill_job;
+
+/* One row of a matrix: picked blocks of the pool, or quantized samples. */
+static void matrix_row(synth_ctx *c, const synth_tensor *t, int ith, uint64_t row, uint8_t *dst)
+{
+    const int64_t n = t->ne[0];
+    uint64_t s = stream(c->seed, STREAM_TENSOR, (uint64_t)(t - c->tensors), row);
+    const block_pool *bp = c->exact ? NULL : find_pool(c, t->type);
+    if (bp && n % bp->unit == 0) {
+        for (int64_t j = 0; j < n / bp->unit; j++) {
+            /* Lemire's multiply-shift: a uniform index below n_units. */
+            uint64_t k = ((next64(&s) >> 32) * (uint64_t)bp->n_units) >> 32;
+            memcpy(dst + (size_t)j * bp->unit_bytes, bp->data + k * bp->unit_bytes, bp->unit_bytes);
+        }
+        return;
+    }
+    float *x = c->scratch[ith];
+    for (int64_t j = 0; j < n; j++) x[j] = normal(&s, SYNTH_STD);
+    quantize_row(t->type, x, dst, n); /* types and row lengths were checked by the plan */
+}
+
+static void fill_part(void *ctx, int ith, int nth)
+{
+    fill_job *job = ctx;
+    const synth_tensor *t = &job->c->tensors[job->index];
+    const size_t row_bytes = ggml_row_size(t->type, t->ne[0]);
+    long lo, hi;
+    pool_split((long)job->n_rows, ith, nth, &lo, &hi);
+    for (long r = lo; r < hi; r++)
+        matrix_row(job->c, t, ith, job->row0 + (uint64_t)r, job->buf + (size_t)r * row_bytes);
+}
+
+/* A 1-D F32 tensor: one row. */
+static void vector_row(synth_ctx *c, const synth_tensor *t, float *dst)
+{
+    uint64_t s = stream(c->seed, STREAM_TENSOR, (uint64_t)(t - c->tensors), 0);
+    for (int64_t j = 0; j < t->ne[0]; j++) {
+        switch (t->role) {
+        case ROLE_NORM: dst[j] = 1.0f; break;
+        case ROLE_ROPE_FREQS: dst[j] = c->rope[j]; break;
+        default: dst[j] = normal(&s, SYNTH_STD); break;
+        }
+    }
+}
+
+static mote_status fill_tensor(void *user, uint64_t row0, uint64_t n_rows, void *buf)
+{
+    const fill_arg *a = user;
+    synth_ctx *c = a->c;
+    const synth_tensor *t = &c->tensors[a->index];
+    if (t->n_dims == 1) {
+        vector_row(c, t, buf);
+    } else {
+        fill_job job = {.c = c, .index = a->index, .row0 = row0, .n_rows = n_rows, .buf = buf};
+        pool_run(c->pool, fill_part, &job);
+    }
+    c->done += n_rows * ggml_row_size(t->type, t->ne[0]);
+    if (c->progress) c->progress(c->progress_user, c->done, c->total);
+    return MOTE_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Keys
+ * ---------------------------------------------------------------------- */
+
+/* The keys llama.cpp's converter writes for the architecture, in its order,
+ * then the tokenizer (copied), then llama-quantize's version key. */
+static mote_status add_hparams(gguf_writer *w, const synth_shape *s, int n_layer, int64_t n_vocab,
+                               uint32_t ftype, uint64_t seed, int exact)
+{
+    char key[96], text[256];
+#define K(suffix) (snprintf(key, sizeof key, "%s.%s", s->arch, suffix), key)
+    const int hd = s->n_embd / s->n_head;
+    MOTE_TRY(gguf_writer_add_str(w, "general.architecture", s->arch));
+    snprintf(text, sizeof text, "%s (random weights)", s->name);
+    MOTE_TRY(gguf_writer_add_str(w, "general.name", text));
+    snprintf(text, sizeof text,
+             "RANDOM weights (mote synth, seed %llu, %s), not a trained model: shapes of %s",
+             (unsigned long long)seed, exact ? "exact" : "pooled blocks", s->name);
+    MOTE_TRY(gguf_writer_add_str(w, "general.description", text));
+    MOTE_TRY(gguf_writer_add_u32(w, K("block_count"), (uint32_t)n_layer));
+    MOTE_TRY(gguf_writer_add_u32(w, K("context_length"), (uint32_t)s->n_ctx_train));
+    MOTE_TRY(gguf_writer_add_u32(w, K("embedding_length"), (uint32_t)s->n_embd));
+    MOTE_TRY(gguf_writer_add_u32(w, K("feed_forward_length"), (uint32_t)s->n_ff));
+    MOTE_TRY(gguf_writer_add_u32(w, K("attention.head_count"), (uint32_t)s->n_head));
+    MOTE_TRY(gguf_writer_add_u32(w, K("attention.head_count_kv"), (uint32_t)s->n_head_kv));
+    MOTE_TRY(gguf_writer_add_f32(w, K("rope.freq_base"), s->rope_base));
+    MOTE_TRY(gguf_writer_add_f32(w, K("attention.layer_norm_rms_epsilon"), s->norm_eps));
+    if (s->head_dim_keys) {
+        MOTE_TRY(gguf_writer_add_u32(w, K("attention.key_length"), (uint32_t)hd));
+        MOTE_TRY(gguf_writer_add_u32(w, K("attention.value_length"), (uint32_t)hd));
+    }
+    MOTE_TRY(gguf_writer_add_u32(w, "general.file_type", ftype));
+    if (s->llama_keys) {
+        MOTE_TRY(gguf_writer_add_u32(w, K("vocab_size"), (uint32_t)n_vocab));
+        MOTE_TRY(gguf_writer_add_u32(w, K("rope.dimension_count"), (uint32_t)hd));
+    }
+#undef K
+    return MOTE_OK;
+}
+
+/* The token count of the vocabulary file: the model's n_vocab. */
+static mote_status vocab_size(const gguf_file *vf, int64_t *n_vocab)
+{
+    const gguf_kv *tokens;
+    MOTE_TRY(gguf_get_arr(vf, "tokenizer.ggml.tokens", GGUF_TYPE_STRING, &tokens));
+    if (tokens->arr_n == 0 || tokens->arr_n > (1u << 24))
+        return mote_fail(MOTE_E_FORMAT, "%s: vocabulary of %llu tokens", vf->path,
+                         (unsigned long long)tokens->arr_n);
+    *n_vocab = (int64_t)tokens->arr_n;
+    return MOTE_OK;
+}
+
+/* Every tokenizer.* key of the vocabulary file, in its order. */
+static mote_status add_tokenizer(gguf_writer *w, const gguf_file *vf)
+{
+    for (uint64_t i = 0; i < vf->n_kv; i++)
+        if (strncmp(vf->kv[i].key, "tokenizer.", 10) == 0) MOTE_TRY(gguf_writer_add_kv(w, &vf->kv[i]));
+    return MOTE_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Public API
+ * ---------------------------------------------------------------------- */
+
+mote_synth_params mote_synth_default_params(void)
+{
+    mote_synth_params p = {.type = "Q8_0", .seed = 1};
+    return p;
+}
+
+const char *mote_synth_model_name(int i)
+{
+    int n;
+    const synth_shape *s = synth_shapes(&n);
+    return i >= 0 && i < n ? s[i].name : NULL;
+}
+
+const char *mote_synth_model_about(int i)
+{
+    int n;
+    const synth_shape *s = synth_shapes(&n);
+    return i >= 0 && i < n ? s[i].about : NULL;
+}
+
+static void ctx_free(synth_ctx *c, int n_threads)
+{
+    for (int i = 0; i < c->n_pools; i++) free(c->pools[i].data);
+    for (int i = 0; c->scratch && i < n_threads; i++) free(c->scratch[i]);
+    free(c->scratch);
+    free(c->rope);
+    free(c->tensors);
+    if (c->pool) pool_free(c->pool);
+}
+
+/* Everything the tensors need before the write: threads, scratch, pools. */
+static mote_status ctx_prepare(synth_ctx *c, int n_threads)
+{
+    MOTE_TRY(pool_create(n_threads, &c->pool));
+    for (int i = 0; i < c->n_tensors; i++) {
+        const synth_tensor *t = &c->tensors[i];
+        MOTE_TRY(tensor_row_check(t->type, t->ne[0]));
+        if (t->n_dims == 2 && t->ne[0] > c->max_cols) c->max_cols = t->ne[0];
+        c->total += ggml_row_size(t->type, t->ne[0]) * (uint64_t)t->ne[1];
+    }
+    c->scratch = calloc((size_t)n_threads, sizeof *c->scratch);
+    if (!c->scratch) return mote_fail(MOTE_E_NOMEM, "synth: out of memory");
+    for (int i = 0; i < n_threads; i++)
+        if (!(c->scratch[i] = malloc((size_t)c->max_cols * sizeof(float))))
+            return mote_fail(MOTE_E_NOMEM, "synth: out of memory");
+    if (c->shape->rope_factor > 0.0f) {
+        c->rope = malloc((size_t)(c->shape->n_embd / c->shape->n_head / 2) * sizeof(float));
+        if (!c->rope) return mote_fail(MOTE_E_NOMEM, "synth: out of memory");
+        synth_rope_factors(c->shape, c->rope);
+    }
+    return c->exact ? MOTE_OK : build_pools(c);
+}
+
+mote_status mote_synth(const mote_synth_params *p)
+{
+    if (!p || !p->like || !p->type || !p->vocab_path || !p->out_path)
+        return mote_fail(MOTE_E_INVALID, "mote_synth: like, type, vocab_path and out_path are required");
+    const synth_shape *shape = synth_find_shape(p->like);
+    if (!shape) return mote_fail(MOTE_E_INVALID, "synth: unknown model '%s' (see mote synth --help)", p->like);
+    uint32_t ftype;
+    MOTE_TRY(synth_parse_ftype(p->type, &ftype));
+    if (p->n_layer < 0 || p->n_threads < 0)
+        return mote_fail(MOTE_E_INVALID, "synth: negative layer or thread count");
+    int n_layer = p->n_layer ? p->n_layer : shape->n_layer;
+    int n_threads = p->n_threads;
+    if (n_threads == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        n_threads = cpus < 1 ? 1 : cpus > 256 ? 256 : (int)cpus;
+    }
+
+    /* Writing over the vocabulary would truncate the file being read. */
+    struct stat vs, os;
+    if (stat(p->vocab_path, &vs) == 0 && stat(p->out_path, &os) == 0 && vs.st_dev == os.st_dev &&
+        vs.st_ino == os.st_ino)
+        return mote_fail(MOTE_E_INVALID, "synth: %s is both the vocabulary and the output",
+                         p->out_path);
+
+    gguf_file *vf = NULL;
+    gguf_writer *w = NULL;
+    synth_ctx c = {.shape = shape, .seed = p->seed, .exact = p->exact, .progress = p->progress,
+                   .progress_user = p->progress_user};
+    fill_arg *args = NULL;
+    int64_t n_vocab = 0;
+    mote_status st = gguf_open(p->vocab_path, &vf);
+    if (st == MOTE_OK) st = vocab_size(vf, &n_vocab);
+    if (st == MOTE_OK) st = gguf_writer_create(&w);
+    if (st == MOTE_OK) st = add_hparams(w, shape, n_layer, n_vocab, ftype, p->seed, p->exact);
+    if (st == MOTE_OK) st = add_tokenizer(w, vf);
+    if (st == MOTE_OK && ftype != SYNTH_FTYPE_F16 && ftype != SYNTH_FTYPE_BF16)
+        st = gguf_writer_add_u32(w, "general.quantization_version", QUANT_VERSION);
+    if (st == MOTE_OK) st = synth_plan(shape, n_layer, n_vocab, ftype, &c.tensors, &c.n_tensors);
+    if (st == MOTE_OK) st = ctx_prepare(&c, n_threads);
+    if (st == MOTE_OK && !(args = calloc((size_t)c.n_tensors, sizeof *args)))
+        st = mote_fail(MOTE_E_NOMEM, "synth: out of memory");
+    for (int i = 0; st == MOTE_OK && i < c.n_tensors; i++) {
+        const synth_tensor *t = &c.tensors[i];
+        args[i] = (fill_arg){&c, i};
+        st = gguf_writer_add_tensor_fill(w, t->name, t->type, t->n_dims, t->ne, fill_tensor, &args[i]);
+    }
+    if (st == MOTE_OK) st = gguf_writer_write_file(w, p->out_path);
+
+    free(args);
+    ctx_free(&c, n_threads);
+    gguf_writer_free(w);
+    gguf_close(vf);
+    return st;
+}

@@ -1,0 +1,259 @@
+/*
+ * synth_plan.c — what a synthetic model holds: the imitated models' shapes,
+ * the tensors of a model and the type llama.cpp would give each one.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/status.h"
+#include "gguf/ggml_type.h"
+#include "toolkit/synth.h"
+
+/* ------------------------------------------------------------------------
+ * Shapes (config.json of each model on Hugging Face)
+ * ---------------------------------------------------------------------- */
+
+static const synth_shape shapes[] = {
+    /* meta-llama/Llama-3.2-1B: rope_scaling {rope_type llama3, factor 32,
+     * low_freq_factor 1, high_freq_factor 4, original 8192}, head_dim 64. */
+    {.name = "llama-3.2-1b", .about = "Llama 3.2 1B; tied, llama3 rope scaling (vocab: llama-bpe)",
+     .arch = "llama", .n_embd = 2048, .n_ff = 8192, .n_layer = 16, .n_head = 32, .n_head_kv = 8,
+     .n_ctx_train = 131072, .rope_base = 500000.0f, .norm_eps = 1e-5f, .tied = 1,
+     .head_dim_keys = 1, .llama_keys = 1, .rope_factor = 32.0f, .rope_low_freq = 1.0f,
+     .rope_high_freq = 4.0f, .rope_orig_ctx = 8192},
+    /* HuggingFaceTB/SmolLM2-135M */
+    {.name = "smollm2-135m", .about = "SmolLM2 135M; llama, tied (vocab: starcoder has its 49152)", .arch = "llama",
+     .n_embd = 576, .n_ff = 1536, .n_layer = 30, .n_head = 9, .n_head_kv = 3, .n_ctx_train = 8192,
+     .rope_base = 100000.0f, .norm_eps = 1e-5f, .tied = 1, .llama_keys = 1},
+    /* Qwen/Qwen2.5-0.5B */
+    {.name = "qwen2.5-0.5b", .about = "Qwen2.5 0.5B; q/k/v biases, tied (vocab: qwen2)",
+     .arch = "qwen2", .n_embd = 896, .n_ff = 4864, .n_layer = 24, .n_head = 14, .n_head_kv = 2,
+     .n_ctx_train = 32768, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = 1, .qkv_bias = 1},
+    /* TinyLlama/TinyLlama-1.1B-Chat-v1.0 */
+    {.name = "tinyllama-1.1b", .about = "TinyLlama 1.1B; llama, separate output (vocab: llama-spm)", .arch = "llama",
+     .n_embd = 2048, .n_ff = 5632, .n_layer = 22, .n_head = 32, .n_head_kv = 4, .n_ctx_train = 2048,
+     .rope_base = 10000.0f, .norm_eps = 1e-5f, .llama_keys = 1},
+    /* Small shapes for tests: each exercises one path of the plan. */
+    {.name = "tiny-llama", .about = "test shape: llama, separate output, 8 layers, width 256",
+     .arch = "llama", .n_embd = 256, .n_ff = 256, .n_layer = 8, .n_head = 4, .n_head_kv = 2,
+     .n_ctx_train = 2048, .rope_base = 10000.0f, .norm_eps = 1e-5f, .llama_keys = 1},
+    {.name = "tiny-llama3", .about = "test shape: llama, tied, llama3 rope scaling",
+     .arch = "llama", .n_embd = 256, .n_ff = 768, .n_layer = 2, .n_head = 4, .n_head_kv = 2,
+     .n_ctx_train = 4096, .rope_base = 500000.0f, .norm_eps = 1e-5f, .tied = 1,
+     .head_dim_keys = 1, .llama_keys = 1, .rope_factor = 32.0f, .rope_low_freq = 1.0f,
+     .rope_high_freq = 4.0f, .rope_orig_ctx = 8192},
+    {.name = "tiny-qwen2", .about = "test shape: qwen2, tied, width 320 (K-quant fallbacks)",
+     .arch = "qwen2", .n_embd = 320, .n_ff = 768, .n_layer = 2, .n_head = 5, .n_head_kv = 1,
+     .n_ctx_train = 1024, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = 1, .qkv_bias = 1},
+};
+#define N_SHAPES ((int)(sizeof shapes / sizeof shapes[0]))
+
+const synth_shape *synth_shapes(int *n)
+{
+    *n = N_SHAPES;
+    return shapes;
+}
+
+const synth_shape *synth_find_shape(const char *name)
+{
+    for (int i = 0; name && i < N_SHAPES; i++)
+        if (strcmp(shapes[i].name, name) == 0) return &shapes[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * File types
+ * ---------------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    uint32_t ftype;     /* llama_ftype */
+    uint32_t base_type; /* llama_ftype_get_default_type */
+} ftypes[] = {
+    {"F16", SYNTH_FTYPE_F16, GGML_TYPE_F16},
+    {"BF16", SYNTH_FTYPE_BF16, GGML_TYPE_BF16},
+    {"Q8_0", SYNTH_FTYPE_Q8_0, GGML_TYPE_Q8_0},
+    {"Q4_0", SYNTH_FTYPE_Q4_0, GGML_TYPE_Q4_0},
+    {"Q4_K_M", SYNTH_FTYPE_Q4_K_M, GGML_TYPE_Q4_K},
+};
+#define N_FTYPES ((int)(sizeof ftypes / sizeof ftypes[0]))
+
+mote_status synth_parse_ftype(const char *name, uint32_t *ftype)
+{
+    for (int i = 0; name && i < N_FTYPES; i++) {
+        if (strcmp(ftypes[i].name, name) == 0) {
+            *ftype = ftypes[i].ftype;
+            return MOTE_OK;
+        }
+    }
+    return mote_fail(MOTE_E_INVALID, "synth: unknown type '%s' (F16, BF16, Q8_0, Q4_0, Q4_K_M)",
+                     name ? name : "(null)");
+}
+
+const char *synth_ftype_name(uint32_t ftype)
+{
+    for (int i = 0; i < N_FTYPES; i++)
+        if (ftypes[i].ftype == ftype) return ftypes[i].name;
+    return NULL;
+}
+
+static uint32_t ftype_base(uint32_t ftype)
+{
+    for (int i = 0; i < N_FTYPES; i++)
+        if (ftypes[i].ftype == ftype) return ftypes[i].base_type;
+    return GGML_TYPE_F16;
+}
+
+/* ------------------------------------------------------------------------
+ * Tensor types: llama.cpp's llama_tensor_get_type for these file types
+ * ---------------------------------------------------------------------- */
+
+/* llama.cpp's use_more_bits: the first and last eighth of the layers and
+ * every third one between get more bits in the _M mixes. */
+static int use_more_bits(int i, int n)
+{
+    return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+}
+
+static int64_t block_of(uint32_t type) { return ggml_type_get(type)->block_size; }
+
+uint32_t synth_weight_type(uint32_t ftype, enum synth_role role, int layer, int n_layer, int tied,
+                           int64_t ncols)
+{
+    uint32_t base = ftype_base(ftype), t = base;
+    /* F16/BF16 files are not quantized: every matrix keeps the type. */
+    if (base == GGML_TYPE_F16 || base == GGML_TYPE_BF16) return base;
+
+    /* The output head, or the token embeddings standing in for it, get Q6_K
+     * (Q8_0 when the default type's block does not divide the rows). */
+    if (role == ROLE_OUTPUT || (tied && role == ROLE_TOKEN_EMBD)) {
+        if (ncols % block_of(base) != 0) t = GGML_TYPE_Q8_0;
+        else if (base != GGML_TYPE_Q8_0) t = GGML_TYPE_Q6_K;
+    } else if (ftype == SYNTH_FTYPE_Q4_K_M && (role == ROLE_ATTN_V || role == ROLE_FFN_DOWN) &&
+               use_more_bits(layer, n_layer)) {
+        t = GGML_TYPE_Q6_K;
+    }
+
+    /* Rows that are not whole blocks of the choice fall back (llama.cpp's
+     * tensor_type_fallback): Q4_K -> Q5_0, Q6_K -> Q8_0, then F16. */
+    if (ncols % block_of(t) != 0) {
+        t = t == GGML_TYPE_Q4_K ? GGML_TYPE_Q5_0 : t == GGML_TYPE_Q6_K ? GGML_TYPE_Q8_0 : GGML_TYPE_F16;
+        if (ncols % block_of(t) != 0) t = GGML_TYPE_F16;
+    }
+    return t;
+}
+
+/* ------------------------------------------------------------------------
+ * The tensor list
+ * ---------------------------------------------------------------------- */
+
+typedef struct plan_builder {
+    synth_tensor *t; /* tensors so far */
+    int n;           /* count */
+    int cap;         /* slots */
+} plan_builder;
+
+static void add(plan_builder *b, enum synth_role role, int layer, const char *name, int64_t ne0,
+                int64_t ne1)
+{
+    synth_tensor *t = &b->t[b->n++];
+    if (layer >= 0) snprintf(t->name, sizeof t->name, "blk.%d.%s", layer, name);
+    else snprintf(t->name, sizeof t->name, "%s", name);
+    t->role = role;
+    t->layer = layer;
+    t->n_dims = ne1 > 0 ? 2 : 1;
+    t->ne[0] = ne0;
+    t->ne[1] = ne1 > 0 ? ne1 : 1;
+}
+
+/* llama.cpp's weight_name_comparer: by block index (-1 outside blocks),
+ * then by name. llama-quantize writes tensors in this order. */
+static int cmp_tensor(const void *pa, const void *pb)
+{
+    const synth_tensor *a = pa, *b = pb;
+    if (a->layer != b->layer) return a->layer < b->layer ? -1 : 1;
+    return strcmp(a->name, b->name);
+}
+
+mote_status synth_plan(const synth_shape *s, int n_layer, int64_t n_vocab, uint32_t ftype,
+                       synth_tensor **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!synth_ftype_name(ftype)) return mote_fail(MOTE_E_INVALID, "synth: bad file type %u", ftype);
+    if (n_layer < 1 || n_layer > 4096)
+        return mote_fail(MOTE_E_INVALID, "synth: layer count %d out of range", n_layer);
+    if (n_vocab < 1 || n_vocab > (1 << 24))
+        return mote_fail(MOTE_E_INVALID, "synth: vocabulary of %lld tokens", (long long)n_vocab);
+    const int64_t hd = s->n_embd / s->n_head;
+    const int64_t q_dim = s->n_head * hd, kv_dim = s->n_head_kv * hd;
+
+    plan_builder b = {.cap = 4 + 12 * n_layer};
+    b.t = calloc((size_t)b.cap, sizeof *b.t);
+    if (!b.t) return mote_fail(MOTE_E_NOMEM, "synth: out of memory");
+
+    add(&b, ROLE_TOKEN_EMBD, -1, "token_embd.weight", s->n_embd, n_vocab);
+    add(&b, ROLE_NORM, -1, "output_norm.weight", s->n_embd, 0);
+    if (!s->tied) add(&b, ROLE_OUTPUT, -1, "output.weight", s->n_embd, n_vocab);
+    if (s->rope_factor > 0.0f) add(&b, ROLE_ROPE_FREQS, -1, "rope_freqs.weight", hd / 2, 0);
+    for (int il = 0; il < n_layer; il++) {
+        add(&b, ROLE_NORM, il, "attn_norm.weight", s->n_embd, 0);
+        add(&b, ROLE_ATTN_Q, il, "attn_q.weight", s->n_embd, q_dim);
+        add(&b, ROLE_ATTN_K, il, "attn_k.weight", s->n_embd, kv_dim);
+        add(&b, ROLE_ATTN_V, il, "attn_v.weight", s->n_embd, kv_dim);
+        add(&b, ROLE_ATTN_OUT, il, "attn_output.weight", q_dim, s->n_embd);
+        if (s->qkv_bias) {
+            add(&b, ROLE_BIAS, il, "attn_q.bias", q_dim, 0);
+            add(&b, ROLE_BIAS, il, "attn_k.bias", kv_dim, 0);
+            add(&b, ROLE_BIAS, il, "attn_v.bias", kv_dim, 0);
+        }
+        add(&b, ROLE_NORM, il, "ffn_norm.weight", s->n_embd, 0);
+        add(&b, ROLE_FFN_GATE, il, "ffn_gate.weight", s->n_embd, s->n_ff);
+        add(&b, ROLE_FFN_UP, il, "ffn_up.weight", s->n_embd, s->n_ff);
+        add(&b, ROLE_FFN_DOWN, il, "ffn_down.weight", s->n_ff, s->n_embd);
+    }
+    qsort(b.t, (size_t)b.n, sizeof *b.t, cmp_tensor);
+
+    /* Types are chosen in file order, as llama-quantize does (its layer
+     * counters for attn_v and ffn_down then equal the block index). */
+    for (int i = 0; i < b.n; i++) {
+        synth_tensor *t = &b.t[i];
+        t->type = t->n_dims == 1 ? GGML_TYPE_F32
+                                 : synth_weight_type(ftype, t->role, t->layer, n_layer, s->tied, t->ne[0]);
+    }
+    *out = b.t;
+    *n = b.n;
+    return MOTE_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Llama 3 rope scaling
+ * ---------------------------------------------------------------------- */
+
+/* Per frequency of the head: wavelengths shorter than original_ctx /
+ * high_freq_factor keep factor 1, longer than original_ctx /
+ * low_freq_factor are divided by `factor`, and those between blend the two
+ * smoothly. The converter computes in float32 tensors; so does this (its
+ * pow may differ from torch's in the last bit of a blended factor). */
+void synth_rope_factors(const synth_shape *s, float *out)
+{
+    const int dim = s->n_embd / s->n_head;
+    const float two_pi = (float)(2.0 * M_PI);
+    const float low_wavelen = (float)s->rope_orig_ctx / s->rope_low_freq;
+    const float high_wavelen = (float)s->rope_orig_ctx / s->rope_high_freq;
+    for (int i = 0; i < dim / 2; i++) {
+        float freq = 1.0f / powf(s->rope_base, (float)(2 * i) / (float)dim);
+        float wavelen = two_pi / freq;
+        if (wavelen < high_wavelen) {
+            out[i] = 1.0f;
+        } else if (wavelen > low_wavelen) {
+            out[i] = s->rope_factor;
+        } else {
+            float smooth = ((float)s->rope_orig_ctx / wavelen - s->rope_low_freq) /
+                           (s->rope_high_freq - s->rope_low_freq);
+            out[i] = 1.0f / ((1.0f - smooth) / s->rope_factor + smooth);
+        }
+    }
+}
