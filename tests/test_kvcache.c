@@ -161,11 +161,21 @@ static void test_kernel_avx512(void **state)
     run_kernel_cases("avx512");
 }
 
-/* The F32 cache's products: the chosen kernels equal ops.c's, bit for bit. */
+static void check_exact(const attn_exact_ops *ops);
+
+/* The F32 cache's products: the chosen kernels (and the AVX-512 ones, where
+ * the CPU runs them) equal ops.c's, bit for bit. */
 static void test_exact_kernels(void **state)
 {
     (void)state;
-    attn_exact_ops ops = attn_exact_kernels(NULL);
+    for (int level = 0; level < 2; level++) {
+        attn_exact_ops ops = attn_exact_kernels(level ? "avx512" : NULL);
+        check_exact(&ops);
+    }
+}
+
+static void check_exact(const attn_exact_ops *ops)
+{
     static const int hds[] = {8, 16, 64, 80, 128};
     static const int lens[] = {1, 15, 64, 65, 200, 1000};
     uint64_t rng = 5;
@@ -177,13 +187,13 @@ static void test_exact_kernels(void **state)
         const int hd = hds[hi];
         for (int i = 0; i < 16; i++) {
             const float *a = v + (size_t)i * STRIDE, *b = v + (size_t)(i + 1) * STRIDE + 7;
-            float want = op_dot_f32(a, b, hd), got = ops.dot(a, b, hd);
+            float want = op_dot_f32(a, b, hd), got = ops->dot(a, b, hd);
             assert_memory_equal(&want, &got, sizeof want);
         }
         for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
             float want[128], got[128];
             op_attn_values(want, p, v + hd, STRIDE, lens[li], hd);
-            ops.values(got, p, v + hd, STRIDE, lens[li], hd);
+            ops->values(got, p, v + hd, STRIDE, lens[li], hd);
             assert_memory_equal(want, got, sizeof(float) * (size_t)hd);
         }
     }

@@ -5,10 +5,11 @@
 #include "kernels/attention.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "base/cpu.h"
 #include "gguf/ggml_type.h"
+#include "kernels/kernels.h"
 #include "kernels/ops.h"
 #include "tensor/quant.h"
 
@@ -125,27 +126,14 @@ void attn_finish(float *out, int64_t out_stride, const float *part, int g, int h
 }
 
 /* ------------------------------------------------------------------------
- * Choice of kernel
- *
- * Until the kernel dispatcher's CPU detection (base/cpu.h) is on this
- * branch, the AVX-512 kernels are chosen with __builtin_cpu_supports.
+ * Choice of kernel: the AVX-512 kernels go with the AVX-512 levels of the
+ * matmul dispatcher (kernels.h), so MOTE_ISA selects both.
  * ---------------------------------------------------------------------- */
-
-static int cpu_runs_avx512(void)
-{
-#if defined(__x86_64__) && defined(__GNUC__)
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-           __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-#else
-    return 0;
-#endif
-}
 
 static int want_avx512(const char *isa)
 {
-    if (!isa) isa = getenv("MOTE_ISA");
-    return (!isa || !*isa || strcmp(isa, "avx512") == 0) && cpu_runs_avx512();
+    if (!isa) isa = kernels_get()->isa;
+    return strncmp(isa, "avx512", 6) == 0 && cpu_has_avx512_level();
 }
 
 attn_exact_ops attn_exact_kernels(const char *isa)

@@ -44,11 +44,11 @@ typedef void (*attn_chunk_fn)(const float *q, int64_t q_stride, int g, const voi
                               size_t row_bytes, int n, int hd, float scale, float *part);
 
 /* The kernel for cache type kv_type (GGML_TYPE_F16 or GGML_TYPE_Q8_0) and
- * head dimension hd; NULL for other types. isa: "scalar" for the plain C
- * reference, "avx512" for the AVX-512 kernel, NULL for the one named by the
- * environment variable MOTE_ISA, or the best if unset. The AVX-512 kernel
- * is used only where this CPU runs it and hd % 16 == 0; otherwise (and for
- * any other level: "avx2", "neon", for now) the reference. */
+ * head dimension hd; NULL for other types. isa: a kernel level name
+ * ("scalar", "avx512", ...; kernels.h), NULL for the level the matmul
+ * dispatcher chose (MOTE_ISA or the best). The AVX-512 levels get the
+ * AVX-512 kernel where this CPU runs it and hd % 16 == 0; everything else
+ * (for now also "avx2" and "neon") the plain C reference. */
 attn_chunk_fn attn_chunk_kernel(uint32_t kv_type, int hd, const char *isa);
 
 /* dst = the partial of dst's positions followed by src's (g queries). */
