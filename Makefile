@@ -65,6 +65,10 @@ $(BUILD)/tests/%.o: tests/%.c
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_UOBJ) $(BUILD)/libmote.a
 	$(CC) -o $@ $^ $(LDFLAGS) $(shell pkg-config --libs $(TESTPKG)) $(LDLIBS)
 
+# test_noalloc counts the library's allocations through the linker's --wrap.
+$(BUILD)/tests/test_noalloc: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
+	-Wl,--wrap=posix_memalign,--wrap=aligned_alloc,--wrap=strdup,--wrap=strndup
+
 # Every test program runs even if one fails; the target fails if any did.
 test: $(TEST_BIN) $(BUILD)/mote
 	@fail=0; for t in $(TEST_BIN); do \

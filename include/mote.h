@@ -133,10 +133,24 @@ mote_status mote_detokenize(const mote_model *model, const mote_token *toks,
 
 typedef struct mote_session mote_session;
 
+/* How the KV cache stores keys and values (converted when a token is
+ * appended). F16 halves the memory of F32 and is llama.cpp's default; Q8_0
+ * (blocks of 32 int8 with an F16 scale) halves it again and needs a head
+ * dimension that is a multiple of 32. F16 and Q8_0 run attention in one
+ * streaming pass over the cache (online softmax, flash-attention style);
+ * F32 runs the exact two-pass attention that reproduces llama.cpp's
+ * F32-cache arithmetic bit for bit (slower on long contexts). */
+enum mote_kv_type {
+    MOTE_KV_F16 = 0, /* the default (a zeroed field means F16) */
+    MOTE_KV_F32 = 1,
+    MOTE_KV_Q8_0 = 2,
+};
+
 typedef struct mote_session_params {
     int n_ctx;     /* context length; 0 = the model's training context */
     int n_threads; /* worker threads; 0 = number of online CPUs */
     int n_batch;   /* largest batch evaluated at once; 0 = 512 */
+    int kv_type;   /* enum mote_kv_type; default MOTE_KV_F16 */
 } mote_session_params;
 
 mote_session_params mote_session_default_params(void);

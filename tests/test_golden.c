@@ -107,6 +107,7 @@ static int setup_model(void **state)
     mote_session_params sp = mote_session_default_params();
     sp.n_ctx = 256;
     sp.n_threads = N_THREADS;
+    sp.kv_type = MOTE_KV_F32; /* the goldens were made with an F32 cache */
     if (mote_session_create(f->model, &sp, &f->s) != MOTE_OK) {
         print_error("%s: %s\n", f->name, mote_last_error());
         return -1;

@@ -68,6 +68,11 @@ void cli_print_escaped(FILE *f, const char *s, size_t n);
  * (byte tokens) or input lines need not be. */
 char *cli_utf8_sanitize(const char *s, size_t n, size_t *out_len);
 
+/* The mote_kv_type named "f32", "f16" or "q8_0" (the --kv-type option);
+ * 0, or -1 for another name. */
+int cli_kv_type(const char *name, int *out);
+#define KV_TYPE_HELP "KV cache type: f16 (default), f32 (exact, slower) or q8_0"
+
 /* Human-readable sizes: "292.8K", "1.2B"; "1.1 MiB". */
 void cli_human_count(int64_t n, char *buf, size_t cap);
 void cli_human_bytes(uint64_t n, char *buf, size_t cap);

@@ -304,6 +304,8 @@ int cmd_chat(int argc, char **argv)
 {
     const char *system = NULL, *template_file = NULL;
     int n_predict = -1, n_threads = 0, n_ctx = 0;
+    const char *kv_name = "f16";
+    int kv_type = MOTE_KV_F16;
     sample_args sa;
     sample_args_init(&sa);
     const cli_opt opts[] = {
@@ -316,6 +318,7 @@ int cmd_chat(int argc, char **argv)
          NULL},
         {'c', "ctx", ARG_INT, &n_ctx, "N", "context length (default: the model's)", 0, 1e8,
          NULL},
+        {0, "kv-type", ARG_STRING, &kv_name, "TYPE", KV_TYPE_HELP, 0, 0, NULL},
         {0, "chat-template", ARG_STRING, &template_file, "FILE",
          "use this Jinja chat template, not the model's", 0, 0, NULL},
         {0},
@@ -344,6 +347,8 @@ int cmd_chat(int argc, char **argv)
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
 
+    if (cli_kv_type(kv_name, &kv_type) != 0)
+        return args_usage_error(&spec, "--kv-type must be f16, f32 or q8_0, not '%s'", kv_name);
     chat c = {.n_predict = n_predict};
     mote_model *model = NULL;
     char *tmpl = NULL;
@@ -368,6 +373,7 @@ int cmd_chat(int argc, char **argv)
     mote_session_params sp = mote_session_default_params();
     sp.n_ctx = n_ctx;
     sp.n_threads = n_threads;
+    sp.kv_type = kv_type;
     mote_sampler_params smp = sample_args_params(&sa);
     if (mote_session_create(model, &sp, &c.session) != MOTE_OK ||
         mote_sampler_create(&smp, mote_vocab_size(model), &c.sampler) != MOTE_OK) {

@@ -50,6 +50,8 @@ int cmd_run(int argc, char **argv)
 {
     const char *prompt = NULL, *prompt_file = NULL;
     int n_predict = DEFAULT_N_PREDICT, n_threads = 0, n_ctx = 0;
+    const char *kv_name = "f16";
+    int kv_type = MOTE_KV_F16;
     int ids = 0, no_special = 0, parse_special = 0;
     sample_args sa;
     sample_args_init(&sa);
@@ -66,6 +68,7 @@ int cmd_run(int argc, char **argv)
          NULL},
         {'c', "ctx", ARG_INT, &n_ctx, "N", "context length (default: the model's)", 0, 1e8,
          NULL},
+        {0, "kv-type", ARG_STRING, &kv_name, "TYPE", KV_TYPE_HELP, 0, 0, NULL},
         {0, "ids", ARG_FLAG, &ids, NULL, "print the generated token ids instead of the text", 0,
          0, NULL},
         {0, "no-special", ARG_FLAG, &no_special, NULL,
@@ -95,6 +98,8 @@ int cmd_run(int argc, char **argv)
     int n_pos;
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
+    if (cli_kv_type(kv_name, &kv_type) != 0)
+        return args_usage_error(&spec, "--kv-type must be f16, f32 or q8_0, not '%s'", kv_name);
     if (!prompt == !prompt_file)
         return args_usage_error(&spec, "give the prompt with exactly one of -p and -f");
 
@@ -119,6 +124,7 @@ int cmd_run(int argc, char **argv)
     mote_session_params sp = mote_session_default_params();
     sp.n_ctx = n_ctx;
     sp.n_threads = n_threads;
+    sp.kv_type = kv_type;
     if (mote_session_create(model, &sp, &session) != MOTE_OK) {
         cli_lib_error();
         goto done;

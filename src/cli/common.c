@@ -205,6 +205,20 @@ void cli_human_count(int64_t n, char *buf, size_t cap)
     snprintf(buf, cap, "%.1f%c", v, units[u]);
 }
 
+int cli_kv_type(const char *name, int *out)
+{
+    static const struct {
+        const char *name;
+        int type;
+    } types[] = {{"f16", MOTE_KV_F16}, {"f32", MOTE_KV_F32}, {"q8_0", MOTE_KV_Q8_0}};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(name, types[i].name) == 0) {
+            *out = types[i].type;
+            return 0;
+        }
+    return -1;
+}
+
 void cli_human_bytes(uint64_t n, char *buf, size_t cap)
 {
     static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};

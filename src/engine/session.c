@@ -11,7 +11,10 @@
 
 #include "base/status.h"
 #include "base/threadpool.h"
+#include "gguf/ggml_type.h"
 #include "model/arch.h"
+#include "model/attention.h"
+#include "tensor/quant.h"
 #include "engine/session.h"
 #include "model/model.h"
 
@@ -34,7 +37,7 @@ struct mote_session {
 
 mote_session_params mote_session_default_params(void)
 {
-    mote_session_params p = {.n_ctx = 0, .n_threads = 0, .n_batch = 0};
+    mote_session_params p = {.n_ctx = 0, .n_threads = 0, .n_batch = 0, .kv_type = MOTE_KV_F16};
     return p;
 }
 
@@ -44,37 +47,61 @@ static int online_cpus(void)
     return n < 1 ? 1 : (n > 64 ? 64 : (int)n);
 }
 
-/* Carve float buffers out of one block; returns the bytes needed when
- * base is NULL. Each piece is 64-byte aligned. */
+/* Carve the cache and scratch buffers out of one block; returns the bytes
+ * needed when base is NULL. Each piece is 64-byte aligned. */
 static size_t layout(forward_state *st, const arch_hparams *hp, int n_threads, size_t mm_bytes, char *base)
 {
-    const size_t B = (size_t)st->n_batch, C = (size_t)st->n_ctx;
+    const size_t B = (size_t)st->n_batch, C = (size_t)st->n_ctx, F = sizeof(float);
     const size_t q_dim = (size_t)hp->n_head * hp->head_dim, kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
     const size_t wide = q_dim > (size_t)hp->n_embd ? q_dim : (size_t)hp->n_embd;
     struct {
-        float **p;
-        size_t n;
+        void *p;      /* where the piece's pointer goes (a float * or void *) */
+        size_t bytes;
     } parts[] = {
-        {&st->k_cache, (size_t)hp->n_layer * C * kv_dim},
-        {&st->v_cache, (size_t)hp->n_layer * C * kv_dim},
-        {&st->x, B * hp->n_embd},
-        {&st->xb, B * wide},
-        {&st->q, B * q_dim},
-        {&st->k, B * kv_dim},
-        {&st->v, B * kv_dim},
-        {&st->hb, B * hp->n_ff},
-        {&st->hb2, B * hp->n_ff},
-        {&st->tmp, B * hp->n_embd},
-        {&st->rope_cs, B * hp->n_rot},
-        {&st->att, (size_t)n_threads * C},
+        {&st->k_cache, (size_t)hp->n_layer * C * st->kv_row_bytes},
+        {&st->v_cache, (size_t)hp->n_layer * C * st->kv_row_bytes},
+        {&st->x, B * hp->n_embd * F},
+        {&st->xb, B * wide * F},
+        {&st->q, B * q_dim * F},
+        {&st->k, B * kv_dim * F},
+        {&st->v, B * kv_dim * F},
+        {&st->hb, B * hp->n_ff * F},
+        {&st->hb2, B * hp->n_ff * F},
+        {&st->tmp, B * hp->n_embd * F},
+        {&st->rope_cs, B * hp->n_rot * F},
+        {&st->att, attention_scores_floats(hp, st->kv_type, st->n_ctx, n_threads) * F},
+        {&st->attn_part, attention_part_floats(hp, st->kv_type, st->n_ctx, n_threads) * F},
     };
     size_t off = 0;
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-        if (base) *parts[i].p = (float *)(base + off);
-        off += (parts[i].n * sizeof(float) + 63) & ~(size_t)63;
+        if (base) {
+            void *at = parts[i].bytes ? base + off : NULL;
+            memcpy(parts[i].p, &at, sizeof at); /* every target is a pointer to object */
+        }
+        off += (parts[i].bytes + 63) & ~(size_t)63;
     }
     if (base) st->mm_scratch = base + off;
     return off + mm_bytes;
+}
+
+/* The cache's element type for a mote_kv_type, checked against the model. */
+static mote_status kv_cache_type(int kv_type, const arch_hparams *hp, uint32_t *out)
+{
+    switch (kv_type) {
+    case MOTE_KV_F32: *out = GGML_TYPE_F32; return MOTE_OK;
+    case MOTE_KV_F16: *out = GGML_TYPE_F16; break;
+    case MOTE_KV_Q8_0:
+        if (hp->head_dim % QK8_0 != 0)
+            return mote_fail(MOTE_E_UNSUPPORTED, "session: a Q8_0 KV cache needs a head dimension that is a multiple "
+                                                 "of %d (the model's is %d)", QK8_0, hp->head_dim);
+        *out = GGML_TYPE_Q8_0;
+        break;
+    default: return mote_fail(MOTE_E_INVALID, "session: unknown kv_type %d", kv_type);
+    }
+    if (hp->head_dim > ATTN_HD_MAX)
+        return mote_fail(MOTE_E_UNSUPPORTED, "session: head dimension %d is above %d; use an F32 KV cache",
+                         hp->head_dim, ATTN_HD_MAX);
+    return MOTE_OK;
 }
 
 mote_status mote_session_create(const mote_model *model, const mote_session_params *params, mote_session **out)
@@ -95,6 +122,9 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
     if (p.n_ctx > (1 << 22))
         return mote_fail(MOTE_E_INVALID, "session: n_ctx %d is too large", p.n_ctx);
 
+    uint32_t kv_type = GGML_TYPE_F16;
+    MOTE_TRY(kv_cache_type(p.kv_type, hp, &kv_type));
+
     mote_session *s = calloc(1, sizeof *s);
     if (!s) return mote_fail(MOTE_E_NOMEM, "session: out of memory");
     s->model = model;
@@ -102,6 +132,10 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
     s->n_threads = p.n_threads;
     s->st.n_ctx = p.n_ctx;
     s->st.n_batch = p.n_batch;
+    s->st.kv_type = kv_type;
+    s->st.kv_row_bytes = ggml_row_size(kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
+    s->st.attn_kernel = attn_chunk_kernel(kv_type, hp->head_dim, NULL);
+    s->st.attn_exact = attn_exact_kernels(NULL);
     s->logits_first = -1;
     mote_status st = pool_create(p.n_threads, &s->st.pool);
     if (st != MOTE_OK) goto fail;

@@ -18,6 +18,7 @@
 
 #include "base/threadpool.h"
 #include "gguf/gguf.h"
+#include "kernels/attention.h"
 
 enum arch_kind {
     ARCH_LLAMA,
@@ -94,8 +95,10 @@ void arch_free(model_arch *a);
 typedef struct forward_state {
     int n_ctx;          /* positions in the KV cache */
     int n_batch;        /* most tokens per forward call */
-    float *k_cache;     /* (n_layer, n_ctx, n_head_kv * head_dim) */
-    float *v_cache;     /* (n_layer, n_ctx, n_head_kv * head_dim) */
+    uint32_t kv_type;   /* GGML_TYPE_F32, _F16 or _Q8_0: element type of the cache */
+    size_t kv_row_bytes; /* bytes of one cache row (n_head_kv * head_dim elements) */
+    void *k_cache;      /* (n_layer, n_ctx) rows of kv_row_bytes: keys after rope */
+    void *v_cache;      /* (n_layer, n_ctx) rows of kv_row_bytes: values */
     float *x;           /* (n_batch, n_embd) residual stream */
     float *xb;          /* (n_batch, max(n_embd, n_head * head_dim)) normed input / attention output */
     float *q;           /* (n_batch, n_head * head_dim) */
@@ -105,7 +108,10 @@ typedef struct forward_state {
     float *hb2;         /* (n_batch, n_ff) */
     float *tmp;         /* (n_batch, n_embd) block outputs before the residual add */
     float *rope_cs;     /* (n_batch, n_rot) cos/sin per token position */
-    float *att;         /* (n_threads, n_ctx) attention scores per thread */
+    float *att;         /* F32 cache: (n_threads, n_ctx) attention scores per thread; else NULL */
+    float *attn_part;   /* F16/Q8_0 cache: attention partials (model/attention.h); else NULL */
+    attn_chunk_fn attn_kernel; /* F16/Q8_0 cache: the streaming attention kernel; else NULL */
+    attn_exact_ops attn_exact; /* F32 cache: the products of exact attention */
     void *mm_scratch;   /* activations converted for matmul */
     mote_pool *pool;
 } forward_state;

@@ -14,8 +14,8 @@
  *   logits = (rmsnorm(x) * output_norm)·Woutputᵀ
  *
  * The products are matrix x matrix over the whole batch; almost all the
- * time goes into them (kernels/). Attention is split over (token, head)
- * pairs across the thread pool.
+ * time goes into them (kernels/). The KV cache and attention over it are
+ * in attention.c.
  */
 #include <math.h>
 #include <string.h>
@@ -24,6 +24,7 @@
 #include "kernels/kernels.h"
 #include "kernels/ops.h"
 #include "model/arch.h"
+#include "model/attention.h"
 #include "tensor/quant.h"
 
 static void mm(forward_state *st, const weight *w, const float *X, int n, float *Y)
@@ -46,39 +47,76 @@ size_t arch_matmul_scratch(const model_arch *a, int n_batch)
 }
 
 /* ------------------------------------------------------------------------
- * Attention
+ * Row-wise steps
+ *
+ * The element-wise work between the matrix products is done row by row
+ * (token by token); a batch's rows are spread over the pool. Each row's
+ * arithmetic is the same wherever it runs, so results do not depend on the
+ * split. A single row stays on the calling thread: waking the workers
+ * would cost more than the row.
  * ---------------------------------------------------------------------- */
 
-typedef struct attn_job {
-    const arch_hparams *hp;
-    forward_state *st;
-    const float *k_layer;  /* (n_ctx, kv_dim) this layer's keys */
-    const float *v_layer;  /* (n_ctx, kv_dim) this layer's values */
-    int n, pos;
-} attn_job;
+enum row_op {
+    ROW_NORM,     /* xb = rmsnorm(x) * w */
+    ROW_QKV,      /* biases and rope on q and k; k and v into the cache */
+    ROW_RESIDUAL, /* x += tmp */
+    ROW_SWIGLU,   /* hb = silu(hb) * hb2 */
+};
 
-/* One thread's share of the (token, head) pairs: out = softmax(q·Kᵀ·scale)·V
- * over the positions 0..pos+t the token may see. */
-static void attention_worker(void *ctx, int ith, int nth)
+typedef struct row_job {
+    enum row_op op;
+    const model_arch *a;
+    forward_state *st;
+    const float *w;       /* ROW_NORM: norm weights (n_embd) */
+    int il, pos, n;       /* layer, position of row 0, rows */
+} row_job;
+
+static void row_apply(const row_job *J, int t)
 {
-    const attn_job *J = ctx;
-    const arch_hparams *hp = J->hp;
-    const int hd = hp->head_dim, q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd;
-    const int group = hp->n_head / hp->n_head_kv;
-    const float scale = 1.0f / sqrtf((float)hd);
-    float *att = J->st->att + (size_t)ith * J->st->n_ctx;
-    long lo, hi;
-    pool_split((long)J->n * hp->n_head, ith, nth, &lo, &hi);
-    for (long job = lo; job < hi; job++) {
-        const int t = (int)(job / hp->n_head), h = (int)(job % hp->n_head);
-        const int kvh = h / group, n_kv = J->pos + t + 1;
-        const float *q = J->st->q + (size_t)t * q_dim + (size_t)h * hd;
-        for (int j = 0; j < n_kv; j++)
-            att[j] = op_dot_f32(q, J->k_layer + (size_t)j * kv_dim + (size_t)kvh * hd, hd);
-        op_softmax(att, n_kv, scale);
-        float *out = J->st->xb + (size_t)t * q_dim + (size_t)h * hd;
-        op_attn_values(out, att, J->v_layer + (size_t)kvh * hd, kv_dim, n_kv, hd);
+    const arch_hparams *hp = &J->a->hp;
+    forward_state *st = J->st;
+    const int E = hp->n_embd, F = hp->n_ff, hd = hp->head_dim;
+    switch (J->op) {
+    case ROW_NORM:
+        op_rmsnorm(st->xb + (size_t)t * E, st->x + (size_t)t * E, J->w, E, hp->norm_eps);
+        break;
+    case ROW_QKV: {
+        const layer_weights *l = &J->a->layers[J->il];
+        const int q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd, neox = hp->rope_style == ROPE_NEOX;
+        float *q = st->q + (size_t)t * q_dim, *k = st->k + (size_t)t * kv_dim, *v = st->v + (size_t)t * kv_dim;
+        if (l->bq) op_add(q, l->bq, q_dim);
+        if (l->bk) op_add(k, l->bk, kv_dim);
+        if (l->bv) op_add(v, l->bv, kv_dim);
+        const float *cs = st->rope_cs + (size_t)t * hp->n_rot;
+        for (int h = 0; h < hp->n_head; h++) op_rope(q + (size_t)h * hd, cs, hp->n_rot, neox);
+        for (int h = 0; h < hp->n_head_kv; h++) op_rope(k + (size_t)h * hd, cs, hp->n_rot, neox);
+        kv_cache_store(hp, st, J->il, J->pos, t);
+        break;
     }
+    case ROW_RESIDUAL:
+        op_add(st->x + (size_t)t * E, st->tmp + (size_t)t * E, E);
+        break;
+    case ROW_SWIGLU: /* per row: ggml vectorises each row of n_ff separately */
+        op_swiglu(st->hb + (size_t)t * F, st->hb2 + (size_t)t * F, F);
+        break;
+    }
+}
+
+static void row_worker(void *ctx, int ith, int nth)
+{
+    const row_job *J = ctx;
+    long lo, hi;
+    pool_split(J->n, ith, nth, &lo, &hi);
+    for (long t = lo; t < hi; t++) row_apply(J, (int)t);
+}
+
+static void rows(const model_arch *a, forward_state *st, enum row_op op, const float *w, int il, int pos, int n)
+{
+    row_job J = {.op = op, .a = a, .st = st, .w = w, .il = il, .pos = pos, .n = n};
+    if (n == 1)
+        row_apply(&J, 0);
+    else
+        pool_run(st->pool, row_worker, &J);
 }
 
 /* ------------------------------------------------------------------------
@@ -87,52 +125,26 @@ static void attention_worker(void *ctx, int ith, int nth)
 
 static void attention_block(const model_arch *a, forward_state *st, int il, int n, int pos)
 {
-    const arch_hparams *hp = &a->hp;
     const layer_weights *l = &a->layers[il];
-    const int E = hp->n_embd, hd = hp->head_dim;
-    const int q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd;
-
-    for (int t = 0; t < n; t++)
-        op_rmsnorm(st->xb + (size_t)t * E, st->x + (size_t)t * E, l->attn_norm, E, hp->norm_eps);
+    rows(a, st, ROW_NORM, l->attn_norm, il, pos, n);
     mm(st, &l->wq, st->xb, n, st->q);
     mm(st, &l->wk, st->xb, n, st->k);
     mm(st, &l->wv, st->xb, n, st->v);
-
-    float *k_layer = st->k_cache + (size_t)il * st->n_ctx * kv_dim;
-    float *v_layer = st->v_cache + (size_t)il * st->n_ctx * kv_dim;
-    const int neox = hp->rope_style == ROPE_NEOX;
-    for (int t = 0; t < n; t++) {
-        float *q = st->q + (size_t)t * q_dim, *k = st->k + (size_t)t * kv_dim, *v = st->v + (size_t)t * kv_dim;
-        if (l->bq) op_add(q, l->bq, q_dim);
-        if (l->bk) op_add(k, l->bk, kv_dim);
-        if (l->bv) op_add(v, l->bv, kv_dim);
-        const float *cs = st->rope_cs + (size_t)t * hp->n_rot;
-        for (int h = 0; h < hp->n_head; h++) op_rope(q + (size_t)h * hd, cs, hp->n_rot, neox);
-        for (int h = 0; h < hp->n_head_kv; h++) op_rope(k + (size_t)h * hd, cs, hp->n_rot, neox);
-        memcpy(k_layer + (size_t)(pos + t) * kv_dim, k, sizeof(float) * (size_t)kv_dim);
-        memcpy(v_layer + (size_t)(pos + t) * kv_dim, v, sizeof(float) * (size_t)kv_dim);
-    }
-
-    attn_job job = {.hp = hp, .st = st, .k_layer = k_layer, .v_layer = v_layer, .n = n, .pos = pos};
-    pool_run(st->pool, attention_worker, &job);
-
+    rows(a, st, ROW_QKV, NULL, il, pos, n);
+    attention(&a->hp, st, il, n, pos);
     mm(st, &l->wo, st->xb, n, st->tmp);
-    op_add(st->x, st->tmp, n * E);
+    rows(a, st, ROW_RESIDUAL, NULL, il, pos, n);
 }
 
 static void ffn_block(const model_arch *a, forward_state *st, int il, int n)
 {
-    const arch_hparams *hp = &a->hp;
     const layer_weights *l = &a->layers[il];
-    const int E = hp->n_embd, F = hp->n_ff;
-    for (int t = 0; t < n; t++)
-        op_rmsnorm(st->xb + (size_t)t * E, st->x + (size_t)t * E, l->ffn_norm, E, hp->norm_eps);
+    rows(a, st, ROW_NORM, l->ffn_norm, il, 0, n);
     mm(st, &l->w_gate, st->xb, n, st->hb);
     mm(st, &l->w_up, st->xb, n, st->hb2);
-    /* per row: ggml vectorises each row of n_ff separately */
-    for (int t = 0; t < n; t++) op_swiglu(st->hb + (size_t)t * F, st->hb2 + (size_t)t * F, F);
+    rows(a, st, ROW_SWIGLU, NULL, il, 0, n);
     mm(st, &l->w_down, st->hb, n, st->tmp);
-    op_add(st->x, st->tmp, n * E);
+    rows(a, st, ROW_RESIDUAL, NULL, il, 0, n);
 }
 
 void arch_forward(const model_arch *a, forward_state *st, const int32_t *tokens, int n, int pos,
@@ -147,7 +159,7 @@ void arch_forward(const model_arch *a, forward_state *st, const int32_t *tokens,
         op_rope_cache(st->rope_cs + (size_t)t * hp->n_rot, pos + t, hp->n_rot, hp->rope_base,
                       hp->rope_freq_scale, a->rope_freqs);
     }
-    int rows = n; /* rows of st->x still carried */
+    int n_rows = n; /* rows of st->x still carried */
     for (int il = 0; il < hp->n_layer; il++) {
         attention_block(a, st, il, n, pos);
         if (il == hp->n_layer - 1 && !all_logits && n > 1) {
@@ -156,12 +168,11 @@ void arch_forward(const model_arch *a, forward_state *st, const int32_t *tokens,
              * saved work this keeps the arithmetic of llama.cpp's matmuls,
              * which differs between one row and a batch for some types. */
             memmove(st->x, st->x + (size_t)(n - 1) * E, sizeof(float) * (size_t)E);
-            rows = 1;
+            n_rows = 1;
         }
-        ffn_block(a, st, il, rows);
+        ffn_block(a, st, il, n_rows);
     }
 
-    for (int t = 0; t < rows; t++)
-        op_rmsnorm(st->xb + (size_t)t * E, st->x + (size_t)t * E, a->output_norm, E, hp->norm_eps);
-    mm(st, &a->output, st->xb, rows, logits);
+    rows(a, st, ROW_NORM, a->output_norm, 0, 0, n_rows);
+    mm(st, &a->output, st->xb, n_rows, logits);
 }

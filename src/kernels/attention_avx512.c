@@ -1,0 +1,233 @@
+/*
+ * attention_avx512.c — the streaming attention kernels (attention.h) for
+ * AVX-512 with F16C: K/V rows are widened 16 elements at a time (vcvtph2ps
+ * for F16, sign extension and a scale for Q8_0), scores and weighted sums
+ * use FMAs, and exp is a vector polynomial. Requires hd % 16 == 0.
+ *
+ * Also the exact F32-cache products, bit-identical to ops.c's.
+ *
+ * The number of query heads per call (1..ATTN_GMAX) is a compile-time
+ * constant in each instance of the kernel body, so the per-query
+ * accumulators live in registers.
+ */
+#include "kernels/attention.h"
+
+#include "gguf/ggml_type.h"
+#include "kernels/ops.h"
+#include "tensor/quant.h"
+
+#if defined(__x86_64__) && defined(__AVX512F__) && defined(__F16C__)
+
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+_Static_assert(ATTN_TILE == 32, "the tile is two vectors of 16 scores");
+
+/* Elements c..c+15 of a cache row as floats (c % 16 == 0). */
+INLINE __m512 load16(uint32_t type, const void *row, int c)
+{
+    if (type == GGML_TYPE_F16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const mote_f16 *)row + c)));
+    const block_q8_0 *b = (const block_q8_0 *)row + c / QK8_0;
+    const __m128i q8 = _mm_loadu_si128((const __m128i *)(b->qs + c % QK8_0));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q8)), _mm512_set1_ps(_cvtsh_ss(b->d)));
+}
+
+/* e^x for x <= 0 (softmax arguments once the maximum is subtracted): the
+ * reduction and polynomial of ops.c's vexpf (ARM optimized-routines'
+ * expf), scaled by 2^n with vscalefps, which underflows cleanly to 0. */
+INLINE __m512 exp16(__m512 x)
+{
+    x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f)); /* e^-104 is 0 in float; keeps -inf out */
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(0x1.715476p+0f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f),
+                                      _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
+    const __m512 u = _mm512_mul_ps(b, b);
+    const __m512 hi = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f)),
+                                      u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f)));
+    const __m512 j = _mm512_fmadd_ps(hi, u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(j, n);
+}
+
+/* Lanes of the first (or second) vector of a tile that hold positions < nt. */
+INLINE __mmask16 lanes(int nt)
+{
+    return nt >= 16 ? (__mmask16)0xffff : nt <= 0 ? (__mmask16)0 : (__mmask16)((1u << nt) - 1);
+}
+
+INLINE void chunk_body(uint32_t type, const int G, const float *q, int64_t q_stride, const char *k, const char *v,
+                       size_t row_bytes, int n, int hd, float scale, float *part)
+{
+    const size_t ps = attn_part_stride(hd);
+    float m[ATTN_GMAX], l[ATTN_GMAX], corr[ATTN_GMAX];
+    float p[ATTN_GMAX][ATTN_TILE] __attribute__((aligned(64)));
+    for (int j = 0; j < G; j++) {
+        m[j] = -INFINITY;
+        l[j] = 0.0f;
+        memset(part + j * ps, 0, sizeof(float) * (size_t)hd);
+    }
+    for (int i0 = 0; i0 < n; i0 += ATTN_TILE) {
+        const int nt = n - i0 < ATTN_TILE ? n - i0 : ATTN_TILE;
+
+        /* scores of the tile: one pass over each K row for all G queries */
+        for (int i = 0; i < nt; i++) {
+            const char *kr = k + (size_t)(i0 + i) * row_bytes;
+            __m512 dot[ATTN_GMAX];
+#pragma GCC unroll 8
+            for (int j = 0; j < G; j++) dot[j] = _mm512_setzero_ps();
+            for (int c = 0; c < hd; c += 16) {
+                const __m512 kk = load16(type, kr, c);
+#pragma GCC unroll 8
+                for (int j = 0; j < G; j++) dot[j] = _mm512_fmadd_ps(_mm512_loadu_ps(q + j * q_stride + c), kk, dot[j]);
+            }
+#pragma GCC unroll 8
+            for (int j = 0; j < G; j++) p[j][i] = _mm512_reduce_add_ps(dot[j]) * scale;
+        }
+
+        /* online softmax: new maxima, probabilities, rescaled sums */
+        const __mmask16 k0 = lanes(nt), k1 = lanes(nt - 16);
+        const __m512 ninf = _mm512_set1_ps(-INFINITY);
+        for (int j = 0; j < G; j++) {
+            const __m512 s0 = _mm512_mask_loadu_ps(ninf, k0, p[j]);
+            const __m512 s1 = _mm512_mask_loadu_ps(ninf, k1, p[j] + 16);
+            const float tmax = _mm512_reduce_max_ps(_mm512_max_ps(s0, s1));
+            const float mx = tmax > m[j] ? tmax : m[j];
+            corr[j] = m[j] == -INFINITY ? 0.0f : expf(m[j] - mx);
+            const __m512 mv = _mm512_set1_ps(mx);
+            const __m512 e0 = _mm512_maskz_mov_ps(k0, exp16(_mm512_sub_ps(s0, mv)));
+            const __m512 e1 = _mm512_maskz_mov_ps(k1, exp16(_mm512_sub_ps(s1, mv)));
+            _mm512_store_ps(p[j], e0);
+            _mm512_store_ps(p[j] + 16, e1);
+            l[j] = l[j] * corr[j] + _mm512_reduce_add_ps(_mm512_add_ps(e0, e1));
+            m[j] = mx;
+        }
+
+        /* acc = acc * corr + p · V, 16 output dimensions at a time */
+        for (int c = 0; c < hd; c += 16) {
+            __m512 acc[ATTN_GMAX];
+#pragma GCC unroll 8
+            for (int j = 0; j < G; j++) acc[j] = _mm512_mul_ps(_mm512_loadu_ps(part + j * ps + c), _mm512_set1_ps(corr[j]));
+            for (int i = 0; i < nt; i++) {
+                const __m512 vv = load16(type, v + (size_t)(i0 + i) * row_bytes, c);
+#pragma GCC unroll 8
+                for (int j = 0; j < G; j++) acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(p[j][i]), vv, acc[j]);
+            }
+#pragma GCC unroll 8
+            for (int j = 0; j < G; j++) _mm512_storeu_ps(part + j * ps + c, acc[j]);
+        }
+    }
+    for (int j = 0; j < G; j++) {
+        part[j * ps + hd] = m[j];
+        part[j * ps + hd + 1] = l[j];
+    }
+}
+
+/* One kernel per cache type; the switch instantiates the body per G. */
+#define CHUNK_KERNEL(name, TYPE)                                                                                   \
+    static void name(const float *q, int64_t q_stride, int g, const void *k, const void *v, size_t row_bytes,     \
+                     int n, int hd, float scale, float *part)                                                      \
+    {                                                                                                              \
+        switch (g) {                                                                                               \
+        case 1: chunk_body(TYPE, 1, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
+        case 2: chunk_body(TYPE, 2, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
+        case 3: chunk_body(TYPE, 3, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
+        case 4: chunk_body(TYPE, 4, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
+        case 5: chunk_body(TYPE, 5, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
+        case 6: chunk_body(TYPE, 6, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
+        case 7: chunk_body(TYPE, 7, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
+        default: chunk_body(TYPE, 8, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                     \
+        }                                                                                                          \
+    }
+
+CHUNK_KERNEL(chunk_f16_avx512, GGML_TYPE_F16)
+CHUNK_KERNEL(chunk_q8_0_avx512, GGML_TYPE_Q8_0)
+
+attn_chunk_fn attn_chunk_avx512(uint32_t kv_type)
+{
+    return kv_type == GGML_TYPE_F16 ? chunk_f16_avx512 : kv_type == GGML_TYPE_Q8_0 ? chunk_q8_0_avx512 : NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Exact F32 products
+ *
+ * The lane assignment and folding of ops.c's op_dot_f32 / op_attn_values
+ * (4 vectors of 16 lanes; element i in vector (i / 16) % 4, lane i % 16;
+ * vectors folded 0+2, 1+3, then 0+1; lanes reduced 16 -> 8 -> 4, then
+ * (0 + 2) + (1 + 3)) with real vector FMAs: the same roundings in the same
+ * order, so the results are bit-identical. (This file is built without
+ * floating-point contraction, as C11 mode implies.)
+ * ---------------------------------------------------------------------- */
+
+/* ops.c's reduce16 of one vector. */
+INLINE float reduce16(__m512 v)
+{
+    const __m256 h8 = _mm256_add_ps(_mm512_extractf32x8_ps(v, 1), _mm512_castps512_ps256(v));
+    const __m128 h4 = _mm_add_ps(_mm256_extractf128_ps(h8, 1), _mm256_castps256_ps128(h8));
+    float a[4];
+    _mm_storeu_ps(a, h4);
+    return (a[0] + a[2]) + (a[1] + a[3]);
+}
+
+static float exact_dot(const float *a, const float *b, int n)
+{
+    const int np = n - n % 64;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int i = 0; i < np; i += 64)
+        for (int v = 0; v < 4; v++)
+            acc[v] = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16 * v), _mm512_loadu_ps(b + i + 16 * v), acc[v]);
+    const __m512 f = _mm512_add_ps(_mm512_add_ps(acc[0], acc[2]), _mm512_add_ps(acc[1], acc[3]));
+    float sum = reduce16(f);
+    for (int i = np; i < n; i++) {
+        const float prod = a[i] * b[i];
+        sum += prod;
+    }
+    return sum;
+}
+
+/* 16 output dimensions at a time: acc[L] holds lane L = j % 64 of ops.c's
+ * accumulators for each of the 16 dimensions, then the folds run across
+ * the dimensions in parallel. */
+static void exact_values(float *out, const float *p, const float *v, int64_t stride, int n, int hd)
+{
+    if (hd % 16 != 0) {
+        op_attn_values(out, p, v, stride, n, hd);
+        return;
+    }
+    __m512 acc[64];
+    for (int d0 = 0; d0 < hd; d0 += 16) {
+        for (int L = 0; L < 64; L++) acc[L] = _mm512_setzero_ps();
+        for (int j = 0; j < n; j++)
+            acc[j & 63] = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), _mm512_loadu_ps(v + (int64_t)j * stride + d0), acc[j & 63]);
+        __m512 f[16], h8[8], h4[4];
+        for (int l = 0; l < 16; l++)
+            f[l] = _mm512_add_ps(_mm512_add_ps(acc[l], acc[32 + l]), _mm512_add_ps(acc[16 + l], acc[48 + l]));
+        for (int i = 0; i < 8; i++) h8[i] = _mm512_add_ps(f[i + 8], f[i]);
+        for (int i = 0; i < 4; i++) h4[i] = _mm512_add_ps(h8[i + 4], h8[i]);
+        _mm512_storeu_ps(out + d0, _mm512_add_ps(_mm512_add_ps(h4[0], h4[2]), _mm512_add_ps(h4[1], h4[3])));
+    }
+}
+
+attn_exact_ops attn_exact_avx512(void)
+{
+    attn_exact_ops ops = {exact_dot, exact_values};
+    return ops;
+}
+
+#else /* not built for AVX-512 */
+
+attn_chunk_fn attn_chunk_avx512(uint32_t kv_type)
+{
+    (void)kv_type;
+    return NULL;
+}
+
+attn_exact_ops attn_exact_avx512(void)
+{
+    attn_exact_ops none = {NULL, NULL};
+    return none;
+}
+
+#endif

@@ -1,0 +1,224 @@
+/*
+ * attention.c — KV cache stores and attention over the cache (see
+ * attention.h).
+ */
+#include "model/attention.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "gguf/ggml_type.h"
+#include "kernels/ops.h"
+#include "tensor/quant.h"
+
+/* Slots of per-thread partials: a running one and a chunk's, ATTN_GMAX queries each. */
+#define THREAD_PARTS (2 * ATTN_GMAX)
+
+static int n_chunks(int n_pos) { return (n_pos + ATTN_CHUNK - 1) / ATTN_CHUNK; }
+
+size_t attention_scores_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx, int n_threads)
+{
+    (void)hp;
+    return kv_type == GGML_TYPE_F32 ? (size_t)n_threads * (size_t)n_ctx : 0;
+}
+
+/* Partials for splitting positions: every head of one token over n_ctx. */
+static size_t split_slots(const arch_hparams *hp, int n_ctx) { return (size_t)hp->n_head * (size_t)n_chunks(n_ctx); }
+
+size_t attention_part_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx, int n_threads)
+{
+    if (kv_type == GGML_TYPE_F32) return 0;
+    return ((size_t)THREAD_PARTS * (size_t)n_threads + split_slots(hp, n_ctx)) * attn_part_stride(hp->head_dim);
+}
+
+void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int pos, int t)
+{
+    const int kv_dim = hp->n_head_kv * hp->head_dim;
+    const size_t row = (size_t)il * st->n_ctx + (size_t)(pos + t);
+    char *kd = (char *)st->k_cache + row * st->kv_row_bytes;
+    char *vd = (char *)st->v_cache + row * st->kv_row_bytes;
+    const float *k = st->k + (size_t)t * kv_dim, *v = st->v + (size_t)t * kv_dim;
+    switch (st->kv_type) {
+    case GGML_TYPE_F16:
+        f16_quantize(k, kd, kv_dim);
+        f16_quantize(v, vd, kv_dim);
+        break;
+    case GGML_TYPE_Q8_0: /* as ggml's x86 build converts rows for a Q8_0 cache */
+        q8_0_quantize_x86(k, kd, kv_dim);
+        q8_0_quantize_x86(v, vd, kv_dim);
+        break;
+    default:
+        memcpy(kd, k, sizeof(float) * (size_t)kv_dim);
+        memcpy(vd, v, sizeof(float) * (size_t)kv_dim);
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * F32 cache: exact two-pass attention
+ * ---------------------------------------------------------------------- */
+
+typedef struct exact_job {
+    const arch_hparams *hp;
+    forward_state *st;
+    const float *k_layer;  /* (n_ctx, kv_dim) this layer's keys */
+    const float *v_layer;  /* (n_ctx, kv_dim) this layer's values */
+    int n, pos;
+} exact_job;
+
+/* One thread's share of the (token, head) pairs: out = softmax(q·Kᵀ·scale)·V
+ * over the positions 0..pos+t the token may see. */
+static void exact_worker(void *ctx, int ith, int nth)
+{
+    const exact_job *J = ctx;
+    const arch_hparams *hp = J->hp;
+    const int hd = hp->head_dim, q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd;
+    const int group = hp->n_head / hp->n_head_kv;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *att = J->st->att + (size_t)ith * J->st->n_ctx;
+    const attn_exact_ops *ops = &J->st->attn_exact;
+    long lo, hi;
+    pool_split((long)J->n * hp->n_head, ith, nth, &lo, &hi);
+    for (long job = lo; job < hi; job++) {
+        const int t = (int)(job / hp->n_head), h = (int)(job % hp->n_head);
+        const int kvh = h / group, n_kv = J->pos + t + 1;
+        const float *q = J->st->q + (size_t)t * q_dim + (size_t)h * hd;
+        for (int j = 0; j < n_kv; j++)
+            att[j] = ops->dot(q, J->k_layer + (size_t)j * kv_dim + (size_t)kvh * hd, hd);
+        op_softmax(att, n_kv, scale);
+        float *out = J->st->xb + (size_t)t * q_dim + (size_t)h * hd;
+        ops->values(out, att, J->v_layer + (size_t)kvh * hd, kv_dim, n_kv, hd);
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * F16/Q8_0 cache: streaming attention
+ *
+ * Jobs are taken from a shared counter, so threads that drew short jobs
+ * (early tokens of a prompt see few positions) take more of them; tokens
+ * are handed out last first, the longest jobs at the start.
+ * ---------------------------------------------------------------------- */
+
+typedef struct stream_job {
+    const arch_hparams *hp;
+    forward_state *st;
+    const char *k_layer, *v_layer; /* this layer's cache rows */
+    size_t head_bytes;  /* bytes of one head's head_dim elements in a row */
+    int n, pos;
+    int n_sub;          /* groups of <= ATTN_GMAX query heads per KV head */
+    int split;          /* chunks per token in split mode (one job each); 0: not split */
+    long n_jobs;
+    atomic_long next;   /* the next job to take */
+    float *slots;       /* split mode: partial of (token t, chunk c, head h) at slot (t * split + c) * n_head + h */
+} stream_job;
+
+static void stream_worker(void *ctx, int ith, int nth)
+{
+    (void)nth;
+    stream_job *J = ctx;
+    const arch_hparams *hp = J->hp;
+    const forward_state *st = J->st;
+    const int hd = hp->head_dim, q_dim = hp->n_head * hd;
+    const int group = hp->n_head / hp->n_head_kv;
+    const size_t ps = attn_part_stride(hd);
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *run = st->attn_part + (size_t)ith * THREAD_PARTS * ps, *chunk = run + (size_t)ATTN_GMAX * ps;
+    const long per_token = (long)hp->n_head_kv * J->n_sub;
+
+    for (;;) {
+        long i = atomic_fetch_add_explicit(&J->next, 1, memory_order_relaxed);
+        if (i >= J->n_jobs) break;
+        int c = 0;
+        if (J->split) {
+            c = (int)(i % J->split);
+            i /= J->split;
+        }
+        const int t = J->n - 1 - (int)(i / per_token);
+        const int kvh = (int)(i % per_token) / J->n_sub, sub = (int)(i % per_token) % J->n_sub;
+        const int h0 = kvh * group + sub * ATTN_GMAX;
+        const int g = group - sub * ATTN_GMAX < ATTN_GMAX ? group - sub * ATTN_GMAX : ATTN_GMAX;
+        const int n_kv = J->pos + t + 1;
+        const float *q = st->q + (size_t)t * q_dim + (size_t)h0 * hd;
+        const char *k = J->k_layer + kvh * J->head_bytes, *v = J->v_layer + kvh * J->head_bytes;
+
+        if (J->split) {
+            const int c0 = c * ATTN_CHUNK;
+            if (c0 >= n_kv) continue; /* past this token's positions */
+            const int len = n_kv - c0 < ATTN_CHUNK ? n_kv - c0 : ATTN_CHUNK;
+            float *slot = J->slots + ((size_t)(t * J->split + c) * hp->n_head + h0) * ps;
+            st->attn_kernel(q, hd, g, k + c0 * st->kv_row_bytes, v + c0 * st->kv_row_bytes, st->kv_row_bytes, len, hd,
+                            scale, slot);
+            continue;
+        }
+        for (int c0 = 0; c0 < n_kv; c0 += ATTN_CHUNK) {
+            const int len = n_kv - c0 < ATTN_CHUNK ? n_kv - c0 : ATTN_CHUNK;
+            st->attn_kernel(q, hd, g, k + c0 * st->kv_row_bytes, v + c0 * st->kv_row_bytes, st->kv_row_bytes, len, hd,
+                            scale, c0 == 0 ? run : chunk);
+            if (c0 > 0) attn_merge(run, chunk, g, hd);
+        }
+        attn_finish(st->xb + (size_t)t * q_dim + (size_t)h0 * hd, hd, run, g, hd);
+    }
+}
+
+/* Split mode, second pass: fold each (token, head)'s chunk partials in order. */
+static void fold_worker(void *ctx, int ith, int nth)
+{
+    const stream_job *J = ctx;
+    const arch_hparams *hp = J->hp;
+    const int hd = hp->head_dim, q_dim = hp->n_head * hd;
+    const size_t ps = attn_part_stride(hd);
+    long lo, hi;
+    pool_split((long)J->n * hp->n_head, ith, nth, &lo, &hi);
+    for (long job = lo; job < hi; job++) {
+        const int t = (int)(job / hp->n_head), h = (int)(job % hp->n_head);
+        float *first = J->slots + ((size_t)t * J->split * hp->n_head + h) * ps;
+        for (int c = 1; c < n_chunks(J->pos + t + 1); c++) attn_merge(first, first + (size_t)c * hp->n_head * ps, 1, hd);
+        attn_finish(J->st->xb + (size_t)t * q_dim + (size_t)h * hd, hd, first, 1, hd);
+    }
+}
+
+static void stream_attention(const arch_hparams *hp, forward_state *st, int il, int n, int pos)
+{
+    const int nth = pool_size(st->pool);
+    const int group = hp->n_head / hp->n_head_kv;
+    stream_job J = {
+        .hp = hp,
+        .st = st,
+        .k_layer = (const char *)st->k_cache + (size_t)il * st->n_ctx * st->kv_row_bytes,
+        .v_layer = (const char *)st->v_cache + (size_t)il * st->n_ctx * st->kv_row_bytes,
+        .head_bytes = ggml_row_size(st->kv_type, hp->head_dim),
+        .n = n,
+        .pos = pos,
+        .n_sub = (group + ATTN_GMAX - 1) / ATTN_GMAX,
+        .slots = st->attn_part + (size_t)THREAD_PARTS * nth * attn_part_stride(hp->head_dim),
+    };
+    J.n_jobs = (long)n * hp->n_head_kv * J.n_sub;
+    /* Too few jobs for the threads (generation with few KV heads): split
+     * the positions too, if the partials fit (always for one token). */
+    const int most_chunks = n_chunks(pos + n);
+    if (nth > 1 && most_chunks > 1 && J.n_jobs < 2L * nth &&
+        (size_t)n * most_chunks * hp->n_head <= split_slots(hp, st->n_ctx)) {
+        J.split = most_chunks;
+        J.n_jobs *= most_chunks;
+    }
+    atomic_init(&J.next, 0);
+    pool_run(st->pool, stream_worker, &J);
+    if (J.split) pool_run(st->pool, fold_worker, &J);
+}
+
+void attention(const arch_hparams *hp, forward_state *st, int il, int n, int pos)
+{
+    if (st->kv_type != GGML_TYPE_F32) {
+        stream_attention(hp, st, il, n, pos);
+        return;
+    }
+    const size_t layer = (size_t)il * st->n_ctx * (size_t)(hp->n_head_kv * hp->head_dim);
+    exact_job J = {.hp = hp,
+                   .st = st,
+                   .k_layer = (const float *)st->k_cache + layer,
+                   .v_layer = (const float *)st->v_cache + layer,
+                   .n = n,
+                   .pos = pos};
+    pool_run(st->pool, exact_worker, &J);
+}

@@ -1,0 +1,38 @@
+/*
+ * attention.h — the KV cache of a forward pass and attention over it.
+ *
+ * The cache holds per layer n_ctx rows of n_head_kv * head_dim keys (after
+ * rope) and values, as F32, F16 or Q8_0 (forward_state.kv_type); rows are
+ * converted when tokens are appended.
+ *
+ * F32 cache: the exact two-pass attention that follows llama.cpp's F32-cache
+ * arithmetic (all scores of a (token, head) pair, softmax, weighted sum of
+ * V), split over (token, head) pairs.
+ * F16/Q8_0 cache: the streaming kernel of kernels/attention.h. Jobs are
+ * (token, KV head, group of query heads); when there are too few of them
+ * to keep the threads busy (generation with few KV heads), each job's
+ * positions are split further into chunks of ATTN_CHUNK whose partials
+ * are folded afterwards. Either way the result does not depend on the
+ * number of threads.
+ */
+#ifndef MOTE_MODEL_ATTENTION_H
+#define MOTE_MODEL_ATTENTION_H
+
+#include <stddef.h>
+
+#include "model/arch.h"
+
+/* Floats of forward_state.att / .attn_part for a state with these sizes
+ * and cache type (0 for the buffer the type does not use). */
+size_t attention_scores_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx, int n_threads);
+size_t attention_part_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx, int n_threads);
+
+/* Store the k and v rows of batch token t (st->k, st->v) into layer il's
+ * cache at position pos + t. */
+void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int pos, int t);
+
+/* st->xb[t] = attention of query st->q[t] over layer il's cached positions
+ * 0..pos+t, for the n batch tokens. */
+void attention(const arch_hparams *hp, forward_state *st, int il, int n, int pos);
+
+#endif
