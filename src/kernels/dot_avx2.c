@@ -254,19 +254,27 @@ void q8_0_dot_avx2(int64_t n, float *s, const void *w, const void *x)
     *s = x86_hsum8(acc);
 }
 
+/* The four chains are written out (not an array indexed in a loop): gcc
+ * -O2 does not unroll such a loop and kept the accumulators on the stack,
+ * a store and reload per block and row on the critical path. */
 void q8_0_dot4_avx2(int64_t n, float *s, const void *w, size_t ws, const void *x)
 {
-    const block_q8_0 *a[4];
-    for (int r = 0; r < 4; r++) a[r] = ROW(block_q8_0, w, ws, r);
+    const block_q8_0 *a0 = ROW(block_q8_0, w, ws, 0), *a1 = ROW(block_q8_0, w, ws, 1);
+    const block_q8_0 *a2 = ROW(block_q8_0, w, ws, 2), *a3 = ROW(block_q8_0, w, ws, 3);
     const block_q8_0 *b = x;
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
     for (int64_t i = 0; i < n / QK8_0; i++) {
         const __m256i y = load256(b[i].qs);
         const float dy = x86_f16(b[i].d);
-        for (int r = 0; r < 4; r++)
-            acc[r] = lanes8_fma(acc[r], x86_dot_i8(load256(a[r][i].qs), y), x86_f16(a[r][i].d) * dy);
+        c0 = lanes8_fma(c0, x86_dot_i8(load256(a0[i].qs), y), x86_f16(a0[i].d) * dy);
+        c1 = lanes8_fma(c1, x86_dot_i8(load256(a1[i].qs), y), x86_f16(a1[i].d) * dy);
+        c2 = lanes8_fma(c2, x86_dot_i8(load256(a2[i].qs), y), x86_f16(a2[i].d) * dy);
+        c3 = lanes8_fma(c3, x86_dot_i8(load256(a3[i].qs), y), x86_f16(a3[i].d) * dy);
     }
-    for (int r = 0; r < 4; r++) s[r] = x86_hsum8(acc[r]);
+    s[0] = x86_hsum8(c0);
+    s[1] = x86_hsum8(c1);
+    s[2] = x86_hsum8(c2);
+    s[3] = x86_hsum8(c3);
 }
 
 void q4_1_dot_avx2(int64_t n, float *s, const void *w, const void *x)
