@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/dot_neon.h"
 #include "tensor/quant.h"
 
 /* ------------------------------------------------------------------------
@@ -66,6 +67,10 @@ static int always(void)
 
 /* Best first. SIMD tables are added here with their CPU feature checks. */
 static const isa_entry isa_list[] = {
+#if defined(__aarch64__)
+    {"dotprod", kernels_dotprod, cpu_has_dotprod},
+    {"neon", kernels_neon, always}, /* Advanced SIMD is baseline on AArch64 */
+#endif
     {"scalar", kernels_scalar, always},
 };
 #define N_ISA ((int)(sizeof isa_list / sizeof isa_list[0]))
