@@ -20,7 +20,7 @@ BUILD   ?= build-$(firstword $(subst -, ,$(TRIPLE)))$(if $(filter 1,$(SAN)),-san
 # comes with the :arm64 -dev packages), found at their usual paths, so qemu
 # needs no -L (qemu 7.2 with -L /usr/$(TRIPLE) hangs in pthread_create).
 QEMU    := qemu-$(firstword $(subst -, ,$(TRIPLE)))
-RUNNER  ?= $(or $(firstword $(shell command -v $(QEMU) $(QEMU)-static)),$(QEMU))
+RUNNER  ?= $(or $(firstword $(wildcard $(foreach d,$(subst :, ,$(PATH)),$(d)/$(QEMU) $(d)/$(QEMU)-static))),$(QEMU))
 PKG_CONFIG ?= PKG_CONFIG_LIBDIR=/usr/lib/$(TRIPLE)/pkgconfig:/usr/share/pkgconfig pkg-config
 endif
 RUNNER  ?=
