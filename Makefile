@@ -1,10 +1,30 @@
 # mote — build with `make`, test with `make test`, install with `make install PREFIX=...`.
 # `make SAN=1 test` builds and runs everything with ASan+UBSan in build-san/.
+# `make CROSS=aarch64-linux-gnu- test` cross-builds in build-aarch64/ and runs
+# the tests under qemu-user (see .ci/aarch64 for the Debian packages).
 
 PREFIX  ?= /usr/local
 CC      ?= cc
 PKGS    := libpcre2-8 libutf8proc libcjson
 TESTPKG := cmocka
+
+# Cross builds: the compiler, the target's pkg-config files (Debian multiarch)
+# and a program that runs the target's binaries here (RUNNER, empty natively).
+CROSS   ?=
+ifneq ($(CROSS),)
+TRIPLE  := $(patsubst %-,%,$(CROSS))
+CC      := $(CROSS)gcc
+AR      := $(CROSS)ar
+BUILD   ?= build-$(firstword $(subst -, ,$(TRIPLE)))$(if $(filter 1,$(SAN)),-san)
+# The target's shared libraries are Debian's multiarch ones (libc6:arm64
+# comes with the :arm64 -dev packages), found at their usual paths, so qemu
+# needs no -L (qemu 7.2 with -L /usr/$(TRIPLE) hangs in pthread_create).
+QEMU    := qemu-$(firstword $(subst -, ,$(TRIPLE)))
+RUNNER  ?= $(or $(firstword $(wildcard $(foreach d,$(subst :, ,$(PATH)),$(d)/$(QEMU) $(d)/$(QEMU)-static))),$(QEMU))
+PKG_CONFIG ?= PKG_CONFIG_LIBDIR=/usr/lib/$(TRIPLE)/pkgconfig:/usr/share/pkgconfig pkg-config
+endif
+RUNNER  ?=
+PKG_CONFIG ?= pkg-config
 
 ifeq ($(SAN),1)
 BUILD   ?= build-san
@@ -16,16 +36,22 @@ endif
 
 CFLAGS  ?=
 CFLAGS  += $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
-           -fPIC -pthread -Iinclude -Isrc $(shell pkg-config --cflags $(PKGS))
+           -fPIC -pthread -Iinclude -Isrc $(shell $(PKG_CONFIG) --cflags $(PKGS))
 LDFLAGS += $(OPT) -pthread
-LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lm
+LDLIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm
 
-# Kernels for one ISA live in files named *_avx2.c / *_avx512.c and are built
-# with that ISA enabled; the dispatcher picks them at run time. The flags
-# exist only for x86-64 compilers (elsewhere the files compile to nothing).
-ifneq ($(filter x86_64-%,$(shell $(CC) -dumpmachine)),)
+# Kernels for one ISA live in files named *_avx2.c / *_avx512.c / *_neon.c /
+# *_dotprod.c and are built with that ISA enabled when the target has it (the
+# files of other targets compile to nothing); the dispatcher picks them at
+# run time. NEON is baseline on aarch64; dotprod (armv8.2) is checked at run
+# time.
+TARGET_ARCH_NAME := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
+ifeq ($(TARGET_ARCH_NAME),x86_64)
 ISA_avx2   := -mavx2 -mfma -mf16c
 ISA_avx512 := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
+endif
+ifeq ($(TARGET_ARCH_NAME),aarch64)
+ISA_dotprod := -march=armv8.2-a+dotprod
 endif
 
 LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
@@ -46,7 +72,7 @@ mote: $(BUILD)/mote
 
 $(BUILD)/libmote.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/libmote.so: $(LIB_OBJ)
 	$(CC) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS)
@@ -60,19 +86,25 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags $(TESTPKG)) -Itests -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(TESTPKG)) -Itests -MMD -MP -c $< -o $@
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_UOBJ) $(BUILD)/libmote.a
-	$(CC) -o $@ $^ $(LDFLAGS) $(shell pkg-config --libs $(TESTPKG)) $(LDLIBS)
+	$(CC) -o $@ $^ $(LDFLAGS) $(shell $(PKG_CONFIG) --libs $(TESTPKG)) $(LDLIBS)
 
 # test_noalloc counts the library's allocations through the linker's --wrap.
 $(BUILD)/tests/test_noalloc: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
 	-Wl,--wrap=posix_memalign,--wrap=aligned_alloc,--wrap=strdup,--wrap=strndup
 
 # Every test program runs even if one fails; the target fails if any did.
+# With a RUNNER, test_cli spawns the command through a wrapper script (a
+# process under qemu-user cannot exec a foreign binary without binfmt).
 test: $(TEST_BIN) $(BUILD)/mote
-	@fail=0; for t in $(TEST_BIN); do \
-	  echo "== $$t"; MOTE_BIN=$(BUILD)/mote $$t || fail=1; \
+	@fail=0; mote_bin=$(BUILD)/mote; \
+	if [ -n "$(RUNNER)" ]; then mote_bin=$(BUILD)/mote-run; \
+	  printf '#!/bin/sh\nexec %s %s "$$@"\n' "$(RUNNER)" "$(abspath $(BUILD)/mote)" > $$mote_bin; \
+	  chmod +x $$mote_bin; fi; \
+	for t in $(TEST_BIN); do \
+	  echo "== $$t"; MOTE_BIN=$$mote_bin $(RUNNER) $$t || fail=1; \
 	done; \
 	if [ $$fail -ne 0 ]; then echo "SOME TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
@@ -89,6 +121,6 @@ uninstall:
 	      $(DESTDIR)$(PREFIX)/include/mote.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/mote.pc
 
 clean:
-	rm -rf build build-san mote
+	rm -rf build build-san build-aarch64 build-aarch64-san mote
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

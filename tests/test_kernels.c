@@ -8,6 +8,8 @@
  *     scalar table's, bit for bit (random rows, odd block counts);
  *   - each vec_dot against a double-precision dot of the dequantized weight
  *     row and the dequantized activation row, for odd block counts;
+ *   - every SIMD table's kernels and quantizers against the scalar
+ *     table's, bit for bit (the scalar code is the reference order);
  *   - matmul against a naive loop over vec_dot, bit for bit, with 1 and 3
  *     threads;
  *   - with ../shared, matmul with llama.cpp-quantized weights against the
@@ -293,6 +295,85 @@ static void test_vec_dot_zero(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * SIMD tables against the scalar table, bit for bit
+ * ---------------------------------------------------------------------- */
+
+static const uint32_t act_types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_BF16,
+                                    GGML_TYPE_Q8_0, GGML_TYPE_Q8_1, GGML_TYPE_Q8_K};
+
+/* The same slots filled, and every dot product of random rows (odd block
+ * counts, tails of the float types) equal to the scalar one. */
+static void check_dots_like_scalar(const kernel_ops *ops, uint32_t wt, int nb, uint64_t seed)
+{
+    const kernel_ops *ref = kernels_scalar();
+    const uint32_t xt = vec_dot_type(wt);
+    const ggml_type_traits *tr = ggml_type_get(wt);
+    const int64_t k = tr->block_size == 1 ? 33 * nb + nb % 7 : (int64_t)tr->block_size * nb;
+    float *w = malloc((size_t)k * sizeof *w), *x = malloc((size_t)k * sizeof *x);
+    void *wq = malloc(ggml_row_size(wt, k)), *xq = malloc(ggml_row_size(xt, k));
+    assert_true(w && x && wq && xq);
+    fill_normal(w, k, seed);
+    fill_normal(x, k, seed + 1);
+    for (int64_t i = 0; i < k; i++) w[i] *= (float)(1 + (i / 32) % 7);
+    to_type(wt, w, wq, k);
+    ref->quantize[xt](x, xq, k);
+    for (int v = 0; v < 4; v++) {
+        vec_dot_fn got = v == 3 ? ops->vec_dot_b2[wt] : v == 2 ? ops->vec_dot_b8[wt] : v ? ops->vec_dot_x4[wt] : ops->vec_dot[wt];
+        vec_dot_fn want = v == 3 ? ref->vec_dot_b2[wt] : v == 2 ? ref->vec_dot_b8[wt] : v ? ref->vec_dot_x4[wt] : ref->vec_dot[wt];
+        if (!got != !want) fail_msg("%s %s: slot %d filled differently from scalar", ops->isa, ggml_type_name(wt), v);
+        if (!got) continue;
+        float a = NAN, b = NAN;
+        got(k, &a, wq, xq);
+        want(k, &b, wq, xq);
+        if (memcmp(&a, &b, sizeof a) != 0)
+            fail_msg("%s %s k=%lld slot %d: %.9g, scalar %.9g", ops->isa, ggml_type_name(wt), (long long)k, v, a, b);
+    }
+    free(w), free(x), free(wq), free(xq);
+}
+
+/* The activation quantizers give the scalar bytes, also for zero blocks,
+ * ties, huge and tiny values. */
+static void check_quantize_like_scalar(const kernel_ops *ops, uint32_t xt, uint64_t seed)
+{
+    const kernel_ops *ref = kernels_scalar();
+    const int64_t k = 3 * QK_K + (xt == GGML_TYPE_F32 || xt == GGML_TYPE_F16 || xt == GGML_TYPE_BF16 ? 5 : 0);
+    float *x = malloc((size_t)k * sizeof *x);
+    uint8_t *a = malloc(ggml_row_size(xt, k)), *b = malloc(ggml_row_size(xt, k));
+    assert_true(x && a && b);
+    fill_normal(x, k, seed);
+    for (int64_t i = 0; i < QK_K; i++) x[i] = 0.0f;                  /* zero blocks */
+    for (int64_t i = QK_K; i < QK_K + 64; i++) x[i] = (float)(i % 5) - 2.5f; /* ties */
+    x[QK_K + 70] = 70000.0f;                                        /* F16 overflow */
+    x[QK_K + 71] = 3e-6f;                                           /* F16 subnormal */
+    x[QK_K + 72] = -65519.0f;
+    x[2 * QK_K + 3] = 1e-30f;
+    memset(a, 0x55, ggml_row_size(xt, k));
+    memset(b, 0xaa, ggml_row_size(xt, k));
+    ops->quantize[xt](x, a, k);
+    ref->quantize[xt](x, b, k);
+    if (memcmp(a, b, ggml_row_size(xt, k)) != 0)
+        fail_msg("%s: quantize to %s differs from scalar", ops->isa, ggml_type_name(xt));
+    free(x), free(a), free(b);
+}
+
+static void test_tables_match_scalar(void **state)
+{
+    (void)state;
+    const kernel_ops *t[MAX_TABLES];
+    int n = tables(t);
+    static const int nbs[] = {1, 2, 3, 5, 8, 13, 32};
+    for (int i = 0; i < n; i++) {
+        if (t[i] == kernels_scalar()) continue;
+        for (size_t w = 0; w < N_WEIGHT_TYPES; w++)
+            for (size_t b = 0; b < sizeof nbs / sizeof nbs[0]; b++)
+                for (uint64_t seed = 1; seed <= 4; seed++)
+                    check_dots_like_scalar(t[i], weight_types[w], nbs[b], seed * 7919 + w * 31 + b);
+        for (size_t a = 0; a < sizeof act_types / sizeof act_types[0]; a++)
+            for (uint64_t seed = 1; seed <= 4; seed++) check_quantize_like_scalar(t[i], act_types[a], seed);
+    }
+}
+
+/* ------------------------------------------------------------------------
  * matmul
  * ---------------------------------------------------------------------- */
 
@@ -548,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_vec_dot_matches_double),
         cmocka_unit_test(test_simd_bitwise_scalar),
         cmocka_unit_test(test_vec_dot_zero),
+        cmocka_unit_test(test_tables_match_scalar),
         cmocka_unit_test(test_matmul_matches_vec_dot),
         cmocka_unit_test(test_matmul_default_and_sizes),
         cmocka_unit_test(test_shared_real_matmul),

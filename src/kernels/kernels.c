@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "base/cpu.h"
+#include "kernels/dot_neon.h"
 #include "kernels/kernels_isa.h"
 #include "tensor/quant.h"
 
@@ -81,6 +82,10 @@ static const isa_entry isa_list[] = {
     {"avx512", kernels_avx512, cpu_has_avx512_level},
     {"avx512fast", kernels_avx512fast, cpu_has_avx512_level},
     {"avx2", kernels_avx2, cpu_has_avx2_level},
+#endif
+#if defined(__aarch64__)
+    {"dotprod", kernels_dotprod, cpu_has_dotprod},
+    {"neon", kernels_neon, always}, /* Advanced SIMD is baseline on AArch64 */
 #endif
     {"scalar", kernels_scalar, always},
 };
