@@ -1,21 +1,38 @@
-/* threadpool.c — persistent workers that sleep between runs. */
+/* threadpool.c — persistent workers that spin briefly, then sleep. */
 #include "base/threadpool.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "base/status.h"
 
+/*
+ * A run is published by bumping `generation` (under the mutex, with a
+ * broadcast for sleeping workers); workers that finished the previous run
+ * less than SPIN_NS ago are still polling `generation` and start at once.
+ * Token generation issues a few hundred runs per token, each a few tens of
+ * microseconds long: waking a sleeping thread costs about as much as the
+ * run itself, which is why workers spin first. After SPIN_NS without work
+ * they sleep on the condition variable, so an idle pool burns no CPU.
+ *
+ * The caller, once its own share is done, polls `pending` the same way and
+ * sleeps on `done` only if the workers take longer than SPIN_NS.
+ */
+#define SPIN_NS 2000000L   /* 2 ms */
+#define SPIN_CHECK 256     /* polls between clock reads */
+
 struct mote_pool {
     int n_threads;
-    pthread_t *threads;      /* n_threads - 1 workers */
+    pthread_t *threads;           /* n_threads - 1 workers */
     pthread_mutex_t mu;
-    pthread_cond_t wake;     /* signalled when a run starts or the pool stops */
-    pthread_cond_t done;     /* signalled when the last worker finishes */
-    unsigned long generation;/* bumped for every run */
-    int pending;             /* workers still busy with this run */
-    int stop;
-    pool_fn fn;
+    pthread_cond_t wake;          /* a run started or the pool stops */
+    pthread_cond_t done;          /* the last worker finished */
+    atomic_ulong generation;      /* bumped for every run */
+    atomic_int pending;           /* workers still busy with this run */
+    atomic_int stop;
+    pool_fn fn;                   /* written before generation is bumped */
     void *ctx;
 };
 
@@ -24,6 +41,49 @@ typedef struct worker_arg {
     int ith;
 } worker_arg;
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* Poll until *cond(p) holds or SPIN_NS pass; 1 if it holds. */
+static int spin_until(mote_pool *p, int (*cond)(mote_pool *, unsigned long), unsigned long arg)
+{
+    long start = 0;
+    for (unsigned i = 1;; i++) {
+        if (cond(p, arg)) return 1;
+        cpu_relax();
+        if (i % SPIN_CHECK == 0) {
+            long t = now_ns();
+            if (!start) start = t;
+            else if (t - start > SPIN_NS) return 0;
+        }
+    }
+}
+
+static int run_posted(mote_pool *p, unsigned long seen)
+{
+    return atomic_load_explicit(&p->generation, memory_order_acquire) != seen ||
+           atomic_load_explicit(&p->stop, memory_order_relaxed);
+}
+
+static int run_finished(mote_pool *p, unsigned long unused)
+{
+    (void)unused;
+    return atomic_load_explicit(&p->pending, memory_order_acquire) == 0;
+}
+
 static void *worker_main(void *arg)
 {
     worker_arg *wa = arg;
@@ -31,19 +91,21 @@ static void *worker_main(void *arg)
     int ith = wa->ith;
     free(wa);
     unsigned long seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->stop && p->generation == seen) pthread_cond_wait(&p->wake, &p->mu);
-        if (p->stop) break;
-        seen = p->generation;
-        pool_fn fn = p->fn;
-        void *ctx = p->ctx;
-        pthread_mutex_unlock(&p->mu);
-        fn(ctx, ith, p->n_threads);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done);
+        if (!spin_until(p, run_posted, seen)) {
+            pthread_mutex_lock(&p->mu);
+            while (!run_posted(p, seen)) pthread_cond_wait(&p->wake, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->stop)) break;
+        seen = atomic_load_explicit(&p->generation, memory_order_acquire);
+        p->fn(p->ctx, ith, p->n_threads);
+        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&p->mu); /* the caller may be asleep on done */
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -58,6 +120,9 @@ mote_status pool_create(int n_threads, mote_pool **out)
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
+    atomic_init(&p->generation, 0);
+    atomic_init(&p->pending, 0);
+    atomic_init(&p->stop, 0);
     if (n_threads > 1) {
         p->threads = calloc((size_t)n_threads - 1, sizeof *p->threads);
         if (!p->threads) {
@@ -86,7 +151,7 @@ void pool_free(mote_pool *p)
 {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    p->stop = 1;
+    atomic_store(&p->stop, 1);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     for (int i = 1; i < p->n_threads; i++) pthread_join(p->threads[i - 1], NULL);
@@ -105,15 +170,17 @@ void pool_run(mote_pool *p, pool_fn fn, void *ctx)
         fn(ctx, 0, 1);
         return;
     }
-    pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->ctx = ctx;
-    p->pending = p->n_threads - 1;
-    p->generation++;
-    pthread_cond_broadcast(&p->wake);
+    atomic_store_explicit(&p->pending, p->n_threads - 1, memory_order_relaxed);
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
+    pthread_cond_broadcast(&p->wake); /* no system call when nobody sleeps */
     pthread_mutex_unlock(&p->mu);
     fn(ctx, 0, p->n_threads);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    if (!spin_until(p, run_finished, 0)) {
+        pthread_mutex_lock(&p->mu);
+        while (!run_finished(p, 0)) pthread_cond_wait(&p->done, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
