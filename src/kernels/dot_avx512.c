@@ -145,9 +145,9 @@ static void bf16_dot_batch_avx512(int64_t n, float *s, const void *w, const void
         [GGML_TYPE_IQ4_NL] = iq4_nl_dot_avx2,                                                            \
         [GGML_TYPE_Q2_K] = q2_K_dot_avx2,                                                                \
         [GGML_TYPE_Q3_K] = q3_K_dot_avx2,                                                                \
-        [GGML_TYPE_Q4_K] = q4_K_dot_avx2,                                                                \
+        [GGML_TYPE_Q4_K] = q4_K_dot_avx512,                                                              \
         [GGML_TYPE_Q5_K] = q5_K_dot_avx2,                                                                \
-        [GGML_TYPE_Q6_K] = q6_K_dot_avx2,                                                                \
+        [GGML_TYPE_Q6_K] = q6_K_dot_avx512,                                                              \
         [GGML_TYPE_IQ4_XS] = iq4_xs_dot_avx2,                                                            \
     },                                                                                                   \
     .vec_dot_x4 = {                                                                                      \
@@ -166,6 +166,8 @@ static void bf16_dot_batch_avx512(int64_t n, float *s, const void *w, const void
         [GGML_TYPE_Q4_0] = q4_0_dot4_avx2,                                                               \
         [GGML_TYPE_Q8_0] = q8_0_dot4_avx2,                                                               \
         [GGML_TYPE_IQ4_NL] = iq4_nl_dot4_avx2,                                                           \
+        [GGML_TYPE_Q4_K] = q4_K_dot4_avx512,                                                             \
+        [GGML_TYPE_Q6_K] = q6_K_dot4_avx512,                                                             \
     },                                                                                                   \
     .quantize = {                                                                                        \
         [GGML_TYPE_F32] = f32_quantize,                                                                  \

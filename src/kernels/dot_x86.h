@@ -61,6 +61,15 @@ void q8_1_quantize_avx2(const float *x, void *y, int64_t n);
 void q8_K_quantize_avx2(const float *x, void *y, int64_t n);
 
 /* ------------------------------------------------------------------------
+ * AVX-512 K-quant dot products (dot_k_avx512.c)
+ * ---------------------------------------------------------------------- */
+
+void q4_K_dot_avx512(int64_t n, float *s, const void *w, const void *x);
+void q6_K_dot_avx512(int64_t n, float *s, const void *w, const void *x);
+void q4_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void *x);
+void q6_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void *x);
+
+/* ------------------------------------------------------------------------
  * AVX-512 batch products (gemm_avx512.c): gemm_fn of kernels.h
  * ---------------------------------------------------------------------- */
 

@@ -1,0 +1,261 @@
+/*
+ * dot_k_avx512.c — AVX-512 dot products of Q4_K and Q6_K weights against
+ * Q8_K activations (token generation: one activation row, many weight
+ * rows), one row at a time (vec_dot) and four at a time (vec_dot4).
+ *
+ * Same arithmetic as dot_k_scalar.c, bit for bit: the integer sums are
+ * exact in any order, so they are formed 64 elements per instruction
+ * (maddubs: unsigned weight values times signed activations, pairs into
+ * 16 bits; then vpdpwssd: times the 16-bit group scales, pairs added into
+ * 32-bit lanes), and only the float steps follow the scalar model:
+ *   Q4_K  two chains per row (scale sums by d_w * d_x, min sums by
+ *         dmin_w * d_x), one FMA each per super-block, then their difference;
+ *   Q6_K  8 float lanes per row, lane l fed by the elements with
+ *         (e % 32) / 4 == l, one FMA per super-block, hsum8 at the end.
+ * vec_dot4 runs four rows' chains side by side (each lane or vector one
+ * row's chain, in its own order), sharing the activation loads.
+ */
+#if defined(__x86_64__)
+
+#include <string.h>
+
+#include "kernels/dot_x86.h"
+#include "tensor/quant.h"
+
+#define ROW(T, w, ws, r) ((const T *)((const uint8_t *)(w) + (size_t)(r) * (ws)))
+
+static inline __m512i load512(const void *p)
+{
+    return _mm512_loadu_si512(p);
+}
+
+/* 32 bytes at p in both halves of a vector. */
+static inline __m512i load256x2(const void *p)
+{
+    return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)p));
+}
+
+/* pshufb control giving, in 128-bit lane j of the result, 16-bit word
+ * w[j] of the same lane of the source (one word per lane, 8 times). */
+static inline __m512i word_per_lane(int w0, int w1, int w2, int w3)
+{
+    const __m128i c0 = _mm_set1_epi16((short)(0x0100 + 0x0202 * w0));
+    const __m128i c1 = _mm_set1_epi16((short)(0x0100 + 0x0202 * w1));
+    const __m128i c2 = _mm_set1_epi16((short)(0x0100 + 0x0202 * w2));
+    const __m128i c3 = _mm_set1_epi16((short)(0x0100 + 0x0202 * w3));
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(c1, c0)), _mm256_set_m128i(c3, c2), 1);
+}
+
+/* Integer lane sums scaled per group: lanes of maddubs(q, y) (pairs of
+ * products) times the 16-bit scales sc, pairs added into acc. */
+static inline __m512i scaled_dot(__m512i acc, __m512i q, __m512i y, __m512i sc)
+{
+    return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q, y), sc);
+}
+
+/* ------------------------------------------------------------------------
+ * Q4_K
+ *
+ * A 64-byte load of qs[64m ..] holds two 32-byte quant chunks: its low
+ * nibbles are elements 128m + 0..31 (group 4m) and 128m + 64..95 (group
+ * 4m + 2), its high nibbles 128m + 32..63 and 128m + 96..127 (groups
+ * 4m + 1, 4m + 3). The activations are shuffled once per super-block to
+ * match (y[2m]: low nibbles, y[2m + 1]: high nibbles).
+ * ---------------------------------------------------------------------- */
+
+/* The activations of one super-block in the quants' order (see above). */
+static inline void q4_K_act(const block_q8_K *b, __m512i y[4])
+{
+    for (int m = 0; m < 2; m++) {
+        const __m512i lo = load512(b->qs + 128 * m), hi = load512(b->qs + 128 * m + 64);
+        y[2 * m] = _mm512_shuffle_i64x2(lo, hi, 0x44);     /* lanes 0, 1 of each */
+        y[2 * m + 1] = _mm512_shuffle_i64x2(lo, hi, 0xee); /* lanes 2, 3 of each */
+    }
+}
+
+/* The 12 packed scale bytes of a super-block (q4_K_scale_min) as bytes
+ * sc[0..7], mn[0..7]. Reads 16 bytes from scales (the quants follow). */
+static inline __m128i q4_K_scales_mins(const uint8_t *scales)
+{
+    const __m128i v = _mm_loadu_si128((const __m128i *)scales); /* words w0, w1, w2 (, quants) */
+    const __m128i a = _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 0));    /* w0, w2, w1, w2 */
+    const __m128i b = _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 1, 0, 0));    /* w0, w0, w1, w1 */
+    /* groups 0..3: low 6 bits of w0 (scales), w1 (mins); groups 4..7: low
+     * nibbles (scales) / high nibbles (mins) of w2, top 2 bits from the
+     * top bits of w0 / w1 */
+    const __m128i low = _mm_and_si128(_mm_srlv_epi32(a, _mm_setr_epi32(0, 0, 0, 4)),
+                                      _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
+    const __m128i top = _mm_and_si128(_mm_srli_epi32(b, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
+    return _mm_or_si128(low, top); /* sc 0..3, sc 4..7, mn 0..3, mn 4..7 */
+}
+
+/* One super-block of one row: the 16 lanes of the scale sum (their total
+ * is the scalar isum) and 8 lanes of the min sum (total: imin). bs: the
+ * activations' 16 bsums. */
+static inline __attribute__((always_inline)) void q4_K_block(const block_q4_K *a, const __m512i y[4], __m256i bs,
+                                                             __m512i *isum, __m256i *imin)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m128i sm = q4_K_scales_mins(a->scales);
+    const __m512i sc = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(sm)); /* words sc0..sc7 per lane */
+    const __m512i q0 = load512(a->qs), q1 = load512(a->qs + 64);
+    /* two short chains */
+    __m512i acc0 = _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_and_si512(q0, m4), y[0]),
+                                     _mm512_shuffle_epi8(sc, word_per_lane(0, 0, 2, 2)));
+    __m512i acc1 = _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_and_si512(q1, m4), y[2]),
+                                     _mm512_shuffle_epi8(sc, word_per_lane(4, 4, 6, 6)));
+    acc0 = scaled_dot(acc0, _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4), y[1],
+                      _mm512_shuffle_epi8(sc, word_per_lane(1, 1, 3, 3)));
+    acc1 = scaled_dot(acc1, _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4), y[3],
+                      _mm512_shuffle_epi8(sc, word_per_lane(5, 5, 7, 7)));
+    *isum = _mm512_add_epi32(acc0, acc1);
+    /* mn[g] * (bsums[2g] + bsums[2g + 1]) in lane g */
+    *imin = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm)), bs);
+}
+
+static inline __m256i fold512(__m512i v)
+{
+    return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+}
+
+/* The chains' factors d_w * d_x, dmin_w * d_x from a block's first 4 bytes (d, dmin). */
+static inline __m128 q4_K_dd(const block_q4_K *a, float dx)
+{
+    uint32_t h;
+    memcpy(&h, a, sizeof h);
+    return _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)h)), _mm_set1_ps(dx));
+}
+
+void q4_K_dot_avx512(int64_t n, float *s, const void *w, const void *x)
+{
+    const block_q4_K *a = w;
+    const block_q8_K *b = x;
+    __m128 acc = _mm_setzero_ps(); /* lane 0: scale chain, lane 1: min chain */
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m512i y[4], isum;
+        __m256i imin;
+        q4_K_act(&b[i], y);
+        q4_K_block(&a[i], y, _mm256_loadu_si256((const __m256i *)b[i].bsums), &isum, &imin);
+        /* lanes 0, 1 = the totals of isum, imin */
+        __m256i h = _mm256_hadd_epi32(fold512(isum), imin);
+        h = _mm256_hadd_epi32(h, h);
+        const __m128i t = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+        acc = _mm_fmadd_ps(_mm_cvtepi32_ps(t), q4_K_dd(&a[i], b[i].d), acc);
+    }
+    *s = _mm_cvtss_f32(acc) - _mm_cvtss_f32(_mm_movehdup_ps(acc));
+}
+
+void q4_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void *x)
+{
+    const block_q4_K *a0 = ROW(block_q4_K, w, ws, 0), *a1 = ROW(block_q4_K, w, ws, 1);
+    const block_q4_K *a2 = ROW(block_q4_K, w, ws, 2), *a3 = ROW(block_q4_K, w, ws, 3);
+    const block_q8_K *b = x;
+    __m256 acc = _mm256_setzero_ps(); /* lanes 2r, 2r + 1: row r's scale and min chains */
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m512i y[4], is0, is1, is2, is3;
+        __m256i im0, im1, im2, im3;
+        const __m256i bs = _mm256_loadu_si256((const __m256i *)b[i].bsums);
+        q4_K_act(&b[i], y);
+        q4_K_block(&a0[i], y, bs, &is0, &im0);
+        q4_K_block(&a1[i], y, bs, &is1, &im1);
+        q4_K_block(&a2[i], y, bs, &is2, &im2);
+        q4_K_block(&a3[i], y, bs, &is3, &im3);
+        /* totals isum_r, imin_r into lanes 2r, 2r + 1 */
+        const __m256i h01 = _mm256_hadd_epi32(_mm256_hadd_epi32(fold512(is0), im0), _mm256_hadd_epi32(fold512(is1), im1));
+        const __m256i h23 = _mm256_hadd_epi32(_mm256_hadd_epi32(fold512(is2), im2), _mm256_hadd_epi32(fold512(is3), im3));
+        const __m256i t = _mm256_add_epi32(_mm256_permute2x128_si256(h01, h23, 0x20), _mm256_permute2x128_si256(h01, h23, 0x31));
+        uint32_t h[4];
+        memcpy(&h[0], &a0[i], 4), memcpy(&h[1], &a1[i], 4), memcpy(&h[2], &a2[i], 4), memcpy(&h[3], &a3[i], 4);
+        const __m256 dd = _mm256_mul_ps(_mm256_cvtph_ps(_mm_setr_epi32((int)h[0], (int)h[1], (int)h[2], (int)h[3])),
+                                        _mm256_set1_ps(b[i].d));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), dd, acc);
+    }
+    float l[8];
+    _mm256_storeu_ps(l, acc);
+    for (int r = 0; r < 4; r++) s[r] = l[2 * r] - l[2 * r + 1];
+}
+
+/* ------------------------------------------------------------------------
+ * Q6_K
+ *
+ * Per half of 128 elements, a 64-byte load of ql and the 32 bytes of qh
+ * (in both halves of a vector) give elements 0..63 and 64..127 of the half
+ * in order: low / high nibbles of ql, with bit pairs 0-1 / 2-3 (first 64)
+ * and 4-5 / 6-7 (last 64) of qh as bits 4-5 (qh shifted per 64-bit lane
+ * by a different count in each half of the vector). In 64 consecutive
+ * elements the 32-bit lane i holds elements 4i..4i+3, which the scalar
+ * model puts in lane i % 8: the two halves of the vector add up.
+ * ---------------------------------------------------------------------- */
+
+/* The 8 integer lanes of one super-block of one row (isum of
+ * q6_K_dot_scalar). y: the activations' 4 vectors of 64; bs: bsums. */
+static inline __attribute__((always_inline)) __m256i q6_K_block(const block_q6_K *a, const __m512i y[4], __m256i bs)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    const __m512i shl = _mm512_setr_epi64(4, 4, 4, 4, 2, 2, 2, 2), shr = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2);
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a->scales));
+    __m512i acc = _mm512_setzero_si512();
+    for (int h = 0; h < 2; h++) {
+        /* words of the 8 group scales of this half in each 128-bit lane */
+        const __m512i sc = _mm512_broadcast_i32x4(h ? _mm256_extracti128_si256(sc16, 1) : _mm256_castsi256_si128(sc16));
+        const __m512i ql = load512(a->ql + 64 * h), qh = load256x2(a->qh + 32 * h);
+        const __m512i lo = _mm512_and_si512(ql, m4), hi = _mm512_and_si512(_mm512_srli_epi16(ql, 4), m4);
+        /* value | (bits & 0x30): ternary-logic table of a | (b & c) */
+        const __m512i q0 = _mm512_ternarylogic_epi32(lo, _mm512_sllv_epi64(qh, shl), m30, 0xf8);
+        const __m512i q1 = _mm512_ternarylogic_epi32(hi, _mm512_srlv_epi64(qh, shr), m30, 0xf8);
+        acc = scaled_dot(acc, q0, y[2 * h], _mm512_shuffle_epi8(sc, word_per_lane(0, 1, 2, 3)));
+        acc = scaled_dot(acc, q1, y[2 * h + 1], _mm512_shuffle_epi8(sc, word_per_lane(4, 5, 6, 7)));
+    }
+    /* the -32 offset: lane l -= 32 (bsums[2l] sc[2l] + bsums[2l+1] sc[2l+1]) */
+    const __m256i off = _mm256_madd_epi16(bs, sc16);
+    return _mm256_sub_epi32(fold512(acc), _mm256_slli_epi32(off, 5));
+}
+
+static inline void q8_K_act(const block_q8_K *b, __m512i y[4])
+{
+    for (int j = 0; j < 4; j++) y[j] = load512(b->qs + 64 * j);
+}
+
+static inline __m256 lanes_fma(__m256 acc, __m256i isum, float d)
+{
+    return _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
+}
+
+void q6_K_dot_avx512(int64_t n, float *s, const void *w, const void *x)
+{
+    const block_q6_K *a = w;
+    const block_q8_K *b = x;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m512i y[4];
+        q8_K_act(&b[i], y);
+        const __m256i isum = q6_K_block(&a[i], y, _mm256_loadu_si256((const __m256i *)b[i].bsums));
+        acc = lanes_fma(acc, isum, b[i].d * x86_f16(a[i].d));
+    }
+    *s = x86_hsum8(acc);
+}
+
+void q6_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void *x)
+{
+    const block_q6_K *a0 = ROW(block_q6_K, w, ws, 0), *a1 = ROW(block_q6_K, w, ws, 1);
+    const block_q6_K *a2 = ROW(block_q6_K, w, ws, 2), *a3 = ROW(block_q6_K, w, ws, 3);
+    const block_q8_K *b = x;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        __m512i y[4];
+        q8_K_act(&b[i], y);
+        const __m256i bs = _mm256_loadu_si256((const __m256i *)b[i].bsums);
+        const float dx = b[i].d;
+        acc0 = lanes_fma(acc0, q6_K_block(&a0[i], y, bs), dx * x86_f16(a0[i].d));
+        acc1 = lanes_fma(acc1, q6_K_block(&a1[i], y, bs), dx * x86_f16(a1[i].d));
+        acc2 = lanes_fma(acc2, q6_K_block(&a2[i], y, bs), dx * x86_f16(a2[i].d));
+        acc3 = lanes_fma(acc3, q6_K_block(&a3[i], y, bs), dx * x86_f16(a3[i].d));
+    }
+    s[0] = x86_hsum8(acc0);
+    s[1] = x86_hsum8(acc1);
+    s[2] = x86_hsum8(acc2);
+    s[3] = x86_hsum8(acc3);
+}
+
+#endif /* __x86_64__ */
