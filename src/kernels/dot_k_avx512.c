@@ -53,6 +53,12 @@ static inline __m512i scaled_dot(__m512i acc, __m512i q, __m512i y, __m512i sc)
     return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q, y), sc);
 }
 
+/* The two halves of v added (lanes i and i + 8). */
+static inline __m256i fold512(__m512i v)
+{
+    return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+}
+
 /* ------------------------------------------------------------------------
  * Q4_K
  *
@@ -61,69 +67,98 @@ static inline __m512i scaled_dot(__m512i acc, __m512i q, __m512i y, __m512i sc)
  * 4m + 2), its high nibbles 128m + 32..63 and 128m + 96..127 (groups
  * 4m + 1, 4m + 3). The activations are shuffled once per super-block to
  * match (y[2m]: low nibbles, y[2m + 1]: high nibbles).
+ *
+ * The 12 packed scale bytes (q4_K_scale_min) are unpacked by 32-bit
+ * shifts and masks into one 128-bit lane, repeated in all four lanes:
+ * bytes 0..3 scales 0..3, 4..7 mins 0..3, 8..11 scales 4..7, 12..15 mins
+ * 4..7. pshufb spreads a scale over the 16-bit words of a vector half, and
+ * the mins, read as 16-bit words, meet the activations' bsums in place.
+ * Shuffles are what these kernels run short of, so the code avoids them
+ * where an arithmetic or load form exists.
  * ---------------------------------------------------------------------- */
 
-/* The activations of one super-block in the quants' order (see above). */
-static inline void q4_K_act(const block_q8_K *b, __m512i y[4])
+#define SCALE_SC(g) ((g) < 4 ? (g) : (g) + 4) /* byte of scale g in a lane */
+
+/* One super-block's activations for Q4_K rows: y in the quants' order;
+ * bpe, bpo: the bsums pair sums bp[g] = bsums[2g] + bsums[2g + 1] at the
+ * words where the mins sit when read as words (words 2, 3, 6, 7 hold
+ * mins 0|1, 2|3, 4|5, 6|7): bpe has bp0, bp2, bp4, bp6 there (the even
+ * mins, low bytes), bpo bp1, bp3, bp5, bp7, other words 0. */
+typedef struct q4_K_act {
+    __m512i y[4];
+    __m128i bpe, bpo;
+} q4_K_act;
+
+static inline void q4_K_act_load(const block_q8_K *b, q4_K_act *a)
 {
     for (int m = 0; m < 2; m++) {
         const __m512i lo = load512(b->qs + 128 * m), hi = load512(b->qs + 128 * m + 64);
-        y[2 * m] = _mm512_shuffle_i64x2(lo, hi, 0x44);     /* lanes 0, 1 of each */
-        y[2 * m + 1] = _mm512_shuffle_i64x2(lo, hi, 0xee); /* lanes 2, 3 of each */
+        a->y[2 * m] = _mm512_shuffle_i64x2(lo, hi, 0x44);     /* lanes 0, 1 of each */
+        a->y[2 * m + 1] = _mm512_shuffle_i64x2(lo, hi, 0xee); /* lanes 2, 3 of each */
     }
+    const __m256i bp = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)b->bsums), _mm256_set1_epi16(1));
+    /* words bp0..bp3 (twice) in the low lane, bp4..bp7 in the high lane (|bp| < 2^15) */
+    const __m256i bpw = _mm256_packs_epi32(bp, bp);
+    a->bpe = _mm256_castsi256_si128(
+        _mm256_maskz_permutexvar_epi16(0xcc, _mm256_setr_epi16(0, 0, 0, 2, 0, 0, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0), bpw));
+    a->bpo = _mm256_castsi256_si128(
+        _mm256_maskz_permutexvar_epi16(0xcc, _mm256_setr_epi16(0, 0, 1, 3, 0, 0, 9, 11, 0, 0, 0, 0, 0, 0, 0, 0), bpw));
 }
 
-/* The 12 packed scale bytes of a super-block (q4_K_scale_min) as bytes
- * sc[0..7], mn[0..7]. Reads 16 bytes from scales (the quants follow). */
-static inline __m128i q4_K_scales_mins(const uint8_t *scales)
+/* The scales and mins of a super-block in the lane layout above, in all
+ * four lanes (loaded by broadcast: no shuffle). */
+static inline __m512i q4_K_scales_mins(const uint8_t *scales)
 {
-    const __m128i v = _mm_loadu_si128((const __m128i *)scales); /* words w0, w1, w2 (, quants) */
-    const __m128i a = _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 1, 2, 0));    /* w0, w2, w1, w2 */
-    const __m128i b = _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 1, 0, 0));    /* w0, w0, w1, w1 */
-    /* groups 0..3: low 6 bits of w0 (scales), w1 (mins); groups 4..7: low
-     * nibbles (scales) / high nibbles (mins) of w2, top 2 bits from the
-     * top bits of w0 / w1 */
-    const __m128i low = _mm_and_si128(_mm_srlv_epi32(a, _mm_setr_epi32(0, 0, 0, 4)),
-                                      _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f));
-    const __m128i top = _mm_and_si128(_mm_srli_epi32(b, 2), _mm_setr_epi32(0, 0x30303030, 0, 0x30303030));
-    return _mm_or_si128(low, top); /* sc 0..3, sc 4..7, mn 0..3, mn 4..7 */
+    uint64_t w01;
+    uint32_t w2;
+    memcpy(&w01, scales, sizeof w01);
+    memcpy(&w2, scales + 8, sizeof w2);
+    const __m512i p = _mm512_set1_epi64((long long)w01); /* words w0, w1, w0, w1 */
+    const __m512i q = _mm512_set1_epi32((int)w2);        /* w2 in every word */
+    /* groups 0..3: low 6 bits of w0 (scales), w1 (mins); groups 4..7: top
+     * 2 bits of the bytes of w0 / w1 over the low / high nibbles of w2 */
+    const __m512i hi2 = _mm512_and_si512(_mm512_srlv_epi32(p, _mm512_setr_epi32(0, 0, 2, 2, 0, 0, 2, 2, 0, 0, 2, 2, 0, 0, 2, 2)),
+                                         _mm512_setr_epi32(0x3f3f3f3f, 0x3f3f3f3f, 0x30303030, 0x30303030, 0x3f3f3f3f,
+                                                           0x3f3f3f3f, 0x30303030, 0x30303030, 0x3f3f3f3f, 0x3f3f3f3f,
+                                                           0x30303030, 0x30303030, 0x3f3f3f3f, 0x3f3f3f3f, 0x30303030,
+                                                           0x30303030));
+    const __m512i lo4 = _mm512_and_si512(_mm512_srlv_epi32(q, _mm512_setr_epi32(0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4)),
+                                         _mm512_setr_epi32(0, 0, 0x0f0f0f0f, 0x0f0f0f0f, 0, 0, 0x0f0f0f0f, 0x0f0f0f0f, 0, 0,
+                                                           0x0f0f0f0f, 0x0f0f0f0f, 0, 0, 0x0f0f0f0f, 0x0f0f0f0f));
+    return _mm512_or_si512(hi2, lo4);
 }
 
-/* One super-block of one row: the 16 lanes of the scale sum (their total
- * is the scalar isum) and 8 lanes of the min sum (total: imin). bs: the
- * activations' 16 bsums. */
-static inline __attribute__((always_inline)) void q4_K_block(const block_q4_K *a, const __m512i y[4], __m256i bs,
-                                                             __m512i *isum, __m256i *imin)
+/* pshufb control: every 16-bit word of the low half of the vector = byte
+ * ia of its 128-bit lane (zero-extended), of the high half byte ib. */
+static inline __m512i byte_words(int ia, int ib)
+{
+    const __m256i a = _mm256_set1_epi16((short)(ia - 32768)), b = _mm256_set1_epi16((short)(ib - 32768));
+    return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+}
+
+static inline __m512i q4_K_scale(__m512i sm, int ga, int gb)
+{
+    return _mm512_shuffle_epi8(sm, byte_words(SCALE_SC(ga), SCALE_SC(gb)));
+}
+
+/* One super-block of one row: 16 lanes whose total is the scalar isum,
+ * and 4 lanes whose total is imin. */
+static inline __attribute__((always_inline)) void q4_K_block(const block_q4_K *a, const q4_K_act *x, __m512i *isum,
+                                                             __m128i *imin)
 {
     const __m512i m4 = _mm512_set1_epi8(0x0f);
-    const __m128i sm = q4_K_scales_mins(a->scales);
-    const __m512i sc = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(sm)); /* words sc0..sc7 per lane */
+    const __m512i sm = q4_K_scales_mins(a->scales);
     const __m512i q0 = load512(a->qs), q1 = load512(a->qs + 64);
     /* two short chains */
-    __m512i acc0 = _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_and_si512(q0, m4), y[0]),
-                                     _mm512_shuffle_epi8(sc, word_per_lane(0, 0, 2, 2)));
-    __m512i acc1 = _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_and_si512(q1, m4), y[2]),
-                                     _mm512_shuffle_epi8(sc, word_per_lane(4, 4, 6, 6)));
-    acc0 = scaled_dot(acc0, _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4), y[1],
-                      _mm512_shuffle_epi8(sc, word_per_lane(1, 1, 3, 3)));
-    acc1 = scaled_dot(acc1, _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4), y[3],
-                      _mm512_shuffle_epi8(sc, word_per_lane(5, 5, 7, 7)));
+    __m512i acc0 = _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_and_si512(q0, m4), x->y[0]), q4_K_scale(sm, 0, 2));
+    __m512i acc1 = _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_and_si512(q1, m4), x->y[2]), q4_K_scale(sm, 4, 6));
+    acc0 = scaled_dot(acc0, _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4), x->y[1], q4_K_scale(sm, 1, 3));
+    acc1 = scaled_dot(acc1, _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4), x->y[3], q4_K_scale(sm, 5, 7));
     *isum = _mm512_add_epi32(acc0, acc1);
-    /* mn[g] * (bsums[2g] + bsums[2g + 1]) in lane g */
-    *imin = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm)), bs);
-}
-
-static inline __m256i fold512(__m512i v)
-{
-    return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
-}
-
-/* The chains' factors d_w * d_x, dmin_w * d_x from a block's first 4 bytes (d, dmin). */
-static inline __m128 q4_K_dd(const block_q4_K *a, float dx)
-{
-    uint32_t h;
-    memcpy(&h, a, sizeof h);
-    return _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)h)), _mm_set1_ps(dx));
+    /* mn[g] * bp[g]: the even mins are the low bytes of words 2, 3, 6, 7, the odd ones the high bytes */
+    const __m128i mw = _mm512_castsi512_si128(sm);
+    const __m128i even = _mm_and_si128(mw, _mm_set1_epi16(0xff)), odd = _mm_srli_epi16(mw, 8);
+    *imin = _mm_dpwssd_epi32(_mm_madd_epi16(even, x->bpe), odd, x->bpo);
 }
 
 void q4_K_dot_avx512(int64_t n, float *s, const void *w, const void *x)
@@ -132,17 +167,39 @@ void q4_K_dot_avx512(int64_t n, float *s, const void *w, const void *x)
     const block_q8_K *b = x;
     __m128 acc = _mm_setzero_ps(); /* lane 0: scale chain, lane 1: min chain */
     for (int64_t i = 0; i < n / QK_K; i++) {
-        __m512i y[4], isum;
-        __m256i imin;
-        q4_K_act(&b[i], y);
-        q4_K_block(&a[i], y, _mm256_loadu_si256((const __m256i *)b[i].bsums), &isum, &imin);
-        /* lanes 0, 1 = the totals of isum, imin */
-        __m256i h = _mm256_hadd_epi32(fold512(isum), imin);
-        h = _mm256_hadd_epi32(h, h);
-        const __m128i t = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-        acc = _mm_fmadd_ps(_mm_cvtepi32_ps(t), q4_K_dd(&a[i], b[i].d), acc);
+        q4_K_act y;
+        __m512i isum;
+        __m128i imin;
+        q4_K_act_load(&b[i], &y);
+        q4_K_block(&a[i], &y, &isum, &imin);
+        const __m256i v = _mm256_add_epi32(_mm512_castsi512_si256(isum), _mm512_extracti64x4_epi64(isum, 1));
+        __m128i t = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        t = _mm_hadd_epi32(t, imin);
+        t = _mm_hadd_epi32(t, t); /* isum, imin, isum, imin */
+        uint32_t h;
+        memcpy(&h, &a[i], sizeof h); /* d, dmin */
+        const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)h)), _mm_set1_ps(b[i].d));
+        acc = _mm_fmadd_ps(_mm_cvtepi32_ps(t), dd, acc);
     }
     *s = _mm_cvtss_f32(acc) - _mm_cvtss_f32(_mm_movehdup_ps(acc));
+}
+
+/* Totals of four rows' 16-lane sums, in lanes 0..3. */
+static inline __m128i sum4x16(__m512i v0, __m512i v1, __m512i v2, __m512i v3)
+{
+    const __m512i u01 = _mm512_add_epi32(_mm512_unpacklo_epi32(v0, v1), _mm512_unpackhi_epi32(v0, v1));
+    const __m512i u23 = _mm512_add_epi32(_mm512_unpacklo_epi32(v2, v3), _mm512_unpackhi_epi32(v2, v3));
+    const __m512i u = _mm512_add_epi32(_mm512_unpacklo_epi64(u01, u23), _mm512_unpackhi_epi64(u01, u23));
+    const __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(u), _mm512_extracti64x4_epi64(u, 1));
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+/* Totals of four rows' 4-lane sums, in lanes 0..3. */
+static inline __m128i sum4x4(__m128i v0, __m128i v1, __m128i v2, __m128i v3)
+{
+    const __m128i t01 = _mm_add_epi32(_mm_unpacklo_epi32(v0, v1), _mm_unpackhi_epi32(v0, v1));
+    const __m128i t23 = _mm_add_epi32(_mm_unpacklo_epi32(v2, v3), _mm_unpackhi_epi32(v2, v3));
+    return _mm_add_epi32(_mm_unpacklo_epi64(t01, t23), _mm_unpackhi_epi64(t01, t23));
 }
 
 void q4_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void *x)
@@ -150,29 +207,26 @@ void q4_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void 
     const block_q4_K *a0 = ROW(block_q4_K, w, ws, 0), *a1 = ROW(block_q4_K, w, ws, 1);
     const block_q4_K *a2 = ROW(block_q4_K, w, ws, 2), *a3 = ROW(block_q4_K, w, ws, 3);
     const block_q8_K *b = x;
-    __m256 acc = _mm256_setzero_ps(); /* lanes 2r, 2r + 1: row r's scale and min chains */
+    /* lanes 0..3: the rows' scale chains, 4..7: their min chains */
+    __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
-        __m512i y[4], is0, is1, is2, is3;
-        __m256i im0, im1, im2, im3;
-        const __m256i bs = _mm256_loadu_si256((const __m256i *)b[i].bsums);
-        q4_K_act(&b[i], y);
-        q4_K_block(&a0[i], y, bs, &is0, &im0);
-        q4_K_block(&a1[i], y, bs, &is1, &im1);
-        q4_K_block(&a2[i], y, bs, &is2, &im2);
-        q4_K_block(&a3[i], y, bs, &is3, &im3);
-        /* totals isum_r, imin_r into lanes 2r, 2r + 1 */
-        const __m256i h01 = _mm256_hadd_epi32(_mm256_hadd_epi32(fold512(is0), im0), _mm256_hadd_epi32(fold512(is1), im1));
-        const __m256i h23 = _mm256_hadd_epi32(_mm256_hadd_epi32(fold512(is2), im2), _mm256_hadd_epi32(fold512(is3), im3));
-        const __m256i t = _mm256_add_epi32(_mm256_permute2x128_si256(h01, h23, 0x20), _mm256_permute2x128_si256(h01, h23, 0x31));
-        uint32_t h[4];
+        q4_K_act y;
+        __m512i is0, is1, is2, is3;
+        __m128i im0, im1, im2, im3;
+        q4_K_act_load(&b[i], &y);
+        q4_K_block(&a0[i], &y, &is0, &im0);
+        q4_K_block(&a1[i], &y, &is1, &im1);
+        q4_K_block(&a2[i], &y, &is2, &im2);
+        q4_K_block(&a3[i], &y, &is3, &im3);
+        const __m256i t = _mm256_set_m128i(sum4x4(im0, im1, im2, im3), sum4x16(is0, is1, is2, is3));
+        uint32_t h[4]; /* d, dmin of each row */
         memcpy(&h[0], &a0[i], 4), memcpy(&h[1], &a1[i], 4), memcpy(&h[2], &a2[i], 4), memcpy(&h[3], &a3[i], 4);
-        const __m256 dd = _mm256_mul_ps(_mm256_cvtph_ps(_mm_setr_epi32((int)h[0], (int)h[1], (int)h[2], (int)h[3])),
+        const __m256 ddm = _mm256_cvtph_ps(_mm_setr_epi32((int)h[0], (int)h[1], (int)h[2], (int)h[3]));
+        const __m256 dd = _mm256_mul_ps(_mm256_permutevar8x32_ps(ddm, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7)),
                                         _mm256_set1_ps(b[i].d));
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), dd, acc);
     }
-    float l[8];
-    _mm256_storeu_ps(l, acc);
-    for (int r = 0; r < 4; r++) s[r] = l[2 * r] - l[2 * r + 1];
+    _mm_storeu_ps(s, _mm_sub_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1)));
 }
 
 /* ------------------------------------------------------------------------
