@@ -443,7 +443,8 @@ static void check_gemm_close(const kernel_ops *ops, const void *Wq, uint32_t wt,
  * sums (Q4_0, IQ4_NL) or llama.cpp's two chains (Q4_K, Q2_K). */
 static int gemm_exact(uint32_t wt)
 {
-    return wt == GGML_TYPE_Q4_0 || wt == GGML_TYPE_IQ4_NL || wt == GGML_TYPE_Q4_K || wt == GGML_TYPE_Q2_K;
+    return wt == GGML_TYPE_Q4_0 || wt == GGML_TYPE_IQ4_NL || wt == GGML_TYPE_Q4_K || wt == GGML_TYPE_Q2_K ||
+           wt == GGML_TYPE_Q6_K;
 }
 
 /* matmul against the plain loop over vec_dot (bit for bit), or where the
@@ -518,6 +519,47 @@ static void test_matmul_matches_vec_dot(void **state)
     free(W), free(X), free(Yref), free(Y), free(Y0);
     pool_free(pool1);
     pool_free(pool3);
+}
+
+/* The exact gemms over long rows (several of the Q6_K gemm's packed
+ * chunks, an odd number of super-blocks) and odd shapes: row blocks and
+ * token blocks partly filled, batches with and without a tail of n % 4
+ * rows (Q4_K's two orders). Bit-identical to the scalar batch loop. */
+static void test_gemm_exact_long_rows(void **state)
+{
+    (void)state;
+    const kernel_ops *t[MAX_TABLES];
+    int nt = tables(t);
+    enum { M = 37, K = 19 * QK_K, NMAX = 133 };
+    static const int64_t ns[] = {4, 7, 23, NMAX};
+    float *W = malloc((size_t)M * K * sizeof *W), *X = malloc((size_t)NMAX * K * sizeof *X);
+    float *Y = malloc((size_t)M * NMAX * sizeof *Y), *Yref = malloc((size_t)M * NMAX * sizeof *Yref);
+    void *scratch = malloc(matmul_scratch_size(GGML_TYPE_Q6_K, K, NMAX));
+    assert_true(W && X && Y && Yref && scratch);
+    fill_normal(W, (int64_t)M * K, 31);
+    fill_normal(X, (int64_t)NMAX * K, 32);
+    for (int64_t i = 0; i < (int64_t)M * K; i++) W[i] *= (float)(1 + (i / 16) % 5); /* varied group scales */
+    for (size_t w = 0; w < N_WEIGHT_TYPES; w++) {
+        const uint32_t wt = weight_types[w];
+        if (!gemm_exact(wt) || K % ggml_type_get(wt)->block_size) continue;
+        const size_t wrow = ggml_row_size(wt, K);
+        uint8_t *Wq = malloc(M * wrow);
+        assert_non_null(Wq);
+        for (int r = 0; r < M; r++) to_type(wt, W + (int64_t)r * K, Wq + r * wrow, K);
+        for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++) {
+            const int64_t n = ns[b];
+            naive_matmul(kernels_scalar(), Wq, wt, M, K, X, n, Yref);
+            for (int i = 0; i < nt; i++) {
+                if (!batch_gemm(t[i], wt, n)) continue;
+                matmul_with(t[i], NULL, Wq, wt, M, K, X, n, Y, scratch);
+                if (memcmp(Y, Yref, (size_t)(M * n) * sizeof *Y) != 0)
+                    fail_msg("%s %s k=%d n=%lld: gemm differs from the scalar batch order", t[i]->isa,
+                             ggml_type_name(wt), K, (long long)n);
+            }
+        }
+        free(Wq);
+    }
+    free(W), free(X), free(Y), free(Yref), free(scratch);
 }
 
 static void test_matmul_default_and_sizes(void **state)
@@ -631,6 +673,7 @@ int main(void)
         cmocka_unit_test(test_vec_dot_zero),
         cmocka_unit_test(test_tables_match_scalar),
         cmocka_unit_test(test_matmul_matches_vec_dot),
+        cmocka_unit_test(test_gemm_exact_long_rows),
         cmocka_unit_test(test_matmul_default_and_sizes),
         cmocka_unit_test(test_shared_real_matmul),
     };

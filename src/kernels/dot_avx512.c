@@ -193,6 +193,7 @@ static const kernel_ops avx512_ops = {
         [GGML_TYPE_IQ4_NL] = iq4_nl_gemm_avx512,
         [GGML_TYPE_Q2_K] = q2_K_gemm_avx512,
         [GGML_TYPE_Q4_K] = q4_K_gemm_avx512,
+        [GGML_TYPE_Q6_K] = q6_K_gemm_avx512,
     },
 };
 

@@ -165,23 +165,6 @@ static void unpack_q3_K(const void *row, int64_t e0, int len, uint8_t *uq, float
     for (int g = 0; g < 16; g++) scale[g] = d * (float)sc[g];
 }
 
-static void unpack_q4_K(const void *row, int64_t e0, int len, uint8_t *uq, float *scale, float *offs)
-{
-    const block_q4_K *b = (const block_q4_K *)row + e0 / QK_K;
-    const float d = x86_f16(b->d), dmin = x86_f16(b->dmin);
-    for (int c = 0; c < 4; c++)
-        for (int l = 0; l < 32; l++) {
-            uq[64 * c + l] = b->qs[32 * c + l] & 0xf;
-            uq[64 * c + 32 + l] = b->qs[32 * c + l] >> 4;
-        }
-    for (int g = 0; g < 8; g++) {
-        uint8_t sc, mn;
-        q4_K_scale_min(g, b->scales, &sc, &mn);
-        scale[g] = d * (float)sc;
-        offs[g] = -dmin * (float)mn;
-    }
-}
-
 static void unpack_q5_K(const void *row, int64_t e0, int len, uint8_t *uq, float *scale, float *offs)
 {
     const block_q5_K *b = (const block_q5_K *)row + e0 / QK_K;
@@ -197,21 +180,6 @@ static void unpack_q5_K(const void *row, int64_t e0, int len, uint8_t *uq, float
         scale[g] = d * (float)sc;
         offs[g] = -dmin * (float)mn;
     }
-}
-
-static void unpack_q6_K(const void *row, int64_t e0, int len, uint8_t *uq, float *scale, float *offs)
-{
-    const block_q6_K *b = (const block_q6_K *)row + e0 / QK_K;
-    const float d = x86_f16(b->d);
-    const uint8_t *ql = b->ql, *qh = b->qh;
-    for (int h = 0; h < QK_K; h += 128, ql += 64, qh += 32)
-        for (int l = 0; l < 32; l++) {
-            uq[h + l] = (uint8_t)((ql[l] & 0xf) | ((qh[l] & 3) << 4));
-            uq[h + l + 32] = (uint8_t)((ql[l + 32] & 0xf) | (((qh[l] >> 2) & 3) << 4));
-            uq[h + l + 64] = (uint8_t)((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
-            uq[h + l + 96] = (uint8_t)((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
-        }
-    for (int g = 0; g < 16; g++) scale[g] = d * (float)b->scales[g];
 }
 
 static void unpack_iq4_xs(const void *row, int64_t e0, int len, uint8_t *uq, float *scale, float *offs)
@@ -426,20 +394,6 @@ typedef struct packed_k {
     float dmin[LANES] __attribute__((aligned(64)));       /* super-scale of the mins */
 } packed_k;
 
-/* One super-block of one row: uq, integer scales and mins, d and dmin. */
-static void unpack_k_q4_K(const void *row, int64_t e0, uint8_t *uq, int32_t *sc, int32_t *mn, float *d, float *dmin)
-{
-    const block_q4_K *b = (const block_q4_K *)row + e0 / QK_K;
-    float fs[8], fo[8];
-    unpack_q4_K(row, e0, QK_K, uq, fs, fo);
-    for (int g = 0; g < 8; g++) {
-        uint8_t s8, m8;
-        q4_K_scale_min(g, b->scales, &s8, &m8);
-        sc[g] = s8, mn[g] = m8;
-    }
-    *d = x86_f16(b->d), *dmin = x86_f16(b->dmin);
-}
-
 static void unpack_k_q2_K(const void *row, int64_t e0, uint8_t *uq, int32_t *sc, int32_t *mn, float *d, float *dmin)
 {
     const block_q2_K *b = (const block_q2_K *)row + e0 / QK_K;
@@ -577,12 +531,6 @@ static void gemm_k(unpack_k_fn unpack, int G, int P4, int64_t k, const void *W, 
     finish_k(Y, ldy, M, nr, nt);
 }
 
-void q4_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, const float *Xf,
-                      float *Y, int64_t ldy, int nr, int nt)
-{
-    gemm_k(unpack_k_q4_K, 32, 2, k, W, w_stride, X, x_stride, Y, ldy, nr, nt);
-}
-
 void q2_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, const float *Xf,
                       float *Y, int64_t ldy, int nr, int nt)
 {
@@ -609,7 +557,6 @@ GEMM_TYPE(q4_1, 32, 0, ACT_Q8_1, 1)
 GEMM_TYPE(q5_1, 32, 0, ACT_Q8_1, 1)
 GEMM_TYPE(q3_K, 16, 4, ACT_Q8_K, 0)
 GEMM_TYPE(q5_K, 32, 0, ACT_Q8_K, 1)
-GEMM_TYPE(q6_K, 16, 32, ACT_Q8_K, 0)
 GEMM_TYPE(iq4_xs, 32, 128, ACT_Q8_K, 0)
 
 #endif /* __x86_64__ */

@@ -1,0 +1,432 @@
+/*
+ * gemm_k_avx512.c — batched products (prompt processing) of Q4_K and Q6_K
+ * weights with Q8_K activations, in the scalar table's batch order (so the
+ * default "avx512" table may use them: every output is bit-identical to
+ * the scalar dot product that batch_dot() picks for it).
+ *
+ * Q4_K (llama.cpp's repacked q4_K_8x8 order, see dot_k_scalar.c): two
+ * float chains per output fed by exact integer sums, advanced once per
+ * super-block (rows of a batch past its last multiple of 4) or once per
+ * 64 elements (the batch's first n - n % 4 rows). Weights are packed 16
+ * rows to a vector (32-bit lane r: four consecutive quants of row r), the
+ * activations broadcast four bytes at a time, so vpdpbusd gives each row's
+ * sum in its lane with no horizontal reduction; group scales are applied
+ * per 32 elements (vpmulld), mins through the bsums (vpdpwssd).
+ *
+ * Q6_K (ggml's AVX2 lanes, see q6_K_dot_scalar): 8 float lanes per output,
+ * lane l fed by the elements e with (e % 32) / 4 == l. Weights are packed
+ * two rows to a vector (one per 256-bit half, 32 consecutive quants each),
+ * activations loaded 32 at a time into both halves, so 32-bit lane l of a
+ * half is exactly integer lane l of that row's output: maddubs (pairs into
+ * 16 bits), then vpdpwssd with the 16-bit group scales, the -32 offset
+ * applied through the bsums by one more vpdpwssd, one FMA per super-block
+ * into the output's 8 float lanes, hsum8 at the end.
+ *
+ * Calls cover up to GEMM_MR rows and GEMM_NT tokens (gemm_fn, kernels.h).
+ */
+#if defined(__x86_64__)
+
+#include <string.h>
+
+#include "kernels/dot_x86.h"
+#include "kernels/kernels.h"
+#include "tensor/quant.h"
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+static inline __m512i load512(const void *p)
+{
+    return _mm512_loadu_si512(p);
+}
+
+/* 32 bytes at p in both halves of a vector. */
+static inline __m512i load256x2(const void *p)
+{
+    return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)p));
+}
+
+static inline int32_t load_i32(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* All cache lines of size bytes at p. */
+static inline void prefetch_block(const void *p, size_t size)
+{
+    const char *c = p;
+    for (size_t o = 0; o < size; o += 64) _mm_prefetch(c + o, _MM_HINT_T0);
+    _mm_prefetch(c + size - 1, _MM_HINT_T0);
+}
+
+/* ------------------------------------------------------------------------
+ * Q4_K: packing 16 rows of one super-block
+ * ---------------------------------------------------------------------- */
+
+#define Q4K_ROWS 16 /* rows per packed vector */
+#define Q4K_NT 8    /* tokens per register block */
+
+typedef struct q4k_packed {
+    __m512i uq[QK_K / 4];   /* step s: quants 4s..4s+3 of each row (row r in lane r) */
+    __m512i sc[8];          /* group scales */
+    __m512i mnw[4];         /* mins of groups 2c, 2c + 1 as 16-bit words */
+    __m512 d, dmin;         /* super-scales */
+} q4k_packed;
+
+/* 16 x 16 transpose of 32-bit elements: col[c] lane r = row[r] lane c. */
+static void transpose16(const __m512i row[16], __m512i col[16])
+{
+    __m512i t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(row[2 * i], row[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(row[2 * i], row[2 * i + 1]);
+    }
+    /* u[4i + j], 128-bit lane L: rows 4i..4i+3 of column 4L + j */
+    for (int i = 0; i < 4; i++) {
+        u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    for (int j = 0; j < 4; j++) {
+        const __m512i x0 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x88);  /* lanes 0, 2 of each */
+        const __m512i x1 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xdd);  /* lanes 1, 3 */
+        const __m512i y0 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x88);
+        const __m512i y1 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xdd);
+        col[j] = _mm512_shuffle_i32x4(x0, y0, 0x88);
+        col[8 + j] = _mm512_shuffle_i32x4(x0, y0, 0xdd);
+        col[4 + j] = _mm512_shuffle_i32x4(x1, y1, 0x88);
+        col[12 + j] = _mm512_shuffle_i32x4(x1, y1, 0xdd);
+    }
+}
+
+/* The 8 scales and 8 mins of a Q4_K super-block (q4_K_scale_min) as bytes
+ * sc0..3, mn0..3, sc4..7, mn4..7. */
+static inline __m128i q4_K_scales_mins(const uint8_t *scales)
+{
+    uint64_t w01;
+    uint32_t w2;
+    memcpy(&w01, scales, sizeof w01);
+    memcpy(&w2, scales + 8, sizeof w2);
+    const __m128i p = _mm_set1_epi64x((long long)w01); /* words w0, w1, w0, w1 */
+    const __m128i q = _mm_set1_epi32((int)w2);
+    const __m128i hi2 = _mm_and_si128(_mm_srlv_epi32(p, _mm_setr_epi32(0, 0, 2, 2)),
+                                      _mm_setr_epi32(0x3f3f3f3f, 0x3f3f3f3f, 0x30303030, 0x30303030));
+    const __m128i lo4 = _mm_and_si128(_mm_srlv_epi32(q, _mm_setr_epi32(0, 0, 0, 4)),
+                                      _mm_setr_epi32(0, 0, 0x0f0f0f0f, 0x0f0f0f0f));
+    return _mm_or_si128(hi2, lo4);
+}
+
+/* Super-block sb of rows 0..nr-1 (w_stride bytes apart; rows nr..15 are
+ * zero padding). */
+static void q4k_pack(const uint8_t *W, size_t w_stride, int nr, int64_t sb, q4k_packed *p)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    __m512i v[16], c[16];
+    /* quants: a 64-byte load at qs + 64m holds elements 128m + [0..31 | 64..95]
+     * in its low nibbles and 128m + [32..63 | 96..127] in its high nibbles;
+     * column c (c < 8: elements base + 4c, else base + 64 + 4(c - 8)) of
+     * the transpose is one packed step */
+    for (int part = 0; part < 4; part++) {
+        const int m = part / 2, high = part % 2;
+        for (int r = 0; r < 16; r++) {
+            if (r >= nr) {
+                v[r] = _mm512_setzero_si512();
+                continue;
+            }
+            const block_q4_K *b = (const block_q4_K *)(W + (size_t)r * w_stride) + sb;
+            const __m512i q = load512(b->qs + 64 * m);
+            v[r] = _mm512_and_si512(high ? _mm512_srli_epi16(q, 4) : q, m4);
+        }
+        transpose16(v, c);
+        const int base = 32 * m + 8 * high; /* step of column 0 */
+        for (int k = 0; k < 16; k++) p->uq[base + (k < 8 ? k : 16 + k - 8)] = c[k];
+    }
+    /* scales and mins: one row's 16 bytes per vector, transposed */
+    uint32_t h[16];
+    for (int r = 0; r < 16; r++) {
+        if (r >= nr) {
+            v[r] = _mm512_setzero_si512();
+            h[r] = 0;
+            continue;
+        }
+        const block_q4_K *b = (const block_q4_K *)(W + (size_t)r * w_stride) + sb;
+        v[r] = _mm512_cvtepu8_epi32(q4_K_scales_mins(b->scales));
+        memcpy(&h[r], b, sizeof h[r]); /* d, dmin */
+    }
+    transpose16(v, c);
+    for (int g = 0; g < 8; g++) p->sc[g] = c[g < 4 ? g : g + 4];
+    for (int j = 0; j < 4; j++) {
+        const __m512i lo = c[j < 2 ? 4 + 2 * j : 8 + 2 * j], hi = c[j < 2 ? 5 + 2 * j : 9 + 2 * j];
+        p->mnw[j] = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+    }
+    const __m512i hv = _mm512_loadu_si512(h);
+    p->d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(hv));
+    p->dmin = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(hv, 16)));
+}
+
+/* ------------------------------------------------------------------------
+ * Q4_K: the tile product
+ * ---------------------------------------------------------------------- */
+
+/* One token's super-block: its quants, scale, and the bsums pair sums of
+ * groups 2c, 2c + 1 as two 16-bit words (|sum| < 2^15). */
+typedef struct q4k_act {
+    const int8_t *qs;
+    float d;
+    int32_t bp[4];
+} q4k_act;
+
+static void q4k_prep(const uint8_t *X, size_t x_stride, int nt, int64_t sb, q4k_act *a)
+{
+    for (int t = 0; t < nt; t++) {
+        const block_q8_K *b = (const block_q8_K *)(X + (size_t)t * x_stride) + sb;
+        const __m256i s = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)b->bsums), _mm256_set1_epi16(1));
+        const __m256i w = _mm256_packs_epi32(s, s); /* words sum0..3 (twice) | sum4..7 (twice) */
+        a[t].qs = b->qs;
+        a[t].d = b->d;
+        a[t].bp[0] = _mm256_extract_epi32(w, 0);
+        a[t].bp[1] = _mm256_extract_epi32(w, 1);
+        a[t].bp[2] = _mm256_extract_epi32(w, 4);
+        a[t].bp[3] = _mm256_extract_epi32(w, 5);
+    }
+}
+
+/* NT tokens x 16 rows over one super-block. x4: the chains advance every
+ * 64 elements (else once). Scale chains in F, min chains in M (token
+ * stride GEMM_MR, whole aligned vectors: a masked store does not forward
+ * to the next load, which cost more than the arithmetic), read and
+ * written at each advance; first: the first super-block (chains start at
+ * zero). Eight tokens keep 8 vpdpbusd chains in flight. */
+static ALWAYS_INLINE void q4k_micro(const q4k_packed *p, const q4k_act *a, float *F, float *M, int first, int x4,
+                                    const int NT)
+{
+    __m512 dd[Q4K_NT], ddm[Q4K_NT];
+    __m512i isb[Q4K_NT];
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; t++) {
+        dd[t] = _mm512_mul_ps(p->d, _mm512_set1_ps(a[t].d));
+        ddm[t] = _mm512_mul_ps(p->dmin, _mm512_set1_ps(a[t].d));
+        isb[t] = _mm512_setzero_si512();
+    }
+    for (int c = 0; c < 4; c++) {
+        for (int g = 2 * c; g < 2 * c + 2; g++) {
+            __m512i acc[Q4K_NT];
+#pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+            for (int s = 0; s < 8; s++) {
+                const __m512i wv = p->uq[8 * g + s];
+#pragma GCC unroll 8
+                for (int t = 0; t < NT; t++)
+                    acc[t] = _mm512_dpbusd_epi32(acc[t], wv, _mm512_set1_epi32(load_i32(a[t].qs + 32 * g + 4 * s)));
+            }
+#pragma GCC unroll 8
+            for (int t = 0; t < NT; t++) isb[t] = _mm512_add_epi32(isb[t], _mm512_mullo_epi32(acc[t], p->sc[g]));
+        }
+        if (!x4 && c < 3) continue;
+        const int c0 = x4 ? c : 0; /* the pairs of groups this advance covers */
+        const int from_zero = first && (!x4 || c == 0);
+#pragma GCC unroll 8
+        for (int t = 0; t < NT; t++) {
+            __m512i imn = _mm512_setzero_si512();
+            for (int j = c0; j <= c; j++) imn = _mm512_dpwssd_epi32(imn, p->mnw[j], _mm512_set1_epi32(a[t].bp[j]));
+            const __m512 fa = from_zero ? _mm512_setzero_ps() : _mm512_load_ps(F + t * GEMM_MR);
+            const __m512 fm = from_zero ? _mm512_setzero_ps() : _mm512_load_ps(M + t * GEMM_MR);
+            _mm512_store_ps(F + t * GEMM_MR, _mm512_fmadd_ps(_mm512_cvtepi32_ps(isb[t]), dd[t], fa));
+            _mm512_store_ps(M + t * GEMM_MR, _mm512_fmadd_ps(_mm512_cvtepi32_ps(imn), ddm[t], fm));
+            isb[t] = _mm512_setzero_si512();
+        }
+    }
+}
+
+#define Q4K_SUBS (GEMM_MR / Q4K_ROWS)
+
+void q4_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, const float *Xf,
+                      float *Y, int64_t ldy, int nr, int nt)
+{
+    q4k_packed p[Q4K_SUBS];
+    q4k_act a[GEMM_NT];
+    float F[GEMM_NT * GEMM_MR] __attribute__((aligned(64))); /* scale chains [token][row] */
+    float M[GEMM_NT * GEMM_MR] __attribute__((aligned(64))); /* min chains */
+    const int nsub = (nr + Q4K_ROWS - 1) / Q4K_ROWS, n4 = nt - nt % 4;
+    for (int64_t sb = 0; sb < k / QK_K; sb++) {
+        q4k_prep(X, x_stride, nt, sb, a);
+        /* the rows' next super-block: 16 rows apart, a stride the hardware
+         * prefetchers do not follow */
+        if (sb + 1 < k / QK_K)
+            for (int r = 0; r < nr; r++)
+                prefetch_block((const block_q4_K *)((const uint8_t *)W + (size_t)r * w_stride) + sb + 1, sizeof(block_q4_K));
+        for (int s = 0; s < nsub; s++) {
+            const int rows = nr - Q4K_ROWS * s < Q4K_ROWS ? nr - Q4K_ROWS * s : Q4K_ROWS;
+            q4k_pack((const uint8_t *)W + (size_t)(Q4K_ROWS * s) * w_stride, w_stride, rows, sb, &p[s]);
+        }
+        for (int s = 0; s < nsub; s++) {
+            for (int t0 = 0; t0 < nt;) {
+                /* a call's tokens start at a multiple of GEMM_NT, so the
+                 * batch's first n - n % 4 rows are t < n4: blocks stop there */
+                const int x4 = t0 < n4, end = x4 ? n4 : nt;
+                const int n = end - t0 < Q4K_NT ? end - t0 : Q4K_NT;
+                const int o = t0 * GEMM_MR + Q4K_ROWS * s;
+#define Q4K_MICRO(NT) q4k_micro(&p[s], a + t0, F + o, M + o, sb == 0, x4, NT)
+                switch (n) {
+                case 8: Q4K_MICRO(8); break;
+                case 7: Q4K_MICRO(7); break;
+                case 6: Q4K_MICRO(6); break;
+                case 5: Q4K_MICRO(5); break;
+                case 4: Q4K_MICRO(4); break;
+                case 3: Q4K_MICRO(3); break;
+                case 2: Q4K_MICRO(2); break;
+                default: Q4K_MICRO(1); break;
+                }
+#undef Q4K_MICRO
+                t0 += n;
+            }
+        }
+    }
+    /* the chains' difference */
+    for (int t = 0; t < nt; t++)
+        for (int r = 0; r < nr; r += Q4K_ROWS) {
+            const __mmask16 mask = (__mmask16)(nr - r >= Q4K_ROWS ? 0xffff : (1u << (nr - r)) - 1);
+            const float *f = F + t * GEMM_MR + r, *m = M + t * GEMM_MR + r;
+            _mm512_mask_storeu_ps(Y + t * ldy + r, mask, _mm512_sub_ps(_mm512_load_ps(f), _mm512_load_ps(m)));
+        }
+}
+
+/* ------------------------------------------------------------------------
+ * Q6_K
+ *
+ * Rows are taken four at a time (two vectors of two rows), the reduction
+ * in chunks of Q6K_KCH super-blocks (packed once per call), tokens four at
+ * a time; each output's 8 float lanes live in F between chunks.
+ * ---------------------------------------------------------------------- */
+
+#define Q6K_KCH 8 /* super-blocks per packed chunk */
+#define Q6K_NT 4  /* tokens per register block */
+
+/* One super-block of a pair of rows (row 0 in the low 256 bits). */
+typedef struct q6k_pair {
+    __m512i q[8];  /* elements 32j..32j+31 of each row, 0..63 */
+    __m512i sc[8]; /* 16-bit scales of those elements: groups 2j, 2j + 1 per row, 8 words each */
+    __m512i neg;   /* -32 times the 16 scales of each row (16-bit), for the offset through bsums */
+    __m512 d;      /* each row's super-scale, 8 times */
+} q6k_pair;
+
+/* Elements 0..63 and 64..127 of half h of a Q6_K super-block, as in
+ * q6_K_block (dot_k_avx512.c). */
+static inline void q6_K_unpack_half(const block_q6_K *b, int h, __m512i *q0, __m512i *q1)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    const __m512i ql = load512(b->ql + 64 * h), qh = load256x2(b->qh + 32 * h);
+    const __m512i lo = _mm512_and_si512(ql, m4), hi = _mm512_and_si512(_mm512_srli_epi16(ql, 4), m4);
+    *q0 = _mm512_ternarylogic_epi32(lo, _mm512_sllv_epi64(qh, _mm512_setr_epi64(4, 4, 4, 4, 2, 2, 2, 2)), m30, 0xf8);
+    *q1 = _mm512_ternarylogic_epi32(hi, _mm512_srlv_epi64(qh, _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2)), m30, 0xf8);
+}
+
+/* Rows a, b (NULL: zero padding), super-block sb. */
+static void q6k_pack_pair(const block_q6_K *ra, const block_q6_K *rb, q6k_pair *p)
+{
+    __m512i za[4], zb[4];
+    for (int h = 0; h < 2; h++) {
+        if (ra) q6_K_unpack_half(ra, h, &za[2 * h], &za[2 * h + 1]);
+        else za[2 * h] = za[2 * h + 1] = _mm512_setzero_si512();
+        if (rb) q6_K_unpack_half(rb, h, &zb[2 * h], &zb[2 * h + 1]);
+        else zb[2 * h] = zb[2 * h + 1] = _mm512_setzero_si512();
+    }
+    for (int j = 0; j < 8; j++)
+        p->q[j] = j % 2 ? _mm512_shuffle_i64x2(za[j / 2], zb[j / 2], 0xee) : _mm512_shuffle_i64x2(za[j / 2], zb[j / 2], 0x44);
+    const __m128i sa = ra ? _mm_loadu_si128((const __m128i *)ra->scales) : _mm_setzero_si128();
+    const __m128i sb = rb ? _mm_loadu_si128((const __m128i *)rb->scales) : _mm_setzero_si128();
+    const __m512i s16 = _mm512_cvtepi8_epi16(_mm256_set_m128i(sb, sa)); /* words: row a's 16, row b's 16 */
+    for (int j = 0; j < 8; j++) {
+        /* 128-bit lanes: a's group 2j, 2j + 1, b's group 2j, 2j + 1 */
+        const __m512i idx = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16((short)(2 * j + 1)), _mm_set1_epi16((short)(2 * j)))),
+            _mm256_set_m128i(_mm_set1_epi16((short)(16 + 2 * j + 1)), _mm_set1_epi16((short)(16 + 2 * j))), 1);
+        p->sc[j] = _mm512_permutexvar_epi16(idx, s16);
+    }
+    p->neg = _mm512_sub_epi16(_mm512_setzero_si512(), _mm512_slli_epi16(s16, 5));
+    const float da = ra ? x86_f16(ra->d) : 0.0f, db = rb ? x86_f16(rb->d) : 0.0f;
+    p->d = _mm512_insertf32x8(_mm512_set1_ps(da), _mm256_set1_ps(db), 1);
+}
+
+/* NT tokens x 2 pairs of rows over nsb packed super-blocks; F: the
+ * outputs' float lanes (pair-major, token stride Q6K_NT... see caller). */
+static ALWAYS_INLINE void q6k_micro(const q6k_pair (*p)[2], int nsb, const block_q8_K *const *x, __m512 *F,
+                                    const int NT)
+{
+    __m512 f0[Q6K_NT], f1[Q6K_NT];
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; t++) f0[t] = F[2 * t], f1[t] = F[2 * t + 1];
+    for (int sb = 0; sb < nsb; sb++) {
+        const q6k_pair *p0 = &p[sb][0], *p1 = &p[sb][1];
+        __m512i a0[Q6K_NT], a1[Q6K_NT];
+#pragma GCC unroll 4
+        for (int t = 0; t < NT; t++) {
+            /* the -32 offset: lane l += bsums[2l] (-32 sc[2l]) + bsums[2l+1] (-32 sc[2l+1]) */
+            const __m512i bs = load256x2(x[t][sb].bsums);
+            a0[t] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), bs, p0->neg);
+            a1[t] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), bs, p1->neg);
+        }
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) {
+            const __m512i q0 = p0->q[j], q1 = p1->q[j], s0 = p0->sc[j], s1 = p1->sc[j];
+#pragma GCC unroll 4
+            for (int t = 0; t < NT; t++) {
+                const __m512i y = load256x2(x[t][sb].qs + 32 * j);
+                a0[t] = _mm512_dpwssd_epi32(a0[t], _mm512_maddubs_epi16(q0, y), s0);
+                a1[t] = _mm512_dpwssd_epi32(a1[t], _mm512_maddubs_epi16(q1, y), s1);
+            }
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < NT; t++) {
+            const __m512 dx = _mm512_set1_ps(x[t][sb].d);
+            f0[t] = _mm512_fmadd_ps(_mm512_mul_ps(dx, p0->d), _mm512_cvtepi32_ps(a0[t]), f0[t]);
+            f1[t] = _mm512_fmadd_ps(_mm512_mul_ps(dx, p1->d), _mm512_cvtepi32_ps(a1[t]), f1[t]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < NT; t++) F[2 * t] = f0[t], F[2 * t + 1] = f1[t];
+}
+
+void q6_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, const float *Xf,
+                      float *Y, int64_t ldy, int nr, int nt)
+{
+    q6k_pair p[Q6K_KCH][2];
+    __m512 F[GEMM_NT][2]; /* per token: the two pairs' float lanes */
+    const int64_t nsb = k / QK_K;
+    for (int r0 = 0; r0 < nr; r0 += 4) {
+        const block_q6_K *row[4];
+        for (int r = 0; r < 4; r++)
+            row[r] = r0 + r < nr ? (const block_q6_K *)((const uint8_t *)W + (size_t)(r0 + r) * w_stride) : NULL;
+        for (int t = 0; t < nt; t++) F[t][0] = F[t][1] = _mm512_setzero_ps();
+        for (int64_t c0 = 0; c0 < nsb; c0 += Q6K_KCH) {
+            const int nc = nsb - c0 < Q6K_KCH ? (int)(nsb - c0) : Q6K_KCH;
+            for (int sb = 0; sb < nc; sb++)
+                for (int j = 0; j < 2; j++)
+                    q6k_pack_pair(row[2 * j] ? row[2 * j] + c0 + sb : NULL, row[2 * j + 1] ? row[2 * j + 1] + c0 + sb : NULL,
+                                  &p[sb][j]);
+            for (int t0 = 0; t0 < nt; t0 += Q6K_NT) {
+                const int n = nt - t0 < Q6K_NT ? nt - t0 : Q6K_NT;
+                const block_q8_K *x[Q6K_NT];
+                for (int t = 0; t < n; t++) x[t] = (const block_q8_K *)((const uint8_t *)X + (size_t)(t0 + t) * x_stride) + c0;
+                switch (n) {
+                case 4: q6k_micro(p, nc, x, F[t0], 4); break;
+                case 3: q6k_micro(p, nc, x, F[t0], 3); break;
+                case 2: q6k_micro(p, nc, x, F[t0], 2); break;
+                default: q6k_micro(p, nc, x, F[t0], 1); break;
+                }
+            }
+        }
+        /* hsum8 of each output's lanes */
+        for (int t = 0; t < nt; t++)
+            for (int r = 0; r < 4 && r0 + r < nr; r++) {
+                const __m512 f = F[t][r / 2];
+                const __m256 h = r % 2 ? _mm512_extractf32x8_ps(f, 1) : _mm512_castps512_ps256(f);
+                Y[t * ldy + r0 + r] = x86_hsum8(h);
+            }
+    }
+}
+
+#endif /* __x86_64__ */
