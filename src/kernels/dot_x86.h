@@ -70,7 +70,8 @@ void q4_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void 
 void q6_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void *x);
 
 /* ------------------------------------------------------------------------
- * AVX-512 batch products (gemm_avx512.c): gemm_fn of kernels.h
+ * AVX-512 batch products (gemm_avx512.c; Q4_K, Q6_K: gemm_k_avx512.c):
+ * gemm_fn of kernels.h
  * ---------------------------------------------------------------------- */
 
 #define X86_GEMM(name)                                                                                   \

@@ -371,7 +371,7 @@ static void gemm_q(const gemm_type *ty, int64_t k, const void *W, size_t w_strid
 }
 
 /* ------------------------------------------------------------------------
- * Q4_K and Q2_K in llama.cpp's order
+ * Q2_K in llama.cpp's order (Q4_K's own gemm: gemm_k_avx512.c)
  *
  * llama.cpp's repacked Q4_K / Q2_K kernels keep two float chains per
  * output, fed by exact integer sums with the integer group scales and mins
