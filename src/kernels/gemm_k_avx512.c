@@ -390,6 +390,14 @@ static ALWAYS_INLINE void q6k_micro(const q6k_pair (*p)[2], int nsb, const block
     for (int t = 0; t < NT; t++) F[2 * t] = f0[t], F[2 * t + 1] = f1[t];
 }
 
+/* x86_hsum8 of each half of v (the scalar tree), in lanes 0 and 8. */
+static inline __m512 hsum8x2(__m512 v)
+{
+    v = _mm512_add_ps(_mm512_shuffle_f32x4(v, v, 0xb1), v); /* l[i + 4] + l[i] */
+    v = _mm512_add_ps(v, _mm512_permute_ps(v, 0x4e));       /* h0 + h2, h1 + h3 */
+    return _mm512_add_ps(v, _mm512_movehdup_ps(v));
+}
+
 void q6_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, const float *Xf,
                       float *Y, int64_t ldy, int nr, int nt)
 {
@@ -407,6 +415,16 @@ void q6_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, 
                 for (int j = 0; j < 2; j++)
                     q6k_pack_pair(row[2 * j] ? row[2 * j] + c0 + sb : NULL, row[2 * j + 1] ? row[2 * j + 1] + c0 + sb : NULL,
                                   &p[sb][j]);
+            /* what the next pack reads (the next chunk of these rows, else
+             * the next rows' first), while the tokens run over this one */
+            {
+                const int more = c0 + Q6K_KCH < nsb;
+                const int64_t nc0 = more ? c0 + Q6K_KCH : 0;
+                const int nn = nsb - nc0 < Q6K_KCH ? (int)(nsb - nc0) : Q6K_KCH;
+                for (int r = more ? r0 : r0 + 4; r < (more ? r0 + 4 : r0 + 8) && r < nr; r++)
+                    prefetch_block((const block_q6_K *)((const uint8_t *)W + (size_t)r * w_stride) + nc0,
+                                   (size_t)nn * sizeof(block_q6_K));
+            }
             for (int t0 = 0; t0 < nt; t0 += Q6K_NT) {
                 const int n = nt - t0 < Q6K_NT ? nt - t0 : Q6K_NT;
                 const block_q8_K *x[Q6K_NT];
@@ -419,13 +437,12 @@ void q6_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, 
                 }
             }
         }
-        /* hsum8 of each output's lanes */
-        for (int t = 0; t < nt; t++)
-            for (int r = 0; r < 4 && r0 + r < nr; r++) {
-                const __m512 f = F[t][r / 2];
-                const __m256 h = r % 2 ? _mm512_extractf32x8_ps(f, 1) : _mm512_castps512_ps256(f);
-                Y[t * ldy + r0 + r] = x86_hsum8(h);
-            }
+        for (int t = 0; t < nt; t++) {
+            float h[2][16];
+            _mm512_storeu_ps(h[0], hsum8x2(F[t][0]));
+            _mm512_storeu_ps(h[1], hsum8x2(F[t][1]));
+            for (int r = 0; r < 4 && r0 + r < nr; r++) Y[t * ldy + r0 + r] = h[r / 2][8 * (r % 2)];
+        }
     }
 }
 
