@@ -297,9 +297,10 @@ void q4_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, 
 /* ------------------------------------------------------------------------
  * Q6_K
  *
- * Rows are taken four at a time (two vectors of two rows), the reduction
- * in chunks of Q6K_KCH super-blocks (packed once per call), tokens four at
- * a time; each output's 8 float lanes live in F between chunks.
+ * Rows are taken four at a time (two vectors of two rows) and packed a
+ * chunk of Q6K_KCH super-blocks at a time (once per call); tokens run four
+ * at a time over the chunk; each output's 8 float lanes live in F between
+ * chunks.
  * ---------------------------------------------------------------------- */
 
 #define Q6K_KCH 8 /* super-blocks per packed chunk */
@@ -324,7 +325,7 @@ static inline void q6_K_unpack_half(const block_q6_K *b, int h, __m512i *q0, __m
     *q1 = _mm512_ternarylogic_epi32(hi, _mm512_srlv_epi64(qh, _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2)), m30, 0xf8);
 }
 
-/* Rows a, b (NULL: zero padding), super-block sb. */
+/* One super-block of rows a, b (NULL: zero padding). */
 static void q6k_pack_pair(const block_q6_K *ra, const block_q6_K *rb, q6k_pair *p)
 {
     __m512i za[4], zb[4];
@@ -351,8 +352,9 @@ static void q6k_pack_pair(const block_q6_K *ra, const block_q6_K *rb, q6k_pair *
     p->d = _mm512_insertf32x8(_mm512_set1_ps(da), _mm256_set1_ps(db), 1);
 }
 
-/* NT tokens x 2 pairs of rows over nsb packed super-blocks; F: the
- * outputs' float lanes (pair-major, token stride Q6K_NT... see caller). */
+/* NT tokens x 2 pairs of rows over nsb packed super-blocks (p[sb][pair]);
+ * x[t]: token t's first block of the chunk; F[2t + j]: pair j's float
+ * lanes for token t (both rows, 8 lanes each), updated in place. */
 static ALWAYS_INLINE void q6k_micro(const q6k_pair (*p)[2], int nsb, const block_q8_K *const *x, __m512 *F,
                                     const int NT)
 {
