@@ -185,6 +185,7 @@ static void bf16_dot_batch_avx512(int64_t n, float *s, const void *w, const void
 static const kernel_ops avx512_ops = {
     .isa = "avx512",
     AVX512_SLOTS,
+    .swiglu = swiglu_avx512,
     .gemm = {
         [GGML_TYPE_F32] = f32_gemm_avx512,
         [GGML_TYPE_Q4_0] = q4_0_gemm_avx512,
@@ -201,6 +202,7 @@ static const kernel_ops avx512_ops = {
 static const kernel_ops avx512fast_ops = {
     .isa = "avx512fast",
     AVX512_SLOTS,
+    .swiglu = swiglu_avx512,
     .gemm = {
         [GGML_TYPE_F32] = f32_gemm_avx512,
         [GGML_TYPE_F16] = f16_gemm_avx512,

@@ -84,6 +84,9 @@ X86_GEMM(f16)
 X86_GEMM(bf16)
 #undef X86_GEMM
 
+/* Element-wise ops (ops_avx512.c), bit-identical to ops.c's. */
+void swiglu_avx512(float *g, const float *u, int n);
+
 /* ------------------------------------------------------------------------
  * Inline helpers (AVX2)
  * ---------------------------------------------------------------------- */

@@ -60,6 +60,9 @@ typedef struct kernel_ops {
      * summation order (not llama.cpp's; see the table's source). NULL:
      * the dot slots above. */
     gemm_fn gemm[GGML_TYPE_COUNT];
+    /* g = silu(g) * u over n elements, bit-identical to the scalar op
+     * (ops.c). NULL: the scalar op. */
+    void (*swiglu)(float *g, const float *u, int n);
 } kernel_ops;
 
 /* The activation type used with weights of type wtype (GGML_TYPE_COUNT if
