@@ -33,7 +33,7 @@ typedef void (*vec_dot4_fn)(int64_t n, float *s, const void *w, size_t w_stride,
  * gemms that multiply those instead). nr <= GEMM_MR, nt <= GEMM_NT. */
 typedef void (*gemm_fn)(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
                         const float *Xf, float *Y, int64_t ldy, int nr, int nt);
-#define GEMM_MR 64   /* most weight rows per gemm call */
+#define GEMM_MR 128   /* most weight rows per gemm call */
 #define GEMM_NT 128  /* most tokens per gemm call */
 #define GEMM_MIN_N 4 /* batches of at least this many tokens use gemm */
 
