@@ -196,7 +196,8 @@ static const kernel_ops avx512_ops = {
 };
 
 /* "avx512fast": a gemm for every type, those the avx512 table lacks in
- * their own summation order (gemm_avx512.c): batches differ from
+ * their own summation order (gemm_avx512.c), BF16 by vdpbf16ps (which
+ * flushes denormals, see gemm_f_avx512.c): batches differ from
  * llama.cpp's by rounding (about 1e-3 .. 2e-2 on the goldens' logits, after the
  * network's amplification). Chosen only by MOTE_ISA=avx512fast. */
 static const kernel_ops avx512fast_ops = {
@@ -205,7 +206,7 @@ static const kernel_ops avx512fast_ops = {
     .gemm = {
         [GGML_TYPE_F32] = f32_gemm_avx512,
         [GGML_TYPE_F16] = f16_gemm_avx512,
-        [GGML_TYPE_BF16] = bf16_gemm_avx512,
+        [GGML_TYPE_BF16] = bf16_dpbf16_gemm_avx512,
         [GGML_TYPE_Q4_0] = q4_0_gemm_avx512,
         [GGML_TYPE_Q4_1] = q4_1_gemm_avx512,
         [GGML_TYPE_Q5_0] = q5_0_gemm_avx512,
