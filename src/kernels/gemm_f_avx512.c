@@ -72,6 +72,21 @@ static inline float reduce16(__m512 v)
     return x86_reduce16(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
 }
 
+/* reduce16 of a, b, c and d at once, as [a, b, c, d]: the same additions
+ * (each commutative step may have its operands swapped) on 4 vectors. */
+static inline __m128 reduce16x4(__m512 a, __m512 b, __m512 c, __m512 d)
+{
+    /* lanes i + 8 and i: [a's 8 | b's 8], [c's 8 | d's 8] */
+    const __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0xee), _mm512_shuffle_f32x4(a, b, 0x44));
+    const __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0xee), _mm512_shuffle_f32x4(c, d, 0x44));
+    /* then i + 4 and i: h = [a's 4 | b's 4 | c's 4 | d's 4] */
+    const __m512 h = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, 0xdd), _mm512_shuffle_f32x4(ab, cd, 0x88));
+    /* then (h0 + h2) + (h1 + h3) in lane 0 of each 4 */
+    const __m512 s = _mm512_add_ps(h, _mm512_permute_ps(h, 0x4e));
+    const __m512 r = _mm512_add_ps(s, _mm512_permute_ps(s, 0xb1));
+    return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), r));
+}
+
 /* acc[r][t] += row r's step at byte offset off times token t's: the
  * weights loaded once, each activation once. */
 #define STEP(kind, off)                                                                                  \
@@ -123,10 +138,15 @@ static inline __attribute__((always_inline)) void block(const int kind, int64_t 
         }
         break;
     }
+    if (R == 4) {
 #pragma GCC unroll 8
-    for (int t = 0; t < T; t++)
+        for (int t = 0; t < T; t++) _mm_storeu_ps(Y + t * ldy, reduce16x4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]));
+    } else {
 #pragma GCC unroll 8
-        for (int r = 0; r < R; r++) Y[t * ldy + r] = reduce16(acc[r][t]);
+        for (int t = 0; t < T; t++)
+#pragma GCC unroll 8
+            for (int r = 0; r < R; r++) Y[t * ldy + r] = reduce16(acc[r][t]);
+    }
 }
 
 /* nr rows for one block of T tokens: RB at a time, the last nr % RB one
