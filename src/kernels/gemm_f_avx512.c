@@ -14,7 +14,7 @@
  * halves shifted up).
  *
  * The real vdpbf16ps gives the same bits on this project's Zen 5 for
- * normal numbers, at about 1.45 times the speed, but it flushes denormal
+ * normal numbers, at about 1.5 times the speed, but it flushes denormal
  * inputs and results to zero, which the scalar model does not; so only
  * the avx512fast table uses it (bf16_dpbf16_gemm_avx512).
  *
@@ -33,9 +33,11 @@
  * Loop order within a call (up to GEMM_MR rows x GEMM_NT tokens): groups
  * of rows of at most W_GROUP_BYTES, which stay in L2 while token blocks
  * go by; per token block, its activations (TB x k elements, in L1 or L2)
- * meet the group's rows RB at a time. Measured on Zen 5, one thread: F16
- * about 180-205 GFLOP/s (FMA peak ~240), BF16 175-195, F32 125-180 (its
- * activation blocks outgrow L1 from k ~ 1536 on).
+ * meet the group's rows RB at a time. Measured on Zen 5, one thread, in
+ * matmul (k = 576 .. 8192): F16 and BF16 about 195-215 GFLOP/s (the FMA
+ * peak is ~240), F32 130-190 (its activation blocks outgrow L1 from
+ * k ~ 1536 on); BF16 by vdpbf16ps 255-325 (two products per lane and
+ * instruction).
  */
 #if defined(__x86_64__)
 
