@@ -460,7 +460,7 @@ static int gemm_exact(const kernel_ops *ops, uint32_t wt)
  * partial row and token tiles (m = 68, 70, n = 130: several gemm calls)
  * and, for 32-element blocks, a partial reduction chunk (k = 608). For the
  * float types m = 36, 68 with k = 512, 592, 608 are tinyBLAS shapes (BF16:
- * not k = 592), m = 1, 7, 70 or k = 600 are not. */
+ * not k = 592), m = 1, 7, 33, 70 or k = 600 are not. */
 static void test_matmul_matches_vec_dot(void **state)
 {
     (void)state;
@@ -470,7 +470,7 @@ static void test_matmul_matches_vec_dot(void **state)
     assert_int_equal(pool_create(1, &pool1), MOTE_OK);
     assert_int_equal(pool_create(3, &pool3), MOTE_OK);
     enum { MMAX = 70, NMAX = 130, KMAX = 2 * QK_K + 96 };
-    static const int64_t ms[] = {1, 7, 36, 68, MMAX}, ns[] = {1, 3, 17, NMAX};
+    static const int64_t ms[] = {1, 7, 33, 36, 68, MMAX}, ns[] = {1, 3, 17, NMAX};
     static const int64_t ks[] = {2 * QK_K, KMAX, 592, 600};
     float *W = malloc(MMAX * KMAX * sizeof *W), *X = malloc(NMAX * KMAX * sizeof *X);
     float *Yref = malloc(MMAX * NMAX * sizeof *Yref), *Y = malloc(MMAX * NMAX * sizeof *Y);
@@ -531,9 +531,50 @@ static void test_matmul_matches_vec_dot(void **state)
     pool_free(pool3);
 }
 
+/* A float type's exact gemm called on its own, for tiles of any shape
+ * (nr not a multiple of 4 too, which matmul never passes it; every
+ * remainder of the token blocks): each output is the scalar vec_dot_b2 of
+ * its row and token, whatever the tile. */
+static void check_float_gemm_tiles(const kernel_ops *ops, uint32_t wt)
+{
+    enum { K = 96, LDY = GEMM_MR + 3 };
+    static const int nrs[] = {1, 3, 7, GEMM_MR}, nts[] = {1, 2, 3, 4, 5, 6, 11, GEMM_NT};
+    const uint32_t xt = vec_dot_type(wt);
+    const size_t wrow = ggml_row_size(wt, K), xrow = ggml_row_size(xt, K);
+    float *w = malloc(GEMM_MR * K * sizeof *w), *x = malloc(GEMM_NT * K * sizeof *x);
+    float *Y = malloc(GEMM_NT * LDY * sizeof *Y);
+    uint8_t *Wq = malloc(GEMM_MR * wrow), *Xq = malloc(GEMM_NT * xrow);
+    assert_true(w && x && Y && Wq && Xq);
+    fill_normal(w, GEMM_MR * K, 21);
+    fill_normal(x, GEMM_NT * K, 22);
+    for (int r = 0; r < GEMM_MR; r++) to_type(wt, w + r * K, Wq + r * wrow, K);
+    for (int t = 0; t < GEMM_NT; t++) kernels_scalar()->quantize[xt](x + t * K, Xq + t * xrow, K);
+    for (size_t a = 0; a < sizeof nrs / sizeof nrs[0]; a++)
+        for (size_t b = 0; b < sizeof nts / sizeof nts[0]; b++) {
+            const int nr = nrs[a], nt = nts[b];
+            for (int i = 0; i < GEMM_NT * LDY; i++) Y[i] = NAN;
+            ops->gemm[wt](K, Wq, wrow, Xq, xrow, x, Y, LDY, nr, nt);
+            for (int t = 0; t < GEMM_NT; t++)
+                for (int r = 0; r < LDY; r++) {
+                    const float y = Y[t * LDY + r];
+                    if (t >= nt || r >= nr) {
+                        if (!isnan(y)) fail_msg("%s %s gemm nr=%d nt=%d wrote (%d, %d)", ops->isa, ggml_type_name(wt), nr, nt, t, r);
+                        continue;
+                    }
+                    float want;
+                    kernels_scalar()->vec_dot_b2[wt](K, &want, Wq + r * wrow, Xq + t * xrow);
+                    if (memcmp(&y, &want, sizeof y) != 0)
+                        fail_msg("%s %s gemm nr=%d nt=%d output (%d, %d): %.9g, vec_dot_b2 %.9g", ops->isa,
+                                 ggml_type_name(wt), nr, nt, t, r, y, want);
+                }
+        }
+    free(w), free(x), free(Y), free(Wq), free(Xq);
+}
+
 /* batch_gemm gives a float type's gemm (tinyBLAS's order) exactly where
  * batch_dot picks vec_dot_b2: n >= GEMM_MIN_N, m % 4 == 0, k % 16 == 0
- * (BF16: 32); any other gemm needs only n >= GEMM_MIN_N. */
+ * (BF16: 32); any other gemm needs only n >= GEMM_MIN_N. And the exact
+ * float gemms on odd tiles (check_float_gemm_tiles). */
 static void test_batch_gemm_shapes(void **state)
 {
     (void)state;
@@ -553,6 +594,7 @@ static void test_batch_gemm_shapes(void **state)
             assert_null(batch_gemm(ops, wt, 36, 600, 17));
             if (wt == GGML_TYPE_BF16) assert_null(batch_gemm(ops, wt, 36, 592, 17));
             else assert_ptr_equal(batch_gemm(ops, wt, 36, 592, 17), ops->gemm[wt]);
+            if (gemm_exact(ops, wt)) check_float_gemm_tiles(ops, wt);
         }
         if (ops->gemm[GGML_TYPE_Q4_0]) assert_ptr_equal(batch_gemm(ops, GGML_TYPE_Q4_0, 7, 608, 17), ops->gemm[GGML_TYPE_Q4_0]);
     }

@@ -197,8 +197,8 @@ static const kernel_ops avx512_ops = {
 
 /* "avx512fast": a gemm for every type, those the avx512 table lacks in
  * their own summation order (gemm_avx512.c), BF16 by vdpbf16ps (which
- * flushes denormals, see gemm_f_avx512.c): batches differ from
- * llama.cpp's by rounding (about 1e-3 .. 2e-2 on the goldens' logits, after the
+ * flushes denormals, see gemm_f_avx512.c): batches differ from llama.cpp's
+ * by rounding (about 1e-3 .. 2e-2 on the goldens' logits, after the
  * network's amplification). Chosen only by MOTE_ISA=avx512fast. */
 static const kernel_ops avx512fast_ops = {
     .isa = "avx512fast",
