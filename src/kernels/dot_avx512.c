@@ -177,17 +177,18 @@ static void bf16_dot_batch_avx512(int64_t n, float *s, const void *w, const void
     }
 
 /* "avx512": gemms only where they reproduce the scalar table's batch
- * results bit for bit (Q4_0, IQ4_NL: one chain of exact block sums; Q4_K,
- * Q2_K: llama.cpp's two chains), and F32 (tinyBLAS's order differs, but
- * F32 keeps the difference at print precision). Every result of this
- * table is the scalar table's, F32 batches aside, so llama.cpp's goldens
- * hold at their generation-path tolerance. */
+ * results bit for bit (F32, F16, BF16: tinyBLAS's lanes, gemm_f_avx512.c;
+ * Q4_0, IQ4_NL: one chain of exact block sums; Q4_K, Q2_K: llama.cpp's
+ * two chains). Every result of this table is the scalar table's, so
+ * llama.cpp's goldens hold at their generation-path tolerance. */
 static const kernel_ops avx512_ops = {
     .isa = "avx512",
     AVX512_SLOTS,
     .swiglu = swiglu_avx512,
     .gemm = {
         [GGML_TYPE_F32] = f32_gemm_avx512,
+        [GGML_TYPE_F16] = f16_gemm_avx512,
+        [GGML_TYPE_BF16] = bf16_gemm_avx512,
         [GGML_TYPE_Q4_0] = q4_0_gemm_avx512,
         [GGML_TYPE_IQ4_NL] = iq4_nl_gemm_avx512,
         [GGML_TYPE_Q2_K] = q2_K_gemm_avx512,
@@ -195,8 +196,9 @@ static const kernel_ops avx512_ops = {
     },
 };
 
-/* "avx512fast": a gemm for every type, the others in their own summation
- * order (gemm_avx512.c, gemm_f_avx512.c): batches differ from llama.cpp's
+/* "avx512fast": a gemm for every type, those the avx512 table lacks in
+ * their own summation order (gemm_avx512.c), BF16 by vdpbf16ps (which
+ * flushes denormals, see gemm_f_avx512.c): batches differ from llama.cpp's
  * by rounding (about 1e-3 .. 2e-2 on the goldens' logits, after the
  * network's amplification). Chosen only by MOTE_ISA=avx512fast. */
 static const kernel_ops avx512fast_ops = {
@@ -206,7 +208,7 @@ static const kernel_ops avx512fast_ops = {
     .gemm = {
         [GGML_TYPE_F32] = f32_gemm_avx512,
         [GGML_TYPE_F16] = f16_gemm_avx512,
-        [GGML_TYPE_BF16] = bf16_gemm_avx512,
+        [GGML_TYPE_BF16] = bf16_dpbf16_gemm_avx512,
         [GGML_TYPE_Q4_0] = q4_0_gemm_avx512,
         [GGML_TYPE_Q4_1] = q4_1_gemm_avx512,
         [GGML_TYPE_Q5_0] = q5_0_gemm_avx512,

@@ -61,7 +61,8 @@ void q8_1_quantize_avx2(const float *x, void *y, int64_t n);
 void q8_K_quantize_avx2(const float *x, void *y, int64_t n);
 
 /* ------------------------------------------------------------------------
- * AVX-512 batch products (gemm_avx512.c): gemm_fn of kernels.h
+ * AVX-512 batch products (gemm_avx512.c; F32, F16, BF16: gemm_f_avx512.c,
+ * in the vec_dot_b2 order, bf16_dpbf16 by vdpbf16ps): gemm_fn of kernels.h
  * ---------------------------------------------------------------------- */
 
 #define X86_GEMM(name)                                                                                   \
@@ -82,6 +83,7 @@ X86_GEMM(iq4_xs)
 X86_GEMM(f32)
 X86_GEMM(f16)
 X86_GEMM(bf16)
+X86_GEMM(bf16_dpbf16)
 #undef X86_GEMM
 
 /* Four-row 4-bit kernels with AVX512-VNNI (dot4_avx512.c): vec_dot4_fn. */

@@ -287,9 +287,16 @@ vec_dot_fn batch_dot(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k
     return ops->vec_dot[wtype];
 }
 
-gemm_fn batch_gemm(const kernel_ops *ops, uint32_t wtype, int64_t n)
+gemm_fn batch_gemm(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k, int64_t n)
 {
-    return n >= GEMM_MIN_N ? ops->gemm[wtype] : NULL;
+    if (n < GEMM_MIN_N) return NULL;
+    /* A type with a vec_dot_b2 slot (the float types) has a gemm in that
+     * slot's order, which holds only where batch_dot would choose the slot
+     * (m % 4, k % 16): a gemm sees one tile, not m. Elsewhere the dot
+     * slots run. */
+    int64_t rows;
+    if (ops->vec_dot_b2[wtype] && batch_dot(ops, wtype, m, k, n, &rows) != ops->vec_dot_b2[wtype]) return NULL;
+    return ops->gemm[wtype];
 }
 
 size_t matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n)
@@ -317,7 +324,7 @@ void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t
         .Y = Y,
     };
     c.dot_batch = batch_dot(ops, wtype, m, k, n, &c.n_batch);
-    c.gemm = batch_gemm(ops, wtype, n);
+    c.gemm = batch_gemm(ops, wtype, m, k, n);
     c.dot4 = ops->vec_dot4[wtype];
     c.tile_m = c.gemm ? GEMM_MR : TILE_M;
     c.tile_n = c.gemm ? GEMM_NT : TILE_N;

@@ -57,8 +57,9 @@ typedef struct kernel_ops {
      * rows interleaved are four independent chains). NULL: vec_dot. */
     vec_dot4_fn vec_dot4[GGML_TYPE_COUNT];
     /* Batches (n >= GEMM_MIN_N tokens): a whole tile product in its own
-     * summation order (not llama.cpp's; see the table's source). NULL:
-     * the dot slots above. */
+     * summation order (not llama.cpp's; see the table's source), or for
+     * the types with a vec_dot_b2, in that slot's order (see batch_gemm).
+     * NULL: the dot slots above. */
     gemm_fn gemm[GGML_TYPE_COUNT];
     /* g = silu(g) * u over n elements, bit-identical to the scalar op
      * (ops.c). NULL: the scalar op. */
@@ -100,8 +101,9 @@ vec_dot_fn batch_dot(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k
                      int64_t *rows);
 /* The gemm used for every output of a batch of n tokens (taking
  * precedence over batch_dot's slots), or NULL: ops->gemm[wtype] when
- * n >= GEMM_MIN_N. */
-gemm_fn batch_gemm(const kernel_ops *ops, uint32_t wtype, int64_t n);
+ * n >= GEMM_MIN_N, except for types with a vec_dot_b2 slot, whose gemm
+ * computes that slot's order: those only where batch_dot picks it. */
+gemm_fn batch_gemm(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k, int64_t n);
 void matmul(mote_pool *pool, const void *W, uint32_t wtype, int64_t m, int64_t k,
             const float *X, int64_t n, float *Y, void *scratch);
 /* matmul with a given kernel table (tests compare tables with it). */
