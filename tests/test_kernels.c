@@ -438,21 +438,29 @@ static void check_gemm_close(const kernel_ops *ops, const void *Wq, uint32_t wt,
     free(wd), free(xd), free(xq);
 }
 
-/* Types whose gemm follows the scalar table's batch order (so matmul
- * gives the scalar results bit for bit): one float chain of exact block
- * sums (Q4_0, IQ4_NL), llama.cpp's two chains (Q4_K, Q2_K) or ggml's 8
- * lanes (Q6_K). */
-static int gemm_exact(uint32_t wt)
+/* Types whose gemm in table ops follows the scalar table's batch order
+ * (so matmul gives the scalar results bit for bit): one float chain of
+ * exact block sums (Q4_0, IQ4_NL), llama.cpp's two chains (Q4_K, Q2_K),
+ * ggml's 8 lanes (Q6_K), or tinyBLAS's lanes (F32, F16, BF16; batch_gemm gives their gemm only for
+ * the shapes where the scalar batch uses tinyBLAS, m % 4 == 0 and
+ * k % 16 == 0, BF16 k % 32 == 0; the other shapes take the dot slots,
+ * checked bit for bit against vec_dot). avx512fast's BF16 gemm uses
+ * vdpbf16ps, the same order but with denormals flushed (and on CPUs
+ * other than the goldens' perhaps other roundings): only close. */
+static int gemm_exact(const kernel_ops *ops, uint32_t wt)
 {
+    if (wt == GGML_TYPE_BF16) return strcmp(ops->isa, "avx512fast") != 0;
     return wt == GGML_TYPE_Q4_0 || wt == GGML_TYPE_IQ4_NL || wt == GGML_TYPE_Q4_K || wt == GGML_TYPE_Q2_K ||
-           wt == GGML_TYPE_Q6_K;
+           wt == GGML_TYPE_Q6_K || wt == GGML_TYPE_F32 || wt == GGML_TYPE_F16;
 }
 
 /* matmul against the plain loop over vec_dot (bit for bit), or where the
  * table has a gemm for the batch, against the exact product (close) — and
  * bit-identical with 1 and 3 threads and without a pool. Shapes cover
- * partial row and token tiles (m = 70, n = 130: several gemm calls) and,
- * for 32-element blocks, a partial reduction chunk (k = 608). */
+ * partial row and token tiles (m = 68, 70, n = 130: several gemm calls)
+ * and, for 32-element blocks, a partial reduction chunk (k = 608). For the
+ * float types m = 36, 68 with k = 512, 592, 608 are tinyBLAS shapes (BF16:
+ * not k = 592), m = 1, 7, 33, 70 or k = 600 are not. */
 static void test_matmul_matches_vec_dot(void **state)
 {
     (void)state;
@@ -462,7 +470,8 @@ static void test_matmul_matches_vec_dot(void **state)
     assert_int_equal(pool_create(1, &pool1), MOTE_OK);
     assert_int_equal(pool_create(3, &pool3), MOTE_OK);
     enum { MMAX = 70, NMAX = 130, KMAX = 2 * QK_K + 96 };
-    static const int64_t ms[] = {1, 7, 33, MMAX}, ns[] = {1, 3, 17, NMAX}, ks[] = {2 * QK_K, KMAX};
+    static const int64_t ms[] = {1, 7, 33, 36, 68, MMAX}, ns[] = {1, 3, 17, NMAX};
+    static const int64_t ks[] = {2 * QK_K, KMAX, 592, 600};
     float *W = malloc(MMAX * KMAX * sizeof *W), *X = malloc(NMAX * KMAX * sizeof *X);
     float *Yref = malloc(MMAX * NMAX * sizeof *Yref), *Y = malloc(MMAX * NMAX * sizeof *Y);
     float *Y0 = malloc(MMAX * NMAX * sizeof *Y0);
@@ -473,19 +482,19 @@ static void test_matmul_matches_vec_dot(void **state)
         const kernel_ops *ops = t[ti];
         for (size_t w = 0; w < N_WEIGHT_TYPES; w++) {
             const uint32_t wt = weight_types[w];
-            for (size_t kk = 0; kk < 2; kk++) {
+            for (size_t kk = 0; kk < sizeof ks / sizeof ks[0]; kk++) {
                 const int64_t k = ks[kk];
                 if (k % ggml_type_get(wt)->block_size || k % ggml_type_get(vec_dot_type(wt))->block_size) continue;
                 const size_t wrow = ggml_row_size(wt, k);
                 uint8_t *Wq = malloc(MMAX * wrow);
                 assert_non_null(Wq);
                 for (int r = 0; r < MMAX; r++) to_type(wt, W + r * k, Wq + r * wrow, k);
-                for (size_t a = 0; a < 4; a++) {
-                    for (size_t b = 0; b < 4; b++) {
+                for (size_t a = 0; a < sizeof ms / sizeof ms[0]; a++) {
+                    for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++) {
                         const int64_t m = ms[a], n = ns[b];
                         /* the big shapes once per type is enough for the scalar table */
                         if (ops == kernels_scalar() && (m == MMAX || n == NMAX) && kk) continue;
-                        const int gemm = batch_gemm(ops, wt, n) != NULL;
+                        const int gemm = batch_gemm(ops, wt, m, k, n) != NULL;
                         if (!gemm) naive_matmul(ops, Wq, wt, m, k, X, n, Yref);
                         /* exactly the advertised scratch: ASan catches overruns */
                         const size_t ss = matmul_scratch_size(wt, k, n);
@@ -496,7 +505,7 @@ static void test_matmul_matches_vec_dot(void **state)
                             matmul_with(ops, pools[p], Wq, wt, m, k, X, n, Y, scratch);
                             if (gemm && p == 0) {
                                 check_gemm_close(ops, Wq, wt, m, k, X, n, Y);
-                                if (gemm_exact(wt)) {
+                                if (gemm_exact(ops, wt)) {
                                     naive_matmul(kernels_scalar(), Wq, wt, m, k, X, n, Yref);
                                     if (memcmp(Y, Yref, (size_t)(m * n) * sizeof *Y) != 0)
                                         fail_msg("%s %s m=%lld k=%lld n=%lld: gemm differs from the scalar "
@@ -522,16 +531,87 @@ static void test_matmul_matches_vec_dot(void **state)
     pool_free(pool3);
 }
 
-/* The exact gemms over long rows (several of the Q6_K gemm's packed
- * chunks, an odd number of super-blocks) and odd shapes: row blocks and
- * token blocks partly filled, batches with and without a tail of n % 4
- * rows (Q4_K's two orders). Bit-identical to the scalar batch loop. */
+/* A float type's exact gemm called on its own, for tiles of any shape
+ * (nr not a multiple of 4 too, which matmul never passes it; every
+ * remainder of the token blocks): each output is the scalar vec_dot_b2 of
+ * its row and token, whatever the tile. */
+static void check_float_gemm_tiles(const kernel_ops *ops, uint32_t wt)
+{
+    enum { K = 96, LDY = GEMM_MR + 3 };
+    static const int nrs[] = {1, 3, 7, GEMM_MR}, nts[] = {1, 2, 3, 4, 5, 6, 11, GEMM_NT};
+    const uint32_t xt = vec_dot_type(wt);
+    const size_t wrow = ggml_row_size(wt, K), xrow = ggml_row_size(xt, K);
+    float *w = malloc(GEMM_MR * K * sizeof *w), *x = malloc(GEMM_NT * K * sizeof *x);
+    float *Y = malloc(GEMM_NT * LDY * sizeof *Y);
+    uint8_t *Wq = malloc(GEMM_MR * wrow), *Xq = malloc(GEMM_NT * xrow);
+    assert_true(w && x && Y && Wq && Xq);
+    fill_normal(w, GEMM_MR * K, 21);
+    fill_normal(x, GEMM_NT * K, 22);
+    for (int r = 0; r < GEMM_MR; r++) to_type(wt, w + r * K, Wq + r * wrow, K);
+    for (int t = 0; t < GEMM_NT; t++) kernels_scalar()->quantize[xt](x + t * K, Xq + t * xrow, K);
+    for (size_t a = 0; a < sizeof nrs / sizeof nrs[0]; a++)
+        for (size_t b = 0; b < sizeof nts / sizeof nts[0]; b++) {
+            const int nr = nrs[a], nt = nts[b];
+            for (int i = 0; i < GEMM_NT * LDY; i++) Y[i] = NAN;
+            ops->gemm[wt](K, Wq, wrow, Xq, xrow, x, Y, LDY, nr, nt);
+            for (int t = 0; t < GEMM_NT; t++)
+                for (int r = 0; r < LDY; r++) {
+                    const float y = Y[t * LDY + r];
+                    if (t >= nt || r >= nr) {
+                        if (!isnan(y)) fail_msg("%s %s gemm nr=%d nt=%d wrote (%d, %d)", ops->isa, ggml_type_name(wt), nr, nt, t, r);
+                        continue;
+                    }
+                    float want;
+                    kernels_scalar()->vec_dot_b2[wt](K, &want, Wq + r * wrow, Xq + t * xrow);
+                    if (memcmp(&y, &want, sizeof y) != 0)
+                        fail_msg("%s %s gemm nr=%d nt=%d output (%d, %d): %.9g, vec_dot_b2 %.9g", ops->isa,
+                                 ggml_type_name(wt), nr, nt, t, r, y, want);
+                }
+        }
+    free(w), free(x), free(Y), free(Wq), free(Xq);
+}
+
+/* batch_gemm gives a float type's gemm (tinyBLAS's order) exactly where
+ * batch_dot picks vec_dot_b2: n >= GEMM_MIN_N, m % 4 == 0, k % 16 == 0
+ * (BF16: 32); any other gemm needs only n >= GEMM_MIN_N. And the exact
+ * float gemms on odd tiles (check_float_gemm_tiles). */
+static void test_batch_gemm_shapes(void **state)
+{
+    (void)state;
+    const kernel_ops *t[MAX_TABLES];
+    int nt = tables(t);
+    static const uint32_t ft[] = {GGML_TYPE_F32, GGML_TYPE_F16, GGML_TYPE_BF16};
+    for (int ti = 0; ti < nt; ti++) {
+        const kernel_ops *ops = t[ti];
+        for (size_t i = 0; i < sizeof ft / sizeof ft[0]; i++) {
+            const uint32_t wt = ft[i];
+            if (!ops->gemm[wt]) continue;
+            assert_non_null(ops->vec_dot_b2[wt]);
+            assert_ptr_equal(batch_gemm(ops, wt, 36, 512, GEMM_MIN_N), ops->gemm[wt]);
+            assert_ptr_equal(batch_gemm(ops, wt, 36, 608, 200), ops->gemm[wt]);
+            assert_null(batch_gemm(ops, wt, 36, 512, GEMM_MIN_N - 1));
+            assert_null(batch_gemm(ops, wt, 70, 512, 17));
+            assert_null(batch_gemm(ops, wt, 36, 600, 17));
+            if (wt == GGML_TYPE_BF16) assert_null(batch_gemm(ops, wt, 36, 592, 17));
+            else assert_ptr_equal(batch_gemm(ops, wt, 36, 592, 17), ops->gemm[wt]);
+            if (gemm_exact(ops, wt)) check_float_gemm_tiles(ops, wt);
+        }
+        if (ops->gemm[GGML_TYPE_Q4_0]) assert_ptr_equal(batch_gemm(ops, GGML_TYPE_Q4_0, 7, 608, 17), ops->gemm[GGML_TYPE_Q4_0]);
+    }
+}
+
+/* The exact K-quant gemms over long rows (several of the Q6_K gemm's
+ * packed chunks, an odd number of super-blocks) and odd shapes: row
+ * blocks and token blocks partly filled, batches with and without a tail
+ * of n % 4 rows (Q4_K's two orders). Bit-identical to the scalar batch
+ * loop. */
 static void test_gemm_exact_long_rows(void **state)
 {
     (void)state;
     const kernel_ops *t[MAX_TABLES];
     int nt = tables(t);
     enum { M = 37, K = 19 * QK_K, NMAX = 133 };
+    static const uint32_t kt[] = {GGML_TYPE_Q2_K, GGML_TYPE_Q4_K, GGML_TYPE_Q6_K};
     static const int64_t ns[] = {4, 7, 23, NMAX};
     float *W = malloc((size_t)M * K * sizeof *W), *X = malloc((size_t)NMAX * K * sizeof *X);
     float *Y = malloc((size_t)M * NMAX * sizeof *Y), *Yref = malloc((size_t)M * NMAX * sizeof *Yref);
@@ -540,9 +620,8 @@ static void test_gemm_exact_long_rows(void **state)
     fill_normal(W, (int64_t)M * K, 31);
     fill_normal(X, (int64_t)NMAX * K, 32);
     for (int64_t i = 0; i < (int64_t)M * K; i++) W[i] *= (float)(1 + (i / 16) % 5); /* varied group scales */
-    for (size_t w = 0; w < N_WEIGHT_TYPES; w++) {
-        const uint32_t wt = weight_types[w];
-        if (!gemm_exact(wt) || K % ggml_type_get(wt)->block_size) continue;
+    for (size_t w = 0; w < sizeof kt / sizeof kt[0]; w++) {
+        const uint32_t wt = kt[w];
         const size_t wrow = ggml_row_size(wt, K);
         uint8_t *Wq = malloc(M * wrow);
         assert_non_null(Wq);
@@ -551,7 +630,7 @@ static void test_gemm_exact_long_rows(void **state)
             const int64_t n = ns[b];
             naive_matmul(kernels_scalar(), Wq, wt, M, K, X, n, Yref);
             for (int i = 0; i < nt; i++) {
-                if (!batch_gemm(t[i], wt, n)) continue;
+                if (!batch_gemm(t[i], wt, M, K, n) || !gemm_exact(t[i], wt)) continue;
                 matmul_with(t[i], NULL, Wq, wt, M, K, X, n, Y, scratch);
                 if (memcmp(Y, Yref, (size_t)(M * n) * sizeof *Y) != 0)
                     fail_msg("%s %s k=%d n=%lld: gemm differs from the scalar batch order", t[i]->isa,
@@ -674,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_vec_dot_zero),
         cmocka_unit_test(test_tables_match_scalar),
         cmocka_unit_test(test_matmul_matches_vec_dot),
+        cmocka_unit_test(test_batch_gemm_shapes),
         cmocka_unit_test(test_gemm_exact_long_rows),
         cmocka_unit_test(test_matmul_default_and_sizes),
         cmocka_unit_test(test_shared_real_matmul),

@@ -2,6 +2,7 @@
 #include "base/threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -18,9 +19,13 @@
  * they sleep on the condition variable, so an idle pool burns no CPU.
  *
  * The caller, once its own share is done, polls `pending` the same way and
- * sleeps on `done` only if the workers take longer than SPIN_NS.
+ * sleeps on `done` only if the workers take longer than SPIN_NS. Past
+ * YIELD_NS of polling both sides yield the core between polls: on a
+ * machine with more runnable threads than cores, the thread being waited
+ * for may be queued behind the poller.
  */
 #define SPIN_NS 2000000L   /* 2 ms */
+#define YIELD_NS 50000L    /* past 50 us, poll with sched_yield in between */
 #define SPIN_CHECK 256     /* polls between clock reads */
 
 struct mote_pool {
@@ -68,6 +73,9 @@ static int spin_until(mote_pool *p, int (*cond)(mote_pool *, unsigned long), uns
             long t = now_ns();
             if (!start) start = t;
             else if (t - start > SPIN_NS) return 0;
+            /* A long wait means the other side has no core (a busy
+             * machine): let whoever shares this one run. */
+            else if (t - start > YIELD_NS) sched_yield();
         }
     }
 }

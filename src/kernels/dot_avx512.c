@@ -163,9 +163,9 @@ static void bf16_dot_batch_avx512(int64_t n, float *s, const void *w, const void
         [GGML_TYPE_IQ4_XS] = iq4_xs_dot_panel_avx2,                                                      \
     },                                                                                                   \
     .vec_dot4 = {                                                                                        \
-        [GGML_TYPE_Q4_0] = q4_0_dot4_avx2,                                                               \
+        [GGML_TYPE_Q4_0] = q4_0_dot4_avx512,                                                             \
         [GGML_TYPE_Q8_0] = q8_0_dot4_avx2,                                                               \
-        [GGML_TYPE_IQ4_NL] = iq4_nl_dot4_avx2,                                                           \
+        [GGML_TYPE_IQ4_NL] = iq4_nl_dot4_avx512,                                                         \
         [GGML_TYPE_Q4_K] = q4_K_dot4_avx512,                                                             \
         [GGML_TYPE_Q6_K] = q6_K_dot4_avx512,                                                             \
     },                                                                                                   \
@@ -179,16 +179,19 @@ static void bf16_dot_batch_avx512(int64_t n, float *s, const void *w, const void
     }
 
 /* "avx512": gemms only where they reproduce the scalar table's batch
- * results bit for bit (Q4_0, IQ4_NL: one chain of exact block sums; Q4_K,
- * Q2_K: llama.cpp's two chains; Q6_K: ggml's 8 lanes), and F32 (tinyBLAS's order differs, but
- * F32 keeps the difference at print precision). Every result of this
- * table is the scalar table's, F32 batches aside, so llama.cpp's goldens
- * hold at their generation-path tolerance. */
+ * results bit for bit (F32, F16, BF16: tinyBLAS's lanes, gemm_f_avx512.c;
+ * Q4_0, IQ4_NL: one chain of exact block sums; Q4_K, Q2_K: llama.cpp's
+ * two chains; Q6_K: ggml's 8 lanes, gemm_k_avx512.c). Every result of
+ * this table is the scalar table's, so llama.cpp's goldens hold at their
+ * generation-path tolerance. */
 static const kernel_ops avx512_ops = {
     .isa = "avx512",
     AVX512_SLOTS,
+    .swiglu = swiglu_avx512,
     .gemm = {
         [GGML_TYPE_F32] = f32_gemm_avx512,
+        [GGML_TYPE_F16] = f16_gemm_avx512,
+        [GGML_TYPE_BF16] = bf16_gemm_avx512,
         [GGML_TYPE_Q4_0] = q4_0_gemm_avx512,
         [GGML_TYPE_IQ4_NL] = iq4_nl_gemm_avx512,
         [GGML_TYPE_Q2_K] = q2_K_gemm_avx512,
@@ -197,17 +200,19 @@ static const kernel_ops avx512_ops = {
     },
 };
 
-/* "avx512fast": a gemm for every type, the others in their own summation
- * order (gemm_avx512.c, gemm_f_avx512.c): batches differ from llama.cpp's
+/* "avx512fast": a gemm for every type, those the avx512 table lacks in
+ * their own summation order (gemm_avx512.c), BF16 by vdpbf16ps (which
+ * flushes denormals, see gemm_f_avx512.c): batches differ from llama.cpp's
  * by rounding (about 1e-3 .. 2e-2 on the goldens' logits, after the
  * network's amplification). Chosen only by MOTE_ISA=avx512fast. */
 static const kernel_ops avx512fast_ops = {
     .isa = "avx512fast",
     AVX512_SLOTS,
+    .swiglu = swiglu_avx512,
     .gemm = {
         [GGML_TYPE_F32] = f32_gemm_avx512,
         [GGML_TYPE_F16] = f16_gemm_avx512,
-        [GGML_TYPE_BF16] = bf16_gemm_avx512,
+        [GGML_TYPE_BF16] = bf16_dpbf16_gemm_avx512,
         [GGML_TYPE_Q4_0] = q4_0_gemm_avx512,
         [GGML_TYPE_Q4_1] = q4_1_gemm_avx512,
         [GGML_TYPE_Q5_0] = q5_0_gemm_avx512,

@@ -70,8 +70,9 @@ void q4_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void 
 void q6_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void *x);
 
 /* ------------------------------------------------------------------------
- * AVX-512 batch products (gemm_avx512.c; Q4_K, Q6_K: gemm_k_avx512.c):
- * gemm_fn of kernels.h
+ * AVX-512 batch products (gemm_avx512.c; F32, F16, BF16: gemm_f_avx512.c,
+ * in the vec_dot_b2 order, bf16_dpbf16 by vdpbf16ps; Q4_K, Q6_K:
+ * gemm_k_avx512.c): gemm_fn of kernels.h
  * ---------------------------------------------------------------------- */
 
 #define X86_GEMM(name)                                                                                   \
@@ -92,7 +93,15 @@ X86_GEMM(iq4_xs)
 X86_GEMM(f32)
 X86_GEMM(f16)
 X86_GEMM(bf16)
+X86_GEMM(bf16_dpbf16)
 #undef X86_GEMM
+
+/* Four-row 4-bit kernels with AVX512-VNNI (dot4_avx512.c): vec_dot4_fn. */
+void q4_0_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void *x);
+void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void *x);
+
+/* Element-wise ops (ops_avx512.c), bit-identical to ops.c's. */
+void swiglu_avx512(float *g, const float *u, int n);
 
 /* ------------------------------------------------------------------------
  * Inline helpers (AVX2)

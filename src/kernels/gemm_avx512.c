@@ -78,8 +78,9 @@ static void q5_bits(const uint8_t qh4[4], uint8_t *uq)
 static void unpack_q8_0(const void *row, int64_t e0, int len, uint8_t *uq, float *scale, float *offs)
 {
     const block_q8_0 *b = (const block_q8_0 *)row + e0 / 32;
+    const __m256i bias = _mm256_set1_epi8((char)0x80);
     for (int i = 0; i < len / 32; i++, uq += 32) {
-        for (int j = 0; j < 32; j++) uq[j] = (uint8_t)(b[i].qs[j] + 128);
+        _mm256_storeu_si256((__m256i *)uq, _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)b[i].qs), bias));
         scale[i] = x86_f16(b[i].d);
     }
 }
@@ -88,7 +89,7 @@ static void unpack_q4_0(const void *row, int64_t e0, int len, uint8_t *uq, float
 {
     const block_q4_0 *b = (const block_q4_0 *)row + e0 / 32;
     for (int i = 0; i < len / 32; i++, uq += 32) {
-        nibbles16(b[i].qs, uq);
+        _mm256_storeu_si256((__m256i *)uq, x86_nibbles(b[i].qs));
         scale[i] = x86_f16(b[i].d);
     }
 }
@@ -127,11 +128,10 @@ static void unpack_q5_1(const void *row, int64_t e0, int len, uint8_t *uq, float
 static void unpack_iq4_nl(const void *row, int64_t e0, int len, uint8_t *uq, float *scale, float *offs)
 {
     const block_iq4_nl *b = (const block_iq4_nl *)row + e0 / 32;
+    const __m256i table = _mm256_xor_si256(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)iq4nl_values)),
+                                           _mm256_set1_epi8((char)0x80)); /* value + 128 */
     for (int i = 0; i < len / 32; i++, uq += 32) {
-        for (int j = 0; j < 16; j++) {
-            uq[j] = (uint8_t)(iq4nl_values[b[i].qs[j] & 0xf] + 128);
-            uq[j + 16] = (uint8_t)(iq4nl_values[b[i].qs[j] >> 4] + 128);
-        }
+        _mm256_storeu_si256((__m256i *)uq, _mm256_shuffle_epi8(table, x86_nibbles(b[i].qs)));
         scale[i] = x86_f16(b[i].d);
     }
 }
@@ -215,26 +215,58 @@ typedef struct act_chunk {
     float dys[GEMM_NT][MAXG];       /* d * ys: the offsets' factor (Q8_1: its F16 s, as llama.cpp) */
 } act_chunk;
 
+/* Transpose a 16 x 16 matrix of 32-bit words in place: v[i] word j <-> v[j] word i. */
+static inline void transpose16(__m512i v[16])
+{
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(v[i], v[i + 1]);     /* words 0,0',1,1' of each 128-bit lane */
+        t[i + 1] = _mm512_unpackhi_epi32(v[i], v[i + 1]); /* words 2,2',3,3' */
+    }
+    for (int i = 0; i < 16; i += 4)
+        for (int j = 0; j < 2; j++) {
+            v[i + 2 * j] = _mm512_unpacklo_epi64(t[i + j], t[i + j + 2]);     /* word 2j */
+            v[i + 2 * j + 1] = _mm512_unpackhi_epi64(t[i + j], t[i + j + 2]); /* word 2j + 1 */
+        }
+    /* now v[4a + b] holds, in 128-bit lane c, word 4c + b of rows 4a..4a+3 */
+    for (int i = 0; i < 8; i++) {
+        const int a = i / 4 * 8 + i % 4; /* pairs (0,4) (1,5) (2,6) (3,7) (8,12) ... */
+        t[a] = _mm512_shuffle_i32x4(v[a], v[a + 4], 0x88);     /* lanes 0, 2 of each */
+        t[a + 4] = _mm512_shuffle_i32x4(v[a], v[a + 4], 0xdd); /* lanes 1, 3 of each */
+    }
+    for (int a = 0; a < 8; a++) { /* pairs (0,8) (1,9) ... (7,15) */
+        v[a] = _mm512_shuffle_i32x4(t[a], t[a + 8], 0x88);
+        v[a + 8] = _mm512_shuffle_i32x4(t[a], t[a + 8], 0xdd);
+    }
+}
+
 static void pack_rows(const gemm_type *ty, const uint8_t *W, size_t w_stride, int nr, int64_t e0, int len,
                       packed_rows *p)
 {
-    uint8_t uq[KC] __attribute__((aligned(64)));
-    float sc[MAXG], of[MAXG];
-    const int ng = len / ty->group;
+    /* the 16 rows unpacked, then their 4-byte steps transposed 16 at a time */
+    uint8_t uq[LANES][KC] __attribute__((aligned(64)));
+    float sc[LANES][MAXG], of[LANES][MAXG];
+    const int ng = len / ty->group, words = len / 4, padded = (words + 15) / 16 * 16;
     for (int r = 0; r < LANES; r++) {
         if (r < nr) {
-            ty->unpack(W + (size_t)r * w_stride, e0, len, uq, sc, of);
+            ty->unpack(W + (size_t)r * w_stride, e0, len, uq[r], sc[r], of[r]);
+            memset(uq[r] + len, 0, (size_t)(4 * padded - len));
         } else { /* padding rows: zero scales */
-            memset(uq, 0, sizeof uq);
-            for (int g = 0; g < ng; g++) sc[g] = of[g] = 0;
-        }
-        uint32_t *dst = (uint32_t *)p->uq + r;
-        for (int s = 0; s < len / 4; s++) memcpy(dst + LANES * s, uq + 4 * s, 4);
-        for (int g = 0; g < ng; g++) {
-            p->scale[g][r] = sc[g];
-            p->offs[g][r] = ty->has_offs ? of[g] : 0;
+            memset(uq[r], 0, (size_t)(4 * padded));
+            for (int g = 0; g < ng; g++) sc[r][g] = of[r][g] = 0;
         }
     }
+    for (int s0 = 0; s0 < words; s0 += 16) {
+        __m512i v[16];
+        for (int r = 0; r < LANES; r++) v[r] = _mm512_load_si512((const void *)(uq[r] + 4 * s0));
+        transpose16(v);
+        for (int j = 0; j < 16; j++) _mm512_store_si512((void *)(p->uq + (size_t)(s0 + j) * 4 * LANES), v[j]);
+    }
+    for (int g = 0; g < ng; g++)
+        for (int r = 0; r < LANES; r++) {
+            p->scale[g][r] = sc[r][g];
+            p->offs[g][r] = ty->has_offs ? of[r][g] : 0;
+        }
 }
 
 static int32_t sum_i8_32(const int8_t *y)

@@ -66,6 +66,7 @@ static inline void prefetch_block(const void *p, size_t size)
 
 #define Q4K_ROWS 16 /* rows per packed vector */
 #define Q4K_NT 8    /* tokens per register block */
+#define Q4K_MR 64   /* rows per pass (the chains' scratch stays small) */
 
 typedef struct q4k_packed {
     __m512i uq[QK_K / 4];   /* step s: quants 4s..4s+3 of each row (row r in lane r) */
@@ -195,7 +196,7 @@ static void q4k_prep(const uint8_t *X, size_t x_stride, int nt, int64_t sb, q4k_
 
 /* NT tokens x 16 rows over one super-block. x4: the chains advance every
  * 64 elements (else once). Scale chains in F, min chains in M (token
- * stride GEMM_MR, whole aligned vectors: a masked store does not forward
+ * stride Q4K_MR, whole aligned vectors: a masked store does not forward
  * to the next load, which cost more than the arithmetic), read and
  * written at each advance; first: the first super-block (chains start at
  * zero). Eight tokens keep 8 vpdpbusd chains in flight. */
@@ -232,24 +233,25 @@ static ALWAYS_INLINE void q4k_micro(const q4k_packed *p, const q4k_act *a, float
         for (int t = 0; t < NT; t++) {
             __m512i imn = _mm512_setzero_si512();
             for (int j = c0; j <= c; j++) imn = _mm512_dpwssd_epi32(imn, p->mnw[j], _mm512_set1_epi32(a[t].bp[j]));
-            const __m512 fa = from_zero ? _mm512_setzero_ps() : _mm512_load_ps(F + t * GEMM_MR);
-            const __m512 fm = from_zero ? _mm512_setzero_ps() : _mm512_load_ps(M + t * GEMM_MR);
-            _mm512_store_ps(F + t * GEMM_MR, _mm512_fmadd_ps(_mm512_cvtepi32_ps(isb[t]), dd[t], fa));
-            _mm512_store_ps(M + t * GEMM_MR, _mm512_fmadd_ps(_mm512_cvtepi32_ps(imn), ddm[t], fm));
+            const __m512 fa = from_zero ? _mm512_setzero_ps() : _mm512_load_ps(F + t * Q4K_MR);
+            const __m512 fm = from_zero ? _mm512_setzero_ps() : _mm512_load_ps(M + t * Q4K_MR);
+            _mm512_store_ps(F + t * Q4K_MR, _mm512_fmadd_ps(_mm512_cvtepi32_ps(isb[t]), dd[t], fa));
+            _mm512_store_ps(M + t * Q4K_MR, _mm512_fmadd_ps(_mm512_cvtepi32_ps(imn), ddm[t], fm));
             isb[t] = _mm512_setzero_si512();
         }
     }
 }
 
-#define Q4K_SUBS (GEMM_MR / Q4K_ROWS)
+#define Q4K_SUBS (Q4K_MR / Q4K_ROWS)
 
-void q4_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, const float *Xf,
-                      float *Y, int64_t ldy, int nr, int nt)
+/* Rows 0 .. nr - 1 (nr <= Q4K_MR) of a call. */
+static void q4k_gemm_rows(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, float *Y,
+                          int64_t ldy, int nr, int nt)
 {
     q4k_packed p[Q4K_SUBS];
     q4k_act a[GEMM_NT];
-    float F[GEMM_NT * GEMM_MR] __attribute__((aligned(64))); /* scale chains [token][row] */
-    float M[GEMM_NT * GEMM_MR] __attribute__((aligned(64))); /* min chains */
+    float F[GEMM_NT * Q4K_MR] __attribute__((aligned(64))); /* scale chains [token][row] */
+    float M[GEMM_NT * Q4K_MR] __attribute__((aligned(64))); /* min chains */
     const int nsub = (nr + Q4K_ROWS - 1) / Q4K_ROWS, n4 = nt - nt % 4;
     for (int64_t sb = 0; sb < k / QK_K; sb++) {
         q4k_prep(X, x_stride, nt, sb, a);
@@ -268,7 +270,7 @@ void q4_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, 
                  * batch's first n - n % 4 rows are t < n4: blocks stop there */
                 const int x4 = t0 < n4, end = x4 ? n4 : nt;
                 const int n = end - t0 < Q4K_NT ? end - t0 : Q4K_NT;
-                const int o = t0 * GEMM_MR + Q4K_ROWS * s;
+                const int o = t0 * Q4K_MR + Q4K_ROWS * s;
 #define Q4K_MICRO(NT) q4k_micro(&p[s], a + t0, F + o, M + o, sb == 0, x4, NT)
                 switch (n) {
                 case 8: Q4K_MICRO(8); break;
@@ -289,9 +291,17 @@ void q4_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, 
     for (int t = 0; t < nt; t++)
         for (int r = 0; r < nr; r += Q4K_ROWS) {
             const __mmask16 mask = (__mmask16)(nr - r >= Q4K_ROWS ? 0xffff : (1u << (nr - r)) - 1);
-            const float *f = F + t * GEMM_MR + r, *m = M + t * GEMM_MR + r;
+            const float *f = F + t * Q4K_MR + r, *m = M + t * Q4K_MR + r;
             _mm512_mask_storeu_ps(Y + t * ldy + r, mask, _mm512_sub_ps(_mm512_load_ps(f), _mm512_load_ps(m)));
         }
+}
+
+void q4_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, const float *Xf,
+                      float *Y, int64_t ldy, int nr, int nt)
+{
+    for (int r0 = 0; r0 < nr; r0 += Q4K_MR)
+        q4k_gemm_rows(k, (const uint8_t *)W + (size_t)r0 * w_stride, w_stride, X, x_stride, Y + r0, ldy,
+                      nr - r0 < Q4K_MR ? nr - r0 : Q4K_MR, nt);
 }
 
 /* ------------------------------------------------------------------------

@@ -33,7 +33,7 @@ typedef void (*vec_dot4_fn)(int64_t n, float *s, const void *w, size_t w_stride,
  * gemms that multiply those instead). nr <= GEMM_MR, nt <= GEMM_NT. */
 typedef void (*gemm_fn)(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
                         const float *Xf, float *Y, int64_t ldy, int nr, int nt);
-#define GEMM_MR 64   /* most weight rows per gemm call */
+#define GEMM_MR 128   /* most weight rows per gemm call */
 #define GEMM_NT 128  /* most tokens per gemm call */
 #define GEMM_MIN_N 4 /* batches of at least this many tokens use gemm */
 
@@ -57,9 +57,13 @@ typedef struct kernel_ops {
      * rows interleaved are four independent chains). NULL: vec_dot. */
     vec_dot4_fn vec_dot4[GGML_TYPE_COUNT];
     /* Batches (n >= GEMM_MIN_N tokens): a whole tile product in its own
-     * summation order (not llama.cpp's; see the table's source). NULL:
-     * the dot slots above. */
+     * summation order (not llama.cpp's; see the table's source), or for
+     * the types with a vec_dot_b2, in that slot's order (see batch_gemm).
+     * NULL: the dot slots above. */
     gemm_fn gemm[GGML_TYPE_COUNT];
+    /* g = silu(g) * u over n elements, bit-identical to the scalar op
+     * (ops.c). NULL: the scalar op. */
+    void (*swiglu)(float *g, const float *u, int n);
 } kernel_ops;
 
 /* The activation type used with weights of type wtype (GGML_TYPE_COUNT if
@@ -97,8 +101,9 @@ vec_dot_fn batch_dot(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k
                      int64_t *rows);
 /* The gemm used for every output of a batch of n tokens (taking
  * precedence over batch_dot's slots), or NULL: ops->gemm[wtype] when
- * n >= GEMM_MIN_N. */
-gemm_fn batch_gemm(const kernel_ops *ops, uint32_t wtype, int64_t n);
+ * n >= GEMM_MIN_N, except for types with a vec_dot_b2 slot, whose gemm
+ * computes that slot's order: those only where batch_dot picks it. */
+gemm_fn batch_gemm(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k, int64_t n);
 void matmul(mote_pool *pool, const void *W, uint32_t wtype, int64_t m, int64_t k,
             const float *X, int64_t n, float *Y, void *scratch);
 /* matmul with a given kernel table (tests compare tables with it). */

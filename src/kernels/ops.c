@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "kernels/kernels.h"
+
 void op_rmsnorm(float *out, const float *x, const float *w, int n, float eps)
 {
     double sum = 0.0; /* ggml accumulates the squares in double */
@@ -99,11 +101,23 @@ void op_softmax(float *s, int n, float scale)
     for (int i = 0; i < n; i++) s[i] *= inv;
 }
 
-void op_swiglu(float *g, const float *u, int n)
+static void swiglu_scalar(float *g, const float *u, int n)
 {
     const int nv = n - n % EXP_LANES; /* the part ggml vectorises */
     for (int i = 0; i < nv; i++) g[i] = g[i] / (1.0f + vexpf(-g[i])) * u[i];
     for (int i = nv; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+void op_swiglu(float *g, const float *u, int n)
+{
+    const kernel_ops *k = kernels_get();
+    if (k->swiglu) k->swiglu(g, u, n);
+    else swiglu_scalar(g, u, n);
+}
+
+void op_swiglu_scalar(float *g, const float *u, int n)
+{
+    swiglu_scalar(g, u, n);
 }
 
 void op_add(float *y, const float *x, int n)

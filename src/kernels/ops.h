@@ -22,8 +22,10 @@ void op_rope(float *x, const float *cs, int n_rot, int neox);
 /* p[0..n) = softmax(s[0..n) * scale), in place. */
 void op_softmax(float *s, int n, float scale);
 
-/* g = silu(g) * u over n elements. */
+/* g = silu(g) * u over n elements (the kernel table's SIMD version, which
+ * gives the scalar op's bits; op_swiglu_scalar is that reference). */
 void op_swiglu(float *g, const float *u, int n);
+void op_swiglu_scalar(float *g, const float *u, int n);
 
 /* dot(a, b) over n elements, summed in the order of ggml's AVX-512
  * ggml_vec_dot_f32 (llama.cpp's attention scores). */
