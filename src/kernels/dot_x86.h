@@ -84,6 +84,13 @@ X86_GEMM(f16)
 X86_GEMM(bf16)
 #undef X86_GEMM
 
+/* In the scalar table's 8-lane order, bit for bit (gemm_lanes_avx512.c). */
+#define X86_GEMM_LANES(name)                                                                             \
+    void name##_gemm_lanes_avx512(int64_t k, const void *W, size_t w_stride, const void *X,              \
+                                  size_t x_stride, const float *Xf, float *Y, int64_t ldy, int nr, int nt);
+X86_GEMM_LANES(q8_0)
+#undef X86_GEMM_LANES
+
 /* ------------------------------------------------------------------------
  * Inline helpers (AVX2)
  * ---------------------------------------------------------------------- */
