@@ -444,7 +444,7 @@ static void check_gemm_close(const kernel_ops *ops, const void *Wq, uint32_t wt,
 static int gemm_exact(uint32_t wt)
 {
     return wt == GGML_TYPE_Q4_0 || wt == GGML_TYPE_IQ4_NL || wt == GGML_TYPE_Q4_K || wt == GGML_TYPE_Q2_K ||
-           wt == GGML_TYPE_Q8_0;
+           wt == GGML_TYPE_Q8_0 || wt == GGML_TYPE_Q5_0 || wt == GGML_TYPE_Q4_1 || wt == GGML_TYPE_Q5_1;
 }
 
 /* matmul against the plain loop over vec_dot (bit for bit), or where the

@@ -89,6 +89,9 @@ X86_GEMM(bf16)
     void name##_gemm_lanes_avx512(int64_t k, const void *W, size_t w_stride, const void *X,              \
                                   size_t x_stride, const float *Xf, float *Y, int64_t ldy, int nr, int nt);
 X86_GEMM_LANES(q8_0)
+X86_GEMM_LANES(q5_0)
+X86_GEMM_LANES(q4_1)
+X86_GEMM_LANES(q5_1)
 #undef X86_GEMM_LANES
 
 /* ------------------------------------------------------------------------

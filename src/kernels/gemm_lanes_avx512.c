@@ -45,8 +45,9 @@
 #define TILE_ROWS 4     /* weight rows per micro-tile */
 #define TILE_PAIRS 4    /* token pairs per micro-tile */
 #define TILE_TOKENS (2 * TILE_PAIRS)
-#define PANEL_ROWS 32   /* rows unpacked together */
+#define PANEL_ROWS 16   /* rows unpacked together */
 #define CHUNK_BLOCKS 16 /* most blocks per reduction chunk (even) */
+#define PACK_AHEAD 4    /* rows the pack prefetches ahead */
 #define PANEL_TILES (PANEL_ROWS / TILE_ROWS)
 #define MAX_PAIRS (GEMM_NT / 2)
 #define MAX_GROUPS (GEMM_NT / TILE_TOKENS)
@@ -120,17 +121,24 @@ static inline __attribute__((always_inline)) __m256i unpack_block(const enum wty
     }
 }
 
+/* Prefetch of len bytes from p into L1. */
+static inline void prefetch_bytes(const uint8_t *p, size_t len)
+{
+    for (size_t o = 0; o < len + 63; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+}
+
 /* Blocks b0 .. b0 + nb of rows 0 .. nr of W into p; rows nr .. nr_pad
  * (a multiple of TILE_ROWS) zero. */
 static inline __attribute__((always_inline)) void pack_panel(const enum wtype ty, const uint8_t *W,
-                                                             size_t w_stride, int nr, int nr_pad, int64_t b0,
-                                                             int nb, panel *p)
+                                                             size_t w_stride, size_t bsize, int nr, int nr_pad,
+                                                             int64_t b0, int nb, panel *p)
 {
     const __m512i dup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
     const __m512i u128 = _mm512_set1_epi8((char)0x80);
     for (int r = 0; r < nr_pad; r++) {
         const uint8_t *row = W + (size_t)r * w_stride;
         const int g = r / TILE_ROWS, j = r % TILE_ROWS;
+        if (r + PACK_AHEAD < nr) prefetch_bytes(row + PACK_AHEAD * w_stride + b0 * bsize, (size_t)nb * bsize);
         for (int i = 0; i < nb; i++) {
             __m512i w = _mm512_setzero_si512();
             float d = 0, m = 0;
@@ -266,6 +274,12 @@ typedef struct chunk_job {
     int64_t ldy;
     int nr, nr_pad;  /* valid rows of the panel; rounded up to TILE_ROWS */
     int nt;          /* tokens of the call */
+    /* the weights the next pack reads (prefetched a slice per micro-tile,
+     * so that they stream in while this chunk computes): nw_rows rows from
+     * nw, nw_len bytes each; nw_rows 0 if none */
+    const uint8_t *nw;
+    size_t w_stride, nw_len;
+    int nw_rows;
 } chunk_job;
 
 /* One micro-tile: row tile rg of the panel, token group g (P pairs). */
@@ -274,7 +288,7 @@ static inline __attribute__((always_inline)) void run_tile(gemm_state *st, const
                                                            const int has_mins, const int P)
 {
     const int r0 = rg * TILE_ROWS, pair0 = g * TILE_PAIRS;
-    __m512 acc[TILE_ROWS][TILE_PAIRS], mins[2];
+    __m512 acc[TILE_ROWS][TILE_PAIRS], mins[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
 #pragma GCC unroll 4
     for (int r = 0; r < TILE_ROWS; r++)
 #pragma GCC unroll 4
@@ -317,10 +331,13 @@ static void run_chunk(gemm_state *st, const chunk_job *j, int q8_1, const uint8_
                       const int has_mins)
 {
     const int np = (j->nt + 1) / 2, ng = (np + TILE_PAIRS - 1) / TILE_PAIRS, nrt = j->nr_pad / TILE_ROWS;
+    const int ntiles = ng * nrt;
     prep_group(q8_1, X, x_stride, 0, j->nt, j->b0, j->nb, &st->a[0]);
     for (int i = 0; i < j->nb; i++) scale_block(&st->p, 0, &st->a[0], i, st->d[0]);
     for (int g = 0, n = 0; g < ng; g++) {
         for (int rg = 0; rg < nrt; rg++, n++) {
+            for (int r = j->nw_rows * n / ntiles; r < j->nw_rows * (n + 1) / ntiles; r++)
+                prefetch_bytes(j->nw + (size_t)r * j->w_stride, j->nw_len);
             if (rg == nrt - 1 && g + 1 < ng)
                 prep_group(q8_1, X, x_stride, (g + 1) * TILE_TOKENS, j->nt, j->b0, j->nb, &st->a[(g + 1) & 1]);
             /* the next tile; the last one recomputes its own into the spare buffer */
@@ -344,6 +361,8 @@ static inline __attribute__((always_inline)) void gemm_lanes(const enum wtype ty
                                                              size_t w_stride, const void *X, size_t x_stride,
                                                              float *Y, int64_t ldy, int nr, int nt)
 {
+    static const size_t bsizes[] = {sizeof(block_q8_0), sizeof(block_q5_0), sizeof(block_q4_1), sizeof(block_q5_1)};
+    const size_t bsize = bsizes[ty];
     const int has_mins = ty == W_Q4_1 || ty == W_Q5_1;
     const int64_t nbk = k / QK;
     const int nch = (int)((nbk + CHUNK_BLOCKS - 1) / CHUNK_BLOCKS);
@@ -353,9 +372,17 @@ static inline __attribute__((always_inline)) void gemm_lanes(const enum wtype ty
         for (int c = 0; c < nch; c++) {
             /* equal chunks: no short tail */
             const int64_t b0 = nbk * c / nch, b1 = nbk * (c + 1) / nch;
-            const chunk_job j = {b0, (int)(b1 - b0), c == 0, c == nch - 1, Y + pr, ldy,
-                                 rows, (rows + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS, nt};
-            pack_panel(ty, (const uint8_t *)W + (size_t)pr * w_stride, w_stride, j.nr, j.nr_pad, b0, j.nb, &st.p);
+            /* the next (panel, chunk) */
+            const int cn = (c + 1) % nch, pn = c + 1 < nch ? pr : pr + PANEL_ROWS;
+            const int64_t bn0 = nbk * cn / nch, bn1 = nbk * (cn + 1) / nch;
+            const chunk_job j = {
+                b0, (int)(b1 - b0), c == 0, c == nch - 1, Y + pr, ldy,
+                rows, (rows + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS, nt,
+                (const uint8_t *)W + (size_t)pn * w_stride + bn0 * bsize, w_stride, (size_t)(bn1 - bn0) * bsize,
+                pn < nr ? (nr - pn < PANEL_ROWS ? nr - pn : PANEL_ROWS) : 0,
+            };
+            pack_panel(ty, (const uint8_t *)W + (size_t)pr * w_stride, w_stride, bsize, j.nr, j.nr_pad, b0, j.nb,
+                       &st.p);
             if (has_mins) run_chunk(&st, &j, 1, X, x_stride, 1);
             else run_chunk(&st, &j, 0, X, x_stride, 0);
         }
@@ -366,10 +393,16 @@ static inline __attribute__((always_inline)) void gemm_lanes(const enum wtype ty
  * Per type
  * ---------------------------------------------------------------------- */
 
-void q8_0_gemm_lanes_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
-                            const float *Xf, float *Y, int64_t ldy, int nr, int nt)
-{
-    gemm_lanes(W_Q8_0, k, W, w_stride, X, x_stride, Y, ldy, nr, nt);
-}
+#define GEMM_LANES(name, TY)                                                                             \
+    void name##_gemm_lanes_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, \
+                                  const float *Xf, float *Y, int64_t ldy, int nr, int nt)                    \
+    {                                                                                                      \
+        gemm_lanes(TY, k, W, w_stride, X, x_stride, Y, ldy, nr, nt);                                       \
+    }
+
+GEMM_LANES(q8_0, W_Q8_0)
+GEMM_LANES(q5_0, W_Q5_0)
+GEMM_LANES(q4_1, W_Q4_1)
+GEMM_LANES(q5_1, W_Q5_1)
 
 #endif /* __x86_64__ */
