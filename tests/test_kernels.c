@@ -521,6 +521,48 @@ static void test_matmul_matches_vec_dot(void **state)
     pool_free(pool3);
 }
 
+/* The gemm_exact gemms over several reduction chunks (k = 41 blocks: lane
+ * accumulators carried through a middle chunk), with odd row and token
+ * counts and Q8_0 weights of -128 (never made by the quantizer, legal in a
+ * file): bit-identical to the scalar batch order. */
+static void test_gemm_exact_long_k(void **state)
+{
+    (void)state;
+    const kernel_ops *t[MAX_TABLES];
+    const int ntab = tables(t);
+    enum { M = 37, N = 21, K = 41 * QK8_0 };
+    float *W = malloc(M * K * sizeof *W), *X = malloc(N * K * sizeof *X);
+    float *Y = malloc(M * N * sizeof *Y), *Yref = malloc(M * N * sizeof *Yref);
+    assert_true(W && X && Y && Yref);
+    fill_normal(W, M * K, 21);
+    fill_normal(X, N * K, 22);
+    for (size_t w = 0; w < N_WEIGHT_TYPES; w++) {
+        const uint32_t wt = weight_types[w];
+        if (!gemm_exact(wt) || K % ggml_type_get(wt)->block_size) continue;
+        const size_t wrow = ggml_row_size(wt, K);
+        uint8_t *Wq = malloc(M * wrow);
+        void *scratch = malloc(matmul_scratch_size(wt, K, N));
+        assert_true(Wq && scratch);
+        for (int r = 0; r < M; r++) to_type(wt, W + r * K, Wq + r * wrow, K);
+        if (wt == GGML_TYPE_Q8_0)
+            for (int r = 0; r < M; r++) {
+                block_q8_0 *b = (block_q8_0 *)(Wq + r * wrow);
+                b[r % (K / QK8_0)].qs[r % QK8_0] = -128;
+                b[(3 * r + 1) % (K / QK8_0)].qs[(5 * r) % QK8_0] = -128;
+            }
+        naive_matmul(kernels_scalar(), Wq, wt, M, K, X, N, Yref);
+        for (int ti = 0; ti < ntab; ti++) {
+            if (!batch_gemm(t[ti], wt, N)) continue;
+            matmul_with(t[ti], NULL, Wq, wt, M, K, X, N, Y, scratch);
+            if (memcmp(Y, Yref, sizeof(float) * M * N) != 0)
+                fail_msg("%s %s m=%d k=%d n=%d: gemm differs from the scalar batch order", t[ti]->isa,
+                         ggml_type_name(wt), M, K, N);
+        }
+        free(Wq), free(scratch);
+    }
+    free(W), free(X), free(Y), free(Yref);
+}
+
 static void test_matmul_default_and_sizes(void **state)
 {
     (void)state;
@@ -632,6 +674,7 @@ int main(void)
         cmocka_unit_test(test_vec_dot_zero),
         cmocka_unit_test(test_tables_match_scalar),
         cmocka_unit_test(test_matmul_matches_vec_dot),
+        cmocka_unit_test(test_gemm_exact_long_k),
         cmocka_unit_test(test_matmul_default_and_sizes),
         cmocka_unit_test(test_shared_real_matmul),
     };

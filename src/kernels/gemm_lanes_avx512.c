@@ -327,8 +327,8 @@ static inline __attribute__((always_inline)) void run_tile(gemm_state *st, const
  * row tiles within; each micro-tile computes the next one's scale
  * products, and the next group is interleaved before the last tile of the
  * current one (which needs its scales). */
-static void run_chunk(gemm_state *st, const chunk_job *j, int q8_1, const uint8_t *X, size_t x_stride,
-                      const int has_mins)
+static inline __attribute__((always_inline)) void run_chunk(gemm_state *st, const chunk_job *j, int q8_1,
+                                                            const uint8_t *X, size_t x_stride, const int has_mins)
 {
     const int np = (j->nt + 1) / 2, ng = (np + TILE_PAIRS - 1) / TILE_PAIRS, nrt = j->nr_pad / TILE_ROWS;
     const int ntiles = ng * nrt;
@@ -357,6 +357,18 @@ static void run_chunk(gemm_state *st, const chunk_job *j, int q8_1, const uint8_
     }
 }
 
+/* run_chunk for Q8_0 activations and weights without mins, and for Q8_1
+ * activations with mins (one copy each of the tile code). */
+static void run_chunk_plain(gemm_state *st, const chunk_job *j, const uint8_t *X, size_t x_stride)
+{
+    run_chunk(st, j, 0, X, x_stride, 0);
+}
+
+static void run_chunk_mins(gemm_state *st, const chunk_job *j, const uint8_t *X, size_t x_stride)
+{
+    run_chunk(st, j, 1, X, x_stride, 1);
+}
+
 static inline __attribute__((always_inline)) void gemm_lanes(const enum wtype ty, int64_t k, const void *W,
                                                              size_t w_stride, const void *X, size_t x_stride,
                                                              float *Y, int64_t ldy, int nr, int nt)
@@ -378,13 +390,13 @@ static inline __attribute__((always_inline)) void gemm_lanes(const enum wtype ty
             const chunk_job j = {
                 b0, (int)(b1 - b0), c == 0, c == nch - 1, Y + pr, ldy,
                 rows, (rows + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS, nt,
-                (const uint8_t *)W + (size_t)pn * w_stride + bn0 * bsize, w_stride, (size_t)(bn1 - bn0) * bsize,
-                pn < nr ? (nr - pn < PANEL_ROWS ? nr - pn : PANEL_ROWS) : 0,
+                pn < nr ? (const uint8_t *)W + (size_t)pn * w_stride + bn0 * bsize : NULL, w_stride,
+                (size_t)(bn1 - bn0) * bsize, pn < nr ? (nr - pn < PANEL_ROWS ? nr - pn : PANEL_ROWS) : 0,
             };
             pack_panel(ty, (const uint8_t *)W + (size_t)pr * w_stride, w_stride, bsize, j.nr, j.nr_pad, b0, j.nb,
                        &st.p);
-            if (has_mins) run_chunk(&st, &j, 1, X, x_stride, 1);
-            else run_chunk(&st, &j, 0, X, x_stride, 0);
+            if (has_mins) run_chunk_mins(&st, &j, X, x_stride);
+            else run_chunk_plain(&st, &j, X, x_stride);
         }
     }
 }
