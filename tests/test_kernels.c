@@ -441,17 +441,19 @@ static void check_gemm_close(const kernel_ops *ops, const void *Wq, uint32_t wt,
 /* Types whose gemm in table ops follows the scalar table's batch order
  * (so matmul gives the scalar results bit for bit): one float chain of
  * exact block sums (Q4_0, IQ4_NL), llama.cpp's two chains (Q4_K, Q2_K),
- * ggml's 8 lanes (Q6_K), or tinyBLAS's lanes (F32, F16, BF16; batch_gemm gives their gemm only for
- * the shapes where the scalar batch uses tinyBLAS, m % 4 == 0 and
- * k % 16 == 0, BF16 k % 32 == 0; the other shapes take the dot slots,
- * checked bit for bit against vec_dot). avx512fast's BF16 gemm uses
- * vdpbf16ps, the same order but with denormals flushed (and on CPUs
- * other than the goldens' perhaps other roundings): only close. */
+ * ggml's 8 lanes (Q8_0, Q5_0, Q4_1, Q5_1, Q6_K), or tinyBLAS's lanes (F32,
+ * F16, BF16; batch_gemm gives their gemm only for the shapes where the
+ * scalar batch uses tinyBLAS, m % 4 == 0 and k % 16 == 0, BF16
+ * k % 32 == 0; the other shapes take the dot slots, checked bit for bit
+ * against vec_dot). avx512fast's BF16 gemm uses vdpbf16ps, the same order
+ * but with denormals flushed (and on CPUs other than the goldens' perhaps
+ * other roundings): only close. */
 static int gemm_exact(const kernel_ops *ops, uint32_t wt)
 {
     if (wt == GGML_TYPE_BF16) return strcmp(ops->isa, "avx512fast") != 0;
     return wt == GGML_TYPE_Q4_0 || wt == GGML_TYPE_IQ4_NL || wt == GGML_TYPE_Q4_K || wt == GGML_TYPE_Q2_K ||
-           wt == GGML_TYPE_Q6_K || wt == GGML_TYPE_F32 || wt == GGML_TYPE_F16;
+           wt == GGML_TYPE_Q6_K || wt == GGML_TYPE_F32 || wt == GGML_TYPE_F16 || wt == GGML_TYPE_Q8_0 ||
+           wt == GGML_TYPE_Q5_0 || wt == GGML_TYPE_Q4_1 || wt == GGML_TYPE_Q5_1;
 }
 
 /* matmul against the plain loop over vec_dot (bit for bit), or where the
@@ -642,6 +644,48 @@ static void test_gemm_exact_long_rows(void **state)
     free(W), free(X), free(Y), free(Yref), free(scratch);
 }
 
+/* The gemm_exact gemms over several reduction chunks (k = 41 blocks: lane
+ * accumulators carried through a middle chunk), with odd row and token
+ * counts and Q8_0 weights of -128 (never made by the quantizer, legal in a
+ * file): bit-identical to the scalar batch order. */
+static void test_gemm_exact_long_k(void **state)
+{
+    (void)state;
+    const kernel_ops *t[MAX_TABLES];
+    const int ntab = tables(t);
+    enum { M = 37, N = 21, K = 41 * QK8_0 };
+    float *W = malloc(M * K * sizeof *W), *X = malloc(N * K * sizeof *X);
+    float *Y = malloc(M * N * sizeof *Y), *Yref = malloc(M * N * sizeof *Yref);
+    assert_true(W && X && Y && Yref);
+    fill_normal(W, M * K, 21);
+    fill_normal(X, N * K, 22);
+    for (size_t w = 0; w < N_WEIGHT_TYPES; w++) {
+        const uint32_t wt = weight_types[w];
+        if (K % ggml_type_get(wt)->block_size) continue;
+        const size_t wrow = ggml_row_size(wt, K);
+        uint8_t *Wq = malloc(M * wrow);
+        void *scratch = malloc(matmul_scratch_size(wt, K, N));
+        assert_true(Wq && scratch);
+        for (int r = 0; r < M; r++) to_type(wt, W + r * K, Wq + r * wrow, K);
+        if (wt == GGML_TYPE_Q8_0)
+            for (int r = 0; r < M; r++) {
+                block_q8_0 *b = (block_q8_0 *)(Wq + r * wrow);
+                b[r % (K / QK8_0)].qs[r % QK8_0] = -128;
+                b[(3 * r + 1) % (K / QK8_0)].qs[(5 * r) % QK8_0] = -128;
+            }
+        naive_matmul(kernels_scalar(), Wq, wt, M, K, X, N, Yref);
+        for (int ti = 0; ti < ntab; ti++) {
+            if (!batch_gemm(t[ti], wt, M, K, N) || !gemm_exact(t[ti], wt)) continue;
+            matmul_with(t[ti], NULL, Wq, wt, M, K, X, N, Y, scratch);
+            if (memcmp(Y, Yref, sizeof(float) * M * N) != 0)
+                fail_msg("%s %s m=%d k=%d n=%d: gemm differs from the scalar batch order", t[ti]->isa,
+                         ggml_type_name(wt), M, K, N);
+        }
+        free(Wq), free(scratch);
+    }
+    free(W), free(X), free(Y), free(Yref);
+}
+
 static void test_matmul_default_and_sizes(void **state)
 {
     (void)state;
@@ -755,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_matmul_matches_vec_dot),
         cmocka_unit_test(test_batch_gemm_shapes),
         cmocka_unit_test(test_gemm_exact_long_rows),
+        cmocka_unit_test(test_gemm_exact_long_k),
         cmocka_unit_test(test_matmul_default_and_sizes),
         cmocka_unit_test(test_shared_real_matmul),
     };

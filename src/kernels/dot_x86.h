@@ -78,12 +78,8 @@ void q6_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void 
 #define X86_GEMM(name)                                                                                   \
     void name##_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,   \
                             const float *Xf, float *Y, int64_t ldy, int nr, int nt);
-X86_GEMM(q8_0)
 X86_GEMM(q4_0)
-X86_GEMM(q5_0)
 X86_GEMM(iq4_nl)
-X86_GEMM(q4_1)
-X86_GEMM(q5_1)
 X86_GEMM(q2_K)
 X86_GEMM(q3_K)
 X86_GEMM(q4_K)
@@ -102,6 +98,16 @@ void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const voi
 
 /* Element-wise ops (ops_avx512.c), bit-identical to ops.c's. */
 void swiglu_avx512(float *g, const float *u, int n);
+
+/* In the scalar table's 8-lane order, bit for bit (gemm_lanes_avx512.c). */
+#define X86_GEMM_LANES(name)                                                                             \
+    void name##_gemm_lanes_avx512(int64_t k, const void *W, size_t w_stride, const void *X,              \
+                                  size_t x_stride, const float *Xf, float *Y, int64_t ldy, int nr, int nt);
+X86_GEMM_LANES(q8_0)
+X86_GEMM_LANES(q5_0)
+X86_GEMM_LANES(q4_1)
+X86_GEMM_LANES(q5_1)
+#undef X86_GEMM_LANES
 
 /* ------------------------------------------------------------------------
  * Inline helpers (AVX2)

@@ -4,14 +4,12 @@
  *
  * Every weight type is viewed as unsigned bytes uq with a zero point zp
  * and per-group float scales (and offsets, for types with mins): weight
- * element = scale_g * (uq - zp) + offs_g. Activations are the Q8_0 / Q8_1 /
+ * element = scale_g * (uq - zp) + offs_g. Activations are the Q8_0 /
  * Q8_K blocks matmul converted them to (int8 y, scale d per block). Then
  *
  *   dot = sum over groups g of
  *           (scale_g * d_g) * (sum uq * y - zp * sum y)   [integer, exact]
  *         + offs_g * (d_g * sum y)
- *
- * (Q8_1 activations: their F16 s in place of d_g * sum y, as llama.cpp.)
  *
  * with sum uq * y from vpdpbusd (unsigned weight bytes times signed
  * activation bytes, four products per 32-bit lane).
@@ -24,8 +22,9 @@
  * integer accumulator per token, then the two FMAs above into a float
  * accumulator per token. Partial sums live in Y between chunks.
  *
- * Summation order (not llama.cpp's): per output, one float chain over the
- * groups in order, two FMAs per group (scale term, then offset term); the
+ * Summation order: per output, one float chain over the groups in order
+ * (for Q4_0 and IQ4_NL that is llama.cpp's repacked kernels' order, so the
+ * default table uses these two; the others serve avx512fast), two FMAs per group (scale term, then offset term); the
  * scale products scale_g * d_g are rounded once. It does not depend on the
  * tiling, the row or token position, or the thread count.
  */
@@ -43,7 +42,7 @@
 #define NTB 8        /* tokens per register block */
 #define MAXG (KC / 16)
 
-enum { ACT_Q8_0, ACT_Q8_1, ACT_Q8_K };
+enum { ACT_Q8_0, ACT_Q8_K };
 
 /* Elements e0 .. e0 + len of one weight row (whole groups): the bytes uq in
  * element order, the scale of each group and (types with mins) its offset. */
@@ -61,67 +60,12 @@ typedef struct gemm_type {
  * Unpacking weight rows
  * ---------------------------------------------------------------------- */
 
-static void nibbles16(const uint8_t qs[16], uint8_t *uq)
-{
-    for (int j = 0; j < 16; j++) {
-        uq[j] = qs[j] & 0xf;
-        uq[j + 16] = qs[j] >> 4;
-    }
-}
-
-static void q5_bits(const uint8_t qh4[4], uint8_t *uq)
-{
-    const uint32_t qh = (uint32_t)qh4[0] | (uint32_t)qh4[1] << 8 | (uint32_t)qh4[2] << 16 | (uint32_t)qh4[3] << 24;
-    for (int j = 0; j < 32; j++) uq[j] |= (uint8_t)(((qh >> j) & 1u) << 4);
-}
-
-static void unpack_q8_0(const void *row, int64_t e0, int len, uint8_t *uq, float *scale, float *offs)
-{
-    const block_q8_0 *b = (const block_q8_0 *)row + e0 / 32;
-    const __m256i bias = _mm256_set1_epi8((char)0x80);
-    for (int i = 0; i < len / 32; i++, uq += 32) {
-        _mm256_storeu_si256((__m256i *)uq, _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)b[i].qs), bias));
-        scale[i] = x86_f16(b[i].d);
-    }
-}
-
 static void unpack_q4_0(const void *row, int64_t e0, int len, uint8_t *uq, float *scale, float *offs)
 {
     const block_q4_0 *b = (const block_q4_0 *)row + e0 / 32;
     for (int i = 0; i < len / 32; i++, uq += 32) {
         _mm256_storeu_si256((__m256i *)uq, x86_nibbles(b[i].qs));
         scale[i] = x86_f16(b[i].d);
-    }
-}
-
-static void unpack_q5_0(const void *row, int64_t e0, int len, uint8_t *uq, float *scale, float *offs)
-{
-    const block_q5_0 *b = (const block_q5_0 *)row + e0 / 32;
-    for (int i = 0; i < len / 32; i++, uq += 32) {
-        nibbles16(b[i].qs, uq);
-        q5_bits(b[i].qh, uq);
-        scale[i] = x86_f16(b[i].d);
-    }
-}
-
-static void unpack_q4_1(const void *row, int64_t e0, int len, uint8_t *uq, float *scale, float *offs)
-{
-    const block_q4_1 *b = (const block_q4_1 *)row + e0 / 32;
-    for (int i = 0; i < len / 32; i++, uq += 32) {
-        nibbles16(b[i].qs, uq);
-        scale[i] = x86_f16(b[i].d);
-        offs[i] = x86_f16(b[i].m);
-    }
-}
-
-static void unpack_q5_1(const void *row, int64_t e0, int len, uint8_t *uq, float *scale, float *offs)
-{
-    const block_q5_1 *b = (const block_q5_1 *)row + e0 / 32;
-    for (int i = 0; i < len / 32; i++, uq += 32) {
-        nibbles16(b[i].qs, uq);
-        q5_bits(b[i].qh, uq);
-        scale[i] = x86_f16(b[i].d);
-        offs[i] = x86_f16(b[i].m);
     }
 }
 
@@ -289,12 +233,6 @@ static void prep_act(const gemm_type *ty, const uint8_t *X, size_t x_stride, int
                 a->d[t][g] = b->d;
                 a->ys[t][g] = G == 16 ? b->bsums[g] : b->bsums[2 * g] + b->bsums[2 * g + 1];
                 a->dys[t][g] = b->d * (float)a->ys[t][g];
-            } else if (ty->act == ACT_Q8_1) {
-                const block_q8_1 *b = (const block_q8_1 *)row + e0 / 32 + g;
-                a->y[t][g] = b->qs;
-                a->d[t][g] = x86_f16(b->d);
-                a->ys[t][g] = sum_i8_32(b->qs);
-                a->dys[t][g] = x86_f16(b->s);
             } else {
                 const block_q8_0 *b = (const block_q8_0 *)row + e0 / 32 + g;
                 a->y[t][g] = b->qs;
@@ -581,12 +519,8 @@ void q2_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, 
         gemm_q(&name##_gt, k, W, w_stride, X, x_stride, Y, ldy, nr, nt);                                 \
     }
 
-GEMM_TYPE(q8_0, 32, 128, ACT_Q8_0, 0)
 GEMM_TYPE(q4_0, 32, 8, ACT_Q8_0, 0)
-GEMM_TYPE(q5_0, 32, 16, ACT_Q8_0, 0)
 GEMM_TYPE(iq4_nl, 32, 128, ACT_Q8_0, 0)
-GEMM_TYPE(q4_1, 32, 0, ACT_Q8_1, 1)
-GEMM_TYPE(q5_1, 32, 0, ACT_Q8_1, 1)
 GEMM_TYPE(q3_K, 16, 4, ACT_Q8_K, 0)
 GEMM_TYPE(q5_K, 32, 0, ACT_Q8_K, 1)
 GEMM_TYPE(iq4_xs, 32, 128, ACT_Q8_K, 0)
