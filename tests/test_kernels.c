@@ -440,7 +440,8 @@ static void check_gemm_close(const kernel_ops *ops, const void *Wq, uint32_t wt,
 
 /* Types whose gemm follows the scalar table's batch order (so matmul
  * gives the scalar results bit for bit): one float chain of exact block
- * sums (Q4_0, IQ4_NL) or llama.cpp's two chains (Q4_K, Q2_K). */
+ * sums (Q4_0, IQ4_NL), llama.cpp's two chains (Q4_K, Q2_K) or the 8 lanes
+ * of its AVX2 dots (Q8_0, Q5_0, Q4_1, Q5_1). */
 static int gemm_exact(uint32_t wt)
 {
     return wt == GGML_TYPE_Q4_0 || wt == GGML_TYPE_IQ4_NL || wt == GGML_TYPE_Q4_K || wt == GGML_TYPE_Q2_K ||

@@ -178,7 +178,8 @@ static void bf16_dot_batch_avx512(int64_t n, float *s, const void *w, const void
 
 /* "avx512": gemms only where they reproduce the scalar table's batch
  * results bit for bit (Q4_0, IQ4_NL: one chain of exact block sums; Q4_K,
- * Q2_K: llama.cpp's two chains), and F32 (tinyBLAS's order differs, but
+ * Q2_K: llama.cpp's two chains; Q8_0, Q5_0, Q4_1, Q5_1: the 8-lane order,
+ * gemm_lanes_avx512.c), and F32 (tinyBLAS's order differs, but
  * F32 keeps the difference at print precision). Every result of this
  * table is the scalar table's, F32 batches aside, so llama.cpp's goldens
  * hold at their generation-path tolerance. */
