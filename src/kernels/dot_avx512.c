@@ -181,9 +181,10 @@ static void bf16_dot_batch_avx512(int64_t n, float *s, const void *w, const void
 /* "avx512": gemms only where they reproduce the scalar table's batch
  * results bit for bit (F32, F16, BF16: tinyBLAS's lanes, gemm_f_avx512.c;
  * Q4_0, IQ4_NL: one chain of exact block sums; Q4_K, Q2_K: llama.cpp's
- * two chains; Q6_K: ggml's 8 lanes, gemm_k_avx512.c). Every result of
- * this table is the scalar table's, so llama.cpp's goldens hold at their
- * generation-path tolerance. */
+ * two chains; Q8_0, Q5_0, Q4_1, Q5_1: the 8 lanes of its AVX2 dots,
+ * gemm_lanes_avx512.c; Q6_K: ggml's 8 lanes, gemm_k_avx512.c). Every
+ * result of this table is the scalar table's, so llama.cpp's goldens hold
+ * at their generation-path tolerance. */
 static const kernel_ops avx512_ops = {
     .isa = "avx512",
     AVX512_SLOTS,

@@ -160,18 +160,17 @@ static inline __attribute__((always_inline)) void pack_panel(const enum wtype ty
     }
 }
 
-/* Blocks b0 .. b0 + nb of tokens t0 .. t0 + TILE_TOKENS of X (Q8_0
- * blocks, or Q8_1 when q8_1) into a, pairs interleaved; tokens from nt on
- * zero. Block by block: the 8 tokens' F16 scales are collected in general
- * registers and converted as one vector (scalar stores read back as a
- * vector would stall on store forwarding; gathers are slow). */
-static void prep_group(int q8_1, const uint8_t *X, size_t x_stride, int t0, int nt, int64_t b0, int nb,
-                       act_group *a)
+/* Blocks b0 .. b0 + nb of tokens t0 .. t0 + n (n <= TILE_TOKENS) of X
+ * (Q8_0 blocks, or Q8_1 when q8_1) into a, pairs interleaved; the group's
+ * other tokens zero. Block by block: the 8 tokens' F16 scales are collected
+ * in general registers and converted as one vector (scalar stores read
+ * back as a vector would stall on store forwarding; gathers are slow). */
+static inline __attribute__((always_inline)) void prep_group_n(const int q8_1, const uint8_t *X, size_t x_stride,
+                                                               int t0, int n, int64_t b0, int nb, act_group *a)
 {
     const __m512i mix = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i u128 = _mm512_set1_epi8((char)0x80);
     const size_t bsize = q8_1 ? sizeof(block_q8_1) : sizeof(block_q8_0), qoff = bsize - QK;
-    const int n = nt - t0 < TILE_TOKENS ? nt - t0 : TILE_TOKENS; /* tokens that exist */
     const uint8_t *x0 = X + (size_t)t0 * x_stride + b0 * bsize;
     for (int i = 0; i < nb; i++) {
         const uint8_t *b = x0 + i * bsize;
@@ -179,6 +178,7 @@ static void prep_group(int q8_1, const uint8_t *X, size_t x_stride, int t0, int 
 #pragma GCC unroll 4
         for (int p = 0; p < TILE_PAIRS; p++) {
             __m256i q[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+#pragma GCC unroll 2
             for (int h = 0; h < 2; h++) {
                 const int j = 2 * p + h;
                 if (j >= n) break;
@@ -197,6 +197,20 @@ static void prep_group(int q8_1, const uint8_t *X, size_t x_stride, int t0, int 
         }
         _mm256_store_ps(a->d[i], _mm256_cvtph_ps(_mm_set_epi64x((long long)d4[1], (long long)d4[0])));
         if (q8_1) _mm256_store_ps(a->s[i], _mm256_cvtph_ps(_mm_set_epi64x((long long)s4[1], (long long)s4[0])));
+    }
+}
+
+/* The token group from t0 of the call's nt tokens (see prep_group_n). */
+static void prep_group(int q8_1, const uint8_t *X, size_t x_stride, int t0, int nt, int64_t b0, int nb,
+                       act_group *a)
+{
+    const int n = nt - t0; /* a full group (the common case: no tests per token) or fewer */
+    if (q8_1) {
+        if (n >= TILE_TOKENS) prep_group_n(1, X, x_stride, t0, TILE_TOKENS, b0, nb, a);
+        else prep_group_n(1, X, x_stride, t0, n, b0, nb, a);
+    } else {
+        if (n >= TILE_TOKENS) prep_group_n(0, X, x_stride, t0, TILE_TOKENS, b0, nb, a);
+        else prep_group_n(0, X, x_stride, t0, n, b0, nb, a);
     }
 }
 
