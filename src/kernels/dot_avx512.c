@@ -163,9 +163,9 @@ static void bf16_dot_batch_avx512(int64_t n, float *s, const void *w, const void
         [GGML_TYPE_IQ4_XS] = iq4_xs_dot_panel_avx2,                                                      \
     },                                                                                                   \
     .vec_dot4 = {                                                                                        \
-        [GGML_TYPE_Q4_0] = q4_0_dot4_avx512,                                                             \
+        [GGML_TYPE_Q4_0] = q4_0_dot4_avx2,                                                               \
         [GGML_TYPE_Q8_0] = q8_0_dot4_avx2,                                                               \
-        [GGML_TYPE_IQ4_NL] = iq4_nl_dot4_avx512,                                                         \
+        [GGML_TYPE_IQ4_NL] = iq4_nl_dot4_avx2,                                                           \
         [GGML_TYPE_Q4_K] = q4_K_dot4_avx512,                                                             \
         [GGML_TYPE_Q6_K] = q6_K_dot4_avx512,                                                             \
     },                                                                                                   \

@@ -92,10 +92,6 @@ X86_GEMM(bf16)
 X86_GEMM(bf16_dpbf16)
 #undef X86_GEMM
 
-/* Four-row 4-bit kernels with AVX512-VNNI (dot4_avx512.c): vec_dot4_fn. */
-void q4_0_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void *x);
-void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void *x);
-
 /* Element-wise ops (ops_avx512.c), bit-identical to ops.c's. */
 void swiglu_avx512(float *g, const float *u, int n);
 
