@@ -198,21 +198,6 @@ static inline __m128 f16x4(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3)
 
 #define ROW(T, w, ws, r) ((const T *)((const uint8_t *)(w) + (size_t)(r) * (ws)))
 
-/* The four-row kernels serve token generation, where matmul hands them
- * rows a quarter of a matrix apart (four long sequential streams, see
- * dot_quarters in kernels.c): each stream is prefetched PF_ROW bytes ahead
- * of the block being read, one line per 64 bytes of progress. */
-#define PF_ROW 2048
-
-static inline void prefetch_rows4(const void *w, size_t ws, size_t off)
-{
-    const char *p = (const char *)w + off + PF_ROW;
-    _mm_prefetch(p, _MM_HINT_T0);
-    _mm_prefetch(p + ws, _MM_HINT_T0);
-    _mm_prefetch(p + 2 * ws, _MM_HINT_T0);
-    _mm_prefetch(p + 3 * ws, _MM_HINT_T0);
-}
-
 void q4_0_dot4_avx2(int64_t n, float *s, const void *w, size_t ws, const void *x)
 {
     const block_q4_0 *a0 = ROW(block_q4_0, w, ws, 0), *a1 = ROW(block_q4_0, w, ws, 1);
@@ -221,7 +206,7 @@ void q4_0_dot4_avx2(int64_t n, float *s, const void *w, size_t ws, const void *x
     const __m256i off = _mm256_set1_epi8(8);
     __m128 acc = _mm_setzero_ps();
     for (int64_t i = 0; i < n / QK8_0; i++) {
-        if (i % 4 == 0) prefetch_rows4(w, ws, (size_t)i * sizeof *a0);
+        if (i % 4 == 0) x86_prefetch_rows4(a0 + i, ws, 1);
         const __m256i y = load256(b[i].qs);
         const __m128i sumi = hsum4x8(x86_dot_i8(_mm256_sub_epi8(x86_nibbles(a0[i].qs), off), y),
                                      x86_dot_i8(_mm256_sub_epi8(x86_nibbles(a1[i].qs), off), y),
@@ -241,7 +226,7 @@ void iq4_nl_dot4_avx2(int64_t n, float *s, const void *w, size_t ws, const void 
     const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)iq4nl_values));
     __m128 acc = _mm_setzero_ps();
     for (int64_t i = 0; i < n / QK4_NL; i++) {
-        if (i % 4 == 0) prefetch_rows4(w, ws, (size_t)i * sizeof *a0);
+        if (i % 4 == 0) x86_prefetch_rows4(a0 + i, ws, 1);
         const __m256i y = load256(b[i].qs);
         const __m128i sumi = hsum4x8(x86_dot_i8(_mm256_shuffle_epi8(table, x86_nibbles(a0[i].qs)), y),
                                      x86_dot_i8(_mm256_shuffle_epi8(table, x86_nibbles(a1[i].qs)), y),
@@ -281,7 +266,7 @@ void q8_0_dot4_avx2(int64_t n, float *s, const void *w, size_t ws, const void *x
     const block_q8_0 *b = x;
     __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
     for (int64_t i = 0; i < n / QK8_0; i++) {
-        if (i % 2 == 0) prefetch_rows4(w, ws, (size_t)i * sizeof *a0);
+        if (i % 2 == 0) x86_prefetch_rows4(a0 + i, ws, 1);
         const __m256i y = load256(b[i].qs);
         const float dy = x86_f16(b[i].d);
         c0 = lanes8_fma(c0, x86_dot_i8(load256(a0[i].qs), y), x86_f16(a0[i].d) * dy);

@@ -53,21 +53,6 @@ static inline __m512i scaled_dot(__m512i acc, __m512i q, __m512i y, __m512i sc)
     return _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q, y), sc);
 }
 
-/* The four-row kernels serve token generation, where matmul hands them
- * rows a quarter of a matrix apart (four long sequential streams, see
- * dot_quarters in kernels.c): as the other four-row kernels (dot_avx2.c),
- * each stream is prefetched PF_ROW bytes ahead of the block being read,
- * every cache line of it (addresses 64 bytes apart over contiguous
- * blocks). */
-#define PF_ROW 2048
-
-static inline void prefetch_streams4(const void *block, size_t ws, size_t size)
-{
-    const char *p = (const char *)block + PF_ROW;
-    for (size_t o = 0; o < size; o += 64)
-        for (size_t r = 0; r < 4; r++) _mm_prefetch(p + r * ws + o, _MM_HINT_T0);
-}
-
 /* The two halves of v added (lanes i and i + 8). */
 static inline __m256i fold512(__m512i v)
 {
@@ -229,7 +214,7 @@ void q4_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void 
         __m512i is0, is1, is2, is3;
         __m128i im0, im1, im2, im3;
         q4_K_act_load(&b[i], &y);
-        prefetch_streams4(&a0[i], ws, sizeof a0[i]);
+        x86_prefetch_rows4(&a0[i], ws, sizeof a0[i]);
         q4_K_block(&a0[i], &y, &is0, &im0);
         q4_K_block(&a1[i], &y, &is1, &im1);
         q4_K_block(&a2[i], &y, &is2, &im2);
@@ -317,7 +302,7 @@ void q6_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void 
         q8_K_act(&b[i], y);
         const __m256i bs = _mm256_loadu_si256((const __m256i *)b[i].bsums);
         const float dx = b[i].d;
-        prefetch_streams4(&a0[i], ws, sizeof a0[i]);
+        x86_prefetch_rows4(&a0[i], ws, sizeof a0[i]);
         acc0 = lanes_fma(acc0, q6_K_block(&a0[i], y, bs), dx * x86_f16(a0[i].d));
         acc1 = lanes_fma(acc1, q6_K_block(&a1[i], y, bs), dx * x86_f16(a1[i].d));
         acc2 = lanes_fma(acc2, q6_K_block(&a2[i], y, bs), dx * x86_f16(a2[i].d));

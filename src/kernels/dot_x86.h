@@ -168,6 +168,20 @@ static inline __m256i x86_bits_to_bytes(uint32_t bits)
     return _mm256_cmpeq_epi8(_mm256_and_si256(v, mask), mask);
 }
 
+/* The four-row kernels serve token generation, where matmul hands them
+ * rows a quarter of a matrix apart (four long sequential streams, see
+ * dot_quarters in kernels.c): each stream is prefetched X86_PF_ROW bytes
+ * ahead of what is being read. Prefetch the size bytes from at (rounded
+ * to whole lines) that far ahead in each of the four streams, ws apart. */
+#define X86_PF_ROW 2048
+
+static inline void x86_prefetch_rows4(const void *at, size_t ws, size_t size)
+{
+    const char *p = (const char *)at + X86_PF_ROW;
+    for (size_t o = 0; o < size; o += 64)
+        for (size_t r = 0; r < 4; r++) _mm_prefetch(p + r * ws + o, _MM_HINT_T0);
+}
+
 /* F16 -> F32 of one value (exact, as fp16_to_fp32). */
 static inline float x86_f16(uint16_t h)
 {

@@ -101,7 +101,7 @@ void op_softmax(float *s, int n, float scale)
     for (int i = 0; i < n; i++) s[i] *= inv;
 }
 
-static void swiglu_scalar(float *g, const float *u, int n)
+void op_swiglu_scalar(float *g, const float *u, int n)
 {
     const int nv = n - n % EXP_LANES; /* the part ggml vectorises */
     for (int i = 0; i < nv; i++) g[i] = g[i] / (1.0f + vexpf(-g[i])) * u[i];
@@ -112,12 +112,7 @@ void op_swiglu(float *g, const float *u, int n)
 {
     const kernel_ops *k = kernels_get();
     if (k->swiglu) k->swiglu(g, u, n);
-    else swiglu_scalar(g, u, n);
-}
-
-void op_swiglu_scalar(float *g, const float *u, int n)
-{
-    swiglu_scalar(g, u, n);
+    else op_swiglu_scalar(g, u, n);
 }
 
 void op_add(float *y, const float *x, int n)
