@@ -12,6 +12,8 @@
 #if defined(__x86_64__)
 
 #include <math.h>
+#include <stddef.h>
+#include <string.h>
 
 #include "kernels/dot_x86.h"
 #include "kernels/dot_scalar.h"
@@ -128,6 +130,126 @@ static void bf16_dot_batch_avx512(int64_t n, float *s, const void *w, const void
 }
 
 /* ------------------------------------------------------------------------
+ * Sixteen rows at once: Q4_0 and IQ4_NL for token generation
+ * ---------------------------------------------------------------------- */
+
+/* vec_dot16 for the 4-bit block types: sixteen rows' block sums side by
+ * side, one row per 32-bit lane, and sixteen FMA chains in the lanes of
+ * one vector, each lane the scalar chain of its row (a block's integer
+ * sum is exact in any order). Per block, the rows' 16 bytes of nibbles
+ * are transposed in registers: A_g holds rows g, g + 4, g + 8, g + 12 in
+ * its four 128-bit lanes, and two rounds of unpacks give T_j, whose lane
+ * r is bytes 4j..4j+3 of row r: low nibbles elements 4j..4j+3, high
+ * nibbles 16 + 4j... Then vpdpbusd multiplies them, as unsigned bytes
+ * (IQ4_NL: its value + 128 by table), by the activation's four matching
+ * bytes broadcast to every lane, and the zero point (8, or 128) times the
+ * block's activation sum is taken off. The weight scales of the 16 rows
+ * are gathered by word inserts (a vpgatherdd measured slower). Against the four-row kernel this does without the
+ * horizontal sums and the sign tricks: about 6 instructions per row and
+ * block, 2.6 times faster on weights in cache. No software prefetch: with
+ * sixteen streams it measured slower in the model than the hardware
+ * prefetchers alone. */
+/* One 128-bit lane from each of p0..p3 + off. */
+static inline __m512i load4x128(const uint8_t *p0, const uint8_t *p1, const uint8_t *p2, const uint8_t *p3,
+                                 size_t off)
+{
+    const __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(p0 + off)));
+    const __m512i v1 = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i *)(p1 + off)), 1);
+    const __m512i v2 = _mm512_inserti32x4(v1, _mm_loadu_si128((const __m128i *)(p2 + off)), 2);
+    return _mm512_inserti32x4(v2, _mm_loadu_si128((const __m128i *)(p3 + off)), 3);
+}
+
+/* 8 * (sum of the 32 activation bytes), in every lane. */
+static inline __m512i act_sum_x(const int8_t *qs, int zp)
+{
+    const __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char)zp),
+                                          _mm256_loadu_si256((const __m256i *)qs));
+    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+    return _mm512_broadcastd_epi32(h);
+}
+
+static inline int load_u16(const void *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline int32_t load_i32(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* The F16 words at a + g * ws, then b + g * ws (ws3 = 3 * ws): eight of
+ * the rows' block scales, by word inserts (a vpgatherdd measured slower). */
+static inline __m128i scales8(const uint8_t *a, const uint8_t *b, size_t ws, size_t ws3)
+{
+    __m128i h = _mm_cvtsi32_si128(load_u16(a));
+    h = _mm_insert_epi16(h, load_u16(a + ws), 1);
+    h = _mm_insert_epi16(h, load_u16(a + 2 * ws), 2);
+    h = _mm_insert_epi16(h, load_u16(a + ws3), 3);
+    h = _mm_insert_epi16(h, load_u16(b), 4);
+    h = _mm_insert_epi16(h, load_u16(b + ws), 5);
+    h = _mm_insert_epi16(h, load_u16(b + 2 * ws), 6);
+    return _mm_insert_epi16(h, load_u16(b + ws3), 7);
+}
+
+/* The shared body; lut: map the nibbles through iq4nl_values + 128. Row
+ * 4L + g is p[L] + g * ws: four pointers and two strides keep the sixteen
+ * addresses in registers. */
+static inline __attribute__((always_inline)) void nib_dot16(int64_t nb, float *s, const uint8_t *w, size_t ws,
+                                                            const block_q8_0 *b, int lut)
+{
+    const size_t ws3 = 3 * ws, qs = offsetof(block_q4_0, qs);
+    const int zp = lut ? 128 : 8;
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i table = _mm512_broadcast_i32x4(
+        _mm_xor_si128(_mm_loadu_si128((const __m128i *)iq4nl_values), _mm_set1_epi8((char)0x80)));
+    const uint8_t *p0 = w, *p1 = w + 4 * ws, *p2 = w + 8 * ws, *p3 = w + 12 * ws;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const __m512i a0 = load4x128(p0, p1, p2, p3, qs), a1 = load4x128(p0, p1, p2, p3, qs + ws);
+        const __m512i a2 = load4x128(p0, p1, p2, p3, qs + 2 * ws), a3 = load4x128(p0, p1, p2, p3, qs + ws3);
+        const __m512i t0 = _mm512_unpacklo_epi32(a0, a1), t1 = _mm512_unpackhi_epi32(a0, a1);
+        const __m512i t2 = _mm512_unpacklo_epi32(a2, a3), t3 = _mm512_unpackhi_epi32(a2, a3);
+        const int8_t *y = b[i].qs;
+        __m512i lo = _mm512_sub_epi32(_mm512_setzero_si512(), act_sum_x(y, zp)), hi = _mm512_setzero_si512();
+#define NIB_STEP(t, j)                                                                                   \
+    do {                                                                                                 \
+        __m512i l = _mm512_and_si512(t, m4), h = _mm512_and_si512(_mm512_srli_epi16(t, 4), m4);          \
+        if (lut) l = _mm512_shuffle_epi8(table, l), h = _mm512_shuffle_epi8(table, h);                   \
+        lo = _mm512_dpbusd_epi32(lo, l, _mm512_set1_epi32(load_i32(y + 4 * (j))));                       \
+        hi = _mm512_dpbusd_epi32(hi, h, _mm512_set1_epi32(load_i32(y + 16 + 4 * (j))));                  \
+    } while (0)
+        NIB_STEP(_mm512_unpacklo_epi64(t0, t2), 0);
+        NIB_STEP(_mm512_unpackhi_epi64(t0, t2), 1);
+        NIB_STEP(_mm512_unpacklo_epi64(t1, t3), 2);
+        NIB_STEP(_mm512_unpackhi_epi64(t1, t3), 3);
+#undef NIB_STEP
+        const __m256i d16 = _mm256_set_m128i(scales8(p2, p3, ws, ws3), scales8(p0, p1, ws, ws3));
+        const __m512 d = _mm512_mul_ps(_mm512_cvtph_ps(d16), _mm512_set1_ps(x86_f16(b[i].d)));
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(lo, hi)), d, acc);
+        /* the next block (sizeof(block_iq4_nl) is the same) */
+        p0 += sizeof(block_q4_0), p1 += sizeof(block_q4_0), p2 += sizeof(block_q4_0), p3 += sizeof(block_q4_0);
+    }
+    _mm512_storeu_ps(s, acc);
+}
+
+static void q4_0_dot16_avx512(int64_t n, float *s, const void *w, size_t ws, const void *x)
+{
+    nib_dot16(n / QK4_0, s, w, ws, x, 0);
+}
+
+static void iq4_nl_dot16_avx512(int64_t n, float *s, const void *w, size_t ws, const void *x)
+{
+    nib_dot16(n / QK4_NL, s, w, ws, x, 1);
+}
+
+/* ------------------------------------------------------------------------
  * The AVX-512 table
  * ---------------------------------------------------------------------- */
 
@@ -168,6 +290,10 @@ static void bf16_dot_batch_avx512(int64_t n, float *s, const void *w, const void
         [GGML_TYPE_IQ4_NL] = iq4_nl_dot4_avx2,                                                           \
         [GGML_TYPE_Q4_K] = q4_K_dot4_avx512,                                                             \
         [GGML_TYPE_Q6_K] = q6_K_dot4_avx512,                                                             \
+    },                                                                                                   \
+    .vec_dot16 = {                                                                                       \
+        [GGML_TYPE_Q4_0] = q4_0_dot16_avx512,                                                            \
+        [GGML_TYPE_IQ4_NL] = iq4_nl_dot16_avx512,                                                        \
     },                                                                                                   \
     .quantize = {                                                                                        \
         [GGML_TYPE_F32] = f32_quantize,                                                                  \

@@ -170,7 +170,7 @@ static inline __m256i x86_bits_to_bytes(uint32_t bits)
 
 /* The four-row kernels serve token generation, where matmul hands them
  * rows a quarter of a matrix apart (four long sequential streams, see
- * dot_quarters in kernels.c): each stream is prefetched X86_PF_ROW bytes
+ * dot_streams in kernels.c): each stream is prefetched X86_PF_ROW bytes
  * ahead of what is being read. Prefetch the size bytes from at (rounded
  * to whole lines) that far ahead in each of the four streams, ws apart. */
 #define X86_PF_ROW 2048

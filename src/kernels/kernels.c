@@ -8,7 +8,7 @@
  * once (rows split over the threads), then splits the output tiles (weight
  * rows x tokens) over the threads. Every output element is computed by the
  * same function on the same data whatever the thread count or tiling
- * (vec_dot4 is bit-identical to vec_dot; a gemm's per-output arithmetic
+ * (vec_dot4 and vec_dot16 are bit-identical to vec_dot; a gemm's per-output arithmetic
  * does not depend on its tile), so results are bit-identical for any
  * number of threads.
  */
@@ -153,6 +153,7 @@ typedef struct matmul_ctx {
     quantize_fn quantize; /* F32 -> vec_dot type, one row */
     vec_dot_fn dot;       /* weight row . converted row */
     vec_dot4_fn dot4;     /* four rows of dot at once, NULL if none */
+    vec_dot4_fn dot16;    /* sixteen rows at once, NULL if none */
     vec_dot_fn dot_batch; /* the same for rows t < n_batch (see batch_dot) */
     int64_t n_batch;      /* rows that use dot_batch */
     gemm_fn gemm;         /* every output of the batch, if not NULL */
@@ -212,30 +213,35 @@ static void dot_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0, in
     }
 }
 
-/* Matrix times one to three vectors with the four-row slot (token
- * generation): each thread takes a contiguous run of rows and cuts it in
- * four quarters, and the four rows of each dot4 call are one from each
- * quarter (w_stride = a quarter). Each of the four weight streams is then
- * a long sequential read, which the hardware prefetchers follow, where
- * four adjacent rows would be four streams of one row each (a 2048-element
- * Q8_0 row is 2176 bytes), restarted at every call: measured on Zen 5,
- * one thread reads ~9 GB/s that way and ~32 GB/s in quarters. The dot4
- * kernels also prefetch each stream a little ahead. Results are those of
- * vec_dot, whatever the order of the rows. */
-static void dot_quarters(const matmul_ctx *c, int64_t r0, int64_t r1)
+/* Matrix times one to three vectors with the four- or sixteen-row slots
+ * (token generation): each thread takes a contiguous run of rows and cuts
+ * it in nrows equal parts, and the rows of each call are one from each
+ * part (w_stride = a part). Each weight stream is then a long sequential
+ * read, which the hardware prefetchers follow, where adjacent rows would
+ * be streams of one row each (a 2048-element Q8_0 row is 2176 bytes),
+ * restarted at every call: measured on Zen 5, one thread reads ~9 GB/s
+ * that way and ~32 GB/s in quarters. The rows left over go to the
+ * four-row slot (after the sixteen-row one), then to vec_dot. Results are
+ * those of vec_dot, whatever the order of the rows. */
+static void dot_streams(const matmul_ctx *c, int64_t r0, int64_t r1, int nrows, vec_dot4_fn dotn)
 {
-    const int64_t q = (r1 - r0) / 4;
+    const int64_t q = (r1 - r0) / nrows;
     const size_t ws = (size_t)q * c->w_row;
     for (int64_t i = 0; i < q; i++) {
         const uint8_t *w = c->W + (size_t)(r0 + i) * c->w_row;
         for (int64_t t = 0; t < c->n; t++) {
-            float s[4];
+            float s[16];
             float *y = &c->Y[t * c->m + r0 + i];
-            c->dot4(c->k, s, w, ws, c->Xq + (size_t)t * c->x_row);
-            for (int j = 0; j < 4; j++) y[j * q] = s[j];
+            dotn(c->k, s, w, ws, c->Xq + (size_t)t * c->x_row);
+            for (int j = 0; j < nrows; j++) y[j * q] = s[j];
         }
     }
-    for (int64_t r = r0 + 4 * q; r < r1; r++)
+    r0 += nrows * q;
+    if (nrows == 16 && c->dot4) {
+        dot_streams(c, r0, r1, 4, c->dot4);
+        return;
+    }
+    for (int64_t r = r0; r < r1; r++)
         for (int64_t t = 0; t < c->n; t++)
             c->dot(c->k, &c->Y[t * c->m + r], c->W + (size_t)r * c->w_row, c->Xq + (size_t)t * c->x_row);
 }
@@ -246,7 +252,11 @@ static void dot_rows(void *arg, int ith, int nth)
     if (!c->gemm && c->dot4 && c->n_batch == 0 && c->n < GEMM_MIN_N) {
         long lo, hi;
         pool_split((long)c->m, ith, nth, &lo, &hi);
-        dot_quarters(c, lo, hi);
+        /* the sixteen-row kernels gather the rows' scales with 32-bit offsets */
+        if (c->dot16 && (size_t)(hi - lo) * c->w_row < ((size_t)1 << 31))
+            dot_streams(c, lo, hi, 16, c->dot16);
+        else
+            dot_streams(c, lo, hi, 4, c->dot4);
         return;
     }
     const int64_t nrt = (c->m + c->tile_m - 1) / c->tile_m, ntt = (c->n + c->tile_n - 1) / c->tile_n;
@@ -326,6 +336,7 @@ void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t
     c.dot_batch = batch_dot(ops, wtype, m, k, n, &c.n_batch);
     c.gemm = batch_gemm(ops, wtype, m, k, n);
     c.dot4 = ops->vec_dot4[wtype];
+    c.dot16 = c.dot4 ? ops->vec_dot16[wtype] : NULL;
     c.tile_m = c.gemm ? GEMM_MR : TILE_M;
     c.tile_n = c.gemm ? GEMM_NT : TILE_N;
     if (vt == GGML_TYPE_F32) {
