@@ -15,6 +15,7 @@
 #include "kernels/kernels.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,14 +133,20 @@ const kernel_ops *kernels_get(void)
  * ---------------------------------------------------------------------- */
 
 /* Work items: output tiles of TILE_M weight rows x TILE_N tokens (gemm:
- * GEMM_MR rows x GEMM_NT tokens), numbered row tile major; each thread
- * takes a contiguous run of items, so both threads get work whether m or
- * n is the large dimension. Within a tile each weight row is reused for
- * TILE_N tokens while it is in L1, and the tile's converted activation
- * rows stay in L2 across its rows. Which function computes an output
- * depends only on its token index (see batch_dot), never on the split. */
+ * GEMM_MR rows x GEMM_NT tokens), numbered row tile major, or for one to
+ * three tokens with a four-row slot, groups of 16 rows read in streams
+ * (see dot_streams). Threads take runs of consecutive items from a shared
+ * counter, each a share of what is left (see grab): a thread slowed by
+ * the machine's other work takes less, where a fixed split would leave
+ * the others waiting at the end of every matmul, and the runs shrink
+ * towards the end so that the threads finish together. Within a tile each
+ * weight row is reused for TILE_N tokens while it is in L1, and the
+ * tile's converted activation rows stay in L2 across its rows. Which
+ * function computes an output depends only on its token index (see
+ * batch_dot), never on the split. */
 #define TILE_M 16
 #define TILE_N 32
+#define STREAM_MIN 128 /* fewest rows per run in streams: 8 per stream of the sixteen-row kernels */
 
 typedef struct matmul_ctx {
     const uint8_t *W;     /* m rows of w_row bytes */
@@ -159,6 +166,11 @@ typedef struct matmul_ctx {
     gemm_fn gemm;         /* every output of the batch, if not NULL */
     int64_t tile_m;       /* rows per work item */
     int64_t tile_n;       /* tokens per work item */
+    int streams;          /* 1: one to three tokens by dot4 / dot16 in streams */
+    long items;           /* work items (streams: groups of 16 rows) */
+    long grab_min;        /* fewest items a thread takes at a time */
+    long nth;             /* threads */
+    atomic_long next;     /* the first item not yet taken */
     float *Y;             /* [n][m] outputs */
 } matmul_ctx;
 
@@ -246,33 +258,48 @@ static void dot_streams(const matmul_ctx *c, int64_t r0, int64_t r1, int nrows, 
             c->dot(c->k, &c->Y[t * c->m + r], c->W + (size_t)r * c->w_row, c->Xq + (size_t)t * c->x_row);
 }
 
+/* Takes the next run of work items (see matmul_ctx.next): a share of what
+ * is left, 1 / (2 * threads) of it, but at least grab_min items. */
+static int grab(matmul_ctx *c, long *lo, long *hi)
+{
+    long i = atomic_load_explicit(&c->next, memory_order_relaxed), n;
+    do {
+        if (i >= c->items) return 0;
+        n = (c->items - i) / (2 * c->nth);
+        if (n < c->grab_min) n = c->grab_min;
+        if (n > c->items - i) n = c->items - i;
+    } while (!atomic_compare_exchange_weak_explicit(&c->next, &i, i + n, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    *lo = i;
+    *hi = i + n;
+    return 1;
+}
+
 static void dot_rows(void *arg, int ith, int nth)
 {
     matmul_ctx *c = arg;
-    if (!c->gemm && c->dot4 && c->n_batch == 0 && c->n < GEMM_MIN_N) {
-        long lo, hi;
-        pool_split((long)c->m, ith, nth, &lo, &hi);
-        /* the sixteen-row kernels gather the rows' scales with 32-bit offsets */
-        if (c->dot16 && (size_t)(hi - lo) * c->w_row < ((size_t)1 << 31))
-            dot_streams(c, lo, hi, 16, c->dot16);
-        else
-            dot_streams(c, lo, hi, 4, c->dot4);
+    long lo, hi;
+    if (c->streams) {
+        while (grab(c, &lo, &hi)) {
+            const int64_t r0 = lo * 16, r1 = hi * 16 < c->m ? hi * 16 : c->m;
+            if (c->dot16) dot_streams(c, r0, r1, 16, c->dot16);
+            else dot_streams(c, r0, r1, 4, c->dot4);
+        }
         return;
     }
-    const int64_t nrt = (c->m + c->tile_m - 1) / c->tile_m, ntt = (c->n + c->tile_n - 1) / c->tile_n;
-    long lo, hi;
-    pool_split((long)(nrt * ntt), ith, nth, &lo, &hi);
+    const int64_t ntt = (c->n + c->tile_n - 1) / c->tile_n;
     const uint8_t *pf = NULL;
-    for (long it = lo; it < hi; it++) {
-        const int64_t r0 = it / ntt * c->tile_m, t0 = it % ntt * c->tile_n;
-        const int64_t r1 = r0 + c->tile_m < c->m ? r0 + c->tile_m : c->m;
-        const int64_t t1 = t0 + c->tile_n < c->n ? t0 + c->tile_n : c->n;
-        if (c->gemm)
-            c->gemm(c->k, c->W + (size_t)r0 * c->w_row, c->w_row, c->Xq + (size_t)t0 * c->x_row, c->x_row,
-                    c->X + t0 * c->k, c->Y + t0 * c->m + r0, c->m, (int)(r1 - r0), (int)(t1 - t0));
-        else
-            dot_tile(c, r0, r1, t0, t1, &pf);
-    }
+    while (grab(c, &lo, &hi))
+        for (long it = lo; it < hi; it++) {
+            const int64_t r0 = it / ntt * c->tile_m, t0 = it % ntt * c->tile_n;
+            const int64_t r1 = r0 + c->tile_m < c->m ? r0 + c->tile_m : c->m;
+            const int64_t t1 = t0 + c->tile_n < c->n ? t0 + c->tile_n : c->n;
+            if (c->gemm)
+                c->gemm(c->k, c->W + (size_t)r0 * c->w_row, c->w_row, c->Xq + (size_t)t0 * c->x_row, c->x_row,
+                        c->X + t0 * c->k, c->Y + t0 * c->m + r0, c->m, (int)(r1 - r0), (int)(t1 - t0));
+            else
+                dot_tile(c, r0, r1, t0, t1, &pf);
+        }
 }
 
 vec_dot_fn batch_dot(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k, int64_t n,
@@ -339,6 +366,16 @@ void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t
     c.dot16 = c.dot4 ? ops->vec_dot16[wtype] : NULL;
     c.tile_m = c.gemm ? GEMM_MR : TILE_M;
     c.tile_n = c.gemm ? GEMM_NT : TILE_N;
+    c.nth = pool ? pool_size(pool) : 1;
+    c.streams = !c.gemm && c.dot4 && c.n_batch == 0 && n < GEMM_MIN_N;
+    if (c.streams) {
+        c.items = (long)((m + 15) / 16);
+        c.grab_min = STREAM_MIN / 16;
+    } else {
+        c.items = (long)(((m + c.tile_m - 1) / c.tile_m) * ((n + c.tile_n - 1) / c.tile_n));
+        c.grab_min = 1;
+    }
+    atomic_init(&c.next, 0);
     if (vt == GGML_TYPE_F32) {
         c.Xq = (uint8_t *)(uintptr_t)X; /* used as is, never written */
     } else {
