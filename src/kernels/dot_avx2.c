@@ -127,13 +127,18 @@ static inline __m256i load256(const void *p)
 void bf16_dot_avx2(int64_t n, float *s, const void *w, const void *x)
 {
     const mote_bf16 *a = w, *b = x;
-    __m256 c[4]; /* c[2v], c[2v + 1]: lanes 0..7, 8..15 of vector v */
-    for (int j = 0; j < 4; j++) c[j] = _mm256_setzero_ps();
+    /* c0, c1: lanes 0..7, 8..15 of vector 0; c2, c3: of vector 1 (named,
+     * not an array, so gcc -O2 keeps them in registers) */
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
     int64_t i = 0;
-    for (; i + 64 <= n; i += 64)
-        for (int j = 0; j < 4; j++) c[j] = dpbf16_8(c[j], load256(a + i + 16 * j), load256(b + i + 16 * j));
-    double sum = x86_reduce16(c[0], c[1]);
-    sum += x86_reduce16(c[2], c[3]);
+    for (; i + 64 <= n; i += 64) {
+        c0 = dpbf16_8(c0, load256(a + i), load256(b + i));
+        c1 = dpbf16_8(c1, load256(a + i + 16), load256(b + i + 16));
+        c2 = dpbf16_8(c2, load256(a + i + 32), load256(b + i + 32));
+        c3 = dpbf16_8(c3, load256(a + i + 48), load256(b + i + 48));
+    }
+    double sum = x86_reduce16(c0, c1);
+    sum += x86_reduce16(c2, c3);
     for (; i < n; i++) sum += (double)(bf16_to_fp32(a[i]) * bf16_to_fp32(b[i]));
     *s = (float)sum;
 }

@@ -37,14 +37,20 @@ static float fold4(__m512 acc[4])
     return reduce16(_mm512_add_ps(acc[0], acc[1]));
 }
 
+/* Four accumulators named, not an array: gcc -O2 does not unroll a loop
+ * over an array of them and keeps them on the stack. */
 static void f32_dot_avx512(int64_t n, float *s, const void *w, const void *x)
 {
     const float *a = w, *b = x;
     const int64_t np = n - n % 64;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    for (int64_t i = 0; i < np; i += 64)
-        for (int j = 0; j < 4; j++)
-            acc[j] = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16 * j), _mm512_loadu_ps(b + i + 16 * j), acc[j]);
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+    for (int64_t i = 0; i < np; i += 64) {
+        c0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), c0);
+        c1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), c1);
+        c2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), c2);
+        c3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), c3);
+    }
+    __m512 acc[4] = {c0, c1, c2, c3};
     float sum = fold4(acc);
     for (int64_t i = np; i < n; i++) sum += a[i] * b[i];
     *s = sum;
@@ -59,10 +65,14 @@ static void f16_dot_avx512(int64_t n, float *s, const void *w, const void *x)
 {
     const mote_f16 *a = w, *b = x;
     const int64_t np = n - n % 64;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    for (int64_t i = 0; i < np; i += 64)
-        for (int j = 0; j < 4; j++)
-            acc[j] = _mm512_fmadd_ps(load_f16(a + i + 16 * j), load_f16(b + i + 16 * j), acc[j]);
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+    for (int64_t i = 0; i < np; i += 64) {
+        c0 = _mm512_fmadd_ps(load_f16(a + i), load_f16(b + i), c0);
+        c1 = _mm512_fmadd_ps(load_f16(a + i + 16), load_f16(b + i + 16), c1);
+        c2 = _mm512_fmadd_ps(load_f16(a + i + 32), load_f16(b + i + 32), c2);
+        c3 = _mm512_fmadd_ps(load_f16(a + i + 48), load_f16(b + i + 48), c3);
+    }
+    __m512 acc[4] = {c0, c1, c2, c3};
     double sum = fold4(acc);
     for (int64_t i = np; i < n; i++) sum += (double)(x86_f16(a[i]) * x86_f16(b[i]));
     *s = (float)sum;
