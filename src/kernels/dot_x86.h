@@ -170,7 +170,7 @@ static inline __m256i x86_bits_to_bytes(uint32_t bits)
 
 /* The four-row kernels serve token generation, where matmul hands them
  * rows a quarter of a run of rows apart (four sequential streams, see
- * dot_streams in kernels.c). Short streams, under X86_PF_STREAM_MAX bytes
+ * dot_quarters in kernels.c). Short streams, under X86_PF_STREAM_MAX bytes
  * (ws, the distance between the rows, is a stream's length), are
  * prefetched X86_PF_ROW bytes ahead of what is being read: the hardware
  * prefetchers have no time to train on them. Longer ones are left to the

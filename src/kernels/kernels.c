@@ -8,7 +8,7 @@
  * once (rows split over the threads), then splits the output tiles (weight
  * rows x tokens) over the threads. Every output element is computed by the
  * same function on the same data whatever the thread count or tiling
- * (vec_dot4 and vec_dot16 are bit-identical to vec_dot; a gemm's per-output arithmetic
+ * (vec_dot4 is bit-identical to vec_dot; a gemm's per-output arithmetic
  * does not depend on its tile), so results are bit-identical for any
  * number of threads.
  */
@@ -134,19 +134,19 @@ const kernel_ops *kernels_get(void)
 
 /* Work items: output tiles of TILE_M weight rows x TILE_N tokens (gemm:
  * GEMM_MR rows x GEMM_NT tokens), numbered row tile major, or for one to
- * three tokens with a four-row slot, groups of 16 rows read in streams
- * (see dot_streams). Threads take runs of consecutive items from a shared
- * counter, each a share of what is left (see grab): a thread slowed by
- * the machine's other work takes less, where a fixed split would leave
- * the others waiting at the end of every matmul, and the runs shrink
- * towards the end so that the threads finish together. Within a tile each
- * weight row is reused for TILE_N tokens while it is in L1, and the
- * tile's converted activation rows stay in L2 across its rows. Which
- * function computes an output depends only on its token index (see
- * batch_dot), never on the split. */
+ * three tokens with a four-row slot, groups of 4 rows (a run of them is
+ * read in four streams, see dot_quarters). Threads take runs of
+ * consecutive items from a shared counter, each a share of what is left
+ * (see grab): a thread slowed by the machine's other work takes less,
+ * where a fixed split would leave the others waiting at the end of every
+ * matmul, and the runs shrink towards the end so that the threads finish
+ * together. Within a tile each weight row is reused for TILE_N tokens
+ * while it is in L1, and the tile's converted activation rows stay in L2
+ * across its rows. Which function computes an output depends only on its
+ * token index (see batch_dot), never on the split. */
 #define TILE_M 16
 #define TILE_N 32
-#define STREAM_MIN 64 /* fewest rows per run in streams: 4 per stream of the sixteen-row kernels */
+#define QUARTERS_MIN 64 /* fewest rows per run in quarters: 16 per stream */
 
 typedef struct matmul_ctx {
     const uint8_t *W;     /* m rows of w_row bytes */
@@ -160,14 +160,13 @@ typedef struct matmul_ctx {
     quantize_fn quantize; /* F32 -> vec_dot type, one row */
     vec_dot_fn dot;       /* weight row . converted row */
     vec_dot4_fn dot4;     /* four rows of dot at once, NULL if none */
-    vec_dot4_fn dot16;    /* sixteen rows at once, NULL if none */
     vec_dot_fn dot_batch; /* the same for rows t < n_batch (see batch_dot) */
     int64_t n_batch;      /* rows that use dot_batch */
     gemm_fn gemm;         /* every output of the batch, if not NULL */
     int64_t tile_m;       /* rows per work item */
     int64_t tile_n;       /* tokens per work item */
-    int streams;          /* 1: one to three tokens by dot4 / dot16 in streams */
-    long items;           /* work items (streams: groups of 16 rows) */
+    int quarters;         /* 1: one to three tokens by dot4, in quarters */
+    long items;           /* work items (quarters: groups of 4 rows) */
     long grab_min;        /* fewest items a thread takes at a time */
     long nth;             /* threads */
     atomic_long next;     /* the first item not yet taken */
@@ -229,35 +228,29 @@ static void dot_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0, in
     }
 }
 
-/* Matrix times one to three vectors with the four- or sixteen-row slots
- * (token generation): each thread takes a contiguous run of rows and cuts
- * it in nrows equal parts, and the rows of each call are one from each
- * part (w_stride = a part). Each weight stream is then a long sequential
- * read, which the hardware prefetchers follow, where adjacent rows would
- * be streams of one row each (a 2048-element Q8_0 row is 2176 bytes),
+/* Rows r0..r1 times one to three vectors with the four-row slot (token
+ * generation): the run is cut in four quarters, and the four rows of
+ * each dot4 call are one from each quarter (w_stride = a quarter). Each of
+ * the four weight streams is then a long sequential read, which the
+ * hardware prefetchers follow, where four adjacent rows would be four
+ * streams of one row each (a 2048-element Q8_0 row is 2176 bytes),
  * restarted at every call: measured on Zen 5, one thread reads ~9 GB/s
- * that way and ~32 GB/s in quarters. The rows left over go to the
- * four-row slot (after the sixteen-row one), then to vec_dot. Results are
- * those of vec_dot, whatever the order of the rows. */
-static void dot_streams(const matmul_ctx *c, int64_t r0, int64_t r1, int nrows, vec_dot4_fn dotn)
+ * that way and ~32 GB/s in quarters. The rows left over go to vec_dot.
+ * Results are those of vec_dot, whatever the order of the rows. */
+static void dot_quarters(const matmul_ctx *c, int64_t r0, int64_t r1)
 {
-    const int64_t q = (r1 - r0) / nrows;
+    const int64_t q = (r1 - r0) / 4;
     const size_t ws = (size_t)q * c->w_row;
     for (int64_t i = 0; i < q; i++) {
         const uint8_t *w = c->W + (size_t)(r0 + i) * c->w_row;
         for (int64_t t = 0; t < c->n; t++) {
-            float s[16];
+            float s[4];
             float *y = &c->Y[t * c->m + r0 + i];
-            dotn(c->k, s, w, ws, c->Xq + (size_t)t * c->x_row);
-            for (int j = 0; j < nrows; j++) y[j * q] = s[j];
+            c->dot4(c->k, s, w, ws, c->Xq + (size_t)t * c->x_row);
+            for (int j = 0; j < 4; j++) y[j * q] = s[j];
         }
     }
-    r0 += nrows * q;
-    if (nrows == 16 && c->dot4) {
-        dot_streams(c, r0, r1, 4, c->dot4);
-        return;
-    }
-    for (int64_t r = r0; r < r1; r++)
+    for (int64_t r = r0 + 4 * q; r < r1; r++)
         for (int64_t t = 0; t < c->n; t++)
             c->dot(c->k, &c->Y[t * c->m + r], c->W + (size_t)r * c->w_row, c->Xq + (size_t)t * c->x_row);
 }
@@ -283,11 +276,10 @@ static void dot_rows(void *arg, int ith, int nth)
 {
     matmul_ctx *c = arg;
     long lo, hi;
-    if (c->streams) {
+    if (c->quarters) {
         while (grab(c, &lo, &hi)) {
-            const int64_t r0 = lo * 16, r1 = hi * 16 < c->m ? hi * 16 : c->m;
-            if (c->dot16) dot_streams(c, r0, r1, 16, c->dot16);
-            else dot_streams(c, r0, r1, 4, c->dot4);
+            const int64_t r0 = lo * 4, r1 = hi * 4 < c->m ? hi * 4 : c->m;
+            dot_quarters(c, r0, r1);
         }
         return;
     }
@@ -367,14 +359,13 @@ void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t
     c.dot_batch = batch_dot(ops, wtype, m, k, n, &c.n_batch);
     c.gemm = batch_gemm(ops, wtype, m, k, n);
     c.dot4 = ops->vec_dot4[wtype];
-    c.dot16 = c.dot4 ? ops->vec_dot16[wtype] : NULL;
     c.tile_m = c.gemm ? GEMM_MR : TILE_M;
     c.tile_n = c.gemm ? GEMM_NT : TILE_N;
     c.nth = pool ? pool_size(pool) : 1;
-    c.streams = !c.gemm && c.dot4 && c.n_batch == 0 && n < GEMM_MIN_N;
-    if (c.streams) {
-        c.items = (long)((m + 15) / 16);
-        c.grab_min = STREAM_MIN / 16;
+    c.quarters = !c.gemm && c.dot4 && c.n_batch == 0 && n < GEMM_MIN_N;
+    if (c.quarters) {
+        c.items = (long)((m + 3) / 4);
+        c.grab_min = QUARTERS_MIN / 4;
     } else {
         c.items = (long)(((m + c.tile_m - 1) / c.tile_m) * ((n + c.tile_n - 1) / c.tile_n));
         c.grab_min = 1;

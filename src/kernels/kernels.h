@@ -25,7 +25,7 @@
 typedef void (*vec_dot_fn)(int64_t n, float *s, const void *w, const void *x);
 /* Convert n floats to the activation format. */
 typedef void (*quantize_fn)(const float *x, void *y, int64_t n);
-/* s[r] = dot(w + r * w_stride, x) for r = 0..3 (vec_dot16: 0..15). */
+/* s[r] = dot(w + r * w_stride, x) for r = 0..3. */
 typedef void (*vec_dot4_fn)(int64_t n, float *s, const void *w, size_t w_stride, const void *x);
 /* Y[t * ldy + r] = dot(weight row r, activation row t) for r < nr, t < nt:
  * W rows w_stride bytes apart, converted activation rows x_stride bytes
@@ -56,9 +56,6 @@ typedef struct kernel_ops {
      * vec_dot calls (one row's blocks form a serial chain of FMAs; four
      * rows interleaved are four independent chains). NULL: vec_dot. */
     vec_dot4_fn vec_dot4[GGML_TYPE_COUNT];
-    /* Sixteen rows at once (w + r * w_stride for r < 16, s[0..16)), bit-
-     * identical to sixteen vec_dot calls. NULL: none (vec_dot4 serves). */
-    vec_dot4_fn vec_dot16[GGML_TYPE_COUNT];
     /* Batches (n >= GEMM_MIN_N tokens): a whole tile product in its own
      * summation order (not llama.cpp's; see the table's source), or for
      * the types with a vec_dot_b2, in that slot's order (see batch_gemm).

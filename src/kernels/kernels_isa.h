@@ -5,7 +5,7 @@
  * Each table is defined in the files compiled for its ISA (*_avx2.c,
  * *_avx512.c, *_neon.c) and exists only on the architecture it targets.
  * Every table reproduces the scalar table's vec_dot, vec_dot_x4,
- * vec_dot_b8, vec_dot_b2, vec_dot4, vec_dot16 and quantize results bit for bit; only
+ * vec_dot_b8, vec_dot_b2, vec_dot4 and quantize results bit for bit; only
  * the gemm slot (batches, see kernels.h) may round differently.
  */
 #ifndef MOTE_KERNELS_KERNELS_ISA_H
