@@ -203,6 +203,20 @@ static inline __m128i nib_block_sums4(const uint8_t *const a[4], size_t off, con
     return _mm_loadu_si128((const __m128i *)sum);
 }
 
+/* Word 4b + r: row r's scale of block b of the group at offset o. A
+ * group's four scales are words 0, 9, 18 and 27 of its first 64 bytes (a
+ * 72-byte group): one load per row and three word permutes. */
+static inline __m256i scales4x4(const uint8_t *const a[4], size_t o)
+{
+    static const uint16_t even[32] = {0, 32, 0, 0, 9, 41, 0, 0, 18, 50, 0, 0, 27, 59};
+    static const uint16_t odd[32] = {0, 0, 0, 32, 0, 0, 9, 41, 0, 0, 18, 50, 0, 0, 27, 59};
+    const __m512i r01 = _mm512_permutex2var_epi16(_mm512_loadu_si512(a[0] + o), _mm512_loadu_si512(even),
+                                                  _mm512_loadu_si512(a[1] + o));
+    const __m512i r23 = _mm512_permutex2var_epi16(_mm512_loadu_si512(a[2] + o), _mm512_loadu_si512(odd),
+                                                  _mm512_loadu_si512(a[3] + o));
+    return _mm512_castsi512_si256(_mm512_mask_blend_epi16(0xcccccccc, r01, r23));
+}
+
 static inline __attribute__((always_inline)) void nib_dot4(int64_t nb, float *s, const uint8_t *w, size_t ws,
                                                            const block_q8_0 *b, int lut)
 {
@@ -243,25 +257,10 @@ static inline __attribute__((always_inline)) void nib_dot4(int64_t nb, float *s,
         NIB_STEP(_mm512_unpacklo_epi64(t1, t3), 2);
         NIB_STEP(_mm512_unpackhi_epi64(t1, t3), 3);
 #undef NIB_STEP
-        /* word 4b + r: row r's scale of block i + b */
-        __m128i d0 = _mm_cvtsi32_si128(load_u16(a[0] + o)), d1 = _mm_cvtsi32_si128(load_u16(a[0] + o + 2 * B));
-        d0 = _mm_insert_epi16(d0, load_u16(a[1] + o), 1);
-        d0 = _mm_insert_epi16(d0, load_u16(a[2] + o), 2);
-        d0 = _mm_insert_epi16(d0, load_u16(a[3] + o), 3);
-        d0 = _mm_insert_epi16(d0, load_u16(a[0] + o + B), 4);
-        d0 = _mm_insert_epi16(d0, load_u16(a[1] + o + B), 5);
-        d0 = _mm_insert_epi16(d0, load_u16(a[2] + o + B), 6);
-        d0 = _mm_insert_epi16(d0, load_u16(a[3] + o + B), 7);
-        d1 = _mm_insert_epi16(d1, load_u16(a[1] + o + 2 * B), 1);
-        d1 = _mm_insert_epi16(d1, load_u16(a[2] + o + 2 * B), 2);
-        d1 = _mm_insert_epi16(d1, load_u16(a[3] + o + 2 * B), 3);
-        d1 = _mm_insert_epi16(d1, load_u16(a[0] + o + 3 * B), 4);
-        d1 = _mm_insert_epi16(d1, load_u16(a[1] + o + 3 * B), 5);
-        d1 = _mm_insert_epi16(d1, load_u16(a[2] + o + 3 * B), 6);
-        d1 = _mm_insert_epi16(d1, load_u16(a[3] + o + 3 * B), 7);
+        const __m256i dw = scales4x4(a, o);
         const __m128 dx = _mm_cvtph_ps(_mm_setr_epi16((short)y[0].d, (short)y[1].d, (short)y[2].d, (short)y[3].d,
                                                       0, 0, 0, 0));
-        const __m512 d = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_set_m128i(d1, d0)),
+        const __m512 d = _mm512_mul_ps(_mm512_cvtph_ps(dw),
                                        _mm512_permutexvar_ps(blk, _mm512_castps128_ps512(dx)));
         const __m512 f = _mm512_cvtepi32_ps(_mm512_add_epi32(lo, hi));
         acc = _mm_fmadd_ps(_mm512_castps512_ps128(f), _mm512_castps512_ps128(d), acc);
