@@ -37,43 +37,47 @@ static float fold4(__m512 acc[4])
     return reduce16(_mm512_add_ps(acc[0], acc[1]));
 }
 
-/* Four accumulators named, not an array: gcc -O2 does not unroll a loop
+static inline __m512 load_f16(const mote_f16 *p)
+{
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+
+/* 16 elements of a (F16 if f16, else F32) from element i, as F32. */
+static inline __m512 load16(const void *a, int64_t i, int f16)
+{
+    return f16 ? load_f16((const mote_f16 *)a + i) : _mm512_loadu_ps((const float *)a + i);
+}
+
+/* The first n - n % 64 elements in four 16-lane FMA chains, folded. The
+ * accumulators are named, not an array: gcc -O2 does not unroll a loop
  * over an array of them and keeps them on the stack. */
+static inline __attribute__((always_inline)) float dot64(int64_t np, const void *a, const void *b, int f16)
+{
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
+    for (int64_t i = 0; i < np; i += 64) {
+        c0 = _mm512_fmadd_ps(load16(a, i, f16), load16(b, i, f16), c0);
+        c1 = _mm512_fmadd_ps(load16(a, i + 16, f16), load16(b, i + 16, f16), c1);
+        c2 = _mm512_fmadd_ps(load16(a, i + 32, f16), load16(b, i + 32, f16), c2);
+        c3 = _mm512_fmadd_ps(load16(a, i + 48, f16), load16(b, i + 48, f16), c3);
+    }
+    __m512 acc[4] = {c0, c1, c2, c3};
+    return fold4(acc);
+}
+
 static void f32_dot_avx512(int64_t n, float *s, const void *w, const void *x)
 {
     const float *a = w, *b = x;
     const int64_t np = n - n % 64;
-    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-    for (int64_t i = 0; i < np; i += 64) {
-        c0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), c0);
-        c1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), c1);
-        c2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), c2);
-        c3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), c3);
-    }
-    __m512 acc[4] = {c0, c1, c2, c3};
-    float sum = fold4(acc);
+    float sum = dot64(np, a, b, 0);
     for (int64_t i = np; i < n; i++) sum += a[i] * b[i];
     *s = sum;
-}
-
-static inline __m512 load_f16(const mote_f16 *p)
-{
-    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
 }
 
 static void f16_dot_avx512(int64_t n, float *s, const void *w, const void *x)
 {
     const mote_f16 *a = w, *b = x;
     const int64_t np = n - n % 64;
-    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-    for (int64_t i = 0; i < np; i += 64) {
-        c0 = _mm512_fmadd_ps(load_f16(a + i), load_f16(b + i), c0);
-        c1 = _mm512_fmadd_ps(load_f16(a + i + 16), load_f16(b + i + 16), c1);
-        c2 = _mm512_fmadd_ps(load_f16(a + i + 32), load_f16(b + i + 32), c2);
-        c3 = _mm512_fmadd_ps(load_f16(a + i + 48), load_f16(b + i + 48), c3);
-    }
-    __m512 acc[4] = {c0, c1, c2, c3};
-    double sum = fold4(acc);
+    double sum = dot64(np, a, b, 1);
     for (int64_t i = np; i < n; i++) sum += (double)(x86_f16(a[i]) * x86_f16(b[i]));
     *s = (float)sum;
 }
