@@ -164,27 +164,7 @@ static inline int load_u16(const void *p)
     return v;
 }
 
-/* vec_dot4 for the 4-bit block types, in steps of four blocks: sixteen
- * (row, block) sums side by side, 32-bit lane 4b + r holding row r's
- * block b, each exact (in any order). The rows' 16 bytes of nibbles are
- * transposed in registers: A_r holds row r's four blocks in its four
- * 128-bit lanes, and two rounds of unpacks give T_j, whose lane 4b + r is
- * bytes 4j..4j+3 of that block: low nibbles elements 4j..4j+3, high
- * nibbles 16 + 4j... Then vpdpbusd multiplies them, as unsigned bytes
- * (IQ4_NL: its value + 128 by table), by the block's matching activation
- * bytes (the four blocks' activations in the four 128-bit lanes, spread
- * within each lane by vpshufd), and the zero point (8, or 128) times the
- * block's activation sum is taken off. Row r's FMA chain then takes its
- * four blocks in order, one 128-bit lane after the other: the scalar
- * chain. Against the AVX2 kernel (one block, horizontal sums and sign
- * tricks) this is about half the instructions per row and block.
- *
- * Memory sees four streams (dot_quarters) each reading 72 bytes per step.
- * A sixteen-row form of the same kernel (one block of sixteen streams per
- * step, ~6 instructions per row and block, 25% faster on weights in
- * cache) was 20% slower in the model: llama-3.2-1b Q4_0 generation, 42
- * against 51 t/s, alternating runs. The hardware prefetchers follow few
- * streams that each read lines quickly better than many slow ones. */
+/* The 16-byte nibbles of four consecutive blocks from p, one per 128-bit lane. */
 static inline __m512i load_blocks4(const uint8_t *p)
 {
     const size_t B = sizeof(block_q4_0);
@@ -194,8 +174,7 @@ static inline __m512i load_blocks4(const uint8_t *p)
 /* The four rows' exact sums of one block, zp taken off, as four lanes. */
 static inline __m128i nib_block_sums4(const uint8_t *const a[4], size_t off, const int8_t *y, int zp, int lut)
 {
-    const __m256i table = _mm256_broadcastsi128_si256(
-        _mm_xor_si128(_mm_loadu_si128((const __m128i *)iq4nl_values), _mm_set1_epi8((char)0x80)));
+    const __m256i table = _mm256_broadcastsi128_si256(x86_iq4nl_u8());
     const __m256i yv = _mm256_loadu_si256((const __m256i *)y);
     const int sy = x86_hsum_i32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char)zp), yv));
     int32_t sum[4];
@@ -221,14 +200,34 @@ static inline __m256i scales4x4(const uint8_t *const a[4], size_t o)
     return _mm512_castsi512_si256(_mm512_mask_blend_epi16(0xcccccccc, r01, r23));
 }
 
+/* vec_dot4 for the 4-bit block types, in steps of four blocks: sixteen
+ * (row, block) sums side by side, 32-bit lane 4b + r holding row r's
+ * block b, each exact (in any order). The rows' 16 bytes of nibbles are
+ * transposed in registers: A_r holds row r's four blocks in its four
+ * 128-bit lanes, and two rounds of unpacks give T_j, whose lane 4b + r is
+ * bytes 4j..4j+3 of that block: low nibbles elements 4j..4j+3, high
+ * nibbles 16 + 4j... Then vpdpbusd multiplies them, as unsigned bytes
+ * (IQ4_NL: its value + 128 by table), by the block's matching activation
+ * bytes (the four blocks' activations in the four 128-bit lanes, spread
+ * within each lane by vpshufd), and the zero point (8, or 128) times the
+ * block's activation sum is taken off. Row r's FMA chain then takes its
+ * four blocks in order, one 128-bit lane after the other: the scalar
+ * chain. Against the AVX2 kernel (one block, horizontal sums and sign
+ * tricks) this is about half the instructions per row and block.
+ *
+ * Memory sees four streams (dot_quarters) each reading 72 bytes per step.
+ * A sixteen-row form of the same kernel (one block of sixteen streams per
+ * step, ~6 instructions per row and block, 25% faster on weights in
+ * cache) was 20% slower in the model: llama-3.2-1b Q4_0 generation, 42
+ * against 51 t/s, alternating runs. The hardware prefetchers follow few
+ * streams that each read lines quickly better than many slow ones. */
 static inline __attribute__((always_inline)) void nib_dot4(int64_t nb, float *s, const uint8_t *w, size_t ws,
                                                            const block_q8_0 *b, int lut)
 {
     const size_t B = sizeof(block_q4_0); /* == sizeof(block_iq4_nl) */
     const int zp = lut ? 128 : 8;
     const __m512i m4 = _mm512_set1_epi8(0x0f), zpv = _mm512_set1_epi8((char)zp);
-    const __m512i table = _mm512_broadcast_i32x4(
-        _mm_xor_si128(_mm_loadu_si128((const __m128i *)iq4nl_values), _mm_set1_epi8((char)0x80)));
+    const __m512i table = _mm512_broadcast_i32x4(x86_iq4nl_u8());
     const __m512i blk = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     const uint8_t *const a[4] = {w, w + ws, w + 2 * ws, w + 3 * ws};
     __m128 acc = _mm_setzero_ps();

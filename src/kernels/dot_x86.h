@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tensor/quant.h"
+
 /* ------------------------------------------------------------------------
  * AVX2 kernels (dot_avx2.c, dot_k_avx2.c, quant_avx2.c)
  * ---------------------------------------------------------------------- */
@@ -187,6 +189,12 @@ static inline void x86_prefetch_rows4(const void *at, size_t ws, size_t size)
     const char *p = (const char *)at + X86_PF_ROW;
     for (size_t o = 0; o < size; o += 64)
         for (size_t r = 0; r < 4; r++) _mm_prefetch(p + r * ws + o, _MM_HINT_T0);
+}
+
+/* The 16 IQ4_NL values + 128, as unsigned bytes (a pshufb table). */
+static inline __m128i x86_iq4nl_u8(void)
+{
+    return _mm_xor_si128(_mm_loadu_si128((const __m128i *)iq4nl_values), _mm_set1_epi8((char)0x80));
 }
 
 /* F16 -> F32 of one value (exact, as fp16_to_fp32). */

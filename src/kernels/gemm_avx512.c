@@ -72,8 +72,7 @@ static void unpack_q4_0(const void *row, int64_t e0, int len, uint8_t *uq, float
 static void unpack_iq4_nl(const void *row, int64_t e0, int len, uint8_t *uq, float *scale, float *offs)
 {
     const block_iq4_nl *b = (const block_iq4_nl *)row + e0 / 32;
-    const __m256i table = _mm256_xor_si256(_mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)iq4nl_values)),
-                                           _mm256_set1_epi8((char)0x80)); /* value + 128 */
+    const __m256i table = _mm256_broadcastsi128_si256(x86_iq4nl_u8());
     for (int i = 0; i < len / 32; i++, uq += 32) {
         _mm256_storeu_si256((__m256i *)uq, _mm256_shuffle_epi8(table, x86_nibbles(b[i].qs)));
         scale[i] = x86_f16(b[i].d);
