@@ -5,8 +5,19 @@
 
 PREFIX  ?= /usr/local
 CC      ?= cc
-PKGS    := libpcre2-8 libutf8proc libcjson
 TESTPKG := cmocka
+
+# libmote's modules, lowest layer first: a module includes only its own
+# headers and those of modules before it. Each names the Debian packages
+# (pkg-config names) it links, and libmote links the union of its
+# modules' packages and nothing else. Layers above the engine (src/serve,
+# src/memory) are built as libraries of their own from their folders, with
+# their own package lists, so that a program using libmote alone never
+# pulls in an HTTP server or a database.
+LIB_MODULES := base gguf tensor kernels jinja model engine toolkit
+PKGS_jinja  := libutf8proc
+PKGS_engine := libpcre2-8 libutf8proc libcjson
+PKGS    := $(sort $(foreach m,$(LIB_MODULES),$(PKGS_$(m))))
 
 # Cross builds: the compiler, the target's pkg-config files (Debian multiarch)
 # and a program that runs the target's binaries here (RUNNER, empty natively).
@@ -35,8 +46,10 @@ OPT     ?= -O2 -g
 endif
 
 CFLAGS  ?=
-CFLAGS  += $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter \
+CFLAGS  += $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prototypes \
            -fPIC -pthread -Iinclude -Isrc $(shell $(PKG_CONFIG) --cflags $(PKGS))
+# Only what the public headers mark MOTE_API is exported from libmote.so.
+LIB_CFLAGS := -fvisibility=hidden
 LDFLAGS += $(OPT) -pthread
 LDLIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm
 
@@ -54,7 +67,7 @@ ifeq ($(TARGET_ARCH_NAME),aarch64)
 ISA_dotprod := -march=armv8.2-a+dotprod
 endif
 
-LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
+LIB_SRC  := $(sort $(foreach m,$(LIB_MODULES),$(shell find src/$(m) -name '*.c')))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_UTIL:= $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
@@ -80,6 +93,8 @@ $(BUILD)/libmote.so: $(LIB_OBJ)
 $(BUILD)/mote: $(CLI_OBJ) $(BUILD)/libmote.a
 	$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+$(LIB_OBJ): CFLAGS += $(LIB_CFLAGS)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(ISA_$(lastword $(subst _, ,$(basename $(notdir $<))))) -MMD -MP -c $< -o $@
@@ -98,7 +113,7 @@ $(BUILD)/tests/test_noalloc: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=r
 # Every test program runs even if one fails; the target fails if any did.
 # With a RUNNER, test_cli spawns the command through a wrapper script (a
 # process under qemu-user cannot exec a foreign binary without binfmt).
-test: $(TEST_BIN) $(BUILD)/mote
+test: $(TEST_BIN) $(BUILD)/mote $(BUILD)/libmote.so
 	@fail=0; mote_bin=$(BUILD)/mote; \
 	if [ -n "$(RUNNER)" ]; then mote_bin=$(BUILD)/mote-run; \
 	  printf '#!/bin/sh\nexec %s %s "$$@"\n' "$(RUNNER)" "$(abspath $(BUILD)/mote)" > $$mote_bin; \
@@ -106,6 +121,7 @@ test: $(TEST_BIN) $(BUILD)/mote
 	for t in $(TEST_BIN); do \
 	  echo "== $$t"; MOTE_BIN=$$mote_bin $(RUNNER) $$t || fail=1; \
 	done; \
+	echo "== tests/exports.sh"; NM=$(CROSS)nm sh tests/exports.sh $(BUILD)/libmote.so include/mote.h include/mote_tools.h || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "SOME TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
 install: $(BUILD)/mote $(BUILD)/libmote.a $(BUILD)/libmote.so
@@ -113,12 +129,13 @@ install: $(BUILD)/mote $(BUILD)/libmote.a $(BUILD)/libmote.so
 	install -m 755 $(BUILD)/mote $(DESTDIR)$(PREFIX)/bin/mote
 	install -m 644 $(BUILD)/libmote.a $(DESTDIR)$(PREFIX)/lib/libmote.a
 	install -m 755 $(BUILD)/libmote.so $(DESTDIR)$(PREFIX)/lib/libmote.so
-	install -m 644 include/mote.h $(DESTDIR)$(PREFIX)/include/mote.h
+	install -m 644 include/mote.h include/mote_tools.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@PKGS@|$(PKGS)|' mote.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mote.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/mote $(DESTDIR)$(PREFIX)/lib/libmote.a $(DESTDIR)$(PREFIX)/lib/libmote.so \
-	      $(DESTDIR)$(PREFIX)/include/mote.h $(DESTDIR)$(PREFIX)/lib/pkgconfig/mote.pc
+	      $(DESTDIR)$(PREFIX)/include/mote.h $(DESTDIR)$(PREFIX)/include/mote_tools.h \
+	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/mote.pc
 
 clean:
 	rm -rf build build-san build-aarch64 build-aarch64-san mote

@@ -17,6 +17,13 @@
 extern "C" {
 #endif
 
+/* Marks the public API: libmote is built with every other symbol hidden. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MOTE_API __attribute__((visibility("default")))
+#else
+#define MOTE_API
+#endif
+
 /* ------------------------------------------------------------------------
  * Status and errors
  * ---------------------------------------------------------------------- */
@@ -31,14 +38,32 @@ typedef enum mote_status {
     MOTE_E_RANGE,       /* out of range: context full, buffer too small */
     MOTE_E_TOKENIZE,    /* text the vocabulary cannot encode */
     MOTE_E_TEMPLATE,    /* chat template failed to parse or render */
+    MOTE_E_CANCELLED,   /* a progress callback asked to stop */
 } mote_status;
 
 /* Message of the last failed call on this thread ("" if none). */
-const char *mote_last_error(void);
+MOTE_API const char *mote_last_error(void);
 /* Short name of a status code, e.g. "format error". */
-const char *mote_status_name(mote_status s);
+MOTE_API const char *mote_status_name(mote_status s);
 /* Free memory that libmote returned to the caller (strings, arrays). */
-void mote_free(void *p);
+MOTE_API void mote_free(void *p);
+
+/* Progress of long work (opening a model, evaluating a prompt, writing a
+ * model file ...): called from time to time with how much is done of the
+ * total, in units the caller documents. Return 0 to go on; nonzero cancels
+ * the work, which then fails with MOTE_E_CANCELLED and leaves its objects
+ * as they were before the call (usable). */
+typedef int (*mote_progress_fn)(void *user, uint64_t done, uint64_t total);
+
+/* Memory a model or session holds, for keeping a budget. */
+typedef struct mote_memory {
+    uint64_t mapped;    /* bytes of the model file mapped (address space) */
+    uint64_t resident;  /* of those, bytes in RAM now (mincore) */
+    uint64_t heap;      /* bytes allocated besides the map: tables, vocabulary */
+    uint64_t kv;        /* session: bytes of the KV cache (all sequences) */
+    uint64_t kv_used;   /* session: of those, bytes holding cached positions */
+    uint64_t scratch;   /* session: activation buffers and outputs */
+} mote_memory;
 
 /* ------------------------------------------------------------------------
  * Models
@@ -51,14 +76,22 @@ typedef struct mote_model_params {
     /* Load only the tokenizer (and metadata); tensors are not required.
      * A file without tensors is opened this way automatically. */
     int vocab_only;
+    /* Called while the file's tensors are checked and its weights are read
+     * in (done, total: bytes of tensor data); may be NULL. */
+    mote_progress_fn progress;
+    void *progress_user;
+    /* 1: read every weight page once while opening (first token without
+     * page faults, and `resident` shows the cost at once); 0: pages come in
+     * as the forward pass touches them. */
+    int prefetch;
 } mote_model_params;
 
-mote_model_params mote_model_default_params(void);
+MOTE_API mote_model_params mote_model_default_params(void);
 
 /* Open a GGUF file. Weights are used in place from a read-only memory map. */
-mote_status mote_model_open(const char *path, const mote_model_params *params,
+MOTE_API mote_status mote_model_open(const char *path, const mote_model_params *params,
                             mote_model **out);
-void mote_model_close(mote_model *model);
+MOTE_API void mote_model_close(mote_model *model);
 
 typedef struct mote_model_info {
     const char *arch;      /* general.architecture, e.g. "llama" */
@@ -80,19 +113,22 @@ typedef struct mote_model_info {
     const char *pre;       /* tokenizer.ggml.pre or "" */
 } mote_model_info;
 
+/* Fields of `mem` that apply to a model: mapped, resident, heap. */
+MOTE_API mote_status mote_model_memory(const mote_model *model, mote_memory *mem);
+
 /* Strings in *info live as long as the model. */
-mote_status mote_model_get_info(const mote_model *model, mote_model_info *info);
+MOTE_API mote_status mote_model_get_info(const mote_model *model, mote_model_info *info);
 
 /* Metadata: iterate keys, and read any value rendered as text
  * (arrays are summarised as "[type x count]"). */
-int64_t mote_model_meta_count(const mote_model *model);
-const char *mote_model_meta_key(const mote_model *model, int64_t i);
-mote_status mote_model_meta_string(const mote_model *model, const char *key,
+MOTE_API int64_t mote_model_meta_count(const mote_model *model);
+MOTE_API const char *mote_model_meta_key(const mote_model *model, int64_t i);
+MOTE_API mote_status mote_model_meta_string(const mote_model *model, const char *key,
                                    char *buf, size_t cap);
 
 /* Tensors: iterate names, types and shapes (for `mote info`). */
-int64_t mote_model_tensor_count(const mote_model *model);
-mote_status mote_model_tensor_info(const mote_model *model, int64_t i,
+MOTE_API int64_t mote_model_tensor_count(const mote_model *model);
+MOTE_API mote_status mote_model_tensor_info(const mote_model *model, int64_t i,
                                    const char **name, const char **type_name,
                                    int64_t ne[4], int *n_dims, uint64_t *nbytes);
 
@@ -100,35 +136,45 @@ mote_status mote_model_tensor_info(const mote_model *model, int64_t i,
  * Tokenizer
  * ---------------------------------------------------------------------- */
 
-int mote_vocab_size(const mote_model *model);
-mote_token mote_token_bos(const mote_model *model); /* -1 if none */
-mote_token mote_token_eos(const mote_model *model); /* -1 if none */
-mote_token mote_token_eot(const mote_model *model); /* -1 if none */
+MOTE_API int mote_vocab_size(const mote_model *model);
+MOTE_API mote_token mote_token_bos(const mote_model *model); /* -1 if none */
+MOTE_API mote_token mote_token_eos(const mote_model *model); /* -1 if none */
+MOTE_API mote_token mote_token_eot(const mote_model *model); /* -1 if none */
 /* End of generation: EOS, EOT or any token the vocabulary marks as such. */
-int mote_token_is_eog(const mote_model *model, mote_token t);
+MOTE_API int mote_token_is_eog(const mote_model *model, mote_token t);
 
 /* Tokenize text[0..len). add_special: add BOS/EOS as the vocabulary says.
  * parse_special: recognise special tokens (e.g. "<|im_start|>") in the text.
  * Writes up to cap ids to out and the full count to *n_out; returns
  * MOTE_E_RANGE (with *n_out set) if cap was too small. */
-mote_status mote_tokenize(const mote_model *model, const char *text, size_t len,
+MOTE_API mote_status mote_tokenize(const mote_model *model, const char *text, size_t len,
                           int add_special, int parse_special, mote_token *out,
                           size_t cap, size_t *n_out);
 
 /* The text of one token. render_special: include the text of control
  * tokens (otherwise they render as ""). Writes up to cap bytes (no NUL) and
  * the full length to *n_out; MOTE_E_RANGE if cap was too small. */
-mote_status mote_token_to_piece(const mote_model *model, mote_token t,
+MOTE_API mote_status mote_token_to_piece(const mote_model *model, mote_token t,
                                 int render_special, char *buf, size_t cap,
                                 size_t *n_out);
 
 /* Detokenize a sequence into a malloc'd NUL-terminated string (free with
  * mote_free). Handles the leading-space rule of SentencePiece vocabularies. */
-mote_status mote_detokenize(const mote_model *model, const mote_token *toks,
+MOTE_API mote_status mote_detokenize(const mote_model *model, const mote_token *toks,
                             size_t n, int render_special, char **out);
 
 /* ------------------------------------------------------------------------
  * Sessions: KV cache and evaluation
+ *
+ * A session evaluates a model for up to n_seq_max sequences (conversations,
+ * requests) at once. Each sequence has its own KV cache of n_ctx positions,
+ * allocated when the session is created: a sequence's cost is fixed and
+ * known (mote_session_memory), sequences never evict each other, and a
+ * batch may mix tokens of any sequences in one forward pass, so the weights
+ * are read once for all of them. A sequence's results are bit-identical
+ * to evaluating it alone in a session with the same parameters, whatever
+ * else is in the batch: each sequence's tokens are multiplied with the
+ * kernels a batch of just those tokens would use.
  * ---------------------------------------------------------------------- */
 
 typedef struct mote_session mote_session;
@@ -146,34 +192,117 @@ enum mote_kv_type {
     MOTE_KV_Q8_0 = 2,
 };
 
+/* How an embeddings session pools a sequence's final hidden states (the
+ * values of GGUF's <arch>.pooling_type). */
+enum mote_pooling {
+    MOTE_POOL_DEFAULT = -1, /* what the model file says; none if it says nothing */
+    MOTE_POOL_NONE = 0,     /* one vector per token */
+    MOTE_POOL_MEAN = 1,     /* the mean over the sequence's tokens */
+    MOTE_POOL_CLS = 2,      /* the sequence's first token */
+    MOTE_POOL_LAST = 3,     /* the sequence's last token */
+};
+
 typedef struct mote_session_params {
-    int n_ctx;     /* context length; 0 = the model's training context */
-    int n_threads; /* worker threads; 0 = number of online CPUs */
-    int n_batch;   /* largest batch evaluated at once; 0 = 512 */
-    int kv_type;   /* enum mote_kv_type; default MOTE_KV_F16 */
+    int n_ctx;      /* positions per sequence; 0 = the model's training
+                     * context, at most 4096 */
+    int n_threads;  /* most threads of the process's pool this session uses
+                     * at once; 0 = all of them */
+    int n_batch;    /* most tokens evaluated in one forward pass; 0 = 512.
+                     * mote_session_eval cuts longer inputs into pieces of
+                     * this size; a mote_batch may not exceed it */
+    int kv_type;    /* enum mote_kv_type; default MOTE_KV_F16 */
+    int n_seq_max;  /* sequences (ids 0 .. n_seq_max - 1); 0 = 1 */
+    /* 1: an embeddings session: evaluation keeps the final hidden states
+     * (after the output norm) of the tokens that ask for output, pooled per
+     * sequence as `pooling` says, instead of logits. */
+    int embeddings;
+    int pooling;    /* enum mote_pooling; embeddings sessions only */
+    int normalize;  /* 1: embeddings are scaled to unit L2 norm */
+    /* Called during evaluation after each layer of each forward pass
+     * (done, total: layers of the call's forward passes); may be NULL.
+     * Cancelling rolls every sequence back to where the call found it. */
+    mote_progress_fn progress;
+    void *progress_user;
 } mote_session_params;
 
-mote_session_params mote_session_default_params(void);
+MOTE_API mote_session_params mote_session_default_params(void);
 
-mote_status mote_session_create(const mote_model *model,
-                                const mote_session_params *params,
-                                mote_session **out);
-void mote_session_free(mote_session *s);
+MOTE_API mote_status mote_session_create(const mote_model *model, const mote_session_params *params,
+                                         mote_session **out);
+MOTE_API void mote_session_free(mote_session *s);
 
-/* Evaluate n tokens at the current position (a batch: matrix x matrix).
- * If all_logits, logits are kept for every token of the batch, otherwise
- * only for the last one. The position advances by n. */
-mote_status mote_session_eval(mote_session *s, const mote_token *toks, int n,
-                              int all_logits);
+/* Evaluate n tokens of sequence 0 at its current position (matrix x
+ * matrix, in pieces of n_batch). If all_logits, logits are kept for every
+ * token, otherwise only for the last one. The position advances by n.
+ * In an embeddings session, outputs are embeddings instead of logits. */
+MOTE_API mote_status mote_session_eval(mote_session *s, const mote_token *toks, int n, int all_logits);
 
-/* Logits (n_vocab floats) of token i of the last batch; i = -1 is the last.
- * NULL if i was not kept. Valid until the next eval. */
-const float *mote_session_logits(const mote_session *s, int i);
+/* A batch: tokens of any sequences, evaluated in one forward pass. Each
+ * sequence's tokens must come in order at consecutive positions from the
+ * sequence's current length (pos -1 means exactly that). */
+typedef struct mote_batch {
+    int n;               /* tokens in the batch */
+    int cap;             /* tokens it has room for */
+    mote_token *token;   /* (cap) */
+    int32_t *seq;        /* (cap) sequence id of each token */
+    int32_t *pos;        /* (cap) position of each token in its sequence */
+    int8_t *output;      /* (cap) 1: keep this token's logits (or embedding) */
+} mote_batch;
 
-int mote_session_pos(const mote_session *s);   /* tokens in the cache */
-int mote_session_n_ctx(const mote_session *s);
-/* Forget cached tokens from position pos on (0 clears the cache). */
-mote_status mote_session_truncate(mote_session *s, int pos);
+/* A batch with room for cap tokens (free with mote_batch_free). */
+MOTE_API mote_status mote_batch_init(mote_batch *b, int cap);
+MOTE_API void mote_batch_free(mote_batch *b);
+MOTE_API void mote_batch_clear(mote_batch *b);
+/* Append a token; pos -1: its sequence's next position. MOTE_E_RANGE if full. */
+MOTE_API mote_status mote_batch_add(mote_batch *b, mote_token t, int seq, int pos, int output);
+
+/* Evaluate a batch (at most n_batch tokens). On failure no sequence has
+ * changed. Outputs (logits or embeddings) of batch token i are read with
+ * mote_session_logits(s, i) / mote_session_embedding(s, i). */
+MOTE_API mote_status mote_session_decode(mote_session *s, const mote_batch *b);
+
+/* Logits (n_vocab floats) of token i of the last evaluation (batch index;
+ * i = -1 is the last token). NULL if i was not kept. Valid until the next
+ * evaluation. */
+MOTE_API const float *mote_session_logits(const mote_session *s, int i);
+
+/* Embeddings session: the n_embd floats of token i of the last evaluation
+ * (pooling none; i = -1 is the last), NULL if not kept. */
+MOTE_API const float *mote_session_embedding(const mote_session *s, int i);
+/* Embeddings session with pooling: the pooled vector of sequence seq from
+ * the last evaluation that included tokens of it, NULL if none. Mean and
+ * CLS pooling need the whole sequence (from position 0) in one batch. */
+MOTE_API const float *mote_session_embedding_seq(const mote_session *s, int seq);
+/* The pooling an embeddings session applies (enum mote_pooling, never
+ * MOTE_POOL_DEFAULT). */
+MOTE_API int mote_session_pooling(const mote_session *s);
+
+MOTE_API int mote_session_pos(const mote_session *s);   /* tokens cached in sequence 0 */
+MOTE_API int mote_session_n_ctx(const mote_session *s); /* positions per sequence */
+MOTE_API int mote_session_n_seq(const mote_session *s); /* n_seq_max */
+/* Forget sequence 0's cached tokens from position pos on (0 clears it). */
+MOTE_API mote_status mote_session_truncate(mote_session *s, int pos);
+
+/* Sequence operations. None allocates or frees: a sequence's cache is
+ * fixed. Clear and truncate cost nothing; copy costs a memory copy of
+ * n positions of every layer's keys and values (kv_bytes_per_pos each, see
+ * mote_session_memory). */
+MOTE_API int mote_seq_pos(const mote_session *s, int seq); /* tokens cached; -1 if no such sequence */
+MOTE_API mote_status mote_seq_truncate(mote_session *s, int seq, int pos);
+MOTE_API mote_status mote_seq_clear(mote_session *s, int seq);
+/* Make dst hold the first n cached positions of src (and nothing else). */
+MOTE_API mote_status mote_seq_copy(mote_session *s, int src, int dst, int n);
+/* The tokens cached in a sequence (valid until it changes); *n gets the count. */
+MOTE_API const mote_token *mote_seq_tokens(const mote_session *s, int seq, int *n);
+/* Prefix reuse: the length of the longest common prefix of seq's cached
+ * tokens and toks[0..n). A caller keeps that much (mote_seq_truncate) and
+ * evaluates the rest; at least one token must be evaluated to get logits. */
+MOTE_API int mote_seq_common_prefix(const mote_session *s, int seq, const mote_token *toks, int n);
+
+/* Fields of `mem` that apply to a session: kv, kv_used, scratch, heap.
+ * kv_bytes_per_pos (may be NULL): KV bytes of one position of one
+ * sequence (all layers, keys and values). */
+MOTE_API mote_status mote_session_memory(const mote_session *s, mote_memory *mem, uint64_t *kv_bytes_per_pos);
 
 /* ------------------------------------------------------------------------
  * Sampling
@@ -193,15 +322,15 @@ typedef struct mote_sampler_params {
     uint64_t seed;
 } mote_sampler_params;
 
-mote_sampler_params mote_sampler_default_params(void);
-mote_status mote_sampler_create(const mote_sampler_params *params, int n_vocab,
+MOTE_API mote_sampler_params mote_sampler_default_params(void);
+MOTE_API mote_status mote_sampler_create(const mote_sampler_params *params, int n_vocab,
                                 mote_sampler **out);
-void mote_sampler_free(mote_sampler *smp);
+MOTE_API void mote_sampler_free(mote_sampler *smp);
 /* Pick a token from raw logits (not modified). */
-mote_token mote_sampler_sample(mote_sampler *smp, const float *logits);
+MOTE_API mote_token mote_sampler_sample(mote_sampler *smp, const float *logits);
 /* Record a token in the penalty history (prompt or generated). */
-void mote_sampler_accept(mote_sampler *smp, mote_token t);
-void mote_sampler_reset(mote_sampler *smp);
+MOTE_API void mote_sampler_accept(mote_sampler *smp, mote_token t);
+MOTE_API void mote_sampler_reset(mote_sampler *smp);
 
 /* ------------------------------------------------------------------------
  * Generation
@@ -223,7 +352,7 @@ typedef struct mote_generate_stats {
 /* Evaluate the prompt, then sample up to n_predict tokens, feeding each back.
  * Stops at end-of-generation tokens, when fn returns nonzero, or when the
  * context is full. stats may be NULL. */
-mote_status mote_generate(mote_session *s, mote_sampler *smp,
+MOTE_API mote_status mote_generate(mote_session *s, mote_sampler *smp,
                           const mote_token *prompt, int n_prompt, int n_predict,
                           mote_token_fn fn, void *user,
                           mote_generate_stats *stats);
@@ -239,64 +368,14 @@ typedef struct mote_chat_message {
 
 /* Render the model's tokenizer.chat_template (or tmpl if not NULL) for the
  * messages. *out is malloc'd (free with mote_free). */
-mote_status mote_chat_apply(const mote_model *model, const char *tmpl,
+MOTE_API mote_status mote_chat_apply(const mote_model *model, const char *tmpl,
                             const mote_chat_message *msgs, size_t n,
                             int add_generation_prompt, char **out);
 
 /* Render a Jinja chat template with a JSON context object (the variables:
  * messages, tools, add_generation_prompt, bos_token, ...). */
-mote_status mote_template_render(const char *tmpl, const char *context_json,
+MOTE_API mote_status mote_template_render(const char *tmpl, const char *context_json,
                                  char **out);
-
-/* ------------------------------------------------------------------------
- * Synthetic models (for benchmarks and tests)
- * ---------------------------------------------------------------------- */
-
-/* Called while a synthetic model is written, after each piece of tensor
- * data, with the bytes written so far and the total. */
-typedef void (*mote_progress_fn)(void *user, uint64_t done, uint64_t total);
-
-typedef struct mote_synth_params {
-    const char *like;       /* model whose shapes are copied (mote_synth_models) */
-    const char *type;       /* "F16", "BF16", "Q8_0", "Q4_0" or "Q4_K_M" */
-    const char *vocab_path; /* GGUF whose tokenizer.* keys are copied */
-    const char *out_path;   /* GGUF written (replaced if present) */
-    uint64_t seed;          /* same seed and parameters: same bytes */
-    int n_layer;            /* 0: the model's block count; else this many */
-    int n_threads;          /* 0: number of online CPUs */
-    int exact;              /* 1: quantize every row from its own samples
-                             * (slow for K-quants); 0: see mote_synth */
-    mote_progress_fn progress; /* may be NULL */
-    void *progress_user;    /* progress's first argument */
-} mote_synth_params;
-
-mote_synth_params mote_synth_default_params(void);
-
-/* Write a GGUF with random weights and the exact layout of a real model:
- * general.architecture, the <arch>.* hyper-parameter keys llama.cpp's
- * converter writes, general.file_type, every tensor with its shape, in the
- * order and with the types llama.cpp's llama-quantize gives them (the
- * Q4_K_M mix: Q4_K, Q6_K for the output head and for attn_v/ffn_down of the
- * layers its use_more_bits rule picks, with its fallbacks for rows that are
- * not whole 256-blocks), Llama 3 rope factors as a rope_freqs tensor, and
- * all tokenizer.* keys of the vocabulary file, whose token count becomes
- * the model's vocabulary size.
- *
- * Weights are approximately normal with standard deviation 0.02 (sum of
- * four uniforms, scaled), norms are 1, biases like weights. By default each
- * row of a matrix is a seeded random pick of blocks from a pool (per type)
- * of about a million samples quantized with mote's quantizers (every block
- * a true quantization of normal samples; blocks repeat across the model),
- * which writes a 1B-parameter file in seconds. exact = 1 quantizes every row from
- * its own samples instead. Either way the file depends only on the
- * parameters, never on the thread count. Data is streamed: memory use is a
- * few MiB whatever the model's size. */
-mote_status mote_synth(const mote_synth_params *params);
-
-/* Names of the models mote_synth can imitate and a line about each,
- * NULL past the end (i from 0). */
-const char *mote_synth_model_name(int i);
-const char *mote_synth_model_about(int i);
 
 #ifdef __cplusplus
 }

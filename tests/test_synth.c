@@ -16,7 +16,7 @@
 
 #include "gguf/gguf.h"
 #include "gguf/gguf_write.h"
-#include "mote.h"
+#include "mote_tools.h"
 #include "tensor/quant.h"
 #include "testutil.h"
 #include "toolkit/synth.h"

@@ -16,7 +16,7 @@
  */
 #include "testutil.h"
 
-#include "engine/jinja/jinja.h"
+#include "jinja/jinja.h"
 #include "mote.h"
 
 #include <cJSON.h>

@@ -20,7 +20,7 @@
 #include "engine/vocab.h"
 #include "gguf/gguf.h"
 #include "gguf/gguf_write.h"
-#include "model/model.h"
+#include "engine/model.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------------------

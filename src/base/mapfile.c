@@ -44,3 +44,38 @@ void mapfile_close(mapfile *mf)
     if (mf->owned && mf->data) munmap((void *)mf->data, mf->size);
     memset(mf, 0, sizeof *mf);
 }
+
+static size_t page_size(void)
+{
+    long p = sysconf(_SC_PAGESIZE);
+    return p > 0 ? (size_t)p : 4096;
+}
+
+uint64_t mapfile_resident(const mapfile *mf)
+{
+    if (!mf->data) return 0;
+    if (!mf->owned) return mf->size;
+    const size_t ps = page_size(), pages = (mf->size + ps - 1) / ps;
+    enum { STEP = 4096 }; /* pages per mincore call: a small stack vector */
+    unsigned char vec[STEP];
+    uint64_t in = 0;
+    for (size_t p0 = 0; p0 < pages; p0 += STEP) {
+        const size_t n = pages - p0 < STEP ? pages - p0 : STEP;
+        const size_t len = n * ps < mf->size - p0 * ps ? n * ps : mf->size - p0 * ps;
+        if (mincore((void *)(mf->data + p0 * ps), len, vec) != 0) return 0;
+        for (size_t i = 0; i < n; i++) in += vec[i] & 1;
+    }
+    in *= ps;
+    return in < mf->size ? in : mf->size;
+}
+
+void mapfile_touch(const mapfile *mf, size_t off, size_t len)
+{
+    if (!mf->data || off >= mf->size) return;
+    if (len > mf->size - off) len = mf->size - off;
+    const size_t ps = page_size(), start = off / ps * ps;
+    if (mf->owned) madvise((void *)(mf->data + start), off + len - start, MADV_WILLNEED);
+    volatile unsigned char sink = 0;
+    for (size_t p = start; p < off + len; p += ps) sink ^= mf->data[p];
+    (void)sink;
+}

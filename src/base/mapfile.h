@@ -16,4 +16,12 @@ typedef struct mapfile {
 mote_status mapfile_open(const char *path, mapfile *mf);
 void mapfile_close(mapfile *mf);
 
+/* Bytes of the mapping in RAM now (mincore); for a buffer the caller owns
+ * (owned = 0) all of it. */
+uint64_t mapfile_resident(const mapfile *mf);
+
+/* Read the pages of [off, off + len) into RAM (asked for with
+ * MADV_WILLNEED, then touched one byte a page). */
+void mapfile_touch(const mapfile *mf, size_t off, size_t len);
+
 #endif

@@ -48,6 +48,7 @@ const char *mote_status_name(mote_status s)
     case MOTE_E_RANGE: return "out of range";
     case MOTE_E_TOKENIZE: return "tokenize error";
     case MOTE_E_TEMPLATE: return "template error";
+    case MOTE_E_CANCELLED: return "cancelled";
     }
     return "unknown status";
 }

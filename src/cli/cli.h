@@ -46,6 +46,13 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Monotonic clock in seconds. */
 double cli_now(void);
 
+/* Ctrl-C: after cli_catch_interrupt(), the first SIGINT only sets a flag
+ * that cli_interrupted() returns (1), so long work can be cancelled
+ * through a progress callback and cleaned up (no half-written file); a
+ * second SIGINT kills the process as usual. */
+void cli_catch_interrupt(void);
+int cli_interrupted(void);
+
 /* Open a model (vocab_only: tokenizer and metadata only). 0 or EXIT_LIB. */
 int cli_open_model(const char *path, int vocab_only, mote_model **out);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,22 @@ int cli_error(const char *fmt, ...)
     fputc('\n', stderr);
     return EXIT_LIB;
 }
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+    interrupted = 1;
+    signal(sig, SIG_DFL); /* a second Ctrl-C ends the process */
+}
+
+void cli_catch_interrupt(void)
+{
+    interrupted = 0;
+    signal(SIGINT, on_interrupt);
+}
+
+int cli_interrupted(void) { return interrupted != 0; }
 
 double cli_now(void)
 {

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "base/status.h"
-#include "model/model.h"
+#include "engine/model.h"
 
 #define TOKEN_TEXT_CAP 256
 

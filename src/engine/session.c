@@ -1,50 +1,82 @@
 /*
- * session.c — a conversation's state: KV cache, scratch buffers, logits.
+ * session.c — the state of up to n_seq_max sequences of one model: their
+ * KV caches, the scratch buffers of the forward pass, the outputs.
  *
  * Everything the forward pass touches is allocated once here, sized for
- * n_ctx positions and n_batch tokens per call, so evaluation allocates
- * nothing. Longer inputs are evaluated in n_batch-sized pieces.
+ * n_seq sequences of n_ctx positions and n_batch tokens per pass, so
+ * evaluation allocates nothing (except the output rows, which grow to the
+ * most a caller has asked for). A batch is validated, then its tokens are
+ * put in runs, one per sequence, in the order the sequences first appear;
+ * outputs are mapped back to the caller's batch indices.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/status.h"
 #include "base/threadpool.h"
+#include "engine/model.h"
+#include "engine/session.h"
 #include "gguf/ggml_type.h"
 #include "model/arch.h"
 #include "model/attention.h"
 #include "tensor/quant.h"
-#include "engine/session.h"
-#include "model/model.h"
 
 #define DEFAULT_N_CTX_MAX 4096
 #define DEFAULT_N_BATCH 512
+#define N_SEQ_MAX 4096
+
+/* Pooled embedding state of one sequence (embeddings sessions). */
+typedef struct seq_pool {
+    int n;          /* tokens summed (mean) */
+    int fresh;      /* 1: `out` was computed by the last evaluation */
+} seq_pool;
 
 struct mote_session {
     const mote_model *model;
     const model_arch *arch;
     forward_state st;
-    int pos;              /* tokens in the cache */
-    int n_threads;
-    float *logits;        /* (logits_rows, n_vocab) */
-    int logits_cap_rows;  /* rows allocated */
-    int logits_first;     /* batch index of logits row 0 (-1: none kept) */
-    int logits_rows;      /* rows valid after the last eval */
-    int last_n;           /* size of the last batch */
-    void *block;          /* one allocation behind the scratch buffers */
+    int n_seq;
+    int *seq_len;         /* (n_seq) positions cached per sequence */
+    mote_token *seq_toks; /* (n_seq, n_ctx) the tokens cached */
+
+    /* Outputs of the last evaluation: rows of out_width floats. */
+    int embeddings;       /* 1: rows are hidden states, else logits */
+    int pooling;          /* enum mote_pooling (embeddings sessions) */
+    int normalize;
+    int out_width;        /* n_vocab or n_embd */
+    float *out;           /* (out_cap, out_width) */
+    int out_cap;          /* rows allocated */
+    int out_rows;         /* rows valid */
+    int last_n;           /* tokens of the last evaluation */
+    int *out_map;         /* batch index -> row, -1 if none (decode; n_batch entries) */
+    int eval_first;       /* mote_session_eval: batch index of row 0, or -1: use out_map */
+
+    /* Pooling (embeddings with pooling != none): per sequence, the running
+     * sum (mean) or the chosen row, and the result. */
+    float *pool_acc;      /* (n_seq, n_embd) */
+    float *pool_out;      /* (n_seq, n_embd) */
+    seq_pool *pool_state; /* (n_seq) */
+
+    /* One forward pass's batch in run order (n_batch entries each). */
+    int32_t *b_token, *b_seq, *b_pos, *b_run, *b_src;
+    int8_t *b_keep;
+    int *seq_first;       /* (n_seq) scratch: run of a sequence in this batch, -1 */
+
+    mote_progress_fn progress;
+    void *progress_user;
+    uint64_t prog_done, prog_total; /* layers of the current call */
+
+    void *block;          /* one allocation behind cache and scratch */
+    size_t block_bytes;
+    size_t heap_bytes;    /* the other allocations (tables above) */
 };
 
 mote_session_params mote_session_default_params(void)
 {
-    mote_session_params p = {.n_ctx = 0, .n_threads = 0, .n_batch = 0, .kv_type = MOTE_KV_F16};
+    mote_session_params p = {.kv_type = MOTE_KV_F16, .pooling = MOTE_POOL_DEFAULT};
     return p;
-}
-
-static int online_cpus(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : (n > 64 ? 64 : (int)n);
 }
 
 /* Carve the cache and scratch buffers out of one block; returns the bytes
@@ -54,12 +86,13 @@ static size_t layout(forward_state *st, const arch_hparams *hp, int n_threads, s
     const size_t B = (size_t)st->n_batch, C = (size_t)st->n_ctx, F = sizeof(float);
     const size_t q_dim = (size_t)hp->n_head * hp->head_dim, kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
     const size_t wide = q_dim > (size_t)hp->n_embd ? q_dim : (size_t)hp->n_embd;
+    const size_t cache = (size_t)st->n_seq * hp->n_layer * C * st->kv_row_bytes;
     struct {
         void *p;      /* where the piece's pointer goes (a float * or void *) */
         size_t bytes;
     } parts[] = {
-        {&st->k_cache, (size_t)hp->n_layer * C * st->kv_row_bytes},
-        {&st->v_cache, (size_t)hp->n_layer * C * st->kv_row_bytes},
+        {&st->k_cache, cache},
+        {&st->v_cache, cache},
         {&st->x, B * hp->n_embd * F},
         {&st->xb, B * wide * F},
         {&st->q, B * q_dim * F},
@@ -71,6 +104,7 @@ static size_t layout(forward_state *st, const arch_hparams *hp, int n_threads, s
         {&st->rope_cs, B * hp->n_rot * F},
         {&st->att, attention_scores_floats(hp, st->kv_type, st->n_ctx, n_threads) * F},
         {&st->attn_part, attention_part_floats(hp, st->kv_type, st->n_ctx, n_threads) * F},
+        {&st->keep_seg, B * sizeof(int32_t)},
     };
     size_t off = 0;
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
@@ -104,6 +138,31 @@ static mote_status kv_cache_type(int kv_type, const arch_hparams *hp, uint32_t *
     return MOTE_OK;
 }
 
+/* calloc that counts what it gives into *bytes. */
+static void *counted(size_t n, size_t size, size_t *bytes)
+{
+    *bytes += n * size;
+    return calloc(n ? n : 1, size);
+}
+
+static mote_status check_params(mote_session_params *p, const arch_hparams *hp)
+{
+    if (p->n_ctx < 0 || p->n_batch < 0 || p->n_threads < 0 || p->n_seq_max < 0)
+        return mote_fail(MOTE_E_INVALID, "session: negative n_ctx, n_batch, n_threads or n_seq_max");
+    if (p->n_ctx == 0) p->n_ctx = hp->n_ctx_train < DEFAULT_N_CTX_MAX ? hp->n_ctx_train : DEFAULT_N_CTX_MAX;
+    if (p->n_batch == 0) p->n_batch = DEFAULT_N_BATCH;
+    if (p->n_batch > p->n_ctx) p->n_batch = p->n_ctx;
+    if (p->n_seq_max == 0) p->n_seq_max = 1;
+    if (p->n_ctx > (1 << 22))
+        return mote_fail(MOTE_E_INVALID, "session: n_ctx %d is too large", p->n_ctx);
+    if (p->n_seq_max > N_SEQ_MAX)
+        return mote_fail(MOTE_E_INVALID, "session: n_seq_max %d is above %d", p->n_seq_max, N_SEQ_MAX);
+    if (p->pooling == MOTE_POOL_DEFAULT) p->pooling = hp->pooling;
+    if (p->pooling < MOTE_POOL_NONE || p->pooling > MOTE_POOL_LAST)
+        return mote_fail(MOTE_E_INVALID, "session: unknown pooling %d", p->pooling);
+    return MOTE_OK;
+}
+
 mote_status mote_session_create(const mote_model *model, const mote_session_params *params, mote_session **out)
 {
     if (!model || !out) return mote_fail(MOTE_E_INVALID, "mote_session_create: NULL argument");
@@ -113,15 +172,7 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
                          model->gguf->path);
     mote_session_params p = params ? *params : mote_session_default_params();
     const arch_hparams *hp = &model->arch->hp;
-    if (p.n_ctx < 0 || p.n_batch < 0 || p.n_threads < 0)
-        return mote_fail(MOTE_E_INVALID, "session: negative n_ctx, n_batch or n_threads");
-    if (p.n_ctx == 0) p.n_ctx = hp->n_ctx_train < DEFAULT_N_CTX_MAX ? hp->n_ctx_train : DEFAULT_N_CTX_MAX;
-    if (p.n_batch == 0) p.n_batch = DEFAULT_N_BATCH;
-    if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
-    if (p.n_threads == 0) p.n_threads = online_cpus();
-    if (p.n_ctx > (1 << 22))
-        return mote_fail(MOTE_E_INVALID, "session: n_ctx %d is too large", p.n_ctx);
-
+    MOTE_TRY(check_params(&p, hp));
     uint32_t kv_type = GGML_TYPE_F16;
     MOTE_TRY(kv_cache_type(p.kv_type, hp, &kv_type));
 
@@ -129,29 +180,60 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
     if (!s) return mote_fail(MOTE_E_NOMEM, "session: out of memory");
     s->model = model;
     s->arch = model->arch;
-    s->n_threads = p.n_threads;
+    s->n_seq = p.n_seq_max;
+    s->embeddings = p.embeddings != 0;
+    s->pooling = s->embeddings ? p.pooling : MOTE_POOL_NONE;
+    s->normalize = p.normalize != 0;
+    s->out_width = s->embeddings ? hp->n_embd : hp->n_vocab;
+    s->progress = p.progress;
+    s->progress_user = p.progress_user;
+    s->eval_first = -1;
     s->st.n_ctx = p.n_ctx;
+    s->st.n_seq = p.n_seq_max;
     s->st.n_batch = p.n_batch;
     s->st.kv_type = kv_type;
     s->st.kv_row_bytes = ggml_row_size(kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
     s->st.attn_kernel = attn_chunk_kernel(kv_type, hp->head_dim, NULL);
     s->st.attn_exact = attn_exact_kernels(NULL);
-    s->logits_first = -1;
-    mote_status st = pool_create(p.n_threads, &s->st.pool);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    mote_status st = pool_create(p.n_threads ? p.n_threads : cpus < 1 ? 1 : cpus > 64 ? 64 : (int)cpus, &s->st.pool);
     if (st != MOTE_OK) goto fail;
 
+    const int nth = pool_size(s->st.pool);
     size_t mm_bytes = arch_matmul_scratch(model->arch, p.n_batch);
-    size_t bytes = layout(&s->st, hp, p.n_threads, mm_bytes, NULL);
-    if (posix_memalign(&s->block, 64, bytes) != 0) {
-        st = mote_fail(MOTE_E_NOMEM, "session: cannot allocate %zu MiB for n_ctx %d", bytes >> 20, p.n_ctx);
+    s->block_bytes = layout(&s->st, hp, nth, mm_bytes, NULL);
+    if (posix_memalign(&s->block, 64, s->block_bytes) != 0) {
+        st = mote_fail(MOTE_E_NOMEM, "session: cannot allocate %zu MiB for %d sequence(s) of n_ctx %d",
+                       s->block_bytes >> 20, p.n_seq_max, p.n_ctx);
         s->block = NULL;
         goto fail;
     }
-    layout(&s->st, hp, p.n_threads, mm_bytes, s->block);
-    s->logits_cap_rows = 1;
-    s->logits = malloc(sizeof(float) * (size_t)hp->n_vocab);
-    if (!s->logits) {
-        st = mote_fail(MOTE_E_NOMEM, "session: out of memory for logits");
+    layout(&s->st, hp, nth, mm_bytes, s->block);
+
+    const size_t B = (size_t)p.n_batch, S = (size_t)p.n_seq_max, E = (size_t)hp->n_embd;
+    size_t *h = &s->heap_bytes;
+    s->seq_len = counted(S, sizeof *s->seq_len, h);
+    s->seq_toks = counted(S * (size_t)p.n_ctx, sizeof *s->seq_toks, h);
+    s->out_map = counted(B, sizeof *s->out_map, h);
+    s->b_token = counted(B, sizeof(int32_t), h);
+    s->b_seq = counted(B, sizeof(int32_t), h);
+    s->b_pos = counted(B, sizeof(int32_t), h);
+    s->b_run = counted(B, sizeof(int32_t), h);
+    s->b_src = counted(B, sizeof(int32_t), h);
+    s->b_keep = counted(B, sizeof(int8_t), h);
+    s->seq_first = counted(S, sizeof(int), h);
+    s->out_cap = 1;
+    s->out = counted((size_t)s->out_width, sizeof(float), h);
+    int ok = s->seq_len && s->seq_toks && s->out_map && s->b_token && s->b_seq && s->b_pos && s->b_run &&
+             s->b_src && s->b_keep && s->seq_first && s->out;
+    if (ok && s->pooling != MOTE_POOL_NONE) {
+        s->pool_acc = counted(S * E, sizeof(float), h);
+        s->pool_out = counted(S * E, sizeof(float), h);
+        s->pool_state = counted(S, sizeof(seq_pool), h);
+        ok = s->pool_acc && s->pool_out && s->pool_state;
+    }
+    if (!ok) {
+        st = mote_fail(MOTE_E_NOMEM, "session: out of memory for %d sequence(s)", p.n_seq_max);
         goto fail;
     }
     *out = s;
@@ -166,62 +248,451 @@ void mote_session_free(mote_session *s)
     if (!s) return;
     pool_free(s->st.pool);
     free(s->block);
-    free(s->logits);
+    free(s->out);
+    free(s->seq_len);
+    free(s->seq_toks);
+    free(s->out_map);
+    free(s->b_token);
+    free(s->b_seq);
+    free(s->b_pos);
+    free(s->b_run);
+    free(s->b_src);
+    free(s->b_keep);
+    free(s->seq_first);
+    free(s->pool_acc);
+    free(s->pool_out);
+    free(s->pool_state);
     free(s);
+}
+
+/* ------------------------------------------------------------------------
+ * Batches
+ * ---------------------------------------------------------------------- */
+
+mote_status mote_batch_init(mote_batch *b, int cap)
+{
+    if (!b || cap < 1) return mote_fail(MOTE_E_INVALID, "mote_batch_init: bad argument (cap %d)", cap);
+    memset(b, 0, sizeof *b);
+    b->token = malloc(sizeof *b->token * (size_t)cap);
+    b->seq = malloc(sizeof *b->seq * (size_t)cap);
+    b->pos = malloc(sizeof *b->pos * (size_t)cap);
+    b->output = malloc(sizeof *b->output * (size_t)cap);
+    if (!b->token || !b->seq || !b->pos || !b->output) {
+        mote_batch_free(b);
+        return mote_fail(MOTE_E_NOMEM, "mote_batch_init: out of memory for %d tokens", cap);
+    }
+    b->cap = cap;
+    return MOTE_OK;
+}
+
+void mote_batch_free(mote_batch *b)
+{
+    if (!b) return;
+    free(b->token);
+    free(b->seq);
+    free(b->pos);
+    free(b->output);
+    memset(b, 0, sizeof *b);
+}
+
+void mote_batch_clear(mote_batch *b)
+{
+    if (b) b->n = 0;
+}
+
+mote_status mote_batch_add(mote_batch *b, mote_token t, int seq, int pos, int output)
+{
+    if (!b) return mote_fail(MOTE_E_INVALID, "mote_batch_add: NULL batch");
+    if (b->n >= b->cap) return mote_fail(MOTE_E_RANGE, "mote_batch_add: the batch is full (%d tokens)", b->cap);
+    b->token[b->n] = t;
+    b->seq[b->n] = seq;
+    b->pos[b->n] = pos;
+    b->output[b->n] = output != 0;
+    b->n++;
+    return MOTE_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Evaluation
+ * ---------------------------------------------------------------------- */
+
+static int layer_done(void *user)
+{
+    mote_session *s = user;
+    s->prog_done++;
+    return s->progress && s->progress(s->progress_user, s->prog_done, s->prog_total);
+}
+
+/* Room for rows output rows (grows only; the first evaluations that need
+ * more rows than before allocate, later ones do not). */
+static mote_status reserve_out(mote_session *s, int rows)
+{
+    if (rows <= s->out_cap) return MOTE_OK;
+    float *p = realloc(s->out, sizeof(float) * (size_t)s->out_width * (size_t)rows);
+    if (!p) return mote_fail(MOTE_E_NOMEM, "out of memory for %d output rows", rows);
+    s->heap_bytes += sizeof(float) * (size_t)s->out_width * (size_t)(rows - s->out_cap);
+    s->out = p;
+    s->out_cap = rows;
+    return MOTE_OK;
+}
+
+/* Whether batch token t (in run order) must reach the output: asked for,
+ * or (pooled embeddings) a row its sequence's pooling reads. */
+static int keeps(const mote_session *s, int t, int asked, int seq_asks, int last_of_run)
+{
+    if (!s->embeddings || s->pooling == MOTE_POOL_NONE) return asked;
+    if (!seq_asks) return 0;
+    switch (s->pooling) {
+    case MOTE_POOL_MEAN: return 1;
+    case MOTE_POOL_CLS: return s->b_pos[t] == 0;
+    default: return last_of_run; /* MOTE_POOL_LAST */
+    }
+}
+
+static void l2_normalize(float *v, int n)
+{
+    double ss = 0;
+    for (int i = 0; i < n; i++) ss += (double)v[i] * v[i];
+    const float scale = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
+    for (int i = 0; i < n; i++) v[i] *= scale;
+}
+
+/* After a pass: fold the kept rows (at out) into the sequences' pooled
+ * vectors. */
+static void pool_rows(mote_session *s, int n, const float *out)
+{
+    const int E = s->arch->hp.n_embd;
+    for (int q = 0; q < s->n_seq; q++) s->pool_state[q].fresh = 0;
+    for (int t = 0, row = 0; t < n; t++) {
+        if (!s->b_keep[t]) continue;
+        const int q = s->b_seq[t];
+        float *acc = s->pool_acc + (size_t)q * E;
+        const float *h = out + (size_t)row++ * E;
+        seq_pool *ps = &s->pool_state[q];
+        if (s->pooling == MOTE_POOL_MEAN) {
+            if (s->b_pos[t] == 0) ps->n = 0;
+            for (int i = 0; i < E; i++) acc[i] = ps->n ? acc[i] + h[i] : h[i];
+            ps->n++;
+        } else {
+            memcpy(acc, h, sizeof(float) * (size_t)E);
+            ps->n = 1;
+        }
+        ps->fresh = 1;
+    }
+    for (int q = 0; q < s->n_seq; q++) {
+        seq_pool *ps = &s->pool_state[q];
+        if (!ps->fresh) continue;
+        float *o = s->pool_out + (size_t)q * E;
+        const float *acc = s->pool_acc + (size_t)q * E;
+        const float inv = s->pooling == MOTE_POOL_MEAN ? 1.0f / (float)ps->n : 1.0f;
+        for (int i = 0; i < E; i++) o[i] = acc[i] * inv;
+        if (s->normalize) l2_normalize(o, E);
+    }
+}
+
+/* One forward pass over the batch already in run order (b_* arrays, n
+ * tokens, n_run runs), its kept rows written at out (room reserved by the
+ * caller); on success the sequences advance. */
+static mote_status forward(mote_session *s, int n, int n_run, float *out)
+{
+    int n_keep = 0;
+    for (int t = 0; t < n; t++) n_keep += s->b_keep[t];
+    fwd_batch fb = {
+        .n = n,
+        .token = s->b_token,
+        .seq = s->b_seq,
+        .pos = s->b_pos,
+        .n_run = n_run,
+        .run = s->b_run,
+        .keep = s->b_keep,
+        .embeddings = s->embeddings,
+        .layer_done = layer_done,
+        .user = s,
+    };
+    MOTE_TRY(arch_forward(s->arch, &s->st, &fb, out));
+    for (int t = 0; t < n; t++) {
+        const int q = s->b_seq[t];
+        s->seq_toks[(size_t)q * s->st.n_ctx + s->b_pos[t]] = s->b_token[t];
+        if (s->b_pos[t] + 1 > s->seq_len[q]) s->seq_len[q] = s->b_pos[t] + 1;
+    }
+    s->out_rows = n_keep;
+    if (s->embeddings && s->pooling != MOTE_POOL_NONE) pool_rows(s, n, out);
+    else if (s->embeddings && s->normalize)
+        for (int r = 0; r < n_keep; r++) l2_normalize(out + (size_t)r * s->out_width, s->out_width);
+    return MOTE_OK;
+}
+
+static mote_status check_token(const mote_session *s, mote_token t, int i)
+{
+    const int n_vocab = s->arch->hp.n_vocab;
+    if (t < 0 || t >= n_vocab)
+        return mote_fail(MOTE_E_INVALID, "token %d at batch index %d is out of range [0, %d)", t, i, n_vocab);
+    return MOTE_OK;
+}
+
+mote_status mote_session_decode(mote_session *s, const mote_batch *b)
+{
+    if (!s || !b || b->n < 0 || (b->n > 0 && (!b->token || !b->seq || !b->pos || !b->output)))
+        return mote_fail(MOTE_E_INVALID, "mote_session_decode: bad argument");
+    const int n = b->n;
+    if (n == 0) return MOTE_OK;
+    if (n > s->st.n_batch)
+        return mote_fail(MOTE_E_RANGE, "batch of %d tokens is larger than the session's n_batch %d", n,
+                         s->st.n_batch);
+
+    /* Validate and count each sequence's tokens (b_run per run). */
+    int n_run = 0;
+    for (int q = 0; q < s->n_seq; q++) s->seq_first[q] = -1;
+    for (int i = 0; i < n; i++) {
+        const int q = b->seq[i];
+        MOTE_TRY(check_token(s, b->token[i], i));
+        if (q < 0 || q >= s->n_seq)
+            return mote_fail(MOTE_E_INVALID, "batch index %d: sequence %d outside [0, %d)", i, q, s->n_seq);
+        int r = s->seq_first[q];
+        if (r < 0) {
+            r = s->seq_first[q] = n_run++;
+            s->b_run[r] = 0;
+        }
+        const int want = s->seq_len[q] + s->b_run[r];
+        if (b->pos[i] != -1 && b->pos[i] != want)
+            return mote_fail(MOTE_E_INVALID, "batch index %d: position %d of sequence %d must be %d (the sequence "
+                                             "holds %d tokens; truncate it to rewrite)",
+                             i, b->pos[i], q, want, s->seq_len[q]);
+        if (want >= s->st.n_ctx)
+            return mote_fail(MOTE_E_RANGE, "context full: sequence %d would need position %d, n_ctx is %d", q,
+                             want, s->st.n_ctx);
+        s->b_run[r]++;
+    }
+    /* Place the tokens run by run (b_src: the batch index of each). */
+    int *fill = s->out_map; /* borrowed as the runs' write cursors */
+    for (int r = 0, at = 0; r < n_run; r++) {
+        fill[r] = at;
+        at += s->b_run[r];
+    }
+    for (int i = 0; i < n; i++) {
+        const int q = b->seq[i], t = fill[s->seq_first[q]]++;
+        s->b_token[t] = b->token[i];
+        s->b_seq[t] = q;
+        s->b_src[t] = i;
+    }
+    /* Positions and kept rows, run by run. */
+    for (int r = 0, t0 = 0; r < n_run; r++) {
+        int asks = 0;
+        for (int t = t0; t < t0 + s->b_run[r]; t++) asks |= b->output[s->b_src[t]];
+        for (int t = t0; t < t0 + s->b_run[r]; t++) {
+            s->b_pos[t] = s->seq_len[s->b_seq[t]] + (t - t0);
+            s->b_keep[t] = (int8_t)keeps(s, t, b->output[s->b_src[t]], asks, t == t0 + s->b_run[r] - 1);
+        }
+        t0 += s->b_run[r];
+    }
+
+    s->prog_done = 0;
+    s->prog_total = (uint64_t)s->arch->hp.n_layer;
+    int n_keep = 0;
+    for (int t = 0; t < n; t++) n_keep += s->b_keep[t];
+    MOTE_TRY(reserve_out(s, n_keep > 0 ? n_keep : 1));
+    MOTE_TRY(forward(s, n, n_run, s->out));
+    for (int i = 0; i < n; i++) s->out_map[i] = -1;
+    for (int t = 0, row = 0; t < n; t++)
+        if (s->b_keep[t]) s->out_map[s->b_src[t]] = row++;
+    s->last_n = n;
+    s->eval_first = -1;
+    return MOTE_OK;
 }
 
 mote_status mote_session_eval(mote_session *s, const mote_token *toks, int n, int all_logits)
 {
     if (!s || (!toks && n > 0) || n < 0) return mote_fail(MOTE_E_INVALID, "mote_session_eval: bad argument");
     if (n == 0) return MOTE_OK;
-    const int n_vocab = s->arch->hp.n_vocab;
-    if (s->pos + n > s->st.n_ctx)
-        return mote_fail(MOTE_E_RANGE, "context full: %d cached + %d new tokens exceed n_ctx %d", s->pos, n,
+    const int start = s->seq_len[0];
+    if (start + n > s->st.n_ctx)
+        return mote_fail(MOTE_E_RANGE, "context full: %d cached + %d new tokens exceed n_ctx %d", start, n,
                          s->st.n_ctx);
-    for (int i = 0; i < n; i++)
-        if (toks[i] < 0 || toks[i] >= n_vocab)
-            return mote_fail(MOTE_E_INVALID, "token %d at batch index %d is out of range [0, %d)", toks[i], i,
-                             n_vocab);
-    const int rows = all_logits ? n : 1;
-    if (rows > s->logits_cap_rows) {
-        float *p = realloc(s->logits, sizeof(float) * (size_t)n_vocab * (size_t)rows);
-        if (!p) return mote_fail(MOTE_E_NOMEM, "out of memory for %d rows of logits", rows);
-        s->logits = p;
-        s->logits_cap_rows = rows;
-    }
+    for (int i = 0; i < n; i++) MOTE_TRY(check_token(s, toks[i], i));
+    const int B = s->st.n_batch, chunks = (n + B - 1) / B;
+    /* With all_logits every row is an output; otherwise each piece keeps
+     * its last row (and the last piece's wins), as llama.cpp does; mean
+     * pooling reads every row of a piece. */
+    const int mean = s->embeddings && s->pooling == MOTE_POOL_MEAN;
+    MOTE_TRY(reserve_out(s, all_logits ? n : mean ? (n < B ? n : B) : 1));
+    s->prog_done = 0;
+    s->prog_total = (uint64_t)chunks * (uint64_t)s->arch->hp.n_layer;
+    s->eval_first = -1; /* outputs are invalid until this call succeeds */
     for (int done = 0; done < n;) {
-        int chunk = n - done < s->st.n_batch ? n - done : s->st.n_batch;
-        /* without all_logits every chunk writes the one row; the last one wins */
-        float *out = all_logits ? s->logits + (size_t)done * n_vocab : s->logits;
-        arch_forward(s->arch, &s->st, toks + done, chunk, s->pos, all_logits, out);
-        s->pos += chunk;
-        done += chunk;
+        const int m = n - done < B ? n - done : B;
+        for (int t = 0; t < m; t++) {
+            s->b_token[t] = toks[done + t];
+            s->b_seq[t] = 0;
+            s->b_pos[t] = s->seq_len[0] + t;
+            s->b_keep[t] = (int8_t)keeps(s, t, all_logits || t == m - 1, 1, t == m - 1);
+        }
+        s->b_run[0] = m;
+        mote_status st = forward(s, m, 1, all_logits ? s->out + (size_t)done * s->out_width : s->out);
+        if (st != MOTE_OK) {
+            s->seq_len[0] = start; /* cancelled or failed: as the call found it */
+            return st;
+        }
+        done += m;
     }
     s->last_n = n;
-    s->logits_first = all_logits ? 0 : n - 1;
-    s->logits_rows = rows;
+    s->out_rows = all_logits ? n : 1;
+    s->eval_first = all_logits ? 0 : n - 1;
     return MOTE_OK;
+}
+
+/* Row of batch token i of the last evaluation, or NULL. */
+static const float *out_row(const mote_session *s, int i)
+{
+    if (!s || s->last_n == 0) return NULL;
+    if (i < 0) i += s->last_n;
+    if (i < 0 || i >= s->last_n) return NULL;
+    int row;
+    if (s->eval_first >= 0) {
+        row = i - s->eval_first;
+        if (row < 0 || row >= s->out_rows) return NULL;
+    } else {
+        row = s->out_map[i];
+        if (row < 0) return NULL;
+    }
+    return s->out + (size_t)row * s->out_width;
 }
 
 const float *mote_session_logits(const mote_session *s, int i)
 {
-    if (!s || s->logits_first < 0) return NULL;
-    if (i < 0) i = s->last_n + i;
-    int row = i - s->logits_first;
-    if (row < 0 || row >= s->logits_rows) return NULL;
-    return s->logits + (size_t)row * s->arch->hp.n_vocab;
+    return s && !s->embeddings ? out_row(s, i) : NULL;
 }
+
+const float *mote_session_embedding(const mote_session *s, int i)
+{
+    return s && s->embeddings && s->pooling == MOTE_POOL_NONE ? out_row(s, i) : NULL;
+}
+
+const float *mote_session_embedding_seq(const mote_session *s, int seq)
+{
+    if (!s || !s->embeddings || s->pooling == MOTE_POOL_NONE || seq < 0 || seq >= s->n_seq) return NULL;
+    if (!s->pool_state[seq].fresh) return NULL;
+    return s->pool_out + (size_t)seq * s->arch->hp.n_embd;
+}
+
+int mote_session_pooling(const mote_session *s) { return s ? s->pooling : MOTE_POOL_NONE; }
 
 const mote_model *session_model(const mote_session *s) { return s->model; }
 
-int mote_session_pos(const mote_session *s) { return s ? s->pos : 0; }
+int mote_session_pos(const mote_session *s) { return s ? s->seq_len[0] : 0; }
 int mote_session_n_ctx(const mote_session *s) { return s ? s->st.n_ctx : 0; }
+int mote_session_n_seq(const mote_session *s) { return s ? s->n_seq : 0; }
 
-mote_status mote_session_truncate(mote_session *s, int pos)
+/* ------------------------------------------------------------------------
+ * Sequences
+ * ---------------------------------------------------------------------- */
+
+static mote_status check_seq(const mote_session *s, int seq, const char *what)
 {
-    if (!s || pos < 0 || pos > s->pos)
-        return mote_fail(MOTE_E_INVALID, "mote_session_truncate: position %d outside [0, %d]", pos, s ? s->pos : 0);
-    s->pos = pos; /* later positions are overwritten by the next eval */
-    s->logits_first = -1;
+    if (!s) return mote_fail(MOTE_E_INVALID, "%s: NULL session", what);
+    if (seq < 0 || seq >= s->n_seq)
+        return mote_fail(MOTE_E_INVALID, "%s: sequence %d outside [0, %d)", what, seq, s->n_seq);
+    return MOTE_OK;
+}
+
+/* The outputs of the last evaluation refer to cached state that changed. */
+static void forget_outputs(mote_session *s)
+{
+    s->last_n = 0;
+    s->eval_first = -1;
+}
+
+int mote_seq_pos(const mote_session *s, int seq)
+{
+    return s && seq >= 0 && seq < s->n_seq ? s->seq_len[seq] : -1;
+}
+
+mote_status mote_seq_truncate(mote_session *s, int seq, int pos)
+{
+    MOTE_TRY(check_seq(s, seq, "mote_seq_truncate"));
+    if (pos < 0 || pos > s->seq_len[seq])
+        return mote_fail(MOTE_E_INVALID, "mote_seq_truncate: position %d outside [0, %d] of sequence %d", pos,
+                         s->seq_len[seq], seq);
+    /* A running mean cannot take tokens back out. */
+    if (s->pooling == MOTE_POOL_MEAN && pos > 0 && pos < s->seq_len[seq])
+        return mote_fail(MOTE_E_UNSUPPORTED, "mote_seq_truncate: mean pooling needs the sequence re-evaluated from "
+                                             "position 0 (truncate to 0)");
+    s->seq_len[seq] = pos; /* later positions are overwritten by the next evaluation */
+    if (s->pool_state && pos == 0) s->pool_state[seq] = (seq_pool){0};
+    forget_outputs(s);
+    return MOTE_OK;
+}
+
+mote_status mote_seq_clear(mote_session *s, int seq) { return mote_seq_truncate(s, seq, 0); }
+
+mote_status mote_session_truncate(mote_session *s, int pos) { return mote_seq_truncate(s, 0, pos); }
+
+mote_status mote_seq_copy(mote_session *s, int src, int dst, int n)
+{
+    MOTE_TRY(check_seq(s, src, "mote_seq_copy"));
+    MOTE_TRY(check_seq(s, dst, "mote_seq_copy"));
+    if (n < 0 || n > s->seq_len[src])
+        return mote_fail(MOTE_E_INVALID, "mote_seq_copy: %d positions requested, sequence %d holds %d", n, src,
+                         s->seq_len[src]);
+    if (s->pooling == MOTE_POOL_MEAN && n > 0 && n < s->seq_len[src])
+        return mote_fail(MOTE_E_UNSUPPORTED, "mote_seq_copy: mean pooling can copy a whole sequence only");
+    if (src != dst) {
+        const arch_hparams *hp = &s->arch->hp;
+        const size_t bytes = (size_t)n * s->st.kv_row_bytes;
+        for (int il = 0; il < hp->n_layer; il++) {
+            memcpy(kv_layer_rows(&s->st, s->st.k_cache, dst, il, hp->n_layer),
+                   kv_layer_rows(&s->st, s->st.k_cache, src, il, hp->n_layer), bytes);
+            memcpy(kv_layer_rows(&s->st, s->st.v_cache, dst, il, hp->n_layer),
+                   kv_layer_rows(&s->st, s->st.v_cache, src, il, hp->n_layer), bytes);
+        }
+        memcpy(s->seq_toks + (size_t)dst * s->st.n_ctx, s->seq_toks + (size_t)src * s->st.n_ctx,
+               sizeof(mote_token) * (size_t)n);
+        if (s->pool_state) {
+            const size_t E = (size_t)hp->n_embd;
+            memcpy(s->pool_acc + dst * E, s->pool_acc + src * E, sizeof(float) * E);
+            s->pool_state[dst] = n ? s->pool_state[src] : (seq_pool){0};
+            s->pool_state[dst].fresh = 0;
+        }
+    }
+    s->seq_len[dst] = n;
+    forget_outputs(s);
+    return MOTE_OK;
+}
+
+const mote_token *mote_seq_tokens(const mote_session *s, int seq, int *n)
+{
+    if (!s || seq < 0 || seq >= s->n_seq) {
+        if (n) *n = 0;
+        return NULL;
+    }
+    if (n) *n = s->seq_len[seq];
+    return s->seq_toks + (size_t)seq * s->st.n_ctx;
+}
+
+int mote_seq_common_prefix(const mote_session *s, int seq, const mote_token *toks, int n)
+{
+    int have = 0;
+    const mote_token *c = mote_seq_tokens(s, seq, &have);
+    if (!c || !toks || n <= 0) return 0;
+    int k = 0;
+    while (k < have && k < n && c[k] == toks[k]) k++;
+    return k;
+}
+
+/* ------------------------------------------------------------------------
+ * Memory
+ * ---------------------------------------------------------------------- */
+
+mote_status mote_session_memory(const mote_session *s, mote_memory *mem, uint64_t *kv_bytes_per_pos)
+{
+    if (!s || !mem) return mote_fail(MOTE_E_INVALID, "mote_session_memory: NULL argument");
+    memset(mem, 0, sizeof *mem);
+    const uint64_t per_pos = 2ull * (uint64_t)s->arch->hp.n_layer * s->st.kv_row_bytes;
+    uint64_t used = 0;
+    for (int q = 0; q < s->n_seq; q++) used += (uint64_t)s->seq_len[q];
+    mem->kv = per_pos * (uint64_t)s->st.n_ctx * (uint64_t)s->n_seq;
+    mem->kv_used = per_pos * used;
+    mem->scratch = (uint64_t)s->block_bytes - mem->kv + sizeof(float) * (uint64_t)s->out_width * s->out_cap;
+    mem->heap = (uint64_t)s->heap_bytes - sizeof(float) * (uint64_t)s->out_width * s->out_cap + sizeof *s;
+    if (kv_bytes_per_pos) *kv_bytes_per_pos = per_pos;
     return MOTE_OK;
 }

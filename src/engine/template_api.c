@@ -3,7 +3,7 @@
  */
 #include "mote.h"
 #include "base/status.h"
-#include "engine/jinja/jinja.h"
+#include "jinja/jinja.h"
 
 #include <string.h>
 

@@ -4,7 +4,7 @@
 
 #include "base/status.h"
 #include "engine/vocab.h"
-#include "model/model.h"
+#include "engine/model.h"
 
 static const struct vocab *vocab_of(const mote_model *model)
 {

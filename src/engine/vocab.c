@@ -383,3 +383,14 @@ bool vocab_is_eog(const struct vocab *v, int32_t id)
     }
     return false;
 }
+
+size_t vocab_bytes(const struct vocab *v)
+{
+    if (!v) return 0;
+    size_t b = sizeof *v + (size_t)v->n_tokens * sizeof *v->tokens;
+    if (v->n_tokens > 0) b += v->tokens[v->n_tokens - 1].off + v->tokens[v->n_tokens - 1].len + 1;
+    if (v->ids.slots) b += (v->ids.mask + 1) * sizeof *v->ids.slots;
+    if (v->merges.slots) b += (v->merges.mask + 1) * sizeof *v->merges.slots;
+    b += (v->n_eog + v->n_special) * sizeof(int32_t);
+    return b; /* the pre-tokenizer's and Unigram's tables are not counted */
+}

@@ -121,6 +121,8 @@ struct vocab {
  * the type's default) as llama.cpp does. */
 mote_status vocab_load(const gguf_file *f, struct vocab **out);
 void vocab_free(struct vocab *v);
+/* Bytes the vocabulary allocated (tables, texts, maps), for accounting. */
+size_t vocab_bytes(const struct vocab *v);
 
 static inline const char *vocab_text(const struct vocab *v, int32_t id)
 {

@@ -339,8 +339,10 @@ size_t matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n)
     return (size_t)n * ggml_row_size(vt, k);
 }
 
-void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t wtype, int64_t m,
-                 int64_t k, const float *X, int64_t n, float *Y, void *scratch)
+/* alone: every token's outputs as a batch of that token alone computes
+ * them (vec_dot, or dot4 which equals it), whatever n is. */
+static void matmul_run(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t wtype, int64_t m,
+                       int64_t k, const float *X, int64_t n, float *Y, void *scratch, int alone)
 {
     const uint32_t vt = vec_dot_type(wtype);
     if (vt == GGML_TYPE_COUNT || !ops->vec_dot[wtype] || m <= 0 || n <= 0) return;
@@ -356,8 +358,8 @@ void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t
         .dot = ops->vec_dot[wtype],
         .Y = Y,
     };
-    c.dot_batch = batch_dot(ops, wtype, m, k, n, &c.n_batch);
-    c.gemm = batch_gemm(ops, wtype, m, k, n);
+    c.dot_batch = batch_dot(ops, wtype, m, k, alone ? 1 : n, &c.n_batch);
+    c.gemm = alone ? NULL : batch_gemm(ops, wtype, m, k, n);
     c.dot4 = ops->vec_dot4[wtype];
     c.tile_m = c.gemm ? GEMM_MR : TILE_M;
     c.tile_n = c.gemm ? GEMM_NT : TILE_N;
@@ -382,8 +384,26 @@ void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t
     pool_run(pool, dot_rows, &c); /* a NULL pool runs fn inline */
 }
 
+void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t wtype, int64_t m,
+                 int64_t k, const float *X, int64_t n, float *Y, void *scratch)
+{
+    matmul_run(ops, pool, W, wtype, m, k, X, n, Y, scratch, 0);
+}
+
 void matmul(mote_pool *pool, const void *W, uint32_t wtype, int64_t m, int64_t k, const float *X,
             int64_t n, float *Y, void *scratch)
 {
-    matmul_with(kernels_get(), pool, W, wtype, m, k, X, n, Y, scratch);
+    matmul_run(kernels_get(), pool, W, wtype, m, k, X, n, Y, scratch, 0);
+}
+
+void matmul_alone_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t wtype, int64_t m,
+                       int64_t k, const float *X, int64_t n, float *Y, void *scratch)
+{
+    matmul_run(ops, pool, W, wtype, m, k, X, n, Y, scratch, 1);
+}
+
+void matmul_alone(mote_pool *pool, const void *W, uint32_t wtype, int64_t m, int64_t k, const float *X,
+                  int64_t n, float *Y, void *scratch)
+{
+    matmul_run(kernels_get(), pool, W, wtype, m, k, X, n, Y, scratch, 1);
 }

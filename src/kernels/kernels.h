@@ -106,7 +106,15 @@ vec_dot_fn batch_dot(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k
 gemm_fn batch_gemm(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k, int64_t n);
 void matmul(mote_pool *pool, const void *W, uint32_t wtype, int64_t m, int64_t k,
             const float *X, int64_t n, float *Y, void *scratch);
-/* matmul with a given kernel table (tests compare tables with it). */
+/* The same product with every token's outputs computed as a batch of that
+ * token alone computes them (bit for bit), whatever n is: for the tokens
+ * of several sequences that each bring one token (generation), which
+ * share one pass over the weights. */
+void matmul_alone(mote_pool *pool, const void *W, uint32_t wtype, int64_t m, int64_t k,
+                  const float *X, int64_t n, float *Y, void *scratch);
+/* matmul / matmul_alone with a given kernel table (tests compare tables with them). */
+void matmul_alone_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t wtype,
+                       int64_t m, int64_t k, const float *X, int64_t n, float *Y, void *scratch);
 void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t wtype,
                  int64_t m, int64_t k, const float *X, int64_t n, float *Y, void *scratch);
 

@@ -67,6 +67,7 @@ typedef struct arch_hparams {
     float rope_freq_scale; /* 1 / linear scaling factor */
     float norm_eps;     /* RMSNorm epsilon */
     enum rope_style rope_style;
+    int pooling;        /* <arch>.pooling_type for embeddings (enum mote_pooling), 0 if absent */
 } arch_hparams;
 
 typedef struct model_arch {
@@ -91,14 +92,16 @@ void arch_free(model_arch *a);
 
 /* Everything a forward pass reads and writes besides the weights: the KV
  * cache and the scratch buffers, all owned by the session (engine layer)
- * and sized once at its creation for n_ctx positions and n_batch tokens. */
+ * and sized once at its creation for n_seq sequences of n_ctx positions
+ * and n_batch tokens per pass. */
 typedef struct forward_state {
-    int n_ctx;          /* positions in the KV cache */
+    int n_ctx;          /* positions per sequence in the KV cache */
+    int n_seq;          /* sequences */
     int n_batch;        /* most tokens per forward call */
     uint32_t kv_type;   /* GGML_TYPE_F32, _F16 or _Q8_0: element type of the cache */
     size_t kv_row_bytes; /* bytes of one cache row (n_head_kv * head_dim elements) */
-    void *k_cache;      /* (n_layer, n_ctx) rows of kv_row_bytes: keys after rope */
-    void *v_cache;      /* (n_layer, n_ctx) rows of kv_row_bytes: values */
+    void *k_cache;      /* (n_seq, n_layer, n_ctx) rows of kv_row_bytes: keys after rope */
+    void *v_cache;      /* (n_seq, n_layer, n_ctx) rows of kv_row_bytes: values */
     float *x;           /* (n_batch, n_embd) residual stream */
     float *xb;          /* (n_batch, max(n_embd, n_head * head_dim)) normed input / attention output */
     float *q;           /* (n_batch, n_head * head_dim) */
@@ -110,19 +113,43 @@ typedef struct forward_state {
     float *rope_cs;     /* (n_batch, n_rot) cos/sin per token position */
     float *att;         /* F32 cache: (n_threads, n_ctx) attention scores per thread; else NULL */
     float *attn_part;   /* F16/Q8_0 cache: attention partials (model/attention.h); else NULL */
+    int32_t *keep_seg;  /* (n_batch) rows kept per run after the last attention */
     attn_chunk_fn attn_kernel; /* F16/Q8_0 cache: the streaming attention kernel; else NULL */
     attn_exact_ops attn_exact; /* F32 cache: the products of exact attention */
     void *mm_scratch;   /* activations converted for matmul */
     mote_pool *pool;
+    /* Set for each call by arch_forward from its batch: */
+    const int32_t *seq; /* (n) sequence of each row */
+    const int32_t *pos; /* (n) position of each row in its sequence */
 } forward_state;
+
+/* One forward pass. Tokens come in runs, one per sequence (a sequence
+ * appears in one run only), each at consecutive positions that continue
+ * what the sequence has cached. Every run is multiplied with the kernels
+ * a batch of that run alone would use (a run of one token: the
+ * single-token kernels; consecutive one-token runs share a pass over the
+ * weights), so a sequence's results do not depend on the others. */
+typedef struct fwd_batch {
+    int n;                  /* tokens (<= n_batch) */
+    const int32_t *token;   /* (n) */
+    const int32_t *seq;     /* (n) */
+    const int32_t *pos;     /* (n) */
+    int n_run;              /* runs */
+    const int32_t *run;     /* (n_run) tokens per run, in order */
+    const int8_t *keep;     /* (n) 1: this token's output is wanted */
+    int embeddings;         /* 1: outputs are final hidden states (normed), not logits */
+    /* Called after each layer; nonzero stops the pass (MOTE_E_CANCELLED). */
+    int (*layer_done)(void *user);
+    void *user;
+} fwd_batch;
 
 /* Bytes of scratch the forward pass needs for matmuls (for a state). */
 size_t arch_matmul_scratch(const model_arch *a, int n_batch);
 
-/* Run tokens[0..n) at positions pos..pos+n-1 (the cache holds 0..pos-1).
- * Writes logits (n_vocab floats per row) for the last token only
- * (all_logits = 0, one row) or for every token (n rows). */
-void arch_forward(const model_arch *a, forward_state *st, const int32_t *tokens,
-                  int n, int pos, int all_logits, float *logits);
+/* Run a batch. Writes one output row per kept token, in token order:
+ * n_vocab logits, or with embeddings n_embd floats. Rows that are not kept
+ * are dropped before the last feed-forward block (like llama.cpp, which
+ * keeps the arithmetic of its single-token matmuls for the last token). */
+mote_status arch_forward(const model_arch *a, forward_state *st, const fwd_batch *b, float *out);
 
 #endif

@@ -85,6 +85,13 @@ static mote_status load_hparams(loader *L)
         return mote_fail(MOTE_E_FORMAT, "%s: bad rope.freq_base %g or rms epsilon %g", L->f->path,
                          (double)hp->rope_base, (double)hp->norm_eps);
 
+    uint32_t pooling = 0; /* llama.cpp's enum: 0 none, 1 mean, 2 cls, 3 last, 4 rank */
+    MOTE_TRY(gguf_get_u32_or(L->f, akey(L, "pooling_type"), 0, &pooling));
+    if (pooling > 3)
+        return mote_fail(MOTE_E_UNSUPPORTED, "%s: %s %u is not supported (0 none, 1 mean, 2 cls, 3 last)",
+                         L->f->path, akey(L, "pooling_type"), pooling);
+    hp->pooling = (int)pooling;
+
     /* Linear rope scaling; llama3-style scaling comes through rope_freqs. */
     hp->rope_freq_scale = 1.0f;
     gguf_str stype;

@@ -32,12 +32,12 @@ size_t attention_part_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx
     return ((size_t)THREAD_PARTS * (size_t)n_threads + split_slots(hp, n_ctx)) * attn_part_stride(hp->head_dim);
 }
 
-void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int pos, int t)
+void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int t)
 {
     const int kv_dim = hp->n_head_kv * hp->head_dim;
-    const size_t row = (size_t)il * st->n_ctx + (size_t)(pos + t);
-    char *kd = (char *)st->k_cache + row * st->kv_row_bytes;
-    char *vd = (char *)st->v_cache + row * st->kv_row_bytes;
+    const size_t at = (size_t)st->pos[t] * st->kv_row_bytes;
+    char *kd = kv_layer_rows(st, st->k_cache, st->seq[t], il, hp->n_layer) + at;
+    char *vd = kv_layer_rows(st, st->v_cache, st->seq[t], il, hp->n_layer) + at;
     const float *k = st->k + (size_t)t * kv_dim, *v = st->v + (size_t)t * kv_dim;
     switch (st->kv_type) {
     case GGML_TYPE_F16:
@@ -62,9 +62,7 @@ void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int pos, 
 typedef struct exact_job {
     const arch_hparams *hp;
     forward_state *st;
-    const float *k_layer;  /* (n_ctx, kv_dim) this layer's keys */
-    const float *v_layer;  /* (n_ctx, kv_dim) this layer's values */
-    int n, pos;
+    int il, n;
 } exact_job;
 
 /* One thread's share of the (token, head) pairs: out = softmax(q·Kᵀ·scale)·V
@@ -82,13 +80,15 @@ static void exact_worker(void *ctx, int ith, int nth)
     pool_split((long)J->n * hp->n_head, ith, nth, &lo, &hi);
     for (long job = lo; job < hi; job++) {
         const int t = (int)(job / hp->n_head), h = (int)(job % hp->n_head);
-        const int kvh = h / group, n_kv = J->pos + t + 1;
+        const int kvh = h / group, n_kv = J->st->pos[t] + 1, seq = J->st->seq[t];
+        const float *k_layer = (const float *)kv_layer_rows(J->st, J->st->k_cache, seq, J->il, hp->n_layer);
+        const float *v_layer = (const float *)kv_layer_rows(J->st, J->st->v_cache, seq, J->il, hp->n_layer);
         const float *q = J->st->q + (size_t)t * q_dim + (size_t)h * hd;
         for (int j = 0; j < n_kv; j++)
-            att[j] = ops->dot(q, J->k_layer + (size_t)j * kv_dim + (size_t)kvh * hd, hd);
+            att[j] = ops->dot(q, k_layer + (size_t)j * kv_dim + (size_t)kvh * hd, hd);
         op_softmax(att, n_kv, scale);
         float *out = J->st->xb + (size_t)t * q_dim + (size_t)h * hd;
-        ops->values(out, att, J->v_layer + (size_t)kvh * hd, kv_dim, n_kv, hd);
+        ops->values(out, att, v_layer + (size_t)kvh * hd, kv_dim, n_kv, hd);
     }
 }
 
@@ -103,9 +103,9 @@ static void exact_worker(void *ctx, int ith, int nth)
 typedef struct stream_job {
     const arch_hparams *hp;
     forward_state *st;
-    const char *k_layer, *v_layer; /* this layer's cache rows */
+    int il;
     size_t head_bytes;  /* bytes of one head's head_dim elements in a row */
-    int n, pos;
+    int n;
     int n_sub;          /* groups of <= ATTN_GMAX query heads per KV head */
     int split;          /* chunks per token in split mode (one job each); 0: not split */
     long n_jobs;
@@ -138,9 +138,10 @@ static void stream_worker(void *ctx, int ith, int nth)
         const int kvh = (int)(i % per_token) / J->n_sub, sub = (int)(i % per_token) % J->n_sub;
         const int h0 = kvh * group + sub * ATTN_GMAX;
         const int g = group - sub * ATTN_GMAX < ATTN_GMAX ? group - sub * ATTN_GMAX : ATTN_GMAX;
-        const int n_kv = J->pos + t + 1;
+        const int n_kv = st->pos[t] + 1;
         const float *q = st->q + (size_t)t * q_dim + (size_t)h0 * hd;
-        const char *k = J->k_layer + kvh * J->head_bytes, *v = J->v_layer + kvh * J->head_bytes;
+        const char *k = kv_layer_rows(st, st->k_cache, st->seq[t], J->il, hp->n_layer) + kvh * J->head_bytes;
+        const char *v = kv_layer_rows(st, st->v_cache, st->seq[t], J->il, hp->n_layer) + kvh * J->head_bytes;
 
         if (J->split) {
             const int c0 = c * ATTN_CHUNK;
@@ -173,30 +174,31 @@ static void fold_worker(void *ctx, int ith, int nth)
     for (long job = lo; job < hi; job++) {
         const int t = (int)(job / hp->n_head), h = (int)(job % hp->n_head);
         float *first = J->slots + ((size_t)t * J->split * hp->n_head + h) * ps;
-        for (int c = 1; c < n_chunks(J->pos + t + 1); c++) attn_merge(first, first + (size_t)c * hp->n_head * ps, 1, hd);
+        for (int c = 1; c < n_chunks(J->st->pos[t] + 1); c++) attn_merge(first, first + (size_t)c * hp->n_head * ps, 1, hd);
         attn_finish(J->st->xb + (size_t)t * q_dim + (size_t)h * hd, hd, first, 1, hd);
     }
 }
 
-static void stream_attention(const arch_hparams *hp, forward_state *st, int il, int n, int pos)
+static void stream_attention(const arch_hparams *hp, forward_state *st, int il, int n)
 {
     const int nth = pool_size(st->pool);
     const int group = hp->n_head / hp->n_head_kv;
     stream_job J = {
         .hp = hp,
         .st = st,
-        .k_layer = (const char *)st->k_cache + (size_t)il * st->n_ctx * st->kv_row_bytes,
-        .v_layer = (const char *)st->v_cache + (size_t)il * st->n_ctx * st->kv_row_bytes,
+        .il = il,
         .head_bytes = ggml_row_size(st->kv_type, hp->head_dim),
         .n = n,
-        .pos = pos,
         .n_sub = (group + ATTN_GMAX - 1) / ATTN_GMAX,
         .slots = st->attn_part + (size_t)THREAD_PARTS * nth * attn_part_stride(hp->head_dim),
     };
     J.n_jobs = (long)n * hp->n_head_kv * J.n_sub;
     /* Too few jobs for the threads (generation with few KV heads): split
      * the positions too, if the partials fit (always for one token). */
-    const int most_chunks = n_chunks(pos + n);
+    int most_pos = 0;
+    for (int t = 0; t < n; t++)
+        if (st->pos[t] > most_pos) most_pos = st->pos[t];
+    const int most_chunks = n_chunks(most_pos + 1);
     if (nth > 1 && most_chunks > 1 && J.n_jobs < 2L * nth &&
         (size_t)n * most_chunks * hp->n_head <= split_slots(hp, st->n_ctx)) {
         J.split = most_chunks;
@@ -207,18 +209,12 @@ static void stream_attention(const arch_hparams *hp, forward_state *st, int il, 
     if (J.split) pool_run(st->pool, fold_worker, &J);
 }
 
-void attention(const arch_hparams *hp, forward_state *st, int il, int n, int pos)
+void attention(const arch_hparams *hp, forward_state *st, int il, int n)
 {
     if (st->kv_type != GGML_TYPE_F32) {
-        stream_attention(hp, st, il, n, pos);
+        stream_attention(hp, st, il, n);
         return;
     }
-    const size_t layer = (size_t)il * st->n_ctx * (size_t)(hp->n_head_kv * hp->head_dim);
-    exact_job J = {.hp = hp,
-                   .st = st,
-                   .k_layer = (const float *)st->k_cache + layer,
-                   .v_layer = (const float *)st->v_cache + layer,
-                   .n = n,
-                   .pos = pos};
+    exact_job J = {.hp = hp, .st = st, .il = il, .n = n};
     pool_run(st->pool, exact_worker, &J);
 }

@@ -27,12 +27,18 @@
 size_t attention_scores_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx, int n_threads);
 size_t attention_part_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx, int n_threads);
 
+/* Layer il's cache rows of sequence seq (position 0; n_ctx rows). */
+static inline char *kv_layer_rows(const forward_state *st, void *cache, int seq, int il, int n_layer)
+{
+    return (char *)cache + ((size_t)seq * n_layer + il) * st->n_ctx * st->kv_row_bytes;
+}
+
 /* Store the k and v rows of batch token t (st->k, st->v) into layer il's
- * cache at position pos + t. */
-void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int pos, int t);
+ * cache of its sequence st->seq[t] at its position st->pos[t]. */
+void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int t);
 
 /* st->xb[t] = attention of query st->q[t] over layer il's cached positions
- * 0..pos+t, for the n batch tokens. */
-void attention(const arch_hparams *hp, forward_state *st, int il, int n, int pos);
+ * 0..st->pos[t] of its sequence st->seq[t], for the n batch tokens. */
+void attention(const arch_hparams *hp, forward_state *st, int il, int n);
 
 #endif

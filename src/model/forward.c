@@ -15,11 +15,14 @@
  *
  * The products are matrix x matrix over the whole batch; almost all the
  * time goes into them (kernels/). The KV cache and attention over it are
- * in attention.c.
+ * in attention.c. A batch may hold tokens of several sequences (runs, see
+ * fwd_batch): they share the passes over the weights, each token attends
+ * to its own sequence's cache.
  */
 #include <math.h>
 #include <string.h>
 
+#include "base/status.h"
 #include "gguf/ggml_type.h"
 #include "kernels/kernels.h"
 #include "kernels/ops.h"
@@ -27,9 +30,40 @@
 #include "model/attention.h"
 #include "tensor/quant.h"
 
-static void mm(forward_state *st, const weight *w, const float *X, int n, float *Y)
+/* Y = X·Wᵀ for rows in runs run[0..n_run): each run of two or more rows is
+ * its own product, with the kernels a batch of that size picks; adjacent
+ * runs of one row share one product that computes each row as a batch of
+ * one. A sequence's rows then get the arithmetic they would get alone. */
+static void mm_runs(forward_state *st, const weight *w, const float *X, const int32_t *run, int n_run, float *Y)
 {
-    matmul(st->pool, w->data, w->type, w->rows, w->cols, X, n, Y, st->mm_scratch);
+    const size_t k = (size_t)w->cols, m = (size_t)w->rows;
+    for (int i = 0, row = 0; i < n_run;) {
+        int rows = run[i], j = i + 1;
+        if (rows == 1)
+            while (j < n_run && run[j] == 1) rows++, j++;
+        const float *x = X + (size_t)row * k;
+        float *y = Y + (size_t)row * m;
+        if (rows == 1 || run[i] > 1)
+            matmul(st->pool, w->data, w->type, w->rows, w->cols, x, rows, y, st->mm_scratch);
+        else
+            matmul_alone(st->pool, w->data, w->type, w->rows, w->cols, x, rows, y, st->mm_scratch);
+        row += rows;
+        i = j;
+    }
+}
+
+/* The product for the current rows of a pass (see layer_ctx). */
+typedef struct layer_ctx {
+    const model_arch *a;
+    forward_state *st;
+    const int32_t *run; /* rows per run */
+    int n_run;
+    int n;              /* rows */
+} layer_ctx;
+
+static void mm(const layer_ctx *L, const weight *w, const float *X, float *Y)
+{
+    mm_runs(L->st, w, X, L->run, L->n_run, Y);
 }
 
 size_t arch_matmul_scratch(const model_arch *a, int n_batch)
@@ -68,7 +102,7 @@ typedef struct row_job {
     const model_arch *a;
     forward_state *st;
     const float *w;       /* ROW_NORM: norm weights (n_embd) */
-    int il, pos, n;       /* layer, position of row 0, rows */
+    int il, n;            /* layer, rows */
 } row_job;
 
 static void row_apply(const row_job *J, int t)
@@ -90,7 +124,7 @@ static void row_apply(const row_job *J, int t)
         const float *cs = st->rope_cs + (size_t)t * hp->n_rot;
         for (int h = 0; h < hp->n_head; h++) op_rope(q + (size_t)h * hd, cs, hp->n_rot, neox);
         for (int h = 0; h < hp->n_head_kv; h++) op_rope(k + (size_t)h * hd, cs, hp->n_rot, neox);
-        kv_cache_store(hp, st, J->il, J->pos, t);
+        kv_cache_store(hp, st, J->il, t);
         break;
     }
     case ROW_RESIDUAL:
@@ -110,69 +144,98 @@ static void row_worker(void *ctx, int ith, int nth)
     for (long t = lo; t < hi; t++) row_apply(J, (int)t);
 }
 
-static void rows(const model_arch *a, forward_state *st, enum row_op op, const float *w, int il, int pos, int n)
+static void rows(const layer_ctx *L, enum row_op op, const float *w, int il)
 {
-    row_job J = {.op = op, .a = a, .st = st, .w = w, .il = il, .pos = pos, .n = n};
+    const int n = L->n;
+    row_job J = {.op = op, .a = L->a, .st = L->st, .w = w, .il = il, .n = n};
     if (n == 1)
         row_apply(&J, 0);
     else
-        pool_run(st->pool, row_worker, &J);
+        pool_run(L->st->pool, row_worker, &J);
 }
 
 /* ------------------------------------------------------------------------
  * The layer stack
  * ---------------------------------------------------------------------- */
 
-static void attention_block(const model_arch *a, forward_state *st, int il, int n, int pos)
+static void attention_block(const layer_ctx *L, int il)
 {
-    const layer_weights *l = &a->layers[il];
-    rows(a, st, ROW_NORM, l->attn_norm, il, pos, n);
-    mm(st, &l->wq, st->xb, n, st->q);
-    mm(st, &l->wk, st->xb, n, st->k);
-    mm(st, &l->wv, st->xb, n, st->v);
-    rows(a, st, ROW_QKV, NULL, il, pos, n);
-    attention(&a->hp, st, il, n, pos);
-    mm(st, &l->wo, st->xb, n, st->tmp);
-    rows(a, st, ROW_RESIDUAL, NULL, il, pos, n);
+    const layer_weights *l = &L->a->layers[il];
+    forward_state *st = L->st;
+    rows(L, ROW_NORM, l->attn_norm, il);
+    mm(L, &l->wq, st->xb, st->q);
+    mm(L, &l->wk, st->xb, st->k);
+    mm(L, &l->wv, st->xb, st->v);
+    rows(L, ROW_QKV, NULL, il);
+    attention(&L->a->hp, st, il, L->n);
+    mm(L, &l->wo, st->xb, st->tmp);
+    rows(L, ROW_RESIDUAL, NULL, il);
 }
 
-static void ffn_block(const model_arch *a, forward_state *st, int il, int n)
+static void ffn_block(const layer_ctx *L, int il)
 {
-    const layer_weights *l = &a->layers[il];
-    rows(a, st, ROW_NORM, l->ffn_norm, il, 0, n);
-    mm(st, &l->w_gate, st->xb, n, st->hb);
-    mm(st, &l->w_up, st->xb, n, st->hb2);
-    rows(a, st, ROW_SWIGLU, NULL, il, 0, n);
-    mm(st, &l->w_down, st->hb, n, st->tmp);
-    rows(a, st, ROW_RESIDUAL, NULL, il, 0, n);
+    const layer_weights *l = &L->a->layers[il];
+    forward_state *st = L->st;
+    rows(L, ROW_NORM, l->ffn_norm, il);
+    mm(L, &l->w_gate, st->xb, st->hb);
+    mm(L, &l->w_up, st->xb, st->hb2);
+    rows(L, ROW_SWIGLU, NULL, il);
+    mm(L, &l->w_down, st->hb, st->tmp);
+    rows(L, ROW_RESIDUAL, NULL, il);
 }
 
-void arch_forward(const model_arch *a, forward_state *st, const int32_t *tokens, int n, int pos,
-                  int all_logits, float *logits)
+/* Before the last feed-forward block: move the kept rows of x to the front
+ * and count them per run (runs left empty are dropped). */
+static void keep_rows(layer_ctx *L, const fwd_batch *b)
+{
+    forward_state *st = L->st;
+    const size_t E = (size_t)L->a->hp.n_embd;
+    int row = 0, kept = 0, n_run = 0;
+    for (int i = 0; i < b->n_run; i++) {
+        int in_run = 0;
+        for (int t = row; t < row + b->run[i]; t++) {
+            if (!b->keep[t]) continue;
+            if (kept != t) memmove(st->x + kept * E, st->x + t * E, sizeof(float) * E);
+            kept++, in_run++;
+        }
+        if (in_run) st->keep_seg[n_run++] = in_run;
+        row += b->run[i];
+    }
+    L->run = st->keep_seg;
+    L->n_run = n_run;
+    L->n = kept;
+}
+
+mote_status arch_forward(const model_arch *a, forward_state *st, const fwd_batch *b, float *out)
 {
     const arch_hparams *hp = &a->hp;
     const int E = hp->n_embd;
+    st->seq = b->seq;
+    st->pos = b->pos;
 
-    for (int t = 0; t < n; t++) {
-        const uint8_t *row = (const uint8_t *)a->tok_embd.data + (size_t)tokens[t] * a->tok_embd.row_bytes;
+    for (int t = 0; t < b->n; t++) {
+        const uint8_t *row = (const uint8_t *)a->tok_embd.data + (size_t)b->token[t] * a->tok_embd.row_bytes;
         dequantize_row(a->tok_embd.type, row, st->x + (size_t)t * E, E);
-        op_rope_cache(st->rope_cs + (size_t)t * hp->n_rot, pos + t, hp->n_rot, hp->rope_base,
+        op_rope_cache(st->rope_cs + (size_t)t * hp->n_rot, b->pos[t], hp->n_rot, hp->rope_base,
                       hp->rope_freq_scale, a->rope_freqs);
     }
-    int n_rows = n; /* rows of st->x still carried */
+    layer_ctx L = {.a = a, .st = st, .run = b->run, .n_run = b->n_run, .n = b->n};
     for (int il = 0; il < hp->n_layer; il++) {
-        attention_block(a, st, il, n, pos);
-        if (il == hp->n_layer - 1 && !all_logits && n > 1) {
-            /* Only the last token's logits are wanted: like llama.cpp, drop
-             * the other rows before the last feed-forward block. Besides the
-             * saved work this keeps the arithmetic of llama.cpp's matmuls,
-             * which differs between one row and a batch for some types. */
-            memmove(st->x, st->x + (size_t)(n - 1) * E, sizeof(float) * (size_t)E);
-            n_rows = 1;
-        }
-        ffn_block(a, st, il, n_rows);
+        attention_block(&L, il);
+        /* Only the kept rows' outputs are wanted: like llama.cpp, drop the
+         * others before the last feed-forward block. Besides the saved
+         * work this keeps the arithmetic of llama.cpp's matmuls, which
+         * differs between one row and a batch for some types. */
+        if (il == hp->n_layer - 1) keep_rows(&L, b);
+        if (L.n > 0) ffn_block(&L, il);
+        if (b->layer_done && b->layer_done(b->user)) return mote_fail(MOTE_E_CANCELLED, "evaluation cancelled");
     }
+    if (L.n == 0) return MOTE_OK;
 
-    rows(a, st, ROW_NORM, a->output_norm, 0, 0, n_rows);
-    mm(st, &a->output, st->xb, n_rows, logits);
+    rows(&L, ROW_NORM, a->output_norm, 0);
+    if (b->embeddings)
+        memcpy(out, st->xb, sizeof(float) * (size_t)L.n * E);
+    else
+        mm(&L, &a->output, st->xb, out);
+    return MOTE_OK;
 }

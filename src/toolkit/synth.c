@@ -232,7 +232,9 @@ static mote_status fill_tensor(void *user, uint64_t row0, uint64_t n_rows, void 
         pool_run(c->pool, fill_part, &job);
     }
     c->done += n_rows * ggml_row_size(t->type, t->ne[0]);
-    if (c->progress) c->progress(c->progress_user, c->done, c->total);
+    if (c->progress && c->progress(c->progress_user, c->done, c->total))
+        return mote_fail(MOTE_E_CANCELLED, "synth: cancelled after %llu of %llu bytes",
+                         (unsigned long long)c->done, (unsigned long long)c->total);
     return MOTE_OK;
 }
 

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "gguf/gguf.h"
-#include "mote.h"
+#include "mote_tools.h"
 
 /* ------------------------------------------------------------------------
  * Model shapes

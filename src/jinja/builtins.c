@@ -2,7 +2,7 @@
  * builtins.c — global functions: jinja2's range, dict and namespace (with
  * the sandbox's range limit), and HF's raise_exception and strftime_now.
  */
-#include "engine/jinja/interp.h"
+#include "jinja/interp.h"
 
 #include <stdio.h>
 #include <string.h>

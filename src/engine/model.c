@@ -2,19 +2,20 @@
  * model.c — opening a model: the GGUF file, its vocabulary and (unless
  * vocab-only) its architecture; metadata and tensor listing for callers.
  */
-#include "model/model.h"
+#include "engine/model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/mapfile.h"
 #include "base/status.h"
 #include "engine/vocab.h"
 #include "model/arch.h"
 
 mote_model_params mote_model_default_params(void)
 {
-    mote_model_params p = {.vocab_only = 0};
+    mote_model_params p = {.vocab_only = 0, .progress = NULL, .progress_user = NULL, .prefetch = 0};
     return p;
 }
 
@@ -25,6 +26,25 @@ static char *dup_str(gguf_str s)
     if (s.len) memcpy(p, s.ptr, s.len);
     p[s.len] = '\0';
     return p;
+}
+
+#define READ_STEP (4u << 20) /* bytes read in between progress calls */
+
+/* Progress over the tensor data, reading it in first if asked to. */
+static mote_status read_in(const mote_model *m, const mote_model_params *params)
+{
+    const gguf_file *f = m->gguf;
+    const uint64_t total = f->map.size > f->data_offset ? f->map.size - f->data_offset : 0;
+    uint64_t done = params->prefetch ? 0 : total;
+    for (;;) {
+        if (params->progress && params->progress(params->progress_user, done, total))
+            return mote_fail(MOTE_E_CANCELLED, "%s: opening cancelled after %llu of %llu bytes", f->path,
+                             (unsigned long long)done, (unsigned long long)total);
+        if (done == total) return MOTE_OK;
+        const uint64_t step = total - done < READ_STEP ? total - done : READ_STEP;
+        mapfile_touch(&f->map, (size_t)(f->data_offset + done), (size_t)step);
+        done += step;
+    }
 }
 
 mote_status mote_model_open(const char *path, const mote_model_params *params, mote_model **out)
@@ -62,6 +82,7 @@ mote_status mote_model_open(const char *path, const mote_model_params *params, m
                            path, m->arch->hp.n_vocab, mote_vocab_size(m));
             goto fail;
         }
+        if ((st = read_in(m, params)) != MOTE_OK) goto fail;
     }
     *out = m;
     return MOTE_OK;
@@ -85,6 +106,20 @@ void mote_model_close(mote_model *m)
 /* ------------------------------------------------------------------------
  * Information
  * ---------------------------------------------------------------------- */
+
+mote_status mote_model_memory(const mote_model *m, mote_memory *mem)
+{
+    if (!m || !mem) return mote_fail(MOTE_E_INVALID, "mote_model_memory: NULL argument");
+    memset(mem, 0, sizeof *mem);
+    const gguf_file *f = m->gguf;
+    mem->mapped = f->map.size;
+    mem->resident = mapfile_resident(&f->map);
+    mem->heap = sizeof *m + vocab_bytes(m->vocab) + f->n_kv * sizeof *f->kv + f->n_tensors * sizeof *f->tensors;
+    for (uint64_t i = 0; i < f->n_kv; i++)
+        if (f->kv[i].arr_strs) mem->heap += f->kv[i].arr_n * sizeof *f->kv[i].arr_strs;
+    if (m->arch) mem->heap += sizeof *m->arch + (size_t)m->arch->hp.n_layer * sizeof *m->arch->layers;
+    return MOTE_OK;
+}
 
 mote_status mote_model_get_info(const mote_model *m, mote_model_info *info)
 {

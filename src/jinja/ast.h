@@ -11,7 +11,7 @@
 #ifndef MOTE_JINJA_AST_H
 #define MOTE_JINJA_AST_H
 
-#include "engine/jinja/value.h"
+#include "jinja/value.h"
 
 #include <stdbool.h>
 #include <stddef.h>

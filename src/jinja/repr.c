@@ -4,8 +4,8 @@
  * shortest round-trip form ("1.0", "0.1", "1e-05"), lists with repr'd
  * strings (['a', "it's"]).
  */
-#include "engine/jinja/interp.h"
-#include "engine/jinja/unicode.h"
+#include "jinja/interp.h"
+#include "jinja/unicode.h"
 
 #include <math.h>
 #include <stdio.h>

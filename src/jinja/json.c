@@ -10,8 +10,8 @@
  * sort_keys=...), which is what HF's tojson filter calls (it does not
  * HTML-escape, unlike jinja2's own tojson).
  */
-#include "engine/jinja/interp.h"
-#include "engine/jinja/unicode.h"
+#include "jinja/interp.h"
+#include "jinja/unicode.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,8 +1,8 @@
 /*
  * value.c — heap, reference counting, strings, lists and dicts.
  */
-#include "engine/jinja/value.h"
-#include "engine/jinja/interp.h"
+#include "jinja/value.h"
+#include "jinja/interp.h"
 
 #include <math.h>
 #include <stdarg.h>

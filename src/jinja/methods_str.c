@@ -5,9 +5,9 @@
  * Positions and lengths count code points, as Python does; case mapping and
  * character classes come from unicode.c.
  */
-#include "engine/jinja/interp.h"
-#include "engine/jinja/methods.h"
-#include "engine/jinja/unicode.h"
+#include "jinja/interp.h"
+#include "jinja/methods.h"
+#include "jinja/unicode.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,8 +5,8 @@
  * Python ints are unbounded; ours are int64 and an overflow fails the render
  * instead of silently wrapping. bool takes part in arithmetic as 0/1.
  */
-#include "engine/jinja/interp.h"
-#include "engine/jinja/unicode.h"
+#include "jinja/interp.h"
+#include "jinja/unicode.h"
 
 #include <math.h>
 #include <stdio.h>

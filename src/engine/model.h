@@ -3,8 +3,8 @@
  * unless vocab-only, the architecture's hyper-parameters and weights (which
  * point into the file's memory map).
  */
-#ifndef MOTE_MODEL_MODEL_H
-#define MOTE_MODEL_MODEL_H
+#ifndef MOTE_ENGINE_MODEL_H
+#define MOTE_ENGINE_MODEL_H
 
 #include "gguf/gguf.h"
 #include "mote.h"

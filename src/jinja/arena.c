@@ -2,7 +2,7 @@
  * arena.c — bump allocator for a parsed template: tokens, nodes and their
  * strings are allocated here and freed together with the template.
  */
-#include "engine/jinja/ast.h"
+#include "jinja/ast.h"
 
 #include <stdlib.h>
 #include <string.h>

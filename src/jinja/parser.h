@@ -5,7 +5,7 @@
 #ifndef MOTE_JINJA_PARSER_H
 #define MOTE_JINJA_PARSER_H
 
-#include "engine/jinja/ast.h"
+#include "jinja/ast.h"
 
 /* Most block tags open at once (end-tag names remembered for messages). */
 #define JPARSE_END_STACK 64

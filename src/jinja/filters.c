@@ -5,8 +5,8 @@
  * Each follows the jinja2 3.1 source with HF's settings: autoescape off (so
  * replace, join and friends return plain strings) and HF's own tojson.
  */
-#include "engine/jinja/interp.h"
-#include "engine/jinja/unicode.h"
+#include "jinja/interp.h"
+#include "jinja/unicode.h"
 
 #include <errno.h>
 #include <math.h>

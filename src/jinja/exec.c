@@ -8,7 +8,7 @@
  * loop, which is why templates use namespace()); macros run in a scope under
  * the one they were defined in, read at call time.
  */
-#include "engine/jinja/interp.h"
+#include "jinja/interp.h"
 
 #include <string.h>
 

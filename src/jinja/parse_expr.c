@@ -12,8 +12,8 @@
  *   unary     := ('-'|'+') unary-without-filters | primary; then postfix
  *                (.name [expr] (args)) and filters/tests (| name, is test)
  */
-#include "engine/jinja/interp.h"
-#include "engine/jinja/parser.h"
+#include "jinja/interp.h"
+#include "jinja/parser.h"
 
 #include <string.h>
 

@@ -8,8 +8,8 @@
  * string keys, an attribute. A miss gives an Undefined that remembers jinja2's
  * message, raised only if the template uses it further.
  */
-#include "engine/jinja/interp.h"
-#include "engine/jinja/unicode.h"
+#include "jinja/interp.h"
+#include "jinja/unicode.h"
 
 #include <stdarg.h>
 #include <stdio.h>

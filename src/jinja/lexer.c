@@ -10,8 +10,8 @@
  * following whitespace. Inside tags, the end is only recognised while no
  * bracket is open, exactly like jinja2's balancing stack.
  */
-#include "engine/jinja/ast.h"
-#include "engine/jinja/unicode.h"
+#include "jinja/ast.h"
+#include "jinja/unicode.h"
 
 #include <stdarg.h>
 #include <stdio.h>

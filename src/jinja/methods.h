@@ -4,7 +4,7 @@
 #ifndef MOTE_JINJA_METHODS_H
 #define MOTE_JINJA_METHODS_H
 
-#include "engine/jinja/value.h"
+#include "jinja/value.h"
 
 /* Terminated by an entry with a NULL name. */
 extern const jmethod_def jstr_methods[];

@@ -5,9 +5,9 @@
 #ifndef MOTE_JINJA_INTERP_H
 #define MOTE_JINJA_INTERP_H
 
-#include "engine/jinja/ast.h"
-#include "engine/jinja/jinja.h"
-#include "engine/jinja/value.h"
+#include "jinja/ast.h"
+#include "jinja/jinja.h"
+#include "jinja/value.h"
 
 #include <stdbool.h>
 

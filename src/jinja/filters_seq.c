@@ -6,8 +6,8 @@
  * Like jinja2, map/select/reject/unique/batch/slice/items return generators:
  * truthy even when empty, without a length, consumed by one pass.
  */
-#include "engine/jinja/interp.h"
-#include "engine/jinja/unicode.h"
+#include "jinja/interp.h"
+#include "jinja/unicode.h"
 
 #include <stdlib.h>
 #include <string.h>

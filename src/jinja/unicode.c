@@ -1,7 +1,7 @@
 /*
  * unicode.c — UTF-8 walking and Python's character classes.
  */
-#include "engine/jinja/unicode.h"
+#include "jinja/unicode.h"
 
 #include <utf8proc.h>
 

@@ -6,8 +6,8 @@
  * after a `{%`; the parser then sits on that name. Unknown tags and a missing
  * end tag are reported with the tags jinja2 would have expected.
  */
-#include "engine/jinja/interp.h"
-#include "engine/jinja/parser.h"
+#include "jinja/interp.h"
+#include "jinja/parser.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -9,8 +9,8 @@
  * Numbers are formatted and parsed in the C locale whatever the host
  * application set (uselocale is per thread).
  */
-#include "engine/jinja/interp.h"
-#include "engine/jinja/unicode.h"
+#include "jinja/interp.h"
+#include "jinja/unicode.h"
 #include "base/status.h"
 
 #include <locale.h>

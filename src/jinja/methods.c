@@ -6,8 +6,8 @@
  * with jinja2's ImmutableSandboxedEnvironment, where they are refused, and
  * eval.c refuses them too unless the caller allows mutation.
  */
-#include "engine/jinja/interp.h"
-#include "engine/jinja/methods.h"
+#include "jinja/interp.h"
+#include "jinja/methods.h"
 
 #include <string.h>
 

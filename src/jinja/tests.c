@@ -3,8 +3,8 @@
  * Python's type model: bool is a number, a string is a sequence and
  * iterable, a dict is a sequence, an Undefined is iterable.
  */
-#include "engine/jinja/interp.h"
-#include "engine/jinja/unicode.h"
+#include "jinja/interp.h"
+#include "jinja/unicode.h"
 
 #include <string.h>
 

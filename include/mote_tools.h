@@ -1,0 +1,66 @@
+/*
+ * mote_tools.h — the toolkit part of libmote's public API: tools that make
+ * and change model files (synthetic models today; quantization, pruning
+ * and kernel tuning as they come). Applications that only run models need
+ * mote.h alone.
+ */
+#ifndef MOTE_TOOLS_H
+#define MOTE_TOOLS_H
+
+#include "mote.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * Synthetic models (for benchmarks and tests)
+ * ---------------------------------------------------------------------- */
+
+typedef struct mote_synth_params {
+    const char *like;       /* model whose shapes are copied (mote_synth_models) */
+    const char *type;       /* "F16", "BF16", "Q8_0", "Q4_0" or "Q4_K_M" */
+    const char *vocab_path; /* GGUF whose tokenizer.* keys are copied */
+    const char *out_path;   /* GGUF written (replaced if present) */
+    uint64_t seed;          /* same seed and parameters: same bytes */
+    int n_layer;            /* 0: the model's block count; else this many */
+    int n_threads;          /* 0: number of online CPUs */
+    int exact;              /* 1: quantize every row from its own samples
+                             * (slow for K-quants); 0: see mote_synth */
+    mote_progress_fn progress; /* may be NULL */
+    void *progress_user;    /* progress's first argument */
+} mote_synth_params;
+
+MOTE_API mote_synth_params mote_synth_default_params(void);
+
+/* Write a GGUF with random weights and the exact layout of a real model:
+ * general.architecture, the <arch>.* hyper-parameter keys llama.cpp's
+ * converter writes, general.file_type, every tensor with its shape, in the
+ * order and with the types llama.cpp's llama-quantize gives them (the
+ * Q4_K_M mix: Q4_K, Q6_K for the output head and for attn_v/ffn_down of the
+ * layers its use_more_bits rule picks, with its fallbacks for rows that are
+ * not whole 256-blocks), Llama 3 rope factors as a rope_freqs tensor, and
+ * all tokenizer.* keys of the vocabulary file, whose token count becomes
+ * the model's vocabulary size.
+ *
+ * Weights are approximately normal with standard deviation 0.02 (sum of
+ * four uniforms, scaled), norms are 1, biases like weights. By default each
+ * row of a matrix is a seeded random pick of blocks from a pool (per type)
+ * of about a million samples quantized with mote's quantizers (every block
+ * a true quantization of normal samples; blocks repeat across the model),
+ * which writes a 1B-parameter file in seconds. exact = 1 quantizes every row from
+ * its own samples instead. Either way the file depends only on the
+ * parameters, never on the thread count. Data is streamed: memory use is a
+ * few MiB whatever the model's size. */
+MOTE_API mote_status mote_synth(const mote_synth_params *params);
+
+/* Names of the models mote_synth can imitate and a line about each,
+ * NULL past the end (i from 0). */
+MOTE_API const char *mote_synth_model_name(int i);
+MOTE_API const char *mote_synth_model_about(int i);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MOTE_TOOLS_H */
