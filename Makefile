@@ -48,6 +48,10 @@ endif
 CFLAGS  ?=
 CFLAGS  += $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prototypes \
            -fPIC -pthread -Iinclude -Isrc $(shell $(PKG_CONFIG) --cflags $(PKGS))
+# CI builds with WERROR=1: a warning fails the build.
+ifeq ($(WERROR),1)
+CFLAGS  += -Werror
+endif
 # Only what the public headers mark MOTE_API is exported from libmote.so.
 LIB_CFLAGS := -fvisibility=hidden
 LDFLAGS += $(OPT) -pthread

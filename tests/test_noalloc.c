@@ -37,6 +37,14 @@ int __real_posix_memalign(void **p, size_t align, size_t n);
 void *__real_aligned_alloc(size_t align, size_t n);
 char *__real_strdup(const char *s);
 char *__real_strndup(const char *s, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+void __wrap_free(void *p);
+int __wrap_posix_memalign(void **p, size_t align, size_t n);
+void *__wrap_aligned_alloc(size_t align, size_t n);
+char *__wrap_strdup(const char *s);
+char *__wrap_strndup(const char *s, size_t n);
 
 static void seen(void)
 {
@@ -186,6 +194,45 @@ static void run_case(mote_model *m, int kv_type, int n_threads)
     mote_session_free(s);
 }
 
+/* Two sequences generating together through mote_session_decode. */
+static void run_batch_case(mote_model *m, int kv_type, int n_threads)
+{
+    mote_session_params sp = mote_session_default_params();
+    sp.n_ctx = 128;
+    sp.n_threads = n_threads;
+    sp.kv_type = kv_type;
+    sp.n_seq_max = 2;
+    mote_session *s;
+    assert_int_equal(mote_session_create(m, &sp, &s), MOTE_OK);
+    mote_batch b;
+    assert_int_equal(mote_batch_init(&b, 8), MOTE_OK);
+    mote_token next[2] = {1, 1};
+    mote_status st = MOTE_OK;
+    for (int i = 0; i < N_TOKENS + 2 && st == MOTE_OK; i++) {
+        if (i == 2) { /* after a warm-up the output rows are sized */
+            n_allocs = 0;
+            counting = 1;
+        }
+        mote_batch_clear(&b);
+        for (int q = 0; q < 2; q++) mote_batch_add(&b, next[q], q, -1, 1);
+        st = mote_session_decode(s, &b);
+        for (int q = 0; q < 2 && st == MOTE_OK; q++) {
+            const float *l = mote_session_logits(s, q);
+            int best = 0;
+            for (int v = 1; v < mote_vocab_size(m); v++)
+                if (l[v] > l[best]) best = v;
+            next[q] = best;
+        }
+    }
+    counting = 0;
+    assert_int_equal(st, MOTE_OK);
+    if (n_allocs != 0)
+        fail_msg("kv_type %d, %d threads: two sequences' decode allocated %ld times in %d steps", kv_type,
+                 n_threads, (long)n_allocs, N_TOKENS);
+    mote_batch_free(&b);
+    mote_session_free(s);
+}
+
 static void test_generation_allocates_nothing(void **state)
 {
     (void)state;
@@ -199,7 +246,10 @@ static void test_generation_allocates_nothing(void **state)
         assert_int_equal(mote_model_get_info(m, &info), MOTE_OK);
         for (size_t ki = 0; ki < sizeof kv_types / sizeof kv_types[0]; ki++) {
             if (kv_types[ki] == MOTE_KV_Q8_0 && (info.n_embd / info.n_head) % 32 != 0) continue;
-            for (int nt = 1; nt <= 2; nt++) run_case(m, kv_types[ki], nt);
+            for (int nt = 1; nt <= 2; nt++) {
+                run_case(m, kv_types[ki], nt);
+                run_batch_case(m, kv_types[ki], nt);
+            }
         }
         mote_model_close(m);
     }

@@ -3,9 +3,10 @@
  *
  * Every turn renders the whole conversation (system, user and assistant
  * messages) with the model's chat template and tokenizes it. Only what is
- * new is evaluated: the rendered tokens are compared with the tokens in the
- * session's KV cache, the session is truncated to their common prefix, and
- * the rest goes to mote_generate. The reply is streamed to stdout and kept
+ * new is evaluated: the session keeps the tokens of its KV cache, the
+ * rendered tokens are compared with them (mote_seq_common_prefix), the
+ * session is truncated to their common prefix, and the rest goes to
+ * mote_generate. The reply is streamed to stdout and kept
  * as an assistant message for the next turn.
  *
  * A model without a chat template (and no --chat-template) falls back to
@@ -67,8 +68,6 @@ typedef struct chat {
     mote_chat_message *msgs; /* the conversation; contents are malloc'd */
     size_t n_msgs, cap_msgs;
     size_t n_keep;          /* messages kept by /reset (the system prompt) */
-    mote_token *cache;      /* tokens in the session's KV cache, in order */
-    size_t n_cache, cap_cache;
     int n_predict;          /* tokens per reply; -1 = until EOG/context end */
 } chat;
 
@@ -143,21 +142,12 @@ static int chat_tokens(const chat *c, mote_token **toks, size_t *n)
 typedef struct reply {
     const mote_model *model;
     text_buf text;   /* the reply's text, without end-of-generation tokens */
-    mote_token *ids; /* every token generated */
-    size_t n_ids, cap_ids;
     int oom;         /* an allocation failed */
 } reply;
 
 static int on_token(void *user, mote_token t, const char *piece, size_t len)
 {
     reply *r = user;
-    mote_token *ids = grow(r->ids, &r->cap_ids, r->n_ids, 1, sizeof *ids);
-    if (!ids) {
-        r->oom = 1;
-        return 1;
-    }
-    r->ids = ids;
-    r->ids[r->n_ids++] = t;
     if (mote_token_is_eog(r->model, t)) return 0;
     fwrite(piece, 1, len, stdout);
     fflush(stdout);
@@ -166,13 +156,6 @@ static int on_token(void *user, mote_token t, const char *piece, size_t len)
         return 1;
     }
     return 0;
-}
-
-static size_t common_prefix(const mote_token *a, size_t na, const mote_token *b, size_t nb)
-{
-    size_t i = 0;
-    while (i < na && i < nb && a[i] == b[i]) i++;
-    return i;
 }
 
 /* chat_turn's result when the conversation no longer fits the context (the
@@ -198,13 +181,12 @@ static int chat_turn(chat *c)
 
     /* Keep the cached prefix; at least one token must be evaluated so
      * there are logits to sample from. */
-    size_t keep = common_prefix(c->cache, c->n_cache, toks, n);
+    size_t keep = (size_t)mote_seq_common_prefix(c->session, 0, toks, (int)n);
     if (keep == n) keep = n - 1;
     if (mote_session_truncate(c->session, (int)keep) != MOTE_OK) {
         free(toks);
         return cli_lib_error();
     }
-    c->n_cache = keep;
 
     int room = n_ctx - (int)n;
     int n_predict = c->n_predict < 0 || c->n_predict > room ? room : c->n_predict;
@@ -221,28 +203,12 @@ static int chat_turn(chat *c)
     else if (r.oom) rc = cli_error("out of memory");
     else if (chat_push(c, "assistant", r.text.s ? r.text.s : "", r.text.len) != 0) rc = EXIT_LIB;
 
-    /* What the cache now holds: the prompt, then the generated tokens
-     * that were fed back (all but possibly the last). */
-    size_t pos = (size_t)mote_session_pos(c->session);
-    size_t have = n + r.n_ids;
-    mote_token *cache = rc == 0 ? grow(c->cache, &c->cap_cache, 0, have, sizeof *cache) : NULL;
-    if (cache) c->cache = cache;
-    else if (rc == 0) rc = cli_error("out of memory");
-    if (rc == 0 && pos >= n) {
-        memcpy(c->cache, toks, n * sizeof *toks);
-        memcpy(c->cache + n, r.ids, r.n_ids * sizeof *r.ids);
-        c->n_cache = pos < have ? pos : have;
-        if (pos > have && mote_session_truncate(c->session, (int)have) != MOTE_OK)
-            rc = cli_lib_error();
-    } else {
-        c->n_cache = 0; /* unknown state: start from an empty cache */
-        if (mote_session_truncate(c->session, 0) != MOTE_OK && rc == 0) rc = cli_lib_error();
-    }
+    /* After a failure the cache's state is not worth keeping. */
+    if (rc != 0 && mote_session_truncate(c->session, 0) != MOTE_OK) rc = cli_lib_error();
     /* The reply was cut by the context, not by -n or an end token. */
     if (rc == 0 && !st.stopped_by_eog && n_predict == room && st.n_generated >= room)
         fprintf(stderr, "mote: context full; /reset to start over (or use a larger -c)\n");
 
-    free(r.ids);
     free(r.text.s);
     free(toks);
     return rc;
@@ -255,7 +221,6 @@ static int chat_turn(chat *c)
 static void chat_reset(chat *c)
 {
     chat_pop_to(c, c->n_keep);
-    c->n_cache = 0;
     mote_session_truncate(c->session, 0);
     mote_sampler_reset(c->sampler);
 }
@@ -387,7 +352,6 @@ int cmd_chat(int argc, char **argv)
 done:
     chat_pop_to(&c, 0);
     free(c.msgs);
-    free(c.cache);
     if (c.sampler) mote_sampler_free(c.sampler);
     if (c.session) mote_session_free(c.session);
     if (model) mote_model_close(model);

@@ -316,6 +316,14 @@ mote_status mote_batch_add(mote_batch *b, mote_token t, int seq, int pos, int ou
  * Evaluation
  * ---------------------------------------------------------------------- */
 
+/* The outputs of the last evaluation no longer hold (the cache changed,
+ * or an evaluation failed). */
+static void forget_outputs(mote_session *s)
+{
+    s->last_n = 0;
+    s->eval_first = -1;
+}
+
 static int layer_done(void *user)
 {
     mote_session *s = user;
@@ -491,6 +499,7 @@ mote_status mote_session_decode(mote_session *s, const mote_batch *b)
     int n_keep = 0;
     for (int t = 0; t < n; t++) n_keep += s->b_keep[t];
     MOTE_TRY(reserve_out(s, n_keep > 0 ? n_keep : 1));
+    forget_outputs(s); /* until this call succeeds */
     MOTE_TRY(forward(s, n, n_run, s->out));
     for (int i = 0; i < n; i++) s->out_map[i] = -1;
     for (int t = 0, row = 0; t < n; t++)
@@ -517,7 +526,7 @@ mote_status mote_session_eval(mote_session *s, const mote_token *toks, int n, in
     MOTE_TRY(reserve_out(s, all_logits ? n : mean ? (n < B ? n : B) : 1));
     s->prog_done = 0;
     s->prog_total = (uint64_t)chunks * (uint64_t)s->arch->hp.n_layer;
-    s->eval_first = -1; /* outputs are invalid until this call succeeds */
+    forget_outputs(s); /* until this call succeeds */
     for (int done = 0; done < n;) {
         const int m = n - done < B ? n - done : B;
         for (int t = 0; t < m; t++) {
@@ -592,13 +601,6 @@ static mote_status check_seq(const mote_session *s, int seq, const char *what)
     if (seq < 0 || seq >= s->n_seq)
         return mote_fail(MOTE_E_INVALID, "%s: sequence %d outside [0, %d)", what, seq, s->n_seq);
     return MOTE_OK;
-}
-
-/* The outputs of the last evaluation refer to cached state that changed. */
-static void forget_outputs(mote_session *s)
-{
-    s->last_n = 0;
-    s->eval_first = -1;
 }
 
 int mote_seq_pos(const mote_session *s, int seq)
