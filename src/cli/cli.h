@@ -52,6 +52,10 @@ double cli_now(void);
  * second SIGINT kills the process as usual. */
 void cli_catch_interrupt(void);
 int cli_interrupted(void);
+/* A mote_progress_fn that cancels once Ctrl-C was pressed. */
+int cli_stop_on_interrupt(void *user, uint64_t done, uint64_t total);
+/* Exit status after Ctrl-C (128 + SIGINT, as a shell reports it). */
+#define EXIT_INTERRUPTED 130
 
 /* Open a model (vocab_only: tokenizer and metadata only). 0 or EXIT_LIB. */
 int cli_open_model(const char *path, int vocab_only, mote_model **out);

@@ -30,7 +30,7 @@ static int print_token(void *user, mote_token t, const char *piece, size_t len)
         fflush(stdout);
     }
     out->n_printed++;
-    return ferror(stdout) != 0; /* stop if stdout is gone */
+    return ferror(stdout) != 0 || cli_interrupted(); /* stop if stdout is gone or on Ctrl-C */
 }
 
 static void report_stats(double load_s, const mote_generate_stats *st, uint64_t seed)
@@ -120,8 +120,10 @@ int cmd_run(int argc, char **argv)
     rc = EXIT_LIB;
 
     double t0 = cli_now();
+    cli_catch_interrupt();
     if (cli_open_model(pos[0], 0, &model) != 0) goto done;
     mote_session_params sp = mote_session_default_params();
+    sp.progress = cli_stop_on_interrupt; /* Ctrl-C cancels a long prompt */
     sp.n_ctx = n_ctx;
     sp.n_threads = n_threads;
     sp.kv_type = kv_type;
@@ -158,6 +160,11 @@ int cmd_run(int argc, char **argv)
         mote_generate(session, sampler, toks, (int)n_toks, n_gen, print_token, &out, &st);
     if (ids || out.n_printed > 0) putchar('\n');
     fflush(stdout);
+    if (cli_interrupted()) {
+        fprintf(stderr, "(interrupted)\n");
+        rc = EXIT_INTERRUPTED;
+        goto done;
+    }
     if (gs != MOTE_OK) {
         cli_lib_error();
         goto done;

@@ -48,6 +48,12 @@ void cli_catch_interrupt(void)
 
 int cli_interrupted(void) { return interrupted != 0; }
 
+int cli_stop_on_interrupt(void *user, uint64_t done, uint64_t total)
+{
+    (void)user, (void)done, (void)total;
+    return cli_interrupted();
+}
+
 double cli_now(void)
 {
     struct timespec ts;
@@ -63,6 +69,7 @@ int cli_open_model(const char *path, int vocab_only, mote_model **out)
 {
     mote_model_params mp = mote_model_default_params();
     mp.vocab_only = vocab_only;
+    mp.progress = cli_stop_on_interrupt; /* cancels after Ctrl-C where a verb catches it */
     if (mote_model_open(path, &mp, out) != MOTE_OK) return cli_lib_error();
     return 0;
 }
