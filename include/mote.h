@@ -175,6 +175,12 @@ MOTE_API mote_status mote_detokenize(const mote_model *model, const mote_token *
  * to evaluating it alone in a session with the same parameters, whatever
  * else is in the batch: each sequence's tokens are multiplied with the
  * kernels a batch of just those tokens would use.
+ *
+ * Threads: a model may be used by any number of sessions on any threads
+ * at once (it is read-only after mote_model_open); a session by one thread
+ * at a time. Every session's work runs on one process-wide pool of
+ * workers, so sessions of several models share the CPUs instead of
+ * competing with pools of their own.
  * ---------------------------------------------------------------------- */
 
 typedef struct mote_session mote_session;
