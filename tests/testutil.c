@@ -40,7 +40,8 @@ typedef struct manifest_entry {
     unsigned long long bytes;
 } manifest_entry;
 
-static char *manifest_text;             /* the file, cut into fields in place */
+static char *manifest_text;             /* the file, cut into fields in place
+                                         * (the entries point into it) */
 static manifest_entry *manifest;        /* one per line after the header */
 static int manifest_n = -1;             /* -1: not read (or unreadable) */
 
@@ -85,12 +86,12 @@ int shared_manifest_list(const char *dir, const char *suffix, char ***names)
     char **out = calloc((size_t)manifest_n + 1, sizeof *out);
     int n = 0;
     for (int i = 0; out && i < manifest_n; i++) {
-        const char *f = manifest[i].file, *name = f + dl + 1;
+        const char *f = manifest[i].file;
         size_t len = strlen(f);
-        if (len <= dl + 1 + sl || strncmp(f, dir, dl) != 0 || f[dl] != '/' || strchr(name, '/') ||
+        if (len <= dl + 1 + sl || strncmp(f, dir, dl) != 0 || f[dl] != '/' || strchr(f + dl + 1, '/') ||
             strcmp(f + len - sl, suffix) != 0)
             continue;
-        out[n++] = strdup(name);
+        out[n++] = strdup(f + dl + 1);
     }
     qsort(out, (size_t)n, sizeof *out, cmp_names);
     *names = out;
