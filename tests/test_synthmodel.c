@@ -156,6 +156,14 @@ static mote_token argmax(const float *x, int n)
 
 static float *row(const trace *t, int i) { return t->logits + (size_t)i * (size_t)t->n_vocab; }
 
+/* Row i of t := the logits of batch index i of the session's last eval. */
+static void keep_logits(trace *t, int i, const mote_session *s, int batch_index)
+{
+    const float *lg = mote_session_logits(s, batch_index);
+    assert_non_null(lg);
+    memcpy(row(t, i), lg, sizeof(float) * (size_t)t->n_vocab);
+}
+
 /* PROMPT repeat times; batch: the prompt as one mote_session_eval with
  * all_logits, else one token per call. */
 static trace run_prompt(mote_model *m, int n_threads, int batch, int repeat)
@@ -165,21 +173,20 @@ static trace run_prompt(mote_model *m, int n_threads, int batch, int repeat)
     t.n_prompt = prompt_ids(m, repeat, prompt);
     t.logits = malloc(sizeof(float) * (size_t)(t.n_prompt + N_GEN) * (size_t)t.n_vocab);
     assert_non_null(t.logits);
-    const size_t bytes = sizeof(float) * (size_t)t.n_vocab;
     mote_session *s = new_session(m, n_threads);
     if (batch) {
         assert_int_equal(mote_session_eval(s, prompt, t.n_prompt, 1), MOTE_OK);
-        for (int i = 0; i < t.n_prompt; i++) memcpy(row(&t, i), mote_session_logits(s, i), bytes);
+        for (int i = 0; i < t.n_prompt; i++) keep_logits(&t, i, s, i);
     } else {
         for (int i = 0; i < t.n_prompt; i++) {
             assert_int_equal(mote_session_eval(s, &prompt[i], 1, 0), MOTE_OK);
-            memcpy(row(&t, i), mote_session_logits(s, -1), bytes);
+            keep_logits(&t, i, s, -1);
         }
     }
     for (int g = 0; g < N_GEN; g++) {
         t.gen[g] = argmax(row(&t, t.n_prompt - 1 + g), t.n_vocab);
         assert_int_equal(mote_session_eval(s, &t.gen[g], 1, 0), MOTE_OK);
-        memcpy(row(&t, t.n_prompt + g), mote_session_logits(s, -1), bytes);
+        keep_logits(&t, t.n_prompt + g, s, -1);
     }
     assert_int_equal(mote_session_pos(s), t.n_prompt + N_GEN);
     mote_session_free(s);
@@ -197,11 +204,11 @@ static const trace *reference_run(int ti)
 
 static int n_rows(const trace *t) { return t->n_prompt + N_GEN; }
 
-/* a and b bit for bit, rows [from, to); the failure names the first row. */
-static void expect_identical(const char *what, const char *type, const trace *a, const trace *b, int from, int to)
+/* a and b bit for bit at every position; the failure names the first. */
+static void expect_identical(const char *what, const char *type, const trace *a, const trace *b)
 {
     assert_int_equal(a->n_prompt, b->n_prompt);
-    for (int i = from; i < to; i++)
+    for (int i = 0; i < n_rows(a); i++)
         if (memcmp(row(a, i), row(b, i), sizeof(float) * (size_t)a->n_vocab) != 0)
             fail_msg("%s %s: logits of position %d differ (prompt has %d tokens)", type, what, i, a->n_prompt);
 }
@@ -291,7 +298,7 @@ static void test_deterministic(void **state)
     for (int ti = 0; ti < N_TYPES; ti++) {
         const trace *a = reference_run(ti);
         trace b = run(fx.model[ti], 2, 1);
-        expect_identical("run twice", types[ti].type, a, &b, 0, n_rows(a));
+        expect_identical("run twice", types[ti].type, a, &b);
         assert_memory_equal(a->gen, b.gen, sizeof b.gen);
         free(b.logits);
     }
@@ -303,7 +310,7 @@ static void test_thread_invariant(void **state)
     for (int ti = 0; ti < N_TYPES; ti++) {
         const trace *a = reference_run(ti);
         trace b = run(fx.model[ti], 1, 1);
-        expect_identical("2 vs 1 thread", types[ti].type, a, &b, 0, n_rows(a));
+        expect_identical("2 vs 1 thread", types[ti].type, a, &b);
         assert_memory_equal(a->gen, b.gen, sizeof b.gen);
         free(b.logits);
     }
@@ -313,7 +320,7 @@ static void test_thread_invariant(void **state)
     mote_model *m = fx.model[LONG_TYPE];
     trace a = run_prompt(m, 2, 1, LONG_REPEAT), b = run_prompt(m, 1, 1, LONG_REPEAT);
     assert_true(a.n_prompt > ATTN_POSITIONS_PER_CHUNK);
-    expect_identical("2 vs 1 thread, long prompt", types[LONG_TYPE].type, &a, &b, 0, n_rows(&a));
+    expect_identical("2 vs 1 thread, long prompt", types[LONG_TYPE].type, &a, &b);
     assert_memory_equal(a.gen, b.gen, sizeof a.gen);
     free(a.logits);
     free(b.logits);
@@ -327,7 +334,7 @@ static void test_batch_vs_single(void **state)
         const trace *a = reference_run(ti);
         trace b = run(fx.model[ti], 2, 0);
         if (tc->exact_batch) {
-            expect_identical("batch vs one token at a time", tc->type, a, &b, 0, n_rows(a));
+            expect_identical("batch vs one token at a time", tc->type, a, &b);
             assert_memory_equal(a->gen, b.gen, sizeof b.gen);
         } else {
             float worst = 0.0f, scale = 0.0f;
