@@ -274,11 +274,23 @@ static void synth_cases(mote_model *m, int kv_type)
     }
 }
 
+/* The models' folder, removed by the teardown even when the test fails. */
+static int make_tempdir(void **state)
+{
+    *state = synthmodel_tempdir();
+    return 0;
+}
+
+static int remove_tempdir(void **state)
+{
+    synthmodel_tempdir_remove(*state);
+    return 0;
+}
+
 static void test_synth_models_allocate_nothing(void **state)
 {
-    (void)state;
     static const char *const types[] = {"F16", "Q8_0", "Q4_0", "Q4_K_M"};
-    char *dir = synthmodel_tempdir();
+    const char *dir = *state;
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         char *path = synthmodel_make(dir, "tiny-llama", types[ti], 2);
         mote_model *m;
@@ -291,7 +303,6 @@ static void test_synth_models_allocate_nothing(void **state)
         mote_model_close(m);
         free(path);
     }
-    synthmodel_tempdir_remove(dir);
 }
 
 int main(void)
@@ -299,7 +310,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counter_works),
         cmocka_unit_test(test_generation_allocates_nothing),
-        cmocka_unit_test(test_synth_models_allocate_nothing),
+        cmocka_unit_test_setup_teardown(test_synth_models_allocate_nothing, make_tempdir, remove_tempdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
