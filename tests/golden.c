@@ -1,7 +1,6 @@
 /* golden.c — parse the golden TSV files of ../shared/golden. */
 #include "golden.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +48,10 @@ int golden_load(const char *name, golden_model *g)
 
     snprintf(rel, sizeof rel, "golden/%s.cases.tsv", name);
     char *text = read_file(shared_path(rel), NULL);
-    if (!text) return -1;
+    if (!text) {
+        print_error("golden: cannot read %s\n", shared_path(rel));
+        return -1;
+    }
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         char *f[8];
         if (split_tabs(line, f, 8) < 4 || g->n_cases >= GOLDEN_MAX_CASES) continue;
@@ -62,7 +64,10 @@ int golden_load(const char *name, golden_model *g)
     free(text);
 
     snprintf(rel, sizeof rel, "golden/%s.topk.tsv", name);
-    if (!(text = read_file(shared_path(rel), NULL))) return -1;
+    if (!(text = read_file(shared_path(rel), NULL))) {
+        print_error("golden: cannot read %s\n", shared_path(rel));
+        return -1;
+    }
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         char *f[16];
         if (split_tabs(line, f, 16) < 3) continue;
@@ -82,38 +87,56 @@ int golden_load(const char *name, golden_model *g)
     }
     free(text);
 
-    if ((text = read_file(shared_path("golden/NEAR_TIES.tsv"), NULL))) {
-        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-            char *f[8];
-            if (split_tabs(line, f, 8) < 3 || strcmp(f[0], name) != 0) continue;
-            golden_case *c = find_case(g, f[1]);
-            int step = atoi(f[2]);
-            if (c && (c->first_near_tie < 0 || step < c->first_near_tie)) c->first_near_tie = step;
-        }
-        free(text);
+    /* Without NEAR_TIES.tsv the greedy test would expect every id, so its
+     * absence is an error too. */
+    if (!(text = read_file(shared_path("golden/NEAR_TIES.tsv"), NULL))) {
+        print_error("golden: cannot read %s\n", shared_path("golden/NEAR_TIES.tsv"));
+        return -1;
     }
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        char *f[8];
+        if (split_tabs(line, f, 8) < 3 || strcmp(f[0], name) != 0) continue;
+        golden_case *c = find_case(g, f[1]);
+        int step = atoi(f[2]);
+        if (c && (c->first_near_tie < 0 || step < c->first_near_tie)) c->first_near_tie = step;
+    }
+    free(text);
+    if (g->n_cases == 0) print_error("golden: golden/%s.cases.tsv has no cases\n", name);
     return g->n_cases > 0 ? 0 : -1;
 }
 
-static int cmp_names(const void *a, const void *b) { return strcmp(a, b); }
-
-int golden_list(char names[][128], int cap)
+static int has_name(char **names, int n, const char *name)
 {
-    const char *dir = shared_path("golden");
-    DIR *d = dir ? opendir(dir) : NULL;
-    if (!d) return 0;
-    int n = 0;
-    struct dirent *e;
-    const char *suffix = ".cases.tsv";
-    while ((e = readdir(d)) && n < cap) {
-        size_t len = strlen(e->d_name), sl = strlen(suffix);
-        if (len > sl && strcmp(e->d_name + len - sl, suffix) == 0 && len - sl < 128) {
-            memcpy(names[n], e->d_name, len - sl);
-            names[n][len - sl] = '\0';
-            n++;
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0) return 1;
+    return 0;
+}
+
+static void free_names(char **names, int n)
+{
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
+int golden_manifest_models(char names[][128], int cap)
+{
+    static const char cases_suffix[] = ".cases.tsv";
+    char **cases, **models;
+    int nc = shared_manifest_list("golden", cases_suffix, &cases);
+    int nm = shared_manifest_list("models", ".gguf", &models);
+    int n = nc < 0 || nm < 0 ? -1 : 0;
+    for (int i = 0; n >= 0 && i < nc; i++) {
+        char gguf[160];
+        size_t stem = strlen(cases[i]) - (sizeof cases_suffix - 1);
+        snprintf(gguf, sizeof gguf, "%.*s.gguf", (int)stem, cases[i]);
+        if (!has_name(models, nm, gguf)) continue;
+        if (n == cap || stem >= sizeof names[0]) {
+            n = -1;
+            break;
         }
+        snprintf(names[n++], sizeof names[0], "%.*s", (int)stem, cases[i]);
     }
-    closedir(d);
-    qsort(names, (size_t)n, sizeof names[0], cmp_names);
+    free_names(cases, nc > 0 ? nc : 0);
+    free_names(models, nm > 0 ? nm : 0);
     return n;
 }

@@ -30,11 +30,16 @@ typedef struct golden_model {
     golden_case cases[GOLDEN_MAX_CASES];
 } golden_model;
 
-/* Load <shared>/golden/<name>.{cases,topk}.tsv and NEAR_TIES.tsv; 0 on success. */
+/* Load <shared>/golden/<name>.{cases,topk}.tsv and NEAR_TIES.tsv; 0 on
+ * success, else -1 after printing which file is missing or empty. */
 int golden_load(const char *name, golden_model *g);
 
-/* Stems of every <stem>.cases.tsv in <shared>/golden (sorted); returns the count. */
-int golden_list(char names[][128], int cap);
+/* The models the golden suite covers, from ../shared/MANIFEST.tsv: every
+ * models/<stem>.gguf (directly in models/: the llama and qwen2 models) whose
+ * golden/<stem>.cases.tsv the manifest lists too. Writes the stems (sorted)
+ * to names and returns their count, or -1 if the manifest is unreadable or
+ * lists more than cap. */
+int golden_manifest_models(char names[][128], int cap);
 
 /* Parse space-separated ints; returns the count. */
 int golden_parse_ids(const char *s, int32_t *out, int cap);

@@ -29,7 +29,14 @@
  * neon, dotprod) keeps this order, bit-identical to the scalar reference
  * (test_kernels); avx512fast's gemms do not and fail `gen` (see kernels.c).
  * MOTE_GOLDEN_FILTER (comma-separated fnmatch patterns on test titles)
- * selects a subset, for slow runs such as qemu.
+ * selects a subset, for slow runs such as qemu; a pattern that matches no
+ * test is an error (a typo must not turn the suite into a no-op).
+ *
+ * Nothing here may pass vacuously. The models come from ../shared's
+ * MANIFEST.tsv (golden_manifest_models), not from what the folders happen to
+ * hold: files/MANIFEST fails, naming them, if any listed model or golden
+ * file is missing or has another size, and each test fails if it compared
+ * nothing. Without ../shared the suite is skipped with a message.
  */
 #include <fnmatch.h>
 #include <math.h>
@@ -41,7 +48,8 @@
 #include "mote.h"
 #include "testutil.h"
 
-#define MAX_MODELS 64
+#define MAX_MODELS 128
+#define MAX_BAD_PATTERNS 32
 #define N_THREADS 2
 
 typedef struct tolerance {
@@ -100,7 +108,6 @@ static int setup_model(void **state)
     model_fixture *f = calloc(1, sizeof *f);
     snprintf(f->name, sizeof f->name, "%s", (const char *)*state);
     *state = f;
-    if (!shared_dir()) return 0;
     if (golden_load(f->name, &f->g) != 0) return -1;
     char rel[300];
     snprintf(rel, sizeof rel, "models/%s.gguf", f->name);
@@ -129,11 +136,14 @@ static int teardown_model(void **state)
     return 0;
 }
 
-/* Compare one step's logits with the golden top-10; returns the max error. */
-static float check_step(const model_fixture *f, const golden_case *c, int step, const float *logits, float tol)
+/* Compare one step's logits with the golden top-10; returns the max error
+ * and adds the logits compared to *n_compared. */
+static float check_step(const model_fixture *f, const golden_case *c, int step, const float *logits, float tol,
+                        long *n_compared)
 {
     float worst = 0.0f;
     for (int k = 0; k < GOLDEN_TOPK; k++) {
+        ++*n_compared;
         int id = c->top_id[step][k];
         assert_true(id >= 0 && id < f->n_vocab);
         float err = fabsf(logits[id] - c->top_logit[step][k]);
@@ -152,6 +162,12 @@ static float check_step(const model_fixture *f, const golden_case *c, int step, 
     return worst;
 }
 
+/* A test that compared nothing proves nothing: fail it. */
+static void expect_compared(const model_fixture *f, const char *what, long n)
+{
+    if (n <= 0) fail_msg("%s: %s compared nothing (%d cases in its goldens)", f->name, what, f->g.n_cases);
+}
+
 /* The golden sequence of a case: prompt ids then the greedy ids. */
 static int case_sequence(const golden_case *c, int32_t *seq)
 {
@@ -165,10 +181,10 @@ static int case_sequence(const golden_case *c, int32_t *seq)
 
 static void test_teacher_forcing(void **state)
 {
-    SKIP_WITHOUT_SHARED();
     model_fixture *f = *state;
     const float tol = tolerance_for(f->name)->gen;
     float worst = 0.0f;
+    long compared = 0;
     for (int ci = 0; ci < f->g.n_cases; ci++) {
         const golden_case *c = &f->g.cases[ci];
         assert_int_equal(c->n_steps, c->n_greedy + 1);
@@ -178,22 +194,23 @@ static void test_teacher_forcing(void **state)
             if (step > 0) assert_int_equal(mote_session_eval(f->s, &c->greedy[step - 1], 1, 0), MOTE_OK);
             const float *lg = mote_session_logits(f->s, -1);
             assert_non_null(lg);
-            float w = check_step(f, c, step, lg, tol);
+            float w = check_step(f, c, step, lg, tol, &compared);
             if (w > worst) worst = w;
             if (getenv("MOTE_GOLDEN_VERBOSE"))
                 print_message("%s %s step %d err %.2e\n", f->name, c->name, step, (double)w);
         }
     }
-    print_message("[  INFO    ] %-28s generation path: max |logit - llama.cpp| %.2e (tol %.1e)\n", f->name,
-                  (double)worst, (double)tol);
+    expect_compared(f, "teacher forcing", compared);
+    print_message("[  INFO    ] %-28s generation path: max |logit - llama.cpp| %.2e (tol %.1e, %ld logits)\n",
+                  f->name, (double)worst, (double)tol, compared);
 }
 
 static void test_batch(void **state)
 {
-    SKIP_WITHOUT_SHARED();
     model_fixture *f = *state;
     const float tol = tolerance_for(f->name)->batch;
     float worst = 0.0f;
+    long compared = 0;
     for (int ci = 0; ci < f->g.n_cases; ci++) {
         const golden_case *c = &f->g.cases[ci];
         int32_t seq[2 * GOLDEN_MAX_IDS];
@@ -203,18 +220,19 @@ static void test_batch(void **state)
         for (int step = 0; step < c->n_steps; step++) {
             const float *lg = mote_session_logits(f->s, c->n_prompt - 1 + step);
             assert_non_null(lg);
-            float w = check_step(f, c, step, lg, tol);
+            float w = check_step(f, c, step, lg, tol, &compared);
             if (w > worst) worst = w;
         }
     }
-    print_message("[  INFO    ] %-28s one batch:       max |logit - llama.cpp| %.2e (tol %.1e)\n", f->name,
-                  (double)worst, (double)tol);
+    expect_compared(f, "the batch test", compared);
+    print_message("[  INFO    ] %-28s one batch:       max |logit - llama.cpp| %.2e (tol %.1e, %ld logits)\n",
+                  f->name, (double)worst, (double)tol, compared);
 }
 
 static void test_free_running_greedy(void **state)
 {
-    SKIP_WITHOUT_SHARED();
     model_fixture *f = *state;
+    long compared = 0;
     for (int ci = 0; ci < f->g.n_cases; ci++) {
         const golden_case *c = &f->g.cases[ci];
         int upto = c->first_near_tie >= 0 ? c->first_near_tie : c->n_greedy;
@@ -224,60 +242,142 @@ static void test_free_running_greedy(void **state)
             int t = argmax(mote_session_logits(f->s, -1), f->n_vocab);
             if (t != c->greedy[i])
                 fail_msg("%s %s: greedy id %d is %d, llama.cpp %d", f->name, c->name, i, t, c->greedy[i]);
+            compared++;
             assert_int_equal(mote_session_eval(f->s, &t, 1, 0), MOTE_OK);
         }
     }
+    expect_compared(f, "free-running greedy", compared);
 }
 
-/* MOTE_GOLDEN_FILTER: comma-separated fnmatch patterns on the test titles
- * ("teacher_forcing/MODEL", "batch/MODEL", "greedy/MODEL"); unset: all. */
-static int selected(const char *title)
+/* ------------------------------------------------------------------------
+ * Which tests run
+ * ---------------------------------------------------------------------- */
+
+static int n_models = -1; /* models the manifest lists; -1: unreadable */
+
+/* Every model the manifest lists is there with all its golden files, at
+ * the sizes the manifest gives. Runs whatever MOTE_GOLDEN_FILTER says. */
+static void test_files_present(void **state)
 {
-    const char *f = getenv("MOTE_GOLDEN_FILTER");
-    if (!f || !*f) return 1;
-    char pat[256];
-    while (*f) {
-        size_t n = strcspn(f, ",");
-        snprintf(pat, sizeof pat, "%.*s", (int)(n < sizeof pat ? n : sizeof pat - 1), f);
-        if (n && fnmatch(pat, title, 0) == 0) return 1;
-        f += n + (f[n] == ',');
+    (void)state;
+    if (n_models < 0) fail_msg("%s/MANIFEST.tsv cannot be read (or lists over %d models)", shared_dir(), MAX_MODELS);
+    if (n_models == 0) fail_msg("%s/MANIFEST.tsv lists no model with golden files", shared_dir());
+    int bad = 0;
+    for (int i = 0; i < n_models; i++) {
+        static const char *const forms[] = {"models/%s.gguf", "golden/%s.cases.tsv", "golden/%s.topk.tsv"};
+        for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++) {
+            char rel[300];
+            snprintf(rel, sizeof rel, forms[k], model_names[i]);
+            const char *why = shared_check_file(rel);
+            if (why) print_error("golden model %s: %s\n", model_names[i], why), bad++;
+        }
     }
-    return 0;
+    const char *why = shared_check_file("golden/NEAR_TIES.tsv");
+    if (why) print_error("golden: %s\n", why), bad++;
+    if (bad) fail_msg("%d file(s) of the %d golden models of MANIFEST.tsv missing or damaged (listed above)", bad,
+                      n_models);
+    print_message("[  INFO    ] MANIFEST.tsv: %d golden models, all files present\n", n_models);
 }
 
 static void test_no_shared(void **state)
 {
     (void)state;
-    SKIP_WITHOUT_SHARED();
+    print_message("[  SKIP    ] SKIP: ../shared absent (looked in %s; set MOTE_SHARED): test_golden skipped: "
+                  "no model was compared with llama.cpp's goldens\n",
+                  shared_dir_wanted());
+    skip();
+}
+
+static void test_filter_matches_nothing(void **state)
+{
+    fail_msg("MOTE_GOLDEN_FILTER pattern '%s' matches no test (titles are teacher_forcing/MODEL, batch/MODEL and "
+             "greedy/MODEL for the models of MANIFEST.tsv)",
+             (const char *)*state);
+}
+
+/* MOTE_GOLDEN_FILTER: comma-separated fnmatch patterns on the test titles
+ * ("teacher_forcing/MODEL", "batch/MODEL", "greedy/MODEL"); unset or empty:
+ * all. Calls visit(pattern) for each non-empty pattern. */
+static void each_pattern(void (*visit)(const char *pat, void *user), void *user)
+{
+    const char *f = getenv("MOTE_GOLDEN_FILTER");
+    char pat[256];
+    while (f && *f) {
+        size_t n = strcspn(f, ",");
+        snprintf(pat, sizeof pat, "%.*s", (int)(n < sizeof pat ? n : sizeof pat - 1), f);
+        if (n) visit(pat, user);
+        f += n + (f[n] == ',');
+    }
+}
+
+typedef struct match {
+    const char *title;
+    int hit;
+} match;
+
+static void match_one(const char *pat, void *user)
+{
+    match *m = user;
+    m->hit |= fnmatch(pat, m->title, 0) == 0;
+}
+
+static int selected(const char *title)
+{
+    const char *f = getenv("MOTE_GOLDEN_FILTER");
+    if (!f || !*f) return 1;
+    match m = {title, 0};
+    each_pattern(match_one, &m);
+    return m.hit;
+}
+
+/* Patterns that match none of the candidate titles. */
+typedef struct unmatched {
+    char (*titles)[200];
+    int n_titles;
+    char (*bad)[256];
+    int n_bad;
+} unmatched;
+
+static void check_pattern(const char *pat, void *user)
+{
+    unmatched *u = user;
+    for (int i = 0; i < u->n_titles; i++)
+        if (fnmatch(pat, u->titles[i], 0) == 0) return;
+    if (u->n_bad < MAX_BAD_PATTERNS) snprintf(u->bad[u->n_bad++], sizeof u->bad[0], "%s", pat);
 }
 
 int main(void)
 {
-    int n = shared_dir() ? golden_list(model_names, MAX_MODELS) : 0;
-    struct CMUnitTest *tests = calloc((size_t)(3 * n + 1), sizeof *tests);
-    char (*titles)[200] = calloc((size_t)(3 * n + 1), sizeof *titles);
-    int nt = 0;
-    for (int i = 0; i < n; i++) {
-        char rel[300];
-        snprintf(rel, sizeof rel, "models/%.127s.gguf", model_names[i]);
-        FILE *probe = fopen(shared_path(rel), "rb");
-        if (!probe) continue;
-        fclose(probe);
-        snprintf(titles[nt], sizeof titles[0], "teacher_forcing/%.127s", model_names[i]);
-        tests[nt] = (struct CMUnitTest){titles[nt], test_teacher_forcing, setup_model, teardown_model, model_names[i]};
-        nt += selected(titles[nt]);
-        snprintf(titles[nt], sizeof titles[0], "batch/%.127s", model_names[i]);
-        tests[nt] = (struct CMUnitTest){titles[nt], test_batch, setup_model, teardown_model, model_names[i]};
-        nt += selected(titles[nt]);
-        if (!exact_type(model_names[i])) continue;
-        snprintf(titles[nt], sizeof titles[0], "greedy/%.127s", model_names[i]);
-        tests[nt] = (struct CMUnitTest){titles[nt], test_free_running_greedy, setup_model, teardown_model,
-                                        model_names[i]};
-        nt += selected(titles[nt]);
+    if (!shared_dir()) {
+        const struct CMUnitTest skipped[] = {{"golden (../shared absent)", test_no_shared, NULL, NULL, NULL}};
+        return _cmocka_run_group_tests("golden", skipped, 1, NULL, NULL);
     }
-    if (nt == 0) tests[nt++] = (struct CMUnitTest){"golden (no ../shared)", test_no_shared, NULL, NULL, NULL};
+    n_models = golden_manifest_models(model_names, MAX_MODELS);
+    const int n = n_models > 0 ? n_models : 0;
+    struct CMUnitTest *tests = calloc((size_t)(3 * n + 1 + MAX_BAD_PATTERNS), sizeof *tests);
+    char(*titles)[200] = calloc((size_t)(3 * n + 1), sizeof *titles);
+    char(*bad)[256] = calloc(MAX_BAD_PATTERNS, sizeof *bad);
+    int nt = 0, n_titles = 0;
+    tests[nt++] = (struct CMUnitTest){"files/MANIFEST", test_files_present, NULL, NULL, NULL};
+    /* Every candidate title, then the selected ones become tests. */
+    for (int i = 0; i < n; i++) {
+        static const char *const kinds[] = {"teacher_forcing", "batch", "greedy"};
+        static const CMUnitTestFunction fns[] = {test_teacher_forcing, test_batch, test_free_running_greedy};
+        for (int k = 0; k < 3; k++) {
+            if (k == 2 && !exact_type(model_names[i])) continue;
+            char *title = titles[n_titles++];
+            snprintf(title, sizeof titles[0], "%s/%.127s", kinds[k], model_names[i]);
+            if (selected(title))
+                tests[nt++] = (struct CMUnitTest){title, fns[k], setup_model, teardown_model, model_names[i]};
+        }
+    }
+    unmatched u = {titles, n_titles, bad, 0};
+    each_pattern(check_pattern, &u);
+    for (int i = 0; i < u.n_bad; i++)
+        tests[nt++] = (struct CMUnitTest){"MOTE_GOLDEN_FILTER", test_filter_matches_nothing, NULL, NULL, bad[i]};
     int rc = _cmocka_run_group_tests("golden", tests, (size_t)nt, NULL, NULL);
     free(tests);
     free(titles);
+    free(bad);
     return rc;
 }

@@ -155,7 +155,7 @@ static void test_kernel_avx512(void **state)
 {
     (void)state;
     if (attn_chunk_kernel(GGML_TYPE_F16, 64, "avx512") == attn_chunk_kernel(GGML_TYPE_F16, 64, "scalar")) {
-        print_message("[  SKIP    ] this CPU has no AVX-512 attention kernel\n");
+        print_message("[  SKIP    ] SKIP: this CPU has no AVX-512 attention kernel: %s skipped\n", __func__);
         skip();
     }
     run_kernel_cases("avx512");

@@ -14,12 +14,20 @@
  * mote_session_eval + mote_sampler_sample + mote_token_to_piece run 32
  * tokens each with zero allocations, for each KV cache type and 1 and 2
  * threads.
+ *
+ * The same runs on models this program writes itself (synthmodel.c: its own
+ * vocabulary, mote_synth weights), so the rule is checked without ../shared
+ * too: each weight type (F16, Q8_0, Q4_0, Q4_K_M) with the default F16 cache
+ * and each cache type with Q8_0 weights, 1 and 2 threads. There
+ * mote_session_eval is also counted from the first call after
+ * mote_session_create, without a warm-up.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mote.h"
+#include "synthmodel.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------------------
@@ -97,6 +105,7 @@ char *__wrap_strndup(const char *s, size_t n)
  * ---------------------------------------------------------------------- */
 
 #define N_TOKENS 32
+#define N_EVAL_TOKENS 8 /* per round of eval_case (F16 is slow under qemu) */
 
 /* The wrappers are really in place, here and inside libmote. */
 static void test_counter_works(void **state)
@@ -255,11 +264,103 @@ static void test_generation_allocates_nothing(void **state)
     }
 }
 
+/* mote_session_eval from the first call on: a prompt batch, then tokens one
+ * at a time, then again from position 0. A batch that keeps all logits may
+ * grow the logits buffer the first time it is larger than any before (see
+ * mote_session_eval); once it has, the same batch allocates nothing. */
+static void eval_case(mote_model *m, int kv_type, int n_threads)
+{
+    mote_session_params sp = mote_session_default_params();
+    sp.n_ctx = 128;
+    sp.n_threads = n_threads;
+    sp.kv_type = kv_type;
+    mote_session *s;
+    assert_int_equal(mote_session_create(m, &sp, &s), MOTE_OK);
+    static const char text[] = "Once upon a time, the little dog was very happy because";
+    mote_token prompt[64];
+    size_t n_prompt = 0;
+    assert_int_equal(mote_tokenize(m, text, strlen(text), 1, 0, prompt, 64, &n_prompt), MOTE_OK);
+    assert_true(n_prompt >= 8);
+    const int n_vocab = mote_vocab_size(m);
+
+    n_allocs = 0;
+    counting = 1;
+    mote_status st = MOTE_OK;
+    for (int round = 0; round < 2 && st == MOTE_OK; round++) {
+        st = mote_session_truncate(s, 0);
+        if (st == MOTE_OK) st = mote_session_eval(s, prompt, (int)n_prompt, 0);
+        for (int i = 0; i < N_EVAL_TOKENS && st == MOTE_OK; i++) {
+            const float *lg = mote_session_logits(s, -1);
+            mote_token t = 0;
+            for (int v = 1; v < n_vocab; v++) t = lg[v] > lg[t] ? v : t;
+            st = mote_session_eval(s, &t, 1, 0);
+        }
+    }
+    counting = 0;
+    assert_int_equal(st, MOTE_OK);
+    if (n_allocs != 0)
+        fail_msg("kv_type %d, %d threads: mote_session_eval allocated %ld times right after session creation",
+                 kv_type, n_threads, (long)n_allocs);
+
+    assert_int_equal(mote_session_truncate(s, 0), MOTE_OK);
+    assert_int_equal(mote_session_eval(s, prompt, (int)n_prompt, 1), MOTE_OK);
+    n_allocs = 0;
+    counting = 1;
+    st = mote_session_truncate(s, 0);
+    if (st == MOTE_OK) st = mote_session_eval(s, prompt, (int)n_prompt, 1);
+    counting = 0;
+    assert_int_equal(st, MOTE_OK);
+    if (n_allocs != 0)
+        fail_msg("kv_type %d, %d threads: a repeated all-logits batch allocated %ld times", kv_type, n_threads,
+                 (long)n_allocs);
+    mote_session_free(s);
+}
+
+static void synth_cases(mote_model *m, int kv_type)
+{
+    for (int nt = 1; nt <= 2; nt++) {
+        eval_case(m, kv_type, nt);
+        run_case(m, kv_type, nt);
+    }
+}
+
+/* The models' folder, removed by the teardown even when the test fails. */
+static int make_tempdir(void **state)
+{
+    *state = synthmodel_tempdir();
+    return 0;
+}
+
+static int remove_tempdir(void **state)
+{
+    synthmodel_tempdir_remove(*state);
+    return 0;
+}
+
+static void test_synth_models_allocate_nothing(void **state)
+{
+    static const char *const types[] = {"F16", "Q8_0", "Q4_0", "Q4_K_M"};
+    const char *dir = *state;
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        char *path = synthmodel_make(dir, "tiny-llama", types[ti], 2);
+        mote_model *m;
+        if (mote_model_open(path, NULL, &m) != MOTE_OK) fail_msg("%s: %s", path, mote_last_error());
+        synth_cases(m, MOTE_KV_F16);
+        if (strcmp(types[ti], "Q8_0") == 0) {
+            synth_cases(m, MOTE_KV_F32);
+            synth_cases(m, MOTE_KV_Q8_0);
+        }
+        mote_model_close(m);
+        free(path);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counter_works),
         cmocka_unit_test(test_generation_allocates_nothing),
+        cmocka_unit_test_setup_teardown(test_synth_models_allocate_nothing, make_tempdir, remove_tempdir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

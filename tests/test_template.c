@@ -20,7 +20,6 @@
 #include "mote.h"
 
 #include <cJSON.h>
-#include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -542,31 +541,6 @@ static char *json_string(const char *s, size_t b, size_t e)
     return r;
 }
 
-static int name_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* Sorted names in dir ending in suffix; returns the count. */
-static size_t list_dir(const char *dir, const char *suffix, char ***names)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    size_t n = 0, cap = 0;
-    *names = NULL;
-    struct dirent *ent;
-    while ((ent = readdir(d))) {
-        size_t len = strlen(ent->d_name), sl = strlen(suffix);
-        if (len <= sl || strcmp(ent->d_name + len - sl, suffix) != 0) continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            *names = realloc(*names, cap * sizeof **names);
-            assert_non_null(*names);
-        }
-        (*names)[n++] = strdup(ent->d_name);
-    }
-    closedir(d);
-    qsort(*names, n, sizeof **names, name_cmp);
-    return n;
-}
-
 static void free_names(char **names, size_t n)
 {
     for (size_t i = 0; i < n; i++) free(names[i]);
@@ -634,10 +608,8 @@ static void test_expected_files(void **state)
 {
     (void)state;
     SKIP_WITHOUT_SHARED();
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s", shared_path("templates/expected"));
     char **names;
-    size_t n = list_dir(dir, ".json", &names);
+    size_t n = shared_listed("templates/expected", ".json", &names);
     assert_true(n >= 19);
     int failures = 0, total = 0;
     for (size_t i = 0; i < n; i++) {
@@ -669,10 +641,8 @@ static void test_all_templates_robust(void **state)
 {
     (void)state;
     SKIP_WITHOUT_SHARED();
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s", shared_path("templates"));
     char **names;
-    size_t n = list_dir(dir, ".jinja", &names);
+    size_t n = shared_listed("templates", ".jinja", &names);
     assert_true(n >= 50);
     int ok_simple = 0, ok_tools = 0;
     jinja_options mutable_opt;

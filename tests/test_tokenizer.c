@@ -11,7 +11,6 @@
  *
  * Each vocabulary file is loaded once (loading dominates the run time).
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,36 +120,6 @@ static size_t unescape(char *s)
     return o;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted names in dir ending with suffix (malloc'd). */
-static size_t list_dir(const char *dir, const char *suffix, char ***out)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    char **names = NULL;
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!ends_with(e->d_name, suffix)) continue;
-        names = realloc(names, (n + 1) * sizeof *names);
-        names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
-    *out = names;
-    return n;
-}
-
 static void free_list(char **names, size_t n)
 {
     for (size_t i = 0; i < n; i++) free(names[i]);
@@ -218,10 +187,8 @@ static void test_vocab_reference_strings(void **state)
 {
     (void)state;
     SKIP_WITHOUT_SHARED();
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s", shared_path("vocab"));
     char **names;
-    size_t n = list_dir(dir, ".gguf.inp", &names);
+    size_t n = shared_listed("vocab", ".gguf.inp", &names);
     assert_true(n >= 15);
     int total_fails = 0;
     for (size_t i = 0; i < n; i++) {
@@ -279,13 +246,11 @@ static void test_golden_prompts(void **state)
 {
     (void)state;
     SKIP_WITHOUT_SHARED();
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s", shared_path("golden"));
     const char *suffixes[] = {".cases.tsv", ".embed.tsv"};
     int total = 0, fails = 0;
     for (size_t k = 0; k < 2; k++) {
         char **names;
-        size_t n = list_dir(dir, suffixes[k], &names);
+        size_t n = shared_listed("golden", suffixes[k], &names);
         if (k == 0) assert_true(n > 0);
         for (size_t i = 0; i < n; i++) {
             char model[512], tsv[512];

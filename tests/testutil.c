@@ -4,12 +4,18 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+
+const char *shared_dir_wanted(void)
+{
+    const char *d = getenv("MOTE_SHARED");
+    return d && *d ? d : "../shared";
+}
 
 const char *shared_dir(void)
 {
-    const char *d = getenv("MOTE_SHARED");
-    if (!d || !*d) d = "../shared";
+    const char *d = shared_dir_wanted();
     char probe[4096];
     snprintf(probe, sizeof probe, "%s/README.md", d);
     struct stat st;
@@ -23,6 +29,100 @@ const char *shared_path(const char *rel)
     if (!d) return NULL;
     snprintf(buf, sizeof buf, "%s/%s", d, rel);
     return buf;
+}
+
+/* ------------------------------------------------------------------------
+ * MANIFEST.tsv
+ * ---------------------------------------------------------------------- */
+
+typedef struct manifest_entry {
+    const char *file; /* relative to ../shared */
+    unsigned long long bytes;
+} manifest_entry;
+
+static char *manifest_text;             /* the file, cut into fields in place
+                                         * (the entries point into it) */
+static manifest_entry *manifest;        /* one per line after the header */
+static int manifest_n = -1;             /* -1: not read (or unreadable) */
+
+/* Read the manifest once; 0 on success. */
+static int manifest_load(void)
+{
+    if (manifest_n >= 0) return 0;
+    const char *path = shared_path("MANIFEST.tsv");
+    char *text = path ? read_file(path, NULL) : NULL;
+    if (!text) return -1;
+    int cap = 0, n = 0;
+    manifest_entry *e = NULL;
+    char *line = strchr(text, '\n'); /* skip the header */
+    while (line && *++line) {
+        char *end = strchr(line, '\n'), *tab = strchr(line, '\t');
+        if (end) *end = '\0';
+        if (tab) {
+            *tab = '\0';
+            if (n == cap) {
+                cap = cap ? 2 * cap : 1024;
+                manifest_entry *grown = realloc(e, (size_t)cap * sizeof *e);
+                if (!grown) break;
+                e = grown;
+            }
+            e[n++] = (manifest_entry){line, strtoull(tab + 1, NULL, 10)};
+        }
+        line = end;
+    }
+    manifest_text = text;
+    manifest = e;
+    manifest_n = n;
+    return 0;
+}
+
+static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int shared_manifest_list(const char *dir, const char *suffix, char ***names)
+{
+    *names = NULL;
+    if (manifest_load() != 0) return -1;
+    const size_t dl = strlen(dir), sl = strlen(suffix);
+    char **out = calloc((size_t)manifest_n + 1, sizeof *out);
+    int n = 0;
+    for (int i = 0; out && i < manifest_n; i++) {
+        const char *f = manifest[i].file;
+        size_t len = strlen(f);
+        if (len <= dl + 1 + sl || strncmp(f, dir, dl) != 0 || f[dl] != '/' || strchr(f + dl + 1, '/') ||
+            strcmp(f + len - sl, suffix) != 0)
+            continue;
+        out[n++] = strdup(f + dl + 1);
+    }
+    qsort(out, (size_t)n, sizeof *out, cmp_names);
+    *names = out;
+    return out ? n : -1;
+}
+
+size_t shared_listed(const char *dir, const char *suffix, char ***names)
+{
+    int n = shared_manifest_list(dir, suffix, names);
+    if (n < 0) fail_msg("%s/MANIFEST.tsv cannot be read", shared_dir_wanted());
+    return (size_t)n;
+}
+
+const char *shared_check_file(const char *rel)
+{
+    static char why[512];
+    if (manifest_load() != 0) return "../shared/MANIFEST.tsv cannot be read";
+    const manifest_entry *e = NULL;
+    for (int i = 0; i < manifest_n && !e; i++)
+        if (strcmp(manifest[i].file, rel) == 0) e = &manifest[i];
+    struct stat st;
+    if (!e)
+        snprintf(why, sizeof why, "%s is not listed in MANIFEST.tsv", rel);
+    else if (stat(shared_path(rel), &st) != 0)
+        snprintf(why, sizeof why, "%s is missing", rel);
+    else if ((unsigned long long)st.st_size != e->bytes)
+        snprintf(why, sizeof why, "%s has %llu bytes, MANIFEST.tsv says %llu", rel,
+                 (unsigned long long)st.st_size, e->bytes);
+    else
+        return NULL;
+    return why;
 }
 
 char *read_file(const char *path, size_t *len)

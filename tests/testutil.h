@@ -17,18 +17,37 @@
 
 /* Directory of the shared reference material, or NULL if absent. */
 const char *shared_dir(void);
+/* Where shared_dir() looks: $MOTE_SHARED, else ../shared. */
+const char *shared_dir_wanted(void);
 /* shared_dir()/rel in a static buffer (overwritten by the next call), or
  * NULL if the shared material is absent. */
 const char *shared_path(const char *rel);
-/* Skip the current test (with a message) when ../shared is absent. */
-#define SKIP_WITHOUT_SHARED()                                                  \
-    do {                                                                       \
-        if (!shared_dir()) {                                                   \
-            print_message("[  SKIP    ] ../shared not found (set MOTE_SHARED): " \
-                          "reference tests skipped\n");                        \
-            skip();                                                            \
-        }                                                                      \
+/* Skip the current test, saying which and why, when ../shared is absent
+ * (every skip message starts "SKIP: " for grep). */
+#define SKIP_WITHOUT_SHARED()                                                           \
+    do {                                                                                \
+        if (!shared_dir()) {                                                            \
+            print_message("[  SKIP    ] SKIP: ../shared absent (looked in %s; set "     \
+                          "MOTE_SHARED): %s skipped, it needs the reference files\n", \
+                          shared_dir_wanted(), __func__);                               \
+            skip();                                                                     \
+        }                                                                               \
     } while (0)
+
+/* ../shared/MANIFEST.tsv (file, bytes, sha256, origin, licence) lists every
+ * reference file: tests take from it which files must be there, so that a
+ * missing one fails instead of shrinking the test. */
+
+/* Names of the files the manifest lists directly in folder dir (relative to
+ * ../shared; not in its subfolders) that end in suffix, sorted, relative to
+ * dir, as a malloc'd array of malloc'd strings (free each and the array).
+ * Returns the count, or -1 (with *names NULL) if the manifest is unreadable. */
+int shared_manifest_list(const char *dir, const char *suffix, char ***names);
+/* The same inside a test, which fails if the manifest is unreadable. */
+size_t shared_listed(const char *dir, const char *suffix, char ***names);
+/* NULL if file rel (relative to ../shared) is present with the size the
+ * manifest gives it; else what is wrong with it (static buffer). */
+const char *shared_check_file(const char *rel);
 
 /* Read a whole file into a malloc'd NUL-terminated buffer; NULL on error. */
 char *read_file(const char *path, size_t *len);

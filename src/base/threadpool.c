@@ -28,9 +28,14 @@
 #define YIELD_NS 50000L    /* past 50 us, poll with sched_yield in between */
 #define SPIN_CHECK 256     /* polls between clock reads */
 
+typedef struct worker_arg worker_arg;
+
 struct mote_pool {
     int n_threads;
     pthread_t *threads;           /* n_threads - 1 workers */
+    worker_arg *args;             /* theirs: the pool frees them, for a worker
+                                   * that freed its own would call free()
+                                   * whenever it first ran (in a run) */
     pthread_mutex_t mu;
     pthread_cond_t wake;          /* a run started or the pool stops */
     pthread_cond_t done;          /* the last worker finished */
@@ -41,10 +46,10 @@ struct mote_pool {
     void *ctx;
 };
 
-typedef struct worker_arg {
+struct worker_arg {
     mote_pool *pool;
     int ith;
-} worker_arg;
+};
 
 static inline void cpu_relax(void)
 {
@@ -97,7 +102,6 @@ static void *worker_main(void *arg)
     worker_arg *wa = arg;
     mote_pool *p = wa->pool;
     int ith = wa->ith;
-    free(wa);
     unsigned long seen = 0;
     for (;;) {
         if (!spin_until(p, run_posted, seen)) {
@@ -133,19 +137,18 @@ mote_status pool_create(int n_threads, mote_pool **out)
     atomic_init(&p->stop, 0);
     if (n_threads > 1) {
         p->threads = calloc((size_t)n_threads - 1, sizeof *p->threads);
-        if (!p->threads) {
+        p->args = calloc((size_t)n_threads - 1, sizeof *p->args);
+        if (!p->threads || !p->args) {
+            p->n_threads = 1; /* no worker to join */
             pool_free(p);
             return mote_fail(MOTE_E_NOMEM, "thread pool: out of memory");
         }
     }
     for (int i = 1; i < n_threads; i++) {
-        worker_arg *wa = malloc(sizeof *wa);
-        if (wa) { /* filled before the thread starts: it reads and frees wa */
-            wa->pool = p;
-            wa->ith = i;
-        }
-        if (!wa || pthread_create(&p->threads[i - 1], NULL, worker_main, wa) != 0) {
-            free(wa);
+        worker_arg *wa = &p->args[i - 1]; /* filled before the thread starts */
+        wa->pool = p;
+        wa->ith = i;
+        if (pthread_create(&p->threads[i - 1], NULL, worker_main, wa) != 0) {
             p->n_threads = i; /* pool_free joins the ones started */
             pool_free(p);
             return mote_fail(MOTE_E_NOMEM, "thread pool: cannot start thread %d", i);
@@ -167,6 +170,7 @@ void pool_free(mote_pool *p)
     pthread_cond_destroy(&p->wake);
     pthread_cond_destroy(&p->done);
     free(p->threads);
+    free(p->args);
     free(p);
 }
 
