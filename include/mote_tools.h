@@ -27,7 +27,9 @@ typedef struct mote_synth_params {
     int n_threads;          /* 0: number of online CPUs */
     int exact;              /* 1: quantize every row from its own samples
                              * (slow for K-quants); 0: see mote_synth */
-    mote_progress_fn progress; /* may be NULL */
+    /* Called after each piece of tensor data (done, total: bytes); may be
+     * NULL. Cancelling removes the partly written file. */
+    mote_progress_fn progress;
     void *progress_user;    /* progress's first argument */
 } mote_synth_params;
 
