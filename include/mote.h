@@ -148,7 +148,9 @@ enum mote_kv_type {
 
 typedef struct mote_session_params {
     int n_ctx;     /* context length; 0 = the model's training context */
-    int n_threads; /* worker threads; 0 = number of online CPUs */
+    int n_threads; /* threads a run may use: a cap on the one pool the process
+                    * shares (MOTE_THREADS threads, else one per online CPU);
+                    * 0 = the whole pool */
     int n_batch;   /* largest batch evaluated at once; 0 = 512 */
     int kv_type;   /* enum mote_kv_type; default MOTE_KV_F16 */
 } mote_session_params;

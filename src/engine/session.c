@@ -7,7 +7,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/status.h"
 #include "base/threadpool.h"
@@ -39,12 +38,6 @@ mote_session_params mote_session_default_params(void)
 {
     mote_session_params p = {.n_ctx = 0, .n_threads = 0, .n_batch = 0, .kv_type = MOTE_KV_F16};
     return p;
-}
-
-static int online_cpus(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : (n > 64 ? 64 : (int)n);
 }
 
 /* Carve the cache and scratch buffers out of one block; returns the bytes
@@ -118,7 +111,6 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
     if (p.n_ctx == 0) p.n_ctx = hp->n_ctx_train < DEFAULT_N_CTX_MAX ? hp->n_ctx_train : DEFAULT_N_CTX_MAX;
     if (p.n_batch == 0) p.n_batch = DEFAULT_N_BATCH;
     if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
-    if (p.n_threads == 0) p.n_threads = online_cpus();
     if (p.n_ctx > (1 << 22))
         return mote_fail(MOTE_E_INVALID, "session: n_ctx %d is too large", p.n_ctx);
 
@@ -129,7 +121,6 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
     if (!s) return mote_fail(MOTE_E_NOMEM, "session: out of memory");
     s->model = model;
     s->arch = model->arch;
-    s->n_threads = p.n_threads;
     s->st.n_ctx = p.n_ctx;
     s->st.n_batch = p.n_batch;
     s->st.kv_type = kv_type;
@@ -137,8 +128,10 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
     s->st.attn_kernel = attn_chunk_kernel(kv_type, hp->head_dim, NULL);
     s->st.attn_exact = attn_exact_kernels(NULL);
     s->logits_first = -1;
+    /* a view on the process's workers; 0 = the whole pool */
     mote_status st = pool_create(p.n_threads, &s->st.pool);
     if (st != MOTE_OK) goto fail;
+    p.n_threads = s->n_threads = pool_size(s->st.pool); /* the parts of every run: per-thread scratch */
 
     size_t mm_bytes = arch_matmul_scratch(model->arch, p.n_batch);
     size_t bytes = layout(&s->st, hp, p.n_threads, mm_bytes, NULL);
