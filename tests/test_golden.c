@@ -253,6 +253,7 @@ static void test_no_shared(void **state)
 
 int main(void)
 {
+    test_fix_pool_size();
     int n = shared_dir() ? golden_list(model_names, MAX_MODELS) : 0;
     struct CMUnitTest *tests = calloc((size_t)(3 * n + 1), sizeof *tests);
     char (*titles)[200] = calloc((size_t)(3 * n + 1), sizeof *titles);

@@ -1,8 +1,9 @@
 /*
  * test_pool.c — the process-wide worker pool (src/base/threadpool.c).
  *
- * main() sets MOTE_THREADS=4 before any view exists, so the pool has four
- * parts (three workers and the caller) whatever the machine.
+ * main() sets MOTE_THREADS=4 (test_fix_pool_size) before any view exists,
+ * so the pool has four parts (three workers and the caller) whatever the
+ * machine.
  *
  * - size_for: MOTE_THREADS parsing, directly on pool_size_for;
  * - caps: a view's nth is min(cap, pool size);
@@ -31,7 +32,7 @@
 #include "base/threadpool.h"
 #include "testutil.h"
 
-#define POOL_N 4         /* MOTE_THREADS for this program */
+#define POOL_N TEST_POOL_THREADS /* parts of the pool (MOTE_THREADS) */
 #define RUN_THREADS 4    /* threads calling pool_run at once */
 #define JOBS_PER_THREAD 3000
 #define WAIT_LIMIT_NS 10000000000L /* 10 s: a stuck test fails instead of hanging */
@@ -126,7 +127,7 @@ static void test_threads_follow_views(void **state)
     assert_int_equal(thread_count(), base + 2);
     pool_free(a);
     assert_int_equal(thread_count(), base);
-    setenv("MOTE_THREADS", "4", 1);
+    test_fix_pool_size();
 }
 
 /* ------------------------------------------------------------------------
@@ -334,7 +335,7 @@ static void test_idle_burns_no_cpu(void **state)
 
 int main(void)
 {
-    setenv("MOTE_THREADS", "4", 1);
+    test_fix_pool_size();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_size_for),
         cmocka_unit_test(test_caps),
