@@ -30,7 +30,8 @@
  * there, starting after the slot they served last, so pending jobs are
  * served in turn. The caller sets the bit before publishing nth, and the
  * thread that takes the last part clears it: so the clear always follows
- * the set, and a bit never stays set over a slot with nothing to take.
+ * the set, and a bit is set over a slot with nothing to take only while a
+ * job is being published or its last part being taken.
  *
  * Waiting. Token generation issues a few hundred runs per token, each a
  * few tens of microseconds long: waking a sleeping thread costs about as
@@ -76,7 +77,8 @@ static struct shared_pool {
     pthread_t *threads;   /* size - 1 workers */
 
     pthread_mutex_t mu;   /* sleeping and waking */
-    pthread_cond_t wake;  /* a job was posted, or stop */
+    pthread_cond_t wake;  /* a job was posted, or stop (this and the slots'
+                           * cv exist while the workers do) */
     atomic_int stop;
     _Alignas(64) atomic_int sleepers;             /* workers in (or entering) wake */
     _Alignas(64) atomic_uint_least64_t used;      /* slots held by a run */
