@@ -55,19 +55,19 @@
  * condition and then reads the flag, so at least one of them sees the
  * other and no wakeup is lost.
  */
-#define POOL_SLOTS 64      /* jobs in flight at once: the bits of a word */
-#define SPIN_NS 1000000L   /* 1 ms: a worker's polling for the next job */
-#define WAIT_NS 200000L    /* 200 us: a caller's polling for its last parts */
-#define YIELD_NS 50000L    /* past 50 us, poll with sched_yield in between */
-#define SPIN_CHECK 256     /* polls between clock reads */
+#define POOL_SLOTS 64    /* jobs in flight at once: the bits of a word */
+#define SPIN_NS 1000000L /* 1 ms: a worker's polling for the next job */
+#define WAIT_NS 200000L  /* 200 us: a caller's polling for its last parts */
+#define YIELD_NS 50000L  /* past 50 us, poll with sched_yield in between */
+#define SPIN_CHECK 256   /* polls between clock reads */
 
 typedef struct job_slot {
     _Alignas(64) atomic_uint_least64_t claim; /* nth << 32 | next part to take */
     atomic_int done;                          /* parts finished */
     atomic_int waiting;                       /* the caller sleeps on cv */
     pool_fn fn;                               /* set before claim is published */
-    void *ctx;
-    pthread_cond_t cv; /* the caller waits here for the last part */
+    void *ctx;                                /* fn's first argument */
+    pthread_cond_t cv;                        /* the caller waits here for the last part */
 } job_slot;
 
 static struct shared_pool {
@@ -76,13 +76,13 @@ static struct shared_pool {
     int size;             /* parts per job at most: workers + the caller */
     pthread_t *threads;   /* size - 1 workers */
 
-    pthread_mutex_t mu;   /* sleeping and waking */
-    pthread_cond_t wake;  /* a job was posted, or stop (this and the slots'
-                           * cv exist while the workers do) */
-    atomic_int stop;
-    _Alignas(64) atomic_int sleepers;             /* workers in (or entering) wake */
-    _Alignas(64) atomic_uint_least64_t used;      /* slots held by a run */
-    _Alignas(64) atomic_uint_least64_t active;    /* slots that may have parts left */
+    pthread_mutex_t mu;  /* sleeping and waking */
+    pthread_cond_t wake; /* a job was posted, or stop (this and the slots'
+                          * cv exist while the workers do) */
+    atomic_int stop;     /* the workers end (once no job is pending) */
+    _Alignas(64) atomic_int sleepers;          /* workers in (or entering) wake */
+    _Alignas(64) atomic_uint_least64_t used;   /* slots held by a run */
+    _Alignas(64) atomic_uint_least64_t active; /* slots that may have parts left */
     job_slot slots[POOL_SLOTS];
 } P = {.life = PTHREAD_MUTEX_INITIALIZER, .mu = PTHREAD_MUTEX_INITIALIZER};
 
