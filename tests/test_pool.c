@@ -134,7 +134,7 @@ static void test_threads_follow_views(void **state)
  * Concurrent jobs
  * ---------------------------------------------------------------------- */
 
-#define MAX_ELEMS 4000
+#define MAX_ELEMS 40000
 
 typedef struct count_job {
     const int *data;
