@@ -220,7 +220,7 @@ static void test_exactly_once(void **state)
         helped += r[t].helped;
     }
     print_message("[   INFO   ] %ld of the parts ran on workers\n", helped);
-    assert_true(helped > 0); /* thousands, typically: the jobs did run concurrently */
+    assert_true(helped > 0); /* hundreds to thousands: the jobs did run concurrently */
     pool_free(v0);
     pool_free(v2);
     pool_free(v3);
@@ -325,8 +325,8 @@ static void touch_part(void *ctx, int ith, int nth)
  * is read in microseconds (the whole process, all threads) and compared in
  * clock ticks: the test thread's own two wakeups cost microseconds, well
  * under one tick, and reading microseconds avoids counting a tick boundary
- * they happen to cross; a worker still polling, or waking every second,
- * would show tens to hundreds of ticks. */
+ * they happen to cross. A worker still polling would show 500 ticks;
+ * three waking every 100 ms to poll for 1 ms, about 15. */
 static void test_idle_burns_no_cpu(void **state)
 {
     (void)state;
