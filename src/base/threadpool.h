@@ -6,10 +6,10 @@
  * cores. pool_create(n, &view) hands out a view onto it whose n is a cap:
  * a run through the view has nth = min(n, pool size) parts (n = 0: the
  * whole pool). The pool size is MOTE_THREADS if set (1..POOL_THREADS_MAX),
- * else the online CPU count (at most POOL_CPUS_MAX); the caller of a run
- * counts as one of them, so size - 1 workers are started. They start with
- * the first view and are joined when the last one is freed; views with a
- * cap of 1 run inline and hold no workers.
+ * else the online CPU count (at most POOL_CPUS_MAX), read when the workers
+ * start; the caller of a run counts as one of them, so size - 1 workers
+ * are started. They start with the first view and are joined when the
+ * last one is freed; views with a cap of 1 run inline and hold no workers.
  *
  * pool_run(view, fn, ctx) calls fn(ctx, ith, nth) exactly once for every
  * ith in 0..nth-1 and returns when all calls are done. It may be called
