@@ -211,8 +211,9 @@ enum mote_pooling {
 typedef struct mote_session_params {
     int n_ctx;      /* positions per sequence; 0 = the model's training
                      * context, at most 4096 */
-    int n_threads;  /* most threads of the process's pool this session uses
-                     * at once; 0 = all of them */
+    int n_threads;  /* threads a run may use: a cap on the one pool the
+                     * process shares (MOTE_THREADS threads, else one per
+                     * online CPU); 0 = the whole pool */
     int n_batch;    /* most tokens evaluated in one forward pass; 0 = 512.
                      * mote_session_eval cuts longer inputs into pieces of
                      * this size; a mote_batch may not exceed it */

@@ -565,6 +565,7 @@ static void test_memory_accounting(void **state)
 
 int main(void)
 {
+    test_fix_pool_size();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch_equals_alone),
         cmocka_unit_test(test_seq_copy_truncate_prefix),

@@ -156,6 +156,7 @@ static void test_three_models_six_sessions(void **state)
 
 int main(void)
 {
+    test_fix_pool_size();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_three_models_six_sessions),
     };

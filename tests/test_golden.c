@@ -348,6 +348,7 @@ static void check_pattern(const char *pat, void *user)
 
 int main(void)
 {
+    test_fix_pool_size();
     if (!shared_dir()) {
         const struct CMUnitTest skipped[] = {{"golden (../shared absent)", test_no_shared, NULL, NULL, NULL}};
         return _cmocka_run_group_tests("golden", skipped, 1, NULL, NULL);

@@ -784,6 +784,7 @@ static void test_shared_real_matmul(void **state)
 
 int main(void)
 {
+    test_fix_pool_size();
     const kernel_ops *t[MAX_TABLES];
     int n = kernels_available(t, MAX_TABLES);
     printf("kernel levels tested:");

@@ -406,6 +406,7 @@ static void test_bad_kv_type(void **state)
 
 int main(void)
 {
+    test_fix_pool_size();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernel_scalar), cmocka_unit_test(test_kernel_avx512),
         cmocka_unit_test(test_exact_kernels), cmocka_unit_test(test_empty_partial),

@@ -357,6 +357,7 @@ static void test_synth_models_allocate_nothing(void **state)
 
 int main(void)
 {
+    test_fix_pool_size();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counter_works),
         cmocka_unit_test(test_generation_allocates_nothing),

@@ -125,6 +125,13 @@ const char *shared_check_file(const char *rel)
     return why;
 }
 
+void test_fix_pool_size(void)
+{
+    char v[16];
+    snprintf(v, sizeof v, "%d", TEST_POOL_THREADS);
+    setenv("MOTE_THREADS", v, 1);
+}
+
 char *read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

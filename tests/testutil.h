@@ -49,6 +49,13 @@ size_t shared_listed(const char *dir, const char *suffix, char ***names);
  * manifest gives it; else what is wrong with it (static buffer). */
 const char *shared_check_file(const char *rel);
 
+/* The process's worker pool gets TEST_POOL_THREADS parts (MOTE_THREADS),
+ * whatever the machine, so a test that asks for 2 or 3 threads gets them
+ * and not the CPU count's cap. Call at the top of main, before any pool
+ * or session exists. */
+#define TEST_POOL_THREADS 4
+void test_fix_pool_size(void);
+
 /* Read a whole file into a malloc'd NUL-terminated buffer; NULL on error. */
 char *read_file(const char *path, size_t *len);
 

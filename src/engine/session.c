@@ -12,7 +12,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/status.h"
 #include "base/threadpool.h"
@@ -195,11 +194,10 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
     s->st.kv_row_bytes = ggml_row_size(kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
     s->st.attn_kernel = attn_chunk_kernel(kv_type, hp->head_dim, NULL);
     s->st.attn_exact = attn_exact_kernels(NULL);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    mote_status st = pool_create(p.n_threads ? p.n_threads : cpus < 1 ? 1 : cpus > 64 ? 64 : (int)cpus, &s->st.pool);
+    /* a view on the process's workers; 0 = the whole pool */
+    mote_status st = pool_create(p.n_threads, &s->st.pool);
     if (st != MOTE_OK) goto fail;
-
-    const int nth = pool_size(s->st.pool);
+    const int nth = pool_size(s->st.pool); /* the parts of every run: per-thread scratch */
     size_t mm_bytes = arch_matmul_scratch(model->arch, p.n_batch);
     s->block_bytes = layout(&s->st, hp, nth, mm_bytes, NULL);
     if (posix_memalign(&s->block, 64, s->block_bytes) != 0) {

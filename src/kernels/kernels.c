@@ -147,6 +147,15 @@ const kernel_ops *kernels_get(void)
 #define TILE_M 16
 #define TILE_N 32
 #define QUARTERS_MIN 64 /* fewest rows per run in quarters: 16 per stream */
+/* Below this many multiply-adds (m * k * n) a matmul runs on the calling
+ * thread alone. A worker's part of it costs about a microsecond to hand
+ * over (measured on 2 cores with a pool whose every worker ran its part:
+ * a 64 x 64 Q8_0 product, 0.24 us on one thread, 1.1 us on two), half
+ * of what the whole product takes on one thread at this size (~2 us);
+ * and a worker that takes a part and then loses its core makes the
+ * caller wait for it, up to a scheduler time slice. The result is the
+ * same either way (see above). */
+#define INLINE_MACS 65536
 
 typedef struct matmul_ctx {
     const uint8_t *W;     /* m rows of w_row bytes */
@@ -363,7 +372,8 @@ static void matmul_run(const kernel_ops *ops, mote_pool *pool, const void *W, ui
     c.dot4 = ops->vec_dot4[wtype];
     c.tile_m = c.gemm ? GEMM_MR : TILE_M;
     c.tile_n = c.gemm ? GEMM_NT : TILE_N;
-    c.nth = pool ? pool_size(pool) : 1;
+    if ((double)m * (double)k * (double)n < INLINE_MACS) pool = NULL;
+    c.nth = pool_size(pool);
     c.quarters = !c.gemm && c.dot4 && c.n_batch == 0 && n < GEMM_MIN_N;
     if (c.quarters) {
         c.items = (long)((m + 3) / 4);

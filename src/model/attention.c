@@ -14,6 +14,11 @@
 
 /* Slots of per-thread partials: a running one and a chunk's, ATTN_GMAX queries each. */
 #define THREAD_PARTS (2 * ATTN_GMAX)
+/* Attention of fewer multiply-adds than this (q.k and p.v over every
+ * position) runs on the calling thread alone, for the reasons matmul's
+ * small products do (kernels.c, INLINE_MACS): a worker's part would cost
+ * more to hand over than it saves. */
+#define INLINE_MACS 65536
 
 static int n_chunks(int n_pos) { return (n_pos + ATTN_CHUNK - 1) / ATTN_CHUNK; }
 
@@ -179,9 +184,9 @@ static void fold_worker(void *ctx, int ith, int nth)
     }
 }
 
-static void stream_attention(const arch_hparams *hp, forward_state *st, int il, int n)
+static void stream_attention(const arch_hparams *hp, forward_state *st, mote_pool *pool, int il, int n)
 {
-    const int nth = pool_size(st->pool);
+    const int nth = pool_size(pool);
     const int group = hp->n_head / hp->n_head_kv;
     stream_job J = {
         .hp = hp,
@@ -205,16 +210,20 @@ static void stream_attention(const arch_hparams *hp, forward_state *st, int il, 
         J.n_jobs *= most_chunks;
     }
     atomic_init(&J.next, 0);
-    pool_run(st->pool, stream_worker, &J);
-    if (J.split) pool_run(st->pool, fold_worker, &J);
+    pool_run(pool, stream_worker, &J);
+    if (J.split) pool_run(pool, fold_worker, &J);
 }
 
 void attention(const arch_hparams *hp, forward_state *st, int il, int n)
 {
+    double positions = 0; /* attended, over the batch */
+    for (int t = 0; t < n; t++) positions += st->pos[t] + 1;
+    const double macs = 2.0 * hp->n_head * positions * hp->head_dim;
+    mote_pool *pool = macs < INLINE_MACS ? NULL : st->pool; /* NULL: this thread alone */
     if (st->kv_type != GGML_TYPE_F32) {
-        stream_attention(hp, st, il, n);
+        stream_attention(hp, st, pool, il, n);
         return;
     }
     exact_job J = {.hp = hp, .st = st, .il = il, .n = n};
-    pool_run(st->pool, exact_worker, &J);
+    pool_run(pool, exact_worker, &J);
 }
