@@ -14,12 +14,7 @@
 #define MOTE_TEST_SYNTHMODEL_H
 
 #include "mote.h"
-/* The synth API may live in its own header. */
-#if defined(__has_include)
-#if __has_include("mote_tools.h")
 #include "mote_tools.h"
-#endif
-#endif
 
 /* Vocabulary ids fixed by the layout above. */
 #define SYNTHMODEL_UNK 0

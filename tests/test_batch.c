@@ -19,6 +19,7 @@
 #include "mote_tools.h"
 #include "gguf/ggml_type.h"
 #include "gguf/gguf.h"
+#include "synthmodel.h"
 #include "testutil.h"
 
 #define N_SEQ 3
@@ -138,13 +139,13 @@ static void run_batched(const mote_model *m, int kv_type, int n_threads, float *
     mote_session_free(s);
 }
 
-static void test_batch_equals_alone(void **state)
+/* Alone vs batched for one model file, every KV cache type, 1 and 2 threads. */
+static void batch_equals_alone(const char *path)
 {
-    (void)state;
-    SKIP_WITHOUT_SHARED();
     static const int kv_types[] = {MOTE_KV_F32, MOTE_KV_F16, MOTE_KV_Q8_0};
-    for (size_t mi = 0; mi < sizeof type_models / sizeof type_models[0]; mi++) {
-        mote_model *m = open_shared(type_models[mi]);
+    {
+        mote_model *m = NULL;
+        if (mote_model_open(path, NULL, &m) != MOTE_OK) fail_msg("%s: %s", path, mote_last_error());
         const int n_vocab = mote_vocab_size(m);
         float *want[N_SEQ][MAX_STEPS];
         for (int q = 0; q < N_SEQ; q++)
@@ -154,9 +155,9 @@ static void test_batch_equals_alone(void **state)
             assert_int_equal(mote_model_get_info(m, &info), MOTE_OK);
             if (kv_types[ki] == MOTE_KV_Q8_0 && (info.n_embd / info.n_head) % 32 != 0) continue;
             run_alone(m, kv_types[ki], want, n_vocab);
-            char what[256];
+            char what[512];
             for (int nt = 1; nt <= 2; nt++) {
-                snprintf(what, sizeof what, "%s kv %d, %d threads", type_models[mi], kv_types[ki], nt);
+                snprintf(what, sizeof what, "%s kv %d, %d threads", path, kv_types[ki], nt);
                 run_batched(m, kv_types[ki], nt, want, n_vocab, what);
             }
         }
@@ -164,6 +165,29 @@ static void test_batch_equals_alone(void **state)
             for (int i = 0; i < MAX_STEPS; i++) free(want[q][i]);
         mote_model_close(m);
     }
+}
+
+static void test_batch_equals_alone(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    for (size_t mi = 0; mi < sizeof type_models / sizeof type_models[0]; mi++)
+        batch_equals_alone(shared_path(type_models[mi]));
+}
+
+/* The same without ../shared, on models the test makes: F16 and Q4_K_M,
+ * whose batch kernels sum in another order than their single-token ones. */
+static void test_batch_equals_alone_synth(void **state)
+{
+    (void)state;
+    char *dir = synthmodel_tempdir();
+    static const char *const types[] = {"F16", "Q4_K_M"};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        char *path = synthmodel_make(dir, "tiny-llama", types[i], 2);
+        batch_equals_alone(path);
+        free(path);
+    }
+    synthmodel_tempdir_remove(dir);
 }
 
 /* ------------------------------------------------------------------------
@@ -568,6 +592,7 @@ int main(void)
     test_fix_pool_size();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch_equals_alone),
+        cmocka_unit_test(test_batch_equals_alone_synth),
         cmocka_unit_test(test_seq_copy_truncate_prefix),
         cmocka_unit_test(test_bad_batches_change_nothing),
         cmocka_unit_test(test_embeddings_are_the_hidden_states),
