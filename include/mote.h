@@ -253,7 +253,7 @@ typedef struct mote_batch {
     mote_token *token;   /* (cap) */
     int32_t *seq;        /* (cap) sequence id of each token */
     int32_t *pos;        /* (cap) position of each token in its sequence */
-    int8_t *output;      /* (cap) 1: keep this token's logits (or embedding) */
+    int8_t *output;      /* (cap) nonzero: keep this token's logits (or embedding) */
 } mote_batch;
 
 /* A batch with room for cap tokens (free with mote_batch_free). */

@@ -65,6 +65,18 @@ static mote_session *session(int n_seq, int n_batch, int embeddings, int pooling
     return s;
 }
 
+/* Decode toks[from..to) of sequence seq as one batch, output flag `out` on
+ * every token. */
+static mote_status decode_range(mote_session *s, int seq, int from, int to, int out)
+{
+    mote_batch b;
+    assert_int_equal(mote_batch_init(&b, N_TOK), MOTE_OK);
+    for (int i = from; i < to; i++) assert_int_equal(mote_batch_add(&b, toks[i], seq, i, out), MOTE_OK);
+    mote_status st = mote_session_decode(s, &b);
+    mote_batch_free(&b);
+    return st;
+}
+
 /* ------------------------------------------------------------------------
  * Arguments
  * ---------------------------------------------------------------------- */
@@ -85,11 +97,35 @@ static void test_eval_huge_count(void **state)
     mote_session_free(s);
 }
 
+/* mote_batch is a public struct: an output flag set by hand to any nonzero
+ * value means "keep". -1 made the kept-row count negative, so room for one
+ * row was reserved and four were written. */
+static void test_output_flag_any_nonzero(void **state)
+{
+    (void)state;
+    mote_session *want = session(1, 16, 0, MOTE_POOL_NONE, 0);
+    assert_int_equal(decode_range(want, 0, 0, 4, 1), MOTE_OK);
+    mote_session *s = session(1, 16, 0, MOTE_POOL_NONE, 0);
+    mote_batch b;
+    assert_int_equal(mote_batch_init(&b, 4), MOTE_OK);
+    for (int i = 0; i < 4; i++) assert_int_equal(mote_batch_add(&b, toks[i], 0, i, 1), MOTE_OK);
+    for (int i = 0; i < 4; i++) b.output[i] = (int8_t)(i % 2 ? -1 : 2);
+    assert_int_equal(mote_session_decode(s, &b), MOTE_OK);
+    for (int i = 0; i < 4; i++) {
+        assert_non_null(mote_session_logits(s, i));
+        assert_memory_equal(mote_session_logits(s, i), mote_session_logits(want, i), sizeof(float) * (size_t)n_vocab);
+    }
+    mote_batch_free(&b);
+    mote_session_free(s);
+    mote_session_free(want);
+}
+
 int main(void)
 {
     test_fix_pool_size();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eval_huge_count),
+        cmocka_unit_test(test_output_flag_any_nonzero),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -484,10 +484,10 @@ mote_status mote_session_decode(mote_session *s, const mote_batch *b)
     /* Positions and kept rows, run by run. */
     for (int r = 0, t0 = 0; r < n_run; r++) {
         int asks = 0;
-        for (int t = t0; t < t0 + s->b_run[r]; t++) asks |= b->output[s->b_src[t]];
+        for (int t = t0; t < t0 + s->b_run[r]; t++) asks |= b->output[s->b_src[t]] != 0;
         for (int t = t0; t < t0 + s->b_run[r]; t++) {
             s->b_pos[t] = s->seq_len[s->b_seq[t]] + (t - t0);
-            s->b_keep[t] = (int8_t)keeps(s, t, b->output[s->b_src[t]], asks, t == t0 + s->b_run[r] - 1);
+            s->b_keep[t] = (int8_t)keeps(s, t, b->output[s->b_src[t]] != 0, asks, t == t0 + s->b_run[r] - 1);
         }
         t0 += s->b_run[r];
     }
