@@ -269,8 +269,9 @@ MOTE_API mote_status mote_batch_add(mote_batch *b, mote_token t, int seq, int po
 MOTE_API mote_status mote_session_decode(mote_session *s, const mote_batch *b);
 
 /* Logits (n_vocab floats) of token i of the last evaluation (batch index;
- * i = -1 is the last token). NULL if i was not kept. Valid until the next
- * evaluation. */
+ * i = -1 is the last token). NULL if i was not kept, or if the last
+ * evaluation failed or a sequence operation came after it. Valid until the
+ * next evaluation. */
 MOTE_API const float *mote_session_logits(const mote_session *s, int i);
 
 /* Embeddings session: the n_embd floats of token i of the last evaluation

@@ -120,12 +120,48 @@ static void test_output_flag_any_nonzero(void **state)
     mote_session_free(want);
 }
 
+/* ------------------------------------------------------------------------
+ * Outputs after failures
+ * ---------------------------------------------------------------------- */
+
+/* A failed evaluation leaves no outputs, whatever made it fail: the
+ * caller must not sample the previous call's logits as if they were its. */
+static void test_no_outputs_after_failure(void **state)
+{
+    (void)state;
+    mote_session *s = session(2, 16, 0, MOTE_POOL_NONE, 0);
+    assert_int_equal(decode_range(s, 0, 0, 3, 1), MOTE_OK);
+    assert_non_null(mote_session_logits(s, -1));
+    mote_batch b;
+    assert_int_equal(mote_batch_init(&b, 2), MOTE_OK);
+    assert_int_equal(mote_batch_add(&b, toks[3], 0, -1, 1), MOTE_OK);
+    assert_int_equal(mote_batch_add(&b, n_vocab, 1, -1, 1), MOTE_OK); /* bad token */
+    assert_int_equal(mote_session_decode(s, &b), MOTE_E_INVALID);
+    assert_int_equal(mote_seq_pos(s, 0), 3);
+    assert_null(mote_session_logits(s, -1));
+    assert_null(mote_session_logits(s, 0));
+
+    /* the same for mote_session_eval: a bad token, a full context */
+    assert_int_equal(mote_session_eval(s, toks + 3, 2, 0), MOTE_OK);
+    assert_non_null(mote_session_logits(s, -1));
+    const mote_token bad[2] = {toks[5], -3};
+    assert_int_equal(mote_session_eval(s, bad, 2, 0), MOTE_E_INVALID);
+    assert_null(mote_session_logits(s, -1));
+    assert_int_equal(mote_session_eval(s, toks + 5, 1, 0), MOTE_OK);
+    assert_int_equal(mote_session_eval(s, toks, N_CTX, 0), MOTE_E_RANGE);
+    assert_null(mote_session_logits(s, -1));
+    assert_int_equal(mote_session_pos(s), 6);
+    mote_batch_free(&b);
+    mote_session_free(s);
+}
+
 int main(void)
 {
     test_fix_pool_size();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eval_huge_count),
         cmocka_unit_test(test_output_flag_any_nonzero),
+        cmocka_unit_test(test_no_outputs_after_failure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -442,6 +442,7 @@ mote_status mote_session_decode(mote_session *s, const mote_batch *b)
         return mote_fail(MOTE_E_INVALID, "mote_session_decode: bad argument");
     const int n = b->n;
     if (n == 0) return MOTE_OK;
+    forget_outputs(s); /* until this call succeeds */
     if (n > s->st.n_batch)
         return mote_fail(MOTE_E_RANGE, "batch of %d tokens is larger than the session's n_batch %d", n,
                          s->st.n_batch);
@@ -497,7 +498,6 @@ mote_status mote_session_decode(mote_session *s, const mote_batch *b)
     int n_keep = 0;
     for (int t = 0; t < n; t++) n_keep += s->b_keep[t];
     MOTE_TRY(reserve_out(s, n_keep > 0 ? n_keep : 1));
-    forget_outputs(s); /* until this call succeeds */
     MOTE_TRY(forward(s, n, n_run, s->out));
     for (int i = 0; i < n; i++) s->out_map[i] = -1;
     for (int t = 0, row = 0; t < n; t++)
@@ -511,6 +511,7 @@ mote_status mote_session_eval(mote_session *s, const mote_token *toks, int n, in
 {
     if (!s || (!toks && n > 0) || n < 0) return mote_fail(MOTE_E_INVALID, "mote_session_eval: bad argument");
     if (n == 0) return MOTE_OK;
+    forget_outputs(s); /* until this call succeeds */
     const int start = s->seq_len[0];
     if (n > s->st.n_ctx - start)
         return mote_fail(MOTE_E_RANGE, "context full: %d cached + %d new tokens exceed n_ctx %d", start, n,
@@ -524,7 +525,6 @@ mote_status mote_session_eval(mote_session *s, const mote_token *toks, int n, in
     MOTE_TRY(reserve_out(s, all_logits ? n : mean ? (n < B ? n : B) : 1));
     s->prog_done = 0;
     s->prog_total = (uint64_t)chunks * (uint64_t)s->arch->hp.n_layer;
-    forget_outputs(s); /* until this call succeeds */
     for (int done = 0; done < n;) {
         const int m = n - done < B ? n - done : B;
         for (int t = 0; t < m; t++) {
