@@ -278,8 +278,12 @@ MOTE_API const float *mote_session_logits(const mote_session *s, int i);
  * (pooling none; i = -1 is the last), NULL if not kept. */
 MOTE_API const float *mote_session_embedding(const mote_session *s, int i);
 /* Embeddings session with pooling: the pooled vector of sequence seq from
- * the last evaluation that included tokens of it, NULL if none. Mean and
- * CLS pooling need the whole sequence (from position 0) in one batch. */
+ * the last evaluation that included tokens of it, NULL if none. It pools
+ * every token the sequence holds, over all the evaluations since position
+ * 0, whatever their output flags. Truncating, clearing or copying onto the
+ * sequence drops it until the sequence is evaluated again. A running mean
+ * cannot take tokens back out: with mean pooling a sequence is truncated
+ * to 0 only and copied whole. */
 MOTE_API const float *mote_session_embedding_seq(const mote_session *s, int seq);
 /* The pooling an embeddings session applies (enum mote_pooling, never
  * MOTE_POOL_DEFAULT). */

@@ -77,6 +77,39 @@ static mote_status decode_range(mote_session *s, int seq, int from, int to, int 
     return st;
 }
 
+/* The per-token hidden states of toks[0..n), evaluated in pieces of n_batch
+ * (the pieces a pooled session uses, so the states are the same). */
+static float *hidden_states(int n, int n_batch)
+{
+    mote_session *s = session(1, n_batch, 1, MOTE_POOL_NONE, 0);
+    assert_int_equal(mote_session_eval(s, toks, n, 1), MOTE_OK);
+    float *h = malloc(sizeof(float) * (size_t)n * n_embd);
+    for (int t = 0; t < n; t++) {
+        const float *e = mote_session_embedding(s, t);
+        assert_non_null(e);
+        memcpy(h + (size_t)t * n_embd, e, sizeof(float) * (size_t)n_embd);
+    }
+    mote_session_free(s);
+    return h;
+}
+
+static void expect_near(const float *got, const float *want, const char *what)
+{
+    if (!got) fail_msg("%s: no pooled vector", what);
+    for (int i = 0; i < n_embd; i++)
+        if (fabsf(got[i] - want[i]) > 1e-5f * (1 + fabsf(want[i])))
+            fail_msg("%s: dim %d is %.9g, want %.9g", what, i, (double)got[i], (double)want[i]);
+}
+
+/* The mean of rows [from, to) of h. */
+static void mean_rows(const float *h, int from, int to, float *out)
+{
+    for (int i = 0; i < n_embd; i++) out[i] = 0;
+    for (int t = from; t < to; t++)
+        for (int i = 0; i < n_embd; i++) out[i] += h[(size_t)t * n_embd + i];
+    for (int i = 0; i < n_embd; i++) out[i] /= (float)(to - from);
+}
+
 /* ------------------------------------------------------------------------
  * Arguments
  * ---------------------------------------------------------------------- */
@@ -155,6 +188,90 @@ static void test_no_outputs_after_failure(void **state)
     mote_session_free(s);
 }
 
+/* ------------------------------------------------------------------------
+ * Pooling
+ * ---------------------------------------------------------------------- */
+
+/* CLS keeps position 0's vector: later pieces of mote_session_eval, later
+ * batches and copied prefixes that do not hold position 0 still have it. */
+static void test_cls_over_several_evaluations(void **state)
+{
+    (void)state;
+    float *h = hidden_states(N_TOK, 8);
+    mote_session *s = session(2, 8, 1, MOTE_POOL_CLS, 0);
+    assert_int_equal(mote_session_eval(s, toks, N_TOK, 0), MOTE_OK); /* three pieces */
+    expect_near(mote_session_embedding_seq(s, 0), h, "CLS, mote_session_eval in pieces");
+
+    /* sequence 1: position 0 in a batch that asks for no output */
+    assert_int_equal(decode_range(s, 1, 0, 3, 0), MOTE_OK);
+    assert_int_equal(decode_range(s, 1, 3, 6, 1), MOTE_OK);
+    expect_near(mote_session_embedding_seq(s, 1), h, "CLS, position 0 in an earlier batch");
+
+    /* a copied prefix continued */
+    assert_int_equal(mote_seq_copy(s, 0, 1, 4), MOTE_OK);
+    assert_int_equal(decode_range(s, 1, 4, 6, 1), MOTE_OK);
+    expect_near(mote_session_embedding_seq(s, 1), h, "CLS, copied prefix");
+    mote_session_free(s);
+    free(h);
+}
+
+/* Mean covers every token of the sequence, also those of batches that
+ * asked for no output. */
+static void test_mean_counts_every_token(void **state)
+{
+    (void)state;
+    float *h = hidden_states(7, 8), mean[1024];
+    assert_true(n_embd <= 1024);
+    mean_rows(h, 0, 7, mean);
+    for (int normalize = 0; normalize <= 1; normalize++) {
+        mote_session *s = session(1, 8, 1, MOTE_POOL_MEAN, normalize);
+        assert_int_equal(decode_range(s, 0, 0, 4, 0), MOTE_OK);
+        assert_int_equal(decode_range(s, 0, 4, 7, 1), MOTE_OK);
+        float want[1024];
+        memcpy(want, mean, sizeof(float) * (size_t)n_embd);
+        if (normalize) {
+            double ss = 0;
+            for (int i = 0; i < n_embd; i++) ss += (double)want[i] * want[i];
+            for (int i = 0; i < n_embd; i++) want[i] = (float)(want[i] / sqrt(ss));
+        }
+        expect_near(mote_session_embedding_seq(s, 0), want, "mean over two batches, the first without outputs");
+        mote_session_free(s);
+    }
+    free(h);
+}
+
+/* A pooled vector belongs to its sequence: it stays while other sequences
+ * are evaluated ("from the last evaluation that included tokens of it"),
+ * and goes when its sequence changes under it. */
+static void test_pooled_vector_follows_its_sequence(void **state)
+{
+    (void)state;
+    float *h = hidden_states(6, 8);
+    mote_session *s = session(3, 8, 1, MOTE_POOL_LAST, 0);
+    assert_int_equal(decode_range(s, 0, 0, 6, 1), MOTE_OK);
+    assert_int_equal(decode_range(s, 1, 0, 6, 1), MOTE_OK); /* another sequence only */
+    expect_near(mote_session_embedding_seq(s, 0), h + 5 * n_embd, "LAST of sequence 0 after sequence 1's batch");
+    expect_near(mote_session_embedding_seq(s, 1), h + 5 * n_embd, "LAST of sequence 1");
+    assert_null(mote_session_embedding_seq(s, 2));
+
+    /* truncated: its last token is gone */
+    assert_int_equal(mote_seq_truncate(s, 0, 3), MOTE_OK);
+    assert_null(mote_session_embedding_seq(s, 0));
+    expect_near(mote_session_embedding_seq(s, 1), h + 5 * n_embd, "LAST of sequence 1 after truncating 0");
+    assert_int_equal(decode_range(s, 0, 3, 4, 1), MOTE_OK);
+    expect_near(mote_session_embedding_seq(s, 0), h + 3 * n_embd, "LAST after truncate and one more token");
+
+    /* copied onto itself with 0 positions: cleared */
+    assert_int_equal(mote_seq_copy(s, 1, 1, 0), MOTE_OK);
+    assert_int_equal(mote_seq_pos(s, 1), 0);
+    assert_null(mote_session_embedding_seq(s, 1));
+    /* copied over: the destination's vector is gone */
+    assert_int_equal(mote_seq_copy(s, 0, 2, 4), MOTE_OK);
+    assert_null(mote_session_embedding_seq(s, 2));
+    mote_session_free(s);
+    free(h);
+}
+
 int main(void)
 {
     test_fix_pool_size();
@@ -162,6 +279,9 @@ int main(void)
         cmocka_unit_test(test_eval_huge_count),
         cmocka_unit_test(test_output_flag_any_nonzero),
         cmocka_unit_test(test_no_outputs_after_failure),
+        cmocka_unit_test(test_cls_over_several_evaluations),
+        cmocka_unit_test(test_mean_counts_every_token),
+        cmocka_unit_test(test_pooled_vector_follows_its_sequence),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

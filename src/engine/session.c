@@ -29,7 +29,7 @@
 /* Pooled embedding state of one sequence (embeddings sessions). */
 typedef struct seq_pool {
     int n;          /* tokens summed (mean) */
-    int fresh;      /* 1: `out` was computed by the last evaluation */
+    int fresh;      /* 1: `out` holds the vector of the sequence as it is */
 } seq_pool;
 
 struct mote_session {
@@ -343,11 +343,11 @@ static mote_status reserve_out(mote_session *s, int rows)
 }
 
 /* Whether batch token t (in run order) must reach the output: asked for,
- * or (pooled embeddings) a row its sequence's pooling reads. */
-static int keeps(const mote_session *s, int t, int asked, int seq_asks, int last_of_run)
+ * or (pooled embeddings, whatever was asked) a row its sequence's pooling
+ * reads: the pooled vector covers every token evaluated. */
+static int keeps(const mote_session *s, int t, int asked, int last_of_run)
 {
     if (!s->embeddings || s->pooling == MOTE_POOL_NONE) return asked;
-    if (!seq_asks) return 0;
     switch (s->pooling) {
     case MOTE_POOL_MEAN: return 1;
     case MOTE_POOL_CLS: return s->b_pos[t] == 0;
@@ -363,30 +363,29 @@ static void l2_normalize(float *v, int n)
     for (int i = 0; i < n; i++) v[i] *= scale;
 }
 
-/* After a pass: fold the kept rows (at out) into the sequences' pooled
- * vectors. */
+/* After a pass: fold the kept rows (at out) into the pooled vectors of
+ * the pass's sequences (the others keep theirs). */
 static void pool_rows(mote_session *s, int n, const float *out)
 {
     const int E = s->arch->hp.n_embd;
-    for (int q = 0; q < s->n_seq; q++) s->pool_state[q].fresh = 0;
     for (int t = 0, row = 0; t < n; t++) {
-        if (!s->b_keep[t]) continue;
         const int q = s->b_seq[t];
-        float *acc = s->pool_acc + (size_t)q * E;
-        const float *h = out + (size_t)row++ * E;
         seq_pool *ps = &s->pool_state[q];
-        if (s->pooling == MOTE_POOL_MEAN) {
-            if (s->b_pos[t] == 0) ps->n = 0;
-            for (int i = 0; i < E; i++) acc[i] = ps->n ? acc[i] + h[i] : h[i];
-            ps->n++;
-        } else {
-            memcpy(acc, h, sizeof(float) * (size_t)E);
-            ps->n = 1;
+        if (s->b_keep[t]) {
+            float *acc = s->pool_acc + (size_t)q * E;
+            const float *h = out + (size_t)row++ * E;
+            if (s->pooling == MOTE_POOL_MEAN) {
+                if (s->b_pos[t] == 0) ps->n = 0;
+                for (int i = 0; i < E; i++) acc[i] = ps->n ? acc[i] + h[i] : h[i];
+                ps->n++;
+            } else {
+                memcpy(acc, h, sizeof(float) * (size_t)E);
+                ps->n = 1;
+            }
         }
-        ps->fresh = 1;
-    }
-    for (int q = 0; q < s->n_seq; q++) {
-        seq_pool *ps = &s->pool_state[q];
+        /* the sequence's last token in the pass (its run ends here) */
+        if (t + 1 < n && s->b_seq[t + 1] == q) continue;
+        ps->fresh = ps->n > 0;
         if (!ps->fresh) continue;
         float *o = s->pool_out + (size_t)q * E;
         const float *acc = s->pool_acc + (size_t)q * E;
@@ -484,11 +483,9 @@ mote_status mote_session_decode(mote_session *s, const mote_batch *b)
     }
     /* Positions and kept rows, run by run. */
     for (int r = 0, t0 = 0; r < n_run; r++) {
-        int asks = 0;
-        for (int t = t0; t < t0 + s->b_run[r]; t++) asks |= b->output[s->b_src[t]] != 0;
         for (int t = t0; t < t0 + s->b_run[r]; t++) {
             s->b_pos[t] = s->seq_len[s->b_seq[t]] + (t - t0);
-            s->b_keep[t] = (int8_t)keeps(s, t, b->output[s->b_src[t]] != 0, asks, t == t0 + s->b_run[r] - 1);
+            s->b_keep[t] = (int8_t)keeps(s, t, b->output[s->b_src[t]] != 0, t == t0 + s->b_run[r] - 1);
         }
         t0 += s->b_run[r];
     }
@@ -531,7 +528,7 @@ mote_status mote_session_eval(mote_session *s, const mote_token *toks, int n, in
             s->b_token[t] = toks[done + t];
             s->b_seq[t] = 0;
             s->b_pos[t] = s->seq_len[0] + t;
-            s->b_keep[t] = (int8_t)keeps(s, t, all_logits || t == m - 1, 1, t == m - 1);
+            s->b_keep[t] = (int8_t)keeps(s, t, all_logits || t == m - 1, t == m - 1);
         }
         s->b_run[0] = m;
         mote_status st = forward(s, m, 1, all_logits ? s->out + (size_t)done * s->out_width : s->out);
@@ -617,7 +614,10 @@ mote_status mote_seq_truncate(mote_session *s, int seq, int pos)
         return mote_fail(MOTE_E_UNSUPPORTED, "mote_seq_truncate: mean pooling needs the sequence re-evaluated from "
                                              "position 0 (truncate to 0)");
     s->seq_len[seq] = pos; /* later positions are overwritten by the next evaluation */
-    if (s->pool_state && pos == 0) s->pool_state[seq] = (seq_pool){0};
+    if (s->pool_state) {
+        if (pos == 0) s->pool_state[seq] = (seq_pool){0};
+        s->pool_state[seq].fresh = 0; /* until the sequence is evaluated again */
+    }
     forget_outputs(s);
     return MOTE_OK;
 }
@@ -635,23 +635,22 @@ mote_status mote_seq_copy(mote_session *s, int src, int dst, int n)
                          s->seq_len[src]);
     if (s->pooling == MOTE_POOL_MEAN && n > 0 && n < s->seq_len[src])
         return mote_fail(MOTE_E_UNSUPPORTED, "mote_seq_copy: mean pooling can copy a whole sequence only");
-    if (src != dst) {
-        const arch_hparams *hp = &s->arch->hp;
-        const size_t bytes = (size_t)n * s->st.kv_row_bytes;
-        for (int il = 0; il < hp->n_layer; il++) {
-            memcpy(kv_layer_rows(&s->st, s->st.k_cache, dst, il, hp->n_layer),
-                   kv_layer_rows(&s->st, s->st.k_cache, src, il, hp->n_layer), bytes);
-            memcpy(kv_layer_rows(&s->st, s->st.v_cache, dst, il, hp->n_layer),
-                   kv_layer_rows(&s->st, s->st.v_cache, src, il, hp->n_layer), bytes);
-        }
-        memcpy(s->seq_toks + (size_t)dst * s->st.n_ctx, s->seq_toks + (size_t)src * s->st.n_ctx,
-               sizeof(mote_token) * (size_t)n);
-        if (s->pool_state) {
-            const size_t E = (size_t)hp->n_embd;
-            memcpy(s->pool_acc + dst * E, s->pool_acc + src * E, sizeof(float) * E);
-            s->pool_state[dst] = n ? s->pool_state[src] : (seq_pool){0};
-            s->pool_state[dst].fresh = 0;
-        }
+    if (src == dst) return mote_seq_truncate(s, dst, n); /* its own first n positions */
+    const arch_hparams *hp = &s->arch->hp;
+    const size_t bytes = (size_t)n * s->st.kv_row_bytes;
+    for (int il = 0; il < hp->n_layer; il++) {
+        memcpy(kv_layer_rows(&s->st, s->st.k_cache, dst, il, hp->n_layer),
+               kv_layer_rows(&s->st, s->st.k_cache, src, il, hp->n_layer), bytes);
+        memcpy(kv_layer_rows(&s->st, s->st.v_cache, dst, il, hp->n_layer),
+               kv_layer_rows(&s->st, s->st.v_cache, src, il, hp->n_layer), bytes);
+    }
+    memcpy(s->seq_toks + (size_t)dst * s->st.n_ctx, s->seq_toks + (size_t)src * s->st.n_ctx,
+           sizeof(mote_token) * (size_t)n);
+    if (s->pool_state) {
+        const size_t E = (size_t)hp->n_embd;
+        memcpy(s->pool_acc + dst * E, s->pool_acc + src * E, sizeof(float) * E);
+        s->pool_state[dst] = n ? s->pool_state[src] : (seq_pool){0};
+        s->pool_state[dst].fresh = 0;
     }
     s->seq_len[dst] = n;
     forget_outputs(s);
