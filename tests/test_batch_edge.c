@@ -272,6 +272,57 @@ static void test_pooled_vector_follows_its_sequence(void **state)
     free(h);
 }
 
+/* ------------------------------------------------------------------------
+ * Cancellation
+ * ---------------------------------------------------------------------- */
+
+static int cancel_at(void *user, uint64_t done, uint64_t total)
+{
+    (void)total;
+    const uint64_t *at = user;
+    return *at && done >= *at;
+}
+
+/* Cancelling mote_session_eval after a piece was pooled rolls the pooled
+ * state back too: the mean neither counts that piece twice when the call
+ * is repeated, nor shows it meanwhile. */
+static void test_cancel_rolls_back_pooling(void **state)
+{
+    (void)state;
+    float *h = hidden_states(N_TOK, 8), want[1024];
+    assert_true(n_embd <= 1024);
+    static const int pools[] = {MOTE_POOL_MEAN, MOTE_POOL_LAST};
+    for (size_t p = 0; p < sizeof pools / sizeof pools[0]; p++) {
+        uint64_t at = 0;
+        mote_session_params sp = mote_session_default_params();
+        sp.n_ctx = N_CTX;
+        sp.n_batch = 8;
+        sp.kv_type = MOTE_KV_F32;
+        sp.embeddings = 1;
+        sp.pooling = pools[p];
+        sp.progress = cancel_at;
+        sp.progress_user = &at;
+        mote_session *s;
+        assert_int_equal(mote_session_create(model, &sp, &s), MOTE_OK);
+        assert_int_equal(mote_session_eval(s, toks, 8, 0), MOTE_OK);
+        float before[1024];
+        memcpy(before, mote_session_embedding_seq(s, 0), sizeof(float) * (size_t)n_embd);
+
+        at = 3; /* 2 layers a piece: in the second of two pieces */
+        assert_int_equal(mote_session_eval(s, toks + 8, 16, 0), MOTE_E_CANCELLED);
+        assert_int_equal(mote_session_pos(s), 8);
+        expect_near(mote_session_embedding_seq(s, 0), before, "pooled vector after cancelling");
+
+        at = 0;
+        assert_int_equal(mote_session_eval(s, toks + 8, 16, 0), MOTE_OK);
+        if (pools[p] == MOTE_POOL_MEAN) mean_rows(h, 0, N_TOK, want);
+        else memcpy(want, h + (size_t)(N_TOK - 1) * n_embd, sizeof(float) * (size_t)n_embd);
+        expect_near(mote_session_embedding_seq(s, 0), want, "pooled vector after cancel and repeat");
+        mote_session_free(s);
+    }
+    free(h);
+}
+
 int main(void)
 {
     test_fix_pool_size();
@@ -282,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_cls_over_several_evaluations),
         cmocka_unit_test(test_mean_counts_every_token),
         cmocka_unit_test(test_pooled_vector_follows_its_sequence),
+        cmocka_unit_test(test_cancel_rolls_back_pooling),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

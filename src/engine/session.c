@@ -53,10 +53,11 @@ struct mote_session {
     int eval_first;       /* mote_session_eval: batch index of row 0, or -1: use out_map */
 
     /* Pooling (embeddings with pooling != none): per sequence, the running
-     * sum (mean) or the chosen row, and the result. */
-    float *pool_acc;      /* (n_seq, n_embd) */
-    float *pool_out;      /* (n_seq, n_embd) */
-    seq_pool *pool_state; /* (n_seq) */
+     * sum (mean) or the chosen row, and the result; entry n_seq keeps
+     * sequence 0's while mote_session_eval may have to roll it back. */
+    float *pool_acc;      /* (n_seq + 1, n_embd) */
+    float *pool_out;      /* (n_seq + 1, n_embd) */
+    seq_pool *pool_state; /* (n_seq + 1) */
 
     /* One forward pass's batch in run order (n_batch entries each). */
     int32_t *b_token, *b_seq, *b_pos, *b_run, *b_src;
@@ -225,9 +226,9 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
     int ok = s->seq_len && s->seq_toks && s->out_map && s->b_token && s->b_seq && s->b_pos && s->b_run &&
              s->b_src && s->b_keep && s->seq_first && s->out;
     if (ok && s->pooling != MOTE_POOL_NONE) {
-        s->pool_acc = counted(S * E, sizeof(float), h);
-        s->pool_out = counted(S * E, sizeof(float), h);
-        s->pool_state = counted(S, sizeof(seq_pool), h);
+        s->pool_acc = counted((S + 1) * E, sizeof(float), h);
+        s->pool_out = counted((S + 1) * E, sizeof(float), h);
+        s->pool_state = counted(S + 1, sizeof(seq_pool), h);
         ok = s->pool_acc && s->pool_out && s->pool_state;
     }
     if (!ok) {
@@ -361,6 +362,15 @@ static void l2_normalize(float *v, int n)
     for (int i = 0; i < n; i++) ss += (double)v[i] * v[i];
     const float scale = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
     for (int i = 0; i < n; i++) v[i] *= scale;
+}
+
+/* Sequence `to` gets the pooled state of `from` (entry n_seq: the spare). */
+static void pool_copy(mote_session *s, int from, int to)
+{
+    const size_t E = (size_t)s->arch->hp.n_embd;
+    memcpy(s->pool_acc + (size_t)to * E, s->pool_acc + (size_t)from * E, sizeof(float) * E);
+    memcpy(s->pool_out + (size_t)to * E, s->pool_out + (size_t)from * E, sizeof(float) * E);
+    s->pool_state[to] = s->pool_state[from];
 }
 
 /* After a pass: fold the kept rows (at out) into the pooled vectors of
@@ -522,6 +532,7 @@ mote_status mote_session_eval(mote_session *s, const mote_token *toks, int n, in
     MOTE_TRY(reserve_out(s, all_logits ? n : mean ? (n < B ? n : B) : 1));
     s->prog_done = 0;
     s->prog_total = (uint64_t)chunks * (uint64_t)s->arch->hp.n_layer;
+    if (s->pool_state) pool_copy(s, 0, s->n_seq); /* pieces pool as they go */
     for (int done = 0; done < n;) {
         const int m = n - done < B ? n - done : B;
         for (int t = 0; t < m; t++) {
@@ -534,6 +545,7 @@ mote_status mote_session_eval(mote_session *s, const mote_token *toks, int n, in
         mote_status st = forward(s, m, 1, all_logits ? s->out + (size_t)done * s->out_width : s->out);
         if (st != MOTE_OK) {
             s->seq_len[0] = start; /* cancelled or failed: as the call found it */
+            if (s->pool_state) pool_copy(s, s->n_seq, 0);
             return st;
         }
         done += m;
@@ -647,9 +659,8 @@ mote_status mote_seq_copy(mote_session *s, int src, int dst, int n)
     memcpy(s->seq_toks + (size_t)dst * s->st.n_ctx, s->seq_toks + (size_t)src * s->st.n_ctx,
            sizeof(mote_token) * (size_t)n);
     if (s->pool_state) {
-        const size_t E = (size_t)hp->n_embd;
-        memcpy(s->pool_acc + dst * E, s->pool_acc + src * E, sizeof(float) * E);
-        s->pool_state[dst] = n ? s->pool_state[src] : (seq_pool){0};
+        pool_copy(s, src, dst);
+        if (!n) s->pool_state[dst] = (seq_pool){0};
         s->pool_state[dst].fresh = 0;
     }
     s->seq_len[dst] = n;
