@@ -218,7 +218,7 @@ typedef struct mote_session_params {
                      * mote_session_eval cuts longer inputs into pieces of
                      * this size; a mote_batch may not exceed it */
     int kv_type;    /* enum mote_kv_type; default MOTE_KV_F16 */
-    int n_seq_max;  /* sequences (ids 0 .. n_seq_max - 1); 0 = 1 */
+    int n_seq_max;  /* sequences (ids 0 .. n_seq_max - 1); 0 = 1, at most 4096 */
     /* 1: an embeddings session: evaluation keeps the final hidden states
      * (after the output norm) of the tokens that ask for output, pooled per
      * sequence as `pooling` says, instead of logits. */

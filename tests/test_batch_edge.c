@@ -153,6 +153,43 @@ static void test_output_flag_any_nonzero(void **state)
     mote_session_free(want);
 }
 
+/* mote_session_eval longer than n_batch, in every output mode: the pieces
+ * give what the same pieces give as batches. */
+static void test_eval_pieces_equal_batches(void **state)
+{
+    (void)state;
+    static const struct {
+        int embeddings, normalize;
+    } modes[] = {{0, 0}, {1, 0}, {1, 1}};
+    for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++) {
+        const int width = modes[k].embeddings ? n_embd : n_vocab;
+        mote_session *pieces = session(1, 8, modes[k].embeddings, MOTE_POOL_NONE, modes[k].normalize);
+        mote_session *batches = session(1, 8, modes[k].embeddings, MOTE_POOL_NONE, modes[k].normalize);
+        for (int all = 0; all <= 1; all++) {
+            assert_int_equal(mote_seq_clear(pieces, 0), MOTE_OK);
+            assert_int_equal(mote_seq_clear(batches, 0), MOTE_OK);
+            assert_int_equal(mote_session_eval(pieces, toks, N_TOK, all), MOTE_OK);
+            for (int p0 = 0; p0 < N_TOK; p0 += 8) {
+                assert_int_equal(decode_range(batches, 0, p0, p0 + 8, 1), MOTE_OK);
+                for (int t = p0; t < p0 + 8; t++) {
+                    const float *got = modes[k].embeddings ? mote_session_embedding(pieces, t)
+                                                           : mote_session_logits(pieces, t);
+                    const float *want = modes[k].embeddings ? mote_session_embedding(batches, t - p0)
+                                                            : mote_session_logits(batches, t - p0);
+                    if (!all && t < N_TOK - 1) {
+                        assert_null(got);
+                        continue;
+                    }
+                    assert_non_null(got);
+                    assert_memory_equal(got, want, sizeof(float) * (size_t)width);
+                }
+            }
+        }
+        mote_session_free(pieces);
+        mote_session_free(batches);
+    }
+}
+
 /* ------------------------------------------------------------------------
  * Outputs after failures
  * ---------------------------------------------------------------------- */
@@ -323,17 +360,55 @@ static void test_cancel_rolls_back_pooling(void **state)
     free(h);
 }
 
+/* ------------------------------------------------------------------------
+ * Limits
+ * ---------------------------------------------------------------------- */
+
+/* n_seq_max at its maximum: the last sequence works, one more is refused. */
+static void test_most_sequences(void **state)
+{
+    (void)state;
+    mote_session_params sp = mote_session_default_params();
+    sp.n_ctx = 8;
+    sp.n_seq_max = 4097;
+    mote_session *s = NULL;
+    assert_int_equal(mote_session_create(model, &sp, &s), MOTE_E_INVALID);
+    assert_null(s);
+    sp.n_seq_max = 4096;
+    assert_int_equal(mote_session_create(model, &sp, &s), MOTE_OK);
+    assert_int_equal(mote_session_n_seq(s), 4096);
+    mote_batch b;
+    assert_int_equal(mote_batch_init(&b, 4), MOTE_OK);
+    assert_int_equal(mote_batch_add(&b, toks[0], 4095, 0, 0), MOTE_OK);
+    assert_int_equal(mote_batch_add(&b, toks[0], 0, 0, 0), MOTE_OK);
+    assert_int_equal(mote_batch_add(&b, toks[1], 4095, 1, 1), MOTE_OK);
+    assert_int_equal(mote_batch_add(&b, toks[1], 0, 1, 1), MOTE_OK);
+    assert_int_equal(mote_session_decode(s, &b), MOTE_OK);
+    assert_memory_equal(mote_session_logits(s, 2), mote_session_logits(s, 3), sizeof(float) * (size_t)n_vocab);
+    assert_int_equal(mote_seq_copy(s, 4095, 17, 2), MOTE_OK);
+    assert_int_equal(mote_seq_pos(s, 17), 2);
+    mote_memory mem;
+    uint64_t per_pos = 0;
+    assert_int_equal(mote_session_memory(s, &mem, &per_pos), MOTE_OK);
+    assert_int_equal(mem.kv, per_pos * 8 * 4096);
+    assert_int_equal(mem.kv_used, per_pos * 6);
+    mote_batch_free(&b);
+    mote_session_free(s);
+}
+
 int main(void)
 {
     test_fix_pool_size();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eval_huge_count),
         cmocka_unit_test(test_output_flag_any_nonzero),
+        cmocka_unit_test(test_eval_pieces_equal_batches),
         cmocka_unit_test(test_no_outputs_after_failure),
         cmocka_unit_test(test_cls_over_several_evaluations),
         cmocka_unit_test(test_mean_counts_every_token),
         cmocka_unit_test(test_pooled_vector_follows_its_sequence),
         cmocka_unit_test(test_cancel_rolls_back_pooling),
+        cmocka_unit_test(test_most_sequences),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
