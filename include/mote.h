@@ -220,8 +220,9 @@ typedef struct mote_session_params {
     int kv_type;    /* enum mote_kv_type; default MOTE_KV_F16 */
     int n_seq_max;  /* sequences (ids 0 .. n_seq_max - 1); 0 = 1, at most 4096 */
     /* 1: an embeddings session: evaluation keeps the final hidden states
-     * (after the output norm) of the tokens that ask for output, pooled per
-     * sequence as `pooling` says, instead of logits. */
+     * (after the output norm) of the tokens that ask for output, or with
+     * pooling of every token, pooled per sequence as `pooling` says,
+     * instead of logits. */
     int embeddings;
     int pooling;    /* enum mote_pooling; embeddings sessions only */
     int normalize;  /* 1: embeddings are scaled to unit L2 norm */
