@@ -130,6 +130,53 @@ static void test_eval_huge_count(void **state)
     mote_session_free(s);
 }
 
+/* NULL and out-of-range arguments fail (or answer NULL, -1, 0) and change
+ * nothing. */
+static void test_bad_arguments(void **state)
+{
+    (void)state;
+    assert_null(mote_session_logits(NULL, 0));
+    assert_null(mote_session_embedding_seq(NULL, 0));
+    assert_int_equal(mote_seq_pos(NULL, 0), -1);
+    assert_int_equal(mote_session_decode(NULL, NULL), MOTE_E_INVALID);
+    assert_int_equal(mote_seq_copy(NULL, 0, 0, 0), MOTE_E_INVALID);
+    assert_int_equal(mote_session_memory(NULL, NULL, NULL), MOTE_E_INVALID);
+    mote_batch b;
+    assert_int_equal(mote_batch_init(&b, -1), MOTE_E_INVALID);
+    assert_int_equal(mote_batch_init(&b, 2), MOTE_OK);
+
+    mote_session *s = session(2, 8, 0, MOTE_POOL_NONE, 0);
+    assert_int_equal(mote_session_decode(s, NULL), MOTE_E_INVALID);
+    assert_int_equal(mote_session_eval(s, toks, -1, 0), MOTE_E_INVALID);
+    assert_int_equal(mote_session_eval(s, NULL, 1, 0), MOTE_E_INVALID);
+    assert_int_equal(mote_session_eval(s, toks, 3, 1), MOTE_OK);
+    assert_null(mote_session_logits(s, INT_MIN));
+    assert_null(mote_session_logits(s, 3));
+    assert_non_null(mote_session_logits(s, -3));
+    assert_int_equal(mote_seq_truncate(s, 0, -1), MOTE_E_INVALID);
+    assert_int_equal(mote_seq_truncate(s, 0, INT_MAX), MOTE_E_INVALID);
+    assert_int_equal(mote_seq_truncate(s, INT_MIN, 0), MOTE_E_INVALID);
+    assert_int_equal(mote_seq_copy(s, 0, 1, -1), MOTE_E_INVALID);
+    assert_int_equal(mote_seq_copy(s, 0, 2, 1), MOTE_E_INVALID);
+    assert_int_equal(mote_seq_common_prefix(s, 0, toks, -5), 0);
+    assert_int_equal(mote_seq_common_prefix(s, 0, NULL, 5), 0);
+    int n = 7;
+    assert_null(mote_seq_tokens(s, -1, &n));
+    assert_int_equal(n, 0);
+    const int bad_pos[] = {INT_MAX, INT_MIN, -2, 4};
+    for (size_t i = 0; i < sizeof bad_pos / sizeof bad_pos[0]; i++) {
+        mote_batch_clear(&b);
+        assert_int_equal(mote_batch_add(&b, toks[3], 0, bad_pos[i], 1), MOTE_OK);
+        assert_int_equal(mote_session_decode(s, &b), MOTE_E_INVALID);
+    }
+    b.n = -1;
+    assert_int_equal(mote_session_decode(s, &b), MOTE_E_INVALID);
+    assert_int_equal(mote_seq_pos(s, 0), 3);
+    assert_int_equal(mote_seq_pos(s, 1), 0);
+    mote_session_free(s);
+    mote_batch_free(&b);
+}
+
 /* mote_batch is a public struct: an output flag set by hand to any nonzero
  * value means "keep". -1 made the kept-row count negative, so room for one
  * row was reserved and four were written. */
@@ -401,6 +448,7 @@ int main(void)
     test_fix_pool_size();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eval_huge_count),
+        cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_output_flag_any_nonzero),
         cmocka_unit_test(test_eval_pieces_equal_batches),
         cmocka_unit_test(test_no_outputs_after_failure),
