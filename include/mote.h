@@ -51,8 +51,10 @@ MOTE_API void mote_free(void *p);
 /* Progress of long work (opening a model, evaluating a prompt, writing a
  * model file ...): called from time to time with how much is done of the
  * total, in units the caller documents. Return 0 to go on; nonzero cancels
- * the work, which then fails with MOTE_E_CANCELLED and leaves its objects
- * as they were before the call (usable). */
+ * the work, which then fails with MOTE_E_CANCELLED: a model is not opened,
+ * a file not written (an existing one is kept), a session's sequences are
+ * as the call found them (its outputs are cleared, as after any failed
+ * evaluation) and the session stays usable. */
 typedef int (*mote_progress_fn)(void *user, uint64_t done, uint64_t total);
 
 /* Memory a model or session holds, for keeping a budget. */

@@ -536,7 +536,18 @@ static void test_cancel_open_and_synth(void **state)
     assert_int_equal(mote_synth(&sp), MOTE_E_CANCELLED);
     struct stat sb;
     assert_int_equal(stat(out, &sb), -1);
-    assert_int_equal(rmdir(dir), 0);
+    /* over an existing file: the file stays as it was, no temporary is left */
+    FILE *f = fopen(out, "w");
+    assert_non_null(f);
+    fputs("keep me", f);
+    fclose(f);
+    assert_int_equal(mote_synth(&sp), MOTE_E_CANCELLED);
+    char *kept = read_file(out, NULL);
+    assert_non_null(kept);
+    assert_string_equal(kept, "keep me");
+    free(kept);
+    assert_int_equal(unlink(out), 0);
+    assert_int_equal(rmdir(dir), 0); /* fails if a temporary file was left */
     mote_model_close(m);
 }
 

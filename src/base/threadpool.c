@@ -261,8 +261,7 @@ int pool_size_for(const char *mote_threads, long cpus)
 mote_status pool_create(int n_threads, mote_pool **out)
 {
     *out = NULL;
-    if (n_threads < 0 || n_threads > POOL_THREADS_MAX)
-        return mote_fail(MOTE_E_INVALID, "thread pool: bad thread count %d", n_threads);
+    if (n_threads < 0) return mote_fail(MOTE_E_INVALID, "thread pool: bad thread count %d", n_threads);
     mote_pool *v = malloc(sizeof *v);
     if (!v) return mote_fail(MOTE_E_NOMEM, "thread pool: out of memory");
     *v = (mote_pool){.nth = 1, .shared = 0};

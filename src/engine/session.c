@@ -158,7 +158,7 @@ static mote_status check_params(mote_session_params *p, const arch_hparams *hp)
     if (p->n_seq_max > N_SEQ_MAX)
         return mote_fail(MOTE_E_INVALID, "session: n_seq_max %d is above %d", p->n_seq_max, N_SEQ_MAX);
     if (p->pooling == MOTE_POOL_DEFAULT) p->pooling = hp->pooling;
-    if (p->pooling < MOTE_POOL_NONE || p->pooling > MOTE_POOL_LAST)
+    if (p->embeddings && (p->pooling < MOTE_POOL_NONE || p->pooling > MOTE_POOL_LAST))
         return mote_fail(MOTE_E_INVALID, "session: unknown pooling %d", p->pooling);
     return MOTE_OK;
 }

@@ -14,8 +14,10 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/status.h"
@@ -575,15 +577,40 @@ mote_status gguf_writer_write_fp(gguf_writer *w, FILE *fp)
     return write_all(w, &s);
 }
 
+/* The file is written under a temporary name in the same folder and
+ * renamed over path only when complete: a failure or a cancellation
+ * leaves path as it was (a previous file included), and a reader never
+ * sees half a file. */
 mote_status gguf_writer_write_file(gguf_writer *w, const char *path)
 {
     if (!w || !path) return mote_fail(MOTE_E_INVALID, "gguf writer: NULL argument");
-    FILE *fp = fopen(path, "wb");
-    if (!fp) return mote_fail(MOTE_E_IO, "gguf writer: %s: cannot create: %s", path, strerror(errno));
-    mote_status st = gguf_writer_write_fp(w, fp);
-    if (fclose(fp) != 0 && st == MOTE_OK)
-        st = mote_fail(MOTE_E_IO, "gguf writer: %s: close failed: %s", path, strerror(errno));
-    if (st != MOTE_OK) unlink(path); /* no half-written file */
+    const size_t len = strlen(path);
+    char *tmp = malloc(len + sizeof ".tmp-XXXXXX");
+    if (!tmp) return nomem();
+    memcpy(tmp, path, len);
+    memcpy(tmp + len, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        mote_status e = mote_fail(MOTE_E_IO, "gguf writer: %s: cannot create: %s", tmp, strerror(errno));
+        free(tmp);
+        return e;
+    }
+    FILE *fp = fdopen(fd, "wb");
+    mote_status st = MOTE_OK;
+    if (!fp || fchmod(fd, 0644) != 0) { /* mkstemp's 0600: a model file is for every user */
+        st = mote_fail(MOTE_E_IO, "gguf writer: %s: %s", tmp, strerror(errno));
+        if (!fp) close(fd);
+    } else {
+        st = gguf_writer_write_fp(w, fp);
+        if (st == MOTE_OK && (fflush(fp) != 0 || fsync(fd) != 0))
+            st = mote_fail(MOTE_E_IO, "gguf writer: %s: write failed: %s", tmp, strerror(errno));
+    }
+    if (fp && fclose(fp) != 0 && st == MOTE_OK)
+        st = mote_fail(MOTE_E_IO, "gguf writer: %s: close failed: %s", tmp, strerror(errno));
+    if (st == MOTE_OK && rename(tmp, path) != 0)
+        st = mote_fail(MOTE_E_IO, "gguf writer: cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    if (st != MOTE_OK) unlink(tmp); /* no half-written file */
+    free(tmp);
     return st;
 }
 
