@@ -22,6 +22,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/simd_avx512.h"
+
 #define INLINE static inline __attribute__((always_inline))
 
 _Static_assert(ATTN_TILE == 32, "the tile is two vectors of 16 scores");
@@ -29,27 +31,21 @@ _Static_assert(ATTN_TILE == 32, "the tile is two vectors of 16 scores");
 /* Elements c..c+15 of a cache row as floats (c % 16 == 0). */
 INLINE __m512 load16(uint32_t type, const void *row, int c)
 {
-    if (type == GGML_TYPE_F16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const mote_f16 *)row + c)));
+    if (type == GGML_TYPE_F16) return avx512_load_f16((const mote_f16 *)row + c);
     const block_q8_0 *b = (const block_q8_0 *)row + c / QK8_0;
     const __m128i q8 = _mm_loadu_si128((const __m128i *)(b->qs + c % QK8_0));
     return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q8)), _mm512_set1_ps(_cvtsh_ss(b->d)));
 }
 
-/* e^x for x <= 0 (softmax arguments once the maximum is subtracted): the
- * reduction and polynomial of ops.c's vexpf (ARM optimized-routines'
- * expf), scaled by 2^n with vscalefps, which underflows cleanly to 0. */
+/* e^x for x <= 0 (softmax arguments once the maximum is subtracted):
+ * avx512_exp_n, with n rounded by vrndscaleps; 2^n underflows cleanly to
+ * 0 in vscalefps. */
 INLINE __m512 exp16(__m512 x)
 {
     x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f)); /* e^-104 is 0 in float; keeps -inf out */
     const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(0x1.715476p+0f)),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f),
-                                      _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
-    const __m512 u = _mm512_mul_ps(b, b);
-    const __m512 hi = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f)),
-                                      u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f)));
-    const __m512 j = _mm512_fmadd_ps(hi, u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(j, n);
+    return avx512_exp_n(x, n);
 }
 
 /* Lanes of the first (or second) vector of a tile that hold positions < nt. */
@@ -161,16 +157,6 @@ attn_chunk_fn attn_chunk_avx512(uint32_t kv_type)
  * floating-point contraction, as C11 mode implies.)
  * ---------------------------------------------------------------------- */
 
-/* ops.c's reduce16 of one vector. */
-INLINE float reduce16(__m512 v)
-{
-    const __m256 h8 = _mm256_add_ps(_mm512_extractf32x8_ps(v, 1), _mm512_castps512_ps256(v));
-    const __m128 h4 = _mm_add_ps(_mm256_extractf128_ps(h8, 1), _mm256_castps256_ps128(h8));
-    float a[4];
-    _mm_storeu_ps(a, h4);
-    return (a[0] + a[2]) + (a[1] + a[3]);
-}
-
 static float exact_dot(const float *a, const float *b, int n)
 {
     const int np = n - n % 64;
@@ -179,7 +165,7 @@ static float exact_dot(const float *a, const float *b, int n)
         for (int v = 0; v < 4; v++)
             acc[v] = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16 * v), _mm512_loadu_ps(b + i + 16 * v), acc[v]);
     const __m512 f = _mm512_add_ps(_mm512_add_ps(acc[0], acc[2]), _mm512_add_ps(acc[1], acc[3]));
-    float sum = reduce16(f);
+    float sum = avx512_reduce16(f);
     for (int i = np; i < n; i++) {
         const float prod = a[i] * b[i];
         sum += prod;
