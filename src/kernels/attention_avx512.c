@@ -1,8 +1,9 @@
 /*
- * attention_avx512.c — the streaming attention kernels (attention.h) for
- * AVX-512 with F16C: K/V rows are widened 16 elements at a time (vcvtph2ps
- * for F16, sign extension and a scale for Q8_0), scores and weighted sums
- * use FMAs, and exp is a vector polynomial. Requires hd % 16 == 0.
+ * attention_avx512.c — the AVX-512 tables' attention kernels: streaming
+ * attention (attention.h) with F16C: K/V rows are widened 16 elements at
+ * a time (vcvtph2ps for F16, sign extension and a scale for Q8_0), scores
+ * and weighted sums use FMAs, and exp is a vector polynomial; head
+ * dimensions that are not a multiple of 16 go to the reference kernels.
  *
  * Also the exact F32-cache products, bit-identical to ops.c's.
  *
@@ -10,19 +11,18 @@
  * constant in each instance of the kernel body, so the per-query
  * accumulators live in registers.
  */
-#include "kernels/attention.h"
-
-#include "gguf/ggml_type.h"
-#include "kernels/ops.h"
-#include "tensor/quant.h"
-
-#if defined(__x86_64__) && defined(__AVX512F__) && defined(__F16C__)
+#if defined(__x86_64__)
 
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
 
+#include "gguf/ggml_type.h"
+#include "kernels/attention.h"
+#include "kernels/dot_x86.h"
+#include "kernels/ops.h"
 #include "kernels/simd_avx512.h"
+#include "tensor/quant.h"
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -122,10 +122,14 @@ INLINE void chunk_body(uint32_t type, const int G, const float *q, int64_t q_str
 }
 
 /* One kernel per cache type; the switch instantiates the body per G. */
-#define CHUNK_KERNEL(name, TYPE)                                                                                   \
-    static void name(const float *q, int64_t q_stride, int g, const void *k, const void *v, size_t row_bytes,     \
-                     int n, int hd, float scale, float *part)                                                      \
+#define CHUNK_KERNEL(name, TYPE, REF)                                                                              \
+    void name(const float *q, int64_t q_stride, int g, const void *k, const void *v, size_t row_bytes, int n,      \
+              int hd, float scale, float *part)                                                                    \
     {                                                                                                              \
+        if (hd % 16 != 0) {                                                                                        \
+            REF(q, q_stride, g, k, v, row_bytes, n, hd, scale, part);                                              \
+            return;                                                                                                \
+        }                                                                                                          \
         switch (g) {                                                                                               \
         case 1: chunk_body(TYPE, 1, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
         case 2: chunk_body(TYPE, 2, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
@@ -138,13 +142,8 @@ INLINE void chunk_body(uint32_t type, const int G, const float *q, int64_t q_str
         }                                                                                                          \
     }
 
-CHUNK_KERNEL(chunk_f16_avx512, GGML_TYPE_F16)
-CHUNK_KERNEL(chunk_q8_0_avx512, GGML_TYPE_Q8_0)
-
-attn_chunk_fn attn_chunk_avx512(uint32_t kv_type)
-{
-    return kv_type == GGML_TYPE_F16 ? chunk_f16_avx512 : kv_type == GGML_TYPE_Q8_0 ? chunk_q8_0_avx512 : NULL;
-}
+CHUNK_KERNEL(attn_chunk_f16_avx512, GGML_TYPE_F16, attn_chunk_f16_ref)
+CHUNK_KERNEL(attn_chunk_q8_0_avx512, GGML_TYPE_Q8_0, attn_chunk_q8_0_ref)
 
 /* ------------------------------------------------------------------------
  * Exact F32 products
@@ -154,29 +153,21 @@ attn_chunk_fn attn_chunk_avx512(uint32_t kv_type)
  * vectors folded 0+2, 1+3, then 0+1; lanes reduced 16 -> 8 -> 4, then
  * (0 + 2) + (1 + 3)) with real vector FMAs: the same roundings in the same
  * order, so the results are bit-identical. (This file is built without
- * floating-point contraction, as C11 mode implies.)
+ * floating-point contraction, as C11 mode implies.) For the dot that is
+ * the F32 weights' one-row dot product, whose order is the same.
  * ---------------------------------------------------------------------- */
 
-static float exact_dot(const float *a, const float *b, int n)
+float attn_dot_avx512(const float *a, const float *b, int n)
 {
-    const int np = n - n % 64;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    for (int i = 0; i < np; i += 64)
-        for (int v = 0; v < 4; v++)
-            acc[v] = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16 * v), _mm512_loadu_ps(b + i + 16 * v), acc[v]);
-    const __m512 f = _mm512_add_ps(_mm512_add_ps(acc[0], acc[2]), _mm512_add_ps(acc[1], acc[3]));
-    float sum = avx512_reduce16(f);
-    for (int i = np; i < n; i++) {
-        const float prod = a[i] * b[i];
-        sum += prod;
-    }
-    return sum;
+    float s;
+    f32_dot_avx512(n, &s, a, b);
+    return s;
 }
 
 /* 16 output dimensions at a time: acc[L] holds lane L = j % 64 of ops.c's
  * accumulators for each of the 16 dimensions, then the folds run across
  * the dimensions in parallel. */
-static void exact_values(float *out, const float *p, const float *v, int64_t stride, int n, int hd)
+void attn_values_avx512(float *out, const float *p, const float *v, int64_t stride, int n, int hd)
 {
     if (hd % 16 != 0) {
         op_attn_values(out, p, v, stride, n, hd);
@@ -196,24 +187,4 @@ static void exact_values(float *out, const float *p, const float *v, int64_t str
     }
 }
 
-attn_exact_ops attn_exact_avx512(void)
-{
-    attn_exact_ops ops = {exact_dot, exact_values};
-    return ops;
-}
-
-#else /* not built for AVX-512 */
-
-attn_chunk_fn attn_chunk_avx512(uint32_t kv_type)
-{
-    (void)kv_type;
-    return NULL;
-}
-
-attn_exact_ops attn_exact_avx512(void)
-{
-    attn_exact_ops none = {NULL, NULL};
-    return none;
-}
-
-#endif
+#endif /* __x86_64__ */

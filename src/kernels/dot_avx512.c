@@ -54,7 +54,7 @@ static inline __attribute__((always_inline)) float dot64(int64_t np, const void 
     return fold4(acc);
 }
 
-static void f32_dot_avx512(int64_t n, float *s, const void *w, const void *x)
+void f32_dot_avx512(int64_t n, float *s, const void *w, const void *x)
 {
     const float *a = w, *b = x;
     const int64_t np = n - n % 64;
@@ -324,7 +324,13 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
         [GGML_TYPE_Q8_0] = q8_0_quantize_avx2,                                                           \
         [GGML_TYPE_Q8_1] = q8_1_quantize_avx2,                                                           \
         [GGML_TYPE_Q8_K] = q8_K_quantize_avx2,                                                           \
-    }
+    },                                                                                                   \
+    .swiglu = swiglu_avx512,                                                                             \
+    .attn_chunk = {                                                                                      \
+        [GGML_TYPE_F16] = attn_chunk_f16_avx512,                                                         \
+        [GGML_TYPE_Q8_0] = attn_chunk_q8_0_avx512,                                                       \
+    },                                                                                                   \
+    .attn_exact = {attn_dot_avx512, attn_values_avx512}
 
 /* "avx512": gemms only where they reproduce the scalar table's batch
  * results bit for bit (F32, F16, BF16: tinyBLAS's lanes, gemm_f_avx512.c;
@@ -336,7 +342,6 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
 static const kernel_ops avx512_ops = {
     .isa = "avx512",
     AVX512_SLOTS,
-    .swiglu = swiglu_avx512,
     .gemm = {
         [GGML_TYPE_F32] = f32_gemm_avx512,
         [GGML_TYPE_F16] = f16_gemm_avx512,
@@ -361,7 +366,6 @@ static const kernel_ops avx512_ops = {
 static const kernel_ops avx512fast_ops = {
     .isa = "avx512fast",
     AVX512_SLOTS,
-    .swiglu = swiglu_avx512,
     .gemm = {
         [GGML_TYPE_F32] = f32_gemm_avx512,
         [GGML_TYPE_F16] = f16_gemm_avx512,

@@ -1,6 +1,7 @@
 /*
  * dot_scalar.c — scalar dot products for the float types and the 32-element
- * block types, and the scalar kernel table.
+ * block types, and the scalar kernel table (whose attention kernels are
+ * attention.c's and ops.c's).
  *
  * Each block's integer dot product is exact; the float steps (scale
  * products, FMAs, lane sums) are those of llama.cpp's x86 kernels, so the
@@ -11,7 +12,9 @@
 
 #include <math.h>
 
+#include "kernels/attention.h"
 #include "kernels/kernels.h"
+#include "kernels/ops.h"
 #include "tensor/quant.h"
 
 /* ------------------------------------------------------------------------
@@ -320,6 +323,11 @@ static const kernel_ops scalar_ops = {
         [GGML_TYPE_Q8_1] = q8_1_quantize_x86,
         [GGML_TYPE_Q8_K] = q8_K_quantize,
     },
+    .attn_chunk = {
+        [GGML_TYPE_F16] = attn_chunk_f16_ref,
+        [GGML_TYPE_Q8_0] = attn_chunk_q8_0_ref,
+    },
+    .attn_exact = {op_dot_f32, op_attn_values},
 };
 
 const kernel_ops *kernels_scalar(void)

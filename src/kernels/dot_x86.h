@@ -59,8 +59,10 @@ void q8_1_quantize_avx2(const float *x, void *y, int64_t n);
 void q8_K_quantize_avx2(const float *x, void *y, int64_t n);
 
 /* ------------------------------------------------------------------------
- * AVX-512 K-quant dot products (dot_k_avx512.c)
+ * AVX-512 dot products (F32: dot_avx512.c; K-quants: dot_k_avx512.c)
  * ---------------------------------------------------------------------- */
+
+void f32_dot_avx512(int64_t n, float *s, const void *w, const void *x);
 
 void q4_K_dot_avx512(int64_t n, float *s, const void *w, const void *x);
 void q6_K_dot_avx512(int64_t n, float *s, const void *w, const void *x);
@@ -92,6 +94,15 @@ X86_GEMM(bf16_dpbf16)
 
 /* Element-wise ops (ops_avx512.c), bit-identical to ops.c's. */
 void swiglu_avx512(float *g, const float *u, int n);
+
+/* Attention (attention_avx512.c): the streaming kernels (attn_chunk_fn of
+ * kernels.h) by cache type, and the exact F32-cache products. */
+void attn_chunk_f16_avx512(const float *q, int64_t q_stride, int g, const void *k, const void *v,
+                           size_t row_bytes, int n, int hd, float scale, float *part);
+void attn_chunk_q8_0_avx512(const float *q, int64_t q_stride, int g, const void *k, const void *v,
+                            size_t row_bytes, int n, int hd, float scale, float *part);
+float attn_dot_avx512(const float *a, const float *b, int n);
+void attn_values_avx512(float *out, const float *p, const float *v, int64_t stride, int n, int hd);
 
 /* In the scalar table's 8-lane order, bit for bit (gemm_lanes_avx512.c). */
 #define X86_GEMM_LANES(name)                                                                             \
