@@ -332,29 +332,34 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
     },                                                                                                   \
     .attn_exact = {attn_dot_avx512, attn_values_avx512}
 
+/* The gemms that reproduce the scalar table's batch results bit for bit
+ * (F32, F16, BF16: tinyBLAS's lanes, gemm_f_avx512.c; Q4_0, IQ4_NL: one
+ * chain of exact block sums; Q4_K, Q2_K: llama.cpp's two chains; Q8_0,
+ * Q5_0, Q4_1, Q5_1: the 8 lanes of its AVX2 dots, gemm_lanes_avx512.c;
+ * Q6_K: ggml's 8 lanes, gemm_k_avx512.c), but BF16's, which the tables
+ * choose differently. */
+#define AVX512_EXACT_GEMMS                                                                               \
+    [GGML_TYPE_F32] = f32_gemm_avx512,                                                                   \
+    [GGML_TYPE_F16] = f16_gemm_avx512,                                                                   \
+    [GGML_TYPE_Q4_0] = q4_0_gemm_avx512,                                                                 \
+    [GGML_TYPE_Q4_1] = q4_1_gemm_lanes_avx512,                                                           \
+    [GGML_TYPE_Q5_0] = q5_0_gemm_lanes_avx512,                                                           \
+    [GGML_TYPE_Q5_1] = q5_1_gemm_lanes_avx512,                                                           \
+    [GGML_TYPE_Q8_0] = q8_0_gemm_lanes_avx512,                                                           \
+    [GGML_TYPE_IQ4_NL] = iq4_nl_gemm_avx512,                                                             \
+    [GGML_TYPE_Q2_K] = q2_K_gemm_avx512,                                                                 \
+    [GGML_TYPE_Q4_K] = q4_K_gemm_avx512,                                                                 \
+    [GGML_TYPE_Q6_K] = q6_K_gemm_avx512
+
 /* "avx512": gemms only where they reproduce the scalar table's batch
- * results bit for bit (F32, F16, BF16: tinyBLAS's lanes, gemm_f_avx512.c;
- * Q4_0, IQ4_NL: one chain of exact block sums; Q4_K, Q2_K: llama.cpp's
- * two chains; Q8_0, Q5_0, Q4_1, Q5_1: the 8 lanes of its AVX2 dots,
- * gemm_lanes_avx512.c; Q6_K: ggml's 8 lanes, gemm_k_avx512.c). Every
- * result of this table is the scalar table's, so llama.cpp's goldens hold
- * at their generation-path tolerance. */
+ * results bit for bit. Every result of this table is the scalar table's,
+ * so llama.cpp's goldens hold at their generation-path tolerance. */
 static const kernel_ops avx512_ops = {
     .isa = "avx512",
     AVX512_SLOTS,
     .gemm = {
-        [GGML_TYPE_F32] = f32_gemm_avx512,
-        [GGML_TYPE_F16] = f16_gemm_avx512,
+        AVX512_EXACT_GEMMS,
         [GGML_TYPE_BF16] = bf16_gemm_avx512,
-        [GGML_TYPE_Q4_0] = q4_0_gemm_avx512,
-        [GGML_TYPE_Q4_1] = q4_1_gemm_lanes_avx512,
-        [GGML_TYPE_Q5_0] = q5_0_gemm_lanes_avx512,
-        [GGML_TYPE_Q5_1] = q5_1_gemm_lanes_avx512,
-        [GGML_TYPE_Q8_0] = q8_0_gemm_lanes_avx512,
-        [GGML_TYPE_IQ4_NL] = iq4_nl_gemm_avx512,
-        [GGML_TYPE_Q2_K] = q2_K_gemm_avx512,
-        [GGML_TYPE_Q4_K] = q4_K_gemm_avx512,
-        [GGML_TYPE_Q6_K] = q6_K_gemm_avx512,
     },
 };
 
@@ -367,20 +372,10 @@ static const kernel_ops avx512fast_ops = {
     .isa = "avx512fast",
     AVX512_SLOTS,
     .gemm = {
-        [GGML_TYPE_F32] = f32_gemm_avx512,
-        [GGML_TYPE_F16] = f16_gemm_avx512,
+        AVX512_EXACT_GEMMS,
         [GGML_TYPE_BF16] = bf16_dpbf16_gemm_avx512,
-        [GGML_TYPE_Q4_0] = q4_0_gemm_avx512,
-        [GGML_TYPE_Q4_1] = q4_1_gemm_lanes_avx512,
-        [GGML_TYPE_Q5_0] = q5_0_gemm_lanes_avx512,
-        [GGML_TYPE_Q5_1] = q5_1_gemm_lanes_avx512,
-        [GGML_TYPE_Q8_0] = q8_0_gemm_lanes_avx512,
-        [GGML_TYPE_IQ4_NL] = iq4_nl_gemm_avx512,
-        [GGML_TYPE_Q2_K] = q2_K_gemm_avx512,
         [GGML_TYPE_Q3_K] = q3_K_gemm_avx512,
-        [GGML_TYPE_Q4_K] = q4_K_gemm_avx512,
         [GGML_TYPE_Q5_K] = q5_K_gemm_avx512,
-        [GGML_TYPE_Q6_K] = q6_K_gemm_avx512,
         [GGML_TYPE_IQ4_XS] = iq4_xs_gemm_avx512,
     },
 };
