@@ -14,6 +14,7 @@
 
 #include <math.h>
 
+#include "kernels/dot_scalar.h"
 #include "kernels/dot_x86.h"
 #include "kernels/simd_avx2.h"
 #include "tensor/quant.h"
@@ -64,15 +65,7 @@ static void q2_K_dot_chunks(int64_t n, float *s, const void *w, const void *x, i
         const float d = x86_f16(a[i].d) * b[i].d, dmin = x86_f16(a[i].dmin) * b[i].d;
         int32_t isum[2], imin[2];
         q2_K_sums(&a[i], &b[i], isum, imin);
-        if (per_half) {
-            for (int h = 0; h < 2; h++) {
-                acc = fmaf((float)isum[h], d, acc);
-                acc_min = fmaf((float)imin[h], dmin, acc_min);
-            }
-        } else {
-            acc = fmaf((float)(isum[0] + isum[1]), d, acc);
-            acc_min = fmaf((float)(imin[0] + imin[1]), dmin, acc_min);
-        }
+        q2_K_chain_step(isum, imin, d, dmin, per_half, &acc, &acc_min);
     }
     *s = acc - acc_min;
 }

@@ -174,15 +174,7 @@ static inline void NFN(q2_K_chunks)(int64_t n, float *s, const void *w, const vo
         const float d = fp16_to_fp32(a[i].d) * b[i].d, dmin = fp16_to_fp32(a[i].dmin) * b[i].d;
         int32_t isum[2], imin[2];
         for (int h = 0; h < 2; h++) NFN(q2_K_half)(&a[i], &b[i], h, &isum[h], &imin[h]);
-        if (per_half) {
-            for (int h = 0; h < 2; h++) {
-                acc = fmaf((float)isum[h], d, acc);
-                acc_min = fmaf((float)imin[h], dmin, acc_min);
-            }
-        } else {
-            acc = fmaf((float)(isum[0] + isum[1]), d, acc);
-            acc_min = fmaf((float)(imin[0] + imin[1]), dmin, acc_min);
-        }
+        q2_K_chain_step(isum, imin, d, dmin, per_half, &acc, &acc_min);
     }
     *s = acc - acc_min;
 }
