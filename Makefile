@@ -54,6 +54,13 @@ ifeq ($(TARGET_ARCH_NAME),aarch64)
 ISA_dotprod := -march=armv8.2-a+dotprod
 endif
 
+# Extra warnings by source folder: in src/kernels and src/tensor a global
+# function needs a declaration seen before it (a header, or it is static),
+# so a helper that should be file-local, or a header out of step with its
+# file, does not build quietly.
+WARN_src/kernels := -Wmissing-prototypes
+WARN_src/tensor  := -Wmissing-prototypes
+
 LIB_SRC  := $(shell find src -name '*.c' -not -path 'src/cli/*' | sort)
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
@@ -82,7 +89,7 @@ $(BUILD)/mote: $(CLI_OBJ) $(BUILD)/libmote.a
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(ISA_$(lastword $(subst _, ,$(basename $(notdir $<))))) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(WARN_$(patsubst %/,%,$(dir $<))) $(ISA_$(lastword $(subst _, ,$(basename $(notdir $<))))) -MMD -MP -c $< -o $@
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
