@@ -152,9 +152,9 @@ CHUNK_KERNEL(attn_chunk_q8_0_avx512, GGML_TYPE_Q8_0, attn_chunk_q8_0_ref)
  * (4 vectors of 16 lanes; element i in vector (i / 16) % 4, lane i % 16;
  * vectors folded 0+2, 1+3, then 0+1; lanes reduced 16 -> 8 -> 4, then
  * (0 + 2) + (1 + 3)) with real vector FMAs: the same roundings in the same
- * order, so the results are bit-identical. (This file is built without
- * floating-point contraction, as C11 mode implies.) For the dot that is
- * the F32 weights' one-row dot product, whose order is the same.
+ * order, so the results are bit-identical (the Makefile builds without
+ * floating-point contraction, -ffp-contract=off). The dot is the F32
+ * weights' one-row dot product, which has that order.
  * ---------------------------------------------------------------------- */
 
 float attn_dot_avx512(const float *a, const float *b, int n)
