@@ -34,7 +34,7 @@ INLINE __m512 load16(uint32_t type, const void *row, int c)
     if (type == GGML_TYPE_F16) return avx512_load_f16((const mote_f16 *)row + c);
     const block_q8_0 *b = (const block_q8_0 *)row + c / QK8_0;
     const __m128i q8 = _mm_loadu_si128((const __m128i *)(b->qs + c % QK8_0));
-    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q8)), _mm512_set1_ps(_cvtsh_ss(b->d)));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q8)), _mm512_set1_ps(x86_f16(b->d)));
 }
 
 /* e^x for x <= 0 (softmax arguments once the maximum is subtracted):

@@ -114,7 +114,7 @@ static void q4k_prep(const uint8_t *X, size_t x_stride, int nt, int64_t sb, q4k_
 {
     for (int t = 0; t < nt; t++) {
         const block_q8_K *b = (const block_q8_K *)(X + (size_t)t * x_stride) + sb;
-        const __m256i s = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)b->bsums), _mm256_set1_epi16(1));
+        const __m256i s = _mm256_madd_epi16(x86_load256(b->bsums), _mm256_set1_epi16(1));
         const __m256i w = _mm256_packs_epi32(s, s); /* words sum0..3 (twice) | sum4..7 (twice) */
         a[t].qs = b->qs;
         a[t].d = b->d;
