@@ -45,8 +45,12 @@ BUILD   ?= build
 OPT     ?= -O2 -g
 endif
 
+# -ffp-contract=off: a multiply and an add stay two roundings unless the
+# code asks for an FMA, which the kernels' bit-for-bit agreement with their
+# scalar references (and llama.cpp) relies on. It is gcc's default for
+# -std=c11; clang would otherwise fuse them (its F32 dots then differ).
 CFLAGS  ?=
-CFLAGS  += $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prototypes \
+CFLAGS  += $(OPT) -std=c11 -ffp-contract=off -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prototypes \
            -fPIC -pthread -Iinclude -Isrc $(shell $(PKG_CONFIG) --cflags $(PKGS))
 # CI builds with WERROR=1: a warning fails the build.
 ifeq ($(WERROR),1)

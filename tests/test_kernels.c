@@ -14,6 +14,8 @@
  *     threads;
  *   - with ../shared, matmul with llama.cpp-quantized weights against the
  *     same product with the F32 model's weights.
+ * Every table also has attention kernels (its own or the scalar table's);
+ * test_kvcache holds each table's to the reference.
  */
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 #include "base/status.h"
 #include "base/threadpool.h"
 #include "gguf/gguf.h"
+#include "kernels/attention.h"
 #include "kernels/kernels.h"
 #include "tensor/quant.h"
 #include "testutil.h"
@@ -106,7 +109,23 @@ static void test_tables_complete(void **state)
             if (!t[i]->vec_dot[wt] || !t[i]->quantize[vec_dot_type(wt)])
                 fail_msg("table %s lacks %s", t[i]->isa, ggml_type_name(wt));
         }
+        /* attention: streaming kernels for the F16 and Q8_0 caches only,
+         * and the F32 cache's exact products */
+        assert_non_null(attn_chunk_kernel(GGML_TYPE_F16, t[i]));
+        assert_non_null(attn_chunk_kernel(GGML_TYPE_Q8_0, t[i]));
+        assert_null(attn_chunk_kernel(GGML_TYPE_F32, t[i]));
+        assert_null(attn_chunk_kernel(GGML_TYPE_COUNT, t[i]));
+        const attn_exact_ops exact = attn_exact_kernels(t[i]);
+        assert_non_null(exact.dot);
+        assert_non_null(exact.values);
     }
+    /* the scalar table fills its attention slots (a NULL slot elsewhere
+     * means the scalar table's) */
+    const kernel_ops *ref = kernels_scalar();
+    assert_non_null(ref->attn_chunk[GGML_TYPE_F16]);
+    assert_non_null(ref->attn_chunk[GGML_TYPE_Q8_0]);
+    assert_non_null(ref->attn_exact.dot);
+    assert_non_null(ref->attn_exact.values);
     assert_true(found);
     assert_true(has_scalar);
     const char *env = getenv("MOTE_ISA");

@@ -1,14 +1,14 @@
 /*
  * test_kvcache.c — KV cache types and streaming attention.
  *
- * exact_kernels: the F32 cache's products (SIMD where the CPU has it) are
- * bit-identical to ops.c's reference.
+ * exact_kernels: the F32 cache's products of every kernel table this CPU
+ * runs are bit-identical to ops.c's reference.
  *
- * kernel_*: the streaming kernels (plain C reference and, where the CPU
- * runs it, AVX-512), walked chunk by chunk and folded as the forward pass
- * does, against softmax attention computed in double over the same widened
- * K/V rows: short and long runs (1..1000 positions), every group size,
- * peaked and flat score distributions.
+ * kernel_tables: the streaming kernels of every kernel table this CPU runs
+ * (the plain C reference in the scalar table), walked chunk by chunk and
+ * folded as the forward pass does, against softmax attention computed in
+ * double over the same widened K/V rows: short and long runs (1..1000
+ * positions), every group size, peaked and flat score distributions.
  *
  * alt_goldens: with an F16 cache, mote's logits against llama.cpp's default
  * settings (F16 cache, flash attention) in ../shared/golden/alt-kvf16-fa-auto,
@@ -29,6 +29,7 @@
 #include "golden.h"
 #include "gguf/ggml_type.h"
 #include "kernels/attention.h"
+#include "kernels/kernels.h"
 #include "kernels/ops.h"
 #include "mote.h"
 #include "tensor/quant.h"
@@ -39,6 +40,7 @@
  * ---------------------------------------------------------------------- */
 
 #define KV_HEADS 2 /* heads per cache row in the kernel tests; head 1 is used */
+#define MAX_TABLES 8
 
 /* softmax(q·Kᵀ·scale)·V in double over widened rows. */
 static void attention_double(const float *q, const float *kw, const float *vw, int kv_stride, int n, int hd,
@@ -77,7 +79,7 @@ static void attention_chunked(attn_chunk_fn kern, const float *q, int g, const c
     free(chunk);
 }
 
-static void check_kernel(uint32_t type, const char *isa, int hd, int g, int n, float q_gain, uint64_t seed)
+static void check_kernel(uint32_t type, const kernel_ops *ops, int hd, int g, int n, float q_gain, uint64_t seed)
 {
     const int kv_stride = KV_HEADS * hd;
     const size_t row_bytes = ggml_row_size(type, kv_stride), head_bytes = ggml_row_size(type, hd);
@@ -101,7 +103,7 @@ static void check_kernel(uint32_t type, const char *isa, int hd, int g, int n, f
     for (int j = 0; j < g * hd; j++) q[j] = q_gain * test_rng_normal(&rng);
     const float scale = 1.0f / sqrtf((float)hd);
 
-    attn_chunk_fn kern = attn_chunk_kernel(type, hd, isa);
+    attn_chunk_fn kern = attn_chunk_kernel(type, ops);
     assert_non_null(kern);
     attention_chunked(kern, q, g, k + head_bytes, v + head_bytes, row_bytes, n, hd, scale, out);
     double worst = 0.0;
@@ -115,8 +117,8 @@ static void check_kernel(uint32_t type, const char *isa, int hd, int g, int n, f
     /* outputs are averages of N(0,1) values: float rounding of the dots,
      * exps and sums stays far below 1e-5 */
     if (worst > 5e-5)
-        fail_msg("%s %s hd %d g %d n %d gain %g: max error %.3g", isa, ggml_type_name(type), hd, g, n, (double)q_gain,
-                 worst);
+        fail_msg("%s %s hd %d g %d n %d gain %g: max error %.3g", ops->isa, ggml_type_name(type), hd, g, n,
+                 (double)q_gain, worst);
     free(k);
     free(v);
     free(kw);
@@ -126,7 +128,7 @@ static void check_kernel(uint32_t type, const char *isa, int hd, int g, int n, f
     free(ref);
 }
 
-static void run_kernel_cases(const char *isa)
+static void run_kernel_cases(const kernel_ops *ops)
 {
     static const int lens[] = {1, 5, 32, 33, 255, 256, 257, 1000};
     static const int groups[] = {1, 2, 3, 4, 8};
@@ -137,39 +139,68 @@ static void run_kernel_cases(const char *isa)
             for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
                 for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++) {
                     /* gain 1: flat scores; gain 8: peaked, maxima move between tiles */
-                    check_kernel(type, isa, hd, groups[gi], lens[li], 1.0f, seed++);
-                    check_kernel(type, isa, hd, groups[gi], lens[li], 8.0f, seed++);
+                    check_kernel(type, ops, hd, groups[gi], lens[li], 1.0f, seed++);
+                    check_kernel(type, ops, hd, groups[gi], lens[li], 8.0f, seed++);
                 }
     }
-    check_kernel(GGML_TYPE_F16, isa, 80, 3, 300, 4.0f, seed++); /* hd not a power of 2 */
-    check_kernel(GGML_TYPE_F16, isa, 8, 2, 40, 1.0f, seed++);   /* too narrow for SIMD: the reference */
+    check_kernel(GGML_TYPE_F16, ops, 80, 3, 300, 4.0f, seed++); /* hd not a power of 2 */
+    check_kernel(GGML_TYPE_F16, ops, 8, 2, 40, 1.0f, seed++);   /* not a multiple of 16: the SIMD fallback */
 }
 
-static void test_kernel_scalar(void **state)
+/* 1 if tables a and b have the same attention kernels (a table without
+ * kernels of its own has the scalar table's). */
+static int same_attention(const kernel_ops *a, const kernel_ops *b)
 {
-    (void)state;
-    run_kernel_cases("scalar");
+    const attn_exact_ops ea = attn_exact_kernels(a), eb = attn_exact_kernels(b);
+    return attn_chunk_kernel(GGML_TYPE_F16, a) == attn_chunk_kernel(GGML_TYPE_F16, b) &&
+           attn_chunk_kernel(GGML_TYPE_Q8_0, a) == attn_chunk_kernel(GGML_TYPE_Q8_0, b) && ea.dot == eb.dot &&
+           ea.values == eb.values;
 }
 
-static void test_kernel_avx512(void **state)
+/* The tables this CPU runs (all: t, n_all), one per set of attention
+ * kernels (out), the scalar table first; returns how many are in out. */
+static int attention_tables(const kernel_ops **t, int *n_all, const kernel_ops **out)
 {
-    (void)state;
-    if (attn_chunk_kernel(GGML_TYPE_F16, 64, "avx512") == attn_chunk_kernel(GGML_TYPE_F16, 64, "scalar")) {
-        print_message("[  SKIP    ] SKIP: this CPU has no AVX-512 attention kernel: %s skipped\n", __func__);
-        skip();
+    const int n = kernels_available(t, MAX_TABLES);
+    assert_true(n >= 1 && n <= MAX_TABLES);
+    int m = 0;
+    for (int i = n - 1; i >= 0; i--) { /* best first: the scalar table is last */
+        int seen = 0;
+        for (int j = 0; j < m; j++) seen |= same_attention(t[i], out[j]);
+        if (!seen) out[m++] = t[i];
     }
-    run_kernel_cases("avx512");
+    *n_all = n;
+    return m;
+}
+
+static void test_kernel_tables(void **state)
+{
+    (void)state;
+    const kernel_ops *t[MAX_TABLES], *u[MAX_TABLES];
+    int n;
+    const int m = attention_tables(t, &n, u);
+    for (int i = 0; i < m; i++) {
+        char names[128] = "";
+        for (int j = 0; j < n; j++) {
+            const size_t len = strlen(names);
+            if (same_attention(t[j], u[i])) snprintf(names + len, sizeof names - len, " %s", t[j]->isa);
+        }
+        print_message("[ KERNELS  ] attention of%s\n", names);
+        run_kernel_cases(u[i]);
+    }
 }
 
 static void check_exact(const attn_exact_ops *ops);
 
-/* The F32 cache's products: the chosen kernels (and the AVX-512 ones, where
- * the CPU runs them) equal ops.c's, bit for bit. */
+/* The F32 cache's products of every table equal ops.c's, bit for bit. */
 static void test_exact_kernels(void **state)
 {
     (void)state;
-    for (int level = 0; level < 2; level++) {
-        attn_exact_ops ops = attn_exact_kernels(level ? "avx512" : NULL);
+    const kernel_ops *t[MAX_TABLES], *u[MAX_TABLES];
+    int n;
+    const int m = attention_tables(t, &n, u);
+    for (int i = 0; i < m; i++) {
+        attn_exact_ops ops = attn_exact_kernels(u[i]);
         check_exact(&ops);
     }
 }
@@ -201,14 +232,13 @@ static void check_exact(const attn_exact_ops *ops)
     free(p);
 }
 
-/* Partials of an empty run are neutral for merge, and finish gives zeros. */
-static void test_empty_partial(void **state)
+/* Partials of an empty run are neutral for merge, and finish gives zeros
+ * (every table's F16 kernel). */
+static void check_empty_partial(attn_chunk_fn kern)
 {
-    (void)state;
     const int hd = 16;
     const size_t ps = attn_part_stride(hd);
     float q[16] = {1}, part[2 * 32], out[16];
-    attn_chunk_fn kern = attn_chunk_kernel(GGML_TYPE_F16, hd, NULL);
     assert_true(ps <= 32);
     kern(q, hd, 1, NULL, NULL, 0, 0, hd, 0.25f, part);
     attn_finish(out, hd, part, 1, hd);
@@ -220,6 +250,15 @@ static void test_empty_partial(void **state)
     attn_merge(part, part + ps, 1, hd);
     attn_finish(out, hd, part, 1, hd);
     for (int c = 0; c < hd; c++) assert_true(out[c] == (float)c);
+}
+
+static void test_empty_partial(void **state)
+{
+    (void)state;
+    const kernel_ops *t[MAX_TABLES], *u[MAX_TABLES];
+    int n;
+    const int m = attention_tables(t, &n, u);
+    for (int i = 0; i < m; i++) check_empty_partial(attn_chunk_kernel(GGML_TYPE_F16, u[i]));
 }
 
 /* ------------------------------------------------------------------------
@@ -408,7 +447,7 @@ int main(void)
 {
     test_fix_pool_size();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kernel_scalar), cmocka_unit_test(test_kernel_avx512),
+        cmocka_unit_test(test_kernel_tables),
         cmocka_unit_test(test_exact_kernels), cmocka_unit_test(test_empty_partial),
         cmocka_unit_test(test_alt_goldens),
         cmocka_unit_test(test_kv_types_agree), cmocka_unit_test(test_long_context),

@@ -193,8 +193,8 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
     s->st.n_batch = p.n_batch;
     s->st.kv_type = kv_type;
     s->st.kv_row_bytes = ggml_row_size(kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
-    s->st.attn_kernel = attn_chunk_kernel(kv_type, hp->head_dim, NULL);
-    s->st.attn_exact = attn_exact_kernels(NULL);
+    s->st.attn_kernel = attn_chunk_kernel(kv_type, kernels_get());
+    s->st.attn_exact = attn_exact_kernels(kernels_get());
     /* a view on the process's workers; 0 = the whole pool */
     mote_status st = pool_create(p.n_threads, &s->st.pool);
     if (st != MOTE_OK) goto fail;

@@ -1,16 +1,14 @@
 /*
- * attention.c — streaming attention: the plain C reference kernel, the
- * folding of partials, and the choice of kernel (see attention.h).
+ * attention.c — streaming attention: the plain C reference kernels, the
+ * folding of partials, and a table's kernels (see attention.h).
  */
 #include "kernels/attention.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "base/cpu.h"
 #include "gguf/ggml_type.h"
 #include "kernels/kernels.h"
-#include "kernels/ops.h"
 #include "tensor/quant.h"
 
 /* ------------------------------------------------------------------------
@@ -83,14 +81,14 @@ static void chunk_ref(uint32_t type, const float *q, int64_t q_stride, int g, co
     }
 }
 
-static void chunk_ref_f16(const float *q, int64_t q_stride, int g, const void *k, const void *v, size_t row_bytes,
-                          int n, int hd, float scale, float *part)
+void attn_chunk_f16_ref(const float *q, int64_t q_stride, int g, const void *k, const void *v, size_t row_bytes,
+                        int n, int hd, float scale, float *part)
 {
     chunk_ref(GGML_TYPE_F16, q, q_stride, g, k, v, row_bytes, n, hd, scale, part);
 }
 
-static void chunk_ref_q8_0(const float *q, int64_t q_stride, int g, const void *k, const void *v, size_t row_bytes,
-                           int n, int hd, float scale, float *part)
+void attn_chunk_q8_0_ref(const float *q, int64_t q_stride, int g, const void *k, const void *v, size_t row_bytes,
+                         int n, int hd, float scale, float *part)
 {
     chunk_ref(GGML_TYPE_Q8_0, q, q_stride, g, k, v, row_bytes, n, hd, scale, part);
 }
@@ -126,32 +124,21 @@ void attn_finish(float *out, int64_t out_stride, const float *part, int g, int h
 }
 
 /* ------------------------------------------------------------------------
- * Choice of kernel: the AVX-512 kernels go with the AVX-512 levels of the
- * matmul dispatcher (kernels.h), so MOTE_ISA selects both.
+ * A table's kernels: its slots, the scalar table's where it has none
  * ---------------------------------------------------------------------- */
 
-static int want_avx512(const char *isa)
+attn_chunk_fn attn_chunk_kernel(uint32_t kv_type, const kernel_ops *ops)
 {
-    if (!isa) isa = kernels_get()->isa;
-    return strncmp(isa, "avx512", 6) == 0 && cpu_has_avx512_level();
+    if (kv_type >= GGML_TYPE_COUNT) return NULL;
+    attn_chunk_fn f = ops->attn_chunk[kv_type];
+    return f ? f : kernels_scalar()->attn_chunk[kv_type];
 }
 
-attn_exact_ops attn_exact_kernels(const char *isa)
+attn_exact_ops attn_exact_kernels(const kernel_ops *ops)
 {
-    attn_exact_ops ops = {op_dot_f32, op_attn_values};
-    if (want_avx512(isa)) {
-        attn_exact_ops simd = attn_exact_avx512();
-        if (simd.dot && simd.values) ops = simd;
-    }
-    return ops;
-}
-
-attn_chunk_fn attn_chunk_kernel(uint32_t kv_type, int hd, const char *isa)
-{
-    if (kv_type != GGML_TYPE_F16 && kv_type != GGML_TYPE_Q8_0) return NULL;
-    if (want_avx512(isa) && hd % 16 == 0) {
-        attn_chunk_fn f = attn_chunk_avx512(kv_type);
-        if (f) return f;
-    }
-    return kv_type == GGML_TYPE_F16 ? chunk_ref_f16 : chunk_ref_q8_0;
+    const attn_exact_ops *ref = &kernels_scalar()->attn_exact;
+    attn_exact_ops e = ops->attn_exact;
+    if (!e.dot) e.dot = ref->dot;
+    if (!e.values) e.values = ref->values;
+    return e;
 }

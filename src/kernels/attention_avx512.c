@@ -1,8 +1,9 @@
 /*
- * attention_avx512.c — the streaming attention kernels (attention.h) for
- * AVX-512 with F16C: K/V rows are widened 16 elements at a time (vcvtph2ps
- * for F16, sign extension and a scale for Q8_0), scores and weighted sums
- * use FMAs, and exp is a vector polynomial. Requires hd % 16 == 0.
+ * attention_avx512.c — the AVX-512 tables' attention kernels: streaming
+ * attention (attention.h) with F16C: K/V rows are widened 16 elements at
+ * a time (vcvtph2ps for F16, sign extension and a scale for Q8_0), scores
+ * and weighted sums use FMAs, and exp is a vector polynomial; head
+ * dimensions that are not a multiple of 16 go to the reference kernels.
  *
  * Also the exact F32-cache products, bit-identical to ops.c's.
  *
@@ -10,17 +11,18 @@
  * constant in each instance of the kernel body, so the per-query
  * accumulators live in registers.
  */
-#include "kernels/attention.h"
-
-#include "gguf/ggml_type.h"
-#include "kernels/ops.h"
-#include "tensor/quant.h"
-
-#if defined(__x86_64__) && defined(__AVX512F__) && defined(__F16C__)
+#if defined(__x86_64__)
 
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
+
+#include "gguf/ggml_type.h"
+#include "kernels/attention.h"
+#include "kernels/dot_x86.h"
+#include "kernels/ops.h"
+#include "kernels/simd_avx512.h"
+#include "tensor/quant.h"
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -29,27 +31,21 @@ _Static_assert(ATTN_TILE == 32, "the tile is two vectors of 16 scores");
 /* Elements c..c+15 of a cache row as floats (c % 16 == 0). */
 INLINE __m512 load16(uint32_t type, const void *row, int c)
 {
-    if (type == GGML_TYPE_F16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const mote_f16 *)row + c)));
+    if (type == GGML_TYPE_F16) return avx512_load_f16((const mote_f16 *)row + c);
     const block_q8_0 *b = (const block_q8_0 *)row + c / QK8_0;
     const __m128i q8 = _mm_loadu_si128((const __m128i *)(b->qs + c % QK8_0));
-    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q8)), _mm512_set1_ps(_cvtsh_ss(b->d)));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q8)), _mm512_set1_ps(x86_f16(b->d)));
 }
 
-/* e^x for x <= 0 (softmax arguments once the maximum is subtracted): the
- * reduction and polynomial of ops.c's vexpf (ARM optimized-routines'
- * expf), scaled by 2^n with vscalefps, which underflows cleanly to 0. */
+/* e^x for x <= 0 (softmax arguments once the maximum is subtracted):
+ * avx512_exp_n, with n rounded by vrndscaleps; 2^n underflows cleanly to
+ * 0 in vscalefps. */
 INLINE __m512 exp16(__m512 x)
 {
     x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f)); /* e^-104 is 0 in float; keeps -inf out */
     const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(0x1.715476p+0f)),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f),
-                                      _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
-    const __m512 u = _mm512_mul_ps(b, b);
-    const __m512 hi = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f)),
-                                      u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f)));
-    const __m512 j = _mm512_fmadd_ps(hi, u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0f)));
-    return _mm512_scalef_ps(j, n);
+    return avx512_exp_n(x, n);
 }
 
 /* Lanes of the first (or second) vector of a tile that hold positions < nt. */
@@ -126,10 +122,14 @@ INLINE void chunk_body(uint32_t type, const int G, const float *q, int64_t q_str
 }
 
 /* One kernel per cache type; the switch instantiates the body per G. */
-#define CHUNK_KERNEL(name, TYPE)                                                                                   \
-    static void name(const float *q, int64_t q_stride, int g, const void *k, const void *v, size_t row_bytes,     \
-                     int n, int hd, float scale, float *part)                                                      \
+#define CHUNK_KERNEL(name, TYPE, REF)                                                                              \
+    void name(const float *q, int64_t q_stride, int g, const void *k, const void *v, size_t row_bytes, int n,      \
+              int hd, float scale, float *part)                                                                    \
     {                                                                                                              \
+        if (hd % 16 != 0) {                                                                                        \
+            REF(q, q_stride, g, k, v, row_bytes, n, hd, scale, part);                                              \
+            return;                                                                                                \
+        }                                                                                                          \
         switch (g) {                                                                                               \
         case 1: chunk_body(TYPE, 1, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
         case 2: chunk_body(TYPE, 2, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
@@ -142,13 +142,8 @@ INLINE void chunk_body(uint32_t type, const int G, const float *q, int64_t q_str
         }                                                                                                          \
     }
 
-CHUNK_KERNEL(chunk_f16_avx512, GGML_TYPE_F16)
-CHUNK_KERNEL(chunk_q8_0_avx512, GGML_TYPE_Q8_0)
-
-attn_chunk_fn attn_chunk_avx512(uint32_t kv_type)
-{
-    return kv_type == GGML_TYPE_F16 ? chunk_f16_avx512 : kv_type == GGML_TYPE_Q8_0 ? chunk_q8_0_avx512 : NULL;
-}
+CHUNK_KERNEL(attn_chunk_f16_avx512, GGML_TYPE_F16, attn_chunk_f16_ref)
+CHUNK_KERNEL(attn_chunk_q8_0_avx512, GGML_TYPE_Q8_0, attn_chunk_q8_0_ref)
 
 /* ------------------------------------------------------------------------
  * Exact F32 products
@@ -157,40 +152,22 @@ attn_chunk_fn attn_chunk_avx512(uint32_t kv_type)
  * (4 vectors of 16 lanes; element i in vector (i / 16) % 4, lane i % 16;
  * vectors folded 0+2, 1+3, then 0+1; lanes reduced 16 -> 8 -> 4, then
  * (0 + 2) + (1 + 3)) with real vector FMAs: the same roundings in the same
- * order, so the results are bit-identical. (This file is built without
- * floating-point contraction, as C11 mode implies.)
+ * order, so the results are bit-identical (the Makefile builds without
+ * floating-point contraction, -ffp-contract=off). The dot is the F32
+ * weights' one-row dot product, which has that order.
  * ---------------------------------------------------------------------- */
 
-/* ops.c's reduce16 of one vector. */
-INLINE float reduce16(__m512 v)
+float attn_dot_avx512(const float *a, const float *b, int n)
 {
-    const __m256 h8 = _mm256_add_ps(_mm512_extractf32x8_ps(v, 1), _mm512_castps512_ps256(v));
-    const __m128 h4 = _mm_add_ps(_mm256_extractf128_ps(h8, 1), _mm256_castps256_ps128(h8));
-    float a[4];
-    _mm_storeu_ps(a, h4);
-    return (a[0] + a[2]) + (a[1] + a[3]);
-}
-
-static float exact_dot(const float *a, const float *b, int n)
-{
-    const int np = n - n % 64;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    for (int i = 0; i < np; i += 64)
-        for (int v = 0; v < 4; v++)
-            acc[v] = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16 * v), _mm512_loadu_ps(b + i + 16 * v), acc[v]);
-    const __m512 f = _mm512_add_ps(_mm512_add_ps(acc[0], acc[2]), _mm512_add_ps(acc[1], acc[3]));
-    float sum = reduce16(f);
-    for (int i = np; i < n; i++) {
-        const float prod = a[i] * b[i];
-        sum += prod;
-    }
-    return sum;
+    float s;
+    f32_dot_avx512(n, &s, a, b);
+    return s;
 }
 
 /* 16 output dimensions at a time: acc[L] holds lane L = j % 64 of ops.c's
  * accumulators for each of the 16 dimensions, then the folds run across
  * the dimensions in parallel. */
-static void exact_values(float *out, const float *p, const float *v, int64_t stride, int n, int hd)
+void attn_values_avx512(float *out, const float *p, const float *v, int64_t stride, int n, int hd)
 {
     if (hd % 16 != 0) {
         op_attn_values(out, p, v, stride, n, hd);
@@ -210,24 +187,4 @@ static void exact_values(float *out, const float *p, const float *v, int64_t str
     }
 }
 
-attn_exact_ops attn_exact_avx512(void)
-{
-    attn_exact_ops ops = {exact_dot, exact_values};
-    return ops;
-}
-
-#else /* not built for AVX-512 */
-
-attn_chunk_fn attn_chunk_avx512(uint32_t kv_type)
-{
-    (void)kv_type;
-    return NULL;
-}
-
-attn_exact_ops attn_exact_avx512(void)
-{
-    attn_exact_ops none = {NULL, NULL};
-    return none;
-}
-
-#endif
+#endif /* __x86_64__ */

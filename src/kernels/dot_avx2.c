@@ -11,9 +11,10 @@
 
 #include <math.h>
 
-#include "kernels/dot_x86.h"
 #include "kernels/dot_scalar.h"
+#include "kernels/dot_x86.h"
 #include "kernels/kernels_isa.h"
+#include "kernels/simd_avx2.h"
 #include "tensor/quant.h"
 
 /* ------------------------------------------------------------------------
@@ -119,11 +120,6 @@ static inline __m256 dpbf16_8(__m256 acc, __m256i a, __m256i b)
                            _mm256_castsi256_ps(_mm256_slli_epi32(b, 16)), acc);
 }
 
-static inline __m256i load256(const void *p)
-{
-    return _mm256_loadu_si256((const __m256i *)p);
-}
-
 void bf16_dot_avx2(int64_t n, float *s, const void *w, const void *x)
 {
     const mote_bf16 *a = w, *b = x;
@@ -132,10 +128,10 @@ void bf16_dot_avx2(int64_t n, float *s, const void *w, const void *x)
     __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
     int64_t i = 0;
     for (; i + 64 <= n; i += 64) {
-        c0 = dpbf16_8(c0, load256(a + i), load256(b + i));
-        c1 = dpbf16_8(c1, load256(a + i + 16), load256(b + i + 16));
-        c2 = dpbf16_8(c2, load256(a + i + 32), load256(b + i + 32));
-        c3 = dpbf16_8(c3, load256(a + i + 48), load256(b + i + 48));
+        c0 = dpbf16_8(c0, x86_load256(a + i), x86_load256(b + i));
+        c1 = dpbf16_8(c1, x86_load256(a + i + 16), x86_load256(b + i + 16));
+        c2 = dpbf16_8(c2, x86_load256(a + i + 32), x86_load256(b + i + 32));
+        c3 = dpbf16_8(c3, x86_load256(a + i + 48), x86_load256(b + i + 48));
     }
     double sum = x86_reduce16(c0, c1);
     sum += x86_reduce16(c2, c3);
@@ -148,8 +144,8 @@ void bf16_dot_batch_avx2(int64_t n, float *s, const void *w, const void *x)
     const mote_bf16 *a = w, *b = x;
     __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
     for (int64_t i = 0; i + 32 <= n; i += 32) {
-        lo = dpbf16_8(lo, load256(a + i), load256(b + i));
-        hi = dpbf16_8(hi, load256(a + i + 16), load256(b + i + 16));
+        lo = dpbf16_8(lo, x86_load256(a + i), x86_load256(b + i));
+        hi = dpbf16_8(hi, x86_load256(a + i + 16), x86_load256(b + i + 16));
     }
     *s = x86_reduce16(lo, hi);
 }
@@ -167,7 +163,7 @@ void q4_0_dot_avx2(int64_t n, float *s, const void *w, const void *x)
     float sumf = 0;
     for (int64_t i = 0; i < n / QK8_0; i++) {
         const __m256i q = _mm256_sub_epi8(x86_nibbles(a[i].qs), off);
-        const int sumi = x86_hsum_i32(x86_dot_i8(q, load256(b[i].qs)));
+        const int sumi = x86_hsum_i32(x86_dot_i8(q, x86_load256(b[i].qs)));
         sumf = fmaf((float)sumi, x86_f16(a[i].d) * x86_f16(b[i].d), sumf);
     }
     *s = sumf;
@@ -177,11 +173,11 @@ void iq4_nl_dot_avx2(int64_t n, float *s, const void *w, const void *x)
 {
     const block_iq4_nl *a = w;
     const block_q8_0 *b = x;
-    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)iq4nl_values));
+    const __m256i table = x86_iq4nl_i8();
     float sumf = 0;
     for (int64_t i = 0; i < n / QK4_NL; i++) {
         const __m256i q = _mm256_shuffle_epi8(table, x86_nibbles(a[i].qs));
-        const int sumi = x86_hsum_i32(x86_dot_i8(q, load256(b[i].qs)));
+        const int sumi = x86_hsum_i32(x86_dot_i8(q, x86_load256(b[i].qs)));
         sumf = fmaf((float)sumi, x86_f16(b[i].d) * x86_f16(a[i].d), sumf);
     }
     *s = sumf;
@@ -196,28 +192,21 @@ static inline __m128i hsum4x8(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
     return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
-static inline __m128 f16x4(uint16_t h0, uint16_t h1, uint16_t h2, uint16_t h3)
-{
-    return _mm_cvtph_ps(_mm_setr_epi16((short)h0, (short)h1, (short)h2, (short)h3, 0, 0, 0, 0));
-}
-
-#define ROW(T, w, ws, r) ((const T *)((const uint8_t *)(w) + (size_t)(r) * (ws)))
-
 void q4_0_dot4_avx2(int64_t n, float *s, const void *w, size_t ws, const void *x)
 {
-    const block_q4_0 *a0 = ROW(block_q4_0, w, ws, 0), *a1 = ROW(block_q4_0, w, ws, 1);
-    const block_q4_0 *a2 = ROW(block_q4_0, w, ws, 2), *a3 = ROW(block_q4_0, w, ws, 3);
+    const block_q4_0 *a0 = X86_ROW(block_q4_0, w, ws, 0), *a1 = X86_ROW(block_q4_0, w, ws, 1);
+    const block_q4_0 *a2 = X86_ROW(block_q4_0, w, ws, 2), *a3 = X86_ROW(block_q4_0, w, ws, 3);
     const block_q8_0 *b = x;
     const __m256i off = _mm256_set1_epi8(8);
     __m128 acc = _mm_setzero_ps();
     for (int64_t i = 0; i < n / QK8_0; i++) {
         if (i % 4 == 0) x86_prefetch_rows4(a0 + i, ws, 1);
-        const __m256i y = load256(b[i].qs);
+        const __m256i y = x86_load256(b[i].qs);
         const __m128i sumi = hsum4x8(x86_dot_i8(_mm256_sub_epi8(x86_nibbles(a0[i].qs), off), y),
                                      x86_dot_i8(_mm256_sub_epi8(x86_nibbles(a1[i].qs), off), y),
                                      x86_dot_i8(_mm256_sub_epi8(x86_nibbles(a2[i].qs), off), y),
                                      x86_dot_i8(_mm256_sub_epi8(x86_nibbles(a3[i].qs), off), y));
-        const __m128 d = _mm_mul_ps(f16x4(a0[i].d, a1[i].d, a2[i].d, a3[i].d), _mm_set1_ps(x86_f16(b[i].d)));
+        const __m128 d = _mm_mul_ps(x86_f16x4(a0[i].d, a1[i].d, a2[i].d, a3[i].d), _mm_set1_ps(x86_f16(b[i].d)));
         acc = _mm_fmadd_ps(_mm_cvtepi32_ps(sumi), d, acc);
     }
     _mm_storeu_ps(s, acc);
@@ -225,19 +214,19 @@ void q4_0_dot4_avx2(int64_t n, float *s, const void *w, size_t ws, const void *x
 
 void iq4_nl_dot4_avx2(int64_t n, float *s, const void *w, size_t ws, const void *x)
 {
-    const block_iq4_nl *a0 = ROW(block_iq4_nl, w, ws, 0), *a1 = ROW(block_iq4_nl, w, ws, 1);
-    const block_iq4_nl *a2 = ROW(block_iq4_nl, w, ws, 2), *a3 = ROW(block_iq4_nl, w, ws, 3);
+    const block_iq4_nl *a0 = X86_ROW(block_iq4_nl, w, ws, 0), *a1 = X86_ROW(block_iq4_nl, w, ws, 1);
+    const block_iq4_nl *a2 = X86_ROW(block_iq4_nl, w, ws, 2), *a3 = X86_ROW(block_iq4_nl, w, ws, 3);
     const block_q8_0 *b = x;
-    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)iq4nl_values));
+    const __m256i table = x86_iq4nl_i8();
     __m128 acc = _mm_setzero_ps();
     for (int64_t i = 0; i < n / QK4_NL; i++) {
         if (i % 4 == 0) x86_prefetch_rows4(a0 + i, ws, 1);
-        const __m256i y = load256(b[i].qs);
+        const __m256i y = x86_load256(b[i].qs);
         const __m128i sumi = hsum4x8(x86_dot_i8(_mm256_shuffle_epi8(table, x86_nibbles(a0[i].qs)), y),
                                      x86_dot_i8(_mm256_shuffle_epi8(table, x86_nibbles(a1[i].qs)), y),
                                      x86_dot_i8(_mm256_shuffle_epi8(table, x86_nibbles(a2[i].qs)), y),
                                      x86_dot_i8(_mm256_shuffle_epi8(table, x86_nibbles(a3[i].qs)), y));
-        const __m128 d = _mm_mul_ps(_mm_set1_ps(x86_f16(b[i].d)), f16x4(a0[i].d, a1[i].d, a2[i].d, a3[i].d));
+        const __m128 d = _mm_mul_ps(_mm_set1_ps(x86_f16(b[i].d)), x86_f16x4(a0[i].d, a1[i].d, a2[i].d, a3[i].d));
         acc = _mm_fmadd_ps(_mm_cvtepi32_ps(sumi), d, acc);
     }
     _mm_storeu_ps(s, acc);
@@ -245,19 +234,14 @@ void iq4_nl_dot4_avx2(int64_t n, float *s, const void *w, size_t ws, const void 
 
 /* The 8-lane order: lane l of each block (elements 4l..4l+3, exact)
  * FMA-scaled into float lane l; hsum8 at the end. */
-static inline __m256 lanes8_fma(__m256 acc, __m256i isum, float d)
-{
-    return _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
-}
-
 void q8_0_dot_avx2(int64_t n, float *s, const void *w, const void *x)
 {
     const block_q8_0 *a = w;
     const block_q8_0 *b = x;
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK8_0; i++)
-        acc = lanes8_fma(acc, x86_dot_i8(load256(a[i].qs), load256(b[i].qs)),
-                         x86_f16(a[i].d) * x86_f16(b[i].d));
+        acc = x86_lanes_fma(acc, x86_dot_i8(x86_load256(a[i].qs), x86_load256(b[i].qs)),
+                            x86_f16(a[i].d) * x86_f16(b[i].d));
     *s = x86_hsum8(acc);
 }
 
@@ -266,18 +250,18 @@ void q8_0_dot_avx2(int64_t n, float *s, const void *w, const void *x)
  * a store and reload per block and row on the critical path. */
 void q8_0_dot4_avx2(int64_t n, float *s, const void *w, size_t ws, const void *x)
 {
-    const block_q8_0 *a0 = ROW(block_q8_0, w, ws, 0), *a1 = ROW(block_q8_0, w, ws, 1);
-    const block_q8_0 *a2 = ROW(block_q8_0, w, ws, 2), *a3 = ROW(block_q8_0, w, ws, 3);
+    const block_q8_0 *a0 = X86_ROW(block_q8_0, w, ws, 0), *a1 = X86_ROW(block_q8_0, w, ws, 1);
+    const block_q8_0 *a2 = X86_ROW(block_q8_0, w, ws, 2), *a3 = X86_ROW(block_q8_0, w, ws, 3);
     const block_q8_0 *b = x;
     __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
     for (int64_t i = 0; i < n / QK8_0; i++) {
         if (i % 2 == 0) x86_prefetch_rows4(a0 + i, ws, 1);
-        const __m256i y = load256(b[i].qs);
+        const __m256i y = x86_load256(b[i].qs);
         const float dy = x86_f16(b[i].d);
-        c0 = lanes8_fma(c0, x86_dot_i8(load256(a0[i].qs), y), x86_f16(a0[i].d) * dy);
-        c1 = lanes8_fma(c1, x86_dot_i8(load256(a1[i].qs), y), x86_f16(a1[i].d) * dy);
-        c2 = lanes8_fma(c2, x86_dot_i8(load256(a2[i].qs), y), x86_f16(a2[i].d) * dy);
-        c3 = lanes8_fma(c3, x86_dot_i8(load256(a3[i].qs), y), x86_f16(a3[i].d) * dy);
+        c0 = x86_lanes_fma(c0, x86_dot_i8(x86_load256(a0[i].qs), y), x86_f16(a0[i].d) * dy);
+        c1 = x86_lanes_fma(c1, x86_dot_i8(x86_load256(a1[i].qs), y), x86_f16(a1[i].d) * dy);
+        c2 = x86_lanes_fma(c2, x86_dot_i8(x86_load256(a2[i].qs), y), x86_f16(a2[i].d) * dy);
+        c3 = x86_lanes_fma(c3, x86_dot_i8(x86_load256(a3[i].qs), y), x86_f16(a3[i].d) * dy);
     }
     s[0] = x86_hsum8(c0);
     s[1] = x86_hsum8(c1);
@@ -293,22 +277,10 @@ void q4_1_dot_avx2(int64_t n, float *s, const void *w, const void *x)
     float summs = 0;
     for (int64_t i = 0; i < n / QK8_1; i++) {
         summs = fmaf(x86_f16(a[i].m), x86_f16(b[i].s), summs);
-        acc = lanes8_fma(acc, x86_dot_u8(x86_nibbles(a[i].qs), load256(b[i].qs)),
-                         x86_f16(a[i].d) * x86_f16(b[i].d));
+        acc = x86_lanes_fma(acc, x86_dot_u8(x86_nibbles(a[i].qs), x86_load256(b[i].qs)),
+                            x86_f16(a[i].d) * x86_f16(b[i].d));
     }
     *s = x86_hsum8(acc) + summs;
-}
-
-static inline uint32_t load_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* Q5 values (0..31): nibble | fifth bit << 4. */
-static inline __m256i q5_values(const uint8_t qs[16], const uint8_t qh[4])
-{
-    const __m256i hi = _mm256_and_si256(x86_bits_to_bytes(load_u32(qh)), _mm256_set1_epi8(0x10));
-    return _mm256_or_si256(x86_nibbles(qs), hi);
 }
 
 void q5_0_dot_avx2(int64_t n, float *s, const void *w, const void *x)
@@ -318,8 +290,8 @@ void q5_0_dot_avx2(int64_t n, float *s, const void *w, const void *x)
     const __m256i off = _mm256_set1_epi8(16);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK8_0; i++) {
-        const __m256i q = _mm256_sub_epi8(q5_values(a[i].qs, a[i].qh), off);
-        acc = lanes8_fma(acc, x86_dot_i8(q, load256(b[i].qs)), x86_f16(a[i].d) * x86_f16(b[i].d));
+        const __m256i q = _mm256_sub_epi8(x86_q5_values(a[i].qs, a[i].qh), off);
+        acc = x86_lanes_fma(acc, x86_dot_i8(q, x86_load256(b[i].qs)), x86_f16(a[i].d) * x86_f16(b[i].d));
     }
     *s = x86_hsum8(acc);
 }
@@ -332,8 +304,8 @@ void q5_1_dot_avx2(int64_t n, float *s, const void *w, const void *x)
     float summs = 0;
     for (int64_t i = 0; i < n / QK8_1; i++) {
         summs = fmaf(x86_f16(a[i].m), x86_f16(b[i].s), summs);
-        acc = lanes8_fma(acc, x86_dot_u8(q5_values(a[i].qs, a[i].qh), load256(b[i].qs)),
-                         x86_f16(a[i].d) * x86_f16(b[i].d));
+        acc = x86_lanes_fma(acc, x86_dot_u8(x86_q5_values(a[i].qs, a[i].qh), x86_load256(b[i].qs)),
+                            x86_f16(a[i].d) * x86_f16(b[i].d));
     }
     *s = x86_hsum8(acc) + summs;
 }

@@ -15,37 +15,27 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "kernels/dot_x86.h"
 #include "kernels/dot_scalar.h"
+#include "kernels/dot_x86.h"
 #include "kernels/kernels_isa.h"
+#include "kernels/simd_avx512.h"
 #include "tensor/quant.h"
 
 /* ------------------------------------------------------------------------
  * Float types
  * ---------------------------------------------------------------------- */
 
-/* The scalar reduce16 (halves folded 16 -> 8 -> 4, then (0+2) + (1+3)). */
-static inline float reduce16(__m512 v)
-{
-    return x86_reduce16(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-}
-
 static float fold4(__m512 acc[4])
 {
     acc[0] = _mm512_add_ps(acc[0], acc[2]);
     acc[1] = _mm512_add_ps(acc[1], acc[3]);
-    return reduce16(_mm512_add_ps(acc[0], acc[1]));
-}
-
-static inline __m512 load_f16(const mote_f16 *p)
-{
-    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+    return avx512_reduce16(_mm512_add_ps(acc[0], acc[1]));
 }
 
 /* 16 elements of a (F16 if f16, else F32) from element i, as F32. */
 static inline __m512 load16(const void *a, int64_t i, int f16)
 {
-    return f16 ? load_f16((const mote_f16 *)a + i) : _mm512_loadu_ps((const float *)a + i);
+    return f16 ? avx512_load_f16((const mote_f16 *)a + i) : _mm512_loadu_ps((const float *)a + i);
 }
 
 /* The first n - n % 64 elements in four 16-lane FMA chains, folded. The
@@ -64,7 +54,7 @@ static inline __attribute__((always_inline)) float dot64(int64_t np, const void 
     return fold4(acc);
 }
 
-static void f32_dot_avx512(int64_t n, float *s, const void *w, const void *x)
+void f32_dot_avx512(int64_t n, float *s, const void *w, const void *x)
 {
     const float *a = w, *b = x;
     const int64_t np = n - n % 64;
@@ -91,7 +81,7 @@ static void f32_dot_batch_avx512(int64_t n, float *s, const void *w, const void 
     const float *a = w, *b = x;
     __m512 acc = _mm512_setzero_ps();
     for (int64_t i = 0; i < n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
-    *s = reduce16(acc);
+    *s = avx512_reduce16(acc);
 }
 
 static void f16_dot_batch_avx512(int64_t n, float *s, const void *w, const void *x)
@@ -102,8 +92,8 @@ static void f16_dot_batch_avx512(int64_t n, float *s, const void *w, const void 
     }
     const mote_f16 *a = w, *b = x;
     __m512 acc = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n; i += 16) acc = _mm512_fmadd_ps(load_f16(a + i), load_f16(b + i), acc);
-    *s = reduce16(acc);
+    for (int64_t i = 0; i < n; i += 16) acc = _mm512_fmadd_ps(avx512_load_f16(a + i), avx512_load_f16(b + i), acc);
+    *s = avx512_reduce16(acc);
 }
 
 /* dpbf16 (see dot_scalar.c) on 16 lanes: odd element's exact product
@@ -115,22 +105,17 @@ static inline __m512 dpbf16_16(__m512 acc, __m512i a, __m512i b)
     return _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(a, 16)), _mm512_castsi512_ps(_mm512_slli_epi32(b, 16)), acc);
 }
 
-static inline __m512i load512(const void *p)
-{
-    return _mm512_loadu_si512(p);
-}
-
 static void bf16_dot_avx512(int64_t n, float *s, const void *w, const void *x)
 {
     const mote_bf16 *a = w, *b = x;
     __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 64 <= n; i += 64) {
-        c0 = dpbf16_16(c0, load512(a + i), load512(b + i));
-        c1 = dpbf16_16(c1, load512(a + i + 32), load512(b + i + 32));
+        c0 = dpbf16_16(c0, _mm512_loadu_si512(a + i), _mm512_loadu_si512(b + i));
+        c1 = dpbf16_16(c1, _mm512_loadu_si512(a + i + 32), _mm512_loadu_si512(b + i + 32));
     }
-    double sum = reduce16(c0);
-    sum += reduce16(c1);
+    double sum = avx512_reduce16(c0);
+    sum += avx512_reduce16(c1);
     for (; i < n; i++) sum += (double)(bf16_to_fp32(a[i]) * bf16_to_fp32(b[i]));
     *s = (float)sum;
 }
@@ -139,8 +124,8 @@ static void bf16_dot_batch_avx512(int64_t n, float *s, const void *w, const void
 {
     const mote_bf16 *a = w, *b = x;
     __m512 c = _mm512_setzero_ps();
-    for (int64_t i = 0; i + 32 <= n; i += 32) c = dpbf16_16(c, load512(a + i), load512(b + i));
-    *s = reduce16(c);
+    for (int64_t i = 0; i + 32 <= n; i += 32) c = dpbf16_16(c, _mm512_loadu_si512(a + i), _mm512_loadu_si512(b + i));
+    *s = avx512_reduce16(c);
 }
 
 /* ------------------------------------------------------------------------
@@ -157,7 +142,7 @@ static inline __m512i load4x128(const uint8_t *p0, const uint8_t *p1, const uint
     return _mm512_inserti32x4(v2, _mm_loadu_si128((const __m128i *)(p3 + off)), 3);
 }
 
-static inline int load_u16(const void *p)
+static inline uint16_t load_u16(const void *p)
 {
     uint16_t v;
     memcpy(&v, p, sizeof v);
@@ -174,8 +159,8 @@ static inline __m512i load_blocks4(const uint8_t *p)
 /* The four rows' exact sums of one block, zp taken off, as four lanes. */
 static inline __m128i nib_block_sums4(const uint8_t *const a[4], size_t off, const int8_t *y, int zp, int lut)
 {
-    const __m256i table = _mm256_broadcastsi128_si256(x86_iq4nl_u8());
-    const __m256i yv = _mm256_loadu_si256((const __m256i *)y);
+    const __m256i table = x86_iq4nl_u8();
+    const __m256i yv = x86_load256(y);
     const int sy = x86_hsum_i32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char)zp), yv));
     int32_t sum[4];
     for (int r = 0; r < 4; r++) {
@@ -227,7 +212,7 @@ static inline __attribute__((always_inline)) void nib_dot4(int64_t nb, float *s,
     const size_t B = sizeof(block_q4_0); /* == sizeof(block_iq4_nl) */
     const int zp = lut ? 128 : 8;
     const __m512i m4 = _mm512_set1_epi8(0x0f), zpv = _mm512_set1_epi8((char)zp);
-    const __m512i table = _mm512_broadcast_i32x4(x86_iq4nl_u8());
+    const __m512i table = _mm512_broadcast_i64x4(x86_iq4nl_u8());
     const __m512i blk = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
     const uint8_t *const a[4] = {w, w + ws, w + 2 * ws, w + 3 * ws};
     __m128 acc = _mm_setzero_ps();
@@ -261,8 +246,7 @@ static inline __attribute__((always_inline)) void nib_dot4(int64_t nb, float *s,
         NIB_STEP(_mm512_unpackhi_epi64(t1, t3), 3);
 #undef NIB_STEP
         const __m256i dw = scales4x4(a, o);
-        const __m128 dx = _mm_cvtph_ps(_mm_setr_epi16((short)y[0].d, (short)y[1].d, (short)y[2].d, (short)y[3].d,
-                                                      0, 0, 0, 0));
+        const __m128 dx = x86_f16x4(y[0].d, y[1].d, y[2].d, y[3].d);
         const __m512 d = _mm512_mul_ps(_mm512_cvtph_ps(dw),
                                        _mm512_permutexvar_ps(blk, _mm512_castps128_ps512(dx)));
         const __m512 f = _mm512_cvtepi32_ps(_mm512_add_epi32(lo, hi));
@@ -273,9 +257,8 @@ static inline __attribute__((always_inline)) void nib_dot4(int64_t nb, float *s,
     }
     for (; i < nb; i++) {
         const size_t o = (size_t)i * B;
-        const __m128 d = _mm_mul_ps(_mm_cvtph_ps(_mm_setr_epi16((short)load_u16(a[0] + o), (short)load_u16(a[1] + o),
-                                                                (short)load_u16(a[2] + o), (short)load_u16(a[3] + o),
-                                                                0, 0, 0, 0)),
+        const __m128 d = _mm_mul_ps(x86_f16x4(load_u16(a[0] + o), load_u16(a[1] + o), load_u16(a[2] + o),
+                                              load_u16(a[3] + o)),
                                     _mm_set1_ps(x86_f16(b[i].d)));
         acc = _mm_fmadd_ps(_mm_cvtepi32_ps(nib_block_sums4(a, o, b[i].qs, zp, lut)), d, acc);
     }
@@ -341,32 +324,42 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
         [GGML_TYPE_Q8_0] = q8_0_quantize_avx2,                                                           \
         [GGML_TYPE_Q8_1] = q8_1_quantize_avx2,                                                           \
         [GGML_TYPE_Q8_K] = q8_K_quantize_avx2,                                                           \
-    }
+    },                                                                                                   \
+    .swiglu = swiglu_avx512,                                                                             \
+    .attn_chunk = {                                                                                      \
+        [GGML_TYPE_F16] = attn_chunk_f16_avx512,                                                         \
+        [GGML_TYPE_Q8_0] = attn_chunk_q8_0_avx512,                                                       \
+    },                                                                                                   \
+    .attn_exact = {attn_dot_avx512, attn_values_avx512}
+
+/* The gemms that reproduce the scalar table's batch results bit for bit
+ * (F32, F16, BF16: tinyBLAS's lanes, gemm_f_avx512.c; Q4_0, IQ4_NL: one
+ * chain of exact block sums; Q4_K, Q2_K: llama.cpp's two chains; Q8_0,
+ * Q5_0, Q4_1, Q5_1: the 8 lanes of its AVX2 dots, gemm_lanes_avx512.c;
+ * Q6_K: ggml's 8 lanes, gemm_k_avx512.c), but BF16's, which the tables
+ * choose differently. */
+#define AVX512_EXACT_GEMMS                                                                               \
+    [GGML_TYPE_F32] = f32_gemm_avx512,                                                                   \
+    [GGML_TYPE_F16] = f16_gemm_avx512,                                                                   \
+    [GGML_TYPE_Q4_0] = q4_0_gemm_avx512,                                                                 \
+    [GGML_TYPE_Q4_1] = q4_1_gemm_lanes_avx512,                                                           \
+    [GGML_TYPE_Q5_0] = q5_0_gemm_lanes_avx512,                                                           \
+    [GGML_TYPE_Q5_1] = q5_1_gemm_lanes_avx512,                                                           \
+    [GGML_TYPE_Q8_0] = q8_0_gemm_lanes_avx512,                                                           \
+    [GGML_TYPE_IQ4_NL] = iq4_nl_gemm_avx512,                                                             \
+    [GGML_TYPE_Q2_K] = q2_K_gemm_avx512,                                                                 \
+    [GGML_TYPE_Q4_K] = q4_K_gemm_avx512,                                                                 \
+    [GGML_TYPE_Q6_K] = q6_K_gemm_avx512
 
 /* "avx512": gemms only where they reproduce the scalar table's batch
- * results bit for bit (F32, F16, BF16: tinyBLAS's lanes, gemm_f_avx512.c;
- * Q4_0, IQ4_NL: one chain of exact block sums; Q4_K, Q2_K: llama.cpp's
- * two chains; Q8_0, Q5_0, Q4_1, Q5_1: the 8 lanes of its AVX2 dots,
- * gemm_lanes_avx512.c; Q6_K: ggml's 8 lanes, gemm_k_avx512.c). Every
- * result of this table is the scalar table's, so llama.cpp's goldens hold
- * at their generation-path tolerance. */
+ * results bit for bit. Every result of this table is the scalar table's,
+ * so llama.cpp's goldens hold at their generation-path tolerance. */
 static const kernel_ops avx512_ops = {
     .isa = "avx512",
     AVX512_SLOTS,
-    .swiglu = swiglu_avx512,
     .gemm = {
-        [GGML_TYPE_F32] = f32_gemm_avx512,
-        [GGML_TYPE_F16] = f16_gemm_avx512,
+        AVX512_EXACT_GEMMS,
         [GGML_TYPE_BF16] = bf16_gemm_avx512,
-        [GGML_TYPE_Q4_0] = q4_0_gemm_avx512,
-        [GGML_TYPE_Q4_1] = q4_1_gemm_lanes_avx512,
-        [GGML_TYPE_Q5_0] = q5_0_gemm_lanes_avx512,
-        [GGML_TYPE_Q5_1] = q5_1_gemm_lanes_avx512,
-        [GGML_TYPE_Q8_0] = q8_0_gemm_lanes_avx512,
-        [GGML_TYPE_IQ4_NL] = iq4_nl_gemm_avx512,
-        [GGML_TYPE_Q2_K] = q2_K_gemm_avx512,
-        [GGML_TYPE_Q4_K] = q4_K_gemm_avx512,
-        [GGML_TYPE_Q6_K] = q6_K_gemm_avx512,
     },
 };
 
@@ -378,22 +371,11 @@ static const kernel_ops avx512_ops = {
 static const kernel_ops avx512fast_ops = {
     .isa = "avx512fast",
     AVX512_SLOTS,
-    .swiglu = swiglu_avx512,
     .gemm = {
-        [GGML_TYPE_F32] = f32_gemm_avx512,
-        [GGML_TYPE_F16] = f16_gemm_avx512,
+        AVX512_EXACT_GEMMS,
         [GGML_TYPE_BF16] = bf16_dpbf16_gemm_avx512,
-        [GGML_TYPE_Q4_0] = q4_0_gemm_avx512,
-        [GGML_TYPE_Q4_1] = q4_1_gemm_lanes_avx512,
-        [GGML_TYPE_Q5_0] = q5_0_gemm_lanes_avx512,
-        [GGML_TYPE_Q5_1] = q5_1_gemm_lanes_avx512,
-        [GGML_TYPE_Q8_0] = q8_0_gemm_lanes_avx512,
-        [GGML_TYPE_IQ4_NL] = iq4_nl_gemm_avx512,
-        [GGML_TYPE_Q2_K] = q2_K_gemm_avx512,
         [GGML_TYPE_Q3_K] = q3_K_gemm_avx512,
-        [GGML_TYPE_Q4_K] = q4_K_gemm_avx512,
         [GGML_TYPE_Q5_K] = q5_K_gemm_avx512,
-        [GGML_TYPE_Q6_K] = q6_K_gemm_avx512,
         [GGML_TYPE_IQ4_XS] = iq4_xs_gemm_avx512,
     },
 };

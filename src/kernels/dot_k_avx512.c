@@ -20,20 +20,8 @@
 #include <string.h>
 
 #include "kernels/dot_x86.h"
+#include "kernels/simd_avx512.h"
 #include "tensor/quant.h"
-
-#define ROW(T, w, ws, r) ((const T *)((const uint8_t *)(w) + (size_t)(r) * (ws)))
-
-static inline __m512i load512(const void *p)
-{
-    return _mm512_loadu_si512(p);
-}
-
-/* 32 bytes at p in both halves of a vector. */
-static inline __m512i load256x2(const void *p)
-{
-    return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)p));
-}
 
 /* pshufb control giving, in 128-bit lane j of the result, 16-bit word
  * w[j] of the same lane of the source (one word per lane, 8 times). */
@@ -69,9 +57,9 @@ static inline __m256i fold512(__m512i v)
  * match (y[2m]: low nibbles, y[2m + 1]: high nibbles).
  *
  * The 12 packed scale bytes (q4_K_scale_min) are unpacked by 32-bit
- * shifts and masks into one 128-bit lane, repeated in all four lanes:
- * bytes 0..3 scales 0..3, 4..7 mins 0..3, 8..11 scales 4..7, 12..15 mins
- * 4..7. pshufb spreads a scale over the 16-bit words of a vector half, and
+ * shifts and masks into one 128-bit lane, repeated in all four lanes
+ * (avx512_q4_K_scales_mins): bytes 0..3 scales 0..3, 4..7 mins 0..3,
+ * 8..11 scales 4..7, 12..15 mins 4..7. pshufb spreads a scale over the 16-bit words of a vector half, and
  * the mins, read as 16-bit words, meet the activations' bsums in place.
  * Shuffles are what these kernels run short of, so the code avoids them
  * where an arithmetic or load form exists.
@@ -92,40 +80,17 @@ typedef struct q4_K_act {
 static inline void q4_K_act_load(const block_q8_K *b, q4_K_act *a)
 {
     for (int m = 0; m < 2; m++) {
-        const __m512i lo = load512(b->qs + 128 * m), hi = load512(b->qs + 128 * m + 64);
+        const __m512i lo = _mm512_loadu_si512(b->qs + 128 * m), hi = _mm512_loadu_si512(b->qs + 128 * m + 64);
         a->y[2 * m] = _mm512_shuffle_i64x2(lo, hi, 0x44);     /* lanes 0, 1 of each */
         a->y[2 * m + 1] = _mm512_shuffle_i64x2(lo, hi, 0xee); /* lanes 2, 3 of each */
     }
-    const __m256i bp = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)b->bsums), _mm256_set1_epi16(1));
+    const __m256i bp = _mm256_madd_epi16(x86_load256(b->bsums), _mm256_set1_epi16(1));
     /* words bp0..bp3 (twice) in the low lane, bp4..bp7 in the high lane (|bp| < 2^15) */
     const __m256i bpw = _mm256_packs_epi32(bp, bp);
     a->bpe = _mm256_castsi256_si128(
         _mm256_maskz_permutexvar_epi16(0xcc, _mm256_setr_epi16(0, 0, 0, 2, 0, 0, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0), bpw));
     a->bpo = _mm256_castsi256_si128(
         _mm256_maskz_permutexvar_epi16(0xcc, _mm256_setr_epi16(0, 0, 1, 3, 0, 0, 9, 11, 0, 0, 0, 0, 0, 0, 0, 0), bpw));
-}
-
-/* The scales and mins of a super-block in the lane layout above, in all
- * four lanes (loaded by broadcast: no shuffle). */
-static inline __m512i q4_K_scales_mins(const uint8_t *scales)
-{
-    uint64_t w01;
-    uint32_t w2;
-    memcpy(&w01, scales, sizeof w01);
-    memcpy(&w2, scales + 8, sizeof w2);
-    const __m512i p = _mm512_set1_epi64((long long)w01); /* words w0, w1, w0, w1 */
-    const __m512i q = _mm512_set1_epi32((int)w2);        /* w2 in every word */
-    /* groups 0..3: low 6 bits of w0 (scales), w1 (mins); groups 4..7: top
-     * 2 bits of the bytes of w0 / w1 over the low / high nibbles of w2 */
-    const __m512i hi2 = _mm512_and_si512(_mm512_srlv_epi32(p, _mm512_setr_epi32(0, 0, 2, 2, 0, 0, 2, 2, 0, 0, 2, 2, 0, 0, 2, 2)),
-                                         _mm512_setr_epi32(0x3f3f3f3f, 0x3f3f3f3f, 0x30303030, 0x30303030, 0x3f3f3f3f,
-                                                           0x3f3f3f3f, 0x30303030, 0x30303030, 0x3f3f3f3f, 0x3f3f3f3f,
-                                                           0x30303030, 0x30303030, 0x3f3f3f3f, 0x3f3f3f3f, 0x30303030,
-                                                           0x30303030));
-    const __m512i lo4 = _mm512_and_si512(_mm512_srlv_epi32(q, _mm512_setr_epi32(0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4)),
-                                         _mm512_setr_epi32(0, 0, 0x0f0f0f0f, 0x0f0f0f0f, 0, 0, 0x0f0f0f0f, 0x0f0f0f0f, 0, 0,
-                                                           0x0f0f0f0f, 0x0f0f0f0f, 0, 0, 0x0f0f0f0f, 0x0f0f0f0f));
-    return _mm512_or_si512(hi2, lo4);
 }
 
 /* pshufb control: every 16-bit word of the low half of the vector = byte
@@ -147,8 +112,8 @@ static inline __attribute__((always_inline)) void q4_K_block(const block_q4_K *a
                                                              __m128i *imin)
 {
     const __m512i m4 = _mm512_set1_epi8(0x0f);
-    const __m512i sm = q4_K_scales_mins(a->scales);
-    const __m512i q0 = load512(a->qs), q1 = load512(a->qs + 64);
+    const __m512i sm = avx512_q4_K_scales_mins(a->scales);
+    const __m512i q0 = _mm512_loadu_si512(a->qs), q1 = _mm512_loadu_si512(a->qs + 64);
     /* two short chains */
     __m512i acc0 = _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_and_si512(q0, m4), x->y[0]), q4_K_scale(sm, 0, 2));
     __m512i acc1 = _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_and_si512(q1, m4), x->y[2]), q4_K_scale(sm, 4, 6));
@@ -172,7 +137,7 @@ void q4_K_dot_avx512(int64_t n, float *s, const void *w, const void *x)
         __m128i imin;
         q4_K_act_load(&b[i], &y);
         q4_K_block(&a[i], &y, &isum, &imin);
-        const __m256i v = _mm256_add_epi32(_mm512_castsi512_si256(isum), _mm512_extracti64x4_epi64(isum, 1));
+        const __m256i v = fold512(isum);
         __m128i t = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
         t = _mm_hadd_epi32(t, imin);
         t = _mm_hadd_epi32(t, t); /* isum, imin, isum, imin */
@@ -190,7 +155,7 @@ static inline __m128i sum4x16(__m512i v0, __m512i v1, __m512i v2, __m512i v3)
     const __m512i u01 = _mm512_add_epi32(_mm512_unpacklo_epi32(v0, v1), _mm512_unpackhi_epi32(v0, v1));
     const __m512i u23 = _mm512_add_epi32(_mm512_unpacklo_epi32(v2, v3), _mm512_unpackhi_epi32(v2, v3));
     const __m512i u = _mm512_add_epi32(_mm512_unpacklo_epi64(u01, u23), _mm512_unpackhi_epi64(u01, u23));
-    const __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(u), _mm512_extracti64x4_epi64(u, 1));
+    const __m256i h = fold512(u);
     return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
@@ -204,8 +169,8 @@ static inline __m128i sum4x4(__m128i v0, __m128i v1, __m128i v2, __m128i v3)
 
 void q4_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void *x)
 {
-    const block_q4_K *a0 = ROW(block_q4_K, w, ws, 0), *a1 = ROW(block_q4_K, w, ws, 1);
-    const block_q4_K *a2 = ROW(block_q4_K, w, ws, 2), *a3 = ROW(block_q4_K, w, ws, 3);
+    const block_q4_K *a0 = X86_ROW(block_q4_K, w, ws, 0), *a1 = X86_ROW(block_q4_K, w, ws, 1);
+    const block_q4_K *a2 = X86_ROW(block_q4_K, w, ws, 2), *a3 = X86_ROW(block_q4_K, w, ws, 3);
     const block_q8_K *b = x;
     /* lanes 0..3: the rows' scale chains, 4..7: their min chains */
     __m256 acc = _mm256_setzero_ps();
@@ -233,11 +198,8 @@ void q4_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void 
 /* ------------------------------------------------------------------------
  * Q6_K
  *
- * Per half of 128 elements, a 64-byte load of ql and the 32 bytes of qh
- * (in both halves of a vector) give elements 0..63 and 64..127 of the half
- * in order: low / high nibbles of ql, with bit pairs 0-1 / 2-3 (first 64)
- * and 4-5 / 6-7 (last 64) of qh as bits 4-5 (qh shifted per 64-bit lane
- * by a different count in each half of the vector). In 64 consecutive
+ * Per half of 128 elements, avx512_q6_K_half gives elements 0..63 and
+ * 64..127 of the half in order, one vector each. In 64 consecutive
  * elements the 32-bit lane i holds elements 4i..4i+3, which the scalar
  * model puts in lane i % 8: the two halves of the vector add up.
  * ---------------------------------------------------------------------- */
@@ -246,18 +208,13 @@ void q4_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void 
  * q6_K_dot_scalar). y: the activations' 4 vectors of 64; bs: bsums. */
 static inline __attribute__((always_inline)) __m256i q6_K_block(const block_q6_K *a, const __m512i y[4], __m256i bs)
 {
-    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
-    const __m512i shl = _mm512_setr_epi64(4, 4, 4, 4, 2, 2, 2, 2), shr = _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2);
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)a->scales));
     __m512i acc = _mm512_setzero_si512();
     for (int h = 0; h < 2; h++) {
         /* words of the 8 group scales of this half in each 128-bit lane */
         const __m512i sc = _mm512_broadcast_i32x4(h ? _mm256_extracti128_si256(sc16, 1) : _mm256_castsi256_si128(sc16));
-        const __m512i ql = load512(a->ql + 64 * h), qh = load256x2(a->qh + 32 * h);
-        const __m512i lo = _mm512_and_si512(ql, m4), hi = _mm512_and_si512(_mm512_srli_epi16(ql, 4), m4);
-        /* value | (bits & 0x30): ternary-logic table of a | (b & c) */
-        const __m512i q0 = _mm512_ternarylogic_epi32(lo, _mm512_sllv_epi64(qh, shl), m30, 0xf8);
-        const __m512i q1 = _mm512_ternarylogic_epi32(hi, _mm512_srlv_epi64(qh, shr), m30, 0xf8);
+        __m512i q0, q1;
+        avx512_q6_K_half(a, h, &q0, &q1);
         acc = scaled_dot(acc, q0, y[2 * h], _mm512_shuffle_epi8(sc, word_per_lane(0, 1, 2, 3)));
         acc = scaled_dot(acc, q1, y[2 * h + 1], _mm512_shuffle_epi8(sc, word_per_lane(4, 5, 6, 7)));
     }
@@ -268,12 +225,7 @@ static inline __attribute__((always_inline)) __m256i q6_K_block(const block_q6_K
 
 static inline void q8_K_act(const block_q8_K *b, __m512i y[4])
 {
-    for (int j = 0; j < 4; j++) y[j] = load512(b->qs + 64 * j);
-}
-
-static inline __m256 lanes_fma(__m256 acc, __m256i isum, float d)
-{
-    return _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
+    for (int j = 0; j < 4; j++) y[j] = _mm512_loadu_si512(b->qs + 64 * j);
 }
 
 void q6_K_dot_avx512(int64_t n, float *s, const void *w, const void *x)
@@ -284,29 +236,29 @@ void q6_K_dot_avx512(int64_t n, float *s, const void *w, const void *x)
     for (int64_t i = 0; i < n / QK_K; i++) {
         __m512i y[4];
         q8_K_act(&b[i], y);
-        const __m256i isum = q6_K_block(&a[i], y, _mm256_loadu_si256((const __m256i *)b[i].bsums));
-        acc = lanes_fma(acc, isum, b[i].d * x86_f16(a[i].d));
+        const __m256i isum = q6_K_block(&a[i], y, x86_load256(b[i].bsums));
+        acc = x86_lanes_fma(acc, isum, b[i].d * x86_f16(a[i].d));
     }
     *s = x86_hsum8(acc);
 }
 
 void q6_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void *x)
 {
-    const block_q6_K *a0 = ROW(block_q6_K, w, ws, 0), *a1 = ROW(block_q6_K, w, ws, 1);
-    const block_q6_K *a2 = ROW(block_q6_K, w, ws, 2), *a3 = ROW(block_q6_K, w, ws, 3);
+    const block_q6_K *a0 = X86_ROW(block_q6_K, w, ws, 0), *a1 = X86_ROW(block_q6_K, w, ws, 1);
+    const block_q6_K *a2 = X86_ROW(block_q6_K, w, ws, 2), *a3 = X86_ROW(block_q6_K, w, ws, 3);
     const block_q8_K *b = x;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / QK_K; i++) {
         __m512i y[4];
         q8_K_act(&b[i], y);
-        const __m256i bs = _mm256_loadu_si256((const __m256i *)b[i].bsums);
+        const __m256i bs = x86_load256(b[i].bsums);
         const float dx = b[i].d;
         x86_prefetch_rows4(&a0[i], ws, sizeof a0[i]);
-        acc0 = lanes_fma(acc0, q6_K_block(&a0[i], y, bs), dx * x86_f16(a0[i].d));
-        acc1 = lanes_fma(acc1, q6_K_block(&a1[i], y, bs), dx * x86_f16(a1[i].d));
-        acc2 = lanes_fma(acc2, q6_K_block(&a2[i], y, bs), dx * x86_f16(a2[i].d));
-        acc3 = lanes_fma(acc3, q6_K_block(&a3[i], y, bs), dx * x86_f16(a3[i].d));
+        acc0 = x86_lanes_fma(acc0, q6_K_block(&a0[i], y, bs), dx * x86_f16(a0[i].d));
+        acc1 = x86_lanes_fma(acc1, q6_K_block(&a1[i], y, bs), dx * x86_f16(a1[i].d));
+        acc2 = x86_lanes_fma(acc2, q6_K_block(&a2[i], y, bs), dx * x86_f16(a2[i].d));
+        acc3 = x86_lanes_fma(acc3, q6_K_block(&a3[i], y, bs), dx * x86_f16(a3[i].d));
     }
     s[0] = x86_hsum8(acc0);
     s[1] = x86_hsum8(acc1);

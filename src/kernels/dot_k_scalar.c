@@ -21,15 +21,6 @@
 
 #define LANES 8
 
-/* hsum_float_8 of ggml's x86 kernels: (l0 + l4) + (l2 + l6) and
- * (l1 + l5) + (l3 + l7), then those two. */
-static float hsum8(const float l[LANES])
-{
-    float h[4];
-    for (int i = 0; i < 4; i++) h[i] = l[i + 4] + l[i];
-    return (h[0] + h[2]) + (h[1] + h[3]);
-}
-
 /* ------------------------------------------------------------------------
  * Q2_K, as llama.cpp's repacked q2_K_8x8 kernels (x86 with AVX-512)
  *
@@ -68,15 +59,7 @@ static void q2_K_dot_chunks(int64_t n, float *s, const void *w, const void *x, i
         const float d = fp16_to_fp32(a[i].d) * b[i].d, dmin = fp16_to_fp32(a[i].dmin) * b[i].d;
         int32_t isum[2], imin[2];
         for (int h = 0; h < 2; h++) q2_K_half(&a[i], &b[i], h, &isum[h], &imin[h]);
-        if (per_half) {
-            for (int h = 0; h < 2; h++) {
-                acc = fmaf((float)isum[h], d, acc);
-                acc_min = fmaf((float)imin[h], dmin, acc_min);
-            }
-        } else {
-            acc = fmaf((float)(isum[0] + isum[1]), d, acc);
-            acc_min = fmaf((float)(imin[0] + imin[1]), dmin, acc_min);
-        }
+        q2_K_chain_step(isum, imin, d, dmin, per_half, &acc, &acc_min);
     }
     *s = acc - acc_min;
 }
@@ -119,7 +102,7 @@ void q3_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
         const float d = b[i].d * fp16_to_fp32(a[i].d);
         for (int l = 0; l < LANES; l++) acc[l] = fmaf(d, (float)isum[l], acc[l]);
     }
-    *s = hsum8(acc);
+    *s = scalar_hsum8(acc);
 }
 
 /* As ggml's AVX2 kernel: unsigned 6-bit values (0..63) against the
@@ -150,7 +133,7 @@ void q6_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
         const float d = b[i].d * fp16_to_fp32(a[i].d);
         for (int l = 0; l < LANES; l++) acc[l] = fmaf(d, (float)isum[l], acc[l]);
     }
-    *s = hsum8(acc);
+    *s = scalar_hsum8(acc);
 }
 
 /* ------------------------------------------------------------------------
@@ -248,7 +231,7 @@ void q5_K_dot_scalar(int64_t n, float *s, const void *w, const void *x)
         for (int e = 0; e < QK_K; e++) isum[(e % 32) / 4] += sc[e / 32] * (b[i].qs[e] * q[e]);
         for (int l = 0; l < LANES; l++) acc[l] = fmaf(d, (float)isum[l], acc[l]);
     }
-    *s = hsum8(acc) + summs;
+    *s = scalar_hsum8(acc) + summs;
 }
 
 /* ------------------------------------------------------------------------
@@ -277,7 +260,7 @@ void iq4_xs_dot_scalar(int64_t n, float *s, const void *w, const void *x)
         const float d = fp16_to_fp32(a[i].d) * b[i].d;
         for (int l = 0; l < LANES; l++) acc[l] = fmaf(d, (float)isum[l], acc[l]);
     }
-    *s = hsum8(acc);
+    *s = scalar_hsum8(acc);
 }
 
 /* The same product as llama.cpp's IQ panel gemm computes it (used for the

@@ -15,6 +15,8 @@
 #error "define NEON_SUFFIX and dot4 before including dot_neon_blocks.h"
 #endif
 
+#include "kernels/simd_neon.h"
+
 #define NEON_CAT2(a, b) a##_##b
 #define NEON_CAT(a, b) NEON_CAT2(a, b)
 #define NFN(name) NEON_CAT(name, NEON_SUFFIX)
@@ -22,44 +24,13 @@
 #define NEON_STR(a) NEON_STR2(a)
 
 /* ------------------------------------------------------------------------
- * Helpers
+ * Helpers that use dot4 (the others: simd_neon.h)
  * ---------------------------------------------------------------------- */
-
-/* hsum_float_8: (l0 + l4) + (l2 + l6) and (l1 + l5) + (l3 + l7), then those two. */
-static inline float hsum8(float32x4_t lo, float32x4_t hi)
-{
-    const float32x4_t h = vaddq_f32(hi, lo);
-    return vaddv_f32(vadd_f32(vget_low_f32(h), vget_high_f32(h)));
-}
 
 /* Sum of all 16 products a[i] * b[i] (exact). */
 static inline int32_t dot16(int8x16_t a, int8x16_t b)
 {
     return vaddvq_s32(dot4(vdupq_n_s32(0), a, b));
-}
-
-static inline int8x16_t low_nibbles(uint8x16_t q)
-{
-    return vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(0xf)));
-}
-
-static inline int8x16_t high_nibbles(uint8x16_t q)
-{
-    return vreinterpretq_s8_u8(vshrq_n_u8(q, 4));
-}
-
-/* 0x10 in byte j where bit j of the 16 bits (b0 | b1 << 8) is set. */
-static inline uint8x16_t bit4_from_bits(uint8_t b0, uint8_t b1)
-{
-    static const uint8_t sel[16] = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
-    const uint8x16_t bits = vcombine_u8(vdup_n_u8(b0), vdup_n_u8(b1));
-    return vandq_u8(vtstq_u8(bits, vld1q_u8(sel)), vdupq_n_u8(0x10));
-}
-
-/* acc += d * (float)isum lane by lane (one FMA each, as fmaf(d, isum, acc)). */
-static inline float32x4_t fma_lanes(float32x4_t acc, int32x4_t isum, float d)
-{
-    return vfmaq_n_f32(acc, vcvtq_f32_s32(isum), d);
 }
 
 /* ------------------------------------------------------------------------
@@ -75,8 +46,8 @@ static void NFN(q4_0_dot)(int64_t n, float *s, const void *w, const void *x)
     float sumf = 0;
     for (int64_t i = 0; i < n / QK8_0; i++) {
         const uint8x16_t q = vld1q_u8(a[i].qs);
-        int32x4_t acc = dot4(vdupq_n_s32(0), vsubq_s8(low_nibbles(q), eight), vld1q_s8(b[i].qs));
-        acc = dot4(acc, vsubq_s8(high_nibbles(q), eight), vld1q_s8(b[i].qs + 16));
+        int32x4_t acc = dot4(vdupq_n_s32(0), vsubq_s8(neon_low_nibbles(q), eight), vld1q_s8(b[i].qs));
+        acc = dot4(acc, vsubq_s8(neon_high_nibbles(q), eight), vld1q_s8(b[i].qs + 16));
         sumf = fmaf((float)vaddvq_s32(acc), fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d), sumf);
     }
     *s = sumf;
@@ -89,9 +60,8 @@ static void NFN(iq4_nl_dot)(int64_t n, float *s, const void *w, const void *x)
     const int8x16_t values = vld1q_s8(iq4nl_values);
     float sumf = 0;
     for (int64_t i = 0; i < n / QK4_NL; i++) {
-        const uint8x16_t q = vld1q_u8(a[i].qs);
-        const int8x16_t lo = vqtbl1q_s8(values, vandq_u8(q, vdupq_n_u8(0xf)));
-        const int8x16_t hi = vqtbl1q_s8(values, vshrq_n_u8(q, 4));
+        int8x16_t lo, hi;
+        neon_iq4nl_values(a[i].qs, values, &lo, &hi);
         int32x4_t acc = dot4(vdupq_n_s32(0), lo, vld1q_s8(b[i].qs));
         acc = dot4(acc, hi, vld1q_s8(b[i].qs + 16));
         const float d = fp16_to_fp32(b[i].d) * fp16_to_fp32(a[i].d);
@@ -103,8 +73,8 @@ static void NFN(iq4_nl_dot)(int64_t n, float *s, const void *w, const void *x)
 /* 8 lanes: block values v (elements 0..15 in v0, 16..31 in v1). */
 static inline void lanes8_fma(float32x4_t acc[2], int8x16_t v0, int8x16_t v1, const int8_t *y, float d)
 {
-    acc[0] = fma_lanes(acc[0], dot4(vdupq_n_s32(0), v0, vld1q_s8(y)), d);
-    acc[1] = fma_lanes(acc[1], dot4(vdupq_n_s32(0), v1, vld1q_s8(y + 16)), d);
+    acc[0] = neon_fma_lanes(acc[0], dot4(vdupq_n_s32(0), v0, vld1q_s8(y)), d);
+    acc[1] = neon_fma_lanes(acc[1], dot4(vdupq_n_s32(0), v1, vld1q_s8(y + 16)), d);
 }
 
 static void NFN(q8_0_dot)(int64_t n, float *s, const void *w, const void *x)
@@ -115,7 +85,7 @@ static void NFN(q8_0_dot)(int64_t n, float *s, const void *w, const void *x)
     for (int64_t i = 0; i < n / QK8_0; i++)
         lanes8_fma(acc, vld1q_s8(a[i].qs), vld1q_s8(a[i].qs + 16), b[i].qs,
                    fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
-    *s = hsum8(acc[0], acc[1]);
+    *s = neon_hsum8(acc[0], acc[1]);
 }
 
 static void NFN(q4_1_dot)(int64_t n, float *s, const void *w, const void *x)
@@ -127,10 +97,10 @@ static void NFN(q4_1_dot)(int64_t n, float *s, const void *w, const void *x)
     for (int64_t i = 0; i < n / QK8_1; i++) {
         summs = fmaf(fp16_to_fp32(a[i].m), fp16_to_fp32(b[i].s), summs);
         const uint8x16_t q = vld1q_u8(a[i].qs);
-        lanes8_fma(acc, low_nibbles(q), high_nibbles(q), b[i].qs,
+        lanes8_fma(acc, neon_low_nibbles(q), neon_high_nibbles(q), b[i].qs,
                    fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
     }
-    *s = hsum8(acc[0], acc[1]) + summs;
+    *s = neon_hsum8(acc[0], acc[1]) + summs;
 }
 
 /* Q5 values: nibble | fifth bit << 4, minus offset. */
@@ -139,8 +109,8 @@ static inline void unpack_q5(const uint8_t qs[16], const uint8_t qh[4], int offs
 {
     const uint8x16_t q = vld1q_u8(qs);
     const int8x16_t off = vdupq_n_s8((int8_t)offset);
-    *v0 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vandq_u8(q, vdupq_n_u8(0xf)), bit4_from_bits(qh[0], qh[1]))), off);
-    *v1 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(q, 4), bit4_from_bits(qh[2], qh[3]))), off);
+    *v0 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vandq_u8(q, vdupq_n_u8(0xf)), neon_bit4_from_bits(qh[0], qh[1]))), off);
+    *v1 = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(q, 4), neon_bit4_from_bits(qh[2], qh[3]))), off);
 }
 
 static void NFN(q5_0_dot)(int64_t n, float *s, const void *w, const void *x)
@@ -153,7 +123,7 @@ static void NFN(q5_0_dot)(int64_t n, float *s, const void *w, const void *x)
         unpack_q5(a[i].qs, a[i].qh, 16, &v0, &v1);
         lanes8_fma(acc, v0, v1, b[i].qs, fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
     }
-    *s = hsum8(acc[0], acc[1]);
+    *s = neon_hsum8(acc[0], acc[1]);
 }
 
 static void NFN(q5_1_dot)(int64_t n, float *s, const void *w, const void *x)
@@ -168,7 +138,7 @@ static void NFN(q5_1_dot)(int64_t n, float *s, const void *w, const void *x)
         unpack_q5(a[i].qs, a[i].qh, 0, &v0, &v1);
         lanes8_fma(acc, v0, v1, b[i].qs, fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
     }
-    *s = hsum8(acc[0], acc[1]) + summs;
+    *s = neon_hsum8(acc[0], acc[1]) + summs;
 }
 
 /* ------------------------------------------------------------------------
@@ -204,15 +174,7 @@ static inline void NFN(q2_K_chunks)(int64_t n, float *s, const void *w, const vo
         const float d = fp16_to_fp32(a[i].d) * b[i].d, dmin = fp16_to_fp32(a[i].dmin) * b[i].d;
         int32_t isum[2], imin[2];
         for (int h = 0; h < 2; h++) NFN(q2_K_half)(&a[i], &b[i], h, &isum[h], &imin[h]);
-        if (per_half) {
-            for (int h = 0; h < 2; h++) {
-                acc = fmaf((float)isum[h], d, acc);
-                acc_min = fmaf((float)imin[h], dmin, acc_min);
-            }
-        } else {
-            acc = fmaf((float)(isum[0] + isum[1]), d, acc);
-            acc_min = fmaf((float)(imin[0] + imin[1]), dmin, acc_min);
-        }
+        q2_K_chain_step(isum, imin, d, dmin, per_half, &acc, &acc_min);
     }
     *s = acc - acc_min;
 }
@@ -233,10 +195,10 @@ static inline void q4_K_chunk(const block_q4_K *a, const block_q8_K *b, int c, i
     const uint8_t *qs = a->qs + 32 * c;
     const int8_t *q8 = b->qs + 64 * c;
     const uint8x16_t q0 = vld1q_u8(qs), q1 = vld1q_u8(qs + 16);
-    int32x4_t l = dot4(vdupq_n_s32(0), low_nibbles(q0), vld1q_s8(q8));
-    l = dot4(l, low_nibbles(q1), vld1q_s8(q8 + 16));
-    int32x4_t h = dot4(vdupq_n_s32(0), high_nibbles(q0), vld1q_s8(q8 + 32));
-    h = dot4(h, high_nibbles(q1), vld1q_s8(q8 + 48));
+    int32x4_t l = dot4(vdupq_n_s32(0), neon_low_nibbles(q0), vld1q_s8(q8));
+    l = dot4(l, neon_low_nibbles(q1), vld1q_s8(q8 + 16));
+    int32x4_t h = dot4(vdupq_n_s32(0), neon_high_nibbles(q0), vld1q_s8(q8 + 32));
+    h = dot4(h, neon_high_nibbles(q1), vld1q_s8(q8 + 48));
     *lo = vaddvq_s32(l);
     *hi = vaddvq_s32(h);
 }
@@ -329,10 +291,9 @@ static void NFN(q3_K_dot)(int64_t n, float *s, const void *w, const void *x)
             }
         }
         const float d = b[i].d * fp16_to_fp32(a[i].d);
-        acc[0] = fma_lanes(acc[0], isum[0], d);
-        acc[1] = fma_lanes(acc[1], isum[1], d);
+        neon_fma_lanes8(acc, isum, d);
     }
-    *s = hsum8(acc[0], acc[1]);
+    *s = neon_hsum8(acc[0], acc[1]);
 }
 
 /* Unsigned 6-bit values; lane l then loses 32 * (bsums[2l] sc[2l] +
@@ -371,10 +332,9 @@ static void NFN(q6_K_dot)(int64_t n, float *s, const void *w, const void *x)
         isum[0] = vsubq_s32(isum[0], vld1q_s32(corr));
         isum[1] = vsubq_s32(isum[1], vld1q_s32(corr + 4));
         const float d = b[i].d * fp16_to_fp32(a[i].d);
-        acc[0] = fma_lanes(acc[0], isum[0], d);
-        acc[1] = fma_lanes(acc[1], isum[1], d);
+        neon_fma_lanes8(acc, isum, d);
     }
-    *s = hsum8(acc[0], acc[1]);
+    *s = neon_hsum8(acc[0], acc[1]);
 }
 
 /* The min terms are summed apart (-dmin times their integer sum, fused)
@@ -408,18 +368,9 @@ static void NFN(q5_K_dot)(int64_t n, float *s, const void *w, const void *x)
             chunk_lanes(isum, lo[0], lo[1], b[i].qs + 64 * c, sc[2 * c], sc[2 * c]);
             chunk_lanes(isum, hi[0], hi[1], b[i].qs + 64 * c + 32, sc[2 * c + 1], sc[2 * c + 1]);
         }
-        acc[0] = fma_lanes(acc[0], isum[0], d);
-        acc[1] = fma_lanes(acc[1], isum[1], d);
+        neon_fma_lanes8(acc, isum, d);
     }
-    *s = hsum8(acc[0], acc[1]) + summs;
-}
-
-/* IQ4_XS group ib's values: low nibbles (elements 0..15) and high (16..31). */
-static inline void iq4_xs_group(const uint8_t *qs, int8x16_t values, int8x16_t *v0, int8x16_t *v1)
-{
-    const uint8x16_t q = vld1q_u8(qs);
-    *v0 = vqtbl1q_s8(values, vandq_u8(q, vdupq_n_u8(0xf)));
-    *v1 = vqtbl1q_s8(values, vshrq_n_u8(q, 4));
+    *s = neon_hsum8(acc[0], acc[1]) + summs;
 }
 
 static void NFN(iq4_xs_dot)(int64_t n, float *s, const void *w, const void *x)
@@ -432,15 +383,14 @@ static void NFN(iq4_xs_dot)(int64_t n, float *s, const void *w, const void *x)
         int32x4_t isum[2] = {vdupq_n_s32(0), vdupq_n_s32(0)};
         for (int ib = 0; ib < QK_K / 32; ib++) {
             int8x16_t v0, v1;
-            iq4_xs_group(a[i].qs + 16 * ib, values, &v0, &v1);
+            neon_iq4nl_values(a[i].qs + 16 * ib, values, &v0, &v1);
             const int ls = iq4_xs_scale(&a[i], ib);
             chunk_lanes(isum, v0, v1, b[i].qs + 32 * ib, ls, ls);
         }
         const float d = fp16_to_fp32(a[i].d) * b[i].d;
-        acc[0] = fma_lanes(acc[0], isum[0], d);
-        acc[1] = fma_lanes(acc[1], isum[1], d);
+        neon_fma_lanes8(acc, isum, d);
     }
-    *s = hsum8(acc[0], acc[1]);
+    *s = neon_hsum8(acc[0], acc[1]);
 }
 
 /* The panel order: one integer sum per super-block, one float chain. */
@@ -454,7 +404,7 @@ static void NFN(iq4_xs_dot_panel)(int64_t n, float *s, const void *w, const void
         int32_t isum = 0;
         for (int ib = 0; ib < QK_K / 32; ib++) {
             int8x16_t v0, v1;
-            iq4_xs_group(a[i].qs + 16 * ib, values, &v0, &v1);
+            neon_iq4nl_values(a[i].qs + 16 * ib, values, &v0, &v1);
             const int8_t *q8 = b[i].qs + 32 * ib;
             const int32_t sumi = vaddvq_s32(dot4(dot4(vdupq_n_s32(0), v0, vld1q_s8(q8)), v1, vld1q_s8(q8 + 16)));
             isum += iq4_xs_scale(&a[i], ib) * sumi;

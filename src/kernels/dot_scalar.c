@@ -1,6 +1,7 @@
 /*
  * dot_scalar.c — scalar dot products for the float types and the 32-element
- * block types, and the scalar kernel table.
+ * block types, and the scalar kernel table (whose attention kernels are
+ * attention.c's and ops.c's).
  *
  * Each block's integer dot product is exact; the float steps (scale
  * products, FMAs, lane sums) are those of llama.cpp's x86 kernels, so the
@@ -11,7 +12,9 @@
 
 #include <math.h>
 
+#include "kernels/attention.h"
 #include "kernels/kernels.h"
+#include "kernels/ops.h"
 #include "tensor/quant.h"
 
 /* ------------------------------------------------------------------------
@@ -28,25 +31,6 @@
 #define F_LANES 16
 #define F_VECS 4
 
-/* _mm512_reduce_add_ps: halves folded 16 -> 8 -> 4, then (0 + 2) + (1 + 3). */
-static float reduce16(const float v[F_LANES])
-{
-    float h8[8], h4[4];
-    for (int i = 0; i < 8; i++) h8[i] = v[i + 8] + v[i];
-    for (int i = 0; i < 4; i++) h4[i] = h8[i + 4] + h8[i];
-    return (h4[0] + h4[2]) + (h4[1] + h4[3]);
-}
-
-static float fold4x16(float acc[F_VECS][F_LANES])
-{
-    for (int l = 0; l < F_LANES; l++) {
-        acc[0][l] += acc[2][l];
-        acc[1][l] += acc[3][l];
-    }
-    for (int l = 0; l < F_LANES; l++) acc[0][l] += acc[1][l];
-    return reduce16(acc[0]);
-}
-
 void f32_dot_scalar(int64_t n, float *s, const void *w, const void *x)
 {
     const float *a = w, *b = x;
@@ -56,7 +40,7 @@ void f32_dot_scalar(int64_t n, float *s, const void *w, const void *x)
         float *lane = &acc[(i / F_LANES) % F_VECS][i % F_LANES];
         *lane = fmaf(a[i], b[i], *lane);
     }
-    float sum = fold4x16(acc);
+    float sum = scalar_fold4x16(acc);
     for (int64_t i = np; i < n; i++) sum += a[i] * b[i];
     *s = sum;
 }
@@ -66,7 +50,7 @@ void f32_dot_batch_scalar(int64_t n, float *s, const void *w, const void *x)
     const float *a = w, *b = x;
     float acc[F_LANES] = {0};
     for (int64_t i = 0; i < n; i++) acc[i % F_LANES] = fmaf(a[i], b[i], acc[i % F_LANES]);
-    *s = reduce16(acc);
+    *s = scalar_reduce16(acc);
 }
 
 void f16_dot_scalar(int64_t n, float *s, const void *w, const void *x)
@@ -78,7 +62,7 @@ void f16_dot_scalar(int64_t n, float *s, const void *w, const void *x)
         float *lane = &acc[(i / F_LANES) % F_VECS][i % F_LANES];
         *lane = fmaf(fp16_to_fp32(a[i]), fp16_to_fp32(b[i]), *lane);
     }
-    double sum = fold4x16(acc);
+    double sum = scalar_fold4x16(acc);
     for (int64_t i = np; i < n; i++) sum += (double)(fp16_to_fp32(a[i]) * fp16_to_fp32(b[i]));
     *s = (float)sum;
 }
@@ -89,7 +73,7 @@ void f16_dot_batch_scalar(int64_t n, float *s, const void *w, const void *x)
     float acc[F_LANES] = {0};
     for (int64_t i = 0; i < n; i++)
         acc[i % F_LANES] = fmaf(fp16_to_fp32(a[i]), fp16_to_fp32(b[i]), acc[i % F_LANES]);
-    *s = reduce16(acc);
+    *s = scalar_reduce16(acc);
 }
 
 /* One step of AVX512-BF16's dpbf16ps on a float lane: the products of
@@ -116,8 +100,8 @@ void bf16_dot_scalar(int64_t n, float *s, const void *w, const void *x)
         for (int v = 0; v < 2; v++)
             for (int l = 0; l < F_LANES; l++)
                 c[v][l] = dpbf16(c[v][l], a + i + 32 * v + 2 * l, b + i + 32 * v + 2 * l);
-    double sum = reduce16(c[0]);
-    sum += reduce16(c[1]);
+    double sum = scalar_reduce16(c[0]);
+    sum += scalar_reduce16(c[1]);
     for (; i < n; i++) sum += (double)(bf16_to_fp32(a[i]) * bf16_to_fp32(b[i]));
     *s = (float)sum;
 }
@@ -130,7 +114,7 @@ void bf16_dot_batch_scalar(int64_t n, float *s, const void *w, const void *x)
     float c[F_LANES] = {0};
     for (int64_t i = 0; i + 32 <= n; i += 32)
         for (int l = 0; l < F_LANES; l++) c[l] = dpbf16(c[l], a + i + 2 * l, b + i + 2 * l);
-    *s = reduce16(c);
+    *s = scalar_reduce16(c);
 }
 
 /* ------------------------------------------------------------------------
@@ -164,14 +148,6 @@ void q4_0_dot_scalar(int64_t n, float *s, const void *w, const void *x)
  * ---------------------------------------------------------------------- */
 
 #define LANES8 8
-
-/* hsum_float_8: (l0 + l4) + (l2 + l6) and (l1 + l5) + (l3 + l7), then those two. */
-static float hsum8(const float l[LANES8])
-{
-    float h[4];
-    for (int i = 0; i < 4; i++) h[i] = l[i + 4] + l[i];
-    return (h[0] + h[2]) + (h[1] + h[3]);
-}
 
 /* acc[l] += d * (sum of w[k] * y[k] for k in 4l..4l+3), each with one rounding. */
 static void lanes8_fma(float acc[LANES8], const int8_t w[32], const int8_t y[32], float d)
@@ -220,7 +196,7 @@ void q4_1_dot_scalar(int64_t n, float *s, const void *w, const void *x)
         unpack_nibbles(v, a[i].qs, 0);
         lanes8_fma(acc, v, b[i].qs, fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
     }
-    *s = hsum8(acc) + summs;
+    *s = scalar_hsum8(acc) + summs;
 }
 
 void q5_0_dot_scalar(int64_t n, float *s, const void *w, const void *x)
@@ -233,7 +209,7 @@ void q5_0_dot_scalar(int64_t n, float *s, const void *w, const void *x)
         unpack_q5(v, a[i].qs, a[i].qh, 16);
         lanes8_fma(acc, v, b[i].qs, fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
     }
-    *s = hsum8(acc);
+    *s = scalar_hsum8(acc);
 }
 
 void q5_1_dot_scalar(int64_t n, float *s, const void *w, const void *x)
@@ -247,7 +223,7 @@ void q5_1_dot_scalar(int64_t n, float *s, const void *w, const void *x)
         unpack_q5(v, a[i].qs, a[i].qh, 0);
         lanes8_fma(acc, v, b[i].qs, fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
     }
-    *s = hsum8(acc) + summs;
+    *s = scalar_hsum8(acc) + summs;
 }
 
 void q8_0_dot_scalar(int64_t n, float *s, const void *w, const void *x)
@@ -257,7 +233,7 @@ void q8_0_dot_scalar(int64_t n, float *s, const void *w, const void *x)
     float acc[LANES8] = {0};
     for (int64_t i = 0; i < n / QK8_0; i++)
         lanes8_fma(acc, a[i].qs, b[i].qs, fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
-    *s = hsum8(acc);
+    *s = scalar_hsum8(acc);
 }
 
 void iq4_nl_dot_scalar(int64_t n, float *s, const void *w, const void *x)
@@ -320,6 +296,11 @@ static const kernel_ops scalar_ops = {
         [GGML_TYPE_Q8_1] = q8_1_quantize_x86,
         [GGML_TYPE_Q8_K] = q8_K_quantize,
     },
+    .attn_chunk = {
+        [GGML_TYPE_F16] = attn_chunk_f16_ref,
+        [GGML_TYPE_Q8_0] = attn_chunk_q8_0_ref,
+    },
+    .attn_exact = {op_dot_f32, op_attn_values},
 };
 
 const kernel_ops *kernels_scalar(void)

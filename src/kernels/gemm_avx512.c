@@ -34,6 +34,7 @@
 
 #include "kernels/dot_x86.h"
 #include "kernels/kernels.h"
+#include "kernels/simd_avx512.h"
 #include "tensor/quant.h"
 
 #define KC 256       /* reduction elements per chunk */
@@ -72,7 +73,7 @@ static void unpack_q4_0(const void *row, int64_t e0, int len, uint8_t *uq, float
 static void unpack_iq4_nl(const void *row, int64_t e0, int len, uint8_t *uq, float *scale, float *offs)
 {
     const block_iq4_nl *b = (const block_iq4_nl *)row + e0 / 32;
-    const __m256i table = _mm256_broadcastsi128_si256(x86_iq4nl_u8());
+    const __m256i table = x86_iq4nl_u8();
     for (int i = 0; i < len / 32; i++, uq += 32) {
         _mm256_storeu_si256((__m256i *)uq, _mm256_shuffle_epi8(table, x86_nibbles(b[i].qs)));
         scale[i] = x86_f16(b[i].d);
@@ -158,31 +159,6 @@ typedef struct act_chunk {
     float dys[GEMM_NT][MAXG];       /* d * ys: the offsets' factor (Q8_1: its F16 s, as llama.cpp) */
 } act_chunk;
 
-/* Transpose a 16 x 16 matrix of 32-bit words in place: v[i] word j <-> v[j] word i. */
-static inline void transpose16(__m512i v[16])
-{
-    __m512i t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_epi32(v[i], v[i + 1]);     /* words 0,0',1,1' of each 128-bit lane */
-        t[i + 1] = _mm512_unpackhi_epi32(v[i], v[i + 1]); /* words 2,2',3,3' */
-    }
-    for (int i = 0; i < 16; i += 4)
-        for (int j = 0; j < 2; j++) {
-            v[i + 2 * j] = _mm512_unpacklo_epi64(t[i + j], t[i + j + 2]);     /* word 2j */
-            v[i + 2 * j + 1] = _mm512_unpackhi_epi64(t[i + j], t[i + j + 2]); /* word 2j + 1 */
-        }
-    /* now v[4a + b] holds, in 128-bit lane c, word 4c + b of rows 4a..4a+3 */
-    for (int i = 0; i < 8; i++) {
-        const int a = i / 4 * 8 + i % 4; /* pairs (0,4) (1,5) (2,6) (3,7) (8,12) ... */
-        t[a] = _mm512_shuffle_i32x4(v[a], v[a + 4], 0x88);     /* lanes 0, 2 of each */
-        t[a + 4] = _mm512_shuffle_i32x4(v[a], v[a + 4], 0xdd); /* lanes 1, 3 of each */
-    }
-    for (int a = 0; a < 8; a++) { /* pairs (0,8) (1,9) ... (7,15) */
-        v[a] = _mm512_shuffle_i32x4(t[a], t[a + 8], 0x88);
-        v[a + 8] = _mm512_shuffle_i32x4(t[a], t[a + 8], 0xdd);
-    }
-}
-
 static void pack_rows(const gemm_type *ty, const uint8_t *W, size_t w_stride, int nr, int64_t e0, int len,
                       packed_rows *p)
 {
@@ -202,7 +178,7 @@ static void pack_rows(const gemm_type *ty, const uint8_t *W, size_t w_stride, in
     for (int s0 = 0; s0 < words; s0 += 16) {
         __m512i v[16];
         for (int r = 0; r < LANES; r++) v[r] = _mm512_load_si512((const void *)(uq[r] + 4 * s0));
-        transpose16(v);
+        avx512_transpose16(v, v);
         for (int j = 0; j < 16; j++) _mm512_store_si512((void *)(p->uq + (size_t)(s0 + j) * 4 * LANES), v[j]);
     }
     for (int g = 0; g < ng; g++)
@@ -214,7 +190,7 @@ static void pack_rows(const gemm_type *ty, const uint8_t *W, size_t w_stride, in
 
 static int32_t sum_i8_32(const int8_t *y)
 {
-    const __m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)y), _mm256_set1_epi8((char)0x80));
+    const __m256i v = _mm256_xor_si256(x86_load256(y), _mm256_set1_epi8((char)0x80));
     const __m256i s = _mm256_sad_epu8(v, _mm256_setzero_si256());
     return x86_hsum_i32(s) - 32 * 128;
 }
@@ -243,13 +219,6 @@ static void prep_act(const gemm_type *ty, const uint8_t *X, size_t x_stride, int
     }
 }
 
-static inline int32_t load_i32(const int8_t *p)
-{
-    int32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
 /* NT tokens (from t0) x 16 rows over the ng groups of one chunk. */
 static inline __attribute__((always_inline)) void micro(const packed_rows *p, const act_chunk *a, int t0, int ng,
                                                         int zp, int has_offs, float *Y, int64_t ldy,
@@ -269,7 +238,7 @@ static inline __attribute__((always_inline)) void micro(const packed_rows *p, co
             const __m512i wv = _mm512_load_si512((const void *)(wg + 64 * s));
 #pragma GCC unroll 8
             for (int t = 0; t < NT; t++)
-                acc[t] = _mm512_dpbusd_epi32(acc[t], wv, _mm512_set1_epi32(load_i32(a->y[t0 + t][g] + 4 * s)));
+                acc[t] = _mm512_dpbusd_epi32(acc[t], wv, avx512_bcast4(a->y[t0 + t][g] + 4 * s));
         }
         const __m512 sv = _mm512_load_ps(p->scale[g]);
 #pragma GCC unroll 8
@@ -422,7 +391,7 @@ static inline __attribute__((always_inline)) void micro_k(const packed_k *p, con
             const __m512i wv = _mm512_load_si512((const void *)(wg + 64 * s4));
         #pragma GCC unroll 4
     for (int t = 0; t < NT; t++)
-                acc[t] = _mm512_dpbusd_epi32(acc[t], wv, _mm512_set1_epi32(load_i32(a->y[t0 + t][g] + 4 * s4)));
+                acc[t] = _mm512_dpbusd_epi32(acc[t], wv, avx512_bcast4(a->y[t0 + t][g] + 4 * s4));
         }
         const __m512i scv = _mm512_load_si512(p->sc[g]), mnv = _mm512_load_si512(p->mn[g]);
     #pragma GCC unroll 4

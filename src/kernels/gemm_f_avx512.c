@@ -43,6 +43,7 @@
 
 #include "kernels/dot_x86.h"
 #include "kernels/kernels.h"
+#include "kernels/simd_avx512.h"
 #include "tensor/quant.h"
 
 #define RB 4                      /* weight rows per register block */
@@ -61,21 +62,16 @@ static inline __attribute__((always_inline)) __m512 load_step(const int kind, co
 {
     switch (kind) {
     case STEP_F32: return _mm512_loadu_ps(p);
-    case STEP_F16: return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+    case STEP_F16: return avx512_load_f16(p);
     case STEP_BF16_ODD: /* a masked load: no vector register for the mask */
         return _mm512_castsi512_ps(_mm512_maskz_loadu_epi16((__mmask32)0xaaaaaaaau, p));
     default: return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512(p), 16));
     }
 }
 
-/* The scalar reduce16 on a zmm (see dot_x86.h). */
-static inline float reduce16(__m512 v)
-{
-    return x86_reduce16(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-}
-
-/* reduce16 of a, b, c and d at once, as [a, b, c, d]: the same additions
- * (each commutative step may have its operands swapped) on 4 vectors. */
+/* avx512_reduce16 of a, b, c and d at once, as [a, b, c, d]: the same
+ * additions (each commutative step may have its operands swapped) on 4
+ * vectors. */
 static inline __m128 reduce16x4(__m512 a, __m512 b, __m512 c, __m512 d)
 {
     /* lanes i + 8 and i: [a's 8 | b's 8], [c's 8 | d's 8] */
@@ -147,7 +143,7 @@ static inline __attribute__((always_inline)) void block(const int kind, int64_t 
 #pragma GCC unroll 8
         for (int t = 0; t < T; t++)
 #pragma GCC unroll 8
-            for (int r = 0; r < R; r++) Y[t * ldy + r] = reduce16(acc[r][t]);
+            for (int r = 0; r < R; r++) Y[t * ldy + r] = avx512_reduce16(acc[r][t]);
     }
 }
 

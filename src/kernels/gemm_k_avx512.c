@@ -30,35 +30,10 @@
 
 #include "kernels/dot_x86.h"
 #include "kernels/kernels.h"
+#include "kernels/simd_avx512.h"
 #include "tensor/quant.h"
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
-
-static inline __m512i load512(const void *p)
-{
-    return _mm512_loadu_si512(p);
-}
-
-/* 32 bytes at p in both halves of a vector. */
-static inline __m512i load256x2(const void *p)
-{
-    return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)p));
-}
-
-static inline int32_t load_i32(const void *p)
-{
-    int32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-/* All cache lines of size bytes at p. */
-static inline void prefetch_block(const void *p, size_t size)
-{
-    const char *c = p;
-    for (size_t o = 0; o < size; o += 64) _mm_prefetch(c + o, _MM_HINT_T0);
-    _mm_prefetch(c + size - 1, _MM_HINT_T0);
-}
 
 /* ------------------------------------------------------------------------
  * Q4_K: packing 16 rows of one super-block
@@ -74,50 +49,6 @@ typedef struct q4k_packed {
     __m512i mnw[4];         /* mins of groups 2c, 2c + 1 as 16-bit words */
     __m512 d, dmin;         /* super-scales */
 } q4k_packed;
-
-/* 16 x 16 transpose of 32-bit elements: col[c] lane r = row[r] lane c. */
-static void transpose16(const __m512i row[16], __m512i col[16])
-{
-    __m512i t[16], u[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_epi32(row[2 * i], row[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_epi32(row[2 * i], row[2 * i + 1]);
-    }
-    /* u[4i + j], 128-bit lane L: rows 4i..4i+3 of column 4L + j */
-    for (int i = 0; i < 4; i++) {
-        u[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
-        u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
-        u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
-        u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
-    }
-    for (int j = 0; j < 4; j++) {
-        const __m512i x0 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x88);  /* lanes 0, 2 of each */
-        const __m512i x1 = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xdd);  /* lanes 1, 3 */
-        const __m512i y0 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x88);
-        const __m512i y1 = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xdd);
-        col[j] = _mm512_shuffle_i32x4(x0, y0, 0x88);
-        col[8 + j] = _mm512_shuffle_i32x4(x0, y0, 0xdd);
-        col[4 + j] = _mm512_shuffle_i32x4(x1, y1, 0x88);
-        col[12 + j] = _mm512_shuffle_i32x4(x1, y1, 0xdd);
-    }
-}
-
-/* The 8 scales and 8 mins of a Q4_K super-block (q4_K_scale_min) as bytes
- * sc0..3, mn0..3, sc4..7, mn4..7. */
-static inline __m128i q4_K_scales_mins(const uint8_t *scales)
-{
-    uint64_t w01;
-    uint32_t w2;
-    memcpy(&w01, scales, sizeof w01);
-    memcpy(&w2, scales + 8, sizeof w2);
-    const __m128i p = _mm_set1_epi64x((long long)w01); /* words w0, w1, w0, w1 */
-    const __m128i q = _mm_set1_epi32((int)w2);
-    const __m128i hi2 = _mm_and_si128(_mm_srlv_epi32(p, _mm_setr_epi32(0, 0, 2, 2)),
-                                      _mm_setr_epi32(0x3f3f3f3f, 0x3f3f3f3f, 0x30303030, 0x30303030));
-    const __m128i lo4 = _mm_and_si128(_mm_srlv_epi32(q, _mm_setr_epi32(0, 0, 0, 4)),
-                                      _mm_setr_epi32(0, 0, 0x0f0f0f0f, 0x0f0f0f0f));
-    return _mm_or_si128(hi2, lo4);
-}
 
 /* Super-block sb of rows 0..nr-1 (w_stride bytes apart; rows nr..15 are
  * zero padding). */
@@ -137,10 +68,10 @@ static void q4k_pack(const uint8_t *W, size_t w_stride, int nr, int64_t sb, q4k_
                 continue;
             }
             const block_q4_K *b = (const block_q4_K *)(W + (size_t)r * w_stride) + sb;
-            const __m512i q = load512(b->qs + 64 * m);
+            const __m512i q = _mm512_loadu_si512(b->qs + 64 * m);
             v[r] = _mm512_and_si512(high ? _mm512_srli_epi16(q, 4) : q, m4);
         }
-        transpose16(v, c);
+        avx512_transpose16(v, c);
         const int base = 32 * m + 8 * high; /* step of column 0 */
         for (int k = 0; k < 16; k++) p->uq[base + (k < 8 ? k : 16 + k - 8)] = c[k];
     }
@@ -153,10 +84,10 @@ static void q4k_pack(const uint8_t *W, size_t w_stride, int nr, int64_t sb, q4k_
             continue;
         }
         const block_q4_K *b = (const block_q4_K *)(W + (size_t)r * w_stride) + sb;
-        v[r] = _mm512_cvtepu8_epi32(q4_K_scales_mins(b->scales));
+        v[r] = _mm512_cvtepu8_epi32(_mm512_castsi512_si128(avx512_q4_K_scales_mins(b->scales)));
         memcpy(&h[r], b, sizeof h[r]); /* d, dmin */
     }
-    transpose16(v, c);
+    avx512_transpose16(v, c);
     for (int g = 0; g < 8; g++) p->sc[g] = c[g < 4 ? g : g + 4];
     for (int j = 0; j < 4; j++) {
         const __m512i lo = c[j < 2 ? 4 + 2 * j : 8 + 2 * j], hi = c[j < 2 ? 5 + 2 * j : 9 + 2 * j];
@@ -183,7 +114,7 @@ static void q4k_prep(const uint8_t *X, size_t x_stride, int nt, int64_t sb, q4k_
 {
     for (int t = 0; t < nt; t++) {
         const block_q8_K *b = (const block_q8_K *)(X + (size_t)t * x_stride) + sb;
-        const __m256i s = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)b->bsums), _mm256_set1_epi16(1));
+        const __m256i s = _mm256_madd_epi16(x86_load256(b->bsums), _mm256_set1_epi16(1));
         const __m256i w = _mm256_packs_epi32(s, s); /* words sum0..3 (twice) | sum4..7 (twice) */
         a[t].qs = b->qs;
         a[t].d = b->d;
@@ -221,7 +152,7 @@ static ALWAYS_INLINE void q4k_micro(const q4k_packed *p, const q4k_act *a, float
                 const __m512i wv = p->uq[8 * g + s];
 #pragma GCC unroll 8
                 for (int t = 0; t < NT; t++)
-                    acc[t] = _mm512_dpbusd_epi32(acc[t], wv, _mm512_set1_epi32(load_i32(a[t].qs + 32 * g + 4 * s)));
+                    acc[t] = _mm512_dpbusd_epi32(acc[t], wv, avx512_bcast4(a[t].qs + 32 * g + 4 * s));
             }
 #pragma GCC unroll 8
             for (int t = 0; t < NT; t++) isb[t] = _mm512_add_epi32(isb[t], _mm512_mullo_epi32(acc[t], p->sc[g]));
@@ -259,7 +190,7 @@ static void q4k_gemm_rows(int64_t k, const void *W, size_t w_stride, const void 
          * prefetchers do not follow */
         if (sb + 1 < k / QK_K)
             for (int r = 0; r < nr; r++)
-                prefetch_block((const block_q4_K *)((const uint8_t *)W + (size_t)r * w_stride) + sb + 1, sizeof(block_q4_K));
+                x86_prefetch_bytes((const block_q4_K *)((const uint8_t *)W + (size_t)r * w_stride) + sb + 1, sizeof(block_q4_K));
         for (int s = 0; s < nsub; s++) {
             const int rows = nr - Q4K_ROWS * s < Q4K_ROWS ? nr - Q4K_ROWS * s : Q4K_ROWS;
             q4k_pack((const uint8_t *)W + (size_t)(Q4K_ROWS * s) * w_stride, w_stride, rows, sb, &p[s]);
@@ -324,25 +255,14 @@ typedef struct q6k_pair {
     __m512 d;      /* each row's super-scale, 8 times */
 } q6k_pair;
 
-/* Elements 0..63 and 64..127 of half h of a Q6_K super-block, as in
- * q6_K_block (dot_k_avx512.c). */
-static inline void q6_K_unpack_half(const block_q6_K *b, int h, __m512i *q0, __m512i *q1)
-{
-    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
-    const __m512i ql = load512(b->ql + 64 * h), qh = load256x2(b->qh + 32 * h);
-    const __m512i lo = _mm512_and_si512(ql, m4), hi = _mm512_and_si512(_mm512_srli_epi16(ql, 4), m4);
-    *q0 = _mm512_ternarylogic_epi32(lo, _mm512_sllv_epi64(qh, _mm512_setr_epi64(4, 4, 4, 4, 2, 2, 2, 2)), m30, 0xf8);
-    *q1 = _mm512_ternarylogic_epi32(hi, _mm512_srlv_epi64(qh, _mm512_setr_epi64(0, 0, 0, 0, 2, 2, 2, 2)), m30, 0xf8);
-}
-
 /* One super-block of rows a, b (NULL: zero padding). */
 static void q6k_pack_pair(const block_q6_K *ra, const block_q6_K *rb, q6k_pair *p)
 {
     __m512i za[4], zb[4];
     for (int h = 0; h < 2; h++) {
-        if (ra) q6_K_unpack_half(ra, h, &za[2 * h], &za[2 * h + 1]);
+        if (ra) avx512_q6_K_half(ra, h, &za[2 * h], &za[2 * h + 1]);
         else za[2 * h] = za[2 * h + 1] = _mm512_setzero_si512();
-        if (rb) q6_K_unpack_half(rb, h, &zb[2 * h], &zb[2 * h + 1]);
+        if (rb) avx512_q6_K_half(rb, h, &zb[2 * h], &zb[2 * h + 1]);
         else zb[2 * h] = zb[2 * h + 1] = _mm512_setzero_si512();
     }
     for (int j = 0; j < 8; j++)
@@ -377,7 +297,7 @@ static ALWAYS_INLINE void q6k_micro(const q6k_pair (*p)[2], int nsb, const block
 #pragma GCC unroll 4
         for (int t = 0; t < NT; t++) {
             /* the -32 offset: lane l += bsums[2l] (-32 sc[2l]) + bsums[2l+1] (-32 sc[2l+1]) */
-            const __m512i bs = load256x2(x[t][sb].bsums);
+            const __m512i bs = avx512_load256x2(x[t][sb].bsums);
             a0[t] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), bs, p0->neg);
             a1[t] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), bs, p1->neg);
         }
@@ -386,7 +306,7 @@ static ALWAYS_INLINE void q6k_micro(const q6k_pair (*p)[2], int nsb, const block
             const __m512i q0 = p0->q[j], q1 = p1->q[j], s0 = p0->sc[j], s1 = p1->sc[j];
 #pragma GCC unroll 4
             for (int t = 0; t < NT; t++) {
-                const __m512i y = load256x2(x[t][sb].qs + 32 * j);
+                const __m512i y = avx512_load256x2(x[t][sb].qs + 32 * j);
                 a0[t] = _mm512_dpwssd_epi32(a0[t], _mm512_maddubs_epi16(q0, y), s0);
                 a1[t] = _mm512_dpwssd_epi32(a1[t], _mm512_maddubs_epi16(q1, y), s1);
             }
@@ -434,7 +354,7 @@ void q6_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, 
                 const int64_t nc0 = more ? c0 + Q6K_KCH : 0;
                 const int nn = nsb - nc0 < Q6K_KCH ? (int)(nsb - nc0) : Q6K_KCH;
                 for (int r = more ? r0 : r0 + 4; r < (more ? r0 + 4 : r0 + 8) && r < nr; r++)
-                    prefetch_block((const block_q6_K *)((const uint8_t *)W + (size_t)r * w_stride) + nc0,
+                    x86_prefetch_bytes((const block_q6_K *)((const uint8_t *)W + (size_t)r * w_stride) + nc0,
                                    (size_t)nn * sizeof(block_q6_K));
             }
             for (int t0 = 0; t0 < nt; t0 += Q6K_NT) {

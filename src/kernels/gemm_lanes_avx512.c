@@ -46,6 +46,7 @@
 
 #include "kernels/dot_x86.h"
 #include "kernels/kernels.h"
+#include "kernels/simd_avx512.h"
 #include "tensor/quant.h"
 
 #define QK 32           /* elements per block (all types here) */
@@ -103,15 +104,12 @@ static inline __attribute__((always_inline)) __m256i unpack_block(const enum wty
     case W_Q8_0: {
         const block_q8_0 *b = (const block_q8_0 *)row + i;
         *d = x86_f16(b->d);
-        return _mm256_loadu_si256((const __m256i *)b->qs);
+        return x86_load256(b->qs);
     }
     case W_Q5_0: {
         const block_q5_0 *b = (const block_q5_0 *)row + i;
-        uint32_t qh;
-        memcpy(&qh, b->qh, 4);
         *d = x86_f16(b->d);
-        const __m256i hi = _mm256_and_si256(x86_bits_to_bytes(qh), _mm256_set1_epi8(0x10));
-        return _mm256_sub_epi8(_mm256_or_si256(x86_nibbles(b->qs), hi), _mm256_set1_epi8(16));
+        return _mm256_sub_epi8(x86_q5_values(b->qs, b->qh), _mm256_set1_epi8(16));
     }
     case W_Q4_1: {
         const block_q4_1 *b = (const block_q4_1 *)row + i;
@@ -120,19 +118,10 @@ static inline __attribute__((always_inline)) __m256i unpack_block(const enum wty
     }
     default: {
         const block_q5_1 *b = (const block_q5_1 *)row + i;
-        uint32_t qh;
-        memcpy(&qh, b->qh, 4);
         *d = x86_f16(b->d), *m = x86_f16(b->m);
-        const __m256i hi = _mm256_and_si256(x86_bits_to_bytes(qh), _mm256_set1_epi8(0x10));
-        return _mm256_or_si256(x86_nibbles(b->qs), hi);
+        return x86_q5_values(b->qs, b->qh);
     }
     }
-}
-
-/* Prefetch of len bytes from p into L1. */
-static inline void prefetch_bytes(const uint8_t *p, size_t len)
-{
-    for (size_t o = 0; o < len + 63; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
 }
 
 /* Blocks b0 .. b0 + nb of rows 0 .. nr of W into p; rows nr .. nr_pad
@@ -146,7 +135,7 @@ static inline __attribute__((always_inline)) void pack_panel(const enum wtype ty
     for (int r = 0; r < nr_pad; r++) {
         const uint8_t *row = W + (size_t)r * w_stride;
         const int g = r / TILE_ROWS, j = r % TILE_ROWS;
-        if (r + PACK_AHEAD < nr) prefetch_bytes(row + PACK_AHEAD * w_stride + b0 * bsize, (size_t)nb * bsize);
+        if (r + PACK_AHEAD < nr) x86_prefetch_bytes(row + PACK_AHEAD * w_stride + b0 * bsize, (size_t)nb * bsize);
         for (int i = 0; i < nb; i++) {
             __m512i w = _mm512_setzero_si512();
             float d = 0, m = 0;
@@ -190,7 +179,7 @@ static inline __attribute__((always_inline)) void prep_group_n(const int q8_1, c
                     memcpy(&s, blk + 2, 2);
                     s4[j / 4] |= (uint64_t)s << (16 * (j % 4));
                 }
-                q[h] = _mm256_loadu_si256((const __m256i *)(blk + qoff));
+                q[h] = x86_load256(blk + qoff);
             }
             const __m512i v = _mm512_permutex2var_epi32(_mm512_castsi256_si512(q[0]), mix, _mm512_castsi256_si512(q[1]));
             _mm512_store_si512(a->q[i][p], _mm512_xor_si512(v, u128));
@@ -364,14 +353,14 @@ static inline __attribute__((always_inline)) void run_chunk(gemm_state *st, cons
     for (int g = 0, n = 0; g < ng; g++) {
         for (int rg = 0; rg < nrt; rg++, n++) {
             for (int r = j->nw_rows * n / ntiles; r < j->nw_rows * (n + 1) / ntiles; r++)
-                prefetch_bytes(j->nw + (size_t)r * j->w_stride, j->nw_len);
+                x86_prefetch_bytes(j->nw + (size_t)r * j->w_stride, j->nw_len);
             if (rg == 0) {
                 /* the next group's tokens, or the next chunk's first group */
                 const int t1 = g + 1 < ng ? (g + 1) * TILE_TOKENS : 0;
                 const int64_t pb0 = g + 1 < ng ? j->b0 : j->nx_b0;
                 const int pnb = g + 1 < ng ? j->nb : j->nx_nb;
                 for (int t = t1; t < t1 + TILE_TOKENS && t < j->nt && pnb > 0; t++)
-                    prefetch_bytes(X + (size_t)t * x_stride + pb0 * xsize, (size_t)pnb * xsize);
+                    x86_prefetch_bytes(X + (size_t)t * x_stride + pb0 * xsize, (size_t)pnb * xsize);
             }
             if (rg == nrt - 1 && g + 1 < ng)
                 prep_group(q8_1, X, x_stride, (g + 1) * TILE_TOKENS, j->nt, j->b0, j->nb, &st->a[(g + 1) & 1]);

@@ -10,7 +10,9 @@
  * kernels_get() returns the implementation chosen for this CPU (scalar is
  * the reference; SIMD versions slot in behind the same table and give its
  * results bit for bit, except the gemm slot for batches, which a table may
- * fill with its own summation order).
+ * fill with its own summation order, and the streaming attention slot,
+ * which agrees to float rounding). The table also holds the attention
+ * kernels (attention.h), so one choice (MOTE_ISA) sets every kernel.
  */
 #ifndef MOTE_KERNELS_KERNELS_H
 #define MOTE_KERNELS_KERNELS_H
@@ -36,6 +38,17 @@ typedef void (*gemm_fn)(int64_t k, const void *W, size_t w_stride, const void *X
 #define GEMM_MR 128   /* most weight rows per gemm call */
 #define GEMM_NT 128  /* most tokens per gemm call */
 #define GEMM_MIN_N 4 /* batches of at least this many tokens use gemm */
+/* Streaming attention over an F16 or Q8_0 KV cache (attention.h): the
+ * partials of g query heads over n positions of one KV head. */
+typedef void (*attn_chunk_fn)(const float *q, int64_t q_stride, int g, const void *k, const void *v,
+                              size_t row_bytes, int n, int hd, float scale, float *part);
+/* The two products of exact attention over an F32 cache, bit-identical
+ * to ops.h's op_dot_f32 and op_attn_values: a position's score, and the
+ * weighted sum of values. */
+typedef struct attn_exact_ops {
+    float (*dot)(const float *a, const float *b, int n);
+    void (*values)(float *out, const float *p, const float *v, int64_t stride, int n, int hd);
+} attn_exact_ops;
 
 typedef struct kernel_ops {
     const char *isa;                          /* "scalar", "avx2", ... */
@@ -64,6 +77,14 @@ typedef struct kernel_ops {
     /* g = silu(g) * u over n elements, bit-identical to the scalar op
      * (ops.c). NULL: the scalar op. */
     void (*swiglu)(float *g, const float *u, int n);
+    /* Streaming attention by KV cache type (F16, Q8_0), for any head
+     * dimension up to ATTN_HD_MAX; agrees with the scalar table's
+     * reference kernels (attention.c) to float rounding, not bit for bit.
+     * NULL: the scalar table's (attn_chunk_kernel). */
+    attn_chunk_fn attn_chunk[GGML_TYPE_COUNT];
+    /* Exact attention over an F32 cache. NULL members: the scalar
+     * table's, ops.h's functions (attn_exact_kernels). */
+    attn_exact_ops attn_exact;
 } kernel_ops;
 
 /* The activation type used with weights of type wtype (GGML_TYPE_COUNT if

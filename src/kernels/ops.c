@@ -3,6 +3,7 @@
 
 #include <math.h>
 
+#include "kernels/dot_scalar.h"
 #include "kernels/kernels.h"
 
 void op_rmsnorm(float *out, const float *x, const float *w, int n, float eps)
@@ -70,16 +71,6 @@ static float vexpf(float x)
     return ldexpf(j, (int)n);
 }
 
-/* Sum of 16 lanes in the order of _mm512_reduce_add_ps: halves folded
- * 16 -> 8 -> 4, then (0 + 2) + (1 + 3). */
-static float reduce16(const float v[16])
-{
-    float h8[8], h4[4];
-    for (int i = 0; i < 8; i++) h8[i] = v[i + 8] + v[i];
-    for (int i = 0; i < 4; i++) h4[i] = h8[i + 4] + h8[i];
-    return (h4[0] + h4[2]) + (h4[1] + h4[3]);
-}
-
 /* As ggml: the exps of each whole vector are summed to a float, and those
  * partial sums accumulate in double. Positions past n count as masked
  * (exp = 0): llama.cpp's score rows are padded with -inf to a multiple of
@@ -95,7 +86,7 @@ void op_softmax(float *s, int n, float scale)
     for (int i0 = 0; i0 < n; i0 += EXP_LANES) {
         float lane[EXP_LANES] = {0};
         for (int i = i0; i < n && i < i0 + EXP_LANES; i++) lane[i - i0] = s[i] = vexpf(s[i] - max);
-        sum += (double)reduce16(lane);
+        sum += (double)scalar_reduce16(lane);
     }
     const float inv = (float)(1.0 / sum);
     for (int i = 0; i < n; i++) s[i] *= inv;
@@ -134,29 +125,13 @@ void op_add(float *y, const float *x, int n)
 
 #define DOT_LANES 16
 #define DOT_VECS 4
-#define DOT_STEP (DOT_LANES * DOT_VECS)
 
-static float fold_vecs(float acc[DOT_VECS][DOT_LANES])
-{
-    for (int l = 0; l < DOT_LANES; l++) {
-        acc[0][l] += acc[2][l];
-        acc[1][l] += acc[3][l];
-    }
-    for (int l = 0; l < DOT_LANES; l++) acc[0][l] += acc[1][l];
-    return reduce16(acc[0]);
-}
-
+/* ggml_vec_dot_f32 is also the F32 weights' one-row dot product. */
 float op_dot_f32(const float *a, const float *b, int n)
 {
-    const int np = n - n % DOT_STEP;
-    float acc[DOT_VECS][DOT_LANES] = {{0}};
-    for (int i = 0; i < np; i++) {
-        float *lane = &acc[(i / DOT_LANES) % DOT_VECS][i % DOT_LANES];
-        *lane = fmaf(a[i], b[i], *lane);
-    }
-    float sum = fold_vecs(acc);
-    for (int i = np; i < n; i++) sum += a[i] * b[i];
-    return sum;
+    float s;
+    f32_dot_scalar(n, &s, a, b);
+    return s;
 }
 
 void op_attn_values(float *out, const float *p, const float *v, int64_t stride, int n, int hd)
@@ -169,6 +144,6 @@ void op_attn_values(float *out, const float *p, const float *v, int64_t stride, 
             float *lane = &acc[(j / DOT_LANES) % DOT_VECS][j % DOT_LANES];
             *lane = fmaf(p[j], v[(int64_t)j * stride + d], *lane);
         }
-        out[d] = fold_vecs(acc);
+        out[d] = scalar_fold4x16(acc);
     }
 }

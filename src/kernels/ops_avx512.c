@@ -8,23 +8,17 @@
 #include <math.h>
 
 #include "kernels/dot_x86.h"
+#include "kernels/simd_avx512.h"
 
-/* ops.c's vexpf on 16 lanes: the same FMAs in the same order; ldexpf(j, n)
- * is vscalefps (j * 2^n with one rounding, subnormals and overflow as
- * ldexpf), and |n| > 192 gives 0 or +inf as there. */
+/* ops.c's vexpf on 16 lanes: n = round(x / ln 2) by the same shift
+ * trick, the polynomial and the scaling by 2^n as avx512_exp_n gives them
+ * (vscalefps: subnormals and overflow as ldexpf), and |n| > 192 gives 0 or
+ * +inf as there. */
 static inline __m512 vexp16(__m512 x)
 {
     const __m512 shift = _mm512_set1_ps(0x1.8p23f);
     const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), shift), shift);
-    const __m512 nn = _mm512_sub_ps(_mm512_setzero_ps(), n);
-    const __m512 b = _mm512_fmadd_ps(nn, _mm512_set1_ps(0x1.7f7d1cp-20f),
-                                     _mm512_fmadd_ps(nn, _mm512_set1_ps(0x1.62e4p-1f), x));
-    const __m512 u = _mm512_mul_ps(b, b);
-    const __m512 p5 = _mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f));
-    const __m512 p3 = _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f));
-    const __m512 p1 = _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0f));
-    const __m512 j = _mm512_fmadd_ps(_mm512_fmadd_ps(p5, u, p3), u, p1);
-    const __m512 r = _mm512_scalef_ps(j, n);
+    const __m512 r = avx512_exp_n(x, n);
     const __mmask16 big = _mm512_cmp_ps_mask(_mm512_abs_ps(n), _mm512_set1_ps(192.0f), _CMP_GT_OQ);
     const __mmask16 neg = _mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_LE_OQ);
     const __m512 inf = _mm512_set1_ps(INFINITY);

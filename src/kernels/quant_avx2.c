@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kernels/dot_x86.h"
+#include "kernels/simd_avx2.h"
 #include "tensor/quant.h"
 
 /* ------------------------------------------------------------------------
