@@ -663,6 +663,48 @@ static void test_gemm_exact_long_rows(void **state)
     free(W), free(X), free(Y), free(Yref), free(scratch);
 }
 
+/* matmul_alone: every token's outputs are those of a batch of that token
+ * alone, bit for bit, for every table and weight type, whatever the batch
+ * size (the product the forward pass gives tokens of different sequences
+ * that each bring one), with and without a pool. */
+static void test_matmul_alone(void **state)
+{
+    (void)state;
+    const kernel_ops *t[MAX_TABLES];
+    const int nt = tables(t);
+    enum { M = 52, K = 2 * QK_K, NMAX = 37 };
+    static const int64_t ns[] = {1, 3, 4, 9, NMAX};
+    float *W = malloc((size_t)M * K * sizeof *W), *X = malloc((size_t)NMAX * K * sizeof *X);
+    float *Y = malloc((size_t)M * NMAX * sizeof *Y), *Y1 = malloc((size_t)M * sizeof *Y1);
+    void *scratch = malloc((size_t)NMAX * K * sizeof(float) * 2);
+    mote_pool *pool;
+    assert_int_equal(pool_create(2, &pool), MOTE_OK);
+    assert_true(W && X && Y && Y1 && scratch);
+    fill_normal(W, (int64_t)M * K, 41);
+    fill_normal(X, (int64_t)NMAX * K, 42);
+    for (size_t w = 0; w < N_WEIGHT_TYPES; w++) {
+        const uint32_t wt = weight_types[w];
+        const size_t wrow = ggml_row_size(wt, K);
+        uint8_t *Wq = malloc(M * wrow);
+        assert_non_null(Wq);
+        for (int r = 0; r < M; r++) to_type(wt, W + (int64_t)r * K, Wq + r * wrow, K);
+        for (int i = 0; i < nt; i++)
+            for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++) {
+                const int64_t n = ns[b];
+                matmul_alone_with(t[i], b % 2 ? pool : NULL, Wq, wt, M, K, X, n, Y, scratch);
+                for (int64_t row = 0; row < n; row++) {
+                    matmul_with(t[i], NULL, Wq, wt, M, K, X + row * K, 1, Y1, scratch);
+                    if (memcmp(Y + row * M, Y1, M * sizeof *Y1) != 0)
+                        fail_msg("%s %s n=%lld: token %lld differs from a batch of it alone", t[i]->isa,
+                                 ggml_type_name(wt), (long long)n, (long long)row);
+                }
+            }
+        free(Wq);
+    }
+    pool_free(pool);
+    free(W), free(X), free(Y), free(Y1), free(scratch);
+}
+
 /* The gemm_exact gemms over several reduction chunks (k = 41 blocks: lane
  * accumulators carried through a middle chunk), with odd row and token
  * counts and Q8_0 weights of -128 (never made by the quantizer, legal in a
@@ -820,6 +862,7 @@ int main(void)
         cmocka_unit_test(test_batch_gemm_shapes),
         cmocka_unit_test(test_gemm_exact_long_rows),
         cmocka_unit_test(test_gemm_exact_long_k),
+        cmocka_unit_test(test_matmul_alone),
         cmocka_unit_test(test_matmul_default_and_sizes),
         cmocka_unit_test(test_shared_real_matmul),
     };
