@@ -12,12 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gguf/gguf.h"
 #include "gguf/gguf_write.h"
 #include "mote_tools.h"
 #include "tensor/quant.h"
+#include "synthmodel.h"
 #include "testutil.h"
 #include "toolkit/synth.h"
 
@@ -698,6 +701,64 @@ static void test_errors(void **state)
     remove_temp(path);
 }
 
+/* A writer replaces only regular files, in place of the final name only
+ * when complete: a device stays a device (`-o /dev/full` once deleted
+ * /dev/full), a link stays a link whose target is replaced, and a failed
+ * write leaves no file behind. */
+static void test_output_targets(void **state)
+{
+    (void)state;
+    char *dir = synthmodel_tempdir();
+    char vocab[512], target[512], link[512], sub[512];
+    snprintf(vocab, sizeof vocab, "%s/vocab.gguf", dir);
+    synthmodel_write_vocab(vocab);
+    mote_synth_params p = mote_synth_default_params();
+    p.like = "tiny-llama";
+    p.type = "Q8_0";
+    p.vocab_path = vocab;
+    p.n_layer = 1;
+
+    struct stat sb;
+    if (stat("/dev/full", &sb) == 0 && S_ISCHR(sb.st_mode)) {
+        p.out_path = "/dev/full";
+        assert_int_equal(mote_synth(&p), MOTE_E_IO);
+        assert_non_null(strstr(mote_last_error(), "not a regular file"));
+        assert_int_equal(stat("/dev/full", &sb), 0);
+        assert_true(S_ISCHR(sb.st_mode));
+    }
+    snprintf(sub, sizeof sub, "%s/folder", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    p.out_path = sub;
+    assert_int_equal(mote_synth(&p), MOTE_E_IO);
+    assert_int_equal(stat(sub, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    assert_int_equal(rmdir(sub), 0);
+
+    snprintf(target, sizeof target, "%s/target.gguf", dir);
+    snprintf(link, sizeof link, "%s/link.gguf", dir);
+    FILE *f = fopen(target, "w");
+    assert_non_null(f);
+    fputs("old", f);
+    fclose(f);
+    assert_int_equal(symlink("target.gguf", link), 0);
+    p.out_path = link;
+    assert_int_equal(mote_synth(&p), MOTE_OK);
+    assert_int_equal(lstat(link, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    mote_model *m = NULL;
+    assert_int_equal(mote_model_open(target, NULL, &m), MOTE_OK); /* the new model, through the link's target */
+    mote_model_close(m);
+    assert_int_equal(unlink(link), 0);
+    assert_int_equal(unlink(target), 0);
+    DIR *d = opendir(dir); /* only the vocabulary is left: no temporary file */
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(n, 1);
+    synthmodel_tempdir_remove(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -716,6 +777,7 @@ int main(void)
         cmocka_unit_test(test_weight_statistics),
         cmocka_unit_test(test_vocab_copied),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_output_targets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

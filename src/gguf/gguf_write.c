@@ -577,6 +577,8 @@ mote_status gguf_writer_write_fp(gguf_writer *w, FILE *fp)
     return write_all(w, &s);
 }
 
+static mote_status write_replacing(gguf_writer *w, const char *path);
+
 /* The file is written under a temporary name in the same folder and
  * renamed over path only when complete: a failure or a cancellation
  * leaves path as it was (a previous file included), and a reader never
@@ -584,6 +586,27 @@ mote_status gguf_writer_write_fp(gguf_writer *w, FILE *fp)
 mote_status gguf_writer_write_file(gguf_writer *w, const char *path)
 {
     if (!w || !path) return mote_fail(MOTE_E_INVALID, "gguf writer: NULL argument");
+    /* Only a regular file is ever replaced (never a device, a FIFO or a
+     * folder); a symbolic link stays a link, and its target is replaced. */
+    char *resolved = NULL;
+    struct stat sb;
+    if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+        if (!(resolved = realpath(path, NULL)))
+            return mote_fail(MOTE_E_IO, "gguf writer: %s: cannot follow the link: %s", path, strerror(errno));
+        path = resolved;
+    }
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        mote_status e = mote_fail(MOTE_E_IO, "gguf writer: %s exists and is not a regular file; not replaced", path);
+        free(resolved);
+        return e;
+    }
+    mote_status st = write_replacing(w, path);
+    free(resolved);
+    return st;
+}
+
+static mote_status write_replacing(gguf_writer *w, const char *path)
+{
     const size_t len = strlen(path);
     char *tmp = malloc(len + sizeof ".tmp-XXXXXX");
     if (!tmp) return nomem();
@@ -596,7 +619,7 @@ mote_status gguf_writer_write_file(gguf_writer *w, const char *path)
         return e;
     }
     FILE *fp = fdopen(fd, "wb");
-    mote_status st = MOTE_OK;
+    mote_status st;
     if (!fp || fchmod(fd, 0644) != 0) { /* mkstemp's 0600: a model file is for every user */
         st = mote_fail(MOTE_E_IO, "gguf writer: %s: %s", tmp, strerror(errno));
         if (!fp) close(fd);
