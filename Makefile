@@ -5,6 +5,10 @@
 
 PREFIX  ?= /usr/local
 CC      ?= cc
+# The release, and the ABI version of libmote.so (its SONAME): bumped when
+# a change breaks programs linked against an older libmote.so.
+VERSION   := 0.1.0
+SOVERSION := 0
 TESTPKG := cmocka
 
 # libmote's modules, lowest layer first: a module includes only its own
@@ -82,21 +86,31 @@ TEST_UTIL:= $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+$(CLI_OBJ): CFLAGS += -DMOTE_VERSION='"$(VERSION)"' 
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_UOBJ:= $(TEST_UTIL:%.c=$(BUILD)/%.o)
 
 .PHONY: all test install uninstall clean
+# ./mote is the default build's command, refreshed whenever it differs
+# from build/mote; a sanitizer or cross build stays in its own folder
+# (build-san/mote, ...) and never replaces it.
+.PHONY: FORCE
+ifeq ($(BUILD),build)
 all: mote
-
+mote: build/mote FORCE
+	@cmp -s $< $@ || cp $< $@
+else
+all: $(BUILD)/mote
 mote: $(BUILD)/mote
-	cp $< $@
+	@echo "./mote is the default build's (make); this build's command is $(BUILD)/mote"
+endif
 
 $(BUILD)/libmote.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/libmote.so: $(LIB_OBJ)
-	$(CC) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS)
+	$(CC) -shared -Wl,-soname,libmote.so.$(SOVERSION) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/mote: $(CLI_OBJ) $(BUILD)/libmote.a
 	$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
@@ -130,18 +144,25 @@ test: $(TEST_BIN) $(BUILD)/mote $(BUILD)/libmote.so
 	  echo "== $$t"; MOTE_BIN=$$mote_bin $(RUNNER) $$t || fail=1; \
 	done; \
 	echo "== tests/exports.sh"; NM=$(CROSS)nm sh tests/exports.sh $(BUILD)/libmote.so include/mote.h include/mote_tools.h || fail=1; \
+	if [ -z "$(RUNNER)" ] && [ "$(SAN)" != 1 ]; then \
+	  echo "== tests/install.sh"; sh tests/install.sh "$(MAKE)" $(BUILD) || fail=1; \
+	else echo "SKIP: tests/install.sh runs in native builds without sanitizers"; fi; \
 	if [ $$fail -ne 0 ]; then echo "SOME TESTS FAILED"; exit 1; fi; echo "ALL TESTS PASSED"
 
 install: $(BUILD)/mote $(BUILD)/libmote.a $(BUILD)/libmote.so
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(BUILD)/mote $(DESTDIR)$(PREFIX)/bin/mote
 	install -m 644 $(BUILD)/libmote.a $(DESTDIR)$(PREFIX)/lib/libmote.a
-	install -m 755 $(BUILD)/libmote.so $(DESTDIR)$(PREFIX)/lib/libmote.so
+	install -m 755 $(BUILD)/libmote.so $(DESTDIR)$(PREFIX)/lib/libmote.so.$(VERSION)
+	ln -sf libmote.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmote.so.$(SOVERSION)
+	ln -sf libmote.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libmote.so
 	install -m 644 include/mote.h include/mote_tools.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@PKGS@|$(PKGS)|' mote.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mote.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@PKGS@|$(PKGS)|' -e 's|@VERSION@|$(VERSION)|' mote.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mote.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/mote $(DESTDIR)$(PREFIX)/lib/libmote.a $(DESTDIR)$(PREFIX)/lib/libmote.so \
+	      $(DESTDIR)$(PREFIX)/lib/libmote.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libmote.so.$(VERSION) \
 	      $(DESTDIR)$(PREFIX)/include/mote.h $(DESTDIR)$(PREFIX)/include/mote_tools.h \
 	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/mote.pc
 

@@ -17,7 +17,7 @@
 #include "cli/args.h"
 #include "mote.h"
 
-/* Version of the command (kept in step with mote.pc.in). */
+/* Version of the command: the Makefile passes its VERSION (also in mote.pc). */
 #ifndef MOTE_VERSION
 #define MOTE_VERSION "0.1.0"
 #endif
