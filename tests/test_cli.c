@@ -424,6 +424,32 @@ static void test_run_golden_ids(void **state)
     free(prompt);
 }
 
+/* Why generation stopped is said every time: the -n length, a full
+ * context (-n 100 with -c 64 once stopped at 60 tokens without a word),
+ * the model's end token; a prompt that fills the context says so. */
+static void test_run_says_why_it_stopped(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("stories260K.gguf");
+    proc p = RUN("run", model, "-p", "Once upon a time", "-n", "5", "--temp", "0");
+    expect_status(&p, 0);
+    expect_contains(p.err, "stopped:    length: 5 tokens (-n)");
+    proc_free(&p);
+    p = RUN("run", model, "-p", "Once upon a time", "-n", "100", "-c", "64", "--temp", "0");
+    expect_status(&p, 0);
+    expect_contains(p.err, "stopped:    context full: 64 tokens (see -c)");
+    proc_free(&p);
+    p = RUN("run", model, "-p", "Once upon a time", "-c", "3");
+    expect_status(&p, 1);
+    expect_contains(p.err, "the prompt has 5 tokens and the context holds 3: no room to generate");
+    proc_free(&p);
+    p = RUN("run", model, "-p", "Once", "-n", "2", "-c", "4096");
+    expect_status(&p, 0);
+    expect_contains(p.err, "warning: -c 4096 is above the 2048 tokens the model was trained with");
+    proc_free(&p);
+    free(model);
+}
+
 /* The streamed text is the detokenized greedy continuation; -f reads the
  * prompt from a file. */
 static void test_run_golden_text(void **state)
@@ -729,6 +755,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_info_vocab_only),
         cmocka_unit_test(test_run_golden_ids),
         cmocka_unit_test(test_run_golden_text),
+        cmocka_unit_test(test_run_says_why_it_stopped),
         cmocka_unit_test(test_chat_plain),
         cmocka_unit_test(test_chat_incremental),
         cmocka_unit_test(test_chat_template),

@@ -54,6 +54,20 @@ void cli_catch_interrupt(void);
 int cli_interrupted(void);
 /* A mote_progress_fn that cancels once Ctrl-C was pressed. */
 int cli_stop_on_interrupt(void *user, uint64_t done, uint64_t total);
+
+/* Progress of long evaluations on a terminal: a mote_progress_fn (user: a
+ * cli_progress) that shows "\r<label>: 42%" on stderr once a call has run
+ * for more than a second (calls that end sooner print nothing), ends the
+ * line when the call is done, and cancels after Ctrl-C. Nothing is printed
+ * when stderr is not a terminal. */
+typedef struct cli_progress {
+    const char *label;
+    int tty;        /* stderr is a terminal */
+    double t0;      /* when the current call began (its first layer) */
+    int shown;      /* percentage on screen, -1: nothing */
+} cli_progress;
+void cli_progress_init(cli_progress *p, const char *label);
+int cli_progress_fn(void *user, uint64_t done, uint64_t total);
 /* Exit status after Ctrl-C (128 + SIGINT, as a shell reports it). */
 #define EXIT_INTERRUPTED 130
 

@@ -33,6 +33,19 @@ static int print_token(void *user, mote_token t, const char *piece, size_t len)
     return ferror(stdout) != 0 || cli_interrupted(); /* stop if stdout is gone or on Ctrl-C */
 }
 
+/* Why generation ended, said every time (a reply cut short by the
+ * context or by -n must not look like the model's own end). */
+static void report_stop(const mote_generate_stats *st, int n_gen, int n_predict, int pos, int ctx)
+{
+    if (cli_interrupted()) fprintf(stderr, "stopped:    interrupted (Ctrl-C)\n");
+    else if (st->stopped_by_eog) fprintf(stderr, "stopped:    end of generation (the model's end token)\n");
+    else if (st->n_generated >= n_gen && n_predict >= 0 && n_gen == n_predict)
+        fprintf(stderr, "stopped:    length: %d tokens (-n)\n", n_gen);
+    else if (pos >= ctx - 1)
+        fprintf(stderr, "stopped:    context full: %d tokens (see -c)\n", ctx);
+    else fprintf(stderr, "stopped:    after %d tokens\n", st->n_generated);
+}
+
 static void report_stats(double load_s, const mote_generate_stats *st, uint64_t seed)
 {
     fprintf(stderr, "load:       %8.1f ms\n", load_s * 1e3);
@@ -123,7 +136,10 @@ int cmd_run(int argc, char **argv)
     cli_catch_interrupt();
     if (cli_open_model(pos[0], 0, &model) != 0) goto done;
     mote_session_params sp = mote_session_default_params();
-    sp.progress = cli_stop_on_interrupt; /* Ctrl-C cancels a long prompt */
+    cli_progress prog;
+    cli_progress_init(&prog, "prompt");
+    sp.progress = cli_progress_fn; /* a long prompt shows progress; Ctrl-C cancels it */
+    sp.progress_user = &prog;
     sp.n_ctx = n_ctx;
     sp.n_threads = n_threads;
     sp.kv_type = kv_type;
@@ -132,6 +148,10 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     double load_s = cli_now() - t0;
+    mote_model_info info;
+    if (n_ctx > 0 && mote_model_get_info(model, &info) == MOTE_OK && n_ctx > info.n_ctx_train)
+        fprintf(stderr, "mote: warning: -c %d is above the %d tokens the model was trained with; past them its "
+                        "output degrades\n", n_ctx, info.n_ctx_train);
 
     if (cli_tokenize(model, prompt, prompt_len, !no_special, parse_special, &toks, &n_toks) != 0)
         goto done;
@@ -141,7 +161,8 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     if (n_toks >= (size_t)ctx) {
-        cli_error("the prompt has %zu tokens but the context holds %d (see -c)", n_toks, ctx);
+        cli_error("the prompt has %zu tokens and the context holds %d: no room to generate (see -c)", n_toks,
+                  ctx);
         goto done;
     }
 
@@ -160,8 +181,9 @@ int cmd_run(int argc, char **argv)
         mote_generate(session, sampler, toks, (int)n_toks, n_gen, print_token, &out, &st);
     if (ids || out.n_printed > 0) putchar('\n');
     fflush(stdout);
-    if (cli_interrupted()) {
-        fprintf(stderr, "(interrupted)\n");
+    if (cli_interrupted()) { /* the prompt was cancelled, or generation stopped */
+        if (gs == MOTE_OK) report_stats(load_s, &st, smp.seed);
+        fprintf(stderr, "stopped:    interrupted (Ctrl-C)\n");
         rc = EXIT_INTERRUPTED;
         goto done;
     }
@@ -174,8 +196,7 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     report_stats(load_s, &st, smp.seed);
-    if (!st.stopped_by_eog && n_gen == ctx - (int)n_toks && st.n_generated >= n_gen)
-        fprintf(stderr, "(stopped: the context of %d tokens is full; see -c)\n", ctx);
+    report_stop(&st, n_gen, n_predict, mote_session_pos(session), ctx);
     rc = 0;
 
 done:

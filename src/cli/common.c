@@ -48,6 +48,32 @@ void cli_catch_interrupt(void)
 
 int cli_interrupted(void) { return interrupted != 0; }
 
+#define PROGRESS_AFTER_S 1.0 /* calls shorter than this show nothing */
+
+void cli_progress_init(cli_progress *p, const char *label)
+{
+    *p = (cli_progress){.label = label, .tty = isatty(STDERR_FILENO), .t0 = cli_now(), .shown = -1};
+}
+
+int cli_progress_fn(void *user, uint64_t done, uint64_t total)
+{
+    cli_progress *p = user;
+    if (done <= 1) { /* a new call */
+        p->t0 = cli_now();
+        p->shown = -1;
+    }
+    if (p->tty && total > 0) {
+        const int pct = (int)(done * 100 / total);
+        if (pct != p->shown && (p->shown >= 0 || cli_now() - p->t0 > PROGRESS_AFTER_S)) {
+            fprintf(stderr, "\r%s: %3d%%", p->label, pct);
+            if (done >= total) fputc('\n', stderr);
+            fflush(stderr);
+            p->shown = pct;
+        }
+    }
+    return cli_interrupted();
+}
+
 int cli_stop_on_interrupt(void *user, uint64_t done, uint64_t total)
 {
     (void)user, (void)done, (void)total;
