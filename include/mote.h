@@ -210,6 +210,11 @@ enum mote_pooling {
     MOTE_POOL_LAST = 3,     /* the sequence's last token */
 };
 
+/* Limits of the session parameters (the CLI's options use the same). */
+#define MOTE_N_CTX_MAX (1 << 22)  /* positions per sequence */
+#define MOTE_N_SEQ_MAX 4096       /* sequences per session */
+#define MOTE_N_THREADS_MAX 1024   /* threads of the process's pool (MOTE_THREADS) */
+
 typedef struct mote_session_params {
     int n_ctx;      /* positions per sequence; 0 = the model's training
                      * context, at most 4096 */

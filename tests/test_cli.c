@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "mote.h"
 #include "testutil.h"
 
 extern char **environ;
@@ -424,6 +425,39 @@ static void test_run_golden_ids(void **state)
     free(prompt);
 }
 
+/* Option limits are the library's and the messages give the range: -c
+ * and -t once passed the CLI and failed in the library without a word of
+ * the limit, -n 99999999999 said "not an integer", --repeat-penalty 0
+ * failed only in the sampler; -t above the CPUs warns. */
+static void test_option_limits(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("stories260K.gguf");
+    char big_ctx[32];
+    snprintf(big_ctx, sizeof big_ctx, "%d", MOTE_N_CTX_MAX + 1);
+    proc p = RUN("run", model, "-p", "Once", "-c", big_ctx);
+    expect_status(&p, 2);
+    expect_contains(p.err, "is out of range [0, 4194304]");
+    proc_free(&p);
+    p = RUN("run", model, "-p", "Once", "-t", "1025");
+    expect_status(&p, 2);
+    expect_contains(p.err, "-t: 1025 is out of range [0, 1024]");
+    proc_free(&p);
+    p = RUN("run", model, "-p", "Once", "-n", "99999999999");
+    expect_status(&p, 2);
+    expect_contains(p.err, "-n: 99999999999 is out of range [-1, 1000000000]");
+    proc_free(&p);
+    p = RUN("run", model, "-p", "Once", "--repeat-penalty", "0");
+    expect_status(&p, 2);
+    expect_contains(p.err, "--repeat-penalty: 0 is out of range");
+    proc_free(&p);
+    p = RUN("run", model, "-p", "Once", "-n", "2", "-t", "1024");
+    expect_status(&p, 0);
+    expect_contains(p.err, "warning: -t 1024 is more than the");
+    proc_free(&p);
+    free(model);
+}
+
 /* Why generation stopped is said every time: the -n length, a full
  * context (-n 100 with -c 64 once stopped at 60 tokens without a word),
  * the model's end token; a prompt that fills the context says so. */
@@ -756,6 +790,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_run_golden_ids),
         cmocka_unit_test(test_run_golden_text),
         cmocka_unit_test(test_run_says_why_it_stopped),
+        cmocka_unit_test(test_option_limits),
         cmocka_unit_test(test_chat_plain),
         cmocka_unit_test(test_chat_incremental),
         cmocka_unit_test(test_chat_template),

@@ -25,7 +25,7 @@
 
 #include "mote.h"
 
-#define POOL_THREADS_MAX 1024 /* largest MOTE_THREADS value (a larger cap means the whole pool) */
+#define POOL_THREADS_MAX MOTE_N_THREADS_MAX /* largest MOTE_THREADS value (a larger cap means the whole pool) */
 #define POOL_CPUS_MAX 64      /* largest pool sized from the CPU count */
 
 typedef struct mote_pool mote_pool;

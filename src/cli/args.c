@@ -136,8 +136,15 @@ static int store_value(const cli_spec *spec, const cli_opt *o, const char *label
         return 0;
     case ARG_INT: {
         int v;
-        if (parse_int(val, &v) != 0)
+        if (parse_int(val, &v) != 0) {
+            long long wide; /* a whole number too large for an int is out of range, not "not an integer" */
+            char *end;
+            errno = 0;
+            wide = strtoll(val, &end, 10);
+            if (starts_like_number(val) && *end == '\0' && end != val && (errno == ERANGE || wide != (int)wide))
+                return args_usage_error(spec, "%s: %s is out of range [%.0f, %.0f]", label, val, o->lo, o->hi);
             return args_usage_error(spec, "%s: '%s' is not an integer", label, val);
+        }
         if (v < o->lo || v > o->hi)
             return args_usage_error(spec, "%s: %d is out of range [%.0f, %.0f]", label, v,
                                     o->lo, o->hi);

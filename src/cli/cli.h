@@ -43,6 +43,10 @@ int cli_lib_error(void);
 /* Print "mote: <formatted message>" on stderr; returns EXIT_LIB. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* -t N above the CPUs this process may run on: a warning on stderr (the
+ * process's pool caps every run at its size anyway). */
+void cli_check_threads(int n_threads);
+
 /* Monotonic clock in seconds. */
 double cli_now(void);
 
@@ -125,7 +129,7 @@ typedef struct sample_args {
     {0, "min-p", ARG_FLOAT, &(sa)->p.min_p, "P",                               \
      "drop tokens under P x the top probability; 0 = off", 0, 1, NULL}, \
     {0, "repeat-penalty", ARG_FLOAT, &(sa)->p.repeat_penalty, "R",             \
-     "penalise recently seen tokens; 1 = off", 0, 1e6, &(sa)->seen_penalty},   \
+     "penalise recently seen tokens; 1 = off", 1e-3, 1e6, &(sa)->seen_penalty},   \
     {0, "repeat-last-n", ARG_INT, &(sa)->p.penalty_last_n, "N",                \
      "how many recent tokens the penalty sees", 0, 1e9, &(sa)->seen_last_n},   \
     {0, "seed", ARG_U64, &(sa)->p.seed, "S",                                   \

@@ -328,7 +328,7 @@ int cmd_bench(int argc, char **argv)
          1 << 20, NULL},
         {'n', "n-gen", ARG_INT, &o.n_gen, "N", "tokens per tg run (default 128)", 0, 1 << 20,
          NULL},
-        {'t', "threads", ARG_INT, &o.n_threads, "N", "worker threads (default: all CPUs)", 1, 4096,
+        {'t', "threads", ARG_INT, &o.n_threads, "N", "worker threads (default: all CPUs; more are capped)", 1, MOTE_N_THREADS_MAX,
          NULL},
         {'r', "repetitions", ARG_INT, &o.reps, "N", "runs of each test (default 5)", 1, 1000, NULL},
         {'d', "depth", ARG_INT, &o.depth, "N", "tokens already in the cache (default 0)", 0,
@@ -350,6 +350,7 @@ int cmd_bench(int argc, char **argv)
     int n_pos;
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
+    cli_check_threads(o.n_threads);
     if (!o.model) return args_usage_error(&spec, "give the model with -m FILE");
     if (strcmp(o.format, "md") != 0 && strcmp(o.format, "json") != 0)
         return args_usage_error(&spec, "-o takes md or json, not '%s'", o.format);

@@ -279,9 +279,9 @@ int cmd_chat(int argc, char **argv)
          "most tokens per reply (default -1: no limit)", -1, 1e9,
          NULL},
         SAMPLE_OPTS(&sa),
-        {'t', "threads", ARG_INT, &n_threads, "N", "worker threads (default: all CPUs)", 0, 4096,
+        {'t', "threads", ARG_INT, &n_threads, "N", "worker threads (default: all CPUs; more are capped)", 0, MOTE_N_THREADS_MAX,
          NULL},
-        {'c', "ctx", ARG_INT, &n_ctx, "N", "context length (default: the model's)", 0, 1e8,
+        {'c', "ctx", ARG_INT, &n_ctx, "N", "context length (default: the model's)", 0, MOTE_N_CTX_MAX,
          NULL},
         {0, "kv-type", ARG_STRING, &kv_name, "TYPE", KV_TYPE_HELP, 0, 0, NULL},
         {0, "chat-template", ARG_STRING, &template_file, "FILE",
@@ -311,6 +311,7 @@ int cmd_chat(int argc, char **argv)
     int n_pos;
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
+    cli_check_threads(n_threads);
 
     if (cli_kv_type(kv_name, &kv_type) != 0)
         return args_usage_error(&spec, "--kv-type must be f16, f32 or q8_0, not '%s'", kv_name);

@@ -75,8 +75,8 @@ int cmd_perplexity(int argc, char **argv)
 {
     int n_ctx = 0, n_threads = 0, max_chunks = 0;
     const cli_opt opts[] = {
-        {'c', "ctx", ARG_INT, &n_ctx, "N", "chunk length in tokens (required)", 4, 1e8, NULL},
-        {'t', "threads", ARG_INT, &n_threads, "N", "worker threads (default: all CPUs)", 0, 4096,
+        {'c', "ctx", ARG_INT, &n_ctx, "N", "chunk length in tokens (required)", 4, MOTE_N_CTX_MAX, NULL},
+        {'t', "threads", ARG_INT, &n_threads, "N", "worker threads (default: all CPUs; more are capped)", 0, MOTE_N_THREADS_MAX,
          NULL},
         {0, "chunks", ARG_INT, &max_chunks, "K", "score at most the first K chunks", 1, 1e9,
          NULL},
@@ -98,6 +98,7 @@ int cmd_perplexity(int argc, char **argv)
     int n_pos;
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
+    cli_check_threads(n_threads);
     if (n_ctx == 0) return args_usage_error(&spec, "give the chunk length with -c N");
 
     char *text = NULL;

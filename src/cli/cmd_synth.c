@@ -39,7 +39,7 @@ int cmd_synth(int argc, char **argv)
          NULL},
         {0, "layers", ARG_INT, &p.n_layer, "N", "write N blocks instead of the model's", 1, 4096,
          NULL},
-        {'t', "threads", ARG_INT, &p.n_threads, "N", "worker threads (default: all CPUs)", 0, 4096,
+        {'t', "threads", ARG_INT, &p.n_threads, "N", "worker threads (default: all CPUs; more are capped)", 0, MOTE_N_THREADS_MAX,
          NULL},
         {0, "exact", ARG_FLAG, &p.exact, NULL,
          "quantize every row from its own samples (slow for K-quants)", 0, 0, NULL},
@@ -67,6 +67,7 @@ int cmd_synth(int argc, char **argv)
     int n_pos;
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
+    cli_check_threads(p.n_threads);
     if (!p.like || !p.vocab_path || !p.out_path)
         return args_usage_error(&spec, "--like, --vocab and -o are required");
 

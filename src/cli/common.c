@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,15 @@ int cli_stop_on_interrupt(void *user, uint64_t done, uint64_t total)
 {
     (void)user, (void)done, (void)total;
     return cli_interrupted();
+}
+
+void cli_check_threads(int n_threads)
+{
+    cpu_set_t set;
+    int cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpus > 0 && n_threads > cpus)
+        fprintf(stderr, "mote: warning: -t %d is more than the %d CPU%s this process may use; more threads than CPUs "
+                        "only wait for each other\n", n_threads, cpus, cpus == 1 ? "" : "s");
 }
 
 double cli_now(void)

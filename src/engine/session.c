@@ -24,7 +24,6 @@
 
 #define DEFAULT_N_CTX_MAX 4096
 #define DEFAULT_N_BATCH 512
-#define N_SEQ_MAX 4096
 
 /* Pooled embedding state of one sequence (embeddings sessions). */
 typedef struct seq_pool {
@@ -153,10 +152,10 @@ static mote_status check_params(mote_session_params *p, const arch_hparams *hp)
     if (p->n_batch == 0) p->n_batch = DEFAULT_N_BATCH;
     if (p->n_batch > p->n_ctx) p->n_batch = p->n_ctx;
     if (p->n_seq_max == 0) p->n_seq_max = 1;
-    if (p->n_ctx > (1 << 22))
-        return mote_fail(MOTE_E_INVALID, "session: n_ctx %d is too large", p->n_ctx);
-    if (p->n_seq_max > N_SEQ_MAX)
-        return mote_fail(MOTE_E_INVALID, "session: n_seq_max %d is above %d", p->n_seq_max, N_SEQ_MAX);
+    if (p->n_ctx > MOTE_N_CTX_MAX)
+        return mote_fail(MOTE_E_INVALID, "session: n_ctx %d is above %d", p->n_ctx, MOTE_N_CTX_MAX);
+    if (p->n_seq_max > MOTE_N_SEQ_MAX)
+        return mote_fail(MOTE_E_INVALID, "session: n_seq_max %d is above %d", p->n_seq_max, MOTE_N_SEQ_MAX);
     if (p->pooling == MOTE_POOL_DEFAULT) p->pooling = hp->pooling;
     if (p->embeddings && (p->pooling < MOTE_POOL_NONE || p->pooling > MOTE_POOL_LAST))
         return mote_fail(MOTE_E_INVALID, "session: unknown pooling %d", p->pooling);
