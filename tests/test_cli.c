@@ -425,6 +425,43 @@ static void test_run_golden_ids(void **state)
     free(prompt);
 }
 
+/* Newcomer frictions: a missing positional argument is named, bench takes
+ * the model as MODEL like every other verb, perplexity's -c defaults to
+ * llama.cpp's 512. */
+static void test_newcomer_frictions(void **state)
+{
+    proc p = RUN("run");
+    expect_status(&p, 2);
+    expect_contains(p.err, "missing MODEL");
+    proc_free(&p);
+    p = RUN("tokenize");
+    expect_status(&p, 2);
+    expect_contains(p.err, "missing MODEL TEXT");
+    proc_free(&p);
+    p = RUN("perplexity", "m.gguf");
+    expect_status(&p, 2);
+    expect_contains(p.err, "missing FILE");
+    proc_free(&p);
+    p = RUN("bench", "a.gguf", "-m", "b.gguf");
+    expect_status(&p, 2);
+    expect_contains(p.err, "give the model once");
+    proc_free(&p);
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("stories260K.gguf");
+    p = RUN("bench", model, "-p", "8", "-n", "4", "-r", "1", "-t", "1");
+    expect_status(&p, 0);
+    expect_contains(p.out, "tg4");
+    proc_free(&p);
+    char story[4096];
+    snprintf(story, sizeof story, "%s", shared_path("golden/story.txt"));
+    p = RUN("perplexity", model, story, "--chunks", "1");
+    expect_status(&p, 0);
+    expect_contains(p.out, "PPL = ");
+    expect_contains(p.err, "512");
+    proc_free(&p);
+    free(model);
+}
+
 /* Option limits are the library's and the messages give the range: -c
  * and -t once passed the CLI and failed in the library without a word of
  * the limit, -n 99999999999 said "not an integer", --repeat-penalty 0
@@ -791,6 +828,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_run_golden_text),
         cmocka_unit_test(test_run_says_why_it_stopped),
         cmocka_unit_test(test_option_limits),
+        cmocka_unit_test(test_newcomer_frictions),
         cmocka_unit_test(test_chat_plain),
         cmocka_unit_test(test_chat_incremental),
         cmocka_unit_test(test_chat_template),

@@ -228,8 +228,22 @@ int args_parse(const cli_spec *spec, int argc, char **argv, int *n_pos)
         if (store_value(spec, o, label, val) != 0) return EXIT_USAGE;
         if (o->seen) *o->seen = 1;
     }
-    if (npos < spec->min_pos)
-        return args_usage_error(spec, "missing argument%s", spec->min_pos - npos > 1 ? "s" : "");
+    if (npos < spec->min_pos) {
+        /* Name what is missing: the usage line starts with the positional
+         * arguments' names ("MODEL FILE [-c N] ..."). */
+        char names[128] = "";
+        const char *u = spec->usage;
+        size_t off = 0;
+        for (int i = 0; *u && i < spec->min_pos; i++) {
+            while (*u == ' ') u++;
+            const size_t len = strcspn(u, " ");
+            if (!len || !isupper((unsigned char)*u)) break;
+            if (i >= npos && off + len + 2 < sizeof names)
+                off += (size_t)snprintf(names + off, sizeof names - off, "%s%.*s", off ? " " : "", (int)len, u);
+            u += len;
+        }
+        return args_usage_error(spec, "missing %s", off ? names : "arguments");
+    }
     *n_pos = npos;
     return ARGS_CONTINUE;
 }

@@ -323,7 +323,7 @@ int cmd_bench(int argc, char **argv)
     bench_opts o = {.n_prompt = 512, .n_gen = 128, .n_threads = cpus < 1 ? 1 : (int)cpus,
                     .reps = 5, .format = "md"};
     const cli_opt opts[] = {
-        {'m', "model", ARG_STRING, &o.model, "FILE", "model to measure (required)", 0, 0, NULL},
+        {'m', "model", ARG_STRING, &o.model, "FILE", "model to measure (or give it as MODEL)", 0, 0, NULL},
         {'p', "n-prompt", ARG_INT, &o.n_prompt, "N", "prompt tokens per pp run (default 512)", 0,
          1 << 20, NULL},
         {'n', "n-gen", ARG_INT, &o.n_gen, "N", "tokens per tg run (default 128)", 0, 1 << 20,
@@ -336,9 +336,10 @@ int cmd_bench(int argc, char **argv)
         {'o', "output", ARG_STRING, &o.format, "FMT", "md (table, default) or json", 0, 0, NULL},
         {0},
     };
+    const char *pos[1] = {NULL};
     const cli_spec spec = {
         .verb = "bench",
-        .usage = "-m FILE [-p N] [-n N] [-t N] [-r N] [-d N] [-o md|json]",
+        .usage = "(MODEL | -m FILE) [-p N] [-n N] [-t N] [-r N] [-d N] [-o md|json]",
         .about = "Measure a model like llama-bench: prompt processing (pp: N random tokens as one\n"
                  "batch) and generation (tg: N tokens one at a time, each the greedy argmax of the\n"
                  "last logits, argmax not timed), both on top of -d cached tokens, in tokens/s\n"
@@ -346,12 +347,17 @@ int cmd_bench(int argc, char **argv)
                  "first token (load + a 16-token prompt + the first token) and peak RSS.",
         .notes = "Progress goes to stderr; the report to stdout.",
         .opts = opts,
+        .min_pos = 0,
+        .max_pos = 1,
+        .pos = pos,
     };
     int n_pos;
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
     cli_check_threads(o.n_threads);
-    if (!o.model) return args_usage_error(&spec, "give the model with -m FILE");
+    if (o.model && pos[0]) return args_usage_error(&spec, "give the model once: as MODEL or with -m FILE");
+    if (pos[0]) o.model = pos[0];
+    if (!o.model) return args_usage_error(&spec, "give the model: mote bench MODEL (or -m FILE)");
     if (strcmp(o.format, "md") != 0 && strcmp(o.format, "json") != 0)
         return args_usage_error(&spec, "-o takes md or json, not '%s'", o.format);
     if (o.n_prompt == 0 && o.n_gen == 0) return args_usage_error(&spec, "-p and -n are both 0");

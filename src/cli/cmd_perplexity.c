@@ -71,11 +71,14 @@ static int score_chunk(mote_session *s, const mote_token *toks, int n, int n_bat
     return 0;
 }
 
+#define PPL_DEFAULT_CTX 512 /* llama.cpp's perplexity tool's default */
+
 int cmd_perplexity(int argc, char **argv)
 {
     int n_ctx = 0, n_threads = 0, max_chunks = 0;
     const cli_opt opts[] = {
-        {'c', "ctx", ARG_INT, &n_ctx, "N", "chunk length in tokens (required)", 4, MOTE_N_CTX_MAX, NULL},
+        {'c', "ctx", ARG_INT, &n_ctx, "N", "chunk length in tokens (default 512, as llama.cpp's)", 4,
+         MOTE_N_CTX_MAX, NULL},
         {'t', "threads", ARG_INT, &n_threads, "N", "worker threads (default: all CPUs; more are capped)", 0, MOTE_N_THREADS_MAX,
          NULL},
         {0, "chunks", ARG_INT, &max_chunks, "K", "score at most the first K chunks", 1, 1e9,
@@ -85,7 +88,7 @@ int cmd_perplexity(int argc, char **argv)
     const char *pos[2] = {NULL, NULL};
     const cli_spec spec = {
         .verb = "perplexity",
-        .usage = "MODEL FILE -c N [-t THREADS] [--chunks K]",
+        .usage = "MODEL FILE [-c N] [-t THREADS] [--chunks K]",
         .about = "Perplexity of MODEL on the text in FILE, computed like llama.cpp's perplexity\n"
                  "tool: chunks of N tokens, each from an empty cache with BOS first, scoring the\n"
                  "second half of every chunk. The running estimate after each chunk goes to\n"
@@ -99,7 +102,7 @@ int cmd_perplexity(int argc, char **argv)
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
     cli_check_threads(n_threads);
-    if (n_ctx == 0) return args_usage_error(&spec, "give the chunk length with -c N");
+    if (n_ctx == 0) n_ctx = PPL_DEFAULT_CTX;
 
     char *text = NULL;
     size_t text_len = 0;
