@@ -235,7 +235,6 @@ static void test_usage_errors(void **state)
     expect_usage_error(RUN("run", "m.gguf", "-p", "x", "-f", "y")); /* both */
     expect_usage_error(RUN("tokenize", "m.gguf"));              /* no text */
     expect_usage_error(RUN("info", "a.gguf", "b.gguf"));        /* extra */
-    expect_usage_error(RUN("perplexity", "m.gguf", "t.txt"));   /* no -c */
     expect_usage_error(RUN("run", "m.gguf", "-p", "x", "-n"));  /* no value */
     expect_usage_error(RUN("info", "m.gguf", "--tensors=1"));   /* flag value */
 }
