@@ -145,10 +145,13 @@ MOTE_API mote_token mote_token_eot(const mote_model *model); /* -1 if none */
 /* End of generation: EOS, EOT or any token the vocabulary marks as such. */
 MOTE_API int mote_token_is_eog(const mote_model *model, mote_token t);
 
-/* Tokenize text[0..len). add_special: add BOS/EOS as the vocabulary says.
+/* Tokenize text[0..len). add_special: add BOS/EOS as the vocabulary says
+ * (no BOS when the text's first token already is BOS, e.g. a parsed "<s>").
  * parse_special: recognise special tokens (e.g. "<|im_start|>") in the text.
  * Writes up to cap ids to out and the full count to *n_out; returns
- * MOTE_E_RANGE (with *n_out set) if cap was too small. */
+ * MOTE_E_RANGE (with *n_out set) if cap was too small: cap 0 with out NULL
+ * asks for the count. text may be NULL when len is 0. MOTE_E_INVALID for a
+ * NULL model or n_out, or a NULL out with cap > 0. */
 MOTE_API mote_status mote_tokenize(const mote_model *model, const char *text, size_t len,
                           int add_special, int parse_special, mote_token *out,
                           size_t cap, size_t *n_out);
@@ -382,10 +385,27 @@ typedef struct mote_chat_message {
 } mote_chat_message;
 
 /* Render the model's tokenizer.chat_template (or tmpl if not NULL) for the
- * messages. *out is malloc'd (free with mote_free). */
+ * messages. *out is malloc'd (free with mote_free). A NULL role or content
+ * renders as ""; n may be 0 (msgs may then be NULL). MOTE_E_INVALID for a
+ * NULL model or out; MOTE_E_UNSUPPORTED when there is no template. */
 MOTE_API mote_status mote_chat_apply(const mote_model *model, const char *tmpl,
                             const mote_chat_message *msgs, size_t n,
                             int add_generation_prompt, char **out);
+
+/* Render the conversation as mote_chat_apply does and tokenize it as the
+ * model sees it: special tokens (e.g. "<|im_start|>") are parsed in the
+ * template's own text only; the messages' contents are tokenized as plain
+ * text, so a message cannot forge role markers or end-of-turn tokens.
+ * BOS/EOS are added as the vocabulary says (mote_tokenize's add_special),
+ * BOS not when the template writes it. The contents are put in verbatim
+ * where the template writes them (a template that changes a content, e.g.
+ * trims it, gets the content as given). Writes up to cap ids to out and
+ * the full count to *n_out; MOTE_E_RANGE (with *n_out set) if cap was too
+ * small (cap 0 with out NULL asks for the count). */
+MOTE_API mote_status mote_chat_tokenize(const mote_model *model, const char *tmpl,
+                                        const mote_chat_message *msgs, size_t n,
+                                        int add_generation_prompt, mote_token *out,
+                                        size_t cap, size_t *n_out);
 
 /* Render a Jinja chat template with a JSON context object (the variables:
  * messages, tools, add_generation_prompt, bos_token, ...). */
