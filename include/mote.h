@@ -45,7 +45,10 @@ typedef enum mote_status {
 MOTE_API const char *mote_last_error(void);
 /* Short name of a status code, e.g. "format error". */
 MOTE_API const char *mote_status_name(mote_status s);
-/* Free memory that libmote returned to the caller (strings, arrays). */
+/* Free memory that libmote returned to the caller (strings, arrays).
+ * NULL does nothing, as do the NULL handles of mote_model_close,
+ * mote_session_free, mote_sampler_free, mote_batch_free and
+ * mote_batch_clear. */
 MOTE_API void mote_free(void *p);
 
 /* Progress of long work (opening a model, evaluating a prompt, writing a
@@ -90,7 +93,9 @@ typedef struct mote_model_params {
 
 MOTE_API mote_model_params mote_model_default_params(void);
 
-/* Open a GGUF file. Weights are used in place from a read-only memory map. */
+/* Open a GGUF file. Weights are used in place from a read-only memory map.
+ * params may be NULL (the defaults). *out is NULL on failure;
+ * MOTE_E_INVALID for a NULL path or out. */
 MOTE_API mote_status mote_model_open(const char *path, const mote_model_params *params,
                             mote_model **out);
 MOTE_API void mote_model_close(mote_model *model);
@@ -115,20 +120,25 @@ typedef struct mote_model_info {
     const char *pre;       /* tokenizer.ggml.pre or "" */
 } mote_model_info;
 
-/* Fields of `mem` that apply to a model: mapped, resident, heap. */
+/* Fields of `mem` that apply to a model: mapped, resident, heap.
+ * MOTE_E_INVALID for a NULL model or mem (as for mote_model_get_info). */
 MOTE_API mote_status mote_model_memory(const mote_model *model, mote_memory *mem);
 
 /* Strings in *info live as long as the model. */
 MOTE_API mote_status mote_model_get_info(const mote_model *model, mote_model_info *info);
 
 /* Metadata: iterate keys, and read any value rendered as text
- * (arrays are summarised as "[type x count]"). */
+ * (arrays are summarised as "[type x count]"). A NULL model has 0 keys;
+ * meta_key is NULL out of range. meta_string: MOTE_E_INVALID for a NULL
+ * model, key or buf or cap 0, MOTE_E_RANGE for a key that is absent. */
 MOTE_API int64_t mote_model_meta_count(const mote_model *model);
 MOTE_API const char *mote_model_meta_key(const mote_model *model, int64_t i);
 MOTE_API mote_status mote_model_meta_string(const mote_model *model, const char *key,
                                    char *buf, size_t cap);
 
-/* Tensors: iterate names, types and shapes (for `mote info`). */
+/* Tensors: iterate names, types and shapes (for `mote info`). A NULL
+ * model has 0 tensors; tensor_info: MOTE_E_INVALID for a NULL model,
+ * MOTE_E_RANGE for an index out of range; each output may be NULL. */
 MOTE_API int64_t mote_model_tensor_count(const mote_model *model);
 MOTE_API mote_status mote_model_tensor_info(const mote_model *model, int64_t i,
                                    const char **name, const char **type_name,
@@ -138,6 +148,7 @@ MOTE_API mote_status mote_model_tensor_info(const mote_model *model, int64_t i,
  * Tokenizer
  * ---------------------------------------------------------------------- */
 
+/* With a NULL model: 0 tokens, no BOS/EOS/EOT (-1), nothing is EOG. */
 MOTE_API int mote_vocab_size(const mote_model *model);
 MOTE_API mote_token mote_token_bos(const mote_model *model); /* -1 if none */
 MOTE_API mote_token mote_token_eos(const mote_model *model); /* -1 if none */
@@ -145,23 +156,31 @@ MOTE_API mote_token mote_token_eot(const mote_model *model); /* -1 if none */
 /* End of generation: EOS, EOT or any token the vocabulary marks as such. */
 MOTE_API int mote_token_is_eog(const mote_model *model, mote_token t);
 
-/* Tokenize text[0..len). add_special: add BOS/EOS as the vocabulary says.
+/* Tokenize text[0..len). add_special: add BOS/EOS as the vocabulary says
+ * (no BOS when the text's first token already is BOS, e.g. a parsed "<s>").
  * parse_special: recognise special tokens (e.g. "<|im_start|>") in the text.
  * Writes up to cap ids to out and the full count to *n_out; returns
- * MOTE_E_RANGE (with *n_out set) if cap was too small. */
+ * MOTE_E_RANGE (with *n_out set) if cap was too small: cap 0 with out NULL
+ * asks for the count. text may be NULL when len is 0. MOTE_E_INVALID for a
+ * NULL model or n_out, or a NULL out with cap > 0. */
 MOTE_API mote_status mote_tokenize(const mote_model *model, const char *text, size_t len,
                           int add_special, int parse_special, mote_token *out,
                           size_t cap, size_t *n_out);
 
 /* The text of one token. render_special: include the text of control
  * tokens (otherwise they render as ""). Writes up to cap bytes (no NUL) and
- * the full length to *n_out; MOTE_E_RANGE if cap was too small. */
+ * the full length to *n_out; MOTE_E_RANGE if cap was too small (cap 0
+ * with buf NULL asks for the length). MOTE_E_INVALID for a NULL model or
+ * n_out, a NULL buf with cap > 0, or a token outside the vocabulary. */
 MOTE_API mote_status mote_token_to_piece(const mote_model *model, mote_token t,
                                 int render_special, char *buf, size_t cap,
                                 size_t *n_out);
 
 /* Detokenize a sequence into a malloc'd NUL-terminated string (free with
- * mote_free). Handles the leading-space rule of SentencePiece vocabularies. */
+ * mote_free). Handles the leading-space rule of SentencePiece vocabularies.
+ * 0 tokens (toks may then be NULL) give "". MOTE_E_INVALID (with *out
+ * NULL) for a NULL model or out, NULL toks with n > 0, or a token outside
+ * the vocabulary. */
 MOTE_API mote_status mote_detokenize(const mote_model *model, const mote_token *toks,
                             size_t n, int render_special, char **out);
 
@@ -242,6 +261,8 @@ typedef struct mote_session_params {
 
 MOTE_API mote_session_params mote_session_default_params(void);
 
+/* params may be NULL (the defaults). *out is NULL on failure;
+ * MOTE_E_INVALID for a NULL model or out, or a vocab-only model. */
 MOTE_API mote_status mote_session_create(const mote_model *model, const mote_session_params *params,
                                          mote_session **out);
 MOTE_API void mote_session_free(mote_session *s);
@@ -249,7 +270,8 @@ MOTE_API void mote_session_free(mote_session *s);
 /* Evaluate n tokens of sequence 0 at its current position (matrix x
  * matrix, in pieces of n_batch). If all_logits, logits are kept for every
  * token, otherwise only for the last one. The position advances by n.
- * In an embeddings session, outputs are embeddings instead of logits. */
+ * In an embeddings session, outputs are embeddings instead of logits.
+ * n = 0 (toks may then be NULL) does nothing and succeeds. */
 MOTE_API mote_status mote_session_eval(mote_session *s, const mote_token *toks, int n, int all_logits);
 
 /* A batch: tokens of any sequences, evaluated in one forward pass. Each
@@ -264,7 +286,9 @@ typedef struct mote_batch {
     int8_t *output;      /* (cap) nonzero: keep this token's logits (or embedding) */
 } mote_batch;
 
-/* A batch with room for cap tokens (free with mote_batch_free). */
+/* A batch with room for cap tokens (free with mote_batch_free, which
+ * leaves it empty, so a second free does nothing). MOTE_E_INVALID for a
+ * NULL batch or cap < 1. */
 MOTE_API mote_status mote_batch_init(mote_batch *b, int cap);
 MOTE_API void mote_batch_free(mote_batch *b);
 MOTE_API void mote_batch_clear(mote_batch *b);
@@ -273,7 +297,9 @@ MOTE_API mote_status mote_batch_add(mote_batch *b, mote_token t, int seq, int po
 
 /* Evaluate a batch (at most n_batch tokens). On failure no sequence has
  * changed. Outputs (logits or embeddings) of batch token i are read with
- * mote_session_logits(s, i) / mote_session_embedding(s, i). */
+ * mote_session_logits(s, i) / mote_session_embedding(s, i). An empty
+ * batch does nothing and succeeds; MOTE_E_INVALID for a NULL session or
+ * batch. */
 MOTE_API mote_status mote_session_decode(mote_session *s, const mote_batch *b);
 
 /* Logits (n_vocab floats) of token i of the last evaluation (batch index;
@@ -297,6 +323,10 @@ MOTE_API const float *mote_session_embedding_seq(const mote_session *s, int seq)
  * MOTE_POOL_DEFAULT). */
 MOTE_API int mote_session_pooling(const mote_session *s);
 
+/* With a NULL session: pos, n_ctx and n_seq are 0, pooling is
+ * MOTE_POOL_NONE, logits and embeddings are NULL, mote_seq_pos is -1,
+ * mote_seq_tokens NULL (with *n 0), mote_seq_common_prefix 0, and the
+ * calls that return a status fail with MOTE_E_INVALID. */
 MOTE_API int mote_session_pos(const mote_session *s);   /* tokens cached in sequence 0 */
 MOTE_API int mote_session_n_ctx(const mote_session *s); /* positions per sequence */
 MOTE_API int mote_session_n_seq(const mote_session *s); /* n_seq_max */
@@ -312,7 +342,8 @@ MOTE_API mote_status mote_seq_truncate(mote_session *s, int seq, int pos);
 MOTE_API mote_status mote_seq_clear(mote_session *s, int seq);
 /* Make dst hold the first n cached positions of src (and nothing else). */
 MOTE_API mote_status mote_seq_copy(mote_session *s, int src, int dst, int n);
-/* The tokens cached in a sequence (valid until it changes); *n gets the count. */
+/* The tokens cached in a sequence (valid until it changes); *n gets the
+ * count (n may be NULL). */
 MOTE_API const mote_token *mote_seq_tokens(const mote_session *s, int seq, int *n);
 /* Prefix reuse: the length of the longest common prefix of seq's cached
  * tokens and toks[0..n). A caller keeps that much (mote_seq_truncate) and
@@ -343,10 +374,14 @@ typedef struct mote_sampler_params {
 } mote_sampler_params;
 
 MOTE_API mote_sampler_params mote_sampler_default_params(void);
+/* params may be NULL (the defaults). *out is NULL on failure;
+ * MOTE_E_INVALID for a NULL out or n_vocab < 1. */
 MOTE_API mote_status mote_sampler_create(const mote_sampler_params *params, int n_vocab,
                                 mote_sampler **out);
 MOTE_API void mote_sampler_free(mote_sampler *smp);
-/* Pick a token from raw logits (not modified). */
+/* Pick a token from raw logits (not modified). -1 (MOTE_E_INVALID in
+ * mote_last_error) for a NULL sampler or logits. accept ignores a NULL
+ * sampler and tokens outside the vocabulary; reset ignores NULL. */
 MOTE_API mote_token mote_sampler_sample(mote_sampler *smp, const float *logits);
 /* Record a token in the penalty history (prompt or generated). */
 MOTE_API void mote_sampler_accept(mote_sampler *smp, mote_token t);
@@ -371,7 +406,9 @@ typedef struct mote_generate_stats {
 
 /* Evaluate the prompt, then sample up to n_predict tokens, feeding each back.
  * Stops at end-of-generation tokens, when fn returns nonzero, or when the
- * context is full. stats may be NULL. */
+ * context is full. stats and fn may be NULL; n_predict 0 evaluates the
+ * prompt only. MOTE_E_INVALID for a NULL session or sampler, NULL prompt
+ * with n_prompt > 0, or an empty prompt with an empty context. */
 MOTE_API mote_status mote_generate(mote_session *s, mote_sampler *smp,
                           const mote_token *prompt, int n_prompt, int n_predict,
                           mote_token_fn fn, void *user,
@@ -387,13 +424,32 @@ typedef struct mote_chat_message {
 } mote_chat_message;
 
 /* Render the model's tokenizer.chat_template (or tmpl if not NULL) for the
- * messages. *out is malloc'd (free with mote_free). */
+ * messages. *out is malloc'd (free with mote_free). A NULL role or content
+ * renders as ""; n may be 0 (msgs may then be NULL). MOTE_E_INVALID for a
+ * NULL model or out; MOTE_E_UNSUPPORTED when there is no template. */
 MOTE_API mote_status mote_chat_apply(const mote_model *model, const char *tmpl,
                             const mote_chat_message *msgs, size_t n,
                             int add_generation_prompt, char **out);
 
+/* Render the conversation as mote_chat_apply does and tokenize it as the
+ * model sees it: special tokens (e.g. "<|im_start|>") are parsed in the
+ * template's own text only; the messages' contents are tokenized as plain
+ * text, so a message cannot forge role markers or end-of-turn tokens.
+ * BOS/EOS are added as the vocabulary says (mote_tokenize's add_special),
+ * BOS not when the template writes it. The contents are put in verbatim
+ * where the template writes them (a template that changes a content, e.g.
+ * trims it, gets the content as given). Writes up to cap ids to out and
+ * the full count to *n_out; MOTE_E_RANGE (with *n_out set) if cap was too
+ * small (cap 0 with out NULL asks for the count). */
+MOTE_API mote_status mote_chat_tokenize(const mote_model *model, const char *tmpl,
+                                        const mote_chat_message *msgs, size_t n,
+                                        int add_generation_prompt, mote_token *out,
+                                        size_t cap, size_t *n_out);
+
 /* Render a Jinja chat template with a JSON context object (the variables:
- * messages, tools, add_generation_prompt, bos_token, ...). */
+ * messages, tools, add_generation_prompt, bos_token, ...); a NULL
+ * context_json is an empty context. *out is NULL on failure;
+ * MOTE_E_INVALID for a NULL tmpl or out. */
 MOTE_API mote_status mote_template_render(const char *tmpl, const char *context_json,
                                  char **out);
 

@@ -53,11 +53,12 @@ MOTE_API mote_synth_params mote_synth_default_params(void);
  * which writes a 1B-parameter file in seconds. exact = 1 quantizes every row from
  * its own samples instead. Either way the file depends only on the
  * parameters, never on the thread count. Data is streamed: memory use is a
- * few MiB whatever the model's size. */
+ * few MiB whatever the model's size. MOTE_E_INVALID for NULL params or a
+ * NULL like, type, vocab_path or out_path. */
 MOTE_API mote_status mote_synth(const mote_synth_params *params);
 
 /* Names of the models mote_synth can imitate and a line about each,
- * NULL past the end (i from 0). */
+ * NULL past the end or for i < 0 (i from 0). */
 MOTE_API const char *mote_synth_model_name(int i);
 MOTE_API const char *mote_synth_model_about(int i);
 

@@ -109,29 +109,35 @@ static int render_plain(const chat *c, char **out)
     return 0;
 }
 
+/* The templated conversation, tokenized with special tokens parsed only
+ * in the template's text (mote_chat_tokenize). 0 or EXIT_LIB. */
+static int chat_tokens_templated(const chat *c, mote_token **toks, size_t *n)
+{
+    size_t cap = 0, count = 0;
+    mote_status st = mote_chat_tokenize(c->model, c->tmpl, c->msgs, c->n_msgs, 1, NULL, 0, &count);
+    if (st != MOTE_OK && st != MOTE_E_RANGE) return cli_lib_error();
+    cap = count > 0 ? count : 1;
+    mote_token *buf = malloc(cap * sizeof *buf);
+    if (!buf) return cli_error("out of memory tokenizing the conversation");
+    if (mote_chat_tokenize(c->model, c->tmpl, c->msgs, c->n_msgs, 1, buf, cap, &count) != MOTE_OK) {
+        free(buf);
+        return cli_lib_error();
+    }
+    *toks = buf;
+    *n = count;
+    return 0;
+}
+
 /* The conversation as the model sees it, tokenized. 0 or EXIT_LIB. */
 static int chat_tokens(const chat *c, mote_token **toks, size_t *n)
 {
+    if (c->templated) return chat_tokens_templated(c, toks, n);
     char *text = NULL;
-    if (c->templated) {
-        if (mote_chat_apply(c->model, c->tmpl, c->msgs, c->n_msgs, 1, &text) != MOTE_OK)
-            return cli_lib_error();
-    } else if (render_plain(c, &text) != 0) {
-        return EXIT_LIB;
-    }
-    /* A template writes its special tokens as text, so parse them. */
-    int rc = cli_tokenize(c->model, text, strlen(text), 1, c->templated, toks, n);
-    if (c->templated) mote_free(text);
-    else free(text);
-    if (rc != 0) return rc;
-    /* Templates that write BOS themselves would get a second one from
-     * add_special; keep one. */
-    mote_token bos = mote_token_bos(c->model);
-    if (*n >= 2 && bos >= 0 && (*toks)[0] == bos && (*toks)[1] == bos) {
-        memmove(*toks, *toks + 1, (*n - 1) * sizeof **toks);
-        (*n)--;
-    }
-    return 0;
+    if (render_plain(c, &text) != 0) return EXIT_LIB;
+    /* Plain text: what the user typed is text, never a special token. */
+    int rc = cli_tokenize(c->model, text, strlen(text), 1, 0, toks, n);
+    free(text);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------

@@ -49,8 +49,8 @@ static mote_status read_in(const mote_model *m, const mote_model_params *params)
 
 mote_status mote_model_open(const char *path, const mote_model_params *params, mote_model **out)
 {
+    if (out) *out = NULL;
     if (!path || !out) return mote_fail(MOTE_E_INVALID, "mote_model_open: NULL argument");
-    *out = NULL;
     mote_model_params dflt = mote_model_default_params();
     if (!params) params = &dflt;
 
@@ -177,7 +177,8 @@ int64_t mote_model_tensor_count(const mote_model *m) { return m ? (int64_t)m->gg
 mote_status mote_model_tensor_info(const mote_model *m, int64_t i, const char **name, const char **type_name,
                                    int64_t ne[4], int *n_dims, uint64_t *nbytes)
 {
-    if (!m || i < 0 || (uint64_t)i >= m->gguf->n_tensors)
+    if (!m) return mote_fail(MOTE_E_INVALID, "mote_model_tensor_info: NULL model");
+    if (i < 0 || (uint64_t)i >= m->gguf->n_tensors)
         return mote_fail(MOTE_E_RANGE, "tensor index %lld out of range", (long long)i);
     const gguf_tensor *t = &m->gguf->tensors[i];
     if (name) *name = t->name;

@@ -164,8 +164,8 @@ static mote_status check_params(mote_session_params *p, const arch_hparams *hp)
 
 mote_status mote_session_create(const mote_model *model, const mote_session_params *params, mote_session **out)
 {
+    if (out) *out = NULL;
     if (!model || !out) return mote_fail(MOTE_E_INVALID, "mote_session_create: NULL argument");
-    *out = NULL;
     if (!model->arch)
         return mote_fail(MOTE_E_INVALID, "%s: model was opened vocab-only; it has no weights to run",
                          model->gguf->path);

@@ -63,6 +63,7 @@ mote_status tok_unencodable(const struct vocab *v, const char *s, size_t n, tokb
 typedef struct fragment {
     int32_t token;   /* TOKEN_NONE for raw text */
     size_t off, len; /* raw text: bytes of the input */
+    bool plain;      /* raw text: control tokens are not parsed in it */
 } fragment;
 
 typedef struct fragbuf {
@@ -100,18 +101,22 @@ static mote_status split_on(const struct vocab *v, int32_t id, const char *text,
             continue;
         }
         size_t off = f.off, len = f.len;
+        if (f.plain && (attr & (TOKEN_ATTR_CONTROL | TOKEN_ATTR_UNKNOWN))) {
+            MOTE_TRY(frag_push(next, f));
+            continue;
+        }
         for (;;) {
             const char *hit = memmem(text + off, len, tok, tlen);
             if (!hit) {
-                if (len > 0) MOTE_TRY(frag_push(next, (fragment){TOKEN_NONE, off, len}));
+                if (len > 0) MOTE_TRY(frag_push(next, (fragment){TOKEN_NONE, off, len, f.plain}));
                 break;
             }
             size_t at = (size_t)(hit - text);
             size_t left = at - off;
             if (attr & TOKEN_ATTR_LSTRIP)
                 while (left > 0 && is_space(text[off + left - 1])) left--;
-            if (left > 0) MOTE_TRY(frag_push(next, (fragment){TOKEN_NONE, off, left}));
-            MOTE_TRY(frag_push(next, (fragment){id, 0, 0}));
+            if (left > 0) MOTE_TRY(frag_push(next, (fragment){TOKEN_NONE, off, left, f.plain}));
+            MOTE_TRY(frag_push(next, (fragment){id, 0, 0, false}));
             size_t end = f.off + f.len;
             off = at + tlen;
             if (attr & TOKEN_ATTR_RSTRIP)
@@ -122,19 +127,38 @@ static mote_status split_on(const struct vocab *v, int32_t id, const char *text,
     return MOTE_OK;
 }
 
+/* Raw fragments of text[0..n): the plain spans (sorted, disjoint) are
+ * fragments of their own, marked plain. */
+static mote_status initial_fragments(size_t n, const struct tok_span *plain, size_t n_plain,
+                                     fragbuf *out)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < n_plain; i++) {
+        if (plain[i].off < at || plain[i].len > n - plain[i].off)
+            return mote_fail(MOTE_E_INVALID, "tokenize: plain span %zu (%zu+%zu) out of order or "
+                             "past the text (%zu bytes)", i, plain[i].off, plain[i].len, n);
+        if (plain[i].off > at) MOTE_TRY(frag_push(out, (fragment){TOKEN_NONE, at, plain[i].off - at, false}));
+        if (plain[i].len > 0) MOTE_TRY(frag_push(out, (fragment){TOKEN_NONE, plain[i].off, plain[i].len, true}));
+        at = plain[i].off + plain[i].len;
+    }
+    if (n > at) MOTE_TRY(frag_push(out, (fragment){TOKEN_NONE, at, n - at, false}));
+    return MOTE_OK;
+}
+
 static mote_status partition(const struct vocab *v, const char *text, size_t n, bool parse_special,
-                             fragbuf *out)
+                             const struct tok_span *plain, size_t n_plain, fragbuf *out)
 {
     fragbuf other = {0};
-    mote_status st = n > 0 ? frag_push(out, (fragment){TOKEN_NONE, 0, n}) : MOTE_OK;
+    mote_status st = initial_fragments(n, plain, n_plain, out);
     for (size_t s = 0; st == MOTE_OK && s < v->n_special; s++) {
         int32_t id = v->special[s];
         uint32_t attr = v->tokens[id].attr;
-        if (!parse_special && (attr & (TOKEN_ATTR_CONTROL | TOKEN_ATTR_UNKNOWN))) continue;
+        bool control = attr & (TOKEN_ATTR_CONTROL | TOKEN_ATTR_UNKNOWN);
+        if (!parse_special && control) continue;
         /* Most tokens occur nowhere: check before rebuilding the list. */
         int present = 0;
         for (size_t i = 0; i < out->n && !present; i++)
-            present = out->v[i].token == TOKEN_NONE &&
+            present = out->v[i].token == TOKEN_NONE && !(control && out->v[i].plain) &&
                       memmem(text + out->v[i].off, out->v[i].len, vocab_text(v, id), v->tokens[id].len);
         if (!present) continue;
         st = split_on(v, id, text, out, &other);
@@ -143,6 +167,18 @@ static mote_status partition(const struct vocab *v, const char *text, size_t n, 
         other = t;
     }
     free(other.v);
+    /* Raw text that touches across a plain span's edge is one text, as it
+     * would be without the spans (the pre-tokenizer sees it whole). */
+    size_t k = 0;
+    for (size_t i = 0; st == MOTE_OK && i < out->n; i++) {
+        fragment f = out->v[i];
+        if (k > 0 && f.token == TOKEN_NONE && out->v[k - 1].token == TOKEN_NONE &&
+            out->v[k - 1].off + out->v[k - 1].len == f.off)
+            out->v[k - 1].len += f.len;
+        else
+            out->v[k++] = f;
+    }
+    if (st == MOTE_OK) out->n = k;
     return st;
 }
 
@@ -209,14 +245,24 @@ static mote_status tokenize_raw(const struct vocab *v, const char *text, size_t 
 mote_status vocab_tokenize(const struct vocab *v, const char *text, size_t len, bool add_special,
                            bool parse_special, tokbuf *out)
 {
+    return vocab_tokenize_spans(v, text, len, add_special, parse_special, NULL, 0, out);
+}
+
+mote_status vocab_tokenize_spans(const struct vocab *v, const char *text, size_t len, bool add_special,
+                                 bool parse_special, const struct tok_span *plain, size_t n_plain,
+                                 tokbuf *out)
+{
     if (!text && len > 0) return mote_fail(MOTE_E_INVALID, "tokenize: text is NULL");
     fragbuf frags = {0};
-    mote_status st = partition(v, text, len, parse_special, &frags);
+    mote_status st = partition(v, text, len, parse_special, plain, n_plain, &frags);
 
     /* WordPiece always adds [CLS] ... [SEP] (llama.cpp ignores add_bos there). */
     bool bos = add_special && (v->type == VOCAB_WPM || v->add_bos);
     bool eos = add_special && v->type != VOCAB_WPM && v->add_eos;
     bool sep = add_special && v->type == VOCAB_WPM;
+    /* Text that starts with BOS itself (a template's, or parsed "<s>") gets
+     * no second one: llama.cpp warns about that double BOS. */
+    if (bos && frags.n > 0 && frags.v[0].token != TOKEN_NONE && frags.v[0].token == v->bos) bos = false;
     if (st == MOTE_OK && bos) st = push_special(v, v->bos, "BOS", out);
 
     bool prev_special = true; /* SPM: the first text gets the space prefix */

@@ -52,7 +52,7 @@ mote_status mote_tokenize(const mote_model *model, const char *text, size_t len,
     mote_status st = vocab_tokenize(v, text, len, add_special != 0, parse_special != 0, &b);
     if (st == MOTE_OK) {
         *n_out = b.n;
-        if (b.n > 0) memcpy(out, b.ids, (b.n < cap ? b.n : cap) * sizeof *out);
+        if (b.n > 0 && cap > 0) memcpy(out, b.ids, (b.n < cap ? b.n : cap) * sizeof *out);
         if (b.n > cap)
             st = mote_fail(MOTE_E_RANGE, "tokenize: %zu tokens, room for %zu", b.n, cap);
     }

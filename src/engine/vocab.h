@@ -161,6 +161,19 @@ void tokbuf_free(tokbuf *b);
 mote_status vocab_tokenize(const struct vocab *v, const char *text, size_t len,
                            bool add_special, bool parse_special, tokbuf *out);
 
+/* Bytes text[off..off+len) of a text being tokenized. */
+struct tok_span {
+    size_t off, len;
+};
+
+/* vocab_tokenize, except that inside the plain spans (sorted, disjoint:
+ * e.g. the messages of a rendered chat) CONTROL tokens are never parsed:
+ * their text is text. Text on either side of a span's edge is still
+ * tokenized as one piece. */
+mote_status vocab_tokenize_spans(const struct vocab *v, const char *text, size_t len,
+                                 bool add_special, bool parse_special,
+                                 const struct tok_span *plain, size_t n_plain, tokbuf *out);
+
 /* ------------------------------------------------------------------------
  * Detokenizing (detokenize.c)
  * ---------------------------------------------------------------------- */
