@@ -21,6 +21,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "synthmodel.h"
 #include "testutil.h"
 
 extern char **environ;
@@ -473,6 +474,37 @@ static void test_read_limits(void **state)
     unsetenv("MOTE_MAX_FILE");
 }
 
+/* A FIFO (no writer) or a device where a model is expected fails at once
+ * with a message, rather than blocking in open() forever. */
+static void test_model_not_regular(void **state)
+{
+    char *dir = synthmodel_tempdir();
+    char fifo[4096];
+    snprintf(fifo, sizeof fifo, "%s/model.fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const int saved = run_timeout_s;
+    run_timeout_s = 10;
+    double t0 = now_s();
+    proc ps[] = {RUN("info", fifo), RUN("run", fifo, "-p", "x"), RUN("tokenize", fifo, "x")};
+    assert_true(now_s() - t0 < 10.0);
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+        expect_status(&ps[i], 1);
+        expect_contains(ps[i].err, "model.fifo: not a regular file");
+        proc_free(&ps[i]);
+    }
+    proc p = RUN("info", "/dev/zero");
+    expect_status(&p, 1);
+    expect_contains(p.err, "/dev/zero: not a regular file");
+    proc_free(&p);
+    /* a FIFO as chat template fails too, before the model is opened */
+    p = RUN("chat", "m.gguf", "--chat-template", fifo);
+    expect_status(&p, 1);
+    expect_contains(p.err, "model.fifo: not a regular file (a chat template must be one)");
+    proc_free(&p);
+    run_timeout_s = saved;
+    synthmodel_tempdir_remove(dir);
+}
+
 /* A chat line longer than the limit ends the chat with the limit. */
 static void test_chat_line_limit(void **state)
 {
@@ -819,6 +851,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_info_vocab_only),
         cmocka_unit_test(test_read_limits),
         cmocka_unit_test(test_chat_line_limit),
+        cmocka_unit_test(test_model_not_regular),
         cmocka_unit_test(test_run_golden_ids),
         cmocka_unit_test(test_run_golden_text),
         cmocka_unit_test(test_chat_plain),
