@@ -21,6 +21,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "gguf/gguf.h"
+#include "gguf/gguf_write.h"
 #include "synthmodel.h"
 #include "testutil.h"
 
@@ -425,6 +427,37 @@ static void test_info_vocab_only(void **state)
     expect_contains(p.out, "vocab only");
     expect_contains(p.out, "32000");
     proc_free(&p);
+}
+
+/* Metadata strings with control bytes (a terminal escape in general.name)
+ * print escaped, in the summary as in --meta. */
+static void test_info_escapes(void **state)
+{
+    char *dir = synthmodel_tempdir();
+    char vocab[4096], evil[4096];
+    snprintf(vocab, sizeof vocab, "%s/vocab.gguf", dir);
+    snprintf(evil, sizeof evil, "%s/evil.gguf", dir);
+    synthmodel_write_vocab(vocab);
+    gguf_file *f;
+    assert_int_equal(gguf_open(vocab, &f), MOTE_OK);
+    gguf_writer *w;
+    assert_int_equal(gguf_writer_create(&w), MOTE_OK);
+    for (uint64_t i = 0; i < f->n_kv; i++)
+        if (strcmp(f->kv[i].key, "general.name") != 0)
+            assert_int_equal(gguf_writer_add_kv(w, &f->kv[i]), MOTE_OK);
+    assert_int_equal(gguf_writer_add_str(w, "general.name", "\x1b[31mred\x1b[0m\a\n"), MOTE_OK);
+    assert_int_equal(gguf_writer_write_file(w, evil), MOTE_OK);
+    gguf_writer_free(w);
+    gguf_close(f);
+
+    proc p = RUN("info", evil, "--meta");
+    expect_status(&p, 0);
+    assert_null(strchr(p.out, '\x1b'));
+    assert_null(strchr(p.out, '\a'));
+    expect_contains(p.out, "name:            \\x1b[31mred\\x1b[0m\\x07\\n\n");
+    expect_contains(p.out, "general.name = \\x1b[31mred\\x1b[0m\\x07\\n\n");
+    proc_free(&p);
+    synthmodel_tempdir_remove(dir);
 }
 
 /* ------------------------------------------------------------------------
@@ -849,6 +882,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tokenize_spm),
         cmocka_unit_test(test_info_stories),
         cmocka_unit_test(test_info_vocab_only),
+        cmocka_unit_test(test_info_escapes),
         cmocka_unit_test(test_read_limits),
         cmocka_unit_test(test_chat_line_limit),
         cmocka_unit_test(test_model_not_regular),

@@ -100,8 +100,12 @@ int cli_read_file(const char *path, const cli_file_kind *kind, char **buf, size_
 int cli_read_line(FILE *f, const cli_file_kind *kind, char **line, size_t *cap, size_t *len);
 
 /* Write s[0..n) on one line: backslash escapes for '\\', newline, tab, CR,
- * other control bytes and bytes that are not valid UTF-8 (\xNN). */
-void cli_print_escaped(FILE *f, const char *s, size_t n);
+ * other control bytes and bytes that are not valid UTF-8 (\xNN), so text
+ * from a model file cannot drive the terminal. Returns the bytes written. */
+size_t cli_print_escaped(FILE *f, const char *s, size_t n);
+/* The same escapes of the string s (NULL: empty) into buf (NUL-terminated,
+ * cut before an escape that would not fit in cap). */
+void cli_escape(const char *s, char *buf, size_t cap);
 
 /* Copy of s[0..n) with every byte that is not part of valid UTF-8 replaced
  * by U+FFFD, malloc'd and NUL-terminated (*out_len without the NUL); NULL

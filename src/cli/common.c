@@ -261,30 +261,55 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     return len;
 }
 
-void cli_print_escaped(FILE *f, const char *s, size_t n)
+/* The escaped form of the character at u[*i..n) into out (NUL-terminated,
+ * at most 4 bytes + NUL); advances *i past it. */
+static size_t escape_one(const unsigned char *u, size_t n, size_t *i, char out[8])
+{
+    unsigned char c = u[*i];
+    size_t len = 1;
+    if (c == '\\') strcpy(out, "\\\\");
+    else if (c == '\n') strcpy(out, "\\n");
+    else if (c == '\t') strcpy(out, "\\t");
+    else if (c == '\r') strcpy(out, "\\r");
+    else if (c < 0x20 || c == 0x7f) snprintf(out, 8, "\\x%02x", c);
+    else if (c < 0x80) out[0] = (char)c, out[1] = '\0';
+    else if ((len = utf8_seq_len(u + *i, n - *i)) == 0) {
+        snprintf(out, 8, "\\x%02x", c);
+        len = 1;
+    } else {
+        memcpy(out, u + *i, len);
+        out[len] = '\0';
+    }
+    *i += len;
+    return strlen(out);
+}
+
+size_t cli_print_escaped(FILE *f, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
+    size_t w = 0;
+    char e[8];
     for (size_t i = 0; i < n;) {
-        unsigned char c = u[i];
-        if (c == '\\') fputs("\\\\", f);
-        else if (c == '\n') fputs("\\n", f);
-        else if (c == '\t') fputs("\\t", f);
-        else if (c == '\r') fputs("\\r", f);
-        else if (c < 0x20 || c == 0x7f) fprintf(f, "\\x%02x", c);
-        else if (c < 0x80) fputc(c, f);
-        else {
-            size_t len = utf8_seq_len(u + i, n - i);
-            if (len == 0) {
-                fprintf(f, "\\x%02x", c);
-                i++;
-            } else {
-                fwrite(u + i, 1, len, f);
-                i += len;
-            }
-            continue;
-        }
-        i++;
+        size_t k = escape_one(u, n, &i, e);
+        fwrite(e, 1, k, f);
+        w += k;
     }
+    return w;
+}
+
+void cli_escape(const char *s, char *buf, size_t cap)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    const size_t n = s ? strlen(s) : 0;
+    size_t w = 0;
+    char e[8];
+    for (size_t i = 0; i < n;) {
+        size_t k = escape_one(u, n, &i, e);
+        if (w + k + 1 > cap) break;
+        memcpy(buf + w, e, k);
+        w += k;
+    }
+    if (cap > 0) buf[w] = '\0';
 }
 
 char *cli_utf8_sanitize(const char *s, size_t n, size_t *out_len)
