@@ -9,15 +9,21 @@
  */
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "gguf/gguf.h"
+#include "gguf/gguf_write.h"
+#include "synthmodel.h"
 #include "mote.h"
 #include "testutil.h"
 
@@ -58,6 +64,16 @@ static char *slurp_fd(int fd)
     return buf;
 }
 
+/* Seconds a command may run before it is killed and the test fails. */
+static int run_timeout_s = 600;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 /* Run mote with args (NULL-terminated) and stdin from input (may be NULL). */
 static proc run_mote_in(const char *input, const char *const *args)
 {
@@ -82,8 +98,20 @@ static proc run_mote_in(const char *input, const char *const *args)
     int rc = posix_spawn(&pid, mote_bin, &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) fail_msg("cannot run %s (set MOTE_BIN)", mote_bin);
+    /* A command that hangs is killed, so the test fails instead of CI hanging. */
     int ws;
-    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    const double deadline = now_s() + run_timeout_s;
+    pid_t w;
+    while ((w = waitpid(pid, &ws, WNOHANG)) == 0) {
+        if (now_s() > deadline) {
+            kill(pid, SIGKILL);
+            assert_int_equal(waitpid(pid, &ws, 0), pid);
+            fail_msg("%s %s ... still running after %d s: killed", mote_bin, args[0],
+                     run_timeout_s);
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 5 * 1000 * 1000}, NULL);
+    }
+    assert_int_equal(w, pid);
 
     proc p;
     p.status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
@@ -399,6 +427,133 @@ static void test_info_vocab_only(void **state)
     expect_contains(p.out, "vocab only");
     expect_contains(p.out, "32000");
     proc_free(&p);
+}
+
+/* Metadata strings with control bytes (a terminal escape in general.name)
+ * print escaped, in the summary as in --meta. */
+static void test_info_escapes(void **state)
+{
+    char *dir = synthmodel_tempdir();
+    char vocab[4096], evil[4096];
+    snprintf(vocab, sizeof vocab, "%s/vocab.gguf", dir);
+    snprintf(evil, sizeof evil, "%s/evil.gguf", dir);
+    synthmodel_write_vocab(vocab);
+    gguf_file *f;
+    assert_int_equal(gguf_open(vocab, &f), MOTE_OK);
+    gguf_writer *w;
+    assert_int_equal(gguf_writer_create(&w), MOTE_OK);
+    for (uint64_t i = 0; i < f->n_kv; i++)
+        if (strcmp(f->kv[i].key, "general.name") != 0)
+            assert_int_equal(gguf_writer_add_kv(w, &f->kv[i]), MOTE_OK);
+    assert_int_equal(gguf_writer_add_str(w, "general.name", "\x1b[31mred\x1b[0m\a\n"), MOTE_OK);
+    assert_int_equal(gguf_writer_write_file(w, evil), MOTE_OK);
+    gguf_writer_free(w);
+    gguf_close(f);
+
+    proc p = RUN("info", evil, "--meta");
+    expect_status(&p, 0);
+    assert_null(strchr(p.out, '\x1b'));
+    assert_null(strchr(p.out, '\a'));
+    expect_contains(p.out, "name:            \\x1b[31mred\\x1b[0m\\x07\\n\n");
+    expect_contains(p.out, "general.name = \\x1b[31mred\\x1b[0m\\x07\\n\n");
+    proc_free(&p);
+    synthmodel_tempdir_remove(dir);
+}
+
+/* ------------------------------------------------------------------------
+ * Bounded reads: files and streams the command reads into memory
+ * ---------------------------------------------------------------------- */
+
+/* An endless file or stream fails with the limit instead of eating memory;
+ * a chat template must be a regular file. Files are read before the model
+ * is opened, so no model is needed. */
+static void test_read_limits(void **state)
+{
+    proc p = RUN("run", "m.gguf", "-f", "/dev/zero");
+    expect_status(&p, 1);
+    expect_contains(p.err, "/dev/zero: larger than the 64.0 MiB limit for a prompt file");
+    expect_contains(p.err, "MOTE_MAX_FILE");
+    proc_free(&p);
+
+    p = RUN("perplexity", "m.gguf", "/dev/zero", "-c", "64");
+    expect_status(&p, 1);
+    expect_contains(p.err, "/dev/zero: larger than the 64.0 MiB limit for a text file");
+    proc_free(&p);
+
+    p = RUN("chat", "m.gguf", "--chat-template", "/dev/zero");
+    expect_status(&p, 1);
+    expect_contains(p.err, "/dev/zero: not a regular file (a chat template must be one)");
+    proc_free(&p);
+
+    p = RUN("run", "m.gguf", "-f", "/");
+    expect_status(&p, 1);
+    expect_contains(p.err, "/: is a directory");
+    proc_free(&p);
+
+    /* MOTE_MAX_FILE moves the limit, for stdin as for files */
+    char big[2048];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    setenv("MOTE_MAX_FILE", "1K", 1);
+    p = RUN_IN(big, "run", "m.gguf", "-f", "-");
+    expect_status(&p, 1);
+    expect_contains(p.err, "stdin: larger than the 1.0 KiB limit for a prompt file");
+    proc_free(&p);
+    setenv("MOTE_MAX_FILE", "lots", 1);
+    p = RUN_IN("x", "run", "m.gguf", "-f", "-");
+    expect_status(&p, 1);
+    expect_contains(p.err, "MOTE_MAX_FILE=lots: not a size");
+    proc_free(&p);
+    unsetenv("MOTE_MAX_FILE");
+}
+
+/* A FIFO (no writer) or a device where a model is expected fails at once
+ * with a message, rather than blocking in open() forever. */
+static void test_model_not_regular(void **state)
+{
+    char *dir = synthmodel_tempdir();
+    char fifo[4096];
+    snprintf(fifo, sizeof fifo, "%s/model.fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const int saved = run_timeout_s;
+    run_timeout_s = 10;
+    double t0 = now_s();
+    proc ps[] = {RUN("info", fifo), RUN("run", fifo, "-p", "x"), RUN("tokenize", fifo, "x")};
+    assert_true(now_s() - t0 < 10.0);
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+        expect_status(&ps[i], 1);
+        expect_contains(ps[i].err, "model.fifo: not a regular file");
+        proc_free(&ps[i]);
+    }
+    proc p = RUN("info", "/dev/zero");
+    expect_status(&p, 1);
+    expect_contains(p.err, "/dev/zero: not a regular file");
+    proc_free(&p);
+    /* a FIFO as chat template fails too, before the model is opened */
+    p = RUN("chat", "m.gguf", "--chat-template", fifo);
+    expect_status(&p, 1);
+    expect_contains(p.err, "model.fifo: not a regular file (a chat template must be one)");
+    proc_free(&p);
+    run_timeout_s = saved;
+    synthmodel_tempdir_remove(dir);
+}
+
+/* A chat line longer than the limit ends the chat with the limit. */
+static void test_chat_line_limit(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("stories260K.gguf");
+    char big[4096];
+    memset(big, 'a', sizeof big - 2);
+    big[sizeof big - 2] = '\n';
+    big[sizeof big - 1] = '\0';
+    setenv("MOTE_MAX_FILE", "1K", 1);
+    proc p = RUN_IN(big, "chat", model, "--temp", "0", "-n", "4");
+    unsetenv("MOTE_MAX_FILE");
+    expect_status(&p, 1);
+    expect_contains(p.err, "stdin: larger than the 1.0 KiB limit for a chat message");
+    proc_free(&p);
+    free(model);
 }
 
 /* ------------------------------------------------------------------------
@@ -823,6 +978,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tokenize_spm),
         cmocka_unit_test(test_info_stories),
         cmocka_unit_test(test_info_vocab_only),
+        cmocka_unit_test(test_info_escapes),
+        cmocka_unit_test(test_read_limits),
+        cmocka_unit_test(test_chat_line_limit),
+        cmocka_unit_test(test_model_not_regular),
         cmocka_unit_test(test_run_golden_ids),
         cmocka_unit_test(test_run_golden_text),
         cmocka_unit_test(test_run_says_why_it_stopped),

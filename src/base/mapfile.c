@@ -13,7 +13,9 @@
 mote_status mapfile_open(const char *path, mapfile *mf)
 {
     memset(mf, 0, sizeof *mf);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO without a writer would block open() forever; this
+     * way it opens at once and is refused below. mmap ignores the flag. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return mote_fail(MOTE_E_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -23,7 +25,7 @@ mote_status mapfile_open(const char *path, mapfile *mf)
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return mote_fail(MOTE_E_IO, "%s: not a regular file", path);
+        return mote_fail(MOTE_E_IO, "%s: not a regular file (a model must be one)", path);
     }
     if (st.st_size == 0) {
         close(fd);

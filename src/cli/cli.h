@@ -83,13 +83,47 @@ int cli_open_model(const char *path, int vocab_only, mote_model **out);
 int cli_tokenize(const mote_model *model, const char *text, size_t len,
                  int add_special, int parse_special, mote_token **toks, size_t *n);
 
-/* Read a whole file ("-" = stdin) into a malloc'd NUL-terminated buffer.
- * 0 or EXIT_LIB. */
-int cli_read_file(const char *path, char **buf, size_t *len);
+/* What a file read into memory may be, for cli_read_file. */
+typedef struct cli_file_kind {
+    const char *what; /* "prompt file", "chat template": for messages */
+    size_t limit;     /* most bytes accepted */
+    int regular;      /* 1: a regular file only (no stdin, pipe, device) */
+    const char *raise; /* how to raise the limit (for the message), or NULL */
+} cli_file_kind;
+
+/* Default limit of text read from files, stdin or a chat line (prompts,
+ * perplexity text); the environment variable raises or lowers it. */
+#define CLI_TEXT_LIMIT (64u << 20)
+#define CLI_TEXT_LIMIT_ENV "MOTE_MAX_FILE"
+/* A chat template is a few KiB; this is far past any real one. */
+#define CLI_TEMPLATE_LIMIT (1u << 20)
+
+/* The text limit: $MOTE_MAX_FILE (bytes, or with a K, M or G suffix) or
+ * CLI_TEXT_LIMIT. 0, or EXIT_LIB after a message for a malformed value. */
+int cli_text_limit(size_t *out);
+/* A text kind ("prompt file", "text file") with the text limit. 0 or EXIT_LIB. */
+int cli_text_kind(const char *what, cli_file_kind *out);
+
+/* Read a whole file ("-" = stdin unless kind->regular) into a malloc'd
+ * NUL-terminated buffer, refusing more than kind->limit bytes, a directory,
+ * and with kind->regular anything but a regular file (checked before
+ * anything can block: a FIFO without a writer fails at once). 0 or EXIT_LIB
+ * after a message naming path and the limit. */
+int cli_read_file(const char *path, const cli_file_kind *kind, char **buf, size_t *len);
+
+/* Read one line from f (its newline kept) into *line (grown, malloc'd,
+ * NUL-terminated; *cap its size), at most kind->limit bytes. 1 with *len
+ * set, 0 at end of input, -1 after a message (the line is too long or
+ * reading failed). */
+int cli_read_line(FILE *f, const cli_file_kind *kind, char **line, size_t *cap, size_t *len);
 
 /* Write s[0..n) on one line: backslash escapes for '\\', newline, tab, CR,
- * other control bytes and bytes that are not valid UTF-8 (\xNN). */
-void cli_print_escaped(FILE *f, const char *s, size_t n);
+ * other control bytes and bytes that are not valid UTF-8 (\xNN), so text
+ * from a model file cannot drive the terminal. Returns the bytes written. */
+size_t cli_print_escaped(FILE *f, const char *s, size_t n);
+/* The same escapes of the string s (NULL: empty) into buf (NUL-terminated,
+ * cut before an escape that would not fit in cap). */
+void cli_escape(const char *s, char *buf, size_t cap);
 
 /* Copy of s[0..n) with every byte that is not part of valid UTF-8 replaced
  * by U+FFFD, malloc'd and NUL-terminated (*out_len without the NUL); NULL

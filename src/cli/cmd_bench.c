@@ -227,7 +227,9 @@ static void print_md(const bench_opts *o, const mote_model *m, const bench_resul
     mote_model_get_info(m, &info);
     char label[96], size[32], params[32], test[48];
     const char *ft = ftype_name(m);
-    snprintf(label, sizeof label, "%s%s%s", info.arch, ft ? " " : "", ft ? ft : "");
+    char arch[48];
+    cli_escape(info.arch, arch, sizeof arch); /* text from the file: no control bytes */
+    snprintf(label, sizeof label, "%s%s%s", arch, ft ? " " : "", ft ? ft : "");
     cli_human_bytes(info.weight_bytes, size, sizeof size);
     cli_human_count(info.n_params, params, sizeof params);
     printf("| %-24s | %12s | %10s | %7s | %16s | %32s |\n", "model", "size", "params", "threads",

@@ -237,15 +237,20 @@ static int chat_loop(chat *c)
     if (tty) fprintf(stderr, "/exit or Ctrl-D ends the chat, /reset starts over\n");
     char *line = NULL;
     size_t line_cap = 0;
-    int rc = 0;
+    cli_file_kind line_kind;
+    int rc = cli_text_kind("chat message", &line_kind);
+    if (rc != 0) return rc;
     for (;;) {
         if (tty) {
             fputs("> ", stdout);
             fflush(stdout);
         }
-        ssize_t got = getline(&line, &line_cap, stdin);
-        if (got < 0) break;
-        size_t len = (size_t)got;
+        size_t len;
+        int got = cli_read_line(stdin, &line_kind, &line, &line_cap, &len);
+        if (got != 1) {
+            rc = got == 0 ? 0 : EXIT_LIB;
+            break;
+        }
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
         if (strcmp(line, "/exit") == 0) break;
         if (strcmp(line, "/reset") == 0) {
@@ -326,7 +331,10 @@ int cmd_chat(int argc, char **argv)
     char *tmpl = NULL;
     size_t tmpl_len;
     rc = EXIT_LIB;
-    if (template_file && cli_read_file(template_file, &tmpl, &tmpl_len) != 0) goto done;
+    static const cli_file_kind template_kind = {
+        .what = "chat template", .limit = CLI_TEMPLATE_LIMIT, .regular = 1};
+    if (template_file && cli_read_file(template_file, &template_kind, &tmpl, &tmpl_len) != 0)
+        goto done;
     if (cli_open_model(pos[0], 0, &model) != 0) goto done;
     c.model = model;
     c.tmpl = tmpl;

@@ -23,6 +23,14 @@ static void label(const char *name)
     printf("%-*s", LABEL_WIDTH, name);
 }
 
+/* A string from the file (or the command line), escaped so that control
+ * bytes in metadata cannot drive the terminal; dflt when empty. */
+static void put_text(const char *s, const char *dflt)
+{
+    if (s && *s) cli_print_escaped(stdout, s, strlen(s));
+    else fputs(dflt, stdout);
+}
+
 /* ------------------------------------------------------------------------
  * Summary
  * ---------------------------------------------------------------------- */
@@ -32,16 +40,19 @@ static void print_summary(const char *path, const mote_model_info *in)
     char h[64];
     struct stat sb;
     label("file:");
-    printf("%s\n", path);
+    put_text(path, "");
+    putchar('\n');
     if (stat(path, &sb) == 0) {
         cli_human_bytes((uint64_t)sb.st_size, h, sizeof h);
         label("file size:");
         printf("%s (%lld bytes)\n", h, (long long)sb.st_size);
     }
     label("architecture:");
-    printf("%s\n", in->arch && *in->arch ? in->arch : "(none)");
+    put_text(in->arch, "(none)");
+    putchar('\n');
     label("name:");
-    printf("%s\n", in->name && *in->name ? in->name : "(none)");
+    put_text(in->name, "(none)");
+    putchar('\n');
     if (in->vocab_only) {
         label("weights:");
         printf("none (vocab only)\n");
@@ -75,8 +86,10 @@ static void print_summary(const char *path, const mote_model_info *in)
     label("vocab size:");
     printf("%d\n", in->n_vocab);
     label("tokenizer:");
-    printf("%s (pre: %s)\n", in->tokenizer && *in->tokenizer ? in->tokenizer : "(none)",
-           in->pre && *in->pre ? in->pre : "default");
+    put_text(in->tokenizer, "(none)");
+    fputs(" (pre: ", stdout);
+    put_text(in->pre, "default");
+    puts(")");
     label("chat template:");
     printf("%s\n", in->has_chat_template ? "yes" : "none");
 }
@@ -131,7 +144,9 @@ static int print_tensors(const mote_model *model, int list)
         if (list) {
             char shape[128];
             format_shape(ne, n_dims, shape, sizeof shape);
-            printf("%-48s %-8s %-24s %llu\n", name, type, shape, (unsigned long long)nbytes);
+            char shown[256];
+            cli_escape(name, shown, sizeof shown);
+            printf("%-48s %-8s %-24s %llu\n", shown, type, shape, (unsigned long long)nbytes);
         }
         size_t r = 0;
         while (r < n_rows && strcmp(rows[r].type, type) != 0) r++;
@@ -183,7 +198,9 @@ static int print_meta(const mote_model *model)
             return cli_lib_error();
         }
         buf[cap - 1] = '\0';
-        printf("  %s = ", key);
+        fputs("  ", stdout);
+        put_text(key, "");
+        fputs(" = ", stdout);
         cli_print_escaped(stdout, buf, strlen(buf));
         putchar('\n');
     }

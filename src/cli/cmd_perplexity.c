@@ -106,7 +106,10 @@ int cmd_perplexity(int argc, char **argv)
 
     char *text = NULL;
     size_t text_len = 0;
-    if (cli_read_file(pos[1], &text, &text_len) != 0) return EXIT_LIB;
+    cli_file_kind kind;
+    if (cli_text_kind("text file", &kind) != 0 ||
+        cli_read_file(pos[1], &kind, &text, &text_len) != 0)
+        return EXIT_LIB;
 
     mote_model *model = NULL;
     mote_session *session = NULL;

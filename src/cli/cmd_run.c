@@ -120,7 +120,10 @@ int cmd_run(int argc, char **argv)
     char *file_text = NULL;
     size_t prompt_len = 0;
     if (prompt_file) {
-        if (cli_read_file(prompt_file, &file_text, &prompt_len) != 0) return EXIT_LIB;
+        cli_file_kind kind;
+        if (cli_text_kind("prompt file", &kind) != 0 ||
+            cli_read_file(prompt_file, &kind, &file_text, &prompt_len) != 0)
+            return EXIT_LIB;
         prompt = file_text;
     } else {
         prompt_len = strlen(prompt);

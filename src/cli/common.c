@@ -2,12 +2,14 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -134,37 +136,137 @@ int cli_tokenize(const mote_model *model, const char *text, size_t len,
     return cli_error("tokenizer reported inconsistent token counts");
 }
 
-int cli_read_file(const char *path, char **buf, size_t *len)
+int cli_text_limit(size_t *out)
+{
+    const char *env = getenv(CLI_TEXT_LIMIT_ENV);
+    *out = CLI_TEXT_LIMIT;
+    if (!env || !*env) return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(env, &end, 10);
+    int shift = 0;
+    if (*end == 'K' || *end == 'k') shift = 10;
+    else if (*end == 'M' || *end == 'm') shift = 20;
+    else if (*end == 'G' || *end == 'g') shift = 30;
+    if (shift) end++;
+    /* A quarter of the address space keeps the buffer arithmetic safe. */
+    const unsigned long long max = (unsigned long long)(SIZE_MAX / 4) >> shift;
+    if (errno || end == env || *end || env[0] == '-' || v == 0 || v > max)
+        return cli_error("%s=%s: not a size in bytes (e.g. 256M or 2G)", CLI_TEXT_LIMIT_ENV,
+                         env);
+    *out = (size_t)(v << shift);
+    return 0;
+}
+
+int cli_text_kind(const char *what, cli_file_kind *out)
+{
+    *out = (cli_file_kind){.what = what, .raise = "set " CLI_TEXT_LIMIT_ENV " to raise it"};
+    return cli_text_limit(&out->limit);
+}
+
+static int too_large(const char *path, const cli_file_kind *kind)
+{
+    char h[32];
+    cli_human_bytes(kind->limit, h, sizeof h);
+    return cli_error("%s: larger than the %s limit for a %s%s%s%s", path, h, kind->what,
+                     kind->raise ? " (" : "", kind->raise ? kind->raise : "",
+                     kind->raise ? ")" : "");
+}
+
+int cli_read_file(const char *path, const cli_file_kind *kind, char **buf, size_t *len)
 {
     int is_stdin = strcmp(path, "-") == 0;
-    FILE *f = is_stdin ? stdin : fopen(path, "rb");
-    if (!f) return cli_error("cannot open %s: %s", path, strerror(errno));
+    if (is_stdin && kind->regular)
+        return cli_error("%s: a %s must be a regular file, not stdin", path, kind->what);
+    /* O_NONBLOCK: opening a FIFO without a writer returns at once, so the
+     * check below can refuse it; a regular file reads the same either way. */
+    int fd = is_stdin ? STDIN_FILENO
+                      : open(path, O_RDONLY | O_CLOEXEC | (kind->regular ? O_NONBLOCK : 0));
+    if (fd < 0) return cli_error("cannot open %s: %s", path, strerror(errno));
+    const char *name = is_stdin ? "stdin" : path;
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) != 0)
+        rc = cli_error("cannot stat %s: %s", name, strerror(errno));
+    else if (S_ISDIR(st.st_mode))
+        rc = cli_error("%s: is a directory, not a %s", name, kind->what);
+    else if (kind->regular && !S_ISREG(st.st_mode))
+        rc = cli_error("%s: not a regular file (a %s must be one)", name, kind->what);
+    else if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > kind->limit)
+        rc = too_large(name, kind);
+    if (rc != 0) {
+        if (!is_stdin) close(fd);
+        return rc;
+    }
+
+    /* Read at most limit + 1 bytes (one past the limit tells it is too
+     * large) into a buffer that doubles, plus the NUL. */
     size_t cap = 4096, n = 0;
     char *b = malloc(cap);
-    while (b) {
-        n += fread(b + n, 1, cap - n - 1, f);
-        if (ferror(f) || feof(f)) break;
-        char *nb = realloc(b, cap * 2);
-        if (!nb) {
-            free(b);
-            b = NULL;
-            break;
+    int err = b ? 0 : ENOMEM;
+    while (!err) {
+        if (n == cap - 1) {
+            size_t ncap = cap * 2 < kind->limit + 2 ? cap * 2 : kind->limit + 2;
+            char *nb = realloc(b, ncap);
+            if (!nb) {
+                err = ENOMEM;
+                break;
+            }
+            b = nb;
+            cap = ncap;
         }
-        b = nb;
-        cap *= 2;
+        ssize_t got = read(fd, b + n, cap - 1 - n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) err = errno;
+        if (got <= 0) break;
+        n += (size_t)got;
+        if (n > kind->limit) break;
     }
-    int failed = !b || ferror(f);
-    int err = errno;
-    if (!is_stdin) fclose(f);
-    if (failed) {
-        const char *why = b ? strerror(err) : "out of memory";
+    if (!is_stdin) close(fd);
+    if (err) {
         free(b);
-        return cli_error("cannot read %s: %s", path, why);
+        return cli_error("cannot read %s: %s", name, strerror(err));
+    }
+    if (n > kind->limit) {
+        free(b);
+        return too_large(name, kind);
     }
     b[n] = '\0';
     *buf = b;
     *len = n;
     return 0;
+}
+
+int cli_read_line(FILE *f, const cli_file_kind *kind, char **line, size_t *cap, size_t *len)
+{
+    size_t n = 0;
+    int c;
+    while ((c = getc(f)) != EOF) {
+        if (n >= kind->limit) {
+            too_large("stdin", kind);
+            return -1;
+        }
+        if (n + 2 > *cap) {
+            size_t ncap = *cap ? *cap * 2 : 256;
+            char *nb = realloc(*line, ncap);
+            if (!nb) {
+                cli_error("out of memory reading a line of stdin");
+                return -1;
+            }
+            *line = nb;
+            *cap = ncap;
+        }
+        (*line)[n++] = (char)c;
+        if (c == '\n') break;
+    }
+    if (ferror(f)) {
+        cli_error("cannot read stdin: %s", strerror(errno));
+        return -1;
+    }
+    if (n == 0) return 0;
+    (*line)[n] = '\0';
+    *len = n;
+    return 1;
 }
 
 /* Length of the valid UTF-8 sequence at s[0..n), or 0 if it is not one
@@ -195,30 +297,55 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     return len;
 }
 
-void cli_print_escaped(FILE *f, const char *s, size_t n)
+/* The escaped form of the character at u[*i..n) into out (NUL-terminated,
+ * at most 4 bytes + NUL); advances *i past it. */
+static size_t escape_one(const unsigned char *u, size_t n, size_t *i, char out[8])
+{
+    unsigned char c = u[*i];
+    size_t len = 1;
+    if (c == '\\') strcpy(out, "\\\\");
+    else if (c == '\n') strcpy(out, "\\n");
+    else if (c == '\t') strcpy(out, "\\t");
+    else if (c == '\r') strcpy(out, "\\r");
+    else if (c < 0x20 || c == 0x7f) snprintf(out, 8, "\\x%02x", c);
+    else if (c < 0x80) out[0] = (char)c, out[1] = '\0';
+    else if ((len = utf8_seq_len(u + *i, n - *i)) == 0) {
+        snprintf(out, 8, "\\x%02x", c);
+        len = 1;
+    } else {
+        memcpy(out, u + *i, len);
+        out[len] = '\0';
+    }
+    *i += len;
+    return strlen(out);
+}
+
+size_t cli_print_escaped(FILE *f, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
+    size_t w = 0;
+    char e[8];
     for (size_t i = 0; i < n;) {
-        unsigned char c = u[i];
-        if (c == '\\') fputs("\\\\", f);
-        else if (c == '\n') fputs("\\n", f);
-        else if (c == '\t') fputs("\\t", f);
-        else if (c == '\r') fputs("\\r", f);
-        else if (c < 0x20 || c == 0x7f) fprintf(f, "\\x%02x", c);
-        else if (c < 0x80) fputc(c, f);
-        else {
-            size_t len = utf8_seq_len(u + i, n - i);
-            if (len == 0) {
-                fprintf(f, "\\x%02x", c);
-                i++;
-            } else {
-                fwrite(u + i, 1, len, f);
-                i += len;
-            }
-            continue;
-        }
-        i++;
+        size_t k = escape_one(u, n, &i, e);
+        fwrite(e, 1, k, f);
+        w += k;
     }
+    return w;
+}
+
+void cli_escape(const char *s, char *buf, size_t cap)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    const size_t n = s ? strlen(s) : 0;
+    size_t w = 0;
+    char e[8];
+    for (size_t i = 0; i < n;) {
+        size_t k = escape_one(u, n, &i, e);
+        if (w + k + 1 > cap) break;
+        memcpy(buf + w, e, k);
+        w += k;
+    }
+    if (cap > 0) buf[w] = '\0';
 }
 
 char *cli_utf8_sanitize(const char *s, size_t n, size_t *out_len)
