@@ -590,11 +590,15 @@ static void test_newcomer_frictions(void **state)
     proc_free(&p);
     p = RUN("tokenize");
     expect_status(&p, 2);
-    expect_contains(p.err, "missing MODEL TEXT");
+    expect_contains(p.err, "missing MODEL");
     proc_free(&p);
     p = RUN("perplexity", "m.gguf");
     expect_status(&p, 2);
     expect_contains(p.err, "missing FILE");
+    proc_free(&p);
+    p = RUN("tokenize", "m.gguf", "text", "-f", "t.txt");
+    expect_status(&p, 2);
+    expect_contains(p.err, "either as TEXT or with -f FILE");
     proc_free(&p);
     p = RUN("bench", "a.gguf", "-m", "b.gguf");
     expect_status(&p, 2);
@@ -606,6 +610,14 @@ static void test_newcomer_frictions(void **state)
     expect_status(&p, 0);
     expect_contains(p.out, "tg4");
     proc_free(&p);
+    /* tokenize -f FILE gives the ids of the file's text */
+    p = RUN_IN("Once upon a time", "tokenize", model, "-f", "-");
+    proc q = RUN("tokenize", model, "Once upon a time");
+    expect_status(&p, 0);
+    expect_status(&q, 0);
+    assert_string_equal(p.out, q.out);
+    proc_free(&p);
+    proc_free(&q);
     char story[4096];
     snprintf(story, sizeof story, "%s", shared_path("golden/story.txt"));
     p = RUN("perplexity", model, story, "--chunks", "1");
