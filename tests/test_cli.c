@@ -8,6 +8,8 @@
  * (ids, perplexity) are read from ../shared, never written here.
  */
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
 #include <math.h>
 #include <signal.h>
 #include <spawn.h>
@@ -579,6 +581,83 @@ static void test_run_golden_ids(void **state)
     free(prompt);
 }
 
+/* ------------------------------------------------------------------------
+ * Ctrl-C in chat, through a pseudo-terminal
+ * ---------------------------------------------------------------------- */
+
+/* Read the terminal's output into buf (NUL-terminated, *len bytes) until
+ * it holds `want` after byte `from`, or timeout_s pass; 1 if found. */
+static int pty_wait(int fd, char *buf, size_t cap, size_t *len, size_t from, const char *want, double timeout_s)
+{
+    const double deadline = now_s() + timeout_s;
+    for (;;) {
+        buf[*len] = '\0';
+        if (strstr(buf + from, want)) return 1;
+        if (now_s() > deadline || *len + 1 >= cap) return 0;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, 50) > 0) {
+            ssize_t n = read(fd, buf + *len, cap - 1 - *len);
+            if (n <= 0) return strstr(buf + from, want) != NULL; /* the other side closed */
+            *len += (size_t)n;
+        }
+    }
+}
+
+/* Ctrl-C stops the reply and returns to the prompt, the conversation goes
+ * on; Ctrl-C at the prompt ends the chat with status 0 (it once killed the
+ * process and the conversation at the first Ctrl-C). stories260K's greedy
+ * continuation runs to the end of a 2048-token context without an end
+ * token (about 1.5 s here), so the Ctrl-C lands in the reply. */
+static void test_chat_ctrl_c(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("stories260K.gguf");
+    int fd;
+    pid_t pid = forkpty(&fd, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl(mote_bin, mote_bin, "chat", model, "-c", "2048", "--temp", "0", (char *)NULL);
+        _exit(127);
+    }
+    static char out[1 << 16];
+    size_t len = 0;
+    if (!pty_wait(fd, out, sizeof out, &len, 0, "> ", 60)) fail_msg("no prompt: %s", out);
+    const char line[] = "Once upon a time\n";
+    assert_int_equal(write(fd, line, sizeof line - 1), (ssize_t)(sizeof line - 1));
+    size_t echo = len;
+    if (!pty_wait(fd, out, sizeof out, &len, echo, "time\r\n", 30)) fail_msg("no echo: %s", out);
+    size_t reply = len;
+    const double until = now_s() + 30; /* the first bytes of the reply ("\x01" never comes: just read) */
+    while (len < reply + 8 && now_s() < until) pty_wait(fd, out, sizeof out, &len, reply, "\x01", 0.05);
+    assert_int_equal(write(fd, "\x03", 1), 1);
+    if (!pty_wait(fd, out, sizeof out, &len, reply, "(stopped)", 30)) fail_msg("Ctrl-C did not stop the reply: %s", out);
+    size_t stopped = len;
+    if (!pty_wait(fd, out, sizeof out, &len, stopped - 12, "> ", 30)) fail_msg("no prompt after the stop: %s", out);
+    /* the conversation goes on */
+    const char again[] = "/reset\n";
+    assert_int_equal(write(fd, again, sizeof again - 1), (ssize_t)(sizeof again - 1));
+    if (!pty_wait(fd, out, sizeof out, &len, stopped, "(conversation cleared)", 30)) fail_msg("no reply to /reset: %s", out);
+    size_t cleared = len;
+    if (!pty_wait(fd, out, sizeof out, &len, cleared - 4, "> ", 30)) fail_msg("no prompt: %s", out);
+    assert_int_equal(write(fd, "\x03", 1), 1); /* at the prompt: the chat ends */
+    int ws = 0;
+    const double deadline = now_s() + 30;
+    while (waitpid(pid, &ws, WNOHANG) == 0) {
+        if (now_s() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &ws, 0);
+            fail_msg("Ctrl-C at the prompt did not end the chat: %s", out);
+        }
+        char sink[4096];
+        if (read(fd, sink, sizeof sink) < 0) nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+    }
+    close(fd);
+    if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+        fail_msg("chat ended with %s %d, want exit status 0", WIFEXITED(ws) ? "status" : "signal",
+                 WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws));
+    free(model);
+}
+
 /* Newcomer frictions: a missing positional argument is named, bench takes
  * the model as MODEL like every other verb, perplexity's -c defaults to
  * llama.cpp's 512. */
@@ -999,6 +1078,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_run_says_why_it_stopped),
         cmocka_unit_test(test_option_limits),
         cmocka_unit_test(test_newcomer_frictions),
+        cmocka_unit_test(test_chat_ctrl_c),
         cmocka_unit_test(test_chat_plain),
         cmocka_unit_test(test_chat_incremental),
         cmocka_unit_test(test_chat_template),

@@ -56,6 +56,11 @@ double cli_now(void);
  * second SIGINT kills the process as usual. */
 void cli_catch_interrupt(void);
 int cli_interrupted(void);
+/* For interactive verbs: every SIGINT sets the flag (none kills), and a
+ * read waiting for input returns (cli_read_line: 2); clear it with
+ * cli_clear_interrupt once handled. */
+void cli_catch_every_interrupt(void);
+void cli_clear_interrupt(void);
 /* A mote_progress_fn that cancels once Ctrl-C was pressed. */
 int cli_stop_on_interrupt(void *user, uint64_t done, uint64_t total);
 
@@ -113,7 +118,8 @@ int cli_read_file(const char *path, const cli_file_kind *kind, char **buf, size_
 
 /* Read one line from f (its newline kept) into *line (grown, malloc'd,
  * NUL-terminated; *cap its size), at most kind->limit bytes. 1 with *len
- * set, 0 at end of input, -1 after a message (the line is too long or
+ * set, 0 at end of input, 2 when Ctrl-C interrupted the wait (see
+ * cli_catch_every_interrupt), -1 after a message (the line is too long or
  * reading failed). */
 int cli_read_line(FILE *f, const cli_file_kind *kind, char **line, size_t *cap, size_t *len);
 

@@ -154,6 +154,7 @@ typedef struct reply {
 static int on_token(void *user, mote_token t, const char *piece, size_t len)
 {
     reply *r = user;
+    if (cli_interrupted()) return 1; /* Ctrl-C: the reply ends here */
     if (mote_token_is_eog(r->model, t)) return 0;
     fwrite(piece, 1, len, stdout);
     fflush(stdout);
@@ -166,6 +167,7 @@ static int on_token(void *user, mote_token t, const char *piece, size_t len)
 
 /* chat_turn's result when the conversation no longer fits the context (the
  * caller drops the user message); not an exit status. */
+#define TURN_CANCELLED 257 /* Ctrl-C during the prompt: the message is dropped */
 #define TURN_CONTEXT_FULL 256
 
 /* Answer the last user message: 0, EXIT_LIB or TURN_CONTEXT_FULL. */
@@ -205,12 +207,18 @@ static int chat_turn(chat *c)
     fflush(stdout);
 
     int rc = 0;
-    if (gs != MOTE_OK) rc = cli_lib_error();
+    /* Ctrl-C cancels the evaluation under way: in the prompt, the message
+     * is dropped; during the reply, what was generated is kept (the
+     * cancelled evaluation left the session as it was). */
+    if (gs == MOTE_E_CANCELLED && cli_interrupted() && st.n_generated == 0) rc = TURN_CANCELLED;
+    else if (gs != MOTE_OK && !(gs == MOTE_E_CANCELLED && cli_interrupted())) rc = cli_lib_error();
     else if (r.oom) rc = cli_error("out of memory");
     else if (chat_push(c, "assistant", r.text.s ? r.text.s : "", r.text.len) != 0) rc = EXIT_LIB;
 
-    /* After a failure the cache's state is not worth keeping. */
-    if (rc != 0 && mote_session_truncate(c->session, 0) != MOTE_OK) rc = cli_lib_error();
+    /* After a failure the cache's state is not worth keeping (a cancelled
+     * prompt left the session as it was). */
+    if (rc != 0 && rc != TURN_CANCELLED && mote_session_truncate(c->session, 0) != MOTE_OK) rc = cli_lib_error();
+    if (rc == 0 && cli_interrupted()) fprintf(stderr, "(stopped)\n");
     /* The reply was cut by the context, not by -n or an end token. */
     if (rc == 0 && !st.stopped_by_eog && n_predict == room && st.n_generated >= room)
         fprintf(stderr, "mote: context full; /reset to start over (or use a larger -c)\n");
@@ -234,7 +242,7 @@ static void chat_reset(chat *c)
 static int chat_loop(chat *c)
 {
     int tty = isatty(STDIN_FILENO);
-    if (tty) fprintf(stderr, "/exit or Ctrl-D ends the chat, /reset starts over\n");
+    if (tty) fprintf(stderr, "/exit or Ctrl-D ends the chat, /reset starts over; Ctrl-C stops a reply\n");
     char *line = NULL;
     size_t line_cap = 0;
     cli_file_kind line_kind;
@@ -246,9 +254,11 @@ static int chat_loop(chat *c)
             fflush(stdout);
         }
         size_t len;
+        cli_clear_interrupt();
         int got = cli_read_line(stdin, &line_kind, &line, &line_cap, &len);
-        if (got != 1) {
-            rc = got == 0 ? 0 : EXIT_LIB;
+        if (got != 1) { /* end of input, Ctrl-C at the prompt, or an error */
+            if (got == 2) fputc('\n', stderr);
+            rc = got == -1 ? EXIT_LIB : 0;
             break;
         }
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
@@ -265,7 +275,8 @@ static int chat_loop(chat *c)
             break;
         }
         rc = chat_turn(c);
-        if (rc == TURN_CONTEXT_FULL) {
+        if (rc == TURN_CONTEXT_FULL || rc == TURN_CANCELLED) {
+            if (rc == TURN_CANCELLED) fprintf(stderr, "(cancelled)\n");
             chat_pop_to(c, before);
             rc = 0;
         } else if (rc != 0) {
@@ -354,6 +365,11 @@ int cmd_chat(int argc, char **argv)
     sp.n_ctx = n_ctx;
     sp.n_threads = n_threads;
     sp.kv_type = kv_type;
+    cli_progress prog;
+    cli_progress_init(&prog, "prompt");
+    sp.progress = cli_progress_fn; /* long prompts show progress; Ctrl-C cancels them */
+    sp.progress_user = &prog;
+    cli_catch_every_interrupt();
     mote_sampler_params smp = sample_args_params(&sa);
     if (mote_session_create(model, &sp, &c.session) != MOTE_OK ||
         mote_sampler_create(&smp, mote_vocab_size(model), &c.sampler) != MOTE_OK) {

@@ -186,7 +186,7 @@ int cmd_run(int argc, char **argv)
     if (ids || out.n_printed > 0) putchar('\n');
     fflush(stdout);
     if (cli_interrupted()) { /* the prompt was cancelled, or generation stopped */
-        if (gs == MOTE_OK) report_stats(load_s, &st, smp.seed);
+        if (gs == MOTE_OK || st.n_generated > 0) report_stats(load_s, &st, smp.seed);
         fprintf(stderr, "stopped:    interrupted (Ctrl-C)\n");
         rc = EXIT_INTERRUPTED;
         goto done;

@@ -35,19 +35,32 @@ int cli_error(const char *fmt, ...)
     return EXIT_LIB;
 }
 
-static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t interrupted, keep_catching;
 
 static void on_interrupt(int sig)
 {
     interrupted = 1;
-    signal(sig, SIG_DFL); /* a second Ctrl-C ends the process */
+    if (!keep_catching) signal(sig, SIG_DFL); /* a second Ctrl-C ends the process */
 }
 
 void cli_catch_interrupt(void)
 {
     interrupted = 0;
+    keep_catching = 0;
     signal(SIGINT, on_interrupt);
 }
+
+void cli_catch_every_interrupt(void)
+{
+    interrupted = 0;
+    keep_catching = 1;
+    struct sigaction sa = {.sa_handler = on_interrupt};
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a read waiting at the prompt returns */
+    sigaction(SIGINT, &sa, NULL);
+}
+
+void cli_clear_interrupt(void) { interrupted = 0; }
 
 int cli_interrupted(void) { return interrupted != 0; }
 
@@ -258,6 +271,10 @@ int cli_read_line(FILE *f, const cli_file_kind *kind, char **line, size_t *cap, 
         }
         (*line)[n++] = (char)c;
         if (c == '\n') break;
+    }
+    if (ferror(f) && errno == EINTR && cli_interrupted()) {
+        clearerr(f);
+        return 2;
     }
     if (ferror(f)) {
         cli_error("cannot read stdin: %s", strerror(errno));
