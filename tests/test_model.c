@@ -131,6 +131,7 @@ static void test_reference_opens(void **state)
     assert_int_equal(info.n_ctx_train, 2048);
     assert_true(info.rope_freq_base == 10000.0f); /* absent key: the default */
     assert_false(info.vocab_only);
+    assert_string_equal(info.warnings, ""); /* its -1 ("none") ids are not worth one */
     mote_model_close(m);
 
     /* an unchanged copy opens too: the mutation harness itself is sound */
@@ -220,6 +221,32 @@ static void test_bad_float_hparams(void **state)
     assert_int_equal(write_mutant(&ok), MOTE_OK);
     assert_int_equal(mote_model_open(tmp_path, NULL, &m), MOTE_OK);
     unlink(tmp_path);
+    mote_model_close(m);
+}
+
+/* Out-of-range special-token ids are ignored as llama.cpp does, but not
+ * silently: the model's info lists them. */
+static void test_special_ids_out_of_range(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    mutation bos = {.u32_key = "tokenizer.ggml.bos_token_id", .u32_value = 99999};
+    assert_int_equal(write_mutant(&bos), MOTE_OK);
+    mote_model *m;
+    assert_int_equal(mote_model_open(tmp_path, NULL, &m), MOTE_OK);
+    unlink(tmp_path);
+    mote_model_info info;
+    assert_int_equal(mote_model_get_info(m, &info), MOTE_OK);
+    assert_string_equal(info.warnings, "tokenizer.ggml.bos_token_id 99999 is outside the vocabulary "
+                                       "(512 tokens); ignored, using the default 1\n");
+    assert_int_equal(mote_token_bos(m), 1);
+    mote_model_close(m);
+
+    mutation eos = {.u32_key = "tokenizer.ggml.eos_token_id", .u32_value = 512};
+    assert_int_equal(write_mutant(&eos), MOTE_OK);
+    assert_int_equal(mote_model_open(tmp_path, NULL, &m), MOTE_OK);
+    unlink(tmp_path);
+    assert_int_equal(mote_model_get_info(m, &info), MOTE_OK);
+    assert_non_null(strstr(info.warnings, "tokenizer.ggml.eos_token_id 512 is outside the vocabulary"));
     mote_model_close(m);
 }
 
@@ -338,7 +365,7 @@ int main(void)
         cmocka_unit_test(test_missing_tensors),  cmocka_unit_test(test_wrong_shapes),
         cmocka_unit_test(test_unsupported_types), cmocka_unit_test(test_bad_hparams),
         cmocka_unit_test(test_bad_float_hparams), cmocka_unit_test(test_unused_tensors),
-        cmocka_unit_test(test_retyped_in_place),
+        cmocka_unit_test(test_retyped_in_place), cmocka_unit_test(test_special_ids_out_of_range),
         cmocka_unit_test(test_session_misuse),   cmocka_unit_test(test_threads_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
