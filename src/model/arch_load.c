@@ -4,7 +4,9 @@
  * Keys follow llama.cpp's naming: "<arch>.block_count", "<arch>.attention.
  * head_count", ...; tensors "token_embd.weight", "blk.N.attn_q.weight", ...
  * Every tensor is checked for presence, shape and a type mote can compute
- * with, so the forward pass never meets a surprise.
+ * with, every tensor in the file must be one the architecture reads, and
+ * every float hyper-parameter must be finite and in range, so the forward
+ * pass never meets a surprise.
  */
 #include <math.h>
 #include <stdio.h>
@@ -226,7 +228,7 @@ static mote_status check_all_used(const loader *L)
     for (uint64_t i = 0; i < L->f->n_tensors; i++) {
         if (L->used[i]) continue;
         return mote_fail(MOTE_E_FORMAT, "%s: tensor '%s' is not used by architecture '%s' with %s = %d "
-                         "(the file and its hyper-parameters disagree)",
+                         "(mote would ignore it: the file and its hyper-parameters disagree)",
                          L->f->path, L->f->tensors[i].name, L->arch, akey(L, "block_count"),
                          L->a->hp.n_layer);
     }
