@@ -32,6 +32,9 @@ typedef struct mutation {
     const char *extra_tensor;  /* add a copy of blk.0.attn_norm.weight under this name */
     const char *patch_type;    /* after writing, overwrite this tensor's type field in the file */
     uint32_t patched_type;     /* with this, leaving its data as it is */
+    const char *source;        /* copy this model (under ../shared) instead of stories260K */
+    int bad_rope_freq;         /* 1 + the element of rope_freqs.weight to set to bad_rope_value */
+    float bad_rope_value;
 } mutation;
 
 static char tmp_path[64];
@@ -59,7 +62,7 @@ static void patch_type_field(const char *name, uint32_t type)
 static mote_status write_mutant(const mutation *mu)
 {
     gguf_file *src;
-    assert_int_equal(gguf_open(shared_path("models/stories260K.gguf"), &src), MOTE_OK);
+    assert_int_equal(gguf_open(shared_path(mu->source ? mu->source : "models/stories260K.gguf"), &src), MOTE_OK);
     gguf_writer *w;
     assert_int_equal(gguf_writer_create(&w), MOTE_OK);
     void *zeros = calloc(1, 1 << 20);
@@ -82,6 +85,12 @@ static mote_status write_mutant(const mutation *mu)
         const void *data = t->data;
         if (mu->drop_tensor && strcmp(t->name, mu->drop_tensor) == 0) continue;
         if (mu->shrink_tensor && strcmp(t->name, mu->shrink_tensor) == 0) ne[0] /= 2;
+        if (mu->bad_rope_freq && strcmp(t->name, "rope_freqs.weight") == 0) {
+            assert_true(t->type == GGML_TYPE_F32 && t->nbytes <= (1 << 20));
+            memcpy(zeros, t->data, t->nbytes);
+            ((float *)zeros)[mu->bad_rope_freq - 1] = mu->bad_rope_value;
+            data = zeros;
+        }
         if (mu->retype_tensor && strcmp(t->name, mu->retype_tensor) == 0) {
             type = mu->new_type;
             data = zeros;
@@ -214,6 +223,12 @@ static void test_bad_float_hparams(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         mutation mu = {.f32_key = cases[i].key, .f32_value = cases[i].v};
         expect_open_error(&mu, MOTE_E_FORMAT, cases[i].needle);
+    }
+    /* rope_freqs (llama3 scaling) divides frequencies: the same rule, per element */
+    static const float bad_freqs[] = {NAN, INFINITY, 0.0f, -1.0f};
+    for (size_t i = 0; i < sizeof bad_freqs / sizeof bad_freqs[0]; i++) {
+        mutation mu = {.source = "models/synth-llama3-F32.gguf", .bad_rope_freq = 4, .bad_rope_value = bad_freqs[i]};
+        expect_open_error(&mu, MOTE_E_FORMAT, "tensor 'rope_freqs.weight' element 3 = ");
     }
     /* in range: opens */
     mutation ok = {.f32_key = "llama.rope.freq_base", .f32_value = 5e5f};
