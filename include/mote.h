@@ -118,6 +118,10 @@ typedef struct mote_model_info {
     int has_chat_template;
     const char *tokenizer; /* tokenizer.ggml.model, e.g. "llama", "gpt2" */
     const char *pre;       /* tokenizer.ggml.pre or "" */
+    /* What the file says that mote ignored, as llama.cpp does, one line each
+     * ending in '\n' (e.g. "tokenizer.ggml.bos_token_id 99999 is outside the
+     * vocabulary (512 tokens); ignored, using the default 1"), or "". */
+    const char *warnings;
 } mote_model_info;
 
 /* Fields of `mem` that apply to a model: mapped, resident, heap.

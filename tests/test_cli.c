@@ -418,6 +418,34 @@ static void test_info_stories(void **state)
     expect_contains(p.out, "blk.4.");
     expect_contains(p.out, "general.architecture = llama");
     proc_free(&p);
+
+    /* a copy whose BOS id is outside the vocabulary: it runs (the default
+     * BOS is kept, as llama.cpp does), and info says so */
+    gguf_file *src;
+    assert_int_equal(gguf_open(model, &src), MOTE_OK);
+    gguf_writer *w;
+    assert_int_equal(gguf_writer_create(&w), MOTE_OK);
+    for (uint64_t i = 0; i < src->n_kv; i++)
+        if (strcmp(src->kv[i].key, "tokenizer.ggml.bos_token_id") != 0)
+            assert_int_equal(gguf_writer_add_kv(w, &src->kv[i]), MOTE_OK);
+    assert_int_equal(gguf_writer_add_u32(w, "tokenizer.ggml.bos_token_id", 99999), MOTE_OK);
+    for (uint64_t i = 0; i < src->n_tensors; i++) {
+        const gguf_tensor *t = &src->tensors[i];
+        assert_int_equal(gguf_writer_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data), MOTE_OK);
+    }
+    char path[] = "/tmp/mote-test-badbos-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(gguf_writer_write_file(w, path), MOTE_OK);
+    gguf_writer_free(w);
+    gguf_close(src);
+    p = RUN("info", path);
+    unlink(path);
+    expect_status(&p, 0);
+    expect_contains(p.out, "\nwarning: tokenizer.ggml.bos_token_id 99999 is outside the vocabulary (512 tokens); "
+                           "ignored, using the default 1\n");
+    proc_free(&p);
     free(model);
 }
 

@@ -1249,6 +1249,33 @@ static void test_bad_tensor_info(void **state)
     bb_data(&b, 32, 32);
     expect_ok(&b);
 
+    /* data must tile the data section: a tensor whose type changed without its
+     * data (F32 -> Q4_0: 64 -> 18 bytes) leaves bytes that belong to no tensor */
+    bb_header(&b, 3, 2, 0);
+    bb_tensor(&b, "a", 2, (int64_t[]){32, 2}, GGML_TYPE_Q4_0, 0); /* 36 bytes, was 256 as F32 */
+    bb_tensor(&b, "b", 1, ne8, GGML_TYPE_F32, 256);
+    bb_data(&b, 32, 256 + 32);
+    expect_fail(&b, MOTE_E_FORMAT, "tensor 'a': type Q4_0 and its shape need 36 bytes of data, but 256 bytes",
+                "and tensor 'b' (padding to the alignment 32 allows at most 67)");
+    bb_header(&b, 3, 2, 0); /* the same tensor last: the gap runs to the end of the file */
+    bb_tensor(&b, "b", 1, ne8, GGML_TYPE_F32, 0);
+    bb_tensor(&b, "a", 2, (int64_t[]){32, 2}, GGML_TYPE_BF16, 32); /* 128 bytes, was 256 */
+    bb_data(&b, 32, 32 + 256);
+    expect_fail(&b, MOTE_E_FORMAT, "tensor 'a': type BF16 and its shape need 128 bytes", "the end of the file");
+    bb_header(&b, 3, 2, 0); /* padding below the alignment, in any order, is fine */
+    bb_tensor(&b, "b", 1, (int64_t[]){4}, GGML_TYPE_F32, 32); /* 16 bytes + 16 padding */
+    bb_tensor(&b, "a", 1, (int64_t[]){4}, GGML_TYPE_F32, 0);
+    bb_data(&b, 32, 32 + 16);
+    expect_ok(&b);
+    b.len += 31; /* trailing padding of the last tensor, up to the alignment */
+    expect_ok(&b);
+    b.len += 1;
+    expect_fail(&b, MOTE_E_FORMAT, "tensor 'b': type F32 and its shape need 16 bytes", "the end of the file");
+    bb_header(&b, 3, 1, 0); /* a hole before the first tensor */
+    bb_tensor(&b, "a", 1, ne8, GGML_TYPE_F32, 32);
+    bb_data(&b, 32, 64);
+    expect_fail(&b, MOTE_E_FORMAT, "tensor 'a': data starts at offset 32", "belong to no tensor");
+
     /* tensor infos truncated at each field */
     at = bb_one_tensor(&b, 2, ne8, GGML_TYPE_F32, 0, 64);
     static const char *const field[] = {"tensor name (8 bytes", "n_dims", "dimension", "tensor type",

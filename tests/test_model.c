@@ -6,6 +6,7 @@
  * Broken models are made from ../shared/models/stories260K.gguf by copying
  * its metadata and tensors with one thing changed.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,14 +27,42 @@ typedef struct mutation {
     const char *u32_key;       /* set this key to u32_value */
     uint32_t u32_value;
     const char *arch;          /* replace general.architecture */
+    const char *f32_key;       /* set this key to f32_value */
+    float f32_value;
+    const char *extra_tensor;  /* add a copy of blk.0.attn_norm.weight under this name */
+    const char *patch_type;    /* after writing, overwrite this tensor's type field in the file */
+    uint32_t patched_type;     /* with this, leaving its data as it is */
+    const char *source;        /* copy this model (under ../shared) instead of stories260K */
+    int bad_rope_freq;         /* 1 + the element of rope_freqs.weight to set to bad_rope_value */
+    float bad_rope_value;
 } mutation;
 
 static char tmp_path[64];
 
+/* Overwrite the type field of tensor `name` in the file at tmp_path, as a
+ * corrupted or hand-edited file would have it: offsets and data unchanged. */
+static void patch_type_field(const char *name, uint32_t type)
+{
+    size_t len, n = strlen(name);
+    uint8_t *p = (uint8_t *)read_file(tmp_path, &len);
+    assert_non_null(p);
+    size_t i = 8;
+    while (i + n + 4 <= len && !(memcmp(p + i, name, n) == 0 && p[i - 8] == n && p[i - 7] == 0)) i++;
+    assert_true(i + n + 4 <= len);
+    uint32_t n_dims = p[i + n];
+    size_t at = i + n + 4 + 8 * (size_t)n_dims;
+    for (int b = 0; b < 4; b++) p[at + (size_t)b] = (uint8_t)(type >> (8 * b));
+    FILE *fp = fopen(tmp_path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(p, 1, len, fp), len);
+    fclose(fp);
+    free(p);
+}
+
 static mote_status write_mutant(const mutation *mu)
 {
     gguf_file *src;
-    assert_int_equal(gguf_open(shared_path("models/stories260K.gguf"), &src), MOTE_OK);
+    assert_int_equal(gguf_open(shared_path(mu->source ? mu->source : "models/stories260K.gguf"), &src), MOTE_OK);
     gguf_writer *w;
     assert_int_equal(gguf_writer_create(&w), MOTE_OK);
     void *zeros = calloc(1, 1 << 20);
@@ -42,10 +71,12 @@ static mote_status write_mutant(const mutation *mu)
         if (mu->drop_key && strcmp(kv->key, mu->drop_key) == 0) continue;
         if (mu->u32_key && strcmp(kv->key, mu->u32_key) == 0) continue;
         if (mu->arch && strcmp(kv->key, "general.architecture") == 0) continue;
+        if (mu->f32_key && strcmp(kv->key, mu->f32_key) == 0) continue;
         assert_int_equal(gguf_writer_add_kv(w, kv), MOTE_OK);
     }
     if (mu->u32_key) assert_int_equal(gguf_writer_add_u32(w, mu->u32_key, mu->u32_value), MOTE_OK);
     if (mu->arch) assert_int_equal(gguf_writer_add_str(w, "general.architecture", mu->arch), MOTE_OK);
+    if (mu->f32_key) assert_int_equal(gguf_writer_add_f32(w, mu->f32_key, mu->f32_value), MOTE_OK);
     for (uint64_t i = 0; i < src->n_tensors; i++) {
         const gguf_tensor *t = &src->tensors[i];
         int64_t ne[4];
@@ -54,11 +85,20 @@ static mote_status write_mutant(const mutation *mu)
         const void *data = t->data;
         if (mu->drop_tensor && strcmp(t->name, mu->drop_tensor) == 0) continue;
         if (mu->shrink_tensor && strcmp(t->name, mu->shrink_tensor) == 0) ne[0] /= 2;
+        if (mu->bad_rope_freq && strcmp(t->name, "rope_freqs.weight") == 0) {
+            assert_true(t->type == GGML_TYPE_F32 && t->nbytes <= (1 << 20));
+            memcpy(zeros, t->data, t->nbytes);
+            ((float *)zeros)[mu->bad_rope_freq - 1] = mu->bad_rope_value;
+            data = zeros;
+        }
         if (mu->retype_tensor && strcmp(t->name, mu->retype_tensor) == 0) {
             type = mu->new_type;
             data = zeros;
         }
         assert_int_equal(gguf_writer_add_tensor(w, t->name, type, t->n_dims, ne, data), MOTE_OK);
+        if (mu->extra_tensor && strcmp(t->name, "blk.0.attn_norm.weight") == 0)
+            assert_int_equal(gguf_writer_add_tensor(w, mu->extra_tensor, t->type, t->n_dims, t->ne, t->data),
+                             MOTE_OK);
     }
     strcpy(tmp_path, "/tmp/mote-test-model-XXXXXX");
     int fd = mkstemp(tmp_path);
@@ -68,6 +108,7 @@ static mote_status write_mutant(const mutation *mu)
     gguf_writer_free(w);
     gguf_close(src);
     free(zeros);
+    if (st == MOTE_OK && mu->patch_type) patch_type_field(mu->patch_type, mu->patched_type);
     return st;
 }
 
@@ -99,6 +140,7 @@ static void test_reference_opens(void **state)
     assert_int_equal(info.n_ctx_train, 2048);
     assert_true(info.rope_freq_base == 10000.0f); /* absent key: the default */
     assert_false(info.vocab_only);
+    assert_string_equal(info.warnings, ""); /* its -1 ("none") ids are not worth one */
     mote_model_close(m);
 
     /* an unchanged copy opens too: the mutation harness itself is sound */
@@ -155,6 +197,99 @@ static void test_bad_hparams(void **state)
     expect_open_error(&more_layers, MOTE_E_FORMAT, "blk.5.");
     mutation arch = {.arch = "mamba"};
     expect_open_error(&arch, MOTE_E_UNSUPPORTED, "mamba");
+}
+
+/* A non-finite or out-of-range float hyper-parameter is refused, naming the key and value. */
+static void test_bad_float_hparams(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    static const struct {
+        const char *key;
+        float v;
+        const char *needle;
+    } cases[] = {
+        {"llama.attention.layer_norm_rms_epsilon", INFINITY, "layer_norm_rms_epsilon = inf is out of range"},
+        {"llama.attention.layer_norm_rms_epsilon", NAN, "layer_norm_rms_epsilon = nan"},
+        {"llama.attention.layer_norm_rms_epsilon", -1e-5f, "a number in (0, 1)"},
+        {"llama.attention.layer_norm_rms_epsilon", 0.0f, "layer_norm_rms_epsilon = 0 is out of range"},
+        {"llama.rope.freq_base", INFINITY, "llama.rope.freq_base = inf"},
+        {"llama.rope.freq_base", -INFINITY, "llama.rope.freq_base = -inf"},
+        {"llama.rope.freq_base", NAN, "llama.rope.freq_base = nan"},
+        {"llama.rope.freq_base", -10000.0f, "a finite number > 0"},
+        {"llama.rope.scaling.factor", NAN, "llama.rope.scaling.factor = nan"},
+        {"llama.rope.scaling.factor", INFINITY, "a finite number >= 0"},
+        {"llama.rope.scaling.factor", -2.0f, "llama.rope.scaling.factor = -2"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mutation mu = {.f32_key = cases[i].key, .f32_value = cases[i].v};
+        expect_open_error(&mu, MOTE_E_FORMAT, cases[i].needle);
+    }
+    /* rope_freqs (llama3 scaling) divides frequencies: the same rule, per element */
+    static const float bad_freqs[] = {NAN, INFINITY, 0.0f, -1.0f};
+    for (size_t i = 0; i < sizeof bad_freqs / sizeof bad_freqs[0]; i++) {
+        mutation mu = {.source = "models/synth-llama3-F32.gguf", .bad_rope_freq = 4, .bad_rope_value = bad_freqs[i]};
+        expect_open_error(&mu, MOTE_E_FORMAT, "tensor 'rope_freqs.weight' element 3 = ");
+    }
+    /* in range: opens */
+    mutation ok = {.f32_key = "llama.rope.freq_base", .f32_value = 5e5f};
+    mote_model *m;
+    assert_int_equal(write_mutant(&ok), MOTE_OK);
+    assert_int_equal(mote_model_open(tmp_path, NULL, &m), MOTE_OK);
+    unlink(tmp_path);
+    mote_model_close(m);
+}
+
+/* Out-of-range special-token ids are ignored as llama.cpp does, but not
+ * silently: the model's info lists them. */
+static void test_special_ids_out_of_range(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    mutation bos = {.u32_key = "tokenizer.ggml.bos_token_id", .u32_value = 99999};
+    assert_int_equal(write_mutant(&bos), MOTE_OK);
+    mote_model *m;
+    assert_int_equal(mote_model_open(tmp_path, NULL, &m), MOTE_OK);
+    unlink(tmp_path);
+    mote_model_info info;
+    assert_int_equal(mote_model_get_info(m, &info), MOTE_OK);
+    assert_string_equal(info.warnings, "tokenizer.ggml.bos_token_id 99999 is outside the vocabulary "
+                                       "(512 tokens); ignored, using the default 1\n");
+    assert_int_equal(mote_token_bos(m), 1);
+    mote_model_close(m);
+
+    mutation eos = {.u32_key = "tokenizer.ggml.eos_token_id", .u32_value = 512};
+    assert_int_equal(write_mutant(&eos), MOTE_OK);
+    assert_int_equal(mote_model_open(tmp_path, NULL, &m), MOTE_OK);
+    unlink(tmp_path);
+    assert_int_equal(mote_model_get_info(m, &info), MOTE_OK);
+    assert_non_null(strstr(info.warnings, "tokenizer.ggml.eos_token_id 512 is outside the vocabulary"));
+    mote_model_close(m);
+}
+
+/* Every tensor in the file must be one the architecture uses. */
+static void test_unused_tensors(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    /* 5 blocks of tensors, block_count 4: blk.4.* would be skipped */
+    mutation fewer_layers = {.u32_key = "llama.block_count", .u32_value = 4};
+    expect_open_error(&fewer_layers, MOTE_E_FORMAT,
+                      "tensor 'blk.4.attn_q.weight' is not used by architecture 'llama' with llama.block_count = 4");
+    mutation stray = {.extra_tensor = "blk.0.attn_output.bias"};
+    expect_open_error(&stray, MOTE_E_FORMAT, "tensor 'blk.0.attn_output.bias' is not used");
+    mutation typo = {.extra_tensor = "blk.0.atn_norm.weight"};
+    expect_open_error(&typo, MOTE_E_FORMAT, "tensor 'blk.0.atn_norm.weight' is not used");
+}
+
+/* A tensor's type changed in the file without its data: the sizes no longer
+ * tile the data section, and the reader names the tensor. */
+static void test_retyped_in_place(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    mutation q4 = {.patch_type = "blk.0.attn_q.weight", .patched_type = GGML_TYPE_Q4_0};
+    expect_open_error(&q4, MOTE_E_FORMAT, "tensor 'blk.0.attn_q.weight': type Q4_0 and its shape need 2304 bytes");
+    mutation bf16 = {.patch_type = "blk.2.ffn_down.weight", .patched_type = GGML_TYPE_BF16};
+    expect_open_error(&bf16, MOTE_E_FORMAT, "tensor 'blk.2.ffn_down.weight': type BF16");
+    mutation last = {.patch_type = "output_norm.weight", .patched_type = GGML_TYPE_F16};
+    expect_open_error(&last, MOTE_E_FORMAT, "output_norm.weight");
 }
 
 static void test_session_misuse(void **state)
@@ -244,6 +379,8 @@ int main(void)
         cmocka_unit_test(test_missing_file),     cmocka_unit_test(test_reference_opens),
         cmocka_unit_test(test_missing_tensors),  cmocka_unit_test(test_wrong_shapes),
         cmocka_unit_test(test_unsupported_types), cmocka_unit_test(test_bad_hparams),
+        cmocka_unit_test(test_bad_float_hparams), cmocka_unit_test(test_unused_tensors),
+        cmocka_unit_test(test_retyped_in_place), cmocka_unit_test(test_special_ids_out_of_range),
         cmocka_unit_test(test_session_misuse),   cmocka_unit_test(test_threads_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

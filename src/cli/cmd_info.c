@@ -92,6 +92,13 @@ static void print_summary(const char *path, const mote_model_info *in)
     puts(")");
     label("chat template:");
     printf("%s\n", in->has_chat_template ? "yes" : "none");
+    /* what the loader ignored: one "warning: ..." line each */
+    for (const char *w = in->warnings; w && *w;) {
+        const char *nl = strchr(w, '\n');
+        int n = nl ? (int)(nl - w) : (int)strlen(w);
+        printf("warning: %.*s\n", n, w);
+        w += n + (nl != NULL);
+    }
 }
 
 /* ------------------------------------------------------------------------

@@ -134,6 +134,7 @@ mote_status mote_model_get_info(const mote_model *m, mote_model_info *info)
     /* strings in the map are not NUL-terminated: the vocab keeps copies */
     info->tokenizer = m->vocab && m->vocab->model ? m->vocab->model : empty;
     info->pre = m->vocab && m->vocab->pre ? m->vocab->pre : empty;
+    info->warnings = m->vocab && m->vocab->warnings ? m->vocab->warnings : empty;
     for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
         const gguf_tensor *t = &m->gguf->tensors[i];
         int64_t n = 1;

@@ -369,6 +369,7 @@ void vocab_free(struct vocab *v)
     ugm_free(v->ugm);
     free(v->eog);
     free(v->special);
+    free(v->warnings);
     free(v);
 }
 

@@ -114,11 +114,15 @@ struct vocab {
     unsigned char bytelevel_len[256];
 
     struct ugm_data *ugm;   /* UGM only */
+
+    /* What the file said that mote ignored (as llama.cpp does), one line
+     * each ("tokenizer.ggml.bos_token_id 99999 is outside ..."), or NULL. */
+    char *warnings;
 };
 
 /* Load the vocabulary from f's tokenizer.ggml.* keys. Validates counts,
  * types and ids; an out-of-range special id is treated as absent (keeping
- * the type's default) as llama.cpp does. */
+ * the type's default) as llama.cpp does, and listed in v->warnings. */
 mote_status vocab_load(const gguf_file *f, struct vocab **out);
 void vocab_free(struct vocab *v);
 /* Bytes the vocabulary allocated (tables, texts, maps), for accounting. */

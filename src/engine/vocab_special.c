@@ -8,6 +8,7 @@
 #include "engine/vocab_special.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,10 +18,24 @@
  * Ids from the file
  * ---------------------------------------------------------------------- */
 
+/* Append one line to v->warnings. */
+static mote_status add_warning(struct vocab *v, const char *line)
+{
+    size_t old = v->warnings ? strlen(v->warnings) : 0, n = strlen(line);
+    char *w = realloc(v->warnings, old + n + 2);
+    if (!w) return mote_fail(MOTE_E_NOMEM, "tokenizer: out of memory");
+    memcpy(w + old, line, n);
+    memcpy(w + old + n, "\n", 2);
+    v->warnings = w;
+    return MOTE_OK;
+}
+
 /* A *_token_id key over *id (the type's default). Ids outside the
  * vocabulary (e.g. 4294967295 for "none") leave the default, and a default
- * outside the vocabulary means no such token, as in llama.cpp. */
-static mote_status read_id(const struct vocab *v, const gguf_file *f, const char *key, int32_t *id)
+ * outside the vocabulary means no such token, as in llama.cpp; such an id is
+ * recorded in v->warnings (llama.cpp logs it), since a model whose BOS or
+ * EOS silently changed generates differently. */
+static mote_status read_id(struct vocab *v, const gguf_file *f, const char *key, int32_t *id)
 {
     if (*id >= v->n_tokens) *id = TOKEN_NONE;
     const gguf_kv *kv = gguf_find_kv(f, key);
@@ -37,8 +52,23 @@ static mote_status read_id(const struct vocab *v, const gguf_file *f, const char
         return mote_fail(MOTE_E_FORMAT, "tokenizer: %s: %s has type %s, expected an integer", f->path,
                          key, gguf_type_name(kv->type));
     }
-    if (x >= 0 && x < v->n_tokens) *id = (int32_t)x;
-    return MOTE_OK;
+    if (x >= 0 && x < v->n_tokens) {
+        *id = (int32_t)x;
+        return MOTE_OK;
+    }
+    /* -1 is how files say "none" (converters write it as u32 4294967295):
+     * not worth a warning. (i64 and u64 share storage: -1 is UINT64_MAX.) */
+    if (kv->v.i64 == -1 || (kv->type == GGUF_TYPE_UINT32 && kv->v.u64 == UINT32_MAX)) return MOTE_OK;
+    char line[192], dflt[32] = "none";
+    if (*id != TOKEN_NONE) snprintf(dflt, sizeof dflt, "the default %d", (int)*id);
+    if (kv->type == GGUF_TYPE_INT8 || kv->type == GGUF_TYPE_INT16 || kv->type == GGUF_TYPE_INT32 ||
+        kv->type == GGUF_TYPE_INT64)
+        snprintf(line, sizeof line, "%s %lld is outside the vocabulary (%d tokens); ignored, using %s", key,
+                 (long long)kv->v.i64, (int)v->n_tokens, dflt);
+    else
+        snprintf(line, sizeof line, "%s %llu is outside the vocabulary (%d tokens); ignored, using %s", key,
+                 (unsigned long long)kv->v.u64, (int)v->n_tokens, dflt);
+    return add_warning(v, line);
 }
 
 static mote_status read_ids(struct vocab *v, const gguf_file *f)

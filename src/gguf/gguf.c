@@ -10,7 +10,10 @@
  *   - keys and tensor names are unique, non-empty and free of NUL bytes;
  *   - every tensor has a defined type, 1..4 dims, a shape whose element and
  *     byte counts do not overflow, an aligned offset and data that lies
- *     inside the file without overlapping another tensor's.
+ *     inside the file without overlapping another tensor's;
+ *   - the tensors' data tiles the data section: between one tensor's data
+ *     and the next (or the end of the file) lies only alignment padding, so
+ *     a type or shape changed without its data is caught.
  *
  * Every failure names the file, the key or tensor when known, and the byte
  * offset in the file where the bad field starts.
@@ -285,28 +288,60 @@ static mote_status check_unique_names(reader *r, gguf_file *f, const uint64_t *a
     return st;
 }
 
-/* Tensors with data must not share bytes (zero-size tensors are exempt). */
-static mote_status check_no_overlap(reader *r, gguf_file *f, const uint64_t *at)
+/* Tensors with data must tile the data section: in offset order, each one's
+ * data is followed by at most alignment - 1 bytes of padding, then the next
+ * tensor or the end of the file. So no two share bytes, and no bytes belong
+ * to no tensor: a tensor whose type or shape was changed without its data
+ * (F32 -> Q4_0 keeps the offsets but shrinks the size) leaves a gap and is
+ * caught here. Zero-size tensors are exempt. llama.cpp's reader is stricter
+ * still (offsets in declaration order); this accepts any order. */
+static mote_status check_layout(reader *r, gguf_file *f, const uint64_t *at)
 {
-    if (f->n_tensors < 2) return MOTE_OK;
+    if (f->n_tensors == 0) return MOTE_OK;
     const gguf_tensor **v = malloc((size_t)f->n_tensors * sizeof *v);
     if (!v) return mote_fail(MOTE_E_NOMEM, "gguf: %s: out of memory", r->path);
     for (uint64_t i = 0; i < f->n_tensors; i++) v[i] = &f->tensors[i];
     qsort(v, (size_t)f->n_tensors, sizeof *v, cmp_tensor_offset);
     mote_status st = MOTE_OK;
     const gguf_tensor *prev = NULL;
-    for (uint64_t i = 0; i < f->n_tensors && st == MOTE_OK; i++) {
-        if (v[i]->nbytes == 0) continue;
-        if (prev && prev->offset + prev->nbytes > v[i]->offset) {
-            snprintf(r->what, sizeof r->what, "tensor '%s'", v[i]->name);
-            st = fail_at(r, MOTE_E_FORMAT, at[v[i] - f->tensors],
+    const uint64_t data_size = r->size - f->data_offset; /* place_tensors checked the order */
+    for (uint64_t i = 0; i <= f->n_tensors && st == MOTE_OK; i++) {
+        const gguf_tensor *t = i < f->n_tensors ? v[i] : NULL; /* NULL: the end of the file */
+        if (t && t->nbytes == 0) continue;
+        uint64_t next = t ? t->offset : data_size;
+        if (!prev) {
+            if (t && t->offset != 0) {
+                snprintf(r->what, sizeof r->what, "tensor '%s'", t->name);
+                st = fail_at(r, MOTE_E_FORMAT, at[t - f->tensors],
+                             "data starts at offset %llu of the data section, leaving bytes that "
+                             "belong to no tensor before it",
+                             (unsigned long long)t->offset);
+            }
+        } else if (t && prev->offset + prev->nbytes > t->offset) {
+            snprintf(r->what, sizeof r->what, "tensor '%s'", t->name);
+            st = fail_at(r, MOTE_E_FORMAT, at[t - f->tensors],
                          "data [%llu, %llu) overlaps tensor '%s' [%llu, %llu)",
-                         (unsigned long long)v[i]->offset,
-                         (unsigned long long)(v[i]->offset + v[i]->nbytes), prev->name,
+                         (unsigned long long)t->offset,
+                         (unsigned long long)(t->offset + t->nbytes), prev->name,
                          (unsigned long long)prev->offset,
                          (unsigned long long)(prev->offset + prev->nbytes));
+        } else if (next - prev->offset - prev->nbytes >= f->alignment) {
+            snprintf(r->what, sizeof r->what, "tensor '%s'", prev->name);
+            char to[GGUF_MAX_NAME + 32];
+            if (t)
+                snprintf(to, sizeof to, "tensor '%s'", t->name);
+            else
+                snprintf(to, sizeof to, "the end of the file");
+            st = fail_at(r, MOTE_E_FORMAT, at[prev - f->tensors],
+                         "type %s and its shape need %llu bytes of data, but %llu bytes lie "
+                         "between its offset %llu and %s (padding to the alignment %llu "
+                         "allows at most %llu): its type or shape does not match its data",
+                         ggml_type_name(prev->type), (unsigned long long)prev->nbytes,
+                         (unsigned long long)(next - prev->offset),
+                         (unsigned long long)prev->offset, to, (unsigned long long)f->alignment,
+                         (unsigned long long)(prev->nbytes + f->alignment - 1));
         }
-        prev = v[i];
+        prev = t;
     }
     free(v);
     return st;
@@ -493,7 +528,7 @@ static mote_status parse(reader *r, gguf_file *f)
         st = check_unique_names(r, f, at);
     }
     if (st == MOTE_OK) st = place_tensors(r, f, at);
-    if (st == MOTE_OK) st = check_no_overlap(r, f, at);
+    if (st == MOTE_OK) st = check_layout(r, f, at);
     free(at);
     return st;
 }

@@ -4,8 +4,11 @@
  * Keys follow llama.cpp's naming: "<arch>.block_count", "<arch>.attention.
  * head_count", ...; tensors "token_embd.weight", "blk.N.attn_q.weight", ...
  * Every tensor is checked for presence, shape and a type mote can compute
- * with, so the forward pass never meets a surprise.
+ * with, every tensor in the file must be one the architecture reads, and
+ * every float hyper-parameter must be finite and in range, so the forward
+ * pass never meets a surprise.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@ typedef struct loader {
     const gguf_file *f;
     const char *arch;  /* key prefix */
     model_arch *a;
+    unsigned char *used; /* [f->n_tensors]: looked up by the architecture */
 } loader;
 
 /* ------------------------------------------------------------------------
@@ -54,6 +58,25 @@ static mote_status get_count_or(const loader *L, const char *suffix, int dflt, i
     return get_count(L, suffix, out);
 }
 
+/* An optional float that must be finite and in (lo, hi), or [lo, hi) with
+ * lo_inclusive: a NaN or infinite epsilon or rope base makes every logit
+ * garbage without any other sign, so it is refused here, naming the key. */
+static mote_status get_real_or(const loader *L, const char *suffix, float dflt, float lo, int lo_inclusive,
+                               float hi, float *out)
+{
+    const char *key = akey(L, suffix);
+    MOTE_TRY(gguf_get_f32_or(L->f, key, dflt, out));
+    float v = *out;
+    if (isfinite(v) && (lo_inclusive ? v >= lo : v > lo) && v < hi) return MOTE_OK;
+    char range[64];
+    if (isinf(hi))
+        snprintf(range, sizeof range, "a finite number %s %g", lo_inclusive ? ">=" : ">", (double)lo);
+    else
+        snprintf(range, sizeof range, "a number in %s%g, %g)", lo_inclusive ? "[" : "(", (double)lo, (double)hi);
+    return mote_fail(MOTE_E_FORMAT, "%s: key %s = %g is out of range (it must be %s)", L->f->path, key,
+                     (double)v, range);
+}
+
 static mote_status load_hparams(loader *L)
 {
     arch_hparams *hp = &L->a->hp;
@@ -79,11 +102,8 @@ static mote_status load_hparams(loader *L)
     if (hp->n_rot > hp->head_dim || hp->n_rot % 2 != 0)
         return mote_fail(MOTE_E_FORMAT, "%s: rope.dimension_count %d must be even and <= head dim %d",
                          L->f->path, hp->n_rot, hp->head_dim);
-    MOTE_TRY(gguf_get_f32_or(L->f, akey(L, "rope.freq_base"), 10000.0f, &hp->rope_base));
-    MOTE_TRY(gguf_get_f32_or(L->f, akey(L, "attention.layer_norm_rms_epsilon"), 1e-5f, &hp->norm_eps));
-    if (!(hp->rope_base > 0.0f) || !(hp->norm_eps >= 0.0f))
-        return mote_fail(MOTE_E_FORMAT, "%s: bad rope.freq_base %g or rms epsilon %g", L->f->path,
-                         (double)hp->rope_base, (double)hp->norm_eps);
+    MOTE_TRY(get_real_or(L, "rope.freq_base", 10000.0f, 0.0f, 0, INFINITY, &hp->rope_base));
+    MOTE_TRY(get_real_or(L, "attention.layer_norm_rms_epsilon", 1e-5f, 0.0f, 0, 1.0f, &hp->norm_eps));
 
     uint32_t pooling = 0; /* llama.cpp's enum: 0 none, 1 mean, 2 cls, 3 last, 4 rank */
     MOTE_TRY(gguf_get_u32_or(L->f, akey(L, "pooling_type"), 0, &pooling));
@@ -96,8 +116,8 @@ static mote_status load_hparams(loader *L)
     hp->rope_freq_scale = 1.0f;
     gguf_str stype;
     MOTE_TRY(gguf_get_str_or_empty(L->f, akey(L, "rope.scaling.type"), &stype));
-    float factor = 0.0f;
-    MOTE_TRY(gguf_get_f32_or(L->f, akey(L, "rope.scaling.factor"), 0.0f, &factor));
+    float factor = 0.0f; /* 0: no scaling, as llama.cpp reads it */
+    MOTE_TRY(get_real_or(L, "rope.scaling.factor", 0.0f, 0.0f, 1, INFINITY, &factor));
     if (stype.len == 6 && memcmp(stype.ptr, "linear", 6) == 0) {
         if (factor > 0.0f) hp->rope_freq_scale = 1.0f / factor;
     } else if (stype.len > 0 && !(stype.len == 4 && memcmp(stype.ptr, "none", 4) == 0) &&
@@ -117,6 +137,7 @@ static const gguf_tensor *find(const loader *L, const char *name, int required, 
 {
     const gguf_tensor *t = gguf_find_tensor(L->f, name);
     *st = MOTE_OK;
+    if (t) L->used[t - L->f->tensors] = 1;
     if (!t && required)
         *st = mote_fail(MOTE_E_FORMAT, "%s: missing tensor '%s' required by architecture '%s'",
                         L->f->path, name, L->arch);
@@ -199,6 +220,21 @@ static mote_status load_layer(loader *L, int il)
     return MOTE_OK;
 }
 
+/* Every tensor in the file must be one the architecture reads (as llama.cpp
+ * also demands): a tensor mote would skip, such as blk.4.* in a file whose
+ * block_count says 4, means the file and its hyper-parameters disagree. */
+static mote_status check_all_used(const loader *L)
+{
+    for (uint64_t i = 0; i < L->f->n_tensors; i++) {
+        if (L->used[i]) continue;
+        return mote_fail(MOTE_E_FORMAT, "%s: tensor '%s' is not used by architecture '%s' with %s = %d "
+                         "(mote would ignore it: the file and its hyper-parameters disagree)",
+                         L->f->path, L->f->tensors[i].name, L->arch, akey(L, "block_count"),
+                         L->a->hp.n_layer);
+    }
+    return MOTE_OK;
+}
+
 static mote_status load_tensors(loader *L)
 {
     model_arch *a = L->a;
@@ -215,10 +251,18 @@ static mote_status load_tensors(loader *L)
     MOTE_TRY(get_mat(L, "output.weight", hp->n_embd, hp->n_vocab, 0, &a->output));
     if (!a->output.data) a->output = a->tok_embd; /* tied embeddings */
     MOTE_TRY(get_vec(L, "rope_freqs.weight", hp->n_rot / 2, 0, &a->rope_freqs));
+    for (int i = 0; a->rope_freqs && i < hp->n_rot / 2; i++) {
+        /* each divides a rope frequency: like a hyper-parameter, it must be finite and > 0 */
+        float v = a->rope_freqs[i];
+        if (!isfinite(v) || !(v > 0.0f))
+            return mote_fail(MOTE_E_FORMAT, "%s: tensor 'rope_freqs.weight' element %d = %g is out of range "
+                             "(it must be a finite number > 0)", L->f->path, i, (double)v);
+    }
 
     a->layers = calloc((size_t)hp->n_layer, sizeof *a->layers);
     if (!a->layers) return mote_fail(MOTE_E_NOMEM, "%s: out of memory for %d layers", L->f->path, hp->n_layer);
     for (int il = 0; il < hp->n_layer; il++) MOTE_TRY(load_layer(L, il));
+    MOTE_TRY(check_all_used(L));
 
     for (uint64_t i = 0; i < L->f->n_tensors; i++) {
         const gguf_tensor *t = &L->f->tensors[i];
@@ -237,7 +281,11 @@ mote_status arch_load(const gguf_file *f, model_arch **out)
     MOTE_TRY(gguf_get_str(f, "general.architecture", &name));
     model_arch *a = calloc(1, sizeof *a);
     if (!a) return mote_fail(MOTE_E_NOMEM, "out of memory");
-    loader L = {.f = f, .a = a};
+    loader L = {.f = f, .a = a, .used = calloc(f->n_tensors ? (size_t)f->n_tensors : 1, 1)};
+    if (!L.used) {
+        free(a);
+        return mote_fail(MOTE_E_NOMEM, "%s: out of memory", f->path);
+    }
     if (name.len == 5 && memcmp(name.ptr, "llama", 5) == 0) {
         a->kind = ARCH_LLAMA;
         L.arch = "llama";
@@ -246,11 +294,13 @@ mote_status arch_load(const gguf_file *f, model_arch **out)
         L.arch = "qwen2";
     } else {
         free(a);
+        free(L.used);
         return mote_fail(MOTE_E_UNSUPPORTED, "%s: architecture '%.*s' is not supported (mote runs llama and qwen2)",
                          f->path, (int)(name.len > 64 ? 64 : name.len), name.ptr);
     }
     mote_status st = load_hparams(&L);
     if (st == MOTE_OK) st = load_tensors(&L);
+    free(L.used);
     if (st != MOTE_OK) {
         arch_free(a);
         return st;
