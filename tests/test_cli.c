@@ -609,6 +609,43 @@ static void test_run_golden_ids(void **state)
     free(prompt);
 }
 
+/* A conversation that outgrows the context drops its oldest exchanges and
+ * goes on (it once refused every later message until /reset, exit 0); a
+ * message longer than the whole context is refused with a message. */
+static void test_chat_full_context(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("stories260K.gguf");
+    proc p = RUN_IN("One day a little girl went to the park with her mom.\n"
+                    "She saw a big dog and a small cat.\n"
+                    "The dog ran after the cat.\n"
+                    "Then they all played in the sun.\n",
+                    "chat", model, "-c", "64", "-n", "8", "--temp", "0");
+    expect_status(&p, 0);
+    expect_contains(p.err, "(context full: dropped the 1 oldest exchange; the system prompt is kept)");
+    /* four replies: none refused */
+    int replies = 0;
+    for (const char *at = p.out; (at = strchr(at, '\n')); at++) replies++;
+    assert_int_equal(replies, 4);
+    proc_free(&p);
+    /* unknown /commands are not sent as messages; // sends one / */
+    p = RUN_IN("/help\n//path is a word\n", "chat", model, "-n", "4", "--temp", "0");
+    expect_status(&p, 0);
+    expect_contains(p.err, "unknown command '/help'");
+    int lines = 0;
+    for (const char *at = p.out; (at = strchr(at, '\n')); at++) lines++;
+    assert_int_equal(lines, 1); /* one reply: to "/path is a word" */
+    proc_free(&p);
+    char long_line[2048] = "";
+    for (int i = 0; i < 40; i++) strcat(long_line, "the dog ran ");
+    strcat(long_line, "\n");
+    p = RUN_IN(long_line, "chat", model, "-c", "64", "-n", "8", "--temp", "0");
+    expect_status(&p, 0);
+    expect_contains(p.err, "nothing older is left to drop");
+    proc_free(&p);
+    free(model);
+}
+
 /* ------------------------------------------------------------------------
  * Ctrl-C in chat, through a pseudo-terminal
  * ---------------------------------------------------------------------- */
@@ -1107,6 +1144,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_option_limits),
         cmocka_unit_test(test_newcomer_frictions),
         cmocka_unit_test(test_chat_ctrl_c),
+        cmocka_unit_test(test_chat_full_context),
         cmocka_unit_test(test_chat_plain),
         cmocka_unit_test(test_chat_incremental),
         cmocka_unit_test(test_chat_template),

@@ -68,6 +68,7 @@ typedef struct chat {
     mote_chat_message *msgs; /* the conversation; contents are malloc'd */
     size_t n_msgs, cap_msgs;
     size_t n_keep;          /* messages kept by /reset (the system prompt) */
+    size_t full_tokens;     /* tokens of a conversation that did not fit */
     int n_predict;          /* tokens per reply; -1 = until EOG/context end */
 } chat;
 
@@ -89,6 +90,20 @@ static int chat_push(chat *c, const char *role, const char *content, size_t len)
 static void chat_pop_to(chat *c, size_t n)
 {
     while (c->n_msgs > n) free((char *)c->msgs[--c->n_msgs].content);
+}
+
+/* Drop the oldest exchange after the system prompt: its user message and
+ * what follows up to the next user message. 0 if the last user message is
+ * all there is to drop (nothing is dropped then). */
+static int chat_drop_oldest(chat *c)
+{
+    size_t end = c->n_keep + 1;
+    while (end < c->n_msgs && strcmp(c->msgs[end].role, "user") != 0) end++;
+    if (end >= c->n_msgs) return 0;
+    for (size_t i = c->n_keep; i < end; i++) free((char *)c->msgs[i].content);
+    memmove(c->msgs + c->n_keep, c->msgs + end, (c->n_msgs - end) * sizeof *c->msgs);
+    c->n_msgs -= end - c->n_keep;
+    return 1;
 }
 
 /* Plain continuation: the messages joined, a newline before each one that
@@ -180,10 +195,7 @@ static int chat_turn(chat *c)
     if (n == 0 || n >= (size_t)n_ctx) {
         free(toks);
         if (n == 0) return cli_error("the conversation rendered to no tokens");
-        fprintf(stderr,
-                "mote: context full: the conversation is %zu tokens and the context holds %d;"
-                " /reset to start over (or use a larger -c)\n",
-                n, n_ctx);
+        c->full_tokens = n;
         return TURN_CONTEXT_FULL;
     }
 
@@ -221,7 +233,8 @@ static int chat_turn(chat *c)
     if (rc == 0 && cli_interrupted()) fprintf(stderr, "(stopped)\n");
     /* The reply was cut by the context, not by -n or an end token. */
     if (rc == 0 && !st.stopped_by_eog && n_predict == room && st.n_generated >= room)
-        fprintf(stderr, "mote: context full; /reset to start over (or use a larger -c)\n");
+        fprintf(stderr, "(the reply was cut by the full context; the next message drops the oldest exchanges, or "
+                        "use a larger -c)\n");
 
     free(r.text.s);
     free(toks);
@@ -269,12 +282,35 @@ static int chat_loop(chat *c)
             continue;
         }
         if (len == 0) continue;
+        /* "/word" is a command, never a message; "//text" sends "/text". */
+        if (line[0] == '/' && line[1] != '/') {
+            fprintf(stderr, "mote: unknown command '%s' (commands: /exit, /reset; start a message with // to send "
+                            "it with one /)\n", line);
+            continue;
+        }
+        const char *text = line[0] == '/' ? line + 1 : line;
+        len -= (size_t)(text - line);
         size_t before = c->n_msgs;
-        if (chat_push(c, "user", line, len) != 0) {
+        if (chat_push(c, "user", text, len) != 0) {
             rc = EXIT_LIB;
             break;
         }
         rc = chat_turn(c);
+        /* Too long for the context: the oldest exchanges go (the system
+         * prompt stays), as long as there are any besides this message. */
+        int dropped = 0;
+        while (rc == TURN_CONTEXT_FULL && chat_drop_oldest(c)) {
+            before = c->n_msgs - 1;
+            dropped++;
+            rc = chat_turn(c);
+        }
+        if (dropped && rc != TURN_CONTEXT_FULL)
+            fprintf(stderr, "(context full: dropped the %d oldest exchange%s; the system prompt is kept)\n", dropped,
+                    dropped == 1 ? "" : "s");
+        if (rc == TURN_CONTEXT_FULL)
+            fprintf(stderr, "mote: context full: this message makes the conversation %zu tokens and the context "
+                            "holds %d; nothing older is left to drop (use a larger -c)\n",
+                    c->full_tokens, mote_session_n_ctx(c->session));
         if (rc == TURN_CONTEXT_FULL || rc == TURN_CANCELLED) {
             if (rc == TURN_CANCELLED) fprintf(stderr, "(cancelled)\n");
             chat_pop_to(c, before);
@@ -310,10 +346,14 @@ int cmd_chat(int argc, char **argv)
          "use this Jinja chat template, not the model's", 0, 0, NULL},
         {0},
     };
-    char notes[768], defaults[256];
+    char notes[1024], defaults[256];
     sample_defaults_text(defaults, sizeof defaults);
     snprintf(notes, sizeof notes,
-             "Commands: /exit (or end of input) ends the chat, /reset clears it.\n"
+             "Commands: /exit (or end of input) ends the chat, /reset clears it; any other\n"
+             "line starting with / is refused (// sends a message starting with one /).\n"
+             "Ctrl-C stops a reply (or cancels a long prompt); at the prompt it ends the chat.\n"
+             "A conversation too long for the context drops its oldest exchanges (the\n"
+             "system prompt stays) and says so.\n"
              "A model without a chat template falls back to plain continuation: each\n"
              "line is appended to the text so far and the model continues it.\n%s",
              defaults);
