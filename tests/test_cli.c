@@ -410,6 +410,16 @@ static void test_info_stories(void **state)
     assert_int_equal(atoi(layers + strlen("\nlayers:")), 5);
     expect_contains(p.out, "292.8K");
     expect_contains(p.out, "F32");
+    /* no general.file_type in this file: named from its weights (bench JSON said "ftype": null) */
+    expect_contains(p.out, "file type:       F32 (no general.file_type: the type of most weights)");
+    proc_free(&p);
+    p = RUN("bench", model, "-p", "4", "-n", "2", "-r", "1", "-t", "1", "-o", "json");
+    expect_status(&p, 0);
+    expect_contains(p.out, "\"ftype\": \"F32\"");
+    proc_free(&p);
+    p = RUN("info", shared_path("models/synth-llama-Q4_K_M.gguf"));
+    expect_status(&p, 0);
+    expect_contains(p.out, "file type:       Q4_K_M\n");
     proc_free(&p);
 
     p = RUN("info", model, "--tensors", "--meta");

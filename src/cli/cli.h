@@ -142,6 +142,12 @@ char *cli_utf8_sanitize(const char *s, size_t n, size_t *out_len);
 int cli_kv_type(const char *name, int *out);
 #define KV_TYPE_HELP "KV cache type: f16 (default), f32 (exact, slower) or q8_0"
 
+/* The model's file type as llama.cpp names it ("Q4_K_M") from
+ * general.file_type; without that key, the type of most weight bytes
+ * (2-D tensors), *from_tensors then 1. NULL for a file without weights.
+ * The name is written to buf. */
+const char *cli_file_type(const mote_model *m, char *buf, size_t cap, int *from_tensors);
+
 /* Human-readable sizes: "292.8K", "1.2B"; "1.1 MiB". */
 void cli_human_count(int64_t n, char *buf, size_t cap);
 void cli_human_bytes(uint64_t n, char *buf, size_t cap);

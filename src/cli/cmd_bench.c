@@ -101,23 +101,6 @@ static void summarize(const double *v, int n, double *med, double *lo, double *h
     free(s);
 }
 
-/* general.file_type as llama.cpp names it ("Q4_K_M"), or NULL. */
-static const char *ftype_name(const mote_model *m)
-{
-    static const char *const names[] = {
-        [0] = "F32",     [1] = "F16",     [2] = "Q4_0",    [3] = "Q4_1",    [7] = "Q8_0",
-        [8] = "Q5_0",    [9] = "Q5_1",    [10] = "Q2_K",   [11] = "Q3_K_S", [12] = "Q3_K_M",
-        [13] = "Q3_K_L", [14] = "Q4_K_S", [15] = "Q4_K_M", [16] = "Q5_K_S", [17] = "Q5_K_M",
-        [18] = "Q6_K",   [25] = "IQ4_NL", [30] = "IQ4_XS", [32] = "BF16",
-    };
-    char buf[32];
-    int v;
-    if (mote_model_meta_string(m, "general.file_type", buf, sizeof buf) != MOTE_OK ||
-        parse_int(buf, &v) != 0 || v < 0 || v >= (int)(sizeof names / sizeof names[0]))
-        return NULL;
-    return names[v];
-}
-
 /* ------------------------------------------------------------------------
  * Measuring
  * ---------------------------------------------------------------------- */
@@ -226,7 +209,8 @@ static void print_md(const bench_opts *o, const mote_model *m, const bench_resul
     mote_model_info info;
     mote_model_get_info(m, &info);
     char label[96], size[32], params[32], test[48];
-    const char *ft = ftype_name(m);
+    char ft_buf[32];
+    const char *ft = cli_file_type(m, ft_buf, sizeof ft_buf, NULL);
     char arch[48];
     cli_escape(info.arch, arch, sizeof arch); /* text from the file: no control bytes */
     snprintf(label, sizeof label, "%s%s%s", arch, ft ? " " : "", ft ? ft : "");
@@ -297,7 +281,8 @@ static void print_json(const bench_opts *o, const mote_model *m, const bench_res
     json_str(o->model);
     printf(",\n  \"arch\": ");
     json_str(info.arch);
-    const char *ft = ftype_name(m);
+    char ft_buf[32];
+    const char *ft = cli_file_type(m, ft_buf, sizeof ft_buf, NULL);
     printf(",\n  \"ftype\": ");
     if (ft) json_str(ft);
     else printf("null");

@@ -35,7 +35,7 @@ static void put_text(const char *s, const char *dflt)
  * Summary
  * ---------------------------------------------------------------------- */
 
-static void print_summary(const char *path, const mote_model_info *in)
+static void print_summary(const char *path, const mote_model *m, const mote_model_info *in)
 {
     char h[64];
     struct stat sb;
@@ -66,6 +66,12 @@ static void print_summary(const char *path, const mote_model_info *in)
         if (in->n_params > 0)
             printf(", %.2f bits per weight", 8.0 * (double)in->weight_bytes / (double)in->n_params);
         printf("\n");
+        char ft[32];
+        int from_tensors;
+        if (cli_file_type(m, ft, sizeof ft, &from_tensors)) {
+            label("file type:");
+            printf("%s%s\n", ft, from_tensors ? " (no general.file_type: the type of most weights)" : "");
+        }
         label("context length:");
         printf("%d\n", in->n_ctx_train);
         label("embedding:");
@@ -251,7 +257,7 @@ int cmd_info(int argc, char **argv)
     if (mote_model_get_info(model, &in) != MOTE_OK) {
         rc = cli_lib_error();
     } else {
-        print_summary(pos[0], &in);
+        print_summary(pos[0], model, &in);
         rc = print_tensors(model, tensors);
         if (rc == 0 && meta) rc = print_meta(model);
     }

@@ -498,3 +498,44 @@ mote_sampler_params sample_args_params(const sample_args *sa)
     }
     return p;
 }
+
+const char *cli_file_type(const mote_model *m, char *buf, size_t cap, int *from_tensors)
+{
+    static const char *const names[] = {
+        [0] = "F32",     [1] = "F16",     [2] = "Q4_0",    [3] = "Q4_1",    [7] = "Q8_0",
+        [8] = "Q5_0",    [9] = "Q5_1",    [10] = "Q2_K",   [11] = "Q3_K_S", [12] = "Q3_K_M",
+        [13] = "Q3_K_L", [14] = "Q4_K_S", [15] = "Q4_K_M", [16] = "Q5_K_S", [17] = "Q5_K_M",
+        [18] = "Q6_K",   [25] = "IQ4_NL", [30] = "IQ4_XS", [32] = "BF16",
+    };
+    if (from_tensors) *from_tensors = 0;
+    char v[32];
+    int id;
+    if (mote_model_meta_string(m, "general.file_type", v, sizeof v) == MOTE_OK && parse_int(v, &id) == 0 &&
+        id >= 0 && id < (int)(sizeof names / sizeof names[0]) && names[id]) {
+        snprintf(buf, cap, "%s", names[id]);
+        return buf;
+    }
+    /* No key (or one llama.cpp does not name): the type most weight bytes have. */
+    enum { MAX_TYPES = 16 };
+    const char *types[MAX_TYPES];
+    uint64_t bytes[MAX_TYPES] = {0};
+    int n_types = 0, best = -1;
+    for (int64_t i = 0; i < mote_model_tensor_count(m); i++) {
+        const char *type = NULL;
+        int n_dims = 0;
+        uint64_t nb = 0;
+        if (mote_model_tensor_info(m, i, NULL, &type, NULL, &n_dims, &nb) != MOTE_OK || n_dims < 2) continue;
+        int t = 0;
+        while (t < n_types && strcmp(types[t], type) != 0) t++;
+        if (t == n_types) {
+            if (n_types == MAX_TYPES) continue;
+            types[n_types++] = type;
+        }
+        bytes[t] += nb;
+        if (best < 0 || bytes[t] > bytes[best]) best = t;
+    }
+    if (best < 0) return NULL;
+    if (from_tensors) *from_tensors = 1;
+    snprintf(buf, cap, "%s", types[best]);
+    return buf;
+}
