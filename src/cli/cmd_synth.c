@@ -5,24 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "mote_tools.h"
-
-/* Progress on a terminal: "\rsynth: 42%" when the percentage changes
- * (*last stays -1 when stderr is not a terminal). Ctrl-C cancels. */
-static int show_progress(void *user, uint64_t done, uint64_t total)
-{
-    int *last = user;
-    int pct = total ? (int)(done * 100 / total) : 100;
-    if (*last < -1 || pct == *last) return cli_interrupted();
-    *last = pct;
-    fprintf(stderr, "\rsynth: %3d%%", pct);
-    if (pct == 100) fputc('\n', stderr);
-    fflush(stderr);
-    return cli_interrupted();
-}
 
 int cmd_synth(int argc, char **argv)
 {
@@ -71,13 +56,14 @@ int cmd_synth(int argc, char **argv)
     if (!p.like || !p.vocab_path || !p.out_path)
         return args_usage_error(&spec, "--like, --vocab and -o are required");
 
-    int last = isatty(2) ? -1 : -2; /* -2: print nothing */
+    cli_progress prog; /* on a terminal after a second; Ctrl-C cancels */
+    cli_progress_init(&prog, "synth");
     cli_catch_interrupt();
-    p.progress = show_progress;
-    p.progress_user = &last;
+    p.progress = cli_progress_fn;
+    p.progress_user = &prog;
     double t0 = cli_now();
     if (mote_synth(&p) != MOTE_OK) {
-        if (last >= 0) fputc('\n', stderr);
+        if (prog.shown >= 0 && prog.shown < 100) fputc('\n', stderr);
         return cli_lib_error();
     }
     double secs = cli_now() - t0;

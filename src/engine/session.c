@@ -34,8 +34,7 @@ typedef struct seq_pool {
 struct mote_session {
     const mote_model *model;
     const model_arch *arch;
-    forward_state st;
-    int n_seq;
+    forward_state st;     /* st.n_seq: the sequences */
     int *seq_len;         /* (n_seq) positions cached per sequence */
     mote_token *seq_toks; /* (n_seq, n_ctx) the tokens cached */
 
@@ -179,7 +178,6 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
     if (!s) return mote_fail(MOTE_E_NOMEM, "session: out of memory");
     s->model = model;
     s->arch = model->arch;
-    s->n_seq = p.n_seq_max;
     s->embeddings = p.embeddings != 0;
     s->pooling = s->embeddings ? p.pooling : MOTE_POOL_NONE;
     s->normalize = p.normalize != 0;
@@ -457,12 +455,12 @@ mote_status mote_session_decode(mote_session *s, const mote_batch *b)
 
     /* Validate and count each sequence's tokens (b_run per run). */
     int n_run = 0;
-    for (int q = 0; q < s->n_seq; q++) s->seq_first[q] = -1;
+    for (int q = 0; q < s->st.n_seq; q++) s->seq_first[q] = -1;
     for (int i = 0; i < n; i++) {
         const int q = b->seq[i];
         MOTE_TRY(check_token(s, b->token[i], i));
-        if (q < 0 || q >= s->n_seq)
-            return mote_fail(MOTE_E_INVALID, "batch index %d: sequence %d outside [0, %d)", i, q, s->n_seq);
+        if (q < 0 || q >= s->st.n_seq)
+            return mote_fail(MOTE_E_INVALID, "batch index %d: sequence %d outside [0, %d)", i, q, s->st.n_seq);
         int r = s->seq_first[q];
         if (r < 0) {
             r = s->seq_first[q] = n_run++;
@@ -531,7 +529,7 @@ mote_status mote_session_eval(mote_session *s, const mote_token *toks, int n, in
     MOTE_TRY(reserve_out(s, all_logits ? n : mean ? (n < B ? n : B) : 1));
     s->prog_done = 0;
     s->prog_total = (uint64_t)chunks * (uint64_t)s->arch->hp.n_layer;
-    if (s->pool_state) pool_copy(s, 0, s->n_seq); /* pieces pool as they go */
+    if (s->pool_state) pool_copy(s, 0, s->st.n_seq); /* pieces pool as they go */
     for (int done = 0; done < n;) {
         const int m = n - done < B ? n - done : B;
         for (int t = 0; t < m; t++) {
@@ -544,7 +542,7 @@ mote_status mote_session_eval(mote_session *s, const mote_token *toks, int n, in
         mote_status st = forward(s, m, 1, all_logits ? s->out + (size_t)done * s->out_width : s->out);
         if (st != MOTE_OK) {
             s->seq_len[0] = start; /* cancelled or failed: as the call found it */
-            if (s->pool_state) pool_copy(s, s->n_seq, 0);
+            if (s->pool_state) pool_copy(s, s->st.n_seq, 0);
             return st;
         }
         done += m;
@@ -584,7 +582,7 @@ const float *mote_session_embedding(const mote_session *s, int i)
 
 const float *mote_session_embedding_seq(const mote_session *s, int seq)
 {
-    if (!s || !s->embeddings || s->pooling == MOTE_POOL_NONE || seq < 0 || seq >= s->n_seq) return NULL;
+    if (!s || !s->embeddings || s->pooling == MOTE_POOL_NONE || seq < 0 || seq >= s->st.n_seq) return NULL;
     if (!s->pool_state[seq].fresh) return NULL;
     return s->pool_out + (size_t)seq * s->arch->hp.n_embd;
 }
@@ -595,7 +593,7 @@ const mote_model *session_model(const mote_session *s) { return s->model; }
 
 int mote_session_pos(const mote_session *s) { return s ? s->seq_len[0] : 0; }
 int mote_session_n_ctx(const mote_session *s) { return s ? s->st.n_ctx : 0; }
-int mote_session_n_seq(const mote_session *s) { return s ? s->n_seq : 0; }
+int mote_session_n_seq(const mote_session *s) { return s ? s->st.n_seq : 0; }
 
 /* ------------------------------------------------------------------------
  * Sequences
@@ -604,14 +602,14 @@ int mote_session_n_seq(const mote_session *s) { return s ? s->n_seq : 0; }
 static mote_status check_seq(const mote_session *s, int seq, const char *what)
 {
     if (!s) return mote_fail(MOTE_E_INVALID, "%s: NULL session", what);
-    if (seq < 0 || seq >= s->n_seq)
-        return mote_fail(MOTE_E_INVALID, "%s: sequence %d outside [0, %d)", what, seq, s->n_seq);
+    if (seq < 0 || seq >= s->st.n_seq)
+        return mote_fail(MOTE_E_INVALID, "%s: sequence %d outside [0, %d)", what, seq, s->st.n_seq);
     return MOTE_OK;
 }
 
 int mote_seq_pos(const mote_session *s, int seq)
 {
-    return s && seq >= 0 && seq < s->n_seq ? s->seq_len[seq] : -1;
+    return s && seq >= 0 && seq < s->st.n_seq ? s->seq_len[seq] : -1;
 }
 
 mote_status mote_seq_truncate(mote_session *s, int seq, int pos)
@@ -669,7 +667,7 @@ mote_status mote_seq_copy(mote_session *s, int src, int dst, int n)
 
 const mote_token *mote_seq_tokens(const mote_session *s, int seq, int *n)
 {
-    if (!s || seq < 0 || seq >= s->n_seq) {
+    if (!s || seq < 0 || seq >= s->st.n_seq) {
         if (n) *n = 0;
         return NULL;
     }
@@ -697,8 +695,8 @@ mote_status mote_session_memory(const mote_session *s, mote_memory *mem, uint64_
     memset(mem, 0, sizeof *mem);
     const uint64_t per_pos = 2ull * (uint64_t)s->arch->hp.n_layer * s->st.kv_row_bytes;
     uint64_t used = 0;
-    for (int q = 0; q < s->n_seq; q++) used += (uint64_t)s->seq_len[q];
-    mem->kv = per_pos * (uint64_t)s->st.n_ctx * (uint64_t)s->n_seq;
+    for (int q = 0; q < s->st.n_seq; q++) used += (uint64_t)s->seq_len[q];
+    mem->kv = per_pos * (uint64_t)s->st.n_ctx * (uint64_t)s->st.n_seq;
     mem->kv_used = per_pos * used;
     mem->scratch = (uint64_t)s->block_bytes - mem->kv + sizeof(float) * (uint64_t)s->out_width * s->out_cap;
     mem->heap = (uint64_t)s->heap_bytes - sizeof(float) * (uint64_t)s->out_width * s->out_cap + sizeof *s;
