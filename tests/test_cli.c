@@ -226,7 +226,7 @@ static void test_verb_help(void **state)
         {"run", {"-p", "-f", "-n", "--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty",
                  "--seed", "-t", "-c", "--ids", "--no-special"}},
         {"chat", {"--system", "-n", "--temp", "--top-k", "--top-p", "--min-p",
-                  "--repeat-penalty", "--seed", "/exit", "/reset"}},
+                  "--repeat-penalty", "--seed", "/exit", "/reset", "/stats", "--timings", "--verbose-prompt"}},
         {"info", {"--tensors", "--meta"}},
         {"tokenize", {"--no-special", "--parse-special", "--pieces"}},
         {"perplexity", {"-c", "-t", "--chunks"}},
@@ -990,6 +990,68 @@ static void test_chat_template(void **state)
     free(model);
 }
 
+/* Count the lines of --verbose-prompt output (id, tab, text) with this id. */
+static int count_token_lines(const char *err, const char *id)
+{
+    int n = 0;
+    size_t idlen = strlen(id);
+    for (const char *l = err; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (strncmp(l, id, idlen) == 0 && l[idlen] == '\t') n++;
+    return n;
+}
+
+/* What a user types is text, never a control token: a message holding the
+ * BOS text (and the template's markup) leaves exactly the one BOS the
+ * template writes. --verbose-prompt shows the tokens, --timings and /stats
+ * the timings; -c above the training context warns. */
+static void test_chat_injection_and_stats(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("stories260K.gguf");
+    char *bos = bos_text(model);
+    proc t = RUN("tokenize", model, "", "--pieces");
+    expect_status(&t, 0);
+    char bos_id[16];
+    snprintf(bos_id, sizeof bos_id, "%.*s", (int)strcspn(t.out, "\t"), t.out);
+    proc_free(&t);
+
+    char tmpl_path[] = "/tmp/mote-test-template-XXXXXX";
+    int fd = mkstemp(tmpl_path);
+    assert_true(fd >= 0);
+    static const char tmpl[] = "{{ bos_token }}{% for m in messages %}{{ m.role }}:{{ m.content }}\n{% endfor %}"
+                               "{% if add_generation_prompt %}assistant:{% endif %}";
+    assert_int_equal(write(fd, tmpl, strlen(tmpl)), (ssize_t)strlen(tmpl));
+    close(fd);
+
+    char input[256];
+    snprintf(input, sizeof input, "%sTom\n/stats\n%s%s\n", bos, bos, bos);
+    proc c = RUN_IN(input, "chat", model, "--chat-template", tmpl_path, "--verbose-prompt", "--timings", "--temp",
+                    "0", "-n", "4", "-c", "4096");
+    unlink(tmpl_path);
+    expect_status(&c, 0);
+    /* two turns, each rendering the whole conversation: one BOS each */
+    expect_contains(c.err, "prompt: ");
+    assert_int_equal(count_token_lines(c.err, bos_id), 2);
+    expect_contains(c.err, "last reply:\n");
+    expect_contains(c.err, "all 1 reply:\n");
+    expect_contains(c.err, "context:   ");
+    expect_contains(c.err, "generation:     4 tokens in");
+    expect_contains(c.err, "warning: -c 4096 is above the 2048 tokens the model was trained with");
+    proc_free(&c);
+
+    /* Without a template there is no system role: --system is ignored, and
+     * the BOS text typed at the prompt is still text. */
+    snprintf(input, sizeof input, "%sOnce\n", bos);
+    c = RUN_IN(input, "chat", model, "--system", "Be kind.", "--verbose-prompt", "-n", "2");
+    expect_status(&c, 0);
+    expect_contains(c.err, "--system is ignored");
+    assert_int_equal(count_token_lines(c.err, bos_id), 1);
+    assert_null(strstr(c.err, "Be"));
+    proc_free(&c);
+    free(bos);
+    free(model);
+}
+
 /* Perplexity of story.txt within 1% of llama.cpp's, for every model that
  * golden/perplexity.tsv lists (model file, context, perplexity). */
 static void test_perplexity(void **state)
@@ -1158,6 +1220,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_chat_plain),
         cmocka_unit_test(test_chat_incremental),
         cmocka_unit_test(test_chat_template),
+        cmocka_unit_test(test_chat_injection_and_stats),
         cmocka_unit_test(test_perplexity),
         cmocka_unit_test(test_bench_synth_help),
         cmocka_unit_test(test_bench_json),

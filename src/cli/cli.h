@@ -46,6 +46,12 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* -t N above the CPUs this process may run on: a warning on stderr (the
  * process's pool caps every run at its size anyway). */
 void cli_check_threads(int n_threads);
+/* -c N above the context the model was trained with: a warning on stderr
+ * (positions past it are ones the model never saw). */
+void cli_check_ctx(const mote_model *model, int n_ctx);
+/* The prompt and generation lines of a mote_generate_stats (counts, time,
+ * tokens/s) on stderr. */
+void cli_report_generation(const mote_generate_stats *st);
 
 /* Monotonic clock in seconds. */
 double cli_now(void);
@@ -83,6 +89,9 @@ int cli_progress_fn(void *user, uint64_t done, uint64_t total);
 /* Open a model (vocab_only: tokenizer and metadata only). 0 or EXIT_LIB. */
 int cli_open_model(const char *path, int vocab_only, mote_model **out);
 
+/* Print "id<TAB>piece\n" on f for one token (the piece escaped, control
+ * tokens rendered); *buf (capacity *cap) is grown as needed. 0 or EXIT_LIB. */
+int cli_print_piece(FILE *f, const mote_model *model, mote_token t, char **buf, size_t *cap);
 /* Tokenize text[0..len) into a malloc'd array (free with free()). 0 or
  * EXIT_LIB. */
 int cli_tokenize(const mote_model *model, const char *text, size_t len,

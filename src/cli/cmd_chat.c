@@ -70,6 +70,10 @@ typedef struct chat {
     size_t n_keep;          /* messages kept by /reset (the system prompt) */
     size_t full_tokens;     /* tokens of a conversation that did not fit */
     int n_predict;          /* tokens per reply; -1 = until EOG/context end */
+    int timings;            /* --timings: report each reply's timings */
+    int verbose_prompt;     /* --verbose-prompt: show each turn's tokens */
+    int n_replies;          /* replies so far, and their stats summed: */
+    mote_generate_stats last, total; /* the last reply's, and all of them */
 } chat;
 
 /* Append a message; its content is copied as valid UTF-8 (templates need
@@ -180,10 +184,53 @@ static int on_token(void *user, mote_token t, const char *piece, size_t len)
     return 0;
 }
 
+/* Count a reply's stats; with --timings, report them. */
+static void chat_count(chat *c, const mote_generate_stats *st)
+{
+    c->last = *st;
+    c->n_replies++;
+    c->total.n_prompt += st->n_prompt;
+    c->total.n_generated += st->n_generated;
+    c->total.prompt_seconds += st->prompt_seconds;
+    c->total.gen_seconds += st->gen_seconds;
+    if (c->timings) cli_report_generation(st);
+}
+
+/* /stats: the last reply's timings, the conversation's totals, and how
+ * full the context is. */
+static void chat_stats(const chat *c)
+{
+    if (c->n_replies == 0) {
+        fprintf(stderr, "(no replies yet)\n");
+    } else {
+        fprintf(stderr, "last reply:\n");
+        cli_report_generation(&c->last);
+        fprintf(stderr, "all %d repl%s:\n", c->n_replies, c->n_replies == 1 ? "y" : "ies");
+        mote_generate_stats t = c->total;
+        t.stopped_by_eog = 0;
+        cli_report_generation(&t);
+    }
+    fprintf(stderr, "context:    %5d of %d tokens used\n", mote_session_pos(c->session),
+            mote_session_n_ctx(c->session));
+}
+
 /* chat_turn's result when the conversation no longer fits the context (the
  * caller drops the user message); not an exit status. */
 #define TURN_CANCELLED 257 /* Ctrl-C during the prompt: the message is dropped */
 #define TURN_CONTEXT_FULL 256
+
+/* --verbose-prompt: the conversation's tokens on stderr, one per line (id,
+ * tab, text), after a line saying how many the cache already held. */
+static int chat_show_tokens(const chat *c, const mote_token *toks, size_t n, size_t cached)
+{
+    fprintf(stderr, "prompt: %zu tokens, %zu of them cached\n", n, cached);
+    char *buf = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) rc = cli_print_piece(stderr, c->model, toks[i], &buf, &cap);
+    free(buf);
+    return rc;
+}
 
 /* Answer the last user message: 0, EXIT_LIB or TURN_CONTEXT_FULL. */
 static int chat_turn(chat *c)
@@ -208,6 +255,11 @@ static int chat_turn(chat *c)
         return cli_lib_error();
     }
 
+    if (c->verbose_prompt && chat_show_tokens(c, toks, n, keep) != 0) {
+        free(toks);
+        return EXIT_LIB;
+    }
+
     int room = n_ctx - (int)n;
     int n_predict = c->n_predict < 0 || c->n_predict > room ? room : c->n_predict;
     reply r = {.model = c->model};
@@ -226,6 +278,7 @@ static int chat_turn(chat *c)
     else if (gs != MOTE_OK && !(gs == MOTE_E_CANCELLED && cli_interrupted())) rc = cli_lib_error();
     else if (r.oom) rc = cli_error("out of memory");
     else if (chat_push(c, "assistant", r.text.s ? r.text.s : "", r.text.len) != 0) rc = EXIT_LIB;
+    if (rc == 0) chat_count(c, &st);
 
     /* After a failure the cache's state is not worth keeping (a cancelled
      * prompt left the session as it was). */
@@ -255,7 +308,9 @@ static void chat_reset(chat *c)
 static int chat_loop(chat *c)
 {
     int tty = isatty(STDIN_FILENO);
-    if (tty) fprintf(stderr, "/exit or Ctrl-D ends the chat, /reset starts over; Ctrl-C stops a reply\n");
+    if (tty)
+        fprintf(stderr, "/exit or Ctrl-D ends the chat, /reset starts over, /stats shows timings; Ctrl-C stops a "
+                        "reply\n");
     char *line = NULL;
     size_t line_cap = 0;
     cli_file_kind line_kind;
@@ -281,10 +336,14 @@ static int chat_loop(chat *c)
             fprintf(stderr, "(conversation cleared)\n");
             continue;
         }
+        if (strcmp(line, "/stats") == 0) {
+            chat_stats(c);
+            continue;
+        }
         if (len == 0) continue;
         /* "/word" is a command, never a message; "//text" sends "/text". */
         if (line[0] == '/' && line[1] != '/') {
-            fprintf(stderr, "mote: unknown command '%s' (commands: /exit, /reset; start a message with // to send "
+            fprintf(stderr, "mote: unknown command '%s' (commands: /exit, /reset, /stats; start a message with // to send "
                             "it with one /)\n", line);
             continue;
         }
@@ -326,7 +385,7 @@ static int chat_loop(chat *c)
 int cmd_chat(int argc, char **argv)
 {
     const char *system = NULL, *template_file = NULL;
-    int n_predict = -1, n_threads = 0, n_ctx = 0;
+    int n_predict = -1, n_threads = 0, n_ctx = 0, timings = 0, verbose_prompt = 0;
     const char *kv_name = "f16";
     int kv_type = MOTE_KV_F16;
     sample_args sa;
@@ -344,18 +403,25 @@ int cmd_chat(int argc, char **argv)
         {0, "kv-type", ARG_STRING, &kv_name, "TYPE", KV_TYPE_HELP, 0, 0, NULL},
         {0, "chat-template", ARG_STRING, &template_file, "FILE",
          "use this Jinja chat template, not the model's", 0, 0, NULL},
+        {0, "timings", ARG_FLAG, &timings, NULL, "after each reply, print its timings on stderr (/stats shows "
+         "them on request)", 0, 0, NULL},
+        {0, "verbose-prompt", ARG_FLAG, &verbose_prompt, NULL, "before each reply, print the conversation's "
+         "tokens on stderr (id, tab, text)", 0, 0, NULL},
         {0},
     };
     char notes[1024], defaults[256];
     sample_defaults_text(defaults, sizeof defaults);
     snprintf(notes, sizeof notes,
-             "Commands: /exit (or end of input) ends the chat, /reset clears it; any other\n"
-             "line starting with / is refused (// sends a message starting with one /).\n"
+             "Commands: /exit (or end of input) ends the chat, /reset clears it, /stats\n"
+             "shows the last reply's timings, all replies' and how full the context is;\n"
+             "any other line starting with / is refused (// sends a message starting\n"
+             "with one /).\n"
              "Ctrl-C stops a reply (or cancels a long prompt); at the prompt it ends the chat.\n"
              "A conversation too long for the context drops its oldest exchanges (the\n"
              "system prompt stays) and says so.\n"
              "A model without a chat template falls back to plain continuation: each\n"
-             "line is appended to the text so far and the model continues it.\n%s",
+             "line is appended to the text so far and the model continues it (--system\n"
+             "is ignored then: without a template there is no system role).\n%s",
              defaults);
     const char *pos[1] = {NULL};
     const cli_spec spec = {
@@ -377,7 +443,7 @@ int cmd_chat(int argc, char **argv)
 
     if (cli_kv_type(kv_name, &kv_type) != 0)
         return args_usage_error(&spec, "--kv-type must be f16, f32 or q8_0, not '%s'", kv_name);
-    chat c = {.n_predict = n_predict};
+    chat c = {.n_predict = n_predict, .timings = timings, .verbose_prompt = verbose_prompt};
     mote_model *model = NULL;
     char *tmpl = NULL;
     size_t tmpl_len;
@@ -400,6 +466,10 @@ int cmd_chat(int argc, char **argv)
         fprintf(stderr, "mote: %s has no chat template; falling back to plain continuation "
                         "(each line is appended to the text and the model continues it)\n",
                 pos[0]);
+    if (!c.templated && system) {
+        fprintf(stderr, "mote: --system is ignored: without a chat template there is no system role\n");
+        system = NULL;
+    }
 
     mote_session_params sp = mote_session_default_params();
     sp.n_ctx = n_ctx;
@@ -416,6 +486,7 @@ int cmd_chat(int argc, char **argv)
         cli_lib_error();
         goto done;
     }
+    cli_check_ctx(model, n_ctx);
     if (system && chat_push(&c, "system", system, strlen(system)) != 0) goto done;
     c.n_keep = c.n_msgs;
     rc = chat_loop(&c);

@@ -49,13 +49,7 @@ static void report_stop(const mote_generate_stats *st, int n_gen, int n_predict,
 static void report_stats(double load_s, const mote_generate_stats *st, uint64_t seed)
 {
     fprintf(stderr, "load:       %8.1f ms\n", load_s * 1e3);
-    fprintf(stderr, "prompt:     %5d tokens in %8.1f ms, %8.1f tokens/s\n", st->n_prompt,
-            st->prompt_seconds * 1e3,
-            st->prompt_seconds > 0 ? st->n_prompt / st->prompt_seconds : 0.0);
-    fprintf(stderr, "generation: %5d tokens in %8.1f ms, %8.1f tokens/s%s\n", st->n_generated,
-            st->gen_seconds * 1e3,
-            st->gen_seconds > 0 ? st->n_generated / st->gen_seconds : 0.0,
-            st->stopped_by_eog ? " (end of generation)" : "");
+    cli_report_generation(st);
     fprintf(stderr, "seed:       %llu\n", (unsigned long long)seed);
 }
 
@@ -152,10 +146,7 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     double load_s = cli_now() - t0;
-    mote_model_info info;
-    if (n_ctx > 0 && mote_model_get_info(model, &info) == MOTE_OK && n_ctx > info.n_ctx_train)
-        fprintf(stderr, "mote: warning: -c %d is above the %d tokens the model was trained with; past them its "
-                        "output degrades\n", n_ctx, info.n_ctx_train);
+    cli_check_ctx(model, n_ctx);
 
     if (cli_tokenize(model, prompt, prompt_len, !no_special, parse_special, &toks, &n_toks) != 0)
         goto done;

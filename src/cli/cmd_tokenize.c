@@ -10,25 +10,6 @@
 
 #include "cli/cli.h"
 
-/* Print "id<TAB>piece" (escaped, control tokens rendered) for one token. */
-static int print_piece(const mote_model *model, mote_token t, char **buf, size_t *cap)
-{
-    size_t len = 0;
-    mote_status st = mote_token_to_piece(model, t, 1, *buf, *cap, &len);
-    if (st == MOTE_E_RANGE && len > *cap) {
-        char *nb = realloc(*buf, len);
-        if (!nb) return cli_error("out of memory");
-        *buf = nb;
-        *cap = len;
-        st = mote_token_to_piece(model, t, 1, *buf, *cap, &len);
-    }
-    if (st != MOTE_OK) return cli_lib_error();
-    printf("%d\t", (int)t);
-    cli_print_escaped(stdout, *buf, len);
-    putchar('\n');
-    return 0;
-}
-
 int cmd_tokenize(int argc, char **argv)
 {
     int no_special = 0, parse_special = 0, pieces = 0;
@@ -82,7 +63,7 @@ int cmd_tokenize(int argc, char **argv)
         size_t cap = 64;
         char *buf = malloc(cap);
         if (!buf) rc = cli_error("out of memory");
-        for (size_t i = 0; rc == 0 && i < n; i++) rc = print_piece(model, toks[i], &buf, &cap);
+        for (size_t i = 0; rc == 0 && i < n; i++) rc = cli_print_piece(stdout, model, toks[i], &buf, &cap);
         free(buf);
     } else if (rc == 0) {
         for (size_t i = 0; i < n; i++) printf(i ? " %d" : "%d", (int)toks[i]);

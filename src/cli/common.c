@@ -105,6 +105,23 @@ void cli_check_threads(int n_threads)
                         "only wait for each other\n", n_threads, cpus, cpus == 1 ? "" : "s");
 }
 
+void cli_check_ctx(const mote_model *model, int n_ctx)
+{
+    mote_model_info info;
+    if (n_ctx > 0 && mote_model_get_info(model, &info) == MOTE_OK && n_ctx > info.n_ctx_train)
+        fprintf(stderr, "mote: warning: -c %d is above the %d tokens the model was trained with; past them its "
+                        "output degrades\n", n_ctx, info.n_ctx_train);
+}
+
+void cli_report_generation(const mote_generate_stats *st)
+{
+    fprintf(stderr, "prompt:     %5d tokens in %8.1f ms, %8.1f tokens/s\n", st->n_prompt, st->prompt_seconds * 1e3,
+            st->prompt_seconds > 0 ? st->n_prompt / st->prompt_seconds : 0.0);
+    fprintf(stderr, "generation: %5d tokens in %8.1f ms, %8.1f tokens/s%s\n", st->n_generated, st->gen_seconds * 1e3,
+            st->gen_seconds > 0 ? st->n_generated / st->gen_seconds : 0.0,
+            st->stopped_by_eog ? " (end of generation)" : "");
+}
+
 double cli_now(void)
 {
     struct timespec ts;
@@ -122,6 +139,24 @@ int cli_open_model(const char *path, int vocab_only, mote_model **out)
     mp.vocab_only = vocab_only;
     mp.progress = cli_stop_on_interrupt; /* cancels after Ctrl-C where a verb catches it */
     if (mote_model_open(path, &mp, out) != MOTE_OK) return cli_lib_error();
+    return 0;
+}
+
+int cli_print_piece(FILE *f, const mote_model *model, mote_token t, char **buf, size_t *cap)
+{
+    size_t len = 0;
+    mote_status st = mote_token_to_piece(model, t, 1, *buf, *cap, &len);
+    if (st == MOTE_E_RANGE && len > *cap) {
+        char *nb = realloc(*buf, len);
+        if (!nb) return cli_error("out of memory");
+        *buf = nb;
+        *cap = len;
+        st = mote_token_to_piece(model, t, 1, *buf, *cap, &len);
+    }
+    if (st != MOTE_OK) return cli_lib_error();
+    fprintf(f, "%d\t", (int)t);
+    cli_print_escaped(f, *buf, len);
+    fputc('\n', f);
     return 0;
 }
 
