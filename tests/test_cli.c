@@ -459,6 +459,7 @@ static void test_info_stories(void **state)
     free(model);
 }
 
+/* A vocab-only file: no weights; the chat template named. */
 static void test_info_vocab_only(void **state)
 {
     SKIP_WITHOUT_SHARED();
@@ -466,6 +467,17 @@ static void test_info_vocab_only(void **state)
     expect_status(&p, 0);
     expect_contains(p.out, "vocab only");
     expect_contains(p.out, "32000");
+    expect_contains(p.out, "chat template:   none\n");
+    proc_free(&p);
+
+    /* a template is named by its markup, with its size and first line */
+    p = RUN("info", shared_path("vocab/ggml-vocab-qwen2.gguf"));
+    expect_status(&p, 0);
+    expect_contains(p.out, "chat template:   chatml, 327 B\n                 {% for message in messages %}");
+    proc_free(&p);
+    p = RUN("info", shared_path("vocab/ggml-vocab-phi-3.gguf"));
+    expect_status(&p, 0);
+    expect_contains(p.out, "chat template:   phi3, ");
     proc_free(&p);
 }
 

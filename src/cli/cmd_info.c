@@ -31,11 +31,82 @@ static void put_text(const char *s, const char *dflt)
     else fputs(dflt, stdout);
 }
 
+/* A metadata value as text in *buf (capacity *cap, grown as needed: the
+ * API does not report the size it needs). MOTE_OK, or the library's
+ * status (its message set). */
+static mote_status meta_text(const mote_model *model, const char *key, char **buf, size_t *cap)
+{
+    mote_status st;
+    while ((st = mote_model_meta_string(model, key, *buf, *cap)) == MOTE_E_RANGE && *cap < META_VALUE_MAX) {
+        char *nb = realloc(*buf, *cap * 2);
+        if (!nb) return MOTE_E_NOMEM;
+        *buf = nb;
+        *cap *= 2;
+    }
+    if (st == MOTE_OK) (*buf)[*cap - 1] = '\0';
+    return st;
+}
+
+/* The family of a chat template, told by the markup it writes (the names
+ * llama.cpp uses for them), or NULL. */
+static const char *template_family(const char *t)
+{
+    static const struct {
+        const char *marker, *also, *name;
+    } families[] = {
+        {"<|im_start|>", NULL, "chatml"},
+        {"<|start_header_id|>", NULL, "llama3"},
+        {"<start_of_turn>", NULL, "gemma"},
+        {"<|start_of_role|>", NULL, "granite"},
+        {"<|user|>", "<|end|>", "phi3"},
+        {"<|START_OF_TURN_TOKEN|>", NULL, "command-r"},
+        {"<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>", NULL, "deepseek"},
+        {"<|user|>", NULL, "zephyr"},
+        {"[INST]", NULL, "mistral/llama2"},
+    };
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+        if (strstr(t, families[i].marker) && (!families[i].also || strstr(t, families[i].also)))
+            return families[i].name;
+    return NULL;
+}
+
+/* "chat template:" — its family, size and first line that is not blank,
+ * or "none". 0 or EXIT_LIB. */
+static int print_template(const mote_model *m, const mote_model_info *in)
+{
+    label("chat template:");
+    if (!in->has_chat_template) {
+        puts("none");
+        return 0;
+    }
+    size_t cap = 4096;
+    char *t = malloc(cap), h[32];
+    if (!t) return cli_error("out of memory");
+    mote_status st = meta_text(m, "tokenizer.chat_template", &t, &cap);
+    if (st != MOTE_OK) {
+        free(t);
+        return st == MOTE_E_NOMEM ? cli_error("out of memory") : cli_lib_error();
+    }
+    const char *family = template_family(t);
+    cli_human_bytes(strlen(t), h, sizeof h);
+    printf("%s, %s\n", family ? family : "unrecognised markup", h);
+    const char *line = t + strspn(t, " \t\r\n");
+    size_t len = strcspn(line, "\r\n");
+    if (len > 0) {
+        enum { SHOWN = 60 };
+        label("");
+        cli_print_escaped(stdout, line, len > SHOWN ? SHOWN : len);
+        puts(len > SHOWN ? " ..." : "");
+    }
+    free(t);
+    return 0;
+}
+
 /* ------------------------------------------------------------------------
  * Summary
  * ---------------------------------------------------------------------- */
 
-static void print_summary(const char *path, const mote_model *m, const mote_model_info *in)
+static int print_summary(const char *path, const mote_model *m, const mote_model_info *in)
 {
     char h[64];
     struct stat sb;
@@ -96,8 +167,7 @@ static void print_summary(const char *path, const mote_model *m, const mote_mode
     fputs(" (pre: ", stdout);
     put_text(in->pre, "default");
     puts(")");
-    label("chat template:");
-    printf("%s\n", in->has_chat_template ? "yes" : "none");
+    if (print_template(m, in) != 0) return EXIT_LIB;
     /* what the loader ignored: one "warning: ..." line each */
     for (const char *w = in->warnings; w && *w;) {
         const char *nl = strchr(w, '\n');
@@ -105,6 +175,7 @@ static void print_summary(const char *path, const mote_model *m, const mote_mode
         printf("warning: %.*s\n", n, w);
         w += n + (nl != NULL);
     }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -194,23 +265,11 @@ static int print_meta(const mote_model *model)
     for (int64_t i = 0; i < n; i++) {
         const char *key = mote_model_meta_key(model, i);
         if (!key) continue;
-        mote_status st;
-        /* The API does not report the needed size: grow until it fits. */
-        while ((st = mote_model_meta_string(model, key, buf, cap)) == MOTE_E_RANGE &&
-               cap < META_VALUE_MAX) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                return cli_error("out of memory");
-            }
-            buf = nb;
-            cap *= 2;
-        }
+        mote_status st = meta_text(model, key, &buf, &cap);
         if (st != MOTE_OK) {
             free(buf);
-            return cli_lib_error();
+            return st == MOTE_E_NOMEM ? cli_error("out of memory") : cli_lib_error();
         }
-        buf[cap - 1] = '\0';
         fputs("  ", stdout);
         put_text(key, "");
         fputs(" = ", stdout);
@@ -257,8 +316,8 @@ int cmd_info(int argc, char **argv)
     if (mote_model_get_info(model, &in) != MOTE_OK) {
         rc = cli_lib_error();
     } else {
-        print_summary(pos[0], model, &in);
-        rc = print_tensors(model, tensors);
+        rc = print_summary(pos[0], model, &in);
+        if (rc == 0) rc = print_tensors(model, tensors);
         if (rc == 0 && meta) rc = print_meta(model);
     }
     mote_model_close(model);
