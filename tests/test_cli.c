@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
+#include <sched.h>
 #include <math.h>
 #include <signal.h>
 #include <spawn.h>
@@ -745,6 +746,58 @@ static void test_chat_ctrl_c(void **state)
     free(model);
 }
 
+/* Run mote in a pseudo-terminal with args (NULL-terminated) until it exits;
+ * what it wrote lands in out (NUL-terminated). The exit status. */
+static int pty_run(char *out, size_t cap, const char *const *args)
+{
+    const char *argv[16];
+    size_t n = 0;
+    argv[n++] = mote_bin;
+    for (; args[n - 1] && n < 15; n++) argv[n] = args[n - 1];
+    argv[n] = NULL;
+    int fd;
+    pid_t pid = forkpty(&fd, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execv(mote_bin, (char *const *)argv);
+        _exit(127);
+    }
+    size_t len = 0;
+    /* "\x01" never comes: read until the other side closes */
+    pty_wait(fd, out, cap, &len, 0, "\x01", run_timeout_s);
+    close(fd);
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+/* Long evaluations show progress on a terminal: a prompt in run, the cache
+ * filled to -d in bench (which once ran minutes in silence); with stderr
+ * not a terminal nothing is shown. MOTE_PROGRESS_AFTER=0 shows progress
+ * for every evaluation, however short. */
+static void test_progress_on_terminal(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("stories260K.gguf");
+    static char out[1 << 16];
+    char prompt[2048];
+    memset(prompt, 'a', sizeof prompt - 1);
+    prompt[sizeof prompt - 1] = '\0';
+    for (size_t i = 8; i < sizeof prompt - 1; i += 9) prompt[i] = ' ';
+    setenv("MOTE_PROGRESS_AFTER", "0", 1);
+    int rc = pty_run(out, sizeof out, (const char *const[]){"run", model, "-p", prompt, "-n", "2", NULL});
+    if (rc != 0 || !strstr(out, "prompt: 100%")) fail_msg("status %d, no prompt progress: %s", rc, out);
+    rc = pty_run(out, sizeof out,
+                 (const char *const[]){"bench", model, "-d", "600", "-p", "4", "-n", "2", "-r", "1", NULL});
+    if (rc != 0 || !strstr(out, "filling the cache to -d: 100%")) fail_msg("status %d, no -d progress: %s", rc, out);
+    proc p = RUN("bench", model, "-d", "600", "-p", "4", "-n", "2", "-r", "1");
+    expect_status(&p, 0);
+    assert_null(strstr(p.err, "%"));
+    proc_free(&p);
+    unsetenv("MOTE_PROGRESS_AFTER");
+    free(model);
+}
+
 /* Newcomer frictions: a missing positional argument is named, bench takes
  * the model as MODEL like every other verb, perplexity's -c defaults to
  * llama.cpp's 512. */
@@ -824,6 +877,27 @@ static void test_option_limits(void **state)
     expect_status(&p, 0);
     expect_contains(p.err, "warning: -t 1024 is more than the");
     proc_free(&p);
+
+    /* The CPUs counted are those the process may run on (taskset, cpuset):
+     * on one of them, -t 2 warns and bench's default is one thread. */
+    cpu_set_t all, one;
+    assert_int_equal(sched_getaffinity(0, sizeof all, &all), 0);
+    CPU_ZERO(&one);
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &all)) {
+            CPU_SET(c, &one);
+            break;
+        }
+    assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0);
+    p = RUN("run", model, "-p", "Once", "-n", "2", "-t", "2");
+    proc q = RUN("bench", model, "-p", "4", "-n", "2", "-r", "1", "-o", "json");
+    assert_int_equal(sched_setaffinity(0, sizeof all, &all), 0);
+    expect_status(&p, 0);
+    expect_contains(p.err, "warning: -t 2 is more than the 1 CPU this process may use");
+    expect_status(&q, 0);
+    expect_contains(q.out, "\"n_threads\": 1,");
+    proc_free(&p);
+    proc_free(&q);
     free(model);
 }
 
@@ -1228,6 +1302,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_option_limits),
         cmocka_unit_test(test_newcomer_frictions),
         cmocka_unit_test(test_chat_ctrl_c),
+        cmocka_unit_test(test_progress_on_terminal),
         cmocka_unit_test(test_chat_full_context),
         cmocka_unit_test(test_chat_plain),
         cmocka_unit_test(test_chat_incremental),

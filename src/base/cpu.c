@@ -3,7 +3,10 @@
  */
 #include "base/cpu.h"
 
+#include <limits.h>
 #include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -112,4 +115,12 @@ int cpu_has_avx512_level(void)
 int cpu_has_neon_level(void)
 {
     return cpu_get()->asimd;
+}
+
+int cpu_available(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > INT_MAX ? INT_MAX : (int)n;
 }

@@ -36,4 +36,8 @@ int cpu_has_avx2_level(void);   /* avx2 + fma + f16c */
 int cpu_has_avx512_level(void); /* the avx2 level + avx512 f/bw/vl/dq/vnni/bf16 */
 int cpu_has_neon_level(void);   /* asimd */
 
+/* The CPUs this process may run on: its affinity mask (taskset, cgroup
+ * cpusets), else the online CPUs; at least 1. */
+int cpu_available(void);
+
 #endif

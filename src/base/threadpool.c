@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cpu.h"
 #include "base/status.h"
 
 /*
@@ -224,7 +225,7 @@ static void stop_workers(int n)
 /* Sizes the pool and starts its workers; under life, with no views. */
 static mote_status start_workers(void)
 {
-    P.size = pool_size_for(getenv("MOTE_THREADS"), sysconf(_SC_NPROCESSORS_ONLN));
+    P.size = pool_size_for(getenv("MOTE_THREADS"), cpu_available());
     pthread_cond_init(&P.wake, NULL);
     for (int k = 0; k < POOL_SLOTS; k++) pthread_cond_init(&P.slots[k].cv, NULL);
     P.threads = calloc((size_t)P.size, sizeof *P.threads);

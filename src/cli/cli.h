@@ -43,6 +43,9 @@ int cli_lib_error(void);
 /* Print "mote: <formatted message>" on stderr; returns EXIT_LIB. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The CPUs this process may run on (its affinity mask: taskset, cgroup
+ * cpusets), else the online ones; at least 1. */
+int cli_cpu_count(void);
 /* -t N above the CPUs this process may run on: a warning on stderr (the
  * process's pool caps every run at its size anyway). */
 void cli_check_threads(int n_threads);
@@ -72,14 +75,16 @@ int cli_stop_on_interrupt(void *user, uint64_t done, uint64_t total);
 
 /* Progress of long evaluations on a terminal: a mote_progress_fn (user: a
  * cli_progress) that shows "\r<label>: 42%" on stderr once a call has run
- * for more than a second (calls that end sooner print nothing), ends the
- * line when the call is done, and cancels after Ctrl-C. Nothing is printed
- * when stderr is not a terminal. */
+ * for a second (calls that end sooner print nothing; MOTE_PROGRESS_AFTER
+ * sets the seconds, 0 shows every call), ends the line when the call is
+ * done, and cancels after Ctrl-C. Nothing is printed when stderr is not a
+ * terminal. */
 typedef struct cli_progress {
     const char *label;
     int tty;        /* stderr is a terminal */
     double t0;      /* when the current call began (its first layer) */
     int shown;      /* percentage on screen, -1: nothing */
+    double after;   /* seconds a call runs before it shows progress */
 } cli_progress;
 void cli_progress_init(cli_progress *p, const char *label);
 int cli_progress_fn(void *user, uint64_t done, uint64_t total);

@@ -138,6 +138,19 @@ static int run_tg(mote_session *s, int n, int n_vocab, uint64_t *rng, double *tp
     return 0;
 }
 
+/* The session's progress: shown while the cache fills to -d (a long
+ * evaluation), never during the timed runs; Ctrl-C cancels any of them. */
+typedef struct fill_progress {
+    cli_progress shown;
+    int filling;
+} fill_progress;
+
+static int on_progress(void *user, uint64_t done, uint64_t total)
+{
+    fill_progress *f = user;
+    return f->filling ? cli_progress_fn(&f->shown, done, total) : cli_interrupted();
+}
+
 static int measure(const bench_opts *o, mote_model **model, bench_result *r)
 {
     const int p = o->n_prompt, n = o->n_gen, d = o->depth;
@@ -150,6 +163,10 @@ static int measure(const bench_opts *o, mote_model **model, bench_result *r)
     sp.n_ctx = d + longest + 1;
     sp.n_batch = p > TTFT_PROMPT ? p : TTFT_PROMPT; /* pp is one batch */
     sp.n_threads = o->n_threads;
+    fill_progress fill = {0};
+    cli_progress_init(&fill.shown, "filling the cache to -d");
+    sp.progress = on_progress;
+    sp.progress_user = &fill;
     mote_session *s = NULL;
     if (mote_session_create(*model, &sp, &s) != MOTE_OK) return cli_lib_error();
     r->load_s = cli_now() - t0;
@@ -174,7 +191,9 @@ static int measure(const bench_opts *o, mote_model **model, bench_result *r)
     if (rc == 0) rc = eval_random(s, p < WARMUP_PROMPT ? p : WARMUP_PROMPT, n_vocab, &rng, buf);
     if (rc == 0) rc = eval_random(s, 1, n_vocab, &rng, buf);
     if (rc == 0 && mote_session_truncate(s, 0) != MOTE_OK) rc = cli_lib_error();
+    fill.filling = 1;
     if (rc == 0) rc = eval_random(s, d, n_vocab, &rng, buf);
+    fill.filling = 0;
 
     for (int rep = 0; rc == 0 && rep < o->reps; rep++) {
         if (p > 0 && mote_session_truncate(s, d) != MOTE_OK) rc = cli_lib_error();
@@ -306,8 +325,7 @@ static void print_json(const bench_opts *o, const mote_model *m, const bench_res
 
 int cmd_bench(int argc, char **argv)
 {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    bench_opts o = {.n_prompt = 512, .n_gen = 128, .n_threads = cpus < 1 ? 1 : (int)cpus,
+    bench_opts o = {.n_prompt = 512, .n_gen = 128, .n_threads = cli_cpu_count(),
                     .reps = 5, .format = "md"};
     const cli_opt opts[] = {
         {'m', "model", ARG_STRING, &o.model, "FILE", "model to measure (or give it as MODEL)", 0, 0, NULL},
@@ -332,7 +350,8 @@ int cmd_bench(int argc, char **argv)
                  "last logits, argmax not timed), both on top of -d cached tokens, in tokens/s\n"
                  "(median, min and max over -r runs after a warm-up run); load time, time to\n"
                  "first token (load + a 16-token prompt + the first token) and peak RSS.",
-        .notes = "Progress goes to stderr; the report to stdout.",
+        .notes = "Progress goes to stderr (on a terminal, also while a long -d fills the\n"
+                 "cache); the report to stdout. Ctrl-C stops the measurement (status 130).",
         .opts = opts,
         .min_pos = 0,
         .max_pos = 1,
@@ -348,6 +367,7 @@ int cmd_bench(int argc, char **argv)
     if (strcmp(o.format, "md") != 0 && strcmp(o.format, "json") != 0)
         return args_usage_error(&spec, "-o takes md or json, not '%s'", o.format);
     if (o.n_prompt == 0 && o.n_gen == 0) return args_usage_error(&spec, "-p and -n are both 0");
+    cli_catch_interrupt(); /* Ctrl-C cancels the evaluation under way */
 
     bench_result r = {0};
     r.pp_tps = calloc((size_t)o.reps, sizeof *r.pp_tps);
@@ -355,6 +375,7 @@ int cmd_bench(int argc, char **argv)
     mote_model *model = NULL;
     if (!r.pp_tps || !r.tg_tps) rc = cli_error("out of memory");
     else rc = measure(&o, &model, &r);
+    if (rc != 0 && cli_interrupted()) rc = EXIT_INTERRUPTED;
     if (rc == 0 && strcmp(o.format, "json") == 0) print_json(&o, model, &r);
     else if (rc == 0) print_md(&o, model, &r);
     if (model) mote_model_close(model);

@@ -68,7 +68,12 @@ int cli_interrupted(void) { return interrupted != 0; }
 
 void cli_progress_init(cli_progress *p, const char *label)
 {
-    *p = (cli_progress){.label = label, .tty = isatty(STDERR_FILENO), .t0 = cli_now(), .shown = -1};
+    *p = (cli_progress){.label = label, .tty = isatty(STDERR_FILENO), .t0 = cli_now(), .shown = -1,
+                        .after = PROGRESS_AFTER_S};
+    const char *env = getenv("MOTE_PROGRESS_AFTER");
+    char *end;
+    double v = env && *env ? strtod(env, &end) : -1;
+    if (v >= 0 && v <= 1e6 && *end == '\0') p->after = v;
 }
 
 int cli_progress_fn(void *user, uint64_t done, uint64_t total)
@@ -80,7 +85,7 @@ int cli_progress_fn(void *user, uint64_t done, uint64_t total)
     }
     if (p->tty && total > 0) {
         const int pct = (int)(done * 100 / total);
-        if (pct != p->shown && (p->shown >= 0 || cli_now() - p->t0 > PROGRESS_AFTER_S)) {
+        if (pct != p->shown && (p->shown >= 0 || cli_now() - p->t0 >= p->after)) {
             fprintf(stderr, "\r%s: %3d%%", p->label, pct);
             if (done >= total) fputc('\n', stderr);
             fflush(stderr);
@@ -96,11 +101,18 @@ int cli_stop_on_interrupt(void *user, uint64_t done, uint64_t total)
     return cli_interrupted();
 }
 
-void cli_check_threads(int n_threads)
+int cli_cpu_count(void)
 {
     cpu_set_t set;
-    int cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (cpus > 0 && n_threads > cpus)
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > MOTE_N_THREADS_MAX ? MOTE_N_THREADS_MAX : (int)n;
+}
+
+void cli_check_threads(int n_threads)
+{
+    int cpus = cli_cpu_count();
+    if (n_threads > cpus)
         fprintf(stderr, "mote: warning: -t %d is more than the %d CPU%s this process may use; more threads than CPUs "
                         "only wait for each other\n", n_threads, cpus, cpus == 1 ? "" : "s");
 }

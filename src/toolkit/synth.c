@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/cpu.h"
 #include "base/status.h"
 #include "base/threadpool.h"
 #include "gguf/gguf_write.h"
@@ -368,8 +369,8 @@ mote_status mote_synth(const mote_synth_params *p)
     int n_layer = p->n_layer ? p->n_layer : shape->n_layer;
     int n_threads = p->n_threads;
     if (n_threads == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        n_threads = cpus < 1 ? 1 : cpus > 256 ? 256 : (int)cpus;
+        int cpus = cpu_available();
+        n_threads = cpus > 256 ? 256 : cpus;
     }
 
     /* Writing over the vocabulary would truncate the file being read. */
