@@ -11,6 +11,8 @@
  *
  * Each vocabulary file is loaded once (loading dominates the run time).
  */
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -651,6 +653,25 @@ static void test_load_validation(void **state)
     assert_int_equal(v->bos, 2);
     vocab_free(v);
     s.bos = -2;
+
+    /* A NaN score has no order: refused, naming the entry. Infinite scores
+     * rank as the largest finite ones: "ab" still becomes <s> ▁ab. */
+    float odd[9];
+    memcpy(odd, scores, sizeof odd);
+    odd[5] = NAN;
+    s.scores = odd;
+    assert_int_equal(load_synth(&s, &v), MOTE_E_FORMAT);
+    assert_non_null(strstr(mote_last_error(), "tokenizer.ggml.scores[5] is NaN"));
+    odd[5] = -INFINITY;
+    odd[8] = INFINITY;
+    assert_int_equal(load_synth(&s, &v), MOTE_OK);
+    assert_true(v->tokens[5].score == -FLT_MAX && v->tokens[8].score == FLT_MAX);
+    t = tokenize(v, "ab", 2, true, false);
+    assert_int_equal(t.n, 2);
+    assert_int_equal(t.ids[1], 8);
+    tokbuf_free(&t);
+    vocab_free(v);
+    s.scores = scores;
 
     /* Duplicate texts are an error. */
     static const char *const dup[] = {"<unk>", "<s>", "</s>", "a", "a"};

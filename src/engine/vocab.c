@@ -8,6 +8,8 @@
  */
 #include "engine/vocab.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +153,18 @@ static mote_status per_token_array(const gguf_file *f, const char *key, int32_t 
     return MOTE_OK;
 }
 
+/* Token i's score as a float: NaN is refused (it has no order, and the
+ * tokenizers rank by it); infinities and values past float's range
+ * become its largest finite values, which rank the same. */
+static mote_status token_score(const gguf_file *f, const gguf_kv *scores, int32_t i, float *out)
+{
+    double s = gguf_arr_float(scores, (uint64_t)i);
+    if (isnan(s))
+        return mote_fail(MOTE_E_FORMAT, "tokenizer: %s: " KEY_SCORES "[%d] is NaN", f->path, i);
+    *out = s > FLT_MAX ? FLT_MAX : s < -FLT_MAX ? -FLT_MAX : (float)s;
+    return MOTE_OK;
+}
+
 static mote_status read_tokens(struct vocab *v, const gguf_file *f)
 {
     const gguf_kv *toks, *scores, *types;
@@ -194,7 +208,7 @@ static mote_status read_tokens(struct vocab *v, const gguf_file *f)
         v->text[off + len] = '\0';
         t->off = off;
         t->len = (uint32_t)len;
-        t->score = scores ? (float)gguf_arr_float(scores, (uint64_t)i) : 0.0f;
+        if (scores) MOTE_TRY(token_score(f, scores, i, &t->score));
         t->attr = types ? attr_of_type(gguf_arr_int(types, (uint64_t)i)) : TOKEN_ATTR_NORMAL;
         off += (uint32_t)len + 1;
         if (len > v->max_token_len) v->max_token_len = len;
