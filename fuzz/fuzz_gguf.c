@@ -33,8 +33,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (kv->type == GGUF_TYPE_ARRAY && kv->arr_type == GGUF_TYPE_STRING)
             for (uint64_t j = 0; j < kv->arr_n; j++)
                 if (kv->arr_strs[j].len) sum += (uint8_t)kv->arr_strs[j].ptr[kv->arr_strs[j].len - 1];
-        if (kv->type == GGUF_TYPE_ARRAY && kv->arr_type != GGUF_TYPE_STRING && kv->arr_n)
-            sum += (uint64_t)gguf_arr_int(kv, kv->arr_n - 1);
+        if (kv->type == GGUF_TYPE_ARRAY && kv->arr_type != GGUF_TYPE_STRING && kv->arr_n) {
+            /* every element converts, or fails with a message */
+            int64_t v;
+            for (uint64_t j = 0; j < kv->arr_n && j < 64; j++) {
+                if (gguf_arr_get_int(f, kv, j, INT64_MIN, INT64_MAX, &v) == MOTE_OK) sum += (uint64_t)v;
+                else if (mote_last_error()[0] == '\0') abort();
+                sum += (uint64_t)(gguf_arr_float(kv, j) != 0);
+            }
+        }
     }
     for (uint64_t i = 0; i < f->n_tensors; i++) {
         const gguf_tensor *t = &f->tensors[i];

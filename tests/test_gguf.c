@@ -134,6 +134,14 @@ static void make_small(void **out, size_t *size)
  * Writer round trips
  * ---------------------------------------------------------------------- */
 
+/* Element i of an integer array, which must convert. */
+static int64_t arr_int(const gguf_file *f, const gguf_kv *kv, uint64_t i)
+{
+    int64_t v = -999;
+    ASSERT_OK(gguf_arr_get_int(f, kv, i, INT64_MIN, INT64_MAX, &v));
+    return v;
+}
+
 static void test_roundtrip_kv(void **state)
 {
     gguf_writer *w;
@@ -223,31 +231,34 @@ static void test_roundtrip_kv(void **state)
     assert_int_equal(s.len, 3);
     assert_memory_equal(s.ptr, "a\0b", 3);
 
-    /* arrays, through gguf_arr_int / gguf_arr_float */
+    /* arrays, through gguf_arr_get_int (full int64 range) / gguf_arr_float */
     const gguf_kv *a;
+    int64_t v;
     ASSERT_OK(gguf_get_arr(f, "a.u8", GGUF_TYPE_UINT8, &a));
     assert_int_equal(a->arr_n, 3);
-    assert_int_equal(gguf_arr_int(a, 2), 255);
+    assert_int_equal(arr_int(f, a, 2), 255);
     ASSERT_OK(gguf_get_arr(f, "a.i8", GGUF_TYPE_INT8, &a));
-    assert_int_equal(gguf_arr_int(a, 0), -128);
-    assert_int_equal(gguf_arr_int(a, 2), 127);
+    assert_int_equal(arr_int(f, a, 0), -128);
+    assert_int_equal(arr_int(f, a, 2), 127);
     ASSERT_OK(gguf_get_arr(f, "a.u16", GGUF_TYPE_UINT16, &a));
-    assert_int_equal(gguf_arr_int(a, 1), 65535);
+    assert_int_equal(arr_int(f, a, 1), 65535);
     ASSERT_OK(gguf_get_arr(f, "a.i16", GGUF_TYPE_INT16, &a));
-    assert_int_equal(gguf_arr_int(a, 0), -32768);
+    assert_int_equal(arr_int(f, a, 0), -32768);
     ASSERT_OK(gguf_get_arr(f, "a.u32", GGUF_TYPE_UINT32, &a));
-    assert_int_equal(gguf_arr_int(a, 1), 0xffffffffu);
+    assert_int_equal(arr_int(f, a, 1), 0xffffffffu);
     ASSERT_OK(gguf_get_arr(f, "a.i32", GGUF_TYPE_INT32, &a));
-    assert_int_equal(gguf_arr_int(a, 0), INT32_MIN);
-    assert_int_equal(gguf_arr_int(a, 1), -1);
+    assert_int_equal(arr_int(f, a, 0), INT32_MIN);
+    assert_int_equal(arr_int(f, a, 1), -1);
     assert_true(gguf_arr_float(a, 1) == -1.0);
     ASSERT_OK(gguf_get_arr(f, "a.u64", GGUF_TYPE_UINT64, &a));
-    assert_true((uint64_t)gguf_arr_int(a, 0) == UINT64_MAX);
+    assert_int_equal(gguf_arr_get_int(f, a, 0, INT64_MIN, INT64_MAX, &v), MOTE_E_FORMAT); /* 2^64-1 */
+    assert_int_equal(arr_int(f, a, 1), 0);
     ASSERT_OK(gguf_get_arr(f, "a.i64", GGUF_TYPE_INT64, &a));
-    assert_true(gguf_arr_int(a, 0) == INT64_MIN);
-    assert_true(gguf_arr_int(a, 1) == INT64_MAX);
-    assert_int_equal(gguf_arr_int(a, 2), -5);
-    assert_int_equal(gguf_arr_int(a, 3), 0); /* out of range: 0, not a read past */
+    assert_true(arr_int(f, a, 0) == INT64_MIN);
+    assert_true(arr_int(f, a, 1) == INT64_MAX);
+    assert_int_equal(arr_int(f, a, 2), -5);
+    assert_int_equal(gguf_arr_get_int(f, a, 3, INT64_MIN, INT64_MAX, &v), MOTE_E_INVALID); /* past the end */
+    assert_true(gguf_arr_float(a, 3) == 0.0);
     ASSERT_OK(gguf_get_arr(f, "a.f32", GGUF_TYPE_FLOAT32, &a));
     assert_true(gguf_arr_float(a, 0) == 0.25);
     assert_true(gguf_arr_float(a, 1) == -3.0);
@@ -255,8 +266,8 @@ static void test_roundtrip_kv(void **state)
     assert_true(gguf_arr_float(a, 0) == 1e-300);
     assert_true(gguf_arr_float(a, 1) == -0.5);
     ASSERT_OK(gguf_get_arr(f, "a.bool", GGUF_TYPE_BOOL, &a));
-    assert_int_equal(gguf_arr_int(a, 0), 1);
-    assert_int_equal(gguf_arr_int(a, 1), 0);
+    assert_int_equal(arr_int(f, a, 0), 1);
+    assert_int_equal(arr_int(f, a, 1), 0);
     ASSERT_OK(gguf_get_arr(f, "a.none", GGUF_TYPE_UINT32, &a));
     assert_int_equal(a->arr_n, 0);
     ASSERT_OK(gguf_get_arr(f, "a.str", GGUF_TYPE_STRING, &a));
@@ -282,6 +293,99 @@ static void test_roundtrip_kv(void **state)
     assert_memory_equal(buf2, buf, size);
     free(buf2);
     gguf_writer_free(w);
+    gguf_close(f);
+    free(buf);
+}
+
+/* File data converted to an integer is checked as a class: a float array
+ * element that is not finite, not whole or out of range, an integer out
+ * of [lo, hi], an unsigned one past INT64_MAX, a FLOAT64 scalar past
+ * float's range: each a named error, never an undefined conversion. The
+ * first case is the fuzzer's first finding (GGUF v3, one key "n": an
+ * array of one FLOAT64, 5.39e67). */
+static void test_numeric_conversions(void **state)
+{
+    static const char repro_hex[] = "47475546030000000000000000000000010000000000000001000000000000006e090000000c0000"
+                                    "000100000000000000000043010000004e";
+    uint8_t repro[sizeof repro_hex / 2];
+    for (size_t k = 0; k < sizeof repro; k++) sscanf(repro_hex + 2 * k, "%2hhx", &repro[k]);
+    gguf_file *f;
+    ASSERT_OK(gguf_open_buffer(repro, sizeof repro, "repro.gguf", &f));
+    const gguf_kv *kv = gguf_find_kv(f, "n");
+    assert_non_null(kv);
+    int64_t v = 0;
+    assert_int_equal(gguf_arr_get_int(f, kv, 0, INT64_MIN, INT64_MAX, &v), MOTE_E_FORMAT);
+    assert_has(mote_last_error(), "repro.gguf: key 'n': element 0 is 5.39");
+    assert_has(mote_last_error(), "expected a whole number");
+    assert_true(gguf_arr_float(kv, 0) > 5e67);
+    gguf_close(f);
+
+    gguf_writer *w;
+    ASSERT_OK(gguf_writer_create(&w));
+    ASSERT_OK(gguf_writer_add_arr(w, "f64", GGUF_TYPE_FLOAT64,
+                                  (double[]){3.0, 1.5, NAN, INFINITY, -0x1p63, 0x1p63, -0.0}, 7));
+    ASSERT_OK(gguf_writer_add_arr(w, "f32", GGUF_TYPE_FLOAT32, (float[]){-7.0f, 1e30f, -INFINITY}, 3));
+    ASSERT_OK(gguf_writer_add_arr(w, "i8", GGUF_TYPE_INT8, (int8_t[]){-128, 5}, 2));
+    ASSERT_OK(gguf_writer_add_arr(w, "u64", GGUF_TYPE_UINT64, (uint64_t[]){1ull << 63, 40}, 2));
+    ASSERT_OK(gguf_writer_add_f64(w, "huge", 1e300));
+    ASSERT_OK(gguf_writer_add_f64(w, "inf", INFINITY));
+    void *buf;
+    size_t size;
+    ASSERT_OK(gguf_writer_write_buffer(w, &buf, &size));
+    gguf_writer_free(w);
+    ASSERT_OK(gguf_open_buffer(buf, size, "c.gguf", &f));
+
+    const gguf_kv *d = gguf_find_kv(f, "f64");
+    ASSERT_OK(gguf_arr_get_int(f, d, 0, 0, 10, &v));
+    assert_int_equal(v, 3);
+    assert_int_equal(gguf_arr_get_int(f, d, 0, 4, 10, &v), MOTE_E_FORMAT); /* whole, below lo */
+    assert_has(mote_last_error(), "element 0 is 3, expected a whole number in [4, 10]");
+    const char *bad[] = {"element 1 is 1.5", "element 2 is nan", "element 3 is inf", NULL, "element 5 is 9.22"};
+    for (int k = 1; k <= 5; k++) {
+        if (k == 4) { /* -2^63 is INT64_MIN exactly */
+            ASSERT_OK(gguf_arr_get_int(f, d, 4, INT64_MIN, INT64_MAX, &v));
+            assert_true(v == INT64_MIN);
+            continue;
+        }
+        assert_int_equal(gguf_arr_get_int(f, d, (uint64_t)k, INT64_MIN, INT64_MAX, &v), MOTE_E_FORMAT);
+        assert_has(mote_last_error(), bad[k - 1]);
+    }
+    ASSERT_OK(gguf_arr_get_int(f, d, 6, 0, 0, &v)); /* -0.0 is 0 */
+    assert_int_equal(v, 0);
+
+    const gguf_kv *g = gguf_find_kv(f, "f32");
+    ASSERT_OK(gguf_arr_get_int(f, g, 0, -7, -7, &v));
+    assert_int_equal(v, -7);
+    assert_int_equal(gguf_arr_get_int(f, g, 1, INT64_MIN, INT64_MAX, &v), MOTE_E_FORMAT);
+    assert_int_equal(gguf_arr_get_int(f, g, 2, INT64_MIN, INT64_MAX, &v), MOTE_E_FORMAT);
+    assert_true(isinf(gguf_arr_float(g, 2)));
+
+    const gguf_kv *i8 = gguf_find_kv(f, "i8");
+    ASSERT_OK(gguf_arr_get_int(f, i8, 0, INT8_MIN, 0, &v));
+    assert_int_equal(v, -128);
+    assert_int_equal(gguf_arr_get_int(f, i8, 1, 0, 4, &v), MOTE_E_FORMAT);
+    assert_has(mote_last_error(), "key 'i8': element 1 is 5, outside [0, 4]");
+
+    const gguf_kv *u = gguf_find_kv(f, "u64");
+    assert_int_equal(gguf_arr_get_int(f, u, 0, INT64_MIN, INT64_MAX, &v), MOTE_E_FORMAT);
+    assert_has(mote_last_error(), "element 0 is 9223372036854775808, outside");
+    ASSERT_OK(gguf_arr_get_int(f, u, 1, 0, 40, &v));
+    assert_int_equal(v, 40);
+
+    /* not a numeric array, or past its end */
+    ASSERT_OK(gguf_arr_get_int(f, u, 1, 0, 40, &v));
+    assert_int_equal(gguf_arr_get_int(f, u, 2, INT64_MIN, INT64_MAX, &v), MOTE_E_INVALID);
+    assert_int_equal(gguf_arr_get_int(f, gguf_find_kv(f, "huge"), 0, INT64_MIN, INT64_MAX, &v), MOTE_E_INVALID);
+    assert_int_equal(gguf_arr_get_int(f, NULL, 0, INT64_MIN, INT64_MAX, &v), MOTE_E_INVALID);
+    assert_true(gguf_arr_float(NULL, 0) == 0.0);
+
+    /* a FLOAT64 scalar read as FLOAT32: past float's range is an error, an
+     * infinity passes (the model's checks name the key) */
+    float x = 0;
+    assert_int_equal(gguf_get_f32_or(f, "huge", 1.0f, &x), MOTE_E_FORMAT);
+    assert_has(mote_last_error(), "key 'huge': value 1e+300 does not fit FLOAT32");
+    ASSERT_OK(gguf_get_f32_or(f, "inf", 1.0f, &x));
+    assert_true(isinf(x));
     gguf_close(f);
     free(buf);
 }
@@ -1292,6 +1396,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_kv),
+        cmocka_unit_test(test_numeric_conversions),
         cmocka_unit_test(test_roundtrip_tensors),
         cmocka_unit_test(test_write_file),
         cmocka_unit_test(test_writer_rejects),

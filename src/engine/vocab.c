@@ -209,7 +209,9 @@ static mote_status read_tokens(struct vocab *v, const gguf_file *f)
         t->off = off;
         t->len = (uint32_t)len;
         if (scores) MOTE_TRY(token_score(f, scores, i, &t->score));
-        t->attr = types ? attr_of_type(gguf_arr_int(types, (uint64_t)i)) : TOKEN_ATTR_NORMAL;
+        int64_t type = TOKEN_TYPE_NORMAL;
+        if (types) MOTE_TRY(gguf_arr_get_int(f, types, (uint64_t)i, INT32_MIN, INT32_MAX, &type));
+        t->attr = attr_of_type(type);
         off += (uint32_t)len + 1;
         if (len > v->max_token_len) v->max_token_len = len;
     }

@@ -108,7 +108,8 @@ size_t gguf_type_size(gguf_type t);
  * present with an incompatible type or a value that does not fit, and
  * MOTE_E_FORMAT "missing key" if absent, unless the *_or variant is used, in
  * which case an absent key yields the default. Integers accept any integer
- * type whose value fits; floats accept FLOAT32/FLOAT64. */
+ * type whose value fits; floats accept FLOAT32/FLOAT64 whose value is
+ * within float's range (infinities and NaN pass: callers check them). */
 mote_status gguf_get_u32(const gguf_file *f, const char *key, uint32_t *out);
 mote_status gguf_get_u32_or(const gguf_file *f, const char *key, uint32_t dflt, uint32_t *out);
 mote_status gguf_get_i32_or(const gguf_file *f, const char *key, int32_t dflt, int32_t *out);
@@ -120,8 +121,16 @@ mote_status gguf_get_str_or_empty(const gguf_file *f, const char *key, gguf_str 
 /* Array of the given element type; *out is the kv. */
 mote_status gguf_get_arr(const gguf_file *f, const char *key, gguf_type elem, const gguf_kv **out);
 
-/* Element i of a numeric array kv, converted (caller checked arr_type). */
-int64_t gguf_arr_int(const gguf_kv *kv, uint64_t i);
+/* Element i of a numeric array kv as an integer in [lo, hi]. MOTE_E_FORMAT
+ * naming key[i] for a value outside it, and for a float element that is not
+ * finite or not a whole number; MOTE_E_INVALID for a kv that is not a
+ * numeric array or an i past its end. Every array read as integers goes
+ * through here: file data never reaches an integer conversion unchecked. */
+mote_status gguf_arr_get_int(const gguf_file *f, const gguf_kv *kv, uint64_t i, int64_t lo, int64_t hi,
+                             int64_t *out);
+/* Element i of a numeric array kv as a double (exact for floats and for
+ * integers up to 2^53; NaN and infinities pass through); 0 for a kv that
+ * is not a numeric array or an i past its end. */
 double gguf_arr_float(const gguf_kv *kv, uint64_t i);
 
 /* Render a value as text for `mote info`: integers in decimal, floats with

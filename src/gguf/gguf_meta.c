@@ -6,6 +6,8 @@
  * data lies inside the map), but still treats a missing key or a type other
  * than the one asked for as an error value, never a crash.
  */
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -145,7 +147,10 @@ mote_status gguf_get_f32_or(const gguf_file *f, const char *key, float dflt, flo
     }
     if (kv->type != GGUF_TYPE_FLOAT32 && kv->type != GGUF_TYPE_FLOAT64)
         return wrong_type(f, kv, "FLOAT32");
-    *out = (float)kv->v.f64;
+    double v = kv->v.f64;
+    if (isfinite(v) && (v > FLT_MAX || v < -FLT_MAX))
+        return mote_fail(MOTE_E_FORMAT, "gguf: %s: key '%s': value %g does not fit FLOAT32", f->path, kv->key, v);
+    *out = (float)v;
     return MOTE_OK;
 }
 
@@ -207,24 +212,65 @@ static uint64_t arr_raw(const gguf_kv *kv, uint64_t i)
     return v;
 }
 
-int64_t gguf_arr_int(const gguf_kv *kv, uint64_t i)
+static bool is_numeric_array(const gguf_kv *kv)
 {
-    if (!kv || kv->type != GGUF_TYPE_ARRAY || i >= kv->arr_n || !kv->arr_data) return 0;
-    uint64_t raw = arr_raw(kv, i);
+    return kv && kv->type == GGUF_TYPE_ARRAY && kv->arr_data && (unsigned)kv->arr_type < GGUF_TYPE_COUNT &&
+           kv->arr_type != GGUF_TYPE_STRING && type_size[kv->arr_type] > 0;
+}
+
+/* A signed integer element, sign-extended from its width. */
+static int64_t arr_signed(const gguf_kv *kv, uint64_t raw)
+{
     switch (kv->arr_type) {
     case GGUF_TYPE_INT8: return (int8_t)raw;
     case GGUF_TYPE_INT16: return (int16_t)raw;
     case GGUF_TYPE_INT32: return (int32_t)raw;
-    case GGUF_TYPE_INT64: return (int64_t)raw;
-    case GGUF_TYPE_FLOAT32:
-    case GGUF_TYPE_FLOAT64: return (int64_t)gguf_arr_float(kv, i);
-    default: return (int64_t)raw; /* unsigned and bool */
+    default: return (int64_t)raw;
     }
+}
+
+mote_status gguf_arr_get_int(const gguf_file *f, const gguf_kv *kv, uint64_t i, int64_t lo, int64_t hi,
+                             int64_t *out)
+{
+    if (!is_numeric_array(kv) || i >= kv->arr_n || !out)
+        return mote_fail(MOTE_E_INVALID, "gguf: element %llu of a key that is not a numeric array of as many",
+                         (unsigned long long)i);
+    const char *path = f ? f->path : "(no file)";
+    uint64_t raw = arr_raw(kv, i);
+    if (kv->arr_type == GGUF_TYPE_FLOAT32 || kv->arr_type == GGUF_TYPE_FLOAT64) {
+        double x = gguf_arr_float(kv, i);
+        /* -2^63 <= x < 2^63 (both exact as doubles) makes the conversion
+         * defined; [lo, hi] is checked on the integer, as lo and hi need
+         * not be exact doubles. */
+        if (!(x >= -0x1p63 && x < 0x1p63) || x != floor(x) || (int64_t)x < lo || (int64_t)x > hi)
+            return mote_fail(MOTE_E_FORMAT, "gguf: %s: key '%s': element %llu is %g, expected a whole number in "
+                             "[%lld, %lld]", path, kv->key, (unsigned long long)i, x, (long long)lo, (long long)hi);
+        *out = (int64_t)x;
+        return MOTE_OK;
+    }
+    bool fits;
+    int64_t v;
+    if (type_is_signed(kv->arr_type)) {
+        v = arr_signed(kv, raw);
+        fits = v >= lo && v <= hi;
+    } else { /* unsigned and bool */
+        fits = raw <= (uint64_t)INT64_MAX && (int64_t)raw >= lo && (int64_t)raw <= hi;
+        v = (int64_t)(raw & (uint64_t)INT64_MAX);
+    }
+    if (!fits) {
+        if (type_is_signed(kv->arr_type))
+            return mote_fail(MOTE_E_FORMAT, "gguf: %s: key '%s': element %llu is %lld, outside [%lld, %lld]", path,
+                             kv->key, (unsigned long long)i, (long long)v, (long long)lo, (long long)hi);
+        return mote_fail(MOTE_E_FORMAT, "gguf: %s: key '%s': element %llu is %llu, outside [%lld, %lld]", path,
+                         kv->key, (unsigned long long)i, (unsigned long long)raw, (long long)lo, (long long)hi);
+    }
+    *out = v;
+    return MOTE_OK;
 }
 
 double gguf_arr_float(const gguf_kv *kv, uint64_t i)
 {
-    if (!kv || kv->type != GGUF_TYPE_ARRAY || i >= kv->arr_n || !kv->arr_data) return 0;
+    if (!is_numeric_array(kv) || i >= kv->arr_n) return 0;
     uint64_t raw = arr_raw(kv, i);
     if (kv->arr_type == GGUF_TYPE_FLOAT32) {
         uint32_t b = (uint32_t)raw;
@@ -237,7 +283,7 @@ double gguf_arr_float(const gguf_kv *kv, uint64_t i)
         memcpy(&x, &raw, sizeof x);
         return x;
     }
-    if (type_is_signed(kv->arr_type)) return (double)gguf_arr_int(kv, i);
+    if (type_is_signed(kv->arr_type)) return (double)arr_signed(kv, raw);
     return (double)raw;
 }
 
