@@ -90,7 +90,19 @@ $(CLI_OBJ): CFLAGS += -DMOTE_VERSION='"$(VERSION)"'
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_UOBJ:= $(TEST_UTIL:%.c=$(BUILD)/%.o)
 
-.PHONY: all test install uninstall clean
+# Fuzz targets: fuzz/fuzz_NAME.c, one per parser of untrusted input. Each is
+# built as a libFuzzer program by `make fuzz` (clang, in build-fuzz/) and,
+# in every build, as replay_NAME (fuzz/replay.c as main), which `make test`
+# runs over the seed corpus fuzz/corpus/NAME and the regression inputs
+# tests/fuzz/NAME. fuzz/seeds writes the tiny models the GGUF and model
+# targets start from.
+FUZZ_NAMES := $(sort $(patsubst fuzz/fuzz_%.c,%,$(filter-out fuzz/fuzz_common.c,$(wildcard fuzz/fuzz_*.c))))
+FUZZ_OBJ   := $(BUILD)/fuzz/fuzz_common.o $(BUILD)/libmote.a
+REPLAY_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+FUZZ_BIN   := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz-%)
+FUZZ_SEEDS := $(BUILD)/fuzz/corpus-seeds/.made
+
+.PHONY: all test install uninstall clean fuzz fuzz-smoke
 # ./mote is the default build's command, refreshed whenever it differs
 # from build/mote; a sanitizer or cross build stays in its own folder
 # (build-san/mote, ...) and never replaces it.
@@ -132,16 +144,34 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_UOBJ) $(BUILD)/libmote.a
 $(BUILD)/tests/test_noalloc: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
 	-Wl,--wrap=posix_memalign,--wrap=aligned_alloc,--wrap=strdup,--wrap=strndup
 
+# Objects made through the pattern rules below are kept (not intermediate).
+.SECONDARY: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%.o) $(BUILD)/fuzz/replay.o $(BUILD)/fuzz/fuzz_common.o
+$(BUILD)/fuzz/replay_%: $(BUILD)/fuzz/fuzz_%.o $(BUILD)/fuzz/replay.o $(FUZZ_OBJ)
+	$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+# The option parser's target links the CLI's parser.
+$(BUILD)/fuzz/replay_args $(BUILD)/fuzz/fuzz-args: $(BUILD)/src/cli/args.o
+$(BUILD)/fuzz/seeds: $(BUILD)/fuzz/seeds.o $(BUILD)/libmote.a
+	$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+$(FUZZ_SEEDS): $(BUILD)/fuzz/seeds
+	@mkdir -p $(@D)
+	$(RUNNER) $< $(@D) && touch $@
+
 # Every test program runs even if one fails; the target fails if any did.
 # With a RUNNER, test_cli spawns the command through a wrapper script (a
 # process under qemu-user cannot exec a foreign binary without binfmt).
-test: $(TEST_BIN) $(BUILD)/mote $(BUILD)/libmote.so
+test: $(TEST_BIN) $(BUILD)/mote $(BUILD)/libmote.so $(REPLAY_BIN) $(FUZZ_SEEDS)
 	@fail=0; mote_bin=$(BUILD)/mote; \
 	if [ -n "$(RUNNER)" ]; then mote_bin=$(BUILD)/mote-run; \
 	  printf '#!/bin/sh\nexec %s %s "$$@"\n' "$(RUNNER)" "$(abspath $(BUILD)/mote)" > $$mote_bin; \
 	  chmod +x $$mote_bin; fi; \
 	for t in $(TEST_BIN); do \
 	  echo "== $$t"; MOTE_BIN=$$mote_bin $(RUNNER) $$t || fail=1; \
+	done; \
+ 	for t in $(FUZZ_NAMES); do \
+	  echo "== fuzz/replay_$$t"; \
+	  seeds=; case $$t in gguf|model) seeds=$(BUILD)/fuzz/corpus-seeds;; esac; \
+	  $(RUNNER) $(BUILD)/fuzz/replay_$$t fuzz/corpus/$$t tests/fuzz/$$t $$seeds \
+	    2>$(BUILD)/fuzz/replay_$$t.log || { cat $(BUILD)/fuzz/replay_$$t.log; fail=1; }; \
 	done; \
 	echo "== tests/exports.sh"; NM=$(CROSS)nm sh tests/exports.sh $(BUILD)/libmote.so include/mote.h include/mote_tools.h || fail=1; \
 	if [ -z "$(RUNNER)" ] && [ "$(SAN)" != 1 ]; then \
@@ -166,7 +196,28 @@ uninstall:
 	      $(DESTDIR)$(PREFIX)/include/mote.h $(DESTDIR)$(PREFIX)/include/mote_tools.h \
 	      $(DESTDIR)$(PREFIX)/lib/pkgconfig/mote.pc
 
+# Fuzzing with libFuzzer: clang, ASan and UBSan (a finding stops the run).
+# `make fuzz` builds build-fuzz/fuzz/fuzz-NAME for every target;
+# `make fuzz-smoke` runs each for FUZZ_SECONDS (60) from its corpus
+# (`-j2` runs two at once); fuzz/run.sh runs one for as long as asked.
+FUZZ_CC  ?= clang
+FUZZ_OPT := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SECONDS ?= 60
+
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) OPT="$(FUZZ_OPT)" fuzz-bins
+
+.PHONY: fuzz-bins
+fuzz-bins: $(FUZZ_BIN) $(FUZZ_SEEDS)
+
+$(BUILD)/fuzz/fuzz-%: $(BUILD)/fuzz/fuzz_%.o $(FUZZ_OBJ)
+	$(CC) -fsanitize=fuzzer -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+fuzz-smoke: $(FUZZ_NAMES:%=fuzz-smoke-%)
+fuzz-smoke-%: fuzz
+	sh fuzz/run.sh $* $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-san build-aarch64 build-aarch64-san mote
+	rm -rf build build-san build-aarch64 build-aarch64-san build-fuzz mote
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

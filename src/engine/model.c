@@ -51,14 +51,24 @@ mote_status mote_model_open(const char *path, const mote_model_params *params, m
 {
     if (out) *out = NULL;
     if (!path || !out) return mote_fail(MOTE_E_INVALID, "mote_model_open: NULL argument");
+    gguf_file *g;
+    MOTE_TRY(gguf_open(path, &g));
+    return model_open_gguf(g, params, out);
+}
+
+mote_status model_open_gguf(gguf_file *g, const mote_model_params *params, mote_model **out)
+{
+    *out = NULL;
     mote_model_params dflt = mote_model_default_params();
     if (!params) params = &dflt;
-
+    const char *path = g->path;
     mote_model *m = calloc(1, sizeof *m);
-    if (!m) return mote_fail(MOTE_E_NOMEM, "%s: out of memory", path);
-    mote_status st = gguf_open(path, &m->gguf);
-    if (st != MOTE_OK) goto fail;
-
+    if (!m) {
+        gguf_close(g);
+        return mote_fail(MOTE_E_NOMEM, "%s: out of memory", path);
+    }
+    m->gguf = g;
+    mote_status st;
     gguf_str s;
     if ((st = gguf_get_str_or_empty(m->gguf, "general.architecture", &s)) != MOTE_OK) goto fail;
     m->arch_name = dup_str(s);

@@ -21,4 +21,9 @@ struct mote_model {
     char *chat_template;      /* tokenizer.chat_template or NULL */
 };
 
+/* mote_model_open on an opened GGUF file (gguf_open, or gguf_open_buffer
+ * for a model in memory: the fuzzer's), which the model takes over, also
+ * when it fails. params may be NULL (the defaults). */
+mote_status model_open_gguf(gguf_file *g, const mote_model_params *params, mote_model **out);
+
 #endif

@@ -406,12 +406,11 @@ jv *jdict_get_cstr(const jdict *d, const char *key)
             return &d->vals[i];
     }
     if (!d->index) return NULL;
-    /* Indexed dicts hash the key: build a temporary string on the stack. */
-    struct {
-        jstr s;
-        char buf[64];
-    } tmp;
-    if (n >= sizeof tmp.buf) {
+    /* Indexed dicts hash the key: build a temporary string on the stack
+     * (a jstr header with the key's bytes after it). */
+    enum { TMP_KEY_MAX = 64 };
+    _Alignas(jstr) unsigned char tmp[sizeof(jstr) + TMP_KEY_MAX];
+    if (n >= TMP_KEY_MAX) {
         for (size_t i = 0; i < d->n; i++) {
             jv k = d->keys[i];
             if (k.type == JT_STR && jv_str(k)->len == n && memcmp(jv_str(k)->s, key, n) == 0)
@@ -419,11 +418,12 @@ jv *jdict_get_cstr(const jdict *d, const char *key)
         }
         return NULL;
     }
-    memset(&tmp.s, 0, sizeof tmp.s);
-    tmp.s.len = n;
-    tmp.s.ncp = SIZE_MAX;
-    memcpy(tmp.buf, key, n + 1);
-    long e = jdict_find(d, jv_obj(JT_STR, &tmp.s));
+    jstr *ts = (jstr *)tmp;
+    memset(ts, 0, sizeof *ts);
+    ts->len = n;
+    ts->ncp = SIZE_MAX;
+    memcpy(ts->s, key, n + 1);
+    long e = jdict_find(d, jv_obj(JT_STR, ts));
     return e < 0 ? NULL : &d->vals[e];
 }
 
