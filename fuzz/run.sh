@@ -21,7 +21,8 @@ set -- "$work"
 for d in fuzz/corpus/$name tests/fuzz/$name; do [ -d "$d" ] && set -- "$@" "$d"; done
 case $name in gguf|model) set -- "$@" build-fuzz/fuzz/corpus-seeds ;; esac
 dict=
-[ -f "fuzz/$name.dict" ] && dict=-dict=fuzz/$name.dict
+case $name in model) dictfile=fuzz/gguf.dict ;; *) dictfile=fuzz/$name.dict ;; esac
+[ -f "$dictfile" ] && dict=-dict=$dictfile
 
 echo "== fuzz $name for ${seconds}s (log: $log)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
