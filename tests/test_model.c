@@ -277,6 +277,10 @@ static void test_unused_tensors(void **state)
     expect_open_error(&stray, MOTE_E_FORMAT, "tensor 'blk.0.attn_output.bias' is not used");
     mutation typo = {.extra_tensor = "blk.0.atn_norm.weight"};
     expect_open_error(&typo, MOTE_E_FORMAT, "tensor 'blk.0.atn_norm.weight' is not used");
+    /* a count no file of this size can hold is refused before anything is
+     * allocated for it (the model fuzzer's out-of-memory finding) */
+    mutation huge = {.u32_key = "llama.block_count", .u32_value = 1u << 24};
+    expect_open_error(&huge, MOTE_E_FORMAT, "llama.block_count = 16777216 is more blocks than the file has tensors");
 }
 
 /* A tensor's type changed in the file without its data: the sizes no longer

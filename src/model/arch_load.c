@@ -82,6 +82,12 @@ static mote_status load_hparams(loader *L)
     arch_hparams *hp = &L->a->hp;
     MOTE_TRY(get_count(L, "embedding_length", &hp->n_embd));
     MOTE_TRY(get_count(L, "block_count", &hp->n_layer));
+    /* Every block has tensors of its own: a count beyond the file's tensors
+     * is refused before anything is sized by it (a fuzzed 2^24 once asked
+     * for 6 GB of layer records). */
+    if ((uint64_t)hp->n_layer > L->f->n_tensors)
+        return mote_fail(MOTE_E_FORMAT, "%s: key %s = %d is more blocks than the file has tensors (%llu)",
+                         L->f->path, akey(L, "block_count"), hp->n_layer, (unsigned long long)L->f->n_tensors);
     MOTE_TRY(get_count(L, "feed_forward_length", &hp->n_ff));
     MOTE_TRY(get_count(L, "attention.head_count", &hp->n_head));
     MOTE_TRY(get_count_or(L, "attention.head_count_kv", hp->n_head, &hp->n_head_kv));
