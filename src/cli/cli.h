@@ -80,7 +80,9 @@ int cli_progress_fn(void *user, uint64_t done, uint64_t total);
 /* Exit status after Ctrl-C (128 + SIGINT, as a shell reports it). */
 #define EXIT_INTERRUPTED 130
 
-/* Open a model (vocab_only: tokenizer and metadata only). 0 or EXIT_LIB. */
+/* Open a model (vocab_only: tokenizer and metadata only); what the loader
+ * ignored (mote_model_info.warnings) goes to stderr as "mote: warning:"
+ * lines. 0 or EXIT_LIB. */
 int cli_open_model(const char *path, int vocab_only, mote_model **out);
 
 /* Tokenize text[0..len) into a malloc'd array (free with free()). 0 or

@@ -122,6 +122,15 @@ int cli_open_model(const char *path, int vocab_only, mote_model **out)
     mp.vocab_only = vocab_only;
     mp.progress = cli_stop_on_interrupt; /* cancels after Ctrl-C where a verb catches it */
     if (mote_model_open(path, &mp, out) != MOTE_OK) return cli_lib_error();
+    /* What the loader ignored (an out-of-range BOS or EOS id) changes what
+     * the model does: said before it runs, one line each. */
+    mote_model_info info;
+    if (mote_model_get_info(*out, &info) == MOTE_OK)
+        for (const char *w = info.warnings; w && *w;) {
+            const size_t n = strcspn(w, "\n");
+            fprintf(stderr, "mote: warning: %.*s\n", (int)n, w);
+            w += n + (w[n] == '\n');
+        }
     return 0;
 }
 
