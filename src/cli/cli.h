@@ -91,7 +91,9 @@ int cli_progress_fn(void *user, uint64_t done, uint64_t total);
 /* Exit status after Ctrl-C (128 + SIGINT, as a shell reports it). */
 #define EXIT_INTERRUPTED 130
 
-/* Open a model (vocab_only: tokenizer and metadata only). 0 or EXIT_LIB. */
+/* Open a model (vocab_only: tokenizer and metadata only); what the loader
+ * ignored (mote_model_info.warnings) goes to stderr as "mote: warning:"
+ * lines. 0 or EXIT_LIB. */
 int cli_open_model(const char *path, int vocab_only, mote_model **out);
 
 /* Print "id<TAB>piece\n" on f for one token (the piece escaped, control
@@ -130,12 +132,13 @@ int cli_text_kind(const char *what, cli_file_kind *out);
  * after a message naming path and the limit. */
 int cli_read_file(const char *path, const cli_file_kind *kind, char **buf, size_t *len);
 
-/* Read one line from f (its newline kept) into *line (grown, malloc'd,
+/* Read one line of stdin (its newline kept) into *line (grown, malloc'd,
  * NUL-terminated; *cap its size), at most kind->limit bytes. 1 with *len
- * set, 0 at end of input, 2 when Ctrl-C interrupted the wait (see
- * cli_catch_every_interrupt), -1 after a message (the line is too long or
- * reading failed). */
-int cli_read_line(FILE *f, const cli_file_kind *kind, char **line, size_t *cap, size_t *len);
+ * set, 0 at end of input, 2 when a Ctrl-C came during the wait or before
+ * it since cli_clear_interrupt (see cli_catch_every_interrupt), -1 after a
+ * message (the line is too long or reading failed). It buffers stdin
+ * itself: nothing else may read stdin through stdio. */
+int cli_read_line(const cli_file_kind *kind, char **line, size_t *cap, size_t *len);
 
 /* Write s[0..n) on one line: backslash escapes for '\\', newline, tab, CR,
  * other control bytes and bytes that are not valid UTF-8 (\xNN), so text

@@ -317,13 +317,15 @@ static int chat_loop(chat *c)
     int rc = cli_text_kind("chat message", &line_kind);
     if (rc != 0) return rc;
     for (;;) {
+        /* Cleared before the prompt shows: a Ctrl-C pressed once it is on
+         * screen ends the chat, even if the read has not begun yet. */
+        cli_clear_interrupt();
         if (tty) {
             fputs("> ", stdout);
             fflush(stdout);
         }
         size_t len;
-        cli_clear_interrupt();
-        int got = cli_read_line(stdin, &line_kind, &line, &line_cap, &len);
+        int got = cli_read_line(&line_kind, &line, &line_cap, &len);
         if (got != 1) { /* end of input, Ctrl-C at the prompt, or an error */
             if (got == 2) fputc('\n', stderr);
             rc = got == -1 ? EXIT_LIB : 0;

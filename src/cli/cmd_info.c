@@ -310,8 +310,11 @@ int cmd_info(int argc, char **argv)
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
 
+    /* Not cli_open_model: the summary lists the loader's warnings itself. */
+    mote_model_params mp = mote_model_default_params();
+    mp.vocab_only = vocab_only;
     mote_model *model = NULL;
-    if (cli_open_model(pos[0], vocab_only, &model) != 0) return EXIT_LIB;
+    if (mote_model_open(pos[0], &mp, &model) != MOTE_OK) return cli_lib_error();
     mote_model_info in;
     if (mote_model_get_info(model, &in) != MOTE_OK) {
         rc = cli_lib_error();

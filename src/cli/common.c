@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <sched.h>
 #include <signal.h>
@@ -36,11 +37,21 @@ int cli_error(const char *fmt, ...)
 }
 
 static volatile sig_atomic_t interrupted, keep_catching;
+/* Self-pipe of cli_catch_every_interrupt: the handler writes a byte, so a
+ * wait for input in cli_read_line wakes up whenever the signal came (before
+ * the wait began too, or in another thread), not only when it interrupts a
+ * read under way. -1: none. Both ends non-blocking. */
+static int wake_pipe[2] = {-1, -1};
 
 static void on_interrupt(int sig)
 {
+    const int saved = errno;
     interrupted = 1;
+    if (wake_pipe[1] >= 0 && write(wake_pipe[1], "", 1) < 0) {
+        /* full: a byte is already there to wake the reader */
+    }
     if (!keep_catching) signal(sig, SIG_DFL); /* a second Ctrl-C ends the process */
+    errno = saved;
 }
 
 void cli_catch_interrupt(void)
@@ -54,13 +65,21 @@ void cli_catch_every_interrupt(void)
 {
     interrupted = 0;
     keep_catching = 1;
+    if (wake_pipe[0] < 0 && pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) wake_pipe[0] = wake_pipe[1] = -1;
     struct sigaction sa = {.sa_handler = on_interrupt};
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0; /* no SA_RESTART: a read waiting at the prompt returns */
     sigaction(SIGINT, &sa, NULL);
 }
 
-void cli_clear_interrupt(void) { interrupted = 0; }
+void cli_clear_interrupt(void)
+{
+    interrupted = 0;
+    char sink[64];
+    if (wake_pipe[0] >= 0)
+        while (read(wake_pipe[0], sink, sizeof sink) > 0) {
+        }
+}
 
 int cli_interrupted(void) { return interrupted != 0; }
 
@@ -151,6 +170,15 @@ int cli_open_model(const char *path, int vocab_only, mote_model **out)
     mp.vocab_only = vocab_only;
     mp.progress = cli_stop_on_interrupt; /* cancels after Ctrl-C where a verb catches it */
     if (mote_model_open(path, &mp, out) != MOTE_OK) return cli_lib_error();
+    /* What the loader ignored (an out-of-range BOS or EOS id) changes what
+     * the model does: said before it runs, one line each. */
+    mote_model_info info;
+    if (mote_model_get_info(*out, &info) == MOTE_OK)
+        for (const char *w = info.warnings; w && *w;) {
+            const size_t n = strcspn(w, "\n");
+            fprintf(stderr, "mote: warning: %.*s\n", (int)n, w);
+            w += n + (w[n] == '\n');
+        }
     return 0;
 }
 
@@ -297,11 +325,45 @@ int cli_read_file(const char *path, const cli_file_kind *kind, char **buf, size_
     return 0;
 }
 
-int cli_read_line(FILE *f, const cli_file_kind *kind, char **line, size_t *cap, size_t *len)
+/* Bytes of stdin read by cli_read_line and not yet returned. It reads fd 0
+ * itself, not through stdio, so that it knows when it is about to wait. */
+static struct {
+    char buf[4096];
+    size_t at, end; /* unread bytes: buf[at..end) */
+} stdin_buf;
+
+/* Wait until stdin can be read without blocking: 1, or 2 after Ctrl-C
+ * (see cli_catch_every_interrupt), -1 with errno set. */
+static int wait_for_stdin(void)
+{
+    for (;;) {
+        if (cli_interrupted()) return 2;
+        struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN}, {.fd = wake_pipe[0], .events = POLLIN}};
+        int r = poll(fds, wake_pipe[0] >= 0 ? 2 : 1, -1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -1;
+        if (wake_pipe[0] >= 0 && (fds[1].revents & POLLIN)) return 2;
+        return 1; /* data, end of input or an error: read() tells */
+    }
+}
+
+int cli_read_line(const cli_file_kind *kind, char **line, size_t *cap, size_t *len)
 {
     size_t n = 0;
-    int c;
-    while ((c = getc(f)) != EOF) {
+    for (;;) {
+        if (stdin_buf.at == stdin_buf.end) {
+            int w = wait_for_stdin();
+            ssize_t got = w == 1 ? read(STDIN_FILENO, stdin_buf.buf, sizeof stdin_buf.buf) : -1;
+            if (w == 2 || (got < 0 && errno == EINTR && cli_interrupted())) return 2;
+            if (got < 0 && errno == EINTR) continue;
+            if (got < 0) {
+                cli_error("cannot read stdin: %s", strerror(errno));
+                return -1;
+            }
+            if (got == 0) break; /* end of input */
+            stdin_buf.at = 0;
+            stdin_buf.end = (size_t)got;
+        }
         if (n >= kind->limit) {
             too_large("stdin", kind);
             return -1;
@@ -316,16 +378,9 @@ int cli_read_line(FILE *f, const cli_file_kind *kind, char **line, size_t *cap, 
             *line = nb;
             *cap = ncap;
         }
-        (*line)[n++] = (char)c;
+        const char c = stdin_buf.buf[stdin_buf.at++];
+        (*line)[n++] = c;
         if (c == '\n') break;
-    }
-    if (ferror(f) && errno == EINTR && cli_interrupted()) {
-        clearerr(f);
-        return 2;
-    }
-    if (ferror(f)) {
-        cli_error("cannot read stdin: %s", strerror(errno));
-        return -1;
     }
     if (n == 0) return 0;
     (*line)[n] = '\0';

@@ -8,6 +8,7 @@
  * Exit status: 0 success, 1 a library or I/O error (the message follows
  * "mote: " on stderr), 2 a bad command line (usage on stderr).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -106,6 +107,10 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* A file size limit (ulimit -f) makes a write fail with EFBIG, which
+     * the GGUF writer reports and cleans up after (no temporary file left),
+     * instead of killing the process halfway through the file. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         fprintf(stderr, "mote: no verb given\n");
         print_usage(stderr);
