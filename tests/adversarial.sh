@@ -23,10 +23,6 @@
 #   6  NULL and edge arguments of the API: library level, tests/test_api_edges.c;
 #  13  make SAN=1 leaves ./mote alone: a property of the Makefile;
 #  14  make install: tests/install.sh.
-# Not covered: finding 15's "--system on a model without a chat template
-# says it is ignored" — mote chat does not say so (in plain continuation the
-# system text starts the text); see the report that came with this script.
-#
 # Environment: MOTE_SHARED (reference files), MOTE_ADV_TIMEOUT (seconds a
 # case may run, default 60).
 set -u
@@ -635,6 +631,14 @@ run --in "$tmp/command.txt" "$mote" chat "$stories" -n 2 --temp 0
 want_status 0
 want_err "unknown command '/help'"
 want "a reply was generated" test ! -s "$tmp/out"
+end
+
+begin "chat: --system on a model without a template is ignored, and says so"
+printf 'Once\n' >"$tmp/once.txt"
+run --in "$tmp/once.txt" "$mote" chat "$stories" --system "Be kind." --verbose-prompt -n 2 --temp 0
+want_status 0
+want_err "--system is ignored: without a chat template there is no system role"
+want "the system text reached the prompt" test "$(grep -c 'Be\| kind' "$tmp/err")" -eq 0
 end
 
 begin "bench MODEL with tiny -p and -n works"
