@@ -84,7 +84,7 @@ static int run_path(const char *path, int *failed)
         snprintf(names[n++], len, "%s/%s", path, e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n > 1) qsort(names, n, sizeof *names, cmp_str);
     int ran = 0;
     for (size_t i = 0; i < n; i++) {
         if (stat(names[i], &sb) == 0 && S_ISREG(sb.st_mode)) ran += run_file(names[i]) ? 1 : ((*failed)++, 0);
