@@ -284,6 +284,19 @@ static void test_strict_numbers(void **state)
     expect_usage_error(RUN("run", "m.gguf", "-p", "x", "--top-p", "1.5"));
     expect_usage_error(RUN("run", "m.gguf", "-p", "x", "--seed", "-1"));
     expect_usage_error(RUN("perplexity", "m.gguf", "t.txt", "-c", "0x80"));
+
+    /* A float is read once as a float: an underflow is its nearest float
+     * (here 0, inside --temp's range, so the model is what fails), and
+     * FLT_MAX written out is a number out of range, not "not a number"
+     * (fuzz_args' finding, tests/fuzz/args/float-underflow). */
+    proc p = RUN("run", "missing.gguf", "-p", "x", "--temp", "1e-400");
+    expect_status(&p, 1);
+    expect_contains(p.err, "missing.gguf");
+    proc_free(&p);
+    p = RUN("run", "m.gguf", "-p", "x", "--temp", "3.4028235e38");
+    expect_status(&p, 2);
+    expect_contains(p.err, "out of range");
+    proc_free(&p);
 }
 
 static void test_version(void **state)

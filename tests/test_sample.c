@@ -481,6 +481,55 @@ static void test_nonfinite_logits(void **state)
     mote_sampler_free(smp);
 }
 
+/* Logits near FLT_MAX with opposite signs: their difference overflows
+ * float. temp +inf then makes every survivor equally likely (it gave NaN
+ * weights: -inf / +inf), and a huge finite temp the true weight (it gave 0).
+ * The fuzz target's finding, tests/fuzz/sample/inf-temp-opposite-flt-max. */
+static void test_extreme_temperature(void **state)
+{
+    (void)state;
+    enum { V = 6 };
+    const float l[V] = {FLT_MAX, -FLT_MAX, 0.0f, 1.0f, INFINITY, -INFINITY};
+    mote_token ids[V];
+    float probs[V];
+    mote_sampler_params p = plain_params(INFINITY, 3);
+    mote_sampler *smp = make_sampler(&p, V);
+    assert_int_equal(sampler_distribution(smp, l, ids, probs, V), 5);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(ids[i], i);
+        assert_true(probs[i] == 0.2f);
+    }
+    for (int i = 0; i < 200; i++) {
+        mote_token t = mote_sampler_sample(smp, l);
+        assert_true(t >= 0 && t < 5);
+    }
+    mote_sampler_free(smp);
+
+    /* Every filter on: still one weight per survivor, none NaN. */
+    p = mote_sampler_default_params();
+    p.temp = INFINITY;
+    smp = make_sampler(&p, V);
+    int n = sampler_distribution(smp, l, ids, probs, V);
+    assert_true(n >= 1 && n <= 5);
+    for (int i = 0; i < n; i++) assert_true(probs[i] > 0.0f && probs[i] <= 1.0f);
+    mote_sampler_free(smp);
+
+    /* temp 1e38: the weight of -FLT_MAX against FLT_MAX is exp(-2 FLT_MAX / 1e38). */
+    const float two[2] = {FLT_MAX, -FLT_MAX};
+    p = plain_params(1e38f, 3);
+    smp = make_sampler(&p, 2);
+    assert_int_equal(sampler_distribution(smp, two, ids, probs, 2), 2);
+    double w = exp(-2.0 * FLT_MAX / 1e38);
+    assert_true(fabs(probs[1] - w / (1.0 + w)) < 1e-6);
+    mote_sampler_free(smp);
+    /* temp 0.5: the quotient is past float's range, the weight 0. */
+    p = plain_params(0.5f, 3);
+    smp = make_sampler(&p, 2);
+    assert_int_equal(sampler_distribution(smp, two, ids, probs, 2), 2);
+    assert_true(probs[0] == 1.0f && probs[1] == 0.0f);
+    mote_sampler_free(smp);
+}
+
 /* ------------------------------------------------------------------------
  * Filters
  * ---------------------------------------------------------------------- */
@@ -894,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_seeds),
         cmocka_unit_test(test_greedy_ties_to_lowest_id),
         cmocka_unit_test(test_nonfinite_logits),
+        cmocka_unit_test(test_extreme_temperature),
         cmocka_unit_test(test_top_k),
         cmocka_unit_test(test_top_p),
         cmocka_unit_test(test_min_p),

@@ -36,14 +36,18 @@ int parse_int(const char *s, int *out)
     return 0;
 }
 
+/* strtof rounds the text once to a float; strtod and a cast would round
+ * twice, and refused values near FLT_MAX ("3.4028235e38") or below
+ * DBL_MIN ("1e-400") as not numbers. Overflow gives ±HUGE_VALF, refused;
+ * underflow (ERANGE with a finite result) is the nearest float, 0 or
+ * subnormal, which the option's range then judges. */
 int parse_float(const char *s, float *out)
 {
     if (!starts_like_number(s)) return -1;
     char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || *end != '\0' || !isfinite(v) || fabs(v) > 3.4e38) return -1;
-    *out = (float)v;
+    float v = strtof(s, &end);
+    if (*end != '\0' || !isfinite(v)) return -1;
+    *out = v;
     return 0;
 }
 

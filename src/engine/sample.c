@@ -37,6 +37,8 @@
  *   NaN or -inf), with a message for mote_last_error().
  * - Non-finite logits: NaN and -inf tokens are impossible; +inf counts as the
  *   largest float, so +inf tokens share all the probability.
+ * - temp +inf is the limit of a growing temperature: every token that the
+ *   filters keep is equally likely (never a NaN weight, whatever the logits).
  * - Same seed, same params and same calls give the same tokens (the PRNG is
  *   xoshiro256** seeded through splitmix64). mote_sampler_reset clears the
  *   history and restarts the PRNG from the seed.
@@ -324,6 +326,20 @@ static int keep_min_p(cand *c, int n, int sorted, float min_p)
     return m;
 }
 
+/* (val - max) / temp for a survivor, val <= max, temp > 0 (+inf too).
+ * Candidate values are finite, but their difference overflows float when
+ * they are near FLT_MAX with opposite signs: -inf / +inf would be NaN, and
+ * -inf / (huge temp) a weight of 0 where the true one is not. Such a
+ * difference is taken in double, which holds it (and gives -0 for +inf,
+ * the limit: every survivor equally likely; a quotient past float's range
+ * becomes -inf, weight 0); any other is the float one. */
+static float scaled_logit(float val, float max, float temp)
+{
+    float d = val - max;
+    if (isinf(d)) return (float)(((double)val - (double)max) / (double)temp);
+    return d / temp;
+}
+
 /* Penalties, top-k, top-p, min-p and temperature on logits. Leaves the
  * survivors at *out (inside smp->cands) with val = exp((logit - max) / temp)
  * and their sum in *total; returns how many, 0 if none is possible. */
@@ -368,7 +384,7 @@ static int run_chain(mote_sampler *smp, const float *logits, cand **out, double 
     for (int i = 0; i < n; i++) {
         /* (val - max) / temp rather than val / temp - max / temp: never
          * inf - inf, and the best token's weight is exactly 1. */
-        c[i].val = expf((c[i].val - max) / p->temp);
+        c[i].val = expf(scaled_logit(c[i].val, max, p->temp));
         sum += c[i].val;
     }
     *out = c;
