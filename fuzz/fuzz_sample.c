@@ -37,12 +37,12 @@
 #include "engine/sample.h"
 #include "fuzz.h"
 
-/* Bounds that keep one run fast and small, not limits of the sampler: a
- * penalty_last_n of 1e9 (the CLI's --repeat-last-n allows it) makes create
- * allocate a 4 GB history ring at once, which libFuzzer reports as a
- * malloc over its limit. */
+/* Bounds that keep one run fast and small, not limits of the sampler
+ * (penalty_last_n may pass the sampler's limit, to be refused). A
+ * penalty_last_n of 1e9, which --repeat-last-n once allowed, made create
+ * allocate a 4 GB history ring at once. */
 #define MAX_VOCAB 4096
-#define MAX_LAST_N 65536
+#define MAX_LAST_N (MOTE_PENALTY_LAST_N_MAX + 16)
 #define MAX_ROUNDS 4
 
 /* Logits one byte each: the values that break arithmetic, and a few plain. */
@@ -166,7 +166,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mote_status st = mote_sampler_create(&p, n_vocab, &smp);
     int sane = n_vocab >= 1 && isfinite(p.temp) && isfinite(p.top_p) && isfinite(p.min_p) &&
                isfinite(p.repeat_penalty) && p.repeat_penalty > 0.0f && isfinite(p.freq_penalty) &&
-               isfinite(p.presence_penalty) && p.penalty_last_n >= 0;
+               isfinite(p.presence_penalty) && p.penalty_last_n >= 0 &&
+               p.penalty_last_n <= MOTE_PENALTY_LAST_N_MAX;
     if (st != MOTE_OK) {
         fuzz_check(!smp && mote_last_error()[0], "a failed create left a sampler or no message");
         fuzz_check(!sane || st == MOTE_E_NOMEM, "create refused sane parameters");

@@ -237,6 +237,9 @@ enum mote_pooling {
 #define MOTE_N_CTX_MAX (1 << 22)  /* positions per sequence */
 #define MOTE_N_SEQ_MAX 4096       /* sequences per session */
 #define MOTE_N_THREADS_MAX 1024   /* threads of the process's pool (MOTE_THREADS) */
+/* Tokens a sampler's penalties look back over: no window is longer than a
+ * context (its ring is allocated at create, 4 bytes a token). */
+#define MOTE_PENALTY_LAST_N_MAX MOTE_N_CTX_MAX
 
 typedef struct mote_session_params {
     int n_ctx;      /* positions per sequence; 0 = the model's training

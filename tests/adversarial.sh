@@ -305,6 +305,7 @@ range_case() { # range_case OPTION VALUE EXPECTED_MESSAGE
 range_case -t 1025 "-t: 1025 is out of range [0, 1024]"
 range_case -c 5000000 "-c: 5000000 is out of range [0, 4194304]"
 range_case --repeat-penalty 0 "--repeat-penalty: 0 is out of range [0.001, 1e+06]"
+range_case --repeat-last-n 1000000000 "--repeat-last-n: 1000000000 is out of range [0, 4194304]"
 range_case -n 99999999999 "-n: 99999999999 is out of range [-1, 1000000000]"
 
 # 15. A missing argument is named.

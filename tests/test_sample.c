@@ -283,7 +283,7 @@ static void test_create_rejects_bad_params(void **state)
     assert_int_equal(mote_sampler_create(&p, 10, NULL), MOTE_E_INVALID);
 
     /* Each bad field in turn, the rest default. */
-    enum { TEMP, TOP_P, MIN_P, REP0, REPINF, FREQ, PRES, LAST_N, N_BAD };
+    enum { TEMP, TOP_P, MIN_P, REP0, REPINF, FREQ, PRES, LAST_N_HUGE, LAST_N, N_BAD };
     for (int b = 0; b < N_BAD; b++) {
         mote_sampler_params q = p;
         switch (b) {
@@ -294,12 +294,21 @@ static void test_create_rejects_bad_params(void **state)
         case REPINF: q.repeat_penalty = INFINITY; break;
         case FREQ: q.freq_penalty = NAN; break;
         case PRES: q.presence_penalty = -INFINITY; break;
+        case LAST_N_HUGE: q.penalty_last_n = MOTE_PENALTY_LAST_N_MAX + 1; break; /* once a 4 GB ring at 1e9 */
         case LAST_N: q.penalty_last_n = -1; break;
         }
         assert_int_equal(mote_sampler_create(&q, 10, &smp), MOTE_E_INVALID);
         assert_null(smp);
     }
-    assert_non_null(strstr(mote_last_error(), "penalty_last_n"));
+    assert_non_null(strstr(mote_last_error(), "penalty_last_n -1 is out of range [0, 4194304]"));
+    {
+        mote_sampler_params q = p;
+        q.penalty_last_n = MOTE_PENALTY_LAST_N_MAX;
+        q.repeat_penalty = 1.1f;
+        assert_int_equal(mote_sampler_create(&q, 10, &smp), MOTE_OK);
+        mote_sampler_free(smp);
+        smp = NULL;
+    }
 
     /* Out-of-range ids are ignored (they do not push 0 out of a window of
      * one), and NULLs are harmless. */

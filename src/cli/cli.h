@@ -194,7 +194,7 @@ typedef struct sample_args {
     {0, "repeat-penalty", ARG_FLOAT, &(sa)->p.repeat_penalty, "R",             \
      "penalise recently seen tokens; 1 = off", 1e-3, 1e6, &(sa)->seen_penalty},   \
     {0, "repeat-last-n", ARG_INT, &(sa)->p.penalty_last_n, "N",                \
-     "how many recent tokens the penalty sees", 0, 1e9, &(sa)->seen_last_n},   \
+     "how many recent tokens the penalty sees", 0, MOTE_PENALTY_LAST_N_MAX, &(sa)->seen_last_n},   \
     {0, "seed", ARG_U64, &(sa)->p.seed, "S",                                   \
      "random seed (default: a fresh one each run)", 0, 0,           \
      &(sa)->seen_seed}

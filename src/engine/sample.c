@@ -424,9 +424,9 @@ static mote_status check_params(const mote_sampler_params *p, int n_vocab)
     if (!isfinite(p->freq_penalty) || !isfinite(p->presence_penalty))
         return mote_fail(MOTE_E_INVALID,
                          "sampler: freq_penalty and presence_penalty must be finite");
-    if (p->penalty_last_n < 0)
-        return mote_fail(MOTE_E_INVALID, "sampler: penalty_last_n %d is negative",
-                         p->penalty_last_n);
+    if (p->penalty_last_n < 0 || p->penalty_last_n > MOTE_PENALTY_LAST_N_MAX)
+        return mote_fail(MOTE_E_INVALID, "sampler: penalty_last_n %d is out of range [0, %d] (no window is longer "
+                         "than a context)", p->penalty_last_n, MOTE_PENALTY_LAST_N_MAX);
     return MOTE_OK;
 }
 
