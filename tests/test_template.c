@@ -461,6 +461,22 @@ static void test_limits(void **state)
                             NULL, &opt, &st));
     assert_int_equal(st, MOTE_E_TEMPLATE);
     assert_non_null(strstr(mote_last_error(), "memory"));
+
+    /* the memory limit holds inside one step (a split into 2M strings is
+     * the last step: no check between steps would see it) and counts
+     * the capture buffers of nested macro calls (31 MB of them here) */
+    opt.max_memory = 8 << 20;
+    const char *const over[] = {
+        "{{ ('a ' * 2000000).split()|length }}",
+        "{{ ('a' * 2000000)|list|length }}",
+        "{% macro f(n) %}{{ 'x' * 1000000 }}{% if n < 30 %}{{ f(n + 1) }}{% endif %}{% endmacro %}{{ f(0)|length }}",
+    };
+    for (size_t i = 0; i < sizeof over / sizeof over[0]; i++) {
+        char *res = render_opts(over[i], NULL, &opt, &st);
+        if (res) fail_msg("%s rendered \"%.40s\" within max_memory %zu", over[i], res, opt.max_memory);
+        assert_int_equal(st, MOTE_E_TEMPLATE);
+        if (!strstr(mote_last_error(), "memory")) fail_msg("%s: %s", over[i], mote_last_error());
+    }
 }
 
 /* ------------------------------------------------------------------------

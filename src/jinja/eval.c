@@ -33,6 +33,7 @@ bool jfail(jrender *r, const jnode *at, const char *fmt, ...)
 
 bool jfail_oom(jrender *r, const jnode *at)
 {
+    if (r->heap.refused) return jfail(r, at, "template used too much memory");
     return jfail(r, at, "out of memory or a size limit reached (string, list, output)");
 }
 

@@ -77,7 +77,7 @@ static bool assign(jrender *r, const jnode *target, jv value)
 bool jcapture(jrender *r, const jnode_list *body, jv *out)
 {
     jbuf b;
-    jbuf_init(&b, r->opt->max_output);
+    jbuf_init_charged(&b, r->opt->max_output, &r->heap);
     jbuf *saved = r->out;
     r->out = &b;
     int ctl = 0;
@@ -329,7 +329,7 @@ bool jloop_call(jrender *r, const jnode *at, jloop *lp, jargs *a, jv *out)
     if (a->npos != 1 || a->nkw) return jfail(r, at, "loop() takes exactly one argument");
     if (r->call_depth >= JCALL_DEPTH_MAX) return jfail(r, at, "maximum recursion depth exceeded");
     jbuf b;
-    jbuf_init(&b, r->opt->max_output);
+    jbuf_init_charged(&b, r->opt->max_output, &r->heap);
     jbuf *saved = r->out;
     r->out = &b;
     r->call_depth++;
@@ -577,7 +577,11 @@ static bool exec_node(jrender *r, const jnode *n, int *ctl)
     case N_SCOPE: return exec_scoped(r, n, &n->body, ctl);
     default: return jfail(r, n, "internal error: node %d is not a statement", n->kind);
     }
-    if (r->out->failed) return jfail(r, n, "output too large");
+    if (r->out->failed) {
+        /* a capture's buffer counts against the memory limit too */
+        if (r->out->heap && r->out->heap->refused) return jfail(r, n, "template used too much memory");
+        return jfail(r, n, "output too large");
+    }
     return true;
 }
 

@@ -64,6 +64,10 @@ static mote_status render(jrender *r, jtemplate *t, const char *tmpl, size_t len
         top->vars = jv_dict(ctx);
     }
 
+    /* the context is read whatever its size; from here on every allocation
+     * counts against max_memory, the context's values included */
+    r->heap.limit = r->opt->max_memory;
+
     jbuf output;
     jbuf_init(&output, r->opt->max_output);
     r->tpl = t;

@@ -21,6 +21,18 @@ void jheap_init(jheap *h)
 {
     memset(h, 0, sizeof *h);
     h->live.prev = h->live.next = &h->live;
+    h->limit = SIZE_MAX;
+}
+
+bool jheap_charge(jheap *h, size_t n)
+{
+    if (h->bytes > h->limit || n > h->limit - h->bytes) {
+        h->refused = true;
+        return false;
+    }
+    h->bytes += n;
+    if (h->bytes > h->peak) h->peak = h->bytes;
+    return true;
 }
 
 static void unlink_obj(jobj *o)
@@ -67,8 +79,12 @@ void jheap_free(jheap *h)
 
 void *jheap_new(jheap *h, jkind kind, size_t size)
 {
+    if (!jheap_charge(h, size)) return NULL;
     jobj *o = calloc(1, size);
-    if (!o) return NULL;
+    if (!o) {
+        h->bytes -= size;
+        return NULL;
+    }
     o->heap = h;
     o->size = size;
     o->rc = 1;
@@ -77,8 +93,6 @@ void *jheap_new(jheap *h, jkind kind, size_t size)
     o->prev = &h->live;
     h->live.next->prev = o;
     h->live.next = o;
-    h->bytes += size;
-    if (h->bytes > h->peak) h->peak = h->bytes;
     return o;
 }
 
@@ -177,6 +191,12 @@ void jbuf_init(jbuf *b, size_t max)
     b->max = max ? max : JSTR_MAX;
 }
 
+void jbuf_init_charged(jbuf *b, size_t max, jheap *h)
+{
+    jbuf_init(b, max);
+    b->heap = h;
+}
+
 static bool jbuf_grow(jbuf *b, size_t extra)
 {
     if (b->failed) return false;
@@ -188,8 +208,13 @@ static bool jbuf_grow(jbuf *b, size_t extra)
     if (need <= b->cap) return true;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need) cap *= 2;
+    if (b->heap && !jheap_charge(b->heap, cap - b->cap)) {
+        b->failed = true;
+        return false;
+    }
     char *p = realloc(b->p, cap);
     if (!p) {
+        if (b->heap) b->heap->bytes -= cap - b->cap;
         b->failed = true;
         return false;
     }
@@ -232,6 +257,7 @@ void jbuf_printf(jbuf *b, const char *fmt, ...)
 
 void jbuf_free(jbuf *b)
 {
+    if (b->heap) b->heap->bytes -= b->cap;
     free(b->p);
     b->p = NULL;
     b->n = b->cap = 0;
@@ -255,14 +281,14 @@ bool jlist_new(jheap *h, jlist_form form, size_t cap, jv *out)
     if (!l) return false;
     l->form = (uint8_t)form;
     if (cap) {
-        l->items = malloc(cap * sizeof(jv));
+        bool charged = jheap_charge(h, cap * sizeof(jv));
+        if (charged) l->h.size += cap * sizeof(jv); /* released with the list */
+        l->items = charged ? malloc(cap * sizeof(jv)) : NULL;
         if (!l->items) {
             jobj_release(&l->h);
             return false;
         }
         l->cap = cap;
-        l->h.size += cap * sizeof(jv);
-        h->bytes += cap * sizeof(jv);
     }
     *out = jv_obj(JT_LIST, l);
     return true;
@@ -273,10 +299,13 @@ bool jlist_push(jlist *l, jv v)
     if (l->n == l->cap) {
         if (l->n >= JLIST_MAX) return false;
         size_t cap = l->cap ? l->cap * 2 : 4;
+        if (!jheap_charge(l->h.heap, (cap - l->cap) * sizeof(jv))) return false;
         jv *items = realloc(l->items, cap * sizeof(jv));
-        if (!items) return false;
+        if (!items) {
+            l->h.heap->bytes -= (cap - l->cap) * sizeof(jv);
+            return false;
+        }
         l->items = items;
-        l->h.heap->bytes += (cap - l->cap) * sizeof(jv);
         l->h.size += (cap - l->cap) * sizeof(jv);
         l->cap = cap;
     }
@@ -438,15 +467,17 @@ bool jdict_set(jdict *d, jv k, jv v)
     }
     if (d->n == d->cap) {
         if (d->n >= JLIST_MAX) return false;
-        size_t cap = d->cap ? d->cap * 2 : 4;
+        size_t cap = d->cap ? d->cap * 2 : 4, more = (cap - d->cap) * 2 * sizeof(jv);
+        if (!jheap_charge(d->h.heap, more)) return false;
         jv *keys = realloc(d->keys, cap * sizeof(jv));
-        if (!keys) return false;
-        d->keys = keys;
-        jv *vals = realloc(d->vals, cap * sizeof(jv));
-        if (!vals) return false;
+        jv *vals = keys ? realloc(d->vals, cap * sizeof(jv)) : NULL;
+        if (keys) d->keys = keys;
+        if (!vals) {
+            d->h.heap->bytes -= more;
+            return false;
+        }
         d->vals = vals;
-        d->h.heap->bytes += (cap - d->cap) * 2 * sizeof(jv);
-        d->h.size += (cap - d->cap) * 2 * sizeof(jv);
+        d->h.size += more;
         d->cap = cap;
     }
     d->keys[d->n] = jv_retain(k);

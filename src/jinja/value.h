@@ -149,15 +149,24 @@ typedef struct jbuiltin {
  * Heap
  * ---------------------------------------------------------------------- */
 
+/* The memory limit holds at every allocation, not only between evaluation
+ * steps: one step (a split into millions of strings, a capture nested in
+ * each of a hundred macro calls) cannot go past it. An allocation that would
+ * fails like malloc failing, and the render reports the limit. */
 struct jheap {
     jobj live;       /* sentinel of the circular list of live objects */
     jobj *pending;   /* objects whose count hit 0, waiting to be freed */
     bool draining;   /* jv_release is emptying pending (no recursion) */
-    size_t bytes;    /* bytes of live objects */
+    size_t bytes;    /* bytes of live objects and charged buffers */
     size_t peak;     /* highest bytes seen */
+    size_t limit;    /* most bytes live at once (SIZE_MAX: no limit) */
+    bool refused;    /* an allocation was refused for the limit */
 };
 
 void jheap_init(jheap *h);
+/* Charge n more bytes to the heap; false (and nothing charged) past its
+ * limit. */
+bool jheap_charge(jheap *h, size_t n);
 /* Free every object still linked, whatever its reference count. */
 void jheap_free(jheap *h);
 /* A new object of `size` bytes (header included), count 1; NULL on failure. */
@@ -215,9 +224,12 @@ typedef struct jbuf {
     size_t n, cap; /* bytes used / allocated */
     size_t max;  /* fail beyond this many bytes */
     bool failed; /* an append hit max or malloc failed */
+    jheap *heap; /* charged for cap (captures, which nest), or NULL */
 } jbuf;
 
 void jbuf_init(jbuf *b, size_t max);
+/* A buffer whose memory counts against the heap's limit. */
+void jbuf_init_charged(jbuf *b, size_t max, jheap *h);
 void jbuf_put(jbuf *b, const char *s, size_t n);
 static inline void jbuf_puts(jbuf *b, const char *s);
 void jbuf_putc(jbuf *b, char c);
