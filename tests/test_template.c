@@ -464,12 +464,15 @@ static void test_limits(void **state)
 
     /* the memory limit holds inside one step (a split into 2M strings is
      * the last step: no check between steps would see it) and counts
-     * the capture buffers of nested macro calls (31 MB of them here) */
+     * the capture buffers of nested macro calls (31 MB of them here) and
+     * the scratch arrays of a sort (12.8 MB) and a stepped slice (24 MB) */
     opt.max_memory = 8 << 20;
     const char *const over[] = {
         "{{ ('a ' * 2000000).split()|length }}",
         "{{ ('a' * 2000000)|list|length }}",
         "{% macro f(n) %}{{ 'x' * 1000000 }}{% if n < 30 %}{{ f(n + 1) }}{% endif %}{% endmacro %}{{ f(0)|length }}",
+        "{{ ((range(100000)|list) * 2)|sort|length }}",
+        "{{ ('a' * 3000000)[::2]|length }}",
     };
     for (size_t i = 0; i < sizeof over / sizeof over[0]; i++) {
         char *res = render_opts(over[i], NULL, &opt, &st);

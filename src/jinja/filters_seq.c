@@ -122,8 +122,10 @@ static bool sorted_list(jrender *r, const jnode *at, jv items, jv attr, bool cas
                         jlist_form form, jv *out)
 {
     jlist *l = jv_list(items);
-    keyed *v = calloc(l->n + 1, sizeof *v), *tmp = calloc(l->n + 1, sizeof *tmp);
+    size_t bytes = (l->n + 1) * sizeof(keyed);
+    keyed *v = jheap_scratch(&r->heap, bytes), *tmp = jheap_scratch(&r->heap, bytes);
     bool ok = v && tmp;
+    if (v) memset(v, 0, bytes);
     for (size_t i = 0; ok && i < l->n; i++) {
         v[i].item = l->items[i];
         ok = sort_key(r, at, l->items[i], attr, case_sensitive, true, &v[i].key);
@@ -132,8 +134,8 @@ static bool sorted_list(jrender *r, const jnode *at, jv items, jv attr, bool cas
     ok = ok && jlist_new(&r->heap, form, l->n, out);
     for (size_t i = 0; ok && i < l->n; i++) jlist_push(jv_list(*out), v[i].item);
     for (size_t i = 0; v && i < l->n; i++) jv_release(v[i].key);
-    free(v);
-    free(tmp);
+    jheap_scratch_free(&r->heap, v, bytes);
+    jheap_scratch_free(&r->heap, tmp, bytes);
     return ok || r->failed ? ok : jfail_oom(r, at);
 }
 

@@ -398,7 +398,7 @@ static bool dump(jrender *r, const jnode *at, jv v, const jjson_opts *o, jbuf *b
             jbuf_puts(b, "{}");
             return true;
         }
-        size_t *order = malloc(d->n * sizeof *order);
+        size_t *order = jheap_scratch(&r->heap, d->n * sizeof *order);
         if (!order) return jfail_oom(r, at);
         bool ok = key_order(r, at, d, o->sort_keys, order);
         if (ok) jbuf_putc(b, '{');
@@ -410,7 +410,7 @@ static bool dump(jrender *r, const jnode *at, jv v, const jjson_opts *o, jbuf *b
             jbuf_put(b, key_sep, key_sep_len);
             ok = ok && dump(r, at, d->vals[i], o, b, level + 1);
         }
-        free(order);
+        jheap_scratch_free(&r->heap, order, d->n * sizeof *order);
         if (!ok) return false;
         if (o->indent_set) newline_indent(b, o, level);
         jbuf_putc(b, '}');

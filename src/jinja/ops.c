@@ -355,7 +355,8 @@ bool jslice(jrender *r, const jnode *at, jv seq, jv start, jv stop, jv step, jv 
         return true;
     }
     /* general step: offsets of every code point */
-    size_t *offs = malloc(((size_t)len + 1) * sizeof *offs);
+    size_t offs_bytes = ((size_t)len + 1) * sizeof(size_t);
+    size_t *offs = jheap_scratch(&r->heap, offs_bytes);
     if (!offs) return jfail_oom(r, at);
     for (size_t i = 0, k = 0; k <= (size_t)len; k++) {
         offs[k] = i;
@@ -364,7 +365,7 @@ bool jslice(jrender *r, const jnode *at, jv seq, jv start, jv stop, jv step, jv 
     jbuf buf;
     jbuf_init(&buf, 0);
     for (int64_t k = 0, i = b; k < count; k++, i += st) jbuf_put(&buf, s->s + offs[i], offs[i + 1] - offs[i]);
-    free(offs);
+    jheap_scratch_free(&r->heap, offs, offs_bytes);
     if (!jbuf_to_str(&buf, &r->heap, out)) return jfail_oom(r, at);
     out->flags = seq.flags & JV_SAFE;
     return true;

@@ -35,6 +35,21 @@ bool jheap_charge(jheap *h, size_t n)
     return true;
 }
 
+void *jheap_scratch(jheap *h, size_t n)
+{
+    if (!jheap_charge(h, n)) return NULL;
+    void *p = malloc(n ? n : 1);
+    if (!p) h->bytes -= n;
+    return p;
+}
+
+void jheap_scratch_free(jheap *h, void *p, size_t n)
+{
+    if (!p) return;
+    free(p);
+    h->bytes -= n;
+}
+
 static void unlink_obj(jobj *o)
 {
     o->prev->next = o->next;

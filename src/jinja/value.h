@@ -167,6 +167,10 @@ void jheap_init(jheap *h);
 /* Charge n more bytes to the heap; false (and nothing charged) past its
  * limit. */
 bool jheap_charge(jheap *h, size_t n);
+/* Scratch memory of an operation (sort keys, offsets), charged to the heap
+ * until freed with its size; NULL past the limit. */
+void *jheap_scratch(jheap *h, size_t n);
+void jheap_scratch_free(jheap *h, void *p, size_t n);
 /* Free every object still linked, whatever its reference count. */
 void jheap_free(jheap *h);
 /* A new object of `size` bytes (header included), count 1; NULL on failure. */
