@@ -482,6 +482,17 @@ static void test_limits(void **state)
     }
 }
 
+/* Operations whose cost is not in their values' memory. */
+static void test_limits_one_step(void **state)
+{
+    (void)state;
+    /* repeating an empty sequence a huge number of times is immediate */
+    char *res = render("{{ ('' * 1000000000000000)|length }} {{ ([] * 1000000000000000)|length }}", NULL);
+    assert_non_null(res);
+    assert_string_equal(res, "0 0");
+    free(res);
+}
+
 /* ------------------------------------------------------------------------
  * Reference renderings of real templates
  * ---------------------------------------------------------------------- */
@@ -718,6 +729,7 @@ int main(void)
         cmocka_unit_test(test_context_json),
         cmocka_unit_test(test_public_api),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_limits_one_step),
         cmocka_unit_test(test_expected_files),
         cmocka_unit_test(test_all_templates_robust),
     };

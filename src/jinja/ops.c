@@ -133,15 +133,12 @@ static bool repeat(jrender *r, const jnode *at, jv seq, int64_t n, jv *out)
     if (n < 0) n = 0;
     if (seq.type == JT_STR) {
         jstr *s = jv_str(seq);
-        if (s->len && (uint64_t)n > JSTR_MAX / s->len) return jfail_oom(r, at);
-        jbuf b;
-        jbuf_init(&b, 0);
-        for (int64_t i = 0; i < n; i++) jbuf_put(&b, s->s, s->len);
-        if (!jbuf_to_str(&b, &r->heap, out)) return jfail_oom(r, at);
+        if (!jstr_repeat(&r->heap, s->s, s->len, (uint64_t)n, out)) return jfail_oom(r, at);
         out->flags = seq.flags & JV_SAFE;
         return true;
     }
     jlist *l = jv_list(seq);
+    if (l->n == 0) n = 0; /* [] * 10**15 is [] at once */
     if (l->n && (uint64_t)n > JLIST_MAX / l->n) return jfail_oom(r, at);
     if (!jlist_new(&r->heap, (jlist_form)l->form, l->n * (size_t)n, out)) return jfail_oom(r, at);
     for (int64_t i = 0; i < n; i++)

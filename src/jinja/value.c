@@ -189,6 +189,23 @@ bool jstr_new(jheap *h, const char *s, size_t n, jv *out)
     return true;
 }
 
+bool jstr_repeat(jheap *h, const char *s, size_t n, uint64_t times, jv *out)
+{
+    if (n == 0 || times == 0) return jstr_new(h, "", 0, out);
+    if (times > JSTR_MAX / n) return false;
+    size_t total = n * (size_t)times;
+    jstr *str = jheap_new(h, JK_STR, sizeof(jstr) + total + 1);
+    if (!str) return false;
+    memcpy(str->s, s, n);
+    /* double the filled prefix: log2(times) copies, not `times` */
+    for (size_t have = n; have < total; have *= 2) memcpy(str->s + have, str->s, have < total - have ? have : total - have);
+    str->len = total;
+    str->ncp = SIZE_MAX;
+    str->s[total] = '\0';
+    *out = jv_obj(JT_STR, str);
+    return true;
+}
+
 size_t jstr_ncp(jstr *s)
 {
     if (s->ncp == SIZE_MAX) {

@@ -217,6 +217,8 @@ static inline double jv_num(jv v) { return v.type == JT_FLOAT ? v.u.f : (double)
 #define JSTR_MAX ((size_t)64 << 20)
 
 bool jstr_new(jheap *h, const char *s, size_t n, jv *out);
+/* s[0..n) repeated `times` times (Python's str * int); false past JSTR_MAX. */
+bool jstr_repeat(jheap *h, const char *s, size_t n, uint64_t times, jv *out);
 static inline bool jstr_cstr(jheap *h, const char *s, jv *out);
 /* Code points of a string (cached). */
 size_t jstr_ncp(jstr *s);
