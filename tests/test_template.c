@@ -491,6 +491,25 @@ static void test_limits_one_step(void **state)
     assert_non_null(res);
     assert_string_equal(res, "0 0");
     free(res);
+
+    /* str(), repr() and tojson stop once their buffer is full: a list that
+     * holds one list a thousand times, a thousand times over, is small in
+     * memory and without end in text */
+    jinja_options opt;
+    jinja_default_options(&opt);
+    opt.max_output = 1 << 20;
+    opt.max_memory = 8 << 20;
+    const char *const aliased[] = {
+        "{% set m = [range(1000)|list] * 1000 %}{{ ([m] * 1000)|tojson|length }}",
+        "{% set m = [range(1000)|list] * 1000 %}{{ ([m] * 1000)|string|length }}",
+        "{% set m = [range(1000)|list] * 1000 %}{{ [m] * 1000 }}",
+    };
+    for (size_t i = 0; i < sizeof aliased / sizeof aliased[0]; i++) {
+        mote_status st;
+        res = render_opts(aliased[i], NULL, &opt, &st);
+        if (res) fail_msg("%s rendered", aliased[i]);
+        assert_int_equal(st, MOTE_E_TEMPLATE);
+    }
 }
 
 /* ------------------------------------------------------------------------

@@ -383,7 +383,7 @@ static bool dump(jrender *r, const jnode *at, jv v, const jjson_opts *o, jbuf *b
             return true;
         }
         jbuf_putc(b, '[');
-        for (size_t i = 0; i < l->n; i++) {
+        for (size_t i = 0; i < l->n && !b->failed; i++) { /* a full buffer ends the walk */
             if (i) jbuf_put(b, item_sep, item_sep_len);
             if (o->indent_set) newline_indent(b, o, level + 1);
             if (!dump(r, at, l->items[i], o, b, level + 1)) return false;
@@ -402,7 +402,7 @@ static bool dump(jrender *r, const jnode *at, jv v, const jjson_opts *o, jbuf *b
         if (!order) return jfail_oom(r, at);
         bool ok = key_order(r, at, d, o->sort_keys, order);
         if (ok) jbuf_putc(b, '{');
-        for (size_t k = 0; ok && k < d->n; k++) {
+        for (size_t k = 0; ok && k < d->n && !b->failed; k++) {
             size_t i = order[k];
             if (k) jbuf_put(b, item_sep, item_sep_len);
             if (o->indent_set) newline_indent(b, o, level + 1);
