@@ -480,6 +480,26 @@ static void test_limits(void **state)
         assert_int_equal(st, MOTE_E_TEMPLATE);
         if (!strstr(mote_last_error(), "memory")) fail_msg("%s: %s", over[i], mote_last_error());
     }
+
+    /* max_steps bounds the work of operations that grow with their values,
+     * not only the count of steps: each of these is a few thousand steps
+     * scanning, hashing or comparing 1-10 GB (or adding 10**8 numbers) */
+    jinja_default_options(&opt);
+    opt.max_steps = 1000000;
+    const char *const costly[] = {
+        "{% set s = 'é' * 100000 %}{% for i in range(10000) %}{{ s[-1] }}{% endfor %}",
+        "{% set s = 'a' * 100000 %}{% for i in range(10000) %}{{ s.endswith(s[1:]) }}{% endfor %}",
+        "{% set s = 'a' * 100000 %}{% for i in range(10000) %}{{ 'b' in s }}{{ s.count('b') }}{% endfor %}",
+        "{% set s = 'x' * 100000 %}{% set t = s ~ '' %}{{ ([s] * 100000) == ([t] * 100000) }}",
+        "{% set s = 'x' * 100000 %}{{ ([s] * 100000)|unique|list|length }}",
+        "{% set l = range(100000)|list %}{% for i in range(1000) %}{{ l|sum }}{% endfor %}",
+    };
+    for (size_t i = 0; i < sizeof costly / sizeof costly[0]; i++) {
+        char *res = render_opts(costly[i], NULL, &opt, &st);
+        if (res) fail_msg("%s rendered within max_steps %llu", costly[i], (unsigned long long)opt.max_steps);
+        assert_int_equal(st, MOTE_E_TEMPLATE);
+        if (!strstr(mote_last_error(), "step limit")) fail_msg("%s: %s", costly[i], mote_last_error());
+    }
 }
 
 /* Operations whose cost is not in their values' memory. */

@@ -201,7 +201,7 @@ static bool f_join(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
     if (!jv_missing(arg[0]) && !jv_to_str(r, at, arg[0], &sep)) return false;
     if (!jiter_list(r, at, in, &l)) return false;
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     for (size_t i = 0; i < jv_list(l)->n; i++) {
         jv v;
         if (!jattr_path(r, at, jv_list(l)->items[i], arg[1], &v)) {
@@ -222,8 +222,9 @@ static bool f_reverse(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
     NO_ARGS("reverse");
     if (in.type == JT_STR) {
         jstr *s = jv_str(in);
+        if (!jwork(r, at, s->len * JWORK_CHAR)) return false;
         jbuf b;
-        jbuf_init(&b, 0);
+        jbuf_init_charged(&b, 0, &r->heap);
         for (size_t e = s->len; e > 0;) {
             size_t st = e - 1;
             while (st > 0 && ((unsigned char)s->s[st] & 0xC0) == 0x80) st--;
@@ -375,7 +376,7 @@ static bool f_unique(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
     if (!jlist_new(&r->heap, JL_GEN, 0, out) || !jdict_new(&r->heap, &seen)) return jfail_oom(r, at);
     for (size_t i = 0; i < jv_list(l)->n; i++) {
         jv item = jv_list(l)->items[i], key;
-        if (!sort_key(r, at, item, arg[1], cs, false, &key)) return false;
+        if (!jwork(r, at, JWORK_ITEM) || !sort_key(r, at, item, arg[1], cs, false, &key)) return false;
         if (!jv_hashable(key)) return jfail(r, at, "unhashable type: '%s'", jv_type_name(key));
         if (jdict_find(jv_dict(seen), key) < 0) {
             if (!jdict_set(jv_dict(seen), key, jv_none()) || !jlist_push(jv_list(*out), item)) return jfail_oom(r, at);

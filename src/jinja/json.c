@@ -73,7 +73,7 @@ static bool read_string(jreader *p, jv *out)
 {
     p->i++; /* opening quote */
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, p->h);
     for (;;) {
         size_t start = p->i;
         while (p->i < p->n && p->s[p->i] != '"' && p->s[p->i] != '\\' && (unsigned char)p->s[p->i] >= 0x20) p->i++;

@@ -237,7 +237,7 @@ bool jv_to_str(jrender *r, const jnode *at, jv v, jv *out)
         return true;
     }
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     jv_write_str(&b, v);
     return jbuf_to_str(&b, &r->heap, out) || jfail_oom(r, at);
 }

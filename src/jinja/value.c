@@ -22,9 +22,10 @@ void jheap_init(jheap *h)
     memset(h, 0, sizeof *h);
     h->live.prev = h->live.next = &h->live;
     h->limit = SIZE_MAX;
+    h->work_limit = UINT64_MAX;
 }
 
-bool jheap_charge(jheap *h, size_t n)
+bool jheap_reserve(jheap *h, size_t n)
 {
     if (h->bytes > h->limit || n > h->limit - h->bytes) {
         h->refused = true;
@@ -35,9 +36,14 @@ bool jheap_charge(jheap *h, size_t n)
     return true;
 }
 
+bool jheap_charge(jheap *h, size_t n)
+{
+    return jheap_work(h, n / JWORK_BLOCK) && jheap_reserve(h, n);
+}
+
 void *jheap_scratch(jheap *h, size_t n)
 {
-    if (!jheap_charge(h, n)) return NULL;
+    if (!jheap_reserve(h, n)) return NULL;
     void *p = malloc(n ? n : 1);
     if (!p) h->bytes -= n;
     return p;
@@ -94,7 +100,7 @@ void jheap_free(jheap *h)
 
 void *jheap_new(jheap *h, jkind kind, size_t size)
 {
-    if (!jheap_charge(h, size)) return NULL;
+    if (!jheap_work(h, JWORK_STEP) || !jheap_charge(h, size)) return NULL;
     jobj *o = calloc(1, size);
     if (!o) {
         h->bytes -= size;
@@ -240,7 +246,7 @@ static bool jbuf_grow(jbuf *b, size_t extra)
     if (need <= b->cap) return true;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need) cap *= 2;
-    if (b->heap && !jheap_charge(b->heap, cap - b->cap)) {
+    if (b->heap && !jheap_reserve(b->heap, cap - b->cap)) {
         b->failed = true;
         return false;
     }
@@ -257,7 +263,13 @@ static bool jbuf_grow(jbuf *b, size_t extra)
 
 void jbuf_put(jbuf *b, const char *s, size_t n)
 {
-    if (!n || !jbuf_grow(b, n)) return;
+    if (!n || b->failed) return;
+    /* a unit a call: the bytes are charged when they become a string */
+    if (b->heap && !jheap_work(b->heap, 1)) {
+        b->failed = true;
+        return;
+    }
+    if (!jbuf_grow(b, n)) return;
     memcpy(b->p + b->n, s, n);
     b->n += n;
     b->p[b->n] = '\0';
@@ -278,6 +290,10 @@ void jbuf_printf(jbuf *b, const char *fmt, ...)
     }
     if ((size_t)n < sizeof tmp) {
         jbuf_put(b, tmp, (size_t)n);
+        return;
+    }
+    if (b->heap && !jheap_work(b->heap, 1)) {
+        b->failed = true;
         return;
     }
     if (!jbuf_grow(b, (size_t)n)) return;
@@ -349,6 +365,13 @@ bool jlist_push(jlist *l, jv v)
  * Dicts
  * ---------------------------------------------------------------------- */
 
+/* Charge the work of visiting o's contents to its render (objects made on
+ * the stack for a lookup have none); false once the budget is spent. */
+static bool work(jobj *o, uint64_t units)
+{
+    return !o->heap || jheap_work(o->heap, units);
+}
+
 bool jdict_new(jheap *h, jv *out)
 {
     jdict *d = jheap_new(h, JK_DICT, sizeof(jdict));
@@ -402,6 +425,7 @@ static uint64_t jv_hash(jv k, int depth)
     case JT_STR: {
         jstr *s = jv_str(k);
         uint64_t hsh = 1469598103934665603ULL;
+        if (!work(&s->h, s->len)) return hsh;
         for (size_t i = 0; i < s->len; i++) hsh = (hsh ^ (unsigned char)s->s[i]) * 1099511628211ULL;
         return hsh;
     }
@@ -410,7 +434,7 @@ static uint64_t jv_hash(jv k, int depth)
         if (l->form == JL_GEN) return mix64((uint64_t)(uintptr_t)l);
         uint64_t hsh = 0x345678;
         if (depth > JNEST_MAX) return hsh;
-        for (size_t i = 0; i < l->n; i++) hsh = mix64(hsh ^ jv_hash(l->items[i], depth + 1));
+        for (size_t i = 0; i < l->n && work(&l->h, JWORK_ITEM); i++) hsh = mix64(hsh ^ jv_hash(l->items[i], depth + 1));
         return hsh;
     }
     case JT_FUNC: return mix64((uint64_t)(uintptr_t)k.u.fn);
@@ -583,7 +607,8 @@ static bool equal_depth(jv a, jv b, int depth)
     case JT_UNDEF: case JT_NONE: return true;
     case JT_STR: {
         jstr *x = jv_str(a), *y = jv_str(b);
-        return x->len == y->len && memcmp(x->s, y->s, x->len) == 0;
+        if (x == y) return true;
+        return x->len == y->len && work(&x->h, x->len / JWORK_BLOCK) && memcmp(x->s, y->s, x->len) == 0;
     }
     case JT_LIST: {
         jlist *x = jv_list(a), *y = jv_list(b);
@@ -591,7 +616,7 @@ static bool equal_depth(jv a, jv b, int depth)
         if (x->form != y->form || x->form == JL_GEN || x->n != y->n) return false;
         if (depth > JNEST_MAX) return false;
         for (size_t i = 0; i < x->n; i++)
-            if (!equal_depth(x->items[i], y->items[i], depth + 1)) return false;
+            if (!work(&x->h, JWORK_ITEM) || !equal_depth(x->items[i], y->items[i], depth + 1)) return false;
         return true;
     }
     case JT_DICT: {
@@ -599,6 +624,7 @@ static bool equal_depth(jv a, jv b, int depth)
         if (x == y) return true;
         if (x->n != y->n || depth > JNEST_MAX) return false;
         for (size_t i = 0; i < x->n; i++) {
+            if (!work(&x->h, 2 * JWORK_ITEM)) return false;
             long e = jdict_find(y, x->keys[i]);
             if (e < 0 || !equal_depth(x->vals[i], y->vals[e], depth + 1)) return false;
         }
