@@ -19,7 +19,11 @@ log=build-fuzz/fuzz-$name.log
 mkdir -p "$work" "$art"
 set -- "$work"
 for d in fuzz/corpus/$name tests/fuzz/$name; do [ -d "$d" ] && set -- "$@" "$d"; done
-case $name in gguf|model) set -- "$@" build-fuzz/fuzz/corpus-seeds ;; esac
+case $name in
+gguf|model) set -- "$@" build-fuzz/fuzz/corpus-seeds ;;
+# the real chat templates are seeds too, read in place (never copied)
+jinja) shared=${MOTE_SHARED:-../shared}; [ -d "$shared/templates" ] && set -- "$@" "$shared/templates" ;;
+esac
 dict=
 case $name in model) dictfile=fuzz/gguf.dict ;; *) dictfile=fuzz/$name.dict ;; esac
 [ -f "$dictfile" ] && dict=-dict=$dictfile

@@ -461,6 +461,75 @@ static void test_limits(void **state)
                             NULL, &opt, &st));
     assert_int_equal(st, MOTE_E_TEMPLATE);
     assert_non_null(strstr(mote_last_error(), "memory"));
+
+    /* the memory limit holds inside one step (a split into 2M strings is
+     * the last step: no check between steps would see it) and counts
+     * the capture buffers of nested macro calls (31 MB of them here) and
+     * the scratch arrays of a sort (12.8 MB) and a stepped slice (24 MB) */
+    opt.max_memory = 8 << 20;
+    const char *const over[] = {
+        "{{ ('a ' * 2000000).split()|length }}",
+        "{{ ('a' * 2000000)|list|length }}",
+        "{% macro f(n) %}{{ 'x' * 1000000 }}{% if n < 30 %}{{ f(n + 1) }}{% endif %}{% endmacro %}{{ f(0)|length }}",
+        "{{ ((range(100000)|list) * 2)|sort|length }}",
+        "{{ ('a' * 3000000)[::2]|length }}",
+    };
+    for (size_t i = 0; i < sizeof over / sizeof over[0]; i++) {
+        char *res = render_opts(over[i], NULL, &opt, &st);
+        if (res) fail_msg("%s rendered \"%.40s\" within max_memory %zu", over[i], res, opt.max_memory);
+        assert_int_equal(st, MOTE_E_TEMPLATE);
+        if (!strstr(mote_last_error(), "memory")) fail_msg("%s: %s", over[i], mote_last_error());
+    }
+
+    /* max_steps bounds the work of operations that grow with their values,
+     * not only the count of steps: each of these is a few thousand steps
+     * scanning, hashing or comparing 1-10 GB (or adding 10**8 numbers) */
+    jinja_default_options(&opt);
+    opt.max_steps = 1000000;
+    const char *const costly[] = {
+        "{% set s = 'é' * 100000 %}{% for i in range(10000) %}{{ s[-1] }}{% endfor %}",
+        "{% set s = 'a' * 100000 %}{% for i in range(10000) %}{{ s.endswith(s[1:]) }}{% endfor %}",
+        "{% set s = 'a' * 100000 %}{% for i in range(10000) %}{{ 'b' in s }}{{ s.count('b') }}{% endfor %}",
+        "{% set s = 'x' * 100000 %}{% set t = s ~ '' %}{{ ([s] * 100000) == ([t] * 100000) }}",
+        "{% set s = 'x' * 100000 %}{{ ([s] * 100000)|unique|list|length }}",
+        "{% set l = range(100000)|list %}{% for i in range(1000) %}{{ l|sum }}{% endfor %}",
+    };
+    for (size_t i = 0; i < sizeof costly / sizeof costly[0]; i++) {
+        char *res = render_opts(costly[i], NULL, &opt, &st);
+        if (res) fail_msg("%s rendered within max_steps %llu", costly[i], (unsigned long long)opt.max_steps);
+        assert_int_equal(st, MOTE_E_TEMPLATE);
+        if (!strstr(mote_last_error(), "step limit")) fail_msg("%s: %s", costly[i], mote_last_error());
+    }
+}
+
+/* Operations whose cost is not in their values' memory. */
+static void test_limits_one_step(void **state)
+{
+    (void)state;
+    /* repeating an empty sequence a huge number of times is immediate */
+    char *res = render("{{ ('' * 1000000000000000)|length }} {{ ([] * 1000000000000000)|length }}", NULL);
+    assert_non_null(res);
+    assert_string_equal(res, "0 0");
+    free(res);
+
+    /* str(), repr() and tojson stop once their buffer is full: a list that
+     * holds one list a thousand times, a thousand times over, is small in
+     * memory and without end in text */
+    jinja_options opt;
+    jinja_default_options(&opt);
+    opt.max_output = 1 << 20;
+    opt.max_memory = 8 << 20;
+    const char *const aliased[] = {
+        "{% set m = [range(1000)|list] * 1000 %}{{ ([m] * 1000)|tojson|length }}",
+        "{% set m = [range(1000)|list] * 1000 %}{{ ([m] * 1000)|string|length }}",
+        "{% set m = [range(1000)|list] * 1000 %}{{ [m] * 1000 }}",
+    };
+    for (size_t i = 0; i < sizeof aliased / sizeof aliased[0]; i++) {
+        mote_status st;
+        res = render_opts(aliased[i], NULL, &opt, &st);
+        if (res) fail_msg("%s rendered", aliased[i]);
+        assert_int_equal(st, MOTE_E_TEMPLATE);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -699,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_context_json),
         cmocka_unit_test(test_public_api),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_limits_one_step),
         cmocka_unit_test(test_expected_files),
         cmocka_unit_test(test_all_templates_robust),
     };

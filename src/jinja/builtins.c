@@ -149,7 +149,7 @@ static bool g_raise_exception(jrender *r, jargs *a, jv *out)
 {
     (void)out;
     jbuf b;
-    jbuf_init(&b, 400);
+    jbuf_init_charged(&b, 400, &r->heap);
     if (a->npos) jv_write_str(&b, a->pos[0]);
     bool ok = jfail(r, a->at, "%s", b.p ? b.p : "");
     jbuf_free(&b);
@@ -171,7 +171,7 @@ static bool g_strftime_now(jrender *r, jargs *a, jv *out)
         if (!localtime_r(&t, &tm)) return jfail(r, a->at, "strftime_now(): the clock failed");
     }
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     jstrftime(&b, jv_str(fmt)->s, jv_str(fmt)->len, &tm);
     return jbuf_to_str(&b, &r->heap, out) || jfail_oom(r, a->at);
 }

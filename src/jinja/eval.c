@@ -33,7 +33,34 @@ bool jfail(jrender *r, const jnode *at, const char *fmt, ...)
 
 bool jfail_oom(jrender *r, const jnode *at)
 {
+    if (jheap_spent(&r->heap)) return jfail(r, at, "template too expensive (step limit reached)");
+    if (r->heap.refused) return jfail(r, at, "template used too much memory");
     return jfail(r, at, "out of memory or a size limit reached (string, list, output)");
+}
+
+bool jwork(jrender *r, const jnode *at, uint64_t units)
+{
+    if (r->failed) return false;
+    return jheap_work(&r->heap, units) || jfail(r, at, "template too expensive (step limit reached)");
+}
+
+/* Units for the contents of v itself (not of its items). */
+static uint64_t shallow_units(jv v)
+{
+    switch ((jtype)v.type) {
+    case JT_STR: return jv_str(v)->len / JWORK_BLOCK;
+    case JT_LIST: return jv_list(v)->n * JWORK_ITEM;
+    case JT_DICT: case JT_NS: return jv_dict(v)->n * 2 * JWORK_ITEM;
+    default: return 0;
+    }
+}
+
+bool jwork_given(jrender *r, const jnode *at, jv in, const jargs *a)
+{
+    uint64_t units = shallow_units(in);
+    for (size_t i = 0; a && i < a->npos; i++) units += shallow_units(a->pos[i]);
+    for (size_t i = 0; a && i < a->nkw; i++) units += shallow_units(a->kw[i]);
+    return jwork(r, at, units);
 }
 
 __attribute__((noinline)) jv jundef(jrender *r, const char *fmt, ...)
@@ -77,7 +104,7 @@ static jv undef_elem(jrender *r, jv obj, jv key)
 {
     char buf[64];
     jbuf b;
-    jbuf_init(&b, 200);
+    jbuf_init_charged(&b, 200, &r->heap);
     jv_write_repr(&b, key);
     jv u = jundef(r, "%s has no element %s", type_repr(obj, buf), b.p ? b.p : "?");
     jbuf_free(&b);
@@ -258,6 +285,7 @@ bool jgetitem(jrender *r, const jnode *at, jv obj, jv key, jv *out)
             if (jindex(key.u.i, jstr_ncp(s), &i)) {
                 size_t b = u8_offset(s->s, s->len, i);
                 size_t e = u8_offset(s->s + b, s->len - b, 1) + b;
+                if (!jwork(r, at, b)) return false; /* the walk to character i */
                 if (!jstr_new(&r->heap, s->s + b, e - b, out)) return jfail_oom(r, at);
                 return true;
             }
@@ -279,7 +307,7 @@ bool jcall(jrender *r, const jnode *at, jv callee, jargs *a, jv *out)
     case JT_FUNC: return callee.u.fn->call(r, a, out);
     case JT_METHOD: {
         jmethod *m = (jmethod *)callee.u.o;
-        return m->def->call(r, m->self, a, out);
+        return jwork_given(r, at, m->self, a) && m->def->call(r, m->self, a, out);
     }
     case JT_UNDEF: return jfail_undef(r, at, callee);
     case JT_LOOP: return jloop_call(r, at, (jloop *)callee.u.o, a, out);
@@ -411,7 +439,7 @@ __attribute__((noinline)) static bool eval_filter(jrender *r, const jnode *n, co
     if (!f) return jfail(r, n, "No filter named '%s'.", n->name);
     jargs a;
     if (!eval_args(r, n, &a)) return false;
-    bool ok = f->fn(r, n, in, &a, out);
+    bool ok = jwork_given(r, n, in, &a) && f->fn(r, n, in, &a, out);
     jargs_release(&a);
     jv_release(in);
     return ok;
@@ -431,7 +459,7 @@ __attribute__((noinline)) static bool eval_test(jrender *r, const jnode *n, jv *
     jargs a;
     if (!eval_args(r, n, &a)) return false;
     bool res = false;
-    bool ok = t->fn(r, n, in, &a, &res);
+    bool ok = jwork_given(r, n, in, &a) && t->fn(r, n, in, &a, &res);
     jargs_release(&a);
     jv_release(in);
     if (ok) *out = jv_bool(res);
@@ -472,7 +500,7 @@ __attribute__((noinline)) static bool eval_compare(jrender *r, const jnode *n, j
 __attribute__((noinline)) static bool eval_concat(jrender *r, const jnode *n, jv *out)
 {
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     for (size_t i = 0; i < n->items.n; i++) {
         jv v;
         if (!jeval(r, n->items.v[i], &v)) {
@@ -553,8 +581,7 @@ static bool eval_node(jrender *r, const jnode *n, jv *out)
 
 bool jeval(jrender *r, const jnode *n, jv *out)
 {
-    if (r->failed) return false;
-    if (++r->steps > r->opt->max_steps) return jfail(r, n, "template too expensive (step limit reached)");
+    if (r->failed || !jstep(r, n)) return false;
     if (r->heap.bytes > r->opt->max_memory) return jfail(r, n, "template used too much memory");
     if (++r->depth > JEVAL_DEPTH_MAX) return jfail(r, n, "maximum recursion depth exceeded");
     bool ok = eval_node(r, n, out);

@@ -77,7 +77,7 @@ static bool assign(jrender *r, const jnode *target, jv value)
 bool jcapture(jrender *r, const jnode_list *body, jv *out)
 {
     jbuf b;
-    jbuf_init(&b, r->opt->max_output);
+    jbuf_init_charged(&b, r->opt->max_output, &r->heap);
     jbuf *saved = r->out;
     r->out = &b;
     int ctl = 0;
@@ -114,10 +114,7 @@ static int loop_fetch(jrender *r, jloop *lp, jv *out)
 {
     jlist *items = jv_list(lp->items);
     while (lp->next < items->n) {
-        if (++r->steps > r->opt->max_steps) {
-            jfail(r, lp->node, "template too expensive (step limit reached)");
-            return -1;
-        }
+        if (!jstep(r, lp->node)) return -1;
         jv it = items->items[lp->next++];
         if (!lp->node->c) {
             *out = jv_retain(it);
@@ -280,7 +277,7 @@ static bool run_loop(jrender *r, const jnode *n, jv seq, jscope *outer, int dept
         if (got < 0) return false;
         if (got == 0) break;
         any = true;
-        if (++r->steps > r->opt->max_steps) return jfail(r, n, "template too expensive (step limit reached)");
+        if (!jstep(r, n)) return false;
         lp->index0++;
         jv_release(lp->prev);
         lp->prev = lp->cur;
@@ -329,7 +326,7 @@ bool jloop_call(jrender *r, const jnode *at, jloop *lp, jargs *a, jv *out)
     if (a->npos != 1 || a->nkw) return jfail(r, at, "loop() takes exactly one argument");
     if (r->call_depth >= JCALL_DEPTH_MAX) return jfail(r, at, "maximum recursion depth exceeded");
     jbuf b;
-    jbuf_init(&b, r->opt->max_output);
+    jbuf_init_charged(&b, r->opt->max_output, &r->heap);
     jbuf *saved = r->out;
     r->out = &b;
     r->call_depth++;
@@ -577,7 +574,11 @@ static bool exec_node(jrender *r, const jnode *n, int *ctl)
     case N_SCOPE: return exec_scoped(r, n, &n->body, ctl);
     default: return jfail(r, n, "internal error: node %d is not a statement", n->kind);
     }
-    if (r->out->failed) return jfail(r, n, "output too large");
+    if (r->out->failed) {
+        /* past max_output, or the memory or work the buffer is charged to */
+        if (jheap_spent(&r->heap) || r->heap.refused) return jfail_oom(r, n);
+        return jfail(r, n, "output too large");
+    }
     return true;
 }
 
@@ -585,8 +586,7 @@ bool jexec(jrender *r, const jnode_list *body, int *ctl)
 {
     for (size_t i = 0; i < body->n; i++) {
         const jnode *n = body->v[i];
-        if (r->failed) return false;
-        if (++r->steps > r->opt->max_steps) return jfail(r, n, "template too expensive (step limit reached)");
+        if (r->failed || !jstep(r, n)) return false;
         if (++r->depth > JEVAL_DEPTH_MAX) return jfail(r, n, "maximum recursion depth exceeded");
         bool ok = exec_node(r, n, ctl);
         r->depth--;

@@ -66,8 +66,12 @@ static bool f_title(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
     jv sv;
     if (!jv_to_str(r, at, in, &sv)) return false;
     jstr *s = jv_str(sv);
+    if (!jwork(r, at, s->len * JWORK_CHAR)) {
+        jv_release(sv);
+        return false;
+    }
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     bool piece_start = true, in_sep = false;
     for (size_t i = 0; i < s->len;) {
         uint32_t cp;
@@ -109,7 +113,7 @@ static bool f_indent(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
 {
     BIND("indent", "width", "first", "blank");
     jbuf ind;
-    jbuf_init(&ind, 0);
+    jbuf_init_charged(&ind, 0, &r->heap);
     if (!jv_missing(arg[0]) && arg[0].type == JT_STR) {
         jbuf_put(&ind, jv_str(arg[0])->s, jv_str(arg[0])->len);
     } else {
@@ -135,7 +139,7 @@ static bool f_indent(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
     jv sv, lines;
     if (!jv_to_str(r, at, in, &sv)) return false;
     jbuf text;
-    jbuf_init(&text, 0);
+    jbuf_init_charged(&text, 0, &r->heap);
     jbuf_put(&text, jv_str(sv)->s, jv_str(sv)->len);
     jbuf_putc(&text, '\n'); /* jinja2's quirk for splitlines */
     bool ok = !text.failed && jstr_splitlines(r, text.p, text.n, false, &lines);
@@ -146,7 +150,7 @@ static bool f_indent(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
     }
     jlist *l = jv_list(lines);
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     if (first) jbuf_put(&b, ind.p, ind.n);
     for (size_t i = 0; i < l->n; i++) {
         jstr *line = jv_str(l->items[i]);
@@ -168,6 +172,10 @@ static bool f_wordcount(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
     jv sv;
     if (!jv_to_str(r, at, in, &sv)) return false;
     jstr *s = jv_str(sv);
+    if (!jwork(r, at, s->len * JWORK_CHAR)) {
+        jv_release(sv);
+        return false;
+    }
     int64_t n = 0;
     bool in_word = false;
     for (size_t i = 0; i < s->len;) {
@@ -193,7 +201,7 @@ static bool f_center(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
     if (width > 100000) width = 100000;
     int64_t marg = width - len;
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     int64_t left = marg > 0 ? marg / 2 + (marg & width & 1) : 0;
     for (int64_t i = 0; i < left; i++) jbuf_putc(&b, ' ');
     jbuf_put(&b, jv_str(sv)->s, jv_str(sv)->len);
@@ -237,7 +245,7 @@ static bool f_truncate(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
         if (k > 0) cut = k - 1;
     }
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     jbuf_put(&b, s->s, cut);
     jbuf_put(&b, jv_str(end)->s, jv_str(end)->len);
     return jbuf_to_str(&b, &r->heap, out) || jfail_oom(r, at);
@@ -251,8 +259,12 @@ static bool f_striptags(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
     jv sv;
     if (!jv_to_str(r, at, in, &sv)) return false;
     jstr *s = jv_str(sv);
+    if (!jwork(r, at, s->len * JWORK_CHAR)) {
+        jv_release(sv);
+        return false;
+    }
     jbuf t;
-    jbuf_init(&t, 0);
+    jbuf_init_charged(&t, 0, &r->heap);
     for (size_t i = 0; i < s->len;) {
         if (s->len - i >= 4 && !memcmp(s->s + i, "<!--", 4)) {
             const char *e = memmem(s->s + i + 4, s->len - i - 4, "-->", 3);
@@ -271,7 +283,7 @@ static bool f_striptags(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
         jbuf_putc(&t, s->s[i++]);
     }
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     bool pending_space = false;
     for (size_t i = 0; i < t.n;) {
         uint32_t cp;
@@ -346,7 +358,7 @@ static bool escape_value(jrender *r, const jnode *at, jv in, bool force, jv *out
     jv sv;
     if (!jv_to_str(r, at, in, &sv)) return false;
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     jhtml_escape(&b, jv_str(sv)->s, jv_str(sv)->len);
     jv_release(sv);
     if (!jbuf_to_str(&b, &r->heap, out)) return jfail_oom(r, at);
@@ -599,7 +611,7 @@ static bool f_tojson(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
         o.key_sep_len = jv_str(jv_list(sep)->items[1])->len;
     }
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     if (!jjson_dump(r, at, in, &o, &b)) {
         jbuf_free(&b);
         return false;
@@ -691,5 +703,5 @@ bool jfilter_by_name(jrender *r, const jnode *at, jv name, jv in, jargs *a, jv *
     if (name.type != JT_STR) return jfail(r, at, "filter name must be a string");
     const jfilter_def *f = jfilter_find(jv_str(name)->s);
     if (!f) return jfail(r, at, "No filter named '%s'.", jv_str(name)->s);
-    return f->fn(r, at, in, a, out);
+    return jwork_given(r, at, in, a) && f->fn(r, at, in, a, out);
 }

@@ -122,8 +122,10 @@ static bool sorted_list(jrender *r, const jnode *at, jv items, jv attr, bool cas
                         jlist_form form, jv *out)
 {
     jlist *l = jv_list(items);
-    keyed *v = calloc(l->n + 1, sizeof *v), *tmp = calloc(l->n + 1, sizeof *tmp);
+    size_t bytes = (l->n + 1) * sizeof(keyed);
+    keyed *v = jheap_scratch(&r->heap, bytes), *tmp = jheap_scratch(&r->heap, bytes);
     bool ok = v && tmp;
+    if (v) memset(v, 0, bytes);
     for (size_t i = 0; ok && i < l->n; i++) {
         v[i].item = l->items[i];
         ok = sort_key(r, at, l->items[i], attr, case_sensitive, true, &v[i].key);
@@ -132,8 +134,8 @@ static bool sorted_list(jrender *r, const jnode *at, jv items, jv attr, bool cas
     ok = ok && jlist_new(&r->heap, form, l->n, out);
     for (size_t i = 0; ok && i < l->n; i++) jlist_push(jv_list(*out), v[i].item);
     for (size_t i = 0; v && i < l->n; i++) jv_release(v[i].key);
-    free(v);
-    free(tmp);
+    jheap_scratch_free(&r->heap, v, bytes);
+    jheap_scratch_free(&r->heap, tmp, bytes);
     return ok || r->failed ? ok : jfail_oom(r, at);
 }
 
@@ -199,7 +201,7 @@ static bool f_join(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
     if (!jv_missing(arg[0]) && !jv_to_str(r, at, arg[0], &sep)) return false;
     if (!jiter_list(r, at, in, &l)) return false;
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     for (size_t i = 0; i < jv_list(l)->n; i++) {
         jv v;
         if (!jattr_path(r, at, jv_list(l)->items[i], arg[1], &v)) {
@@ -220,8 +222,9 @@ static bool f_reverse(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
     NO_ARGS("reverse");
     if (in.type == JT_STR) {
         jstr *s = jv_str(in);
+        if (!jwork(r, at, s->len * JWORK_CHAR)) return false;
         jbuf b;
-        jbuf_init(&b, 0);
+        jbuf_init_charged(&b, 0, &r->heap);
         for (size_t e = s->len; e > 0;) {
             size_t st = e - 1;
             while (st > 0 && ((unsigned char)s->s[st] & 0xC0) == 0x80) st--;
@@ -373,7 +376,7 @@ static bool f_unique(jrender *r, const jnode *at, jv in, jargs *a, jv *out)
     if (!jlist_new(&r->heap, JL_GEN, 0, out) || !jdict_new(&r->heap, &seen)) return jfail_oom(r, at);
     for (size_t i = 0; i < jv_list(l)->n; i++) {
         jv item = jv_list(l)->items[i], key;
-        if (!sort_key(r, at, item, arg[1], cs, false, &key)) return false;
+        if (!jwork(r, at, JWORK_ITEM) || !sort_key(r, at, item, arg[1], cs, false, &key)) return false;
         if (!jv_hashable(key)) return jfail(r, at, "unhashable type: '%s'", jv_type_name(key));
         if (jdict_find(jv_dict(seen), key) < 0) {
             if (!jdict_set(jv_dict(seen), key, jv_none()) || !jlist_push(jv_list(*out), item)) return jfail_oom(r, at);

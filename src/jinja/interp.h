@@ -65,7 +65,6 @@ typedef struct jrender {
     const jtemplate *tpl;
     jbuf *out;             /* current output (macros and blocks capture) */
     jscope *scope;         /* innermost scope */
-    uint64_t steps;        /* evaluation work done */
     int depth;             /* evaluation recursion */
     int call_depth;        /* macro recursion */
     bool failed;
@@ -77,8 +76,18 @@ typedef struct jrender {
 bool jfail(jrender *r, const jnode *at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The error an operation on an undefined value raises. */
 bool jfail_undef(jrender *r, const jnode *at, jv undef);
-/* Out of memory or over a size limit. */
+/* Out of memory or over a size limit (or the work budget). */
 bool jfail_oom(jrender *r, const jnode *at);
+
+/* Charge units of work (value.h: JWORK_*); false, the render failed, once
+ * max_steps is spent. */
+bool jwork(jrender *r, const jnode *at, uint64_t units);
+/* One evaluation step. */
+static inline bool jstep(jrender *r, const jnode *at) { return jwork(r, at, JWORK_STEP); }
+/* Charge a filter, test or method for the values it is given (input and
+ * arguments: a string's bytes, a list's or dict's entries), which it may
+ * scan; the entries' own contents are charged where they are visited. */
+bool jwork_given(jrender *r, const jnode *at, jv in, const struct jargs *a);
 /* An undefined value whose message is fmt...: "'x' is undefined". */
 jv jundef(jrender *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -38,8 +38,13 @@ typedef struct jinja_options {
      * 1: they work, as in llama.cpp's template engine. */
     int allow_mutation;
     size_t max_output;  /* bytes of output; 0 = JINJA_DEFAULT_MAX_OUTPUT */
-    size_t max_memory;  /* bytes of live values; 0 = JINJA_DEFAULT_MAX_MEMORY */
-    uint64_t max_steps; /* evaluation steps; 0 = JINJA_DEFAULT_MAX_STEPS */
+    /* bytes held at once: values, the output, captures and buffers of the
+     * operations; held at every allocation. 0 = JINJA_DEFAULT_MAX_MEMORY */
+    size_t max_memory;
+    /* evaluation steps, where an operation on a large value costs the
+     * steps its size is worth (value.h, JWORK_*): a step is about 16 ns of
+     * work, so this bounds time. 0 = JINJA_DEFAULT_MAX_STEPS */
+    uint64_t max_steps;
 } jinja_options;
 
 #define JINJA_DEFAULT_MAX_OUTPUT ((size_t)64 << 20)

@@ -73,7 +73,7 @@ static bool read_string(jreader *p, jv *out)
 {
     p->i++; /* opening quote */
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, p->h);
     for (;;) {
         size_t start = p->i;
         while (p->i < p->n && p->s[p->i] != '"' && p->s[p->i] != '\\' && (unsigned char)p->s[p->i] >= 0x20) p->i++;
@@ -383,7 +383,7 @@ static bool dump(jrender *r, const jnode *at, jv v, const jjson_opts *o, jbuf *b
             return true;
         }
         jbuf_putc(b, '[');
-        for (size_t i = 0; i < l->n; i++) {
+        for (size_t i = 0; i < l->n && !b->failed; i++) { /* a full buffer ends the walk */
             if (i) jbuf_put(b, item_sep, item_sep_len);
             if (o->indent_set) newline_indent(b, o, level + 1);
             if (!dump(r, at, l->items[i], o, b, level + 1)) return false;
@@ -398,11 +398,11 @@ static bool dump(jrender *r, const jnode *at, jv v, const jjson_opts *o, jbuf *b
             jbuf_puts(b, "{}");
             return true;
         }
-        size_t *order = malloc(d->n * sizeof *order);
+        size_t *order = jheap_scratch(&r->heap, d->n * sizeof *order);
         if (!order) return jfail_oom(r, at);
         bool ok = key_order(r, at, d, o->sort_keys, order);
         if (ok) jbuf_putc(b, '{');
-        for (size_t k = 0; ok && k < d->n; k++) {
+        for (size_t k = 0; ok && k < d->n && !b->failed; k++) {
             size_t i = order[k];
             if (k) jbuf_put(b, item_sep, item_sep_len);
             if (o->indent_set) newline_indent(b, o, level + 1);
@@ -410,7 +410,7 @@ static bool dump(jrender *r, const jnode *at, jv v, const jjson_opts *o, jbuf *b
             jbuf_put(b, key_sep, key_sep_len);
             ok = ok && dump(r, at, d->vals[i], o, b, level + 1);
         }
-        free(order);
+        jheap_scratch_free(&r->heap, order, d->n * sizeof *order);
         if (!ok) return false;
         if (o->indent_set) newline_indent(b, o, level);
         jbuf_putc(b, '}');

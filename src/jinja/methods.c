@@ -37,7 +37,7 @@ static bool l_index(jrender *r, jv self, jargs *a, jv *out)
             return true;
         }
     jbuf b;
-    jbuf_init(&b, 200);
+    jbuf_init_charged(&b, 200, &r->heap);
     jv_write_repr(&b, arg[0]);
     bool ok = jfail(r, a->at, "%s is not in list", b.p ? b.p : "value");
     jbuf_free(&b);

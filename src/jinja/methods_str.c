@@ -65,9 +65,10 @@ bool jstr_replace(jrender *r, jv sv, jv oldv, jv newv, int64_t count, jv *out)
 {
     jstr *s = jv_str(sv), *o = jv_str(oldv), *n = jv_str(newv);
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     if (!o->len) {
         /* "ab".replace("", "-") is "-a-b-" */
+        if (!jheap_work(&r->heap, s->len * JWORK_CHAR)) return jfail_oom(r, NULL);
         int64_t done = 0;
         for (size_t i = 0; i <= s->len;) {
             if (count < 0 || done < count) {
@@ -99,8 +100,9 @@ bool jstr_replace(jrender *r, jv sv, jv oldv, jv newv, int64_t count, jv *out)
 bool jstr_case(jrender *r, jv sv, int how, jv *out)
 {
     jstr *s = jv_str(sv);
+    if (!jheap_work(&r->heap, s->len * JWORK_CHAR)) return jfail_oom(r, NULL);
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     bool first = true, prev_cased = false;
     for (size_t i = 0; i < s->len;) {
         uint32_t cp, o;
@@ -444,7 +446,7 @@ static bool m_join(jrender *r, jv self, jargs *a, jv *out)
     jv l;
     if (!jiter_list(r, a->at, arg[0], &l)) return false;
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     for (size_t i = 0; i < jv_list(l)->n; i++) {
         jv x = jv_list(l)->items[i];
         if (x.type != JT_STR) {
@@ -523,7 +525,7 @@ static bool m_pad(jrender *r, jv self, jargs *a, jv *out, int how)
     if (how == 'r' || how == 'z') left = marg;
     else if (how == 'c') left = marg / 2 + (marg & width & 1);
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     size_t body = 0;
     if (how == 'z' && s->len && (s->s[0] == '+' || s->s[0] == '-')) {
         jbuf_putc(&b, s->s[0]);
@@ -595,7 +597,7 @@ static bool m_format(jrender *r, jv self, jargs *a, jv *out)
 {
     jstr *s = jv_str(self);
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     size_t next_auto = 0;
     for (size_t i = 0; i < s->len; i++) {
         char c = s->s[i];

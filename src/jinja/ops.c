@@ -133,15 +133,12 @@ static bool repeat(jrender *r, const jnode *at, jv seq, int64_t n, jv *out)
     if (n < 0) n = 0;
     if (seq.type == JT_STR) {
         jstr *s = jv_str(seq);
-        if (s->len && (uint64_t)n > JSTR_MAX / s->len) return jfail_oom(r, at);
-        jbuf b;
-        jbuf_init(&b, 0);
-        for (int64_t i = 0; i < n; i++) jbuf_put(&b, s->s, s->len);
-        if (!jbuf_to_str(&b, &r->heap, out)) return jfail_oom(r, at);
+        if (!jstr_repeat(&r->heap, s->s, s->len, (uint64_t)n, out)) return jfail_oom(r, at);
         out->flags = seq.flags & JV_SAFE;
         return true;
     }
     jlist *l = jv_list(seq);
+    if (l->n == 0) n = 0; /* [] * 10**15 is [] at once */
     if (l->n && (uint64_t)n > JLIST_MAX / l->n) return jfail_oom(r, at);
     if (!jlist_new(&r->heap, (jlist_form)l->form, l->n * (size_t)n, out)) return jfail_oom(r, at);
     for (int64_t i = 0; i < n; i++)
@@ -154,7 +151,7 @@ static bool concat_str(jrender *r, const jnode *at, jv a, jv b, jv *out)
 {
     bool sa = a.flags & JV_SAFE, sb = b.flags & JV_SAFE;
     jbuf buf;
-    jbuf_init(&buf, 0);
+    jbuf_init_charged(&buf, 0, &r->heap);
     jstr *x = jv_str(a), *y = jv_str(b);
     if (sb && !sa) jhtml_escape(&buf, x->s, x->len);
     else jbuf_put(&buf, x->s, x->len);
@@ -208,6 +205,7 @@ bool jbinop(jrender *r, const jnode *at, int op, jv a, jv b, jv *out)
 
 static bool order_depth(jrender *r, const jnode *at, const char *opname, jv a, jv b, int *res, int depth)
 {
+    if (!jwork(r, at, JWORK_STEP)) return false; /* sorts make n log n of these */
     if (a.type == JT_UNDEF) return jfail_undef(r, at, a);
     if (b.type == JT_UNDEF) return jfail_undef(r, at, b);
     if (jv_is_num(a) && jv_is_num(b)) {
@@ -218,6 +216,7 @@ static bool order_depth(jrender *r, const jnode *at, const char *opname, jv a, j
     if (a.type == JT_STR && b.type == JT_STR) {
         jstr *x = jv_str(a), *y = jv_str(b);
         size_t n = x->len < y->len ? x->len : y->len;
+        if (!jwork(r, at, n / JWORK_BLOCK)) return false;
         int c = memcmp(x->s, y->s, n);
         *res = c ? (c > 0) - (c < 0) : (x->len > y->len) - (x->len < y->len);
         return true;
@@ -227,6 +226,7 @@ static bool order_depth(jrender *r, const jnode *at, const char *opname, jv a, j
         if (depth > JNEST_MAX) return jfail(r, at, "values nested too deeply to compare");
         jlist *x = jv_list(a), *y = jv_list(b);
         for (size_t i = 0; i < x->n && i < y->n; i++) {
+            if (!jwork(r, at, JWORK_ITEM)) return false;
             if (jv_equal(x->items[i], y->items[i])) continue;
             return order_depth(r, at, opname, x->items[i], y->items[i], res, depth + 1);
         }
@@ -252,12 +252,16 @@ bool jcontains(jrender *r, const jnode *at, jv c, jv item, bool *res)
         if (item.type != JT_STR)
             return jfail(r, at, "'in <string>' requires string as left operand, not %s", jv_type_name(item));
         jstr *s = jv_str(c), *x = jv_str(item);
+        if (!jwork(r, at, s->len / JWORK_BLOCK)) return false;
         *res = x->len == 0 || (x->len <= s->len && memmem(s->s, s->len, x->s, x->len) != NULL);
         return true;
     }
     case JT_LIST: {
         jlist *l = jv_list(c);
-        for (size_t i = 0; i < l->n && !*res; i++) *res = jv_equal(l->items[i], item);
+        for (size_t i = 0; i < l->n && !*res; i++) {
+            if (!jwork(r, at, JWORK_ITEM)) return false;
+            *res = jv_equal(l->items[i], item);
+        }
         return true;
     }
     case JT_DICT:
@@ -347,6 +351,7 @@ bool jslice(jrender *r, const jnode *at, jv seq, jv start, jv stop, jv step, jv 
         for (int64_t k = 0, i = b; k < count; k++, i += st) jlist_push(jv_list(*out), l->items[i]);
         return true;
     }
+    if (!jwork(r, at, s->len)) return false; /* the walk to the characters */
     if (st == 1) {
         size_t from = u8_offset(s->s, s->len, (size_t)b);
         size_t to = count ? u8_offset(s->s + from, s->len - from, (size_t)count) + from : from;
@@ -355,16 +360,18 @@ bool jslice(jrender *r, const jnode *at, jv seq, jv start, jv stop, jv step, jv 
         return true;
     }
     /* general step: offsets of every code point */
-    size_t *offs = malloc(((size_t)len + 1) * sizeof *offs);
+    if (!jwork(r, at, s->len * JWORK_CHAR)) return false;
+    size_t offs_bytes = ((size_t)len + 1) * sizeof(size_t);
+    size_t *offs = jheap_scratch(&r->heap, offs_bytes);
     if (!offs) return jfail_oom(r, at);
     for (size_t i = 0, k = 0; k <= (size_t)len; k++) {
         offs[k] = i;
         if (i < s->len) i += u8_offset(s->s + i, s->len - i, 1);
     }
     jbuf buf;
-    jbuf_init(&buf, 0);
+    jbuf_init_charged(&buf, 0, &r->heap);
     for (int64_t k = 0, i = b; k < count; k++, i += st) jbuf_put(&buf, s->s + offs[i], offs[i + 1] - offs[i]);
-    free(offs);
+    jheap_scratch_free(&r->heap, offs, offs_bytes);
     if (!jbuf_to_str(&buf, &r->heap, out)) return jfail_oom(r, at);
     out->flags = seq.flags & JV_SAFE;
     return true;
@@ -380,7 +387,7 @@ static bool format_one(jrender *r, const jnode *at, jbuf *b, char conv, const ch
 {
     char spec[32], tmp[400];
     jbuf body;
-    jbuf_init(&body, 0);
+    jbuf_init_charged(&body, 0, &r->heap);
     switch (conv) {
     case 's': case 'r': case 'a':
         if (conv == 's') jv_write_str(&body, v);
@@ -466,7 +473,7 @@ bool jpercent_format(jrender *r, const jnode *at, jv fmtv, jv args, jv *out)
     bool is_tuple = args.type == JT_LIST && jv_list(args)->form == JL_TUPLE;
     size_t nargs = is_tuple ? jv_list(args)->n : 1, used = 0;
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     for (size_t i = 0; i < f->len;) {
         if (f->s[i] != '%') {
             jbuf_putc(&b, f->s[i++]);

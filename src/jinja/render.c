@@ -64,13 +64,22 @@ static mote_status render(jrender *r, jtemplate *t, const char *tmpl, size_t len
         top->vars = jv_dict(ctx);
     }
 
+    /* the context is read whatever its size; from here on every allocation
+     * counts against max_memory, the context's values included */
+    r->heap.limit = r->opt->max_memory;
+    r->heap.work = 0;
+    r->heap.work_limit =
+        r->opt->max_steps > UINT64_MAX / JWORK_STEP ? UINT64_MAX : r->opt->max_steps * JWORK_STEP;
+
     jbuf output;
-    jbuf_init(&output, r->opt->max_output);
+    jbuf_init_charged(&output, r->opt->max_output, &r->heap);
     r->tpl = t;
     r->out = &output;
     r->scope = top;
     int ctl = 0;
     bool ok = jexec(r, &t->body, &ctl);
+    /* a primitive that ran out of work after the last step */
+    if (ok && jheap_spent(&r->heap)) ok = jfail(r, NULL, "template too expensive (step limit reached)");
     if (ok && output.failed) ok = jfail(r, NULL, "output larger than %zu bytes", r->opt->max_output);
     if (!ok) {
         jbuf_free(&output);

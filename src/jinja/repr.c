@@ -144,6 +144,9 @@ static void str_repr(jbuf *b, const char *s, size_t n)
 
 static void write_value(jbuf *b, jv v, bool repr, int depth);
 
+/* The walks stop once the buffer is full: a list holding one list a
+ * thousand times, each holding it a thousand times, is small in memory but
+ * has no end in text. */
 static void write_container(jbuf *b, jv v, int depth)
 {
     if (depth > JNEST_MAX) {
@@ -158,7 +161,7 @@ static void write_container(jbuf *b, jv v, int depth)
         }
         bool tuple = l->form == JL_TUPLE;
         jbuf_putc(b, tuple ? '(' : '[');
-        for (size_t i = 0; i < l->n; i++) {
+        for (size_t i = 0; i < l->n && !b->failed; i++) {
             if (i) jbuf_puts(b, ", ");
             write_value(b, l->items[i], true, depth + 1);
         }
@@ -168,7 +171,7 @@ static void write_container(jbuf *b, jv v, int depth)
     }
     jdict *d = jv_dict(v);
     jbuf_putc(b, '{');
-    for (size_t i = 0; i < d->n; i++) {
+    for (size_t i = 0; i < d->n && !b->failed; i++) {
         if (i) jbuf_puts(b, ", ");
         write_value(b, d->keys[i], true, depth + 1);
         jbuf_puts(b, ": ");
@@ -234,7 +237,7 @@ bool jv_to_str(jrender *r, const jnode *at, jv v, jv *out)
         return true;
     }
     jbuf b;
-    jbuf_init(&b, 0);
+    jbuf_init_charged(&b, 0, &r->heap);
     jv_write_str(&b, v);
     return jbuf_to_str(&b, &r->heap, out) || jfail_oom(r, at);
 }

@@ -155,5 +155,5 @@ bool jtest_by_name(jrender *r, const jnode *at, jv name, jv in, jargs *a, bool *
     if (name.type != JT_STR) return jfail(r, at, "test name must be a string");
     const jtest_def *t = jtest_find(jv_str(name)->s);
     if (!t) return jfail(r, at, "No test named '%s'.", jv_str(name)->s);
-    return t->fn(r, at, in, a, res);
+    return jwork_given(r, at, in, a) && t->fn(r, at, in, a, res);
 }

@@ -21,6 +21,39 @@ void jheap_init(jheap *h)
 {
     memset(h, 0, sizeof *h);
     h->live.prev = h->live.next = &h->live;
+    h->limit = SIZE_MAX;
+    h->work_limit = UINT64_MAX;
+}
+
+bool jheap_reserve(jheap *h, size_t n)
+{
+    if (h->bytes > h->limit || n > h->limit - h->bytes) {
+        h->refused = true;
+        return false;
+    }
+    h->bytes += n;
+    if (h->bytes > h->peak) h->peak = h->bytes;
+    return true;
+}
+
+bool jheap_charge(jheap *h, size_t n)
+{
+    return jheap_work(h, n / JWORK_BLOCK) && jheap_reserve(h, n);
+}
+
+void *jheap_scratch(jheap *h, size_t n)
+{
+    if (!jheap_reserve(h, n)) return NULL;
+    void *p = malloc(n ? n : 1);
+    if (!p) h->bytes -= n;
+    return p;
+}
+
+void jheap_scratch_free(jheap *h, void *p, size_t n)
+{
+    if (!p) return;
+    free(p);
+    h->bytes -= n;
 }
 
 static void unlink_obj(jobj *o)
@@ -67,8 +100,12 @@ void jheap_free(jheap *h)
 
 void *jheap_new(jheap *h, jkind kind, size_t size)
 {
+    if (!jheap_work(h, JWORK_STEP) || !jheap_charge(h, size)) return NULL;
     jobj *o = calloc(1, size);
-    if (!o) return NULL;
+    if (!o) {
+        h->bytes -= size;
+        return NULL;
+    }
     o->heap = h;
     o->size = size;
     o->rc = 1;
@@ -77,8 +114,6 @@ void *jheap_new(jheap *h, jkind kind, size_t size)
     o->prev = &h->live;
     h->live.next->prev = o;
     h->live.next = o;
-    h->bytes += size;
-    if (h->bytes > h->peak) h->peak = h->bytes;
     return o;
 }
 
@@ -160,6 +195,23 @@ bool jstr_new(jheap *h, const char *s, size_t n, jv *out)
     return true;
 }
 
+bool jstr_repeat(jheap *h, const char *s, size_t n, uint64_t times, jv *out)
+{
+    if (n == 0 || times == 0) return jstr_new(h, "", 0, out);
+    if (times > JSTR_MAX / n) return false;
+    size_t total = n * (size_t)times;
+    jstr *str = jheap_new(h, JK_STR, sizeof(jstr) + total + 1);
+    if (!str) return false;
+    memcpy(str->s, s, n);
+    /* double the filled prefix: log2(times) copies, not `times` */
+    for (size_t have = n; have < total; have *= 2) memcpy(str->s + have, str->s, have < total - have ? have : total - have);
+    str->len = total;
+    str->ncp = SIZE_MAX;
+    str->s[total] = '\0';
+    *out = jv_obj(JT_STR, str);
+    return true;
+}
+
 size_t jstr_ncp(jstr *s)
 {
     if (s->ncp == SIZE_MAX) {
@@ -177,6 +229,12 @@ void jbuf_init(jbuf *b, size_t max)
     b->max = max ? max : JSTR_MAX;
 }
 
+void jbuf_init_charged(jbuf *b, size_t max, jheap *h)
+{
+    jbuf_init(b, max);
+    b->heap = h;
+}
+
 static bool jbuf_grow(jbuf *b, size_t extra)
 {
     if (b->failed) return false;
@@ -188,8 +246,13 @@ static bool jbuf_grow(jbuf *b, size_t extra)
     if (need <= b->cap) return true;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need) cap *= 2;
+    if (b->heap && !jheap_reserve(b->heap, cap - b->cap)) {
+        b->failed = true;
+        return false;
+    }
     char *p = realloc(b->p, cap);
     if (!p) {
+        if (b->heap) b->heap->bytes -= cap - b->cap;
         b->failed = true;
         return false;
     }
@@ -200,7 +263,13 @@ static bool jbuf_grow(jbuf *b, size_t extra)
 
 void jbuf_put(jbuf *b, const char *s, size_t n)
 {
-    if (!n || !jbuf_grow(b, n)) return;
+    if (!n || b->failed) return;
+    /* a unit a call: the bytes are charged when they become a string */
+    if (b->heap && !jheap_work(b->heap, 1)) {
+        b->failed = true;
+        return;
+    }
+    if (!jbuf_grow(b, n)) return;
     memcpy(b->p + b->n, s, n);
     b->n += n;
     b->p[b->n] = '\0';
@@ -223,6 +292,10 @@ void jbuf_printf(jbuf *b, const char *fmt, ...)
         jbuf_put(b, tmp, (size_t)n);
         return;
     }
+    if (b->heap && !jheap_work(b->heap, 1)) {
+        b->failed = true;
+        return;
+    }
     if (!jbuf_grow(b, (size_t)n)) return;
     va_start(ap, fmt);
     vsnprintf(b->p + b->n, (size_t)n + 1, fmt, ap);
@@ -232,6 +305,7 @@ void jbuf_printf(jbuf *b, const char *fmt, ...)
 
 void jbuf_free(jbuf *b)
 {
+    if (b->heap) b->heap->bytes -= b->cap;
     free(b->p);
     b->p = NULL;
     b->n = b->cap = 0;
@@ -255,14 +329,14 @@ bool jlist_new(jheap *h, jlist_form form, size_t cap, jv *out)
     if (!l) return false;
     l->form = (uint8_t)form;
     if (cap) {
-        l->items = malloc(cap * sizeof(jv));
+        bool charged = jheap_charge(h, cap * sizeof(jv));
+        if (charged) l->h.size += cap * sizeof(jv); /* released with the list */
+        l->items = charged ? malloc(cap * sizeof(jv)) : NULL;
         if (!l->items) {
             jobj_release(&l->h);
             return false;
         }
         l->cap = cap;
-        l->h.size += cap * sizeof(jv);
-        h->bytes += cap * sizeof(jv);
     }
     *out = jv_obj(JT_LIST, l);
     return true;
@@ -273,10 +347,13 @@ bool jlist_push(jlist *l, jv v)
     if (l->n == l->cap) {
         if (l->n >= JLIST_MAX) return false;
         size_t cap = l->cap ? l->cap * 2 : 4;
+        if (!jheap_charge(l->h.heap, (cap - l->cap) * sizeof(jv))) return false;
         jv *items = realloc(l->items, cap * sizeof(jv));
-        if (!items) return false;
+        if (!items) {
+            l->h.heap->bytes -= (cap - l->cap) * sizeof(jv);
+            return false;
+        }
         l->items = items;
-        l->h.heap->bytes += (cap - l->cap) * sizeof(jv);
         l->h.size += (cap - l->cap) * sizeof(jv);
         l->cap = cap;
     }
@@ -287,6 +364,13 @@ bool jlist_push(jlist *l, jv v)
 /* ------------------------------------------------------------------------
  * Dicts
  * ---------------------------------------------------------------------- */
+
+/* Charge the work of visiting o's contents to its render (objects made on
+ * the stack for a lookup have none); false once the budget is spent. */
+static bool work(jobj *o, uint64_t units)
+{
+    return !o->heap || jheap_work(o->heap, units);
+}
 
 bool jdict_new(jheap *h, jv *out)
 {
@@ -341,6 +425,7 @@ static uint64_t jv_hash(jv k, int depth)
     case JT_STR: {
         jstr *s = jv_str(k);
         uint64_t hsh = 1469598103934665603ULL;
+        if (!work(&s->h, s->len)) return hsh;
         for (size_t i = 0; i < s->len; i++) hsh = (hsh ^ (unsigned char)s->s[i]) * 1099511628211ULL;
         return hsh;
     }
@@ -349,7 +434,7 @@ static uint64_t jv_hash(jv k, int depth)
         if (l->form == JL_GEN) return mix64((uint64_t)(uintptr_t)l);
         uint64_t hsh = 0x345678;
         if (depth > JNEST_MAX) return hsh;
-        for (size_t i = 0; i < l->n; i++) hsh = mix64(hsh ^ jv_hash(l->items[i], depth + 1));
+        for (size_t i = 0; i < l->n && work(&l->h, JWORK_ITEM); i++) hsh = mix64(hsh ^ jv_hash(l->items[i], depth + 1));
         return hsh;
     }
     case JT_FUNC: return mix64((uint64_t)(uintptr_t)k.u.fn);
@@ -438,15 +523,17 @@ bool jdict_set(jdict *d, jv k, jv v)
     }
     if (d->n == d->cap) {
         if (d->n >= JLIST_MAX) return false;
-        size_t cap = d->cap ? d->cap * 2 : 4;
+        size_t cap = d->cap ? d->cap * 2 : 4, more = (cap - d->cap) * 2 * sizeof(jv);
+        if (!jheap_charge(d->h.heap, more)) return false;
         jv *keys = realloc(d->keys, cap * sizeof(jv));
-        if (!keys) return false;
-        d->keys = keys;
-        jv *vals = realloc(d->vals, cap * sizeof(jv));
-        if (!vals) return false;
+        jv *vals = keys ? realloc(d->vals, cap * sizeof(jv)) : NULL;
+        if (keys) d->keys = keys;
+        if (!vals) {
+            d->h.heap->bytes -= more;
+            return false;
+        }
         d->vals = vals;
-        d->h.heap->bytes += (cap - d->cap) * 2 * sizeof(jv);
-        d->h.size += (cap - d->cap) * 2 * sizeof(jv);
+        d->h.size += more;
         d->cap = cap;
     }
     d->keys[d->n] = jv_retain(k);
@@ -520,7 +607,8 @@ static bool equal_depth(jv a, jv b, int depth)
     case JT_UNDEF: case JT_NONE: return true;
     case JT_STR: {
         jstr *x = jv_str(a), *y = jv_str(b);
-        return x->len == y->len && memcmp(x->s, y->s, x->len) == 0;
+        if (x == y) return true;
+        return x->len == y->len && work(&x->h, x->len / JWORK_BLOCK) && memcmp(x->s, y->s, x->len) == 0;
     }
     case JT_LIST: {
         jlist *x = jv_list(a), *y = jv_list(b);
@@ -528,7 +616,7 @@ static bool equal_depth(jv a, jv b, int depth)
         if (x->form != y->form || x->form == JL_GEN || x->n != y->n) return false;
         if (depth > JNEST_MAX) return false;
         for (size_t i = 0; i < x->n; i++)
-            if (!equal_depth(x->items[i], y->items[i], depth + 1)) return false;
+            if (!work(&x->h, JWORK_ITEM) || !equal_depth(x->items[i], y->items[i], depth + 1)) return false;
         return true;
     }
     case JT_DICT: {
@@ -536,6 +624,7 @@ static bool equal_depth(jv a, jv b, int depth)
         if (x == y) return true;
         if (x->n != y->n || depth > JNEST_MAX) return false;
         for (size_t i = 0; i < x->n; i++) {
+            if (!work(&x->h, 2 * JWORK_ITEM)) return false;
             long e = jdict_find(y, x->keys[i]);
             if (e < 0 || !equal_depth(x->vals[i], y->vals[e], depth + 1)) return false;
         }

@@ -149,15 +149,58 @@ typedef struct jbuiltin {
  * Heap
  * ---------------------------------------------------------------------- */
 
+/* The memory limit holds at every allocation, not only between evaluation
+ * steps: one step (a split into millions of strings, a capture nested in
+ * each of a hundred macro calls) cannot go past it. An allocation that would
+ * fails like malloc failing, and the render reports the limit. */
 struct jheap {
     jobj live;       /* sentinel of the circular list of live objects */
     jobj *pending;   /* objects whose count hit 0, waiting to be freed */
     bool draining;   /* jv_release is emptying pending (no recursion) */
-    size_t bytes;    /* bytes of live objects */
+    size_t bytes;    /* bytes of live objects and charged buffers */
     size_t peak;     /* highest bytes seen */
+    size_t limit;    /* most bytes live at once (SIZE_MAX: no limit) */
+    bool refused;    /* an allocation was refused for the limit */
+    uint64_t work;       /* work done, in JWORK units */
+    uint64_t work_limit; /* work allowed (UINT64_MAX: no limit) */
 };
 
+/* Work, in units of about a nanosecond. An evaluation step, a heap object
+ * and an ordering comparison cost JWORK_STEP. An operation whose cost grows
+ * with its values charges for it: a unit per JWORK_BLOCK bytes it
+ * allocates, copies or scans with memcpy/memcmp/memmem (and per JWORK_BLOCK
+ * bytes of a string it is given), a unit per byte it walks character by
+ * character or hashes, JWORK_CHAR per byte it case-maps or rebuilds one
+ * character at a time, JWORK_ITEM per list or dict entry it visits.
+ * max_steps bounds steps plus units / JWORK_STEP, so it bounds time
+ * whatever the sizes of the values: a loop cannot scan a long string or
+ * compare long lists once per step for a step's price. Once the budget is
+ * spent allocations fail, and primitives that have no render to fail
+ * (equality, hashing) stop early with any result: the render fails at its
+ * next step, so such a result never reaches the output. */
+#define JWORK_STEP 16
+#define JWORK_BLOCK 8
+#define JWORK_CHAR 16
+#define JWORK_ITEM 4
+
+/* Charge n units; false once the budget is spent. */
+static inline bool jheap_work(jheap *h, uint64_t n)
+{
+    h->work = n > UINT64_MAX - h->work ? UINT64_MAX : h->work + n;
+    return h->work <= h->work_limit;
+}
+static inline bool jheap_spent(const jheap *h) { return h->work > h->work_limit; }
+
 void jheap_init(jheap *h);
+/* Count n more bytes as held; false (and nothing counted) past the limit. */
+bool jheap_reserve(jheap *h, size_t n);
+/* jheap_reserve, and the work of filling the bytes; false also once the
+ * work budget is spent. */
+bool jheap_charge(jheap *h, size_t n);
+/* Scratch memory of an operation (sort keys, offsets), charged to the heap
+ * until freed with its size; NULL past the limit. */
+void *jheap_scratch(jheap *h, size_t n);
+void jheap_scratch_free(jheap *h, void *p, size_t n);
 /* Free every object still linked, whatever its reference count. */
 void jheap_free(jheap *h);
 /* A new object of `size` bytes (header included), count 1; NULL on failure. */
@@ -204,6 +247,8 @@ static inline double jv_num(jv v) { return v.type == JT_FLOAT ? v.u.f : (double)
 #define JSTR_MAX ((size_t)64 << 20)
 
 bool jstr_new(jheap *h, const char *s, size_t n, jv *out);
+/* s[0..n) repeated `times` times (Python's str * int); false past JSTR_MAX. */
+bool jstr_repeat(jheap *h, const char *s, size_t n, uint64_t times, jv *out);
 static inline bool jstr_cstr(jheap *h, const char *s, jv *out);
 /* Code points of a string (cached). */
 size_t jstr_ncp(jstr *s);
@@ -215,9 +260,14 @@ typedef struct jbuf {
     size_t n, cap; /* bytes used / allocated */
     size_t max;  /* fail beyond this many bytes */
     bool failed; /* an append hit max or malloc failed */
+    jheap *heap; /* charged for cap and a unit a write, or NULL */
 } jbuf;
 
+/* A buffer outside any render (the lexer's). */
 void jbuf_init(jbuf *b, size_t max);
+/* A buffer of a render: its memory counts against the heap's limit and
+ * each write against the work budget; either spent fails it. */
+void jbuf_init_charged(jbuf *b, size_t max, jheap *h);
 void jbuf_put(jbuf *b, const char *s, size_t n);
 static inline void jbuf_puts(jbuf *b, const char *s);
 void jbuf_putc(jbuf *b, char c);
