@@ -22,6 +22,9 @@ LIB_MODULES := base gguf tensor kernels jinja model engine toolkit
 PKGS_jinja  := libutf8proc
 PKGS_engine := libpcre2-8 libutf8proc libcjson
 PKGS    := $(sort $(foreach m,$(LIB_MODULES),$(PKGS_$(m))))
+# The server (src/serve -> libmote-serve.a): the command, its tests and its
+# fuzz target link it; libmote never does.
+PKGS_serve := libmicrohttpd libcjson
 
 # Cross builds: the compiler, the target's pkg-config files (Debian multiarch)
 # and a program that runs the target's binaries here (RUNNER, empty natively).
@@ -64,6 +67,9 @@ endif
 LIB_CFLAGS := -fvisibility=hidden
 LDFLAGS += $(OPT) -pthread
 LDLIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm
+# What a program linking libmote-serve.a adds after it (libmote.a again:
+# the server's objects call into it).
+SERVE_LDLIBS := $(BUILD)/libmote.a $(shell $(PKG_CONFIG) --libs $(PKGS_serve))
 
 # Kernels for one ISA live in files named *_avx2.c / *_avx512.c / *_neon.c /
 # *_dotprod.c and are built with that ISA enabled when the target has it (the
@@ -81,11 +87,14 @@ endif
 
 LIB_SRC  := $(sort $(foreach m,$(LIB_MODULES),$(shell find src/$(m) -name '*.c')))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+SERVE_SRC:= $(sort $(wildcard src/serve/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_UTIL:= $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+SERVE_OBJ:= $(SERVE_SRC:%.c=$(BUILD)/%.o)
+$(SERVE_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_serve))
 $(CLI_OBJ): CFLAGS += -DMOTE_VERSION='"$(VERSION)"' 
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_UOBJ:= $(TEST_UTIL:%.c=$(BUILD)/%.o)
@@ -124,8 +133,12 @@ $(BUILD)/libmote.a: $(LIB_OBJ)
 $(BUILD)/libmote.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libmote.so.$(SOVERSION) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/mote: $(CLI_OBJ) $(BUILD)/libmote.a
-	$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+$(BUILD)/libmote-serve.a: $(SERVE_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/mote: $(CLI_OBJ) $(BUILD)/libmote-serve.a $(BUILD)/libmote.a
+	$(CC) -o $@ $^ $(LDFLAGS) $(shell $(PKG_CONFIG) --libs $(PKGS_serve)) $(LDLIBS)
 
 $(LIB_OBJ): CFLAGS += $(LIB_CFLAGS)
 
@@ -140,6 +153,10 @@ $(BUILD)/tests/%.o: tests/%.c
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_UOBJ) $(BUILD)/libmote.a
 	$(CC) -o $@ $^ $(LDFLAGS) $(shell $(PKG_CONFIG) --libs $(TESTPKG)) $(LDLIBS)
 
+# test_serve checks the server's helpers directly, besides running the command.
+$(BUILD)/tests/test_serve: $(BUILD)/libmote-serve.a
+$(BUILD)/tests/test_serve: LDLIBS := $(SERVE_LDLIBS) $(LDLIBS)
+
 # test_noalloc counts the library's allocations through the linker's --wrap.
 $(BUILD)/tests/test_noalloc: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
 	-Wl,--wrap=posix_memalign,--wrap=aligned_alloc,--wrap=strdup,--wrap=strndup
@@ -150,6 +167,9 @@ $(BUILD)/fuzz/replay_%: $(BUILD)/fuzz/fuzz_%.o $(BUILD)/fuzz/replay.o $(FUZZ_OBJ
 	$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 # The option parser's target links the CLI's parser.
 $(BUILD)/fuzz/replay_args $(BUILD)/fuzz/fuzz-args: $(BUILD)/src/cli/args.o
+# The request parser's target links the server's library.
+$(BUILD)/fuzz/replay_serve_request $(BUILD)/fuzz/fuzz-serve_request: $(BUILD)/libmote-serve.a
+$(BUILD)/fuzz/replay_serve_request $(BUILD)/fuzz/fuzz-serve_request: LDLIBS := $(SERVE_LDLIBS) $(LDLIBS)
 $(BUILD)/fuzz/seeds: $(BUILD)/fuzz/seeds.o $(BUILD)/libmote.a
 	$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 $(FUZZ_SEEDS): $(BUILD)/fuzz/seeds

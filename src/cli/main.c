@@ -30,6 +30,7 @@ static const cli_verb verbs[] = {
     {"tokenize", "show how a text is tokenized", cmd_tokenize},
     {"perplexity", "measure a model's perplexity on a text file", cmd_perplexity},
     {"bench", "measure prompt and generation speed (like llama-bench)", cmd_bench},
+    {"serve", "serve models over HTTP with OpenAI's API (local server)", cmd_serve},
     {"synth", "write a random-weight model shaped like a real one", cmd_synth},
     {"version", "print the version", cmd_version},
     {"help", "show the help of a verb", cmd_help},

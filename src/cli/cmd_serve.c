@@ -1,0 +1,135 @@
+/*
+ * cmd_serve.c — `mote serve`: an OpenAI-compatible HTTP server
+ * (src/serve/, libmote-serve.a) until SIGTERM or SIGINT.
+ *
+ * The signals are blocked before the server's thread starts (it inherits
+ * the mask), and this thread waits for them with sigwait: no handler runs
+ * anywhere, and a request in flight is never interrupted.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "serve/server.h"
+
+/* Defaults: a body of 8 MiB, 8 KiB of request line and headers (and MHD's
+ * working room for the connection), 64 connections, 60 s idle. */
+#define SERVE_DEFAULT_PORT 8080
+#define SERVE_DEFAULT_MAX_BODY (8u << 20)
+#define SERVE_DEFAULT_MAX_HEADER (32u << 10)
+#define SERVE_DEFAULT_CONNECTIONS 64
+#define SERVE_DEFAULT_TIMEOUT_S 60
+#define SERVE_API_KEY_FILE_MAX 4096
+
+/* The key in file f: its first line, without white space around it. */
+static int read_key_file(const char *f, char **key)
+{
+    const cli_file_kind kind = {"API key file", SERVE_API_KEY_FILE_MAX, 1, NULL};
+    size_t len;
+    if (cli_read_file(f, &kind, key, &len) != 0) return EXIT_LIB;
+    char *k = *key + strspn(*key, " \t\r\n");
+    k[strcspn(k, "\r\n")] = 0;
+    for (size_t n = strlen(k); n && (k[n - 1] == ' ' || k[n - 1] == '\t');) k[--n] = 0;
+    memmove(*key, k, strlen(k) + 1);
+    if (!**key) return cli_error("%s: the API key file is empty", f);
+    return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    const char *host = "127.0.0.1", *api_key = NULL, *api_key_file = NULL;
+    int port = SERVE_DEFAULT_PORT, max_conn = SERVE_DEFAULT_CONNECTIONS, timeout_s = SERVE_DEFAULT_TIMEOUT_S;
+    int max_body = SERVE_DEFAULT_MAX_BODY;
+    const cli_opt opts[] = {
+        {0, "host", ARG_STRING, &host, "ADDR", "address to listen on (default 127.0.0.1)", 0, 0, NULL},
+        {0, "port", ARG_INT, &port, "N", "port (default 8080; 0: a free one, printed)", 0, 65535, NULL},
+        {0, "api-key", ARG_STRING, &api_key, "KEY", "require 'Authorization: Bearer KEY' on every request", 0, 0,
+         NULL},
+        {0, "api-key-file", ARG_STRING, &api_key_file, "FILE", "the same, with the key read from FILE", 0, 0, NULL},
+        {0, "max-body", ARG_INT, &max_body, "BYTES", "largest request body (default 8 MiB; larger: 413)", 1,
+         1 << 30, NULL},
+        {0, "max-connections", ARG_INT, &max_conn, "N", "connections open at once (default 64)", 1, 65536, NULL},
+        {0, "timeout", ARG_INT, &timeout_s, "SECONDS", "close a connection idle this long (default 60)", 1, 86400,
+         NULL},
+        {0},
+    };
+    const char **models = calloc((size_t)argc + 1, sizeof *models);
+    if (!models) return cli_error("out of memory");
+    char *file_key = NULL;
+    int rc;
+    const cli_spec spec = {
+        .verb = "serve",
+        .usage = "[MODEL]... [options]",
+        .about = "Serve the models over HTTP with OpenAI's API shapes until SIGTERM or Ctrl-C.\n"
+                 "Each MODEL (a GGUF file) is named by its file stem and opened on first use.\n"
+                 "Endpoints now: GET /health, GET /v1/models, POST /tokenize, POST /detokenize.",
+        .notes = "Listening on an address other than loopback needs --api-key or --api-key-file.\n"
+                 "Once ready, the command prints 'mote serve: listening on http://HOST:PORT' on stderr.",
+        .opts = opts,
+        .min_pos = 0,
+        .max_pos = argc,
+        .pos = models,
+    };
+    int n_pos;
+    rc = args_parse(&spec, argc, argv, &n_pos);
+    if (rc != ARGS_CONTINUE) goto out;
+    if (api_key && api_key_file) {
+        rc = args_usage_error(&spec, "give --api-key or --api-key-file, not both");
+        goto out;
+    }
+    if (api_key_file && (rc = read_key_file(api_key_file, &file_key)) != 0) goto out;
+    if (file_key) api_key = file_key;
+    if (api_key && !*api_key) {
+        rc = args_usage_error(&spec, "--api-key is empty");
+        goto out_key;
+    }
+    if (!serve_host_is_loopback(host)) {
+        if (!api_key) {
+            rc = cli_error("refusing to listen on %s without an API key: other machines could use it.\n"
+                           "Give --api-key KEY or --api-key-file FILE, or listen on 127.0.0.1.",
+                           host);
+            goto out_key;
+        }
+        fprintf(stderr, "mote serve: warning: listening on %s, not loopback: reachable from other machines "
+                        "(with the API key)\n", host);
+    }
+
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    const serve_config cfg = {
+        .host = host,
+        .port = port,
+        .api_key = api_key,
+        .max_body = (size_t)max_body,
+        .max_header = SERVE_DEFAULT_MAX_HEADER,
+        .max_connections = (unsigned)max_conn,
+        .timeout_s = (unsigned)timeout_s,
+        .models = models,
+        .n_models = n_pos,
+    };
+    serve_server *server;
+    char err[512];
+    if (serve_start(&cfg, &server, err, sizeof err) != 0) {
+        rc = cli_error("%s", err);
+        goto out_key;
+    }
+    const int v6 = strchr(host, ':') != NULL;
+    fprintf(stderr, "mote serve: listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "",
+            serve_port(server));
+    fflush(stderr);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "mote serve: %s: finishing the requests in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    serve_stop(server);
+    rc = 0;
+out_key:
+    free(file_key);
+out:
+    free(models);
+    return rc;
+}

@@ -1,0 +1,57 @@
+/*
+ * request.h — JSON request bodies of the server, parsed and validated.
+ *
+ * A body is untrusted input: serve_parse_request turns it into a
+ * serve_request or a serve_error (the HTTP status and OpenAI's error
+ * fields), never anything between. fuzz/fuzz_serve_request.c holds it to
+ * that contract.
+ */
+#ifndef MOTE_SERVE_REQUEST_H
+#define MOTE_SERVE_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The longest param name and message an error carries (bytes, with NUL). */
+#define SERVE_PARAM_MAX 64
+#define SERVE_MESSAGE_MAX 256
+
+/* OpenAI's error object: {"error":{"message","type","param","code"}}. */
+typedef struct serve_error {
+    int status;                        /* HTTP status: 400, 401, 404, ... */
+    const char *type;                  /* "invalid_request_error", ... (static) */
+    const char *code;                  /* "model_not_found", ... or NULL (static) */
+    char param[SERVE_PARAM_MAX];       /* the field at fault, or "" */
+    char message[SERVE_MESSAGE_MAX];   /* for a person */
+} serve_error;
+
+typedef enum serve_request_kind {
+    SERVE_REQ_TOKENIZE,   /* POST /tokenize */
+    SERVE_REQ_DETOKENIZE, /* POST /detokenize */
+} serve_request_kind;
+
+/* A parsed body. Strings are NUL-terminated copies (content may also hold
+ * NULs: content_len counts its bytes). */
+typedef struct serve_request {
+    serve_request_kind kind;
+    char *model;          /* "model", or NULL when absent */
+    char *content;        /* tokenize: "content" */
+    size_t content_len;
+    int add_special;      /* tokenize: "add_special", default 0 as llama-server */
+    int parse_special;    /* tokenize: "parse_special", default 1 as llama-server */
+    int32_t *tokens;      /* detokenize: "tokens" */
+    size_t n_tokens;
+} serve_request;
+
+/* Parse body[0..len) as a request of `kind`. 0: *out filled (free it with
+ * serve_request_free); -1: *err filled (400, or 500 when out of memory)
+ * and *out zeroed. */
+int serve_parse_request(serve_request_kind kind, const char *body, size_t len, serve_request *out,
+                        serve_error *err);
+void serve_request_free(serve_request *req);
+
+/* Fill *err; returns -1 so that callers can `return serve_fail(...)`. */
+int serve_fail(serve_error *err, int status, const char *type, const char *code, const char *param,
+               const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+#endif

@@ -1,0 +1,450 @@
+/*
+ * server.c — `mote serve`'s HTTP routes on libmicrohttpd: /health,
+ * /v1/models, /tokenize, /detokenize, and OpenAI's error object for every
+ * refusal.
+ *
+ * Requests are handled in MHD's one polling thread (epoll), which sleeps
+ * in the kernel while there is nothing to do. A body is gathered into a
+ * buffer of at most max_body bytes, then parsed by request.c.
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+
+#include "mote.h"
+#include "serve/request.h"
+#include "serve/server.h"
+
+/* How long serve_stop waits for requests in flight before closing them. */
+#define SERVE_DRAIN_MS 10000
+#define SERVE_DRAIN_STEP_MS 20
+
+typedef struct serve_model {
+    char *id;           /* the file stem: "stories260K" */
+    const char *path;   /* as given */
+    mote_model *model;  /* NULL until first used */
+} serve_model;
+
+struct serve_server {
+    serve_config cfg;
+    struct MHD_Daemon *daemon;
+    int port;
+    time_t created;          /* "created" of every model in /v1/models */
+    serve_model *models;     /* cfg.n_models */
+    pthread_mutex_t lock;    /* guards models[].model */
+};
+
+/* One request's state across MHD's calls of the handler. */
+typedef struct serve_conn {
+    char *body;          /* gathered so far */
+    size_t len, cap;
+    int too_large;       /* more than max_body came: the answer is 413 */
+} serve_conn;
+
+/* ------------------------------------------------------------------------
+ * Responses
+ * ---------------------------------------------------------------------- */
+
+/* Queue `json` (consumed) with `status`. */
+static enum MHD_Result reply_json_allow(struct MHD_Connection *c, unsigned status, cJSON *json, const char *allow)
+{
+    char *text = json ? cJSON_PrintUnformatted(json) : NULL;
+    cJSON_Delete(json);
+    if (!text) return MHD_NO; /* out of memory: MHD closes the connection */
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (status == MHD_HTTP_UNAUTHORIZED) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    const enum MHD_Result ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, cJSON *json)
+{
+    return reply_json_allow(c, status, json, NULL);
+}
+
+/* allow: the Allow header of a 405, else NULL. */
+static enum MHD_Result reply_error_allow(struct MHD_Connection *c, const serve_error *e, const char *allow)
+{
+    cJSON *root = cJSON_CreateObject(), *obj = cJSON_AddObjectToObject(root, "error");
+    cJSON_AddStringToObject(obj, "message", e->message);
+    cJSON_AddStringToObject(obj, "type", e->type);
+    if (e->param[0]) cJSON_AddStringToObject(obj, "param", e->param);
+    else cJSON_AddNullToObject(obj, "param");
+    if (e->code) cJSON_AddStringToObject(obj, "code", e->code);
+    else cJSON_AddNullToObject(obj, "code");
+    return reply_json_allow(c, (unsigned)e->status, root, allow);
+}
+
+static enum MHD_Result reply_error(struct MHD_Connection *c, const serve_error *e)
+{
+    return reply_error_allow(c, e, NULL);
+}
+
+static enum MHD_Result fail(struct MHD_Connection *c, int status, const char *type, const char *code,
+                            const char *param, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static enum MHD_Result fail(struct MHD_Connection *c, int status, const char *type, const char *code,
+                            const char *param, const char *fmt, ...)
+{
+    serve_error e;
+    serve_fail(&e, status, type, code, param, "%s", "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.message, sizeof e.message, fmt, ap);
+    va_end(ap);
+    return reply_error(c, &e);
+}
+
+/* ------------------------------------------------------------------------
+ * Models
+ * ---------------------------------------------------------------------- */
+
+/* The model a request names (the only one when it names none), opened on
+ * first use. NULL with *err filled when there is none. */
+static mote_model *find_model(serve_server *s, const char *id, serve_error *err)
+{
+    int k = -1;
+    if (!id && s->cfg.n_models == 1) k = 0;
+    else if (!id) {
+        serve_fail(err, 400, "invalid_request_error", NULL, "model", "'model' is required: this server has %d models",
+                   s->cfg.n_models);
+        return NULL;
+    }
+    for (int i = 0; k < 0 && i < s->cfg.n_models; i++)
+        if (strcmp(s->models[i].id, id) == 0) k = i;
+    if (k < 0) {
+        serve_fail(err, 404, "invalid_request_error", "model_not_found", "model", "The model '%.200s' does not exist",
+                   id);
+        return NULL;
+    }
+    pthread_mutex_lock(&s->lock);
+    serve_model *m = &s->models[k];
+    if (!m->model && mote_model_open(m->path, NULL, &m->model) != MOTE_OK)
+        serve_fail(err, 500, "server_error", NULL, "model", "opening model '%.60s': %.160s", m->id, mote_last_error());
+    mote_model *model = m->model;
+    pthread_mutex_unlock(&s->lock);
+    return model;
+}
+
+/* "dir/stories260K.gguf" -> "stories260K" (malloc'd). */
+static char *file_stem(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n > 5 && strcmp(base + n - 5, ".gguf") == 0) n -= 5;
+    return strndup(base, n);
+}
+
+/* ------------------------------------------------------------------------
+ * Routes
+ * ---------------------------------------------------------------------- */
+
+static enum MHD_Result get_health(serve_server *s, struct MHD_Connection *c)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "status", "ok");
+    return reply_json(c, MHD_HTTP_OK, root);
+}
+
+static enum MHD_Result get_models(serve_server *s, struct MHD_Connection *c)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "object", "list");
+    cJSON *data = cJSON_AddArrayToObject(root, "data");
+    for (int i = 0; i < s->cfg.n_models; i++) {
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "id", s->models[i].id);
+        cJSON_AddStringToObject(m, "object", "model");
+        cJSON_AddNumberToObject(m, "created", (double)s->created);
+        cJSON_AddStringToObject(m, "owned_by", "mote");
+        cJSON_AddItemToArray(data, m);
+    }
+    return reply_json(c, MHD_HTTP_OK, root);
+}
+
+static enum MHD_Result post_tokenize(serve_server *s, struct MHD_Connection *c, const serve_request *req)
+{
+    serve_error err;
+    mote_model *model = find_model(s, req->model, &err);
+    if (!model) return reply_error(c, &err);
+    size_t n = 0;
+    mote_status st = mote_tokenize(model, req->content, req->content_len, req->add_special, req->parse_special,
+                                   NULL, 0, &n);
+    mote_token *toks = n ? malloc(n * sizeof *toks) : NULL;
+    if (n && !toks) return fail(c, 500, "server_error", NULL, NULL, "out of memory");
+    if (st == MOTE_OK || st == MOTE_E_RANGE)
+        st = mote_tokenize(model, req->content, req->content_len, req->add_special, req->parse_special, toks, n, &n);
+    if (st != MOTE_OK) {
+        free(toks);
+        return fail(c, 500, "server_error", NULL, "content", "tokenizing: %.200s", mote_last_error());
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(root, "tokens");
+    for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateNumber(toks[i]));
+    free(toks);
+    return reply_json(c, MHD_HTTP_OK, root);
+}
+
+static enum MHD_Result post_detokenize(serve_server *s, struct MHD_Connection *c, const serve_request *req)
+{
+    serve_error err;
+    mote_model *model = find_model(s, req->model, &err);
+    if (!model) return reply_error(c, &err);
+    const int n_vocab = mote_vocab_size(model);
+    for (size_t i = 0; i < req->n_tokens; i++)
+        if (req->tokens[i] >= n_vocab)
+            return fail(c, 400, "invalid_request_error", NULL, "tokens",
+                        "'tokens' holds %d, outside the vocabulary of %d tokens", (int)req->tokens[i], n_vocab);
+    char *text = NULL;
+    if (mote_detokenize(model, req->tokens, req->n_tokens, 0, &text) != MOTE_OK)
+        return fail(c, 500, "server_error", NULL, "tokens", "detokenizing: %.200s", mote_last_error());
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "content", text);
+    mote_free(text);
+    return reply_json(c, MHD_HTTP_OK, root);
+}
+
+typedef enum route_method { ROUTE_GET, ROUTE_POST } route_method;
+
+typedef struct route {
+    const char *path;
+    route_method method;
+    serve_request_kind kind;  /* POST: how the body is parsed */
+    enum MHD_Result (*get)(serve_server *, struct MHD_Connection *);
+    enum MHD_Result (*post)(serve_server *, struct MHD_Connection *, const serve_request *);
+} route;
+
+static const route routes[] = {
+    {"/health", ROUTE_GET, 0, get_health, NULL},
+    {"/v1/models", ROUTE_GET, 0, get_models, NULL},
+    {"/tokenize", ROUTE_POST, SERVE_REQ_TOKENIZE, NULL, post_tokenize},
+    {"/detokenize", ROUTE_POST, SERVE_REQ_DETOKENIZE, NULL, post_detokenize},
+};
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+
+/* ------------------------------------------------------------------------
+ * The handler: auth, routing, body, dispatch
+ * ---------------------------------------------------------------------- */
+
+static int authorized(const serve_server *s, struct MHD_Connection *c)
+{
+    if (!s->cfg.api_key) return 1;
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    static const char bearer[] = "Bearer ";
+    if (!h || strncmp(h, bearer, sizeof bearer - 1) != 0) return 0;
+    h += sizeof bearer - 1;
+    return serve_secret_equal(h, strlen(h), s->cfg.api_key, strlen(s->cfg.api_key));
+}
+
+/* The route of url and method; NULL with *known set (1 + the route's
+ * method) when only the method is wrong. */
+static const route *find_route(const char *url, const char *method, int *known)
+{
+    const route_method m = strcmp(method, MHD_HTTP_METHOD_POST) == 0 ? ROUTE_POST : ROUTE_GET;
+    const int is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    *known = 0;
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        if (strcmp(routes[i].path, url) != 0) continue;
+        *known = 1 + (int)routes[i].method;
+        if ((routes[i].method == ROUTE_GET && is_get) || (routes[i].method == ROUTE_POST && m == ROUTE_POST))
+            return &routes[i];
+    }
+    return NULL;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    serve_server *s = cls;
+    serve_conn *conn = *con_cls;
+    if (!conn) { /* first call: headers only */
+        if (!(conn = calloc(1, sizeof *conn))) return MHD_NO;
+        *con_cls = conn;
+        if (!authorized(s, c))
+            return fail(c, 401, "invalid_request_error", "invalid_api_key", NULL,
+                        "Missing or incorrect API key: send 'Authorization: Bearer KEY'");
+        int known;
+        const route *r = find_route(url, method, &known);
+        if (!r && known) {
+            serve_error e;
+            serve_fail(&e, 405, "invalid_request_error", "method_not_allowed", NULL, "%.16s is not allowed on %.100s",
+                       method, url);
+            return reply_error_allow(c, &e, known == ROUTE_POST + 1 ? "POST" : "GET, HEAD");
+        }
+        if (!r) return fail(c, 404, "invalid_request_error", "not_found", NULL, "Invalid URL (%.16s %.100s)", method, url);
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body)
+            return fail(c, 413, "invalid_request_error", "request_too_large", NULL,
+                        "The request body is larger than %zu bytes", s->cfg.max_body);
+        return MHD_YES;
+    }
+    if (*upload_size) { /* a piece of the body */
+        const size_t n = *upload_size;
+        *upload_size = 0;
+        if (conn->too_large || n > s->cfg.max_body - conn->len) {
+            conn->too_large = 1;
+            return MHD_YES;
+        }
+        if (conn->len + n > conn->cap) {
+            size_t cap = conn->cap ? conn->cap : 4096;
+            while (cap < conn->len + n) cap *= 2;
+            char *b = realloc(conn->body, cap);
+            if (!b) return MHD_NO;
+            conn->body = b;
+            conn->cap = cap;
+        }
+        memcpy(conn->body + conn->len, upload, n);
+        conn->len += n;
+        return MHD_YES;
+    }
+    /* the request is complete */
+    if (conn->too_large)
+        return fail(c, 413, "invalid_request_error", "request_too_large", NULL,
+                    "The request body is larger than %zu bytes", s->cfg.max_body);
+    int known;
+    const route *r = find_route(url, method, &known);
+    if (r->get) return r->get(s, c);
+    serve_request req;
+    serve_error err;
+    if (serve_parse_request(r->kind, conn->body ? conn->body : "", conn->len, &req, &err) != 0)
+        return reply_error(c, &err);
+    const enum MHD_Result ok = r->post(s, c, &req);
+    serve_request_free(&req);
+    return ok;
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode why)
+{
+    serve_conn *conn = *con_cls;
+    if (conn) free(conn->body);
+    free(conn);
+    *con_cls = NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Start and stop
+ * ---------------------------------------------------------------------- */
+
+int serve_host_is_loopback(const char *host)
+{
+    if (strcmp(host, "localhost") == 0) return 1;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
+    return 0;
+}
+
+int serve_secret_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+    /* Every byte of b is read whatever a holds; a differing length only
+     * sets a bit of the difference. */
+    volatile unsigned char diff = (unsigned char)(alen != blen);
+    for (size_t i = 0; i < blen; i++) diff |= (unsigned char)(b[i] ^ (i < alen ? a[i] : 0));
+    return diff == 0;
+}
+
+static void free_server(serve_server *s)
+{
+    for (int i = 0; s->models && i < s->cfg.n_models; i++) {
+        mote_model_close(s->models[i].model);
+        free(s->models[i].id);
+    }
+    free(s->models);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+int serve_start(const serve_config *cfg, serve_server **out, char *err, size_t errcap)
+{
+    *out = NULL;
+    serve_server *s = calloc(1, sizeof *s);
+    if (!s) return snprintf(err, errcap, "out of memory"), -1;
+    s->cfg = *cfg;
+    s->created = time(NULL);
+    pthread_mutex_init(&s->lock, NULL);
+    s->models = calloc(cfg->n_models ? (size_t)cfg->n_models : 1, sizeof *s->models);
+    if (!s->models) return free_server(s), snprintf(err, errcap, "out of memory"), -1;
+    for (int i = 0; i < cfg->n_models; i++) {
+        s->models[i].path = cfg->models[i];
+        if (!(s->models[i].id = file_stem(cfg->models[i]))) return free_server(s), snprintf(err, errcap, "out of memory"), -1;
+        for (int j = 0; j < i; j++)
+            if (strcmp(s->models[j].id, s->models[i].id) == 0) {
+                snprintf(err, errcap, "two models have the id '%s' (%s and %s)", s->models[i].id, cfg->models[j],
+                         cfg->models[i]);
+                return free_server(s), -1;
+            }
+    }
+
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    char port[16];
+    snprintf(port, sizeof port, "%d", cfg->port);
+    const char *host = strcmp(cfg->host, "localhost") == 0 ? "127.0.0.1" : cfg->host;
+    const int gai = getaddrinfo(host, port, &hints, &ai);
+    if (gai != 0) {
+        snprintf(err, errcap, "--host %s: not a numeric IPv4 or IPv6 address (%s)", cfg->host, gai_strerror(gai));
+        return free_server(s), -1;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+#ifdef __linux__
+    flags |= MHD_USE_EPOLL;
+#else
+    flags |= MHD_USE_POLL;
+#endif
+    if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
+    s->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, handle, s,
+                                 MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                                 MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->max_header,
+                                 MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+                                 MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!s->daemon) {
+        snprintf(err, errcap, "cannot listen on %s port %d (in use, or not an address of this machine?)", cfg->host,
+                 cfg->port);
+        return free_server(s), -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : cfg->port;
+    *out = s;
+    return 0;
+}
+
+int serve_port(const serve_server *s)
+{
+    return s->port;
+}
+
+void serve_stop(serve_server *s)
+{
+    if (!s) return;
+    /* Stop accepting, then give the connections in flight time to end. */
+    const MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET) close(fd);
+    for (int waited = 0; waited < SERVE_DRAIN_MS; waited += SERVE_DRAIN_STEP_MS) {
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!info || info->num_connections == 0) break;
+        nanosleep(&(struct timespec){0, SERVE_DRAIN_STEP_MS * 1000000L}, NULL);
+    }
+    MHD_stop_daemon(s->daemon);
+    free_server(s);
+}

@@ -1,0 +1,40 @@
+/*
+ * server.h — the HTTP server of `mote serve` (libmicrohttpd).
+ *
+ * One polling thread (epoll on Linux) serves every connection and blocks
+ * in the kernel while none has work, so an idle server costs no CPU.
+ * Models are listed at start and opened on first use.
+ */
+#ifndef MOTE_SERVE_SERVER_H
+#define MOTE_SERVE_SERVER_H
+
+#include <stddef.h>
+
+typedef struct serve_config {
+    const char *host;          /* address to bind, numeric IPv4 or IPv6 */
+    int port;                  /* 0: the kernel picks one (serve_port says which) */
+    const char *api_key;       /* required as "Authorization: Bearer KEY"; NULL: none */
+    size_t max_body;           /* larger request bodies get 413 */
+    size_t max_header;         /* bytes of a connection's request line and headers */
+    unsigned max_connections;  /* more are refused at accept */
+    unsigned timeout_s;        /* an idle connection is closed after this */
+    const char *const *models; /* model file paths */
+    int n_models;
+} serve_config;
+
+typedef struct serve_server serve_server;
+
+/* Start serving. 0: *out running; -1: err holds why. */
+int serve_start(const serve_config *cfg, serve_server **out, char *err, size_t errcap);
+/* The port it listens on. */
+int serve_port(const serve_server *s);
+/* Stop accepting, finish the requests in flight, close the models. */
+void serve_stop(serve_server *s);
+
+/* 1 when host is a loopback address (127.0.0.0/8, ::1, "localhost"). */
+int serve_host_is_loopback(const char *host);
+
+/* Compare a and b in time that depends only on their lengths. */
+int serve_secret_equal(const char *a, size_t alen, const char *b, size_t blen);
+
+#endif
