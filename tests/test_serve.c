@@ -1,0 +1,486 @@
+/*
+ * test_serve.c — `mote serve` (src/serve/) over real HTTP.
+ *
+ * Each test starts the built command (env MOTE_BIN, else build/mote) on
+ * 127.0.0.1 with --port 0, reads the port from its "listening on" line
+ * on stderr, talks HTTP/1.1 to it over plain sockets, and stops it with
+ * SIGTERM, which must end it with status 0. The server's helpers
+ * (loopback test, constant-time compare) are checked directly.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "serve/server.h"
+#include "testutil.h"
+
+extern char **environ;
+
+static char mote_bin[4096];
+
+/* Seconds the server may take to say it is listening (slow under qemu and
+ * sanitizers), and to exit after SIGTERM. */
+#define START_TIMEOUT_S 60
+#define STOP_TIMEOUT_S 30
+/* The issue asks for 0 ticks over 10 s idle; the suite measures 3 s to
+ * stay quick (a spinning thread shows in far less). */
+#define IDLE_SECONDS 3
+
+typedef struct server {
+    pid_t pid;
+    int err_fd;  /* the server's stderr (a temporary file) */
+    int port;
+} server;
+
+typedef struct reply {
+    int status;   /* HTTP status, 0 when none came */
+    char *head;   /* status line and headers */
+    char *body;
+} reply;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void sleep_ms(int ms)
+{
+    nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL);
+}
+
+static char *slurp_fd(int fd)
+{
+    off_t n = lseek(fd, 0, SEEK_END);
+    assert_true(n >= 0);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(pread(fd, buf, (size_t)n, 0), n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static int temp_fd(void)
+{
+    char path[] = "/tmp/mote-test-serve-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    return fd;
+}
+
+/* Spawn `mote serve ARGS...` (NULL-terminated) with stderr to a file. */
+static pid_t spawn_serve(const char *const *args, int err_fd)
+{
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = mote_bin;
+    argv[n++] = "serve";
+    for (size_t i = 0; args[i] && n < 63; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+    pid_t pid;
+    const int rc = posix_spawn(&pid, mote_bin, &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) fail_msg("cannot run %s (set MOTE_BIN)", mote_bin);
+    return pid;
+}
+
+/* Wait for pid to end; its exit status, or 128 + signal. */
+static int wait_exit(pid_t pid, int timeout_s)
+{
+    int ws;
+    const double deadline = now_s() + timeout_s;
+    pid_t w;
+    while ((w = waitpid(pid, &ws, WNOHANG)) == 0) {
+        if (now_s() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &ws, 0);
+            fail_msg("mote serve still running after %d s: killed", timeout_s);
+        }
+        sleep_ms(5);
+    }
+    assert_int_equal(w, pid);
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+/* Start a server on 127.0.0.1 port 0 with more arguments (NULL-ended). */
+static server start_server(const char *first, ...)
+{
+    const char *args[48] = {"--port", "0"};
+    size_t n = 2;
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a && n < 47; a = va_arg(ap, const char *)) args[n++] = a;
+    va_end(ap);
+    args[n] = NULL;
+    server s = {.err_fd = temp_fd()};
+    s.pid = spawn_serve(args, s.err_fd);
+    static const char mark[] = "listening on http://127.0.0.1:";
+    const double deadline = now_s() + START_TIMEOUT_S;
+    for (;;) {
+        char *err = slurp_fd(s.err_fd);
+        const char *p = strstr(err, mark);
+        if (p) s.port = atoi(p + sizeof mark - 1);
+        free(err);
+        if (s.port > 0) return s;
+        int ws;
+        if (waitpid(s.pid, &ws, WNOHANG) == s.pid) fail_msg("mote serve exited before listening");
+        if (now_s() > deadline) {
+            kill(s.pid, SIGKILL);
+            waitpid(s.pid, &ws, 0);
+            fail_msg("mote serve did not say it listens within %d s", START_TIMEOUT_S);
+        }
+        sleep_ms(10);
+    }
+}
+
+/* SIGTERM (or sig): the server must exit 0. Returns its stderr. */
+static char *stop_server_with(server *s, int sig)
+{
+    kill(s->pid, sig);
+    const int status = wait_exit(s->pid, STOP_TIMEOUT_S);
+    char *err = slurp_fd(s->err_fd);
+    close(s->err_fd);
+    if (status != 0) fail_msg("mote serve exited with %d after signal %d; stderr:\n%s", status, sig, err);
+    return err;
+}
+
+static void stop_server(server *s)
+{
+    free(stop_server_with(s, SIGTERM));
+}
+
+/* Send raw bytes (a whole request) and read the reply until the server
+ * closes the connection. */
+static reply http_raw(int port, const char *req, size_t len)
+{
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    /* The server may answer (413, 401) and close before it read it all. */
+    for (size_t off = 0; off < len;) {
+        const ssize_t w = send(fd, req + off, len - off, MSG_NOSIGNAL);
+        if (w <= 0) break;
+        off += (size_t)w;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    for (;;) {
+        if (n + 1 >= cap) assert_non_null(buf = realloc(buf, cap *= 2));
+        const ssize_t r = recv(fd, buf + n, cap - n - 1, 0);
+        if (r <= 0) break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = '\0';
+    reply rep = {0};
+    char *sep = strstr(buf, "\r\n\r\n");
+    if (sep) {
+        *sep = '\0';
+        rep.body = strdup(sep + 4);
+        sscanf(buf, "HTTP/1.%*d %d", &rep.status);
+    } else {
+        rep.body = strdup("");
+    }
+    rep.head = buf;
+    return rep;
+}
+
+/* METHOD path with an optional JSON body and extra header lines. */
+static reply http(int port, const char *method, const char *path, const char *body, const char *headers)
+{
+    char *req = NULL;
+    assert_true(asprintf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s", method, path,
+                         headers ? headers : "") > 0);
+    char *full = NULL;
+    if (body)
+        assert_true(asprintf(&full, "%sContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", req,
+                             strlen(body), body) > 0);
+    else
+        assert_true(asprintf(&full, "%s\r\n", req) > 0);
+    free(req);
+    req = full;
+    reply r = http_raw(port, req, strlen(req));
+    free(req);
+    return r;
+}
+
+static void reply_free(reply *r)
+{
+    free(r->head);
+    free(r->body);
+}
+
+/* The reply has `status` and, when not NULL, its body contains `want`. */
+static void expect(reply r, int status, const char *want)
+{
+    if (r.status != status || (want && !strstr(r.body, want)))
+        fail_msg("expected %d with '%s', got %d: %s", status, want ? want : "", r.status, r.body);
+    reply_free(&r);
+}
+
+/* An OpenAI error object with this status, param and code ("null" for none). */
+static void expect_error(reply r, int status, const char *param, const char *code)
+{
+    char want_param[128], want_code[128];
+    snprintf(want_param, sizeof want_param, strcmp(param, "null") ? "\"param\":\"%s\"" : "\"param\":%s", param);
+    snprintf(want_code, sizeof want_code, strcmp(code, "null") ? "\"code\":\"%s\"" : "\"code\":%s", code);
+    if (r.status != status || strncmp(r.body, "{\"error\":{\"message\":\"", 21) != 0 ||
+        !strstr(r.body, "\"type\":\"") || !strstr(r.body, want_param) || !strstr(r.body, want_code))
+        fail_msg("expected %d with param %s code %s, got %d: %s", status, param, code, r.status, r.body);
+    if (!strstr(r.head, "Content-Type: application/json")) fail_msg("not JSON: %s", r.head);
+    reply_free(&r);
+}
+
+/* ------------------------------------------------------------------------
+ * Tests
+ * ---------------------------------------------------------------------- */
+
+static void test_helpers(void **state)
+{
+    assert_true(serve_host_is_loopback("127.0.0.1"));
+    assert_true(serve_host_is_loopback("127.1.2.3"));
+    assert_true(serve_host_is_loopback("::1"));
+    assert_true(serve_host_is_loopback("localhost"));
+    assert_false(serve_host_is_loopback("0.0.0.0"));
+    assert_false(serve_host_is_loopback("::"));
+    assert_false(serve_host_is_loopback("192.168.1.1"));
+    assert_false(serve_host_is_loopback("128.0.0.1"));
+    assert_true(serve_secret_equal("abc", 3, "abc", 3));
+    assert_false(serve_secret_equal("abd", 3, "abc", 3));
+    assert_false(serve_secret_equal("ab", 2, "abc", 3));
+    assert_false(serve_secret_equal("abcd", 4, "abc", 3));
+    assert_false(serve_secret_equal("", 0, "abc", 3));
+}
+
+/* /health, and /v1/models lists every MODEL by its stem without opening
+ * one: the files do not exist. */
+static void test_health_and_models(void **state)
+{
+    server s = start_server("/nonexistent/alpha.gguf", "/nonexistent/beta-Q8_0.gguf", NULL);
+    expect(http(s.port, "GET", "/health", NULL, NULL), 200, "{\"status\":\"ok\"}");
+    reply r = http(s.port, "GET", "/v1/models", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "{\"object\":\"list\",\"data\":[{\"id\":\"alpha\",\"object\":\"model\",\"created\":"));
+    assert_non_null(strstr(r.body, "\"owned_by\":\"mote\"},{\"id\":\"beta-Q8_0\",\"object\":\"model\""));
+    reply_free(&r);
+    /* a model that cannot be opened is a 500 with the reason, and the
+     * server stays up */
+    expect_error(http(s.port, "POST", "/tokenize", "{\"model\":\"alpha\",\"content\":\"a\"}", NULL), 500, "model",
+                 "null");
+    expect(http(s.port, "GET", "/health", NULL, NULL), 200, "ok");
+    stop_server(&s);
+}
+
+static void test_tokenize_roundtrip(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char model[4096];
+    snprintf(model, sizeof model, "%s", shared_path("models/stories260K.gguf"));
+    server s = start_server(model, NULL);
+    /* llama-server's shapes; p1 of ../shared/golden, with and without BOS */
+    expect(http(s.port, "POST", "/tokenize", "{\"model\":\"stories260K\",\"content\":\"Once upon a time\"}", NULL), 200,
+           "{\"tokens\":[403,407,261,378]}");
+    expect(http(s.port, "POST", "/tokenize", "{\"content\":\"Once upon a time\",\"add_special\":true}", NULL), 200,
+           "{\"tokens\":[1,403,407,261,378]}");
+    expect(http(s.port, "POST", "/detokenize", "{\"model\":\"stories260K\",\"tokens\":[403,407,261,378]}", NULL), 200,
+           "{\"content\":\"Once upon a time\"}");
+    expect(http(s.port, "POST", "/detokenize", "{\"tokens\":[]}", NULL), 200, "{\"content\":\"\"}");
+    expect_error(http(s.port, "POST", "/detokenize", "{\"tokens\":[403,512]}", NULL), 400, "tokens", "null");
+    expect_error(http(s.port, "POST", "/detokenize", "{\"tokens\":[1.5]}", NULL), 400, "tokens", "null");
+    expect_error(http(s.port, "POST", "/detokenize", "{\"tokens\":[-1]}", NULL), 400, "tokens", "null");
+    expect_error(http(s.port, "POST", "/detokenize", "{\"tokens\":\"403\"}", NULL), 400, "tokens", "null");
+    stop_server(&s);
+}
+
+static void test_errors(void **state)
+{
+    server s = start_server("/nonexistent/alpha.gguf", NULL);
+    expect_error(http(s.port, "GET", "/v1/nothing", NULL, NULL), 404, "null", "not_found");
+    expect_error(http(s.port, "POST", "/health", "{}", NULL), 405, "null", "method_not_allowed");
+    reply r = http(s.port, "GET", "/tokenize", NULL, NULL);
+    assert_non_null(strstr(r.head, "Allow: POST"));
+    expect_error(r, 405, "null", "method_not_allowed");
+    expect_error(http(s.port, "POST", "/tokenize", "{\"content\": \"a\"", NULL), 400, "null", "null");
+    expect_error(http(s.port, "POST", "/tokenize", "", NULL), 400, "null", "null");
+    expect_error(http(s.port, "POST", "/tokenize", "[1,2]", NULL), 400, "null", "null");
+    expect_error(http(s.port, "POST", "/tokenize", "{\"content\":3}", NULL), 400, "content", "null");
+    expect_error(http(s.port, "POST", "/tokenize", "{\"model\":\"alpha\"}", NULL), 400, "content", "null");
+    expect_error(http(s.port, "POST", "/tokenize", "{\"model\":7,\"content\":\"a\"}", NULL), 400, "model", "null");
+    expect_error(http(s.port, "POST", "/tokenize", "{\"content\":\"a\",\"add_special\":1}", NULL), 400,
+                 "add_special", "null");
+    expect_error(http(s.port, "POST", "/tokenize", "{\"model\":\"gamma\",\"content\":\"a\"}", NULL), 404, "model",
+                 "model_not_found");
+    expect_error(http(s.port, "POST", "/detokenize", "{\"model\":\"gamma\",\"tokens\":[]}", NULL), 404, "model",
+                 "model_not_found");
+    expect(http(s.port, "GET", "/health", NULL, NULL), 200, "ok");
+    stop_server(&s);
+}
+
+/* Several models: a request must name one. */
+static void test_model_required(void **state)
+{
+    server s = start_server("/nonexistent/alpha.gguf", "/nonexistent/beta.gguf", NULL);
+    expect_error(http(s.port, "POST", "/tokenize", "{\"content\":\"a\"}", NULL), 400, "model", "null");
+    stop_server(&s);
+}
+
+/* Larger bodies than --max-body get 413: announced by Content-Length, or
+ * found while a chunked body arrives. */
+static void test_body_limit(void **state)
+{
+    server s = start_server("--max-body", "100", NULL);
+    char body[201];
+    memset(body, ' ', 200);
+    body[0] = '{';
+    body[199] = '}';
+    body[200] = '\0';
+    expect_error(http(s.port, "POST", "/tokenize", body, NULL), 413, "null", "request_too_large");
+    char req[512];
+    snprintf(req, sizeof req,
+             "POST /tokenize HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "c8\r\n%s\r\n0\r\n\r\n",
+             body);
+    expect_error(http_raw(s.port, req, strlen(req)), 413, "null", "request_too_large");
+    /* at the limit: parsed (and refused for what it says) */
+    body[99] = '}';
+    body[100] = '\0';
+    expect_error(http(s.port, "POST", "/tokenize", body, NULL), 400, "content", "null");
+    /* a request line and headers past the connection's memory */
+    const size_t big = 64 << 10;
+    char *huge = malloc(big + 64);
+    assert_non_null(huge);
+    int n = snprintf(huge, big, "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ");
+    memset(huge + n, 'a', big - (size_t)n);
+    memcpy(huge + big, "\r\n\r\n", 5);
+    reply r = http_raw(s.port, huge, big + 4);
+    free(huge);
+    if (r.status != 431) fail_msg("headers past the limit: %d %s", r.status, r.head);
+    reply_free(&r);
+    expect(http(s.port, "GET", "/health", NULL, NULL), 200, "ok");
+    stop_server(&s);
+}
+
+static void test_api_key(void **state)
+{
+    /* off loopback without a key: refused before listening */
+    const int err_fd = temp_fd();
+    const char *args[] = {"--host", "0.0.0.0", "--port", "0", NULL};
+    assert_int_equal(wait_exit(spawn_serve(args, err_fd), STOP_TIMEOUT_S), 1);
+    char *err = slurp_fd(err_fd);
+    close(err_fd);
+    if (!strstr(err, "--api-key")) fail_msg("no word of --api-key: %s", err);
+    free(err);
+
+    server s = start_server("--api-key", "sesame-42", NULL);
+    expect_error(http(s.port, "GET", "/health", NULL, NULL), 401, "null", "invalid_api_key");
+    expect_error(http(s.port, "GET", "/v1/models", NULL, "Authorization: Bearer sesame-41\r\n"), 401, "null",
+                 "invalid_api_key");
+    expect_error(http(s.port, "GET", "/v1/models", NULL, "Authorization: Bearer sesame-4\r\n"), 401, "null",
+                 "invalid_api_key");
+    expect_error(http(s.port, "GET", "/v1/models", NULL, "Authorization: sesame-42\r\n"), 401, "null",
+                 "invalid_api_key");
+    expect_error(http(s.port, "POST", "/tokenize", "{}", NULL), 401, "null", "invalid_api_key");
+    expect(http(s.port, "GET", "/health", NULL, "Authorization: Bearer sesame-42\r\n"), 200, "ok");
+    stop_server(&s);
+
+    /* the same from a file (its first line, white space trimmed) */
+    char path[] = "/tmp/mote-test-key-XXXXXX";
+    const int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "  opensesame \n", 14), 14);
+    close(fd);
+    s = start_server("--api-key-file", path, NULL);
+    expect_error(http(s.port, "GET", "/health", NULL, "Authorization: Bearer sesame\r\n"), 401, "null",
+                 "invalid_api_key");
+    expect(http(s.port, "GET", "/health", NULL, "Authorization: Bearer opensesame\r\n"), 200, "ok");
+    stop_server(&s);
+    unlink(path);
+}
+
+/* SIGINT too ends it with 0, saying so. */
+static void test_sigint(void **state)
+{
+    server s = start_server(NULL);
+    expect(http(s.port, "GET", "/health", NULL, NULL), 200, "ok");
+    char *err = stop_server_with(&s, SIGINT);
+    assert_non_null(strstr(err, "SIGINT"));
+    free(err);
+}
+
+/* utime + stime of pid, in clock ticks (/proc/PID/stat fields 14, 15). */
+static long long cpu_ticks(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    const size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    assert_non_null(p);
+    long long ut = 0, st = 0;
+    assert_int_equal(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &ut, &st), 2);
+    return ut + st;
+}
+
+/* An idle server, after serving, uses no CPU. */
+static void test_idle_cpu(void **state)
+{
+    server s = start_server(NULL);
+    expect(http(s.port, "GET", "/health", NULL, NULL), 200, "ok");
+    sleep_ms(200); /* let the connection close */
+    const long long before = cpu_ticks(s.pid);
+    sleep_ms(IDLE_SECONDS * 1000);
+    const long long after = cpu_ticks(s.pid);
+    if (after != before) fail_msg("idle for %d s, the server used %lld ticks of CPU", IDLE_SECONDS, after - before);
+    stop_server(&s);
+}
+
+int main(int argc, char **argv)
+{
+    const char *bin = getenv("MOTE_BIN");
+    if (bin && *bin) {
+        snprintf(mote_bin, sizeof mote_bin, "%s", bin);
+    } else {
+        /* build/tests/test_serve -> build/mote */
+        const char *slash = strrchr(argv[0], '/');
+        int dir_len = slash ? (int)(slash - argv[0]) : 1;
+        snprintf(mote_bin, sizeof mote_bin, "%.*s/../mote", dir_len, slash ? argv[0] : ".");
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_helpers),
+        cmocka_unit_test(test_health_and_models),
+        cmocka_unit_test(test_tokenize_roundtrip),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_model_required),
+        cmocka_unit_test(test_body_limit),
+        cmocka_unit_test(test_api_key),
+        cmocka_unit_test(test_sigint),
+        cmocka_unit_test(test_idle_cpu),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
