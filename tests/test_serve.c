@@ -420,6 +420,48 @@ static void test_api_key(void **state)
     unlink(path);
 }
 
+static int connect_to(int port)
+{
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* SIGTERM during a request: the request is answered, then the server
+ * exits 0; an idle keep-alive connection does not hold it up. */
+static void test_sigterm_finishes_requests(void **state)
+{
+    server s = start_server(NULL);
+    const int idle = connect_to(s.port);
+    static const char keep[] = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_int_equal(send(idle, keep, sizeof keep - 1, MSG_NOSIGNAL), (ssize_t)(sizeof keep - 1));
+    char buf[4096];
+    assert_true(recv(idle, buf, sizeof buf, 0) > 0);
+
+    const int busy = connect_to(s.port);
+    static const char head[] = "POST /tokenize HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                               "Content-Length: 13\r\n\r\n{\"content\"";
+    assert_int_equal(send(busy, head, sizeof head - 1, MSG_NOSIGNAL), (ssize_t)(sizeof head - 1));
+    sleep_ms(200);
+    const double t0 = now_s();
+    kill(s.pid, SIGTERM);
+    sleep_ms(200);
+    assert_int_equal(send(busy, ":3}", 3, MSG_NOSIGNAL), 3);
+    size_t n = 0;
+    for (ssize_t r; n + 1 < sizeof buf && (r = recv(busy, buf + n, sizeof buf - n - 1, 0)) > 0;) n += (size_t)r;
+    buf[n] = '\0';
+    close(busy);
+    if (!strstr(buf, "HTTP/1.1 400") || !strstr(buf, "\"param\":\"content\""))
+        fail_msg("the request in flight got: %s", buf);
+    char *err = stop_server_with(&s, SIGTERM);
+    free(err);
+    close(idle);
+    if (now_s() - t0 > 5) fail_msg("exit took %.1f s", now_s() - t0);
+}
+
 /* SIGINT too ends it with 0, saying so. */
 static void test_sigint(void **state)
 {
@@ -479,6 +521,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_model_required),
         cmocka_unit_test(test_body_limit),
         cmocka_unit_test(test_api_key),
+        cmocka_unit_test(test_sigterm_finishes_requests),
         cmocka_unit_test(test_sigint),
         cmocka_unit_test(test_idle_cpu),
     };

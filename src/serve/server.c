@@ -43,6 +43,7 @@ struct serve_server {
     time_t created;          /* "created" of every model in /v1/models */
     serve_model *models;     /* cfg.n_models */
     pthread_mutex_t lock;    /* guards models[].model */
+    _Atomic int in_flight;   /* requests begun and not yet completed */
 };
 
 /* One request's state across MHD's calls of the handler. */
@@ -278,6 +279,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (!conn) { /* first call: headers only */
         if (!(conn = calloc(1, sizeof *conn))) return MHD_NO;
         *con_cls = conn;
+        s->in_flight++;
         if (!authorized(s, c))
             return fail(c, 401, "invalid_request_error", "invalid_api_key", NULL,
                         "Missing or incorrect API key: send 'Authorization: Bearer KEY'");
@@ -333,8 +335,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode why)
 {
+    serve_server *s = cls;
     serve_conn *conn = *con_cls;
-    if (conn) free(conn->body);
+    if (conn) {
+        free(conn->body);
+        s->in_flight--;
+    }
     free(conn);
     *con_cls = NULL;
 }
@@ -437,14 +443,12 @@ int serve_port(const serve_server *s)
 void serve_stop(serve_server *s)
 {
     if (!s) return;
-    /* Stop accepting, then give the connections in flight time to end. */
+    /* Stop accepting, then give the requests in flight time to end (idle
+     * keep-alive connections are closed at once by MHD_stop_daemon). */
     const MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET) close(fd);
-    for (int waited = 0; waited < SERVE_DRAIN_MS; waited += SERVE_DRAIN_STEP_MS) {
-        const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (!info || info->num_connections == 0) break;
+    for (int waited = 0; s->in_flight > 0 && waited < SERVE_DRAIN_MS; waited += SERVE_DRAIN_STEP_MS)
         nanosleep(&(struct timespec){0, SERVE_DRAIN_STEP_MS * 1000000L}, NULL);
-    }
     MHD_stop_daemon(s->daemon);
     free_server(s);
 }
