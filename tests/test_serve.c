@@ -32,6 +32,9 @@
 extern char **environ;
 
 static char mote_bin[4096];
+/* The server a test started and has not stopped: killed by the teardown
+ * when the test fails half way. */
+static pid_t live_pid;
 
 /* Seconds the server may take to say it is listening (slow under qemu and
  * sanitizers), and to exit after SIGTERM. */
@@ -96,6 +99,8 @@ static pid_t spawn_serve(const char *const *args, int err_fd)
     argv[n] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
+    /* stdout too: a server left running must not hold the runner's pipe */
+    posix_spawn_file_actions_adddup2(&fa, err_fd, 1);
     posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
     pid_t pid;
     const int rc = posix_spawn(&pid, mote_bin, &fa, NULL, (char *const *)argv, environ);
@@ -114,6 +119,7 @@ static int wait_exit(pid_t pid, int timeout_s)
         if (now_s() > deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, &ws, 0);
+            if (pid == live_pid) live_pid = 0;
             fail_msg("mote serve still running after %d s: killed", timeout_s);
         }
         sleep_ms(5);
@@ -133,7 +139,7 @@ static server start_server(const char *first, ...)
     va_end(ap);
     args[n] = NULL;
     server s = {.err_fd = temp_fd()};
-    s.pid = spawn_serve(args, s.err_fd);
+    s.pid = live_pid = spawn_serve(args, s.err_fd);
     static const char mark[] = "listening on http://127.0.0.1:";
     const double deadline = now_s() + START_TIMEOUT_S;
     for (;;) {
@@ -143,10 +149,14 @@ static server start_server(const char *first, ...)
         free(err);
         if (s.port > 0) return s;
         int ws;
-        if (waitpid(s.pid, &ws, WNOHANG) == s.pid) fail_msg("mote serve exited before listening");
+        if (waitpid(s.pid, &ws, WNOHANG) == s.pid) {
+            live_pid = 0;
+            fail_msg("mote serve exited before listening");
+        }
         if (now_s() > deadline) {
             kill(s.pid, SIGKILL);
             waitpid(s.pid, &ws, 0);
+            live_pid = 0;
             fail_msg("mote serve did not say it listens within %d s", START_TIMEOUT_S);
         }
         sleep_ms(10);
@@ -158,6 +168,7 @@ static char *stop_server_with(server *s, int sig)
 {
     kill(s->pid, sig);
     const int status = wait_exit(s->pid, STOP_TIMEOUT_S);
+    live_pid = 0;
     char *err = slurp_fd(s->err_fd);
     close(s->err_fd);
     if (status != 0) fail_msg("mote serve exited with %d after signal %d; stderr:\n%s", status, sig, err);
@@ -308,6 +319,11 @@ static void test_tokenize_roundtrip(void **state)
     expect(http(s.port, "POST", "/detokenize", "{\"model\":\"stories260K\",\"tokens\":[403,407,261,378]}", NULL), 200,
            "{\"content\":\"Once upon a time\"}");
     expect(http(s.port, "POST", "/detokenize", "{\"tokens\":[]}", NULL), 200, "{\"content\":\"\"}");
+    /* byte tokens <0xE2><0x82><0x83> are U+2083; <0xE2> alone is not
+     * UTF-8, which JSON must be: U+FFFD stands for it */
+    expect(http(s.port, "POST", "/detokenize", "{\"tokens\":[229,133,134]}", NULL), 200, "{\"content\":\"\xE2\x82\x83\"}");
+    expect(http(s.port, "POST", "/detokenize", "{\"tokens\":[229,403]}", NULL), 200,
+           "{\"content\":\"\xEF\xBF\xBD Once\"}");
     expect_error(http(s.port, "POST", "/detokenize", "{\"tokens\":[403,512]}", NULL), 400, "tokens", "null");
     expect_error(http(s.port, "POST", "/detokenize", "{\"tokens\":[1.5]}", NULL), 400, "tokens", "null");
     expect_error(http(s.port, "POST", "/detokenize", "{\"tokens\":[-1]}", NULL), 400, "tokens", "null");
@@ -502,6 +518,16 @@ static void test_idle_cpu(void **state)
     stop_server(&s);
 }
 
+static int kill_live_server(void **state)
+{
+    if (live_pid > 0) {
+        kill(live_pid, SIGKILL);
+        waitpid(live_pid, NULL, 0);
+        live_pid = 0;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *bin = getenv("MOTE_BIN");
@@ -514,16 +540,16 @@ int main(int argc, char **argv)
         snprintf(mote_bin, sizeof mote_bin, "%.*s/../mote", dir_len, slash ? argv[0] : ".");
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_helpers),
-        cmocka_unit_test(test_health_and_models),
-        cmocka_unit_test(test_tokenize_roundtrip),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_model_required),
-        cmocka_unit_test(test_body_limit),
-        cmocka_unit_test(test_api_key),
-        cmocka_unit_test(test_sigterm_finishes_requests),
-        cmocka_unit_test(test_sigint),
-        cmocka_unit_test(test_idle_cpu),
+        cmocka_unit_test_teardown(test_helpers, kill_live_server),
+        cmocka_unit_test_teardown(test_health_and_models, kill_live_server),
+        cmocka_unit_test_teardown(test_tokenize_roundtrip, kill_live_server),
+        cmocka_unit_test_teardown(test_errors, kill_live_server),
+        cmocka_unit_test_teardown(test_model_required, kill_live_server),
+        cmocka_unit_test_teardown(test_body_limit, kill_live_server),
+        cmocka_unit_test_teardown(test_api_key, kill_live_server),
+        cmocka_unit_test_teardown(test_sigterm_finishes_requests, kill_live_server),
+        cmocka_unit_test_teardown(test_sigint, kill_live_server),
+        cmocka_unit_test_teardown(test_idle_cpu, kill_live_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -154,6 +154,51 @@ static char *file_stem(const char *path)
     return strndup(base, n);
 }
 
+/* The length of the valid UTF-8 sequence at s[0..n), or 0 when it is not
+ * one (overlong forms, surrogates and code points past U+10FFFF are not). */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80) return 1;
+    size_t len;
+    unsigned cp;
+    if ((s[0] & 0xE0) == 0xC0) len = 2, cp = s[0] & 0x1F;
+    else if ((s[0] & 0xF0) == 0xE0) len = 3, cp = s[0] & 0x0F;
+    else if ((s[0] & 0xF8) == 0xF0) len = 4, cp = s[0] & 0x07;
+    else return 0;
+    if (len > n) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    static const unsigned min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
+}
+
+/* text with every byte that is not part of valid UTF-8 replaced by U+FFFD
+ * (a detokenized prefix may end inside a character; JSON must be UTF-8).
+ * malloc'd, or NULL when out of memory. */
+static char *utf8_repaired(const char *text)
+{
+    const size_t n = strlen(text);
+    char *out = malloc(3 * n + 1), *o = out;
+    if (!out) return NULL;
+    for (size_t i = 0; i < n;) {
+        const size_t len = utf8_seq_len((const unsigned char *)text + i, n - i);
+        if (len) {
+            memcpy(o, text + i, len);
+            o += len;
+            i += len;
+        } else {
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 /* ------------------------------------------------------------------------
  * Routes
  * ---------------------------------------------------------------------- */
@@ -217,9 +262,12 @@ static enum MHD_Result post_detokenize(serve_server *s, struct MHD_Connection *c
     char *text = NULL;
     if (mote_detokenize(model, req->tokens, req->n_tokens, 0, &text) != MOTE_OK)
         return fail(c, 500, "server_error", NULL, "tokens", "detokenizing: %.200s", mote_last_error());
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "content", text);
+    char *valid = utf8_repaired(text);
     mote_free(text);
+    if (!valid) return fail(c, 500, "server_error", NULL, NULL, "out of memory");
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "content", valid);
+    free(valid);
     return reply_json(c, MHD_HTTP_OK, root);
 }
 
