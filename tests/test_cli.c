@@ -1290,15 +1290,7 @@ static void test_synth_cli(void **state)
 
 int main(int argc, char **argv)
 {
-    const char *bin = getenv("MOTE_BIN");
-    if (bin && *bin) {
-        snprintf(mote_bin, sizeof mote_bin, "%s", bin);
-    } else {
-        /* build/tests/test_cli -> build/mote */
-        const char *slash = strrchr(argv[0], '/');
-        int dir_len = slash ? (int)(slash - argv[0]) : 1;
-        snprintf(mote_bin, sizeof mote_bin, "%.*s/../mote", dir_len, slash ? argv[0] : ".");
-    }
+    test_mote_bin(argv[0], mote_bin, sizeof mote_bin);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overview_help),
         cmocka_unit_test(test_verb_help),

@@ -530,15 +530,7 @@ static int kill_live_server(void **state)
 
 int main(int argc, char **argv)
 {
-    const char *bin = getenv("MOTE_BIN");
-    if (bin && *bin) {
-        snprintf(mote_bin, sizeof mote_bin, "%s", bin);
-    } else {
-        /* build/tests/test_serve -> build/mote */
-        const char *slash = strrchr(argv[0], '/');
-        int dir_len = slash ? (int)(slash - argv[0]) : 1;
-        snprintf(mote_bin, sizeof mote_bin, "%.*s/../mote", dir_len, slash ? argv[0] : ".");
-    }
+    test_mote_bin(argv[0], mote_bin, sizeof mote_bin);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_helpers, kill_live_server),
         cmocka_unit_test_teardown(test_health_and_models, kill_live_server),

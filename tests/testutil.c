@@ -166,3 +166,15 @@ float test_rng_normal(uint64_t *s)
     if (u1 < 1e-7f) u1 = 1e-7f;
     return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853f * u2);
 }
+
+void test_mote_bin(const char *argv0, char *buf, size_t cap)
+{
+    const char *bin = getenv("MOTE_BIN");
+    if (bin && *bin) {
+        snprintf(buf, cap, "%s", bin);
+        return;
+    }
+    const char *slash = strrchr(argv0, '/');
+    int dir_len = slash ? (int)(slash - argv0) : 1;
+    snprintf(buf, cap, "%.*s/../mote", dir_len, slash ? argv0 : ".");
+}

@@ -59,6 +59,10 @@ void test_fix_pool_size(void);
 /* Read a whole file into a malloc'd NUL-terminated buffer; NULL on error. */
 char *read_file(const char *path, size_t *len);
 
+/* The mote command the CLI tests run: $MOTE_BIN (set by make test), else
+ * ../mote beside the test program (build/tests/test_x -> build/mote). */
+void test_mote_bin(const char *argv0, char *buf, size_t cap);
+
 /* Deterministic pseudo-random numbers for tests. */
 uint64_t test_rng_next(uint64_t *state);
 float test_rng_uniform(uint64_t *state);  /* [0, 1) */
