@@ -153,9 +153,10 @@ $(BUILD)/tests/%.o: tests/%.c
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_UOBJ) $(BUILD)/libmote.a
 	$(CC) -o $@ $^ $(LDFLAGS) $(shell $(PKG_CONFIG) --libs $(TESTPKG)) $(LDLIBS)
 
-# test_serve checks the server's helpers directly, besides running the command.
-$(BUILD)/tests/test_serve: $(BUILD)/libmote-serve.a
-$(BUILD)/tests/test_serve: LDLIBS := $(SERVE_LDLIBS) $(LDLIBS)
+# test_serve checks the server's helpers directly, besides running the
+# command; test_sched drives the server's scheduler.
+$(BUILD)/tests/test_serve $(BUILD)/tests/test_sched: $(BUILD)/libmote-serve.a
+$(BUILD)/tests/test_serve $(BUILD)/tests/test_sched: LDLIBS := $(SERVE_LDLIBS) $(LDLIBS)
 
 # test_noalloc counts the library's allocations through the linker's --wrap.
 $(BUILD)/tests/test_noalloc: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \

@@ -1,0 +1,674 @@
+/*
+ * sched.c — continuous batching of generation jobs over one session's
+ * sequences (see sched.h for the contract).
+ *
+ * Locks: s->lock guards the queue, the slots' job pointers as the other
+ * threads see them (stats), and `stopping`; a job's lock guards its
+ * output and its consumer state (parked, released). The order is always
+ * s->lock before a job's lock, and a job's lock before the consumer's own
+ * (taken inside park/wake).
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve/sched.h"
+
+#define SCHED_N_BATCH_DEFAULT 512
+#define PIECE_CAP 1024
+
+struct sched_job {
+    sched *owner;
+    pthread_mutex_t lock;
+    atomic_int refs;    /* the consumer's and the scheduler's */
+    atomic_int cancel;  /* set by release: the scheduler drops the job */
+    sched_job *next;    /* in the queue */
+    int queued;         /* under owner->lock */
+
+    mote_token *prompt;
+    int n_prompt;
+    int max_tokens;
+    mote_sampler_params sampling;
+    char *stop[SCHED_STOP_MAX];
+    size_t stop_len[SCHED_STOP_MAX];
+    int n_stop;
+    int top_logprobs;
+    void (*park)(void *);
+    void (*wake)(void *);
+    int (*peer_closed)(void *);
+    void *user;
+
+    /* Output, under lock. text[0..ready) may be taken; text[ready..len) is
+     * held back (a possible stop string, or a character not yet whole). */
+    char *text;
+    size_t len, cap, ready, taken;
+    sched_token *tokens;
+    int n_tokens, cap_tokens, tokens_taken;
+    sched_finish finish;
+    int n_generated, n_cached;
+    char error[256];
+    int parked, released;
+};
+
+typedef struct slot {
+    sched_job *job;       /* NULL: free */
+    int seq;
+    int n_fed;            /* prompt tokens in the cache */
+    int generating;       /* the prompt is read; `last` is the next input */
+    mote_token last;
+    int n_gen;
+    mote_sampler *smp;
+    int out_i;            /* batch index of this slot's output this step, or -1 */
+    int feeding;          /* prompt tokens in this step's batch */
+} slot;
+
+struct sched {
+    mote_model *model;
+    mote_session *session;
+    sched_config cfg;
+    int n_ctx, n_vocab, n_batch;
+    pthread_t thread;
+    int thread_started;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    sched_job *head, *tail;
+    int n_queued, n_running, stopping, cancel_all;
+    long long n_prompt_tokens, n_generated_tokens;
+    slot *slots;
+    sched_job **starting;  /* (n_parallel) jobs leaving the queue this round */
+    mote_batch batch;
+};
+
+/* ------------------------------------------------------------------------
+ * Jobs
+ * ---------------------------------------------------------------------- */
+
+static void job_unref(sched_job *j)
+{
+    if (atomic_fetch_sub(&j->refs, 1) != 1) return;
+    for (int i = 0; i < j->n_stop; i++) free(j->stop[i]);
+    free(j->prompt);
+    free(j->text);
+    free(j->tokens);
+    pthread_mutex_destroy(&j->lock);
+    free(j);
+}
+
+/* Under j->lock: tell a parked consumer that something changed. */
+static void job_signal(sched_job *j)
+{
+    if (j->parked && !j->released) {
+        j->parked = 0;
+        if (j->wake) j->wake(j->user);
+    }
+}
+
+/* Under j->lock: end the job; every byte becomes ready. */
+static void job_end(sched_job *j, sched_finish why, const char *error)
+{
+    if (j->finish != SCHED_RUNNING) return;
+    j->finish = why;
+    j->ready = j->len;
+    if (error) snprintf(j->error, sizeof j->error, "%s", error);
+    job_signal(j);
+}
+
+static int text_append(sched_job *j, const char *p, size_t n)
+{
+    if (j->len + n + 1 > j->cap) {
+        size_t cap = j->cap ? j->cap : 256;
+        while (cap < j->len + n + 1) cap *= 2;
+        char *t = realloc(j->text, cap);
+        if (!t) return -1;
+        j->text = t;
+        j->cap = cap;
+    }
+    memcpy(j->text + j->len, p, n);
+    j->len += n;
+    j->text[j->len] = '\0';
+    return 0;
+}
+
+/* Where the earliest stop string starts in text, searching only where one
+ * could end in the bytes from `from` on; -1 if none. */
+static long find_stop(const sched_job *j, size_t from)
+{
+    long best = -1;
+    for (int i = 0; i < j->n_stop; i++) {
+        const size_t n = j->stop_len[i];
+        const size_t start = from >= n - 1 ? from - (n - 1) : 0;
+        if (j->len < start + n) continue;
+        const char *hit = memmem(j->text + start, j->len - start, j->stop[i], n);
+        if (hit && (best < 0 || hit - j->text < best)) best = hit - j->text;
+    }
+    return best;
+}
+
+/* How much of the text may be handed over: not a tail that could begin a
+ * stop string, nor a character whose bytes have not all come. */
+static size_t ready_len(const sched_job *j)
+{
+    size_t hold = 0;
+    for (int i = 0; i < j->n_stop; i++) {
+        size_t k = j->stop_len[i] - 1 < j->len ? j->stop_len[i] - 1 : j->len;
+        for (; k > hold; k--)
+            if (memcmp(j->text + j->len - k, j->stop[i], k) == 0) break;
+        if (k > hold) hold = k;
+    }
+    size_t safe = j->len - hold;
+    /* back up to the lead byte of a character cut at `safe` */
+    for (size_t back = 1; back <= 3 && back <= safe; back++) {
+        const unsigned char c = (unsigned char)j->text[safe - back];
+        if ((c & 0xC0) == 0x80) continue; /* a continuation byte: look further */
+        const size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        if (need > back) safe -= back;
+        break;
+    }
+    return safe;
+}
+
+int sched_job_take(sched_job *j, sched_output *out, int park)
+{
+    memset(out, 0, sizeof *out);
+    int rc = 0;
+    pthread_mutex_lock(&j->lock);
+    if (j->ready > j->taken) {
+        const size_t n = j->ready - j->taken;
+        if (!(out->text = malloc(n + 1))) goto oom;
+        memcpy(out->text, j->text + j->taken, n);
+        out->text[n] = '\0';
+        out->len = n;
+        j->taken = j->ready;
+    }
+    if (j->n_tokens > j->tokens_taken) {
+        const int n = j->n_tokens - j->tokens_taken;
+        if (!(out->tokens = malloc((size_t)n * sizeof *out->tokens))) goto oom;
+        memcpy(out->tokens, j->tokens + j->tokens_taken, (size_t)n * sizeof *out->tokens);
+        out->n_tokens = n;
+        j->tokens_taken = j->n_tokens;
+    }
+    out->finish = j->finish;
+    out->n_prompt = j->n_prompt;
+    out->n_generated = j->n_generated;
+    out->n_cached = j->n_cached;
+    snprintf(out->error, sizeof out->error, "%s", j->error);
+    rc = out->len || out->n_tokens || out->finish != SCHED_RUNNING;
+    if (!rc && park && j->park && !j->released) {
+        j->parked = 1;
+        j->park(j->user);
+    }
+    pthread_mutex_unlock(&j->lock);
+    return rc;
+oom:
+    pthread_mutex_unlock(&j->lock);
+    sched_output_free(out);
+    return -1;
+}
+
+void sched_output_free(sched_output *out)
+{
+    free(out->text);
+    free(out->tokens);
+    out->text = NULL;
+    out->tokens = NULL;
+}
+
+void sched_job_release(sched_job *j)
+{
+    if (!j) return;
+    sched *s = j->owner;
+    pthread_mutex_lock(&s->lock);
+    int dequeued = 0;
+    if (j->queued) { /* never started: take it out of the queue */
+        sched_job **pp = &s->head, *prev = NULL;
+        while (*pp != j) prev = *pp, pp = &(*pp)->next;
+        *pp = j->next;
+        if (s->tail == j) s->tail = prev;
+        s->n_queued--;
+        j->queued = 0;
+        dequeued = 1;
+    }
+    pthread_mutex_lock(&j->lock);
+    j->released = 1;
+    j->parked = 0;
+    pthread_mutex_unlock(&j->lock);
+    atomic_store(&j->cancel, 1);
+    pthread_mutex_unlock(&s->lock);
+    if (dequeued) job_unref(j); /* the scheduler's reference */
+    job_unref(j);
+}
+
+/* ------------------------------------------------------------------------
+ * Slots
+ * ---------------------------------------------------------------------- */
+
+/* Under s->lock: the job leaves its slot; the slot keeps its cache. */
+static void slot_free(sched *s, slot *sl)
+{
+    mote_sampler_free(sl->smp);
+    sl->smp = NULL;
+    job_unref(sl->job);
+    sl->job = NULL;
+    sl->generating = 0;
+    s->n_running--;
+}
+
+static void slot_end(sched *s, slot *sl, sched_finish why, const char *error)
+{
+    pthread_mutex_lock(&sl->job->lock);
+    job_end(sl->job, why, error);
+    pthread_mutex_unlock(&sl->job->lock);
+    pthread_mutex_lock(&s->lock);
+    slot_free(s, sl);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Start job j in the free slot sl: keep the cached prefix it shares. */
+static void slot_start(sched *s, slot *sl, sched_job *j)
+{
+    sl->job = j;
+    sl->n_gen = 0;
+    sl->generating = 0;
+    const int prefix = mote_seq_common_prefix(s->session, sl->seq, j->prompt, j->n_prompt);
+    const int keep = prefix < j->n_prompt ? prefix : j->n_prompt - 1; /* one token gives the logits */
+    mote_seq_truncate(s->session, sl->seq, keep);
+    sl->n_fed = keep;
+    pthread_mutex_lock(&j->lock);
+    j->n_cached = keep;
+    pthread_mutex_unlock(&j->lock);
+    if (mote_sampler_create(&j->sampling, s->n_vocab, &sl->smp) != MOTE_OK) {
+        slot_end(s, sl, SCHED_FINISH_ERROR, mote_last_error());
+        return;
+    }
+    for (int i = 0; i < j->n_prompt; i++) mote_sampler_accept(sl->smp, j->prompt[i]);
+    if (j->max_tokens == 0) slot_end(s, sl, SCHED_FINISH_LENGTH, NULL);
+}
+
+/* The token's log-probability and the top alternatives, from the logits. */
+static void logprobs(const float *logits, int n_vocab, int top, sched_token *tk)
+{
+    float mx = -INFINITY;
+    for (int i = 0; i < n_vocab; i++)
+        if (logits[i] > mx) mx = logits[i];
+    double sum = 0;
+    for (int i = 0; i < n_vocab; i++) sum += exp((double)logits[i] - mx);
+    const float lse = mx + (float)log(sum);
+    tk->logprob = logits[tk->id] - lse;
+    tk->n_top = 0;
+    for (int i = 0; i < n_vocab; i++) { /* insertion into the sorted top list */
+        if (tk->n_top == top && (top == 0 || logits[i] <= tk->top_logprob[top - 1])) continue;
+        int k = tk->n_top < top ? tk->n_top++ : top - 1;
+        while (k > 0 && tk->top_logprob[k - 1] < logits[i]) {
+            tk->top_logprob[k] = tk->top_logprob[k - 1];
+            tk->top_id[k] = tk->top_id[k - 1];
+            k--;
+        }
+        tk->top_logprob[k] = logits[i];
+        tk->top_id[k] = i;
+    }
+    for (int k = 0; k < tk->n_top; k++) tk->top_logprob[k] -= lse;
+}
+
+/* Sample the slot's next token from logits and hand its text over. */
+static void slot_token(sched *s, slot *sl, const float *logits)
+{
+    sched_job *j = sl->job;
+    const mote_token t = mote_sampler_sample(sl->smp, logits);
+    if (t < 0) {
+        slot_end(s, sl, SCHED_FINISH_ERROR, mote_last_error());
+        return;
+    }
+    mote_sampler_accept(sl->smp, t);
+    sl->n_gen++;
+    const int eog = mote_token_is_eog(s->model, t);
+    sched_token tk = {.id = t};
+    if (j->top_logprobs >= 0 && !eog) logprobs(logits, s->n_vocab, j->top_logprobs, &tk);
+    char piece[PIECE_CAP];
+    size_t n = 0;
+    if (!eog && mote_token_to_piece(s->model, t, 0, piece, sizeof piece, &n) != MOTE_OK) n = 0;
+
+    sched_finish why = SCHED_RUNNING;
+    const char *error = NULL;
+    pthread_mutex_lock(&j->lock);
+    j->n_generated = sl->n_gen;
+    if (j->top_logprobs >= 0 && !eog) {
+        if (j->n_tokens == j->cap_tokens) {
+            const int cap = j->cap_tokens ? 2 * j->cap_tokens : 16;
+            sched_token *p = realloc(j->tokens, (size_t)cap * sizeof *p);
+            if (p) j->tokens = p, j->cap_tokens = cap;
+        }
+        if (j->n_tokens < j->cap_tokens) j->tokens[j->n_tokens++] = tk;
+        else why = SCHED_FINISH_ERROR, error = "out of memory";
+    }
+    const size_t before = j->len;
+    if (eog) why = SCHED_FINISH_STOP;
+    else if (text_append(j, piece, n) != 0) why = SCHED_FINISH_ERROR, error = "out of memory";
+    if (why == SCHED_RUNNING) {
+        const long at = find_stop(j, before);
+        if (at >= 0) {
+            j->len = (size_t)at;
+            j->text[j->len] = '\0';
+            why = SCHED_FINISH_STOP;
+        } else if ((j->max_tokens >= 0 && sl->n_gen >= j->max_tokens) ||
+                   mote_seq_pos(s->session, sl->seq) >= s->n_ctx) {
+            why = SCHED_FINISH_LENGTH;
+        } else {
+            j->ready = ready_len(j);
+            if (j->ready > j->taken || j->n_tokens > j->tokens_taken) job_signal(j);
+        }
+    }
+    if (why != SCHED_RUNNING) job_end(j, why, error);
+    pthread_mutex_unlock(&j->lock);
+
+    pthread_mutex_lock(&s->lock);
+    s->n_generated_tokens++;
+    if (why != SCHED_RUNNING) slot_free(s, sl);
+    pthread_mutex_unlock(&s->lock);
+    if (why == SCHED_RUNNING) {
+        sl->last = t;
+        sl->generating = 1;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * The scheduler's thread
+ * ---------------------------------------------------------------------- */
+
+/* One forward pass over every running slot. */
+static void step(sched *s)
+{
+    mote_batch_clear(&s->batch);
+    int budget = s->n_batch;
+    for (int i = 0; i < s->cfg.n_parallel; i++) {
+        slot *sl = &s->slots[i];
+        sl->out_i = -1;
+        sl->feeding = 0;
+        if (!sl->job || !sl->generating) continue;
+        sl->out_i = s->batch.n;
+        mote_batch_add(&s->batch, sl->last, sl->seq, -1, 1);
+        budget--;
+    }
+    for (int i = 0; i < s->cfg.n_parallel && budget > 0; i++) {
+        slot *sl = &s->slots[i];
+        if (!sl->job || sl->generating) continue;
+        const sched_job *j = sl->job;
+        int take = j->n_prompt - sl->n_fed;
+        if (take > budget) take = budget;
+        for (int k = 0; k < take; k++) {
+            const int p = sl->n_fed + k;
+            if (p == j->n_prompt - 1) sl->out_i = s->batch.n;
+            mote_batch_add(&s->batch, j->prompt[p], sl->seq, -1, p == j->n_prompt - 1);
+        }
+        sl->feeding = take;
+        budget -= take;
+    }
+    if (s->batch.n == 0) return;
+    const mote_status st = mote_session_decode(s->session, &s->batch);
+    for (int i = 0; i < s->cfg.n_parallel; i++) {
+        slot *sl = &s->slots[i];
+        if (!sl->job || (sl->out_i < 0 && !sl->feeding)) continue;
+        if (st != MOTE_OK) {
+            slot_end(s, sl, SCHED_FINISH_ERROR, mote_last_error());
+            continue;
+        }
+        sl->n_fed += sl->feeding;
+        if (sl->feeding) {
+            pthread_mutex_lock(&s->lock);
+            s->n_prompt_tokens += sl->feeding;
+            pthread_mutex_unlock(&s->lock);
+        }
+        if (sl->out_i >= 0) slot_token(s, sl, mote_session_logits(s->session, sl->out_i));
+    }
+}
+
+/* End the jobs whose consumer has gone: released, or parked with its peer
+ * closed. */
+static void reap_cancelled(sched *s)
+{
+    for (int i = 0; i < s->cfg.n_parallel; i++) {
+        slot *sl = &s->slots[i];
+        if (!sl->job) continue;
+        sched_job *j = sl->job;
+        int gone = atomic_load(&j->cancel);
+        if (!gone) {
+            pthread_mutex_lock(&j->lock);
+            gone = j->parked && j->peer_closed && j->peer_closed(j->user);
+            pthread_mutex_unlock(&j->lock);
+        }
+        if (gone) slot_end(s, sl, SCHED_FINISH_CANCELLED, NULL);
+    }
+}
+
+/* Under s->lock: end every queued job and mark the running ones cancelled. */
+static void cancel_everything(sched *s)
+{
+    while (s->head) {
+        sched_job *j = s->head;
+        s->head = j->next;
+        j->queued = 0;
+        s->n_queued--;
+        pthread_mutex_lock(&j->lock);
+        job_end(j, SCHED_FINISH_CANCELLED, NULL);
+        pthread_mutex_unlock(&j->lock);
+        job_unref(j);
+    }
+    s->tail = NULL;
+    for (int i = 0; i < s->cfg.n_parallel; i++)
+        if (s->slots[i].job) atomic_store(&s->slots[i].job->cancel, 1);
+}
+
+/* The free slot whose cache shares the longest prefix with j's prompt. */
+static slot *best_slot(sched *s, const sched_job *j)
+{
+    slot *best = NULL;
+    int best_len = -1;
+    for (int i = 0; i < s->cfg.n_parallel; i++) {
+        slot *sl = &s->slots[i];
+        if (sl->job) continue;
+        const int len = mote_seq_common_prefix(s->session, sl->seq, j->prompt, j->n_prompt);
+        if (len > best_len) best_len = len, best = sl;
+    }
+    return best;
+}
+
+/* Slots and the queue are this thread's: other threads only add to the
+ * queue, take a job back out of it (release), and read the counters. */
+static void *run(void *arg)
+{
+    sched *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        while (!s->stopping && !s->cancel_all && s->n_queued == 0 && s->n_running == 0)
+            pthread_cond_wait(&s->cond, &s->lock);
+        const int stopping = s->stopping;
+        if (s->cancel_all) {
+            s->cancel_all = 0;
+            cancel_everything(s);
+        }
+        /* one queued job for each free slot */
+        int n_start = 0;
+        while (s->head && s->n_running < s->cfg.n_parallel) {
+            sched_job *j = s->head;
+            s->head = j->next;
+            if (!s->head) s->tail = NULL;
+            j->queued = 0;
+            s->n_queued--;
+            s->n_running++;
+            s->starting[n_start++] = j;
+        }
+        pthread_mutex_unlock(&s->lock);
+
+        for (int k = 0; k < n_start; k++) slot_start(s, best_slot(s, s->starting[k]), s->starting[k]);
+        reap_cancelled(s);
+        if (stopping) break;
+        step(s);
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Creation and submission
+ * ---------------------------------------------------------------------- */
+
+int sched_create(mote_model *model, const sched_config *cfg, sched **out, char *err, size_t errcap)
+{
+    *out = NULL;
+    if (cfg->n_parallel < 1 || cfg->queue_max < 0) return snprintf(err, errcap, "bad scheduler settings"), -1;
+    sched *s = calloc(1, sizeof *s);
+    if (!s) return snprintf(err, errcap, "out of memory"), -1;
+    s->model = model;
+    s->cfg = *cfg;
+    s->n_batch = cfg->n_batch > 0 ? cfg->n_batch : SCHED_N_BATCH_DEFAULT;
+    if (s->n_batch < cfg->n_parallel) s->n_batch = cfg->n_parallel;
+    s->n_vocab = mote_vocab_size(model);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    mote_session_params sp = mote_session_default_params();
+    sp.n_ctx = cfg->n_ctx;
+    sp.n_threads = cfg->n_threads;
+    sp.kv_type = cfg->kv_type;
+    sp.n_seq_max = cfg->n_parallel;
+    sp.n_batch = s->n_batch;
+    if (!(s->slots = calloc((size_t)cfg->n_parallel, sizeof *s->slots)) ||
+        !(s->starting = calloc((size_t)cfg->n_parallel, sizeof *s->starting)) ||
+        mote_batch_init(&s->batch, s->n_batch) != MOTE_OK) {
+        snprintf(err, errcap, "out of memory");
+        goto fail;
+    }
+    if (mote_session_create(model, &sp, &s->session) != MOTE_OK) {
+        snprintf(err, errcap, "%s", mote_last_error());
+        goto fail;
+    }
+    s->n_ctx = mote_session_n_ctx(s->session);
+    for (int i = 0; i < cfg->n_parallel; i++) s->slots[i].seq = i;
+    if (pthread_create(&s->thread, NULL, run, s) != 0) {
+        snprintf(err, errcap, "cannot start a thread");
+        goto fail;
+    }
+    s->thread_started = 1;
+    *out = s;
+    return 0;
+fail:
+    sched_free(s);
+    return -1;
+}
+
+int sched_n_ctx(const sched *s)
+{
+    return s->n_ctx;
+}
+
+void sched_cancel_all(sched *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->cancel_all = 1;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+
+void sched_free(sched *s)
+{
+    if (!s) return;
+    if (s->thread_started) {
+        pthread_mutex_lock(&s->lock);
+        s->stopping = 1;
+        s->cancel_all = 1;
+        pthread_cond_signal(&s->cond);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->thread, NULL);
+    }
+    for (int i = 0; s->slots && i < s->cfg.n_parallel; i++)
+        if (s->slots[i].job) {
+            pthread_mutex_lock(&s->slots[i].job->lock);
+            job_end(s->slots[i].job, SCHED_FINISH_CANCELLED, NULL);
+            pthread_mutex_unlock(&s->slots[i].job->lock);
+            slot_free(s, &s->slots[i]);
+        }
+    free(s->slots);
+    free(s->starting);
+    mote_batch_free(&s->batch);
+    mote_session_free(s->session);
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+int sched_submit(sched *s, const sched_job_params *p, sched_job **out, int *busy, char *err, size_t errcap)
+{
+    *out = NULL;
+    *busy = 0;
+    if (p->n_prompt < 1) return snprintf(err, errcap, "the prompt is empty"), -1;
+    if (p->n_prompt >= s->n_ctx)
+        return snprintf(err, errcap, "the prompt has %d tokens and the context holds %d", p->n_prompt, s->n_ctx), -1;
+    if (p->n_stop < 0 || p->n_stop > SCHED_STOP_MAX)
+        return snprintf(err, errcap, "at most %d stop strings", SCHED_STOP_MAX), -1;
+    if (p->top_logprobs > SCHED_TOP_LOGPROBS_MAX)
+        return snprintf(err, errcap, "at most %d top log-probabilities", SCHED_TOP_LOGPROBS_MAX), -1;
+    for (int i = 0; i < p->n_prompt; i++)
+        if (p->prompt[i] < 0 || p->prompt[i] >= s->n_vocab)
+            return snprintf(err, errcap, "token %d is outside the vocabulary", (int)p->prompt[i]), -1;
+    sched_job *j = calloc(1, sizeof *j);
+    if (!j) return snprintf(err, errcap, "out of memory"), -1;
+    pthread_mutex_init(&j->lock, NULL);
+    atomic_init(&j->refs, 2);
+    atomic_init(&j->cancel, 0);
+    j->owner = s;
+    j->n_prompt = p->n_prompt;
+    j->max_tokens = p->max_tokens;
+    j->sampling = p->sampling;
+    j->top_logprobs = p->top_logprobs;
+    j->park = p->park;
+    j->wake = p->wake;
+    j->peer_closed = p->peer_closed;
+    j->user = p->user;
+    int ok = (j->prompt = malloc((size_t)p->n_prompt * sizeof *j->prompt)) != NULL;
+    if (ok) memcpy(j->prompt, p->prompt, (size_t)p->n_prompt * sizeof *j->prompt);
+    for (int i = 0; ok && i < p->n_stop; i++) {
+        const size_t n = strlen(p->stop[i]);
+        if (n == 0 || n > SCHED_STOP_LEN_MAX) {
+            snprintf(err, errcap, "a stop string must have 1 to %d bytes", SCHED_STOP_LEN_MAX);
+            j->refs = 1;
+            job_unref(j);
+            return -1;
+        }
+        ok = (j->stop[i] = strdup(p->stop[i])) != NULL;
+        j->stop_len[i] = n;
+        j->n_stop = i + ok;
+    }
+    if (!ok) {
+        j->refs = 1;
+        job_unref(j);
+        return snprintf(err, errcap, "out of memory"), -1;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (s->n_queued >= s->cfg.queue_max && s->n_running >= s->cfg.n_parallel) {
+        pthread_mutex_unlock(&s->lock);
+        j->refs = 1;
+        job_unref(j);
+        *busy = 1;
+        return snprintf(err, errcap, "%d requests are waiting for this model; try again shortly", s->n_queued), -1;
+    }
+    j->queued = 1;
+    if (s->tail) s->tail->next = j;
+    else s->head = j;
+    s->tail = j;
+    s->n_queued++;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    *out = j;
+    return 0;
+}
+
+void sched_get_stats(sched *s, sched_stats *st)
+{
+    pthread_mutex_lock(&s->lock);
+    st->queued = s->n_queued;
+    st->running = s->n_running;
+    st->n_prompt_tokens = s->n_prompt_tokens;
+    st->n_generated_tokens = s->n_generated_tokens;
+    pthread_mutex_unlock(&s->lock);
+}

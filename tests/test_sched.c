@@ -1,0 +1,500 @@
+/*
+ * test_sched.c — the server's generation scheduler (src/serve/sched.c) on a
+ * small synthetic model.
+ *
+ * The reference for every job is mote_generate on a session of its own
+ * with the same prompt and sampler settings: greedy jobs, one at a time
+ * or many sharing the scheduler's slots (continuous batching, prefix
+ * reuse), must give exactly its tokens and text. Then the job's limits
+ * (max_tokens, stop strings across token boundaries, the context), log-
+ * probabilities, cancellation, the bounded queue and the park/wake
+ * protocol a connection uses.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "serve/sched.h"
+#include "synthmodel.h"
+#include "testutil.h"
+
+#define REF_MAX 64
+
+static struct {
+    char *dir, *path;
+    mote_model *model;
+} fx;
+
+static int setup(void **state)
+{
+    (void)state;
+    fx.dir = synthmodel_tempdir();
+    fx.path = synthmodel_make(fx.dir, "tiny-llama", "F16", 2);
+    if (mote_model_open(fx.path, NULL, &fx.model) != MOTE_OK) {
+        print_error("%s: %s\n", fx.path, mote_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    mote_model_close(fx.model);
+    free(fx.path);
+    synthmodel_tempdir_remove(fx.dir);
+    return 0;
+}
+
+/* What mote_generate makes of a prompt: its tokens and text. */
+typedef struct reference {
+    mote_token ids[REF_MAX];
+    int n;
+    char text[REF_MAX * 64];
+    size_t len;
+    int eog;
+} reference;
+
+static int ref_token(void *user, mote_token t, const char *piece, size_t len)
+{
+    reference *r = user;
+    if (mote_token_is_eog(fx.model, t)) return 0;
+    r->ids[r->n++] = t;
+    memcpy(r->text + r->len, piece, len);
+    r->len += len;
+    r->text[r->len] = '\0';
+    return 0;
+}
+
+static void reference_run(const mote_token *prompt, int n_prompt, int n_predict, const mote_sampler_params *sp,
+                          int n_ctx, reference *r)
+{
+    memset(r, 0, sizeof *r);
+    mote_session_params p = mote_session_default_params();
+    p.n_ctx = n_ctx;
+    mote_session *s = NULL;
+    mote_sampler *smp = NULL;
+    assert_int_equal(mote_session_create(fx.model, &p, &s), MOTE_OK);
+    assert_int_equal(mote_sampler_create(sp, mote_vocab_size(fx.model), &smp), MOTE_OK);
+    mote_generate_stats st;
+    assert_int_equal(mote_generate(s, smp, prompt, n_prompt, n_predict, ref_token, r, &st), MOTE_OK);
+    r->eog = st.stopped_by_eog;
+    mote_sampler_free(smp);
+    mote_session_free(s);
+}
+
+static mote_sampler_params greedy(void)
+{
+    mote_sampler_params p = mote_sampler_default_params();
+    p.temp = 0;
+    return p;
+}
+
+static int tokenize(const char *text, mote_token *out, int cap)
+{
+    size_t n = 0;
+    assert_int_equal(mote_tokenize(fx.model, text, strlen(text), 1, 0, out, (size_t)cap, &n), MOTE_OK);
+    return (int)n;
+}
+
+static sched *make_sched(int n_parallel, int queue_max, int n_ctx)
+{
+    sched_config cfg = {.n_ctx = n_ctx, .n_parallel = n_parallel, .queue_max = queue_max, .n_batch = 32};
+    sched *s = NULL;
+    char err[256];
+    if (sched_create(fx.model, &cfg, &s, err, sizeof err) != 0) fail_msg("sched_create: %s", err);
+    return s;
+}
+
+/* Take a job's output until it ends (polling: no consumer callbacks). */
+typedef struct result {
+    char text[REF_MAX * 64];
+    size_t len;
+    sched_token toks[REF_MAX];
+    int n_toks;
+    sched_output last;
+} result;
+
+static void drain(sched_job *j, result *r)
+{
+    memset(r, 0, sizeof *r);
+    const time_t t0 = time(NULL);
+    for (;;) {
+        sched_output o;
+        const int got = sched_job_take(j, &o, 0);
+        assert_true(got >= 0);
+        if (o.len) {
+            assert_true(r->len + o.len < sizeof r->text);
+            memcpy(r->text + r->len, o.text, o.len);
+            r->len += o.len;
+        }
+        for (int i = 0; i < o.n_tokens && r->n_toks < REF_MAX; i++) r->toks[r->n_toks++] = o.tokens[i];
+        sched_output_free(&o);
+        if (o.finish != SCHED_RUNNING) {
+            r->last = o;
+            return;
+        }
+        if (!got) usleep(1000);
+        assert_true(time(NULL) - t0 < 60);
+    }
+}
+
+static sched_job *submit(sched *s, const mote_token *prompt, int n, int max_tokens, const char *const *stop,
+                         int n_stop, int top)
+{
+    sched_job_params p = {.prompt = prompt,
+                          .n_prompt = n,
+                          .max_tokens = max_tokens,
+                          .sampling = greedy(),
+                          .stop = stop,
+                          .n_stop = n_stop,
+                          .top_logprobs = top};
+    sched_job *j = NULL;
+    int busy = 0;
+    char err[256];
+    if (sched_submit(s, &p, &j, &busy, err, sizeof err) != 0) fail_msg("sched_submit: %s", err);
+    return j;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static const char *prompts[] = {"Once upon a time", "The little dog", "Tim and Sue went", "a"};
+#define N_PROMPTS 4
+
+static void test_greedy_matches_generate(void **state)
+{
+    (void)state;
+    sched *s = make_sched(1, 4, 128);
+    for (int k = 0; k < N_PROMPTS; k++) {
+        mote_token prompt[64];
+        const int n = tokenize(prompts[k], prompt, 64);
+        const mote_sampler_params sp = greedy();
+        reference ref;
+        reference_run(prompt, n, 20, &sp, 128, &ref);
+        sched_job *j = submit(s, prompt, n, 20, NULL, 0, -1);
+        result r;
+        drain(j, &r);
+        print_message("[   INFO   ] '%s': %d tokens%s, %zu bytes\n", prompts[k], ref.n, ref.eog ? " and the end token" : "",
+                      ref.len);
+        assert_int_equal(r.last.finish, ref.eog ? SCHED_FINISH_STOP : SCHED_FINISH_LENGTH);
+        assert_int_equal(r.last.n_generated, ref.n + ref.eog);
+        assert_int_equal(r.last.n_prompt, n);
+        assert_int_equal(r.len, ref.len);
+        assert_memory_equal(r.text, ref.text, ref.len);
+        sched_job_release(j);
+    }
+    sched_free(s);
+}
+
+/* Eight jobs on three slots at once: each gives its own reference, though
+ * the steps mix prompt pieces and the other streams' tokens. */
+static void test_batched_jobs_match(void **state)
+{
+    (void)state;
+    sched *s = make_sched(3, 16, 128);
+    mote_token prompt[8][64];
+    int n[8];
+    reference ref[8];
+    sched_job *j[8];
+    const mote_sampler_params sp = greedy();
+    for (int k = 0; k < 8; k++) {
+        char text[64];
+        snprintf(text, sizeof text, "%s %d", prompts[k % N_PROMPTS], k);
+        n[k] = tokenize(text, prompt[k], 64);
+        reference_run(prompt[k], n[k], 12 + k, &sp, 128, &ref[k]);
+    }
+    for (int k = 0; k < 8; k++) j[k] = submit(s, prompt[k], n[k], 12 + k, NULL, 0, 0);
+    for (int k = 0; k < 8; k++) {
+        result r;
+        drain(j[k], &r);
+        assert_int_equal(r.len, ref[k].len);
+        assert_memory_equal(r.text, ref[k].text, ref[k].len);
+        assert_int_equal(r.n_toks, ref[k].n);
+        for (int i = 0; i < ref[k].n; i++) assert_int_equal(r.toks[i].id, ref[k].ids[i]);
+        sched_job_release(j[k]);
+    }
+    sched_stats st;
+    sched_get_stats(s, &st);
+    assert_int_equal(st.queued, 0);
+    assert_int_equal(st.running, 0);
+    assert_true(st.n_generated_tokens > 0);
+    sched_free(s);
+}
+
+/* The same prompt again reads only its last token: the slot kept the rest. */
+static void test_prefix_reuse(void **state)
+{
+    (void)state;
+    sched *s = make_sched(2, 4, 128);
+    mote_token prompt[64];
+    const int n = tokenize("Once upon a time there was a dog", prompt, 64);
+    result first, again;
+    sched_job *j = submit(s, prompt, n, 8, NULL, 0, -1);
+    drain(j, &first);
+    sched_job_release(j);
+    assert_int_equal(first.last.n_cached, 0);
+    j = submit(s, prompt, n, 8, NULL, 0, -1);
+    drain(j, &again);
+    sched_job_release(j);
+    assert_int_equal(again.last.n_cached, n - 1);
+    assert_int_equal(again.len, first.len);
+    assert_memory_equal(again.text, first.text, first.len);
+    sched_free(s);
+}
+
+/* A stop string that spans two tokens ends the text where it starts, and
+ * none of it is handed over, not even in pieces. */
+static void test_stop_across_tokens(void **state)
+{
+    (void)state;
+    sched *s = make_sched(1, 4, 128);
+    mote_token prompt[64];
+    const int n = tokenize("Once upon a time", prompt, 64);
+    const mote_sampler_params sp = greedy();
+    reference ref;
+    reference_run(prompt, n, 30, &sp, 128, &ref);
+    /* a 4-byte stop string whose first occurrence starts 2 bytes before
+     * the end of a token, past the first bytes of the text */
+    size_t at = 0, want = 0;
+    char piece[256], stop[5] = "";
+    for (int i = 0; i + 1 < ref.n && !want; i++) {
+        size_t len = 0;
+        assert_int_equal(mote_token_to_piece(fx.model, ref.ids[i], 0, piece, sizeof piece, &len), MOTE_OK);
+        at += len;
+        if (at < 3 || at + 2 > ref.len) continue;
+        memcpy(stop, ref.text + at - 2, 4);
+        if ((size_t)(strstr(ref.text, stop) - ref.text) == at - 2) want = at - 2;
+    }
+    if (!want) skip();
+    const char *stops[] = {"never-appears", stop};
+    print_message("[   INFO   ] stop '%s' ends the text at byte %zu of %zu\n", stop, want, ref.len);
+    sched_job *j = submit(s, prompt, n, 30, stops, 2, -1);
+    result r;
+    drain(j, &r);
+    assert_int_equal(r.last.finish, SCHED_FINISH_STOP);
+    assert_int_equal(r.len, want);
+    assert_memory_equal(r.text, ref.text, want);
+    sched_job_release(j);
+    sched_free(s);
+}
+
+static void test_limits(void **state)
+{
+    (void)state;
+    sched *s = make_sched(1, 4, 32);
+    mote_token prompt[64];
+    const int n = tokenize("Once upon a time", prompt, 64);
+    result r;
+    sched_job *j = submit(s, prompt, n, 3, NULL, 0, -1); /* max_tokens */
+    drain(j, &r);
+    sched_job_release(j);
+    if (r.last.finish == SCHED_FINISH_LENGTH) assert_int_equal(r.last.n_generated, 3);
+    j = submit(s, prompt, n, 0, NULL, 0, -1); /* nothing asked */
+    drain(j, &r);
+    sched_job_release(j);
+    assert_int_equal(r.last.finish, SCHED_FINISH_LENGTH);
+    assert_int_equal(r.last.n_generated, 0);
+    assert_int_equal(r.len, 0);
+    j = submit(s, prompt, n, -1, NULL, 0, -1); /* until the context is full */
+    drain(j, &r);
+    sched_job_release(j);
+    if (r.last.finish == SCHED_FINISH_LENGTH) assert_int_equal(n + r.last.n_generated, 32 + 1);
+
+    /* refused: an empty prompt, one as long as the context, a bad id */
+    sched_job_params p = {.prompt = prompt, .n_prompt = 0, .max_tokens = 4, .sampling = greedy(), .top_logprobs = -1};
+    sched_job *bad = NULL;
+    int busy = 1;
+    char err[256];
+    assert_int_equal(sched_submit(s, &p, &bad, &busy, err, sizeof err), -1);
+    assert_int_equal(busy, 0);
+    mote_token longp[40] = {0};
+    p.prompt = longp;
+    p.n_prompt = 32;
+    assert_int_equal(sched_submit(s, &p, &bad, &busy, err, sizeof err), -1);
+    assert_non_null(strstr(err, "context"));
+    mote_token odd[] = {1, 999999};
+    p.prompt = odd;
+    p.n_prompt = 2;
+    assert_int_equal(sched_submit(s, &p, &bad, &busy, err, sizeof err), -1);
+    assert_null(bad);
+    sched_free(s);
+}
+
+/* Log-probabilities: the greedy token is the first alternative, the list
+ * is sorted, and the probabilities add up to at most 1. */
+static void test_logprobs(void **state)
+{
+    (void)state;
+    sched *s = make_sched(1, 4, 64);
+    mote_token prompt[64];
+    const int n = tokenize("The little dog", prompt, 64);
+    sched_job *j = submit(s, prompt, n, 6, NULL, 0, 5);
+    result r;
+    drain(j, &r);
+    sched_job_release(j);
+    assert_true(r.n_toks > 0);
+    for (int i = 0; i < r.n_toks; i++) {
+        const sched_token *t = &r.toks[i];
+        assert_int_equal(t->n_top, 5);
+        assert_int_equal(t->top_id[0], t->id);
+        assert_float_equal(t->top_logprob[0], t->logprob, 1e-6);
+        double sum = 0;
+        for (int k = 0; k < t->n_top; k++) {
+            assert_true(t->top_logprob[k] <= 0);
+            if (k) assert_true(t->top_logprob[k] <= t->top_logprob[k - 1]);
+            sum += exp(t->top_logprob[k]);
+        }
+        assert_true(sum <= 1.0 + 1e-5);
+    }
+    sched_free(s);
+}
+
+/* A full queue refuses (busy); releasing a queued or running job frees
+ * its place, and every job is accounted for. */
+static void test_queue_and_release(void **state)
+{
+    (void)state;
+    sched *s = make_sched(1, 2, 256);
+    mote_token prompt[64];
+    const int n = tokenize("Once upon a time", prompt, 64);
+    sched_job_params p = {.prompt = prompt, .n_prompt = n, .max_tokens = -1, .sampling = greedy(), .top_logprobs = -1};
+    p.sampling.temp = 1.0f; /* long outputs: no end token soon on random weights, mostly */
+    sched_job *j[4] = {0};
+    int busy = 0;
+    char err[256];
+    for (int k = 0; k < 3; k++) assert_int_equal(sched_submit(s, &p, &j[k], &busy, err, sizeof err), 0);
+    /* one running (once the thread has taken it), two queued: the fourth waits or is refused */
+    for (int tries = 0; tries < 1000; tries++) {
+        sched_stats st;
+        sched_get_stats(s, &st);
+        if (st.running == 1) break;
+        usleep(1000);
+    }
+    const int rc = sched_submit(s, &p, &j[3], &busy, err, sizeof err);
+    sched_stats st;
+    sched_get_stats(s, &st);
+    if (st.running == 1 && st.queued == 2) {
+        assert_int_equal(rc, -1);
+        assert_int_equal(busy, 1);
+        assert_null(j[3]);
+    } else {
+        sched_job_release(j[3]); /* the first job ended early: a place was free */
+        j[3] = NULL;
+    }
+    for (int k = 0; k < 4; k++) sched_job_release(j[k]);
+    for (int tries = 0; tries < 5000; tries++) {
+        sched_get_stats(s, &st);
+        if (st.running == 0 && st.queued == 0) break;
+        usleep(1000);
+    }
+    assert_int_equal(st.running, 0);
+    assert_int_equal(st.queued, 0);
+    sched_free(s);
+}
+
+/* The park/wake protocol: a consumer that parks is woken for every piece
+ * of output and at the end, and never misses one. peer_closed cancels. */
+typedef struct consumer {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int parked, wakes, closed;
+} consumer;
+
+static void c_park(void *u)
+{
+    consumer *c = u;
+    pthread_mutex_lock(&c->lock);
+    c->parked = 1;
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void c_wake(void *u)
+{
+    consumer *c = u;
+    pthread_mutex_lock(&c->lock);
+    c->parked = 0;
+    c->wakes++;
+    pthread_cond_signal(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static int c_closed(void *u)
+{
+    return ((consumer *)u)->closed;
+}
+
+static void test_park_wake(void **state)
+{
+    (void)state;
+    sched *s = make_sched(1, 4, 128);
+    mote_token prompt[64];
+    const int n = tokenize("Once upon a time", prompt, 64);
+    const mote_sampler_params sp = greedy();
+    reference ref;
+    reference_run(prompt, n, 25, &sp, 128, &ref);
+    consumer c = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    sched_job_params p = {.prompt = prompt, .n_prompt = n, .max_tokens = 25, .sampling = greedy(), .top_logprobs = -1,
+                          .park = c_park, .wake = c_wake, .peer_closed = c_closed, .user = &c};
+    sched_job *j = NULL;
+    int busy;
+    char err[256];
+    assert_int_equal(sched_submit(s, &p, &j, &busy, err, sizeof err), 0);
+    char text[REF_MAX * 64];
+    size_t len = 0;
+    for (;;) {
+        sched_output o;
+        const int got = sched_job_take(j, &o, 1);
+        memcpy(text + len, o.text ? o.text : "", o.len);
+        len += o.len;
+        sched_output_free(&o);
+        if (o.finish != SCHED_RUNNING) break;
+        if (got) continue;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 30;
+        pthread_mutex_lock(&c.lock);
+        while (c.parked) assert_int_equal(pthread_cond_timedwait(&c.cond, &c.lock, &until), 0);
+        pthread_mutex_unlock(&c.lock);
+    }
+    assert_int_equal(len, ref.len);
+    assert_memory_equal(text, ref.text, len);
+    assert_true(c.wakes >= 1);
+    sched_job_release(j);
+
+    /* a parked consumer whose peer closed: the job is cancelled */
+    c.closed = 1;
+    p.max_tokens = -1;
+    assert_int_equal(sched_submit(s, &p, &j, &busy, err, sizeof err), 0);
+    sched_output o;
+    const time_t t0 = time(NULL);
+    while (sched_job_take(j, &o, 1) == 0 || o.finish == SCHED_RUNNING) {
+        sched_output_free(&o);
+        assert_true(time(NULL) - t0 < 30);
+        usleep(1000);
+    }
+    sched_output_free(&o);
+    assert_int_equal(o.finish, SCHED_FINISH_CANCELLED);
+    sched_job_release(j);
+    sched_free(s);
+}
+
+int main(void)
+{
+    test_fix_pool_size();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_greedy_matches_generate),
+        cmocka_unit_test(test_batched_jobs_match),
+        cmocka_unit_test(test_prefix_reuse),
+        cmocka_unit_test(test_stop_across_tokens),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_logprobs),
+        cmocka_unit_test(test_queue_and_release),
+        cmocka_unit_test(test_park_wake),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
