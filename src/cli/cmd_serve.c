@@ -22,6 +22,9 @@
 #define SERVE_DEFAULT_CONNECTIONS 64
 #define SERVE_DEFAULT_TIMEOUT_S 60
 #define SERVE_API_KEY_FILE_MAX 4096
+/* Generation: requests generating at once per model, and waiting. */
+#define SERVE_DEFAULT_PARALLEL 2
+#define SERVE_DEFAULT_QUEUE 16
 
 /* The key in file f: its first line, without white space around it. */
 static int read_key_file(const char *f, char **key)
@@ -42,6 +45,8 @@ int cmd_serve(int argc, char **argv)
     const char *host = "127.0.0.1", *api_key = NULL, *api_key_file = NULL;
     int port = SERVE_DEFAULT_PORT, max_conn = SERVE_DEFAULT_CONNECTIONS, timeout_s = SERVE_DEFAULT_TIMEOUT_S;
     int max_body = SERVE_DEFAULT_MAX_BODY;
+    int n_ctx = 0, n_threads = 0, kv_type = MOTE_KV_F16, parallel = SERVE_DEFAULT_PARALLEL, queue = SERVE_DEFAULT_QUEUE;
+    const char *kv_name = "f16", *template_file = NULL;
     const cli_opt opts[] = {
         {0, "host", ARG_STRING, &host, "ADDR", "address to listen on (default 127.0.0.1)", 0, 0, NULL},
         {0, "port", ARG_INT, &port, "N", "port (default 8080; 0: a free one, printed)", 0, 65535, NULL},
@@ -53,20 +58,35 @@ int cmd_serve(int argc, char **argv)
         {0, "max-connections", ARG_INT, &max_conn, "N", "connections open at once (default 64)", 1, 65536, NULL},
         {0, "timeout", ARG_INT, &timeout_s, "SECONDS", "close a connection idle this long (default 60)", 1, 86400,
          NULL},
+        {'c', "ctx", ARG_INT, &n_ctx, "N", "context length of each request (default: the model's)", 0,
+         MOTE_N_CTX_MAX, NULL},
+        {'t', "threads", ARG_INT, &n_threads, "N", "worker threads (default: all CPUs; more are capped)", 0,
+         MOTE_N_THREADS_MAX, NULL},
+        {0, "kv-type", ARG_STRING, &kv_name, "TYPE", KV_TYPE_HELP, 0, 0, NULL},
+        {0, "parallel", ARG_INT, &parallel, "N", "requests generating at once per model (default 2; each has its "
+         "own context)", 1, 256, NULL},
+        {0, "queue", ARG_INT, &queue, "N", "requests waiting per model (default 16; more: 429 with Retry-After)", 0,
+         65536, NULL},
+        {0, "chat-template-file", ARG_STRING, &template_file, "FILE",
+         "use this Jinja chat template for every model, not theirs", 0, 0, NULL},
         {0},
     };
     const char **models = calloc((size_t)argc + 1, sizeof *models);
     if (!models) return cli_error("out of memory");
-    char *file_key = NULL;
+    char *file_key = NULL, *tmpl = NULL;
     int rc;
     const cli_spec spec = {
         .verb = "serve",
         .usage = "[MODEL]... [options]",
         .about = "Serve the models over HTTP with OpenAI's API shapes until SIGTERM or Ctrl-C.\n"
                  "Each MODEL (a GGUF file) is named by its file stem and opened on first use.\n"
-                 "Endpoints now: GET /health, GET /v1/models, POST /tokenize, POST /detokenize.",
+                 "Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models,\n"
+                 "GET /health, POST /tokenize, POST /detokenize.",
         .notes = "Listening on an address other than loopback needs --api-key or --api-key-file.\n"
-                 "Once ready, the command prints 'mote serve: listening on http://HOST:PORT' on stderr.",
+                 "Once ready, the command prints 'mote serve: listening on http://HOST:PORT' on stderr.\n"
+                 "Sampling defaults (a request's fields override them): temperature 0.8, top_k 40,\n"
+                 "top_p 0.95, min_p 0.05, no penalties, a fresh seed per request. A model without\n"
+                 "a chat template is given ChatML.",
         .opts = opts,
         .min_pos = 0,
         .max_pos = argc,
@@ -77,6 +97,17 @@ int cmd_serve(int argc, char **argv)
     if (rc != ARGS_CONTINUE) goto out;
     if (api_key && api_key_file) {
         rc = args_usage_error(&spec, "give --api-key or --api-key-file, not both");
+        goto out;
+    }
+    cli_check_threads(n_threads);
+    if (cli_kv_type(kv_name, &kv_type) != 0) {
+        rc = args_usage_error(&spec, "--kv-type must be f16, f32 or q8_0, not '%s'", kv_name);
+        goto out;
+    }
+    static const cli_file_kind template_kind = {.what = "chat template", .limit = CLI_TEMPLATE_LIMIT, .regular = 1};
+    size_t tmpl_len;
+    if (template_file && cli_read_file(template_file, &template_kind, &tmpl, &tmpl_len) != 0) {
+        rc = EXIT_LIB;
         goto out;
     }
     if (api_key_file && (rc = read_key_file(api_key_file, &file_key)) != 0) goto out;
@@ -111,6 +142,12 @@ int cmd_serve(int argc, char **argv)
         .timeout_s = (unsigned)timeout_s,
         .models = models,
         .n_models = n_pos,
+        .n_ctx = n_ctx,
+        .n_threads = n_threads,
+        .kv_type = kv_type,
+        .n_parallel = parallel,
+        .queue_max = queue,
+        .chat_template = tmpl,
     };
     serve_server *server;
     char err[512];
@@ -130,6 +167,7 @@ int cmd_serve(int argc, char **argv)
 out_key:
     free(file_key);
 out:
+    free(tmpl);
     free(models);
     return rc;
 }

@@ -66,12 +66,10 @@ static int get_bool(const cJSON *obj, const char *name, int *out, serve_error *e
     return 0;
 }
 
-/* A required array of token ids: integers in [0, INT32_MAX]. Whether an id
- * is in the model's vocabulary is the handler's check. */
-static int get_tokens(const cJSON *obj, const char *name, serve_request *req, serve_error *err)
+/* An array of token ids, integers in [0, INT32_MAX], into req->tokens.
+ * Whether an id is in the model's vocabulary is the handler's check. */
+static int tokens_from(const cJSON *v, const char *name, serve_request *req, serve_error *err)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    if (!v) return bad(err, name, "is required");
     if (!cJSON_IsArray(v)) return bad(err, name, "must be an array of token ids");
     const int n = cJSON_GetArraySize(v);
     if (n > SERVE_MAX_TOKENS) return bad(err, name, "has too many tokens");
@@ -87,12 +85,242 @@ static int get_tokens(const cJSON *obj, const char *name, serve_request *req, se
     return 0;
 }
 
+/* A required array of token ids. */
+static int get_tokens(const cJSON *obj, const char *name, serve_request *req, serve_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!v) return bad(err, name, "is required");
+    return tokens_from(v, name, req, err);
+}
+
+/* An optional number in [lo, hi]: absent (or null) leaves *out and
+ * returns 0 with *present 0. */
+static int get_number(const cJSON *obj, const char *name, double lo, double hi, double *out, int *present,
+                      serve_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (present) *present = 0;
+    if (!v || cJSON_IsNull(v)) return 0;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return bad(err, name, "must be a number");
+    if (v->valuedouble < lo || v->valuedouble > hi)
+        return serve_fail(err, 400, "invalid_request_error", NULL, name, "'%s' must be between %g and %g", name, lo,
+                          hi);
+    *out = v->valuedouble;
+    if (present) *present = 1;
+    return 0;
+}
+
+/* An optional integer in [lo, hi]. */
+static int get_int(const cJSON *obj, const char *name, int lo, int hi, int *out, serve_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (!v || cJSON_IsNull(v)) return 0;
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble)) return bad(err, name, "must be an integer");
+    if (v->valuedouble < lo || v->valuedouble > hi)
+        return serve_fail(err, 400, "invalid_request_error", NULL, name, "'%s' must be between %d and %d", name, lo,
+                          hi);
+    *out = (int)v->valuedouble;
+    return 0;
+}
+
+/* A field mote does not honour yet: present (and not its neutral value)
+ * is a 400 naming it, never a silent difference. */
+static int refuse(serve_error *err, const char *name, const char *what)
+{
+    return serve_fail(err, 400, "invalid_request_error", "unsupported_parameter", name, "'%s' %s", name, what);
+}
+
+/* "stop": a string or an array of strings; empty strings are skipped. */
+static int get_stop(const cJSON *obj, serve_request *req, serve_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "stop");
+    if (!v || cJSON_IsNull(v)) return 0;
+    const cJSON *one = cJSON_IsString(v) ? v : NULL;
+    if (!one && !cJSON_IsArray(v)) return bad(err, "stop", "must be a string or an array of strings");
+    for (const cJSON *t = one ? one : v->child; t; t = one ? NULL : t->next) {
+        if (!cJSON_IsString(t) || !t->valuestring) return bad(err, "stop", "must be a string or an array of strings");
+        const size_t n = strlen(t->valuestring);
+        if (n == 0) continue;
+        if (n > SERVE_STOP_LEN_MAX)
+            return serve_fail(err, 400, "invalid_request_error", NULL, "stop", "a stop string may have at most %d bytes",
+                              SERVE_STOP_LEN_MAX);
+        if (req->n_stop == SERVE_STOP_MAX)
+            return serve_fail(err, 400, "invalid_request_error", NULL, "stop", "at most %d stop strings",
+                              SERVE_STOP_MAX);
+        if (!(req->stop[req->n_stop] = strdup(t->valuestring))) return oom(err);
+        req->n_stop++;
+    }
+    return 0;
+}
+
+/* A message's content: a string, null, or an array of text parts. */
+static int message_content(const cJSON *m, char **out, serve_error *err)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "content");
+    if (!c || cJSON_IsNull(c)) return (*out = strdup("")) ? 0 : oom(err);
+    if (cJSON_IsString(c) && c->valuestring) return (*out = strdup(c->valuestring)) ? 0 : oom(err);
+    if (!cJSON_IsArray(c)) return bad(err, "messages", "content must be a string or an array of parts");
+    size_t len = 0;
+    for (const cJSON *part = c->child; part; part = part->next) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (!cJSON_IsObject(part) || !cJSON_IsString(type) || strcmp(type->valuestring, "text") != 0)
+            return serve_fail(err, 400, "invalid_request_error", "unsupported_content", "messages",
+                              "only text content parts are supported");
+        if (!cJSON_IsString(text) || !text->valuestring) return bad(err, "messages", "text parts need a string 'text'");
+        len += strlen(text->valuestring);
+    }
+    if (!(*out = malloc(len + 1))) return oom(err);
+    char *o = *out;
+    for (const cJSON *part = c->child; part; part = part->next) {
+        const char *t = cJSON_GetObjectItemCaseSensitive(part, "text")->valuestring;
+        const size_t n = strlen(t);
+        memcpy(o, t, n);
+        o += n;
+    }
+    *o = '\0';
+    return 0;
+}
+
+static int get_messages(const cJSON *obj, serve_request *req, serve_error *err)
+{
+    static const char *const roles[] = {"system", "developer", "user", "assistant", "tool"};
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "messages");
+    if (!v) return bad(err, "messages", "is required");
+    if (!cJSON_IsArray(v) || !v->child) return bad(err, "messages", "must be a non-empty array of messages");
+    const int n = cJSON_GetArraySize(v);
+    if (n > SERVE_MESSAGES_MAX) return bad(err, "messages", "has too many messages");
+    if (!(req->messages = calloc((size_t)n, sizeof *req->messages))) return oom(err);
+    for (const cJSON *m = v->child; m; m = m->next) {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        if (!cJSON_IsObject(m) || !cJSON_IsString(role) || !role->valuestring)
+            return bad(err, "messages", "must hold objects with a string 'role'");
+        size_t r = 0;
+        while (r < sizeof roles / sizeof *roles && strcmp(roles[r], role->valuestring) != 0) r++;
+        if (r == sizeof roles / sizeof *roles)
+            return serve_fail(err, 400, "invalid_request_error", NULL, "messages",
+                              "a message's role must be system, developer, user, assistant or tool, not '%.40s'",
+                              role->valuestring);
+        const cJSON *calls = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
+        if (calls && !cJSON_IsNull(calls) && !(cJSON_IsArray(calls) && !calls->child))
+            return refuse(err, "messages", "with tool_calls are not supported yet");
+        serve_message *out = &req->messages[req->n_messages];
+        if (!(out->role = strdup(roles[r]))) return oom(err);
+        req->n_messages++;
+        if (message_content(m, &out->content, err) != 0) return -1;
+    }
+    return 0;
+}
+
+/* "prompt": a string, or token ids; an array of one of those is that one. */
+static int get_prompt(const cJSON *obj, serve_request *req, serve_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "prompt");
+    if (!v) return bad(err, "prompt", "is required");
+    if (cJSON_IsArray(v) && v->child && !v->child->next && (cJSON_IsString(v->child) || cJSON_IsArray(v->child)))
+        v = v->child; /* ["text"] or [[1, 2]] */
+    else if (cJSON_IsArray(v) && v->child && (cJSON_IsString(v->child) || cJSON_IsArray(v->child)))
+        return refuse(err, "prompt", "holds several prompts: send one per request");
+    if (cJSON_IsString(v) && v->valuestring) {
+        req->content_len = strlen(v->valuestring);
+        return (req->content = strdup(v->valuestring)) ? 0 : oom(err);
+    }
+    if (!cJSON_IsArray(v)) return bad(err, "prompt", "must be a string or an array of token ids");
+    if (tokens_from(v, "prompt", req, err) != 0) return -1;
+    return req->n_tokens ? 0 : bad(err, "prompt", "is empty");
+}
+
+/* The fields of chat and completion requests. */
+static int get_generation(const cJSON *root, serve_request *req, serve_error *err)
+{
+    const int chat = req->kind == SERVE_REQ_CHAT;
+    if ((chat ? get_messages(root, req, err) : get_prompt(root, req, err)) != 0) return -1;
+    if (get_bool(root, "stream", &req->stream, err) != 0) return -1;
+    const cJSON *so = cJSON_GetObjectItemCaseSensitive(root, "stream_options");
+    if (so && !cJSON_IsNull(so)) {
+        if (!cJSON_IsObject(so)) return bad(err, "stream_options", "must be an object");
+        if (get_bool(so, "include_usage", &req->include_usage, err) != 0) return -1;
+    }
+    int max = -1;
+    if (get_int(root, "max_tokens", 0, INT32_MAX, &max, err) != 0 ||
+        get_int(root, "max_completion_tokens", 0, INT32_MAX, &max, err) != 0)
+        return -1;
+    req->max_tokens = max;
+    int n = 1;
+    if (get_int(root, "n", 1, INT32_MAX, &n, err) != 0) return -1;
+    if (n != 1) return refuse(err, "n", "must be 1: mote returns one choice per request");
+    if (!chat) {
+        int best_of = 1;
+        if (get_int(root, "best_of", 1, INT32_MAX, &best_of, err) != 0) return -1;
+        if (best_of != 1) return refuse(err, "best_of", "must be 1");
+        if (get_bool(root, "echo", &req->echo, err) != 0) return -1;
+        const cJSON *suffix = cJSON_GetObjectItemCaseSensitive(root, "suffix");
+        if (suffix && !cJSON_IsNull(suffix)) return refuse(err, "suffix", "is not supported");
+    }
+
+    mote_sampler_params *sp = &req->sampling;
+    double d;
+    int has;
+    if (get_number(root, "temperature", 0, 100, &d, &has, err) != 0) return -1;
+    if (has) sp->temp = (float)d;
+    if (get_number(root, "top_p", 0, 1, &d, &has, err) != 0) return -1;
+    if (has) sp->top_p = (float)d;
+    if (get_number(root, "min_p", 0, 1, &d, &has, err) != 0) return -1;
+    if (has) sp->min_p = (float)d;
+    if (get_number(root, "presence_penalty", -2, 2, &d, &has, err) != 0) return -1;
+    if (has) sp->presence_penalty = (float)d;
+    if (get_number(root, "frequency_penalty", -2, 2, &d, &has, err) != 0) return -1;
+    if (has) sp->freq_penalty = (float)d;
+    if (get_number(root, "repeat_penalty", 0.01, 100, &d, &has, err) != 0) return -1;
+    if (has) sp->repeat_penalty = (float)d;
+    if (get_int(root, "top_k", 0, INT32_MAX, &sp->top_k, err) != 0) return -1;
+    if (get_number(root, "seed", -9.2e18, 1.8e19, &d, &req->has_seed, err) != 0) return -1;
+    if (req->has_seed) {
+        if (d != floor(d)) return bad(err, "seed", "must be an integer");
+        sp->seed = d < 0 ? (uint64_t)(int64_t)d : (uint64_t)d;
+    }
+    if (get_stop(root, req, err) != 0) return -1;
+
+    const cJSON *lp = cJSON_GetObjectItemCaseSensitive(root, "logprobs");
+    if (chat) { /* logprobs: bool; top_logprobs: 0..20 with it */
+        int on = 0, top = 0;
+        if (get_bool(root, "logprobs", &on, err) != 0 ||
+            get_int(root, "top_logprobs", 0, SERVE_TOP_LOGPROBS_MAX, &top, err) != 0)
+            return -1;
+        const cJSON *tl = cJSON_GetObjectItemCaseSensitive(root, "top_logprobs");
+        if (!on && tl && !cJSON_IsNull(tl)) return bad(err, "top_logprobs", "needs 'logprobs': true");
+        req->top_logprobs = on ? top : -1;
+    } else if (lp && !cJSON_IsNull(lp)) { /* logprobs: 0..5 alternatives */
+        int top = 0;
+        if (get_int(root, "logprobs", 0, SERVE_COMPLETION_LOGPROBS_MAX, &top, err) != 0) return -1;
+        req->top_logprobs = top;
+    }
+
+    const cJSON *rf = cJSON_GetObjectItemCaseSensitive(root, "response_format");
+    if (rf && !cJSON_IsNull(rf)) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(rf, "type");
+        if (!cJSON_IsObject(rf) || !cJSON_IsString(type)) return bad(err, "response_format", "must be an object with a 'type'");
+        if (strcmp(type->valuestring, "text") != 0)
+            return refuse(err, "response_format", "other than {\"type\": \"text\"} is not supported yet");
+    }
+    const cJSON *tools = cJSON_GetObjectItemCaseSensitive(root, "tools");
+    if (tools && !cJSON_IsNull(tools) && !(cJSON_IsArray(tools) && !tools->child))
+        return refuse(err, "tools", "are not supported yet");
+    const cJSON *bias = cJSON_GetObjectItemCaseSensitive(root, "logit_bias");
+    if (bias && !cJSON_IsNull(bias) && !(cJSON_IsObject(bias) && !bias->child))
+        return refuse(err, "logit_bias", "is not supported yet");
+    return 0;
+}
+
 int serve_parse_request(serve_request_kind kind, const char *body, size_t len, serve_request *out,
                         serve_error *err)
 {
     memset(out, 0, sizeof *out);
     out->kind = kind;
     out->parse_special = 1;
+    out->max_tokens = -1;
+    out->top_logprobs = -1;
+    out->sampling = mote_sampler_default_params();
     cJSON *root = cJSON_ParseWithLength(body, len);
     if (!root) return serve_fail(err, 400, "invalid_request_error", NULL, NULL, "the body is not valid JSON");
     int rc = -1;
@@ -110,7 +338,9 @@ int serve_parse_request(serve_request_kind kind, const char *body, size_t len, s
         if (get_bool(root, "add_special", &out->add_special, err) != 0 ||
             get_bool(root, "parse_special", &out->parse_special, err) != 0)
             goto done;
-    } else if (get_tokens(root, "tokens", out, err) != 0) {
+    } else if (kind == SERVE_REQ_DETOKENIZE) {
+        if (get_tokens(root, "tokens", out, err) != 0) goto done;
+    } else if (get_generation(root, out, err) != 0) {
         goto done;
     }
     rc = 0;
@@ -126,6 +356,12 @@ void serve_request_free(serve_request *req)
     free(req->model);
     free(req->content);
     free(req->tokens);
+    for (size_t i = 0; i < req->n_messages; i++) {
+        free(req->messages[i].role);
+        free(req->messages[i].content);
+    }
+    free(req->messages);
+    for (int i = 0; i < req->n_stop; i++) free(req->stop[i]);
     const serve_request_kind kind = req->kind;
     memset(req, 0, sizeof *req);
     req->kind = kind;

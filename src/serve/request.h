@@ -12,9 +12,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mote.h"
+
 /* The longest param name and message an error carries (bytes, with NUL). */
 #define SERVE_PARAM_MAX 64
 #define SERVE_MESSAGE_MAX 256
+
+/* Generation requests: stop strings (each 1..SERVE_STOP_LEN_MAX bytes),
+ * alternatives per token (chat top_logprobs; completions take at most
+ * SERVE_COMPLETION_LOGPROBS_MAX as OpenAI's), messages per chat. */
+#define SERVE_STOP_MAX 16
+#define SERVE_STOP_LEN_MAX 256
+#define SERVE_TOP_LOGPROBS_MAX 20
+#define SERVE_COMPLETION_LOGPROBS_MAX 5
+#define SERVE_MESSAGES_MAX 100000
 
 /* OpenAI's error object: {"error":{"message","type","param","code"}}. */
 typedef struct serve_error {
@@ -28,7 +39,16 @@ typedef struct serve_error {
 typedef enum serve_request_kind {
     SERVE_REQ_TOKENIZE,   /* POST /tokenize */
     SERVE_REQ_DETOKENIZE, /* POST /detokenize */
+    SERVE_REQ_CHAT,       /* POST /v1/chat/completions */
+    SERVE_REQ_COMPLETION, /* POST /v1/completions */
 } serve_request_kind;
+
+/* A chat message: role is one of system, developer, user, assistant, tool;
+ * content is the text (parts joined), "" when null. */
+typedef struct serve_message {
+    char *role;
+    char *content;
+} serve_message;
 
 /* A parsed body. Strings are NUL-terminated copies (content may also hold
  * NULs: content_len counts its bytes). */
@@ -39,8 +59,23 @@ typedef struct serve_request {
     size_t content_len;
     int add_special;      /* tokenize: "add_special", default 0 as llama-server */
     int parse_special;    /* tokenize: "parse_special", default 1 as llama-server */
-    int32_t *tokens;      /* detokenize: "tokens" */
+    int32_t *tokens;      /* detokenize: "tokens"; completion: a prompt of ids */
     size_t n_tokens;
+
+    /* chat: "messages" (at least one) */
+    serve_message *messages;
+    size_t n_messages;
+    /* completion: "prompt" is content (a string) or tokens (ids); echo */
+    int echo;
+    /* generation */
+    int stream;           /* SSE chunks */
+    int include_usage;    /* stream_options.include_usage */
+    int max_tokens;       /* max_tokens / max_completion_tokens; -1: absent */
+    mote_sampler_params sampling; /* mote's defaults, then the request's fields */
+    int has_seed;         /* "seed" given (else the server picks one) */
+    char *stop[SERVE_STOP_MAX];
+    int n_stop;
+    int top_logprobs;     /* -1: no logprobs; else alternatives per token */
 } serve_request;
 
 /* Parse body[0..len) as a request of `kind`. 0: *out filled (free it with

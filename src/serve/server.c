@@ -1,11 +1,13 @@
 /*
  * server.c — `mote serve`'s HTTP routes on libmicrohttpd: /health,
- * /v1/models, /tokenize, /detokenize, and OpenAI's error object for every
- * refusal.
+ * /v1/models, /tokenize, /detokenize (the generation routes are gen.c's),
+ * and OpenAI's error object for every refusal.
  *
  * Requests are handled in MHD's one polling thread (epoll), which sleeps
  * in the kernel while there is nothing to do. A body is gathered into a
- * buffer of at most max_body bytes, then parsed by request.c.
+ * buffer of at most max_body bytes, then parsed by request.c. Generation
+ * runs on each model's scheduler thread (sched.c); its connection is
+ * suspended while it waits, and resumed when output is ready.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -23,42 +25,20 @@
 #include <microhttpd.h>
 
 #include "mote.h"
-#include "serve/request.h"
-#include "serve/server.h"
+#include "serve/internal.h"
 
 /* How long serve_stop waits for requests in flight before closing them. */
 #define SERVE_DRAIN_MS 10000
 #define SERVE_DRAIN_STEP_MS 20
 
-typedef struct serve_model {
-    char *id;           /* the file stem: "stories260K" */
-    const char *path;   /* as given */
-    mote_model *model;  /* NULL until first used */
-} serve_model;
-
-struct serve_server {
-    serve_config cfg;
-    struct MHD_Daemon *daemon;
-    int port;
-    time_t created;          /* "created" of every model in /v1/models */
-    serve_model *models;     /* cfg.n_models */
-    pthread_mutex_t lock;    /* guards models[].model */
-    _Atomic int in_flight;   /* requests begun and not yet completed */
-};
-
-/* One request's state across MHD's calls of the handler. */
-typedef struct serve_conn {
-    char *body;          /* gathered so far */
-    size_t len, cap;
-    int too_large;       /* more than max_body came: the answer is 413 */
-} serve_conn;
-
 /* ------------------------------------------------------------------------
  * Responses
  * ---------------------------------------------------------------------- */
 
-/* Queue `json` (consumed) with `status`. */
-static enum MHD_Result reply_json_allow(struct MHD_Connection *c, unsigned status, cJSON *json, const char *allow)
+/* Queue `json` (consumed) with `status`, and one more header unless
+ * header is NULL. */
+static enum MHD_Result reply_json_with(struct MHD_Connection *c, unsigned status, cJSON *json, const char *header,
+                                       const char *value)
 {
     char *text = json ? cJSON_PrintUnformatted(json) : NULL;
     cJSON_Delete(json);
@@ -70,19 +50,19 @@ static enum MHD_Result reply_json_allow(struct MHD_Connection *c, unsigned statu
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (status == MHD_HTTP_UNAUTHORIZED) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    if (allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    if (header) MHD_add_response_header(r, header, value);
     const enum MHD_Result ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ok;
 }
 
-static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, cJSON *json)
+enum MHD_Result serve_reply_json(struct MHD_Connection *c, unsigned status, cJSON *json)
 {
-    return reply_json_allow(c, status, json, NULL);
+    return reply_json_with(c, status, json, NULL, NULL);
 }
 
-/* allow: the Allow header of a 405, else NULL. */
-static enum MHD_Result reply_error_allow(struct MHD_Connection *c, const serve_error *e, const char *allow)
+enum MHD_Result serve_reply_error_with(struct MHD_Connection *c, const serve_error *e, const char *header,
+                                       const char *value)
 {
     cJSON *root = cJSON_CreateObject(), *obj = cJSON_AddObjectToObject(root, "error");
     cJSON_AddStringToObject(obj, "message", e->message);
@@ -91,12 +71,12 @@ static enum MHD_Result reply_error_allow(struct MHD_Connection *c, const serve_e
     else cJSON_AddNullToObject(obj, "param");
     if (e->code) cJSON_AddStringToObject(obj, "code", e->code);
     else cJSON_AddNullToObject(obj, "code");
-    return reply_json_allow(c, (unsigned)e->status, root, allow);
+    return reply_json_with(c, (unsigned)e->status, root, header, value);
 }
 
-static enum MHD_Result reply_error(struct MHD_Connection *c, const serve_error *e)
+enum MHD_Result serve_reply_error(struct MHD_Connection *c, const serve_error *e)
 {
-    return reply_error_allow(c, e, NULL);
+    return serve_reply_error_with(c, e, NULL, NULL);
 }
 
 static enum MHD_Result fail(struct MHD_Connection *c, int status, const char *type, const char *code,
@@ -110,16 +90,14 @@ static enum MHD_Result fail(struct MHD_Connection *c, int status, const char *ty
     va_start(ap, fmt);
     vsnprintf(e.message, sizeof e.message, fmt, ap);
     va_end(ap);
-    return reply_error(c, &e);
+    return serve_reply_error(c, &e);
 }
 
 /* ------------------------------------------------------------------------
  * Models
  * ---------------------------------------------------------------------- */
 
-/* The model a request names (the only one when it names none), opened on
- * first use. NULL with *err filled when there is none. */
-static mote_model *find_model(serve_server *s, const char *id, serve_error *err)
+serve_model *serve_find_model(serve_server *s, const char *id, serve_error *err)
 {
     int k = -1;
     if (!id && s->cfg.n_models == 1) k = 0;
@@ -139,9 +117,9 @@ static mote_model *find_model(serve_server *s, const char *id, serve_error *err)
     serve_model *m = &s->models[k];
     if (!m->model && mote_model_open(m->path, NULL, &m->model) != MOTE_OK)
         serve_fail(err, 500, "server_error", NULL, "model", "opening model '%.60s': %.160s", m->id, mote_last_error());
-    mote_model *model = m->model;
+    const int ok = m->model != NULL;
     pthread_mutex_unlock(&s->lock);
-    return model;
+    return ok ? m : NULL;
 }
 
 /* "dir/stories260K.gguf" -> "stories260K" (malloc'd). */
@@ -175,12 +153,9 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     return len;
 }
 
-/* text with every byte that is not part of valid UTF-8 replaced by U+FFFD
- * (a detokenized prefix may end inside a character; JSON must be UTF-8).
- * malloc'd, or NULL when out of memory. */
-static char *utf8_repaired(const char *text)
+/* A detokenized prefix may end inside a character; JSON must be UTF-8. */
+char *serve_utf8_repaired(const char *text, size_t n)
 {
-    const size_t n = strlen(text);
     char *out = malloc(3 * n + 1), *o = out;
     if (!out) return NULL;
     for (size_t i = 0; i < n;) {
@@ -207,7 +182,7 @@ static enum MHD_Result get_health(serve_server *s, struct MHD_Connection *c)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "status", "ok");
-    return reply_json(c, MHD_HTTP_OK, root);
+    return serve_reply_json(c, MHD_HTTP_OK, root);
 }
 
 static enum MHD_Result get_models(serve_server *s, struct MHD_Connection *c)
@@ -223,14 +198,16 @@ static enum MHD_Result get_models(serve_server *s, struct MHD_Connection *c)
         cJSON_AddStringToObject(m, "owned_by", "mote");
         cJSON_AddItemToArray(data, m);
     }
-    return reply_json(c, MHD_HTTP_OK, root);
+    return serve_reply_json(c, MHD_HTTP_OK, root);
 }
 
-static enum MHD_Result post_tokenize(serve_server *s, struct MHD_Connection *c, const serve_request *req)
+static enum MHD_Result post_tokenize(serve_server *s, struct MHD_Connection *c, serve_conn *conn,
+                                     const serve_request *req)
 {
     serve_error err;
-    mote_model *model = find_model(s, req->model, &err);
-    if (!model) return reply_error(c, &err);
+    const serve_model *m = serve_find_model(s, req->model, &err);
+    if (!m) return serve_reply_error(c, &err);
+    mote_model *model = m->model;
     size_t n = 0;
     mote_status st = mote_tokenize(model, req->content, req->content_len, req->add_special, req->parse_special,
                                    NULL, 0, &n);
@@ -246,14 +223,16 @@ static enum MHD_Result post_tokenize(serve_server *s, struct MHD_Connection *c, 
     cJSON *arr = cJSON_AddArrayToObject(root, "tokens");
     for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateNumber(toks[i]));
     free(toks);
-    return reply_json(c, MHD_HTTP_OK, root);
+    return serve_reply_json(c, MHD_HTTP_OK, root);
 }
 
-static enum MHD_Result post_detokenize(serve_server *s, struct MHD_Connection *c, const serve_request *req)
+static enum MHD_Result post_detokenize(serve_server *s, struct MHD_Connection *c, serve_conn *conn,
+                                       const serve_request *req)
 {
     serve_error err;
-    mote_model *model = find_model(s, req->model, &err);
-    if (!model) return reply_error(c, &err);
+    const serve_model *m = serve_find_model(s, req->model, &err);
+    if (!m) return serve_reply_error(c, &err);
+    mote_model *model = m->model;
     const int n_vocab = mote_vocab_size(model);
     for (size_t i = 0; i < req->n_tokens; i++)
         if (req->tokens[i] >= n_vocab)
@@ -262,13 +241,13 @@ static enum MHD_Result post_detokenize(serve_server *s, struct MHD_Connection *c
     char *text = NULL;
     if (mote_detokenize(model, req->tokens, req->n_tokens, 0, &text) != MOTE_OK)
         return fail(c, 500, "server_error", NULL, "tokens", "detokenizing: %.200s", mote_last_error());
-    char *valid = utf8_repaired(text);
+    char *valid = serve_utf8_repaired(text, strlen(text));
     mote_free(text);
     if (!valid) return fail(c, 500, "server_error", NULL, NULL, "out of memory");
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "content", valid);
     free(valid);
-    return reply_json(c, MHD_HTTP_OK, root);
+    return serve_reply_json(c, MHD_HTTP_OK, root);
 }
 
 typedef enum route_method { ROUTE_GET, ROUTE_POST } route_method;
@@ -278,7 +257,7 @@ typedef struct route {
     route_method method;
     serve_request_kind kind;  /* POST: how the body is parsed */
     enum MHD_Result (*get)(serve_server *, struct MHD_Connection *);
-    enum MHD_Result (*post)(serve_server *, struct MHD_Connection *, const serve_request *);
+    enum MHD_Result (*post)(serve_server *, struct MHD_Connection *, serve_conn *, const serve_request *);
 } route;
 
 static const route routes[] = {
@@ -286,6 +265,8 @@ static const route routes[] = {
     {"/v1/models", ROUTE_GET, 0, get_models, NULL},
     {"/tokenize", ROUTE_POST, SERVE_REQ_TOKENIZE, NULL, post_tokenize},
     {"/detokenize", ROUTE_POST, SERVE_REQ_DETOKENIZE, NULL, post_detokenize},
+    {"/v1/chat/completions", ROUTE_POST, SERVE_REQ_CHAT, NULL, serve_post_chat},
+    {"/v1/completions", ROUTE_POST, SERVE_REQ_COMPLETION, NULL, serve_post_completion},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -337,7 +318,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             serve_error e;
             serve_fail(&e, 405, "invalid_request_error", "method_not_allowed", NULL, "%.16s is not allowed on %.100s",
                        method, url);
-            return reply_error_allow(c, &e, known == ROUTE_POST + 1 ? "POST" : "GET, HEAD");
+            return serve_reply_error_with(c, &e, MHD_HTTP_HEADER_ALLOW, known == ROUTE_POST + 1 ? "POST" : "GET, HEAD");
         }
         if (!r) return fail(c, 404, "invalid_request_error", "not_found", NULL, "Invalid URL (%.16s %.100s)", method, url);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -365,7 +346,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         conn->len += n;
         return MHD_YES;
     }
-    /* the request is complete */
+    /* the request is complete (or a suspended generation resumed) */
+    if (conn->gen) return serve_gen_resume(s, c, conn);
     if (conn->too_large)
         return fail(c, 413, "invalid_request_error", "request_too_large", NULL,
                     "The request body is larger than %zu bytes", s->cfg.max_body);
@@ -375,8 +357,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     serve_request req;
     serve_error err;
     if (serve_parse_request(r->kind, conn->body ? conn->body : "", conn->len, &req, &err) != 0)
-        return reply_error(c, &err);
-    const enum MHD_Result ok = r->post(s, c, &req);
+        return serve_reply_error(c, &err);
+    const enum MHD_Result ok = r->post(s, c, conn, &req);
     serve_request_free(&req);
     return ok;
 }
@@ -386,6 +368,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     serve_server *s = cls;
     serve_conn *conn = *con_cls;
     if (conn) {
+        serve_gen_free(conn->gen);
         free(conn->body);
         s->in_flight--;
     }
@@ -419,6 +402,7 @@ int serve_secret_equal(const char *a, size_t alen, const char *b, size_t blen)
 static void free_server(serve_server *s)
 {
     for (int i = 0; s->models && i < s->cfg.n_models; i++) {
+        sched_free(s->models[i].sched);
         mote_model_close(s->models[i].model);
         free(s->models[i].id);
     }
@@ -457,7 +441,7 @@ int serve_start(const serve_config *cfg, serve_server **out, char *err, size_t e
         snprintf(err, errcap, "--host %s: not a numeric IPv4 or IPv6 address (%s)", cfg->host, gai_strerror(gai));
         return free_server(s), -1;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 #ifdef __linux__
     flags |= MHD_USE_EPOLL;
 #else
@@ -495,6 +479,15 @@ void serve_stop(serve_server *s)
      * keep-alive connections are closed at once by MHD_stop_daemon). */
     const MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET) close(fd);
+    for (int waited = 0; s->in_flight > 0 && waited < SERVE_DRAIN_MS; waited += SERVE_DRAIN_STEP_MS)
+        nanosleep(&(struct timespec){0, SERVE_DRAIN_STEP_MS * 1000000L}, NULL);
+    /* Cancel the generations still running: their connections resume,
+     * answer (a stream gets an error event and its end) and complete. No
+     * connection may stay suspended when MHD stops. */
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < s->cfg.n_models; i++)
+        if (s->models[i].sched) sched_cancel_all(s->models[i].sched);
+    pthread_mutex_unlock(&s->lock);
     for (int waited = 0; s->in_flight > 0 && waited < SERVE_DRAIN_MS; waited += SERVE_DRAIN_STEP_MS)
         nanosleep(&(struct timespec){0, SERVE_DRAIN_STEP_MS * 1000000L}, NULL);
     MHD_stop_daemon(s->daemon);

@@ -3,7 +3,8 @@
  *
  * One polling thread (epoll on Linux) serves every connection and blocks
  * in the kernel while none has work, so an idle server costs no CPU.
- * Models are listed at start and opened on first use.
+ * Models are listed at start and opened on first use; each generates on
+ * a scheduler thread of its own (sched.h), which sleeps while idle.
  */
 #ifndef MOTE_SERVE_SERVER_H
 #define MOTE_SERVE_SERVER_H
@@ -20,6 +21,13 @@ typedef struct serve_config {
     unsigned timeout_s;        /* an idle connection is closed after this */
     const char *const *models; /* model file paths */
     int n_models;
+    /* generation: each model's scheduler (sched.h) */
+    int n_ctx;                 /* positions per sequence; 0: the model's */
+    int n_threads;             /* 0: the whole pool */
+    int kv_type;               /* enum mote_kv_type */
+    int n_parallel;            /* requests generating at once per model */
+    int queue_max;             /* requests waiting per model; more get 429 */
+    const char *chat_template; /* overrides every model's; NULL: theirs */
 } serve_config;
 
 typedef struct serve_server serve_server;

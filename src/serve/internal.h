@@ -1,0 +1,71 @@
+/*
+ * internal.h — what the server's files share: the server and connection
+ * state, the reply helpers (server.c) and the generation routes (gen.c).
+ */
+#ifndef MOTE_SERVE_INTERNAL_H
+#define MOTE_SERVE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+
+#include "mote.h"
+#include "serve/request.h"
+#include "serve/sched.h"
+#include "serve/server.h"
+
+typedef struct serve_model {
+    char *id;           /* the file stem: "stories260K" */
+    const char *path;   /* as given */
+    mote_model *model;  /* NULL until first used */
+    sched *sched;       /* NULL until the first generation */
+} serve_model;
+
+struct serve_server {
+    serve_config cfg;
+    struct MHD_Daemon *daemon;
+    int port;
+    time_t created;          /* "created" of every model in /v1/models */
+    serve_model *models;     /* cfg.n_models */
+    pthread_mutex_t lock;    /* guards models[].model and .sched */
+    atomic_int in_flight;    /* requests begun and not yet completed */
+    atomic_uint next_id;     /* for response ids */
+};
+
+typedef struct serve_gen serve_gen;
+
+/* One request's state across MHD's calls of the handler. */
+typedef struct serve_conn {
+    char *body;          /* gathered so far */
+    size_t len, cap;
+    int too_large;       /* more than max_body came: the answer is 413 */
+    serve_gen *gen;      /* a generation in progress (gen.c) */
+} serve_conn;
+
+/* Replies (server.c). Each queues a response and returns MHD's verdict. */
+enum MHD_Result serve_reply_json(struct MHD_Connection *c, unsigned status, cJSON *json);
+enum MHD_Result serve_reply_error(struct MHD_Connection *c, const serve_error *e);
+/* The same with one more header (header NULL: none). */
+enum MHD_Result serve_reply_error_with(struct MHD_Connection *c, const serve_error *e, const char *header,
+                                       const char *value);
+/* The model a request names (the only one when it names none), opened on
+ * first use; NULL with *err filled. */
+serve_model *serve_find_model(serve_server *s, const char *id, serve_error *err);
+/* text with every byte that is not part of valid UTF-8 replaced by U+FFFD
+ * (malloc'd, NULL when out of memory); n bytes of text. */
+char *serve_utf8_repaired(const char *text, size_t n);
+
+/* Generation (gen.c). */
+enum MHD_Result serve_post_chat(serve_server *s, struct MHD_Connection *c, serve_conn *conn,
+                                const serve_request *req);
+enum MHD_Result serve_post_completion(serve_server *s, struct MHD_Connection *c, serve_conn *conn,
+                                      const serve_request *req);
+/* The handler's call after a suspended request resumed. */
+enum MHD_Result serve_gen_resume(serve_server *s, struct MHD_Connection *c, serve_conn *conn);
+/* The request ended (MHD's completed callback): release the job. */
+void serve_gen_free(serve_gen *g);
+
+#endif
