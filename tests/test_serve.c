@@ -180,6 +180,24 @@ static void stop_server(server *s)
     free(stop_server_with(s, SIGTERM));
 }
 
+/* Undo chunked transfer coding in place: "SIZE\r\nDATA\r\n"... "0\r\n\r\n". */
+static void dechunk(char *body)
+{
+    char *in = body, *out = body;
+    for (;;) {
+        char *end;
+        const unsigned long n = strtoul(in, &end, 16);
+        if (end == in || strncmp(end, "\r\n", 2) != 0) fail_msg("bad chunk at: %.40s", in);
+        if (n == 0) break;
+        in = end + 2;
+        if (strlen(in) < n + 2) fail_msg("a chunk is cut short");
+        memmove(out, in, n);
+        out += n;
+        in += n + 2;
+    }
+    *out = '\0';
+}
+
 /* Send raw bytes (a whole request) and read the reply until the server
  * closes the connection. */
 static reply http_raw(int port, const char *req, size_t len)
@@ -212,6 +230,7 @@ static reply http_raw(int port, const char *req, size_t len)
         *sep = '\0';
         rep.body = strdup(sep + 4);
         sscanf(buf, "HTTP/1.%*d %d", &rep.status);
+        if (strcasestr(buf, "Transfer-Encoding: chunked")) dechunk(rep.body);
     } else {
         rep.body = strdup("");
     }
@@ -436,6 +455,210 @@ static void test_api_key(void **state)
     unlink(path);
 }
 
+
+/* ------------------------------------------------------------------------
+ * Generation
+ * ---------------------------------------------------------------------- */
+
+/* The string value of "key":"..." at or after p (JSON escapes \" and \\
+ * and \n undone), malloc'd; NULL if absent. */
+static char *json_string_after(const char *p, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *at = strstr(p, pat);
+    if (!at) return NULL;
+    at += strlen(pat);
+    char *out = malloc(strlen(at) + 1), *o = out;
+    assert_non_null(out);
+    for (; *at && *at != '"'; at++) {
+        if (*at == '\\' && at[1]) {
+            at++;
+            *o++ = *at == 'n' ? '\n' : *at == 't' ? '\t' : *at;
+        } else {
+            *o++ = *at;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* stdout of `mote run ARGS...` (stderr dropped), its last newline cut. */
+static char *mote_run_output(const char *args)
+{
+    char *cmd = NULL;
+    assert_true(asprintf(&cmd, "'%s' run %s 2>/dev/null", mote_bin, args) > 0);
+    FILE *p = popen(cmd, "r");
+    free(cmd);
+    assert_non_null(p);
+    size_t n = 0, cap = 4096;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    for (size_t r; (r = fread(out + n, 1, cap - n - 1, p)) > 0;)
+        if ((n += r) + 1 == cap) assert_non_null(out = realloc(out, cap *= 2));
+    out[n] = '\0';
+    assert_int_equal(pclose(p), 0);
+    if (n && out[n - 1] == '\n') out[n - 1] = '\0';
+    return out;
+}
+
+static const char *stories_model(void)
+{
+    static char path[4096];
+    snprintf(path, sizeof path, "%s", shared_path("models/stories260K.gguf"));
+    return path;
+}
+
+/* Greedy through the API is `mote run --temp 0`, token for token. */
+static void test_completion_matches_run(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    server s = start_server(stories_model(), NULL);
+    static const char *prompts[] = {"Once upon a time", "The cat sat on the", "Tom and Sue"};
+    for (size_t i = 0; i < sizeof prompts / sizeof *prompts; i++) {
+        char body[512], args[8192];
+        snprintf(body, sizeof body, "{\"prompt\":\"%s\",\"max_tokens\":40,\"temperature\":0}", prompts[i]);
+        reply r = http(s.port, "POST", "/v1/completions", body, NULL);
+        if (r.status != 200) fail_msg("%d: %s", r.status, r.body);
+        char *text = json_string_after(r.body, "text");
+        assert_non_null(text);
+        snprintf(args, sizeof args, "'%s' -p '%s' -n 40 --temp 0", stories_model(), prompts[i]);
+        char *want = mote_run_output(args);
+        if (strcmp(text, want) != 0) fail_msg("API: '%s'\nrun: '%s'", text, want);
+        assert_non_null(strstr(r.body, "\"object\":\"text_completion\""));
+        assert_non_null(strstr(r.body, "\"completion_tokens\":40"));
+        assert_non_null(strstr(r.body, "\"finish_reason\":\"length\""));
+        free(text);
+        free(want);
+        reply_free(&r);
+    }
+    /* echo, a prompt of ids, max_tokens 0 */
+    expect(http(s.port, "POST", "/v1/completions", "{\"prompt\":[1,403,407,261,378],\"max_tokens\":0,\"echo\":true}",
+                NULL),
+           200, "\"text\":\"Once upon a time\"");
+    stop_server(&s);
+}
+
+/* A chat answer, then the same as a stream: the deltas add up to the same
+ * text, the first carries the role, the last the finish reason, usage
+ * comes alone before [DONE]. */
+static void test_chat_stream(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    server s = start_server(stories_model(), NULL);
+    static const char body[] = "{\"model\":\"stories260K\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],"
+                               "\"max_tokens\":24,\"temperature\":0%s}";
+    char req[512];
+    snprintf(req, sizeof req, body, "");
+    reply r = http(s.port, "POST", "/v1/chat/completions", req, NULL);
+    if (r.status != 200) fail_msg("%d: %s", r.status, r.body);
+    assert_non_null(strstr(r.body, "\"object\":\"chat.completion\""));
+    assert_non_null(strstr(r.body, "\"message\":{\"role\":\"assistant\",\"content\":\""));
+    assert_non_null(strstr(r.body, "\"usage\":{\"prompt_tokens\":"));
+    char *whole = json_string_after(r.body, "content");
+    reply_free(&r);
+
+    snprintf(req, sizeof req, body, ",\"stream\":true,\"stream_options\":{\"include_usage\":true}");
+    r = http(s.port, "POST", "/v1/chat/completions", req, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strcasestr(r.head, "Content-Type: text/event-stream"));
+    char joined[4096] = "";
+    int events = 0, role_first = 0, finish_seen = 0, usage_seen = 0, done = 0;
+    for (char *ev = r.body; ev && *ev;) {
+        char *next = strstr(ev, "\n\n");
+        if (!next) fail_msg("an event without its blank line: %s", ev);
+        *next = '\0';
+        if (strncmp(ev, "data: ", 6) != 0) fail_msg("not a data line: %s", ev);
+        const char *data = ev + 6;
+        assert_false(done); /* nothing after [DONE] */
+        if (strcmp(data, "[DONE]") == 0) {
+            done = 1;
+        } else {
+            assert_non_null(strstr(data, "\"object\":\"chat.completion.chunk\""));
+            if (events == 0) role_first = strstr(data, "\"delta\":{\"role\":\"assistant\"") != NULL;
+            if (strstr(data, "\"finish_reason\":\"length\"") || strstr(data, "\"finish_reason\":\"stop\"")) finish_seen = 1;
+            if (strstr(data, "\"choices\":[],\"usage\":{")) {
+                assert_true(finish_seen);
+                usage_seen = 1;
+            } else {
+                assert_non_null(strstr(data, "\"usage\":null"));
+            }
+            char *piece = json_string_after(data, "content");
+            if (piece) strncat(joined, piece, sizeof joined - strlen(joined) - 1);
+            free(piece);
+            events++;
+        }
+        ev = next + 2;
+    }
+    assert_true(role_first && finish_seen && usage_seen && done);
+    if (strcmp(joined, whole) != 0) fail_msg("stream: '%s'\nwhole: '%s'", joined, whole);
+    free(whole);
+    reply_free(&r);
+
+    /* a stop string ends it early, and is not in the text */
+    snprintf(req, sizeof req, body, ",\"stop\":[\"e\"]");
+    r = http(s.port, "POST", "/v1/chat/completions", req, NULL);
+    char *cut = json_string_after(r.body, "content");
+    assert_non_null(cut);
+    assert_null(strchr(cut, 'e'));
+    assert_non_null(strstr(r.body, "\"finish_reason\":\"stop\""));
+    free(cut);
+    reply_free(&r);
+    stop_server(&s);
+}
+
+/* Every refusal of a generation request: the right status, param, code. */
+static void test_generation_errors(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    server s = start_server(stories_model(), "-c", "64", NULL);
+    const char *chat = "/v1/chat/completions", *cmpl = "/v1/completions";
+    char longp[2048] = "{\"prompt\":\"";
+    for (int i = 0; i < 80; i++) strcat(longp, "Once upon a time ");
+    strcat(longp, "\"}");
+    expect_error(http(s.port, "POST", cmpl, longp, NULL), 400, "prompt", "context_length_exceeded");
+    expect_error(http(s.port, "POST", cmpl, "{\"prompt\":\"Once\",\"max_tokens\":100}", NULL), 400, "prompt",
+                 "context_length_exceeded");
+    expect_error(http(s.port, "POST", cmpl, "{\"prompt\":[1,600]}", NULL), 400, "prompt", "null");
+    expect_error(http(s.port, "POST", cmpl, "{\"prompt\":[]}", NULL), 400, "prompt", "null");
+    expect_error(http(s.port, "POST", cmpl, "{\"prompt\":[\"a\",\"b\"]}", NULL), 400, "prompt", "unsupported_parameter");
+    expect_error(http(s.port, "POST", cmpl, "{\"max_tokens\":3}", NULL), 400, "prompt", "null");
+    expect_error(http(s.port, "POST", chat, "{\"messages\":[]}", NULL), 400, "messages", "null");
+    expect_error(http(s.port, "POST", chat, "{\"messages\":[{\"role\":\"robot\",\"content\":\"x\"}]}", NULL), 400,
+                 "messages", "null");
+    expect_error(http(s.port, "POST", chat, "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\"}]}]}",
+                      NULL),
+                 400, "messages", "unsupported_content");
+    static const char *const bad[][3] = {
+        {"\"n\":2", "n", "unsupported_parameter"},
+        {"\"temperature\":\"hot\"", "temperature", "null"},
+        {"\"temperature\":1000", "temperature", "null"},
+        {"\"top_p\":1.5", "top_p", "null"},
+        {"\"max_tokens\":-2", "max_tokens", "null"},
+        {"\"max_tokens\":1.5", "max_tokens", "null"},
+        {"\"stop\":7", "stop", "null"},
+        {"\"stream\":\"yes\"", "stream", "null"},
+        {"\"top_logprobs\":3", "top_logprobs", "null"},
+        {"\"logprobs\":true,\"top_logprobs\":21", "top_logprobs", "null"},
+        {"\"response_format\":{\"type\":\"json_object\"}", "response_format", "unsupported_parameter"},
+        {"\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]", "tools", "unsupported_parameter"},
+        {"\"logit_bias\":{\"5\":10}", "logit_bias", "unsupported_parameter"},
+        {"\"seed\":0.5", "seed", "null"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char body[512];
+        snprintf(body, sizeof body, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],%s}", bad[i][0]);
+        expect_error(http(s.port, "POST", chat, body, NULL), 400, bad[i][1], bad[i][2]);
+    }
+    expect_error(http(s.port, "POST", chat, "{\"model\":\"nope\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", NULL),
+                 404, "model", "model_not_found");
+    expect_error(http(s.port, "POST", cmpl, "{\"prompt\":\"a\",\"logprobs\":6}", NULL), 400, "logprobs", "null");
+    /* and the server still answers */
+    expect(http(s.port, "POST", cmpl, "{\"prompt\":\"Once\",\"max_tokens\":2,\"logprobs\":2}", NULL), 200,
+           "\"token_logprobs\":[");
+    stop_server(&s);
+}
+
 static int connect_to(int port)
 {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -505,17 +728,91 @@ static long long cpu_ticks(pid_t pid)
     return ut + st;
 }
 
-/* An idle server, after serving, uses no CPU. */
+/* An idle server, after serving, uses no CPU; with ../shared, after a
+ * generation, so that a model is loaded and its scheduler waits. */
 static void test_idle_cpu(void **state)
 {
-    server s = start_server(NULL);
+    const int gen = shared_dir() != NULL;
+    server s = gen ? start_server(stories_model(), NULL) : start_server(NULL);
     expect(http(s.port, "GET", "/health", NULL, NULL), 200, "ok");
+    if (gen) expect(http(s.port, "POST", "/v1/completions", "{\"prompt\":\"Once\",\"max_tokens\":8}", NULL), 200, "text");
     sleep_ms(200); /* let the connection close */
     const long long before = cpu_ticks(s.pid);
     sleep_ms(IDLE_SECONDS * 1000);
     const long long after = cpu_ticks(s.pid);
     if (after != before) fail_msg("idle for %d s, the server used %lld ticks of CPU", IDLE_SECONDS, after - before);
     stop_server(&s);
+}
+
+
+/* A model slow enough that a generation of thousands of tokens lasts
+ * seconds: SmolLM2-135M's shapes, 12 of its blocks, stories260K's small
+ * vocabulary. Written into dir; returns the path (static). */
+static const char *slow_model(const char *dir)
+{
+    static char path[4096], cmd[16384];
+    snprintf(path, sizeof path, "%s/slow.gguf", dir);
+    snprintf(cmd, sizeof cmd, "'%s' synth --like smollm2-135m --vocab '%s' --layers 12 --type Q8_0 -o '%s' >/dev/null 2>&1",
+             mote_bin, stories_model(), path);
+    if (system(cmd) != 0) fail_msg("could not write the model: %s", cmd);
+    return path;
+}
+
+static void send_all(int fd, const char *text)
+{
+    assert_int_equal(send(fd, text, strlen(text), MSG_NOSIGNAL), (ssize_t)strlen(text));
+}
+
+/* A full queue answers 429 with Retry-After; a client that goes away
+ * cancels its generation (the CPU stops) and the queued request runs. */
+static void test_queue_and_cancel(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char dir[] = "/tmp/mote-test-serve-dir-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    server s = start_server(slow_model(dir), "-c", "4096", "--parallel", "1", "--queue", "1", NULL);
+    static const char req[] = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                              "Content-Length: %zu\r\n\r\n%s";
+    char text[512];
+    /* A: a long stream, running once its first event came */
+    const char *a_body = "{\"prompt\":\"Once\",\"max_tokens\":4000,\"stream\":true}";
+    snprintf(text, sizeof text, req, strlen(a_body), a_body);
+    const int a = connect_to(s.port);
+    send_all(a, text);
+    char buf[8192];
+    size_t n = 0;
+    while (n + 1 < sizeof buf && !memmem(buf, n, "data: ", 6)) {
+        const ssize_t r = recv(a, buf + n, sizeof buf - n - 1, 0);
+        if (r <= 0) fail_msg("the stream ended early");
+        n += (size_t)r;
+    }
+    /* B: waits in the queue */
+    const char *b_body = "{\"prompt\":\"Once\",\"max_tokens\":2}";
+    snprintf(text, sizeof text, req, strlen(b_body), b_body);
+    const int b = connect_to(s.port);
+    send_all(b, text);
+    sleep_ms(300);
+    /* C: no room */
+    reply c = http(s.port, "POST", "/v1/completions", b_body, NULL);
+    if (!strstr(c.head, "Retry-After: 1")) fail_msg("no Retry-After: %s", c.head);
+    expect_error(c, 429, "null", "server_busy");
+    /* A goes away: its generation stops, B is answered */
+    close(a);
+    n = 0;
+    for (ssize_t r; n + 1 < sizeof buf && (r = recv(b, buf + n, sizeof buf - n - 1, 0)) > 0;) n += (size_t)r;
+    buf[n] = '\0';
+    close(b);
+    if (!strstr(buf, "HTTP/1.1 200") || !strstr(buf, "\"completion_tokens\":2")) fail_msg("B got: %s", buf);
+    sleep_ms(300);
+    const long long before = cpu_ticks(s.pid);
+    sleep_ms(1000);
+    const long long used = cpu_ticks(s.pid) - before;
+    if (used > 5) fail_msg("the cancelled generation still runs: %lld ticks in 1 s", used);
+    stop_server(&s);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/slow.gguf", dir);
+    unlink(path);
+    rmdir(dir);
 }
 
 static int kill_live_server(void **state)
@@ -533,6 +830,10 @@ int main(int argc, char **argv)
     test_mote_bin(argv[0], mote_bin, sizeof mote_bin);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_helpers, kill_live_server),
+        cmocka_unit_test_teardown(test_completion_matches_run, kill_live_server),
+        cmocka_unit_test_teardown(test_chat_stream, kill_live_server),
+        cmocka_unit_test_teardown(test_generation_errors, kill_live_server),
+        cmocka_unit_test_teardown(test_queue_and_cancel, kill_live_server),
         cmocka_unit_test_teardown(test_health_and_models, kill_live_server),
         cmocka_unit_test_teardown(test_tokenize_roundtrip, kill_live_server),
         cmocka_unit_test_teardown(test_errors, kill_live_server),
