@@ -392,7 +392,32 @@ MOTE_API void mote_sampler_free(mote_sampler *smp);
 MOTE_API mote_token mote_sampler_sample(mote_sampler *smp, const float *logits);
 /* Record a token in the penalty history (prompt or generated). */
 MOTE_API void mote_sampler_accept(mote_sampler *smp, mote_token t);
+/* Also takes the grammar (if any) back to the empty text. */
 MOTE_API void mote_sampler_reset(mote_sampler *smp);
+
+/* ------------------------------------------------------------------------
+ * Grammars: constrained sampling
+ * ---------------------------------------------------------------------- */
+
+typedef struct mote_grammar mote_grammar;
+
+/* Compile a JSON Schema (schema[0..len), JSON text) into the grammar of
+ * the JSON texts that validate against it. Every text the grammar allows
+ * validates; a keyword mote cannot enforce is refused (MOTE_E_UNSUPPORTED,
+ * the message naming the keyword and where it is), never ignored; a
+ * malformed schema is MOTE_E_INVALID. The README lists the subset. */
+MOTE_API mote_status mote_grammar_from_json_schema(const char *schema, size_t len, mote_grammar **out);
+MOTE_API void mote_grammar_free(mote_grammar *g);
+
+/* Constrain the sampler to g (NULL: no constraint again): from now on
+ * mote_sampler_sample returns only tokens whose text continues a text of
+ * the grammar, and an end-of-generation token only once the text is
+ * whole (and then nothing else when the grammar allows nothing more).
+ * Each token it returns becomes part of the text (accept is for the
+ * penalties only). g and model must outlive the sampler's use of them.
+ * mote_sampler_sample fails (-1) if the grammar allows no token. */
+MOTE_API mote_status mote_sampler_set_grammar(mote_sampler *smp, const mote_model *model,
+                                              const mote_grammar *g);
 
 /* ------------------------------------------------------------------------
  * Generation

@@ -58,6 +58,7 @@
 #include <string.h>
 
 #include "base/status.h"
+#include "engine/grammar.h"
 
 /* Defaults, from llama.cpp's common_params_sampling. */
 #define DEFAULT_TEMP 0.8f
@@ -87,6 +88,8 @@ struct mote_sampler {
     cand *cands;                /* (n_vocab) candidates of the chain */
     uint64_t seed_state[4];     /* xoshiro256** state right after seeding */
     uint64_t rng[4];            /* xoshiro256** state now */
+    gram_constraint *gc;        /* mote_sampler_set_grammar's, or NULL */
+    float *masked;              /* (n_vocab) logits with the tokens the grammar refuses at -inf */
 };
 
 /* ------------------------------------------------------------------------
@@ -467,6 +470,8 @@ mote_status mote_sampler_create(const mote_sampler_params *params, int n_vocab, 
 void mote_sampler_free(mote_sampler *smp)
 {
     if (!smp) return;
+    constraint_free(smp->gc);
+    free(smp->masked);
     free(smp->work);
     free(smp->cands);
     free(smp->count);
@@ -478,6 +483,7 @@ void mote_sampler_reset(mote_sampler *smp)
 {
     if (!smp) return;
     memcpy(smp->rng, smp->seed_state, sizeof smp->rng);
+    if (smp->gc) constraint_reset(smp->gc);
     if (smp->penalties_on) {
         for (int j = 0; j < smp->hist_len; j++) smp->count[hist_at(smp, j)] = 0;
     }
@@ -501,7 +507,7 @@ void mote_sampler_accept(mote_sampler *smp, mote_token t)
     smp->count[t]++;
 }
 
-mote_token mote_sampler_sample(mote_sampler *smp, const float *logits)
+static mote_token sample_plain(mote_sampler *smp, const float *logits)
 {
     if (!smp || !logits) {
         mote_fail(MOTE_E_INVALID, "sampler: NULL sampler or logits");
@@ -525,6 +531,47 @@ mote_token mote_sampler_sample(mote_sampler *smp, const float *logits)
         if (u < cum) return c[i].id;
     }
     return c[last].id; /* u landed past the sum by rounding */
+}
+
+/* With a grammar: the token drawn from the plain distribution when the
+ * grammar allows it (one check, the usual case), else one drawn again
+ * from the logits of the allowed tokens only. */
+mote_token mote_sampler_sample(mote_sampler *smp, const float *logits)
+{
+    if (!smp || !smp->gc) return sample_plain(smp, logits);
+    if (!logits) return sample_plain(smp, logits);
+    mote_token t = sample_plain(smp, logits);
+    int ok = t >= 0 ? constraint_allows(smp->gc, t) : 0;
+    if (ok < 0) goto oom;
+    if (!ok) {
+        const int n = constraint_mask(smp->gc, logits, smp->masked);
+        if (n < 0) goto oom;
+        if (n == 0) {
+            mote_fail(MOTE_E_INVALID, "sampler: the grammar allows no token here");
+            return -1;
+        }
+        if ((t = sample_plain(smp, smp->masked)) < 0) return -1;
+    }
+    if (constraint_commit(smp->gc, t) != 0) goto oom;
+    return t;
+oom:
+    mote_fail(MOTE_E_NOMEM, "sampler: out of memory in the grammar");
+    return -1;
+}
+
+mote_status mote_sampler_set_grammar(mote_sampler *smp, const mote_model *model, const mote_grammar *g)
+{
+    if (!smp) return mote_fail(MOTE_E_INVALID, "mote_sampler_set_grammar: NULL sampler");
+    constraint_free(smp->gc);
+    smp->gc = NULL;
+    if (!g) return MOTE_OK;
+    if (!model) return mote_fail(MOTE_E_INVALID, "mote_sampler_set_grammar: NULL model");
+    if (mote_vocab_size(model) != smp->n_vocab)
+        return mote_fail(MOTE_E_INVALID, "mote_sampler_set_grammar: the model has %d tokens, the sampler %d",
+                         mote_vocab_size(model), smp->n_vocab);
+    if (!smp->masked && !(smp->masked = malloc((size_t)smp->n_vocab * sizeof *smp->masked)))
+        return mote_fail(MOTE_E_NOMEM, "sampler: out of memory");
+    return constraint_new(model, g, &smp->gc);
 }
 
 int sampler_distribution(mote_sampler *smp, const float *logits, mote_token *ids, float *probs,
