@@ -170,6 +170,9 @@ static void test_refused(void **state)
         {"{\"type\":\"string\",\"minLength\":5000}", "minLength"},
         {"{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\",\"pattern\":\"x\"}}}", "pattern"},
         {"{\"enum\":[1],\"type\":\"string\"}", "enum"},
+        /* schemas that refer to themselves before reading anything */
+        {"{\"$ref\":\"#\"}", "$ref"},
+        {"{\"$ref\":\"#/$defs/a\",\"$defs\":{\"a\":{\"anyOf\":[{\"$ref\":\"#/$defs/a\"},{\"type\":\"null\"}]}}}", "$ref"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         mote_grammar *g = (mote_grammar *)&g;

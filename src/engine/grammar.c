@@ -164,9 +164,58 @@ int grammar_literal(mote_grammar *g, const char *s, size_t n)
     return ok ? r : -1;
 }
 
+/* Rules that can match the empty text (a fixpoint). */
+static uint8_t *nullable_rules(const mote_grammar *g)
+{
+    uint8_t *nul = calloc(g->n_rules ? g->n_rules : 1, 1);
+    if (!nul) return NULL;
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (uint32_t r = 0; r < g->n_rules; r++) {
+            if (nul[r]) continue;
+            for (uint32_t a = 0; a < g->rules[r].n && !nul[r]; a++) {
+                const gram_alt *alt = &g->alts[g->rules[r].alts[a]];
+                uint32_t i = 0;
+                while (i < alt->n && g->elems[alt->first + i].kind == GE_RULE && nul[g->elems[alt->first + i].arg]) i++;
+                if (i == alt->n) nul[r] = changed = 1;
+            }
+        }
+    }
+    return nul;
+}
+
+/* Depth-first search for a rule that reaches itself without reading a
+ * character (left recursion); colour: 0 new, 1 on the path, 2 done. */
+static int left_cycle(const mote_grammar *g, const uint8_t *nul, uint8_t *colour, uint32_t r, int depth)
+{
+    if (colour[r] == 1) return 1;
+    if (colour[r] == 2 || depth > GRAMMAR_RULES_MAX) return 0;
+    colour[r] = 1;
+    for (uint32_t a = 0; a < g->rules[r].n; a++) {
+        const gram_alt *alt = &g->alts[g->rules[r].alts[a]];
+        for (uint32_t i = 0; i < alt->n; i++) {
+            const gram_elem *e = &g->elems[alt->first + i];
+            if (e->kind != GE_RULE) break;
+            if (left_cycle(g, nul, colour, e->arg, depth + 1)) return 1;
+            if (!nul[e->arg]) break;
+        }
+    }
+    colour[r] = 2;
+    return 0;
+}
+
 int grammar_finish(mote_grammar *g, int root)
 {
     if (g->broken || root < 0 || (uint32_t)root >= g->n_rules) return -1;
+    uint8_t *nul = nullable_rules(g), *colour = calloc(g->n_rules, 1);
+    int cycle = -1;
+    if (nul && colour) {
+        cycle = 0;
+        for (uint32_t r = 0; r < g->n_rules && !cycle; r++) cycle = left_cycle(g, nul, colour, r, 0);
+    }
+    free(nul);
+    free(colour);
+    if (cycle) return cycle < 0 ? -1 : -2;
     g->root = root;
     return 0;
 }
@@ -198,6 +247,7 @@ static int set_meets(const mote_grammar *g, uint32_t set, uint32_t lo, uint32_t 
 
 static void state_clear(gram_state *st)
 {
+    st->work = 0;
     st->pool_len = 0;
     st->n = 0;
     st->complete = 0;
@@ -252,10 +302,14 @@ static const gram_elem *elem_at(const mote_grammar *g, gram_pos p)
 }
 
 /* Add to st every stack that s[0..len) becomes once its top is a set:
- * finished alternatives are popped, rule references expanded. */
-static int normalise(const mote_grammar *g, gram_state *st, const gram_pos *s, uint32_t len)
+ * finished alternatives are popped, rule references expanded. depth
+ * counts nested expansions; both it and the state's work are bounded
+ * (grammar_finish refuses left recursion; the bounds keep a grammar
+ * built to branch without end from taking the CPU or the stack). */
+static int normalise(const mote_grammar *g, gram_state *st, const gram_pos *s, uint32_t len, int depth)
 {
-    gram_pos tmp[GRAMMAR_DEPTH_MAX];
+    if (depth > GRAMMAR_EXPAND_MAX || ++st->work > GRAMMAR_WORK_MAX) return 0;
+    gram_pos tmp[len + 1];
     memcpy(tmp, s, len * sizeof *s);
     while (len > 0 && tmp[len - 1].off == g->alts[tmp[len - 1].alt].n) len--;
     if (len == 0) {
@@ -270,7 +324,7 @@ static int normalise(const mote_grammar *g, gram_state *st, const gram_pos *s, u
     const gram_rule *r = &g->rules[e->arg];
     for (uint32_t i = 0; i < r->n; i++) {
         tmp[len] = (gram_pos){r->alts[i], 0};
-        if (normalise(g, st, tmp, len + 1) != 0) return -1;
+        if (normalise(g, st, tmp, len + 1, depth + 1) != 0) return -1;
     }
     return 0;
 }
@@ -281,7 +335,7 @@ int grammar_start(const mote_grammar *g, gram_state *st)
     const gram_rule *r = &g->rules[g->root];
     for (uint32_t i = 0; i < r->n; i++) {
         const gram_pos p = {r->alts[i], 0};
-        if (normalise(g, st, &p, 1) != 0) return -1;
+        if (normalise(g, st, &p, 1, 0) != 0) return -1;
     }
     return 0;
 }
@@ -311,10 +365,10 @@ static int advance(const mote_grammar *g, const gram_state *in, uint32_t cp, gra
         const gram_pos *s = in->pool + in->start[i];
         const uint32_t len = in->len[i];
         if (!set_has(g, elem_at(g, s[len - 1])->arg, cp)) continue;
-        gram_pos tmp[GRAMMAR_DEPTH_MAX];
+        gram_pos tmp[len];
         memcpy(tmp, s, len * sizeof *s);
         tmp[len - 1].off++;
-        if (normalise(g, out, tmp, len) != 0) return -1;
+        if (normalise(g, out, tmp, len, 0) != 0) return -1;
     }
     return 0;
 }

@@ -29,6 +29,8 @@
 #define GRAMMAR_DEPTH_MAX 512     /* entries of one parse stack */
 #define GRAMMAR_STACKS_MAX 1024   /* stacks of one state */
 #define GRAMMAR_RULES_MAX 100000  /* rules of one grammar (a bound on work) */
+#define GRAMMAR_EXPAND_MAX 64     /* rule expansions before a character set */
+#define GRAMMAR_WORK_MAX 65536    /* expansions per character fed */
 
 enum { GE_SET = 0, GE_RULE = 1 };
 
@@ -53,7 +55,8 @@ int grammar_set(mote_grammar *g, int negated, const uint32_t *lo, const uint32_t
 int grammar_char(mote_grammar *g, uint32_t cp);
 /* A rule matching exactly the UTF-8 text s[0..n). */
 int grammar_literal(mote_grammar *g, const char *s, size_t n);
-/* Set the start rule and check the grammar; 0, or -1 if building failed. */
+/* Set the start rule and check the grammar; 0, -1 if building failed, -2
+ * if a rule reaches itself without reading a character (left recursion). */
 int grammar_finish(mote_grammar *g, int root);
 
 /* ------------------------------------------------------------------------
@@ -73,6 +76,7 @@ typedef struct gram_state {
     uint32_t partial;      /* bits of a character begun and not ended */
     int partial_left;      /* its continuation bytes still to come */
     uint32_t partial_min;  /* the least code point of its length (overlong forms are not UTF-8) */
+    uint32_t work;         /* expansions made for the last character */
 } gram_state;
 
 /* The state before any text. 0, or -1 when out of memory. */

@@ -830,7 +830,9 @@ mote_status mote_grammar_from_json_schema(const char *schema, size_t len, mote_g
     }
     free(c.refs);
     cJSON_Delete(root);
-    if (top < 0 || grammar_finish(c.g, top) != 0) {
+    const int fin = top < 0 ? -1 : grammar_finish(c.g, top);
+    if (fin == -2) refuse(&c, "$ref", "makes a schema refer to itself before any value is read");
+    if (fin != 0) {
         mote_grammar_free(c.g);
         if (c.status == MOTE_OK) oom(&c);
         return c.status;
