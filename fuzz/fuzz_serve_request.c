@@ -65,6 +65,7 @@ static void check_generation(const serve_request *r)
         fuzz_check(r->top_logprobs >= -1 && r->top_logprobs <= SERVE_COMPLETION_LOGPROBS_MAX, "logprobs range");
         fuzz_check(r->echo == 0 || r->echo == 1, "echo 0/1");
     }
+    fuzz_check(!r->schema || r->schema[0] == '{' || r->schema[0] == 't' || r->schema[0] == 'f', "schema: JSON text");
     fuzz_check(r->stream == 0 || r->stream == 1, "stream 0/1");
     fuzz_check(r->include_usage == 0 || r->include_usage == 1, "include_usage 0/1");
     fuzz_check(r->max_tokens >= -1, "max_tokens >= -1");
@@ -119,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check(memchr(err.message, 0, sizeof err.message) && err.message[0], "a message");
         fuzz_check(memchr(err.param, 0, sizeof err.param) && param_ok(kind, err.param), "param of the kind");
         fuzz_check(!req.model && !req.content && !req.tokens && req.n_tokens == 0 && !req.messages &&
-                       req.n_messages == 0 && req.n_stop == 0,
+                       req.n_messages == 0 && req.n_stop == 0 && !req.schema,
                    "left empty");
     }
     const int rc2 = serve_parse_request(kind, body, len, &again, &err2);

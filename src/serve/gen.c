@@ -585,6 +585,17 @@ static enum MHD_Result start(serve_server *s, struct MHD_Connection *c, serve_co
         }
     }
 
+    mote_grammar *grammar = NULL;
+    if (req->schema) {
+        const mote_status gs = mote_grammar_from_json_schema(req->schema, strlen(req->schema), &grammar);
+        if (gs != MOTE_OK) {
+            free(prompt);
+            serve_fail(&err, gs == MOTE_E_NOMEM ? 500 : 400, gs == MOTE_E_NOMEM ? "server_error" : "invalid_request_error",
+                       gs == MOTE_E_UNSUPPORTED ? "unsupported_schema" : NULL, "response_format", "%.240s",
+                       mote_last_error());
+            return serve_reply_error(c, &err);
+        }
+    }
     const char *stops[SERVE_STOP_MAX + 1];
     int n_stop = 0;
     for (int i = 0; i < req->n_stop; i++) stops[n_stop++] = req->stop[i];
@@ -597,6 +608,7 @@ static enum MHD_Result start(serve_server *s, struct MHD_Connection *c, serve_co
         .stop = stops,
         .n_stop = n_stop,
         .top_logprobs = req->top_logprobs,
+        .grammar = grammar,
         .park = gen_park,
         .wake = gen_wake,
         .peer_closed = g->fd >= 0 ? gen_peer_closed : NULL,

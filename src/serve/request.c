@@ -300,8 +300,17 @@ static int get_generation(const cJSON *root, serve_request *req, serve_error *er
     if (rf && !cJSON_IsNull(rf)) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(rf, "type");
         if (!cJSON_IsObject(rf) || !cJSON_IsString(type)) return bad(err, "response_format", "must be an object with a 'type'");
-        if (strcmp(type->valuestring, "text") != 0)
-            return refuse(err, "response_format", "other than {\"type\": \"text\"} is not supported yet");
+        if (strcmp(type->valuestring, "json_object") == 0) {
+            if (!(req->schema = strdup("{\"type\":\"object\"}"))) return oom(err);
+        } else if (strcmp(type->valuestring, "json_schema") == 0) {
+            const cJSON *js = cJSON_GetObjectItemCaseSensitive(rf, "json_schema");
+            const cJSON *schema = cJSON_IsObject(js) ? cJSON_GetObjectItemCaseSensitive(js, "schema") : NULL;
+            if (!schema || !(cJSON_IsObject(schema) || cJSON_IsBool(schema)))
+                return bad(err, "response_format", "json_schema needs an object 'json_schema' with a 'schema'");
+            if (!(req->schema = cJSON_PrintUnformatted(schema))) return oom(err);
+        } else if (strcmp(type->valuestring, "text") != 0) {
+            return bad(err, "response_format", "'type' must be text, json_object or json_schema");
+        }
     }
     const cJSON *tools = cJSON_GetObjectItemCaseSensitive(root, "tools");
     if (tools && !cJSON_IsNull(tools) && !(cJSON_IsArray(tools) && !tools->child))
@@ -362,6 +371,7 @@ void serve_request_free(serve_request *req)
     }
     free(req->messages);
     for (int i = 0; i < req->n_stop; i++) free(req->stop[i]);
+    free(req->schema);
     const serve_request_kind kind = req->kind;
     memset(req, 0, sizeof *req);
     req->kind = kind;

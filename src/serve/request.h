@@ -76,6 +76,9 @@ typedef struct serve_request {
     char *stop[SERVE_STOP_MAX];
     int n_stop;
     int top_logprobs;     /* -1: no logprobs; else alternatives per token */
+    /* response_format json_object / json_schema: the JSON Schema the
+     * output must validate against (JSON text), or NULL */
+    char *schema;
 } serve_request;
 
 /* Parse body[0..len) as a request of `kind`. 0: *out filled (free it with

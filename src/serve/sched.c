@@ -36,6 +36,7 @@ struct sched_job {
     size_t stop_len[SCHED_STOP_MAX];
     int n_stop;
     int top_logprobs;
+    mote_grammar *grammar;
     void (*park)(void *);
     void (*wake)(void *);
     int (*peer_closed)(void *);
@@ -93,6 +94,7 @@ static void job_unref(sched_job *j)
     free(j->prompt);
     free(j->text);
     free(j->tokens);
+    mote_grammar_free(j->grammar);
     pthread_mutex_destroy(&j->lock);
     free(j);
 }
@@ -279,7 +281,8 @@ static void slot_start(sched *s, slot *sl, sched_job *j)
     pthread_mutex_lock(&j->lock);
     j->n_cached = keep;
     pthread_mutex_unlock(&j->lock);
-    if (mote_sampler_create(&j->sampling, s->n_vocab, &sl->smp) != MOTE_OK) {
+    if (mote_sampler_create(&j->sampling, s->n_vocab, &sl->smp) != MOTE_OK ||
+        mote_sampler_set_grammar(sl->smp, s->model, j->grammar) != MOTE_OK) {
         slot_end(s, sl, SCHED_FINISH_ERROR, mote_last_error());
         return;
     }
@@ -601,6 +604,10 @@ int sched_submit(sched *s, const sched_job_params *p, sched_job **out, int *busy
 {
     *out = NULL;
     *busy = 0;
+    mote_grammar *grammar = p->grammar; /* ours now, whatever happens */
+    if (p->n_prompt < 1 || p->n_prompt >= s->n_ctx || p->n_stop < 0 || p->n_stop > SCHED_STOP_MAX ||
+        p->top_logprobs > SCHED_TOP_LOGPROBS_MAX)
+        mote_grammar_free(grammar), grammar = NULL;
     if (p->n_prompt < 1) return snprintf(err, errcap, "the prompt is empty"), -1;
     if (p->n_prompt >= s->n_ctx)
         return snprintf(err, errcap, "the prompt has %d tokens and the context holds %d", p->n_prompt, s->n_ctx), -1;
@@ -609,10 +616,13 @@ int sched_submit(sched *s, const sched_job_params *p, sched_job **out, int *busy
     if (p->top_logprobs > SCHED_TOP_LOGPROBS_MAX)
         return snprintf(err, errcap, "at most %d top log-probabilities", SCHED_TOP_LOGPROBS_MAX), -1;
     for (int i = 0; i < p->n_prompt; i++)
-        if (p->prompt[i] < 0 || p->prompt[i] >= s->n_vocab)
+        if (p->prompt[i] < 0 || p->prompt[i] >= s->n_vocab) {
+            mote_grammar_free(grammar);
             return snprintf(err, errcap, "token %d is outside the vocabulary", (int)p->prompt[i]), -1;
+        }
     sched_job *j = calloc(1, sizeof *j);
-    if (!j) return snprintf(err, errcap, "out of memory"), -1;
+    if (!j) return mote_grammar_free(grammar), snprintf(err, errcap, "out of memory"), -1;
+    j->grammar = grammar;
     pthread_mutex_init(&j->lock, NULL);
     atomic_init(&j->refs, 2);
     atomic_init(&j->cancel, 0);

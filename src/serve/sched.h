@@ -62,6 +62,8 @@ typedef struct sched_job_params {
     int n_stop;                /* at most SCHED_STOP_MAX */
     int top_logprobs;          /* -1: no log-probabilities; else alternatives
                                 * per token, 0..SCHED_TOP_LOGPROBS_MAX */
+    mote_grammar *grammar;     /* constrains the output, or NULL; the job
+                                * takes it over (also when submit fails) */
     /* The consumer's callbacks (any may be NULL); see the file comment. */
     void (*park)(void *user);
     void (*wake)(void *user);
