@@ -196,6 +196,7 @@ test: $(TEST_BIN) $(BUILD)/mote $(BUILD)/libmote.so $(REPLAY_BIN) $(FUZZ_SEEDS)
 	done; \
 	echo "== tests/exports.sh"; NM=$(CROSS)nm sh tests/exports.sh $(BUILD)/libmote.so include/mote.h include/mote_tools.h || fail=1; \
 	echo "== tests/adversarial.sh"; bash tests/adversarial.sh $$mote_bin || fail=1; \
+	echo "== tests/js"; sh tests/js/run.sh $$mote_bin || fail=1; \
 	if [ -z "$(RUNNER)" ] && [ "$(SAN)" != 1 ]; then \
 	  echo "== tests/install.sh"; sh tests/install.sh "$(MAKE)" $(BUILD) || fail=1; \
 	else echo "SKIP: tests/install.sh runs in native builds without sanitizers"; fi; \
