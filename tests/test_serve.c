@@ -537,6 +537,22 @@ static void test_completion_matches_run(void **state)
     expect(http(s.port, "POST", "/v1/completions", "{\"prompt\":[1,403,407,261,378],\"max_tokens\":0,\"echo\":true}",
                 NULL),
            200, "\"text\":\"Once upon a time\"");
+    /* /metrics counted them: 4 answers, 3 x 40 tokens */
+    expect_error(http(s.port, "POST", "/v1/completions", "{\"prompt\":7}", NULL), 400, "prompt", "null");
+    reply m = http(s.port, "GET", "/metrics", NULL, NULL);
+    assert_int_equal(m.status, 200);
+    assert_non_null(strstr(m.head, "text/plain; version=0.0.4"));
+    static const char *const want[] = {
+        "mote_http_responses_total{path=\"/v1/completions\",code=\"200\"} 4\n",
+        "mote_http_responses_total{path=\"/v1/completions\",code=\"400\"} 1\n",
+        "mote_generated_tokens_total{model=\"stories260K\"} 120\n",
+        "mote_model_loaded{model=\"stories260K\"} 1\n",
+        "mote_requests_running{model=\"stories260K\"} 0\n",
+        "# TYPE mote_tokens_per_second gauge\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (!strstr(m.body, want[i])) fail_msg("/metrics lacks '%s':\n%s", want[i], m.body);
+    reply_free(&m);
     stop_server(&s);
 }
 

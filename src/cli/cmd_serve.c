@@ -81,7 +81,7 @@ int cmd_serve(int argc, char **argv)
         .about = "Serve the models over HTTP with OpenAI's API shapes until SIGTERM or Ctrl-C.\n"
                  "Each MODEL (a GGUF file) is named by its file stem and opened on first use.\n"
                  "Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models,\n"
-                 "GET /health, POST /tokenize, POST /detokenize.",
+                 "GET /metrics, GET /health, POST /tokenize, POST /detokenize.",
         .notes = "Listening on an address other than loopback needs --api-key or --api-key-file.\n"
                  "Once ready, the command prints 'mote serve: listening on http://HOST:PORT' on stderr.\n"
                  "Sampling defaults (a request's fields override them): temperature 0.8, top_k 40,\n"

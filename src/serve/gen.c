@@ -632,6 +632,7 @@ static enum MHD_Result start(serve_server *s, struct MHD_Connection *c, serve_co
     if (!r) return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    serve_note_status(MHD_HTTP_OK);
     const enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ok;

@@ -24,6 +24,10 @@ typedef struct serve_model {
     sched *sched;       /* NULL until the first generation */
 } serve_model;
 
+/* The statuses /metrics counts separately (others: "other"). */
+#define SERVE_N_CODES 12
+#define SERVE_N_ROUTES_MAX 16
+
 struct serve_server {
     serve_config cfg;
     struct MHD_Daemon *daemon;
@@ -33,6 +37,8 @@ struct serve_server {
     pthread_mutex_t lock;    /* guards models[].model and .sched */
     atomic_int in_flight;    /* requests begun and not yet completed */
     atomic_uint next_id;     /* for response ids */
+    /* /metrics: answers by route (the last row: no route) and status */
+    atomic_ullong answered[SERVE_N_ROUTES_MAX + 1][SERVE_N_CODES];
 };
 
 typedef struct serve_gen serve_gen;
@@ -43,7 +49,13 @@ typedef struct serve_conn {
     size_t len, cap;
     int too_large;       /* more than max_body came: the answer is 413 */
     serve_gen *gen;      /* a generation in progress (gen.c) */
+    int route;           /* index in the route table, -1: none */
+    unsigned status;     /* of the answer queued */
 } serve_conn;
+
+/* The status of the response just queued on MHD's thread (the reply
+ * helpers set it; the handler files it in its serve_conn). */
+void serve_note_status(unsigned status);
 
 /* Replies (server.c). Each queues a response and returns MHD's verdict. */
 enum MHD_Result serve_reply_json(struct MHD_Connection *c, unsigned status, cJSON *json);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "serve/sched.h"
 
@@ -78,6 +79,7 @@ struct sched {
     sched_job *head, *tail;
     int n_queued, n_running, stopping, cancel_all;
     long long n_prompt_tokens, n_generated_tokens;
+    double busy_seconds;   /* time spent in forward passes */
     slot *slots;
     sched_job **starting;  /* (n_parallel) jobs leaving the queue this round */
     mote_batch batch;
@@ -409,7 +411,13 @@ static void step(sched *s)
         budget -= take;
     }
     if (s->batch.n == 0) return;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     const mote_status st = mote_session_decode(s->session, &s->batch);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pthread_mutex_lock(&s->lock);
+    s->busy_seconds += (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    pthread_mutex_unlock(&s->lock);
     for (int i = 0; i < s->cfg.n_parallel; i++) {
         slot *sl = &s->slots[i];
         if (!sl->job || (sl->out_i < 0 && !sl->feeding)) continue;
@@ -680,5 +688,10 @@ void sched_get_stats(sched *s, sched_stats *st)
     st->running = s->n_running;
     st->n_prompt_tokens = s->n_prompt_tokens;
     st->n_generated_tokens = s->n_generated_tokens;
+    st->busy_seconds = s->busy_seconds;
+    st->n_parallel = s->cfg.n_parallel;
+    mote_memory mem = {0};
+    uint64_t per_pos = 0;
+    st->kv_bytes = mote_session_memory(s->session, &mem, &per_pos) == MOTE_OK ? mem.kv : 0;
     pthread_mutex_unlock(&s->lock);
 }

@@ -130,6 +130,9 @@ typedef struct sched_stats {
     int queued;      /* jobs waiting for a slot */
     int running;     /* jobs in slots */
     long long n_prompt_tokens, n_generated_tokens;  /* since start */
+    double busy_seconds;     /* in forward passes, since start */
+    int n_parallel;          /* slots */
+    unsigned long long kv_bytes; /* the session's KV cache */
 } sched_stats;
 void sched_get_stats(sched *s, sched_stats *st);
 

@@ -49,6 +49,7 @@ static enum MHD_Result reply_json_with(struct MHD_Connection *c, unsigned status
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    serve_note_status(status);
     if (status == MHD_HTTP_UNAUTHORIZED) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     if (header) MHD_add_response_header(r, header, value);
     const enum MHD_Result ok = MHD_queue_response(c, status, r);
@@ -175,6 +176,42 @@ char *serve_utf8_repaired(const char *text, size_t n)
 }
 
 /* ------------------------------------------------------------------------
+ * Metrics
+ * ---------------------------------------------------------------------- */
+
+static const unsigned codes[SERVE_N_CODES - 1] = {200, 400, 401, 404, 405, 413, 429, 431, 500, 503, 504};
+
+/* Handlers run on MHD's one polling thread: a plain static will do. */
+static unsigned last_status;
+
+void serve_note_status(unsigned status)
+{
+    last_status = status;
+}
+
+static void count_answer(serve_server *s, const serve_conn *conn)
+{
+    if (!conn->status) return; /* closed before an answer */
+    int k = SERVE_N_CODES - 1;
+    for (int i = 0; i < SERVE_N_CODES - 1; i++)
+        if (codes[i] == conn->status) k = i;
+    const int r = conn->route >= 0 && conn->route < SERVE_N_ROUTES_MAX ? conn->route : SERVE_N_ROUTES_MAX;
+    s->answered[r][k]++;
+}
+
+/* A label value: the model ids are file stems, which may hold '"' or '\'. */
+static void label(FILE *f, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\') fputc('\\', f);
+        if (*v == '\n') fputs("\\n", f);
+        else fputc(*v, f);
+    }
+}
+
+static enum MHD_Result get_metrics(serve_server *s, struct MHD_Connection *c);
+
+/* ------------------------------------------------------------------------
  * Routes
  * ---------------------------------------------------------------------- */
 
@@ -263,12 +300,83 @@ typedef struct route {
 static const route routes[] = {
     {"/health", ROUTE_GET, 0, get_health, NULL},
     {"/v1/models", ROUTE_GET, 0, get_models, NULL},
+    {"/metrics", ROUTE_GET, 0, get_metrics, NULL},
     {"/tokenize", ROUTE_POST, SERVE_REQ_TOKENIZE, NULL, post_tokenize},
     {"/detokenize", ROUTE_POST, SERVE_REQ_DETOKENIZE, NULL, post_detokenize},
     {"/v1/chat/completions", ROUTE_POST, SERVE_REQ_CHAT, NULL, serve_post_chat},
     {"/v1/completions", ROUTE_POST, SERVE_REQ_COMPLETION, NULL, serve_post_completion},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
+
+static enum MHD_Result get_metrics(serve_server *s, struct MHD_Connection *c)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return MHD_NO;
+    fprintf(f, "# HELP mote_http_responses_total Responses sent, by path and status.\n"
+               "# TYPE mote_http_responses_total counter\n");
+    for (size_t r = 0; r <= N_ROUTES; r++)
+        for (int k = 0; k < SERVE_N_CODES; k++) {
+            const unsigned long long n = s->answered[r < N_ROUTES ? r : SERVE_N_ROUTES_MAX][k];
+            if (!n) continue;
+            fprintf(f, "mote_http_responses_total{path=\"%s\",code=\"", r < N_ROUTES ? routes[r].path : "other");
+            if (k < SERVE_N_CODES - 1) fprintf(f, "%u", codes[k]);
+            else fputs("other", f);
+            fprintf(f, "\"} %llu\n", n);
+        }
+    fprintf(f, "# HELP mote_http_requests_in_flight Requests begun and not yet completed.\n"
+               "# TYPE mote_http_requests_in_flight gauge\nmote_http_requests_in_flight %d\n",
+            (int)s->in_flight - 1 /* not this one */);
+    static const char *const help[][3] = {
+        {"mote_model_loaded", "gauge", "1 when the model is open."},
+        {"mote_model_bytes", "gauge", "Bytes of the model: its mapped file and its KV cache."},
+        {"mote_requests_queued", "gauge", "Requests waiting for a slot."},
+        {"mote_requests_running", "gauge", "Requests generating."},
+        {"mote_slots", "gauge", "Requests a model generates at once."},
+        {"mote_prompt_tokens_total", "counter", "Prompt tokens evaluated."},
+        {"mote_generated_tokens_total", "counter", "Tokens generated."},
+        {"mote_forward_seconds_total", "counter", "Time spent in forward passes."},
+        {"mote_tokens_per_second", "gauge", "Tokens (prompt and generated) per second of forward passes, since start."},
+    };
+    for (size_t h = 0; h < sizeof help / sizeof *help; h++) {
+        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", help[h][0], help[h][2], help[h][0], help[h][1]);
+        for (int i = 0; i < s->cfg.n_models; i++) {
+            pthread_mutex_lock(&s->lock);
+            const serve_model *m = &s->models[i];
+            sched_stats st = {0};
+            if (m->sched) sched_get_stats(m->sched, &st);
+            mote_memory mem = {0};
+            if (m->model) mote_model_memory(m->model, &mem);
+            const int loaded = m->model != NULL;
+            pthread_mutex_unlock(&s->lock);
+            fprintf(f, "%s{model=\"", help[h][0]);
+            label(f, m->id);
+            fputs("\"} ", f);
+            switch (h) {
+            case 0: fprintf(f, "%d\n", loaded); break;
+            case 1: fprintf(f, "%llu\n", (unsigned long long)mem.mapped + st.kv_bytes); break;
+            case 2: fprintf(f, "%d\n", st.queued); break;
+            case 3: fprintf(f, "%d\n", st.running); break;
+            case 4: fprintf(f, "%d\n", st.n_parallel); break;
+            case 5: fprintf(f, "%lld\n", st.n_prompt_tokens); break;
+            case 6: fprintf(f, "%lld\n", st.n_generated_tokens); break;
+            case 7: fprintf(f, "%.6f\n", st.busy_seconds); break;
+            default:
+                fprintf(f, "%.3f\n",
+                        st.busy_seconds > 0 ? (double)(st.n_prompt_tokens + st.n_generated_tokens) / st.busy_seconds : 0.0);
+            }
+        }
+    }
+    if (fclose(f) != 0 || !text) return free(text), MHD_NO;
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!r) return free(text), MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+    serve_note_status(MHD_HTTP_OK);
+    const enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ok;
+}
 
 /* ------------------------------------------------------------------------
  * The handler: auth, routing, body, dispatch
@@ -300,14 +408,14 @@ static const route *find_route(const char *url, const char *method, int *known)
     return NULL;
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                              const char *version, const char *upload, size_t *upload_size, void **con_cls)
+static enum MHD_Result handle_request(serve_server *s, struct MHD_Connection *c, const char *url,
+                                      const char *method, const char *upload, size_t *upload_size, void **con_cls)
 {
-    serve_server *s = cls;
     serve_conn *conn = *con_cls;
     if (!conn) { /* first call: headers only */
         if (!(conn = calloc(1, sizeof *conn))) return MHD_NO;
         *con_cls = conn;
+        conn->route = -1;
         s->in_flight++;
         if (!authorized(s, c))
             return fail(c, 401, "invalid_request_error", "invalid_api_key", NULL,
@@ -321,6 +429,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return serve_reply_error_with(c, &e, MHD_HTTP_HEADER_ALLOW, known == ROUTE_POST + 1 ? "POST" : "GET, HEAD");
         }
         if (!r) return fail(c, 404, "invalid_request_error", "not_found", NULL, "Invalid URL (%.16s %.100s)", method, url);
+        conn->route = (int)(r - routes);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > s->cfg.max_body)
             return fail(c, 413, "invalid_request_error", "request_too_large", NULL,
@@ -363,11 +472,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return ok;
 }
 
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    last_status = 0;
+    const enum MHD_Result ok = handle_request(cls, c, url, method, upload, upload_size, con_cls);
+    serve_conn *conn = *con_cls;
+    if (conn && last_status) conn->status = last_status;
+    return ok;
+}
+
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode why)
 {
     serve_server *s = cls;
     serve_conn *conn = *con_cls;
     if (conn) {
+        count_answer(s, conn);
         serve_gen_free(conn->gen);
         free(conn->body);
         s->in_flight--;
@@ -419,6 +539,7 @@ int serve_start(const serve_config *cfg, serve_server **out, char *err, size_t e
     s->cfg = *cfg;
     s->created = time(NULL);
     pthread_mutex_init(&s->lock, NULL);
+    _Static_assert(N_ROUTES <= SERVE_N_ROUTES_MAX, "more routes than /metrics counts");
     s->models = calloc(cfg->n_models ? (size_t)cfg->n_models : 1, sizeof *s->models);
     if (!s->models) return free_server(s), snprintf(err, errcap, "out of memory"), -1;
     for (int i = 0; i < cfg->n_models; i++) {
