@@ -19,7 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -896,6 +899,132 @@ static void test_queue_and_cancel(void **state)
     rmdir(dir);
 }
 
+
+/* xorshift: the abuse test's mutations, the same every run. */
+static uint64_t rnd_state = 88172645463325252ULL;
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+/* Send each request of a batch on its own connection, then collect what
+ * comes back for up to 500 ms after the last answer; the connections still
+ * waiting (a cut request waits for the rest) are closed. statuses[i] is
+ * the status of request i, 0 when none came. */
+#define BATCH 100
+static void send_batch(int port, char reqs[][1024], const int *lens, int n, int *statuses)
+{
+    int fds[BATCH];
+    char head[BATCH][16];
+    size_t got[BATCH];
+    for (int i = 0; i < n; i++) {
+        fds[i] = connect_to(port);
+        got[i] = 0;
+        statuses[i] = 0;
+        for (size_t off = 0; off < (size_t)lens[i];) {
+            const ssize_t w = send(fds[i], reqs[i] + off, (size_t)lens[i] - off, MSG_NOSIGNAL);
+            if (w <= 0) break;
+            off += (size_t)w;
+        }
+    }
+    for (int open = n; open > 0;) {
+        struct pollfd p[BATCH];
+        for (int i = 0; i < n; i++) p[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+        if (poll(p, (nfds_t)n, 500) <= 0) break;
+        for (int i = 0; i < n; i++) {
+            if (fds[i] < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            char buf[4096];
+            const ssize_t r = recv(fds[i], buf, sizeof buf, 0);
+            if (r > 0 && got[i] < sizeof head[i] - 1) {
+                const size_t k = (size_t)r < sizeof head[i] - 1 - got[i] ? (size_t)r : sizeof head[i] - 1 - got[i];
+                memcpy(head[i] + got[i], buf, k);
+                got[i] += k;
+                head[i][got[i]] = '\0';
+                sscanf(head[i], "HTTP/1.%*d %d", &statuses[i]);
+            }
+            if (r <= 0) {
+                close(fds[i]);
+                fds[i] = -1;
+                open--;
+            }
+        }
+    }
+    for (int i = 0; i < n; i++)
+        if (fds[i] >= 0) close(fds[i]);
+}
+
+/* 1000 connections that send a request slowly (and never finish) stay
+ * open while 10000 malformed requests (mutated bytes, cut bodies, wrong
+ * lengths, garbage) are answered one by one; the server answers /health
+ * throughout and exits 0 on SIGTERM. The sanitizer build runs it too. */
+static void test_abuse(void **state)
+{
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_cur < 2400) {
+        rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur < 2400) skip(); /* the hard limit leaves no room for 1000 connections on both sides */
+    const int gen = shared_dir() != NULL;
+    server s = gen ? start_server(stories_model(), "--max-connections", "1200", NULL)
+                   : start_server("--max-connections", "1200", NULL);
+    enum { SLOW = 1000, MALFORMED = 10000 };
+    static int slow[SLOW];
+    static const char partial[] = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 200\r\n\r\n{\"mess";
+    for (int i = 0; i < SLOW; i++) {
+        slow[i] = connect_to(s.port);
+        assert_int_equal(send(slow[i], partial, sizeof partial - 1, MSG_NOSIGNAL), (ssize_t)(sizeof partial - 1));
+    }
+    expect(http(s.port, "GET", "/health", NULL, NULL), 200, "ok");
+
+    static const char *const bases[] = {
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":2,\"stop\":[\"a\"],\"seed\":1}",
+        "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n{\"prompt\":[1,2,3],\"max_tokens\":1,\"logprobs\":2}",
+        "POST /tokenize HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n{\"content\":\"Once upon a time\"}",
+        "GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer x\r\n\r\n",
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{\"messages\":[{\"\r\n0\r\n\r\n",
+    };
+    int answered = 0, statuses[6] = {0};
+    static char reqs[BATCH][1024];
+    int lens[BATCH], got[BATCH];
+    for (int i = 0; i < MALFORMED; i += BATCH) {
+        for (int j = 0; j < BATCH; j++) {
+            char *req = reqs[j];
+            const char *base = bases[rnd() % (sizeof bases / sizeof *bases)];
+            const char *body = strstr(base, "\r\n\r\n");
+            int len = snprintf(req, sizeof reqs[j], base, (int)(strlen(body) - 4 + rnd() % 3) - 1);
+            if (len >= (int)sizeof reqs[j]) len = (int)sizeof reqs[j] - 1;
+            const int kind = (int)(rnd() % 4);
+            for (int k = 0, n = 1 + (int)(rnd() % 8); kind == 0 && k < n; k++) req[rnd() % (unsigned)len] = (char)rnd();
+            if (kind == 1) len = (int)(rnd() % (unsigned)len); /* cut anywhere */
+            if (kind == 2)
+                for (int k = 0; k < len; k++) req[k] = (char)(rnd() % 96 + 32); /* printable garbage */
+            lens[j] = len;
+        }
+        send_batch(s.port, reqs, lens, BATCH, got);
+        for (int j = 0; j < BATCH; j++) {
+            const int st = got[j];
+            answered += st > 0;
+            statuses[st >= 500 ? 5 : st >= 400 ? 4 : st >= 200 ? 2 : 0]++;
+            /* 500 is a server fault; 501, 503, 505 are protocol answers */
+            if (st == 500) fail_msg("request %d got %d: %.200s", i + j, st, reqs[j]);
+        }
+        if (i % 2500 == 0) expect(http(s.port, "GET", "/health", NULL, NULL), 200, "ok");
+    }
+    print_message("[   INFO   ] %d malformed requests: %d answered (2xx %d, 4xx %d), %d closed without an answer\n",
+                  MALFORMED, answered, statuses[2], statuses[4], statuses[0]);
+    assert_true(statuses[4] > MALFORMED / 4);
+    expect(http(s.port, "GET", "/health", NULL, NULL), 200, "ok");
+    for (int i = 0; i < SLOW; i++) close(slow[i]);
+    expect(http(s.port, "GET", "/health", NULL, NULL), 200, "ok");
+    stop_server(&s);
+}
+
 static int kill_live_server(void **state)
 {
     if (live_pid > 0) {
@@ -916,6 +1045,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_generation_errors, kill_live_server),
         cmocka_unit_test_teardown(test_structured_output, kill_live_server),
         cmocka_unit_test_teardown(test_queue_and_cancel, kill_live_server),
+        cmocka_unit_test_teardown(test_abuse, kill_live_server),
         cmocka_unit_test_teardown(test_health_and_models, kill_live_server),
         cmocka_unit_test_teardown(test_tokenize_roundtrip, kill_live_server),
         cmocka_unit_test_teardown(test_errors, kill_live_server),

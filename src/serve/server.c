@@ -500,6 +500,27 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
  * Start and stop
  * ---------------------------------------------------------------------- */
 
+/* MHD's own messages (a client that closed mid-request, a malformed
+ * header) go to stderr, at most one a second: a flood of bad clients must
+ * not become a flood of log lines. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    static time_t last;
+    static unsigned dropped;
+    const time_t now = time(NULL);
+    if (now == last) {
+        dropped++;
+        return;
+    }
+    last = now;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    if (dropped) fprintf(stderr, "mote serve: http: %s (and %u more messages)\n", msg, dropped);
+    else fprintf(stderr, "mote serve: http: %s\n", msg);
+    dropped = 0;
+}
+
 int serve_host_is_loopback(const char *host)
 {
     if (strcmp(host, "localhost") == 0) return 1;
@@ -570,6 +591,7 @@ int serve_start(const serve_config *cfg, serve_server **out, char *err, size_t e
 #endif
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, handle, s,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, to catch every message */
                                  MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                                  MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
                                  MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s,
