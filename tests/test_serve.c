@@ -326,6 +326,29 @@ static void test_health_and_models(void **state)
                  "null");
     expect(http(s.port, "GET", "/health", NULL, NULL), 200, "ok");
     stop_server(&s);
+
+    /* --models DIR: its .gguf files, sorted, after the MODELs given */
+    char dir[] = "/tmp/mote-test-models-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    static const char *const files[] = {"zeta.gguf", "alpha.gguf", "notes.txt", ".hidden.gguf"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        const int fd = open(path, O_CREAT | O_WRONLY, 0600);
+        assert_true(fd >= 0);
+        close(fd);
+    }
+    s = start_server("/nonexistent/first.gguf", "--models", dir, NULL);
+    reply r2 = http(s.port, "GET", "/v1/models", NULL, NULL);
+    const char *f = strstr(r2.body, "\"first\""), *a = strstr(r2.body, "\"alpha\""), *z = strstr(r2.body, "\"zeta\"");
+    if (!f || !a || !z || !(f < a && a < z) || strstr(r2.body, "notes") || strstr(r2.body, "hidden"))
+        fail_msg("--models: %s", r2.body);
+    reply_free(&r2);
+    stop_server(&s);
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
 }
 
 static void test_tokenize_roundtrip(void **state)

@@ -6,10 +6,13 @@
  * the mask), and this thread waits for them with sigwait: no handler runs
  * anywhere, and a request in flight is never interrupted.
  */
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "serve/server.h"
@@ -40,13 +43,54 @@ static int read_key_file(const char *f, char **key)
     return 0;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.gguf files of dir, sorted, as malloc'd paths appended to
+ * (*list)[*n ..]. 0, or an exit status. */
+static int scan_models(const char *dir, const char ***list, int *n, char ***owned, int *n_owned)
+{
+    DIR *d = opendir(dir);
+    if (!d) return cli_error("--models %s: %s", dir, strerror(errno));
+    int rc = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        const size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".gguf") != 0 || e->d_name[0] == '.') continue;
+        char *path = NULL;
+        if (asprintf(&path, "%s/%s", dir, e->d_name) < 0) {
+            rc = cli_error("out of memory");
+            break;
+        }
+        struct stat st;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+            free(path);
+            continue;
+        }
+        char **o = realloc(*owned, ((size_t)*n_owned + 1) * sizeof *o);
+        const char **l = o ? realloc(*list, ((size_t)*n + 2) * sizeof *l) : NULL;
+        if (o) *owned = o;
+        if (!o || !l) {
+            free(path);
+            rc = cli_error("out of memory");
+            break;
+        }
+        *list = l;
+        (*owned)[(*n_owned)++] = path;
+        (*list)[(*n)++] = path;
+    }
+    closedir(d);
+    return rc;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *api_key = NULL, *api_key_file = NULL;
     int port = SERVE_DEFAULT_PORT, max_conn = SERVE_DEFAULT_CONNECTIONS, timeout_s = SERVE_DEFAULT_TIMEOUT_S;
     int max_body = SERVE_DEFAULT_MAX_BODY;
     int n_ctx = 0, n_threads = 0, kv_type = MOTE_KV_F16, parallel = SERVE_DEFAULT_PARALLEL, queue = SERVE_DEFAULT_QUEUE;
-    const char *kv_name = "f16", *template_file = NULL;
+    const char *kv_name = "f16", *template_file = NULL, *models_dir = NULL;
     const cli_opt opts[] = {
         {0, "host", ARG_STRING, &host, "ADDR", "address to listen on (default 127.0.0.1)", 0, 0, NULL},
         {0, "port", ARG_INT, &port, "N", "port (default 8080; 0: a free one, printed)", 0, 65535, NULL},
@@ -67,17 +111,19 @@ int cmd_serve(int argc, char **argv)
          "own context)", 1, 256, NULL},
         {0, "queue", ARG_INT, &queue, "N", "requests waiting per model (default 16; more: 429 with Retry-After)", 0,
          65536, NULL},
+        {0, "models", ARG_STRING, &models_dir, "DIR", "serve every *.gguf file in DIR too", 0, 0, NULL},
         {0, "chat-template-file", ARG_STRING, &template_file, "FILE",
          "use this Jinja chat template for every model, not theirs", 0, 0, NULL},
         {0},
     };
     const char **models = calloc((size_t)argc + 1, sizeof *models);
     if (!models) return cli_error("out of memory");
-    char *file_key = NULL, *tmpl = NULL;
+    char *file_key = NULL, *tmpl = NULL, **scanned = NULL;
+    int n_scanned = 0;
     int rc;
     const cli_spec spec = {
         .verb = "serve",
-        .usage = "[MODEL]... [options]",
+        .usage = "[MODEL]... [--models DIR] [options]",
         .about = "Serve the models over HTTP with OpenAI's API shapes until SIGTERM or Ctrl-C.\n"
                  "Each MODEL (a GGUF file) is named by its file stem and opened on first use.\n"
                  "Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models,\n"
@@ -98,6 +144,12 @@ int cmd_serve(int argc, char **argv)
     if (api_key && api_key_file) {
         rc = args_usage_error(&spec, "give --api-key or --api-key-file, not both");
         goto out;
+    }
+    if (models_dir) {
+        const int before = n_pos;
+        if ((rc = scan_models(models_dir, &models, &n_pos, &scanned, &n_scanned)) != 0) goto out;
+        qsort(models + before, (size_t)(n_pos - before), sizeof *models, by_name);
+        if (n_pos == before) fprintf(stderr, "mote serve: warning: --models %s holds no .gguf file\n", models_dir);
     }
     cli_check_threads(n_threads);
     if (cli_kv_type(kv_name, &kv_type) != 0) {
@@ -168,6 +220,8 @@ out_key:
     free(file_key);
 out:
     free(tmpl);
+    for (int i = 0; i < n_scanned; i++) free(scanned[i]);
+    free(scanned);
     free(models);
     return rc;
 }
