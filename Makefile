@@ -25,6 +25,9 @@ PKGS    := $(sort $(foreach m,$(LIB_MODULES),$(PKGS_$(m))))
 # The server (src/serve -> libmote-serve.a): the command, its tests and its
 # fuzz target link it; libmote never does.
 PKGS_serve := libmicrohttpd libcjson
+# The model store (src/store -> libmote-store.a): downloads with libcurl,
+# SHA-256 with libsodium; the command links it, libmote never does.
+PKGS_store := libcurl libsodium libcjson
 
 # Cross builds: the compiler, the target's pkg-config files (Debian multiarch)
 # and a program that runs the target's binaries here (RUNNER, empty natively).
@@ -70,6 +73,7 @@ LDLIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm
 # What a program linking libmote-serve.a adds after it (libmote.a again:
 # the server's objects call into it).
 SERVE_LDLIBS := $(BUILD)/libmote.a $(shell $(PKG_CONFIG) --libs $(PKGS_serve))
+STORE_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS_store))
 
 # Kernels for one ISA live in files named *_avx2.c / *_avx512.c / *_neon.c /
 # *_dotprod.c and are built with that ISA enabled when the target has it (the
@@ -88,6 +92,7 @@ endif
 LIB_SRC  := $(sort $(foreach m,$(LIB_MODULES),$(shell find src/$(m) -name '*.c')))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 SERVE_SRC:= $(sort $(wildcard src/serve/*.c))
+STORE_SRC:= $(sort $(wildcard src/store/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_UTIL:= $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 
@@ -95,6 +100,8 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 SERVE_OBJ:= $(SERVE_SRC:%.c=$(BUILD)/%.o)
 $(SERVE_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_serve))
+STORE_OBJ:= $(STORE_SRC:%.c=$(BUILD)/%.o)
+$(STORE_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_store))
 $(CLI_OBJ): CFLAGS += -DMOTE_VERSION='"$(VERSION)"' 
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_UOBJ:= $(TEST_UTIL:%.c=$(BUILD)/%.o)
@@ -137,8 +144,12 @@ $(BUILD)/libmote-serve.a: $(SERVE_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/mote: $(CLI_OBJ) $(BUILD)/libmote-serve.a $(BUILD)/libmote.a
-	$(CC) -o $@ $^ $(LDFLAGS) $(shell $(PKG_CONFIG) --libs $(PKGS_serve)) $(LDLIBS)
+$(BUILD)/libmote-store.a: $(STORE_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/mote: $(CLI_OBJ) $(BUILD)/libmote-serve.a $(BUILD)/libmote-store.a $(BUILD)/libmote.a
+	$(CC) -o $@ $^ $(LDFLAGS) $(shell $(PKG_CONFIG) --libs $(PKGS_serve)) $(STORE_LDLIBS) $(LDLIBS)
 
 $(LIB_OBJ): CFLAGS += $(LIB_CFLAGS)
 
@@ -157,6 +168,11 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_UOBJ) $(BUILD)/libmote.a
 # command; test_sched drives the server's scheduler.
 $(BUILD)/tests/test_serve $(BUILD)/tests/test_sched: $(BUILD)/libmote-serve.a
 $(BUILD)/tests/test_serve $(BUILD)/tests/test_sched: LDLIBS := $(SERVE_LDLIBS) $(LDLIBS)
+
+# test_store drives the model store against a hub it serves itself.
+$(BUILD)/tests/test_store: $(BUILD)/libmote-store.a
+$(BUILD)/tests/test_store: LDLIBS := $(STORE_LDLIBS) $(shell $(PKG_CONFIG) --libs libmicrohttpd) $(LDLIBS)
+$(BUILD)/tests/test_store.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_store) libmicrohttpd)
 
 # test_noalloc counts the library's allocations through the linker's --wrap.
 $(BUILD)/tests/test_noalloc: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \

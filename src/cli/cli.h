@@ -34,6 +34,15 @@ int cmd_perplexity(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+
+/* The file of MODEL as a verb was given it: a path as it is; else a model
+ * of the store by name; else a catalogue name, hf:... or URL, pulled into
+ * the store first (progress on stderr). 0 or an exit status. */
+int cli_model_path(const char *spec, char *path, size_t cap);
 
 /* ------------------------------------------------------------------------
  * Shared helpers (common.c)
@@ -92,7 +101,8 @@ int cli_progress_fn(void *user, uint64_t done, uint64_t total);
 /* Exit status after Ctrl-C (128 + SIGINT, as a shell reports it). */
 #define EXIT_INTERRUPTED 130
 
-/* Open a model (vocab_only: tokenizer and metadata only); what the loader
+/* Open a model (a path or a store name, see cli_model_path; vocab_only:
+ * tokenizer and metadata only); what the loader
  * ignored (mote_model_info.warnings) goes to stderr as "mote: warning:"
  * lines. 0 or EXIT_LIB. */
 int cli_open_model(const char *path, int vocab_only, mote_model **out);

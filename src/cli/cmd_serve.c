@@ -125,7 +125,8 @@ int cmd_serve(int argc, char **argv)
         .verb = "serve",
         .usage = "[MODEL]... [--models DIR] [options]",
         .about = "Serve the models over HTTP with OpenAI's API shapes until SIGTERM or Ctrl-C.\n"
-                 "Each MODEL (a GGUF file) is named by its file stem and opened on first use.\n"
+                 "Each MODEL (a GGUF file, or a store name: see mote pull) is named by its file\n"
+                 "stem and opened on first use.\n"
                  "Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models,\n"
                  "GET /metrics, GET /health, POST /tokenize, POST /detokenize.",
         .notes = "Listening on an address other than loopback needs --api-key or --api-key-file.\n"
@@ -144,6 +145,21 @@ int cmd_serve(int argc, char **argv)
     if (api_key && api_key_file) {
         rc = args_usage_error(&spec, "give --api-key or --api-key-file, not both");
         goto out;
+    }
+    /* store names (pulled first when they are catalogue names, hf:... or URLs) */
+    for (int i = 0; i < n_pos; i++) {
+        char path[4096];
+        if ((rc = cli_model_path(models[i], path, sizeof path)) != 0) goto out;
+        if (strcmp(path, models[i]) == 0) continue;
+        char *kept = strdup(path), **o = kept ? realloc(scanned, ((size_t)n_scanned + 1) * sizeof *o) : NULL;
+        if (!o) {
+            free(kept);
+            rc = cli_error("out of memory");
+            goto out;
+        }
+        scanned = o;
+        scanned[n_scanned++] = kept;
+        models[i] = kept;
     }
     if (models_dir) {
         const int before = n_pos;

@@ -164,8 +164,11 @@ double cli_now(void)
  * Models, tokens, files
  * ---------------------------------------------------------------------- */
 
-int cli_open_model(const char *path, int vocab_only, mote_model **out)
+int cli_open_model(const char *spec, int vocab_only, mote_model **out)
 {
+    char path[4096];
+    const int rc = cli_model_path(spec, path, sizeof path);
+    if (rc != 0) return rc;
     mote_model_params mp = mote_model_default_params();
     mp.vocab_only = vocab_only;
     mp.progress = cli_stop_on_interrupt; /* cancels after Ctrl-C where a verb catches it */

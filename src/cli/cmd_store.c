@@ -1,0 +1,235 @@
+/*
+ * cmd_store.c — the model store's verbs (src/store/): `mote pull`, `mote
+ * list`, `mote rm`, `mote show`; and cli_model_path, which lets every
+ * verb that takes a MODEL take a store name too (pulling a catalogue
+ * name, hf:... or a URL on first use, as ollama does).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "store/store.h"
+
+/* A download's progress on a terminal: percent, bytes, rate; ten times a
+ * second at most. Cancels after Ctrl-C. */
+typedef struct pull_progress {
+    const char *name;
+    int tty;
+    double t0, last;
+    int shown;
+} pull_progress;
+
+static int pull_progress_fn(void *user, uint64_t done, uint64_t total)
+{
+    pull_progress *p = user;
+    const double now = cli_now();
+    if (p->tty && (now - p->last >= 0.1 || (total && done >= total))) {
+        const double mb = 1e6, rate = now > p->t0 ? (double)done / (now - p->t0) / mb : 0;
+        if (total)
+            fprintf(stderr, "\rpull %s: %3d%%  %.1f / %.1f MB  %.1f MB/s   ", p->name, (int)(done * 100 / total),
+                    (double)done / mb, (double)total / mb, rate);
+        else fprintf(stderr, "\rpull %s: %.1f MB  %.1f MB/s   ", p->name, (double)done / mb, rate);
+        fflush(stderr);
+        p->last = now;
+        p->shown = 1;
+    }
+    return cli_interrupted();
+}
+
+/* Pull spec; path gets the model's file. 0 or an exit status. */
+static int pull(const char *spec, const char *sha256, int force, char *path, size_t cap)
+{
+    store_ref ref;
+    char err[1024];
+    if (store_resolve(spec, NULL, &ref, err, sizeof err) != 0) return cli_error("%s", err);
+    pull_progress pp = {.name = ref.name, .tty = isatty(2), .t0 = cli_now()};
+    const store_pull_opts opts = {.sha256 = sha256, .progress = pull_progress_fn, .user = &pp, .force = force};
+    store_pulled got;
+    cli_catch_interrupt();
+    const int rc = store_pull(&ref, &opts, &got, path, cap, err, sizeof err);
+    if (pp.shown) fputc('\n', stderr);
+    if (rc != 0) {
+        if (cli_interrupted()) return fprintf(stderr, "mote: pull %s interrupted: pull again to resume\n", ref.name),
+                                      EXIT_INTERRUPTED;
+        return cli_error("pull %s: %s", ref.name, err);
+    }
+    if (got.already) {
+        fprintf(stderr, "mote: %s is in the store (%s)\n", ref.name, path);
+        return 0;
+    }
+    if (got.resumed) fprintf(stderr, "mote: resumed %s at %llu bytes\n", ref.name, (unsigned long long)got.resumed_from);
+    fprintf(stderr, "mote: pulled %s: %llu bytes, SHA-256 %s%s\n       -> %s\n", ref.name,
+            (unsigned long long)got.bytes, got.sha256, got.sha256_checked ? " (checked)" : " (no hash to check against)",
+            path);
+    return 0;
+}
+
+int cli_model_path(const char *spec, char *path, size_t cap)
+{
+    struct stat st;
+    if (stat(spec, &st) == 0 || strchr(spec, '/') || strstr(spec, ".gguf")) { /* a file, as given */
+        if (strncmp(spec, "http://", 7) != 0 && strncmp(spec, "https://", 8) != 0 && strncmp(spec, "hf:", 3) != 0) {
+            snprintf(path, cap, "%s", spec);
+            return 0;
+        }
+    }
+    char err[1024];
+    store_ref ref;
+    /* a name in the store, or something to pull */
+    const char *name = spec;
+    if (store_is_pullable(spec)) {
+        if (store_resolve(spec, NULL, &ref, err, sizeof err) != 0) return cli_error("%s", err);
+        name = ref.name;
+    }
+    const int found = store_find(name, path, cap, err, sizeof err);
+    if (found > 0) return 0;
+    if (!store_is_pullable(spec)) {
+        snprintf(path, cap, "%s", spec); /* let the loader say the file is missing */
+        return 0;
+    }
+    fprintf(stderr, "mote: %s is not in the store yet: pulling it\n", name);
+    return pull(spec, NULL, 0, path, cap);
+}
+
+static int list_catalogue(void)
+{
+    int n;
+    const store_catalogue_entry *c = store_catalogue(&n);
+    printf("%-16s %s\n", "NAME", "MODEL");
+    for (int i = 0; i < n; i++) printf("%-16s %s\n                 hf:%s/%s\n", c[i].name, c[i].about, c[i].repo, c[i].file);
+    return 0;
+}
+
+int cmd_pull(int argc, char **argv)
+{
+    const char *sha256 = NULL;
+    int force = 0, catalogue = 0;
+    const cli_opt opts[] = {
+        {0, "sha256", ARG_STRING, &sha256, "HEX", "the file's SHA-256: anything else is refused", 0, 0, NULL},
+        {0, "force", ARG_FLAG, &force, NULL, "fetch again even when the model is in the store", 0, 0, NULL},
+        {0, "catalogue", ARG_FLAG, &catalogue, NULL, "list the short names and exit", 0, 0, NULL},
+        {0},
+    };
+    const char *pos[1] = {NULL};
+    const cli_spec spec = {
+        .verb = "pull",
+        .usage = "(NAME | hf:ORG/REPO/FILE.gguf | URL) [--sha256 HEX]",
+        .about = "Download a model into the store: a short name of the catalogue (--catalogue\n"
+                 "lists them), a file of a hub repository, or a URL. The size and SHA-256 the hub\n"
+                 "announces are checked before the model appears under its name; an interrupted\n"
+                 "pull resumes where it stopped.",
+        .notes = "The store is $MOTE_MODELS, else $XDG_DATA_HOME/mote/models, else\n"
+                 "~/.local/share/mote/models. $MOTE_HUB points at a hub mirror with the same\n"
+                 "layout (default https://huggingface.co: ORG/REPO/resolve/main/FILE).\n"
+                 "run, chat, serve and the other verbs take a store name as MODEL, and pull a\n"
+                 "catalogue name, hf:... or a URL first when it is not in the store.",
+        .opts = opts,
+        .min_pos = 0,
+        .max_pos = 1,
+        .pos = pos,
+    };
+    int n_pos;
+    const int rc = args_parse(&spec, argc, argv, &n_pos);
+    if (rc != ARGS_CONTINUE) return rc;
+    if (catalogue) return list_catalogue();
+    if (!pos[0]) return args_usage_error(&spec, "name the model to pull (--catalogue lists the short names)");
+    char path[4096];
+    return pull(pos[0], sha256, force, path, sizeof path);
+}
+
+static const cli_opt no_opts[] = {{0}};
+
+static void human_bytes(uint64_t b, char *out, size_t cap)
+{
+    if (b >= 1000000000ULL) snprintf(out, cap, "%.1f GB", (double)b / 1e9);
+    else if (b >= 1000000ULL) snprintf(out, cap, "%.1f MB", (double)b / 1e6);
+    else snprintf(out, cap, "%.1f kB", (double)b / 1e3);
+}
+
+int cmd_list(int argc, char **argv)
+{
+    const cli_spec spec = {
+        .verb = "list",
+        .opts = no_opts,
+        .usage = "",
+        .about = "List the models in the store: name, size, when pulled. A pull that was\n"
+                 "interrupted shows as (partial).",
+        .min_pos = 0,
+        .max_pos = 0,
+    };
+    int n_pos;
+    const int rc = args_parse(&spec, argc, argv, &n_pos);
+    if (rc != ARGS_CONTINUE) return rc;
+    store_entry *e = NULL;
+    int n = 0;
+    char err[1024], dir[4096];
+    if (store_dir(dir, sizeof dir, err, sizeof err) != 0 || store_list(&e, &n, err, sizeof err) != 0)
+        return cli_error("%s", err);
+    if (n == 0) {
+        fprintf(stderr, "mote: the store (%s) is empty; mote pull NAME adds a model (mote pull --catalogue)\n", dir);
+        return 0;
+    }
+    printf("%-32s %10s  %-16s\n", "NAME", "SIZE", "MODIFIED");
+    for (int i = 0; i < n; i++) {
+        char size[32], when[32];
+        human_bytes(e[i].bytes, size, sizeof size);
+        const time_t t = (time_t)e[i].mtime;
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime(&t));
+        printf("%-32s %10s  %-16s%s\n", e[i].name, size, when, e[i].partial ? "  (partial)" : "");
+    }
+    free(e);
+    return 0;
+}
+
+int cmd_show(int argc, char **argv)
+{
+    const char *pos[1] = {NULL};
+    const cli_spec spec = {
+        .verb = "show",
+        .opts = no_opts,
+        .usage = "NAME",
+        .about = "Where a model of the store is, where it came from, its size and SHA-256\n"
+                 "(mote info NAME describes the model itself).",
+        .min_pos = 1,
+        .max_pos = 1,
+        .pos = pos,
+    };
+    int n_pos;
+    const int rc = args_parse(&spec, argc, argv, &n_pos);
+    if (rc != ARGS_CONTINUE) return rc;
+    store_entry e;
+    char err[1024], path[4096];
+    if (store_show(pos[0], &e, err, sizeof err) != 0 || store_find(pos[0], path, sizeof path, err, sizeof err) < 0)
+        return cli_error("%s", err);
+    char size[32];
+    human_bytes(e.bytes, size, sizeof size);
+    printf("name:    %s\nfile:    %s\nsize:    %s (%llu bytes)\nsource:  %s\nsha256:  %s\n", e.name, path, size,
+           (unsigned long long)e.bytes, e.source[0] ? e.source : "(unknown: not pulled by mote)",
+           e.sha256[0] ? e.sha256 : "(unknown)");
+    return 0;
+}
+
+int cmd_rm(int argc, char **argv)
+{
+    const char *pos[1] = {NULL};
+    const cli_spec spec = {
+        .verb = "rm",
+        .opts = no_opts,
+        .usage = "NAME",
+        .about = "Remove a model from the store (its file, its metadata, a partial download).",
+        .min_pos = 1,
+        .max_pos = 1,
+        .pos = pos,
+    };
+    int n_pos;
+    const int rc = args_parse(&spec, argc, argv, &n_pos);
+    if (rc != ARGS_CONTINUE) return rc;
+    char err[1024];
+    if (store_rm(pos[0], err, sizeof err) != 0) return cli_error("%s", err);
+    fprintf(stderr, "mote: removed %s\n", pos[0]);
+    return 0;
+}

@@ -1,0 +1,98 @@
+/*
+ * store.h — the model store: GGUF files pulled from a hub (libcurl) into
+ * one folder, by name.
+ *
+ * The folder is $MOTE_MODELS, else $XDG_DATA_HOME/mote/models, else
+ * ~/.local/share/mote/models (made 0700). A model NAME is NAME.gguf there,
+ * with NAME.json beside it (where it came from, its size and SHA-256).
+ * A download grows in NAME.gguf.part (with NAME.gguf.part.json saying
+ * from where); it becomes NAME.gguf only once its size and SHA-256 are
+ * checked, by rename, so a model's name never shows a half file.
+ *
+ * What can be pulled (store_resolve):
+ * - a short name from the built-in catalogue ("smollm2-135m"): a hub
+ *   repository and file;
+ * - hf:ORG/REPO/FILE.gguf, fetched as $MOTE_HUB/ORG/REPO/resolve/main/FILE
+ *   (MOTE_HUB defaults to https://huggingface.co; a mirror with the same
+ *   layout works);
+ * - an http:// or https:// URL of a .gguf file.
+ * The hub answers a file's URL with its size (X-Linked-Size) and, for a
+ * large file, its SHA-256 (X-Linked-Etag); the store checks both, or a
+ * hash the caller pins.
+ *
+ * Nothing here prints; each call returns 0 or -1 with a message in err.
+ */
+#ifndef MOTE_STORE_STORE_H
+#define MOTE_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_NAME_MAX 128
+#define STORE_URL_MAX 2048
+
+typedef struct store_ref {
+    char name[STORE_NAME_MAX]; /* its name in the store */
+    char url[STORE_URL_MAX];   /* where it is fetched from */
+} store_ref;
+
+/* The store's folder (made if absent). */
+int store_dir(char *out, size_t cap, char *err, size_t errcap);
+
+/* Does spec name something to pull (a catalogue name, hf:..., a URL)? */
+int store_is_pullable(const char *spec);
+/* spec -> name and URL. hub: NULL for $MOTE_HUB or the default. */
+int store_resolve(const char *spec, const char *hub, store_ref *ref, char *err, size_t errcap);
+
+/* The path of model NAME in the store, and whether it is there (1/0). */
+int store_find(const char *name, char *path, size_t cap, char *err, size_t errcap);
+
+/* Progress: bytes done of total (0 when unknown); nonzero cancels. */
+typedef int (*store_progress_fn)(void *user, uint64_t done, uint64_t total);
+
+typedef struct store_pull_opts {
+    const char *sha256;          /* pin: 64 hex digits, or NULL */
+    store_progress_fn progress;  /* may be NULL */
+    void *user;
+    int force;                   /* fetch again even when present */
+} store_pull_opts;
+
+/* What a pull did. */
+typedef struct store_pulled {
+    int already;                 /* it was in the store: nothing fetched */
+    int resumed;                 /* a partial download went on (Range) */
+    uint64_t resumed_from;       /* bytes it had */
+    uint64_t bytes;              /* the file's size */
+    char sha256[65];             /* its SHA-256 (hex) */
+    int sha256_checked;          /* against the hub's or the pinned one */
+} store_pulled;
+
+/* Download ref into the store. On failure a partial file stays for the
+ * next pull to resume, unless what came was wrong (size or hash): then
+ * nothing is left. */
+int store_pull(const store_ref *ref, const store_pull_opts *opts, store_pulled *out, char *path, size_t cap,
+               char *err, size_t errcap);
+
+typedef struct store_entry {
+    char name[STORE_NAME_MAX];
+    uint64_t bytes;
+    int64_t mtime;               /* seconds since the epoch */
+    char source[STORE_URL_MAX];  /* from NAME.json, or "" */
+    char sha256[65];             /* from NAME.json, or "" */
+    int partial;                 /* a .part without its model: an interrupted pull */
+} store_entry;
+
+/* The models in the store, sorted by name (*out malloc'd). */
+int store_list(store_entry **out, int *n, char *err, size_t errcap);
+/* One model's entry; -1 when it is not there. */
+int store_show(const char *name, store_entry *e, char *err, size_t errcap);
+/* Remove a model (its file, metadata and any partial download). */
+int store_rm(const char *name, char *err, size_t errcap);
+
+/* The catalogue: short name, hub repository, file, what it is. */
+typedef struct store_catalogue_entry {
+    const char *name, *repo, *file, *about;
+} store_catalogue_entry;
+const store_catalogue_entry *store_catalogue(int *n);
+
+#endif

@@ -1,0 +1,388 @@
+/*
+ * test_store.c — the model store (src/store/) against a hub on 127.0.0.1.
+ *
+ * The hub is a libmicrohttpd server in this process with the hub's URL
+ * layout: ORG/REPO/resolve/main/FILE answers 302 to /cdn/ORG/FILE with
+ * X-Linked-Size and X-Linked-Etag (the SHA-256), and /cdn serves the
+ * bytes with Range support. The repository's organisation picks a fault:
+ *   good    as the hub does it
+ *   cut     the first download breaks off halfway (the next resumes)
+ *   bad     X-Linked-Etag announces another hash
+ *   nohash  no redirect and no X-Linked-* headers: only a pinned hash
+ * The file served is a small model written by the test (synthmodel), so
+ * nothing here needs ../shared.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "store/store.h"
+#include "synthmodel.h"
+#include "testutil.h"
+
+static struct {
+    char *dir, *model_path, store[512];
+    char *bytes;
+    size_t len;
+    char sha[65];
+    struct MHD_Daemon *hub;
+    int port;
+    int cut_done;          /* the "cut" fault has struck once */
+    char last_range[64];   /* the Range header of the last /cdn request */
+    int cdn_requests;
+    char mote_bin[4096];
+} fx;
+
+/* ------------------------------------------------------------------------
+ * The hub
+ * ---------------------------------------------------------------------- */
+
+typedef struct cut_reader {
+    size_t pos, stop;
+} cut_reader;
+
+static ssize_t cut_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    cut_reader *r = cls;
+    if (pos >= r->stop) return MHD_CONTENT_READER_END_WITH_ERROR; /* the connection breaks */
+    size_t n = r->stop - pos < max ? r->stop - pos : max;
+    memcpy(buf, fx.bytes + pos, n);
+    return (ssize_t)n;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, struct MHD_Response *r)
+{
+    const enum MHD_Result ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result hub(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                           const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    char org[64] = "", repo[128] = "", file[256] = "";
+    if (sscanf(url, "/%63[^/]/%127[^/]/resolve/main/%255s", org, repo, file) == 3) {
+        if (strcmp(org, "nohash") == 0) goto serve; /* a plain file server */
+        struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+        char loc[512], size[32], etag[80];
+        snprintf(loc, sizeof loc, "/cdn/%s/%s", org, file);
+        snprintf(size, sizeof size, "%zu", fx.len);
+        snprintf(etag, sizeof etag, "\"%s\"", strcmp(org, "bad") == 0 ? "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" : fx.sha);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, loc);
+        MHD_add_response_header(r, "X-Linked-Size", size);
+        MHD_add_response_header(r, "X-Linked-Etag", etag);
+        return reply(c, 302, r);
+    }
+    if (sscanf(url, "/cdn/%63[^/]/%255s", org, file) != 2) {
+        return reply(c, 404, MHD_create_response_from_buffer(9, "not found", MHD_RESPMEM_PERSISTENT));
+    }
+serve:
+    fx.cdn_requests++;
+    const char *range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+    snprintf(fx.last_range, sizeof fx.last_range, "%s", range ? range : "");
+    size_t from = 0;
+    if (range && sscanf(range, "bytes=%zu-", &from) == 1 && from < fx.len) {
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(fx.len - from, fx.bytes + from, MHD_RESPMEM_PERSISTENT);
+        char cr[96];
+        snprintf(cr, sizeof cr, "bytes %zu-%zu/%zu", from, fx.len - 1, fx.len);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+        return reply(c, 206, r);
+    }
+    if (strcmp(org, "cut") == 0 && !fx.cut_done) {
+        fx.cut_done = 1;
+        static cut_reader half;
+        half = (cut_reader){0, fx.len / 2};
+        return reply(c, 200, MHD_create_response_from_callback(fx.len, 4096, cut_read, &half, NULL));
+    }
+    return reply(c, 200, MHD_create_response_from_buffer(fx.len, fx.bytes, MHD_RESPMEM_PERSISTENT));
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (sodium_init() < 0) return -1;
+    fx.dir = synthmodel_tempdir();
+    fx.model_path = synthmodel_make(fx.dir, "tiny-llama", "Q8_0", 1);
+    fx.bytes = read_file(fx.model_path, &fx.len);
+    if (!fx.bytes) return -1;
+    unsigned char d[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(d, (const unsigned char *)fx.bytes, fx.len);
+    for (size_t i = 0; i < sizeof d; i++) sprintf(fx.sha + 2 * i, "%02x", d[i]);
+    snprintf(fx.store, sizeof fx.store, "%s/store", fx.dir);
+    setenv("MOTE_MODELS", fx.store, 1);
+    fx.hub = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, hub, NULL,
+                              MHD_OPTION_SOCK_ADDR, NULL, MHD_OPTION_END);
+    if (!fx.hub) return -1;
+    fx.port = MHD_get_daemon_info(fx.hub, MHD_DAEMON_INFO_BIND_PORT)->port;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", fx.port);
+    setenv("MOTE_HUB", url, 1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    MHD_stop_daemon(fx.hub);
+    /* the store's files, then the folder */
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx.store);
+    if (system(cmd) != 0) return -1;
+    free(fx.bytes);
+    free(fx.model_path);
+    synthmodel_tempdir_remove(fx.dir);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Helpers
+ * ---------------------------------------------------------------------- */
+
+static int pull_spec(const char *spec, const char *pin, store_pulled *got, char *err, size_t errcap)
+{
+    store_ref ref;
+    assert_int_equal(store_resolve(spec, NULL, &ref, err, errcap), 0);
+    char path[4096];
+    const store_pull_opts opts = {.sha256 = pin};
+    return store_pull(&ref, &opts, got, path, sizeof path, err, errcap);
+}
+
+static int exists(const char *name_ext)
+{
+    char path[1024];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", fx.store, name_ext);
+    return stat(path, &st) == 0;
+}
+
+/* The stored model's bytes are the served ones. */
+static void assert_stored(const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.gguf", fx.store, name);
+    size_t n = 0;
+    char *got = read_file(path, &n);
+    assert_non_null(got);
+    assert_int_equal(n, fx.len);
+    assert_memory_equal(got, fx.bytes, n);
+    free(got);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600); /* private */
+}
+
+/* ------------------------------------------------------------------------
+ * Tests
+ * ---------------------------------------------------------------------- */
+
+static void test_resolve(void **state)
+{
+    (void)state;
+    store_ref r;
+    char err[512];
+    assert_int_equal(store_resolve("hf:org/repo/sub/My Model.gguf", "http://h", &r, err, sizeof err), -1);
+    assert_int_equal(store_resolve("hf:org/repo/sub/M+del-Q8_0.gguf", "http://h/", &r, err, sizeof err), 0);
+    assert_string_equal(r.url, "http://h/org/repo/resolve/main/sub/M+del-Q8_0.gguf");
+    assert_string_equal(r.name, "M-del-Q8_0");
+    assert_int_equal(store_resolve("smollm2-135m", "http://h", &r, err, sizeof err), 0);
+    assert_string_equal(r.name, "smollm2-135m");
+    assert_non_null(strstr(r.url, "http://h/"));
+    assert_non_null(strstr(r.url, "/resolve/main/"));
+    assert_int_equal(store_resolve("https://x.org/a/b.gguf?download=1", NULL, &r, err, sizeof err), 0);
+    assert_string_equal(r.name, "b");
+    static const char *const bad[] = {"hf:org/repo", "hf:org//f.gguf", "hf:o/r/../x.gguf", "hf:o/r/x.bin", "nothing"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (store_resolve(bad[i], "http://h", &r, err, sizeof err) != -1) fail_msg("%s resolved", bad[i]);
+    assert_true(store_is_pullable("smollm2-135m") && store_is_pullable("hf:a/b/c.gguf") && !store_is_pullable("x"));
+}
+
+static void test_pull_and_verify(void **state)
+{
+    (void)state;
+    store_pulled got;
+    char err[1024];
+    if (pull_spec("hf:good/repo/tiny.gguf", NULL, &got, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_false(got.already || got.resumed);
+    assert_true(got.sha256_checked);
+    assert_string_equal(got.sha256, fx.sha);
+    assert_stored("tiny");
+    assert_false(exists("tiny.gguf.part") || exists("tiny.gguf.part.json"));
+    assert_true(exists("tiny.json"));
+    /* again: nothing to fetch */
+    const int before = fx.cdn_requests;
+    assert_int_equal(pull_spec("hf:good/repo/tiny.gguf", NULL, &got, err, sizeof err), 0);
+    assert_true(got.already);
+    assert_int_equal(fx.cdn_requests, before);
+}
+
+static void test_resume(void **state)
+{
+    (void)state;
+    store_pulled got;
+    char err[1024];
+    fx.cut_done = 0;
+    assert_int_equal(pull_spec("hf:cut/repo/cutme.gguf", NULL, &got, err, sizeof err), -1);
+    if (!strstr(err, "resume")) fail_msg("no word of resuming: %s", err);
+    assert_false(exists("cutme.gguf"));
+    assert_true(exists("cutme.gguf.part"));
+    if (pull_spec("hf:cut/repo/cutme.gguf", NULL, &got, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_true(got.resumed && got.resumed_from > 0 && got.resumed_from < fx.len);
+    char want[64];
+    snprintf(want, sizeof want, "bytes=%llu-", (unsigned long long)got.resumed_from);
+    assert_string_equal(fx.last_range, want);
+    assert_true(got.sha256_checked);
+    assert_stored("cutme");
+}
+
+static void test_corrupt_rejected(void **state)
+{
+    (void)state;
+    store_pulled got;
+    char err[1024];
+    assert_int_equal(pull_spec("hf:bad/repo/evil.gguf", NULL, &got, err, sizeof err), -1);
+    if (!strstr(err, "SHA-256 mismatch")) fail_msg("%s", err);
+    assert_false(exists("evil.gguf") || exists("evil.gguf.part") || exists("evil.json"));
+    /* no hash from the server: a pinned one decides */
+    assert_int_equal(pull_spec("hf:nohash/repo/plain.gguf",
+                               "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", &got, err, sizeof err),
+                     -1);
+    if (!strstr(err, "--sha256")) fail_msg("%s", err);
+    assert_false(exists("plain.gguf"));
+    if (pull_spec("hf:nohash/repo/plain.gguf", fx.sha, &got, err, sizeof err) != 0) fail_msg("%s", err);
+    assert_true(got.sha256_checked);
+    assert_stored("plain");
+    assert_int_equal(pull_spec("hf:nohash/repo/plain2.gguf", "xyz", &got, err, sizeof err), -1);
+    /* a 404 leaves nothing */
+    store_ref ref;
+    char path[4096];
+    snprintf(ref.name, sizeof ref.name, "missing");
+    snprintf(ref.url, sizeof ref.url, "http://127.0.0.1:%d/nothing/here.gguf", fx.port);
+    assert_int_equal(store_pull(&ref, NULL, &got, path, sizeof path, err, sizeof err), -1);
+    if (!strstr(err, "404")) fail_msg("%s", err);
+    assert_false(exists("missing.gguf.part"));
+}
+
+/* A full disk (a file size limit here): the error says so, the part stays
+ * for a later resume, no model appears. */
+static void test_disk_full(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    const pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        signal(SIGXFSZ, SIG_IGN);
+        const struct rlimit rl = {(rlim_t)fx.len / 3, (rlim_t)fx.len / 3};
+        setrlimit(RLIMIT_FSIZE, &rl);
+        store_ref ref;
+        store_pulled got;
+        char err[1024] = "", path[4096];
+        store_resolve("hf:good/repo/full.gguf", NULL, &ref, err, sizeof err);
+        const int rc = store_pull(&ref, NULL, &got, path, sizeof path, err, sizeof err);
+        if (write(fds[1], err, strlen(err)) < 0) _exit(3);
+        _exit(rc == 0 ? 0 : 1);
+    }
+    close(fds[1]);
+    char msg[1024] = "";
+    const ssize_t n = read(fds[0], msg, sizeof msg - 1);
+    msg[n > 0 ? n : 0] = '\0';
+    close(fds[0]);
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 1);
+    if (!strstr(msg, "writing") || !strstr(msg, "too large")) fail_msg("%s", msg);
+    assert_false(exists("full.gguf"));
+    assert_true(exists("full.gguf.part"));
+}
+
+static void test_list_show_rm(void **state)
+{
+    (void)state;
+    store_entry *e = NULL;
+    int n = 0;
+    char err[1024];
+    assert_int_equal(store_list(&e, &n, err, sizeof err), 0);
+    /* tiny, cutme, plain; full is a partial download */
+    const char *want[] = {"cutme", "full", "plain", "tiny"};
+    assert_int_equal(n, 4);
+    for (int i = 0; i < n; i++) assert_string_equal(e[i].name, want[i]);
+    assert_true(e[1].partial && !e[3].partial);
+    assert_int_equal(e[3].bytes, fx.len);
+    assert_string_equal(e[3].sha256, fx.sha);
+    assert_non_null(strstr(e[3].source, "/good/repo/resolve/main/tiny.gguf"));
+    free(e);
+    store_entry one;
+    assert_int_equal(store_show("tiny", &one, err, sizeof err), 0);
+    assert_int_equal(one.bytes, fx.len);
+    assert_int_equal(store_show("nope", &one, err, sizeof err), -1);
+    assert_int_equal(store_show("../etc", &one, err, sizeof err), -1);
+    assert_int_equal(store_rm("full", err, sizeof err), 0);
+    assert_false(exists("full.gguf.part"));
+    assert_int_equal(store_rm("full", err, sizeof err), -1);
+    assert_int_equal(store_rm("../x", err, sizeof err), -1);
+}
+
+/* The command: pull, list, show, rm, and a catalogue name pulled on first
+ * use by `mote run` (the README's first command). */
+static int run_mote(const char *args, char *out, size_t cap)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", fx.mote_bin, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = '\0';
+    const int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_command(void **state)
+{
+    (void)state;
+    char out[8192];
+    if (run_mote("pull hf:good/repo/cli-model.gguf", out, sizeof out) != 0) fail_msg("%s", out);
+    assert_non_null(strstr(out, "pulled cli-model"));
+    assert_non_null(strstr(out, fx.sha));
+    if (run_mote("list", out, sizeof out) != 0 || !strstr(out, "cli-model")) fail_msg("%s", out);
+    if (run_mote("show cli-model", out, sizeof out) != 0 || !strstr(out, fx.sha)) fail_msg("%s", out);
+    if (run_mote("run cli-model -p Once -n 3 --temp 0", out, sizeof out) != 0) fail_msg("run by name: %s", out);
+    /* first use of a catalogue name pulls it, then runs */
+    if (run_mote("run smollm2-135m -p Once -n 3 --temp 0", out, sizeof out) != 0) fail_msg("first run: %s", out);
+    assert_non_null(strstr(out, "pulling it"));
+    assert_true(exists("smollm2-135m.gguf"));
+    if (run_mote("rm cli-model", out, sizeof out) != 0) fail_msg("%s", out);
+    assert_false(exists("cli-model.gguf"));
+    assert_int_equal(run_mote("show cli-model", out, sizeof out), 1);
+    assert_int_equal(run_mote("pull hf:bad/repo/x.gguf", out, sizeof out), 1);
+    assert_non_null(strstr(out, "SHA-256 mismatch"));
+}
+
+int main(int argc, char **argv)
+{
+    test_fix_pool_size();
+    test_mote_bin(argv[0], fx.mote_bin, sizeof fx.mote_bin);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_resolve),
+        cmocka_unit_test(test_pull_and_verify),
+        cmocka_unit_test(test_resume),
+        cmocka_unit_test(test_corrupt_rejected),
+        cmocka_unit_test(test_disk_full),
+        cmocka_unit_test(test_list_show_rm),
+        cmocka_unit_test(test_command),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
