@@ -555,6 +555,8 @@ static void test_completion_matches_run(void **state)
         assert_non_null(strstr(r.body, "\"object\":\"text_completion\""));
         assert_non_null(strstr(r.body, "\"completion_tokens\":40"));
         assert_non_null(strstr(r.body, "\"finish_reason\":\"length\""));
+        assert_non_null(strstr(r.body, "\"timings\":{\"queue_ms\":"));
+        assert_non_null(strstr(r.body, "\"predicted_n\":40,"));
         free(text);
         free(want);
         reply_free(&r);

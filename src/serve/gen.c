@@ -106,6 +106,19 @@ static cJSON *usage_json(const sched_output *o)
     return u;
 }
 
+/* llama-server's "timings" (an extension): where a request's time went on
+ * the server, from the moment it was queued. */
+static cJSON *timings_json(const sched_output *o)
+{
+    cJSON *t = cJSON_CreateObject();
+    cJSON_AddNumberToObject(t, "queue_ms", o->queue_ms);
+    cJSON_AddNumberToObject(t, "prompt_n", o->n_prompt - o->n_cached);
+    cJSON_AddNumberToObject(t, "prompt_ms", o->prompt_ms);
+    cJSON_AddNumberToObject(t, "predicted_n", o->n_generated);
+    cJSON_AddNumberToObject(t, "predicted_ms", o->gen_ms);
+    return t;
+}
+
 static const char *finish_name(sched_finish f)
 {
     return f == SCHED_FINISH_LENGTH ? "length" : "stop";
@@ -264,6 +277,7 @@ static enum MHD_Result answer(serve_gen *g, struct MHD_Connection *c, const sche
     cJSON_AddStringToObject(choice, "finish_reason", finish_name(o->finish));
     cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "choices"), choice);
     cJSON_AddItemToObject(root, "usage", usage_json(o));
+    cJSON_AddItemToObject(root, "timings", timings_json(o));
     return serve_reply_json(c, MHD_HTTP_OK, root);
 }
 
@@ -371,6 +385,7 @@ static int sse_output(serve_gen *g, const sched_output *o)
             cJSON *root = envelope(g, g->chat ? "chat.completion.chunk" : "text_completion");
             cJSON_AddArrayToObject(root, "choices");
             cJSON_AddItemToObject(root, "usage", usage_json(o));
+            cJSON_AddItemToObject(root, "timings", timings_json(o));
             if (sse_add(g, root) != 0) return -1;
         }
     } else { /* an error event: the status line went out long ago */

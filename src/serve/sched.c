@@ -51,6 +51,7 @@ struct sched_job {
     int n_tokens, cap_tokens, tokens_taken;
     sched_finish finish;
     int n_generated, n_cached;
+    double t_submit, t_start, t_first, t_last;  /* seconds, CLOCK_MONOTONIC */
     char error[256];
     int parked, released;
 };
@@ -88,6 +89,13 @@ struct sched {
 /* ------------------------------------------------------------------------
  * Jobs
  * ---------------------------------------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static void job_unref(sched_job *j)
 {
@@ -198,6 +206,9 @@ int sched_job_take(sched_job *j, sched_output *out, int park)
     out->n_prompt = j->n_prompt;
     out->n_generated = j->n_generated;
     out->n_cached = j->n_cached;
+    if (j->t_start > 0) out->queue_ms = (j->t_start - j->t_submit) * 1e3;
+    if (j->t_first > 0) out->prompt_ms = (j->t_first - j->t_start) * 1e3;
+    if (j->t_last > 0) out->gen_ms = (j->t_last - j->t_first) * 1e3;
     snprintf(out->error, sizeof out->error, "%s", j->error);
     rc = out->len || out->n_tokens || out->finish != SCHED_RUNNING;
     if (!rc && park && j->park && !j->released) {
@@ -282,6 +293,7 @@ static void slot_start(sched *s, slot *sl, sched_job *j)
     sl->n_fed = keep;
     pthread_mutex_lock(&j->lock);
     j->n_cached = keep;
+    j->t_start = now_s();
     pthread_mutex_unlock(&j->lock);
     if (mote_sampler_create(&j->sampling, s->n_vocab, &sl->smp) != MOTE_OK ||
         mote_sampler_set_grammar(sl->smp, s->model, j->grammar) != MOTE_OK) {
@@ -339,6 +351,8 @@ static void slot_token(sched *s, slot *sl, const float *logits)
     const char *error = NULL;
     pthread_mutex_lock(&j->lock);
     j->n_generated = sl->n_gen;
+    j->t_last = now_s();
+    if (sl->n_gen == 1) j->t_first = j->t_last;
     if (j->top_logprobs >= 0 && !eog) {
         if (j->n_tokens == j->cap_tokens) {
             const int cap = j->cap_tokens ? 2 * j->cap_tokens : 16;
@@ -635,6 +649,7 @@ int sched_submit(sched *s, const sched_job_params *p, sched_job **out, int *busy
     atomic_init(&j->refs, 2);
     atomic_init(&j->cancel, 0);
     j->owner = s;
+    j->t_submit = now_s();
     j->n_prompt = p->n_prompt;
     j->max_tokens = p->max_tokens;
     j->sampling = p->sampling;

@@ -92,6 +92,9 @@ typedef struct sched_output {
     int n_prompt;         /* usage: prompt tokens, generated tokens */
     int n_generated;
     int n_cached;         /* prompt tokens that were already in the slot */
+    double queue_ms;      /* timings: waiting for a slot, */
+    double prompt_ms;     /* from the slot to the first token, */
+    double gen_ms;        /* from the first token to the last */
     char error[256];      /* SCHED_FINISH_ERROR: what failed */
 } sched_output;
 
