@@ -716,6 +716,39 @@ static void test_structured_output(void **state)
     stop_server(&s);
 }
 
+
+/* --keep-alive: a model no request used for that long is closed (its
+ * memory given back), and the next request opens it again. */
+static void test_keep_alive(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    server s = start_server(stories_model(), "--keep-alive", "1", NULL);
+    static const char body[] = "{\"prompt\":\"Once\",\"max_tokens\":4,\"temperature\":0}";
+    reply first = http(s.port, "POST", "/v1/completions", body, NULL);
+    assert_int_equal(first.status, 200);
+    expect(http(s.port, "GET", "/metrics", NULL, NULL), 200, "mote_model_loaded{model=\"stories260K\"} 1\n");
+    const double t0 = now_s();
+    int unloaded = 0;
+    while (!unloaded && now_s() - t0 < 10) {
+        sleep_ms(100);
+        reply m = http(s.port, "GET", "/metrics", NULL, NULL);
+        unloaded = strstr(m.body, "mote_model_loaded{model=\"stories260K\"} 0\n") != NULL;
+        reply_free(&m);
+    }
+    if (!unloaded) fail_msg("the model is still loaded %.1f s after its last request", now_s() - t0);
+    if (now_s() - t0 < 0.5) fail_msg("unloaded after %.2f s, before --keep-alive 1", now_s() - t0);
+    reply again = http(s.port, "POST", "/v1/completions", body, NULL);
+    assert_int_equal(again.status, 200);
+    /* greedy: the same text from the reopened model */
+    char *a = json_string_after(first.body, "text"), *b = json_string_after(again.body, "text");
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    reply_free(&first);
+    reply_free(&again);
+    stop_server(&s);
+}
+
 /* Every refusal of a generation request: the right status, param, code. */
 static void test_generation_errors(void **state)
 {
@@ -1069,6 +1102,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_chat_stream, kill_live_server),
         cmocka_unit_test_teardown(test_generation_errors, kill_live_server),
         cmocka_unit_test_teardown(test_structured_output, kill_live_server),
+        cmocka_unit_test_teardown(test_keep_alive, kill_live_server),
         cmocka_unit_test_teardown(test_queue_and_cancel, kill_live_server),
         cmocka_unit_test_teardown(test_abuse, kill_live_server),
         cmocka_unit_test_teardown(test_health_and_models, kill_live_server),

@@ -89,6 +89,7 @@ int cmd_serve(int argc, char **argv)
     const char *host = "127.0.0.1", *api_key = NULL, *api_key_file = NULL;
     int port = SERVE_DEFAULT_PORT, max_conn = SERVE_DEFAULT_CONNECTIONS, timeout_s = SERVE_DEFAULT_TIMEOUT_S;
     int max_body = SERVE_DEFAULT_MAX_BODY;
+    int keep_alive = 0;
     int n_ctx = 0, n_threads = 0, kv_type = MOTE_KV_F16, parallel = SERVE_DEFAULT_PARALLEL, queue = SERVE_DEFAULT_QUEUE;
     const char *kv_name = "f16", *template_file = NULL, *models_dir = NULL;
     const cli_opt opts[] = {
@@ -111,6 +112,8 @@ int cmd_serve(int argc, char **argv)
          "own context)", 1, 256, NULL},
         {0, "queue", ARG_INT, &queue, "N", "requests waiting per model (default 16; more: 429 with Retry-After)", 0,
          65536, NULL},
+        {0, "keep-alive", ARG_INT, &keep_alive, "SECONDS", "close a model no request has used this long (default 0: "
+         "keep every model loaded); the next request opens it again", 0, 100000000, NULL},
         {0, "models", ARG_STRING, &models_dir, "DIR", "serve every *.gguf file in DIR too", 0, 0, NULL},
         {0, "chat-template-file", ARG_STRING, &template_file, "FILE",
          "use this Jinja chat template for every model, not theirs", 0, 0, NULL},
@@ -216,6 +219,7 @@ int cmd_serve(int argc, char **argv)
         .n_parallel = parallel,
         .queue_max = queue,
         .chat_template = tmpl,
+        .keep_alive_s = keep_alive,
     };
     serve_server *server;
     char err[512];

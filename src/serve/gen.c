@@ -540,7 +540,7 @@ static enum MHD_Result start(serve_server *s, struct MHD_Connection *c, serve_co
 {
     const int chat = req->kind == SERVE_REQ_CHAT;
     serve_error err;
-    serve_model *m = serve_find_model(s, req->model, &err);
+    serve_model *m = serve_find_model(s, conn, req->model, &err);
     sched *sc = m ? model_sched(s, m, &err) : NULL;
     if (!sc) return serve_reply_error(c, &err);
 

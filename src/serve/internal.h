@@ -20,8 +20,10 @@
 typedef struct serve_model {
     char *id;           /* the file stem: "stories260K" */
     const char *path;   /* as given */
-    mote_model *model;  /* NULL until first used */
+    mote_model *model;  /* NULL until first used (or after --keep-alive unloaded it) */
     sched *sched;       /* NULL until the first generation */
+    int active;         /* requests holding it (serve_find_model to completion) */
+    double last_used;   /* when the last of them completed (CLOCK_MONOTONIC seconds) */
 } serve_model;
 
 /* The statuses /metrics counts separately (others: "other"). */
@@ -37,6 +39,9 @@ struct serve_server {
     pthread_mutex_t lock;    /* guards models[].model and .sched */
     atomic_int in_flight;    /* requests begun and not yet completed */
     atomic_uint next_id;     /* for response ids */
+    pthread_t janitor;       /* --keep-alive: unloads idle models */
+    pthread_cond_t janitor_cond;
+    int janitor_started, janitor_stop;
     /* /metrics: answers by route (the last row: no route) and status */
     atomic_ullong answered[SERVE_N_ROUTES_MAX + 1][SERVE_N_CODES];
 };
@@ -49,6 +54,7 @@ typedef struct serve_conn {
     size_t len, cap;
     int too_large;       /* more than max_body came: the answer is 413 */
     serve_gen *gen;      /* a generation in progress (gen.c) */
+    serve_model *model;  /* the model it uses, held until it completes */
     int route;           /* index in the route table, -1: none */
     unsigned status;     /* of the answer queued */
 } serve_conn;
@@ -64,8 +70,9 @@ enum MHD_Result serve_reply_error(struct MHD_Connection *c, const serve_error *e
 enum MHD_Result serve_reply_error_with(struct MHD_Connection *c, const serve_error *e, const char *header,
                                        const char *value);
 /* The model a request names (the only one when it names none), opened on
- * first use; NULL with *err filled. */
-serve_model *serve_find_model(serve_server *s, const char *id, serve_error *err);
+ * first use and held for the request (conn) until it completes, so that
+ * --keep-alive never unloads it under a request; NULL with *err filled. */
+serve_model *serve_find_model(serve_server *s, serve_conn *conn, const char *id, serve_error *err);
 /* text with every byte that is not part of valid UTF-8 replaced by U+FFFD
  * (malloc'd, NULL when out of memory); n bytes of text. */
 char *serve_utf8_repaired(const char *text, size_t n);

@@ -98,7 +98,14 @@ static enum MHD_Result fail(struct MHD_Connection *c, int status, const char *ty
  * Models
  * ---------------------------------------------------------------------- */
 
-serve_model *serve_find_model(serve_server *s, const char *id, serve_error *err)
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+serve_model *serve_find_model(serve_server *s, serve_conn *conn, const char *id, serve_error *err)
 {
     int k = -1;
     if (!id && s->cfg.n_models == 1) k = 0;
@@ -119,6 +126,10 @@ serve_model *serve_find_model(serve_server *s, const char *id, serve_error *err)
     if (!m->model && mote_model_open(m->path, NULL, &m->model) != MOTE_OK)
         serve_fail(err, 500, "server_error", NULL, "model", "opening model '%.60s': %.160s", m->id, mote_last_error());
     const int ok = m->model != NULL;
+    if (ok && !conn->model) {
+        conn->model = m;
+        m->active++;
+    }
     pthread_mutex_unlock(&s->lock);
     return ok ? m : NULL;
 }
@@ -242,7 +253,7 @@ static enum MHD_Result post_tokenize(serve_server *s, struct MHD_Connection *c, 
                                      const serve_request *req)
 {
     serve_error err;
-    const serve_model *m = serve_find_model(s, req->model, &err);
+    const serve_model *m = serve_find_model(s, conn, req->model, &err);
     if (!m) return serve_reply_error(c, &err);
     mote_model *model = m->model;
     size_t n = 0;
@@ -267,7 +278,7 @@ static enum MHD_Result post_detokenize(serve_server *s, struct MHD_Connection *c
                                        const serve_request *req)
 {
     serve_error err;
-    const serve_model *m = serve_find_model(s, req->model, &err);
+    const serve_model *m = serve_find_model(s, conn, req->model, &err);
     if (!m) return serve_reply_error(c, &err);
     mote_model *model = m->model;
     const int n_vocab = mote_vocab_size(model);
@@ -489,6 +500,13 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     if (conn) {
         count_answer(s, conn);
         serve_gen_free(conn->gen);
+        if (conn->model) { /* the request lets go of its model */
+            pthread_mutex_lock(&s->lock);
+            conn->model->active--;
+            conn->model->last_used = mono_now();
+            pthread_cond_signal(&s->janitor_cond);
+            pthread_mutex_unlock(&s->lock);
+        }
         free(conn->body);
         s->in_flight--;
     }
@@ -540,6 +558,51 @@ int serve_secret_equal(const char *a, size_t alen, const char *b, size_t blen)
     return diff == 0;
 }
 
+/* --keep-alive: a model no request has held for keep_alive_s seconds is
+ * closed (its scheduler and KV cache too); the next request opens it
+ * again. The thread sleeps on a condition variable until the earliest such
+ * moment, or indefinitely while nothing is loaded: no polling. */
+static void *janitor(void *arg)
+{
+    serve_server *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (!s->janitor_stop) {
+        const double now = mono_now(), keep = s->cfg.keep_alive_s;
+        double next = 0;
+        for (int i = 0; i < s->cfg.n_models; i++) {
+            serve_model *m = &s->models[i];
+            if (!m->model || m->active > 0) continue;
+            if (now - m->last_used >= keep) { /* idle long enough: unload, outside the lock */
+                sched *sc = m->sched;
+                mote_model *model = m->model;
+                m->sched = NULL;
+                m->model = NULL;
+                pthread_mutex_unlock(&s->lock);
+                sched_free(sc);
+                mote_model_close(model);
+                pthread_mutex_lock(&s->lock);
+                continue;
+            }
+            const double due = m->last_used + keep;
+            if (next == 0 || due < next) next = due;
+        }
+        if (s->janitor_stop) break;
+        if (next == 0) {
+            pthread_cond_wait(&s->janitor_cond, &s->lock);
+        } else {
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            const double wait = next - mono_now() + 0.001;
+            until.tv_sec += (time_t)wait;
+            until.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
+            if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+            pthread_cond_timedwait(&s->janitor_cond, &s->lock, &until);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
 static void free_server(serve_server *s)
 {
     for (int i = 0; s->models && i < s->cfg.n_models; i++) {
@@ -548,6 +611,7 @@ static void free_server(serve_server *s)
         free(s->models[i].id);
     }
     free(s->models);
+    pthread_cond_destroy(&s->janitor_cond);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -560,6 +624,11 @@ int serve_start(const serve_config *cfg, serve_server **out, char *err, size_t e
     s->cfg = *cfg;
     s->created = time(NULL);
     pthread_mutex_init(&s->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->janitor_cond, &ca);
+    pthread_condattr_destroy(&ca);
     _Static_assert(N_ROUTES <= SERVE_N_ROUTES_MAX, "more routes than /metrics counts");
     s->models = calloc(cfg->n_models ? (size_t)cfg->n_models : 1, sizeof *s->models);
     if (!s->models) return free_server(s), snprintf(err, errcap, "out of memory"), -1;
@@ -606,6 +675,14 @@ int serve_start(const serve_config *cfg, serve_server **out, char *err, size_t e
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : cfg->port;
+    if (cfg->keep_alive_s > 0) {
+        if (pthread_create(&s->janitor, NULL, janitor, s) != 0) {
+            MHD_stop_daemon(s->daemon);
+            snprintf(err, errcap, "cannot start a thread");
+            return free_server(s), -1;
+        }
+        s->janitor_started = 1;
+    }
     *out = s;
     return 0;
 }
@@ -618,6 +695,13 @@ int serve_port(const serve_server *s)
 void serve_stop(serve_server *s)
 {
     if (!s) return;
+    if (s->janitor_started) {
+        pthread_mutex_lock(&s->lock);
+        s->janitor_stop = 1;
+        pthread_cond_signal(&s->janitor_cond);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->janitor, NULL);
+    }
     /* Stop accepting, then give the requests in flight time to end (idle
      * keep-alive connections are closed at once by MHD_stop_daemon). */
     const MHD_socket fd = MHD_quiesce_daemon(s->daemon);

@@ -28,6 +28,7 @@ typedef struct serve_config {
     int n_parallel;            /* requests generating at once per model */
     int queue_max;             /* requests waiting per model; more get 429 */
     const char *chat_template; /* overrides every model's; NULL: theirs */
+    double keep_alive_s;       /* > 0: close a model no request used for this long */
 } serve_config;
 
 typedef struct serve_server serve_server;
