@@ -49,15 +49,6 @@ typedef struct transfer {
     int cancelled;
 } transfer;
 
-static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* Header "Name: value" (case-insensitive name): the value, trimmed, into
  * out; 1 if it is that header. */
@@ -140,7 +131,7 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
 static int write_json(const char *path, cJSON *j, char *err, size_t errcap)
 {
     char *text = cJSON_Print(j);
-    if (!text) return fail(err, errcap, "out of memory");
+    if (!text) return store_fail(err, errcap, "out of memory");
     char tmp[4500];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     const int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -151,7 +142,7 @@ static int write_json(const char *path, cJSON *j, char *err, size_t errcap)
     if (!ok || rename(tmp, path) != 0) {
         const int e = errno;
         unlink(tmp);
-        return fail(err, errcap, "writing %s: %s", path, strerror(e));
+        return store_fail(err, errcap, "writing %s: %s", path, strerror(e));
     }
     return 0;
 }
@@ -219,14 +210,14 @@ int store_pull(const store_ref *ref, const store_pull_opts *opts, store_pulled *
     if (!opts) opts = &none;
     char pin[65] = "";
     if (opts->sha256 && !etag_sha256(opts->sha256, pin))
-        return fail(err, errcap, "--sha256 must be 64 hexadecimal digits");
+        return store_fail(err, errcap, "--sha256 must be 64 hexadecimal digits");
     const int found = store_find(ref->name, path, cap, err, errcap);
     if (found < 0) return -1;
     if (found && !opts->force) {
         out->already = 1;
         return 0;
     }
-    if (sodium_init() < 0) return fail(err, errcap, "libsodium failed to start");
+    if (sodium_init() < 0) return store_fail(err, errcap, "libsodium failed to start");
     char part[4500], meta[4600], final_meta[4500];
     snprintf(part, sizeof part, "%s.part", path);
     snprintf(meta, sizeof meta, "%s.part.json", path);
@@ -249,13 +240,13 @@ int store_pull(const store_ref *ref, const store_pull_opts *opts, store_pulled *
     FILE *f = fd >= 0 ? fdopen(fd, "r+b") : NULL;
     if (!f) {
         if (fd >= 0) close(fd);
-        return fail(err, errcap, "cannot write %s: %s", part, strerror(errno));
+        return store_fail(err, errcap, "cannot write %s: %s", part, strerror(errno));
     }
     transfer t = {.f = f, .offset = have, .progress = opts->progress, .user = opts->user};
     crypto_hash_sha256_init(&t.sha);
     if (have && hash_existing(f, have, &t.sha) != 0) {
         fclose(f);
-        return fail(err, errcap, "reading %s: %s", part, strerror(errno));
+        return store_fail(err, errcap, "reading %s: %s", part, strerror(errno));
     }
     out->resumed = have > 0;
     out->resumed_from = have;
@@ -263,7 +254,7 @@ int store_pull(const store_ref *ref, const store_pull_opts *opts, store_pulled *
     CURL *c = curl_easy_init();
     if (!c) {
         fclose(f);
-        return fail(err, errcap, "libcurl failed to start");
+        return store_fail(err, errcap, "libcurl failed to start");
     }
     t.curl = c;
     char errbuf[CURL_ERROR_SIZE] = "", range[64];
@@ -299,20 +290,20 @@ int store_pull(const store_ref *ref, const store_pull_opts *opts, store_pulled *
 
     const uint64_t size = t.offset + t.got;
     if (t.write_errno || !flushed)
-        return fail(err, errcap, "writing %s: %s (the part is kept: pull again to resume)", part,
+        return store_fail(err, errcap, "writing %s: %s (the part is kept: pull again to resume)", part,
                     strerror(t.write_errno ? t.write_errno : flush_errno));
-    if (t.cancelled) return fail(err, errcap, "cancelled after %llu bytes (pull again to resume)", (unsigned long long)size);
+    if (t.cancelled) return store_fail(err, errcap, "cancelled after %llu bytes (pull again to resume)", (unsigned long long)size);
     if (code == 416 && have) { /* asked past the end: the part may be whole; start over to be sure */
         unlink(part);
-        return fail(err, errcap, "the server refused to resume (416); pull again to start over");
+        return store_fail(err, errcap, "the server refused to resume (416); pull again to start over");
     }
     if (code != 200 && code != 206 && code != 0) {
         unlink(part);
         unlink(meta);
-        return fail(err, errcap, "%s: HTTP %ld", ref->url, code);
+        return store_fail(err, errcap, "%s: HTTP %ld", ref->url, code);
     }
     if (rc != CURLE_OK)
-        return fail(err, errcap, "%s: %s after %llu bytes (pull again to resume)", ref->url,
+        return store_fail(err, errcap, "%s: %s after %llu bytes (pull again to resume)", ref->url,
                     errbuf[0] ? errbuf : curl_easy_strerror(rc), (unsigned long long)size);
 
     /* the size: the hub's, else the transfer's own */
@@ -329,9 +320,9 @@ int store_pull(const store_ref *ref, const store_pull_opts *opts, store_pulled *
         unlink(part);
         unlink(meta);
         if (size != want)
-            return fail(err, errcap, "%s: %llu bytes came, the server announced %llu: removed", ref->url,
+            return store_fail(err, errcap, "%s: %llu bytes came, the server announced %llu: removed", ref->url,
                         (unsigned long long)size, (unsigned long long)want);
-        return fail(err, errcap, "%s: SHA-256 mismatch: got %s, expected %s (%s): removed", ref->url, out->sha256,
+        return store_fail(err, errcap, "%s: SHA-256 mismatch: got %s, expected %s (%s): removed", ref->url, out->sha256,
                     expect, pin[0] ? "--sha256" : "the hub's X-Linked-Etag");
     }
     out->sha256_checked = expect[0] != '\0';
@@ -345,7 +336,7 @@ int store_pull(const store_ref *ref, const store_pull_opts *opts, store_pulled *
     const int ok = m && write_json(final_meta, m, err, errcap) == 0;
     cJSON_Delete(m);
     if (!ok) return -1;
-    if (rename(part, path) != 0) return fail(err, errcap, "renaming %s: %s", part, strerror(errno));
+    if (rename(part, path) != 0) return store_fail(err, errcap, "renaming %s: %s", part, strerror(errno));
     unlink(meta);
     return 0;
 }

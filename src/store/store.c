@@ -17,8 +17,7 @@
 
 #define DEFAULT_HUB "https://huggingface.co"
 
-static int fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t cap, const char *fmt, ...)
+int store_fail(char *err, size_t cap, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -69,8 +68,8 @@ int store_dir(char *out, size_t cap, char *err, size_t errcap)
     if (env && *env) n = snprintf(out, cap, "%s", env);
     else if (xdg && *xdg) n = snprintf(out, cap, "%s/mote/models", xdg);
     else if (home && *home) n = snprintf(out, cap, "%s/.local/share/mote/models", home);
-    else return fail(err, errcap, "no model store: set MOTE_MODELS (or HOME)");
-    if (n < 0 || (size_t)n >= cap) return fail(err, errcap, "the model store's path is too long");
+    else return store_fail(err, errcap, "no model store: set MOTE_MODELS (or HOME)");
+    if (n < 0 || (size_t)n >= cap) return store_fail(err, errcap, "the model store's path is too long");
     /* make each missing folder on the way (0700: the store is private) */
     char path[4096];
     snprintf(path, sizeof path, "%s", out);
@@ -79,14 +78,14 @@ int store_dir(char *out, size_t cap, char *err, size_t errcap)
         if (*p == '/' || end) {
             *p = '\0';
             if (mkdir(path, 0700) != 0 && errno != EEXIST)
-                return fail(err, errcap, "cannot make the model store %s: %s", path, strerror(errno));
+                return store_fail(err, errcap, "cannot make the model store %s: %s", path, strerror(errno));
             if (end) break;
             *p = '/';
         }
     }
     struct stat st;
     if (stat(out, &st) != 0 || !S_ISDIR(st.st_mode))
-        return fail(err, errcap, "the model store %s is not a folder", out);
+        return store_fail(err, errcap, "the model store %s is not a folder", out);
     return 0;
 }
 
@@ -106,7 +105,7 @@ static int name_from_file(const char *file, char *name, char *err, size_t errcap
     base = base ? base + 1 : file;
     size_t n = strcspn(base, "?#");
     if (n > 5 && strncmp(base + n - 5, ".gguf", 5) == 0) n -= 5;
-    if (n == 0 || n >= STORE_NAME_MAX) return fail(err, errcap, "cannot name a model after '%.200s'", file);
+    if (n == 0 || n >= STORE_NAME_MAX) return store_fail(err, errcap, "cannot name a model after '%.200s'", file);
     for (size_t i = 0; i < n; i++) {
         const char c = base[i];
         name[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
@@ -136,28 +135,28 @@ int store_resolve(const char *spec, const char *hub, store_ref *ref, char *err, 
             snprintf(ref->name, sizeof ref->name, "%s", catalogue[i].name);
             if (snprintf(ref->url, sizeof ref->url, "%.*s/%s/resolve/main/%s", (int)hl, h, catalogue[i].repo,
                          catalogue[i].file) >= (int)sizeof ref->url)
-                return fail(err, errcap, "the hub URL is too long");
+                return store_fail(err, errcap, "the hub URL is too long");
             return 0;
         }
     if (strncmp(spec, "hf:", 3) == 0) { /* hf:ORG/REPO/FILE.gguf (FILE may be in folders) */
         const char *p = spec + 3, *s1 = strchr(p, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
         if (!s1 || !s2 || s1 == p || s2 == s1 + 1 || !s2[1] || strstr(p, "..") || strchr(p, '?') || strchr(p, '#') ||
             strchr(p, ' '))
-            return fail(err, errcap, "'%.200s': write hf:ORG/REPO/FILE.gguf", spec);
+            return store_fail(err, errcap, "'%.200s': write hf:ORG/REPO/FILE.gguf", spec);
         const size_t n = strlen(p);
-        if (n < 6 || strcmp(p + n - 5, ".gguf") != 0) return fail(err, errcap, "'%.200s' is not a .gguf file", spec);
+        if (n < 6 || strcmp(p + n - 5, ".gguf") != 0) return store_fail(err, errcap, "'%.200s' is not a .gguf file", spec);
         if (snprintf(ref->url, sizeof ref->url, "%.*s/%.*s/resolve/main/%s", (int)hl, h, (int)(s2 - p), p, s2 + 1) >=
             (int)sizeof ref->url)
-            return fail(err, errcap, "the URL is too long");
+            return store_fail(err, errcap, "the URL is too long");
         return name_from_file(s2 + 1, ref->name, err, errcap);
     }
     if (strncmp(spec, "http://", 7) == 0 || strncmp(spec, "https://", 8) == 0) {
-        if (strlen(spec) >= sizeof ref->url) return fail(err, errcap, "the URL is too long");
-        if (strchr(spec, ' ') || strchr(spec, '\n')) return fail(err, errcap, "a URL may not hold spaces");
+        if (strlen(spec) >= sizeof ref->url) return store_fail(err, errcap, "the URL is too long");
+        if (strchr(spec, ' ') || strchr(spec, '\n')) return store_fail(err, errcap, "a URL may not hold spaces");
         snprintf(ref->url, sizeof ref->url, "%s", spec);
         return name_from_file(spec, ref->name, err, errcap);
     }
-    return fail(err, errcap,
+    return store_fail(err, errcap,
                 "'%.200s' is neither a file, a model in the store, a catalogue name (mote pull --help lists them), "
                 "hf:ORG/REPO/FILE.gguf nor a URL",
                 spec);
@@ -165,10 +164,10 @@ int store_resolve(const char *spec, const char *hub, store_ref *ref, char *err, 
 
 int store_find(const char *name, char *path, size_t cap, char *err, size_t errcap)
 {
-    if (!name_ok(name)) return fail(err, errcap, "'%.200s' is not a model name", name);
+    if (!name_ok(name)) return store_fail(err, errcap, "'%.200s' is not a model name", name);
     char dir[4096];
     if (store_dir(dir, sizeof dir, err, errcap) != 0) return -1;
-    if (snprintf(path, cap, "%s/%s.gguf", dir, name) >= (int)cap) return fail(err, errcap, "path too long");
+    if (snprintf(path, cap, "%s/%s.gguf", dir, name) >= (int)cap) return store_fail(err, errcap, "path too long");
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
@@ -216,7 +215,7 @@ int store_list(store_entry **out, int *n, char *err, size_t errcap)
     char dir[4096];
     if (store_dir(dir, sizeof dir, err, errcap) != 0) return -1;
     DIR *d = opendir(dir);
-    if (!d) return fail(err, errcap, "%s: %s", dir, strerror(errno));
+    if (!d) return store_fail(err, errcap, "%s: %s", dir, strerror(errno));
     int cap = 0;
     for (struct dirent *de; (de = readdir(d));) {
         size_t len = strlen(de->d_name);
@@ -241,7 +240,7 @@ int store_list(store_entry **out, int *n, char *err, size_t errcap)
                 closedir(d);
                 free(*out);
                 *out = NULL;
-                return fail(err, errcap, "out of memory");
+                return store_fail(err, errcap, "out of memory");
             }
             *out = p;
         }
@@ -257,7 +256,7 @@ int store_show(const char *name, store_entry *e, char *err, size_t errcap)
     char path[4400], dir[4096];
     const int found = store_find(name, path, sizeof path, err, errcap);
     if (found < 0) return -1;
-    if (!found) return fail(err, errcap, "no model '%s' in the store (mote list shows them)", name);
+    if (!found) return store_fail(err, errcap, "no model '%s' in the store (mote list shows them)", name);
     if (store_dir(dir, sizeof dir, err, errcap) != 0) return -1;
     entry_of(dir, name, e);
     return 0;
@@ -265,7 +264,7 @@ int store_show(const char *name, store_entry *e, char *err, size_t errcap)
 
 int store_rm(const char *name, char *err, size_t errcap)
 {
-    if (!name_ok(name)) return fail(err, errcap, "'%.200s' is not a model name", name);
+    if (!name_ok(name)) return store_fail(err, errcap, "'%.200s' is not a model name", name);
     char dir[4096], path[4400];
     if (store_dir(dir, sizeof dir, err, errcap) != 0) return -1;
     static const char *const ext[] = {"gguf", "json", "gguf.part", "gguf.part.json"};
@@ -273,8 +272,8 @@ int store_rm(const char *name, char *err, size_t errcap)
     for (size_t i = 0; i < sizeof ext / sizeof *ext; i++) {
         snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext[i]);
         if (unlink(path) == 0) removed++;
-        else if (errno != ENOENT) return fail(err, errcap, "removing %s: %s", path, strerror(errno));
+        else if (errno != ENOENT) return store_fail(err, errcap, "removing %s: %s", path, strerror(errno));
     }
-    if (!removed) return fail(err, errcap, "no model '%s' in the store (mote list shows them)", name);
+    if (!removed) return store_fail(err, errcap, "no model '%s' in the store (mote list shows them)", name);
     return 0;
 }

@@ -95,4 +95,7 @@ typedef struct store_catalogue_entry {
 } store_catalogue_entry;
 const store_catalogue_entry *store_catalogue(int *n);
 
+/* Write a message into err (cap bytes); returns -1 for `return store_fail(...)`. */
+int store_fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif
