@@ -427,9 +427,11 @@ end
 # and exits 130. stories260K generates greedily without an end token for
 # 8192 tokens (15 s here), so the SIGINT, sent once the first text is out,
 # lands in generation. A death by SIGINT would also give 130: the messages
-# tell them apart. timeout passes the SIGINT on to mote.
+# tell them apart. timeout --foreground passes the SIGINT on to mote once;
+# without --foreground it also signals its process group, mote gets two,
+# and a second Ctrl-C rightly ends mote at once (seen under load in CI).
 begin "run: SIGINT during generation stops it, prints the timings, exit 130"
-(exec timeout -k 5 "$case_timeout" "$mote" run "$stories" -p "Once upon a time" -n -1 -c 8192 --temp 0) \
+(exec timeout --foreground -k 5 "$case_timeout" "$mote" run "$stories" -p "Once upon a time" -n -1 -c 8192 --temp 0) \
     </dev/null >"$tmp/out" 2>"$tmp/err" &
 bg_pid=$!
 limit=$case_timeout
