@@ -401,12 +401,30 @@ static void test_errors(void **state)
     stop_server(&s);
 }
 
-/* Several models: a request must name one. */
+/* Several models: a request must name one, by id or alias. */
 static void test_model_required(void **state)
 {
-    server s = start_server("/nonexistent/alpha.gguf", "/nonexistent/beta.gguf", NULL);
+    server s = start_server("/nonexistent/alpha.gguf", "/nonexistent/beta.gguf", "--alias", "gpt-4o-mini=beta", NULL);
     expect_error(http(s.port, "POST", "/tokenize", "{\"content\":\"a\"}", NULL), 400, "model", "null");
+    expect(http(s.port, "GET", "/v1/models", NULL, NULL), 200,
+           "{\"id\":\"gpt-4o-mini\",\"object\":\"model\",\"created\":");
+    /* the alias finds beta (which cannot open: a 500 naming it, not a 404) */
+    reply r = http(s.port, "POST", "/tokenize", "{\"model\":\"gpt-4o-mini\",\"content\":\"a\"}", NULL);
+    if (r.status != 500 || !strstr(r.body, "'beta'")) fail_msg("alias: %d %s", r.status, r.body);
+    reply_free(&r);
     stop_server(&s);
+    /* an alias of nothing, or of a taken name: refused at start */
+    static const char *const bad[][6] = {{"/nonexistent/alpha.gguf", "--alias", "x=nope", "--port", "0", NULL},
+                                         {"/nonexistent/alpha.gguf", "--alias", "alpha=alpha", "--port", "0", NULL},
+                                         {"/nonexistent/alpha.gguf", "--alias", "novalue", "--port", "0", NULL}};
+    for (size_t i = 0; i < 3; i++) {
+        const int err_fd = temp_fd();
+        const int st = wait_exit(spawn_serve(bad[i], err_fd), STOP_TIMEOUT_S);
+        char *err = slurp_fd(err_fd);
+        close(err_fd);
+        if (st == 0 || !strstr(err, "alias")) fail_msg("%s: exit %d: %s", bad[i][2], st, err);
+        free(err);
+    }
 }
 
 /* Larger bodies than --max-body get 413: announced by Content-Length, or

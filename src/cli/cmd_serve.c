@@ -91,7 +91,7 @@ int cmd_serve(int argc, char **argv)
     int max_body = SERVE_DEFAULT_MAX_BODY;
     int keep_alive = 0;
     int n_ctx = 0, n_threads = 0, kv_type = MOTE_KV_F16, parallel = SERVE_DEFAULT_PARALLEL, queue = SERVE_DEFAULT_QUEUE;
-    const char *kv_name = "f16", *template_file = NULL, *models_dir = NULL;
+    const char *kv_name = "f16", *template_file = NULL, *models_dir = NULL, *aliases = NULL;
     const cli_opt opts[] = {
         {0, "host", ARG_STRING, &host, "ADDR", "address to listen on (default 127.0.0.1)", 0, 0, NULL},
         {0, "port", ARG_INT, &port, "N", "port (default 8080; 0: a free one, printed)", 0, 65535, NULL},
@@ -114,6 +114,8 @@ int cmd_serve(int argc, char **argv)
          65536, NULL},
         {0, "keep-alive", ARG_INT, &keep_alive, "SECONDS", "close a model no request has used this long (default 0: "
          "keep every model loaded); the next request opens it again", 0, 100000000, NULL},
+        {0, "alias", ARG_STRING, &aliases, "NAME=ID[,...]", "other names a request may use for a model "
+         "(e.g. gpt-4o-mini=smollm2-135m)", 0, 0, NULL},
         {0, "models", ARG_STRING, &models_dir, "DIR", "serve every *.gguf file in DIR too", 0, 0, NULL},
         {0, "chat-template-file", ARG_STRING, &template_file, "FILE",
          "use this Jinja chat template for every model, not theirs", 0, 0, NULL},
@@ -121,7 +123,9 @@ int cmd_serve(int argc, char **argv)
     };
     const char **models = calloc((size_t)argc + 1, sizeof *models);
     if (!models) return cli_error("out of memory");
-    char *file_key = NULL, *tmpl = NULL, **scanned = NULL;
+    char *file_key = NULL, *tmpl = NULL, **scanned = NULL, *alias_text = NULL;
+    const char **alias = NULL, **alias_of = NULL;
+    int n_aliases = 0;
     int n_scanned = 0;
     int rc;
     const cli_spec spec = {
@@ -169,6 +173,27 @@ int cmd_serve(int argc, char **argv)
         if ((rc = scan_models(models_dir, &models, &n_pos, &scanned, &n_scanned)) != 0) goto out;
         qsort(models + before, (size_t)(n_pos - before), sizeof *models, by_name);
         if (n_pos == before) fprintf(stderr, "mote serve: warning: --models %s holds no .gguf file\n", models_dir);
+    }
+    /* --alias NAME=ID,NAME=ID: split in place into the two lists */
+    if (aliases) {
+        alias_text = strdup(aliases);
+        const size_t most = strlen(aliases) / 2 + 1;
+        alias = calloc(most, sizeof *alias);
+        alias_of = calloc(most, sizeof *alias_of);
+        if (!alias_text || !alias || !alias_of) {
+            rc = cli_error("out of memory");
+            goto out_alias;
+        }
+        for (char *save = NULL, *tok = strtok_r(alias_text, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            char *eq = strchr(tok, '=');
+            if (!eq || eq == tok || !eq[1]) {
+                rc = args_usage_error(&spec, "--alias wants NAME=ID pairs separated by commas, not '%s'", tok);
+                goto out_alias;
+            }
+            *eq = '\0';
+            alias[n_aliases] = tok;
+            alias_of[n_aliases++] = eq + 1;
+        }
     }
     cli_check_threads(n_threads);
     if (cli_kv_type(kv_name, &kv_type) != 0) {
@@ -220,6 +245,9 @@ int cmd_serve(int argc, char **argv)
         .queue_max = queue,
         .chat_template = tmpl,
         .keep_alive_s = keep_alive,
+        .alias = alias,
+        .alias_of = alias_of,
+        .n_aliases = n_aliases,
     };
     serve_server *server;
     char err[512];
@@ -239,6 +267,10 @@ int cmd_serve(int argc, char **argv)
 out_key:
     free(file_key);
 out:
+out_alias:
+    free(alias_text);
+    free(alias);
+    free(alias_of);
     free(tmpl);
     for (int i = 0; i < n_scanned; i++) free(scanned[i]);
     free(scanned);

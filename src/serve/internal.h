@@ -36,6 +36,7 @@ struct serve_server {
     int port;
     time_t created;          /* "created" of every model in /v1/models */
     serve_model *models;     /* cfg.n_models */
+    int *alias_model;        /* cfg.n_aliases: the model each alias names */
     pthread_mutex_t lock;    /* guards models[].model and .sched */
     atomic_int in_flight;    /* requests begun and not yet completed */
     atomic_uint next_id;     /* for response ids */

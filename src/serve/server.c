@@ -116,6 +116,8 @@ serve_model *serve_find_model(serve_server *s, serve_conn *conn, const char *id,
     }
     for (int i = 0; k < 0 && i < s->cfg.n_models; i++)
         if (strcmp(s->models[i].id, id) == 0) k = i;
+    for (int i = 0; k < 0 && i < s->cfg.n_aliases; i++)
+        if (strcmp(s->cfg.alias[i], id) == 0) k = s->alias_model[i];
     if (k < 0) {
         serve_fail(err, 404, "invalid_request_error", "model_not_found", "model", "The model '%.200s' does not exist",
                    id);
@@ -244,6 +246,15 @@ static enum MHD_Result get_models(serve_server *s, struct MHD_Connection *c)
         cJSON_AddStringToObject(m, "object", "model");
         cJSON_AddNumberToObject(m, "created", (double)s->created);
         cJSON_AddStringToObject(m, "owned_by", "mote");
+        cJSON_AddItemToArray(data, m);
+    }
+    for (int i = 0; i < s->cfg.n_aliases; i++) { /* aliases too: clients pick from this list */
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "id", s->cfg.alias[i]);
+        cJSON_AddStringToObject(m, "object", "model");
+        cJSON_AddNumberToObject(m, "created", (double)s->created);
+        cJSON_AddStringToObject(m, "owned_by", "mote");
+        cJSON_AddStringToObject(m, "parent", s->models[s->alias_model[i]].id);
         cJSON_AddItemToArray(data, m);
     }
     return serve_reply_json(c, MHD_HTTP_OK, root);
@@ -611,6 +622,7 @@ static void free_server(serve_server *s)
         free(s->models[i].id);
     }
     free(s->models);
+    free(s->alias_model);
     pthread_cond_destroy(&s->janitor_cond);
     pthread_mutex_destroy(&s->lock);
     free(s);
@@ -641,6 +653,30 @@ int serve_start(const serve_config *cfg, serve_server **out, char *err, size_t e
                          cfg->models[i]);
                 return free_server(s), -1;
             }
+    }
+
+    /* aliases: each names one model, and no name is taken twice */
+    if (cfg->n_aliases > 0 && !(s->alias_model = calloc((size_t)cfg->n_aliases, sizeof *s->alias_model)))
+        return free_server(s), snprintf(err, errcap, "out of memory"), -1;
+    for (int i = 0; i < cfg->n_aliases; i++) {
+        s->alias_model[i] = -1;
+        for (int j = 0; j < cfg->n_models; j++) {
+            if (strcmp(cfg->alias_of[i], s->models[j].id) == 0) s->alias_model[i] = j;
+            if (strcmp(cfg->alias[i], s->models[j].id) == 0) {
+                snprintf(err, errcap, "--alias %s: a model already has that id", cfg->alias[i]);
+                return free_server(s), -1;
+            }
+        }
+        for (int j = 0; j < i; j++)
+            if (strcmp(cfg->alias[i], cfg->alias[j]) == 0) {
+                snprintf(err, errcap, "--alias %s is given twice", cfg->alias[i]);
+                return free_server(s), -1;
+            }
+        if (s->alias_model[i] < 0) {
+            snprintf(err, errcap, "--alias %s=%s: no model has the id '%s'", cfg->alias[i], cfg->alias_of[i],
+                     cfg->alias_of[i]);
+            return free_server(s), -1;
+        }
     }
 
     struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM}, *ai = NULL;

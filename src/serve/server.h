@@ -29,6 +29,10 @@ typedef struct serve_config {
     int queue_max;             /* requests waiting per model; more get 429 */
     const char *chat_template; /* overrides every model's; NULL: theirs */
     double keep_alive_s;       /* > 0: close a model no request used for this long */
+    /* other names of models: alias[i] names the model whose id is alias_of[i] */
+    const char *const *alias;
+    const char *const *alias_of;
+    int n_aliases;
 } serve_config;
 
 typedef struct serve_server serve_server;
