@@ -202,7 +202,7 @@ test: $(TEST_BIN) $(BUILD)/mote $(BUILD)/libmote.so $(REPLAY_BIN) $(FUZZ_SEEDS)
 	  printf '#!/bin/sh\nexec %s %s "$$@"\n' "$(RUNNER)" "$(abspath $(BUILD)/mote)" > $$mote_bin; \
 	  chmod +x $$mote_bin; fi; \
 	for t in $(TEST_BIN); do \
-	  echo "== $$t"; MOTE_BIN=$$mote_bin $(RUNNER) $$t || fail=1; \
+	  echo "== $$t"; MOTE_BIN=$$mote_bin MOTE_TEST_EMULATED=$(if $(RUNNER),1,0) $(RUNNER) $$t || fail=1; \
 	done; \
  	for t in $(FUZZ_NAMES); do \
 	  echo "== fuzz/replay_$$t"; \
