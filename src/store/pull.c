@@ -181,22 +181,6 @@ static int hash_existing(FILE *f, uint64_t n, crypto_hash_sha256_state *sha)
     return fseek(f, 0, SEEK_END);
 }
 
-/* The URL a part file was begun from ("" if none or unreadable). */
-static void part_source(const char *meta, char *url, size_t cap)
-{
-    url[0] = '\0';
-    FILE *f = fopen(meta, "r");
-    if (!f) return;
-    char buf[8192];
-    const size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    cJSON *j = cJSON_Parse(buf);
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "source");
-    if (cJSON_IsString(s)) snprintf(url, cap, "%s", s->valuestring);
-    cJSON_Delete(j);
-}
-
 static void hex(const unsigned char *d, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", d[i]);
@@ -225,7 +209,7 @@ int store_pull(const store_ref *ref, const store_pull_opts *opts, store_pulled *
 
     /* resume only what was begun from the same URL */
     char begun[STORE_URL_MAX];
-    part_source(meta, begun, sizeof begun);
+    store_read_meta(meta, begun, sizeof begun, NULL, 0); /* the URL the part was begun from */
     struct stat st;
     uint64_t have = 0;
     if (stat(part, &st) == 0 && strcmp(begun, ref->url) == 0) have = (uint64_t)st.st_size;

@@ -189,6 +189,13 @@ static void entry_of(const char *dir, const char *name, store_entry *e)
         if (stat(path, &st) == 0) e->bytes = (uint64_t)st.st_size, e->mtime = (int64_t)st.st_mtime;
     }
     snprintf(path, sizeof path, "%s/%s.%s", dir, name, e->partial ? "gguf.part.json" : "json");
+    store_read_meta(path, e->source, sizeof e->source, e->sha256, sizeof e->sha256);
+}
+
+void store_read_meta(const char *path, char *source, size_t source_cap, char *sha256, size_t sha_cap)
+{
+    if (source) source[0] = '\0';
+    if (sha256) sha256[0] = '\0';
     FILE *f = fopen(path, "r");
     if (!f) return;
     char buf[8192];
@@ -198,8 +205,8 @@ static void entry_of(const char *dir, const char *name, store_entry *e)
     cJSON *j = cJSON_Parse(buf);
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(j, "source");
     const cJSON *sha = cJSON_GetObjectItemCaseSensitive(j, "sha256");
-    if (cJSON_IsString(src)) snprintf(e->source, sizeof e->source, "%s", src->valuestring);
-    if (cJSON_IsString(sha)) snprintf(e->sha256, sizeof e->sha256, "%s", sha->valuestring);
+    if (source && cJSON_IsString(src)) snprintf(source, source_cap, "%s", src->valuestring);
+    if (sha256 && cJSON_IsString(sha)) snprintf(sha256, sha_cap, "%s", sha->valuestring);
     cJSON_Delete(j);
 }
 

@@ -95,6 +95,11 @@ typedef struct store_catalogue_entry {
 } store_catalogue_entry;
 const store_catalogue_entry *store_catalogue(int *n);
 
+/* Read the string members "source" and "sha256" of the JSON metadata file
+ * path into the buffers given (either may be NULL); left "" when absent or
+ * unreadable. */
+void store_read_meta(const char *path, char *source, size_t source_cap, char *sha256, size_t sha_cap);
+
 /* Write a message into err (cap bytes); returns -1 for `return store_fail(...)`. */
 int store_fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
