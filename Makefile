@@ -161,8 +161,9 @@ $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(TESTPKG)) -Itests -MMD -MP -c $< -o $@
 
+# --wrap=pthread_create: the watchdog knows the threads (tests/watchdog.c).
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_UOBJ) $(BUILD)/libmote.a
-	$(CC) -o $@ $^ $(LDFLAGS) $(shell $(PKG_CONFIG) --libs $(TESTPKG)) $(LDLIBS)
+	$(CC) -o $@ $^ $(LDFLAGS) -Wl,--wrap=pthread_create $(shell $(PKG_CONFIG) --libs $(TESTPKG)) $(LDLIBS)
 
 # test_serve checks the server's helpers directly, besides running the
 # command; test_sched drives the server's scheduler.
@@ -194,15 +195,21 @@ $(FUZZ_SEEDS): $(BUILD)/fuzz/seeds
 	$(RUNNER) $< $(@D) && touch $@
 
 # Every test program runs even if one fails; the target fails if any did.
+# A program still running after TEST_TIMEOUT seconds prints its threads'
+# stacks and the pool's state, and fails (tests/watchdog.c).
 # With a RUNNER, test_cli spawns the command through a wrapper script (a
 # process under qemu-user cannot exec a foreign binary without binfmt).
+TEST_TIMEOUT ?= $(if $(RUNNER),1200,$(if $(filter 1,$(SAN)),900,600))
 test: $(TEST_BIN) $(BUILD)/mote $(BUILD)/libmote.so $(REPLAY_BIN) $(FUZZ_SEEDS)
 	@fail=0; mote_bin=$(BUILD)/mote; \
 	if [ -n "$(RUNNER)" ]; then mote_bin=$(BUILD)/mote-run; \
 	  printf '#!/bin/sh\nexec %s %s "$$@"\n' "$(RUNNER)" "$(abspath $(BUILD)/mote)" > $$mote_bin; \
 	  chmod +x $$mote_bin; fi; \
 	for t in $(TEST_BIN); do \
-	  echo "== $$t"; MOTE_BIN=$$mote_bin MOTE_TEST_EMULATED=$(if $(RUNNER),1,0) $(RUNNER) $$t || fail=1; \
+	  echo "== $$t"; start=$$(date +%s); \
+	  MOTE_BIN=$$mote_bin MOTE_TEST_EMULATED=$(if $(RUNNER),1,0) MOTE_TEST_TIMEOUT=$(TEST_TIMEOUT) \
+	    MOTE_ADDR2LINE=$(CROSS)addr2line $(RUNNER) $$t || fail=1; \
+	  echo "== $$t: $$(($$(date +%s) - start)) s"; \
 	done; \
  	for t in $(FUZZ_NAMES); do \
 	  echo "== fuzz/replay_$$t"; \

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -355,4 +356,24 @@ void pool_run(mote_pool *v, pool_fn fn, void *ctx)
     }
     wait_done(k, nth);
     atomic_fetch_and_explicit(&P.used, ~((uint_least64_t)1 << k), memory_order_release);
+}
+
+/* ------------------------------------------------------------------------
+ * Debugging
+ * ---------------------------------------------------------------------- */
+
+void pool_debug_describe(char *buf, size_t n)
+{
+    if (!n) return;
+    const uint_least64_t used = atomic_load(&P.used), active = atomic_load(&P.active);
+    int len = snprintf(buf, n, "pool: size %d, views %d, workers sleeping %d, stop %d, slots used %#llx, active %#llx\n",
+                       P.size, P.views, atomic_load(&P.sleepers), atomic_load(&P.stop), (unsigned long long)used,
+                       (unsigned long long)active);
+    for (int k = 0; k < POOL_SLOTS && len >= 0 && (size_t)len < n; k++) {
+        if (!((used | active) >> k & 1)) continue;
+        const job_slot *s = &P.slots[k];
+        const uint_least64_t w = atomic_load(&s->claim);
+        len += snprintf(buf + len, n - (size_t)len, "  slot %d: parts %u, next %u, done %d, caller sleeping %d\n", k,
+                        (unsigned)(w >> 32), (unsigned)w, atomic_load(&s->done), atomic_load(&s->waiting));
+    }
 }

@@ -23,6 +23,8 @@
 #ifndef MOTE_BASE_THREADPOOL_H
 #define MOTE_BASE_THREADPOOL_H
 
+#include <stddef.h>
+
 #include "mote.h"
 
 #define POOL_THREADS_MAX MOTE_N_THREADS_MAX /* largest MOTE_THREADS value (a larger cap means the whole pool) */
@@ -45,6 +47,11 @@ void pool_run(mote_pool *pool, pool_fn fn, void *ctx);
  * the value if it is a whole number in 1..POOL_THREADS_MAX, else the CPU
  * count clamped to 1..POOL_CPUS_MAX. */
 int pool_size_for(const char *mote_threads, long cpus);
+
+/* For a hang watchdog (tests): the shared pool's state, a line of totals
+ * and one per slot held (claim, done, waiting), written into buf (at most
+ * n bytes). Read without locks, as a debugger would: a snapshot. */
+void pool_debug_describe(char *buf, size_t n);
 
 /* Split [0, n) into nth near-equal parts; part ith is [*lo, *hi). */
 static inline void pool_split(long n, int ith, int nth, long *lo, long *hi)
