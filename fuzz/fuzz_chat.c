@@ -20,6 +20,12 @@
  * know (developer, tool) and raise on role order (Mistral, Gemma), so
  * nothing is asserted of those.
  *
+ * The same context then goes through mote_chat_tokenize_json with qwen2's
+ * vocabulary (whose control tokens the ChatML-style templates write): it
+ * succeeds or fails with a message, MOTE_E_INVALID for a context that is
+ * not an object or a control token's text in a name or key; asked for the
+ * count first and then for the ids, it gives the same count both times.
+ *
  * Without the reference files the target skips (replay prints SKIP).
  * Seeds: fuzz/corpus/chat; dictionary: fuzz/chat.dict.
  */
@@ -37,6 +43,7 @@ typedef struct chat_template {
 } chat_template;
 static chat_template templates[MAX_TEMPLATES];
 static size_t n_templates;
+static mote_model *qwen2; /* vocabulary only */
 
 static char *read_text(const char *path, size_t *len)
 {
@@ -91,7 +98,33 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         }
     }
     if (n_templates == 0) fuzz_skip_reason = "no *.jinja in ../shared/templates";
+    snprintf(dir, sizeof dir, "%s/vocab/ggml-vocab-qwen2.gguf", shared);
+    mote_model_params p = mote_model_default_params();
+    p.vocab_only = 1;
+    if (mote_model_open(dir, &p, &qwen2) != MOTE_OK) {
+        fprintf(stderr, "fuzz_chat: %s\n", mote_last_error());
+        abort();
+    }
     return 0;
+}
+
+/* mote_chat_tokenize_json's contract (see the top). */
+static void check_tokenize(const chat_template *t, const char *ctx)
+{
+    size_t n = 0;
+    mote_status st = mote_chat_tokenize_json(qwen2, t->text, ctx, 1, NULL, 0, &n);
+    if (st == MOTE_OK || st == MOTE_E_RANGE) {
+        mote_token *ids = malloc((n ? n : 1) * sizeof *ids);
+        if (!ids) abort();
+        size_t again = 0;
+        fuzz_check(mote_chat_tokenize_json(qwen2, t->text, ctx, 1, ids, n, &again) == MOTE_OK && again == n,
+                   "mote_chat_tokenize_json gave another count the second time");
+        free(ids);
+        return;
+    }
+    fuzz_check(mote_last_error()[0] != '\0', "mote_chat_tokenize_json failed without a message");
+    fuzz_check(st == MOTE_E_INVALID || st == MOTE_E_TEMPLATE || st == MOTE_E_NOMEM || st == MOTE_E_TOKENIZE,
+               "mote_chat_tokenize_json failed with an unexpected status");
 }
 
 /* ------------------------------------------------------------------------
@@ -168,6 +201,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t out_len = 0;
     mote_status st = fuzz_render_checked(templates[pick].text, templates[pick].len, ctx, 0, true, &out, &out_len);
     if (st == MOTE_OK) check_contents_shown(ctx, out, out_len);
+    check_tokenize(&templates[pick], ctx);
     free(out);
     free(ctx);
     return 0;

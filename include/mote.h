@@ -478,6 +478,26 @@ MOTE_API mote_status mote_chat_tokenize(const mote_model *model, const char *tmp
                                         int add_generation_prompt, mote_token *out,
                                         size_t cap, size_t *n_out);
 
+/* The same two with the template's whole context given as a JSON object
+ * (context_json): "messages" may then hold what templates with tools
+ * read (an assistant's "tool_calls" with "function" {"name",
+ * "arguments"}, a tool's "tool_call_id"), "tools" the tool definitions
+ * (OpenAI's [{"type": "function", "function": {"name", "description",
+ * "parameters"}}]), and any other variable a template reads
+ * (enable_thinking, ...). add_generation_prompt, bos_token and eos_token
+ * are set as above. When tokenizing, every string under messages and
+ * tools is plain text like a content (written JSON-escaped where the
+ * template puts it between double quotes, as tojson does), except the
+ * values of "role", "type" and "name", which templates compare: those,
+ * every key, and the other variables' strings must not hold the text of
+ * a control token (MOTE_E_INVALID saying which). */
+MOTE_API mote_status mote_chat_apply_json(const mote_model *model, const char *tmpl,
+                                          const char *context_json, int add_generation_prompt,
+                                          char **out);
+MOTE_API mote_status mote_chat_tokenize_json(const mote_model *model, const char *tmpl,
+                                             const char *context_json, int add_generation_prompt,
+                                             mote_token *out, size_t cap, size_t *n_out);
+
 /* Render a Jinja chat template with a JSON context object (the variables:
  * messages, tools, add_generation_prompt, bos_token, ...); a NULL
  * context_json is an empty context. *out is NULL on failure;
