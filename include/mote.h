@@ -407,6 +407,10 @@ typedef struct mote_grammar mote_grammar;
  * the message naming the keyword and where it is), never ignored; a
  * malformed schema is MOTE_E_INVALID. The README lists the subset. */
 MOTE_API mote_status mote_grammar_from_json_schema(const char *schema, size_t len, mote_grammar **out);
+/* The same, framed: the text is before, then the JSON, then after (each
+ * NULL or "" for nothing), e.g. a tool call's markup around its object. */
+MOTE_API mote_status mote_grammar_from_json_schema_framed(const char *schema, size_t len, const char *before,
+                                                          const char *after, mote_grammar **out);
 MOTE_API void mote_grammar_free(mote_grammar *g);
 
 /* Constrain the sampler to g (NULL: no constraint again): from now on

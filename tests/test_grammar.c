@@ -96,6 +96,28 @@ static void test_objects(void **state)
     check("{\"type\":\"object\",\"additionalProperties\":false}", g4, b4);
 }
 
+/* Framed: markup before and after the JSON (a tool call's). */
+static void test_framed(void **state)
+{
+    (void)state;
+    const char *schema = "{\"type\":\"object\",\"properties\":{\"name\":{\"const\":\"f\"}},\"required\":[\"name\"]}";
+    mote_grammar *g = NULL;
+    assert_int_equal(mote_grammar_from_json_schema_framed(schema, strlen(schema), "<tool_call>\n", "\n</tool_call>", &g),
+                     MOTE_OK);
+    const char *good[] = {"<tool_call>\n{\"name\":\"f\"}\n</tool_call>", "<tool_call>\n {\"name\": \"f\"} \n</tool_call>", NULL};
+    const char *bad[] = {"{\"name\":\"f\"}", "<tool_call>\n{\"name\":\"f\"}", "{\"name\":\"f\"}\n</tool_call>",
+                         "<tool_call>\n{\"name\":\"g\"}\n</tool_call>", "<tool_call>{\"name\":\"f\"}</tool_call>", NULL};
+    for (const char *const *t = good; *t; t++)
+        if (!matches(g, *t)) fail_msg("framed should accept: %s", *t);
+    for (const char *const *t = bad; *t; t++)
+        if (matches(g, *t)) fail_msg("framed should reject: %s", *t);
+    mote_grammar_free(g);
+    /* NULL and "" frames are the plain grammar */
+    assert_int_equal(mote_grammar_from_json_schema_framed(schema, strlen(schema), NULL, "", &g), MOTE_OK);
+    assert_true(matches(g, "{\"name\":\"f\"}"));
+    mote_grammar_free(g);
+}
+
 static void test_scalars_and_arrays(void **state)
 {
     (void)state;
@@ -323,6 +345,7 @@ int main(void)
     test_fix_pool_size();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_objects),
+        cmocka_unit_test(test_framed),
         cmocka_unit_test(test_scalars_and_arrays),
         cmocka_unit_test(test_combinators_and_refs),
         cmocka_unit_test(test_refused),

@@ -809,6 +809,12 @@ out:
 
 mote_status mote_grammar_from_json_schema(const char *schema, size_t len, mote_grammar **out)
 {
+    return mote_grammar_from_json_schema_framed(schema, len, NULL, NULL, out);
+}
+
+mote_status mote_grammar_from_json_schema_framed(const char *schema, size_t len, const char *before,
+                                                 const char *after, mote_grammar **out)
+{
     if (!out) return mote_fail(MOTE_E_INVALID, "mote_grammar_from_json_schema: NULL out");
     *out = NULL;
     if (!schema) return mote_fail(MOTE_E_INVALID, "mote_grammar_from_json_schema: NULL schema");
@@ -825,8 +831,14 @@ mote_status mote_grammar_from_json_schema(const char *schema, size_t len, mote_g
     const int value = compile(&c, root);
     int top = -1;
     if (value >= 0) {
-        const gram_elem e[3] = {R(ws(&c)), R(value), R(ws(&c))};
-        top = rule_of(&c, e, 3);
+        gram_elem e[5];
+        int n = 0;
+        if (before && *before) e[n++] = R(lit(&c, before));
+        e[n++] = R(ws(&c));
+        e[n++] = R(value);
+        e[n++] = R(ws(&c));
+        if (after && *after) e[n++] = R(lit(&c, after));
+        top = rule_of(&c, e, n);
     }
     free(c.refs);
     cJSON_Delete(root);
