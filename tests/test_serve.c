@@ -737,6 +737,92 @@ static void test_structured_output(void **state)
 
 /* --keep-alive: a model no request used for that long is closed (its
  * memory given back), and the next request opens it again. */
+/* Tools over HTTP: a forced call is tool_calls with arguments that are
+ * the function's parameters (a Hermes-style prompt for a model without a
+ * template), the call and the tool's answer go back into the prompt, and
+ * malformed tools or tool messages are 400s naming the field. */
+static void test_tool_calls(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    server s = start_server(stories_model(), NULL);
+    static const char tools[] =
+        "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"description\":\"Weather now\","
+        "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\",\"maxLength\":12},"
+        "\"unit\":{\"enum\":[\"celsius\",\"fahrenheit\"]}},\"required\":[\"city\",\"unit\"]}}},"
+        "{\"type\":\"function\",\"function\":{\"name\":\"get_time\"}}]";
+    char req[2048];
+    snprintf(req, sizeof req,
+             "{\"messages\":[{\"role\":\"user\",\"content\":\"Weather in Paris?\"}],%s,\"seed\":5,\"max_tokens\":200,"
+             "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}}",
+             tools);
+    reply r = http(s.port, "POST", "/v1/chat/completions", req, NULL);
+    if (r.status != 200) fail_msg("%d: %s", r.status, r.body);
+    cJSON *root = cJSON_Parse(r.body);
+    const cJSON *choice = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "choices"), 0);
+    const cJSON *msg = cJSON_GetObjectItem(choice, "message");
+    assert_string_equal(cJSON_GetObjectItem(choice, "finish_reason")->valuestring, "tool_calls");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(msg, "content")));
+    const cJSON *calls = cJSON_GetObjectItem(msg, "tool_calls");
+    assert_int_equal(cJSON_GetArraySize(calls), 1);
+    const cJSON *fn = cJSON_GetObjectItem(cJSON_GetArrayItem(calls, 0), "function");
+    assert_string_equal(cJSON_GetObjectItem(fn, "name")->valuestring, "get_weather");
+    cJSON *args = cJSON_Parse(cJSON_GetObjectItem(fn, "arguments")->valuestring);
+    const cJSON *city = cJSON_GetObjectItem(args, "city"), *unit = cJSON_GetObjectItem(args, "unit");
+    if (!cJSON_IsString(city) || !cJSON_IsString(unit) || cJSON_GetArraySize(args) != 2 ||
+        (strcmp(unit->valuestring, "celsius") && strcmp(unit->valuestring, "fahrenheit")))
+        fail_msg("arguments do not validate: %s", cJSON_GetObjectItem(fn, "arguments")->valuestring);
+    char *call_json = cJSON_PrintUnformatted(cJSON_GetArrayItem(calls, 0));
+    const int n_prompt = (int)cJSON_GetObjectItem(cJSON_GetObjectItem(root, "usage"), "prompt_tokens")->valuedouble;
+    cJSON_Delete(args);
+    cJSON_Delete(root);
+    reply_free(&r);
+
+    /* the call and the answer go back in */
+    char back[4096];
+    snprintf(back, sizeof back,
+             "{\"messages\":[{\"role\":\"user\",\"content\":\"Weather in Paris?\"},"
+             "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[%s]},"
+             "{\"role\":\"tool\",\"tool_call_id\":\"x\",\"content\":\"sunny\"}],%s,\"max_tokens\":4}",
+             call_json, tools);
+    cJSON_free(call_json);
+    r = http(s.port, "POST", "/v1/chat/completions", back, NULL);
+    if (r.status != 200) fail_msg("%d: %s", r.status, r.body);
+    root = cJSON_Parse(r.body);
+    assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "usage"), "prompt_tokens")->valuedouble > n_prompt);
+    cJSON_Delete(root);
+    reply_free(&r);
+
+    static const char *const bad[][2] = {
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":{}}", "tools"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{\"type\":\"code\"}]}", "tools"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"a b\"}}]}", "tools"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}},"
+         "{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]}", "tools"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tool_choice\":\"required\"}", "tool_choice"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
+         "\"tool_choice\":\"sometimes\"}", "tool_choice"},
+        {"{\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}", "messages"},
+        {"{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"tool_calls\":[]},{\"role\":\"user\",\"content\":\"x\","
+         "\"tool_calls\":[{\"id\":\"1\"}]}]}", "messages"},
+        {"{\"messages\":[{\"role\":\"assistant\",\"content\":\"x\",\"tool_calls\":[{\"id\":\"1\",\"type\":\"function\","
+         "\"function\":{\"name\":\"f\",\"arguments\":{}}}]}]}", "messages"},
+        {"{\"prompt\":\"x\",\"tools\":[]}", "tools"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *path = strstr(bad[i][0], "\"prompt\"") ? "/v1/completions" : "/v1/chat/completions";
+        expect_error(http(s.port, "POST", path, bad[i][0], NULL), 400, bad[i][1], strcmp(bad[i][1], "tools") == 0 &&
+                     strstr(bad[i][0], "prompt") ? "unsupported_parameter" : "null");
+    }
+    /* a schema mote cannot enforce, when the call is forced */
+    r = http(s.port, "POST", "/v1/chat/completions",
+             "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tool_choice\":\"required\",\"tools\":[{\"type\":"
+             "\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"object\",\"properties\":{\"a\":"
+             "{\"type\":\"string\",\"pattern\":\"^a\"}}}}}]}",
+             NULL);
+    expect_error(r, 400, "tools", "unsupported_schema");
+    stop_server(&s);
+}
+
 static void test_keep_alive(void **state)
 {
     SKIP_WITHOUT_SHARED();
@@ -801,7 +887,7 @@ static void test_generation_errors(void **state)
         {"\"top_logprobs\":3", "top_logprobs", "null"},
         {"\"logprobs\":true,\"top_logprobs\":21", "top_logprobs", "null"},
         {"\"response_format\":{\"type\":\"yaml\"}", "response_format", "null"},
-        {"\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]", "tools", "unsupported_parameter"},
+        {"\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],\"tool_choice\":\"maybe\"", "tool_choice", "null"},
         {"\"logit_bias\":{\"5\":10}", "logit_bias", "unsupported_parameter"},
         {"\"seed\":0.5", "seed", "null"},
     };
@@ -1120,6 +1206,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_chat_stream, kill_live_server),
         cmocka_unit_test_teardown(test_generation_errors, kill_live_server),
         cmocka_unit_test_teardown(test_structured_output, kill_live_server),
+        cmocka_unit_test_teardown(test_tool_calls, kill_live_server),
         cmocka_unit_test_teardown(test_keep_alive, kill_live_server),
         cmocka_unit_test_teardown(test_queue_and_cancel, kill_live_server),
         cmocka_unit_test_teardown(test_abuse, kill_live_server),

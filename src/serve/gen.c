@@ -55,6 +55,13 @@ struct serve_gen {
     size_t out_len, out_pos, out_cap;
     int sent_first, done;
     size_t text_offset;        /* completion logprobs: where the next token's text starts */
+    /* chat with tools: the answer is kept whole (text) to find the calls;
+     * a stream sends the content before them, held back where a call may
+     * begin */
+    int tools;                 /* the model may (or must) call a tool */
+    int forced;                /* tool_choice required or named */
+    int format;                /* tool_format */
+    size_t streamed;           /* bytes of text sent as content */
 };
 
 /* ------------------------------------------------------------------------
@@ -90,6 +97,217 @@ void serve_gen_free(serve_gen *g)
     free(g->echo);
     free(g->out);
     free(g);
+}
+
+/* ------------------------------------------------------------------------
+ * Tool calls
+ *
+ * How a model writes a call depends on its family; the chat template says
+ * which: Hermes-style <tool_call>{"name", "arguments"}</tool_call> (Qwen
+ * 2.5 and 3, Hermes, SmolLM3, and mote's own prompt for templates that
+ * show no tools, ChatML's included), Llama 3's bare {"name",
+ * "parameters"}, Mistral's [TOOL_CALLS][{"name", "arguments"}...]. With
+ * tool_choice required or a function, sampling is constrained to one
+ * call in that form (the arguments to the function's parameters schema).
+ * ---------------------------------------------------------------------- */
+
+typedef enum tool_format { TOOLS_HERMES, TOOLS_LLAMA3, TOOLS_MISTRAL } tool_format;
+
+static const struct {
+    const char *before, *after, *args;
+} tool_forms[] = {
+    [TOOLS_HERMES] = {"<tool_call>\n", "\n</tool_call>", "arguments"},
+    [TOOLS_LLAMA3] = {"", "", "parameters"},
+    [TOOLS_MISTRAL] = {"[TOOL_CALLS][", "]", "arguments"},
+};
+
+static tool_format tool_format_of(const char *tmpl)
+{
+    if (!tmpl || strstr(tmpl, "<tool_call>")) return TOOLS_HERMES;
+    if (strstr(tmpl, "[TOOL_CALLS]")) return TOOLS_MISTRAL;
+    if (strstr(tmpl, "<|python_tag|>") || strstr(tmpl, "<|start_header_id|>")) return TOOLS_LLAMA3;
+    return TOOLS_HERMES;
+}
+
+/* The system text that shows tools to a model whose template does not. */
+static char *tools_prompt(const char *tools_json)
+{
+    cJSON *tools = cJSON_Parse(tools_json);
+    size_t cap = strlen(tools_json) + 1024, n = 0;
+    char *out = malloc(cap);
+    if (!tools || !out) {
+        cJSON_Delete(tools);
+        free(out);
+        return NULL;
+    }
+    n += (size_t)snprintf(out, cap,
+                          "# Tools\n\nYou may call one or more functions to help with the user's request. "
+                          "Their signatures are inside <tools></tools>:\n<tools>");
+    for (const cJSON *t = tools->child; t; t = t->next) {
+        char *one = cJSON_PrintUnformatted(t);
+        if (one && n + strlen(one) + 2 < cap) n += (size_t)snprintf(out + n, cap - n, "\n%s", one);
+        cJSON_free(one);
+    }
+    snprintf(out + n, cap - n,
+             "\n</tools>\n\nTo call a function, answer with a JSON object of its name and arguments inside "
+             "<tool_call></tool_call>:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <arguments-object>}\n"
+             "</tool_call>");
+    cJSON_Delete(tools);
+    return out;
+}
+
+/* The schema of a call of tool t: {"name": its name, args: its
+ * parameters}. A parameters object that does not say otherwise gets no
+ * properties besides those it lists (fewer texts than the schema allows,
+ * never more), so that a forced call ends. */
+static cJSON *call_schema(const cJSON *t, tool_format f)
+{
+    const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(fn, "parameters");
+    cJSON *schema = cJSON_CreateObject(), *props = cJSON_AddObjectToObject(schema, "properties");
+    cJSON_AddStringToObject(schema, "type", "object");
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(props, "name"), "const",
+                            cJSON_GetObjectItemCaseSensitive(fn, "name")->valuestring);
+    cJSON *args = params ? cJSON_Duplicate(params, 1) : cJSON_CreateObject();
+    if (!params) cJSON_AddStringToObject(args, "type", "object");
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(args, "type");
+    if (cJSON_IsString(type) && strcmp(type->valuestring, "object") == 0 &&
+        !cJSON_GetObjectItemCaseSensitive(args, "additionalProperties"))
+        cJSON_AddFalseToObject(args, "additionalProperties");
+    cJSON_AddItemToObject(props, tool_forms[f].args, args);
+    cJSON *req = cJSON_AddArrayToObject(schema, "required");
+    cJSON_AddItemToArray(req, cJSON_CreateString("name"));
+    cJSON_AddItemToArray(req, cJSON_CreateString(tool_forms[f].args));
+    cJSON_AddFalseToObject(schema, "additionalProperties");
+    return schema;
+}
+
+/* The grammar of one call of the named tool, or of any tool (name NULL). */
+static mote_status tool_grammar(const char *tools_json, const char *name, tool_format f, mote_grammar **out)
+{
+    cJSON *tools = cJSON_Parse(tools_json), *any = cJSON_CreateObject();
+    cJSON *alts = cJSON_AddArrayToObject(any, "anyOf");
+    for (const cJSON *t = tools ? tools->child : NULL; t; t = t->next) {
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
+        if (!name || strcmp(name, cJSON_GetObjectItemCaseSensitive(fn, "name")->valuestring) == 0)
+            cJSON_AddItemToArray(alts, call_schema(t, f));
+    }
+    char *text = cJSON_PrintUnformatted(any);
+    cJSON_Delete(any);
+    cJSON_Delete(tools);
+    if (!text) return MOTE_E_NOMEM;
+    mote_status st = mote_grammar_from_json_schema_framed(text, strlen(text), tool_forms[f].before,
+                                                          tool_forms[f].after, out);
+    cJSON_free(text);
+    return st;
+}
+
+/* An OpenAI tool call from a model's {"name", "arguments"|"parameters"}
+ * object, or NULL if it is not one. */
+static cJSON *call_from(const cJSON *obj, const char *id_base, int index)
+{
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(obj, "name");
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(obj, "arguments");
+    if (!args) args = cJSON_GetObjectItemCaseSensitive(obj, "parameters");
+    if (!cJSON_IsObject(obj) || !cJSON_IsString(name) || !(cJSON_IsObject(args) || cJSON_IsString(args))) return NULL;
+    char *text = cJSON_IsString(args) ? NULL : cJSON_PrintUnformatted(args);
+    cJSON *call = cJSON_CreateObject(), *fn;
+    char id[80];
+    snprintf(id, sizeof id, "call_%s_%d", id_base, index);
+    cJSON_AddStringToObject(call, "id", id);
+    cJSON_AddStringToObject(call, "type", "function");
+    fn = cJSON_AddObjectToObject(call, "function");
+    cJSON_AddStringToObject(fn, "name", name->valuestring);
+    cJSON_AddStringToObject(fn, "arguments", text ? text : args->valuestring);
+    cJSON_free(text);
+    return call;
+}
+
+/* The calls written in text[0..len) (an array, NULL if none) and the
+ * content around them (*content, malloc'd, trimmed). */
+static cJSON *find_calls(tool_format f, const char *text, size_t len, const char *id_base, char **content)
+{
+    cJSON *calls = cJSON_CreateArray();
+    char *rest = malloc(len + 1);
+    size_t n = 0;
+    if (!calls || !rest) {
+        cJSON_Delete(calls);
+        free(rest);
+        *content = NULL;
+        return NULL;
+    }
+    const char *p = text, *end = text + len;
+    if (f == TOOLS_HERMES) {
+        static const char open[] = "<tool_call>", close[] = "</tool_call>";
+        for (;;) {
+            const char *at = memmem(p, (size_t)(end - p), open, sizeof open - 1);
+            if (!at) break;
+            const char *body = at + sizeof open - 1;
+            const char *stop = memmem(body, (size_t)(end - body), close, sizeof close - 1);
+            const char *next = stop ? stop + sizeof close - 1 : end;
+            cJSON *obj = cJSON_ParseWithLength(body, (size_t)((stop ? stop : end) - body));
+            cJSON *call = call_from(obj, id_base, cJSON_GetArraySize(calls));
+            cJSON_Delete(obj);
+            if (!call) break; /* not a call: the rest is content */
+            cJSON_AddItemToArray(calls, call);
+            memcpy(rest + n, p, (size_t)(at - p));
+            n += (size_t)(at - p);
+            p = next;
+        }
+    } else {
+        const char *q = p;
+        while (q < end && (*q == ' ' || *q == '\n' || *q == '\t' || *q == '\r')) q++;
+        static const char python_tag[] = "<|python_tag|>", mistral[] = "[TOOL_CALLS]";
+        const char *mark = f == TOOLS_LLAMA3 ? python_tag : mistral;
+        if ((size_t)(end - q) >= strlen(mark) && memcmp(q, mark, strlen(mark)) == 0) q += strlen(mark);
+        cJSON *v = cJSON_ParseWithLength(q, (size_t)(end - q));
+        const int many = cJSON_IsArray(v);
+        for (const cJSON *o = many ? v->child : v; o; o = many ? o->next : NULL) {
+            cJSON *call = call_from(o, id_base, cJSON_GetArraySize(calls));
+            if (!call) {
+                cJSON_Delete(calls);
+                calls = cJSON_CreateArray();
+                break;
+            }
+            cJSON_AddItemToArray(calls, call);
+        }
+        cJSON_Delete(v);
+        if (calls && calls->child) p = end;
+    }
+    memcpy(rest + n, p, (size_t)(end - p));
+    n += (size_t)(end - p);
+    size_t a = 0;
+    while (a < n && (rest[a] == ' ' || rest[a] == '\n' || rest[a] == '\t' || rest[a] == '\r')) a++;
+    while (n > a && (rest[n - 1] == ' ' || rest[n - 1] == '\n' || rest[n - 1] == '\t' || rest[n - 1] == '\r')) n--;
+    memmove(rest, rest + a, n - a);
+    rest[n - a] = '\0';
+    *content = rest;
+    if (calls && !calls->child) {
+        cJSON_Delete(calls);
+        calls = NULL;
+    }
+    return calls;
+}
+
+/* How much of text[0..len) a stream may send as content now: not a call,
+ * nor what may be the start of one. */
+static size_t content_ready(const serve_gen *g, const char *text, size_t len)
+{
+    if (g->forced) return 0;
+    if (g->format == TOOLS_HERMES) {
+        static const char open[] = "<tool_call>";
+        const char *at = memmem(text, len, open, sizeof open - 1);
+        if (at) return (size_t)(at - text);
+        for (size_t k = sizeof open - 2; k > 0; k--) /* a suffix that may grow into the tag */
+            if (len >= k && memcmp(text + len - k, open, k) == 0) return len - k;
+        return len;
+    }
+    size_t i = 0;
+    while (i < len && (text[i] == ' ' || text[i] == '\n' || text[i] == '\t' || text[i] == '\r')) i++;
+    if (i == len) return 0; /* nothing says yet what it is */
+    /* a call starts the answer or there is none */
+    const char *mark = g->format == TOOLS_LLAMA3 ? "{<" : "[";
+    return strchr(mark, text[i]) ? 0 : len;
 }
 
 /* ------------------------------------------------------------------------
@@ -253,10 +471,21 @@ static enum MHD_Result answer(serve_gen *g, struct MHD_Connection *c, const sche
     cJSON *root = envelope(g, g->chat ? "chat.completion" : "text_completion");
     cJSON *choice = cJSON_CreateObject();
     cJSON_AddNumberToObject(choice, "index", 0);
+    const char *finish = finish_name(o->finish);
     if (g->chat) {
         cJSON *msg = cJSON_AddObjectToObject(choice, "message");
         cJSON_AddStringToObject(msg, "role", "assistant");
-        cJSON_AddStringToObject(msg, "content", text);
+        char *content = NULL;
+        cJSON *calls = g->tools ? find_calls(g->format, text, strlen(text), g->id + 9 /* after "chatcmpl-" */, &content) : NULL;
+        if (calls) {
+            if (content && *content) cJSON_AddStringToObject(msg, "content", content);
+            else cJSON_AddNullToObject(msg, "content");
+            cJSON_AddItemToObject(msg, "tool_calls", calls);
+            finish = "tool_calls";
+        } else {
+            cJSON_AddStringToObject(msg, "content", text);
+        }
+        free(content);
         if (g->top_logprobs >= 0) cJSON_AddItemToObject(choice, "logprobs", chat_logprobs_json(g->model, g->toks, g->n_toks));
         else cJSON_AddNullToObject(choice, "logprobs");
     } else {
@@ -274,7 +503,7 @@ static enum MHD_Result answer(serve_gen *g, struct MHD_Connection *c, const sche
         else cJSON_AddNullToObject(choice, "logprobs");
     }
     free(text);
-    cJSON_AddStringToObject(choice, "finish_reason", finish_name(o->finish));
+    cJSON_AddStringToObject(choice, "finish_reason", finish);
     cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "choices"), choice);
     cJSON_AddItemToObject(root, "usage", usage_json(o));
     cJSON_AddItemToObject(root, "timings", timings_json(o));
@@ -362,9 +591,53 @@ static cJSON *text_choice(serve_gen *g, const char *text, size_t len, const sche
     return choice;
 }
 
+/* The end of a stream: the finish (reason: "tool_calls" or o's), usage,
+ * or an error event; then [DONE]. */
+static int sse_end(serve_gen *g, const sched_output *o, const char *reason);
+
+/* A chat stream with tools: content as far as no call may begin, the
+ * calls at the end (one chunk each, whole; logprobs are not sent). */
+static int sse_tools(serve_gen *g, const sched_output *o)
+{
+    if (!g->sent_first && sse_choice(g, text_choice(g, "", 0, NULL, 0)) != 0) return -1;
+    if (keep_output(g, o) != 0) return -1;
+    const char *text = g->text ? g->text : "";
+    const size_t ready = content_ready(g, text, g->len);
+    if (ready > g->streamed && sse_choice(g, text_choice(g, text + g->streamed, ready - g->streamed, NULL, 0)) != 0)
+        return -1;
+    if (ready > g->streamed) g->streamed = ready;
+    if (o->finish == SCHED_RUNNING) return 0;
+    if (o->finish != SCHED_FINISH_STOP && o->finish != SCHED_FINISH_LENGTH) return sse_end(g, o, NULL);
+    char *content = NULL;
+    cJSON *calls = find_calls(g->format, text, g->len, g->id + 9, &content);
+    free(content);
+    if (!calls) { /* no call after all: the rest is content */
+        if (g->len > g->streamed && sse_choice(g, text_choice(g, text + g->streamed, g->len - g->streamed, NULL, 0)) != 0)
+            return -1;
+        return sse_end(g, o, NULL);
+    }
+    int i = 0;
+    for (cJSON *call = calls->child; call; call = call->next, i++) {
+        cJSON *choice = cJSON_CreateObject(), *delta = cJSON_AddObjectToObject(choice, "delta");
+        cJSON_AddNumberToObject(choice, "index", 0);
+        cJSON *one = cJSON_Duplicate(call, 1);
+        cJSON_AddNumberToObject(one, "index", i);
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(delta, "tool_calls"), one);
+        cJSON_AddNullToObject(choice, "logprobs");
+        cJSON_AddNullToObject(choice, "finish_reason");
+        if (sse_choice(g, choice) != 0) {
+            cJSON_Delete(calls);
+            return -1;
+        }
+    }
+    cJSON_Delete(calls);
+    return sse_end(g, o, "tool_calls");
+}
+
 /* Turn one take into events. */
 static int sse_output(serve_gen *g, const sched_output *o)
 {
+    if (g->tools) return sse_tools(g, o);
     if (!g->sent_first) { /* chat: the role first; completion with echo: the prompt */
         const char *first = g->chat ? "" : g->echo;
         if (first && sse_choice(g, text_choice(g, first, strlen(first), NULL, 0)) != 0) return -1;
@@ -373,13 +646,18 @@ static int sse_output(serve_gen *g, const sched_output *o)
     if ((o->len || o->n_tokens) && sse_choice(g, text_choice(g, o->text, o->len, o->tokens, o->n_tokens)) != 0)
         return -1;
     if (o->finish == SCHED_RUNNING) return 0;
+    return sse_end(g, o, NULL);
+}
+
+static int sse_end(serve_gen *g, const sched_output *o, const char *reason)
+{
     if (o->finish == SCHED_FINISH_STOP || o->finish == SCHED_FINISH_LENGTH) {
         cJSON *choice = cJSON_CreateObject();
         cJSON_AddNumberToObject(choice, "index", 0);
         if (g->chat) cJSON_AddObjectToObject(choice, "delta");
         else cJSON_AddStringToObject(choice, "text", "");
         cJSON_AddNullToObject(choice, "logprobs");
-        cJSON_AddStringToObject(choice, "finish_reason", finish_name(o->finish));
+        cJSON_AddStringToObject(choice, "finish_reason", reason ? reason : finish_name(o->finish));
         if (sse_choice(g, choice) != 0) return -1;
         if (g->include_usage) {
             cJSON *root = envelope(g, g->chat ? "chat.completion.chunk" : "text_completion");
@@ -461,11 +739,99 @@ static sched *model_sched(serve_server *s, serve_model *m, serve_error *err)
     return sc;
 }
 
-/* The chat's prompt tokens; *chatml set when the fallback template was
- * used. 0, or -1 with *err filled. */
-static int chat_prompt(const serve_server *s, const mote_model *model, const serve_request *req, mote_token **out,
-                       size_t *n, int *chatml, serve_error *err)
+/* The tokens of a rendered conversation, asking for the count first:
+ * by mote_chat_tokenize (msgs) or from a JSON context (ctx not NULL). */
+static mote_status tokenize_chat(const mote_model *model, const char *tmpl, const mote_chat_message *msgs, size_t n_msgs,
+                                 const char *ctx, mote_token **out, size_t *n)
 {
+    *out = NULL;
+    mote_status st = ctx ? mote_chat_tokenize_json(model, tmpl, ctx, 1, NULL, 0, n)
+                         : mote_chat_tokenize(model, tmpl, msgs, n_msgs, 1, NULL, 0, n);
+    if (st != MOTE_OK && st != MOTE_E_RANGE) return st;
+    if (!(*out = malloc((*n ? *n : 1) * sizeof **out))) return MOTE_E_NOMEM;
+    st = ctx ? mote_chat_tokenize_json(model, tmpl, ctx, 1, *out, *n, n)
+             : mote_chat_tokenize(model, tmpl, msgs, n_msgs, 1, *out, *n, n);
+    if (st != MOTE_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+/* The template's context for a chat with tools or tool calls: messages
+ * with their calls (arguments as objects, as templates expect) and
+ * tools; for a template that shows no tools (shows 0), the tools go into
+ * the system message and calls into the assistant's text, in the form
+ * tools_prompt teaches. NULL when out of memory. */
+static char *tools_context(const serve_request *req, int with_tools, int shows)
+{
+    cJSON *ctx = cJSON_CreateObject(), *msgs = cJSON_AddArrayToObject(ctx, "messages");
+    char *intro = with_tools && !shows ? tools_prompt(req->tools) : NULL;
+    int ok = ctx && msgs && (!with_tools || shows || intro);
+    if (ok && intro && strcmp(req->messages[0].role, "system") != 0 && strcmp(req->messages[0].role, "developer") != 0) {
+        cJSON *m = cJSON_CreateObject();
+        ok = cJSON_AddItemToArray(msgs, m) && cJSON_AddStringToObject(m, "role", "system") &&
+             cJSON_AddStringToObject(m, "content", intro);
+        free(intro);
+        intro = NULL;
+    }
+    for (size_t i = 0; ok && i < req->n_messages; i++) {
+        const serve_message *sm = &req->messages[i];
+        cJSON *m = cJSON_CreateObject();
+        ok = cJSON_AddItemToArray(msgs, m) &&
+             cJSON_AddStringToObject(m, "role", strcmp(sm->role, "developer") == 0 ? "system" : sm->role);
+        cJSON *calls = sm->tool_calls ? cJSON_Parse(sm->tool_calls) : NULL;
+        size_t cap = strlen(sm->content) + (intro ? strlen(intro) + 2 : 0) + (sm->tool_calls ? 2 * strlen(sm->tool_calls) + 64 : 0) + 1;
+        char *content = ok ? malloc(cap) : NULL;
+        ok = ok && content;
+        if (ok) {
+            size_t n = (size_t)snprintf(content, cap, "%s", sm->content);
+            if (intro) n += (size_t)snprintf(content + n, cap - n, "%s%s", n ? "\n\n" : "", intro);
+            free(intro);
+            intro = NULL;
+            for (cJSON *c = calls ? calls->child : NULL; c; c = c->next) {
+                cJSON *fn = cJSON_GetObjectItemCaseSensitive(c, "function");
+                cJSON *args = cJSON_GetObjectItemCaseSensitive(fn, "arguments");
+                cJSON *obj = cJSON_Parse(args->valuestring);
+                if (cJSON_IsObject(obj)) cJSON_ReplaceItemInObjectCaseSensitive(fn, "arguments", obj);
+                else cJSON_Delete(obj);
+                if (!shows) {
+                    cJSON *form = cJSON_CreateObject();
+                    cJSON_AddStringToObject(form, "name", cJSON_GetObjectItemCaseSensitive(fn, "name")->valuestring);
+                    cJSON_AddItemToObject(form, "arguments", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(fn, "arguments"), 1));
+                    char *text = cJSON_PrintUnformatted(form);
+                    cJSON_Delete(form);
+                    if (text && n + strlen(text) + 32 < cap)
+                        n += (size_t)snprintf(content + n, cap - n, "%s<tool_call>\n%s\n</tool_call>", n ? "\n" : "", text);
+                    cJSON_free(text);
+                }
+            }
+            ok = cJSON_AddStringToObject(m, "content", content) != NULL;
+        }
+        free(content);
+        if (ok && calls && shows) ok = cJSON_AddItemToObject(m, "tool_calls", calls), calls = NULL;
+        cJSON_Delete(calls);
+        if (ok && sm->tool_call_id) ok = cJSON_AddStringToObject(m, "tool_call_id", sm->tool_call_id) != NULL;
+    }
+    free(intro);
+    if (ok && with_tools && shows) {
+        cJSON *tools = cJSON_Parse(req->tools);
+        ok = tools && cJSON_AddItemToObject(ctx, "tools", tools);
+    }
+    char *json = ok ? cJSON_PrintUnformatted(ctx) : NULL;
+    cJSON_Delete(ctx);
+    return json;
+}
+
+/* The chat's prompt tokens; *chatml set when the fallback template was
+ * used, *format to how the model writes tool calls. 0, or -1 with *err
+ * filled. */
+static int chat_prompt(const serve_server *s, const mote_model *model, const serve_request *req, mote_token **out,
+                       size_t *n, int *chatml, tool_format *format, serve_error *err)
+{
+    const int with_tools = req->tools && req->tool_choice != SERVE_TOOLS_NONE;
+    int calls = 0;
+    for (size_t i = 0; i < req->n_messages; i++) calls |= req->messages[i].tool_calls || req->messages[i].tool_call_id;
     mote_chat_message *msgs = calloc(req->n_messages, sizeof *msgs);
     if (!msgs) return serve_fail(err, 500, "server_error", NULL, NULL, "out of memory");
     for (size_t i = 0; i < req->n_messages; i++) {
@@ -474,26 +840,30 @@ static int chat_prompt(const serve_server *s, const mote_model *model, const ser
         msgs[i].content = req->messages[i].content;
     }
     const char *tmpl = s->cfg.chat_template;
-    *chatml = 0;
-    mote_status st = mote_chat_tokenize(model, tmpl, msgs, req->n_messages, 1, NULL, 0, n);
-    if (st == MOTE_E_UNSUPPORTED && !tmpl) {
-        tmpl = chatml_template;
-        *chatml = 1;
-        st = mote_chat_tokenize(model, tmpl, msgs, req->n_messages, 1, NULL, 0, n);
+    mote_model_info info;
+    *chatml = !tmpl && (mote_model_get_info(model, &info) != MOTE_OK || !info.has_chat_template);
+    if (*chatml) tmpl = chatml_template;
+    char *ctx = NULL, *own = NULL;
+    mote_status st = MOTE_OK;
+    if (with_tools || calls) {
+        /* the template's text says how it shows tools and calls */
+        const size_t cap = 1 << 20;
+        const char *text = tmpl;
+        if (!text && (own = malloc(cap)) &&
+            mote_model_meta_string(model, "tokenizer.chat_template", own, cap) == MOTE_OK)
+            text = own;
+        *format = tool_format_of(*chatml ? NULL : text);
+        const int shows = !*chatml && text && strstr(text, "tools") && strstr(text, "tool_calls");
+        if (!(ctx = tools_context(req, with_tools, shows))) st = MOTE_E_NOMEM;
     }
-    *out = NULL;
-    if ((st == MOTE_OK || st == MOTE_E_RANGE) && !(*out = malloc((*n ? *n : 1) * sizeof **out))) {
-        free(msgs);
-        return serve_fail(err, 500, "server_error", NULL, NULL, "out of memory");
-    }
-    if (st == MOTE_OK || st == MOTE_E_RANGE) st = mote_chat_tokenize(model, tmpl, msgs, req->n_messages, 1, *out, *n, n);
+    if (st == MOTE_OK) st = tokenize_chat(model, tmpl, msgs, req->n_messages, ctx, out, n);
     free(msgs);
-    if (st != MOTE_OK) {
-        free(*out);
-        *out = NULL;
+    cJSON_free(ctx);
+    free(own);
+    if (st == MOTE_E_NOMEM) return serve_fail(err, 500, "server_error", NULL, NULL, "out of memory");
+    if (st != MOTE_OK)
         return serve_fail(err, 400, "invalid_request_error", NULL, "messages", "the chat template failed: %.180s",
                           mote_last_error());
-    }
     return 0;
 }
 
@@ -547,7 +917,8 @@ static enum MHD_Result start(serve_server *s, struct MHD_Connection *c, serve_co
     mote_token *prompt = NULL;
     size_t n_prompt = 0;
     int chatml = 0;
-    if ((chat ? chat_prompt(s, m->model, req, &prompt, &n_prompt, &chatml, &err)
+    tool_format format = TOOLS_HERMES;
+    if ((chat ? chat_prompt(s, m->model, req, &prompt, &n_prompt, &chatml, &format, &err)
               : completion_prompt(m->model, req, &prompt, &n_prompt, &err)) != 0)
         return serve_reply_error(c, &err);
     const char *what = chat ? "messages" : "prompt";
@@ -600,8 +971,21 @@ static enum MHD_Result start(serve_server *s, struct MHD_Connection *c, serve_co
         }
     }
 
+    g->tools = chat && req->tools && req->tool_choice != SERVE_TOOLS_NONE;
+    g->forced = g->tools && (req->tool_choice == SERVE_TOOLS_REQUIRED || req->tool_choice == SERVE_TOOLS_NAMED);
+    g->format = format;
     mote_grammar *grammar = NULL;
-    if (req->schema) {
+    if (g->forced) {
+        const mote_status gs = tool_grammar(req->tools, req->tool_choice == SERVE_TOOLS_NAMED ? req->tool_name : NULL,
+                                            format, &grammar);
+        if (gs != MOTE_OK) {
+            free(prompt);
+            serve_fail(&err, gs == MOTE_E_NOMEM ? 500 : 400, gs == MOTE_E_NOMEM ? "server_error" : "invalid_request_error",
+                       gs == MOTE_E_UNSUPPORTED ? "unsupported_schema" : NULL, "tools", "a tool's parameters: %.220s",
+                       gs == MOTE_E_NOMEM ? "out of memory" : mote_last_error());
+            return serve_reply_error(c, &err);
+        }
+    } else if (req->schema) {
         const mote_status gs = mote_grammar_from_json_schema(req->schema, strlen(req->schema), &grammar);
         if (gs != MOTE_OK) {
             free(prompt);

@@ -182,6 +182,138 @@ static int message_content(const cJSON *m, char **out, serve_error *err)
     return 0;
 }
 
+/* A tool or function name: 1 to 64 of a-z, A-Z, 0-9, _ and - (OpenAI's). */
+static int tool_name_ok(const cJSON *name)
+{
+    if (!cJSON_IsString(name) || !name->valuestring) return 0;
+    const char *s = name->valuestring;
+    const size_t n = strlen(s);
+    if (n < 1 || n > SERVE_TOOL_NAME_MAX) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+              *s == '-'))
+            return 0;
+    return 1;
+}
+
+/* An assistant's "tool_calls", checked, as JSON text. */
+static int message_tool_calls(const cJSON *calls, char **out, serve_error *err)
+{
+    if (!cJSON_IsArray(calls)) return bad(err, "messages", "tool_calls must be an array");
+    cJSON *copy = cJSON_CreateArray();
+    if (!copy) return oom(err);
+    for (const cJSON *c = calls->child; c; c = c->next) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "id");
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(c, "type");
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(c, "function");
+        const cJSON *name = cJSON_IsObject(fn) ? cJSON_GetObjectItemCaseSensitive(fn, "name") : NULL;
+        const cJSON *args = cJSON_IsObject(fn) ? cJSON_GetObjectItemCaseSensitive(fn, "arguments") : NULL;
+        if (!cJSON_IsObject(c) || !cJSON_IsString(id) || !cJSON_IsString(type) ||
+            strcmp(type->valuestring, "function") != 0 || !tool_name_ok(name) || !cJSON_IsString(args)) {
+            cJSON_Delete(copy);
+            return bad(err, "messages",
+                       "hold a tool call that lacks a string 'id', type 'function' or a 'function' with a name "
+                       "and string 'arguments'");
+        }
+        cJSON *call = cJSON_CreateObject(), *f;
+        if (!cJSON_AddItemToArray(copy, call) || !cJSON_AddStringToObject(call, "id", id->valuestring) ||
+            !cJSON_AddStringToObject(call, "type", "function") || !(f = cJSON_AddObjectToObject(call, "function")) ||
+            !cJSON_AddStringToObject(f, "name", name->valuestring) ||
+            !cJSON_AddStringToObject(f, "arguments", args->valuestring)) {
+            cJSON_Delete(copy);
+            return oom(err);
+        }
+    }
+    *out = cJSON_PrintUnformatted(copy);
+    cJSON_Delete(copy);
+    return *out ? 0 : oom(err);
+}
+
+/* "tools" and "tool_choice" (chat). */
+static int get_tools(const cJSON *root, serve_request *req, serve_error *err)
+{
+    const cJSON *tools = cJSON_GetObjectItemCaseSensitive(root, "tools");
+    const cJSON *choice = cJSON_GetObjectItemCaseSensitive(root, "tool_choice");
+    const int have = tools && !cJSON_IsNull(tools) && !(cJSON_IsArray(tools) && !tools->child);
+    if (tools && !cJSON_IsNull(tools) && !cJSON_IsArray(tools)) return bad(err, "tools", "must be an array of tools");
+    if (have) {
+        if (cJSON_GetArraySize(tools) > SERVE_TOOLS_MAX) return bad(err, "tools", "has more than 128 tools");
+        cJSON *copy = cJSON_CreateArray();
+        if (!copy) return oom(err);
+        for (const cJSON *t = tools->child; t; t = t->next) {
+            const cJSON *type = cJSON_GetObjectItemCaseSensitive(t, "type");
+            const cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
+            const cJSON *name = cJSON_IsObject(fn) ? cJSON_GetObjectItemCaseSensitive(fn, "name") : NULL;
+            const cJSON *desc = cJSON_IsObject(fn) ? cJSON_GetObjectItemCaseSensitive(fn, "description") : NULL;
+            const cJSON *params = cJSON_IsObject(fn) ? cJSON_GetObjectItemCaseSensitive(fn, "parameters") : NULL;
+            const char *why = !cJSON_IsObject(t) || !cJSON_IsString(type) ? "must be objects with a 'type'"
+                            : strcmp(type->valuestring, "function") != 0 ? "must be of type 'function'"
+                            : !cJSON_IsObject(fn)                       ? "need a 'function' object"
+                            : !tool_name_ok(name) ? "need a function 'name' of 1 to 64 letters, digits, _ or -"
+                            : desc && !cJSON_IsNull(desc) && !cJSON_IsString(desc) ? "have a string 'description'"
+                            : params && !cJSON_IsNull(params) && !cJSON_IsObject(params) ? "have object 'parameters'"
+                                                                                          : NULL;
+            for (const cJSON *u = tools->child; !why && u != t; u = u->next)
+                if (strcmp(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(u, "function"), "name")
+                               ->valuestring,
+                           name->valuestring) == 0)
+                    why = "must have different names";
+            if (why) {
+                cJSON_Delete(copy);
+                return serve_fail(err, 400, "invalid_request_error", NULL, "tools", "tools %s", why);
+            }
+            cJSON *item = cJSON_CreateObject(), *f;
+            int ok = cJSON_AddItemToArray(copy, item) && cJSON_AddStringToObject(item, "type", "function") &&
+                     (f = cJSON_AddObjectToObject(item, "function")) &&
+                     cJSON_AddStringToObject(f, "name", name->valuestring);
+            if (ok && cJSON_IsString(desc)) ok = cJSON_AddStringToObject(f, "description", desc->valuestring) != NULL;
+            if (ok && cJSON_IsObject(params)) {
+                cJSON *p = cJSON_Duplicate(params, 1);
+                ok = p && cJSON_AddItemToObject(f, "parameters", p);
+                if (!ok) cJSON_Delete(p);
+            }
+            if (!ok) {
+                cJSON_Delete(copy);
+                return oom(err);
+            }
+        }
+        req->tools = cJSON_PrintUnformatted(copy);
+        cJSON_Delete(copy);
+        if (!req->tools) return oom(err);
+    }
+    req->tool_choice = have ? SERVE_TOOLS_AUTO : SERVE_TOOLS_NONE;
+    if (!choice || cJSON_IsNull(choice)) return 0;
+    if (cJSON_IsString(choice)) {
+        const char *c = choice->valuestring;
+        if (strcmp(c, "none") == 0) req->tool_choice = SERVE_TOOLS_NONE;
+        else if (strcmp(c, "auto") == 0 || strcmp(c, "required") == 0)
+            req->tool_choice = c[0] == 'a' ? SERVE_TOOLS_AUTO : SERVE_TOOLS_REQUIRED;
+        else return bad(err, "tool_choice", "must be none, auto, required or a function");
+    } else {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(choice, "type");
+        const cJSON *fn = cJSON_GetObjectItemCaseSensitive(choice, "function");
+        const cJSON *name = cJSON_IsObject(fn) ? cJSON_GetObjectItemCaseSensitive(fn, "name") : NULL;
+        if (!cJSON_IsObject(choice) || !cJSON_IsString(type) || strcmp(type->valuestring, "function") != 0 ||
+            !tool_name_ok(name))
+            return bad(err, "tool_choice", "must be none, auto, required or {\"type\": \"function\", \"function\": {\"name\"}}");
+        req->tool_choice = SERVE_TOOLS_NAMED;
+        snprintf(req->tool_name, sizeof req->tool_name, "%s", name->valuestring);
+    }
+    if (req->tool_choice != SERVE_TOOLS_NONE && !have)
+        return bad(err, "tool_choice", "needs 'tools'");
+    if (req->tool_choice == SERVE_TOOLS_NAMED) {
+        int found = 0;
+        for (const cJSON *t = tools->child; t && !found; t = t->next)
+            found = strcmp(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(t, "function"), "name")
+                               ->valuestring,
+                           req->tool_name) == 0;
+        if (!found)
+            return serve_fail(err, 400, "invalid_request_error", NULL, "tool_choice", "no tool is named '%s'",
+                              req->tool_name);
+    }
+    return 0;
+}
+
 static int get_messages(const cJSON *obj, serve_request *req, serve_error *err)
 {
     static const char *const roles[] = {"system", "developer", "user", "assistant", "tool"};
@@ -201,13 +333,21 @@ static int get_messages(const cJSON *obj, serve_request *req, serve_error *err)
             return serve_fail(err, 400, "invalid_request_error", NULL, "messages",
                               "a message's role must be system, developer, user, assistant or tool, not '%.40s'",
                               role->valuestring);
-        const cJSON *calls = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
-        if (calls && !cJSON_IsNull(calls) && !(cJSON_IsArray(calls) && !calls->child))
-            return refuse(err, "messages", "with tool_calls are not supported yet");
         serve_message *out = &req->messages[req->n_messages];
         if (!(out->role = strdup(roles[r]))) return oom(err);
         req->n_messages++;
         if (message_content(m, &out->content, err) != 0) return -1;
+        const cJSON *calls = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
+        if (calls && !cJSON_IsNull(calls) && !(cJSON_IsArray(calls) && !calls->child)) {
+            if (strcmp(roles[r], "assistant") != 0) return bad(err, "messages", "may hold tool_calls in assistant messages only");
+            if (message_tool_calls(calls, &out->tool_calls, err) != 0) return -1;
+        }
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "tool_call_id");
+        if (strcmp(roles[r], "tool") == 0) {
+            if (!cJSON_IsString(id) || !id->valuestring)
+                return bad(err, "messages", "need a string 'tool_call_id' in every tool message");
+            if (!(out->tool_call_id = strdup(id->valuestring))) return oom(err);
+        }
     }
     return 0;
 }
@@ -312,9 +452,9 @@ static int get_generation(const cJSON *root, serve_request *req, serve_error *er
             return bad(err, "response_format", "'type' must be text, json_object or json_schema");
         }
     }
+    if (chat && get_tools(root, req, err) != 0) return -1;
     const cJSON *tools = cJSON_GetObjectItemCaseSensitive(root, "tools");
-    if (tools && !cJSON_IsNull(tools) && !(cJSON_IsArray(tools) && !tools->child))
-        return refuse(err, "tools", "are not supported yet");
+    if (!chat && tools && !cJSON_IsNull(tools)) return refuse(err, "tools", "belong to chat requests");
     const cJSON *bias = cJSON_GetObjectItemCaseSensitive(root, "logit_bias");
     if (bias && !cJSON_IsNull(bias) && !(cJSON_IsObject(bias) && !bias->child))
         return refuse(err, "logit_bias", "is not supported yet");
@@ -368,10 +508,13 @@ void serve_request_free(serve_request *req)
     for (size_t i = 0; i < req->n_messages; i++) {
         free(req->messages[i].role);
         free(req->messages[i].content);
+        free(req->messages[i].tool_calls);
+        free(req->messages[i].tool_call_id);
     }
     free(req->messages);
     for (int i = 0; i < req->n_stop; i++) free(req->stop[i]);
     free(req->schema);
+    free(req->tools);
     const serve_request_kind kind = req->kind;
     memset(req, 0, sizeof *req);
     req->kind = kind;

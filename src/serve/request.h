@@ -44,11 +44,27 @@ typedef enum serve_request_kind {
 } serve_request_kind;
 
 /* A chat message: role is one of system, developer, user, assistant, tool;
- * content is the text (parts joined), "" when null. */
+ * content is the text (parts joined), "" when null. An assistant's tool
+ * calls are kept as JSON, [{"id", "type": "function", "function":
+ * {"name", "arguments"}}] with arguments a string as OpenAI sends it; a
+ * tool's answer names its call. */
 typedef struct serve_message {
     char *role;
     char *content;
+    char *tool_calls;   /* JSON array text, or NULL */
+    char *tool_call_id; /* tool: the call it answers, or NULL */
 } serve_message;
+
+/* Chat requests: tools per request, and their names (OpenAI's pattern). */
+#define SERVE_TOOLS_MAX 128
+#define SERVE_TOOL_NAME_MAX 64
+
+typedef enum serve_tool_choice {
+    SERVE_TOOLS_AUTO,     /* the model may call one (the default with tools) */
+    SERVE_TOOLS_NONE,     /* it must not: tools are not shown to it */
+    SERVE_TOOLS_REQUIRED, /* it must call one */
+    SERVE_TOOLS_NAMED,    /* it must call tool_name */
+} serve_tool_choice;
 
 /* A parsed body. Strings are NUL-terminated copies (content may also hold
  * NULs: content_len counts its bytes). */
@@ -79,6 +95,11 @@ typedef struct serve_request {
     /* response_format json_object / json_schema: the JSON Schema the
      * output must validate against (JSON text), or NULL */
     char *schema;
+    /* chat: "tools" (function tools, checked) as JSON text, or NULL; and
+     * "tool_choice" */
+    char *tools;
+    serve_tool_choice tool_choice;
+    char tool_name[SERVE_TOOL_NAME_MAX + 1];
 } serve_request;
 
 /* Parse body[0..len) as a request of `kind`. 0: *out filled (free it with

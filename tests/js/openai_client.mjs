@@ -1,7 +1,8 @@
 // openai_client.mjs MOTE MODEL — the official `openai` npm client against
 // `mote serve`: models, chat (whole and streamed), completions (whole and
-// streamed), structured output that validates, errors as the client's
-// error classes, and the API key.
+// streamed), structured output that validates, tool calls (whole and
+// streamed, and the tool's answer back), errors as the client's error
+// classes, and the API key.
 import { createRequire } from 'node:module';
 import OpenAI from 'openai';
 import { startServer, check } from './serve.mjs';
@@ -77,11 +78,67 @@ try {
   }
   check(valid > 0, 'some json_schema answers ended and validated');
 
-  // tools are not supported yet: refused by name, never ignored
-  const toolErr = await expectError(client.chat.completions.create({
-    model: id, messages, tools: [{ type: 'function', function: { name: 'get_time', parameters: { type: 'object' } } }],
-  }), OpenAI.BadRequestError, 400, 'tools');
-  check(toolErr.param === 'tools', 'the tools refusal names tools');
+  // tools: a forced call comes back as tool_calls whose arguments validate
+  // against the function's parameters, whole and streamed; the tool's
+  // answer goes back in; bad tools are refused by name
+  const parameters = {
+    type: 'object',
+    properties: { city: { type: 'string', maxLength: 16 }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } },
+    required: ['city', 'unit'],
+    additionalProperties: false,
+  };
+  const tools = [
+    { type: 'function', function: { name: 'get_weather', description: 'The weather in a city now.', parameters } },
+    { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: {} } } },
+  ];
+  const validArgs = new Ajv().compile(parameters);
+  const ask = [{ role: 'user', content: 'What is the weather in Paris?' }];
+  const named = { type: 'function', function: { name: 'get_weather' } };
+  const call = await client.chat.completions.create({ model: id, messages: ask, tools, tool_choice: named, seed: 7, max_tokens: 200 });
+  const msg = call.choices[0].message;
+  check(call.choices[0].finish_reason === 'tool_calls', `a forced call ends with tool_calls, got ${call.choices[0].finish_reason}`);
+  check(msg.tool_calls?.length === 1 && msg.tool_calls[0].type === 'function' && msg.tool_calls[0].function.name === 'get_weather',
+    `one call of get_weather: ${JSON.stringify(msg)}`);
+  check(typeof msg.tool_calls[0].id === 'string' && msg.tool_calls[0].id.startsWith('call_'), 'the call has an id');
+  const args = JSON.parse(msg.tool_calls[0].function.arguments);
+  check(validArgs(args), `the arguments validate: ${msg.tool_calls[0].function.arguments}`);
+
+  const parts = [];
+  let toolFinish = null;
+  for await (const chunk of await client.chat.completions.create({
+    model: id, messages: ask, tools, tool_choice: named, seed: 7, max_tokens: 200, stream: true,
+  }))
+    for (const c of chunk.choices) {
+      for (const d of c.delta.tool_calls ?? []) {
+        parts[d.index] ??= { id: d.id, name: '', arguments: '' };
+        parts[d.index].name += d.function?.name ?? '';
+        parts[d.index].arguments += d.function?.arguments ?? '';
+      }
+      toolFinish = c.finish_reason ?? toolFinish;
+    }
+  check(toolFinish === 'tool_calls' && parts.length === 1 && parts[0].name === 'get_weather' &&
+    parts[0].arguments === msg.tool_calls[0].function.arguments, `the streamed call equals the whole one: ${JSON.stringify(parts)}`);
+
+  const anyTool = await client.chat.completions.create({ model: id, messages: ask, tools, tool_choice: 'required', seed: 3, max_tokens: 200 });
+  const anyCall = anyTool.choices[0].message.tool_calls?.[0];
+  check(anyTool.choices[0].finish_reason === 'tool_calls' && ['get_weather', 'get_time'].includes(anyCall?.function.name),
+    `required: some tool is called: ${JSON.stringify(anyTool.choices[0].message)}`);
+
+  const answered = await client.chat.completions.create({
+    model: id, tools, max_tokens: 16, temperature: 0,
+    messages: [...ask, msg, { role: 'tool', tool_call_id: msg.tool_calls[0].id, content: '18 degrees and sunny' }],
+  });
+  check(answered.usage.prompt_tokens > call.usage.prompt_tokens, 'the call and the tool answer are part of the next prompt');
+  check(['stop', 'length', 'tool_calls'].includes(answered.choices[0].finish_reason), 'a reply after the tool answer');
+
+  const badTool = await expectError(client.chat.completions.create({
+    model: id, messages, tools: [{ type: 'function', function: { name: 'no spaces' } }],
+  }), OpenAI.BadRequestError, 400, 'a bad tool name');
+  check(badTool.param === 'tools', 'the bad tool is named');
+  const badChoice = await expectError(client.chat.completions.create({
+    model: id, messages, tools, tool_choice: { type: 'function', function: { name: 'nope' } },
+  }), OpenAI.BadRequestError, 400, 'tool_choice of an unknown tool');
+  check(badChoice.param === 'tool_choice', 'the bad tool_choice is named');
 
   await expectError(client.chat.completions.create({ model: 'nope', messages }), OpenAI.NotFoundError, 404, 'unknown model');
   await expectError(client.chat.completions.create({ model: id, messages, n: 2 }), OpenAI.BadRequestError, 400, 'n = 2');
@@ -102,4 +159,4 @@ try {
 } finally {
   await server.stop();
 }
-console.log('openai client: models, chat, stream, completions, json_schema, errors, API key: ok');
+console.log('openai client: models, chat, stream, completions, json_schema, tool calls, errors, API key: ok');
