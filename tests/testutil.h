@@ -56,6 +56,11 @@ const char *shared_check_file(const char *rel);
 #define TEST_POOL_THREADS 4
 void test_fix_pool_size(void);
 
+/* Print why, the pool's state and the stacks of the main thread and the
+ * threads the program started (other than the caller) to stderr, e.g.
+ * before failing a test that waited too long (tests/watchdog.c). */
+void watchdog_dump(const char *why);
+
 /* Read a whole file into a malloc'd NUL-terminated buffer; NULL on error. */
 char *read_file(const char *path, size_t *len);
 

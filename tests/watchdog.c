@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "base/threadpool.h"
+#include "testutil.h"
 
 #define WD_SIGNAL SIGURG /* ignored by default: harmless if it arrives late */
 #define WD_FRAMES 40
@@ -176,9 +177,9 @@ static void fail_at_exit(void)
     _exit(134);
 }
 
-static void report(double seconds)
+/* The pool's state and every known thread's stack, to stderr. */
+static void dump(void)
 {
-    atexit(fail_at_exit);
     char *state = malloc(8192);
     if (state) {
         pool_debug_describe(state, 8192);
@@ -188,7 +189,9 @@ static void report(double seconds)
     struct sigaction sa = {.sa_sigaction = on_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
     sigemptyset(&sa.sa_mask);
     sigaction(WD_SIGNAL, &sa, NULL);
-    capture(main_thread, NULL);
+    memset(stacks, 0, sizeof stacks);
+    n_stacks = 0;
+    if (!pthread_equal(main_thread, pthread_self())) capture(main_thread, NULL);
     pthread_mutex_lock(&threads_lock); /* no thread leaves meanwhile */
     for (wd_thread *t = threads; t; t = t->next)
         if (!pthread_equal(t->self, pthread_self())) capture(t->self, (void *)t->fn);
@@ -210,6 +213,19 @@ static void report(double seconds)
         fprintf(stderr, "    stack:\n");
         for (int i = 0; i < s->n_frames; i++) print_frame(i, s->frames[i], i > 0);
     }
+    fflush(stderr);
+}
+
+void watchdog_dump(const char *why)
+{
+    fprintf(stderr, "\nWATCHDOG: %s; the other threads:\n", why);
+    dump();
+}
+
+static void report(double seconds)
+{
+    atexit(fail_at_exit);
+    dump();
     fprintf(stderr, "WATCHDOG: aborting after %.0f s\n", seconds);
     fflush(stderr);
     atomic_store(&reported, 1);
@@ -236,14 +252,14 @@ static void *watch(void *arg)
 __attribute__((constructor)) static void watchdog_start(void)
 {
     static double seconds;
-    const char *v = getenv("MOTE_TEST_TIMEOUT");
-    if (!v || !*v) return;
-    seconds = strtod(v, NULL);
-    if (!(seconds > 0)) return;
     main_tid = getpid();
     main_thread = pthread_self();
     void *warm[1];
     backtrace(warm, 1); /* loads the unwinder now, not in a signal handler */
+    const char *v = getenv("MOTE_TEST_TIMEOUT");
+    if (!v || !*v) return;
+    seconds = strtod(v, NULL);
+    if (!(seconds > 0)) return;
     pthread_t t;
     pthread_attr_t a;
     pthread_attr_init(&a);
