@@ -239,8 +239,14 @@ static void test_batched_jobs_match(void **state)
         for (int i = 0; i < ref[k].n; i++) assert_int_equal(r.toks[i].id, ref[k].ids[i]);
         sched_job_release(j[k]);
     }
+    /* a job's end reaches its consumer before the scheduler frees its
+     * slot (under qemu that gap was seen once in 8 runs): wait for it */
     sched_stats st;
-    sched_get_stats(s, &st);
+    for (int i = 0; i < 10000; i++) {
+        sched_get_stats(s, &st);
+        if (st.running == 0) break;
+        usleep(1000);
+    }
     assert_int_equal(st.queued, 0);
     assert_int_equal(st.running, 0);
     assert_true(st.n_generated_tokens > 0);
