@@ -98,7 +98,7 @@ TEST_UTIL:= $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
-SERVE_OBJ:= $(SERVE_SRC:%.c=$(BUILD)/%.o)
+SERVE_OBJ:= $(SERVE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/serve/chat_page.o
 $(SERVE_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_serve))
 STORE_OBJ:= $(STORE_SRC:%.c=$(BUILD)/%.o)
 $(STORE_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_store))
@@ -139,6 +139,13 @@ $(BUILD)/libmote.a: $(LIB_OBJ)
 
 $(BUILD)/libmote.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libmote.so.$(SOVERSION) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# The chat page (GET /) is src/serve/chat.html as bytes in the binary.
+$(BUILD)/src/serve/chat_page.c: src/serve/chat.html
+	@mkdir -p $(@D)
+	{ echo '/* generated from src/serve/chat.html by the Makefile */'; \
+	  echo 'const char serve_chat_page[] = {'; od -An -v -tx1 $< | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0};'; echo 'const unsigned long serve_chat_page_len = sizeof serve_chat_page - 1;'; } > $@
 
 $(BUILD)/libmote-serve.a: $(SERVE_OBJ)
 	@mkdir -p $(@D)

@@ -309,6 +309,33 @@ static enum MHD_Result post_detokenize(serve_server *s, struct MHD_Connection *c
     return serve_reply_json(c, MHD_HTTP_OK, root);
 }
 
+/* GET /: the chat page (src/serve/chat.html, generated into chat_page.c).
+ * It holds no secret, so it is served without the API key; it asks for
+ * the key when the API answers 401. Its script and style are inline and
+ * it talks to this server only, which the policy says. */
+extern const char serve_chat_page[];
+extern const unsigned long serve_chat_page_len;
+
+static enum MHD_Result get_page(serve_server *s, struct MHD_Connection *c)
+{
+    (void)s;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(serve_chat_page_len, (void *)serve_chat_page, MHD_RESPMEM_PERSISTENT);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                            "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+                            "frame-ancestors 'none'");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    serve_note_status(MHD_HTTP_OK);
+    const enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
 typedef enum route_method { ROUTE_GET, ROUTE_POST } route_method;
 
 typedef struct route {
@@ -320,6 +347,7 @@ typedef struct route {
 } route;
 
 static const route routes[] = {
+    {"/", ROUTE_GET, 0, get_page, NULL},
     {"/health", ROUTE_GET, 0, get_health, NULL},
     {"/v1/models", ROUTE_GET, 0, get_models, NULL},
     {"/metrics", ROUTE_GET, 0, get_metrics, NULL},
@@ -439,7 +467,8 @@ static enum MHD_Result handle_request(serve_server *s, struct MHD_Connection *c,
         *con_cls = conn;
         conn->route = -1;
         s->in_flight++;
-        if (!authorized(s, c))
+        const int page = strcmp(url, "/") == 0 && strcmp(method, MHD_HTTP_METHOD_POST) != 0;
+        if (!page && !authorized(s, c))
             return fail(c, 401, "invalid_request_error", "invalid_api_key", NULL,
                         "Missing or incorrect API key: send 'Authorization: Bearer KEY'");
         int known;

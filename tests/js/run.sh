@@ -1,6 +1,7 @@
 #!/bin/sh
 # run.sh MOTE — the Node tests of `mote serve` (tests/js/*.mjs): the official
-# openai client, and structured output against the JSON Schema Test Suite.
+# openai client, structured output against the JSON Schema Test Suite, and
+# the chat page in headless Chromium (Debian's chromium; CHROMIUM overrides).
 # They need node and the packages of tests/package.json (`npm ci --prefix
 # tests`), and ../shared's stories260K. Without them they skip, saying why;
 # MOTE_REQUIRE_NODE=1 (CI) makes a missing piece a failure instead.
@@ -22,4 +23,15 @@ for t in openai_client schema_suite; do
     echo "-- tests/js/$t.mjs"
     node "tests/js/$t.mjs" "$mote" "$model" || fail=1
 done
+# The chat page in headless Chromium (its screenshot lands beside MOTE).
+browser=${CHROMIUM:-$(command -v chromium || true)}
+if [ -n "$browser" ]; then
+    echo "-- tests/js/chat_page.mjs"
+    CHROMIUM=$browser node tests/js/chat_page.mjs "$mote" "$model" "$(dirname "$mote")" || fail=1
+elif [ "${MOTE_REQUIRE_NODE:-0}" = 1 ]; then
+    echo "FAIL: tests/js/chat_page.mjs: chromium is not installed (apt-get install chromium)"
+    fail=1
+else
+    echo "SKIP: tests/js/chat_page.mjs: chromium is not installed (apt-get install chromium)"
+fi
 exit $fail
