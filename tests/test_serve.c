@@ -484,6 +484,15 @@ static void test_api_key(void **state)
                  "invalid_api_key");
     expect_error(http(s.port, "POST", "/tokenize", "{}", NULL), 401, "null", "invalid_api_key");
     expect(http(s.port, "GET", "/health", NULL, "Authorization: Bearer sesame-42\r\n"), 200, "ok");
+    /* the chat page holds no secret: served without the key, as HTML under
+     * a policy that lets it talk to this server only; POST there is not it */
+    reply page = http(s.port, "GET", "/", NULL, NULL);
+    if (page.status != 200 || !strstr(page.head, "Content-Type: text/html") ||
+        !strstr(page.head, "Content-Security-Policy: default-src 'none'") || !strstr(page.head, "connect-src 'self'") ||
+        !strstr(page.body, "<title>mote</title>") || !strstr(page.body, "/v1/chat/completions"))
+        fail_msg("the chat page: %d\n%s", page.status, page.head);
+    reply_free(&page);
+    expect_error(http(s.port, "POST", "/", "{}", NULL), 401, "null", "invalid_api_key");
     stop_server(&s);
 
     /* the same from a file (its first line, white space trimmed) */
