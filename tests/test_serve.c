@@ -44,9 +44,9 @@ static pid_t live_pid;
  * sanitizers), and to exit after SIGTERM. */
 #define START_TIMEOUT_S 60
 #define STOP_TIMEOUT_S 30
-/* The issue asks for 0 ticks over 10 s idle; the suite measures 3 s to
- * stay quick (a spinning thread shows in far less). */
-#define IDLE_SECONDS 3
+/* Idle with a loaded model (after a generation), the server uses no CPU
+ * at all: 0 ticks over 10 s. */
+#define IDLE_SECONDS 10
 
 typedef struct server {
     pid_t pid;
