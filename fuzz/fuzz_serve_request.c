@@ -37,7 +37,8 @@ static int param_ok(serve_request_kind kind, const char *p)
                                       "logprobs", "response_format", "tools", "logit_bias"};
     for (size_t i = 0; i < sizeof gen / sizeof *gen; i++)
         if (strcmp(p, gen[i]) == 0) return 1;
-    if (kind == SERVE_REQ_CHAT) return strcmp(p, "messages") == 0 || strcmp(p, "top_logprobs") == 0;
+    if (kind == SERVE_REQ_CHAT)
+        return strcmp(p, "messages") == 0 || strcmp(p, "top_logprobs") == 0 || strcmp(p, "tool_choice") == 0;
     return strcmp(p, "prompt") == 0 || strcmp(p, "echo") == 0 || strcmp(p, "best_of") == 0 ||
            strcmp(p, "suffix") == 0;
 }
@@ -66,6 +67,22 @@ static void check_generation(const serve_request *r)
         fuzz_check(r->echo == 0 || r->echo == 1, "echo 0/1");
     }
     fuzz_check(!r->schema || r->schema[0] == '{' || r->schema[0] == 't' || r->schema[0] == 'f', "schema: JSON text");
+    /* tools: chat only, a JSON array; tool_choice one of four, a named
+     * tool one of them; calls only on assistant messages, an answer's id */
+    fuzz_check(!r->tools || (r->kind == SERVE_REQ_CHAT && r->tools[0] == '['), "tools: a chat's JSON array");
+    fuzz_check(r->tool_choice >= SERVE_TOOLS_AUTO && r->tool_choice <= SERVE_TOOLS_NAMED, "tool_choice kind");
+    fuzz_check(r->tools || r->tool_choice == SERVE_TOOLS_NONE, "tool_choice without tools is none");
+    if (r->tool_choice == SERVE_TOOLS_NAMED) {
+        char want[SERVE_TOOL_NAME_MAX + 16];
+        snprintf(want, sizeof want, "\"name\":\"%s\"", r->tool_name);
+        fuzz_check(r->tool_name[0] && strstr(r->tools, want), "the named tool is one of the tools");
+    }
+    for (size_t i = 0; i < r->n_messages; i++) {
+        const serve_message *m = &r->messages[i];
+        fuzz_check(!m->tool_calls || (strcmp(m->role, "assistant") == 0 && m->tool_calls[0] == '['),
+                   "tool_calls: an assistant's JSON array");
+        fuzz_check((strcmp(m->role, "tool") == 0) == (m->tool_call_id != NULL), "tool_call_id on tool messages only");
+    }
     fuzz_check(r->stream == 0 || r->stream == 1, "stream 0/1");
     fuzz_check(r->include_usage == 0 || r->include_usage == 1, "include_usage 0/1");
     fuzz_check(r->max_tokens >= -1, "max_tokens >= -1");
@@ -120,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check(memchr(err.message, 0, sizeof err.message) && err.message[0], "a message");
         fuzz_check(memchr(err.param, 0, sizeof err.param) && param_ok(kind, err.param), "param of the kind");
         fuzz_check(!req.model && !req.content && !req.tokens && req.n_tokens == 0 && !req.messages &&
-                       req.n_messages == 0 && req.n_stop == 0 && !req.schema,
+                       req.n_messages == 0 && req.n_stop == 0 && !req.schema && !req.tools,
                    "left empty");
     }
     const int rc2 = serve_parse_request(kind, body, len, &again, &err2);

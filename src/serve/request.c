@@ -469,6 +469,7 @@ int serve_parse_request(serve_request_kind kind, const char *body, size_t len, s
     out->parse_special = 1;
     out->max_tokens = -1;
     out->top_logprobs = -1;
+    out->tool_choice = SERVE_TOOLS_NONE;
     out->sampling = mote_sampler_default_params();
     cJSON *root = cJSON_ParseWithLength(body, len);
     if (!root) return serve_fail(err, 400, "invalid_request_error", NULL, NULL, "the body is not valid JSON");
