@@ -116,6 +116,7 @@ typedef struct mote_model_info {
     float rope_freq_base;
     float norm_eps;
     int has_chat_template;
+    const char *chat_template; /* tokenizer.chat_template, or NULL */
     const char *tokenizer; /* tokenizer.ggml.model, e.g. "llama", "gpt2" */
     const char *pre;       /* tokenizer.ggml.pre or "" */
     /* What the file says that mote ignored, as llama.cpp does, one line each

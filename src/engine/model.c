@@ -141,6 +141,7 @@ mote_status mote_model_get_info(const mote_model *m, mote_model_info *info)
     info->vocab_only = m->arch == NULL;
     info->n_vocab = mote_vocab_size(m);
     info->has_chat_template = m->chat_template != NULL;
+    info->chat_template = m->chat_template;
     /* strings in the map are not NUL-terminated: the vocab keeps copies */
     info->tokenizer = m->vocab && m->vocab->model ? m->vocab->model : empty;
     info->pre = m->vocab && m->vocab->pre ? m->vocab->pre : empty;

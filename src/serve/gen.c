@@ -113,6 +113,11 @@ void serve_gen_free(serve_gen *g)
 
 typedef enum tool_format { TOOLS_HERMES, TOOLS_LLAMA3, TOOLS_MISTRAL } tool_format;
 
+static int blank(char c)
+{
+    return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+}
+
 static const struct {
     const char *before, *after, *args;
 } tool_forms[] = {
@@ -256,7 +261,7 @@ static cJSON *find_calls(tool_format f, const char *text, size_t len, const char
         }
     } else {
         const char *q = p;
-        while (q < end && (*q == ' ' || *q == '\n' || *q == '\t' || *q == '\r')) q++;
+        while (q < end && blank(*q)) q++;
         static const char python_tag[] = "<|python_tag|>", mistral[] = "[TOOL_CALLS]";
         const char *mark = f == TOOLS_LLAMA3 ? python_tag : mistral;
         if ((size_t)(end - q) >= strlen(mark) && memcmp(q, mark, strlen(mark)) == 0) q += strlen(mark);
@@ -277,8 +282,8 @@ static cJSON *find_calls(tool_format f, const char *text, size_t len, const char
     memcpy(rest + n, p, (size_t)(end - p));
     n += (size_t)(end - p);
     size_t a = 0;
-    while (a < n && (rest[a] == ' ' || rest[a] == '\n' || rest[a] == '\t' || rest[a] == '\r')) a++;
-    while (n > a && (rest[n - 1] == ' ' || rest[n - 1] == '\n' || rest[n - 1] == '\t' || rest[n - 1] == '\r')) n--;
+    while (a < n && blank(rest[a])) a++;
+    while (n > a && blank(rest[n - 1])) n--;
     memmove(rest, rest + a, n - a);
     rest[n - a] = '\0';
     *content = rest;
@@ -287,6 +292,13 @@ static cJSON *find_calls(tool_format f, const char *text, size_t len, const char
         calls = NULL;
     }
     return calls;
+}
+
+/* Call ids are call_ + the answer's id without its "chatcmpl-" + _N. */
+static const char *call_id_base(const serve_gen *g)
+{
+    const char *dash = strchr(g->id, '-');
+    return dash ? dash + 1 : g->id;
 }
 
 /* How much of text[0..len) a stream may send as content now: not a call,
@@ -303,7 +315,7 @@ static size_t content_ready(const serve_gen *g, const char *text, size_t len)
         return len;
     }
     size_t i = 0;
-    while (i < len && (text[i] == ' ' || text[i] == '\n' || text[i] == '\t' || text[i] == '\r')) i++;
+    while (i < len && blank(text[i])) i++;
     if (i == len) return 0; /* nothing says yet what it is */
     /* a call starts the answer or there is none */
     const char *mark = g->format == TOOLS_LLAMA3 ? "{<" : "[";
@@ -476,7 +488,7 @@ static enum MHD_Result answer(serve_gen *g, struct MHD_Connection *c, const sche
         cJSON *msg = cJSON_AddObjectToObject(choice, "message");
         cJSON_AddStringToObject(msg, "role", "assistant");
         char *content = NULL;
-        cJSON *calls = g->tools ? find_calls(g->format, text, strlen(text), g->id + 9 /* after "chatcmpl-" */, &content) : NULL;
+        cJSON *calls = g->tools ? find_calls(g->format, text, strlen(text), call_id_base(g), &content) : NULL;
         if (calls) {
             if (content && *content) cJSON_AddStringToObject(msg, "content", content);
             else cJSON_AddNullToObject(msg, "content");
@@ -609,7 +621,7 @@ static int sse_tools(serve_gen *g, const sched_output *o)
     if (o->finish == SCHED_RUNNING) return 0;
     if (o->finish != SCHED_FINISH_STOP && o->finish != SCHED_FINISH_LENGTH) return sse_end(g, o, NULL);
     char *content = NULL;
-    cJSON *calls = find_calls(g->format, text, g->len, g->id + 9, &content);
+    cJSON *calls = find_calls(g->format, text, g->len, call_id_base(g), &content);
     free(content);
     if (!calls) { /* no call after all: the rest is content */
         if (g->len > g->streamed && sse_choice(g, text_choice(g, text + g->streamed, g->len - g->streamed, NULL, 0)) != 0)
@@ -839,27 +851,23 @@ static int chat_prompt(const serve_server *s, const mote_model *model, const ser
         msgs[i].role = strcmp(req->messages[i].role, "developer") == 0 ? "system" : req->messages[i].role;
         msgs[i].content = req->messages[i].content;
     }
-    const char *tmpl = s->cfg.chat_template;
+    /* the template: the server's, else the model's, else ChatML; its text
+     * says how it shows tools and calls */
     mote_model_info info;
-    *chatml = !tmpl && (mote_model_get_info(model, &info) != MOTE_OK || !info.has_chat_template);
-    if (*chatml) tmpl = chatml_template;
-    char *ctx = NULL, *own = NULL;
+    const char *text = s->cfg.chat_template;
+    if (!text && mote_model_get_info(model, &info) == MOTE_OK) text = info.chat_template;
+    *chatml = !text;
+    if (*chatml) text = chatml_template;
+    char *ctx = NULL;
     mote_status st = MOTE_OK;
     if (with_tools || calls) {
-        /* the template's text says how it shows tools and calls */
-        const size_t cap = 1 << 20;
-        const char *text = tmpl;
-        if (!text && (own = malloc(cap)) &&
-            mote_model_meta_string(model, "tokenizer.chat_template", own, cap) == MOTE_OK)
-            text = own;
         *format = tool_format_of(*chatml ? NULL : text);
-        const int shows = !*chatml && text && strstr(text, "tools") && strstr(text, "tool_calls");
+        const int shows = !*chatml && strstr(text, "tools") && strstr(text, "tool_calls");
         if (!(ctx = tools_context(req, with_tools, shows))) st = MOTE_E_NOMEM;
     }
-    if (st == MOTE_OK) st = tokenize_chat(model, tmpl, msgs, req->n_messages, ctx, out, n);
+    if (st == MOTE_OK) st = tokenize_chat(model, text, msgs, req->n_messages, ctx, out, n);
     free(msgs);
     cJSON_free(ctx);
-    free(own);
     if (st == MOTE_E_NOMEM) return serve_fail(err, 500, "server_error", NULL, NULL, "out of memory");
     if (st != MOTE_OK)
         return serve_fail(err, 400, "invalid_request_error", NULL, "messages", "the chat template failed: %.180s",
@@ -974,26 +982,20 @@ static enum MHD_Result start(serve_server *s, struct MHD_Connection *c, serve_co
     g->tools = chat && req->tools && req->tool_choice != SERVE_TOOLS_NONE;
     g->forced = g->tools && (req->tool_choice == SERVE_TOOLS_REQUIRED || req->tool_choice == SERVE_TOOLS_NAMED);
     g->format = format;
+    /* a forced tool call, or response_format: sampling follows a grammar */
     mote_grammar *grammar = NULL;
-    if (g->forced) {
-        const mote_status gs = tool_grammar(req->tools, req->tool_choice == SERVE_TOOLS_NAMED ? req->tool_name : NULL,
-                                            format, &grammar);
-        if (gs != MOTE_OK) {
-            free(prompt);
-            serve_fail(&err, gs == MOTE_E_NOMEM ? 500 : 400, gs == MOTE_E_NOMEM ? "server_error" : "invalid_request_error",
-                       gs == MOTE_E_UNSUPPORTED ? "unsupported_schema" : NULL, "tools", "a tool's parameters: %.220s",
-                       gs == MOTE_E_NOMEM ? "out of memory" : mote_last_error());
-            return serve_reply_error(c, &err);
-        }
-    } else if (req->schema) {
-        const mote_status gs = mote_grammar_from_json_schema(req->schema, strlen(req->schema), &grammar);
-        if (gs != MOTE_OK) {
-            free(prompt);
-            serve_fail(&err, gs == MOTE_E_NOMEM ? 500 : 400, gs == MOTE_E_NOMEM ? "server_error" : "invalid_request_error",
-                       gs == MOTE_E_UNSUPPORTED ? "unsupported_schema" : NULL, "response_format", "%.240s",
-                       mote_last_error());
-            return serve_reply_error(c, &err);
-        }
+    const char *by = g->forced ? "tools" : req->schema ? "response_format" : NULL;
+    const mote_status gs =
+        g->forced    ? tool_grammar(req->tools, req->tool_choice == SERVE_TOOLS_NAMED ? req->tool_name : NULL, format,
+                                    &grammar)
+        : req->schema ? mote_grammar_from_json_schema(req->schema, strlen(req->schema), &grammar)
+                      : MOTE_OK;
+    if (gs != MOTE_OK) {
+        free(prompt);
+        serve_fail(&err, gs == MOTE_E_NOMEM ? 500 : 400, gs == MOTE_E_NOMEM ? "server_error" : "invalid_request_error",
+                   gs == MOTE_E_UNSUPPORTED ? "unsupported_schema" : NULL, by, "%s%.220s",
+                   g->forced ? "a tool's parameters: " : "", gs == MOTE_E_NOMEM ? "out of memory" : mote_last_error());
+        return serve_reply_error(c, &err);
     }
     const char *stops[SERVE_STOP_MAX + 1];
     int n_stop = 0;
