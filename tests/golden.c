@@ -88,14 +88,18 @@ int golden_load(const char *name, golden_model *g)
     free(text);
 
     /* Without NEAR_TIES.tsv the greedy test would expect every id, so its
-     * absence is an error too. */
-    if (!(text = read_file(shared_path("golden/NEAR_TIES.tsv"), NULL))) {
-        print_error("golden: cannot read %s\n", shared_path("golden/NEAR_TIES.tsv"));
+     * absence is an error too. The archs/ folder has its own, naming models
+     * from there. */
+    const int in_archs = strncmp(name, "archs/", 6) == 0;
+    const char *near_ties = in_archs ? "golden/archs/NEAR_TIES.tsv" : "golden/NEAR_TIES.tsv";
+    const char *key = in_archs ? name + 6 : name;
+    if (!(text = read_file(shared_path(near_ties), NULL))) {
+        print_error("golden: cannot read %s\n", shared_path(near_ties));
         return -1;
     }
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         char *f[8];
-        if (split_tabs(line, f, 8) < 3 || strcmp(f[0], name) != 0) continue;
+        if (split_tabs(line, f, 8) < 3 || strcmp(f[0], key) != 0) continue;
         golden_case *c = find_case(g, f[1]);
         int step = atoi(f[2]);
         if (c && (c->first_near_tie < 0 || step < c->first_near_tie)) c->first_near_tie = step;
@@ -118,25 +122,35 @@ static void free_names(char **names, int n)
     free(names);
 }
 
-int golden_manifest_models(char names[][128], int cap)
+/* Append "<prefix><stem>" for every <gdir>/<stem>.cases.tsv of the
+ * manifest whose model <mdir>/<stem>.gguf it lists too; -1 past cap. */
+static int add_models(const char *gdir, const char *mdir, const char *prefix, char names[][128], int n, int cap)
 {
     static const char cases_suffix[] = ".cases.tsv";
     char **cases, **models;
-    int nc = shared_manifest_list("golden", cases_suffix, &cases);
-    int nm = shared_manifest_list("models", ".gguf", &models);
-    int n = nc < 0 || nm < 0 ? -1 : 0;
+    int nc = shared_manifest_list(gdir, cases_suffix, &cases);
+    int nm = shared_manifest_list(mdir, ".gguf", &models);
+    if (nc < 0 || nm < 0) n = -1;
     for (int i = 0; n >= 0 && i < nc; i++) {
         char gguf[160];
         size_t stem = strlen(cases[i]) - (sizeof cases_suffix - 1);
         snprintf(gguf, sizeof gguf, "%.*s.gguf", (int)stem, cases[i]);
         if (!has_name(models, nm, gguf)) continue;
-        if (n == cap || stem >= sizeof names[0]) {
+        if (n == cap || strlen(prefix) + stem >= sizeof names[0]) {
             n = -1;
             break;
         }
-        snprintf(names[n++], sizeof names[0], "%.*s", (int)stem, cases[i]);
+        snprintf(names[n++], sizeof names[0], "%s%.*s", prefix, (int)stem, cases[i]);
     }
     free_names(cases, nc > 0 ? nc : 0);
     free_names(models, nm > 0 ? nm : 0);
+    return n;
+}
+
+int golden_manifest_models(char names[][128], int cap)
+{
+    int n = add_models("golden", "models", "", names, 0, cap);
+    if (n >= 0) n = add_models("golden/archs", "models/archs", "archs/", names, n, cap);
+    if (n >= 0) n = add_models("golden/archs/alt-ctx256", "models/archs", "archs/alt-ctx256/", names, n, cap);
     return n;
 }

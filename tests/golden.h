@@ -36,9 +36,11 @@ int golden_load(const char *name, golden_model *g);
 
 /* The models the golden suite covers, from ../shared/MANIFEST.tsv: every
  * models/<stem>.gguf (directly in models/: the llama and qwen2 models) whose
- * golden/<stem>.cases.tsv the manifest lists too. Writes the stems (sorted)
- * to names and returns their count, or -1 if the manifest is unreadable or
- * lists more than cap. */
+ * golden/<stem>.cases.tsv the manifest lists too, then "archs/<stem>" for
+ * models/archs/ with golden/archs/, then "archs/alt-ctx256/<stem>" for the
+ * goldens of models/archs/<stem>.gguf at n_ctx 256. Writes the names
+ * (sorted within each folder) and returns their count, or -1 if the
+ * manifest is unreadable or lists more than cap. */
 int golden_manifest_models(char names[][128], int cap);
 
 /* Parse space-separated ints; returns the count. */

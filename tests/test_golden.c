@@ -1,6 +1,8 @@
 /*
- * test_golden.c — mote's logits against llama.cpp's for every llama and
- * qwen2 model in ../shared/models.
+ * test_golden.c — mote's logits against llama.cpp's for every model in
+ * ../shared/models (llama, qwen2) and ../shared/models/archs (qwen3,
+ * gemma3, phi3, granite, smollm3; phi3 also at n_ctx 256, where LongRoPE
+ * takes its short factors).
  *
  * teacher_forcing: each case's prompt is evaluated as one batch, then the 64
  * golden greedy ids are fed one at a time — exactly how llama.cpp produced
@@ -67,9 +69,29 @@ static const tolerance tolerances[] = {
     {"Q2_K", 2e-4f, 6e-2f},  {"stories260K", 2e-4f, 2e-4f},
 };
 
+/* Exceptions for the random-weight models of models/archs, whose logits
+ * amplify rounding more than trained models':
+ * - gemma3's GELU goes through llama.cpp's F16 table: an input one F16
+ *   step off moves the logits by up to 1.6e-3 (../shared/README.md).
+ *   Its quantized files agree to 5e-6 on the generation path; the F32
+ *   file to 3e-4, so some F32 rounding still differs somewhere.
+ * - Q4_K_M in one batch: llama.cpp's batch kernels for Q4_K round
+ *   differently from its single-token ones (see above), and these
+ *   models carry that further than the trained ones: up to 1.1e-1, and
+ *   gemma3's GELU table (six layers) further still. */
+static const tolerance arch_tolerances[] = {
+    {"gemma3-F32", 1e-3f, 2e-3f},
+    {"gemma3-Q4_K_M", 2e-4f, 3e-1f},
+    {"Q4_K_M", 2e-4f, 1.5e-1f},
+};
+
 static const tolerance *tolerance_for(const char *name)
 {
     static const tolerance fallback = {"", 6e-2f, 6e-2f};
+    for (size_t i = 0; strncmp(name, "archs/", 6) == 0 && i < sizeof arch_tolerances / sizeof arch_tolerances[0]; i++) {
+        size_t n = strlen(name), s = strlen(arch_tolerances[i].suffix);
+        if (n >= s && strcmp(name + n - s, arch_tolerances[i].suffix) == 0) return &arch_tolerances[i];
+    }
     for (size_t i = 0; i < sizeof tolerances / sizeof tolerances[0]; i++) {
         size_t n = strlen(name), s = strlen(tolerances[i].suffix);
         if (n >= s && strcmp(name + n - s, tolerances[i].suffix) == 0) return &tolerances[i];
@@ -103,6 +125,21 @@ typedef struct model_fixture {
 
 static char model_names[MAX_MODELS][128];
 
+/* The model file of golden name `name` and the context its goldens were
+ * made with: 512, or 256 for the alt-ctx256 goldens (phi3's LongRoPE picks
+ * its factor set by the context size). */
+static void model_path(const char *name, char *rel, size_t cap, int *n_ctx)
+{
+    static const char alt[] = "archs/alt-ctx256/";
+    *n_ctx = 512;
+    if (strncmp(name, alt, sizeof alt - 1) == 0) {
+        snprintf(rel, cap, "models/archs/%s.gguf", name + sizeof alt - 1);
+        *n_ctx = 256;
+    } else {
+        snprintf(rel, cap, "models/%s.gguf", name);
+    }
+}
+
 static int setup_model(void **state)
 {
     model_fixture *f = calloc(1, sizeof *f);
@@ -110,13 +147,14 @@ static int setup_model(void **state)
     *state = f;
     if (golden_load(f->name, &f->g) != 0) return -1;
     char rel[300];
-    snprintf(rel, sizeof rel, "models/%s.gguf", f->name);
+    int n_ctx = 0;
+    model_path(f->name, rel, sizeof rel, &n_ctx);
     if (mote_model_open(shared_path(rel), NULL, &f->model) != MOTE_OK) {
         print_error("%s: %s\n", f->name, mote_last_error());
         return -1;
     }
     mote_session_params sp = mote_session_default_params();
-    sp.n_ctx = 256;
+    sp.n_ctx = n_ctx;
     sp.n_threads = N_THREADS;
     sp.kv_type = MOTE_KV_F32; /* the goldens were made with an F32 cache */
     if (mote_session_create(f->model, &sp, &f->s) != MOTE_OK) {
@@ -264,16 +302,21 @@ static void test_files_present(void **state)
     if (n_models == 0) fail_msg("%s/MANIFEST.tsv lists no model with golden files", shared_dir());
     int bad = 0;
     for (int i = 0; i < n_models; i++) {
-        static const char *const forms[] = {"models/%s.gguf", "golden/%s.cases.tsv", "golden/%s.topk.tsv"};
+        static const char *const forms[] = {"golden/%s.cases.tsv", "golden/%s.topk.tsv", NULL};
         for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++) {
             char rel[300];
-            snprintf(rel, sizeof rel, forms[k], model_names[i]);
+            int n_ctx;
+            if (forms[k]) snprintf(rel, sizeof rel, forms[k], model_names[i]);
+            else model_path(model_names[i], rel, sizeof rel, &n_ctx);
             const char *why = shared_check_file(rel);
             if (why) print_error("golden model %s: %s\n", model_names[i], why), bad++;
         }
     }
-    const char *why = shared_check_file("golden/NEAR_TIES.tsv");
-    if (why) print_error("golden: %s\n", why), bad++;
+    static const char *const near_ties[] = {"golden/NEAR_TIES.tsv", "golden/archs/NEAR_TIES.tsv"};
+    for (size_t k = 0; k < sizeof near_ties / sizeof near_ties[0]; k++) {
+        const char *why = shared_check_file(near_ties[k]);
+        if (why) print_error("golden: %s\n", why), bad++;
+    }
     if (bad) fail_msg("%d file(s) of the %d golden models of MANIFEST.tsv missing or damaged (listed above)", bad,
                       n_models);
     print_message("[  INFO    ] MANIFEST.tsv: %d golden models, all files present\n", n_models);

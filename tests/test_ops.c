@@ -153,7 +153,7 @@ static void test_rope(void **state)
     fill_normal(x0, HD, 1.0f, 9);
     for (int neox = 0; neox < 2; neox++) {
         const int pos = 37;
-        op_rope_cache(cs, pos, ROT, 10000.0f, 1.0f, NULL);
+        op_rope_cache(cs, pos, ROT, 10000.0f, 1.0f, NULL, 1.0f);
         memcpy(x, x0, sizeof x);
         op_rope(x, cs, ROT, neox);
         for (int i = 0; i < ROT / 2; i++) {

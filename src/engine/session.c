@@ -99,7 +99,7 @@ static size_t layout(forward_state *st, const arch_hparams *hp, int n_threads, s
         {&st->hb, B * hp->n_ff * F},
         {&st->hb2, B * hp->n_ff * F},
         {&st->tmp, B * hp->n_embd * F},
-        {&st->rope_cs, B * hp->n_rot * F},
+        {&st->rope_cs, B * ROPE_VARIANTS * hp->n_rot * F},
         {&st->att, attention_scores_floats(hp, st->kv_type, st->n_ctx, n_threads) * F},
         {&st->attn_part, attention_part_floats(hp, st->kv_type, st->n_ctx, n_threads) * F},
         {&st->keep_seg, B * sizeof(int32_t)},
@@ -186,6 +186,7 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
     s->progress_user = p.progress_user;
     s->eval_first = -1;
     s->st.n_ctx = p.n_ctx;
+    s->st.rope_ff = arch_rope_factors(s->arch, p.n_ctx);
     s->st.n_seq = p.n_seq_max;
     s->st.n_batch = p.n_batch;
     s->st.kv_type = kv_type;

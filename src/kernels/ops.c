@@ -2,9 +2,11 @@
 #include "kernels/ops.h"
 
 #include <math.h>
+#include <pthread.h>
 
 #include "kernels/dot_scalar.h"
 #include "kernels/kernels.h"
+#include "tensor/fp16.h"
 
 void op_rmsnorm(float *out, const float *x, const float *w, int n, float eps)
 {
@@ -15,15 +17,15 @@ void op_rmsnorm(float *out, const float *x, const float *w, int n, float eps)
     for (int i = 0; i < n; i++) out[i] = (x[i] * scale) * w[i];
 }
 
-void op_rope_cache(float *cs, int pos, int n_rot, float base, float freq_scale, const float *ff)
+void op_rope_cache(float *cs, int pos, int n_rot, float base, float freq_scale, const float *ff, float mscale)
 {
     /* θ advances by repeated float multiplication, as ggml's rope cache does. */
     const float theta_scale = powf(base, -2.0f / (float)n_rot);
     float theta = (float)pos;
     for (int i = 0; i < n_rot / 2; i++) {
         float t = freq_scale * (ff ? theta / ff[i] : theta);
-        cs[2 * i] = cosf(t);
-        cs[2 * i + 1] = sinf(t);
+        cs[2 * i] = cosf(t) * mscale;
+        cs[2 * i + 1] = sinf(t) * mscale;
         theta *= theta_scale;
     }
 }
@@ -104,6 +106,46 @@ void op_swiglu(float *g, const float *u, int n)
     const kernel_ops *k = kernels_get();
     if (k->swiglu) k->swiglu(g, u, n);
     else op_swiglu_scalar(g, u, n);
+}
+
+/* ggml's gelu with tanh, in float as ggml_gelu_f32 computes it; ggml is
+ * compiled with FMA contraction, which fuses 1 + a·x·x. */
+static float gelu_f32(float x)
+{
+    const float sqrt_2_over_pi = 0.79788456080286535587989211986876f, coef_a = 0.044715f;
+    return 0.5f * x * (1.0f + tanhf(sqrt_2_over_pi * x * fmaf(coef_a * x, x, 1.0f)));
+}
+
+/* gelu of every F16 value, as F16 widened to float (ggml's table). */
+static float gelu_table[1 << 16];
+static pthread_once_t gelu_once = PTHREAD_ONCE_INIT;
+
+static void gelu_table_init(void)
+{
+    for (uint32_t h = 0; h < (1u << 16); h++)
+        gelu_table[h] = fp16_to_fp32(fp32_to_fp16(gelu_f32(fp16_to_fp32((mote_f16)h))));
+}
+
+void op_geglu(float *g, const float *u, int n)
+{
+    pthread_once(&gelu_once, gelu_table_init);
+    for (int i = 0; i < n; i++) {
+        const float x = g[i];
+        if (x <= -10.0f) g[i] = 0.0f;
+        else if (x >= 10.0f) g[i] = x * u[i];
+        else g[i] = gelu_table[fp32_to_fp16(x)] * u[i];
+    }
+}
+
+void op_softcap(float *x, int n, float cap)
+{
+    const float inv = 1.0f / cap;
+    for (int i = 0; i < n; i++) x[i] = tanhf(x[i] * inv) * cap;
+}
+
+void op_scale(float *x, int n, float s)
+{
+    for (int i = 0; i < n; i++) x[i] *= s;
 }
 
 void op_add(float *y, const float *x, int n)

@@ -11,10 +11,11 @@
 /* out = x / sqrt(mean(x²) + eps) * w, over n elements (out may alias x). */
 void op_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
 
-/* cos/sin table of rotary embedding for one position: cs[2i] = cos θi,
- * cs[2i+1] = sin θi, θi = pos · freq_scale · base^(-2i/n_rot) / ff[i],
- * for i < n_rot/2. ff may be NULL (all 1). */
-void op_rope_cache(float *cs, int pos, int n_rot, float base, float freq_scale, const float *ff);
+/* cos/sin table of rotary embedding for one position: cs[2i] = mscale ·
+ * cos θi, cs[2i+1] = mscale · sin θi, θi = pos · freq_scale ·
+ * base^(-2i/n_rot) / ff[i], for i < n_rot/2. ff may be NULL (all 1);
+ * mscale is LongRoPE's attention factor (1: none). */
+void op_rope_cache(float *cs, int pos, int n_rot, float base, float freq_scale, const float *ff, float mscale);
 /* Rotate one head vector in place with a cos/sin table. neox: pairs
  * (i, i + n_rot/2) instead of (2i, 2i+1). Dimensions >= n_rot are kept. */
 void op_rope(float *x, const float *cs, int n_rot, int neox);
@@ -26,6 +27,16 @@ void op_softmax(float *s, int n, float scale);
  * gives the scalar op's bits; op_swiglu_scalar is that reference). */
 void op_swiglu(float *g, const float *u, int n);
 void op_swiglu_scalar(float *g, const float *u, int n);
+
+/* g = gelu(g) * u over n elements, GELU with tanh as llama.cpp's CPU
+ * backend computes it: through a table over all F16 inputs, so
+ * gelu(x) = f16(gelu_f32(f16(x))) for -10 < x < 10, 0 below, x above. */
+void op_geglu(float *g, const float *u, int n);
+
+/* x = cap · tanh(x / cap) over n elements (final logit softcapping). */
+void op_softcap(float *x, int n, float cap);
+/* x *= s over n elements. */
+void op_scale(float *x, int n, float s);
 
 /* dot(a, b) over n elements, summed in the order of ggml's AVX-512
  * ggml_vec_dot_f32 (llama.cpp's attention scores). */

@@ -7,9 +7,13 @@
  * shape and a supported type. Weights are never copied: each `weight`
  * points into the file's memory map.
  *
- * Supported: `llama` (Llama 2/3.x with rope_freqs scaling, TinyLlama,
- * SmolLM, Mistral; tied or separate output) and `qwen2` (q/k/v biases,
- * NEOX-style rope).
+ * Supported families: `llama` (Llama 2/3.x with rope_freqs scaling,
+ * TinyLlama, SmolLM, Mistral), `qwen2`, `qwen3`, `gemma3`, `phi3`,
+ * `granite` and `smollm3`. What sets a family apart is data, not code: one
+ * arch_family record each (arch_load.c) says which norms, biases, fused
+ * tensors, scales, rope style and window pattern it has; arch_load turns
+ * that and the file's keys into the hyper-parameters and per-layer
+ * settings below, which the one forward pass reads.
  */
 #ifndef MOTE_MODEL_ARCH_H
 #define MOTE_MODEL_ARCH_H
@@ -20,14 +24,15 @@
 #include "gguf/gguf.h"
 #include "kernels/attention.h"
 
-enum arch_kind {
-    ARCH_LLAMA,
-    ARCH_QWEN2,
-};
-
 enum rope_style {
     ROPE_NORM, /* rotate adjacent pairs (x[2i], x[2i+1]): llama */
     ROPE_NEOX, /* rotate (x[i], x[i + n_rot/2]): qwen2 */
+};
+
+/* The gated feed-forward's activation: down(act(gate·x) ⊙ up·x). */
+enum ffn_act {
+    FFN_SILU, /* SwiGLU */
+    FFN_GELU, /* GeGLU with tanh GELU, through llama.cpp's F16 table */
 };
 
 /* A 2-D weight matrix used in place: rows of `cols` elements of `type`. */
@@ -47,11 +52,19 @@ typedef struct layer_weights {
     weight wv;                  /* (n_embd) -> (n_head_kv * head_dim) */
     weight wo;                  /* (n_head * head_dim) -> (n_embd) */
     const float *bq, *bk, *bv;  /* q/k/v biases (qwen2) or NULL */
+    const float *q_norm, *k_norm; /* (head_dim) RMS norm of each q/k head before rope, or NULL */
+    const float *attn_post_norm; /* (n_embd) RMS norm of the attention output, or NULL */
     const float *ffn_norm;      /* (n_embd) */
+    const float *ffn_post_norm; /* (n_embd) RMS norm of the feed-forward output, or NULL */
     weight w_gate;              /* (n_embd) -> (n_ff) */
     weight w_up;                /* (n_embd) -> (n_ff) */
     weight w_down;              /* (n_ff) -> (n_embd) */
+    int window;                 /* sliding window: attends to the last `window` positions; 0: all */
+    int rope;                   /* rope variant (index into the rope cache), -1: no rope (NoPE) */
 } layer_weights;
+
+/* Rope variants: the main one, and the local layers' own base (gemma3). */
+#define ROPE_VARIANTS 2
 
 typedef struct arch_hparams {
     int n_vocab;        /* rows of token_embd */
@@ -67,16 +80,30 @@ typedef struct arch_hparams {
     float rope_freq_scale; /* 1 / linear scaling factor */
     float norm_eps;     /* RMSNorm epsilon */
     enum rope_style rope_style;
+    float rope_base_local; /* rope base of variant 1 (local layers), scale 1 */
+    float rope_mscale;  /* cos and sin × this (rope.scaling.attn_factor); 1 = none */
+    int n_ctx_orig;     /* LongRoPE: long factors iff the padded context exceeds this */
+    int n_swa;          /* sliding window of the local layers; 0: none */
+    float embd_scale;   /* inputs × this; 1 = none */
+    float q_scale;      /* q × this after rope, before the scores (gemma3, phi3); 1 = none */
+    float kq_scale;     /* scores × this before the softmax */
+    float residual_scale; /* block outputs × this before the residual add; 1 = none */
+    float logit_scale;  /* logits × this; 1 = none */
+    float softcap;      /* logits = softcap·tanh(logits/softcap); 0 = none */
+    enum ffn_act act;
+    int fused_up;       /* ffn_up holds gate rows then up rows (w_gate, w_up are views of it) */
     int pooling;        /* <arch>.pooling_type for embeddings (enum mote_pooling), 0 if absent */
 } arch_hparams;
 
 typedef struct model_arch {
-    enum arch_kind kind;
+    const char *family; /* general.architecture */
     arch_hparams hp;
     weight tok_embd;            /* (n_embd) x n_vocab rows */
     const float *output_norm;   /* (n_embd) */
     weight output;              /* (n_embd) -> (n_vocab); tok_embd when tied */
     const float *rope_freqs;    /* (n_rot / 2) frequency divisors, or NULL */
+    const float *rope_long;     /* (n_rot / 2) LongRoPE divisors past n_ctx_orig, or NULL */
+    const float *rope_short;    /* (n_rot / 2) LongRoPE divisors up to n_ctx_orig, or NULL */
     layer_weights *layers;      /* (n_layer) */
     int64_t n_params;           /* elements of all tensors */
     uint64_t weight_bytes;      /* bytes of all tensor data */
@@ -85,6 +112,13 @@ typedef struct model_arch {
 /* Build the architecture named by general.architecture from the file. */
 mote_status arch_load(const gguf_file *f, model_arch **out);
 void arch_free(model_arch *a);
+/* The families arch_load runs, as words for messages. */
+const char *arch_families(void);
+/* The rope frequency divisors for a context of n_ctx positions per
+ * sequence: rope_freqs, or LongRoPE's long set when n_ctx padded to 256
+ * exceeds n_ctx_orig (as llama.cpp decides) and its short set otherwise;
+ * NULL for none. */
+const float *arch_rope_factors(const model_arch *a, int n_ctx);
 
 /* ------------------------------------------------------------------------
  * Forward pass
@@ -110,7 +144,8 @@ typedef struct forward_state {
     float *hb;          /* (n_batch, n_ff) */
     float *hb2;         /* (n_batch, n_ff) */
     float *tmp;         /* (n_batch, n_embd) block outputs before the residual add */
-    float *rope_cs;     /* (n_batch, n_rot) cos/sin per token position */
+    float *rope_cs;     /* (n_batch, ROPE_VARIANTS, n_rot) cos/sin per token position */
+    const float *rope_ff; /* rope frequency divisors for this context (arch_rope_factors) or NULL */
     float *att;         /* F32 cache: (n_threads, n_ctx) attention scores per thread; else NULL */
     float *attn_part;   /* F16/Q8_0 cache: attention partials (model/attention.h); else NULL */
     int32_t *keep_seg;  /* (n_batch) rows kept per run after the last attention */

@@ -19,9 +19,75 @@
 
 #define MAX_KEY 128
 
+/* ------------------------------------------------------------------------
+ * Families
+ *
+ * What sets each family apart from llama, as llama.cpp builds it (its
+ * src/models/<family>.cpp). arch_load turns a record and the file's keys
+ * into hyper-parameters and per-layer settings; nothing else in the
+ * engine asks which family a model is.
+ * ---------------------------------------------------------------------- */
+
+typedef struct arch_family {
+    const char *name;          /* general.architecture */
+    enum rope_style rope_style;
+    enum ffn_act act;
+    unsigned qkv_bias : 1;     /* q/k/v biases required (qwen2) */
+    unsigned qk_norm : 1;      /* attn_q_norm / attn_k_norm per head, before rope */
+    unsigned post_norms : 1;   /* post_attention_norm and post_ffw_norm on the block outputs */
+    unsigned fused_qkv : 1;    /* attn_qkv may stand for attn_q, attn_k and attn_v */
+    unsigned fused_up : 1;     /* ffn_up holds the gate rows then the up rows; no ffn_gate */
+    unsigned q_prescale : 1;   /* q × 1/√head_dim after rope, scores unscaled */
+    unsigned embd_sqrt : 1;    /* inputs × √n_embd */
+    unsigned granite : 1;      /* embedding, residual, attention and logit scale keys */
+    unsigned long_rope : 1;    /* rope_factors_long/_short and rope.scaling.attn_factor */
+    unsigned softcap : 1;      /* final_logit_softcapping key */
+    unsigned swa : 1;          /* attention.sliding_window on a layer pattern */
+    unsigned swa_ignored : 1;  /* attention.sliding_window read and ignored, as llama.cpp does */
+    int swa_period;            /* pattern without a key: layer il is local iff il % p < p - 1 */
+    int nope_period;           /* layer il has no rope iff (il + 1) % p == 0; 0: every layer has */
+} arch_family;
+
+static const arch_family families[] = {
+    {.name = "llama", .rope_style = ROPE_NORM},
+    {.name = "qwen2", .rope_style = ROPE_NEOX, .qkv_bias = 1},
+    {.name = "qwen3", .rope_style = ROPE_NEOX, .qk_norm = 1},
+    {.name = "gemma3", .rope_style = ROPE_NEOX, .act = FFN_GELU, .qk_norm = 1, .post_norms = 1, .q_prescale = 1,
+     .embd_sqrt = 1, .softcap = 1, .swa = 1, .swa_period = 6},
+    {.name = "phi3", .rope_style = ROPE_NEOX, .fused_qkv = 1, .fused_up = 1, .q_prescale = 1, .long_rope = 1,
+     .swa_ignored = 1},
+    {.name = "granite", .rope_style = ROPE_NORM, .granite = 1},
+    {.name = "smollm3", .rope_style = ROPE_NORM, .nope_period = 4},
+};
+
+static const arch_family *find_family(const gguf_str *name)
+{
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+        if (strlen(families[i].name) == name->len && memcmp(families[i].name, name->ptr, name->len) == 0)
+            return &families[i];
+    return NULL;
+}
+
+/* Families llama.cpp knows that mote does not run yet, with what differs:
+ * named in the error instead of "not supported". */
+static const struct {
+    const char *name, *feature;
+} unsupported[] = {
+    {"gemma3n", "per-layer embeddings and AltUp (Gemma 3n)"},
+    {"gemma2", "attention logit softcapping (Gemma 2)"},
+    {"qwen3moe", "mixture-of-experts layers"},
+    {"qwen2moe", "mixture-of-experts layers"},
+    {"phimoe", "mixture-of-experts layers"},
+    {"granitemoe", "mixture-of-experts layers"},
+    {"granitehybrid", "Mamba-2 layers"},
+    {"mixtral", "mixture-of-experts layers"},
+    {"llama4", "mixture-of-experts layers and chunked attention"},
+};
+
 typedef struct loader {
     const gguf_file *f;
     const char *arch;  /* key prefix */
+    const arch_family *fam;
     model_arch *a;
     unsigned char *used; /* [f->n_tensors]: looked up by the architecture */
 } loader;
@@ -77,6 +143,91 @@ static mote_status get_real_or(const loader *L, const char *suffix, float dflt, 
                      (double)v, range);
 }
 
+/* Which layers are local (sliding window): sliding_window_pattern as a
+ * period or one bool per layer, else the family's period. */
+static mote_status load_swa_layers(loader *L)
+{
+    arch_hparams *hp = &L->a->hp;
+    const gguf_kv *kv = gguf_find_kv(L->f, akey(L, "attention.sliding_window_pattern"));
+    uint32_t period = (uint32_t)L->fam->swa_period;
+    if (kv && kv->type == GGUF_TYPE_ARRAY) {
+        if (kv->arr_n != (uint64_t)hp->n_layer)
+            return mote_fail(MOTE_E_FORMAT, "%s: key %s has %llu elements, block_count is %d", L->f->path,
+                             akey(L, "attention.sliding_window_pattern"), (unsigned long long)kv->arr_n, hp->n_layer);
+        for (int il = 0; il < hp->n_layer; il++) {
+            int64_t v;
+            MOTE_TRY(gguf_arr_get_int(L->f, kv, (uint64_t)il, 0, 1, &v));
+            L->a->layers[il].window = v ? hp->n_swa : 0;
+        }
+        return MOTE_OK;
+    }
+    if (kv) MOTE_TRY(gguf_get_u32(L->f, akey(L, "attention.sliding_window_pattern"), &period));
+    for (int il = 0; il < hp->n_layer; il++)
+        L->a->layers[il].window = period == 0 || (uint32_t)il % period < period - 1 ? hp->n_swa : 0;
+    return MOTE_OK;
+}
+
+/* The keys of the family's features, into hp and the per-layer settings. */
+static mote_status load_family_hparams(loader *L)
+{
+    const arch_family *fam = L->fam;
+    arch_hparams *hp = &L->a->hp;
+    const float inv_sqrt_hd = 1.0f / sqrtf((float)hp->head_dim);
+    hp->embd_scale = fam->embd_sqrt ? sqrtf((float)hp->n_embd) : 1.0f;
+    hp->q_scale = 1.0f;
+    hp->kq_scale = inv_sqrt_hd;
+    if (fam->q_prescale) {
+        /* gemma3's 62-layer files (27B) scale by 1/√(n_embd / n_head) */
+        hp->q_scale = fam->swa && hp->n_layer == 62 ? 1.0f / sqrtf((float)(hp->n_embd / hp->n_head)) : inv_sqrt_hd;
+        hp->kq_scale = 1.0f;
+    }
+    hp->residual_scale = 1.0f;
+    hp->logit_scale = 1.0f;
+    hp->softcap = 0.0f;
+    hp->rope_mscale = 1.0f;
+    hp->rope_base_local = hp->rope_base;
+    hp->n_ctx_orig = hp->n_ctx_train;
+    hp->n_swa = 0;
+
+    int rope_on = 1;
+    if (fam->granite) {
+        float f;
+        MOTE_TRY(get_real_or(L, "embedding_scale", 0.0f, 0.0f, 1, INFINITY, &f));
+        if (f != 0.0f) hp->embd_scale = f;
+        MOTE_TRY(get_real_or(L, "residual_scale", 0.0f, 0.0f, 1, INFINITY, &f));
+        if (f != 0.0f) hp->residual_scale = f;
+        MOTE_TRY(get_real_or(L, "attention.scale", 0.0f, 0.0f, 1, INFINITY, &f));
+        if (f != 0.0f) hp->kq_scale = f;
+        if (!gguf_find_kv(L->f, akey(L, "logit_scale")))
+            return mote_fail(MOTE_E_FORMAT, "%s: missing key %s required by architecture '%s'", L->f->path,
+                             akey(L, "logit_scale"), L->arch);
+        MOTE_TRY(get_real_or(L, "logit_scale", 1.0f, 0.0f, 0, INFINITY, &f));
+        hp->logit_scale = 1.0f / f;
+        bool finetuned; /* granite reads it as a rope switch for every layer */
+        MOTE_TRY(gguf_get_bool_or(L->f, akey(L, "rope.scaling.finetuned"), true, &finetuned));
+        rope_on = finetuned;
+    }
+    if (fam->softcap) MOTE_TRY(get_real_or(L, "final_logit_softcapping", 0.0f, 0.0f, 1, INFINITY, &hp->softcap));
+    if (fam->long_rope) {
+        MOTE_TRY(get_count_or(L, "rope.scaling.original_context_length", hp->n_ctx_train, &hp->n_ctx_orig));
+        MOTE_TRY(get_real_or(L, "rope.scaling.attn_factor", 1.0f, 0.0f, 0, INFINITY, &hp->rope_mscale));
+    }
+    uint32_t n_swa = 0;
+    if (fam->swa || fam->swa_ignored)
+        MOTE_TRY(gguf_get_u32_or(L->f, akey(L, "attention.sliding_window"), 0, &n_swa));
+    if (fam->swa && n_swa > 0) {
+        hp->n_swa = (int)(n_swa > (1u << 24) ? 1u << 24 : n_swa);
+        MOTE_TRY(get_real_or(L, "rope.freq_base_swa", 10000.0f, 0.0f, 0, INFINITY, &hp->rope_base_local));
+    }
+    if (hp->n_swa) MOTE_TRY(load_swa_layers(L));
+    for (int il = 0; il < hp->n_layer; il++) {
+        layer_weights *lw = &L->a->layers[il];
+        lw->rope = lw->window ? 1 : 0;
+        if (!rope_on || (fam->nope_period && (il + 1) % fam->nope_period == 0)) lw->rope = -1;
+    }
+    return MOTE_OK;
+}
+
 static mote_status load_hparams(loader *L)
 {
     arch_hparams *hp = &L->a->hp;
@@ -88,13 +239,15 @@ static mote_status load_hparams(loader *L)
     if ((uint64_t)hp->n_layer > L->f->n_tensors)
         return mote_fail(MOTE_E_FORMAT, "%s: key %s = %d is more blocks than the file has tensors (%llu)",
                          L->f->path, akey(L, "block_count"), hp->n_layer, (unsigned long long)L->f->n_tensors);
+    L->a->layers = calloc((size_t)hp->n_layer, sizeof *L->a->layers);
+    if (!L->a->layers) return mote_fail(MOTE_E_NOMEM, "%s: out of memory for %d layers", L->f->path, hp->n_layer);
     MOTE_TRY(get_count(L, "feed_forward_length", &hp->n_ff));
     MOTE_TRY(get_count(L, "attention.head_count", &hp->n_head));
     MOTE_TRY(get_count_or(L, "attention.head_count_kv", hp->n_head, &hp->n_head_kv));
     MOTE_TRY(get_count_or(L, "context_length", 2048, &hp->n_ctx_train));
-    if (hp->n_embd % hp->n_head != 0)
-        return mote_fail(MOTE_E_FORMAT, "%s: embedding_length %d is not a multiple of head_count %d",
-                         L->f->path, hp->n_embd, hp->n_head);
+    if (hp->n_embd % hp->n_head != 0 && !gguf_find_kv(L->f, akey(L, "attention.key_length")))
+        return mote_fail(MOTE_E_FORMAT, "%s: embedding_length %d is not a multiple of head_count %d and "
+                         "there is no attention.key_length", L->f->path, hp->n_embd, hp->n_head);
     MOTE_TRY(get_count_or(L, "attention.key_length", hp->n_embd / hp->n_head, &hp->head_dim));
     int v_len;
     MOTE_TRY(get_count_or(L, "attention.value_length", hp->head_dim, &v_len));
@@ -131,8 +284,10 @@ static mote_status load_hparams(loader *L)
         return mote_fail(MOTE_E_UNSUPPORTED, "%s: rope scaling type '%.*s' is not supported", L->f->path,
                          (int)stype.len, stype.ptr);
     }
-    hp->rope_style = L->a->kind == ARCH_QWEN2 ? ROPE_NEOX : ROPE_NORM;
-    return MOTE_OK;
+    hp->rope_style = L->fam->rope_style;
+    hp->act = L->fam->act;
+    hp->fused_up = L->fam->fused_up;
+    return load_family_hparams(L);
 }
 
 /* ------------------------------------------------------------------------
@@ -202,27 +357,80 @@ static mote_status get_mat(const loader *L, const char *name, int64_t cols, int6
     return MOTE_OK;
 }
 
+/* Rows [row0, row0 + rows) of w, as a weight of their own (fused tensors). */
+static weight row_view(const weight *w, int64_t row0, int64_t rows, const char *name)
+{
+    weight v = *w;
+    v.data = (const uint8_t *)w->data + (size_t)row0 * w->row_bytes;
+    v.rows = rows;
+    v.name = name;
+    return v;
+}
+
 static mote_status load_layer(loader *L, int il)
 {
+    const arch_family *fam = L->fam;
     const arch_hparams *hp = &L->a->hp;
     layer_weights *lw = &L->a->layers[il];
     int64_t q_dim = (int64_t)hp->n_head * hp->head_dim, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
-    int bias = L->a->kind == ARCH_QWEN2;
     char name[96];
 #define NAME(s) (snprintf(name, sizeof name, "blk.%d." s, il), name)
     MOTE_TRY(get_vec(L, NAME("attn_norm.weight"), hp->n_embd, 1, &lw->attn_norm));
-    MOTE_TRY(get_mat(L, NAME("attn_q.weight"), hp->n_embd, q_dim, 1, &lw->wq));
-    MOTE_TRY(get_mat(L, NAME("attn_k.weight"), hp->n_embd, kv_dim, 1, &lw->wk));
-    MOTE_TRY(get_mat(L, NAME("attn_v.weight"), hp->n_embd, kv_dim, 1, &lw->wv));
+    weight qkv = {0};
+    if (fam->fused_qkv && gguf_find_tensor(L->f, NAME("attn_qkv.weight"))) {
+        MOTE_TRY(get_mat(L, name, hp->n_embd, q_dim + 2 * kv_dim, 1, &qkv));
+        lw->wq = row_view(&qkv, 0, q_dim, qkv.name);
+        lw->wk = row_view(&qkv, q_dim, kv_dim, qkv.name);
+        lw->wv = row_view(&qkv, q_dim + kv_dim, kv_dim, qkv.name);
+        const float *b;
+        MOTE_TRY(get_vec(L, NAME("attn_qkv.bias"), q_dim + 2 * kv_dim, 0, &b));
+        if (b) lw->bq = b, lw->bk = b + q_dim, lw->bv = b + q_dim + kv_dim;
+    } else {
+        MOTE_TRY(get_mat(L, NAME("attn_q.weight"), hp->n_embd, q_dim, 1, &lw->wq));
+        MOTE_TRY(get_mat(L, NAME("attn_k.weight"), hp->n_embd, kv_dim, 1, &lw->wk));
+        MOTE_TRY(get_mat(L, NAME("attn_v.weight"), hp->n_embd, kv_dim, 1, &lw->wv));
+    }
     MOTE_TRY(get_mat(L, NAME("attn_output.weight"), q_dim, hp->n_embd, 1, &lw->wo));
-    MOTE_TRY(get_vec(L, NAME("attn_q.bias"), q_dim, bias, &lw->bq));
-    MOTE_TRY(get_vec(L, NAME("attn_k.bias"), kv_dim, bias, &lw->bk));
-    MOTE_TRY(get_vec(L, NAME("attn_v.bias"), kv_dim, bias, &lw->bv));
+    if (!lw->bq) {
+        MOTE_TRY(get_vec(L, NAME("attn_q.bias"), q_dim, fam->qkv_bias, &lw->bq));
+        MOTE_TRY(get_vec(L, NAME("attn_k.bias"), kv_dim, fam->qkv_bias, &lw->bk));
+        MOTE_TRY(get_vec(L, NAME("attn_v.bias"), kv_dim, fam->qkv_bias, &lw->bv));
+    }
+    if (fam->qk_norm) {
+        MOTE_TRY(get_vec(L, NAME("attn_q_norm.weight"), hp->head_dim, 1, &lw->q_norm));
+        MOTE_TRY(get_vec(L, NAME("attn_k_norm.weight"), hp->head_dim, 1, &lw->k_norm));
+    }
+    if (fam->post_norms) {
+        MOTE_TRY(get_vec(L, NAME("post_attention_norm.weight"), hp->n_embd, 1, &lw->attn_post_norm));
+        MOTE_TRY(get_vec(L, NAME("post_ffw_norm.weight"), hp->n_embd, 1, &lw->ffn_post_norm));
+    }
     MOTE_TRY(get_vec(L, NAME("ffn_norm.weight"), hp->n_embd, 1, &lw->ffn_norm));
-    MOTE_TRY(get_mat(L, NAME("ffn_gate.weight"), hp->n_embd, hp->n_ff, 1, &lw->w_gate));
-    MOTE_TRY(get_mat(L, NAME("ffn_up.weight"), hp->n_embd, hp->n_ff, 1, &lw->w_up));
+    if (fam->fused_up) {
+        weight up;
+        MOTE_TRY(get_mat(L, NAME("ffn_up.weight"), hp->n_embd, 2 * (int64_t)hp->n_ff, 1, &up));
+        lw->w_gate = row_view(&up, 0, hp->n_ff, up.name);
+        lw->w_up = row_view(&up, hp->n_ff, hp->n_ff, up.name);
+    } else {
+        MOTE_TRY(get_mat(L, NAME("ffn_gate.weight"), hp->n_embd, hp->n_ff, 1, &lw->w_gate));
+        MOTE_TRY(get_mat(L, NAME("ffn_up.weight"), hp->n_embd, hp->n_ff, 1, &lw->w_up));
+    }
     MOTE_TRY(get_mat(L, NAME("ffn_down.weight"), hp->n_ff, hp->n_embd, 1, &lw->w_down));
 #undef NAME
+    return MOTE_OK;
+}
+
+/* Rope frequency divisors: each divides a frequency, so like a
+ * hyper-parameter it must be finite and > 0. */
+static mote_status get_rope_factors(const loader *L, const char *name, int required, const float **out)
+{
+    const int n = L->a->hp.n_rot / 2;
+    MOTE_TRY(get_vec(L, name, n, required, out));
+    for (int i = 0; *out && i < n; i++) {
+        float v = (*out)[i];
+        if (!isfinite(v) || !(v > 0.0f))
+            return mote_fail(MOTE_E_FORMAT, "%s: tensor '%s' element %d = %g is out of range "
+                             "(it must be a finite number > 0)", L->f->path, name, i, (double)v);
+    }
     return MOTE_OK;
 }
 
@@ -256,17 +464,14 @@ static mote_status load_tensors(loader *L)
     MOTE_TRY(get_vec(L, "output_norm.weight", hp->n_embd, 1, &a->output_norm));
     MOTE_TRY(get_mat(L, "output.weight", hp->n_embd, hp->n_vocab, 0, &a->output));
     if (!a->output.data) a->output = a->tok_embd; /* tied embeddings */
-    MOTE_TRY(get_vec(L, "rope_freqs.weight", hp->n_rot / 2, 0, &a->rope_freqs));
-    for (int i = 0; a->rope_freqs && i < hp->n_rot / 2; i++) {
-        /* each divides a rope frequency: like a hyper-parameter, it must be finite and > 0 */
-        float v = a->rope_freqs[i];
-        if (!isfinite(v) || !(v > 0.0f))
-            return mote_fail(MOTE_E_FORMAT, "%s: tensor 'rope_freqs.weight' element %d = %g is out of range "
-                             "(it must be a finite number > 0)", L->f->path, i, (double)v);
+    MOTE_TRY(get_rope_factors(L, "rope_freqs.weight", 0, &a->rope_freqs));
+    if (L->fam->long_rope) {
+        /* Both or neither: without them phi3 is plain rope. */
+        int both = gguf_find_tensor(L->f, "rope_factors_long.weight") || gguf_find_tensor(L->f, "rope_factors_short.weight");
+        MOTE_TRY(get_rope_factors(L, "rope_factors_long.weight", both, &a->rope_long));
+        MOTE_TRY(get_rope_factors(L, "rope_factors_short.weight", both, &a->rope_short));
     }
 
-    a->layers = calloc((size_t)hp->n_layer, sizeof *a->layers);
-    if (!a->layers) return mote_fail(MOTE_E_NOMEM, "%s: out of memory for %d layers", L->f->path, hp->n_layer);
     for (int il = 0; il < hp->n_layer; il++) MOTE_TRY(load_layer(L, il));
     MOTE_TRY(check_all_used(L));
 
@@ -292,18 +497,20 @@ mote_status arch_load(const gguf_file *f, model_arch **out)
         free(a);
         return mote_fail(MOTE_E_NOMEM, "%s: out of memory", f->path);
     }
-    if (name.len == 5 && memcmp(name.ptr, "llama", 5) == 0) {
-        a->kind = ARCH_LLAMA;
-        L.arch = "llama";
-    } else if (name.len == 5 && memcmp(name.ptr, "qwen2", 5) == 0) {
-        a->kind = ARCH_QWEN2;
-        L.arch = "qwen2";
-    } else {
+    L.fam = find_family(&name);
+    if (!L.fam) {
+        const int len = (int)(name.len > 64 ? 64 : name.len);
         free(a);
         free(L.used);
-        return mote_fail(MOTE_E_UNSUPPORTED, "%s: architecture '%.*s' is not supported (mote runs llama and qwen2)",
-                         f->path, (int)(name.len > 64 ? 64 : name.len), name.ptr);
+        for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++)
+            if (strlen(unsupported[i].name) == name.len && memcmp(unsupported[i].name, name.ptr, name.len) == 0)
+                return mote_fail(MOTE_E_UNSUPPORTED, "%s: architecture '%.*s' is not supported: mote does not "
+                                 "implement its %s", f->path, len, name.ptr, unsupported[i].feature);
+        return mote_fail(MOTE_E_UNSUPPORTED, "%s: architecture '%.*s' is not supported (mote runs %s)", f->path,
+                         len, name.ptr, arch_families());
     }
+    L.arch = L.fam->name;
+    a->family = L.fam->name;
     mote_status st = load_hparams(&L);
     if (st == MOTE_OK) st = load_tensors(&L);
     free(L.used);
@@ -313,6 +520,18 @@ mote_status arch_load(const gguf_file *f, model_arch **out)
     }
     *out = a;
     return MOTE_OK;
+}
+
+const float *arch_rope_factors(const model_arch *a, int n_ctx)
+{
+    if (a->rope_freqs || !a->rope_long) return a->rope_freqs;
+    const int64_t padded = ((int64_t)n_ctx + 255) / 256 * 256;
+    return padded > a->hp.n_ctx_orig ? a->rope_long : a->rope_short;
+}
+
+const char *arch_families(void)
+{
+    return "llama, qwen2, qwen3, gemma3, phi3, granite and smollm3";
 }
 
 void arch_free(model_arch *a)

@@ -22,6 +22,14 @@
 
 static int n_chunks(int n_pos) { return (n_pos + ATTN_CHUNK - 1) / ATTN_CHUNK; }
 
+/* The first position batch token t sees on a layer with this window (0:
+ * no window): a query at p attends to p - window + 1 .. p. */
+static int first_seen(const forward_state *st, int window, int t)
+{
+    const int pos = st->pos[t];
+    return window > 0 && pos >= window ? pos - window + 1 : 0;
+}
+
 size_t attention_scores_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx, int n_threads)
 {
     (void)hp;
@@ -67,8 +75,11 @@ void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int t)
 typedef struct exact_job {
     const arch_hparams *hp;
     forward_state *st;
-    int il, n;
+    int il, n, window;
 } exact_job;
+
+/* Score rows start at a multiple of this position (see exact_worker). */
+#define EXACT_ALIGN 64
 
 /* One thread's share of the (token, head) pairs: out = softmax(q·Kᵀ·scale)·V
  * over the positions 0..pos+t the token may see. */
@@ -78,7 +89,7 @@ static void exact_worker(void *ctx, int ith, int nth)
     const arch_hparams *hp = J->hp;
     const int hd = hp->head_dim, q_dim = hp->n_head * hd, kv_dim = hp->n_head_kv * hd;
     const int group = hp->n_head / hp->n_head_kv;
-    const float scale = 1.0f / sqrtf((float)hd);
+    const float scale = hp->kq_scale;
     float *att = J->st->att + (size_t)ith * J->st->n_ctx;
     const attn_exact_ops *ops = &J->st->attn_exact;
     long lo, hi;
@@ -86,14 +97,21 @@ static void exact_worker(void *ctx, int ith, int nth)
     for (long job = lo; job < hi; job++) {
         const int t = (int)(job / hp->n_head), h = (int)(job % hp->n_head);
         const int kvh = h / group, n_kv = J->st->pos[t] + 1, seq = J->st->seq[t];
+        /* Positions before the window are masked. llama.cpp's rows hold
+         * every position, and a masked one adds exact zeros to the sums;
+         * starting the row at a multiple of EXACT_ALIGN (a multiple of the
+         * softmax's and the value sum's lane periods) keeps each position
+         * in the lane it has there, so the sums are the same bits. */
+        const int first = first_seen(J->st, J->window, t), s0 = first - first % EXACT_ALIGN;
         const float *k_layer = (const float *)kv_layer_rows(J->st, J->st->k_cache, seq, J->il, hp->n_layer);
         const float *v_layer = (const float *)kv_layer_rows(J->st, J->st->v_cache, seq, J->il, hp->n_layer);
         const float *q = J->st->q + (size_t)t * q_dim + (size_t)h * hd;
-        for (int j = 0; j < n_kv; j++)
-            att[j] = ops->dot(q, k_layer + (size_t)j * kv_dim + (size_t)kvh * hd, hd);
-        op_softmax(att, n_kv, scale);
+        for (int j = s0; j < first; j++) att[j - s0] = -INFINITY;
+        for (int j = first; j < n_kv; j++)
+            att[j - s0] = ops->dot(q, k_layer + (size_t)j * kv_dim + (size_t)kvh * hd, hd);
+        op_softmax(att, n_kv - s0, scale);
         float *out = J->st->xb + (size_t)t * q_dim + (size_t)h * hd;
-        ops->values(out, att, v_layer + (size_t)kvh * hd, kv_dim, n_kv, hd);
+        ops->values(out, att, v_layer + (size_t)s0 * kv_dim + (size_t)kvh * hd, kv_dim, n_kv - s0, hd);
     }
 }
 
@@ -108,7 +126,7 @@ static void exact_worker(void *ctx, int ith, int nth)
 typedef struct stream_job {
     const arch_hparams *hp;
     forward_state *st;
-    int il;
+    int il, window;
     size_t head_bytes;  /* bytes of one head's head_dim elements in a row */
     int n;
     int n_sub;          /* groups of <= ATTN_GMAX query heads per KV head */
@@ -127,7 +145,7 @@ static void stream_worker(void *ctx, int ith, int nth)
     const int hd = hp->head_dim, q_dim = hp->n_head * hd;
     const int group = hp->n_head / hp->n_head_kv;
     const size_t ps = attn_part_stride(hd);
-    const float scale = 1.0f / sqrtf((float)hd);
+    const float scale = hp->kq_scale;
     float *run = st->attn_part + (size_t)ith * THREAD_PARTS * ps, *chunk = run + (size_t)ATTN_GMAX * ps;
     const long per_token = (long)hp->n_head_kv * J->n_sub;
 
@@ -143,10 +161,12 @@ static void stream_worker(void *ctx, int ith, int nth)
         const int kvh = (int)(i % per_token) / J->n_sub, sub = (int)(i % per_token) % J->n_sub;
         const int h0 = kvh * group + sub * ATTN_GMAX;
         const int g = group - sub * ATTN_GMAX < ATTN_GMAX ? group - sub * ATTN_GMAX : ATTN_GMAX;
-        const int n_kv = st->pos[t] + 1;
+        const int first = first_seen(st, J->window, t), n_kv = st->pos[t] + 1 - first;
         const float *q = st->q + (size_t)t * q_dim + (size_t)h0 * hd;
-        const char *k = kv_layer_rows(st, st->k_cache, st->seq[t], J->il, hp->n_layer) + kvh * J->head_bytes;
-        const char *v = kv_layer_rows(st, st->v_cache, st->seq[t], J->il, hp->n_layer) + kvh * J->head_bytes;
+        const char *k = kv_layer_rows(st, st->k_cache, st->seq[t], J->il, hp->n_layer) + kvh * J->head_bytes +
+                        (size_t)first * st->kv_row_bytes;
+        const char *v = kv_layer_rows(st, st->v_cache, st->seq[t], J->il, hp->n_layer) + kvh * J->head_bytes +
+                        (size_t)first * st->kv_row_bytes;
 
         if (J->split) {
             const int c0 = c * ATTN_CHUNK;
@@ -179,12 +199,13 @@ static void fold_worker(void *ctx, int ith, int nth)
     for (long job = lo; job < hi; job++) {
         const int t = (int)(job / hp->n_head), h = (int)(job % hp->n_head);
         float *first = J->slots + ((size_t)t * J->split * hp->n_head + h) * ps;
-        for (int c = 1; c < n_chunks(J->st->pos[t] + 1); c++) attn_merge(first, first + (size_t)c * hp->n_head * ps, 1, hd);
+        const int n_kv = J->st->pos[t] + 1 - first_seen(J->st, J->window, t);
+        for (int c = 1; c < n_chunks(n_kv); c++) attn_merge(first, first + (size_t)c * hp->n_head * ps, 1, hd);
         attn_finish(J->st->xb + (size_t)t * q_dim + (size_t)h * hd, hd, first, 1, hd);
     }
 }
 
-static void stream_attention(const arch_hparams *hp, forward_state *st, mote_pool *pool, int il, int n)
+static void stream_attention(const arch_hparams *hp, forward_state *st, mote_pool *pool, int il, int window, int n)
 {
     const int nth = pool_size(pool);
     const int group = hp->n_head / hp->n_head_kv;
@@ -192,6 +213,7 @@ static void stream_attention(const arch_hparams *hp, forward_state *st, mote_poo
         .hp = hp,
         .st = st,
         .il = il,
+        .window = window,
         .head_bytes = ggml_row_size(st->kv_type, hp->head_dim),
         .n = n,
         .n_sub = (group + ATTN_GMAX - 1) / ATTN_GMAX,
@@ -200,10 +222,12 @@ static void stream_attention(const arch_hparams *hp, forward_state *st, mote_poo
     J.n_jobs = (long)n * hp->n_head_kv * J.n_sub;
     /* Too few jobs for the threads (generation with few KV heads): split
      * the positions too, if the partials fit (always for one token). */
-    int most_pos = 0;
-    for (int t = 0; t < n; t++)
-        if (st->pos[t] > most_pos) most_pos = st->pos[t];
-    const int most_chunks = n_chunks(most_pos + 1);
+    int most_seen = 0;
+    for (int t = 0; t < n; t++) {
+        const int seen = st->pos[t] + 1 - first_seen(st, window, t);
+        if (seen > most_seen) most_seen = seen;
+    }
+    const int most_chunks = n_chunks(most_seen);
     if (nth > 1 && most_chunks > 1 && J.n_jobs < 2L * nth &&
         (size_t)n * most_chunks * hp->n_head <= split_slots(hp, st->n_ctx)) {
         J.split = most_chunks;
@@ -214,16 +238,16 @@ static void stream_attention(const arch_hparams *hp, forward_state *st, mote_poo
     if (J.split) pool_run(pool, fold_worker, &J);
 }
 
-void attention(const arch_hparams *hp, forward_state *st, int il, int n)
+void attention(const arch_hparams *hp, forward_state *st, int il, int window, int n)
 {
     double positions = 0; /* attended, over the batch */
-    for (int t = 0; t < n; t++) positions += st->pos[t] + 1;
+    for (int t = 0; t < n; t++) positions += st->pos[t] + 1 - first_seen(st, window, t);
     const double macs = 2.0 * hp->n_head * positions * hp->head_dim;
     mote_pool *pool = macs < INLINE_MACS ? NULL : st->pool; /* NULL: this thread alone */
     if (st->kv_type != GGML_TYPE_F32) {
-        stream_attention(hp, st, pool, il, n);
+        stream_attention(hp, st, pool, il, window, n);
         return;
     }
-    exact_job J = {.hp = hp, .st = st, .il = il, .n = n};
+    exact_job J = {.hp = hp, .st = st, .il = il, .n = n, .window = window};
     pool_run(pool, exact_worker, &J);
 }

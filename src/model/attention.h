@@ -38,7 +38,8 @@ static inline char *kv_layer_rows(const forward_state *st, void *cache, int seq,
 void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int t);
 
 /* st->xb[t] = attention of query st->q[t] over layer il's cached positions
- * 0..st->pos[t] of its sequence st->seq[t], for the n batch tokens. */
-void attention(const arch_hparams *hp, forward_state *st, int il, int n);
+ * 0..st->pos[t] of its sequence st->seq[t] (the last `window` of them when
+ * window > 0), for the n batch tokens. */
+void attention(const arch_hparams *hp, forward_state *st, int il, int window, int n);
 
 #endif

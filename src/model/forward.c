@@ -1,17 +1,23 @@
 /*
- * forward.c — the decoder-only transformer forward pass (llama, qwen2).
+ * forward.c — the decoder-only transformer forward pass, for every family
+ * arch_load describes.
  *
- * For a batch of n tokens at positions pos..pos+n-1:
+ * For a batch of n tokens at positions pos..pos+n-1 (bracketed steps are
+ * the families' options, set in arch_hparams and layer_weights):
  *
- *   x = token_embd[tokens]                                   (n, n_embd)
+ *   x = token_embd[tokens] [× embd_scale]                    (n, n_embd)
  *   for each layer:
  *     h = rmsnorm(x) * attn_norm
- *     q, k, v = h·Wqᵀ (+bq), h·Wkᵀ (+bk), h·Wvᵀ (+bv)         rope on q, k
- *     k, v -> KV cache;  a = softmax(q·Kᵀ/√d + causal mask)·V  per head
- *     x += a·Woᵀ
+ *     q, k, v = h·Wqᵀ (+bq), h·Wkᵀ (+bk), h·Wvᵀ (+bv)
+ *     [rmsnorm of each q and k head * q_norm, k_norm]
+ *     rope on q, k [unless the layer has none; its own variant]  [q × q_scale]
+ *     k, v -> KV cache;  a = softmax(q·Kᵀ·kq_scale + mask)·V  per head, the
+ *       mask causal [and limited to the layer's window]
+ *     o = a·Woᵀ [rmsnorm(o) * attn_post_norm];  x += o [× residual_scale]
  *     h = rmsnorm(x) * ffn_norm
- *     x += (silu(h·Wgateᵀ) * h·Wupᵀ)·Wdownᵀ
- *   logits = (rmsnorm(x) * output_norm)·Woutputᵀ
+ *     f = (act(h·Wgateᵀ) * h·Wupᵀ)·Wdownᵀ, act SiLU or GELU
+ *       [rmsnorm(f) * ffn_post_norm];  x += f [× residual_scale]
+ *   logits = (rmsnorm(x) * output_norm)·Woutputᵀ [× logit_scale] [softcap]
  *
  * The products are matrix x matrix over the whole batch; almost all the
  * time goes into them (kernels/). The KV cache and attention over it are
@@ -92,16 +98,18 @@ size_t arch_matmul_scratch(const model_arch *a, int n_batch)
 
 enum row_op {
     ROW_NORM,     /* xb = rmsnorm(x) * w */
-    ROW_QKV,      /* biases and rope on q and k; k and v into the cache */
-    ROW_RESIDUAL, /* x += tmp */
-    ROW_SWIGLU,   /* hb = silu(hb) * hb2 */
+    ROW_QKV,      /* biases, norms and rope on q and k; k and v into the cache */
+    ROW_RESIDUAL, /* [tmp = rmsnorm(tmp) * w] [tmp *= residual_scale]; x += tmp */
+    ROW_GATE,     /* hb = act(hb) * hb2 */
+    ROW_LOGITS,   /* out [*= logit_scale] [softcap] */
 };
 
 typedef struct row_job {
     enum row_op op;
     const model_arch *a;
     forward_state *st;
-    const float *w;       /* ROW_NORM: norm weights (n_embd) */
+    const float *w;       /* ROW_NORM, ROW_RESIDUAL: norm weights (n_embd) or NULL */
+    float *out;           /* ROW_LOGITS: the logits */
     int il, n;            /* layer, rows */
 } row_job;
 
@@ -121,18 +129,39 @@ static void row_apply(const row_job *J, int t)
         if (l->bq) op_add(q, l->bq, q_dim);
         if (l->bk) op_add(k, l->bk, kv_dim);
         if (l->bv) op_add(v, l->bv, kv_dim);
-        const float *cs = st->rope_cs + (size_t)t * hp->n_rot;
-        for (int h = 0; h < hp->n_head; h++) op_rope(q + (size_t)h * hd, cs, hp->n_rot, neox);
-        for (int h = 0; h < hp->n_head_kv; h++) op_rope(k + (size_t)h * hd, cs, hp->n_rot, neox);
+        if (l->q_norm) {
+            for (int h = 0; h < hp->n_head; h++) op_rmsnorm(q + (size_t)h * hd, q + (size_t)h * hd, l->q_norm, hd, hp->norm_eps);
+            for (int h = 0; h < hp->n_head_kv; h++)
+                op_rmsnorm(k + (size_t)h * hd, k + (size_t)h * hd, l->k_norm, hd, hp->norm_eps);
+        }
+        if (l->rope >= 0) {
+            const float *cs = st->rope_cs + ((size_t)t * ROPE_VARIANTS + (size_t)l->rope) * hp->n_rot;
+            for (int h = 0; h < hp->n_head; h++) op_rope(q + (size_t)h * hd, cs, hp->n_rot, neox);
+            for (int h = 0; h < hp->n_head_kv; h++) op_rope(k + (size_t)h * hd, cs, hp->n_rot, neox);
+        }
+        if (hp->q_scale != 1.0f) op_scale(q, q_dim, hp->q_scale);
         kv_cache_store(hp, st, J->il, t);
         break;
     }
-    case ROW_RESIDUAL:
-        op_add(st->x + (size_t)t * E, st->tmp + (size_t)t * E, E);
+    case ROW_RESIDUAL: {
+        float *o = st->tmp + (size_t)t * E;
+        if (J->w) op_rmsnorm(o, o, J->w, E, hp->norm_eps);
+        if (hp->residual_scale != 1.0f) op_scale(o, E, hp->residual_scale);
+        op_add(st->x + (size_t)t * E, o, E);
         break;
-    case ROW_SWIGLU: /* per row: ggml vectorises each row of n_ff separately */
-        op_swiglu(st->hb + (size_t)t * F, st->hb2 + (size_t)t * F, F);
+    }
+    case ROW_GATE: /* per row: ggml vectorises each row of n_ff separately */
+        if (hp->act == FFN_GELU)
+            op_geglu(st->hb + (size_t)t * F, st->hb2 + (size_t)t * F, F);
+        else
+            op_swiglu(st->hb + (size_t)t * F, st->hb2 + (size_t)t * F, F);
         break;
+    case ROW_LOGITS: {
+        float *y = J->out + (size_t)t * hp->n_vocab;
+        if (hp->logit_scale != 1.0f) op_scale(y, hp->n_vocab, hp->logit_scale);
+        if (hp->softcap > 0.0f) op_softcap(y, hp->n_vocab, hp->softcap);
+        break;
+    }
     }
 }
 
@@ -144,15 +173,17 @@ static void row_worker(void *ctx, int ith, int nth)
     for (long t = lo; t < hi; t++) row_apply(J, (int)t);
 }
 
-static void rows(const layer_ctx *L, enum row_op op, const float *w, int il)
+static void rows_out(const layer_ctx *L, enum row_op op, const float *w, int il, float *out)
 {
     const int n = L->n;
-    row_job J = {.op = op, .a = L->a, .st = L->st, .w = w, .il = il, .n = n};
+    row_job J = {.op = op, .a = L->a, .st = L->st, .w = w, .out = out, .il = il, .n = n};
     if (n == 1)
         row_apply(&J, 0);
     else
         pool_run(L->st->pool, row_worker, &J);
 }
+
+static void rows(const layer_ctx *L, enum row_op op, const float *w, int il) { rows_out(L, op, w, il, NULL); }
 
 /* ------------------------------------------------------------------------
  * The layer stack
@@ -167,9 +198,9 @@ static void attention_block(const layer_ctx *L, int il)
     mm(L, &l->wk, st->xb, st->k);
     mm(L, &l->wv, st->xb, st->v);
     rows(L, ROW_QKV, NULL, il);
-    attention(&L->a->hp, st, il, L->n);
+    attention(&L->a->hp, st, il, l->window, L->n);
     mm(L, &l->wo, st->xb, st->tmp);
-    rows(L, ROW_RESIDUAL, NULL, il);
+    rows(L, ROW_RESIDUAL, l->attn_post_norm, il);
 }
 
 static void ffn_block(const layer_ctx *L, int il)
@@ -179,9 +210,9 @@ static void ffn_block(const layer_ctx *L, int il)
     rows(L, ROW_NORM, l->ffn_norm, il);
     mm(L, &l->w_gate, st->xb, st->hb);
     mm(L, &l->w_up, st->xb, st->hb2);
-    rows(L, ROW_SWIGLU, NULL, il);
+    rows(L, ROW_GATE, NULL, il);
     mm(L, &l->w_down, st->hb, st->tmp);
-    rows(L, ROW_RESIDUAL, NULL, il);
+    rows(L, ROW_RESIDUAL, l->ffn_post_norm, il);
 }
 
 /* Before the last feed-forward block: move the kept rows of x to the front
@@ -216,8 +247,11 @@ mote_status arch_forward(const model_arch *a, forward_state *st, const fwd_batch
     for (int t = 0; t < b->n; t++) {
         const uint8_t *row = (const uint8_t *)a->tok_embd.data + (size_t)b->token[t] * a->tok_embd.row_bytes;
         dequantize_row(a->tok_embd.type, row, st->x + (size_t)t * E, E);
-        op_rope_cache(st->rope_cs + (size_t)t * hp->n_rot, b->pos[t], hp->n_rot, hp->rope_base,
-                      hp->rope_freq_scale, a->rope_freqs);
+        if (hp->embd_scale != 1.0f) op_scale(st->x + (size_t)t * E, E, hp->embd_scale);
+        float *cs = st->rope_cs + (size_t)t * ROPE_VARIANTS * hp->n_rot;
+        op_rope_cache(cs, b->pos[t], hp->n_rot, hp->rope_base, hp->rope_freq_scale, st->rope_ff, hp->rope_mscale);
+        if (hp->n_swa) /* the local layers' variant: their own base, no scaling */
+            op_rope_cache(cs + hp->n_rot, b->pos[t], hp->n_rot, hp->rope_base_local, 1.0f, NULL, hp->rope_mscale);
     }
     layer_ctx L = {.a = a, .st = st, .run = b->run, .n_run = b->n_run, .n = b->n};
     for (int il = 0; il < hp->n_layer; il++) {
@@ -235,7 +269,9 @@ mote_status arch_forward(const model_arch *a, forward_state *st, const fwd_batch
     rows(&L, ROW_NORM, a->output_norm, 0);
     if (b->embeddings)
         memcpy(out, st->xb, sizeof(float) * (size_t)L.n * E);
-    else
+    else {
         mm(&L, &a->output, st->xb, out);
+        if (hp->logit_scale != 1.0f || hp->softcap > 0.0f) rows_out(&L, ROW_LOGITS, NULL, 0, out);
+    }
     return MOTE_OK;
 }
