@@ -344,7 +344,12 @@ MOTE_API mote_status mote_session_truncate(mote_session *s, int pos);
 /* Sequence operations. None allocates or frees: a sequence's cache is
  * fixed. Clear and truncate cost nothing; copy costs a memory copy of
  * n positions of every layer's keys and values (kv_bytes_per_pos each, see
- * mote_session_memory). */
+ * mote_session_memory), and of the whole ring of a sliding-window layer.
+ * Sliding-window layers (gemma3's local layers) keep only the positions
+ * their window still needs, in a ring of about window + n_batch rows: a
+ * sequence can then be cut back (truncate, copy) only to 0, to its length,
+ * or to a length whose window the ring still holds; other cuts fail with
+ * MOTE_E_UNSUPPORTED saying the shortest allowed. */
 MOTE_API int mote_seq_pos(const mote_session *s, int seq); /* tokens cached; -1 if no such sequence */
 MOTE_API mote_status mote_seq_truncate(mote_session *s, int seq, int pos);
 MOTE_API mote_status mote_seq_clear(mote_session *s, int seq);
@@ -355,12 +360,15 @@ MOTE_API mote_status mote_seq_copy(mote_session *s, int src, int dst, int n);
 MOTE_API const mote_token *mote_seq_tokens(const mote_session *s, int seq, int *n);
 /* Prefix reuse: the length of the longest common prefix of seq's cached
  * tokens and toks[0..n). A caller keeps that much (mote_seq_truncate) and
- * evaluates the rest; at least one token must be evaluated to get logits. */
+ * evaluates the rest; at least one token must be evaluated to get logits.
+ * 0 where a sliding-window layer could not be cut back to that length. */
 MOTE_API int mote_seq_common_prefix(const mote_session *s, int seq, const mote_token *toks, int n);
 
 /* Fields of `mem` that apply to a session: kv, kv_used, scratch, heap.
  * kv_bytes_per_pos (may be NULL): KV bytes of one position of one
- * sequence (all layers, keys and values). */
+ * sequence (all layers, keys and values), what the cache grows by per
+ * position of context: sliding-window layers' rings are fixed, counted in
+ * kv but not here. */
 MOTE_API mote_status mote_session_memory(const mote_session *s, mote_memory *mem, uint64_t *kv_bytes_per_pos);
 
 /* ------------------------------------------------------------------------

@@ -450,6 +450,116 @@ static void test_bad_kv_type(void **state)
     mote_model_close(m);
 }
 
+/* gemma3's local layers in a ring: with n_batch 16 the 32-position window
+ * needs a ring of 128 rows plus 128 mirrored, less than a 512 context, so
+ * five of the six layers stop growing with the context. */
+static mote_session *ring_session(mote_model *m, int n_ctx, int n_batch, int kv_type)
+{
+    mote_session_params sp = mote_session_default_params();
+    sp.n_ctx = n_ctx;
+    sp.n_batch = n_batch;
+    sp.n_threads = 2;
+    sp.kv_type = kv_type;
+    mote_session *s = NULL;
+    if (mote_session_create(m, &sp, &s) != MOTE_OK) fail_msg("session: %s", mote_last_error());
+    return s;
+}
+
+static void test_sliding_window_memory(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    mote_model *m = open_model("archs/synth-gemma3-F32");
+    uint64_t kv[3], per_pos[3];
+    for (int i = 0; i < 3; i++) {
+        mote_session *s = ring_session(m, 512 << i, 16, MOTE_KV_F32);
+        mote_memory mem;
+        assert_int_equal(mote_session_memory(s, &mem, &per_pos[i]), MOTE_OK);
+        kv[i] = mem.kv;
+        mote_session_free(s);
+    }
+    /* one global layer of six grows: 1 KV head of 64 floats, keys and values */
+    const uint64_t row = 64 * sizeof(float);
+    for (int i = 0; i < 3; i++) assert_int_equal(per_pos[i], 2 * row);
+    assert_int_equal(kv[1] - kv[0], 512 * 2 * row);
+    assert_int_equal(kv[2] - kv[1], 1024 * 2 * row);
+    /* the five local layers: 256 rows each whatever the context */
+    assert_int_equal(kv[0], (512 + 5 * 256) * 2 * row);
+    print_message("[  INFO    ] gemma3 KV at n_ctx 512/1024/2048: %llu/%llu/%llu bytes (all layers full: %llu at 2048)\n",
+                  (unsigned long long)kv[0], (unsigned long long)kv[1], (unsigned long long)kv[2],
+                  (unsigned long long)(6 * 2048 * 2 * row));
+    mote_model_close(m);
+}
+
+/* Teacher forcing through the ring gives the bits of a full-size cache
+ * (positions up to 68 against a 32-position window: the ring wraps), so
+ * the goldens hold past the window too; then the cuts a ring can and
+ * cannot take. */
+static void test_sliding_window_ring(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    static const int kv_types[] = {MOTE_KV_F32, MOTE_KV_F16};
+    static golden_model g;
+    assert_int_equal(golden_load("archs/synth-gemma3-Q8_0", &g), 0);
+    mote_model *m = open_model("archs/synth-gemma3-Q8_0");
+    const int n_vocab = mote_vocab_size(m);
+    float *full = malloc(sizeof(float) * (size_t)n_vocab * GOLDEN_STEPS);
+    for (size_t ki = 0; ki < sizeof kv_types / sizeof kv_types[0]; ki++) {
+        mote_session *ring = ring_session(m, 512, 16, kv_types[ki]), *plain = ring_session(m, 512, 512, kv_types[ki]);
+        for (int ci = 0; ci < g.n_cases; ci++) {
+            const golden_case *c = &g.cases[ci];
+            for (int which = 0; which < 2; which++) {
+                mote_session *s = which ? ring : plain;
+                assert_int_equal(mote_session_truncate(s, 0), MOTE_OK);
+                assert_int_equal(mote_session_eval(s, c->prompt, c->n_prompt, 0), MOTE_OK);
+                for (int step = 0; step < c->n_steps; step++) {
+                    if (step > 0) assert_int_equal(mote_session_eval(s, &c->greedy[step - 1], 1, 0), MOTE_OK);
+                    const float *lg = mote_session_logits(s, -1);
+                    float *keep = full + (size_t)step * n_vocab;
+                    if (!which) {
+                        memcpy(keep, lg, sizeof(float) * (size_t)n_vocab);
+                        continue;
+                    }
+                    if (memcmp(keep, lg, sizeof(float) * (size_t)n_vocab) != 0)
+                        fail_msg("%s step %d: the ring's logits differ from the full cache's", c->name, step);
+                    for (int r = 0; kv_types[ki] == MOTE_KV_F32 && r < GOLDEN_TOPK; r++)
+                        if (fabsf(lg[c->top_id[step][r]] - c->top_logit[step][r]) > 2e-4f)
+                            fail_msg("%s step %d: logit %d off llama.cpp's", c->name, step, c->top_id[step][r]);
+                }
+            }
+        }
+        /* 5 + 64 positions written, ring of 128, window 32: positions from
+         * 69 - 128 + 31 < 0 on are all kept, so every cut works here ... */
+        const int len = mote_seq_pos(ring, 0);
+        assert_int_equal(len, g.cases[g.n_cases - 1].n_prompt + 64);
+        mote_token more[200];
+        for (int i = 0; i < 200; i++) more[i] = (mote_token)(i * 7 % n_vocab);
+        assert_int_equal(mote_session_eval(ring, more, 200, 0), MOTE_OK);
+        /* ... but after 200 more the ring holds positions from 269 - 128 on,
+         * and a cut at L needs L - 31 of them */
+        const int hw = len + 200, from = hw - 128 + 31;
+        assert_int_equal(mote_session_truncate(ring, from - 1), MOTE_E_UNSUPPORTED);
+        assert_non_null(strstr(mote_last_error(), "sliding-window"));
+        const mote_token *toks = mote_seq_tokens(ring, 0, NULL);
+        mote_token copy[300];
+        memcpy(copy, toks, sizeof(mote_token) * (size_t)hw);
+        assert_int_equal(mote_seq_common_prefix(ring, 0, copy, from - 1), 0); /* start over */
+        assert_int_equal(mote_seq_common_prefix(ring, 0, copy, from), from);
+        /* a cut it can take, then the same tokens again: the same logits */
+        assert_int_equal(mote_session_truncate(ring, from), MOTE_OK);
+        assert_int_equal(mote_session_eval(ring, copy + from, hw - from, 0), MOTE_OK);
+        memcpy(full, mote_session_logits(ring, -1), sizeof(float) * (size_t)n_vocab);
+        assert_int_equal(mote_session_truncate(ring, 0), MOTE_OK);
+        assert_int_equal(mote_session_eval(ring, copy, hw, 0), MOTE_OK);
+        assert_memory_equal(full, mote_session_logits(ring, -1), sizeof(float) * (size_t)n_vocab);
+        mote_session_free(ring);
+        mote_session_free(plain);
+    }
+    free(full);
+    mote_model_close(m);
+}
+
 int main(void)
 {
     test_fix_pool_size();
@@ -457,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_kernel_tables),
         cmocka_unit_test(test_exact_kernels), cmocka_unit_test(test_empty_partial),
         cmocka_unit_test(test_alt_goldens),
+        cmocka_unit_test(test_sliding_window_memory), cmocka_unit_test(test_sliding_window_ring),
         cmocka_unit_test(test_kv_types_agree), cmocka_unit_test(test_long_context),
         cmocka_unit_test(test_bad_kv_type),
     };

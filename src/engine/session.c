@@ -36,6 +36,8 @@ struct mote_session {
     const model_arch *arch;
     forward_state st;     /* st.n_seq: the sequences */
     int *seq_len;         /* (n_seq) positions cached per sequence */
+    int *seq_hw;          /* (n_seq) 1 + the highest position written since the sequence was cleared */
+    kv_layer *kv_layers;  /* (n_layer) the cache's rows per layer (st.kv_layers) */
     mote_token *seq_toks; /* (n_seq, n_ctx) the tokens cached */
 
     /* Outputs of the last evaluation: rows of out_width floats. */
@@ -84,7 +86,8 @@ static size_t layout(forward_state *st, const arch_hparams *hp, int n_threads, s
     const size_t B = (size_t)st->n_batch, C = (size_t)st->n_ctx, F = sizeof(float);
     const size_t q_dim = (size_t)hp->n_head * hp->head_dim, kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
     const size_t wide = q_dim > (size_t)hp->n_embd ? q_dim : (size_t)hp->n_embd;
-    const size_t cache = (size_t)st->n_seq * hp->n_layer * C * st->kv_row_bytes;
+    const size_t cache = (size_t)st->n_seq * st->seq_rows * st->kv_row_bytes;
+    (void)C;
     struct {
         void *p;      /* where the piece's pointer goes (a float * or void *) */
         size_t bytes;
@@ -196,6 +199,13 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
     /* a view on the process's workers; 0 = the whole pool */
     mote_status st = pool_create(p.n_threads, &s->st.pool);
     if (st != MOTE_OK) goto fail;
+    s->kv_layers = counted((size_t)hp->n_layer, sizeof *s->kv_layers, &s->heap_bytes);
+    if (!s->kv_layers) {
+        st = mote_fail(MOTE_E_NOMEM, "session: out of memory");
+        goto fail;
+    }
+    s->st.seq_rows = kv_plan(s->arch, p.n_ctx, p.n_batch, s->kv_layers);
+    s->st.kv_layers = s->kv_layers;
     const int nth = pool_size(s->st.pool); /* the parts of every run: per-thread scratch */
     size_t mm_bytes = arch_matmul_scratch(model->arch, p.n_batch);
     s->block_bytes = layout(&s->st, hp, nth, mm_bytes, NULL);
@@ -206,10 +216,19 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
         goto fail;
     }
     layout(&s->st, hp, nth, mm_bytes, s->block);
+    /* A ring's rows are read (with weight 0) before they are first written
+     * in some batches (see attention.c): they start as zeros, not garbage. */
+    for (int il = 0; il < hp->n_layer; il++)
+        for (int q = 0; s->kv_layers[il].ring && q < p.n_seq_max; q++) {
+            const size_t bytes = (size_t)(s->kv_layers[il].ring + s->kv_layers[il].mirror) * s->st.kv_row_bytes;
+            memset(kv_layer_rows(&s->st, s->st.k_cache, q, il), 0, bytes);
+            memset(kv_layer_rows(&s->st, s->st.v_cache, q, il), 0, bytes);
+        }
 
     const size_t B = (size_t)p.n_batch, S = (size_t)p.n_seq_max, E = (size_t)hp->n_embd;
     size_t *h = &s->heap_bytes;
     s->seq_len = counted(S, sizeof *s->seq_len, h);
+    s->seq_hw = counted(S, sizeof *s->seq_hw, h);
     s->seq_toks = counted(S * (size_t)p.n_ctx, sizeof *s->seq_toks, h);
     s->out_map = counted(B, sizeof *s->out_map, h);
     s->b_token = counted(B, sizeof(int32_t), h);
@@ -221,7 +240,7 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
     s->seq_first = counted(S, sizeof(int), h);
     s->out_cap = 1;
     s->out = counted((size_t)s->out_width, sizeof(float), h);
-    int ok = s->seq_len && s->seq_toks && s->out_map && s->b_token && s->b_seq && s->b_pos && s->b_run &&
+    int ok = s->seq_len && s->seq_hw && s->seq_toks && s->out_map && s->b_token && s->b_seq && s->b_pos && s->b_run &&
              s->b_src && s->b_keep && s->seq_first && s->out;
     if (ok && s->pooling != MOTE_POOL_NONE) {
         s->pool_acc = counted((S + 1) * E, sizeof(float), h);
@@ -247,6 +266,8 @@ void mote_session_free(mote_session *s)
     free(s->block);
     free(s->out);
     free(s->seq_len);
+    free(s->seq_hw);
+    free(s->kv_layers);
     free(s->seq_toks);
     free(s->out_map);
     free(s->b_token);
@@ -422,6 +443,8 @@ static mote_status forward(mote_session *s, int n, int n_run, float *out)
         .layer_done = layer_done,
         .user = s,
     };
+    for (int t = 0; t < n; t++) /* before the pass: a cancelled one has written its rows too */
+        if (s->b_pos[t] + 1 > s->seq_hw[s->b_seq[t]]) s->seq_hw[s->b_seq[t]] = s->b_pos[t] + 1;
     MOTE_TRY(arch_forward(s->arch, &s->st, &fb, out));
     for (int t = 0; t < n; t++) {
         const int q = s->b_seq[t];
@@ -608,6 +631,22 @@ static mote_status check_seq(const mote_session *s, int seq, const char *what)
     return MOTE_OK;
 }
 
+/* The shortest length above 0 that sequence seq can be cut back to: a
+ * layer with a ring of R rows and a window of W has overwritten positions
+ * below hw - R, and the next token needs the W - 1 before it. 1 when no
+ * ring limits it. */
+static int seq_keep_from(const mote_session *s, int seq)
+{
+    int from = 1;
+    for (int il = 0; il < s->arch->hp.n_layer; il++) {
+        const kv_layer *l = &s->kv_layers[il];
+        if (!l->ring) continue;
+        const int need = s->seq_hw[seq] - l->ring + s->arch->layers[il].window - 1;
+        if (need > from) from = need;
+    }
+    return from;
+}
+
 int mote_seq_pos(const mote_session *s, int seq)
 {
     return s && seq >= 0 && seq < s->st.n_seq ? s->seq_len[seq] : -1;
@@ -623,7 +662,12 @@ mote_status mote_seq_truncate(mote_session *s, int seq, int pos)
     if (s->pooling == MOTE_POOL_MEAN && pos > 0 && pos < s->seq_len[seq])
         return mote_fail(MOTE_E_UNSUPPORTED, "mote_seq_truncate: mean pooling needs the sequence re-evaluated from "
                                              "position 0 (truncate to 0)");
+    if (pos > 0 && pos < s->seq_len[seq] && pos < seq_keep_from(s, seq))
+        return mote_fail(MOTE_E_UNSUPPORTED, "mote_seq_truncate: sequence %d keeps positions from %d on in its "
+                         "sliding-window layers; cut it to 0 or to at least %d, not %d", seq,
+                         seq_keep_from(s, seq) - 1, seq_keep_from(s, seq), pos);
     s->seq_len[seq] = pos; /* later positions are overwritten by the next evaluation */
+    if (pos == 0) s->seq_hw[seq] = 0;
     if (s->pool_state) {
         if (pos == 0) s->pool_state[seq] = (seq_pool){0};
         s->pool_state[seq].fresh = 0; /* until the sequence is evaluated again */
@@ -646,14 +690,18 @@ mote_status mote_seq_copy(mote_session *s, int src, int dst, int n)
     if (s->pooling == MOTE_POOL_MEAN && n > 0 && n < s->seq_len[src])
         return mote_fail(MOTE_E_UNSUPPORTED, "mote_seq_copy: mean pooling can copy a whole sequence only");
     if (src == dst) return mote_seq_truncate(s, dst, n); /* its own first n positions */
+    if (n > 0 && n < s->seq_len[src] && n < seq_keep_from(s, src))
+        return mote_fail(MOTE_E_UNSUPPORTED, "mote_seq_copy: sequence %d keeps positions from %d on in its "
+                         "sliding-window layers; copy 0, %d or at least %d positions, not %d", src,
+                         seq_keep_from(s, src) - 1, s->seq_len[src], seq_keep_from(s, src), n);
     const arch_hparams *hp = &s->arch->hp;
-    const size_t bytes = (size_t)n * s->st.kv_row_bytes;
     for (int il = 0; il < hp->n_layer; il++) {
-        memcpy(kv_layer_rows(&s->st, s->st.k_cache, dst, il, hp->n_layer),
-               kv_layer_rows(&s->st, s->st.k_cache, src, il, hp->n_layer), bytes);
-        memcpy(kv_layer_rows(&s->st, s->st.v_cache, dst, il, hp->n_layer),
-               kv_layer_rows(&s->st, s->st.v_cache, src, il, hp->n_layer), bytes);
+        const kv_layer *l = &s->kv_layers[il];
+        const size_t bytes = (size_t)(l->ring ? l->ring + l->mirror : n) * s->st.kv_row_bytes; /* a ring: all of it */
+        memcpy(kv_layer_rows(&s->st, s->st.k_cache, dst, il), kv_layer_rows(&s->st, s->st.k_cache, src, il), bytes);
+        memcpy(kv_layer_rows(&s->st, s->st.v_cache, dst, il), kv_layer_rows(&s->st, s->st.v_cache, src, il), bytes);
     }
+    s->seq_hw[dst] = n ? s->seq_hw[src] : 0;
     memcpy(s->seq_toks + (size_t)dst * s->st.n_ctx, s->seq_toks + (size_t)src * s->st.n_ctx,
            sizeof(mote_token) * (size_t)n);
     if (s->pool_state) {
@@ -683,6 +731,8 @@ int mote_seq_common_prefix(const mote_session *s, int seq, const mote_token *tok
     if (!c || !toks || n <= 0) return 0;
     int k = 0;
     while (k < have && k < n && c[k] == toks[k]) k++;
+    /* a cut the sliding-window layers cannot take: start over */
+    if (k > 0 && k < have && k < seq_keep_from(s, seq)) return 0;
     return k;
 }
 
@@ -694,11 +744,17 @@ mote_status mote_session_memory(const mote_session *s, mote_memory *mem, uint64_
 {
     if (!s || !mem) return mote_fail(MOTE_E_INVALID, "mote_session_memory: NULL argument");
     memset(mem, 0, sizeof *mem);
-    const uint64_t per_pos = 2ull * (uint64_t)s->arch->hp.n_layer * s->st.kv_row_bytes;
-    uint64_t used = 0;
-    for (int q = 0; q < s->st.n_seq; q++) used += (uint64_t)s->seq_len[q];
-    mem->kv = per_pos * (uint64_t)s->st.n_ctx * (uint64_t)s->st.n_seq;
-    mem->kv_used = per_pos * used;
+    uint64_t per_pos = 0, used_rows = 0;
+    for (int il = 0; il < s->arch->hp.n_layer; il++) {
+        const kv_layer *l = &s->kv_layers[il];
+        if (!l->ring) per_pos += 2ull * s->st.kv_row_bytes;
+        for (int q = 0; q < s->st.n_seq; q++) {
+            const int len = s->seq_len[q];
+            used_rows += (uint64_t)(l->ring && len > l->ring + l->mirror ? l->ring + l->mirror : len);
+        }
+    }
+    mem->kv = 2ull * s->st.seq_rows * s->st.kv_row_bytes * (uint64_t)s->st.n_seq;
+    mem->kv_used = 2ull * used_rows * s->st.kv_row_bytes;
     mem->scratch = (uint64_t)s->block_bytes - mem->kv + sizeof(float) * (uint64_t)s->out_width * s->out_cap;
     mem->heap = (uint64_t)s->heap_bytes - sizeof(float) * (uint64_t)s->out_width * s->out_cap + sizeof *s;
     if (kv_bytes_per_pos) *kv_bytes_per_pos = per_pos;

@@ -128,14 +128,25 @@ const float *arch_rope_factors(const model_arch *a, int n_ctx);
  * cache and the scratch buffers, all owned by the session (engine layer)
  * and sized once at its creation for n_seq sequences of n_ctx positions
  * and n_batch tokens per pass. */
+/* Where one layer's cache rows are in a sequence's region (kv_plan). */
+typedef struct kv_layer {
+    size_t row0;        /* the layer's first row in a sequence's region */
+    int ring;           /* 0: row p holds position p (n_ctx rows). Else a ring of this many rows
+                         * holds position p at row p % ring, and rows ring .. ring + mirror - 1
+                         * repeat rows 0 .. mirror - 1, so every window is contiguous rows */
+    int mirror;
+} kv_layer;
+
 typedef struct forward_state {
     int n_ctx;          /* positions per sequence in the KV cache */
     int n_seq;          /* sequences */
     int n_batch;        /* most tokens per forward call */
     uint32_t kv_type;   /* GGML_TYPE_F32, _F16 or _Q8_0: element type of the cache */
     size_t kv_row_bytes; /* bytes of one cache row (n_head_kv * head_dim elements) */
-    void *k_cache;      /* (n_seq, n_layer, n_ctx) rows of kv_row_bytes: keys after rope */
-    void *v_cache;      /* (n_seq, n_layer, n_ctx) rows of kv_row_bytes: values */
+    void *k_cache;      /* (n_seq, seq_rows) rows of kv_row_bytes: keys after rope */
+    void *v_cache;      /* (n_seq, seq_rows) rows of kv_row_bytes: values */
+    const kv_layer *kv_layers; /* (n_layer) each layer's rows (kv_plan) */
+    size_t seq_rows;    /* cache rows of one sequence, all layers */
     float *x;           /* (n_batch, n_embd) residual stream */
     float *xb;          /* (n_batch, max(n_embd, n_head * head_dim)) normed input / attention output */
     float *q;           /* (n_batch, n_head * head_dim) */

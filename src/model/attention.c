@@ -45,12 +45,35 @@ size_t attention_part_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx
     return ((size_t)THREAD_PARTS * (size_t)n_threads + split_slots(hp, n_ctx)) * attn_part_stride(hp->head_dim);
 }
 
+/* Exact attention reads from a multiple of EXACT_ALIGN positions (see
+ * exact_worker), so rings are whole multiples of it. */
+#define EXACT_ALIGN 64
+#define RING_ALIGN EXACT_ALIGN
+
+size_t kv_plan(const model_arch *a, int n_ctx, int n_batch, kv_layer *layers)
+{
+    size_t rows = 0;
+    for (int il = 0; il < a->hp.n_layer; il++) {
+        const int64_t w = a->layers[il].window;
+        /* A batch stores all its positions before attending: the ring keeps
+         * the window of its first token while its last is written. The
+         * exact path reads from a multiple of 64 below the window. */
+        const int64_t ring = (w + n_batch + 2 * RING_ALIGN - 1) / RING_ALIGN * RING_ALIGN;
+        const int64_t mirror = (w + 2 * RING_ALIGN - 1) / RING_ALIGN * RING_ALIGN;
+        kv_layer l = {.row0 = rows};
+        if (w > 0 && ring + mirror < n_ctx) l.ring = (int)ring, l.mirror = (int)mirror;
+        rows += l.ring ? (size_t)(ring + mirror) : (size_t)n_ctx;
+        if (layers) layers[il] = l;
+    }
+    return rows;
+}
+
 void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int t)
 {
     const int kv_dim = hp->n_head_kv * hp->head_dim;
-    const size_t at = (size_t)st->pos[t] * st->kv_row_bytes;
-    char *kd = kv_layer_rows(st, st->k_cache, st->seq[t], il, hp->n_layer) + at;
-    char *vd = kv_layer_rows(st, st->v_cache, st->seq[t], il, hp->n_layer) + at;
+    const size_t row = kv_row(st, il, st->pos[t]), rb = st->kv_row_bytes;
+    char *kl = kv_layer_rows(st, st->k_cache, st->seq[t], il), *vl = kv_layer_rows(st, st->v_cache, st->seq[t], il);
+    char *kd = kl + row * rb, *vd = vl + row * rb;
     const float *k = st->k + (size_t)t * kv_dim, *v = st->v + (size_t)t * kv_dim;
     switch (st->kv_type) {
     case GGML_TYPE_F16:
@@ -66,6 +89,11 @@ void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int t)
         memcpy(vd, v, sizeof(float) * (size_t)kv_dim);
         break;
     }
+    const kv_layer *l = &st->kv_layers[il];
+    if (l->ring && row < (size_t)l->mirror) { /* a ring's first rows are mirrored past its end */
+        memcpy(kd + (size_t)l->ring * rb, kd, rb);
+        memcpy(vd + (size_t)l->ring * rb, vd, rb);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -78,8 +106,6 @@ typedef struct exact_job {
     int il, n, window;
 } exact_job;
 
-/* Score rows start at a multiple of this position (see exact_worker). */
-#define EXACT_ALIGN 64
 
 /* One thread's share of the (token, head) pairs: out = softmax(q·Kᵀ·scale)·V
  * over the positions 0..pos+t the token may see. */
@@ -103,15 +129,17 @@ static void exact_worker(void *ctx, int ith, int nth)
          * softmax's and the value sum's lane periods) keeps each position
          * in the lane it has there, so the sums are the same bits. */
         const int first = first_seen(J->st, J->window, t), s0 = first - first % EXACT_ALIGN;
-        const float *k_layer = (const float *)kv_layer_rows(J->st, J->st->k_cache, seq, J->il, hp->n_layer);
-        const float *v_layer = (const float *)kv_layer_rows(J->st, J->st->v_cache, seq, J->il, hp->n_layer);
+        /* rows from s0 on are contiguous (a ring mirrors its start) */
+        const size_t r0 = kv_row(J->st, J->il, s0);
+        const float *k_rows = (const float *)kv_layer_rows(J->st, J->st->k_cache, seq, J->il) + r0 * kv_dim;
+        const float *v_rows = (const float *)kv_layer_rows(J->st, J->st->v_cache, seq, J->il) + r0 * kv_dim;
         const float *q = J->st->q + (size_t)t * q_dim + (size_t)h * hd;
         for (int j = s0; j < first; j++) att[j - s0] = -INFINITY;
         for (int j = first; j < n_kv; j++)
-            att[j - s0] = ops->dot(q, k_layer + (size_t)j * kv_dim + (size_t)kvh * hd, hd);
+            att[j - s0] = ops->dot(q, k_rows + (size_t)(j - s0) * kv_dim + (size_t)kvh * hd, hd);
         op_softmax(att, n_kv - s0, scale);
         float *out = J->st->xb + (size_t)t * q_dim + (size_t)h * hd;
-        ops->values(out, att, v_layer + (size_t)s0 * kv_dim + (size_t)kvh * hd, kv_dim, n_kv - s0, hd);
+        ops->values(out, att, v_rows + (size_t)kvh * hd, kv_dim, n_kv - s0, hd);
     }
 }
 
@@ -163,10 +191,9 @@ static void stream_worker(void *ctx, int ith, int nth)
         const int g = group - sub * ATTN_GMAX < ATTN_GMAX ? group - sub * ATTN_GMAX : ATTN_GMAX;
         const int first = first_seen(st, J->window, t), n_kv = st->pos[t] + 1 - first;
         const float *q = st->q + (size_t)t * q_dim + (size_t)h0 * hd;
-        const char *k = kv_layer_rows(st, st->k_cache, st->seq[t], J->il, hp->n_layer) + kvh * J->head_bytes +
-                        (size_t)first * st->kv_row_bytes;
-        const char *v = kv_layer_rows(st, st->v_cache, st->seq[t], J->il, hp->n_layer) + kvh * J->head_bytes +
-                        (size_t)first * st->kv_row_bytes;
+        const size_t r0 = kv_row(st, J->il, first); /* contiguous from here (see kv_layer) */
+        const char *k = kv_layer_rows(st, st->k_cache, st->seq[t], J->il) + kvh * J->head_bytes + r0 * st->kv_row_bytes;
+        const char *v = kv_layer_rows(st, st->v_cache, st->seq[t], J->il) + kvh * J->head_bytes + r0 * st->kv_row_bytes;
 
         if (J->split) {
             const int c0 = c * ATTN_CHUNK;

@@ -27,10 +27,24 @@
 size_t attention_scores_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx, int n_threads);
 size_t attention_part_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx, int n_threads);
 
-/* Layer il's cache rows of sequence seq (position 0; n_ctx rows). */
-static inline char *kv_layer_rows(const forward_state *st, void *cache, int seq, int il, int n_layer)
+/* Cache rows per layer for a context of n_ctx positions and batches of
+ * n_batch tokens: a layer with a sliding window of W positions keeps a
+ * ring of about W + n_batch rows (plus W mirrored) when that is smaller
+ * than n_ctx, every other layer n_ctx rows. Fills layers[n_layer] when not
+ * NULL; returns the rows of one sequence. */
+size_t kv_plan(const model_arch *a, int n_ctx, int n_batch, kv_layer *layers);
+
+/* Layer il's cache rows of sequence seq (row 0). */
+static inline char *kv_layer_rows(const forward_state *st, void *cache, int seq, int il)
 {
-    return (char *)cache + ((size_t)seq * n_layer + il) * st->n_ctx * st->kv_row_bytes;
+    return (char *)cache + ((size_t)seq * st->seq_rows + st->kv_layers[il].row0) * st->kv_row_bytes;
+}
+
+/* The row of layer il that holds position pos. */
+static inline size_t kv_row(const forward_state *st, int il, int pos)
+{
+    const int ring = st->kv_layers[il].ring;
+    return (size_t)(ring ? pos % ring : pos);
 }
 
 /* Store the k and v rows of batch token t (st->k, st->v) into layer il's
