@@ -645,6 +645,50 @@ static void test_run_golden_ids(void **state)
     free(prompt);
 }
 
+/* One model of each new family through `mote run --temp 0 --ids`: the
+ * greedy ids of case p1 equal llama.cpp's up to the case's first near-tie
+ * (golden/archs/NEAR_TIES.tsv), at the goldens' context of 512. */
+static void test_run_golden_ids_families(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    static const char *const families[] = {"qwen3", "gemma3", "phi3", "granite", "smollm3"};
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
+        char stem[64], rel[128], gguf[128];
+        snprintf(stem, sizeof stem, "synth-%s-F32", families[i]);
+        snprintf(rel, sizeof rel, "golden/archs/%s.cases.tsv", stem);
+        char *prompt = tsv_field(rel, "p1", 1), *ids = tsv_field(rel, "p1", 3);
+        /* the first near-tie of p1, if any: ids from there on may differ */
+        int upto = 64;
+        char *near = read_file(shared_path("golden/archs/NEAR_TIES.tsv"), NULL);
+        assert_non_null(near);
+        for (char *line = strtok(near, "\n"); line; line = strtok(NULL, "\n")) {
+            char name[80], c[16];
+            int step;
+            if (sscanf(line, "%79s %15s %d", name, c, &step) == 3 && !strcmp(name, stem) && !strcmp(c, "p1") &&
+                step < upto)
+                upto = step;
+        }
+        free(near);
+        char n_arg[16];
+        snprintf(n_arg, sizeof n_arg, "%d", upto);
+        snprintf(gguf, sizeof gguf, "archs/%s.gguf", stem);
+        char *model = model_path(gguf);
+        proc p = RUN("run", model, "-p", prompt, "-n", n_arg, "--temp", "0", "--ids", "--kv-type", "f32", "-c", "512");
+        expect_status(&p, 0);
+        /* the first `upto` ids of the golden list */
+        char *end = ids;
+        for (int k = 0; k < upto && end; k++) end = strchr(end + (k > 0), ' ');
+        if (end) *end = '\0';
+        char want[4096];
+        snprintf(want, sizeof want, "%s\n", ids);
+        if (strcmp(p.out, want) != 0) fail_msg("%s: mote run printed\n%s\nllama.cpp's greedy ids are\n%s", stem, p.out, want);
+        proc_free(&p);
+        free(model);
+        free(ids);
+        free(prompt);
+    }
+}
+
 /* A conversation that outgrows the context drops its oldest exchanges and
  * goes on (it once refused every later message until /reset, exit 0); a
  * message longer than the whole context is refused with a message. */
@@ -1306,6 +1350,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_chat_line_limit),
         cmocka_unit_test(test_model_not_regular),
         cmocka_unit_test(test_run_golden_ids),
+        cmocka_unit_test(test_run_golden_ids_families),
         cmocka_unit_test(test_run_golden_text),
         cmocka_unit_test(test_run_says_why_it_stopped),
         cmocka_unit_test(test_option_limits),

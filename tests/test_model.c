@@ -283,6 +283,45 @@ static void test_unused_tensors(void **state)
     expect_open_error(&huge, MOTE_E_FORMAT, "llama.block_count = 16777216 is more blocks than the file has tensors");
 }
 
+/* Each family's own tensors and keys are required: a copy without one is
+ * refused, naming it (never a model that runs without, say, its Q/K norms). */
+static void test_family_parts_required(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    static const struct {
+        mutation mu;
+        mote_status want;
+        const char *needle;
+    } cases[] = {
+        {{.source = "models/archs/synth-qwen3-F32.gguf", .drop_tensor = "blk.1.attn_k_norm.weight"}, MOTE_E_FORMAT,
+         "missing tensor 'blk.1.attn_k_norm.weight' required by architecture 'qwen3'"},
+        {{.source = "models/archs/synth-gemma3-F32.gguf", .drop_tensor = "blk.0.post_ffw_norm.weight"},
+         MOTE_E_FORMAT, "missing tensor 'blk.0.post_ffw_norm.weight' required by architecture 'gemma3'"},
+        {{.source = "models/archs/synth-gemma3-F32.gguf", .drop_tensor = "blk.2.attn_q_norm.weight"},
+         MOTE_E_FORMAT, "missing tensor 'blk.2.attn_q_norm.weight'"},
+        {{.source = "models/archs/synth-phi3-F32.gguf", .drop_tensor = "rope_factors_short.weight"}, MOTE_E_FORMAT,
+         "missing tensor 'rope_factors_short.weight' required by architecture 'phi3'"},
+        {{.source = "models/archs/synth-phi3-F32.gguf", .drop_tensor = "blk.1.attn_qkv.weight"}, MOTE_E_FORMAT,
+         "missing tensor 'blk.1.attn_q.weight' required by architecture 'phi3'"},
+        {{.source = "models/archs/synth-granite-F32.gguf", .drop_key = "granite.logit_scale"}, MOTE_E_FORMAT,
+         "missing key granite.logit_scale required by architecture 'granite'"},
+        {{.source = "models/archs/synth-granite-F32.gguf", .f32_key = "granite.residual_scale", .f32_value = NAN},
+         MOTE_E_FORMAT, "granite.residual_scale = nan is out of range"},
+        {{.source = "models/archs/synth-smollm3-F32.gguf", .drop_tensor = "blk.3.ffn_gate.weight"}, MOTE_E_FORMAT,
+         "missing tensor 'blk.3.ffn_gate.weight' required by architecture 'smollm3'"},
+        {{.source = "models/archs/synth-gemma3-F32.gguf", .f32_key = "gemma3.final_logit_softcapping",
+          .f32_value = -1.0f}, MOTE_E_FORMAT, "gemma3.final_logit_softcapping = -1 is out of range"},
+        {{.source = "models/archs/synth-phi3-F32.gguf", .f32_key = "phi3.rope.scaling.attn_factor",
+          .f32_value = INFINITY}, MOTE_E_FORMAT, "phi3.rope.scaling.attn_factor = inf is out of range"},
+        /* a family mote does not run yet names what it lacks */
+        {{.source = "models/archs/synth-gemma3-F32.gguf", .arch = "gemma3n"}, MOTE_E_UNSUPPORTED,
+         "architecture 'gemma3n' is not supported: mote does not implement its per-layer embeddings"},
+        {{.source = "models/archs/synth-qwen3-F32.gguf", .arch = "qwen3moe"}, MOTE_E_UNSUPPORTED,
+         "mixture-of-experts"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) expect_open_error(&cases[i].mu, cases[i].want, cases[i].needle);
+}
+
 /* A tensor's type changed in the file without its data: the sizes no longer
  * tile the data section, and the reader names the tensor. */
 static void test_retyped_in_place(void **state)
@@ -384,7 +423,8 @@ int main(void)
         cmocka_unit_test(test_missing_tensors),  cmocka_unit_test(test_wrong_shapes),
         cmocka_unit_test(test_unsupported_types), cmocka_unit_test(test_bad_hparams),
         cmocka_unit_test(test_bad_float_hparams), cmocka_unit_test(test_unused_tensors),
-        cmocka_unit_test(test_retyped_in_place), cmocka_unit_test(test_special_ids_out_of_range),
+        cmocka_unit_test(test_retyped_in_place),
+        cmocka_unit_test(test_family_parts_required), cmocka_unit_test(test_special_ids_out_of_range),
         cmocka_unit_test(test_session_misuse),   cmocka_unit_test(test_threads_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
