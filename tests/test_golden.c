@@ -24,10 +24,16 @@
  * 5e-5 at logits of 10-20): `gen` is 2e-4 for every type. llama.cpp computes a
  * batch with other kernels than a single token for several types (tinyBLAS
  * for F32/F16/BF16, 4-row repacked kernels for Q4_K/Q2_K, a batched IQ4_XS
- * path), and a batch position differs from the single-token golden by the
- * rounding of those kernels, amplified by the network: about 1e-3 for
- * F16, 2e-2 for BF16 (8-bit mantissa activations) and 4e-2 for the K-quants.
- * `batch` states that per type. Every kernel level (scalar, avx2, avx512,
+ * path, and tinyBLAS for attention's weighted sum of values whatever the
+ * weights), and a batch position differs from the single-token golden by
+ * the rounding of those kernels, amplified by the network, most where
+ * activations are quantized (a value one ulp off can move a Q8 block):
+ * llama.cpp's own one-batch logits for these files part from its goldens
+ * by 1e-4 (TinyStories F32), 3.2e-2 (synth-llama Q4_0), 1.1e-1
+ * (TinyStories Q5_0), 7e-2 (synth-smollm3 Q8_0), 1e-3 (synth-gemma3 F32),
+ * measured with its library, and mote's by as much (3.2e-2, 1.1e-1, 9e-2,
+ * 1e-3), while other files of the same types stay at 5e-6. `batch`
+ * bounds that per type, about 1.5x the largest seen. Every kernel level (scalar, avx2, avx512,
  * neon, dotprod) keeps this order, bit-identical to the scalar reference
  * (test_kernels); avx512fast's gemms do not and fail `gen` (see kernels.c).
  * MOTE_GOLDEN_FILTER (comma-separated fnmatch patterns on test titles)
@@ -62,27 +68,25 @@ typedef struct tolerance {
 
 /* Keyed by the model file's type suffix; first match wins. */
 static const tolerance tolerances[] = {
-    {"F32", 2e-4f, 2e-4f},   {"BF16", 2e-4f, 4e-2f},  {"f16", 2e-4f, 1e-2f},   {"F16", 2e-4f, 5e-3f},
-    {"Q8_0", 2e-4f, 2e-4f},  {"Q6_K", 2e-4f, 2e-4f},  {"Q5_K", 2e-4f, 2e-4f},  {"Q5_0", 2e-4f, 2e-4f},
-    {"Q5_1", 2e-4f, 2e-4f},  {"Q4_K_M", 2e-4f, 6e-2f}, {"Q4_K", 2e-4f, 6e-2f}, {"Q4_0", 2e-4f, 2e-4f},
-    {"Q4_1", 2e-4f, 2e-4f},  {"IQ4_NL", 2e-4f, 2e-4f}, {"IQ4_XS", 2e-4f, 6e-2f}, {"Q3_K", 2e-4f, 2e-4f},
+    {"F32", 2e-4f, 2e-4f},   {"BF16", 2e-4f, 4e-2f},   {"f16", 2e-4f, 1e-2f},    {"F16", 2e-4f, 5e-3f},
+    {"Q8_0", 2e-4f, 2e-4f},  {"Q6_K", 2e-4f, 4e-2f},   {"Q5_K", 2e-4f, 4e-3f},   {"Q5_0", 2e-4f, 1.6e-1f},
+    {"Q5_1", 2e-4f, 2e-4f},  {"Q4_K_M", 2e-4f, 6e-2f}, {"Q4_K", 2e-4f, 6e-2f},   {"Q4_0", 2e-4f, 5e-2f},
+    {"Q4_1", 2e-4f, 2e-4f},  {"IQ4_NL", 2e-4f, 2e-4f}, {"IQ4_XS", 2e-4f, 6e-2f}, {"Q3_K", 2e-4f, 5e-2f},
     {"Q2_K", 2e-4f, 6e-2f},  {"stories260K", 2e-4f, 2e-4f},
 };
 
-/* Exceptions for the random-weight models of models/archs, whose logits
- * amplify rounding more than trained models':
- * - gemma3's GELU goes through llama.cpp's F16 table: an input one F16
- *   step off moves the logits by up to 1.6e-3 (../shared/README.md).
- *   Its quantized files agree to 5e-6 on the generation path; the F32
- *   file to 3e-4, so some F32 rounding still differs somewhere.
- * - Q4_K_M in one batch: llama.cpp's batch kernels for Q4_K round
- *   differently from its single-token ones (see above), and these
- *   models carry that further than the trained ones: up to 1.1e-1, and
- *   gemma3's GELU table (six layers) further still. */
+/* Batch exceptions for the random-weight models of models/archs, whose
+ * logits amplify rounding more than the others' (the generation path keeps
+ * 2e-4 and agrees to 6e-6): gemma3's GELU goes through llama.cpp's F16
+ * table, where an input one F16 step off moves the logits by up to 1.6e-3
+ * (../shared/README.md): 1e-3 in one batch for its F32 file, 1.6e-1 for
+ * Q4_K_M; the other families' Q8_0 and Q4_K_M files reach 9e-2 and
+ * 1.1e-1. */
 static const tolerance arch_tolerances[] = {
-    {"gemma3-F32", 1e-3f, 2e-3f},
+    {"gemma3-F32", 2e-4f, 2e-3f},
     {"gemma3-Q4_K_M", 2e-4f, 3e-1f},
-    {"Q4_K_M", 2e-4f, 1.5e-1f},
+    {"Q4_K_M", 2e-4f, 1.6e-1f},
+    {"Q8_0", 2e-4f, 1.4e-1f},
 };
 
 static const tolerance *tolerance_for(const char *name)

@@ -189,3 +189,12 @@ void op_attn_values(float *out, const float *p, const float *v, int64_t stride, 
         out[d] = scalar_fold4x16(acc);
     }
 }
+
+void op_attn_values_batch(float *out, const float *p, const float *v, int64_t stride, int n, int hd)
+{
+    for (int d = 0; d < hd; d++) {
+        float acc[DOT_LANES] = {0};
+        for (int j = 0; j < n; j++) acc[j % DOT_LANES] = fmaf(p[j], v[(int64_t)j * stride + d], acc[j % DOT_LANES]);
+        out[d] = scalar_reduce16(acc);
+    }
+}

@@ -44,6 +44,11 @@ float op_dot_f32(const float *a, const float *b, int n);
 /* out[d] = sum_j p[j] * v[j * stride + d] for d < hd, j < n: attention's
  * weighted sum of values, summed as ggml does it (see ops.c). */
 void op_attn_values(float *out, const float *p, const float *v, int64_t stride, int n, int hd);
+/* The same sum in the order llama.cpp computes it for a batch of two or
+ * more tokens, where the probabilities are contiguous and tinyBLAS takes
+ * the product: one vector of 16 lanes, lane j % 16 an FMA chain over the
+ * positions j, reduced as _mm512_reduce_add_ps does. */
+void op_attn_values_batch(float *out, const float *p, const float *v, int64_t stride, int n, int hd);
 /* y += x over n elements. */
 void op_add(float *y, const float *x, int n);
 

@@ -139,7 +139,13 @@ static void exact_worker(void *ctx, int ith, int nth)
             att[j - s0] = ops->dot(q, k_rows + (size_t)(j - s0) * kv_dim + (size_t)kvh * hd, hd);
         op_softmax(att, n_kv - s0, scale);
         float *out = J->st->xb + (size_t)t * q_dim + (size_t)h * hd;
-        ops->values(out, att, v_rows + (size_t)kvh * hd, kv_dim, n_kv - s0, hd);
+        /* A token in a run of two or more gets llama.cpp's batch order (its
+         * probabilities are then a contiguous matrix and tinyBLAS sums). */
+        const int in_batch = (t > 0 && J->st->seq[t - 1] == seq) || (t + 1 < J->n && J->st->seq[t + 1] == seq);
+        if (in_batch)
+            op_attn_values_batch(out, att, v_rows + (size_t)kvh * hd, kv_dim, n_kv - s0, hd);
+        else
+            ops->values(out, att, v_rows + (size_t)kvh * hd, kv_dim, n_kv - s0, hd);
     }
 }
 
