@@ -113,6 +113,9 @@ typedef struct mote_model_info {
     int n_head;
     int n_head_kv;
     int n_ff;
+    int head_dim;          /* per attention head */
+    int sliding_window;    /* positions the local layers attend to; 0: none */
+    int n_layer_swa;       /* layers with that window (each keeps a ring, see mote_seq_truncate) */
     float rope_freq_base;
     float norm_eps;
     int has_chat_template;
@@ -363,6 +366,12 @@ MOTE_API const mote_token *mote_seq_tokens(const mote_session *s, int seq, int *
  * evaluates the rest; at least one token must be evaluated to get logits.
  * 0 where a sliding-window layer could not be cut back to that length. */
 MOTE_API int mote_seq_common_prefix(const mote_session *s, int seq, const mote_token *toks, int n);
+
+/* The KV cache bytes a session created with these params (NULL: the
+ * defaults) would hold, all sequences, keys and values, sliding-window
+ * layers at their ring's size: what mote_session_memory's kv will say,
+ * known before the session exists (for memory budgets, `mote info`). */
+MOTE_API mote_status mote_session_kv_bytes(const mote_model *model, const mote_session_params *params, uint64_t *out);
 
 /* Fields of `mem` that apply to a session: kv, kv_used, scratch, heap.
  * kv_bytes_per_pos (may be NULL): KV bytes of one position of one

@@ -201,6 +201,12 @@ static void test_session_edges(void **state)
     assert_fails(mote_session_memory(NULL, &mem, NULL), MOTE_E_INVALID);
     assert_fails(mote_session_memory(s, NULL, NULL), MOTE_E_INVALID);
     assert_int_equal(mote_session_memory(s, &mem, NULL), MOTE_OK);
+    uint64_t kv_bytes = 1;
+    assert_fails(mote_session_kv_bytes(NULL, NULL, &kv_bytes), MOTE_E_INVALID);
+    assert_int_equal(kv_bytes, 0);
+    assert_fails(mote_session_kv_bytes(fx.model, NULL, NULL), MOTE_E_INVALID);
+    assert_int_equal(mote_session_kv_bytes(fx.model, NULL, &kv_bytes), MOTE_OK); /* NULL params: the defaults */
+    assert_true(kv_bytes > 0);
 
     /* Sampler and generation. */
     mote_sampler *smp = (mote_sampler *)1;

@@ -476,6 +476,12 @@ static void test_sliding_window_memory(void **state)
         mote_memory mem;
         assert_int_equal(mote_session_memory(s, &mem, &per_pos[i]), MOTE_OK);
         kv[i] = mem.kv;
+        /* known before the session exists */
+        mote_session_params sp = mote_session_default_params();
+        sp.n_ctx = 512 << i, sp.n_batch = 16, sp.kv_type = MOTE_KV_F32;
+        uint64_t planned;
+        assert_int_equal(mote_session_kv_bytes(m, &sp, &planned), MOTE_OK);
+        assert_int_equal(planned, kv[i]);
         mote_session_free(s);
     }
     /* one global layer of six grows: 1 KV head of 64 floats, keys and values */

@@ -37,6 +37,7 @@ typedef struct bench_opts {
     int reps;           /* -r */
     int depth;          /* -d */
     const char *format; /* -o: "md" or "json" */
+    int kv_ctx;         /* -c: context for the KV cache size reported; 0: 4096 */
 } bench_opts;
 
 /* What was measured. */
@@ -46,6 +47,8 @@ typedef struct bench_result {
     double *pp_tps;     /* (reps) prompt tokens/s */
     double *tg_tps;     /* (reps) generated tokens/s */
     uint64_t peak_rss;  /* bytes, 0 if unknown */
+    uint64_t kv_bytes;  /* F16 KV cache of one sequence of kv_ctx positions */
+    int kv_ctx;
 } bench_result;
 
 /* ------------------------------------------------------------------------
@@ -170,6 +173,12 @@ static int measure(const bench_opts *o, mote_model **model, bench_result *r)
     mote_session *s = NULL;
     if (mote_session_create(*model, &sp, &s) != MOTE_OK) return cli_lib_error();
     r->load_s = cli_now() - t0;
+    mote_session_params kp = mote_session_default_params();
+    kp.n_ctx = r->kv_ctx = o->kv_ctx ? o->kv_ctx : 4096;
+    if (mote_session_kv_bytes(*model, &kp, &r->kv_bytes) != MOTE_OK) {
+        mote_session_free(s);
+        return cli_lib_error();
+    }
 
     int rc = 0, n_vocab = mote_vocab_size(*model);
     uint64_t rng = TOKEN_SEED;
@@ -252,10 +261,12 @@ static void print_md(const bench_opts *o, const mote_model *m, const bench_resul
         printf("| %-24s | %12s | %10s | %7d | %16s | %32s |\n", label, size, params, o->n_threads,
                test, cell);
     }
-    char rss[32];
+    char rss[32], kv[32];
     cli_human_bytes(r->peak_rss, rss, sizeof rss);
+    cli_human_bytes(r->kv_bytes, kv, sizeof kv);
     printf("\nload %.1f ms, time to first token %.1f ms (%d-token prompt), peak RSS %s\n",
            r->load_s * 1e3, r->ttft_s * 1e3, TTFT_PROMPT, rss);
+    printf("KV cache (F16) at %d positions: %s\n", r->kv_ctx, kv);
     printf("%d run%s after a warm-up", o->reps, o->reps == 1 ? "" : "s");
     if (o->n_prompt > 0) printf("; pp: one batch of random ids");
     if (o->n_gen > 0) printf("; tg: one token per eval, next = greedy argmax (not timed)");
@@ -316,6 +327,7 @@ static void print_json(const bench_opts *o, const mote_model *m, const bench_res
     printf("  \"load_s\": %.6g,\n  \"ttft_s\": %.6g,\n  \"ttft_prompt_tokens\": %d,\n", r->load_s,
            r->ttft_s, TTFT_PROMPT);
     printf("  \"peak_rss_bytes\": %llu,\n", (unsigned long long)r->peak_rss);
+    printf("  \"kv_ctx\": %d,\n  \"kv_bytes\": %llu,\n", r->kv_ctx, (unsigned long long)r->kv_bytes);
     printf("  \"tg_next_token\": \"greedy argmax, not timed\"\n}\n");
 }
 
@@ -339,12 +351,14 @@ int cmd_bench(int argc, char **argv)
         {'d', "depth", ARG_INT, &o.depth, "N", "tokens already in the cache (default 0)", 0,
          1 << 20, NULL},
         {'o', "output", ARG_STRING, &o.format, "FMT", "md (table, default) or json", 0, 0, NULL},
+        {'c', "kv-ctx", ARG_INT, &o.kv_ctx, "N", "context at which to report the F16 KV cache size (default 4096)", 1,
+         MOTE_N_CTX_MAX, NULL},
         {0},
     };
     const char *pos[1] = {NULL};
     const cli_spec spec = {
         .verb = "bench",
-        .usage = "(MODEL | -m FILE) [-p N] [-n N] [-t N] [-r N] [-d N] [-o md|json]",
+        .usage = "(MODEL | -m FILE) [-p N] [-n N] [-t N] [-r N] [-d N] [-c N] [-o md|json]",
         .about = "Measure a model like llama-bench: prompt processing (pp: N random tokens as one\n"
                  "batch) and generation (tg: N tokens one at a time, each the greedy argmax of the\n"
                  "last logits, argmax not timed), both on top of -d cached tokens, in tokens/s\n"

@@ -106,6 +106,22 @@ static int print_template(const mote_model *m, const mote_model_info *in)
  * Summary
  * ---------------------------------------------------------------------- */
 
+/* The KV cache a session of n_ctx positions (0: the training context)
+ * would hold, and how much of the model has a sliding window. */
+static int print_kv(const mote_model *m, const mote_model_info *in, int n_ctx, int kv_type, const char *kv_name)
+{
+    mote_session_params sp = mote_session_default_params();
+    sp.n_ctx = n_ctx ? n_ctx : in->n_ctx_train < MOTE_N_CTX_MAX ? in->n_ctx_train : MOTE_N_CTX_MAX;
+    sp.kv_type = kv_type;
+    uint64_t bytes;
+    if (mote_session_kv_bytes(m, &sp, &bytes) != MOTE_OK) return cli_lib_error();
+    char h[64];
+    cli_human_bytes(bytes, h, sizeof h);
+    label("kv cache:");
+    printf("%s at %d positions (%s, one sequence; -c to change)\n", h, sp.n_ctx, kv_name);
+    return 0;
+}
+
 static int print_summary(const char *path, const mote_model *m, const mote_model_info *in)
 {
     char h[64];
@@ -159,6 +175,10 @@ static int print_summary(const char *path, const mote_model *m, const mote_model
         printf("%g\n", in->rope_freq_base);
         label("norm eps:");
         printf("%g\n", in->norm_eps);
+        if (in->sliding_window > 0) {
+            label("sliding window:");
+            printf("%d positions on %d of %d layers\n", in->sliding_window, in->n_layer_swa, in->n_layer);
+        }
     }
     label("vocab size:");
     printf("%d\n", in->n_vocab);
@@ -282,8 +302,12 @@ static int print_meta(const mote_model *model)
 
 int cmd_info(int argc, char **argv)
 {
-    int tensors = 0, meta = 0, vocab_only = 0;
+    int tensors = 0, meta = 0, vocab_only = 0, n_ctx = 0, kv_type = MOTE_KV_F16;
+    const char *kv_name = "f16";
     const cli_opt opts[] = {
+        {'c', "ctx", ARG_INT, &n_ctx, "N", "context for the KV cache size shown (default: the model's)", 0,
+         MOTE_N_CTX_MAX, NULL},
+        {0, "kv-type", ARG_STRING, &kv_name, "TYPE", KV_TYPE_HELP, 0, 0, NULL},
         {0, "tensors", ARG_FLAG, &tensors, NULL, "list every tensor: name, type, shape, bytes",
          0, 0, NULL},
         {0, "meta", ARG_FLAG, &meta, NULL, "print every metadata key and its value", 0, 0,
@@ -295,7 +319,7 @@ int cmd_info(int argc, char **argv)
     const char *pos[1] = {NULL};
     const cli_spec spec = {
         .verb = "info",
-        .usage = "MODEL [--tensors] [--meta]",
+        .usage = "MODEL [--tensors] [--meta] [-c N] [--kv-type TYPE]",
         .about = "Describe a GGUF model: architecture, parameter count, hyper-parameters,\n"
                  "tokenizer, chat template and a histogram of tensor types. Works on\n"
                  "vocab-only files.",
@@ -309,6 +333,8 @@ int cmd_info(int argc, char **argv)
     int n_pos;
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
+    if (cli_kv_type(kv_name, &kv_type) != 0)
+        return args_usage_error(&spec, "--kv-type must be f16, f32 or q8_0, not '%s'", kv_name);
 
     /* Not cli_open_model: the summary lists the loader's warnings itself. */
     mote_model_params mp = mote_model_default_params();
@@ -320,6 +346,7 @@ int cmd_info(int argc, char **argv)
         rc = cli_lib_error();
     } else {
         rc = print_summary(pos[0], model, &in);
+        if (rc == 0 && !in.vocab_only) rc = print_kv(model, &in, n_ctx, kv_type, kv_name);
         if (rc == 0) rc = print_tensors(model, tensors);
         if (rc == 0 && meta) rc = print_meta(model);
     }

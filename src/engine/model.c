@@ -160,6 +160,9 @@ mote_status mote_model_get_info(const mote_model *m, mote_model_info *info)
         info->n_layer = hp->n_layer;
         info->n_head = hp->n_head;
         info->n_head_kv = hp->n_head_kv;
+        info->head_dim = hp->head_dim;
+        info->sliding_window = hp->n_swa;
+        for (int il = 0; il < hp->n_layer; il++) info->n_layer_swa += m->arch->layers[il].window > 0;
         info->n_ff = hp->n_ff;
         info->rope_freq_base = hp->rope_base;
         info->norm_eps = hp->norm_eps;

@@ -164,6 +164,21 @@ static mote_status check_params(mote_session_params *p, const arch_hparams *hp)
     return MOTE_OK;
 }
 
+mote_status mote_session_kv_bytes(const mote_model *model, const mote_session_params *params, uint64_t *out)
+{
+    if (out) *out = 0;
+    if (!model || !out) return mote_fail(MOTE_E_INVALID, "mote_session_kv_bytes: NULL argument");
+    if (!model->arch) return mote_fail(MOTE_E_INVALID, "%s: model was opened vocab-only; it has no cache", model->gguf->path);
+    mote_session_params p = params ? *params : mote_session_default_params();
+    const arch_hparams *hp = &model->arch->hp;
+    MOTE_TRY(check_params(&p, hp));
+    uint32_t kv_type;
+    MOTE_TRY(kv_cache_type(p.kv_type, hp, &kv_type));
+    const uint64_t row = ggml_row_size(kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
+    *out = 2ull * kv_plan(model->arch, p.n_ctx, p.n_batch, NULL) * row * (uint64_t)p.n_seq_max;
+    return MOTE_OK;
+}
+
 mote_status mote_session_create(const mote_model *model, const mote_session_params *params, mote_session **out)
 {
     if (out) *out = NULL;
