@@ -37,7 +37,7 @@ static float uniform(void)
 }
 
 /* The tensors' bytes: the writer borrows them until the file is written. */
-static void *kept[64];
+static void *kept[128];
 static int n_kept;
 
 static void free_kept(void)
@@ -85,6 +85,22 @@ static int write_model(const char *dir, const char *arch, uint32_t type, const c
     rc |= gguf_writer_add_u32(w, K("attention.head_count_kv"), N_HEAD_KV);
     rc |= gguf_writer_add_f32(w, K("rope.freq_base"), 10000.0f);
     rc |= gguf_writer_add_f32(w, K("attention.layer_norm_rms_epsilon"), 1e-5f);
+    /* the keys of each family's features (src/model/arch_load.c) */
+    const int gemma3 = strcmp(arch, "gemma3") == 0, phi3 = strcmp(arch, "phi3") == 0;
+    if (gemma3) {
+        rc |= gguf_writer_add_u32(w, K("attention.sliding_window"), 4);
+        rc |= gguf_writer_add_f32(w, K("final_logit_softcapping"), 30.0f);
+    }
+    if (phi3) {
+        rc |= gguf_writer_add_u32(w, K("rope.scaling.original_context_length"), 32);
+        rc |= gguf_writer_add_f32(w, K("rope.scaling.attn_factor"), 1.1f);
+    }
+    if (strcmp(arch, "granite") == 0) {
+        rc |= gguf_writer_add_f32(w, K("embedding_scale"), 12.0f);
+        rc |= gguf_writer_add_f32(w, K("residual_scale"), 0.22f);
+        rc |= gguf_writer_add_f32(w, K("attention.scale"), 0.125f);
+        rc |= gguf_writer_add_f32(w, K("logit_scale"), 8.0f);
+    }
 #undef K
     rc |= gguf_writer_add_str(w, "tokenizer.ggml.model", "llama");
     rc |= gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", tokens, (size_t)N_VOCAB);
@@ -107,14 +123,23 @@ static int write_model(const char *dir, const char *arch, uint32_t type, const c
     const int hd = N_EMBD / N_HEAD, kv = hd * N_HEAD_KV;
     if (add(w, "token_embd.weight", N_EMBD, N_VOCAB, type, 0) || add(w, "output_norm.weight", N_EMBD, 1, GGML_TYPE_F32, 1))
         goto fail;
+    if (phi3 && (add(w, "rope_factors_long.weight", hd / 2, 1, GGML_TYPE_F32, 2.0f) ||
+                 add(w, "rope_factors_short.weight", hd / 2, 1, GGML_TYPE_F32, 1.5f)))
+        goto fail;
     for (int l = 0; l < n_layer; l++) {
         char name[64];
 #define T(s, a, b, t, fill) (snprintf(name, sizeof name, "blk.%d." s, l), add(w, name, a, b, t, fill))
-        if (T("attn_norm.weight", N_EMBD, 1, GGML_TYPE_F32, 1) || T("attn_q.weight", N_EMBD, N_EMBD, type, 0) ||
-            T("attn_k.weight", N_EMBD, kv, type, 0) || T("attn_v.weight", N_EMBD, kv, type, 0) ||
-            T("attn_output.weight", N_EMBD, N_EMBD, type, 0) || T("ffn_norm.weight", N_EMBD, 1, GGML_TYPE_F32, 1) ||
-            T("ffn_gate.weight", N_EMBD, N_FF, type, 0) || T("ffn_up.weight", N_EMBD, N_FF, type, 0) ||
-            T("ffn_down.weight", N_FF, N_EMBD, type, 0))
+        if (T("attn_norm.weight", N_EMBD, 1, GGML_TYPE_F32, 1) || T("attn_output.weight", N_EMBD, N_EMBD, type, 0) ||
+            T("ffn_norm.weight", N_EMBD, 1, GGML_TYPE_F32, 1) || T("ffn_down.weight", N_FF, N_EMBD, type, 0))
+            goto fail;
+        if (phi3 ? T("attn_qkv.weight", N_EMBD, N_EMBD + 2 * kv, type, 0) || T("ffn_up.weight", N_EMBD, 2 * N_FF, type, 0)
+                 : T("attn_q.weight", N_EMBD, N_EMBD, type, 0) || T("attn_k.weight", N_EMBD, kv, type, 0) ||
+                       T("attn_v.weight", N_EMBD, kv, type, 0) || T("ffn_gate.weight", N_EMBD, N_FF, type, 0) ||
+                       T("ffn_up.weight", N_EMBD, N_FF, type, 0))
+            goto fail;
+        if (gemma3 && (T("attn_q_norm.weight", hd, 1, GGML_TYPE_F32, 1) || T("attn_k_norm.weight", hd, 1, GGML_TYPE_F32, 1) ||
+                       T("post_attention_norm.weight", N_EMBD, 1, GGML_TYPE_F32, 1) ||
+                       T("post_ffw_norm.weight", N_EMBD, 1, GGML_TYPE_F32, 1)))
             goto fail;
         if (strcmp(arch, "qwen2") == 0 &&
             (T("attn_q.bias", N_EMBD, 1, GGML_TYPE_F32, 0) || T("attn_k.bias", kv, 1, GGML_TYPE_F32, 0) ||
@@ -140,7 +165,9 @@ int main(int argc, char **argv)
         return 2;
     }
     if (write_model(argv[1], "llama", GGML_TYPE_F32, "f32", 1) || write_model(argv[1], "llama", GGML_TYPE_Q8_0, "q8_0", 2) ||
-        write_model(argv[1], "llama", GGML_TYPE_Q4_0, "q4_0", 1) || write_model(argv[1], "qwen2", GGML_TYPE_F16, "f16", 1)) {
+        write_model(argv[1], "llama", GGML_TYPE_Q4_0, "q4_0", 1) || write_model(argv[1], "qwen2", GGML_TYPE_F16, "f16", 1) ||
+        write_model(argv[1], "gemma3", GGML_TYPE_F32, "f32", 2) || write_model(argv[1], "phi3", GGML_TYPE_F32, "f32", 1) ||
+        write_model(argv[1], "granite", GGML_TYPE_Q8_0, "q8_0", 1)) {
         fprintf(stderr, "seeds: cannot write the models in %s\n", argv[1]);
         return 1;
     }
