@@ -250,7 +250,9 @@ static int chat_turn(chat *c)
      * there are logits to sample from. */
     size_t keep = (size_t)mote_seq_common_prefix(c->session, 0, toks, (int)n);
     if (keep == n) keep = n - 1;
-    if (mote_session_truncate(c->session, (int)keep) != MOTE_OK) {
+    /* one token back may be a cut a sliding-window layer cannot take: start over */
+    if (mote_session_truncate(c->session, (int)keep) != MOTE_OK) keep = 0;
+    if (keep == 0 && mote_session_truncate(c->session, 0) != MOTE_OK) {
         free(toks);
         return cli_lib_error();
     }

@@ -288,8 +288,11 @@ static void slot_start(sched *s, slot *sl, sched_job *j)
     sl->n_gen = 0;
     sl->generating = 0;
     const int prefix = mote_seq_common_prefix(s->session, sl->seq, j->prompt, j->n_prompt);
-    const int keep = prefix < j->n_prompt ? prefix : j->n_prompt - 1; /* one token gives the logits */
-    mote_seq_truncate(s->session, sl->seq, keep);
+    int keep = prefix < j->n_prompt ? prefix : j->n_prompt - 1; /* one token gives the logits */
+    if (mote_seq_truncate(s->session, sl->seq, keep) != MOTE_OK) { /* a cut a sliding window cannot take */
+        keep = 0;
+        mote_seq_clear(s->session, sl->seq);
+    }
     sl->n_fed = keep;
     pthread_mutex_lock(&j->lock);
     j->n_cached = keep;
