@@ -167,6 +167,43 @@ static void test_rope(void **state)
     }
 }
 
+/* GeGLU through llama.cpp's F16 table: gelu(x) = f16(gelu_f32(f16(x)))
+ * with ggml's float formula, FMA-contracted as ggml is compiled; 0 at
+ * x <= -10 and x itself at x >= 10. The table was compared entry by entry
+ * with ggml_table_gelu_f16 of llama.cpp's CPU library: all 65536 agree;
+ * without the FMA one differs, at x = -0x1.ffcp+0 (its entry is checked). */
+static void test_geglu(void **state)
+{
+    (void)state;
+    float g[] = {-0x1.ffcp+0f, -12.0f, -10.0f, 10.0f, 11.5f, 0.0f, 1.0f, -0.5f, 3.14159f, 9.999f};
+    float u[] = {1.0f, 2.0f, 3.0f, 0.5f, 2.0f, 7.0f, 1.0f, 1.0f, -1.0f, 1.0f};
+    const int n = (int)(sizeof g / sizeof g[0]);
+    float y[sizeof g / sizeof g[0]];
+    memcpy(y, g, sizeof g);
+    op_geglu(y, u, n);
+    assert_true(y[0] == -0x1.74cp-5f); /* llama.cpp's table entry 0xbfff -> 0xa9d3 */
+    assert_true(y[1] == 0.0f && y[2] == 0.0f);
+    assert_true(y[3] == 5.0f && y[4] == 23.0f);
+    assert_true(y[5] == 0.0f);
+    for (int i = 6; i < n; i++) {
+        const double x = g[i], exact = 0.5 * x * (1.0 + tanh(0.7978845608028654 * x * (1.0 + 0.044715 * x * x)));
+        /* F16 input and output: within 2^-10 relative of the exact value, plus the input's rounding */
+        assert_true(fabs(y[i] - exact * u[i]) <= 2e-3 * fabs(exact * u[i]) + 1e-3);
+    }
+}
+
+/* Softcapping: cap·tanh(x/cap), bounded by the cap, odd, near x for small x. */
+static void test_softcap(void **state)
+{
+    (void)state;
+    float x[] = {0.0f, 1.0f, -1.0f, 30.0f, 1e6f, -1e6f};
+    op_softcap(x, 6, 30.0f);
+    assert_true(x[0] == 0.0f);
+    assert_true(fabsf(x[1] - 0.99963f) < 1e-4f && x[2] == -x[1]);
+    assert_true(fabsf(x[3] - 30.0f * tanhf(1.0f)) < 1e-5f);
+    assert_true(x[4] == 30.0f && x[5] == -30.0f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -175,6 +212,8 @@ int main(void)
         cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_rmsnorm),
         cmocka_unit_test(test_rope),
+        cmocka_unit_test(test_geglu),
+        cmocka_unit_test(test_softcap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
