@@ -24,6 +24,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "golden.h"
 #include "gguf/gguf.h"
 #include "gguf/gguf_write.h"
 #include "synthmodel.h"
@@ -205,7 +206,7 @@ static char *model_path(const char *name)
 
 static void test_overview_help(void **state)
 {
-    static const char *const verbs[] = {"run", "chat", "info", "tokenize", "perplexity",
+    static const char *const verbs[] = {"run", "chat", "info", "tokenize", "perplexity", "logits",
                                         "version"};
     proc p = RUN("--help");
     expect_status(&p, 0);
@@ -231,6 +232,7 @@ static void test_verb_help(void **state)
         {"info", {"--tensors", "--meta"}},
         {"tokenize", {"--no-special", "--parse-special", "--pieces"}},
         {"perplexity", {"-c", "-t", "--chunks"}},
+        {"logits", {"--ids", "-f", "--top-k", "--prompt", "--kv-type", "-t", "-c", "POS<TAB>ID:LOGIT"}},
         {"version", {"--help"}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -1187,6 +1189,223 @@ static void test_perplexity(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * logits: teacher forcing against the goldens
+ * ---------------------------------------------------------------------- */
+
+/* Tolerance of a logit against llama.cpp's on the generation path (as
+ * test_golden's `gen`: the goldens' print precision at logits of 10-20). */
+#define LOGITS_TOL 2e-4f
+
+/* One output line of `mote logits`: "POS\tID:LOGIT ..." parsed into ids and
+ * logits (at most cap pairs); returns the pairs read, -1 for a malformed
+ * line or another position. */
+static int parse_logits_line(const char *line, int pos, int32_t *ids, float *logits, int cap)
+{
+    char *end;
+    if (strtol(line, &end, 10) != pos || *end != '\t') return -1;
+    int n = 0;
+    for (const char *p = end + 1; *p && *p != '\n' && n < cap;) {
+        long id = strtol(p, &end, 10);
+        if (end == p || *end != ':') return -1;
+        ids[n] = (int32_t)id;
+        logits[n++] = strtof(end + 1, &end);
+        p = *end == ' ' ? end + 1 : end;
+    }
+    return n;
+}
+
+/* The printed top-10 of one golden step equals llama.cpp's within tol:
+ * the k-th largest logits agree, and every golden id is printed with its
+ * logit, except one that falls out at the bottom within tol of the 10th. */
+static void expect_top10(const char *what, int step, const int32_t *ids, const float *logits, const golden_case *c)
+{
+    for (int k = 0; k < GOLDEN_TOPK; k++) {
+        if (fabsf(logits[k] - c->top_logit[step][k]) > LOGITS_TOL)
+            fail_msg("%s step %d: logit #%d is %d:%.6g, llama.cpp %d:%.6g", what, step, k, ids[k], (double)logits[k],
+                     c->top_id[step][k], (double)c->top_logit[step][k]);
+        int at = 0;
+        while (at < GOLDEN_TOPK && ids[at] != c->top_id[step][k]) at++;
+        if (at < GOLDEN_TOPK ? fabsf(logits[at] - c->top_logit[step][k]) > LOGITS_TOL
+                             : c->top_logit[step][k] > logits[GOLDEN_TOPK - 1] + LOGITS_TOL)
+            fail_msg("%s step %d: llama.cpp's id %d (%.6g) is %s", what, step, c->top_id[step][k],
+                     (double)c->top_logit[step][k], at < GOLDEN_TOPK ? "printed with another logit" : "not printed");
+    }
+}
+
+/* `mote logits --prompt N` (the prompt as a batch, then the greedy ids one
+ * at a time, as llama.cpp made the goldens) prints llama.cpp's top-10 at
+ * every golden step: position n_prompt - 1 + step. */
+static void check_logits_golden(const char *name)
+{
+    golden_model *g = calloc(1, sizeof *g);
+    assert_non_null(g);
+    if (golden_load(name, g) != 0) fail_msg("cannot load the goldens of %s", name);
+    char file[160];
+    snprintf(file, sizeof file, "%s.gguf", name);
+    char *model = model_path(file);
+    int compared = 0;
+    for (int ci = 0; ci < g->n_cases; ci++) {
+        const golden_case *c = &g->cases[ci];
+        char ids[8192] = "", n_prompt[16];
+        size_t len = 0;
+        for (int i = 0; i < c->n_prompt + c->n_greedy; i++)
+            len += (size_t)snprintf(ids + len, sizeof ids - len, "%s%d", i ? " " : "",
+                                    (int)(i < c->n_prompt ? c->prompt[i] : c->greedy[i - c->n_prompt]));
+        assert_true(len < sizeof ids);
+        snprintf(n_prompt, sizeof n_prompt, "%d", c->n_prompt);
+        proc p = RUN("logits", model, "--ids", ids, "--top-k", "10", "--prompt", n_prompt, "--kv-type", "f32", "-t",
+                     "2");
+        expect_status(&p, 0);
+        const char *line = p.out;
+        for (int pos = 0; pos < c->n_prompt + c->n_greedy; pos++) {
+            if (!line || !*line) fail_msg("%s %s: no line for position %d:\n%s", name, c->name, pos, p.out);
+            int32_t top_id[GOLDEN_TOPK];
+            float top_logit[GOLDEN_TOPK];
+            if (parse_logits_line(line, pos, top_id, top_logit, GOLDEN_TOPK) != GOLDEN_TOPK)
+                fail_msg("%s %s: position %d: malformed line %.*s", name, c->name, pos, (int)strcspn(line, "\n"), line);
+            const int step = pos - (c->n_prompt - 1);
+            if (step >= 0 && step < c->n_steps) {
+                char what[160];
+                snprintf(what, sizeof what, "%s %s", name, c->name);
+                expect_top10(what, step, top_id, top_logit, c);
+                compared++;
+            }
+            line = strchr(line, '\n');
+            if (line) line++;
+        }
+        assert_true(line && *line == '\0'); /* one line per position, nothing more */
+        proc_free(&p);
+    }
+    print_message("[  INFO    ] %-28s %d golden steps match\n", name, compared);
+    assert_true(compared >= GOLDEN_STEPS * 2);
+    free(model);
+    free(g);
+}
+
+static void test_logits_golden(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    check_logits_golden("stories260K");
+    check_logits_golden("TinyStories-656K-Q4_0");
+}
+
+/* The default (one batch) gives the same lines as step mode where the two
+ * paths agree (F32 weights); a large --top-k (sorted, not kept by
+ * insertion) starts with the small one's ids; -f reads the ids. */
+static void test_logits_modes(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("stories260K.gguf");
+    const char *ids = "1 403 407 261 1 13 29";
+    proc batch = RUN("logits", model, "--ids", ids, "--kv-type", "f32");
+    proc step = RUN("logits", model, "--ids", ids, "--kv-type", "f32", "--prompt", "1");
+    expect_status(&batch, 0);
+    expect_status(&step, 0);
+    int lines = 0;
+    for (const char *at = batch.out; (at = strchr(at, '\n')); at++) lines++;
+    assert_int_equal(lines, 7);
+    const char *b = batch.out, *s = step.out;
+    for (int pos = 0; pos < 7; pos++) {
+        int32_t bi[10], si[10];
+        float bl[10], sl[10];
+        assert_int_equal(parse_logits_line(b, pos, bi, bl, 10), 10);
+        assert_int_equal(parse_logits_line(s, pos, si, sl, 10), 10);
+        for (int k = 0; k < 10; k++) {
+            assert_int_equal(bi[k], si[k]);
+            assert_true(fabsf(bl[k] - sl[k]) <= LOGITS_TOL);
+            if (k > 0) assert_true(bl[k] <= bl[k - 1]);
+        }
+        b = strchr(b, '\n') + 1;
+        s = strchr(s, '\n') + 1;
+    }
+    proc all = RUN("logits", model, "--ids", ids, "--kv-type", "f32", "--top-k", "512");
+    expect_status(&all, 0);
+    int32_t ai[512], bi[10];
+    float al[512], bl[10];
+    assert_int_equal(parse_logits_line(all.out, 0, ai, al, 512), 512);
+    assert_int_equal(parse_logits_line(batch.out, 0, bi, bl, 10), 10);
+    assert_memory_equal(ai, bi, sizeof bi);
+    for (int k = 1; k < 512; k++) assert_true(al[k] <= al[k - 1]); /* printed with 6 digits: equal ones tie */
+    proc_free(&all);
+
+    char path[] = "/tmp/mote-test-ids-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char file_ids[] = "1 403\n407\t261 1\n13 29\n";
+    assert_int_equal(write(fd, file_ids, sizeof file_ids - 1), (ssize_t)(sizeof file_ids - 1));
+    close(fd);
+    proc f = RUN("logits", model, "-f", path, "--kv-type", "f32");
+    unlink(path);
+    expect_status(&f, 0);
+    assert_string_equal(f.out, batch.out);
+    proc_free(&f);
+    proc_free(&batch);
+    proc_free(&step);
+    free(model);
+}
+
+/* Bad ids and options: a usage error (2) naming the id and the range, or,
+ * for an ids file, an error (1) naming the file. */
+static void test_logits_errors(void **state)
+{
+    static const struct {
+        const char *ids, *opt, *val, *msg;
+    } cases[] = {
+        {"1 2 x", NULL, NULL, "--ids: 'x' is not a token id (an integer)"},
+        {"1 2.5", NULL, NULL, "--ids: '2.5' is not a token id"},
+        {"", NULL, NULL, "--ids: no ids given"},
+        {" \n ", NULL, NULL, "--ids: no ids given"},
+        {"1 99999999999", NULL, NULL, "--ids: id 99999999999 is out of range"},
+        {"1 2", "--top-k", "0", "--top-k: 0 is out of range [1, 1000000000]"},
+        {"1 2", "--prompt", "3", "--prompt 3 is more than the 2 ids"},
+        {"1 2", "--kv-type", "f8", "--kv-type must be f16, f32 or q8_0, not 'f8'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        proc p = cases[i].opt ? RUN("logits", "m.gguf", "--ids", cases[i].ids, cases[i].opt, cases[i].val)
+                              : RUN("logits", "m.gguf", "--ids", cases[i].ids);
+        expect_status(&p, 2);
+        expect_contains(p.err, cases[i].msg);
+        expect_contains(p.err, "usage: mote logits");
+        assert_string_equal(p.out, "");
+        proc_free(&p);
+    }
+    expect_usage_error(RUN("logits", "m.gguf"));
+    expect_usage_error(RUN("logits", "m.gguf", "--ids", "1", "-f", "ids.txt"));
+
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("stories260K.gguf");
+    static const struct {
+        const char *ids, *opt, *val, *msg;
+    } model_cases[] = {
+        {"1 2 512", NULL, NULL, "--ids: id 512 (position 2) is outside the vocabulary: ids are in [0, 512)"},
+        {"-1", NULL, NULL, "--ids: id -1 (position 0) is outside the vocabulary: ids are in [0, 512)"},
+        {"1 2", "--top-k", "513", "--top-k 513 is more than the vocabulary (512 tokens)"},
+    };
+    for (size_t i = 0; i < sizeof model_cases / sizeof model_cases[0]; i++) {
+        proc p = model_cases[i].opt
+                     ? RUN("logits", model, "--ids", model_cases[i].ids, model_cases[i].opt, model_cases[i].val)
+                     : RUN("logits", model, "--ids", model_cases[i].ids);
+        expect_status(&p, 2);
+        expect_contains(p.err, model_cases[i].msg);
+        assert_string_equal(p.out, "");
+        proc_free(&p);
+    }
+    proc p = RUN("logits", model, "--ids", "1 2 3", "-c", "2");
+    expect_status(&p, 1);
+    expect_contains(p.err, "the 3 ids do not fit the context of 2 tokens (see -c)");
+    proc_free(&p);
+    p = RUN_IN("1 2\n600\n", "logits", model, "-f", "-");
+    expect_status(&p, 1);
+    expect_contains(p.err, "mote: stdin: id 600 (position 2) is outside the vocabulary: ids are in [0, 512)");
+    proc_free(&p);
+    p = RUN_IN("1 two", "logits", model, "-f", "-");
+    expect_status(&p, 1);
+    expect_contains(p.err, "'two' is not a token id");
+    proc_free(&p);
+    free(model);
+}
+
+/* ------------------------------------------------------------------------
  * bench and synth
  * ---------------------------------------------------------------------- */
 
@@ -1318,6 +1537,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_chat_template),
         cmocka_unit_test(test_chat_injection_and_stats),
         cmocka_unit_test(test_perplexity),
+        cmocka_unit_test(test_logits_golden),
+        cmocka_unit_test(test_logits_modes),
+        cmocka_unit_test(test_logits_errors),
         cmocka_unit_test(test_bench_synth_help),
         cmocka_unit_test(test_bench_json),
         cmocka_unit_test(test_synth_cli),
