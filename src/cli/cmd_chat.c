@@ -84,6 +84,7 @@ typedef struct chat {
     int timings;            /* --timings: report each reply's timings */
     int verbose_prompt;     /* --verbose-prompt: show each turn's tokens */
     int think_switch;       /* the template reads enable_thinking */
+    int think_tags;         /* the template writes "<think>" (may open the block itself) */
     int thinking;           /* enable_thinking given to it: 0, 1, or -1 (not set: its default) */
     int grey;               /* reasoning shown grey (stdout a colour terminal), else prefixed */
     int n_replies;          /* replies so far, and their stats summed: */
@@ -183,7 +184,8 @@ static int chat_tokens_templated(const chat *c, const char *ctx, mote_token **to
 /* Does the generation prompt leave a reasoning block open (QwQ's and
  * DeepSeek-R1's "<think>\n" after the assistant header)? The template
  * rendered with and without it tells (think_prompt_opens); a template
- * that fails without it opens none. */
+ * that fails without it opens none. Asked only of templates that write
+ * "<think>" (two more renderings a turn). */
 static int chat_prompt_opens_think(const chat *c, const char *ctx)
 {
     char *with = NULL, *without = NULL;
@@ -204,7 +206,7 @@ static int chat_tokens(const chat *c, mote_token **toks, size_t *n, enum think_s
         char *ctx = chat_context(c);
         if (!ctx) return EXIT_LIB;
         int rc = chat_tokens_templated(c, ctx, toks, n);
-        if (rc == 0) *start = chat_prompt_opens_think(c, ctx) ? THINK_INSIDE : THINK_DETECT;
+        if (rc == 0) *start = c->think_tags && chat_prompt_opens_think(c, ctx) ? THINK_INSIDE : THINK_DETECT;
         cJSON_free(ctx);
         return rc;
     }
@@ -619,6 +621,7 @@ int cmd_chat(int argc, char **argv)
     /* A template that reads enable_thinking mentions it. */
     const char *tt = tmpl ? tmpl : info.chat_template;
     c.think_switch = c.templated && tt && strstr(tt, "enable_thinking") != NULL;
+    c.think_tags = c.templated && tt && strstr(tt, "<think>") != NULL;
     c.thinking = -1;
     if (no_think && c.think_switch) c.thinking = 0;
     else if (no_think) say_no_switch(&c, "--no-think");
