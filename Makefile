@@ -182,6 +182,10 @@ $(BUILD)/tests/test_store: $(BUILD)/libmote-store.a
 $(BUILD)/tests/test_store: LDLIBS := $(STORE_LDLIBS) $(shell $(PKG_CONFIG) --libs libmicrohttpd) $(LDLIBS)
 $(BUILD)/tests/test_store.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_store) libmicrohttpd)
 
+# test_cli checks the chat's reasoning splitter (src/cli/think.c) directly,
+# besides running the command.
+$(BUILD)/tests/test_cli: $(BUILD)/src/cli/think.o
+
 # test_noalloc counts the library's allocations through the linker's --wrap.
 $(BUILD)/tests/test_noalloc: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
 	-Wl,--wrap=posix_memalign,--wrap=aligned_alloc,--wrap=strdup,--wrap=strndup

@@ -253,6 +253,12 @@ want_status 1
 want_err "big.jinja: larger than the 1.0 MiB limit for a chat template"
 end
 
+begin "logits -f /dev/zero: refused at the 64 MiB text limit"
+run --mem "$mote" logits "$absent" -f /dev/zero
+want_status 1
+want_err "/dev/zero: larger than the 64.0 MiB limit for a file of token ids"
+end
+
 head -c 2048 /dev/zero | tr '\0' x >"$tmp/2k.txt"
 begin "MOTE_MAX_FILE=1K: a 2 KiB prompt file is too big"
 run --mem env MOTE_MAX_FILE=1K "$mote" run "$absent" -f "$tmp/2k.txt"
@@ -547,6 +553,30 @@ want_delta=$(($(text_tokens '<|im_end|>') - $(text_tokens x)))
 want "no token counts on stderr" test "$n_plain" -gt 0 -a "$n_special" -gt 0
 want "the message with <|im_end|> adds $((n_special - n_plain)) tokens, not $want_delta" \
     test $((n_special - n_plain)) -eq "$want_delta"
+end
+
+# Token ids from the command line are checked before they reach the
+# model: a word that is no integer, an id past the vocabulary or below 0
+# (an index into the embedding), a --top-k past it.
+begin "logits --ids with a word that is not an id: usage error naming it"
+run "$mote" logits "$absent" --ids "1 2 3x"
+want_status 2
+want_err "mote logits: --ids: '3x' is not a token id (an integer)"
+end
+
+for bad in 512 -1 2147483647; do
+    begin "logits --ids with id $bad (512 tokens): usage error naming the id and the range"
+    run "$mote" logits "$stories" --ids "1 $bad"
+    want_status 2
+    want_err "--ids: id $bad (position 1) is outside the vocabulary: ids are in [0, 512)"
+    want "output on stdout" test ! -s "$tmp/out"
+    end
+done
+
+begin "logits --top-k past the vocabulary: usage error"
+run "$mote" logits "$stories" --ids "1 2" --top-k 100000
+want_status 2
+want_err "--top-k 100000 is more than the vocabulary (512 tokens)"
 end
 
 # 8. -t above the CPUs: a warning, and the run goes on (the pool caps it).

@@ -3,12 +3,16 @@
  * becoming special tokens (prompt injection of role markers), and
  * mote_tokenize adds no second BOS to text that starts with one. The
  * JSON variants (tools, tool calls) keep every text string plain too, and
- * otherwise tokenize what mote_chat_apply_json renders.
+ * otherwise tokenize what mote_chat_apply_json renders. The families the
+ * chat's reasoning handling meets (Qwen3, SmolLM3, Gemma, Phi-3.5,
+ * Granite) render through the public calls as HF renders them, with
+ * enable_thinking true and false where the template reads it.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mote.h"
 #include "testutil.h"
@@ -271,6 +275,241 @@ static void test_json_text_is_plain(void **state)
     mote_model_close(m);
 }
 
+/* ------------------------------------------------------------------------
+ * Families through the public calls
+ * ---------------------------------------------------------------------- */
+
+/* A family's template with a vocabulary whose BOS and EOS texts are the
+ * bos_token and eos_token of its expected renderings (mote_chat_apply
+ * takes them from the model). */
+static const struct {
+    const char *name;  /* templates/<name>.jinja, templates/expected/<name>.json */
+    const char *vocab; /* vocab/<vocab> */
+} families[] = {
+    {"Qwen-Qwen3-0.6B", "ggml-vocab-qwen2.gguf"},
+    {"HuggingFaceTB-SmolLM3-3B", "ggml-vocab-qwen2.gguf"},
+    {"google-gemma-2-2b-it", "ggml-vocab-gemma-4.gguf"}, /* Gemma 3's turn markup; no Gemma 3 template in shared */
+    {"google-gemma-4-31B-it", "ggml-vocab-gemma-4.gguf"},
+    {"microsoft-Phi-3.5-mini-instruct", "ggml-vocab-phi-3.gguf"},
+    {"ibm-granite-granite-3.3-2B-Instruct", "ggml-vocab-qwen2.gguf"},
+    {"ibm-granite-granite-4.0", "ggml-vocab-qwen2.gguf"},
+    {"ibm-granite-granite-4.1", "ggml-vocab-qwen2.gguf"},
+};
+
+/* The context's messages as mote_chat_message (NULL when one has more
+ * than a role and a string content: only the _json call renders those). */
+static mote_chat_message *plain_messages(const cJSON *ctx, size_t *n)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(ctx, "messages"), *m;
+    *n = (size_t)cJSON_GetArraySize(arr);
+    mote_chat_message *msgs = calloc(*n ? *n : 1, sizeof *msgs);
+    assert_non_null(msgs);
+    size_t i = 0;
+    cJSON_ArrayForEach(m, arr)
+    {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+        if (cJSON_GetArraySize(m) != 2 || !cJSON_IsString(role) || !cJSON_IsString(content)) {
+            free(msgs);
+            return NULL;
+        }
+        msgs[i++] = (mote_chat_message){role->valuestring, content->valuestring};
+    }
+    return msgs;
+}
+
+/* The expected renderings fix strftime_now() at 2026-11-22 09:30:00; the
+ * public calls read the clock. Where the template calls it (one format),
+ * the expected text gets the date of now (before or after the render,
+ * whichever it shows) instead. */
+static void date_as_now(const char *tmpl, char *want, size_t cap, const char *got)
+{
+    const char *call = strstr(tmpl, "strftime_now('");
+    if (!call) return;
+    char fmt[64];
+    snprintf(fmt, sizeof fmt, "%.*s", (int)strcspn(call + 14, "'"), call + 14);
+    struct tm fixed = {.tm_year = 2026 - 1900, .tm_mon = 10, .tm_mday = 22, .tm_hour = 9, .tm_min = 30};
+    char from[128], to[2][128];
+    strftime(from, sizeof from, fmt, &fixed);
+    for (int i = 0; i < 2; i++) {
+        time_t t = time(NULL) - 60 * i; /* the render came within the last minute */
+        struct tm now;
+        localtime_r(&t, &now);
+        strftime(to[i], sizeof to[i], fmt, &now);
+    }
+    const int which = strstr(got, to[0]) ? 0 : 1;
+    char *at = strstr(want, from);
+    if (!at || strlen(want) - strlen(from) + strlen(to[which]) >= cap) return;
+    memmove(at + strlen(to[which]), at + strlen(from), strlen(at + strlen(from)) + 1);
+    memcpy(at, to[which], strlen(to[which]));
+}
+
+/* Every case of the families' expected files: mote_chat_apply_json (and
+ * mote_chat_apply, for plain messages without tools) renders the expected
+ * text, or fails with the template's message. */
+static void test_family_renderings(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    int compared = 0;
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
+        char rel[512];
+        snprintf(rel, sizeof rel, "vocab/%s", families[f].vocab);
+        mote_model *m = open_vocab(rel);
+        snprintf(rel, sizeof rel, "templates/%s.jinja", families[f].name);
+        char *tmpl = read_file(shared_path(rel), NULL);
+        snprintf(rel, sizeof rel, "templates/expected/%s.json", families[f].name);
+        char *json = read_file(shared_path(rel), NULL);
+        assert_non_null(tmpl);
+        assert_non_null(json);
+        cJSON *doc = cJSON_Parse(json);
+        assert_non_null(doc);
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(doc, "cases"))
+        {
+            const char *id = cJSON_GetObjectItemCaseSensitive(c, "id")->valuestring;
+            const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(c, "context");
+            const cJSON *want = cJSON_GetObjectItemCaseSensitive(c, "expected");
+            const cJSON *error = cJSON_GetObjectItemCaseSensitive(c, "error");
+            const int agp = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ctx, "add_generation_prompt"));
+            /* the model gives bos_token and eos_token: they must be the case's */
+            char *be = NULL;
+            assert_int_equal(mote_chat_apply(m, "{{ bos_token }}|{{ eos_token }}", NULL, 0, 0, &be), MOTE_OK);
+            char want_be[512];
+            snprintf(want_be, sizeof want_be, "%s|%s",
+                     cJSON_GetObjectItemCaseSensitive(ctx, "bos_token")->valuestring,
+                     cJSON_GetObjectItemCaseSensitive(ctx, "eos_token")->valuestring);
+            if ((strstr(tmpl, "bos_token") || strstr(tmpl, "eos_token")) && strcmp(be, want_be) != 0)
+                fail_msg("%s: %s's BOS|EOS are %s, the case's %s", families[f].name, families[f].vocab, be, want_be);
+            mote_free(be);
+
+            char *ctx_text = cJSON_PrintUnformatted(ctx), *out = NULL;
+            mote_status st = mote_chat_apply_json(m, tmpl, ctx_text, agp, &out);
+            if (error) {
+                if (st != MOTE_E_TEMPLATE || !strstr(mote_last_error(), error->valuestring))
+                    fail_msg("%s/%s: expected the error \"%s\", got %s", families[f].name, id, error->valuestring,
+                             st == MOTE_OK ? out : mote_last_error());
+            } else {
+                if (st != MOTE_OK) fail_msg("%s/%s: %s", families[f].name, id, mote_last_error());
+                char *expected = malloc(strlen(want->valuestring) + 256);
+                assert_non_null(expected);
+                strcpy(expected, want->valuestring);
+                date_as_now(tmpl, expected, strlen(want->valuestring) + 256, out);
+                if (strcmp(out, expected) != 0)
+                    fail_msg("%s/%s:\n  expected \"%s\"\n  got      \"%s\"", families[f].name, id, expected, out);
+                size_t n = 0;
+                mote_chat_message *msgs = cJSON_GetObjectItemCaseSensitive(ctx, "tools") ? NULL : plain_messages(ctx, &n);
+                if (msgs) {
+                    char *plain = NULL;
+                    assert_int_equal(mote_chat_apply(m, tmpl, msgs, n, agp, &plain), MOTE_OK);
+                    if (strcmp(plain, expected) != 0)
+                        fail_msg("%s/%s: mote_chat_apply gives \"%s\"", families[f].name, id, plain);
+                    mote_free(plain);
+                    free(msgs);
+                }
+                free(expected);
+            }
+            compared++;
+            mote_free(out);
+            cJSON_free(ctx_text);
+        }
+        cJSON_Delete(doc);
+        free(json);
+        free(tmpl);
+        mote_model_close(m);
+    }
+    print_message("[  INFO    ] %d expected renderings of %zu families compared\n", compared,
+                  sizeof families / sizeof families[0]);
+    assert_true(compared >= 5 * (int)(sizeof families / sizeof families[0]));
+}
+
+/* The rendering of tmpl for context ctx (JSON), add_generation_prompt on. */
+static char *render_json(const mote_model *m, const char *tmpl, const char *ctx)
+{
+    char *out = NULL;
+    if (mote_chat_apply_json(m, tmpl, ctx, 1, &out) != MOTE_OK) fail_msg("%s", mote_last_error());
+    return out;
+}
+
+static void expect_rendering(const mote_model *m, const char *tmpl, const char *ctx, const char *want)
+{
+    char *out = render_json(m, tmpl, ctx);
+    if (strcmp(out, want) != 0) fail_msg("context %s:\n  expected \"%s\"\n  got      \"%s\"", ctx, want, out);
+    mote_free(out);
+}
+
+/* enable_thinking through mote_chat_apply_json, as python jinja2 3.1.6
+ * renders it with HF's settings (the strings below): Qwen3 pre-fills an
+ * empty reasoning block when it is false; Qwen3.5 opens the block unless
+ * it is false; SmolLM3 switches its system header and pre-fills the block.
+ * An earlier answer stored with its reasoning renders as the answer alone,
+ * so the chat stores the answer alone and loses nothing. */
+static void test_enable_thinking(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    mote_model *m = open_vocab("vocab/ggml-vocab-qwen2.gguf");
+    char *qwen3 = read_file(shared_path("templates/Qwen-Qwen3-0.6B.jinja"), NULL);
+    char *qwen35 = read_file(shared_path("templates/Qwen3.5-4B.jinja"), NULL);
+    char *smol = read_file(shared_path("templates/HuggingFaceTB-SmolLM3-3B.jinja"), NULL);
+    assert_non_null(qwen3);
+    assert_non_null(qwen35);
+    assert_non_null(smol);
+#define ONE "\"messages\": [{\"role\": \"user\", \"content\": \"What is 2+2?\"}]"
+#define HISTORY(answer)                                                                                         \
+    "\"messages\": [{\"role\": \"user\", \"content\": \"What is 2+2?\"}, {\"role\": \"assistant\", \"content\": " \
+    "\"" answer "\"}, {\"role\": \"user\", \"content\": \"And 3+3?\"}]"
+    static const char user[] = "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n";
+    static const char history[] = "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n"
+                                  "<|im_start|>user\nAnd 3+3?<|im_end|>\n<|im_start|>assistant\n";
+    static const char empty_block[] = "<think>\n\n</think>\n\n";
+    char want[1024];
+
+    expect_rendering(m, qwen3, "{" ONE "}", user);
+    expect_rendering(m, qwen3, "{" ONE ", \"enable_thinking\": true}", user);
+    snprintf(want, sizeof want, "%s%s", user, empty_block);
+    expect_rendering(m, qwen3, "{" ONE ", \"enable_thinking\": false}", want);
+    expect_rendering(m, qwen3, "{" HISTORY("<think>\\nLet me add.\\n</think>\\n\\n4") "}", history);
+    expect_rendering(m, qwen3, "{" HISTORY("4") "}", history);
+    snprintf(want, sizeof want, "%s%s", history, empty_block);
+    expect_rendering(m, qwen3, "{" HISTORY("4") ", \"enable_thinking\": false}", want);
+
+    snprintf(want, sizeof want, "%s<think>\n", user);
+    expect_rendering(m, qwen35, "{" ONE "}", want);
+    snprintf(want, sizeof want, "%s%s", user, empty_block);
+    expect_rendering(m, qwen35, "{" ONE ", \"enable_thinking\": false}", want);
+    snprintf(want, sizeof want, "%s<think>\n", history);
+    expect_rendering(m, qwen35, "{" HISTORY("<think>\\nLet me add.\\n</think>\\n\\n4") "}", want);
+
+    expect_rendering(m, smol, "{" ONE ", \"enable_thinking\": false}",
+                     "<|im_start|>system\n## Metadata\n\nKnowledge Cutoff Date: June 2025\nReasoning Mode: /no_think\n\n"
+                     "## Custom Instructions\n\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face.\n\n"
+                     "<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n");
+    char *on = render_json(m, smol, "{" ONE ", \"enable_thinking\": true}");
+    char *dflt = render_json(m, smol, "{" ONE "}");
+    assert_string_equal(on, dflt);
+    assert_non_null(strstr(on, "Reasoning Mode: /think\n"));
+    snprintf(want, sizeof want, "<|im_end|>\n%s", user);
+    assert_true(strlen(on) > strlen(want) && strcmp(on + strlen(on) - strlen(want), want) == 0);
+    mote_free(on);
+    mote_free(dflt);
+
+    /* the tokens: enable_thinking is logic, the block the template's own text */
+    size_t n_on = 0, n_off = 0;
+    assert_int_equal(mote_chat_tokenize_json(m, qwen3, "{" ONE "}", 1, NULL, 0, &n_on), MOTE_E_RANGE);
+    assert_int_equal(mote_chat_tokenize_json(m, qwen3, "{" ONE ", \"enable_thinking\": false}", 1, NULL, 0, &n_off),
+                     MOTE_E_RANGE);
+    size_t n_block = 0;
+    assert_int_equal(mote_tokenize(m, empty_block, strlen(empty_block), 0, 1, NULL, 0, &n_block), MOTE_E_RANGE);
+    assert_int_equal(n_off, n_on + n_block);
+#undef ONE
+#undef HISTORY
+    free(qwen3);
+    free(qwen35);
+    free(smol);
+    mote_model_close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +517,8 @@ int main(void)
         cmocka_unit_test(test_no_double_bos),
         cmocka_unit_test(test_json_tools_cases),
         cmocka_unit_test(test_json_text_is_plain),
+        cmocka_unit_test(test_family_renderings),
+        cmocka_unit_test(test_enable_thinking),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "cli/think.h"
+#include "golden.h"
 #include "gguf/gguf.h"
 #include "gguf/gguf_write.h"
 #include "synthmodel.h"
@@ -205,7 +207,7 @@ static char *model_path(const char *name)
 
 static void test_overview_help(void **state)
 {
-    static const char *const verbs[] = {"run", "chat", "info", "tokenize", "perplexity",
+    static const char *const verbs[] = {"run", "chat", "info", "tokenize", "perplexity", "logits",
                                         "version"};
     proc p = RUN("--help");
     expect_status(&p, 0);
@@ -222,15 +224,17 @@ static void test_verb_help(void **state)
 {
     static const struct {
         const char *verb;
-        const char *opts[16];
+        const char *opts[20];
     } cases[] = {
         {"run", {"-p", "-f", "-n", "--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty",
                  "--seed", "-t", "-c", "--ids", "--no-special"}},
         {"chat", {"--system", "-n", "--temp", "--top-k", "--top-p", "--min-p",
-                  "--repeat-penalty", "--seed", "/exit", "/reset", "/stats", "--timings", "--verbose-prompt"}},
+                  "--repeat-penalty", "--seed", "/exit", "/reset", "/stats", "--timings", "--verbose-prompt",
+                  "--no-think", "/no_think", "thinking: "}},
         {"info", {"--tensors", "--meta"}},
         {"tokenize", {"--no-special", "--parse-special", "--pieces"}},
         {"perplexity", {"-c", "-t", "--chunks"}},
+        {"logits", {"--ids", "-f", "--top-k", "--prompt", "--kv-type", "-t", "-c", "POS<TAB>ID:LOGIT"}},
         {"version", {"--help"}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -1231,6 +1235,484 @@ static void test_perplexity(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * chat: reasoning told from the answer (src/cli/think.c)
+ * ---------------------------------------------------------------------- */
+
+/* What a think_split passed on: each part's text, and in which order. */
+typedef struct split_out {
+    char text[2][2048]; /* [0] answer, [1] reasoning */
+    size_t n[2];
+    int last;           /* the part of the last call, -1 none */
+    int answer_then_reasoning; /* reasoning came after answer (never should) */
+} split_out;
+
+static void collect_part(void *user, int reasoning, const char *s, size_t n)
+{
+    split_out *o = user;
+    assert_true(n > 0);
+    assert_true(o->n[reasoning] + n < sizeof o->text[0]);
+    memcpy(o->text[reasoning] + o->n[reasoning], s, n);
+    o->n[reasoning] += n;
+    o->text[reasoning][o->n[reasoning]] = '\0';
+    if (reasoning && o->last == 0) o->answer_then_reasoning = 1;
+    o->last = reasoning;
+}
+
+/* Feed reply in pieces cut at the offsets cuts[0..n_cuts) (ascending). */
+static void split_reply(const char *reply, enum think_start start, const size_t *cuts, int n_cuts, split_out *o)
+{
+    memset(o, 0, sizeof *o);
+    o->last = -1;
+    think_split t;
+    think_split_init(&t, start, collect_part, o);
+    size_t at = 0, len = strlen(reply);
+    for (int i = 0; i <= n_cuts; i++) {
+        size_t end = i < n_cuts ? cuts[i] : len;
+        think_split_feed(&t, reply + at, end - at);
+        at = end;
+    }
+    think_split_finish(&t);
+}
+
+/* The reply, fed whole, byte by byte, and cut in two at every offset,
+ * gives this reasoning and answer. */
+static void expect_split(const char *reply, enum think_start start, const char *reasoning, const char *answer)
+{
+    const size_t len = strlen(reply);
+    size_t bytes[512];
+    assert_true(len <= 512);
+    for (size_t i = 0; i < len; i++) bytes[i] = i + 1;
+    for (size_t cut = 0; cut <= len + 1; cut++) {
+        split_out o;
+        if (cut <= len) split_reply(reply, start, &cut, cut == 0 ? 0 : 1, &o);
+        else split_reply(reply, start, bytes, len > 0 ? (int)len - 1 : 0, &o);
+        if (strcmp(o.text[1], reasoning) != 0 || strcmp(o.text[0], answer) != 0 || o.answer_then_reasoning)
+            fail_msg("reply \"%s\" (start %d, %s %zu): reasoning \"%s\", answer \"%s\"; want \"%s\", \"%s\"%s", reply,
+                     (int)start, cut <= len ? "cut at" : "byte by byte, length", cut <= len ? cut : len, o.text[1],
+                     o.text[0], reasoning, answer, o.answer_then_reasoning ? " (reasoning after answer)" : "");
+    }
+}
+
+static void test_think_split(void **state)
+{
+    (void)state;
+    /* no tags: all answer, byte for byte (white space at the start too) */
+    expect_split("Hello, world.\n", THINK_DETECT, "", "Hello, world.\n");
+    expect_split("\n\n  Hi", THINK_DETECT, "", "\n\n  Hi");
+    expect_split(" \n", THINK_DETECT, "", " \n");
+    expect_split("", THINK_DETECT, "", "");
+    expect_split("<thin", THINK_DETECT, "", "<thin"); /* an unfinished tag at the end is text */
+    expect_split("<thinking>x", THINK_DETECT, "", "<thinking>x");
+    expect_split("Use <think> tags.</think>", THINK_DETECT, "", "Use <think> tags.</think>"); /* not at the start */
+    /* Qwen3's shape: the tags, the white space around them dropped */
+    expect_split("<think>\nLet me see.\n</think>\n\nFour.", THINK_DETECT, "Let me see.\n", "Four.");
+    expect_split("\n<think>a<b</think>c</think>", THINK_DETECT, "a<b", "c</think>");
+    expect_split("<think>\n\n</think>\n\nHi", THINK_DETECT, "", "Hi"); /* an empty block */
+    expect_split("<think>never closed </thi", THINK_DETECT, "never closed </thi", "");
+    expect_split("<think></think>", THINK_DETECT, "", "");
+    /* the template opened the block: the reply starts inside */
+    expect_split("\nhmm, 2+2\n</think>\n\n4", THINK_INSIDE, "hmm, 2+2\n", "4");
+    expect_split("all reasoning", THINK_INSIDE, "all reasoning", "");
+    expect_split("<think>x</think>y", THINK_INSIDE, "<think>x", "y");
+    /* no splitting at all */
+    expect_split("<think>x</think>y", THINK_OFF, "", "<think>x</think>y");
+
+    /* more white space than is held before a tag: all answer */
+    char spaces[THINK_HOLD_WS + 32];
+    memset(spaces, '\n', THINK_HOLD_WS + 1);
+    snprintf(spaces + THINK_HOLD_WS + 1, sizeof spaces - THINK_HOLD_WS - 1, "<think>x");
+    expect_split(spaces, THINK_DETECT, "", spaces);
+    memset(spaces, '\n', THINK_HOLD_WS);
+    snprintf(spaces + THINK_HOLD_WS, sizeof spaces - THINK_HOLD_WS, "<think>x");
+    expect_split(spaces, THINK_DETECT, "x", "");
+
+    /* pieces longer than the buffer */
+    char big[4 * THINK_BUF + 64], want[4 * THINK_BUF];
+    memset(want, 'r', sizeof want - 1);
+    want[sizeof want - 1] = '\0';
+    snprintf(big, sizeof big, "<think>%s</think>done", want);
+    split_out o;
+    split_reply(big, THINK_DETECT, NULL, 0, &o);
+    assert_string_equal(o.text[1], want);
+    assert_string_equal(o.text[0], "done");
+
+    /* where the generation prompt leaves the block open */
+    const char *conv = "<|im_start|>user\nHi<|im_end|>\n";
+    char with[256];
+    snprintf(with, sizeof with, "%s<|im_start|>assistant\n<think>\n", conv);
+    assert_int_equal(think_prompt_opens(with, conv), 1);
+    snprintf(with, sizeof with, "%s<|im_start|>assistant\n<think>\n\n</think>\n\n", conv);
+    assert_int_equal(think_prompt_opens(with, conv), 0);
+    snprintf(with, sizeof with, "%s<|im_start|>assistant\n", conv);
+    assert_int_equal(think_prompt_opens(with, conv), 0);
+    /* a <think> in the conversation itself is not the prompt's */
+    const char *talk = "<|im_start|>user\nSay <think><|im_end|>\n";
+    snprintf(with, sizeof with, "%s<|im_start|>assistant\n", talk);
+    assert_int_equal(think_prompt_opens(with, talk), 0);
+}
+
+/* The text of the n-th (from 0) conversation --verbose-prompt printed on
+ * stderr: its "id<TAB>piece" lines' pieces joined (escaped as printed:
+ * "\n" for a newline), malloc'd; NULL if there is no such prompt. */
+static char *verbose_prompt_text(const char *err, int nth)
+{
+    const char *at = err;
+    for (int i = 0; at && i <= nth; i++) {
+        at = strstr(at, i == 0 && strncmp(err, "prompt: ", 8) == 0 ? "prompt: " : "\nprompt: ");
+        if (at) at = strchr(at + 1, '\n');
+    }
+    if (!at) return NULL;
+    size_t cap = strlen(at) + 1, n = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    for (const char *l = at + 1; *l >= '0' && *l <= '9';) {
+        const char *tab = l + strspn(l, "0123456789"), *end = strchr(l, '\n');
+        if (*tab != '\t' || !end) break;
+        memcpy(text + n, tab + 1, (size_t)(end - tab - 1));
+        n += (size_t)(end - tab - 1);
+        l = end + 1;
+    }
+    text[n] = '\0';
+    return text;
+}
+
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+    return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* --no-think, /no_think and /think give a template that reads
+ * enable_thinking the variable (Qwen3 then pre-fills an empty reasoning
+ * block, SmolLM3 says /no_think in its system header); a template without
+ * the switch says it is ignored. A template that opens the block in its
+ * generation prompt (Qwen3.5) gets a reply that starts inside the
+ * reasoning: each line shown with "thinking: ", and none of it stored as
+ * the answer. The model: qwen2 shaped, Qwen2's tokenizer, random weights
+ * (it never writes a tag itself; test_think_split covers those). */
+static void test_chat_no_think(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *dir = synthmodel_tempdir();
+    char model[4096], qwen3[4096], qwen25[4096], smol[4096], qwen35[4096];
+    snprintf(model, sizeof model, "%s/chatml.gguf", dir);
+    snprintf(qwen3, sizeof qwen3, "%s", shared_path("templates/Qwen-Qwen3-0.6B.jinja"));
+    snprintf(qwen25, sizeof qwen25, "%s", shared_path("templates/Qwen-Qwen2.5-7B-Instruct.jinja"));
+    snprintf(smol, sizeof smol, "%s", shared_path("templates/HuggingFaceTB-SmolLM3-3B.jinja"));
+    snprintf(qwen35, sizeof qwen35, "%s", shared_path("templates/Qwen3.5-4B.jinja"));
+    proc p = RUN("synth", "--like", "tiny-qwen2", "--type", "Q4_0", "--layers", "1", "--vocab",
+                 shared_path("vocab/ggml-vocab-qwen2.gguf"), "-o", model);
+    expect_status(&p, 0);
+    proc_free(&p);
+    static const char gen_prompt[] = "<|im_start|>assistant\\n", empty_block[] = "<think>\\n\\n</think>\\n\\n";
+
+    /* Qwen3: its default (thinking), then --no-think */
+    p = RUN_IN("Hi\n", "chat", model, "--chat-template", qwen3, "--verbose-prompt", "-n", "2", "--temp", "0", "-c",
+               "256", "-t", "2");
+    expect_status(&p, 0);
+    char *text = verbose_prompt_text(p.err, 0);
+    assert_non_null(text);
+    if (!ends_with(text, "<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\n"))
+        fail_msg("Qwen3 prompt: %s", text);
+    free(text);
+    assert_null(strstr(p.out, "thinking:"));
+    proc_free(&p);
+    p = RUN_IN("Hi\n", "chat", model, "--chat-template", qwen3, "--no-think", "--verbose-prompt", "-n", "2", "--temp",
+               "0", "-c", "256", "-t", "2");
+    expect_status(&p, 0);
+    text = verbose_prompt_text(p.err, 0);
+    char want[256];
+    snprintf(want, sizeof want, "%s%s", gen_prompt, empty_block);
+    if (!text || !ends_with(text, want)) fail_msg("Qwen3 --no-think prompt: %s", text ? text : p.err);
+    free(text);
+    assert_null(strstr(p.err, "ignored"));
+    proc_free(&p);
+
+    /* /no_think for the second message, /think back for the third */
+    p = RUN_IN("Hi\n/no_think\nHo\n/think\nHa\n", "chat", model, "--chat-template", qwen3, "--verbose-prompt", "-n",
+               "2", "--temp", "0", "-c", "256", "-t", "2");
+    expect_status(&p, 0);
+    expect_contains(p.err, "(thinking off: enable_thinking=false from the next message on)");
+    expect_contains(p.err, "(thinking on: enable_thinking=true from the next message on)");
+    char *turn[3];
+    for (int i = 0; i < 3; i++) {
+        turn[i] = verbose_prompt_text(p.err, i);
+        if (!turn[i]) fail_msg("no prompt %d in:\n%s", i, p.err);
+    }
+    assert_true(ends_with(turn[0], gen_prompt) && !strstr(turn[0], "think"));
+    if (!ends_with(turn[1], want) || !strstr(turn[1], "Ho<|im_end|>")) fail_msg("second prompt: %s", turn[1]);
+    if (!ends_with(turn[2], "Ha<|im_end|>\\n<|im_start|>assistant\\n")) fail_msg("third prompt: %s", turn[2]);
+    for (int i = 0; i < 3; i++) free(turn[i]);
+    proc_free(&p);
+
+    /* SmolLM3 reads it in its system header and its generation prompt */
+    p = RUN_IN("Hi\n", "chat", model, "--chat-template", smol, "--no-think", "--verbose-prompt", "-n", "1", "--temp",
+               "0", "-c", "512", "-t", "2");
+    expect_status(&p, 0);
+    text = verbose_prompt_text(p.err, 0);
+    if (!text || !strstr(text, "Reasoning Mode: /no_think") ||
+        !ends_with(text, "<|im_start|>assistant\\n<think>\\n\\n</think>\\n"))
+        fail_msg("SmolLM3 --no-think prompt: %s", text ? text : p.err);
+    free(text);
+    proc_free(&p);
+
+    /* Qwen2.5 has no switch: said once, the prompt as without the flag */
+    p = RUN_IN("Hi\n/no_think\nHo\n", "chat", model, "--chat-template", qwen25, "--no-think", "--verbose-prompt", "-n",
+               "1", "--temp", "0", "-c", "256", "-t", "2");
+    expect_status(&p, 0);
+    expect_contains(p.err, "mote: --no-think is ignored: the chat template has no enable_thinking switch");
+    expect_contains(p.err, "mote: /no_think is ignored: the chat template has no enable_thinking switch");
+    text = verbose_prompt_text(p.err, 0);
+    assert_non_null(text);
+    if (!ends_with(text, "Hi<|im_end|>\\n<|im_start|>assistant\\n")) fail_msg("Qwen2.5 prompt: %s", text);
+    free(text);
+    proc_free(&p);
+
+    /* Qwen3.5 opens the block: the whole (cut) reply is reasoning */
+    p = RUN_IN("Hi\nHo\n", "chat", model, "--chat-template", qwen35, "--verbose-prompt", "-n", "4", "--temp", "0",
+               "-c", "256", "-t", "2");
+    expect_status(&p, 0);
+    assert_true(strlen(p.out) > 0);
+    for (const char *l = p.out; *l; l = strchr(l, '\n') + 1) {
+        if (strncmp(l, "thinking:", 9) != 0) fail_msg("a line of the reply is not reasoning:\n%s", p.out);
+        assert_non_null(strchr(l, '\n'));
+    }
+    text = verbose_prompt_text(p.err, 0);
+    assert_non_null(text);
+    assert_true(ends_with(text, "<|im_start|>assistant\\n<think>\\n"));
+    free(text);
+    text = verbose_prompt_text(p.err, 1);
+    if (!text || !strstr(text, "<|im_start|>assistant\\n<|im_end|>")) /* the answer kept: nothing */
+        fail_msg("second Qwen3.5 prompt: %s", text ? text : p.err);
+    free(text);
+    proc_free(&p);
+    /* with --no-think it pre-fills an empty block: the reply is all answer */
+    p = RUN_IN("Hi\n", "chat", model, "--chat-template", qwen35, "--no-think", "-n", "4", "--temp", "0", "-c", "256",
+               "-t", "2");
+    expect_status(&p, 0);
+    assert_null(strstr(p.out, "thinking:"));
+    proc_free(&p);
+    synthmodel_tempdir_remove(dir);
+}
+
+/* ------------------------------------------------------------------------
+ * logits: teacher forcing against the goldens
+ * ---------------------------------------------------------------------- */
+
+/* Tolerance of a logit against llama.cpp's on the generation path (as
+ * test_golden's `gen`: the goldens' print precision at logits of 10-20). */
+#define LOGITS_TOL 2e-4f
+
+/* One output line of `mote logits`: "POS\tID:LOGIT ..." parsed into ids and
+ * logits (at most cap pairs); returns the pairs read, -1 for a malformed
+ * line or another position. */
+static int parse_logits_line(const char *line, int pos, int32_t *ids, float *logits, int cap)
+{
+    char *end;
+    if (strtol(line, &end, 10) != pos || *end != '\t') return -1;
+    int n = 0;
+    for (const char *p = end + 1; *p && *p != '\n' && n < cap;) {
+        long id = strtol(p, &end, 10);
+        if (end == p || *end != ':') return -1;
+        ids[n] = (int32_t)id;
+        logits[n++] = strtof(end + 1, &end);
+        p = *end == ' ' ? end + 1 : end;
+    }
+    return n;
+}
+
+/* The printed top-10 of one golden step equals llama.cpp's within tol:
+ * the k-th largest logits agree, and every golden id is printed with its
+ * logit, except one that falls out at the bottom within tol of the 10th. */
+static void expect_top10(const char *what, int step, const int32_t *ids, const float *logits, const golden_case *c)
+{
+    for (int k = 0; k < GOLDEN_TOPK; k++) {
+        if (fabsf(logits[k] - c->top_logit[step][k]) > LOGITS_TOL)
+            fail_msg("%s step %d: logit #%d is %d:%.6g, llama.cpp %d:%.6g", what, step, k, ids[k], (double)logits[k],
+                     c->top_id[step][k], (double)c->top_logit[step][k]);
+        int at = 0;
+        while (at < GOLDEN_TOPK && ids[at] != c->top_id[step][k]) at++;
+        if (at < GOLDEN_TOPK ? fabsf(logits[at] - c->top_logit[step][k]) > LOGITS_TOL
+                             : c->top_logit[step][k] > logits[GOLDEN_TOPK - 1] + LOGITS_TOL)
+            fail_msg("%s step %d: llama.cpp's id %d (%.6g) is %s", what, step, c->top_id[step][k],
+                     (double)c->top_logit[step][k], at < GOLDEN_TOPK ? "printed with another logit" : "not printed");
+    }
+}
+
+/* `mote logits --prompt N` (the prompt as a batch, then the greedy ids one
+ * at a time, as llama.cpp made the goldens) prints llama.cpp's top-10 at
+ * every golden step: position n_prompt - 1 + step. */
+static void check_logits_golden(const char *name)
+{
+    golden_model *g = calloc(1, sizeof *g);
+    assert_non_null(g);
+    if (golden_load(name, g) != 0) fail_msg("cannot load the goldens of %s", name);
+    char file[160];
+    snprintf(file, sizeof file, "%s.gguf", name);
+    char *model = model_path(file);
+    int compared = 0;
+    for (int ci = 0; ci < g->n_cases; ci++) {
+        const golden_case *c = &g->cases[ci];
+        char ids[8192] = "", n_prompt[16];
+        size_t len = 0;
+        for (int i = 0; i < c->n_prompt + c->n_greedy; i++)
+            len += (size_t)snprintf(ids + len, sizeof ids - len, "%s%d", i ? " " : "",
+                                    (int)(i < c->n_prompt ? c->prompt[i] : c->greedy[i - c->n_prompt]));
+        assert_true(len < sizeof ids);
+        snprintf(n_prompt, sizeof n_prompt, "%d", c->n_prompt);
+        proc p = RUN("logits", model, "--ids", ids, "--top-k", "10", "--prompt", n_prompt, "--kv-type", "f32", "-t",
+                     "2");
+        expect_status(&p, 0);
+        const char *line = p.out;
+        for (int pos = 0; pos < c->n_prompt + c->n_greedy; pos++) {
+            if (!line || !*line) fail_msg("%s %s: no line for position %d:\n%s", name, c->name, pos, p.out);
+            int32_t top_id[GOLDEN_TOPK];
+            float top_logit[GOLDEN_TOPK];
+            if (parse_logits_line(line, pos, top_id, top_logit, GOLDEN_TOPK) != GOLDEN_TOPK)
+                fail_msg("%s %s: position %d: malformed line %.*s", name, c->name, pos, (int)strcspn(line, "\n"), line);
+            const int step = pos - (c->n_prompt - 1);
+            if (step >= 0 && step < c->n_steps) {
+                char what[160];
+                snprintf(what, sizeof what, "%s %s", name, c->name);
+                expect_top10(what, step, top_id, top_logit, c);
+                compared++;
+            }
+            line = strchr(line, '\n');
+            if (line) line++;
+        }
+        assert_true(line && *line == '\0'); /* one line per position, nothing more */
+        proc_free(&p);
+    }
+    print_message("[  INFO    ] %-28s %d golden steps match\n", name, compared);
+    assert_true(compared >= GOLDEN_STEPS * 2);
+    free(model);
+    free(g);
+}
+
+static void test_logits_golden(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    check_logits_golden("stories260K");
+    check_logits_golden("TinyStories-656K-Q4_0");
+}
+
+/* The default (one batch) gives the same lines as step mode where the two
+ * paths agree (F32 weights); a large --top-k (sorted, not kept by
+ * insertion) starts with the small one's ids; -f reads the ids. */
+static void test_logits_modes(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("stories260K.gguf");
+    const char *ids = "1 403 407 261 1 13 29";
+    proc batch = RUN("logits", model, "--ids", ids, "--kv-type", "f32");
+    proc step = RUN("logits", model, "--ids", ids, "--kv-type", "f32", "--prompt", "1");
+    expect_status(&batch, 0);
+    expect_status(&step, 0);
+    int lines = 0;
+    for (const char *at = batch.out; (at = strchr(at, '\n')); at++) lines++;
+    assert_int_equal(lines, 7);
+    const char *b = batch.out, *s = step.out;
+    for (int pos = 0; pos < 7; pos++) {
+        int32_t bi[10], si[10];
+        float bl[10], sl[10];
+        assert_int_equal(parse_logits_line(b, pos, bi, bl, 10), 10);
+        assert_int_equal(parse_logits_line(s, pos, si, sl, 10), 10);
+        for (int k = 0; k < 10; k++) {
+            assert_int_equal(bi[k], si[k]);
+            assert_true(fabsf(bl[k] - sl[k]) <= LOGITS_TOL);
+            if (k > 0) assert_true(bl[k] <= bl[k - 1]);
+        }
+        b = strchr(b, '\n') + 1;
+        s = strchr(s, '\n') + 1;
+    }
+    proc all = RUN("logits", model, "--ids", ids, "--kv-type", "f32", "--top-k", "512");
+    expect_status(&all, 0);
+    int32_t ai[512], bi[10];
+    float al[512], bl[10];
+    assert_int_equal(parse_logits_line(all.out, 0, ai, al, 512), 512);
+    assert_int_equal(parse_logits_line(batch.out, 0, bi, bl, 10), 10);
+    assert_memory_equal(ai, bi, sizeof bi);
+    for (int k = 1; k < 512; k++) assert_true(al[k] <= al[k - 1]); /* printed with 6 digits: equal ones tie */
+    proc_free(&all);
+
+    char path[] = "/tmp/mote-test-ids-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char file_ids[] = "1 403\n407\t261 1\n13 29\n";
+    assert_int_equal(write(fd, file_ids, sizeof file_ids - 1), (ssize_t)(sizeof file_ids - 1));
+    close(fd);
+    proc f = RUN("logits", model, "-f", path, "--kv-type", "f32");
+    unlink(path);
+    expect_status(&f, 0);
+    assert_string_equal(f.out, batch.out);
+    proc_free(&f);
+    proc_free(&batch);
+    proc_free(&step);
+    free(model);
+}
+
+/* Bad ids and options: a usage error (2) naming the id and the range, or,
+ * for an ids file, an error (1) naming the file. */
+static void test_logits_errors(void **state)
+{
+    static const struct {
+        const char *ids, *opt, *val, *msg;
+    } cases[] = {
+        {"1 2 x", NULL, NULL, "--ids: 'x' is not a token id (an integer)"},
+        {"1 2.5", NULL, NULL, "--ids: '2.5' is not a token id"},
+        {"", NULL, NULL, "--ids: no ids given"},
+        {" \n ", NULL, NULL, "--ids: no ids given"},
+        {"1 99999999999", NULL, NULL, "--ids: id 99999999999 is out of range"},
+        {"1 2", "--top-k", "0", "--top-k: 0 is out of range [1, 1000000000]"},
+        {"1 2", "--prompt", "3", "--prompt 3 is more than the 2 ids"},
+        {"1 2", "--kv-type", "f8", "--kv-type must be f16, f32 or q8_0, not 'f8'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        proc p = cases[i].opt ? RUN("logits", "m.gguf", "--ids", cases[i].ids, cases[i].opt, cases[i].val)
+                              : RUN("logits", "m.gguf", "--ids", cases[i].ids);
+        expect_status(&p, 2);
+        expect_contains(p.err, cases[i].msg);
+        expect_contains(p.err, "usage: mote logits");
+        assert_string_equal(p.out, "");
+        proc_free(&p);
+    }
+    expect_usage_error(RUN("logits", "m.gguf"));
+    expect_usage_error(RUN("logits", "m.gguf", "--ids", "1", "-f", "ids.txt"));
+
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("stories260K.gguf");
+    static const struct {
+        const char *ids, *opt, *val, *msg;
+    } model_cases[] = {
+        {"1 2 512", NULL, NULL, "--ids: id 512 (position 2) is outside the vocabulary: ids are in [0, 512)"},
+        {"-1", NULL, NULL, "--ids: id -1 (position 0) is outside the vocabulary: ids are in [0, 512)"},
+        {"1 2", "--top-k", "513", "--top-k 513 is more than the vocabulary (512 tokens)"},
+    };
+    for (size_t i = 0; i < sizeof model_cases / sizeof model_cases[0]; i++) {
+        proc p = model_cases[i].opt
+                     ? RUN("logits", model, "--ids", model_cases[i].ids, model_cases[i].opt, model_cases[i].val)
+                     : RUN("logits", model, "--ids", model_cases[i].ids);
+        expect_status(&p, 2);
+        expect_contains(p.err, model_cases[i].msg);
+        assert_string_equal(p.out, "");
+        proc_free(&p);
+    }
+    proc p = RUN("logits", model, "--ids", "1 2 3", "-c", "2");
+    expect_status(&p, 1);
+    expect_contains(p.err, "the 3 ids do not fit the context of 2 tokens (see -c)");
+    proc_free(&p);
+    p = RUN_IN("1 2\n600\n", "logits", model, "-f", "-");
+    expect_status(&p, 1);
+    expect_contains(p.err, "mote: stdin: id 600 (position 2) is outside the vocabulary: ids are in [0, 512)");
+    proc_free(&p);
+    p = RUN_IN("1 two", "logits", model, "-f", "-");
+    expect_status(&p, 1);
+    expect_contains(p.err, "'two' is not a token id");
+    proc_free(&p);
+    free(model);
+}
+
+/* ------------------------------------------------------------------------
  * bench and synth
  * ---------------------------------------------------------------------- */
 
@@ -1362,7 +1844,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_chat_incremental),
         cmocka_unit_test(test_chat_template),
         cmocka_unit_test(test_chat_injection_and_stats),
+        cmocka_unit_test(test_think_split),
+        cmocka_unit_test(test_chat_no_think),
         cmocka_unit_test(test_perplexity),
+        cmocka_unit_test(test_logits_golden),
+        cmocka_unit_test(test_logits_modes),
+        cmocka_unit_test(test_logits_errors),
         cmocka_unit_test(test_bench_synth_help),
         cmocka_unit_test(test_bench_json),
         cmocka_unit_test(test_synth_cli),

@@ -9,17 +9,28 @@
  * mote_generate. The reply is streamed to stdout and kept
  * as an assistant message for the next turn.
  *
+ * Reasoning ("<think>...</think>" before the answer, see think.h) is shown
+ * apart from the answer and never stored: the assistant message kept for
+ * the next turn is the answer alone, as HF's and llama.cpp's chat do (the
+ * reasoning templates strip it from earlier turns anyway).
+ * --no-think (and /no_think) passes enable_thinking=false to a template
+ * that reads that variable (Qwen3, SmolLM3, QwQ...), which is why the
+ * conversation goes to the template as a JSON context
+ * (mote_chat_tokenize_json).
+ *
  * A model without a chat template (and no --chat-template) falls back to
  * plain continuation: the "conversation" is the text itself. Each user line
  * is appended (after a newline) and the model continues it; its reply
  * follows directly. With a base model this writes a text together.
  */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/think.h"
 
 /* ------------------------------------------------------------------------
  * Growable arrays
@@ -72,6 +83,10 @@ typedef struct chat {
     int n_predict;          /* tokens per reply; -1 = until EOG/context end */
     int timings;            /* --timings: report each reply's timings */
     int verbose_prompt;     /* --verbose-prompt: show each turn's tokens */
+    int think_switch;       /* the template reads enable_thinking */
+    int think_tags;         /* the template writes "<think>" (may open the block itself) */
+    int thinking;           /* enable_thinking given to it: 0, 1, or -1 (not set: its default) */
+    int grey;               /* reasoning shown grey (stdout a colour terminal), else prefixed */
     int n_replies;          /* replies so far, and their stats summed: */
     mote_generate_stats last, total; /* the last reply's, and all of them */
 } chat;
@@ -128,17 +143,36 @@ static int render_plain(const chat *c, char **out)
     return 0;
 }
 
-/* The templated conversation, tokenized with special tokens parsed only
- * in the template's text (mote_chat_tokenize). 0 or EXIT_LIB. */
-static int chat_tokens_templated(const chat *c, mote_token **toks, size_t *n)
+/* The template's context: {"messages": [...]} and enable_thinking when
+ * set; malloc'd JSON text (cJSON_free), or NULL after a message. */
+static char *chat_context(const chat *c)
+{
+    cJSON *ctx = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(ctx, "messages");
+    int ok = ctx && arr && (c->thinking < 0 || cJSON_AddBoolToObject(ctx, "enable_thinking", c->thinking));
+    for (size_t i = 0; ok && i < c->n_msgs; i++) {
+        cJSON *msg = cJSON_CreateObject();
+        ok = msg && cJSON_AddItemToArray(arr, msg) && cJSON_AddStringToObject(msg, "role", c->msgs[i].role) &&
+             cJSON_AddStringToObject(msg, "content", c->msgs[i].content);
+    }
+    char *json = ok ? cJSON_PrintUnformatted(ctx) : NULL;
+    cJSON_Delete(ctx);
+    if (!json) cli_error("out of memory building the conversation");
+    return json;
+}
+
+/* The templated conversation (context ctx), tokenized with special tokens
+ * parsed only in the template's text (mote_chat_tokenize_json). 0 or
+ * EXIT_LIB. */
+static int chat_tokens_templated(const chat *c, const char *ctx, mote_token **toks, size_t *n)
 {
     size_t cap = 0, count = 0;
-    mote_status st = mote_chat_tokenize(c->model, c->tmpl, c->msgs, c->n_msgs, 1, NULL, 0, &count);
+    mote_status st = mote_chat_tokenize_json(c->model, c->tmpl, ctx, 1, NULL, 0, &count);
     if (st != MOTE_OK && st != MOTE_E_RANGE) return cli_lib_error();
     cap = count > 0 ? count : 1;
     mote_token *buf = malloc(cap * sizeof *buf);
     if (!buf) return cli_error("out of memory tokenizing the conversation");
-    if (mote_chat_tokenize(c->model, c->tmpl, c->msgs, c->n_msgs, 1, buf, cap, &count) != MOTE_OK) {
+    if (mote_chat_tokenize_json(c->model, c->tmpl, ctx, 1, buf, cap, &count) != MOTE_OK) {
         free(buf);
         return cli_lib_error();
     }
@@ -147,10 +181,35 @@ static int chat_tokens_templated(const chat *c, mote_token **toks, size_t *n)
     return 0;
 }
 
-/* The conversation as the model sees it, tokenized. 0 or EXIT_LIB. */
-static int chat_tokens(const chat *c, mote_token **toks, size_t *n)
+/* Does the generation prompt leave a reasoning block open (QwQ's and
+ * DeepSeek-R1's "<think>\n" after the assistant header)? The template
+ * rendered with and without it tells (think_prompt_opens); a template
+ * that fails without it opens none. Asked only of templates that write
+ * "<think>" (two more renderings a turn). */
+static int chat_prompt_opens_think(const chat *c, const char *ctx)
 {
-    if (c->templated) return chat_tokens_templated(c, toks, n);
+    char *with = NULL, *without = NULL;
+    int open = mote_chat_apply_json(c->model, c->tmpl, ctx, 1, &with) == MOTE_OK &&
+               mote_chat_apply_json(c->model, c->tmpl, ctx, 0, &without) == MOTE_OK &&
+               think_prompt_opens(with, without);
+    mote_free(with);
+    mote_free(without);
+    return open;
+}
+
+/* The conversation as the model sees it, tokenized, and where its reply
+ * starts (enum think_start). 0 or EXIT_LIB. */
+static int chat_tokens(const chat *c, mote_token **toks, size_t *n, enum think_start *start)
+{
+    *start = THINK_OFF;
+    if (c->templated) {
+        char *ctx = chat_context(c);
+        if (!ctx) return EXIT_LIB;
+        int rc = chat_tokens_templated(c, ctx, toks, n);
+        if (rc == 0) *start = c->think_tags && chat_prompt_opens_think(c, ctx) ? THINK_INSIDE : THINK_DETECT;
+        cJSON_free(ctx);
+        return rc;
+    }
     char *text = NULL;
     if (render_plain(c, &text) != 0) return EXIT_LIB;
     /* Plain text: what the user typed is text, never a special token. */
@@ -163,25 +222,74 @@ static int chat_tokens(const chat *c, mote_token **toks, size_t *n)
  * One turn
  * ---------------------------------------------------------------------- */
 
+/* How reasoning is shown: on a colour terminal grey under a header;
+ * elsewhere (a pipe, a file, NO_COLOR) each of its lines starts with
+ * THINK_PREFIX, so that it can be told from the answer (grep -v). */
+#define SGR_GREY "\033[90m"
+#define SGR_RESET "\033[0m"
+#define THINK_HEADER "Thinking:"
+#define THINK_PREFIX "thinking:"
+
 /* What the streaming callback collects. */
 typedef struct reply {
     const mote_model *model;
-    text_buf text;   /* the reply's text, without end-of-generation tokens */
-    int oom;         /* an allocation failed */
+    think_split split; /* reasoning told from answer */
+    int grey;          /* reasoning shown grey (else prefixed) */
+    int part;          /* on screen: -1 nothing yet, 0 answer, 1 reasoning */
+    int line_start;    /* the last byte shown ended a line */
+    text_buf text;     /* the answer's text (no reasoning, no end-of-generation tokens) */
+    int oom;           /* an allocation failed */
 } reply;
+
+static void show_reasoning(reply *r, const char *s, size_t n)
+{
+    if (r->part != 1) {
+        if (r->grey) fputs(SGR_GREY THINK_HEADER "\n", stdout);
+        r->part = 1;
+        r->line_start = 1;
+    }
+    while (n > 0) {
+        const char *nl = memchr(s, '\n', n);
+        const size_t len = nl ? (size_t)(nl - s) + 1 : n;
+        if (!r->grey && r->line_start) fputs(len > 1 || !nl ? THINK_PREFIX " " : THINK_PREFIX, stdout);
+        fwrite(s, 1, len, stdout);
+        r->line_start = nl != NULL;
+        s += len;
+        n -= len;
+    }
+}
+
+/* The reasoning on screen is over: its last line ended, the colour reset
+ * and, on a terminal, a blank line before the answer (if one follows). */
+static void end_reasoning(reply *r, int answer_follows)
+{
+    if (r->grey) fputs(SGR_RESET, stdout);
+    if (!r->line_start) putchar('\n');
+    if (r->grey && answer_follows) putchar('\n');
+    r->line_start = 1;
+}
+
+static void on_part(void *user, int reasoning, const char *s, size_t n)
+{
+    reply *r = user;
+    if (reasoning) {
+        show_reasoning(r, s, n);
+        return;
+    }
+    if (r->part == 1) end_reasoning(r, 1);
+    r->part = 0;
+    fwrite(s, 1, n, stdout);
+    if (text_append(&r->text, s, n) != 0) r->oom = 1;
+}
 
 static int on_token(void *user, mote_token t, const char *piece, size_t len)
 {
     reply *r = user;
     if (cli_interrupted()) return 1; /* Ctrl-C: the reply ends here */
     if (mote_token_is_eog(r->model, t)) return 0;
-    fwrite(piece, 1, len, stdout);
+    think_split_feed(&r->split, piece, len);
     fflush(stdout);
-    if (text_append(&r->text, piece, len) != 0) {
-        r->oom = 1;
-        return 1;
-    }
-    return 0;
+    return r->oom;
 }
 
 /* Count a reply's stats; with --timings, report them. */
@@ -237,7 +345,8 @@ static int chat_turn(chat *c)
 {
     mote_token *toks = NULL;
     size_t n = 0;
-    if (chat_tokens(c, &toks, &n) != 0) return EXIT_LIB;
+    enum think_start start;
+    if (chat_tokens(c, &toks, &n, &start) != 0) return EXIT_LIB;
     int n_ctx = mote_session_n_ctx(c->session);
     if (n == 0 || n >= (size_t)n_ctx) {
         free(toks);
@@ -264,12 +373,15 @@ static int chat_turn(chat *c)
 
     int room = n_ctx - (int)n;
     int n_predict = c->n_predict < 0 || c->n_predict > room ? room : c->n_predict;
-    reply r = {.model = c->model};
+    reply r = {.model = c->model, .grey = c->grey, .part = -1};
+    think_split_init(&r.split, start, on_part, &r);
     mote_generate_stats st = {0};
     mote_sampler_reset(c->sampler);
     mote_status gs = mote_generate(c->session, c->sampler, toks + keep, (int)(n - keep),
                                    n_predict, on_token, &r, &st);
-    putchar('\n');
+    think_split_finish(&r.split);
+    if (r.part == 1) end_reasoning(&r, 0); /* cut inside the reasoning: no answer */
+    else putchar('\n');
     fflush(stdout);
 
     int rc = 0;
@@ -300,6 +412,26 @@ static int chat_turn(chat *c)
  * The loop
  * ---------------------------------------------------------------------- */
 
+/* Why what (--no-think, /think) does nothing: the template has no switch. */
+static void say_no_switch(const chat *c, const char *what)
+{
+    fprintf(stderr, "mote: %s is ignored: %s\n", what,
+            c->templated ? "the chat template has no enable_thinking switch" : "there is no chat template");
+}
+
+/* /think and /no_think: enable_thinking for the next turns, where the
+ * template reads it. */
+static void chat_set_thinking(chat *c, int on)
+{
+    if (!c->think_switch) {
+        say_no_switch(c, on ? "/think" : "/no_think");
+        return;
+    }
+    c->thinking = on;
+    fprintf(stderr, "(thinking %s: enable_thinking=%s from the next message on)\n", on ? "on" : "off",
+            on ? "true" : "false");
+}
+
 static void chat_reset(chat *c)
 {
     chat_pop_to(c, c->n_keep);
@@ -311,8 +443,8 @@ static int chat_loop(chat *c)
 {
     int tty = isatty(STDIN_FILENO);
     if (tty)
-        fprintf(stderr, "/exit or Ctrl-D ends the chat, /reset starts over, /stats shows timings; Ctrl-C stops a "
-                        "reply\n");
+        fprintf(stderr, "/exit or Ctrl-D ends the chat, /reset starts over, /stats shows timings%s; Ctrl-C stops a "
+                        "reply\n", c->think_switch ? ", /think and /no_think switch reasoning" : "");
     char *line = NULL;
     size_t line_cap = 0;
     cli_file_kind line_kind;
@@ -344,11 +476,15 @@ static int chat_loop(chat *c)
             chat_stats(c);
             continue;
         }
+        if (strcmp(line, "/think") == 0 || strcmp(line, "/no_think") == 0) {
+            chat_set_thinking(c, line[1] == 't');
+            continue;
+        }
         if (len == 0) continue;
         /* "/word" is a command, never a message; "//text" sends "/text". */
         if (line[0] == '/' && line[1] != '/') {
-            fprintf(stderr, "mote: unknown command '%s' (commands: /exit, /reset, /stats; start a message with // to send "
-                            "it with one /)\n", line);
+            fprintf(stderr, "mote: unknown command '%s' (commands: /exit, /reset, /stats, /think, /no_think; start "
+                            "a message with // to send it with one /)\n", line);
             continue;
         }
         const char *text = line[0] == '/' ? line + 1 : line;
@@ -389,7 +525,7 @@ static int chat_loop(chat *c)
 int cmd_chat(int argc, char **argv)
 {
     const char *system = NULL, *template_file = NULL;
-    int n_predict = -1, n_threads = 0, n_ctx = 0, timings = 0, verbose_prompt = 0;
+    int n_predict = -1, n_threads = 0, n_ctx = 0, timings = 0, verbose_prompt = 0, no_think = 0;
     const char *kv_name = "f16";
     int kv_type = MOTE_KV_F16;
     sample_args sa;
@@ -409,17 +545,27 @@ int cmd_chat(int argc, char **argv)
          "use this Jinja chat template, not the model's", 0, 0, NULL},
         {0, "timings", ARG_FLAG, &timings, NULL, "after each reply, print its timings on stderr (/stats shows "
          "them on request)", 0, 0, NULL},
+        {0, "no-think", ARG_FLAG, &no_think, NULL, "ask the template for no reasoning (enable_thinking=false)", 0,
+         0, NULL},
         {0, "verbose-prompt", ARG_FLAG, &verbose_prompt, NULL, "before each reply, print the conversation's "
          "tokens on stderr (id, tab, text)", 0, 0, NULL},
         {0},
     };
-    char notes[1024], defaults[256];
+    char notes[2048], defaults[256];
     sample_defaults_text(defaults, sizeof defaults);
     snprintf(notes, sizeof notes,
              "Commands: /exit (or end of input) ends the chat, /reset clears it, /stats\n"
-             "shows the last reply's timings, all replies' and how full the context is;\n"
+             "shows the last reply's timings, all replies' and how full the context is,\n"
+             "/think and /no_think set enable_thinking for the next messages (as --no-think);\n"
              "any other line starting with / is refused (// sends a message starting\n"
              "with one /).\n"
+             "Reasoning (<think>...</think> at the start of a reply, or after a <think> the\n"
+             "template's generation prompt opens) is shown apart from the answer: on a colour\n"
+             "terminal in grey under a \"" THINK_HEADER "\" header, otherwise (a pipe, a file,\n"
+             "NO_COLOR set) with every line of it starting \"" THINK_PREFIX " \". Only the answer\n"
+             "is kept in the conversation. --no-think passes enable_thinking=false to a\n"
+             "template that reads it (Qwen3, SmolLM3, QwQ: no reasoning, or an empty block);\n"
+             "with any other template it is ignored, and said so.\n"
              "Ctrl-C stops a reply (or cancels a long prompt); at the prompt it ends the chat.\n"
              "A conversation too long for the context drops its oldest exchanges (the\n"
              "system prompt stays) and says so.\n"
@@ -474,6 +620,15 @@ int cmd_chat(int argc, char **argv)
         fprintf(stderr, "mote: --system is ignored: without a chat template there is no system role\n");
         system = NULL;
     }
+    /* A template that reads enable_thinking mentions it. */
+    const char *tt = tmpl ? tmpl : info.chat_template;
+    c.think_switch = c.templated && tt && strstr(tt, "enable_thinking") != NULL;
+    c.think_tags = c.templated && tt && strstr(tt, "<think>") != NULL;
+    c.thinking = -1;
+    if (no_think && c.think_switch) c.thinking = 0;
+    else if (no_think) say_no_switch(&c, "--no-think");
+    const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+    c.grey = isatty(STDOUT_FILENO) && !(no_color && *no_color) && !(term && strcmp(term, "dumb") == 0);
 
     mote_session_params sp = mote_session_default_params();
     sp.n_ctx = n_ctx;

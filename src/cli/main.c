@@ -29,6 +29,7 @@ static const cli_verb verbs[] = {
     {"info", "describe a model file: hyper-parameters, tensors, metadata", cmd_info},
     {"tokenize", "show how a text is tokenized", cmd_tokenize},
     {"perplexity", "measure a model's perplexity on a text file", cmd_perplexity},
+    {"logits", "the top logits at every position of a token sequence (teacher forcing)", cmd_logits},
     {"bench", "measure prompt and generation speed (like llama-bench)", cmd_bench},
     {"serve", "serve models over HTTP with OpenAI's API (local server)", cmd_serve},
     {"pull", "download a model into the store (a short name, hf:ORG/REPO/FILE, a URL)", cmd_pull},
