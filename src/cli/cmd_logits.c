@@ -192,7 +192,8 @@ int cmd_logits(int argc, char **argv)
                  "logits kept: the matrix path a prompt takes. --prompt N evaluates the first N\n"
                  "ids as one batch and feeds the others one at a time, as generation does: how\n"
                  "llama.cpp made mote's goldens (prompt, then the greedy ids). --prompt 1 feeds\n"
-                 "every id alone. The goldens used an F32 KV cache: compare with --kv-type f32.\n"
+                 "every id alone. The goldens used an F32 KV cache and a context of 512: compare\n"
+                 "with --kv-type f32 -c 512 (the context picks phi3's LongRoPE factor set).\n"
                  "Ids outside [0, vocabulary size) are refused, naming the id.",
         .opts = opts,
         .min_pos = 1,
