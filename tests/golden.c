@@ -136,11 +136,11 @@ static int add_models(const char *gdir, const char *mdir, const char *prefix, ch
         size_t stem = strlen(cases[i]) - (sizeof cases_suffix - 1);
         snprintf(gguf, sizeof gguf, "%.*s.gguf", (int)stem, cases[i]);
         if (!has_name(models, nm, gguf)) continue;
-        if (n == cap || strlen(prefix) + stem >= sizeof names[0]) {
+        if (n == cap || strlen(prefix) > 32 || stem >= 95) {
             n = -1;
             break;
         }
-        snprintf(names[n++], sizeof names[0], "%s%.*s", prefix, (int)stem, cases[i]);
+        snprintf(names[n++], sizeof names[0], "%.32s%.*s", prefix, (int)(stem < 95 ? stem : 95), cases[i]);
     }
     free_names(cases, nc > 0 ? nc : 0);
     free_names(models, nm > 0 ? nm : 0);

@@ -1720,11 +1720,13 @@ static void test_bench_synth_help(void **state)
 {
     static const struct {
         const char *verb;
-        const char *opts[12];
+        const char *opts[16];
     } cases[] = {
         {"bench", {"-m", "-p", "-n", "-t", "-r", "-d", "-o", "json"}},
+        /* the model list whole: tiny-smollm3 is its last line */
         {"synth", {"--like", "--type", "--vocab", "-o", "--seed", "--layers", "--exact",
-                   "llama-3.2-1b", "qwen2.5-0.5b", "Q4_K_M"}},
+                   "llama-3.2-1b", "qwen2.5-0.5b", "gemma-3-1b", "phi-4-mini", "tiny-smollm3",
+                   "file depends only on the options", "Q4_K_M"}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         proc p = RUN(cases[i].verb, "--help");

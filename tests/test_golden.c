@@ -137,10 +137,10 @@ static void model_path(const char *name, char *rel, size_t cap, int *n_ctx)
     static const char alt[] = "archs/alt-ctx256/";
     *n_ctx = 512;
     if (strncmp(name, alt, sizeof alt - 1) == 0) {
-        snprintf(rel, cap, "models/archs/%s.gguf", name + sizeof alt - 1);
+        snprintf(rel, cap, "models/archs/%.200s.gguf", name + sizeof alt - 1);
         *n_ctx = 256;
     } else {
-        snprintf(rel, cap, "models/%s.gguf", name);
+        snprintf(rel, cap, "models/%.200s.gguf", name);
     }
 }
 

@@ -30,7 +30,7 @@ int cmd_synth(int argc, char **argv)
          "quantize every row from its own samples (slow for K-quants)", 0, 0, NULL},
         {0},
     };
-    char notes[2048];
+    char notes[4096];
     size_t used = (size_t)snprintf(notes, sizeof notes, "models (--like):\n");
     for (int i = 0; mote_synth_model_name(i) && used < sizeof notes; i++)
         used += (size_t)snprintf(notes + used, sizeof notes - used, "  %-16s%s\n",

@@ -28,12 +28,18 @@
 #define POOL_UNIT_MIN 32       /* elements per pick for types of block size 1 */
 #define MAX_POOLS 8            /* distinct weight types in one model */
 #define QUANT_VERSION 2        /* general.quantization_version of ggml's formats */
+/* Ranges of random LongRoPE factors: Phi-4-mini's short ones lie in about
+ * [1, 2), its long ones in [1, 40). */
+#define LONGROPE_SHORT_MIN 1.0f
+#define LONGROPE_SHORT_MAX 2.0f
+#define LONGROPE_LONG_MIN 1.0f
+#define LONGROPE_LONG_MAX 40.0f
 
 /* ------------------------------------------------------------------------
  * Random numbers
  * ---------------------------------------------------------------------- */
 
-enum stream_kind { STREAM_TENSOR = 1, STREAM_POOL = 2 };
+enum stream_kind { STREAM_TENSOR = 1, STREAM_POOL = 2, STREAM_ROPE = 3 };
 
 /* splitmix64's finaliser: a bijective 64-bit mix. */
 static inline uint64_t mix64(uint64_t z)
@@ -70,6 +76,33 @@ static inline float normal(uint64_t *s, float std)
     return x * (sqrt3 * std);
 }
 
+/* Uniform on [0, 1), 24 bits. */
+static inline float uniform(uint64_t *s) { return (float)(next64(s) >> 40) * (1.0f / 16777216.0f); }
+
+/* n draws of lo + (hi - lo) * u^power, in increasing order: LongRoPE factors
+ * grow from the fast frequencies to the slow ones. Arithmetic only (no libm),
+ * so the same on every machine. */
+static void increasing_factors(uint64_t *s, float lo, float hi, int power, float *out, int n)
+{
+    for (int i = 0; i < n; i++) {
+        float u = uniform(s), p = u;
+        for (int k = 1; k < power; k++) p *= u;
+        float x = lo + (hi - lo) * p;
+        int j = i;
+        for (; j > 0 && out[j - 1] > x; j--) out[j] = out[j - 1];
+        out[j] = x;
+    }
+}
+
+void synth_longrope_factors(const synth_shape *s, uint64_t seed, float *long_f, float *short_f)
+{
+    const int n = synth_rope_dims(s) / 2;
+    uint64_t st = stream(seed, STREAM_ROPE, 0, 0);
+    /* Long factors crowd towards the low end, as real ones do. */
+    increasing_factors(&st, LONGROPE_LONG_MIN, LONGROPE_LONG_MAX, 2, long_f, n);
+    increasing_factors(&st, LONGROPE_SHORT_MIN, LONGROPE_SHORT_MAX, 1, short_f, n);
+}
+
 /* ------------------------------------------------------------------------
  * State
  * ---------------------------------------------------------------------- */
@@ -94,7 +127,9 @@ typedef struct synth_ctx {
     int n_pools;
     float **scratch;           /* per thread: max_cols floats (exact mode) */
     int64_t max_cols;          /* longest row of a matrix */
-    float *rope;               /* rope factors, or NULL */
+    float *rope;               /* Llama 3 rope factors, or NULL */
+    float *rope_long;          /* LongRoPE factors, or NULL */
+    float *rope_short;
     uint64_t done, total;      /* data bytes written / to write */
     mote_progress_fn progress;
     void *progress_user;
@@ -216,6 +251,8 @@ static void vector_row(synth_ctx *c, const synth_tensor *t, float *dst)
         switch (t->role) {
         case ROLE_NORM: dst[j] = 1.0f; break;
         case ROLE_ROPE_FREQS: dst[j] = c->rope[j]; break;
+        case ROLE_ROPE_LONG: dst[j] = c->rope_long[j]; break;
+        case ROLE_ROPE_SHORT: dst[j] = c->rope_short[j]; break;
         default: dst[j] = normal(&s, SYNTH_STD); break;
         }
     }
@@ -243,40 +280,94 @@ static mote_status fill_tensor(void *user, uint64_t row0, uint64_t n_rows, void 
  * Keys
  * ---------------------------------------------------------------------- */
 
+#define KEY(suffix) (snprintf(key, sizeof key, "%s.%s", s->arch, suffix), key)
+
+/* A key the converter writes only when config.json sets the value. */
+static mote_status add_f32_if_set(gguf_writer *w, const char *key, float value)
+{
+    return value > 0.0f ? gguf_writer_add_f32(w, key, value) : MOTE_OK;
+}
+
+/* TextModel's keys, and those its subclasses add (LlamaModel, GraniteModel,
+ * Gemma3Model), in the order they first write them. */
+static mote_status add_text_hparams(gguf_writer *w, const synth_shape *s, int n_layer,
+                                    int64_t n_vocab, uint32_t ftype)
+{
+    char key[96];
+    const int hd = synth_head_dim(s);
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("block_count"), (uint32_t)n_layer));
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("context_length"), (uint32_t)s->n_ctx_train));
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("embedding_length"), (uint32_t)s->n_embd));
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("feed_forward_length"), (uint32_t)s->n_ff));
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("attention.head_count"), (uint32_t)s->n_head));
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("attention.head_count_kv"), (uint32_t)s->n_head_kv));
+    MOTE_TRY(gguf_writer_add_f32(w, KEY("rope.freq_base"), s->rope_base));
+    MOTE_TRY(add_f32_if_set(w, KEY("rope.freq_base_swa"), s->rope_base_swa));
+    MOTE_TRY(gguf_writer_add_f32(w, KEY("attention.layer_norm_rms_epsilon"), s->norm_eps));
+    if (s->head_dim_keys) {
+        MOTE_TRY(gguf_writer_add_u32(w, KEY("attention.key_length"), (uint32_t)hd));
+        MOTE_TRY(gguf_writer_add_u32(w, KEY("attention.value_length"), (uint32_t)hd));
+    }
+    MOTE_TRY(gguf_writer_add_u32(w, "general.file_type", ftype));
+    if (s->keys == KEYS_LLAMA) {
+        MOTE_TRY(gguf_writer_add_u32(w, KEY("vocab_size"), (uint32_t)n_vocab));
+        MOTE_TRY(gguf_writer_add_u32(w, KEY("rope.dimension_count"), (uint32_t)synth_rope_dims(s)));
+    }
+    MOTE_TRY(add_f32_if_set(w, KEY("attention.scale"), s->attention_scale));
+    MOTE_TRY(add_f32_if_set(w, KEY("embedding_scale"), s->embedding_scale));
+    MOTE_TRY(add_f32_if_set(w, KEY("residual_scale"), s->residual_scale));
+    MOTE_TRY(add_f32_if_set(w, KEY("logit_scale"), s->logit_scale));
+    MOTE_TRY(add_f32_if_set(w, KEY("final_logit_softcapping"), s->softcap));
+    if (s->sliding_window > 0) {
+        uint32_t window = (uint32_t)s->sliding_window;
+        MOTE_TRY(gguf_writer_add_u32(w, KEY("attention.sliding_window"), window));
+    }
+    return MOTE_OK;
+}
+
+/* Phi3MiniModel's keys: its own list (no key_length even with head_dim, the
+ * sliding window always, 0 when config.json has none), then LongRoPE's
+ * attention factor, written when the factor tensors are made. */
+static mote_status add_phi3_hparams(gguf_writer *w, const synth_shape *s, int n_layer,
+                                    uint32_t ftype)
+{
+    char key[96];
+    const uint32_t orig_ctx = (uint32_t)s->rope_orig_ctx;
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("context_length"), (uint32_t)s->n_ctx_train));
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("rope.scaling.original_context_length"), orig_ctx));
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("embedding_length"), (uint32_t)s->n_embd));
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("feed_forward_length"), (uint32_t)s->n_ff));
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("block_count"), (uint32_t)n_layer));
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("attention.head_count"), (uint32_t)s->n_head));
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("attention.head_count_kv"), (uint32_t)s->n_head_kv));
+    MOTE_TRY(gguf_writer_add_f32(w, KEY("attention.layer_norm_rms_epsilon"), s->norm_eps));
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("rope.dimension_count"), (uint32_t)synth_rope_dims(s)));
+    MOTE_TRY(gguf_writer_add_f32(w, KEY("rope.freq_base"), s->rope_base));
+    MOTE_TRY(gguf_writer_add_u32(w, "general.file_type", ftype));
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("attention.sliding_window"), (uint32_t)s->sliding_window));
+    if (s->longrope) {
+        float attn_factor = synth_longrope_attn_factor(s);
+        MOTE_TRY(gguf_writer_add_f32(w, KEY("rope.scaling.attn_factor"), attn_factor));
+    }
+    return MOTE_OK;
+}
+#undef KEY
+
 /* The keys llama.cpp's converter writes for the architecture, in its order,
  * then the tokenizer (copied), then llama-quantize's version key. */
 static mote_status add_hparams(gguf_writer *w, const synth_shape *s, int n_layer, int64_t n_vocab,
                                uint32_t ftype, uint64_t seed, int exact)
 {
-    char key[96], text[256];
-#define K(suffix) (snprintf(key, sizeof key, "%s.%s", s->arch, suffix), key)
-    const int hd = s->n_embd / s->n_head;
+    char text[256];
     MOTE_TRY(gguf_writer_add_str(w, "general.architecture", s->arch));
-    snprintf(text, sizeof text, "%s (random weights)", s->name);
+    snprintf(text, sizeof text, "%s (random weights)", s->title ? s->title : s->name);
     MOTE_TRY(gguf_writer_add_str(w, "general.name", text));
     snprintf(text, sizeof text,
              "RANDOM weights (mote synth, seed %llu, %s), not a trained model: shapes of %s",
              (unsigned long long)seed, exact ? "exact" : "pooled blocks", s->name);
     MOTE_TRY(gguf_writer_add_str(w, "general.description", text));
-    MOTE_TRY(gguf_writer_add_u32(w, K("block_count"), (uint32_t)n_layer));
-    MOTE_TRY(gguf_writer_add_u32(w, K("context_length"), (uint32_t)s->n_ctx_train));
-    MOTE_TRY(gguf_writer_add_u32(w, K("embedding_length"), (uint32_t)s->n_embd));
-    MOTE_TRY(gguf_writer_add_u32(w, K("feed_forward_length"), (uint32_t)s->n_ff));
-    MOTE_TRY(gguf_writer_add_u32(w, K("attention.head_count"), (uint32_t)s->n_head));
-    MOTE_TRY(gguf_writer_add_u32(w, K("attention.head_count_kv"), (uint32_t)s->n_head_kv));
-    MOTE_TRY(gguf_writer_add_f32(w, K("rope.freq_base"), s->rope_base));
-    MOTE_TRY(gguf_writer_add_f32(w, K("attention.layer_norm_rms_epsilon"), s->norm_eps));
-    if (s->head_dim_keys) {
-        MOTE_TRY(gguf_writer_add_u32(w, K("attention.key_length"), (uint32_t)hd));
-        MOTE_TRY(gguf_writer_add_u32(w, K("attention.value_length"), (uint32_t)hd));
-    }
-    MOTE_TRY(gguf_writer_add_u32(w, "general.file_type", ftype));
-    if (s->llama_keys) {
-        MOTE_TRY(gguf_writer_add_u32(w, K("vocab_size"), (uint32_t)n_vocab));
-        MOTE_TRY(gguf_writer_add_u32(w, K("rope.dimension_count"), (uint32_t)hd));
-    }
-#undef K
-    return MOTE_OK;
+    if (s->keys == KEYS_PHI3) return add_phi3_hparams(w, s, n_layer, ftype);
+    return add_text_hparams(w, s, n_layer, n_vocab, ftype);
 }
 
 /* The token count of the vocabulary file: the model's n_vocab. */
@@ -329,6 +420,8 @@ static void ctx_free(synth_ctx *c, int n_threads)
     for (int i = 0; c->scratch && i < n_threads; i++) free(c->scratch[i]);
     free(c->scratch);
     free(c->rope);
+    free(c->rope_long);
+    free(c->rope_short);
     free(c->tensors);
     if (c->pool) pool_free(c->pool);
 }
@@ -349,9 +442,16 @@ static mote_status ctx_prepare(synth_ctx *c, int n_threads)
         if (!(c->scratch[i] = malloc((size_t)c->max_cols * sizeof(float))))
             return mote_fail(MOTE_E_NOMEM, "synth: out of memory");
     if (c->shape->rope_factor > 0.0f) {
-        c->rope = malloc((size_t)(c->shape->n_embd / c->shape->n_head / 2) * sizeof(float));
+        c->rope = malloc((size_t)(synth_head_dim(c->shape) / 2) * sizeof(float));
         if (!c->rope) return mote_fail(MOTE_E_NOMEM, "synth: out of memory");
         synth_rope_factors(c->shape, c->rope);
+    }
+    if (c->shape->longrope) {
+        size_t n = (size_t)(synth_rope_dims(c->shape) / 2);
+        c->rope_long = malloc(n * sizeof(float));
+        c->rope_short = malloc(n * sizeof(float));
+        if (!c->rope_long || !c->rope_short) return mote_fail(MOTE_E_NOMEM, "synth: out of memory");
+        synth_longrope_factors(c->shape, c->seed, c->rope_long, c->rope_short);
     }
     return c->exact ? MOTE_OK : build_pools(c);
 }

@@ -25,29 +25,60 @@
  * Model shapes
  * ---------------------------------------------------------------------- */
 
+/* Which of llama.cpp's converter classes (convert_hf_to_gguf.py) writes the
+ * hyper-parameter keys: they differ in which keys and in what order. */
+enum synth_keys {
+    KEYS_TEXT,  /* TextModel's (qwen2, qwen3, gemma3) */
+    KEYS_LLAMA, /* LlamaModel's: TextModel's + vocab_size, rope.dimension_count
+                 * (llama, granite, smollm3) */
+    KEYS_PHI3,  /* Phi3MiniModel's own set, with LongRoPE's */
+};
+
 typedef struct synth_shape {
     const char *name;        /* --like name, e.g. "llama-3.2-1b" */
     const char *about;       /* one line for the help */
-    const char *arch;        /* general.architecture: "llama" or "qwen2" */
+    const char *arch;        /* general.architecture, e.g. "llama" */
+    const char *title;       /* general.name before " (random weights)"; NULL = name */
     int n_embd;              /* hidden_size */
     int n_ff;                /* intermediate_size */
     int n_layer;             /* num_hidden_layers */
     int n_head;              /* num_attention_heads */
     int n_head_kv;           /* num_key_value_heads */
+    int head_dim;            /* head_dim; 0 = n_embd / n_head */
     int n_ctx_train;         /* max_position_embeddings */
     float rope_base;         /* rope_theta */
     float norm_eps;          /* rms_norm_eps */
     int tied;                /* tie_word_embeddings: no output.weight */
     int qkv_bias;            /* q/k/v projections have biases (qwen2) */
+    enum synth_keys keys;    /* the converter class */
     int head_dim_keys;       /* config.json has head_dim: the converter writes
                               * attention.key_length / value_length */
-    int llama_keys;          /* llama converter: vocab_size and rope.dimension_count */
     /* Llama 3.x rope scaling (rope_type "llama3"), written as rope_freqs. */
     float rope_factor;       /* factor; 0 = no scaling */
     float rope_low_freq;     /* low_freq_factor */
     float rope_high_freq;    /* high_freq_factor */
-    int rope_orig_ctx;       /* original_max_position_embeddings */
+    int rope_orig_ctx;       /* original_max_position_embeddings (llama3, LongRoPE) */
+    /* qwen3, gemma3 */
+    int qk_norm;             /* RMS norm of each Q and K head: attn_q_norm, attn_k_norm */
+    /* gemma3 */
+    int post_norms;          /* post_attention_norm, post_ffw_norm */
+    int sliding_window;      /* attention.sliding_window (phi3 writes it even when 0) */
+    float rope_base_swa;     /* rope_local_base_freq: rope.freq_base_swa; 0 = no key */
+    float softcap;           /* final_logit_softcapping; 0 = no key */
+    /* phi3 */
+    int fused;               /* attn_qkv (Q, K, V rows) and ffn_up (gate rows, then up) */
+    int rope_dims;           /* partial_rotary_factor * head_dim; 0 = head_dim */
+    int longrope;            /* rope_factors_long/short (rope_dims / 2 each) */
+    /* granite: the *_multiplier and logits_scaling of config.json; 0 = no key */
+    float embedding_scale;   /* embedding_multiplier */
+    float residual_scale;    /* residual_multiplier */
+    float attention_scale;   /* attention_multiplier */
+    float logit_scale;       /* logits_scaling */
 } synth_shape;
+
+/* Width of one attention head, and how many of its dimensions rope turns. */
+int synth_head_dim(const synth_shape *s);
+int synth_rope_dims(const synth_shape *s);
 
 /* The shape called name, or NULL. */
 const synth_shape *synth_find_shape(const char *name);
@@ -82,6 +113,7 @@ enum synth_role {
     ROLE_ATTN_Q,
     ROLE_ATTN_K,
     ROLE_ATTN_V,
+    ROLE_ATTN_QKV,   /* fused Q, K, V (phi3): quantized like attn_v */
     ROLE_ATTN_OUT,
     ROLE_FFN_GATE,
     ROLE_FFN_UP,
@@ -89,6 +121,8 @@ enum synth_role {
     ROLE_NORM,       /* 1-D, F32, all ones */
     ROLE_BIAS,       /* 1-D, F32, random */
     ROLE_ROPE_FREQS, /* 1-D, F32, Llama 3 rope factors */
+    ROLE_ROPE_LONG,  /* 1-D, F32, LongRoPE factors past the original context */
+    ROLE_ROPE_SHORT, /* 1-D, F32, LongRoPE factors within it */
 };
 
 typedef struct synth_tensor {
@@ -113,5 +147,14 @@ mote_status synth_plan(const synth_shape *s, int n_layer, int64_t n_vocab, uint3
 /* Llama 3 rope factors (head_dim / 2 floats), computed as llama.cpp's
  * converter does (convert_hf_to_gguf.py, LlamaModel), in float32. */
 void synth_rope_factors(const synth_shape *s, float *out);
+
+/* LongRoPE factors (rope_dims / 2 floats each), random but shaped like real
+ * ones: increasing, short ones in [1, 2), long ones in [1, 40); the same
+ * for the same seed. */
+void synth_longrope_factors(const synth_shape *s, uint64_t seed, float *long_f, float *short_f);
+
+/* LongRoPE's attention factor as the converter computes it (Phi3MiniModel):
+ * sqrt(1 + ln(ctx / orig_ctx) / ln(orig_ctx)), 1 when not extended. */
+float synth_longrope_attn_factor(const synth_shape *s);
 
 #endif

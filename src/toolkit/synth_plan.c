@@ -21,12 +21,12 @@ static const synth_shape shapes[] = {
     {.name = "llama-3.2-1b", .about = "Llama 3.2 1B; tied, llama3 rope scaling (vocab: llama-bpe)",
      .arch = "llama", .n_embd = 2048, .n_ff = 8192, .n_layer = 16, .n_head = 32, .n_head_kv = 8,
      .n_ctx_train = 131072, .rope_base = 500000.0f, .norm_eps = 1e-5f, .tied = 1,
-     .head_dim_keys = 1, .llama_keys = 1, .rope_factor = 32.0f, .rope_low_freq = 1.0f,
+     .keys = KEYS_LLAMA, .head_dim_keys = 1, .rope_factor = 32.0f, .rope_low_freq = 1.0f,
      .rope_high_freq = 4.0f, .rope_orig_ctx = 8192},
     /* HuggingFaceTB/SmolLM2-135M */
     {.name = "smollm2-135m", .about = "SmolLM2 135M; llama, tied (vocab: starcoder has its 49152)", .arch = "llama",
      .n_embd = 576, .n_ff = 1536, .n_layer = 30, .n_head = 9, .n_head_kv = 3, .n_ctx_train = 8192,
-     .rope_base = 100000.0f, .norm_eps = 1e-5f, .tied = 1, .llama_keys = 1},
+     .rope_base = 100000.0f, .norm_eps = 1e-5f, .tied = 1, .keys = KEYS_LLAMA},
     /* Qwen/Qwen2.5-0.5B */
     {.name = "qwen2.5-0.5b", .about = "Qwen2.5 0.5B; q/k/v biases, tied (vocab: qwen2)",
      .arch = "qwen2", .n_embd = 896, .n_ff = 4864, .n_layer = 24, .n_head = 14, .n_head_kv = 2,
@@ -34,19 +34,88 @@ static const synth_shape shapes[] = {
     /* TinyLlama/TinyLlama-1.1B-Chat-v1.0 */
     {.name = "tinyllama-1.1b", .about = "TinyLlama 1.1B; llama, separate output (vocab: llama-spm)", .arch = "llama",
      .n_embd = 2048, .n_ff = 5632, .n_layer = 22, .n_head = 32, .n_head_kv = 4, .n_ctx_train = 2048,
-     .rope_base = 10000.0f, .norm_eps = 1e-5f, .llama_keys = 1},
+     .rope_base = 10000.0f, .norm_eps = 1e-5f, .keys = KEYS_LLAMA},
+    /* Qwen/Qwen3-0.6B, Qwen3-1.7B: head_dim 128 (Q is 16 * 128 wide, not
+     * n_embd), rope_scaling null. */
+    {.name = "qwen3-0.6b", .about = "Qwen3 0.6B; q/k norms, head_dim 128, tied (vocab: qwen2)",
+     .arch = "qwen3", .n_embd = 1024, .n_ff = 3072, .n_layer = 28, .n_head = 16, .n_head_kv = 8,
+     .head_dim = 128, .n_ctx_train = 40960, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = 1,
+     .head_dim_keys = 1, .qk_norm = 1},
+    {.name = "qwen3-1.7b", .about = "Qwen3 1.7B; q/k norms, tied (vocab: qwen2)",
+     .arch = "qwen3", .n_embd = 2048, .n_ff = 6144, .n_layer = 28, .n_head = 16, .n_head_kv = 8,
+     .head_dim = 128, .n_ctx_train = 40960, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = 1,
+     .head_dim_keys = 1, .qk_norm = 1},
+    /* google/gemma-3-1b-it, gemma-3-270m: sliding_window 512 on 5 layers of
+     * 6 (llama.cpp's default pattern; the converter writes no pattern key),
+     * rope_local_base_freq 10000, final_logit_softcapping null (no key:
+     * llama.cpp then applies none). Widths 1152 and 640 are not whole
+     * 256-blocks: K-quant rows of that length fall back. */
+    {.name = "gemma-3-1b", .about = "Gemma 3 1B; sliding window, q/k and post norms (vocab: gemma-4)",
+     .arch = "gemma3", .n_embd = 1152, .n_ff = 6912, .n_layer = 26, .n_head = 4, .n_head_kv = 1,
+     .head_dim = 256, .n_ctx_train = 32768, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = 1,
+     .head_dim_keys = 1, .qk_norm = 1, .post_norms = 1, .sliding_window = 512,
+     .rope_base_swa = 10000.0f},
+    {.name = "gemma-3-270m", .about = "Gemma 3 270M; as gemma-3-1b, width 640 (vocab: gemma-4)",
+     .arch = "gemma3", .n_embd = 640, .n_ff = 2048, .n_layer = 18, .n_head = 4, .n_head_kv = 1,
+     .head_dim = 256, .n_ctx_train = 32768, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = 1,
+     .head_dim_keys = 1, .qk_norm = 1, .post_norms = 1, .sliding_window = 512,
+     .rope_base_swa = 10000.0f},
+    /* microsoft/Phi-4-mini-instruct: partial_rotary_factor 0.75, rope_scaling
+     * {type longrope, 48 long and short factors}, original context 4096,
+     * sliding_window 262144 (written; llama.cpp ignores it for phi3). */
+    {.name = "phi-4-mini", .about = "Phi-4-mini; fused qkv, gate+up; LongRoPE (vocab: qwen2 is nearest)",
+     .arch = "phi3", .n_embd = 3072, .n_ff = 8192, .n_layer = 32, .n_head = 24, .n_head_kv = 8,
+     .n_ctx_train = 131072, .rope_base = 10000.0f, .norm_eps = 1e-5f, .tied = 1, .keys = KEYS_PHI3,
+     .rope_orig_ctx = 4096, .sliding_window = 262144, .fused = 1, .rope_dims = 96, .longrope = 1},
+    /* ibm-granite/granite-3.3-2b-instruct (vocab_size 49159) */
+    {.name = "granite-3.3-2b", .about = "Granite 3.3 2B; llama with scales (vocab: starcoder is nearest)",
+     .arch = "granite", .n_embd = 2048, .n_ff = 8192, .n_layer = 40, .n_head = 32, .n_head_kv = 8,
+     .n_ctx_train = 131072, .rope_base = 10000000.0f, .norm_eps = 1e-5f, .tied = 1,
+     .keys = KEYS_LLAMA, .embedding_scale = 12.0f, .residual_scale = 0.22f,
+     .attention_scale = 0.015625f, .logit_scale = 8.0f},
+    /* HuggingFaceTB/SmolLM3-3B: no rope in every 4th layer (llama.cpp knows
+     * it by the architecture; no key). */
+    {.name = "smollm3-3b", .about = "SmolLM3 3B; llama with NoPE layers, tied (vocab: llama-bpe)",
+     .arch = "smollm3", .n_embd = 2048, .n_ff = 11008, .n_layer = 36, .n_head = 16, .n_head_kv = 4,
+     .n_ctx_train = 65536, .rope_base = 5000000.0f, .norm_eps = 1e-6f, .tied = 1,
+     .keys = KEYS_LLAMA},
     /* Small shapes for tests: each exercises one path of the plan. */
     {.name = "tiny-llama", .about = "test shape: llama, separate output, 8 layers, width 256",
      .arch = "llama", .n_embd = 256, .n_ff = 256, .n_layer = 8, .n_head = 4, .n_head_kv = 2,
-     .n_ctx_train = 2048, .rope_base = 10000.0f, .norm_eps = 1e-5f, .llama_keys = 1},
+     .n_ctx_train = 2048, .rope_base = 10000.0f, .norm_eps = 1e-5f, .keys = KEYS_LLAMA},
     {.name = "tiny-llama3", .about = "test shape: llama, tied, llama3 rope scaling",
      .arch = "llama", .n_embd = 256, .n_ff = 768, .n_layer = 2, .n_head = 4, .n_head_kv = 2,
      .n_ctx_train = 4096, .rope_base = 500000.0f, .norm_eps = 1e-5f, .tied = 1,
-     .head_dim_keys = 1, .llama_keys = 1, .rope_factor = 32.0f, .rope_low_freq = 1.0f,
+     .keys = KEYS_LLAMA, .head_dim_keys = 1, .rope_factor = 32.0f, .rope_low_freq = 1.0f,
      .rope_high_freq = 4.0f, .rope_orig_ctx = 8192},
     {.name = "tiny-qwen2", .about = "test shape: qwen2, tied, width 320 (K-quant fallbacks)",
      .arch = "qwen2", .n_embd = 320, .n_ff = 768, .n_layer = 2, .n_head = 5, .n_head_kv = 1,
      .n_ctx_train = 1024, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = 1, .qkv_bias = 1},
+    /* The next five have the shapes and keys of shared/models/archs/synth-*
+     * (the reference team's fixtures for these architectures). */
+    {.name = "tiny-qwen3", .about = "test shape: qwen3, head_dim 128 (Q wider than n_embd), tied",
+     .arch = "qwen3", .n_embd = 256, .n_ff = 256, .n_layer = 2, .n_head = 4, .n_head_kv = 2,
+     .head_dim = 128, .n_ctx_train = 512, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = 1,
+     .head_dim_keys = 1, .qk_norm = 1},
+    {.name = "tiny-gemma3", .about = "test shape: gemma3, 6 layers (5 with window 32), softcap 30",
+     .arch = "gemma3", .n_embd = 256, .n_ff = 256, .n_layer = 6, .n_head = 4, .n_head_kv = 1,
+     .head_dim = 64, .n_ctx_train = 512, .rope_base = 1000000.0f, .norm_eps = 1e-6f, .tied = 1,
+     .head_dim_keys = 1, .qk_norm = 1, .post_norms = 1, .sliding_window = 32, .softcap = 30.0f},
+    /* general.name without "phi3": llama.cpp gives a model so named phi-3's
+     * special-token attributes, and fails to load when the vocabulary has
+     * no <|endoftext|> (llama-vocab.cpp), as stories260K's has not. */
+    {.name = "tiny-phi3", .about = "test shape: phi3, fused, partial LongRoPE, separate output",
+     .arch = "phi3", .title = "tiny-phi", .n_embd = 256, .n_ff = 512, .n_layer = 2, .n_head = 4,
+     .n_head_kv = 2, .n_ctx_train = 1024, .rope_base = 10000.0f, .norm_eps = 1e-5f,
+     .keys = KEYS_PHI3, .rope_orig_ctx = 256, .fused = 1, .rope_dims = 32, .longrope = 1},
+    {.name = "tiny-granite", .about = "test shape: granite, the four scales, tied",
+     .arch = "granite", .n_embd = 256, .n_ff = 512, .n_layer = 2, .n_head = 4, .n_head_kv = 2,
+     .n_ctx_train = 512, .rope_base = 10000.0f, .norm_eps = 1e-5f, .tied = 1, .keys = KEYS_LLAMA,
+     .embedding_scale = 12.0f, .residual_scale = 0.22f, .attention_scale = 0.015625f,
+     .logit_scale = 8.0f},
+    {.name = "tiny-smollm3", .about = "test shape: smollm3, 4 layers (layer 3 without rope), tied",
+     .arch = "smollm3", .n_embd = 256, .n_ff = 256, .n_layer = 4, .n_head = 4, .n_head_kv = 2,
+     .n_ctx_train = 512, .rope_base = 5000000.0f, .norm_eps = 1e-6f, .tied = 1, .keys = KEYS_LLAMA},
 };
 #define N_SHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 
@@ -54,6 +123,16 @@ const synth_shape *synth_shapes(int *n)
 {
     *n = N_SHAPES;
     return shapes;
+}
+
+int synth_head_dim(const synth_shape *s)
+{
+    return s->head_dim ? s->head_dim : s->n_embd / s->n_head;
+}
+
+int synth_rope_dims(const synth_shape *s)
+{
+    return s->rope_dims ? s->rope_dims : synth_head_dim(s);
 }
 
 const synth_shape *synth_find_shape(const char *name)
@@ -131,8 +210,11 @@ uint32_t synth_weight_type(uint32_t ftype, enum synth_role role, int layer, int 
     if (role == ROLE_OUTPUT || (tied && role == ROLE_TOKEN_EMBD)) {
         if (ncols % block_of(base) != 0) t = GGML_TYPE_Q8_0;
         else if (base != GGML_TYPE_Q8_0) t = GGML_TYPE_Q6_K;
-    } else if (ftype == SYNTH_FTYPE_Q4_K_M && (role == ROLE_ATTN_V || role == ROLE_FFN_DOWN) &&
+    } else if (ftype == SYNTH_FTYPE_Q4_K_M &&
+               (role == ROLE_ATTN_V || role == ROLE_ATTN_QKV || role == ROLE_FFN_DOWN) &&
                use_more_bits(layer, n_layer)) {
+        /* A fused attn_qkv counts as an attn_v (llama-quant.cpp's
+         * category_is_attn_v), one per block like attn_v. */
         t = GGML_TYPE_Q6_K;
     }
 
@@ -187,10 +269,10 @@ mote_status synth_plan(const synth_shape *s, int n_layer, int64_t n_vocab, uint3
         return mote_fail(MOTE_E_INVALID, "synth: layer count %d out of range", n_layer);
     if (n_vocab < 1 || n_vocab > (1 << 24))
         return mote_fail(MOTE_E_INVALID, "synth: vocabulary of %lld tokens", (long long)n_vocab);
-    const int64_t hd = s->n_embd / s->n_head;
+    const int64_t hd = synth_head_dim(s);
     const int64_t q_dim = s->n_head * hd, kv_dim = s->n_head_kv * hd;
 
-    plan_builder b = {.cap = 4 + 12 * n_layer};
+    plan_builder b = {.cap = 6 + 16 * n_layer};
     b.t = calloc((size_t)b.cap, sizeof *b.t);
     if (!b.t) return mote_fail(MOTE_E_NOMEM, "synth: out of memory");
 
@@ -198,20 +280,41 @@ mote_status synth_plan(const synth_shape *s, int n_layer, int64_t n_vocab, uint3
     add(&b, ROLE_NORM, -1, "output_norm.weight", s->n_embd, 0);
     if (!s->tied) add(&b, ROLE_OUTPUT, -1, "output.weight", s->n_embd, n_vocab);
     if (s->rope_factor > 0.0f) add(&b, ROLE_ROPE_FREQS, -1, "rope_freqs.weight", hd / 2, 0);
+    if (s->longrope) {
+        /* One pair for all blocks: no blk. prefix (llama.cpp duplicates it). */
+        add(&b, ROLE_ROPE_LONG, -1, "rope_factors_long.weight", synth_rope_dims(s) / 2, 0);
+        add(&b, ROLE_ROPE_SHORT, -1, "rope_factors_short.weight", synth_rope_dims(s) / 2, 0);
+    }
     for (int il = 0; il < n_layer; il++) {
         add(&b, ROLE_NORM, il, "attn_norm.weight", s->n_embd, 0);
-        add(&b, ROLE_ATTN_Q, il, "attn_q.weight", s->n_embd, q_dim);
-        add(&b, ROLE_ATTN_K, il, "attn_k.weight", s->n_embd, kv_dim);
-        add(&b, ROLE_ATTN_V, il, "attn_v.weight", s->n_embd, kv_dim);
+        if (s->fused) {
+            add(&b, ROLE_ATTN_QKV, il, "attn_qkv.weight", s->n_embd, q_dim + 2 * kv_dim);
+        } else {
+            add(&b, ROLE_ATTN_Q, il, "attn_q.weight", s->n_embd, q_dim);
+            add(&b, ROLE_ATTN_K, il, "attn_k.weight", s->n_embd, kv_dim);
+            add(&b, ROLE_ATTN_V, il, "attn_v.weight", s->n_embd, kv_dim);
+        }
         add(&b, ROLE_ATTN_OUT, il, "attn_output.weight", q_dim, s->n_embd);
         if (s->qkv_bias) {
             add(&b, ROLE_BIAS, il, "attn_q.bias", q_dim, 0);
             add(&b, ROLE_BIAS, il, "attn_k.bias", kv_dim, 0);
             add(&b, ROLE_BIAS, il, "attn_v.bias", kv_dim, 0);
         }
+        if (s->qk_norm) {
+            add(&b, ROLE_NORM, il, "attn_q_norm.weight", hd, 0);
+            add(&b, ROLE_NORM, il, "attn_k_norm.weight", hd, 0);
+        }
+        if (s->post_norms) {
+            add(&b, ROLE_NORM, il, "post_attention_norm.weight", s->n_embd, 0);
+            add(&b, ROLE_NORM, il, "post_ffw_norm.weight", s->n_embd, 0);
+        }
         add(&b, ROLE_NORM, il, "ffn_norm.weight", s->n_embd, 0);
-        add(&b, ROLE_FFN_GATE, il, "ffn_gate.weight", s->n_embd, s->n_ff);
-        add(&b, ROLE_FFN_UP, il, "ffn_up.weight", s->n_embd, s->n_ff);
+        if (s->fused) {
+            add(&b, ROLE_FFN_UP, il, "ffn_up.weight", s->n_embd, 2 * (int64_t)s->n_ff);
+        } else {
+            add(&b, ROLE_FFN_GATE, il, "ffn_gate.weight", s->n_embd, s->n_ff);
+            add(&b, ROLE_FFN_UP, il, "ffn_up.weight", s->n_embd, s->n_ff);
+        }
         add(&b, ROLE_FFN_DOWN, il, "ffn_down.weight", s->n_ff, s->n_embd);
     }
     qsort(b.t, (size_t)b.n, sizeof *b.t, cmp_tensor);
@@ -239,7 +342,7 @@ mote_status synth_plan(const synth_shape *s, int n_layer, int64_t n_vocab, uint3
  * pow may differ from torch's in the last bit of a blended factor). */
 void synth_rope_factors(const synth_shape *s, float *out)
 {
-    const int dim = s->n_embd / s->n_head;
+    const int dim = synth_head_dim(s);
     const float two_pi = (float)(2.0 * M_PI);
     const float low_wavelen = (float)s->rope_orig_ctx / s->rope_low_freq;
     const float high_wavelen = (float)s->rope_orig_ctx / s->rope_high_freq;
@@ -256,4 +359,16 @@ void synth_rope_factors(const synth_shape *s, float *out)
             out[i] = 1.0f / ((1.0f - smooth) / s->rope_factor + smooth);
         }
     }
+}
+
+/* ------------------------------------------------------------------------
+ * LongRoPE (phi3)
+ * ---------------------------------------------------------------------- */
+
+/* In double, as the converter's Python does, then stored as float32. */
+float synth_longrope_attn_factor(const synth_shape *s)
+{
+    const double scale = (double)s->n_ctx_train / s->rope_orig_ctx;
+    if (scale <= 1.0) return 1.0f;
+    return (float)sqrt(1.0 + log(scale) / log((double)s->rope_orig_ctx));
 }
