@@ -55,11 +55,14 @@ size_t kv_plan(const model_arch *a, int n_ctx, int n_batch, kv_layer *layers)
     size_t rows = 0;
     for (int il = 0; il < a->hp.n_layer; il++) {
         const int64_t w = a->layers[il].window;
-        /* A batch stores all its positions before attending: the ring keeps
-         * the window of its first token while its last is written. The
-         * exact path reads from a multiple of 64 below the window. */
-        const int64_t ring = (w + n_batch + 2 * RING_ALIGN - 1) / RING_ALIGN * RING_ALIGN;
-        const int64_t mirror = (w + 2 * RING_ALIGN - 1) / RING_ALIGN * RING_ALIGN;
+        /* A batch stores all its positions before attending: the ring
+         * keeps the window of its first token while its last is written
+         * (w + n_batch - 1 rows). The rows a window reads run on past the
+         * ring's end into the mirror: at most w - 1 of them, or w - 1 + 63
+         * from a multiple of 64 (the exact path), which starts at most 64
+         * rows before the ring's end. */
+        const int64_t ring = (w + n_batch - 1 + RING_ALIGN - 1) / RING_ALIGN * RING_ALIGN;
+        const int64_t mirror = (w + RING_ALIGN - 1) / RING_ALIGN * RING_ALIGN;
         kv_layer l = {.row0 = rows};
         if (w > 0 && ring + mirror < n_ctx) l.ring = (int)ring, l.mirror = (int)mirror;
         rows += l.ring ? (size_t)(ring + mirror) : (size_t)n_ctx;
