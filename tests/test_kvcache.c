@@ -451,8 +451,8 @@ static void test_bad_kv_type(void **state)
 }
 
 /* gemma3's local layers in a ring: with n_batch 16 the 32-position window
- * needs a ring of 64 rows (32 + 16 - 1, in whole 64s) plus 64 mirrored,
- * less than a 512 context, so five of the six layers stop growing with the
+ * needs a ring of 256 rows (32 + 16 - 1, in whole attention chunks), less
+ * than a 512 context, so five of the six layers stop growing with the
  * context. */
 static mote_session *ring_session(mote_model *m, int n_ctx, int n_batch, int kv_type)
 {
@@ -490,8 +490,8 @@ static void test_sliding_window_memory(void **state)
     for (int i = 0; i < 3; i++) assert_int_equal(per_pos[i], 2 * row);
     assert_int_equal(kv[1] - kv[0], 512 * 2 * row);
     assert_int_equal(kv[2] - kv[1], 1024 * 2 * row);
-    /* the five local layers: 128 rows each whatever the context */
-    assert_int_equal(kv[0], (512 + 5 * 128) * 2 * row);
+    /* the five local layers: 256 rows each whatever the context */
+    assert_int_equal(kv[0], (512 + 5 * 256) * 2 * row);
     print_message("[  INFO    ] gemma3 KV at n_ctx 512/1024/2048: %llu/%llu/%llu bytes (all layers full: %llu at 2048)\n",
                   (unsigned long long)kv[0], (unsigned long long)kv[1], (unsigned long long)kv[2],
                   (unsigned long long)(6 * 2048 * 2 * row));
@@ -513,7 +513,7 @@ static void test_sliding_window_ring(void **state)
     const int n_vocab = mote_vocab_size(m);
     float *full = malloc(sizeof(float) * (size_t)n_vocab * GOLDEN_STEPS);
     for (size_t ki = 0; ki < sizeof kv_types / sizeof kv_types[0]; ki++) {
-        mote_session *ring = ring_session(m, 512, 16, kv_types[ki]), *plain = ring_session(m, 512, 512, kv_types[ki]);
+        mote_session *ring = ring_session(m, 1024, 16, kv_types[ki]), *plain = ring_session(m, 1024, 1024, kv_types[ki]);
         for (int ci = 0; ci < g.n_cases; ci++) {
             const golden_case *c = &g.cases[ci];
             for (int which = 0; which < 2; which++) {
@@ -536,19 +536,22 @@ static void test_sliding_window_ring(void **state)
                 }
             }
         }
-        /* 5 + 64 positions written, ring of 64, window 32: a cut at L needs
-         * positions from L - 31 on, and the ring holds them from 69 - 64 on */
+        /* A cut at L needs positions from L - 31 on; after 500 more tokens
+         * (the ring of 256 wraps twice) it holds them from hw - 256 on. The
+         * plain cache gives the same bits there too. */
         const int len = mote_seq_pos(ring, 0);
         assert_int_equal(len, g.cases[g.n_cases - 1].n_prompt + 64);
-        mote_token more[200];
-        for (int i = 0; i < 200; i++) more[i] = (mote_token)(i * 7 % n_vocab);
-        assert_int_equal(mote_session_eval(ring, more, 200, 0), MOTE_OK);
-        /* after 200 more it holds positions from 269 - 64 on */
-        const int hw = len + 200, from = hw - 64 + 31;
+        enum { MORE = 500 };
+        mote_token more[MORE];
+        for (int i = 0; i < MORE; i++) more[i] = (mote_token)(i * 7 % n_vocab);
+        assert_int_equal(mote_session_eval(ring, more, MORE, 0), MOTE_OK);
+        assert_int_equal(mote_session_eval(plain, more, MORE, 0), MOTE_OK);
+        assert_memory_equal(mote_session_logits(ring, -1), mote_session_logits(plain, -1), sizeof(float) * (size_t)n_vocab);
+        const int hw = len + MORE, from = hw - 256 + 31;
         assert_int_equal(mote_session_truncate(ring, from - 1), MOTE_E_UNSUPPORTED);
         assert_non_null(strstr(mote_last_error(), "sliding-window"));
         const mote_token *toks = mote_seq_tokens(ring, 0, NULL);
-        mote_token copy[300];
+        mote_token copy[1024];
         memcpy(copy, toks, sizeof(mote_token) * (size_t)hw);
         assert_int_equal(mote_seq_common_prefix(ring, 0, copy, from - 1), 0); /* start over */
         assert_int_equal(mote_seq_common_prefix(ring, 0, copy, from), from);

@@ -104,6 +104,7 @@ static size_t layout(forward_state *st, const arch_hparams *hp, int n_threads, s
         {&st->tmp, B * hp->n_embd * F},
         {&st->rope_cs, B * ROPE_VARIANTS * hp->n_rot * F},
         {&st->att, attention_scores_floats(hp, st->kv_type, st->n_ctx, n_threads) * F},
+        {&st->gather, attention_gather_floats(hp, st->kv_type, n_threads) * F},
         {&st->attn_part, attention_part_floats(hp, st->kv_type, st->n_ctx, n_threads) * F},
         {&st->keep_seg, B * sizeof(int32_t)},
     };
@@ -235,7 +236,7 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
      * in some batches (see attention.c): they start as zeros, not garbage. */
     for (int il = 0; il < hp->n_layer; il++)
         for (int q = 0; s->kv_layers[il].ring && q < p.n_seq_max; q++) {
-            const size_t bytes = (size_t)(s->kv_layers[il].ring + s->kv_layers[il].mirror) * s->st.kv_row_bytes;
+            const size_t bytes = (size_t)s->kv_layers[il].ring * s->st.kv_row_bytes;
             memset(kv_layer_rows(&s->st, s->st.k_cache, q, il), 0, bytes);
             memset(kv_layer_rows(&s->st, s->st.v_cache, q, il), 0, bytes);
         }
@@ -712,7 +713,7 @@ mote_status mote_seq_copy(mote_session *s, int src, int dst, int n)
     const arch_hparams *hp = &s->arch->hp;
     for (int il = 0; il < hp->n_layer; il++) {
         const kv_layer *l = &s->kv_layers[il];
-        const size_t bytes = (size_t)(l->ring ? l->ring + l->mirror : n) * s->st.kv_row_bytes; /* a ring: all of it */
+        const size_t bytes = (size_t)(l->ring ? l->ring : n) * s->st.kv_row_bytes; /* a ring: all of it */
         memcpy(kv_layer_rows(&s->st, s->st.k_cache, dst, il), kv_layer_rows(&s->st, s->st.k_cache, src, il), bytes);
         memcpy(kv_layer_rows(&s->st, s->st.v_cache, dst, il), kv_layer_rows(&s->st, s->st.v_cache, src, il), bytes);
     }
@@ -765,7 +766,7 @@ mote_status mote_session_memory(const mote_session *s, mote_memory *mem, uint64_
         if (!l->ring) per_pos += 2ull * s->st.kv_row_bytes;
         for (int q = 0; q < s->st.n_seq; q++) {
             const int len = s->seq_len[q];
-            used_rows += (uint64_t)(l->ring && len > l->ring + l->mirror ? l->ring + l->mirror : len);
+            used_rows += (uint64_t)(l->ring && len > l->ring ? l->ring : len);
         }
     }
     mem->kv = 2ull * s->st.seq_rows * s->st.kv_row_bytes * (uint64_t)s->st.n_seq;

@@ -30,6 +30,22 @@ static int first_seen(const forward_state *st, int window, int t)
     return window > 0 && pos >= window ? pos - window + 1 : 0;
 }
 
+/* The streaming path's chunks of token t: positions split at multiples of
+ * ATTN_CHUNK, so a chunk's rows are contiguous in a ring too (its size is
+ * a multiple). chunk_base: where chunk 0 starts (at or before the first
+ * position seen); chunk c is then [max(first, base + c·CHUNK),
+ * min(pos + 1, base + (c + 1)·CHUNK)). */
+static int chunk_base(const forward_state *st, int window, int t)
+{
+    const int first = first_seen(st, window, t);
+    return first - first % ATTN_CHUNK;
+}
+
+static int token_chunks(const forward_state *st, int window, int t)
+{
+    return n_chunks(st->pos[t] + 1 - chunk_base(st, window, t));
+}
+
 size_t attention_scores_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx, int n_threads)
 {
     (void)hp;
@@ -46,9 +62,8 @@ size_t attention_part_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx
 }
 
 /* Exact attention reads from a multiple of EXACT_ALIGN positions (see
- * exact_worker), so rings are whole multiples of it. */
+ * exact_worker). */
 #define EXACT_ALIGN 64
-#define RING_ALIGN EXACT_ALIGN
 
 size_t kv_plan(const model_arch *a, int n_ctx, int n_batch, kv_layer *layers)
 {
@@ -56,27 +71,30 @@ size_t kv_plan(const model_arch *a, int n_ctx, int n_batch, kv_layer *layers)
     for (int il = 0; il < a->hp.n_layer; il++) {
         const int64_t w = a->layers[il].window;
         /* A batch stores all its positions before attending: the ring
-         * keeps the window of its first token while its last is written
-         * (w + n_batch - 1 rows). The rows a window reads run on past the
-         * ring's end into the mirror: at most w - 1 of them, or w - 1 + 63
-         * from a multiple of 64 (the exact path), which starts at most 64
-         * rows before the ring's end. */
-        const int64_t ring = (w + n_batch - 1 + RING_ALIGN - 1) / RING_ALIGN * RING_ALIGN;
-        const int64_t mirror = (w + RING_ALIGN - 1) / RING_ALIGN * RING_ALIGN;
+         * keeps the window of its first token while its last is written.
+         * Whole ATTN_CHUNKs: the streaming kernel's chunks, aligned to
+         * positions, then never cross the ring's end. */
+        const int64_t ring = (w + n_batch - 1 + ATTN_CHUNK - 1) / ATTN_CHUNK * ATTN_CHUNK;
         kv_layer l = {.row0 = rows};
-        if (w > 0 && ring + mirror < n_ctx) l.ring = (int)ring, l.mirror = (int)mirror;
-        rows += l.ring ? (size_t)(ring + mirror) : (size_t)n_ctx;
+        if (w > 0 && ring < n_ctx) l.ring = (int)ring;
+        rows += l.ring ? (size_t)ring : (size_t)n_ctx;
         if (layers) layers[il] = l;
     }
     return rows;
+}
+
+size_t attention_gather_floats(const arch_hparams *hp, uint32_t kv_type, int n_threads)
+{
+    if (kv_type != GGML_TYPE_F32 || hp->n_swa == 0) return 0;
+    return (size_t)n_threads * (size_t)(hp->n_swa + EXACT_ALIGN) * (size_t)hp->head_dim;
 }
 
 void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int t)
 {
     const int kv_dim = hp->n_head_kv * hp->head_dim;
     const size_t row = kv_row(st, il, st->pos[t]), rb = st->kv_row_bytes;
-    char *kl = kv_layer_rows(st, st->k_cache, st->seq[t], il), *vl = kv_layer_rows(st, st->v_cache, st->seq[t], il);
-    char *kd = kl + row * rb, *vd = vl + row * rb;
+    char *kd = kv_layer_rows(st, st->k_cache, st->seq[t], il) + row * rb;
+    char *vd = kv_layer_rows(st, st->v_cache, st->seq[t], il) + row * rb;
     const float *k = st->k + (size_t)t * kv_dim, *v = st->v + (size_t)t * kv_dim;
     switch (st->kv_type) {
     case GGML_TYPE_F16:
@@ -91,11 +109,6 @@ void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int t)
         memcpy(kd, k, sizeof(float) * (size_t)kv_dim);
         memcpy(vd, v, sizeof(float) * (size_t)kv_dim);
         break;
-    }
-    const kv_layer *l = &st->kv_layers[il];
-    if (l->ring && row < (size_t)l->mirror) { /* a ring's first rows are mirrored past its end */
-        memcpy(kd + (size_t)l->ring * rb, kd, rb);
-        memcpy(vd + (size_t)l->ring * rb, vd, rb);
     }
 }
 
@@ -131,24 +144,36 @@ static void exact_worker(void *ctx, int ith, int nth)
          * starting the row at a multiple of EXACT_ALIGN (a multiple of the
          * softmax's and the value sum's lane periods) keeps each position
          * in the lane it has there, so the sums are the same bits. */
-        const int first = first_seen(J->st, J->window, t), s0 = first - first % EXACT_ALIGN;
-        /* rows from s0 on are contiguous (a ring mirrors its start) */
-        const size_t r0 = kv_row(J->st, J->il, s0);
-        const float *k_rows = (const float *)kv_layer_rows(J->st, J->st->k_cache, seq, J->il) + r0 * kv_dim;
-        const float *v_rows = (const float *)kv_layer_rows(J->st, J->st->v_cache, seq, J->il) + r0 * kv_dim;
+        const int first = first_seen(J->st, J->window, t), s0 = first - first % EXACT_ALIGN, n = n_kv - s0;
+        const float *k_layer = (const float *)kv_layer_rows(J->st, J->st->k_cache, seq, J->il);
+        const float *v_layer = (const float *)kv_layer_rows(J->st, J->st->v_cache, seq, J->il);
         const float *q = J->st->q + (size_t)t * q_dim + (size_t)h * hd;
         for (int j = s0; j < first; j++) att[j - s0] = -INFINITY;
         for (int j = first; j < n_kv; j++)
-            att[j - s0] = ops->dot(q, k_rows + (size_t)(j - s0) * kv_dim + (size_t)kvh * hd, hd);
-        op_softmax(att, n_kv - s0, scale);
+            att[j - s0] = ops->dot(q, k_layer + kv_row(J->st, J->il, j) * kv_dim + (size_t)kvh * hd, hd);
+        op_softmax(att, n, scale);
+        /* The values of positions s0.. as rows of stride kv_dim; a window
+         * that wraps round its ring is gathered first (rows s0..first - 1
+         * carry weight 0: whatever they hold adds nothing). */
+        const float *v_rows = v_layer + kv_row(J->st, J->il, s0) * kv_dim + (size_t)kvh * hd;
+        int64_t v_stride = kv_dim;
+        const int ring = J->st->kv_layers[J->il].ring;
+        if (ring && kv_row(J->st, J->il, s0) + (size_t)n > (size_t)ring) {
+            float *g = J->st->gather + (size_t)ith * (size_t)(hp->n_swa + EXACT_ALIGN) * hd;
+            for (int j = 0; j < n; j++)
+                memcpy(g + (size_t)j * hd, v_layer + kv_row(J->st, J->il, s0 + j) * kv_dim + (size_t)kvh * hd,
+                       sizeof(float) * (size_t)hd);
+            v_rows = g;
+            v_stride = hd;
+        }
         float *out = J->st->xb + (size_t)t * q_dim + (size_t)h * hd;
         /* A token in a run of two or more gets llama.cpp's batch order (its
          * probabilities are then a contiguous matrix and tinyBLAS sums). */
         const int in_batch = (t > 0 && J->st->seq[t - 1] == seq) || (t + 1 < J->n && J->st->seq[t + 1] == seq);
         if (in_batch)
-            op_attn_values_batch(out, att, v_rows + (size_t)kvh * hd, kv_dim, n_kv - s0, hd);
+            op_attn_values_batch(out, att, v_rows, v_stride, n, hd);
         else
-            ops->values(out, att, v_rows + (size_t)kvh * hd, kv_dim, n_kv - s0, hd);
+            ops->values(out, att, v_rows, v_stride, n, hd);
     }
 }
 
@@ -198,27 +223,25 @@ static void stream_worker(void *ctx, int ith, int nth)
         const int kvh = (int)(i % per_token) / J->n_sub, sub = (int)(i % per_token) % J->n_sub;
         const int h0 = kvh * group + sub * ATTN_GMAX;
         const int g = group - sub * ATTN_GMAX < ATTN_GMAX ? group - sub * ATTN_GMAX : ATTN_GMAX;
-        const int first = first_seen(st, J->window, t), n_kv = st->pos[t] + 1 - first;
+        const int first = first_seen(st, J->window, t), base = chunk_base(st, J->window, t);
+        const int end = st->pos[t] + 1, n_c = token_chunks(st, J->window, t);
         const float *q = st->q + (size_t)t * q_dim + (size_t)h0 * hd;
-        const size_t r0 = kv_row(st, J->il, first); /* contiguous from here (see kv_layer) */
-        const char *k = kv_layer_rows(st, st->k_cache, st->seq[t], J->il) + kvh * J->head_bytes + r0 * st->kv_row_bytes;
-        const char *v = kv_layer_rows(st, st->v_cache, st->seq[t], J->il) + kvh * J->head_bytes + r0 * st->kv_row_bytes;
+        const char *k = kv_layer_rows(st, st->k_cache, st->seq[t], J->il) + kvh * J->head_bytes;
+        const char *v = kv_layer_rows(st, st->v_cache, st->seq[t], J->il) + kvh * J->head_bytes;
+        const size_t rb = st->kv_row_bytes;
 
-        if (J->split) {
-            const int c0 = c * ATTN_CHUNK;
-            if (c0 >= n_kv) continue; /* past this token's positions */
-            const int len = n_kv - c0 < ATTN_CHUNK ? n_kv - c0 : ATTN_CHUNK;
-            float *slot = J->slots + ((size_t)(t * J->split + c) * hp->n_head + h0) * ps;
-            st->attn_kernel(q, hd, g, k + c0 * st->kv_row_bytes, v + c0 * st->kv_row_bytes, st->kv_row_bytes, len, hd,
-                            scale, slot);
-            continue;
+        /* split mode: chunk c alone (none past this token's chunks) */
+        const int c_lo = J->split ? c : 0, c_hi = J->split ? (c < n_c ? c + 1 : c) : n_c;
+        for (int ci = c_lo; ci < c_hi; ci++) {
+            const int a = base + ci * ATTN_CHUNK > first ? base + ci * ATTN_CHUNK : first;
+            const int len = (base + (ci + 1) * ATTN_CHUNK < end ? base + (ci + 1) * ATTN_CHUNK : end) - a;
+            const size_t r = kv_row(st, J->il, a);
+            float *part = J->split ? J->slots + ((size_t)(t * J->split + ci) * hp->n_head + h0) * ps
+                                   : ci == 0 ? run : chunk;
+            st->attn_kernel(q, hd, g, k + r * rb, v + r * rb, rb, len, hd, scale, part);
+            if (!J->split && ci > 0) attn_merge(run, chunk, g, hd);
         }
-        for (int c0 = 0; c0 < n_kv; c0 += ATTN_CHUNK) {
-            const int len = n_kv - c0 < ATTN_CHUNK ? n_kv - c0 : ATTN_CHUNK;
-            st->attn_kernel(q, hd, g, k + c0 * st->kv_row_bytes, v + c0 * st->kv_row_bytes, st->kv_row_bytes, len, hd,
-                            scale, c0 == 0 ? run : chunk);
-            if (c0 > 0) attn_merge(run, chunk, g, hd);
-        }
+        if (J->split) continue;
         attn_finish(st->xb + (size_t)t * q_dim + (size_t)h0 * hd, hd, run, g, hd);
     }
 }
@@ -235,8 +258,7 @@ static void fold_worker(void *ctx, int ith, int nth)
     for (long job = lo; job < hi; job++) {
         const int t = (int)(job / hp->n_head), h = (int)(job % hp->n_head);
         float *first = J->slots + ((size_t)t * J->split * hp->n_head + h) * ps;
-        const int n_kv = J->st->pos[t] + 1 - first_seen(J->st, J->window, t);
-        for (int c = 1; c < n_chunks(n_kv); c++) attn_merge(first, first + (size_t)c * hp->n_head * ps, 1, hd);
+        for (int c = 1; c < token_chunks(J->st, J->window, t); c++) attn_merge(first, first + (size_t)c * hp->n_head * ps, 1, hd);
         attn_finish(J->st->xb + (size_t)t * q_dim + (size_t)h * hd, hd, first, 1, hd);
     }
 }
@@ -258,12 +280,9 @@ static void stream_attention(const arch_hparams *hp, forward_state *st, mote_poo
     J.n_jobs = (long)n * hp->n_head_kv * J.n_sub;
     /* Too few jobs for the threads (generation with few KV heads): split
      * the positions too, if the partials fit (always for one token). */
-    int most_seen = 0;
-    for (int t = 0; t < n; t++) {
-        const int seen = st->pos[t] + 1 - first_seen(st, window, t);
-        if (seen > most_seen) most_seen = seen;
-    }
-    const int most_chunks = n_chunks(most_seen);
+    int most_chunks = 0;
+    for (int t = 0; t < n; t++)
+        if (token_chunks(st, window, t) > most_chunks) most_chunks = token_chunks(st, window, t);
     if (nth > 1 && most_chunks > 1 && J.n_jobs < 2L * nth &&
         (size_t)n * most_chunks * hp->n_head <= split_slots(hp, st->n_ctx)) {
         J.split = most_chunks;

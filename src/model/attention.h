@@ -26,10 +26,11 @@
  * and cache type (0 for the buffer the type does not use). */
 size_t attention_scores_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx, int n_threads);
 size_t attention_part_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx, int n_threads);
+size_t attention_gather_floats(const arch_hparams *hp, uint32_t kv_type, int n_threads);
 
 /* Cache rows per layer for a context of n_ctx positions and batches of
  * n_batch tokens: a layer with a sliding window of W positions keeps a
- * ring of about W + n_batch rows (plus W mirrored) when that is smaller
+ * ring of W + n_batch - 1 rows (in whole ATTN_CHUNKs) when that is smaller
  * than n_ctx, every other layer n_ctx rows. Fills layers[n_layer] when not
  * NULL; returns the rows of one sequence. */
 size_t kv_plan(const model_arch *a, int n_ctx, int n_batch, kv_layer *layers);
