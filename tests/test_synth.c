@@ -108,13 +108,6 @@ static uint64_t q6_layers(const synth_tensor *t, int n, const char *which)
     return set;
 }
 
-#define BITS(...) bits_of((const int[]){__VA_ARGS__, -1})
-static uint64_t bits_of(const int *v)
-{
-    uint64_t set = 0;
-    for (; *v >= 0; v++) set |= 1ull << *v;
-    return set;
-}
 
 /* ------------------------------------------------------------------------
  * Plans of the real models (no files written)

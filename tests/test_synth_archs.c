@@ -126,13 +126,6 @@ static uint64_t layers_of(const synth_tensor *t, int n, const char *which, uint3
     return set;
 }
 
-#define BITS(...) bits_of((const int[]){__VA_ARGS__, -1})
-static uint64_t bits_of(const int *v)
-{
-    uint64_t set = 0;
-    for (; *v >= 0; v++) set |= 1ull << *v;
-    return set;
-}
 
 /* ------------------------------------------------------------------------
  * Plans of the real shapes in Q4_K_M

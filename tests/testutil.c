@@ -178,3 +178,10 @@ void test_mote_bin(const char *argv0, char *buf, size_t cap)
     int dir_len = slash ? (int)(slash - argv0) : 1;
     snprintf(buf, cap, "%.*s/../mote", dir_len, slash ? argv0 : ".");
 }
+
+uint64_t test_bits_of(const int *v)
+{
+    uint64_t set = 0;
+    for (; *v >= 0; v++) set |= 1ull << *v;
+    return set;
+}

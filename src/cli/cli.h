@@ -99,6 +99,11 @@ typedef struct cli_progress {
 } cli_progress;
 void cli_progress_init(cli_progress *p, const char *label);
 int cli_progress_fn(void *user, uint64_t done, uint64_t total);
+/* A verb's session parameters: context, threads and cache type, with a
+ * progress line called label on a terminal (prog, initialised here) that
+ * Ctrl-C cancels. */
+mote_session_params cli_session_params(cli_progress *prog, const char *label, int n_ctx, int n_threads,
+                                       int kv_type);
 /* Exit status after Ctrl-C (128 + SIGINT, as a shell reports it). */
 #define EXIT_INTERRUPTED 130
 

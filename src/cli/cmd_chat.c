@@ -630,14 +630,8 @@ int cmd_chat(int argc, char **argv)
     const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
     c.grey = isatty(STDOUT_FILENO) && !(no_color && *no_color) && !(term && strcmp(term, "dumb") == 0);
 
-    mote_session_params sp = mote_session_default_params();
-    sp.n_ctx = n_ctx;
-    sp.n_threads = n_threads;
-    sp.kv_type = kv_type;
     cli_progress prog;
-    cli_progress_init(&prog, "prompt");
-    sp.progress = cli_progress_fn; /* long prompts show progress; Ctrl-C cancels them */
-    sp.progress_user = &prog;
+    mote_session_params sp = cli_session_params(&prog, "prompt", n_ctx, n_threads, kv_type);
     cli_catch_every_interrupt();
     mote_sampler_params smp = sample_args_params(&sa);
     if (mote_session_create(model, &sp, &c.session) != MOTE_OK ||

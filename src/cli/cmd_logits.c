@@ -257,14 +257,8 @@ int cmd_logits(int argc, char **argv)
     }
     cli_check_ctx(model, ctx);
 
-    mote_session_params sp = mote_session_default_params();
     cli_progress prog;
-    cli_progress_init(&prog, "logits");
-    sp.progress = cli_progress_fn; /* a long batch shows progress; Ctrl-C cancels it */
-    sp.progress_user = &prog;
-    sp.n_ctx = ctx;
-    sp.n_threads = n_threads;
-    sp.kv_type = kv_type;
+    mote_session_params sp = cli_session_params(&prog, "logits", ctx, n_threads, kv_type);
     sp.n_batch = LOGITS_BATCH;
     if (mote_session_create(model, &sp, &session) != MOTE_OK) {
         cli_lib_error();

@@ -133,14 +133,8 @@ int cmd_run(int argc, char **argv)
     double t0 = cli_now();
     cli_catch_interrupt();
     if (cli_open_model(pos[0], 0, &model) != 0) goto done;
-    mote_session_params sp = mote_session_default_params();
     cli_progress prog;
-    cli_progress_init(&prog, "prompt");
-    sp.progress = cli_progress_fn; /* a long prompt shows progress; Ctrl-C cancels it */
-    sp.progress_user = &prog;
-    sp.n_ctx = n_ctx;
-    sp.n_threads = n_threads;
-    sp.kv_type = kv_type;
+    mote_session_params sp = cli_session_params(&prog, "prompt", n_ctx, n_threads, kv_type);
     if (mote_session_create(model, &sp, &session) != MOTE_OK) {
         cli_lib_error();
         goto done;

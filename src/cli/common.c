@@ -95,6 +95,19 @@ void cli_progress_init(cli_progress *p, const char *label)
     if (v >= 0 && v <= 1e6 && *end == '\0') p->after = v;
 }
 
+mote_session_params cli_session_params(cli_progress *prog, const char *label, int n_ctx, int n_threads,
+                                       int kv_type)
+{
+    mote_session_params sp = mote_session_default_params();
+    cli_progress_init(prog, label);
+    sp.progress = cli_progress_fn;
+    sp.progress_user = prog;
+    sp.n_ctx = n_ctx;
+    sp.n_threads = n_threads;
+    sp.kv_type = kv_type;
+    return sp;
+}
+
 int cli_progress_fn(void *user, uint64_t done, uint64_t total)
 {
     cli_progress *p = user;
