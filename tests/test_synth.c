@@ -28,24 +28,7 @@
  * Helpers
  * ---------------------------------------------------------------------- */
 
-/* A fresh temporary file name (the file exists, empty); free() it. */
-static char *temp_path(void)
-{
-    const char *dir = getenv("TMPDIR");
-    char *p = malloc(4096);
-    assert_non_null(p);
-    snprintf(p, 4096, "%s/mote-synth-XXXXXX", dir && *dir ? dir : "/tmp");
-    int fd = mkstemp(p);
-    assert_true(fd >= 0);
-    close(fd);
-    return p;
-}
-
-static void remove_temp(char *path)
-{
-    unlink(path);
-    free(path);
-}
+static char *temp_path(void) { return test_temp_file("mote-synth"); }
 
 typedef struct synth_args {
     const char *like, *type, *vocab; /* vocab relative to ../shared */
@@ -373,7 +356,7 @@ static void test_types_open_and_run(void **state)
         expect_forward_ok(m);
         mote_model_close(m);
     }
-    remove_temp(path);
+    test_remove_temp(path);
 }
 
 /* tiny-qwen2: width 320 is not whole 256-blocks (Q4_K -> Q5_0, Q6_K ->
@@ -409,7 +392,7 @@ static void test_qwen2_fallbacks(void **state)
     assert_string_equal(buf, "2");
     expect_forward_ok(m);
     mote_model_close(m);
-    remove_temp(path);
+    test_remove_temp(path);
 }
 
 /* tiny-llama3: rope_freqs written as computed, head-dim keys, tied. */
@@ -434,7 +417,7 @@ static void test_llama3_rope_tensor(void **state)
     assert_null(gguf_find_tensor(f, "output.weight"));
     assert_null(gguf_find_kv(f, "general.quantization_version")); /* F16: not quantized */
     gguf_close(f);
-    remove_temp(path);
+    test_remove_temp(path);
 }
 
 /* --layers overrides the block count, and the Q4_K_M rule follows it. */
@@ -452,7 +435,7 @@ static void test_layers_override(void **state)
     assert_null(tensor_type(m, "blk.1.attn_q.weight", ne));
     expect_type(m, "blk.0.attn_v.weight", "Q6_K"); /* use_more_bits(0, 1): 0 >= 7 / 8 */
     mote_model_close(m);
-    remove_temp(path);
+    test_remove_temp(path);
 }
 
 /* ------------------------------------------------------------------------
@@ -494,8 +477,8 @@ static void test_deterministic(void **state)
     args.threads = 2;
     synth_ok(a, args);
     assert_true(same_bytes(a, b));
-    remove_temp(a);
-    remove_temp(b);
+    test_remove_temp(a);
+    test_remove_temp(b);
 }
 
 /* Mean, standard deviation and largest magnitude of a tensor's values. */
@@ -559,7 +542,7 @@ static void test_weight_statistics(void **state)
         for (int64_t j = 0; j < norm->ne[0]; j++) assert_true(((const float *)norm->data)[j] == 1.0f);
         gguf_close(f);
     }
-    remove_temp(path);
+    test_remove_temp(path);
 }
 
 /* ------------------------------------------------------------------------
@@ -639,7 +622,7 @@ static void test_vocab_copied(void **state)
     expect_forward_ok(m);
     mote_model_close(m);
     mote_model_close(v);
-    remove_temp(path);
+    test_remove_temp(path);
 }
 
 /* ------------------------------------------------------------------------
@@ -693,7 +676,7 @@ static void test_errors(void **state)
     gguf_file *f;
     assert_int_equal(gguf_open(path, &f), MOTE_OK); /* untouched */
     gguf_close(f);
-    remove_temp(path);
+    test_remove_temp(path);
 }
 
 /* A writer replaces only regular files, in place of the final name only

@@ -47,24 +47,7 @@ static const char *const types[] = {"F16", "BF16", "Q8_0", "Q4_0", "Q4_K_M"};
  * Helpers
  * ---------------------------------------------------------------------- */
 
-/* A fresh temporary file name (the file exists, empty); free() it. */
-static char *temp_path(void)
-{
-    const char *dir = getenv("TMPDIR");
-    char *p = malloc(4096);
-    assert_non_null(p);
-    snprintf(p, 4096, "%s/mote-synth-archs-XXXXXX", dir && *dir ? dir : "/tmp");
-    int fd = mkstemp(p);
-    assert_true(fd >= 0);
-    close(fd);
-    return p;
-}
-
-static void remove_temp(char *path)
-{
-    unlink(path);
-    free(path);
-}
+static char *temp_path(void) { return test_temp_file("mote-synth-archs"); }
 
 /* Write a model with stories260K's vocabulary (512 tokens, as the fixtures). */
 static void synth_ok(const char *out, const char *like, const char *type, int n_layer)
@@ -376,7 +359,7 @@ static void test_real_keys(void **state)
     expect_f32(f, "smollm3.rope.freq_base", 5e6f);
     expect_f32(f, "smollm3.attention.layer_norm_rms_epsilon", 1e-6f);
     gguf_close(f);
-    remove_temp(path);
+    test_remove_temp(path);
 }
 
 /* ------------------------------------------------------------------------
@@ -469,7 +452,7 @@ static void test_tiny_vs_fixtures(void **state)
             gguf_close(ref);
         }
     }
-    remove_temp(path);
+    test_remove_temp(path);
 }
 
 /* ------------------------------------------------------------------------
@@ -507,7 +490,7 @@ static void test_longrope_factors(void **state)
     assert_memory_equal(l->data, lf, 16 * sizeof(float));
     assert_memory_equal(sh->data, sf, 16 * sizeof(float));
     gguf_close(f);
-    remove_temp(path);
+    test_remove_temp(path);
 }
 
 /* ------------------------------------------------------------------------
@@ -557,7 +540,7 @@ static void test_llama_cpp_runs_them(void **state)
                                   rc, peer);
         }
     }
-    remove_temp(path);
+    test_remove_temp(path);
 }
 
 /* mote opens and runs each tiny shape: finite logits after a prompt. */
@@ -586,7 +569,7 @@ static void test_mote_runs_them(void **state)
         mote_session_free(s);
         mote_model_close(m);
     }
-    remove_temp(path);
+    test_remove_temp(path);
 }
 
 int main(void)

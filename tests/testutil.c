@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 const char *shared_dir_wanted(void)
 {
@@ -184,4 +185,22 @@ uint64_t test_bits_of(const int *v)
     uint64_t set = 0;
     for (; *v >= 0; v++) set |= 1ull << *v;
     return set;
+}
+
+char *test_temp_file(const char *stem)
+{
+    const char *dir = getenv("TMPDIR");
+    char *p = malloc(4096);
+    assert_non_null(p);
+    snprintf(p, 4096, "%s/%s-XXXXXX", dir && *dir ? dir : "/tmp", stem);
+    int fd = mkstemp(p);
+    assert_true(fd >= 0);
+    close(fd);
+    return p;
+}
+
+void test_remove_temp(char *path)
+{
+    unlink(path);
+    free(path);
 }

@@ -73,6 +73,11 @@ uint64_t test_rng_next(uint64_t *state);
 float test_rng_uniform(uint64_t *state);  /* [0, 1) */
 float test_rng_normal(uint64_t *state);   /* N(0, 1) */
 
+/* A fresh temporary file $TMPDIR/STEM-XXXXXX (it exists, empty); give it
+ * to test_remove_temp, which deletes it and frees the name. */
+char *test_temp_file(const char *stem);
+void test_remove_temp(char *path);
+
 /* The bit set of the non-negative ints before a -1: BITS(0, 3, 5). */
 #define BITS(...) test_bits_of((const int[]){__VA_ARGS__, -1})
 uint64_t test_bits_of(const int *v);

@@ -171,9 +171,9 @@ void cli_escape(const char *s, char *buf, size_t cap);
  * (byte tokens) or input lines need not be. */
 char *cli_utf8_sanitize(const char *s, size_t n, size_t *out_len);
 
-/* The mote_kv_type named "f32", "f16" or "q8_0" (the --kv-type option);
- * 0, or -1 for another name. */
-int cli_kv_type(const char *name, int *out);
+/* The mote_kv_type named "f32", "f16" or "q8_0" (the --kv-type option):
+ * 0, or for another name the usage error of spec's verb (its status). */
+int cli_kv_type(const cli_spec *spec, const char *name, int *out);
 #define KV_TYPE_HELP "KV cache type: f16 (default), f32 (exact, slower) or q8_0"
 
 /* The model's file type as llama.cpp names it ("Q4_K_M") from

@@ -591,8 +591,7 @@ int cmd_chat(int argc, char **argv)
     if (rc != ARGS_CONTINUE) return rc;
     cli_check_threads(n_threads);
 
-    if (cli_kv_type(kv_name, &kv_type) != 0)
-        return args_usage_error(&spec, "--kv-type must be f16, f32 or q8_0, not '%s'", kv_name);
+    if ((rc = cli_kv_type(&spec, kv_name, &kv_type)) != 0) return rc;
     chat c = {.n_predict = n_predict, .timings = timings, .verbose_prompt = verbose_prompt};
     mote_model *model = NULL;
     char *tmpl = NULL;

@@ -333,8 +333,7 @@ int cmd_info(int argc, char **argv)
     int n_pos;
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
-    if (cli_kv_type(kv_name, &kv_type) != 0)
-        return args_usage_error(&spec, "--kv-type must be f16, f32 or q8_0, not '%s'", kv_name);
+    if ((rc = cli_kv_type(&spec, kv_name, &kv_type)) != 0) return rc;
 
     /* Not cli_open_model: the summary lists the loader's warnings itself. */
     mote_model_params mp = mote_model_default_params();

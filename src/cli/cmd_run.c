@@ -106,8 +106,7 @@ int cmd_run(int argc, char **argv)
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
     cli_check_threads(n_threads);
-    if (cli_kv_type(kv_name, &kv_type) != 0)
-        return args_usage_error(&spec, "--kv-type must be f16, f32 or q8_0, not '%s'", kv_name);
+    if ((rc = cli_kv_type(&spec, kv_name, &kv_type)) != 0) return rc;
     if (!prompt == !prompt_file)
         return args_usage_error(&spec, "give the prompt with exactly one of -p and -f");
 

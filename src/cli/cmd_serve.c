@@ -196,10 +196,7 @@ int cmd_serve(int argc, char **argv)
         }
     }
     cli_check_threads(n_threads);
-    if (cli_kv_type(kv_name, &kv_type) != 0) {
-        rc = args_usage_error(&spec, "--kv-type must be f16, f32 or q8_0, not '%s'", kv_name);
-        goto out;
-    }
+    if ((rc = cli_kv_type(&spec, kv_name, &kv_type)) != 0) goto out;
     static const cli_file_kind template_kind = {.what = "chat template", .limit = CLI_TEMPLATE_LIMIT, .regular = 1};
     size_t tmpl_len;
     if (template_file && cli_read_file(template_file, &template_kind, &tmpl, &tmpl_len) != 0) {

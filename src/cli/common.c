@@ -527,7 +527,7 @@ void cli_human_count(int64_t n, char *buf, size_t cap)
     snprintf(buf, cap, "%.1f%c", v, units[u]);
 }
 
-int cli_kv_type(const char *name, int *out)
+int cli_kv_type(const cli_spec *spec, const char *name, int *out)
 {
     static const struct {
         const char *name;
@@ -538,7 +538,7 @@ int cli_kv_type(const char *name, int *out)
             *out = types[i].type;
             return 0;
         }
-    return -1;
+    return args_usage_error(spec, "--kv-type must be f16, f32 or q8_0, not '%s'", name);
 }
 
 void cli_human_bytes(uint64_t n, char *buf, size_t cap)
