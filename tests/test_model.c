@@ -322,6 +322,42 @@ static void test_family_parts_required(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) expect_open_error(&cases[i].mu, cases[i].want, cases[i].needle);
 }
 
+/* phi3.attention.sliding_window is ignored, as llama.cpp ignores it (the
+ * shared goldens are the same with and without it), and said so. */
+static void test_phi3_window_ignored(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    mutation w = {.source = "models/archs/synth-phi3-F32.gguf", .u32_key = "phi3.attention.sliding_window",
+                  .u32_value = 64};
+    assert_int_equal(write_mutant(&w), MOTE_OK);
+    mote_model *m, *plain;
+    assert_int_equal(mote_model_open(tmp_path, NULL, &m), MOTE_OK);
+    unlink(tmp_path);
+    assert_int_equal(mote_model_open(shared_path("models/archs/synth-phi3-F32.gguf"), NULL, &plain), MOTE_OK);
+    mote_model_info info;
+    assert_int_equal(mote_model_get_info(m, &info), MOTE_OK);
+    assert_string_equal(info.warnings, "phi3.attention.sliding_window 64: ignored, as llama.cpp does (every layer "
+                                       "attends to the whole context)\n");
+    assert_int_equal(info.sliding_window, 0);
+    /* 100 positions, past the 64 the key names: the same logits */
+    mote_token toks[100];
+    for (int i = 0; i < 100; i++) toks[i] = (mote_token)(1 + i * 5 % 500);
+    const float *lg[2];
+    mote_session *s[2];
+    for (int k = 0; k < 2; k++) {
+        mote_session_params sp = mote_session_default_params();
+        sp.n_ctx = 512;
+        sp.kv_type = MOTE_KV_F32;
+        assert_int_equal(mote_session_create(k ? plain : m, &sp, &s[k]), MOTE_OK);
+        assert_int_equal(mote_session_eval(s[k], toks, 100, 0), MOTE_OK);
+        lg[k] = mote_session_logits(s[k], -1);
+    }
+    assert_memory_equal(lg[0], lg[1], sizeof(float) * (size_t)mote_vocab_size(m));
+    for (int k = 0; k < 2; k++) mote_session_free(s[k]);
+    mote_model_close(m);
+    mote_model_close(plain);
+}
+
 /* A tensor's type changed in the file without its data: the sizes no longer
  * tile the data section, and the reader names the tensor. */
 static void test_retyped_in_place(void **state)
@@ -424,7 +460,8 @@ int main(void)
         cmocka_unit_test(test_unsupported_types), cmocka_unit_test(test_bad_hparams),
         cmocka_unit_test(test_bad_float_hparams), cmocka_unit_test(test_unused_tensors),
         cmocka_unit_test(test_retyped_in_place),
-        cmocka_unit_test(test_family_parts_required), cmocka_unit_test(test_special_ids_out_of_range),
+        cmocka_unit_test(test_family_parts_required),
+        cmocka_unit_test(test_phi3_window_ignored), cmocka_unit_test(test_special_ids_out_of_range),
         cmocka_unit_test(test_session_misuse),   cmocka_unit_test(test_threads_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -93,6 +93,15 @@ mote_status model_open_gguf(gguf_file *g, const mote_model_params *params, mote_
             goto fail;
         }
         if ((st = read_in(m, params)) != MOTE_OK) goto fail;
+        if (m->arch->warning[0]) {
+            const char *v = m->vocab->warnings ? m->vocab->warnings : "";
+            size_t n = strlen(v) + strlen(m->arch->warning) + 2;
+            if (!(m->warnings = malloc(n))) {
+                st = mote_fail(MOTE_E_NOMEM, "%s: out of memory", path);
+                goto fail;
+            }
+            snprintf(m->warnings, n, "%s%s\n", v, m->arch->warning);
+        }
     }
     *out = m;
     return MOTE_OK;
@@ -110,6 +119,7 @@ void mote_model_close(mote_model *m)
     free(m->arch_name);
     free(m->name);
     free(m->chat_template);
+    free(m->warnings);
     free(m);
 }
 
@@ -145,7 +155,7 @@ mote_status mote_model_get_info(const mote_model *m, mote_model_info *info)
     /* strings in the map are not NUL-terminated: the vocab keeps copies */
     info->tokenizer = m->vocab && m->vocab->model ? m->vocab->model : empty;
     info->pre = m->vocab && m->vocab->pre ? m->vocab->pre : empty;
-    info->warnings = m->vocab && m->vocab->warnings ? m->vocab->warnings : empty;
+    info->warnings = m->warnings ? m->warnings : m->vocab && m->vocab->warnings ? m->vocab->warnings : empty;
     for (uint64_t i = 0; i < m->gguf->n_tensors; i++) {
         const gguf_tensor *t = &m->gguf->tensors[i];
         int64_t n = 1;

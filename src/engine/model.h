@@ -19,6 +19,7 @@ struct mote_model {
     char *arch_name;          /* general.architecture */
     char *name;               /* general.name or "" */
     char *chat_template;      /* tokenizer.chat_template or NULL */
+    char *warnings;           /* the vocabulary's and the architecture's, one line each, or NULL */
 };
 
 /* mote_model_open on an opened GGUF file (gguf_open, or gguf_open_buffer

@@ -105,6 +105,7 @@ typedef struct model_arch {
     const float *rope_long;     /* (n_rot / 2) LongRoPE divisors past n_ctx_orig, or NULL */
     const float *rope_short;    /* (n_rot / 2) LongRoPE divisors up to n_ctx_orig, or NULL */
     layer_weights *layers;      /* (n_layer) */
+    char warning[256];          /* what the file says that mote ignores, as llama.cpp does, or "" */
     int64_t n_params;           /* elements of all tensors */
     uint64_t weight_bytes;      /* bytes of all tensor data */
 } model_arch;

@@ -215,6 +215,9 @@ static mote_status load_family_hparams(loader *L)
     uint32_t n_swa = 0;
     if (fam->swa || fam->swa_ignored)
         MOTE_TRY(gguf_get_u32_or(L->f, akey(L, "attention.sliding_window"), 0, &n_swa));
+    if (fam->swa_ignored && n_swa > 0)
+        snprintf(L->a->warning, sizeof L->a->warning, "%.64s %u: ignored, as llama.cpp does (every layer attends "
+                 "to the whole context)", akey(L, "attention.sliding_window"), n_swa);
     if (fam->swa && n_swa > 0) {
         hp->n_swa = (int)(n_swa > (1u << 24) ? 1u << 24 : n_swa);
         MOTE_TRY(get_real_or(L, "rope.freq_base_swa", 10000.0f, 0.0f, 0, INFINITY, &hp->rope_base_local));
