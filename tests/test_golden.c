@@ -28,12 +28,15 @@
  * weights), and a batch position differs from the single-token golden by
  * the rounding of those kernels, amplified by the network, most where
  * activations are quantized (a value one ulp off can move a Q8 block):
- * llama.cpp's own one-batch logits for these files part from its goldens
- * by 1e-4 (TinyStories F32), 3.2e-2 (synth-llama Q4_0), 1.1e-1
- * (TinyStories Q5_0), 7e-2 (synth-smollm3 Q8_0), 1e-3 (synth-gemma3 F32),
- * measured with its library, and mote's by as much (3.2e-2, 1.1e-1, 9e-2,
- * 1e-3), while other files of the same types stay at 5e-6. `batch`
- * bounds that per type, about 1.5x the largest seen. Every kernel level (scalar, avx2, avx512,
+ * llama.cpp's own one-batch logits part from its goldens by up to 1.1e-1
+ * (TinyStories Q5_0), 3.2e-2 (synth-llama Q4_0), 1.6e-1 (synth-gemma3
+ * Q4_K_M), 1e-3 (synth-gemma3 F32), measured with its library, while other
+ * files of the same types stay at 5e-6; and mote's one-batch logits equal
+ * llama.cpp's one-batch logits to the goldens' print precision (checked
+ * with its library on those files and synth-llama3 Q6_K, synth-smollm3
+ * Q8_0, synth-phi3 Q8_0, synth-granite Q4_K_M). `batch` bounds the
+ * deviation from the token-by-token goldens per type, about 1.5x the
+ * largest seen. Every kernel level (scalar, avx2, avx512,
  * neon, dotprod) keeps this order, bit-identical to the scalar reference
  * (test_kernels); avx512fast's gemms do not and fail `gen` (see kernels.c).
  * MOTE_GOLDEN_FILTER (comma-separated fnmatch patterns on test titles)
