@@ -478,6 +478,32 @@ static void test_info_stories(void **state)
 }
 
 /* A vocab-only file: no weights; the chat template named. */
+/* The sliding window and the KV cache at a context: gemma3's five local
+ * layers keep rings (window 32 + batch 512 - 1 in whole 256s: 768 rows),
+ * its global one all 8192 positions; 64 F16 values per row, keys and
+ * values: (8192 + 5 * 768) * 256 bytes = 2.9 MiB, where six full layers
+ * would take 6 MiB. bench reports the same at its -c. */
+static void test_info_kv_cache(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("archs/synth-gemma3-Q8_0.gguf");
+    proc p = RUN("info", model, "-c", "8192");
+    expect_status(&p, 0);
+    expect_contains(p.out, "sliding window:  32 positions on 5 of 6 layers\n");
+    expect_contains(p.out, "kv cache:        2.9 MiB at 8192 positions (f16, one sequence; -c to change)\n");
+    proc_free(&p);
+    p = RUN("info", model, "-c", "8192", "--kv-type", "f32");
+    expect_status(&p, 0);
+    expect_contains(p.out, "kv cache:        5.9 MiB at 8192 positions (f32");
+    proc_free(&p);
+    expect_usage_error(RUN("info", model, "--kv-type", "f8"));
+    p = RUN("bench", model, "-p", "4", "-n", "2", "-r", "1", "-t", "1", "-c", "8192", "-o", "json");
+    expect_status(&p, 0);
+    expect_contains(p.out, "\"kv_ctx\": 8192,\n  \"kv_bytes\": 3080192,");
+    proc_free(&p);
+    free(model);
+}
+
 static void test_info_vocab_only(void **state)
 {
     SKIP_WITHOUT_SHARED();
@@ -1828,6 +1854,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_missing_model),
         cmocka_unit_test(test_tokenize_spm),
         cmocka_unit_test(test_info_stories),
+        cmocka_unit_test(test_info_kv_cache),
         cmocka_unit_test(test_info_vocab_only),
         cmocka_unit_test(test_info_escapes),
         cmocka_unit_test(test_read_limits),
