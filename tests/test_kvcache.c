@@ -569,6 +569,63 @@ static void test_sliding_window_ring(void **state)
     mote_model_close(m);
 }
 
+/* Cancels after a number of layers (the progress callback runs after each). */
+typedef struct cancel_after {
+    int layers;
+} cancel_after;
+
+static int cancel_cb(void *user, uint64_t done, uint64_t total)
+{
+    (void)done, (void)total;
+    cancel_after *c = user;
+    return --c->layers < 0;
+}
+
+/* A cancelled evaluation in several pieces rolls the sequence back as the
+ * call found it, unless the pieces done have moved a ring past what the
+ * next token needs: then the sequence is cleared and the error says so
+ * (it once kept the length and read overwritten rows: logits off by 6). */
+static void test_sliding_window_cancel(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    mote_model *m = open_model("archs/synth-gemma3-Q8_0");
+    const int n_vocab = mote_vocab_size(m);
+    mote_token toks[400];
+    for (int i = 0; i < 400; i++) toks[i] = (mote_token)(1 + i * 11 % (n_vocab - 1));
+    /* the reference: the first 100 tokens and the 101st, uncancelled */
+    mote_session *ref = ring_session(m, 512, 8, MOTE_KV_F32);
+    assert_int_equal(mote_session_eval(ref, toks, 101, 0), MOTE_OK);
+    static const struct {
+        int pieces;  /* pieces of 8 done before the cancel */
+        int cleared; /* the ring (256 rows, window 32) had moved past position 100 */
+    } cases[] = {{1, 0}, {30, 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cancel_after c = {.layers = 1 << 30};
+        mote_session_params sp = mote_session_default_params();
+        sp.n_ctx = 512, sp.n_batch = 8, sp.n_threads = 2, sp.kv_type = MOTE_KV_F32;
+        sp.progress = cancel_cb, sp.progress_user = &c;
+        mote_session *s;
+        assert_int_equal(mote_session_create(m, &sp, &s), MOTE_OK);
+        assert_int_equal(mote_session_eval(s, toks, 100, 0), MOTE_OK);
+        c.layers = cases[i].pieces * 6 + 3; /* six layers a piece: cancelled midway through the next */
+        assert_int_equal(mote_session_eval(s, toks + 100, 300, 0), MOTE_E_CANCELLED);
+        c.layers = 1 << 30;
+        if (cases[i].cleared) {
+            assert_int_equal(mote_session_pos(s), 0);
+            assert_non_null(strstr(mote_last_error(), "sequence 0 was cleared"));
+            assert_int_equal(mote_session_eval(s, toks, 101, 0), MOTE_OK);
+        } else {
+            assert_int_equal(mote_session_pos(s), 100);
+            assert_int_equal(mote_session_eval(s, toks + 100, 1, 0), MOTE_OK);
+        }
+        assert_memory_equal(mote_session_logits(s, -1), mote_session_logits(ref, -1), sizeof(float) * (size_t)n_vocab);
+        mote_session_free(s);
+    }
+    mote_session_free(ref);
+    mote_model_close(m);
+}
+
 int main(void)
 {
     test_fix_pool_size();
@@ -577,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_exact_kernels), cmocka_unit_test(test_empty_partial),
         cmocka_unit_test(test_alt_goldens),
         cmocka_unit_test(test_sliding_window_memory), cmocka_unit_test(test_sliding_window_ring),
+        cmocka_unit_test(test_sliding_window_cancel),
         cmocka_unit_test(test_kv_types_agree), cmocka_unit_test(test_long_context),
         cmocka_unit_test(test_bad_kv_type),
     };

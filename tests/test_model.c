@@ -358,6 +358,48 @@ static void test_phi3_window_ignored(void **state)
     mote_model_close(plain);
 }
 
+/* rope.scaling.attn_factor scales cos and sin in every family, as in
+ * llama.cpp (it was once read for phi3 only): 1 changes nothing, 2 does. */
+static void test_rope_attn_factor(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    static const float factors[] = {1.0f, 2.0f};
+    float *first = NULL;
+    int n_vocab = 0;
+    for (int i = 0; i < 3; i++) {
+        mote_model *m;
+        if (i < 2) {
+            mutation mu = {.source = "models/archs/synth-qwen3-F32.gguf", .f32_key = "qwen3.rope.scaling.attn_factor",
+                           .f32_value = factors[i]};
+            assert_int_equal(write_mutant(&mu), MOTE_OK);
+            assert_int_equal(mote_model_open(tmp_path, NULL, &m), MOTE_OK);
+            unlink(tmp_path);
+        } else {
+            assert_int_equal(mote_model_open(shared_path("models/archs/synth-qwen3-F32.gguf"), NULL, &m), MOTE_OK);
+        }
+        mote_session_params sp = mote_session_default_params();
+        sp.n_ctx = 64;
+        sp.kv_type = MOTE_KV_F32;
+        mote_session *s;
+        assert_int_equal(mote_session_create(m, &sp, &s), MOTE_OK);
+        const mote_token toks[] = {1, 403, 407, 261, 378, 110};
+        assert_int_equal(mote_session_eval(s, toks, 6, 0), MOTE_OK);
+        const float *lg = mote_session_logits(s, -1);
+        n_vocab = mote_vocab_size(m);
+        if (i == 0) {
+            first = malloc(sizeof(float) * (size_t)n_vocab);
+            memcpy(first, lg, sizeof(float) * (size_t)n_vocab);
+        } else if (i == 1) {
+            assert_true(memcmp(first, lg, sizeof(float) * (size_t)n_vocab) != 0); /* 2: other logits */
+        } else {
+            assert_memory_equal(first, lg, sizeof(float) * (size_t)n_vocab); /* 1: as without the key */
+        }
+        mote_session_free(s);
+        mote_model_close(m);
+    }
+    free(first);
+}
+
 /* A tensor's type changed in the file without its data: the sizes no longer
  * tile the data section, and the reader names the tensor. */
 static void test_retyped_in_place(void **state)
@@ -461,7 +503,8 @@ int main(void)
         cmocka_unit_test(test_bad_float_hparams), cmocka_unit_test(test_unused_tensors),
         cmocka_unit_test(test_retyped_in_place),
         cmocka_unit_test(test_family_parts_required),
-        cmocka_unit_test(test_phi3_window_ignored), cmocka_unit_test(test_special_ids_out_of_range),
+        cmocka_unit_test(test_phi3_window_ignored),
+        cmocka_unit_test(test_rope_attn_factor), cmocka_unit_test(test_special_ids_out_of_range),
         cmocka_unit_test(test_session_misuse),   cmocka_unit_test(test_threads_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

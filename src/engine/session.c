@@ -10,6 +10,7 @@
  * outputs are mapped back to the caller's batch indices.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,7 +105,7 @@ static size_t layout(forward_state *st, const arch_hparams *hp, int n_threads, s
         {&st->tmp, B * hp->n_embd * F},
         {&st->rope_cs, B * ROPE_VARIANTS * hp->n_rot * F},
         {&st->att, attention_scores_floats(hp, st->kv_type, st->n_ctx, n_threads) * F},
-        {&st->gather, attention_gather_floats(hp, st->kv_type, n_threads) * F},
+        {&st->gather, attention_gather_floats(hp, st->kv_layers, st->kv_type, n_threads) * F},
         {&st->attn_part, attention_part_floats(hp, st->kv_type, st->n_ctx, n_threads) * F},
         {&st->keep_seg, B * sizeof(int32_t)},
     };
@@ -551,6 +552,22 @@ mote_status mote_session_decode(mote_session *s, const mote_batch *b)
     return MOTE_OK;
 }
 
+/* The shortest length above 0 that sequence seq can be cut back to: a
+ * layer with a ring of R rows and a window of W has overwritten positions
+ * below hw - R, and the next token needs the W - 1 before it. 1 when no
+ * ring limits it. */
+static int seq_keep_from(const mote_session *s, int seq)
+{
+    int from = 1;
+    for (int il = 0; il < s->arch->hp.n_layer; il++) {
+        const kv_layer *l = &s->kv_layers[il];
+        if (!l->ring) continue;
+        const int need = s->seq_hw[seq] - l->ring + s->arch->layers[il].window - 1;
+        if (need > from) from = need;
+    }
+    return from;
+}
+
 mote_status mote_session_eval(mote_session *s, const mote_token *toks, int n, int all_logits)
 {
     if (!s || (!toks && n > 0) || n < 0) return mote_fail(MOTE_E_INVALID, "mote_session_eval: bad argument");
@@ -583,6 +600,16 @@ mote_status mote_session_eval(mote_session *s, const mote_token *toks, int n, in
         if (st != MOTE_OK) {
             s->seq_len[0] = start; /* cancelled or failed: as the call found it */
             if (s->pool_state) pool_copy(s, s->st.n_seq, 0);
+            /* unless the pieces done have moved a sliding-window ring past
+             * the positions the next token needs: then start over */
+            if (start > 0 && start < seq_keep_from(s, 0)) {
+                s->seq_len[0] = s->seq_hw[0] = 0;
+                if (s->pool_state) s->pool_state[0] = (seq_pool){0};
+                char why[256];
+                snprintf(why, sizeof why, "%s", mote_last_error());
+                return mote_fail(st, "%s; sequence 0 was cleared: its sliding-window layers had overwritten "
+                                 "positions before %d", why, start);
+            }
             return st;
         }
         done += m;
@@ -645,22 +672,6 @@ static mote_status check_seq(const mote_session *s, int seq, const char *what)
     if (seq < 0 || seq >= s->st.n_seq)
         return mote_fail(MOTE_E_INVALID, "%s: sequence %d outside [0, %d)", what, seq, s->st.n_seq);
     return MOTE_OK;
-}
-
-/* The shortest length above 0 that sequence seq can be cut back to: a
- * layer with a ring of R rows and a window of W has overwritten positions
- * below hw - R, and the next token needs the W - 1 before it. 1 when no
- * ring limits it. */
-static int seq_keep_from(const mote_session *s, int seq)
-{
-    int from = 1;
-    for (int il = 0; il < s->arch->hp.n_layer; il++) {
-        const kv_layer *l = &s->kv_layers[il];
-        if (!l->ring) continue;
-        const int need = s->seq_hw[seq] - l->ring + s->arch->layers[il].window - 1;
-        if (need > from) from = need;
-    }
-    return from;
 }
 
 int mote_seq_pos(const mote_session *s, int seq)

@@ -134,6 +134,7 @@ typedef struct kv_layer {
     size_t row0;        /* the layer's first row in a sequence's region */
     int ring;           /* 0: row p holds position p (n_ctx rows). Else a ring of this many rows,
                          * a multiple of ATTN_CHUNK, holds position p at row p % ring */
+    int window;         /* the layer's window when it has a ring, else 0 */
 } kv_layer;
 
 typedef struct forward_state {
@@ -157,7 +158,7 @@ typedef struct forward_state {
     float *rope_cs;     /* (n_batch, ROPE_VARIANTS, n_rot) cos/sin per token position */
     const float *rope_ff; /* rope frequency divisors for this context (arch_rope_factors) or NULL */
     float *att;         /* F32 cache: (n_threads, n_ctx) attention scores per thread; else NULL */
-    float *gather;      /* F32 cache with sliding windows: (n_threads, window + 64, head_dim) values
+    float *gather;      /* F32 cache with rings: (n_threads, largest ring window + 64, head_dim) values
                          * of a window that wraps round its ring, gathered; else NULL */
     float *attn_part;   /* F16/Q8_0 cache: attention partials (model/attention.h); else NULL */
     int32_t *keep_seg;  /* (n_batch) rows kept per run after the last attention */

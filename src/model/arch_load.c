@@ -203,15 +203,18 @@ static mote_status load_family_hparams(loader *L)
                              akey(L, "logit_scale"), L->arch);
         MOTE_TRY(get_real_or(L, "logit_scale", 1.0f, 0.0f, 0, INFINITY, &f));
         hp->logit_scale = 1.0f / f;
+        if (!isfinite(hp->logit_scale))
+            return mote_fail(MOTE_E_FORMAT, "%s: key %s = %g is out of range (its inverse must be finite)",
+                             L->f->path, akey(L, "logit_scale"), (double)f);
         bool finetuned; /* granite reads it as a rope switch for every layer */
         MOTE_TRY(gguf_get_bool_or(L->f, akey(L, "rope.scaling.finetuned"), true, &finetuned));
         rope_on = finetuned;
     }
     if (fam->softcap) MOTE_TRY(get_real_or(L, "final_logit_softcapping", 0.0f, 0.0f, 1, INFINITY, &hp->softcap));
-    if (fam->long_rope) {
+    /* llama.cpp scales cos and sin by it in every family */
+    MOTE_TRY(get_real_or(L, "rope.scaling.attn_factor", 1.0f, 0.0f, 0, INFINITY, &hp->rope_mscale));
+    if (fam->long_rope)
         MOTE_TRY(get_count_or(L, "rope.scaling.original_context_length", hp->n_ctx_train, &hp->n_ctx_orig));
-        MOTE_TRY(get_real_or(L, "rope.scaling.attn_factor", 1.0f, 0.0f, 0, INFINITY, &hp->rope_mscale));
-    }
     uint32_t n_swa = 0;
     if (fam->swa || fam->swa_ignored)
         MOTE_TRY(gguf_get_u32_or(L->f, akey(L, "attention.sliding_window"), 0, &n_swa));

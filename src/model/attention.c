@@ -76,17 +76,26 @@ size_t kv_plan(const model_arch *a, int n_ctx, int n_batch, kv_layer *layers)
          * positions, then never cross the ring's end. */
         const int64_t ring = (w + n_batch - 1 + ATTN_CHUNK - 1) / ATTN_CHUNK * ATTN_CHUNK;
         kv_layer l = {.row0 = rows};
-        if (w > 0 && ring < n_ctx) l.ring = (int)ring;
+        if (w > 0 && ring < n_ctx) l.ring = (int)ring, l.window = (int)w;
         rows += l.ring ? (size_t)ring : (size_t)n_ctx;
         if (layers) layers[il] = l;
     }
     return rows;
 }
 
-size_t attention_gather_floats(const arch_hparams *hp, uint32_t kv_type, int n_threads)
+/* Per thread: the values a window reads from a multiple of EXACT_ALIGN on. */
+static size_t gather_rows(const arch_hparams *hp, const kv_layer *layers)
 {
-    if (kv_type != GGML_TYPE_F32 || hp->n_swa == 0) return 0;
-    return (size_t)n_threads * (size_t)(hp->n_swa + EXACT_ALIGN) * (size_t)hp->head_dim;
+    int most = 0;
+    for (int il = 0; il < hp->n_layer; il++)
+        if (layers[il].window > most) most = layers[il].window;
+    return most ? (size_t)most + EXACT_ALIGN : 0;
+}
+
+size_t attention_gather_floats(const arch_hparams *hp, const kv_layer *layers, uint32_t kv_type, int n_threads)
+{
+    if (kv_type != GGML_TYPE_F32) return 0;
+    return (size_t)n_threads * gather_rows(hp, layers) * (size_t)hp->head_dim;
 }
 
 void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int t)
@@ -159,7 +168,7 @@ static void exact_worker(void *ctx, int ith, int nth)
         int64_t v_stride = kv_dim;
         const int ring = J->st->kv_layers[J->il].ring;
         if (ring && kv_row(J->st, J->il, s0) + (size_t)n > (size_t)ring) {
-            float *g = J->st->gather + (size_t)ith * (size_t)(hp->n_swa + EXACT_ALIGN) * hd;
+            float *g = J->st->gather + (size_t)ith * gather_rows(hp, J->st->kv_layers) * hd;
             for (int j = 0; j < n; j++)
                 memcpy(g + (size_t)j * hd, v_layer + kv_row(J->st, J->il, s0 + j) * kv_dim + (size_t)kvh * hd,
                        sizeof(float) * (size_t)hd);
