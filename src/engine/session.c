@@ -84,11 +84,11 @@ mote_session_params mote_session_default_params(void)
  * needed when base is NULL. Each piece is 64-byte aligned. */
 static size_t layout(forward_state *st, const arch_hparams *hp, int n_threads, size_t mm_bytes, char *base)
 {
-    const size_t B = (size_t)st->n_batch, C = (size_t)st->n_ctx, F = sizeof(float);
+    const size_t B = (size_t)st->n_batch, F = sizeof(float);
     const size_t q_dim = (size_t)hp->n_head * hp->head_dim, kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
     const size_t wide = q_dim > (size_t)hp->n_embd ? q_dim : (size_t)hp->n_embd;
     const size_t cache = (size_t)st->n_seq * st->seq_rows * st->kv_row_bytes;
-    (void)C;
+    const size_t gather = st->kv_type == GGML_TYPE_F32 ? (size_t)n_threads * st->gather_rows * hp->head_dim : 0;
     struct {
         void *p;      /* where the piece's pointer goes (a float * or void *) */
         size_t bytes;
@@ -105,7 +105,7 @@ static size_t layout(forward_state *st, const arch_hparams *hp, int n_threads, s
         {&st->tmp, B * hp->n_embd * F},
         {&st->rope_cs, B * ROPE_VARIANTS * hp->n_rot * F},
         {&st->att, attention_scores_floats(hp, st->kv_type, st->n_ctx, n_threads) * F},
-        {&st->gather, attention_gather_floats(hp, st->kv_layers, st->kv_type, n_threads) * F},
+        {&st->gather, gather * F},
         {&st->attn_part, attention_part_floats(hp, st->kv_type, st->n_ctx, n_threads) * F},
         {&st->keep_seg, B * sizeof(int32_t)},
     };
@@ -223,6 +223,7 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
     }
     s->st.seq_rows = kv_plan(s->arch, p.n_ctx, p.n_batch, s->kv_layers);
     s->st.kv_layers = s->kv_layers;
+    s->st.gather_rows = kv_gather_rows(hp->n_layer, s->kv_layers);
     const int nth = pool_size(s->st.pool); /* the parts of every run: per-thread scratch */
     size_t mm_bytes = arch_matmul_scratch(model->arch, p.n_batch);
     s->block_bytes = layout(&s->st, hp, nth, mm_bytes, NULL);
@@ -562,7 +563,7 @@ static int seq_keep_from(const mote_session *s, int seq)
     for (int il = 0; il < s->arch->hp.n_layer; il++) {
         const kv_layer *l = &s->kv_layers[il];
         if (!l->ring) continue;
-        const int need = s->seq_hw[seq] - l->ring + s->arch->layers[il].window - 1;
+        const int need = s->seq_hw[seq] - l->ring + l->window - 1;
         if (need > from) from = need;
     }
     return from;

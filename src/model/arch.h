@@ -158,8 +158,9 @@ typedef struct forward_state {
     float *rope_cs;     /* (n_batch, ROPE_VARIANTS, n_rot) cos/sin per token position */
     const float *rope_ff; /* rope frequency divisors for this context (arch_rope_factors) or NULL */
     float *att;         /* F32 cache: (n_threads, n_ctx) attention scores per thread; else NULL */
-    float *gather;      /* F32 cache with rings: (n_threads, largest ring window + 64, head_dim) values
-                         * of a window that wraps round its ring, gathered; else NULL */
+    float *gather;      /* F32 cache with rings: (n_threads, gather_rows, head_dim) values of a
+                         * window that wraps round its ring, gathered; else NULL */
+    int gather_rows;    /* kv_gather_rows of kv_layers */
     float *attn_part;   /* F16/Q8_0 cache: attention partials (model/attention.h); else NULL */
     int32_t *keep_seg;  /* (n_batch) rows kept per run after the last attention */
     attn_chunk_fn attn_kernel; /* F16/Q8_0 cache: the streaming attention kernel; else NULL */

@@ -83,19 +83,12 @@ size_t kv_plan(const model_arch *a, int n_ctx, int n_batch, kv_layer *layers)
     return rows;
 }
 
-/* Per thread: the values a window reads from a multiple of EXACT_ALIGN on. */
-static size_t gather_rows(const arch_hparams *hp, const kv_layer *layers)
+int kv_gather_rows(int n_layer, const kv_layer *layers)
 {
     int most = 0;
-    for (int il = 0; il < hp->n_layer; il++)
+    for (int il = 0; il < n_layer; il++)
         if (layers[il].window > most) most = layers[il].window;
-    return most ? (size_t)most + EXACT_ALIGN : 0;
-}
-
-size_t attention_gather_floats(const arch_hparams *hp, const kv_layer *layers, uint32_t kv_type, int n_threads)
-{
-    if (kv_type != GGML_TYPE_F32) return 0;
-    return (size_t)n_threads * gather_rows(hp, layers) * (size_t)hp->head_dim;
+    return most ? most + EXACT_ALIGN : 0;
 }
 
 void kv_cache_store(const arch_hparams *hp, forward_state *st, int il, int t)
@@ -130,7 +123,6 @@ typedef struct exact_job {
     forward_state *st;
     int il, n, window;
 } exact_job;
-
 
 /* One thread's share of the (token, head) pairs: out = softmax(q·Kᵀ·scale)·V
  * over the positions 0..pos+t the token may see. */
@@ -168,7 +160,7 @@ static void exact_worker(void *ctx, int ith, int nth)
         int64_t v_stride = kv_dim;
         const int ring = J->st->kv_layers[J->il].ring;
         if (ring && kv_row(J->st, J->il, s0) + (size_t)n > (size_t)ring) {
-            float *g = J->st->gather + (size_t)ith * gather_rows(hp, J->st->kv_layers) * hd;
+            float *g = J->st->gather + (size_t)ith * (size_t)J->st->gather_rows * hd;
             for (int j = 0; j < n; j++)
                 memcpy(g + (size_t)j * hd, v_layer + kv_row(J->st, J->il, s0 + j) * kv_dim + (size_t)kvh * hd,
                        sizeof(float) * (size_t)hd);

@@ -26,7 +26,10 @@
  * and cache type (0 for the buffer the type does not use). */
 size_t attention_scores_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx, int n_threads);
 size_t attention_part_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx, int n_threads);
-size_t attention_gather_floats(const arch_hparams *hp, const kv_layer *layers, uint32_t kv_type, int n_threads);
+/* Rows of values a thread gathers for a window that wraps round its ring
+ * (forward_state.gather_rows): the largest ring window, read from a
+ * multiple of 64 on; 0 without rings. */
+int kv_gather_rows(int n_layer, const kv_layer *layers);
 
 /* Cache rows per layer for a context of n_ctx positions and batches of
  * n_batch tokens: a layer with a sliding window of W positions keeps a
