@@ -208,9 +208,6 @@ $(FUZZ_SEEDS): $(BUILD)/fuzz/seeds
 # Every test program runs even if one fails; the target fails if any did.
 # A program still running after TEST_TIMEOUT seconds prints its threads'
 # stacks and the pool's state, and fails (tests/watchdog.c, exit 124).
-# Under emulation (a RUNNER) such a program runs once more: an intermittent
-# hang seen only under qemu-user (see tests/test_sched.c) is open, and the
-# first run's stacks stay in the log; native and sanitizer runs never retry.
 # With a RUNNER, test_cli spawns the command through a wrapper script (a
 # process under qemu-user cannot exec a foreign binary without binfmt).
 TEST_TIMEOUT ?= $(if $(RUNNER),900,$(if $(filter 1,$(SAN)),900,600))
@@ -220,15 +217,10 @@ test: $(TEST_BIN) $(BUILD)/mote $(BUILD)/libmote.so $(REPLAY_BIN) $(FUZZ_SEEDS)
 	  printf '#!/bin/sh\nexec %s %s "$$@"\n' "$(RUNNER)" "$(abspath $(BUILD)/mote)" > $$mote_bin; \
 	  chmod +x $$mote_bin; fi; \
 	for t in $(TEST_BIN); do \
-	  for try in 1 2; do \
-	    echo "== $$t"; start=$$(date +%s); rc=0; \
-	    MOTE_BIN=$$mote_bin MOTE_TEST_EMULATED=$(if $(RUNNER),1,0) MOTE_TEST_TIMEOUT=$(TEST_TIMEOUT) \
-	      MOTE_ADDR2LINE=$(CROSS)addr2line $(RUNNER) $$t || rc=$$?; \
-	    echo "== $$t: $$(($$(date +%s) - start)) s"; \
-	    if [ $$rc -eq 124 ] && [ -n "$(RUNNER)" ] && [ $$try -eq 1 ]; then \
-	      echo "RETRY: $$t hung under emulation (its threads' stacks are above); running it once more"; continue; fi; \
-	    [ $$rc -eq 0 ] || fail=1; break; \
-	  done; \
+	  echo "== $$t"; start=$$(date +%s); \
+	  MOTE_BIN=$$mote_bin MOTE_TEST_TIMEOUT=$(TEST_TIMEOUT) \
+	    MOTE_ADDR2LINE=$(CROSS)addr2line $(RUNNER) $$t || fail=1; \
+	  echo "== $$t: $$(($$(date +%s) - start)) s"; \
 	done; \
  	for t in $(FUZZ_NAMES); do \
 	  echo "== fuzz/replay_$$t"; \

@@ -15,7 +15,9 @@
  * - caller_progress: with every worker stuck in another job, a run still
  *   completes, all on its calling thread;
  * - idle_burns_no_cpu: after a burst of runs, with a view still held, the
- *   process uses no CPU time over 5 s.
+ *   process uses no CPU time over 5 s;
+ * - sleeping_caller_woken: a caller that sleeps at once for its last part
+ *   is woken every time, over 200000 runs.
  *
  * cmocka's asserts jump, so the functions that run on workers only count
  * what they see; the test thread checks the counts.
@@ -375,6 +377,78 @@ static void test_idle_burns_no_cpu(void **state)
     pool_free(v);
 }
 
+/* ------------------------------------------------------------------------
+ * The caller's wakeup
+ * ---------------------------------------------------------------------- */
+
+#define WAKE_RUNS 200000L
+
+typedef struct wake_run {
+    mote_pool *view;
+    pthread_t caller;
+    atomic_long runs, parts, elsewhere;
+} wake_run;
+
+/* Both parts take the same 2 us, so a worker's part ends as the caller,
+ * done with its own, goes to sleep. */
+static void wake_part(void *ctx, int ith, int nth)
+{
+    (void)ith, (void)nth;
+    wake_run *w = ctx;
+    const long t0 = now_ns();
+    while (now_ns() - t0 < 2000) {
+    }
+    atomic_fetch_add(&w->parts, 1);
+    if (!pthread_equal(pthread_self(), w->caller)) atomic_fetch_add(&w->elsewhere, 1);
+}
+
+static void *run_many(void *arg)
+{
+    wake_run *w = arg;
+    w->caller = pthread_self();
+    for (long i = 0; i < WAKE_RUNS; i++) {
+        pool_run(w->view, wake_part, w);
+        atomic_fetch_add(&w->runs, 1);
+    }
+    return NULL;
+}
+
+/* A caller that sleeps at once (pool_debug_set_wait(0)) meets the worker
+ * finishing its last part at the same moment, over and over: the flag
+ * it raises and the count the worker raises must each be seen by the
+ * other side. qemu-user reorders a sequentially consistent store after a
+ * later load, and with a plain store for the flag this lost a wakeup in
+ * about one run in 30000 there (the caller slept with every part done).
+ * The runs go on another thread, so a lost wakeup fails here, showing
+ * the pool, instead of hanging. Last in the file: a hung run stays. */
+static void test_sleeping_caller_woken(void **state)
+{
+    (void)state;
+    wake_run w = {0};
+    assert_int_equal(pool_create(2, &w.view), MOTE_OK);
+    pool_debug_set_wait(0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, run_many, &w), 0);
+    long last = -1, still_since = now_ns();
+    for (;;) {
+        sleep_ns(10000000);
+        const long runs = atomic_load(&w.runs);
+        if (runs == WAKE_RUNS) break;
+        if (runs != last) last = runs, still_since = now_ns();
+        else if (now_ns() - still_since > WAIT_LIMIT_NS) {
+            char pool[8192];
+            pool_debug_describe(pool, sizeof pool);
+            fail_msg("no run finished in 10 s after %ld of %ld; %s", runs, WAKE_RUNS, pool);
+        }
+    }
+    pthread_join(th, NULL);
+    pool_debug_set_wait(-1);
+    print_message("[   INFO   ] %ld runs; a worker ran the second part in %ld\n", WAKE_RUNS, atomic_load(&w.elsewhere));
+    assert_int_equal(atomic_load(&w.parts), 2 * WAKE_RUNS);
+    assert_true(atomic_load(&w.elsewhere) >= WAKE_RUNS / 100); /* the handshake was met */
+    pool_free(w.view);
+}
+
 int main(void)
 {
     test_fix_pool_size();
@@ -385,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_exactly_once),
         cmocka_unit_test(test_caller_progress),
         cmocka_unit_test(test_idle_burns_no_cpu),
+        cmocka_unit_test(test_sleeping_caller_woken),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

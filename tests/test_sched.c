@@ -147,23 +147,6 @@ static void drain(sched_job *j, result *r)
     }
 }
 
-/* Under qemu-user (MOTE_TEST_EMULATED=1, set by make test with a RUNNER),
- * the tests that run several jobs through one scheduler hung in 2 of 3
- * full CI runs (a job never finished: test_limits at 60 s, then
- * test_batched_jobs_match at 300 s), and never in 24 runs of this program
- * alone under qemu nor 250 native runs. Until that is understood they are
- * skipped there, saying so; native and sanitizer builds run them. */
-static void skip_if_emulated(const char *test)
-{
-    const char *e = getenv("MOTE_TEST_EMULATED");
-    if (e && strcmp(e, "1") == 0) {
-        print_message("[  SKIP    ] SKIP: %s under emulation: an intermittent hang under qemu is open (see the "
-                      "comment above skip_if_emulated)\n",
-                      test);
-        skip();
-    }
-}
-
 static sched_job *submit(sched *s, const mote_token *prompt, int n, int max_tokens, const char *const *stop,
                          int n_stop, int top)
 {
@@ -216,7 +199,6 @@ static void test_greedy_matches_generate(void **state)
 static void test_batched_jobs_match(void **state)
 {
     (void)state;
-    skip_if_emulated(__func__);
     sched *s = make_sched(3, 16, 128);
     mote_token prompt[8][64];
     int n[8];
@@ -313,7 +295,6 @@ static void test_stop_across_tokens(void **state)
 static void test_limits(void **state)
 {
     (void)state;
-    skip_if_emulated(__func__);
     sched *s = make_sched(1, 4, 32);
     mote_token prompt[64];
     const int n = tokenize("Once upon a time", prompt, 64);

@@ -55,7 +55,14 @@
  * (sleepers / active, waiting / done): the sleeper publishes its flag and
  * then re-checks the condition under `mu`, the waker changes the
  * condition and then reads the flag, so at least one of them sees the
- * other and no wakeup is lost.
+ * other and no wakeup is lost. Each side's write is a read-modify-write
+ * (sleepers and done count up, active is or-ed, waiting is exchanged):
+ * by the C standard and on real processors a sequentially consistent
+ * store followed by a load would do, but qemu-user (7.2 on an x86 host)
+ * lets such a load pass the store -- a store-buffering test of two
+ * threads saw both stores missed in 9% of 2 million rounds, where an
+ * exchange or a fence saw none -- and a caller's wakeup lost that way
+ * hung the scheduler tests now and then in the emulated CI runs.
  */
 #define POOL_SLOTS 64    /* jobs in flight at once: the bits of a word */
 #define SPIN_NS 1000000L /* 1 ms: a worker's polling for the next job */
@@ -314,15 +321,17 @@ static int take_slot(void)
     return -1;
 }
 
+static long wait_ns = WAIT_NS; /* pool_debug_set_wait */
+
 /* Waits until all nth parts of slot k's job are done. */
 static void wait_done(int k, int nth)
 {
     job_slot *s = &P.slots[k];
     spin sp = {0};
     while (atomic_load_explicit(&s->done, memory_order_acquire) != nth)
-        if (!spin_on(&sp, WAIT_NS)) {
+        if (!wait_ns || !spin_on(&sp, wait_ns)) {
             pthread_mutex_lock(&P.mu);
-            atomic_store(&s->waiting, 1);
+            atomic_exchange(&s->waiting, 1); /* not a store: see "Sleeping and waking" */
             while (atomic_load(&s->done) != nth) pthread_cond_wait(&s->cv, &P.mu);
             atomic_store(&s->waiting, 0);
             pthread_mutex_unlock(&P.mu);
@@ -361,6 +370,8 @@ void pool_run(mote_pool *v, pool_fn fn, void *ctx)
 /* ------------------------------------------------------------------------
  * Debugging
  * ---------------------------------------------------------------------- */
+
+void pool_debug_set_wait(long ns) { wait_ns = ns < 0 ? WAIT_NS : ns; }
 
 void pool_debug_describe(char *buf, size_t n)
 {

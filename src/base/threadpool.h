@@ -52,6 +52,10 @@ int pool_size_for(const char *mote_threads, long cpus);
  * and one per slot held (claim, done, waiting), written into buf (at most
  * n bytes). Read without locks, as a debugger would: a snapshot. */
 void pool_debug_describe(char *buf, size_t n);
+/* For tests: how long a caller polls for its last parts before it sleeps
+ * (ns; 0: it sleeps at once, so every wait meets the wakeup handshake;
+ * negative: the default). Set it with no run in flight. */
+void pool_debug_set_wait(long ns);
 
 /* Split [0, n) into nth near-equal parts; part ith is [*lo, *hi). */
 static inline void pool_split(long n, int ith, int nth, long *lo, long *hi)
