@@ -6,7 +6,8 @@
  * machine.
  *
  * - size_for: MOTE_THREADS parsing, directly on pool_size_for;
- * - caps: a view's nth is min(cap, pool size);
+ * - caps: a view's nth is min(cap, pool size), and pool_size_plan says it
+ *   before the view exists;
  * - threads_follow_views: the workers start with the first view, are
  *   joined after the last, and a restarted pool reads MOTE_THREADS again;
  * - exactly_once: four threads run thousands of jobs at once on views of
@@ -118,6 +119,7 @@ static void test_caps(void **state)
     const int caps[] = {0, 1, 2, 3, 4, 5, 1000};
     const int want[] = {POOL_N, 1, 2, 3, POOL_N, POOL_N, POOL_N};
     for (size_t i = 0; i < sizeof caps / sizeof *caps; i++) {
+        assert_int_equal(pool_size_plan(caps[i]), want[i]); /* known before: no workers run */
         mote_pool *v = NULL;
         assert_int_equal(pool_create(caps[i], &v), MOTE_OK);
         assert_int_equal(pool_size(v), want[i]);
@@ -151,14 +153,19 @@ static void test_threads_follow_views(void **state)
     assert_int_equal(threads_settle(base), base); /* joined */
     pool_free(one);
 
-    /* A new first view sizes the pool again. */
+    /* A new first view sizes the pool again; while it runs, the plan of
+     * a view follows the running pool, not MOTE_THREADS. */
     setenv("MOTE_THREADS", "3", 1);
+    assert_int_equal(pool_size_plan(0), 3);
     assert_int_equal(pool_create(0, &a), MOTE_OK);
     assert_int_equal(pool_size(a), 3);
+    test_fix_pool_size();
+    assert_int_equal(pool_size_plan(0), 3);
+    assert_int_equal(pool_size_plan(5), 3);
+    assert_int_equal(pool_size_plan(2), 2);
     assert_int_equal(threads_settle(base + 2), base + 2);
     pool_free(a);
     assert_int_equal(threads_settle(base), base);
-    test_fix_pool_size();
 }
 
 /* ------------------------------------------------------------------------

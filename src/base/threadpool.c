@@ -267,6 +267,18 @@ int pool_size_for(const char *mote_threads, long cpus)
     return cpus < 1 ? 1 : cpus > POOL_CPUS_MAX ? POOL_CPUS_MAX : (int)cpus;
 }
 
+/* nth of a view with a cap of n_threads on a pool of size parts. */
+static int capped(int n_threads, int size) { return n_threads == 0 || n_threads > size ? size : n_threads; }
+
+int pool_size_plan(int n_threads)
+{
+    if (n_threads == 1) return 1;
+    pthread_mutex_lock(&P.life);
+    const int size = P.views ? P.size : pool_size_for(getenv("MOTE_THREADS"), cpu_available());
+    pthread_mutex_unlock(&P.life);
+    return capped(n_threads, size);
+}
+
 mote_status pool_create(int n_threads, mote_pool **out)
 {
     *out = NULL;
@@ -285,7 +297,7 @@ mote_status pool_create(int n_threads, mote_pool **out)
             return st;
         }
         v->shared = 1;
-        v->nth = n_threads == 0 || n_threads > size ? size : n_threads;
+        v->nth = capped(n_threads, size);
     }
     *out = v;
     return MOTE_OK;

@@ -40,6 +40,10 @@ mote_status pool_create(int n_threads, mote_pool **out);
 void pool_free(mote_pool *pool);
 /* nth of every run through pool: min(cap, pool size); 1 for NULL. */
 int pool_size(const mote_pool *pool);
+/* pool_size of a view with a cap of n_threads (>= 0) created now, without
+ * creating it: capped by the running pool's size, or if no workers run,
+ * by the size they would start with (MOTE_THREADS or the CPU count). */
+int pool_size_plan(int n_threads);
 /* fn(ctx, ith, nth) for each ith < nth; a NULL pool runs fn(ctx, 0, 1). */
 void pool_run(mote_pool *pool, pool_fn fn, void *ctx);
 
