@@ -373,6 +373,19 @@ MOTE_API int mote_seq_common_prefix(const mote_session *s, int seq, const mote_t
  * known before the session exists (for memory budgets, `mote info`). */
 MOTE_API mote_status mote_session_kv_bytes(const mote_model *model, const mote_session_params *params, uint64_t *out);
 
+/* All the memory a session created now with these params (NULL: the
+ * defaults) would hold, known before it exists (for memory budgets): kv,
+ * scratch and heap as mote_session_memory counts them (kv_used, mapped
+ * and resident 0), for the thread count creation would get now. Scratch
+ * is at its peak, the output rows (n_vocab floats each; n_embd for
+ * embeddings) at n_batch, the most a decode can ask for: a new session
+ * holds one row and grows as evaluations ask for more, so the session's
+ * kv and heap equal the plan and its scratch stays within it -- except
+ * that mote_session_eval with all_logits over n > n_batch tokens grows
+ * the outputs to n rows. MOTE_E_INVALID for a NULL model or mem or a
+ * vocab-only model; bad params fail as in mote_session_create. */
+MOTE_API mote_status mote_session_plan(const mote_model *model, const mote_session_params *params, mote_memory *mem);
+
 /* Fields of `mem` that apply to a session: kv, kv_used, scratch, heap.
  * kv_bytes_per_pos (may be NULL): KV bytes of one position of one
  * sequence (all layers, keys and values), what the cache grows by per

@@ -207,6 +207,12 @@ static void test_session_edges(void **state)
     assert_fails(mote_session_kv_bytes(fx.model, NULL, NULL), MOTE_E_INVALID);
     assert_int_equal(mote_session_kv_bytes(fx.model, NULL, &kv_bytes), MOTE_OK); /* NULL params: the defaults */
     assert_true(kv_bytes > 0);
+    mem.kv = 1;
+    assert_fails(mote_session_plan(NULL, NULL, &mem), MOTE_E_INVALID);
+    assert_int_equal(mem.kv, 0);
+    assert_fails(mote_session_plan(fx.model, NULL, NULL), MOTE_E_INVALID);
+    assert_int_equal(mote_session_plan(fx.model, NULL, &mem), MOTE_OK); /* NULL params: the defaults */
+    assert_int_equal(mem.kv, kv_bytes);
 
     /* Sampler and generation. */
     mote_sampler *smp = (mote_sampler *)1;

@@ -1,6 +1,7 @@
 /*
  * test_batch.c — sessions of several sequences, mote_batch, sequence
- * operations, embeddings output, cancellation and memory accounting.
+ * operations, embeddings output, cancellation, memory accounting and the
+ * memory a session will hold (mote_session_plan).
  *
  * The central promise: a sequence evaluated in a batch with others gives
  * the logits it gives alone, bit for bit, in every weight type (the batch
@@ -598,6 +599,119 @@ static void test_memory_accounting(void **state)
     mote_model_close(m);
 }
 
+/* mote_session_plan, before the session exists: kv and heap as a new
+ * session reports them, scratch at its peak (n_batch output rows; a new
+ * session holds one). A decode of a full batch asking for every output
+ * reaches the plan; nothing before or after it goes past. Threads: 0 and
+ * caps below and above the pool (TEST_POOL_THREADS), planned with no
+ * session alive (the workers not started) and with one. */
+static void test_session_plan(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    static const struct {
+        const char *model;
+        int n_ctx, n_batch, n_seq, kv_type, embeddings, pooling, n_threads;
+    } cases[] = {
+        {"models/synth-llama-Q8_0.gguf", 64, 32, 1, MOTE_KV_F16, 0, MOTE_POOL_DEFAULT, 1},
+        {"models/synth-llama-Q8_0.gguf", 64, 32, 3, MOTE_KV_F32, 0, MOTE_POOL_DEFAULT, 0},
+        {"models/synth-llama-Q8_0.gguf", 128, 16, 2, MOTE_KV_Q8_0, 0, MOTE_POOL_DEFAULT, 3},
+        {"models/synth-llama-Q8_0.gguf", 40, 0, 2, MOTE_KV_F32, 0, MOTE_POOL_DEFAULT, 9}, /* n_batch: n_ctx */
+        {"models/synth-llama-Q8_0.gguf", 48, 48, 2, MOTE_KV_F16, 1, MOTE_POOL_MEAN, 1},
+        {"models/synth-llama-Q8_0.gguf", 48, 24, 3, MOTE_KV_F32, 1, MOTE_POOL_NONE, 0},
+        {"models/embed/synth-qwen3-embed-F32.gguf", 0, 0, 1, MOTE_KV_F16, 1, MOTE_POOL_DEFAULT, 0},
+        {"models/archs/synth-gemma3-F32.gguf", 512, 16, 2, MOTE_KV_F32, 0, MOTE_POOL_DEFAULT, 0}, /* rings */
+        {"models/archs/synth-gemma3-F32.gguf", 256, 8, 1, MOTE_KV_Q8_0, 0, MOTE_POOL_DEFAULT, 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mote_model *m = open_shared(cases[i].model);
+        mote_session_params sp = mote_session_default_params();
+        sp.n_ctx = cases[i].n_ctx, sp.n_batch = cases[i].n_batch, sp.n_seq_max = cases[i].n_seq;
+        sp.kv_type = cases[i].kv_type, sp.n_threads = cases[i].n_threads;
+        sp.embeddings = cases[i].embeddings, sp.pooling = cases[i].pooling;
+        for (int alive = 0; alive < 2; alive++) {
+            /* alive: another session holds the workers while this one is planned */
+            mote_session *other = NULL;
+            if (alive) assert_int_equal(mote_session_create(m, &sp, &other), MOTE_OK);
+            mote_memory plan, mem;
+            assert_int_equal(mote_session_plan(m, &sp, &plan), MOTE_OK);
+            uint64_t kv_bytes;
+            assert_int_equal(mote_session_kv_bytes(m, &sp, &kv_bytes), MOTE_OK);
+            assert_int_equal(kv_bytes, plan.kv);
+            assert_int_equal(plan.kv_used + plan.mapped + plan.resident, 0);
+            mote_session *s;
+            assert_int_equal(mote_session_create(m, &sp, &s), MOTE_OK);
+            int n_batch = sp.n_batch ? sp.n_batch : 512; /* the default, at most n_ctx */
+            if (n_batch > mote_session_n_ctx(s)) n_batch = mote_session_n_ctx(s);
+            mote_model_info info;
+            assert_int_equal(mote_model_get_info(m, &info), MOTE_OK);
+            const uint64_t row = sizeof(float) * (uint64_t)(sp.embeddings ? info.n_embd : mote_vocab_size(m));
+            assert_int_equal(mote_session_memory(s, &mem, NULL), MOTE_OK);
+            assert_int_equal(mem.kv, plan.kv);
+            assert_int_equal(mem.heap, plan.heap);
+            assert_int_equal(mem.scratch + (uint64_t)(n_batch - 1) * row, plan.scratch); /* one output row */
+
+            /* a full batch over the sequences, every output asked for */
+            mote_batch b;
+            assert_int_equal(mote_batch_init(&b, n_batch), MOTE_OK);
+            for (int t = 0; t < n_batch; t++)
+                assert_int_equal(mote_batch_add(&b, (mote_token)(1 + t % 50), t % cases[i].n_seq, -1, 1), MOTE_OK);
+            assert_int_equal(mote_session_decode(s, &b), MOTE_OK);
+            assert_int_equal(mote_session_memory(s, &mem, NULL), MOTE_OK);
+            assert_int_equal(mem.kv, plan.kv);
+            assert_int_equal(mem.heap, plan.heap);
+            /* every row kept, unless a pooling keeps one per sequence */
+            const int pooled = sp.embeddings && mote_session_pooling(s) != MOTE_POOL_NONE &&
+                               mote_session_pooling(s) != MOTE_POOL_MEAN;
+            if (pooled) assert_true(mem.scratch < plan.scratch);
+            else assert_int_equal(mem.scratch, plan.scratch);
+            assert_true(mem.kv_used > 0);
+            mote_batch_free(&b);
+            mote_session_free(s);
+            mote_session_free(other);
+        }
+        mote_model_close(m);
+    }
+}
+
+/* The plan's one exception, and its failures (NULL arguments: test_api_edges). */
+static void test_session_plan_edges(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    mote_model *m = open_shared("models/synth-llama-Q8_0.gguf");
+    mote_session_params sp = mote_session_default_params();
+    sp.n_ctx = 64, sp.n_batch = 8;
+    mote_memory plan, mem;
+    assert_int_equal(mote_session_plan(m, &sp, &plan), MOTE_OK);
+    mote_session *s;
+    assert_int_equal(mote_session_create(m, &sp, &s), MOTE_OK);
+    mote_token toks[40];
+    for (int i = 0; i < 40; i++) toks[i] = (mote_token)(1 + i);
+    /* pieces of n_batch, one output each, then every row of 8: the peak */
+    assert_int_equal(mote_session_eval(s, toks, 20, 0), MOTE_OK);
+    assert_int_equal(mote_session_eval(s, toks, 8, 1), MOTE_OK);
+    assert_int_equal(mote_session_memory(s, &mem, NULL), MOTE_OK);
+    assert_int_equal(mem.scratch, plan.scratch);
+    /* all_logits over more than n_batch tokens: one row each, past the plan */
+    assert_int_equal(mote_session_eval(s, toks, 12, 1), MOTE_OK);
+    assert_int_equal(mote_session_memory(s, &mem, NULL), MOTE_OK);
+    assert_int_equal(mem.scratch - plan.scratch, 4 * sizeof(float) * (uint64_t)mote_vocab_size(m));
+    mote_session_free(s);
+
+    sp.n_seq_max = MOTE_N_SEQ_MAX + 1; /* what creation refuses */
+    assert_int_equal(mote_session_plan(m, &sp, &plan), MOTE_E_INVALID);
+    assert_int_equal(mote_session_create(m, &sp, &s), MOTE_E_INVALID);
+    mote_model_close(m);
+
+    mote_model_params mp = mote_model_default_params();
+    mp.vocab_only = 1;
+    assert_int_equal(mote_model_open(shared_path("models/synth-llama-Q8_0.gguf"), &mp, &m), MOTE_OK);
+    assert_int_equal(mote_session_plan(m, NULL, &plan), MOTE_E_INVALID);
+    assert_non_null(strstr(mote_last_error(), "vocab-only"));
+    mote_model_close(m);
+}
+
 int main(void)
 {
     test_fix_pool_size();
@@ -611,6 +725,8 @@ int main(void)
         cmocka_unit_test(test_cancel_eval),
         cmocka_unit_test(test_cancel_open_and_synth),
         cmocka_unit_test(test_memory_accounting),
+        cmocka_unit_test(test_session_plan),
+        cmocka_unit_test(test_session_plan_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

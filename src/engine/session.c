@@ -141,13 +141,6 @@ static mote_status kv_cache_type(int kv_type, const arch_hparams *hp, uint32_t *
     return MOTE_OK;
 }
 
-/* calloc that counts what it gives into *bytes. */
-static void *counted(size_t n, size_t size, size_t *bytes)
-{
-    *bytes += n * size;
-    return calloc(n ? n : 1, size);
-}
-
 static mote_status check_params(mote_session_params *p, const arch_hparams *hp)
 {
     if (p->n_ctx < 0 || p->n_batch < 0 || p->n_threads < 0 || p->n_seq_max < 0)
@@ -166,74 +159,118 @@ static mote_status check_params(mote_session_params *p, const arch_hparams *hp)
     return MOTE_OK;
 }
 
-mote_status mote_session_kv_bytes(const mote_model *model, const mote_session_params *params, uint64_t *out)
+/* The arguments of create and plan (fn: the caller, for the
+ * message): params (NULL: the defaults) completed and checked into *p, the
+ * cache's element type into *kv_type. */
+static mote_status session_args(const char *fn, const mote_model *model, const mote_session_params *params,
+                                mote_session_params *p, uint32_t *kv_type)
 {
-    if (out) *out = 0;
-    if (!model || !out) return mote_fail(MOTE_E_INVALID, "mote_session_kv_bytes: NULL argument");
-    if (!model->arch) return mote_fail(MOTE_E_INVALID, "%s: model was opened vocab-only; it has no cache", model->gguf->path);
-    mote_session_params p = params ? *params : mote_session_default_params();
+    if (!model) return mote_fail(MOTE_E_INVALID, "%s: NULL argument", fn);
+    if (!model->arch)
+        return mote_fail(MOTE_E_INVALID, "%s: model was opened vocab-only; it has no weights to run",
+                         model->gguf->path);
+    *p = params ? *params : mote_session_default_params();
+    MOTE_TRY(check_params(p, &model->arch->hp));
+    return kv_cache_type(p->kv_type, &model->arch->hp, kv_type);
+}
+
+/* The shape of a session with checked params p whose runs have nth parts:
+ * s's settings, its cache's rows per layer (s->kv_layers, the one table
+ * allocated here), st's sizes and block_bytes. Creation and the plan both
+ * start here, so the plan is what creation allocates. */
+static mote_status shape(mote_session *s, const mote_model *model, const mote_session_params *p, uint32_t kv_type,
+                         int nth)
+{
     const arch_hparams *hp = &model->arch->hp;
-    MOTE_TRY(check_params(&p, hp));
-    uint32_t kv_type;
-    MOTE_TRY(kv_cache_type(p.kv_type, hp, &kv_type));
-    const uint64_t row = ggml_row_size(kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
-    *out = 2ull * kv_plan(model->arch, p.n_ctx, p.n_batch, NULL) * row * (uint64_t)p.n_seq_max;
+    s->model = model;
+    s->arch = model->arch;
+    s->embeddings = p->embeddings != 0;
+    s->pooling = s->embeddings ? p->pooling : MOTE_POOL_NONE;
+    s->normalize = p->normalize != 0;
+    s->out_width = s->embeddings ? hp->n_embd : hp->n_vocab;
+    s->progress = p->progress;
+    s->progress_user = p->progress_user;
+    s->eval_first = -1;
+    s->st.n_ctx = p->n_ctx;
+    s->st.rope_ff = arch_rope_factors(s->arch, p->n_ctx);
+    s->st.n_seq = p->n_seq_max;
+    s->st.n_batch = p->n_batch;
+    s->st.kv_type = kv_type;
+    s->st.kv_row_bytes = ggml_row_size(kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
+    s->st.attn_kernel = attn_chunk_kernel(kv_type, kernels_get());
+    s->st.attn_exact = attn_exact_kernels(kernels_get());
+    s->kv_layers = calloc((size_t)hp->n_layer, sizeof *s->kv_layers);
+    if (!s->kv_layers) return mote_fail(MOTE_E_NOMEM, "session: out of memory");
+    s->heap_bytes += (size_t)hp->n_layer * sizeof *s->kv_layers;
+    s->st.seq_rows = kv_plan(s->arch, p->n_ctx, p->n_batch, s->kv_layers);
+    s->st.kv_layers = s->kv_layers;
+    s->st.gather_rows = kv_gather_rows(hp->n_layer, s->kv_layers);
+    s->block_bytes = layout(&s->st, hp, nth, arch_matmul_scratch(model->arch, p->n_batch), NULL);
     return MOTE_OK;
+}
+
+/* The tables beside the block, sized by s's shape, out with out_cap rows:
+ * their bytes counted into s->heap_bytes and, with alloc, allocated
+ * (zeroed) into s. 0: out of memory. */
+static int tables(mote_session *s, int alloc)
+{
+    const size_t B = (size_t)s->st.n_batch, S = (size_t)s->st.n_seq, E = (size_t)s->arch->hp.n_embd;
+    const size_t pooled = s->pooling != MOTE_POOL_NONE;
+    struct {
+        void *p;      /* where the table's pointer goes */
+        size_t n, size;
+    } t[] = {
+        {&s->seq_len, S, sizeof *s->seq_len},
+        {&s->seq_hw, S, sizeof *s->seq_hw},
+        {&s->seq_toks, S * (size_t)s->st.n_ctx, sizeof *s->seq_toks},
+        {&s->out_map, B, sizeof *s->out_map},
+        {&s->b_token, B, sizeof *s->b_token},
+        {&s->b_seq, B, sizeof *s->b_seq},
+        {&s->b_pos, B, sizeof *s->b_pos},
+        {&s->b_run, B, sizeof *s->b_run},
+        {&s->b_src, B, sizeof *s->b_src},
+        {&s->b_keep, B, sizeof *s->b_keep},
+        {&s->seq_first, S, sizeof *s->seq_first},
+        {&s->out, (size_t)s->out_cap * (size_t)s->out_width, sizeof *s->out},
+        {&s->pool_acc, pooled * (S + 1) * E, sizeof *s->pool_acc},
+        {&s->pool_out, pooled * (S + 1) * E, sizeof *s->pool_out},
+        {&s->pool_state, pooled * (S + 1), sizeof *s->pool_state},
+    };
+    int ok = 1;
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        s->heap_bytes += t[i].n * t[i].size;
+        if (!alloc || !t[i].n) continue;
+        void *at = calloc(t[i].n, t[i].size);
+        memcpy(t[i].p, &at, sizeof at); /* every target is a pointer to object */
+        ok &= at != NULL;
+    }
+    return ok;
 }
 
 mote_status mote_session_create(const mote_model *model, const mote_session_params *params, mote_session **out)
 {
     if (out) *out = NULL;
-    if (!model || !out) return mote_fail(MOTE_E_INVALID, "mote_session_create: NULL argument");
-    if (!model->arch)
-        return mote_fail(MOTE_E_INVALID, "%s: model was opened vocab-only; it has no weights to run",
-                         model->gguf->path);
-    mote_session_params p = params ? *params : mote_session_default_params();
-    const arch_hparams *hp = &model->arch->hp;
-    MOTE_TRY(check_params(&p, hp));
-    uint32_t kv_type = GGML_TYPE_F16;
-    MOTE_TRY(kv_cache_type(p.kv_type, hp, &kv_type));
+    if (!out) return mote_fail(MOTE_E_INVALID, "mote_session_create: NULL argument");
+    mote_session_params p;
+    uint32_t kv_type;
+    MOTE_TRY(session_args("mote_session_create", model, params, &p, &kv_type));
 
     mote_session *s = calloc(1, sizeof *s);
     if (!s) return mote_fail(MOTE_E_NOMEM, "session: out of memory");
-    s->model = model;
-    s->arch = model->arch;
-    s->embeddings = p.embeddings != 0;
-    s->pooling = s->embeddings ? p.pooling : MOTE_POOL_NONE;
-    s->normalize = p.normalize != 0;
-    s->out_width = s->embeddings ? hp->n_embd : hp->n_vocab;
-    s->progress = p.progress;
-    s->progress_user = p.progress_user;
-    s->eval_first = -1;
-    s->st.n_ctx = p.n_ctx;
-    s->st.rope_ff = arch_rope_factors(s->arch, p.n_ctx);
-    s->st.n_seq = p.n_seq_max;
-    s->st.n_batch = p.n_batch;
-    s->st.kv_type = kv_type;
-    s->st.kv_row_bytes = ggml_row_size(kv_type, (int64_t)hp->n_head_kv * hp->head_dim);
-    s->st.attn_kernel = attn_chunk_kernel(kv_type, kernels_get());
-    s->st.attn_exact = attn_exact_kernels(kernels_get());
     /* a view on the process's workers; 0 = the whole pool */
     mote_status st = pool_create(p.n_threads, &s->st.pool);
     if (st != MOTE_OK) goto fail;
-    s->kv_layers = counted((size_t)hp->n_layer, sizeof *s->kv_layers, &s->heap_bytes);
-    if (!s->kv_layers) {
-        st = mote_fail(MOTE_E_NOMEM, "session: out of memory");
-        goto fail;
-    }
-    s->st.seq_rows = kv_plan(s->arch, p.n_ctx, p.n_batch, s->kv_layers);
-    s->st.kv_layers = s->kv_layers;
-    s->st.gather_rows = kv_gather_rows(hp->n_layer, s->kv_layers);
     const int nth = pool_size(s->st.pool); /* the parts of every run: per-thread scratch */
-    size_t mm_bytes = arch_matmul_scratch(model->arch, p.n_batch);
-    s->block_bytes = layout(&s->st, hp, nth, mm_bytes, NULL);
+    st = shape(s, model, &p, kv_type, nth);
+    if (st != MOTE_OK) goto fail;
     if (posix_memalign(&s->block, 64, s->block_bytes) != 0) {
         st = mote_fail(MOTE_E_NOMEM, "session: cannot allocate %zu MiB for %d sequence(s) of n_ctx %d",
                        s->block_bytes >> 20, p.n_seq_max, p.n_ctx);
         s->block = NULL;
         goto fail;
     }
-    layout(&s->st, hp, nth, mm_bytes, s->block);
+    const arch_hparams *hp = &model->arch->hp;
+    layout(&s->st, hp, nth, arch_matmul_scratch(model->arch, p.n_batch), s->block);
     /* A ring's rows are read (with weight 0) before they are first written
      * in some batches (see attention.c): they start as zeros, not garbage. */
     for (int il = 0; il < hp->n_layer; il++)
@@ -242,31 +279,8 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
             memset(kv_layer_rows(&s->st, s->st.k_cache, q, il), 0, bytes);
             memset(kv_layer_rows(&s->st, s->st.v_cache, q, il), 0, bytes);
         }
-
-    const size_t B = (size_t)p.n_batch, S = (size_t)p.n_seq_max, E = (size_t)hp->n_embd;
-    size_t *h = &s->heap_bytes;
-    s->seq_len = counted(S, sizeof *s->seq_len, h);
-    s->seq_hw = counted(S, sizeof *s->seq_hw, h);
-    s->seq_toks = counted(S * (size_t)p.n_ctx, sizeof *s->seq_toks, h);
-    s->out_map = counted(B, sizeof *s->out_map, h);
-    s->b_token = counted(B, sizeof(int32_t), h);
-    s->b_seq = counted(B, sizeof(int32_t), h);
-    s->b_pos = counted(B, sizeof(int32_t), h);
-    s->b_run = counted(B, sizeof(int32_t), h);
-    s->b_src = counted(B, sizeof(int32_t), h);
-    s->b_keep = counted(B, sizeof(int8_t), h);
-    s->seq_first = counted(S, sizeof(int), h);
-    s->out_cap = 1;
-    s->out = counted((size_t)s->out_width, sizeof(float), h);
-    int ok = s->seq_len && s->seq_hw && s->seq_toks && s->out_map && s->b_token && s->b_seq && s->b_pos && s->b_run &&
-             s->b_src && s->b_keep && s->seq_first && s->out;
-    if (ok && s->pooling != MOTE_POOL_NONE) {
-        s->pool_acc = counted((S + 1) * E, sizeof(float), h);
-        s->pool_out = counted((S + 1) * E, sizeof(float), h);
-        s->pool_state = counted(S + 1, sizeof(seq_pool), h);
-        ok = s->pool_acc && s->pool_out && s->pool_state;
-    }
-    if (!ok) {
+    s->out_cap = 1; /* grows with the outputs asked for (reserve_out) */
+    if (!tables(s, 1)) {
         st = mote_fail(MOTE_E_NOMEM, "session: out of memory for %d sequence(s)", p.n_seq_max);
         goto fail;
     }
@@ -768,6 +782,15 @@ int mote_seq_common_prefix(const mote_session *s, int seq, const mote_token *tok
  * Memory
  * ---------------------------------------------------------------------- */
 
+/* A session's kv, scratch (outputs at out_cap rows) and heap. */
+static void held(const mote_session *s, mote_memory *mem)
+{
+    const uint64_t out = sizeof(float) * (uint64_t)s->out_width * s->out_cap;
+    mem->kv = 2ull * s->st.seq_rows * s->st.kv_row_bytes * (uint64_t)s->st.n_seq;
+    mem->scratch = (uint64_t)s->block_bytes - mem->kv + out;
+    mem->heap = (uint64_t)s->heap_bytes - out + sizeof *s;
+}
+
 mote_status mote_session_memory(const mote_session *s, mote_memory *mem, uint64_t *kv_bytes_per_pos)
 {
     if (!s || !mem) return mote_fail(MOTE_E_INVALID, "mote_session_memory: NULL argument");
@@ -781,10 +804,36 @@ mote_status mote_session_memory(const mote_session *s, mote_memory *mem, uint64_
             used_rows += (uint64_t)(l->ring && len > l->ring ? l->ring : len);
         }
     }
-    mem->kv = 2ull * s->st.seq_rows * s->st.kv_row_bytes * (uint64_t)s->st.n_seq;
+    held(s, mem);
     mem->kv_used = 2ull * used_rows * s->st.kv_row_bytes;
-    mem->scratch = (uint64_t)s->block_bytes - mem->kv + sizeof(float) * (uint64_t)s->out_width * s->out_cap;
-    mem->heap = (uint64_t)s->heap_bytes - sizeof(float) * (uint64_t)s->out_width * s->out_cap + sizeof *s;
     if (kv_bytes_per_pos) *kv_bytes_per_pos = per_pos;
+    return MOTE_OK;
+}
+
+mote_status mote_session_plan(const mote_model *model, const mote_session_params *params, mote_memory *mem)
+{
+    if (mem) memset(mem, 0, sizeof *mem);
+    if (!mem) return mote_fail(MOTE_E_INVALID, "mote_session_plan: NULL argument");
+    mote_session_params p;
+    uint32_t kv_type;
+    MOTE_TRY(session_args("mote_session_plan", model, params, &p, &kv_type));
+    /* the session creation would make, shaped but not allocated, its
+     * outputs at their peak: a decode's n_batch rows */
+    mote_session s = {0};
+    MOTE_TRY(shape(&s, model, &p, kv_type, pool_size_plan(p.n_threads)));
+    s.out_cap = p.n_batch;
+    tables(&s, 0);
+    held(&s, mem);
+    free(s.kv_layers);
+    return MOTE_OK;
+}
+
+mote_status mote_session_kv_bytes(const mote_model *model, const mote_session_params *params, uint64_t *out)
+{
+    if (out) *out = 0;
+    if (!model || !out) return mote_fail(MOTE_E_INVALID, "mote_session_kv_bytes: NULL argument");
+    mote_memory mem;
+    MOTE_TRY(mote_session_plan(model, params, &mem));
+    *out = mem.kv;
     return MOTE_OK;
 }
