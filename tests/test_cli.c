@@ -491,6 +491,7 @@ static void test_info_kv_cache(void **state)
     expect_status(&p, 0);
     expect_contains(p.out, "sliding window:  32 positions on 5 of 6 layers\n");
     expect_contains(p.out, "kv cache:        2.9 MiB at 8192 positions (f16, one sequence; -c to change)\n");
+    expect_contains(p.out, " in all (kv cache, scratch, tables)\n");
     proc_free(&p);
     p = RUN("info", model, "-c", "8192", "--kv-type", "f32");
     expect_status(&p, 0);

@@ -107,7 +107,7 @@ static int print_template(const mote_model *m, const mote_model_info *in)
  * ---------------------------------------------------------------------- */
 
 /* The KV cache a session of n_ctx positions (0: the training context)
- * would hold, and how much of the model has a sliding window. */
+ * would hold, and all it would hold (its peak, on this machine's threads). */
 static int print_kv(const mote_model *m, const mote_model_info *in, int n_ctx, int kv_type, const char *kv_name)
 {
     mote_session_params sp = mote_session_default_params();
@@ -119,6 +119,11 @@ static int print_kv(const mote_model *m, const mote_model_info *in, int n_ctx, i
     cli_human_bytes(bytes, h, sizeof h);
     label("kv cache:");
     printf("%s at %d positions (%s, one sequence; -c to change)\n", h, sp.n_ctx, kv_name);
+    mote_memory mem;
+    if (mote_session_plan(m, &sp, &mem) != MOTE_OK) return cli_lib_error();
+    cli_human_bytes(mem.kv + mem.scratch + mem.heap, h, sizeof h);
+    label("session:");
+    printf("%s in all (kv cache, scratch, tables)\n", h);
     return 0;
 }
 
