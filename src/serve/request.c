@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "serve/config.h"
 #include "serve/request.h"
 
 /* The most tokens a detokenize request may carry (an 8 MiB body holds
@@ -93,20 +94,16 @@ static int get_tokens(const cJSON *obj, const char *name, serve_request *req, se
     return tokens_from(v, name, req, err);
 }
 
-/* An optional number in [lo, hi]: absent (or null) leaves *out and
- * returns 0 with *present 0. */
-static int get_number(const cJSON *obj, const char *name, double lo, double hi, double *out, int *present,
-                      serve_error *err)
+/* An optional number in [lo, hi]: absent (or null) leaves *out. */
+static int get_number(const cJSON *obj, const char *name, double lo, double hi, double *out, serve_error *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    if (present) *present = 0;
     if (!v || cJSON_IsNull(v)) return 0;
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return bad(err, name, "must be a number");
     if (v->valuedouble < lo || v->valuedouble > hi)
         return serve_fail(err, 400, "invalid_request_error", NULL, name, "'%s' must be between %g and %g", name, lo,
                           hi);
     *out = v->valuedouble;
-    if (present) *present = 1;
     return 0;
 }
 
@@ -121,6 +118,63 @@ static int get_int(const cJSON *obj, const char *name, int lo, int hi, int *out,
                           hi);
     *out = (int)v->valuedouble;
     return 0;
+}
+
+/* ---- sampling fields (requests and a config's models) ---- */
+
+const char *const serve_sampling_names[SERVE_SAMPLING_FIELDS] = {
+    "temperature", "top_k", "top_p", "min_p", "repeat_penalty", "presence_penalty", "frequency_penalty", "seed"};
+
+/* Each field's accepted range, in the order of the names. The seed's
+ * spans int64 and uint64: a negative seed is taken modulo 2^64. */
+static const struct sampling_range {
+    double lo, hi;
+} sampling_ranges[SERVE_SAMPLING_FIELDS] = {
+    {0, 100}, {0, INT32_MAX}, {0, 1}, {0, 1}, {0.01, 100}, {-2, 2}, {-2, 2}, {-9.2e18, 1.8e19},
+};
+
+int serve_parse_sampling(const cJSON *obj, mote_sampler_params *sp, unsigned *set, serve_error *err)
+{
+    for (int i = 0; i < SERVE_SAMPLING_FIELDS; i++) {
+        const char *name = serve_sampling_names[i];
+        const unsigned bit = 1u << i;
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+        if (!v || cJSON_IsNull(v)) continue;
+        const struct sampling_range r = sampling_ranges[i];
+        if (bit == SERVE_SAMPLE_TOP_K) {
+            if (get_int(obj, name, (int)r.lo, (int)r.hi, &sp->top_k, err) != 0) return -1;
+            *set |= bit;
+            continue;
+        }
+        double d = 0;
+        if (get_number(obj, name, r.lo, r.hi, &d, err) != 0) return -1;
+        switch (bit) {
+        case SERVE_SAMPLE_TEMPERATURE: sp->temp = (float)d; break;
+        case SERVE_SAMPLE_TOP_P: sp->top_p = (float)d; break;
+        case SERVE_SAMPLE_MIN_P: sp->min_p = (float)d; break;
+        case SERVE_SAMPLE_REPEAT_PENALTY: sp->repeat_penalty = (float)d; break;
+        case SERVE_SAMPLE_PRESENCE_PENALTY: sp->presence_penalty = (float)d; break;
+        case SERVE_SAMPLE_FREQUENCY_PENALTY: sp->freq_penalty = (float)d; break;
+        case SERVE_SAMPLE_SEED:
+            if (d != floor(d)) return bad(err, name, "must be an integer");
+            sp->seed = d < 0 ? (uint64_t)(int64_t)d : (uint64_t)d;
+            break;
+        }
+        *set |= bit;
+    }
+    return 0;
+}
+
+void serve_sampling_apply(mote_sampler_params *dst, const mote_sampler_params *src, unsigned fields)
+{
+    if (fields & SERVE_SAMPLE_TEMPERATURE) dst->temp = src->temp;
+    if (fields & SERVE_SAMPLE_TOP_K) dst->top_k = src->top_k;
+    if (fields & SERVE_SAMPLE_TOP_P) dst->top_p = src->top_p;
+    if (fields & SERVE_SAMPLE_MIN_P) dst->min_p = src->min_p;
+    if (fields & SERVE_SAMPLE_REPEAT_PENALTY) dst->repeat_penalty = src->repeat_penalty;
+    if (fields & SERVE_SAMPLE_PRESENCE_PENALTY) dst->presence_penalty = src->presence_penalty;
+    if (fields & SERVE_SAMPLE_FREQUENCY_PENALTY) dst->freq_penalty = src->freq_penalty;
+    if (fields & SERVE_SAMPLE_SEED) dst->seed = src->seed;
 }
 
 /* A field mote does not honour yet: present (and not its neutral value)
@@ -398,27 +452,8 @@ static int get_generation(const cJSON *root, serve_request *req, serve_error *er
         if (suffix && !cJSON_IsNull(suffix)) return refuse(err, "suffix", "is not supported");
     }
 
-    mote_sampler_params *sp = &req->sampling;
-    double d;
-    int has;
-    if (get_number(root, "temperature", 0, 100, &d, &has, err) != 0) return -1;
-    if (has) sp->temp = (float)d;
-    if (get_number(root, "top_p", 0, 1, &d, &has, err) != 0) return -1;
-    if (has) sp->top_p = (float)d;
-    if (get_number(root, "min_p", 0, 1, &d, &has, err) != 0) return -1;
-    if (has) sp->min_p = (float)d;
-    if (get_number(root, "presence_penalty", -2, 2, &d, &has, err) != 0) return -1;
-    if (has) sp->presence_penalty = (float)d;
-    if (get_number(root, "frequency_penalty", -2, 2, &d, &has, err) != 0) return -1;
-    if (has) sp->freq_penalty = (float)d;
-    if (get_number(root, "repeat_penalty", 0.01, 100, &d, &has, err) != 0) return -1;
-    if (has) sp->repeat_penalty = (float)d;
-    if (get_int(root, "top_k", 0, INT32_MAX, &sp->top_k, err) != 0) return -1;
-    if (get_number(root, "seed", -9.2e18, 1.8e19, &d, &req->has_seed, err) != 0) return -1;
-    if (req->has_seed) {
-        if (d != floor(d)) return bad(err, "seed", "must be an integer");
-        sp->seed = d < 0 ? (uint64_t)(int64_t)d : (uint64_t)d;
-    }
+    if (serve_parse_sampling(root, &req->sampling, &req->sampling_set, err) != 0) return -1;
+    req->has_seed = (req->sampling_set & SERVE_SAMPLE_SEED) != 0;
     if (get_stop(root, req, err) != 0) return -1;
 
     const cJSON *lp = cJSON_GetObjectItemCaseSensitive(root, "logprobs");

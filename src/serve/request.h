@@ -88,7 +88,8 @@ typedef struct serve_request {
     int include_usage;    /* stream_options.include_usage */
     int max_tokens;       /* max_tokens / max_completion_tokens; -1: absent */
     mote_sampler_params sampling; /* mote's defaults, then the request's fields */
-    int has_seed;         /* "seed" given (else the server picks one) */
+    unsigned sampling_set; /* enum serve_sampling_field bits: the fields the body gave */
+    int has_seed;         /* "seed" given (else the server picks one): sampling_set's SEED bit */
     char *stop[SERVE_STOP_MAX];
     int n_stop;
     int top_logprobs;     /* -1: no logprobs; else alternatives per token */
@@ -108,6 +109,23 @@ typedef struct serve_request {
 int serve_parse_request(serve_request_kind kind, const char *body, size_t len, serve_request *out,
                         serve_error *err);
 void serve_request_free(serve_request *req);
+
+/* ---- sampling fields, shared by requests and a config's models ---- */
+
+struct cJSON;
+
+/* The sampling fields' JSON names; serve_sampling_names[i] is the field of
+ * bit 1 << i of enum serve_sampling_field (serve/config.h). */
+#define SERVE_SAMPLING_FIELDS 8
+extern const char *const serve_sampling_names[SERVE_SAMPLING_FIELDS];
+
+/* Apply the sampling fields present (not null) in object obj onto *sp,
+ * each checked for its type and range, and OR their bits into *set.
+ * 0: ok; -1: *err names the first bad field (400). */
+int serve_parse_sampling(const struct cJSON *obj, mote_sampler_params *sp, unsigned *set, serve_error *err);
+/* Copy the fields in mask `fields` (enum serve_sampling_field bits) from
+ * *src to *dst: server defaults, then a model's config, then a request. */
+void serve_sampling_apply(mote_sampler_params *dst, const mote_sampler_params *src, unsigned fields);
 
 /* Fill *err; returns -1 so that callers can `return serve_fail(...)`. */
 int serve_fail(serve_error *err, int status, const char *type, const char *code, const char *param,
