@@ -93,9 +93,11 @@ int serve_parse_bytes(const char *s, uint64_t *out)
         const char *name;
         uint64_t scale;
     } units[] = {
-        {"", 1},          {"B", 1},           {"kB", 1000},          {"KB", 1000},
-        {"KiB", 1u << 10}, {"MB", 1000000},    {"MiB", 1u << 20},     {"GB", 1000000000},
-        {"GiB", 1u << 30}, {"TB", 1000000000000}, {"TiB", (uint64_t)1 << 40},
+        {"", 1},         {"B", 1},
+        {"kB", 1000},    {"KB", 1000}, {"KiB", 1ull << 10},
+        {"MB", 1000000}, {"MiB", 1ull << 20},
+        {"GB", 1000000000ull}, {"GiB", 1ull << 30},
+        {"TB", 1000000000000ull}, {"TiB", 1ull << 40},
     };
     *out = 0;
     uint64_t whole;
