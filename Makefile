@@ -173,9 +173,11 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_UOBJ) $(BUILD)/libmote.a
 	$(CC) -o $@ $^ $(LDFLAGS) -Wl,--wrap=pthread_create $(shell $(PKG_CONFIG) --libs $(TESTPKG)) $(LDLIBS)
 
 # test_serve checks the server's helpers directly, besides running the
-# command; test_sched drives the server's scheduler.
-$(BUILD)/tests/test_serve $(BUILD)/tests/test_sched: $(BUILD)/libmote-serve.a
-$(BUILD)/tests/test_serve $(BUILD)/tests/test_sched: LDLIBS := $(SERVE_LDLIBS) $(LDLIBS)
+# command; test_sched drives the server's scheduler; test_serve_config its
+# config file's parser.
+SERVE_TESTS := $(BUILD)/tests/test_serve $(BUILD)/tests/test_sched $(BUILD)/tests/test_serve_config
+$(SERVE_TESTS): $(BUILD)/libmote-serve.a
+$(SERVE_TESTS): LDLIBS := $(SERVE_LDLIBS) $(LDLIBS)
 
 # test_store drives the model store against a hub it serves itself.
 $(BUILD)/tests/test_store: $(BUILD)/libmote-store.a
@@ -196,9 +198,10 @@ $(BUILD)/fuzz/replay_%: $(BUILD)/fuzz/fuzz_%.o $(BUILD)/fuzz/replay.o $(FUZZ_OBJ
 	$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 # The option parser's target links the CLI's parser.
 $(BUILD)/fuzz/replay_args $(BUILD)/fuzz/fuzz-args: $(BUILD)/src/cli/args.o
-# The request parser's target links the server's library.
-$(BUILD)/fuzz/replay_serve_request $(BUILD)/fuzz/fuzz-serve_request: $(BUILD)/libmote-serve.a
-$(BUILD)/fuzz/replay_serve_request $(BUILD)/fuzz/fuzz-serve_request: LDLIBS := $(SERVE_LDLIBS) $(LDLIBS)
+# The request and config parsers' targets link the server's library.
+SERVE_FUZZ := $(foreach t,serve_request serve_config,$(BUILD)/fuzz/replay_$(t) $(BUILD)/fuzz/fuzz-$(t))
+$(SERVE_FUZZ): $(BUILD)/libmote-serve.a
+$(SERVE_FUZZ): LDLIBS := $(SERVE_LDLIBS) $(LDLIBS)
 $(BUILD)/fuzz/seeds: $(BUILD)/fuzz/seeds.o $(BUILD)/libmote.a
 	$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 $(FUZZ_SEEDS): $(BUILD)/fuzz/seeds

@@ -72,10 +72,17 @@ void serve_model_config_free(serve_model_config *m);
 
 /* "6442450944", "6GiB", "512MiB", "1.5GB", "800kB" -> bytes (KiB/MiB/GiB/TiB
  * are powers of 1024, kB/MB/GB/TB of 1000; B or nothing: bytes). 0: ok;
- * -1: not a size, or past 2^63. */
+ * -1: not a size, or past 2^63.
+ * Strict: digits, optionally '.' and digits, then a unit spelt exactly as
+ * above (KB means kB, 1000; no bare K/M/G/T, no lower-case "gib", no spaces, no
+ * sign); a fraction is rounded to the nearest byte and needs a unit. */
 int serve_parse_bytes(const char *s, uint64_t *out);
 /* "300", "30s", "5m", "1h", "1h30m", "250ms" -> seconds; "-1" or "never"
- * -> SERVE_KEEP_ALIVE_FOREVER. 0: ok; -1: not a duration. */
+ * -> SERVE_KEEP_ALIVE_FOREVER. 0: ok; -1: not a duration.
+ * Parts are a number (a fraction allowed: "1.5h") and a unit, d, h, m, s
+ * or ms, each unit at most once and largest first ("1h30m", not "30m1h");
+ * a bare number is seconds. At most ten years; no spaces, no sign but
+ * the whole "-1". */
 int serve_parse_duration(const char *s, double *out);
 
 #endif
