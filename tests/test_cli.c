@@ -235,6 +235,8 @@ static void test_verb_help(void **state)
         {"tokenize", {"--no-special", "--parse-special", "--pieces"}},
         {"perplexity", {"-c", "-t", "--chunks"}},
         {"logits", {"--ids", "-f", "--top-k", "--prompt", "--kv-type", "-t", "-c", "POS<TAB>ID:LOGIT"}},
+        {"serve", {"--config", "--memory-budget", "--keep-alive", "--alias", "role:ROLE", "\"memory_budget\""}},
+        {"ps", {"--port", "--host", "--all", "--json", "--api-key"}},
         {"version", {"--help"}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

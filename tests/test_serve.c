@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -318,7 +320,9 @@ static void test_health_and_models(void **state)
     reply r = http(s.port, "GET", "/v1/models", NULL, NULL);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "{\"object\":\"list\",\"data\":[{\"id\":\"alpha\",\"object\":\"model\",\"created\":"));
-    assert_non_null(strstr(r.body, "\"owned_by\":\"mote\"},{\"id\":\"beta-Q8_0\",\"object\":\"model\""));
+    assert_non_null(strstr(r.body, "\"owned_by\":\"mote\",\"status\":{\"state\":\"unloaded\",\"bytes\":0,"));
+    assert_non_null(strstr(r.body, "},{\"id\":\"beta-Q8_0\",\"object\":\"model\""));
+    assert_non_null(strstr(r.body, "\"memory\":{\"budget\":"));
     reply_free(&r);
     /* a model that cannot be opened is a 500 with the reason, and the
      * server stays up */
@@ -537,11 +541,11 @@ static char *json_string_after(const char *p, const char *key)
     return out;
 }
 
-/* stdout of `mote run ARGS...` (stderr dropped), its last newline cut. */
-static char *mote_run_output(const char *args)
+/* stdout of `mote ARGS...` (stderr dropped), its last newline cut. */
+static char *mote_output(const char *args)
 {
     char *cmd = NULL;
-    assert_true(asprintf(&cmd, "'%s' run %s 2>/dev/null", mote_bin, args) > 0);
+    assert_true(asprintf(&cmd, "'%s' %s 2>/dev/null", mote_bin, args) > 0);
     FILE *p = popen(cmd, "r");
     free(cmd);
     assert_non_null(p);
@@ -576,8 +580,8 @@ static void test_completion_matches_run(void **state)
         if (r.status != 200) fail_msg("%d: %s", r.status, r.body);
         char *text = json_string_after(r.body, "text");
         assert_non_null(text);
-        snprintf(args, sizeof args, "'%s' -p '%s' -n 40 --temp 0", stories_model(), prompts[i]);
-        char *want = mote_run_output(args);
+        snprintf(args, sizeof args, "run '%s' -p '%s' -n 40 --temp 0", stories_model(), prompts[i]);
+        char *want = mote_output(args);
         if (strcmp(text, want) != 0) fail_msg("API: '%s'\nrun: '%s'", text, want);
         assert_non_null(strstr(r.body, "\"object\":\"text_completion\""));
         assert_non_null(strstr(r.body, "\"completion_tokens\":40"));
@@ -860,6 +864,178 @@ static void test_keep_alive(void **state)
     reply_free(&first);
     reply_free(&again);
     stop_server(&s);
+}
+
+/* ------------------------------------------------------------------------
+ * The memory budget
+ * ---------------------------------------------------------------------- */
+
+/* The number after "KEY": in p, or -1. */
+static double json_number_after(const char *p, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *at = strstr(p, pat);
+    return at ? strtod(at + strlen(pat), NULL) : -1;
+}
+
+/* kB of a /proc/PID/status field (VmRSS, VmHWM), or -1. */
+static long proc_kb(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, field, strlen(field)) == 0 && line[strlen(field)] == ':') kb = atol(line + strlen(field) + 1);
+    if (f) fclose(f);
+    return kb;
+}
+
+typedef struct budget_client {
+    int port;
+    int first;          /* it asks budget_names[first], then the next, round after round */
+    int rounds;
+    const char *want;   /* the greedy text every answer must be */
+    int ok, refused, wrong; /* 200 with want, 503 memory_budget (then retried), anything else */
+    atomic_int *finished;   /* counted up when the rounds are done */
+} budget_client;
+
+/* The three models by id, alias and role. */
+static const char *const budget_names[3] = {"a", "bee", "role:summary"};
+
+static void *budget_client_run(void *arg)
+{
+    budget_client *c = arg;
+    char body[256];
+    for (int done = 0; done < c->rounds;) {
+        snprintf(body, sizeof body, "{\"model\":\"%s\",\"prompt\":\"Once\",\"max_tokens\":6,\"temperature\":0}",
+                 budget_names[(c->first + done) % 3]);
+        reply r = http(c->port, "POST", "/v1/completions", body, NULL);
+        char *text = r.status == 200 ? json_string_after(r.body, "text") : NULL;
+        if (text && strcmp(text, c->want) == 0) c->ok++, done++;
+        else if (r.status == 503 && strstr(r.body, "\"memory_budget\"") && strstr(r.head, "Retry-After: 1"))
+            c->refused++, sleep_ms(20);
+        else c->wrong++, done++;
+        free(text);
+        reply_free(&r);
+    }
+    atomic_fetch_add(c->finished, 1);
+    return NULL;
+}
+
+/* Three models and room for two, asked at once by three clients: never
+ * over the budget (the server's count, and its peak RSS), models with
+ * requests in flight never evicted (every answer is the greedy text),
+ * refusals only as documented 503s; a pinned model stays through the
+ * others' evictions; the config's keep_alive unloads an idle model. */
+static void test_memory_budget(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char dir[] = "/tmp/mote-budget-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[3][4200], cfg[4200];
+    for (int i = 0; i < 3; i++) {
+        snprintf(path[i], sizeof path[i], "%s/%c.gguf", dir, 'a' + i);
+        assert_int_equal(symlink(stories_model(), path[i]), 0);
+    }
+    /* one model's cost, and the greedy text, from a server with room */
+    server s = start_server(path[0], "--parallel", "1", NULL);
+    reply r = http(s.port, "POST", "/v1/models/a/load", "", NULL);
+    assert_int_equal(r.status, 200);
+    const double cost = json_number_after(r.body, "bytes");
+    reply_free(&r);
+    r = http(s.port, "POST", "/v1/completions", "{\"prompt\":\"Once\",\"max_tokens\":6,\"temperature\":0}", NULL);
+    assert_int_equal(r.status, 200);
+    char *want = json_string_after(r.body, "text");
+    reply_free(&r);
+    stop_server(&s);
+    assert_true(cost > 0);
+    const unsigned long long budget = (unsigned long long)(2.5 * cost);
+    print_message("[   INFO   ] a model costs %.0f bytes; budget %llu\n", cost, budget);
+
+    snprintf(cfg, sizeof cfg, "%s/fleet.json", dir);
+    FILE *f = fopen(cfg, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"memory_budget\": %llu, \"models\": [{\"id\": \"a\", \"file\": \"a.gguf\", \"priority\": 1},\n"
+               "{\"id\": \"b\", \"file\": \"b.gguf\", \"aliases\": [\"bee\"]},\n"
+               "{\"id\": \"c\", \"file\": \"c.gguf\", \"role\": \"summary\", \"keep_alive\": \"1s\"}]}\n",
+            budget);
+    fclose(f);
+    s = start_server("--config", cfg, "--parallel", "1", NULL);
+    const long base_kb = proc_kb(s.pid, "VmRSS");
+    atomic_int finished = 0;
+    budget_client cl[3];
+    for (int i = 0; i < 3; i++)
+        cl[i] = (budget_client){.port = s.port, .first = i, .rounds = 9, .want = want, .finished = &finished};
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) assert_int_equal(pthread_create(&th[i], NULL, budget_client_run, &cl[i]), 0);
+    int over = 0, polls = 0;
+    while (atomic_load(&finished) < 3) {
+        reply m = http(s.port, "GET", "/v1/models", NULL, NULL);
+        const char *mem = strstr(m.body, "\"memory\":");
+        if (mem && json_number_after(mem, "used") > (double)budget) over++;
+        polls++;
+        reply_free(&m);
+        sleep_ms(5);
+    }
+    for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+    const long peak_kb = proc_kb(s.pid, "VmHWM");
+    reply m = http(s.port, "GET", "/metrics", NULL, NULL);
+    const char *ev = strstr(m.body, "\nmote_evictions_total ");
+    const long n_evicted = ev ? atol(ev + strlen("\nmote_evictions_total ")) : -1;
+    reply_free(&m);
+    print_message("[   INFO   ] answers %d/%d/%d, refusals %d/%d/%d, evictions %ld, %d polls; RSS %ld kB at start, "
+                  "peak %ld kB\n", cl[0].ok, cl[1].ok, cl[2].ok, cl[0].refused, cl[1].refused, cl[2].refused,
+                  n_evicted, polls, base_kb, peak_kb);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cl[i].wrong, 0);
+        assert_int_equal(cl[i].ok, cl[i].rounds);
+    }
+    assert_int_equal(over, 0);
+    assert_true(n_evicted >= 1);
+    /* the peak RSS: the idle server, the budget, and room for the requests' buffers */
+    assert_true(peak_kb <= base_kb + (long)(budget / 1024) + 4096);
+
+    /* a pinned model stays while the two others take turns; mote ps shows it */
+    expect(http(s.port, "POST", "/v1/models/a/pin", "", NULL), 200, "\"pinned\":true");
+    char ps_args[64];
+    snprintf(ps_args, sizeof ps_args, "ps --port %d --all", s.port);
+    char *ps = mote_output(ps_args);
+    print_message("[   INFO   ] mote ps --all:\n%s\n", ps);
+    if (!strstr(ps, "MODEL ") || !strstr(ps, "\na ") || !strstr(ps, " yes ") || !strstr(ps, "summary") ||
+        !strstr(ps, "memory: ") || !strstr(ps, " evictions"))
+        fail_msg("mote ps: %s", ps);
+    free(ps);
+    for (int i = 0; i < 4; i++) {
+        char body[128];
+        snprintf(body, sizeof body, "{\"model\":\"%c\",\"prompt\":\"Once\",\"max_tokens\":2}", i % 2 ? 'b' : 'c');
+        expect(http(s.port, "POST", "/v1/completions", body, NULL), 200, NULL);
+        expect(http(s.port, "GET", "/v1/models/a", NULL, NULL), 200, "\"state\":\"loaded\"");
+    }
+    /* c's keep_alive of 1 s unloads it; b (the server's default: forever) stays */
+    expect(http(s.port, "POST", "/v1/models/c/load", "", NULL), 200, "\"state\":\"loaded\"");
+    const double t0 = now_s();
+    int unloaded = 0;
+    while (!unloaded && now_s() - t0 < 10) {
+        sleep_ms(100);
+        reply c = http(s.port, "GET", "/v1/models/c", NULL, NULL);
+        unloaded = strstr(c.body, "\"state\":\"unloaded\"") != NULL;
+        reply_free(&c);
+    }
+    if (!unloaded || now_s() - t0 < 0.5) fail_msg("c unloaded: %d after %.2f s (keep_alive 1s)", unloaded, now_s() - t0);
+    /* unload and the errors of the admin routes */
+    expect(http(s.port, "POST", "/v1/models/a/unload", "", NULL), 200, "\"state\":\"unloaded\"");
+    expect_error(http(s.port, "POST", "/v1/models/nope/load", "", NULL), 404, "model", "model_not_found");
+    expect_error(http(s.port, "POST", "/v1/models/a/explode", "", NULL), 404, "null", "not_found");
+    char *log = stop_server_with(&s, SIGTERM);
+    assert_non_null(strstr(log, "a: loaded in "));
+    assert_non_null(strstr(log, "evicted for "));
+    free(log);
+    free(want);
+    for (int i = 0; i < 3; i++) unlink(path[i]);
+    unlink(cfg);
+    rmdir(dir);
 }
 
 /* Every refusal of a generation request: the right status, param, code. */
@@ -1217,6 +1393,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_structured_output, kill_live_server),
         cmocka_unit_test_teardown(test_tool_calls, kill_live_server),
         cmocka_unit_test_teardown(test_keep_alive, kill_live_server),
+        cmocka_unit_test_teardown(test_memory_budget, kill_live_server),
         cmocka_unit_test_teardown(test_queue_and_cancel, kill_live_server),
         cmocka_unit_test_teardown(test_abuse, kill_live_server),
         cmocka_unit_test_teardown(test_health_and_models, kill_live_server),

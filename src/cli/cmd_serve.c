@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "serve/config.h"
 #include "serve/server.h"
 
 /* Defaults: a body of 8 MiB, 8 KiB of request line and headers (and MHD's
@@ -25,6 +26,7 @@
 #define SERVE_DEFAULT_CONNECTIONS 64
 #define SERVE_DEFAULT_TIMEOUT_S 60
 #define SERVE_API_KEY_FILE_MAX 4096
+#define SERVE_CONFIG_FILE_MAX (1u << 20)
 /* Generation: requests generating at once per model, and waiting. */
 #define SERVE_DEFAULT_PARALLEL 2
 #define SERVE_DEFAULT_QUEUE 16
@@ -84,6 +86,95 @@ static int scan_models(const char *dir, const char ***list, int *n, char ***owne
     return rc;
 }
 
+/* "dir/stories260K.gguf" -> "stories260K" (malloc'd). */
+static char *file_stem(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (n > 5 && strcmp(base + n - 5, ".gguf") == 0) n -= 5;
+    return strndup(base, n);
+}
+
+/* The --config file, parsed into *fc. 0, or an exit status. */
+static int read_config(const char *path, serve_file_config *fc)
+{
+    static const cli_file_kind kind = {.what = "config file", .limit = SERVE_CONFIG_FILE_MAX, .regular = 1};
+    char *text = NULL, err[512];
+    size_t len;
+    if (cli_read_file(path, &kind, &text, &len) != 0) return EXIT_LIB;
+    const int rc = serve_config_parse(text, len, fc, err, sizeof err);
+    free(text);
+    return rc == 0 ? 0 : cli_error("%s: %s", path, err);
+}
+
+/* Another model to serve: a file given on the command line, with the
+ * server's defaults and its file stem as id. 0, or an exit status. */
+static int add_model_file(serve_file_config *fc, const char *path)
+{
+    serve_model_config *m = realloc(fc->models, ((size_t)fc->n_models + 1) * sizeof *m);
+    if (!m) return cli_error("out of memory");
+    fc->models = m;
+    m += fc->n_models;
+    *m = (serve_model_config){.keep_alive_s = SERVE_KEEP_ALIVE_DEFAULT, .kv_type = -1};
+    m->sampling = mote_sampler_default_params();
+    fc->n_models++;
+    m->id = file_stem(path);
+    m->file = strdup(path);
+    return m->id && m->file ? 0 : cli_error("out of memory");
+}
+
+/* m's file as a path: a config's relative path names a file beside the
+ * config file if there is one; else a path as it is, or a store name
+ * (pulled first if it is a catalogue name, hf:... or a URL). 0, or an
+ * exit status. */
+static int resolve_file(serve_model_config *m, const char *config_file)
+{
+    char path[4096], *beside = NULL;
+    const char *slash = config_file ? strrchr(config_file, '/') : NULL;
+    if (slash && m->file[0] != '/' && asprintf(&beside, "%.*s/%s", (int)(slash - config_file), config_file, m->file) < 0)
+        return cli_error("out of memory");
+    struct stat st;
+    const int there = beside && stat(beside, &st) == 0 && S_ISREG(st.st_mode);
+    int rc = cli_model_path(there ? beside : m->file, path, sizeof path);
+    free(beside);
+    if (rc != 0) return rc;
+    char *p = strdup(path);
+    if (!p) return cli_error("out of memory");
+    free(m->file);
+    m->file = p;
+    return 0;
+}
+
+/* --alias NAME=ID[,NAME=ID...]: each NAME another name of the model ID. */
+static int add_aliases(const cli_spec *spec, serve_file_config *fc, const char *list)
+{
+    char *text = strdup(list);
+    if (!text) return cli_error("out of memory");
+    int rc = 0;
+    for (char *save = NULL, *tok = strtok_r(text, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq || eq == tok || !eq[1]) {
+            rc = args_usage_error(spec, "--alias wants NAME=ID pairs separated by commas, not '%s'", tok);
+            break;
+        }
+        *eq = '\0';
+        serve_model_config *m = NULL;
+        for (int i = 0; i < fc->n_models && !m; i++)
+            if (strcmp(fc->models[i].id, eq + 1) == 0) m = &fc->models[i];
+        if (!m) {
+            rc = cli_error("--alias %s=%s: no model has the id '%s'", tok, eq + 1, eq + 1);
+            break;
+        }
+        char **a = realloc(m->aliases, ((size_t)m->n_aliases + 1) * sizeof *a);
+        if (a) m->aliases = a;
+        if (!a || !(a[m->n_aliases] = strdup(tok))) rc = cli_error("out of memory");
+        else m->n_aliases++;
+    }
+    free(text);
+    return rc;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *api_key = NULL, *api_key_file = NULL;
@@ -92,6 +183,7 @@ int cmd_serve(int argc, char **argv)
     int keep_alive = 0;
     int n_ctx = 0, n_threads = 0, kv_type = MOTE_KV_F16, parallel = SERVE_DEFAULT_PARALLEL, queue = SERVE_DEFAULT_QUEUE;
     const char *kv_name = "f16", *template_file = NULL, *models_dir = NULL, *aliases = NULL;
+    const char *config_file = NULL, *budget_text = NULL;
     const cli_opt opts[] = {
         {0, "host", ARG_STRING, &host, "ADDR", "address to listen on (default 127.0.0.1)", 0, 0, NULL},
         {0, "port", ARG_INT, &port, "N", "port (default 8080; 0: a free one, printed)", 0, 65535, NULL},
@@ -117,26 +209,41 @@ int cmd_serve(int argc, char **argv)
         {0, "alias", ARG_STRING, &aliases, "NAME=ID[,...]", "other names a request may use for a model "
          "(e.g. gpt-4o-mini=smollm2-135m)", 0, 0, NULL},
         {0, "models", ARG_STRING, &models_dir, "DIR", "serve every *.gguf file in DIR too", 0, 0, NULL},
+        {0, "config", ARG_STRING, &config_file, "FILE", "models and their settings from a JSON file (see the notes)",
+         0, 0, NULL},
+        {0, "memory-budget", ARG_STRING, &budget_text, "BYTES", "what the loaded models may hold together, e.g. "
+         "6GiB (default: the config's, else 3/4 of physical memory); idle models are unloaded to make room", 0, 0,
+         NULL},
         {0, "chat-template-file", ARG_STRING, &template_file, "FILE",
          "use this Jinja chat template for every model, not theirs", 0, 0, NULL},
         {0},
     };
     const char **models = calloc((size_t)argc + 1, sizeof *models);
     if (!models) return cli_error("out of memory");
-    char *file_key = NULL, *tmpl = NULL, **scanned = NULL, *alias_text = NULL;
-    const char **alias = NULL, **alias_of = NULL;
-    int n_aliases = 0;
+    char *file_key = NULL, *tmpl = NULL, **scanned = NULL;
     int n_scanned = 0;
+    serve_file_config fc = {0};
     int rc;
     const cli_spec spec = {
         .verb = "serve",
         .usage = "[MODEL]... [--models DIR] [options]",
         .about = "Serve the models over HTTP with OpenAI's API shapes until SIGTERM or Ctrl-C.\n"
                  "Each MODEL (a GGUF file, or a store name: see mote pull) is named by its file\n"
-                 "stem and opened on first use.\n"
+                 "stem and loaded on first use, within a memory budget: a model that does not fit\n"
+                 "unloads idle ones (lowest priority, then least recently used; never one with\n"
+                 "requests in flight, nor a pinned one), or the request gets 503 and Retry-After.\n"
                  "Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models,\n"
-                 "GET /metrics, GET /health, POST /tokenize, POST /detokenize.",
-        .notes = "Listening on an address other than loopback needs --api-key or --api-key-file.\n"
+                 "GET /v1/models/ID, POST /v1/models/ID/load|unload|pin|unpin, GET /metrics,\n"
+                 "GET /health, POST /tokenize, POST /detokenize. A request names a model by id,\n"
+                 "alias or role:ROLE.",
+        .notes = "A --config file is JSON: {\"memory_budget\": \"6GiB\", \"models\": [{\"id\": \"chat\",\n"
+                 "\"file\": \"qwen3-0.6b.gguf\", \"aliases\": [\"assistant\"], \"role\": \"chat\", \"keep_alive\":\n"
+                 "\"5m\", \"priority\": 1, \"pinned\": false, \"n_ctx\": 4096, \"max_streams\": 4,\n"
+                 "\"kv_type\": \"f16\", \"sampling\": {\"temperature\": 0.7}}]}; every key but id and file\n"
+                 "is optional, an unknown key is an error. Files are found beside the config\n"
+                 "file, else as given (paths or store names). MODELs on the command line are\n"
+                 "served too; --memory-budget wins over the file's.\n"
+                 "Listening on an address other than loopback needs --api-key or --api-key-file.\n"
                  "Once ready, the command prints 'mote serve: listening on http://HOST:PORT' on stderr.\n"
                  "Sampling defaults (a request's fields override them): temperature 0.8, top_k 40,\n"
                  "top_p 0.95, min_p 0.05, no penalties, a fresh seed per request. A model without\n"
@@ -153,47 +260,26 @@ int cmd_serve(int argc, char **argv)
         rc = args_usage_error(&spec, "give --api-key or --api-key-file, not both");
         goto out;
     }
-    /* store names (pulled first when they are catalogue names, hf:... or URLs) */
-    for (int i = 0; i < n_pos; i++) {
-        char path[4096];
-        if ((rc = cli_model_path(models[i], path, sizeof path)) != 0) goto out;
-        if (strcmp(path, models[i]) == 0) continue;
-        char *kept = strdup(path), **o = kept ? realloc(scanned, ((size_t)n_scanned + 1) * sizeof *o) : NULL;
-        if (!o) {
-            free(kept);
-            rc = cli_error("out of memory");
-            goto out;
-        }
-        scanned = o;
-        scanned[n_scanned++] = kept;
-        models[i] = kept;
-    }
+    if (config_file && (rc = read_config(config_file, &fc)) != 0) goto out;
+    const int n_configured = fc.n_models;
+    /* positional models, then --models DIR, after the config's */
     if (models_dir) {
         const int before = n_pos;
         if ((rc = scan_models(models_dir, &models, &n_pos, &scanned, &n_scanned)) != 0) goto out;
         qsort(models + before, (size_t)(n_pos - before), sizeof *models, by_name);
         if (n_pos == before) fprintf(stderr, "mote serve: warning: --models %s holds no .gguf file\n", models_dir);
     }
-    /* --alias NAME=ID,NAME=ID: split in place into the two lists */
-    if (aliases) {
-        alias_text = strdup(aliases);
-        const size_t most = strlen(aliases) / 2 + 1;
-        alias = calloc(most, sizeof *alias);
-        alias_of = calloc(most, sizeof *alias_of);
-        if (!alias_text || !alias || !alias_of) {
-            rc = cli_error("out of memory");
-            goto out_alias;
-        }
-        for (char *save = NULL, *tok = strtok_r(alias_text, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            char *eq = strchr(tok, '=');
-            if (!eq || eq == tok || !eq[1]) {
-                rc = args_usage_error(&spec, "--alias wants NAME=ID pairs separated by commas, not '%s'", tok);
-                goto out_alias;
-            }
-            *eq = '\0';
-            alias[n_aliases] = tok;
-            alias_of[n_aliases++] = eq + 1;
-        }
+    for (int i = 0; i < n_pos; i++)
+        if ((rc = add_model_file(&fc, models[i])) != 0) goto out;
+    /* store names (pulled first when they are catalogue names, hf:... or URLs) */
+    for (int i = 0; i < fc.n_models; i++)
+        if ((rc = resolve_file(&fc.models[i], i < n_configured ? config_file : NULL)) != 0) goto out;
+    if (aliases && (rc = add_aliases(&spec, &fc, aliases)) != 0) goto out;
+    uint64_t budget = fc.memory_budget;
+    if (budget_text && serve_parse_bytes(budget_text, &budget) != 0) {
+        rc = args_usage_error(&spec, "--memory-budget wants bytes, e.g. 6442450944, 6GiB or 512MiB, not '%s'",
+                              budget_text);
+        goto out;
     }
     cli_check_threads(n_threads);
     if ((rc = cli_kv_type(&spec, kv_name, &kv_type)) != 0) goto out;
@@ -233,8 +319,9 @@ int cmd_serve(int argc, char **argv)
         .max_header = SERVE_DEFAULT_MAX_HEADER,
         .max_connections = (unsigned)max_conn,
         .timeout_s = (unsigned)timeout_s,
-        .models = models,
-        .n_models = n_pos,
+        .models = fc.models,
+        .n_models = fc.n_models,
+        .memory_budget = budget,
         .n_ctx = n_ctx,
         .n_threads = n_threads,
         .kv_type = kv_type,
@@ -242,9 +329,6 @@ int cmd_serve(int argc, char **argv)
         .queue_max = queue,
         .chat_template = tmpl,
         .keep_alive_s = keep_alive,
-        .alias = alias,
-        .alias_of = alias_of,
-        .n_aliases = n_aliases,
     };
     serve_server *server;
     char err[512];
@@ -264,10 +348,7 @@ int cmd_serve(int argc, char **argv)
 out_key:
     free(file_key);
 out:
-out_alias:
-    free(alias_text);
-    free(alias);
-    free(alias_of);
+    serve_config_free(&fc);
     free(tmpl);
     for (int i = 0; i < n_scanned; i++) free(scanned[i]);
     free(scanned);

@@ -32,6 +32,7 @@ static const cli_verb verbs[] = {
     {"logits", "the top logits at every position of a token sequence (teacher forcing)", cmd_logits},
     {"bench", "measure prompt and generation speed (like llama-bench)", cmd_bench},
     {"serve", "serve models over HTTP with OpenAI's API (local server)", cmd_serve},
+    {"ps", "show the models a running mote serve has loaded", cmd_ps},
     {"pull", "download a model into the store (a short name, hf:ORG/REPO/FILE, a URL)", cmd_pull},
     {"list", "list the models in the store", cmd_list},
     {"show", "where a stored model came from, its size and SHA-256", cmd_show},

@@ -40,6 +40,8 @@ struct serve_gen {
     int chat;                  /* chat.completion(s), else text_completion */
     int stream, include_usage, top_logprobs;
     const mote_model *model;
+    serve_model *served;       /* the fleet's entry: its first token after a load is logged */
+    int seen_token;            /* a take has shown a generated token */
     char *model_id;
     char id[48];
     time_t created;
@@ -522,13 +524,24 @@ static enum MHD_Result answer(serve_gen *g, struct MHD_Connection *c, const sche
     return serve_reply_json(c, MHD_HTTP_OK, root);
 }
 
+/* sched_job_take, noting the job's first generated token to the fleet. */
+static int take(serve_gen *g, sched_output *o)
+{
+    const int rc = sched_job_take(g->job, o, 1);
+    if (rc > 0 && o->n_generated > 0 && !g->seen_token) {
+        g->seen_token = 1;
+        serve_model_first_token(g->server, g->served);
+    }
+    return rc;
+}
+
 /* Take what is ready until the job ends (then answer) or nothing is
  * (then the connection is suspended until the scheduler resumes it). */
 static enum MHD_Result collect(serve_gen *g, struct MHD_Connection *c)
 {
     for (;;) {
         sched_output o;
-        const int rc = sched_job_take(g->job, &o, 1);
+        const int rc = take(g, &o);
         if (rc < 0) return MHD_NO;
         if (rc == 0) return MHD_YES; /* parked: the handler is called again on resume */
         const int kept = keep_output(g, &o);
@@ -717,7 +730,7 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
         }
         if (g->done) return MHD_CONTENT_READER_END_OF_STREAM;
         sched_output o;
-        const int rc = sched_job_take(g->job, &o, 1);
+        const int rc = take(g, &o);
         if (rc < 0) return MHD_CONTENT_READER_END_WITH_ERROR;
         if (rc == 0) return 0; /* parked: MHD resumes the connection when output comes */
         const int ok = sse_output(g, &o);
@@ -729,27 +742,6 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 /* ------------------------------------------------------------------------
  * Requests
  * ---------------------------------------------------------------------- */
-
-/* The model's scheduler, started on first use. */
-static sched *model_sched(serve_server *s, serve_model *m, serve_error *err)
-{
-    pthread_mutex_lock(&s->lock);
-    if (!m->sched) {
-        const sched_config cfg = {
-            .n_ctx = s->cfg.n_ctx,
-            .n_threads = s->cfg.n_threads,
-            .kv_type = s->cfg.kv_type,
-            .n_parallel = s->cfg.n_parallel > 0 ? s->cfg.n_parallel : 1,
-            .queue_max = s->cfg.queue_max,
-        };
-        char why[256];
-        if (sched_create(m->model, &cfg, &m->sched, why, sizeof why) != 0)
-            serve_fail(err, 500, "server_error", NULL, "model", "starting model '%.60s': %.160s", m->id, why);
-    }
-    sched *sc = m->sched;
-    pthread_mutex_unlock(&s->lock);
-    return sc;
-}
 
 /* The tokens of a rendered conversation, asking for the count first:
  * by mote_chat_tokenize (msgs) or from a JSON context (ctx not NULL). */
@@ -919,8 +911,10 @@ static enum MHD_Result start(serve_server *s, struct MHD_Connection *c, serve_co
     const int chat = req->kind == SERVE_REQ_CHAT;
     serve_error err;
     serve_model *m = serve_find_model(s, conn, req->model, &err);
-    sched *sc = m ? model_sched(s, m, &err) : NULL;
-    if (!sc) return serve_reply_error(c, &err);
+    if (!m)
+        return conn->retry_after ? serve_reply_error_with(c, &err, MHD_HTTP_HEADER_RETRY_AFTER, "1")
+                                 : serve_reply_error(c, &err);
+    sched *sc = m->sched;
 
     mote_token *prompt = NULL;
     size_t n_prompt = 0;
@@ -948,7 +942,7 @@ static enum MHD_Result start(serve_server *s, struct MHD_Connection *c, serve_co
     }
 
     serve_gen *g = calloc(1, sizeof *g);
-    if (!g || !(g->model_id = strdup(m->id))) {
+    if (!g || !(g->model_id = strdup(m->cfg.id))) {
         free(g);
         free(prompt);
         return MHD_NO;
@@ -963,6 +957,7 @@ static enum MHD_Result start(serve_server *s, struct MHD_Connection *c, serve_co
     g->include_usage = req->stream && req->include_usage;
     g->top_logprobs = req->top_logprobs;
     g->model = m->model;
+    g->served = m;
     g->created = time(NULL);
     const unsigned serial = ++s->next_id;
     snprintf(g->id, sizeof g->id, "%s-%08llx%08x", chat ? "chatcmpl" : "cmpl", (unsigned long long)g->created,
@@ -1015,7 +1010,9 @@ static enum MHD_Result start(serve_server *s, struct MHD_Connection *c, serve_co
         .peer_closed = g->fd >= 0 ? gen_peer_closed : NULL,
         .user = g,
     };
-    if (!req->has_seed) p.sampling.seed = fresh_seed(s);
+    /* the model's sampling defaults, where the request says nothing */
+    serve_sampling_apply(&p.sampling, &m->cfg.sampling, m->cfg.sampling_set & ~req->sampling_set);
+    if (!(req->has_seed || (m->cfg.sampling_set & SERVE_SAMPLE_SEED))) p.sampling.seed = fresh_seed(s);
     int busy = 0;
     char why[256];
     const int rc = sched_submit(sc, &p, &g->job, &busy, why, sizeof why);

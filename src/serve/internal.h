@@ -13,17 +13,26 @@
 #include <microhttpd.h>
 
 #include "mote.h"
+#include "serve/config.h"
 #include "serve/request.h"
 #include "serve/sched.h"
 #include "serve/server.h"
 
 typedef struct serve_model {
-    char *id;           /* the file stem: "stories260K" */
-    const char *path;   /* as given */
-    mote_model *model;  /* NULL until first used (or after --keep-alive unloaded it) */
-    sched *sched;       /* NULL until the first generation */
+    serve_model_config cfg; /* as configured (the strings are the caller's) */
+    const char *path;   /* cfg.file, resolved */
+    mote_model *model;  /* NULL while unloaded (fleet.c) */
+    sched *sched;       /* started with the model */
+    uint64_t charged;   /* bytes the budget holds for it while loaded */
+    int pinned;         /* never evicted nor unloaded when idle (cfg, then pin/unpin) */
     int active;         /* requests holding it (serve_find_model to completion) */
-    double last_used;   /* when the last of them completed (CLOCK_MONOTONIC seconds) */
+    double last_used;   /* when the last of them completed (serve_now) */
+    /* events: for the log, /v1/models and /metrics */
+    double loaded_at;   /* when the last load finished */
+    double load_ms;     /* how long it took: open, plan, session */
+    double first_token_ms; /* from the start of the last load to its first token */
+    int awaiting_first_token;
+    unsigned long long n_loads, n_evictions;
 } serve_model;
 
 /* The statuses /metrics counts separately (others: "other"). */
@@ -35,12 +44,14 @@ struct serve_server {
     struct MHD_Daemon *daemon;
     int port;
     time_t created;          /* "created" of every model in /v1/models */
-    serve_model *models;     /* cfg.n_models */
-    int *alias_model;        /* cfg.n_aliases: the model each alias names */
-    pthread_mutex_t lock;    /* guards models[].model and .sched */
+    serve_model *models;     /* the fleet (fleet.c) */
+    int n_models;
+    uint64_t charged;        /* bytes of the loaded models, at most cfg.memory_budget */
+    unsigned long long n_evictions;
+    pthread_mutex_t lock;    /* guards the fleet's state */
     atomic_int in_flight;    /* requests begun and not yet completed */
     atomic_uint next_id;     /* for response ids */
-    pthread_t janitor;       /* --keep-alive: unloads idle models */
+    pthread_t janitor;       /* unloads models idle past their keep_alive */
     pthread_cond_t janitor_cond;
     int janitor_started, janitor_stop;
     /* /metrics: answers by route (the last row: no route) and status */
@@ -57,6 +68,8 @@ typedef struct serve_conn {
     serve_gen *gen;      /* a generation in progress (gen.c) */
     serve_model *model;  /* the model it uses, held until it completes */
     int route;           /* index in the route table, -1: none */
+    int retry_after;     /* a refusal for want of memory: the answer says when to retry */
+    int model_route;     /* /v1/models/{name}[/{action}] (server.c's model_route) */
     unsigned status;     /* of the answer queued */
 } serve_conn;
 
@@ -70,10 +83,30 @@ enum MHD_Result serve_reply_error(struct MHD_Connection *c, const serve_error *e
 /* The same with one more header (header NULL: none). */
 enum MHD_Result serve_reply_error_with(struct MHD_Connection *c, const serve_error *e, const char *header,
                                        const char *value);
-/* The model a request names (the only one when it names none), opened on
- * first use and held for the request (conn) until it completes, so that
- * --keep-alive never unloads it under a request; NULL with *err filled. */
+/* The fleet (fleet.c). */
+double serve_now(void); /* CLOCK_MONOTONIC seconds */
+/* The model a request names -- id, alias or "role:ROLE"; the only one
+ * when it names none -- loaded if it is not (evicting idle ones to make
+ * room) and held for the request (conn) until it completes, so that it is
+ * never unloaded under a request; NULL with *err filled (503 with
+ * conn->retry_after when the budget is held by models in use). */
 serve_model *serve_find_model(serve_server *s, serve_conn *conn, const char *id, serve_error *err);
+/* A request lets go of the model it held. */
+void serve_release_model(serve_server *s, serve_model *m);
+/* A request of m's produced a token: the first since a load is logged. */
+void serve_model_first_token(serve_server *s, serve_model *m);
+/* GET /v1/models (every model's state, the aliases, the budget), GET
+ * /v1/models/{name}, POST /v1/models/{name}/{load,unload,pin,unpin}:
+ * JSON, or NULL with *err (and *retry for a 503 of the budget). */
+cJSON *serve_models_json(serve_server *s);
+cJSON *serve_model_json(serve_server *s, const char *name, serve_error *err);
+cJSON *serve_model_admin(serve_server *s, const char *name, const char *action, serve_error *err, int *retry);
+/* Build the fleet from cfg and start its janitor; load the pinned
+ * models; end every generation (shutdown); stop and close everything. */
+int serve_fleet_start(serve_server *s, char *err, size_t errcap);
+int serve_fleet_load_pinned(serve_server *s, char *err, size_t errcap);
+void serve_fleet_cancel_all(serve_server *s);
+void serve_fleet_stop(serve_server *s);
 /* text with every byte that is not part of valid UTF-8 replaced by U+FFFD
  * (malloc'd, NULL when out of memory); n bytes of text. */
 char *serve_utf8_repaired(const char *text, size_t n);

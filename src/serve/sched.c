@@ -271,12 +271,14 @@ static void slot_free(sched *s, slot *sl)
     s->n_running--;
 }
 
+/* The job ends and leaves its slot, both under s->lock (as in
+ * slot_token): the running count is right when the consumer wakes. */
 static void slot_end(sched *s, slot *sl, sched_finish why, const char *error)
 {
+    pthread_mutex_lock(&s->lock);
     pthread_mutex_lock(&sl->job->lock);
     job_end(sl->job, why, error);
     pthread_mutex_unlock(&sl->job->lock);
-    pthread_mutex_lock(&s->lock);
     slot_free(s, sl);
     pthread_mutex_unlock(&s->lock);
 }
@@ -352,6 +354,9 @@ static void slot_token(sched *s, slot *sl, const float *logits)
 
     sched_finish why = SCHED_RUNNING;
     const char *error = NULL;
+    /* The counters change under s->lock before the consumer can learn of
+     * the end: a client that reads /metrics after its answer sees them. */
+    pthread_mutex_lock(&s->lock);
     pthread_mutex_lock(&j->lock);
     j->n_generated = sl->n_gen;
     j->t_last = now_s();
@@ -384,8 +389,6 @@ static void slot_token(sched *s, slot *sl, const float *logits)
     }
     if (why != SCHED_RUNNING) job_end(j, why, error);
     pthread_mutex_unlock(&j->lock);
-
-    pthread_mutex_lock(&s->lock);
     s->n_generated_tokens++;
     if (why != SCHED_RUNNING) slot_free(s, sl);
     pthread_mutex_unlock(&s->lock);
@@ -541,6 +544,35 @@ static void *run(void *arg)
  * Creation and submission
  * ---------------------------------------------------------------------- */
 
+/* A sampler's buffers per vocabulary entry, at most: candidates (8),
+ * penalised logits, counts, grammar-masked logits (4 each). */
+#define SAMPLER_BYTES_PER_TOKEN 20
+
+/* The session a scheduler with cfg holds. */
+static mote_session_params session_params(const sched_config *cfg)
+{
+    mote_session_params sp = mote_session_default_params();
+    sp.n_ctx = cfg->n_ctx;
+    sp.n_threads = cfg->n_threads;
+    sp.kv_type = cfg->kv_type;
+    sp.n_seq_max = cfg->n_parallel;
+    sp.n_batch = cfg->n_batch > 0 ? cfg->n_batch : SCHED_N_BATCH_DEFAULT;
+    if (sp.n_batch < cfg->n_parallel) sp.n_batch = cfg->n_parallel;
+    return sp;
+}
+
+int sched_plan(const mote_model *model, const sched_config *cfg, mote_memory *mem)
+{
+    if (cfg->n_parallel < 1) return -1;
+    const mote_session_params sp = session_params(cfg);
+    if (mote_session_plan(model, &sp, mem) != MOTE_OK) return -1;
+    /* the slots, the batch, and each stream's sampler */
+    mem->heap += (uint64_t)cfg->n_parallel * (sizeof(slot) + sizeof(sched_job *)) +
+                 (uint64_t)sp.n_batch * 4 * sizeof(int32_t) + (uint64_t)sp.n_batch +
+                 (uint64_t)cfg->n_parallel * SAMPLER_BYTES_PER_TOKEN * (uint64_t)mote_vocab_size(model);
+    return 0;
+}
+
 int sched_create(mote_model *model, const sched_config *cfg, sched **out, char *err, size_t errcap)
 {
     *out = NULL;
@@ -549,17 +581,11 @@ int sched_create(mote_model *model, const sched_config *cfg, sched **out, char *
     if (!s) return snprintf(err, errcap, "out of memory"), -1;
     s->model = model;
     s->cfg = *cfg;
-    s->n_batch = cfg->n_batch > 0 ? cfg->n_batch : SCHED_N_BATCH_DEFAULT;
-    if (s->n_batch < cfg->n_parallel) s->n_batch = cfg->n_parallel;
+    const mote_session_params sp = session_params(cfg);
+    s->n_batch = sp.n_batch;
     s->n_vocab = mote_vocab_size(model);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, NULL);
-    mote_session_params sp = mote_session_default_params();
-    sp.n_ctx = cfg->n_ctx;
-    sp.n_threads = cfg->n_threads;
-    sp.kv_type = cfg->kv_type;
-    sp.n_seq_max = cfg->n_parallel;
-    sp.n_batch = s->n_batch;
     if (!(s->slots = calloc((size_t)cfg->n_parallel, sizeof *s->slots)) ||
         !(s->starting = calloc((size_t)cfg->n_parallel, sizeof *s->starting)) ||
         mote_batch_init(&s->batch, s->n_batch) != MOTE_OK) {

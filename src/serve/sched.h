@@ -104,6 +104,10 @@ typedef struct sched_job sched_job;
 /* Create a session for model (which must outlive the scheduler) and start
  * its thread. 0, or -1 with err filled. */
 int sched_create(mote_model *model, const sched_config *cfg, sched **out, char *err, size_t errcap);
+/* The memory a scheduler created with cfg would hold (kv, scratch, heap:
+ * its session's plan and its own tables), before it exists. 0, or -1
+ * (mote_last_error says why). */
+int sched_plan(const mote_model *model, const sched_config *cfg, mote_memory *mem);
 /* End every job, queued or running, as cancelled (their consumers are
  * woken); the scheduler stays ready for new ones. */
 void sched_cancel_all(sched *s);

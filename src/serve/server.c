@@ -95,56 +95,8 @@ static enum MHD_Result fail(struct MHD_Connection *c, int status, const char *ty
 }
 
 /* ------------------------------------------------------------------------
- * Models
+ * Text
  * ---------------------------------------------------------------------- */
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-serve_model *serve_find_model(serve_server *s, serve_conn *conn, const char *id, serve_error *err)
-{
-    int k = -1;
-    if (!id && s->cfg.n_models == 1) k = 0;
-    else if (!id) {
-        serve_fail(err, 400, "invalid_request_error", NULL, "model", "'model' is required: this server has %d models",
-                   s->cfg.n_models);
-        return NULL;
-    }
-    for (int i = 0; k < 0 && i < s->cfg.n_models; i++)
-        if (strcmp(s->models[i].id, id) == 0) k = i;
-    for (int i = 0; k < 0 && i < s->cfg.n_aliases; i++)
-        if (strcmp(s->cfg.alias[i], id) == 0) k = s->alias_model[i];
-    if (k < 0) {
-        serve_fail(err, 404, "invalid_request_error", "model_not_found", "model", "The model '%.200s' does not exist",
-                   id);
-        return NULL;
-    }
-    pthread_mutex_lock(&s->lock);
-    serve_model *m = &s->models[k];
-    if (!m->model && mote_model_open(m->path, NULL, &m->model) != MOTE_OK)
-        serve_fail(err, 500, "server_error", NULL, "model", "opening model '%.60s': %.160s", m->id, mote_last_error());
-    const int ok = m->model != NULL;
-    if (ok && !conn->model) {
-        conn->model = m;
-        m->active++;
-    }
-    pthread_mutex_unlock(&s->lock);
-    return ok ? m : NULL;
-}
-
-/* "dir/stories260K.gguf" -> "stories260K" (malloc'd). */
-static char *file_stem(const char *path)
-{
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    size_t n = strlen(base);
-    if (n > 5 && strcmp(base + n - 5, ".gguf") == 0) n -= 5;
-    return strndup(base, n);
-}
 
 /* The length of the valid UTF-8 sequence at s[0..n), or 0 when it is not
  * one (overlong forms, surrogates and code points past U+10FFFF are not). */
@@ -237,27 +189,33 @@ static enum MHD_Result get_health(serve_server *s, struct MHD_Connection *c)
 
 static enum MHD_Result get_models(serve_server *s, struct MHD_Connection *c)
 {
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "object", "list");
-    cJSON *data = cJSON_AddArrayToObject(root, "data");
-    for (int i = 0; i < s->cfg.n_models; i++) {
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddStringToObject(m, "id", s->models[i].id);
-        cJSON_AddStringToObject(m, "object", "model");
-        cJSON_AddNumberToObject(m, "created", (double)s->created);
-        cJSON_AddStringToObject(m, "owned_by", "mote");
-        cJSON_AddItemToArray(data, m);
-    }
-    for (int i = 0; i < s->cfg.n_aliases; i++) { /* aliases too: clients pick from this list */
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddStringToObject(m, "id", s->cfg.alias[i]);
-        cJSON_AddStringToObject(m, "object", "model");
-        cJSON_AddNumberToObject(m, "created", (double)s->created);
-        cJSON_AddStringToObject(m, "owned_by", "mote");
-        cJSON_AddStringToObject(m, "parent", s->models[s->alias_model[i]].id);
-        cJSON_AddItemToArray(data, m);
-    }
-    return serve_reply_json(c, MHD_HTTP_OK, root);
+    return serve_reply_json(c, MHD_HTTP_OK, serve_models_json(s));
+}
+
+/* A refusal of find_model or an admin action: 503s of the budget say
+ * when to retry. */
+static enum MHD_Result reply_model_error(struct MHD_Connection *c, const serve_error *e, int retry)
+{
+    return retry ? serve_reply_error_with(c, e, MHD_HTTP_HEADER_RETRY_AFTER, "1") : serve_reply_error(c, e);
+}
+
+/* GET /v1/models/{name}: one model (OpenAI's "retrieve model", with
+ * mote's status); POST /v1/models/{name}/{load,unload,pin,unpin}. */
+static enum MHD_Result model_route(serve_server *s, struct MHD_Connection *c, const char *rest, int post)
+{
+    char name[SERVE_ID_MAX + 1], action[16] = "";
+    const char *slash = strrchr(rest, '/');
+    const size_t n = post && slash ? (size_t)(slash - rest) : strlen(rest);
+    serve_error err;
+    if (n == 0 || n > SERVE_ID_MAX || (post && (!slash || strlen(slash + 1) >= sizeof action)))
+        return fail(c, 404, "invalid_request_error", "not_found", NULL,
+                    post ? "Invalid URL: POST /v1/models/{model}/{load,unload,pin,unpin}" : "Invalid URL: GET /v1/models/{model}");
+    memcpy(name, rest, n);
+    name[n] = '\0';
+    if (post) strcpy(action, slash + 1);
+    int retry = 0;
+    cJSON *o = post ? serve_model_admin(s, name, action, &err, &retry) : serve_model_json(s, name, &err);
+    return o ? serve_reply_json(c, MHD_HTTP_OK, o) : reply_model_error(c, &err, retry);
 }
 
 static enum MHD_Result post_tokenize(serve_server *s, struct MHD_Connection *c, serve_conn *conn,
@@ -265,7 +223,7 @@ static enum MHD_Result post_tokenize(serve_server *s, struct MHD_Connection *c, 
 {
     serve_error err;
     const serve_model *m = serve_find_model(s, conn, req->model, &err);
-    if (!m) return serve_reply_error(c, &err);
+    if (!m) return reply_model_error(c, &err, conn->retry_after);
     mote_model *model = m->model;
     size_t n = 0;
     mote_status st = mote_tokenize(model, req->content, req->content_len, req->add_special, req->parse_special,
@@ -290,7 +248,7 @@ static enum MHD_Result post_detokenize(serve_server *s, struct MHD_Connection *c
 {
     serve_error err;
     const serve_model *m = serve_find_model(s, conn, req->model, &err);
-    if (!m) return serve_reply_error(c, &err);
+    if (!m) return reply_model_error(c, &err, conn->retry_after);
     mote_model *model = m->model;
     const int n_vocab = mote_vocab_size(model);
     for (size_t i = 0; i < req->n_tokens; i++)
@@ -357,6 +315,8 @@ static const route routes[] = {
     {"/v1/completions", ROUTE_POST, SERVE_REQ_COMPLETION, NULL, serve_post_completion},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
+/* GET /v1/models/{name}, POST /v1/models/{name}/{action}: model_route */
+#define MODELS_PREFIX "/v1/models/"
 
 static enum MHD_Result get_metrics(serve_server *s, struct MHD_Connection *c)
 {
@@ -379,8 +339,8 @@ static enum MHD_Result get_metrics(serve_server *s, struct MHD_Connection *c)
                "# TYPE mote_http_requests_in_flight gauge\nmote_http_requests_in_flight %d\n",
             (int)s->in_flight - 1 /* not this one */);
     static const char *const help[][3] = {
-        {"mote_model_loaded", "gauge", "1 when the model is open."},
-        {"mote_model_bytes", "gauge", "Bytes of the model: its mapped file and its KV cache."},
+        {"mote_model_loaded", "gauge", "1 when the model is loaded."},
+        {"mote_model_bytes", "gauge", "Bytes the memory budget holds for the model: file, KV cache, scratch."},
         {"mote_requests_queued", "gauge", "Requests waiting for a slot."},
         {"mote_requests_running", "gauge", "Requests generating."},
         {"mote_slots", "gauge", "Requests a model generates at once."},
@@ -388,36 +348,53 @@ static enum MHD_Result get_metrics(serve_server *s, struct MHD_Connection *c)
         {"mote_generated_tokens_total", "counter", "Tokens generated."},
         {"mote_forward_seconds_total", "counter", "Time spent in forward passes."},
         {"mote_tokens_per_second", "gauge", "Tokens (prompt and generated) per second of forward passes, since start."},
+        {"mote_model_loads_total", "counter", "Times the model was loaded."},
+        {"mote_model_evictions_total", "counter", "Times the model was unloaded to make room for another."},
+        {"mote_model_load_seconds", "gauge", "How long the last load took."},
+        {"mote_model_first_token_seconds", "gauge", "From the start of the last load to its first generated token."},
     };
     for (size_t h = 0; h < sizeof help / sizeof *help; h++) {
         fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", help[h][0], help[h][2], help[h][0], help[h][1]);
-        for (int i = 0; i < s->cfg.n_models; i++) {
+        for (int i = 0; i < s->n_models; i++) {
             pthread_mutex_lock(&s->lock);
             const serve_model *m = &s->models[i];
             sched_stats st = {0};
             if (m->sched) sched_get_stats(m->sched, &st);
-            mote_memory mem = {0};
-            if (m->model) mote_model_memory(m->model, &mem);
-            const int loaded = m->model != NULL;
+            const serve_model now = *m;
             pthread_mutex_unlock(&s->lock);
             fprintf(f, "%s{model=\"", help[h][0]);
-            label(f, m->id);
+            label(f, m->cfg.id);
             fputs("\"} ", f);
             switch (h) {
-            case 0: fprintf(f, "%d\n", loaded); break;
-            case 1: fprintf(f, "%llu\n", (unsigned long long)mem.mapped + st.kv_bytes); break;
+            case 0: fprintf(f, "%d\n", now.model != NULL); break;
+            case 1: fprintf(f, "%llu\n", (unsigned long long)now.charged); break;
             case 2: fprintf(f, "%d\n", st.queued); break;
             case 3: fprintf(f, "%d\n", st.running); break;
             case 4: fprintf(f, "%d\n", st.n_parallel); break;
             case 5: fprintf(f, "%lld\n", st.n_prompt_tokens); break;
             case 6: fprintf(f, "%lld\n", st.n_generated_tokens); break;
             case 7: fprintf(f, "%.6f\n", st.busy_seconds); break;
-            default:
+            case 8:
                 fprintf(f, "%.3f\n",
                         st.busy_seconds > 0 ? (double)(st.n_prompt_tokens + st.n_generated_tokens) / st.busy_seconds : 0.0);
+                break;
+            case 9: fprintf(f, "%llu\n", now.n_loads); break;
+            case 10: fprintf(f, "%llu\n", now.n_evictions); break;
+            case 11: fprintf(f, "%.6f\n", now.load_ms * 1e-3); break;
+            default: fprintf(f, "%.6f\n", now.first_token_ms * 1e-3);
             }
         }
     }
+    pthread_mutex_lock(&s->lock);
+    const unsigned long long budget = s->cfg.memory_budget, used = s->charged, evictions = s->n_evictions;
+    pthread_mutex_unlock(&s->lock);
+    fprintf(f, "# HELP mote_memory_budget_bytes Bytes the loaded models may hold together.\n"
+               "# TYPE mote_memory_budget_bytes gauge\nmote_memory_budget_bytes %llu\n"
+               "# HELP mote_memory_used_bytes Bytes the loaded models hold.\n"
+               "# TYPE mote_memory_used_bytes gauge\nmote_memory_used_bytes %llu\n"
+               "# HELP mote_evictions_total Models unloaded to make room for others.\n"
+               "# TYPE mote_evictions_total counter\nmote_evictions_total %llu\n",
+            budget, used, evictions);
     if (fclose(f) != 0 || !text) return free(text), MHD_NO;
     struct MHD_Response *r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (!r) return free(text), MHD_NO;
@@ -473,6 +450,17 @@ static enum MHD_Result handle_request(serve_server *s, struct MHD_Connection *c,
                         "Missing or incorrect API key: send 'Authorization: Bearer KEY'");
         int known;
         const route *r = find_route(url, method, &known);
+        if (!r && strncmp(url, MODELS_PREFIX, sizeof MODELS_PREFIX - 1) == 0) {
+            const int post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+            if (!post && strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+                serve_error e;
+                serve_fail(&e, 405, "invalid_request_error", "method_not_allowed", NULL,
+                           "%.16s is not allowed on %.100s", method, url);
+                return serve_reply_error_with(c, &e, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
+            }
+            conn->model_route = 1;
+            return MHD_YES; /* answered once the body (ignored) has come */
+        }
         if (!r && known) {
             serve_error e;
             serve_fail(&e, 405, "invalid_request_error", "method_not_allowed", NULL, "%.16s is not allowed on %.100s",
@@ -511,6 +499,8 @@ static enum MHD_Result handle_request(serve_server *s, struct MHD_Connection *c,
     if (conn->too_large)
         return fail(c, 413, "invalid_request_error", "request_too_large", NULL,
                     "The request body is larger than %zu bytes", s->cfg.max_body);
+    if (conn->model_route)
+        return model_route(s, c, url + sizeof MODELS_PREFIX - 1, strcmp(method, MHD_HTTP_METHOD_POST) == 0);
     int known;
     const route *r = find_route(url, method, &known);
     if (r->get) return r->get(s, c);
@@ -540,13 +530,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     if (conn) {
         count_answer(s, conn);
         serve_gen_free(conn->gen);
-        if (conn->model) { /* the request lets go of its model */
-            pthread_mutex_lock(&s->lock);
-            conn->model->active--;
-            conn->model->last_used = mono_now();
-            pthread_cond_signal(&s->janitor_cond);
-            pthread_mutex_unlock(&s->lock);
-        }
+        if (conn->model) serve_release_model(s, conn->model);
         free(conn->body);
         s->in_flight--;
     }
@@ -598,60 +582,9 @@ int serve_secret_equal(const char *a, size_t alen, const char *b, size_t blen)
     return diff == 0;
 }
 
-/* --keep-alive: a model no request has held for keep_alive_s seconds is
- * closed (its scheduler and KV cache too); the next request opens it
- * again. The thread sleeps on a condition variable until the earliest such
- * moment, or indefinitely while nothing is loaded: no polling. */
-static void *janitor(void *arg)
-{
-    serve_server *s = arg;
-    pthread_mutex_lock(&s->lock);
-    while (!s->janitor_stop) {
-        const double now = mono_now(), keep = s->cfg.keep_alive_s;
-        double next = 0;
-        for (int i = 0; i < s->cfg.n_models; i++) {
-            serve_model *m = &s->models[i];
-            if (!m->model || m->active > 0) continue;
-            if (now - m->last_used >= keep) { /* idle long enough: unload, outside the lock */
-                sched *sc = m->sched;
-                mote_model *model = m->model;
-                m->sched = NULL;
-                m->model = NULL;
-                pthread_mutex_unlock(&s->lock);
-                sched_free(sc);
-                mote_model_close(model);
-                pthread_mutex_lock(&s->lock);
-                continue;
-            }
-            const double due = m->last_used + keep;
-            if (next == 0 || due < next) next = due;
-        }
-        if (s->janitor_stop) break;
-        if (next == 0) {
-            pthread_cond_wait(&s->janitor_cond, &s->lock);
-        } else {
-            struct timespec until;
-            clock_gettime(CLOCK_MONOTONIC, &until);
-            const double wait = next - mono_now() + 0.001;
-            until.tv_sec += (time_t)wait;
-            until.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
-            if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
-            pthread_cond_timedwait(&s->janitor_cond, &s->lock, &until);
-        }
-    }
-    pthread_mutex_unlock(&s->lock);
-    return NULL;
-}
-
 static void free_server(serve_server *s)
 {
-    for (int i = 0; s->models && i < s->cfg.n_models; i++) {
-        sched_free(s->models[i].sched);
-        mote_model_close(s->models[i].model);
-        free(s->models[i].id);
-    }
-    free(s->models);
-    free(s->alias_model);
+    serve_fleet_stop(s);
     pthread_cond_destroy(&s->janitor_cond);
     pthread_mutex_destroy(&s->lock);
     free(s);
@@ -671,42 +604,12 @@ int serve_start(const serve_config *cfg, serve_server **out, char *err, size_t e
     pthread_cond_init(&s->janitor_cond, &ca);
     pthread_condattr_destroy(&ca);
     _Static_assert(N_ROUTES <= SERVE_N_ROUTES_MAX, "more routes than /metrics counts");
-    s->models = calloc(cfg->n_models ? (size_t)cfg->n_models : 1, sizeof *s->models);
-    if (!s->models) return free_server(s), snprintf(err, errcap, "out of memory"), -1;
-    for (int i = 0; i < cfg->n_models; i++) {
-        s->models[i].path = cfg->models[i];
-        if (!(s->models[i].id = file_stem(cfg->models[i]))) return free_server(s), snprintf(err, errcap, "out of memory"), -1;
-        for (int j = 0; j < i; j++)
-            if (strcmp(s->models[j].id, s->models[i].id) == 0) {
-                snprintf(err, errcap, "two models have the id '%s' (%s and %s)", s->models[i].id, cfg->models[j],
-                         cfg->models[i]);
-                return free_server(s), -1;
-            }
+    if (!s->cfg.memory_budget) {
+        const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        s->cfg.memory_budget = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 4 * 3 : UINT64_MAX / 2;
     }
-
-    /* aliases: each names one model, and no name is taken twice */
-    if (cfg->n_aliases > 0 && !(s->alias_model = calloc((size_t)cfg->n_aliases, sizeof *s->alias_model)))
-        return free_server(s), snprintf(err, errcap, "out of memory"), -1;
-    for (int i = 0; i < cfg->n_aliases; i++) {
-        s->alias_model[i] = -1;
-        for (int j = 0; j < cfg->n_models; j++) {
-            if (strcmp(cfg->alias_of[i], s->models[j].id) == 0) s->alias_model[i] = j;
-            if (strcmp(cfg->alias[i], s->models[j].id) == 0) {
-                snprintf(err, errcap, "--alias %s: a model already has that id", cfg->alias[i]);
-                return free_server(s), -1;
-            }
-        }
-        for (int j = 0; j < i; j++)
-            if (strcmp(cfg->alias[i], cfg->alias[j]) == 0) {
-                snprintf(err, errcap, "--alias %s is given twice", cfg->alias[i]);
-                return free_server(s), -1;
-            }
-        if (s->alias_model[i] < 0) {
-            snprintf(err, errcap, "--alias %s=%s: no model has the id '%s'", cfg->alias[i], cfg->alias_of[i],
-                     cfg->alias_of[i]);
-            return free_server(s), -1;
-        }
-    }
+    if (serve_fleet_start(s, err, errcap) != 0 || serve_fleet_load_pinned(s, err, errcap) != 0)
+        return free_server(s), -1;
 
     struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM}, *ai = NULL;
     char port[16];
@@ -740,14 +643,6 @@ int serve_start(const serve_config *cfg, serve_server **out, char *err, size_t e
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : cfg->port;
-    if (cfg->keep_alive_s > 0) {
-        if (pthread_create(&s->janitor, NULL, janitor, s) != 0) {
-            MHD_stop_daemon(s->daemon);
-            snprintf(err, errcap, "cannot start a thread");
-            return free_server(s), -1;
-        }
-        s->janitor_started = 1;
-    }
     *out = s;
     return 0;
 }
@@ -760,13 +655,6 @@ int serve_port(const serve_server *s)
 void serve_stop(serve_server *s)
 {
     if (!s) return;
-    if (s->janitor_started) {
-        pthread_mutex_lock(&s->lock);
-        s->janitor_stop = 1;
-        pthread_cond_signal(&s->janitor_cond);
-        pthread_mutex_unlock(&s->lock);
-        pthread_join(s->janitor, NULL);
-    }
     /* Stop accepting, then give the requests in flight time to end (idle
      * keep-alive connections are closed at once by MHD_stop_daemon). */
     const MHD_socket fd = MHD_quiesce_daemon(s->daemon);
@@ -776,10 +664,7 @@ void serve_stop(serve_server *s)
     /* Cancel the generations still running: their connections resume,
      * answer (a stream gets an error event and its end) and complete. No
      * connection may stay suspended when MHD stops. */
-    pthread_mutex_lock(&s->lock);
-    for (int i = 0; i < s->cfg.n_models; i++)
-        if (s->models[i].sched) sched_cancel_all(s->models[i].sched);
-    pthread_mutex_unlock(&s->lock);
+    serve_fleet_cancel_all(s);
     for (int waited = 0; s->in_flight > 0 && waited < SERVE_DRAIN_MS; waited += SERVE_DRAIN_STEP_MS)
         nanosleep(&(struct timespec){0, SERVE_DRAIN_STEP_MS * 1000000L}, NULL);
     MHD_stop_daemon(s->daemon);

@@ -3,13 +3,17 @@
  *
  * One polling thread (epoll on Linux) serves every connection and blocks
  * in the kernel while none has work, so an idle server costs no CPU.
- * Models are listed at start and opened on first use; each generates on
- * a scheduler thread of its own (sched.h), which sleeps while idle.
+ * Models are listed at start and loaded on first use within a memory
+ * budget (fleet.c); each generates on a scheduler thread of its own
+ * (sched.h), which sleeps while idle.
  */
 #ifndef MOTE_SERVE_SERVER_H
 #define MOTE_SERVE_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "serve/config.h"
 
 typedef struct serve_config {
     const char *host;          /* address to bind, numeric IPv4 or IPv6 */
@@ -19,20 +23,17 @@ typedef struct serve_config {
     size_t max_header;         /* bytes of a connection's request line and headers */
     unsigned max_connections;  /* more are refused at accept */
     unsigned timeout_s;        /* an idle connection is closed after this */
-    const char *const *models; /* model file paths */
+    const serve_model_config *models; /* what to serve; the strings must outlive the server */
     int n_models;
-    /* generation: each model's scheduler (sched.h) */
-    int n_ctx;                 /* positions per sequence; 0: the model's */
+    uint64_t memory_budget;    /* bytes the loaded models may hold together; 0: 3/4 of physical memory */
+    /* the models' defaults, where their config says nothing */
+    int n_ctx;                 /* positions per stream; 0: the model's */
     int n_threads;             /* 0: the whole pool */
     int kv_type;               /* enum mote_kv_type */
-    int n_parallel;            /* requests generating at once per model */
+    int n_parallel;            /* streams generating at once per model */
     int queue_max;             /* requests waiting per model; more get 429 */
     const char *chat_template; /* overrides every model's; NULL: theirs */
-    double keep_alive_s;       /* > 0: close a model no request used for this long */
-    /* other names of models: alias[i] names the model whose id is alias_of[i] */
-    const char *const *alias;
-    const char *const *alias_of;
-    int n_aliases;
+    double keep_alive_s;       /* > 0: unload a model no request used for this long; else never */
 } serve_config;
 
 typedef struct serve_server serve_server;
