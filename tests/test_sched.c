@@ -120,9 +120,10 @@ typedef struct result {
     sched_output last;
 } result;
 
-static void drain(sched_job *j, result *r)
+/* Take j's output into r (appending) until it ends, or, with
+ * until_generated > 0, until it has generated that many tokens. */
+static void take_into(sched_job *j, result *r, int until_generated)
 {
-    memset(r, 0, sizeof *r);
     const time_t t0 = time(NULL);
     for (;;) {
         sched_output o;
@@ -139,12 +140,19 @@ static void drain(sched_job *j, result *r)
             r->last = o;
             return;
         }
+        if (until_generated > 0 && o.n_generated >= until_generated) return;
         if (!got) usleep(1000);
         if (time(NULL) - t0 >= 300) { /* a hang fails, saying where; qemu on a loaded machine is slow */
             watchdog_dump("a scheduler job has not finished in 300 s");
             fail_msg("a job did not finish in 300 s");
         }
     }
+}
+
+static void drain(sched_job *j, result *r)
+{
+    memset(r, 0, sizeof *r);
+    take_into(j, r, 0);
 }
 
 static sched_job *submit(sched *s, const mote_token *prompt, int n, int max_tokens, const char *const *stop,
@@ -253,6 +261,70 @@ static void test_prefix_reuse(void **state)
     assert_int_equal(again.last.n_cached, n - 1);
     assert_int_equal(again.len, first.len);
     assert_memory_equal(again.text, first.text, first.len);
+    sched_free(s);
+}
+
+/* The greedy reference's text equals r's, and r ended as the reference did. */
+static void expect_reference(const result *r, const mote_token *prompt, int n, int n_predict)
+{
+    const mote_sampler_params sp = greedy();
+    reference ref;
+    reference_run(prompt, n, n_predict, &sp, 128, &ref);
+    assert_int_equal(r->last.finish, ref.eog ? SCHED_FINISH_STOP : SCHED_FINISH_LENGTH);
+    assert_int_equal(r->len, ref.len);
+    assert_memory_equal(r->text, ref.text, ref.len);
+}
+
+/* A prompt that shares a prefix with a job generating in another slot
+ * copies that prefix's keys and values instead of evaluating them, and
+ * both give their solo references. */
+static void test_prefix_copied_across_slots(void **state)
+{
+    (void)state;
+    sched *s = make_sched(2, 4, 128);
+    mote_token a[64], b[64];
+    const int na = tokenize("Once upon a time there was a little dog who liked to run", a, 64);
+    const int nb = tokenize("Once upon a time there was a little dog who hated the rain", b, 64);
+    int common = 0;
+    while (common < na && common < nb && a[common] == b[common]) common++;
+    assert_true(common >= 8);
+    result ra = {0}, rb;
+    sched_job *ja = submit(s, a, na, 30, NULL, 0, -1);
+    take_into(ja, &ra, 2); /* a is generating in its slot */
+    sched_job *jb = submit(s, b, nb, 20, NULL, 0, -1);
+    drain(jb, &rb);
+    take_into(ja, &ra, 0);
+    print_message("[   INFO   ] %d of %d prompt tokens copied from the busy slot\n", rb.last.n_cached, nb);
+    assert_int_equal(ra.last.n_cached, 0);
+    assert_int_equal(rb.last.n_cached, common);
+    expect_reference(&ra, a, na, 30);
+    expect_reference(&rb, b, nb, 20);
+    sched_job_release(ja);
+    sched_job_release(jb);
+    sched_free(s);
+}
+
+/* A stream released in the middle of a batch leaves the others as they
+ * would be alone. */
+static void test_cancel_leaves_others(void **state)
+{
+    (void)state;
+    sched *s = make_sched(3, 4, 128);
+    mote_token p[3][64];
+    int n[3];
+    result r[3] = {0};
+    sched_job *j[3];
+    for (int k = 0; k < 3; k++) {
+        n[k] = tokenize(prompts[k], p[k], 64);
+        j[k] = submit(s, p[k], n[k], 40, NULL, 0, -1);
+    }
+    take_into(j[1], &r[1], 3);
+    sched_job_release(j[1]); /* mid-generation, the two others running */
+    for (int k = 0; k < 3; k += 2) {
+        take_into(j[k], &r[k], 0);
+        expect_reference(&r[k], p[k], n[k], 40);
+        sched_job_release(j[k]);
+    }
     sched_free(s);
 }
 
@@ -515,6 +587,8 @@ int main(void)
         cmocka_unit_test(test_greedy_matches_generate),
         cmocka_unit_test(test_batched_jobs_match),
         cmocka_unit_test(test_prefix_reuse),
+        cmocka_unit_test(test_prefix_copied_across_slots),
+        cmocka_unit_test(test_cancel_leaves_others),
         cmocka_unit_test(test_stop_across_tokens),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_logprobs),

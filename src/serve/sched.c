@@ -66,6 +66,7 @@ typedef struct slot {
     mote_sampler *smp;
     int out_i;            /* batch index of this slot's output this step, or -1 */
     int feeding;          /* prompt tokens in this step's batch */
+    unsigned long last_used; /* when its last job started (a count of starts) */
 } slot;
 
 struct sched {
@@ -73,6 +74,7 @@ struct sched {
     mote_session *session;
     sched_config cfg;
     int n_ctx, n_vocab, n_batch;
+    unsigned long n_starts;  /* jobs started: the slots' clock */
     pthread_t thread;
     int thread_started;
     pthread_mutex_t lock;
@@ -283,15 +285,39 @@ static void slot_end(sched *s, slot *sl, sched_finish why, const char *error)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* Start job j in the free slot sl: keep the cached prefix it shares. */
+/* The slot other than sl whose cache (busy or not) shares the longest
+ * prefix with j's prompt, longer than `than`; NULL if none. */
+static slot *prefix_source(sched *s, const slot *sl, const sched_job *j, int than, int *len)
+{
+    slot *best = NULL;
+    *len = than;
+    for (int i = 0; i < s->cfg.n_parallel; i++) {
+        slot *o = &s->slots[i];
+        if (o == sl) continue;
+        const int n = mote_seq_common_prefix(s->session, o->seq, j->prompt, j->n_prompt);
+        if (n > *len) *len = n, best = o;
+    }
+    return best;
+}
+
+/* Start job j in the free slot sl: keep the cached prefix it shares, or
+ * copy a longer one from another slot, even one generating (a shared
+ * system prompt or document is evaluated once: copying its keys and
+ * values costs a memory copy, evaluating them a forward pass). */
 static void slot_start(sched *s, slot *sl, sched_job *j)
 {
     sl->job = j;
     sl->n_gen = 0;
     sl->generating = 0;
+    sl->last_used = ++s->n_starts;
     const int prefix = mote_seq_common_prefix(s->session, sl->seq, j->prompt, j->n_prompt);
     int keep = prefix < j->n_prompt ? prefix : j->n_prompt - 1; /* one token gives the logits */
-    if (mote_seq_truncate(s->session, sl->seq, keep) != MOTE_OK) { /* a cut a sliding window cannot take */
+    int shared;
+    const slot *src = prefix_source(s, sl, j, prefix, &shared);
+    if (shared > j->n_prompt - 1) shared = j->n_prompt - 1;
+    if (src && shared > keep && mote_seq_copy(s->session, src->seq, sl->seq, shared) == MOTE_OK) {
+        keep = shared;
+    } else if (mote_seq_truncate(s->session, sl->seq, keep) != MOTE_OK) { /* a cut a sliding window cannot take */
         keep = 0;
         mote_seq_clear(s->session, sl->seq);
     }
@@ -491,7 +517,9 @@ static void cancel_everything(sched *s)
         if (s->slots[i].job) atomic_store(&s->slots[i].job->cancel, 1);
 }
 
-/* The free slot whose cache shares the longest prefix with j's prompt. */
+/* The free slot whose cache shares the longest prefix with j's prompt;
+ * of those that share as much (none, often), the one used least recently:
+ * the free slots' caches are an LRU of the prefixes last seen. */
 static slot *best_slot(sched *s, const sched_job *j)
 {
     slot *best = NULL;
@@ -500,7 +528,7 @@ static slot *best_slot(sched *s, const sched_job *j)
         slot *sl = &s->slots[i];
         if (sl->job) continue;
         const int len = mote_seq_common_prefix(s->session, sl->seq, j->prompt, j->n_prompt);
-        if (len > best_len) best_len = len, best = sl;
+        if (len > best_len || (len == best_len && sl->last_used < best->last_used)) best_len = len, best = sl;
     }
     return best;
 }

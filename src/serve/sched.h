@@ -7,7 +7,10 @@
  * batch: the next token of each generating slot and pieces of the prompts
  * being read, so that streams advance together (continuous batching). A
  * new job goes to the free slot whose cached tokens share the longest
- * prefix with its prompt, and only the rest of the prompt is evaluated.
+ * prefix with its prompt (else the one used least recently: free slots
+ * keep their caches, an LRU of recent prefixes); if another slot, even a
+ * busy one, shares a longer prefix, its keys and values are copied over.
+ * Only the rest of the prompt is evaluated.
  *
  * The thread sleeps on a condition variable while no job is queued or
  * running: an idle scheduler costs no CPU.
