@@ -1024,6 +1024,15 @@ static void test_memory_budget(void **state)
         reply_free(&c);
     }
     if (!unloaded || now_s() - t0 < 0.5) fail_msg("c unloaded: %d after %.2f s (keep_alive 1s)", unloaded, now_s() - t0);
+    /* priority before recency: with a (priority 1) used longest ago and b
+     * (priority 0) just now, c's load evicts b */
+    expect(http(s.port, "POST", "/v1/models/a/unpin", "", NULL), 200, "\"pinned\":false");
+    expect(http(s.port, "POST", "/v1/models/a/load", "", NULL), 200, "\"state\":\"loaded\"");
+    sleep_ms(20);
+    expect(http(s.port, "POST", "/v1/models/b/load", "", NULL), 200, "\"state\":\"loaded\"");
+    expect(http(s.port, "POST", "/v1/models/c/load", "", NULL), 200, "\"state\":\"loaded\"");
+    expect(http(s.port, "GET", "/v1/models/a", NULL, NULL), 200, "\"state\":\"loaded\"");
+    expect(http(s.port, "GET", "/v1/models/bee", NULL, NULL), 200, "\"state\":\"unloaded\"");
     /* unload and the errors of the admin routes */
     expect(http(s.port, "POST", "/v1/models/a/unload", "", NULL), 200, "\"state\":\"unloaded\"");
     expect_error(http(s.port, "POST", "/v1/models/nope/load", "", NULL), 404, "model", "model_not_found");
