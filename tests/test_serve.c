@@ -567,6 +567,21 @@ static const char *stories_model(void)
     return path;
 }
 
+/* Seconds until GET path's body holds want (polled every 100 ms), or -1
+ * after timeout_s. */
+static double wait_for(int port, const char *path, const char *want, double timeout_s)
+{
+    const double t0 = now_s();
+    while (now_s() - t0 < timeout_s) {
+        sleep_ms(100);
+        reply r = http(port, "GET", path, NULL, NULL);
+        const int found = strstr(r.body, want) != NULL;
+        reply_free(&r);
+        if (found) return now_s() - t0;
+    }
+    return -1;
+}
+
 /* Greedy through the API is `mote run --temp 0`, token for token. */
 static void test_completion_matches_run(void **state)
 {
@@ -844,16 +859,9 @@ static void test_keep_alive(void **state)
     reply first = http(s.port, "POST", "/v1/completions", body, NULL);
     assert_int_equal(first.status, 200);
     expect(http(s.port, "GET", "/metrics", NULL, NULL), 200, "mote_model_loaded{model=\"stories260K\"} 1\n");
-    const double t0 = now_s();
-    int unloaded = 0;
-    while (!unloaded && now_s() - t0 < 10) {
-        sleep_ms(100);
-        reply m = http(s.port, "GET", "/metrics", NULL, NULL);
-        unloaded = strstr(m.body, "mote_model_loaded{model=\"stories260K\"} 0\n") != NULL;
-        reply_free(&m);
-    }
-    if (!unloaded) fail_msg("the model is still loaded %.1f s after its last request", now_s() - t0);
-    if (now_s() - t0 < 0.5) fail_msg("unloaded after %.2f s, before --keep-alive 1", now_s() - t0);
+    const double waited = wait_for(s.port, "/metrics", "mote_model_loaded{model=\"stories260K\"} 0\n", 10);
+    if (waited < 0) fail_msg("the model is still loaded 10 s after its last request");
+    if (waited < 0.5) fail_msg("unloaded after %.2f s, before --keep-alive 1", waited);
     reply again = http(s.port, "POST", "/v1/completions", body, NULL);
     assert_int_equal(again.status, 200);
     /* greedy: the same text from the reopened model */
@@ -1015,15 +1023,8 @@ static void test_memory_budget(void **state)
     }
     /* c's keep_alive of 1 s unloads it; b (the server's default: forever) stays */
     expect(http(s.port, "POST", "/v1/models/c/load", "", NULL), 200, "\"state\":\"loaded\"");
-    const double t0 = now_s();
-    int unloaded = 0;
-    while (!unloaded && now_s() - t0 < 10) {
-        sleep_ms(100);
-        reply c = http(s.port, "GET", "/v1/models/c", NULL, NULL);
-        unloaded = strstr(c.body, "\"state\":\"unloaded\"") != NULL;
-        reply_free(&c);
-    }
-    if (!unloaded || now_s() - t0 < 0.5) fail_msg("c unloaded: %d after %.2f s (keep_alive 1s)", unloaded, now_s() - t0);
+    const double waited = wait_for(s.port, "/v1/models/c", "\"state\":\"unloaded\"", 10);
+    if (waited < 0.5) fail_msg("c unloaded after %.2f s (keep_alive 1s; -1: not in 10 s)", waited);
     /* priority before recency: with a (priority 1) used longest ago and b
      * (priority 0) just now, c's load evicts b */
     expect(http(s.port, "POST", "/v1/models/a/unpin", "", NULL), 200, "\"pinned\":false");

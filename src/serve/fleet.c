@@ -202,6 +202,16 @@ static serve_model *resolve(serve_server *s, const char *name)
     return found;
 }
 
+/* resolve(), or NULL with a 404 naming the model. */
+static serve_model *resolve_or_fail(serve_server *s, const char *name, serve_error *err)
+{
+    serve_model *m = resolve(s, name);
+    if (!m)
+        serve_fail(err, 404, "invalid_request_error", "model_not_found", "model", "The model '%.200s' does not exist",
+                   name);
+    return m;
+}
+
 serve_model *serve_find_model(serve_server *s, serve_conn *conn, const char *id, serve_error *err)
 {
     if (!id && s->n_models != 1) {
@@ -209,12 +219,8 @@ serve_model *serve_find_model(serve_server *s, serve_conn *conn, const char *id,
                    s->n_models);
         return NULL;
     }
-    serve_model *m = id ? resolve(s, id) : &s->models[0];
-    if (!m) {
-        serve_fail(err, 404, "invalid_request_error", "model_not_found", "model", "The model '%.200s' does not exist",
-                   id);
-        return NULL;
-    }
+    serve_model *m = id ? resolve_or_fail(s, id, err) : &s->models[0];
+    if (!m) return NULL;
     pthread_mutex_lock(&s->lock);
     int retry = 0;
     const int ok = load(s, m, err, &retry) == 0;
@@ -302,12 +308,8 @@ cJSON *serve_models_json(serve_server *s)
 
 cJSON *serve_model_json(serve_server *s, const char *name, serve_error *err)
 {
-    serve_model *m = resolve(s, name);
-    if (!m) {
-        serve_fail(err, 404, "invalid_request_error", "model_not_found", "model", "The model '%.200s' does not exist",
-                   name);
-        return NULL;
-    }
+    serve_model *m = resolve_or_fail(s, name, err);
+    if (!m) return NULL;
     pthread_mutex_lock(&s->lock);
     cJSON *o = model_json(s, m);
     pthread_mutex_unlock(&s->lock);
@@ -317,12 +319,8 @@ cJSON *serve_model_json(serve_server *s, const char *name, serve_error *err)
 cJSON *serve_model_admin(serve_server *s, const char *name, const char *action, serve_error *err, int *retry)
 {
     *retry = 0;
-    serve_model *m = resolve(s, name);
-    if (!m) {
-        serve_fail(err, 404, "invalid_request_error", "model_not_found", "model", "The model '%.200s' does not exist",
-                   name);
-        return NULL;
-    }
+    serve_model *m = resolve_or_fail(s, name, err);
+    if (!m) return NULL;
     pthread_mutex_lock(&s->lock);
     int rc = 0;
     if (strcmp(action, "load") == 0) {
