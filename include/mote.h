@@ -268,6 +268,14 @@ typedef struct mote_session_params {
      * Cancelling rolls every sequence back to where the call found it. */
     mote_progress_fn progress;
     void *progress_user;
+    /* Most output rows an evaluation may keep (logits or hidden states);
+     * 0: no cap (a decode keeps at most n_batch; mote_session_eval with
+     * all_logits keeps n). A cap bounds the outputs' memory (n_vocab
+     * floats a row) and mote_session_plan counts it: a server sampling one
+     * token per stream sets its stream count. An evaluation asking for
+     * more fails with MOTE_E_INVALID, changing nothing. Pooled embeddings
+     * keep every token of a batch: leave it 0 there. */
+    int n_outputs_max;
 } mote_session_params;
 
 MOTE_API mote_session_params mote_session_default_params(void);
@@ -378,11 +386,12 @@ MOTE_API mote_status mote_session_kv_bytes(const mote_model *model, const mote_s
  * scratch and heap as mote_session_memory counts them (kv_used, mapped
  * and resident 0), for the thread count creation would get now. Scratch
  * is at its peak, the output rows (n_vocab floats each; n_embd for
- * embeddings) at n_batch, the most a decode can ask for: a new session
- * holds one row and grows as evaluations ask for more, so the session's
- * kv and heap equal the plan and its scratch stays within it -- except
- * that mote_session_eval with all_logits over n > n_batch tokens grows
- * the outputs to n rows. MOTE_E_INVALID for a NULL model or mem or a
+ * embeddings) at n_batch, the most a decode can ask for, or at
+ * n_outputs_max if that is smaller: a new session holds one row and grows
+ * as evaluations ask for more, so the session's kv and heap equal the plan
+ * and its scratch stays within it -- except that, with no n_outputs_max,
+ * mote_session_eval with all_logits over n > n_batch tokens grows the
+ * outputs to n rows. MOTE_E_INVALID for a NULL model or mem or a
  * vocab-only model; bad params fail as in mote_session_create. */
 MOTE_API mote_status mote_session_plan(const mote_model *model, const mote_session_params *params, mote_memory *mem);
 

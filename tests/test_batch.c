@@ -699,6 +699,33 @@ static void test_session_plan_edges(void **state)
     assert_int_equal(mem.scratch - plan.scratch, 4 * sizeof(float) * (uint64_t)mote_vocab_size(m));
     mote_session_free(s);
 
+    /* n_outputs_max 2: the plan counts two rows; a third is refused and
+     * changes nothing; two still work */
+    sp.n_outputs_max = 2;
+    mote_memory capped;
+    assert_int_equal(mote_session_plan(m, &sp, &capped), MOTE_OK);
+    assert_int_equal(plan.scratch - capped.scratch, 6 * sizeof(float) * (uint64_t)mote_vocab_size(m));
+    assert_int_equal(mote_session_create(m, &sp, &s), MOTE_OK);
+    mote_batch b;
+    assert_int_equal(mote_batch_init(&b, 8), MOTE_OK);
+    for (int t = 0; t < 3; t++) assert_int_equal(mote_batch_add(&b, toks[t], 0, -1, 1), MOTE_OK);
+    assert_int_equal(mote_session_decode(s, &b), MOTE_E_INVALID);
+    assert_non_null(strstr(mote_last_error(), "n_outputs_max"));
+    assert_int_equal(mote_seq_pos(s, 0), 0);
+    assert_int_equal(mote_session_eval(s, toks, 3, 1), MOTE_E_INVALID);
+    assert_int_equal(mote_seq_pos(s, 0), 0);
+    mote_batch_clear(&b);
+    for (int t = 0; t < 3; t++) assert_int_equal(mote_batch_add(&b, toks[t], 0, -1, t > 0), MOTE_OK);
+    assert_int_equal(mote_session_decode(s, &b), MOTE_OK);
+    assert_int_equal(mote_seq_pos(s, 0), 3);
+    assert_int_equal(mote_session_memory(s, &mem, NULL), MOTE_OK);
+    assert_int_equal(mem.scratch, capped.scratch);
+    mote_batch_free(&b);
+    mote_session_free(s);
+    sp.n_outputs_max = -1;
+    assert_int_equal(mote_session_plan(m, &sp, &plan), MOTE_E_INVALID);
+    sp.n_outputs_max = 0;
+
     sp.n_seq_max = MOTE_N_SEQ_MAX + 1; /* what creation refuses */
     assert_int_equal(mote_session_plan(m, &sp, &plan), MOTE_E_INVALID);
     assert_int_equal(mote_session_create(m, &sp, &s), MOTE_E_INVALID);

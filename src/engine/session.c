@@ -48,6 +48,7 @@ struct mote_session {
     int out_width;        /* n_vocab or n_embd */
     float *out;           /* (out_cap, out_width) */
     int out_cap;          /* rows allocated */
+    int n_outputs_max;    /* most rows an evaluation may keep; 0: no cap */
     int out_rows;         /* rows valid */
     int last_n;           /* tokens of the last evaluation */
     int *out_map;         /* batch index -> row, -1 if none (decode; n_batch entries) */
@@ -149,6 +150,7 @@ static mote_status check_params(mote_session_params *p, const arch_hparams *hp)
     if (p->n_batch == 0) p->n_batch = DEFAULT_N_BATCH;
     if (p->n_batch > p->n_ctx) p->n_batch = p->n_ctx;
     if (p->n_seq_max == 0) p->n_seq_max = 1;
+    if (p->n_outputs_max < 0) return mote_fail(MOTE_E_INVALID, "session: negative n_outputs_max %d", p->n_outputs_max);
     if (p->n_ctx > MOTE_N_CTX_MAX)
         return mote_fail(MOTE_E_INVALID, "session: n_ctx %d is above %d", p->n_ctx, MOTE_N_CTX_MAX);
     if (p->n_seq_max > MOTE_N_SEQ_MAX)
@@ -190,6 +192,7 @@ static mote_status shape(mote_session *s, const mote_model *model, const mote_se
     s->out_width = s->embeddings ? hp->n_embd : hp->n_vocab;
     s->progress = p->progress;
     s->progress_user = p->progress_user;
+    s->n_outputs_max = p->n_outputs_max;
     s->eval_first = -1;
     s->st.n_ctx = p->n_ctx;
     s->st.rope_ff = arch_rope_factors(s->arch, p->n_ctx);
@@ -386,6 +389,9 @@ static int layer_done(void *user)
 static mote_status reserve_out(mote_session *s, int rows)
 {
     if (rows <= s->out_cap) return MOTE_OK;
+    if (s->n_outputs_max && rows > s->n_outputs_max)
+        return mote_fail(MOTE_E_INVALID, "session: this evaluation keeps %d output rows; the session was created for "
+                                         "at most %d (n_outputs_max)", rows, s->n_outputs_max);
     float *p = realloc(s->out, sizeof(float) * (size_t)s->out_width * (size_t)rows);
     if (!p) return mote_fail(MOTE_E_NOMEM, "out of memory for %d output rows", rows);
     s->heap_bytes += sizeof(float) * (size_t)s->out_width * (size_t)(rows - s->out_cap);
@@ -818,10 +824,10 @@ mote_status mote_session_plan(const mote_model *model, const mote_session_params
     uint32_t kv_type;
     MOTE_TRY(session_args("mote_session_plan", model, params, &p, &kv_type));
     /* the session creation would make, shaped but not allocated, its
-     * outputs at their peak: a decode's n_batch rows */
+     * outputs at their peak: a decode's n_batch rows, or the cap */
     mote_session s = {0};
     MOTE_TRY(shape(&s, model, &p, kv_type, pool_size_plan(p.n_threads)));
-    s.out_cap = p.n_batch;
+    s.out_cap = p.n_outputs_max && p.n_outputs_max < p.n_batch ? p.n_outputs_max : p.n_batch;
     tables(&s, 0);
     held(&s, mem);
     free(s.kv_layers);

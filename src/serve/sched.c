@@ -584,6 +584,7 @@ static mote_session_params session_params(const sched_config *cfg)
     sp.n_threads = cfg->n_threads;
     sp.kv_type = cfg->kv_type;
     sp.n_seq_max = cfg->n_parallel;
+    sp.n_outputs_max = cfg->n_parallel; /* a step samples one token per slot */
     sp.n_batch = cfg->n_batch > 0 ? cfg->n_batch : SCHED_N_BATCH_DEFAULT;
     if (sp.n_batch < cfg->n_parallel) sp.n_batch = cfg->n_parallel;
     return sp;
