@@ -13,9 +13,10 @@
  * pinned, no request holding them -- lowest priority first, then least
  * recently used, until it fits. A model with a request in flight is never
  * evicted, so a request that cannot fit even then is refused with 503, a
- * reason and Retry-After: the budget is never exceeded, not even for a
- * moment (the evicted model is closed before the new one opens its
- * session).
+ * reason and Retry-After: the budget is not exceeded. The evicted model is
+ * closed before the new one's session is allocated or any of its weights
+ * read; only the new model's tables (its vocabulary), made when its file
+ * is opened to learn its shape and cost, exist for a moment beside it.
  *
  * Everything here runs under s->lock. Loading a small model takes
  * milliseconds (the map is not read, the session is one allocation), so
