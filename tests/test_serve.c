@@ -900,6 +900,17 @@ static long proc_kb(pid_t pid, const char *field)
     return kb;
 }
 
+/* Start counting pid's VmHWM afresh (proc(5), clear_refs). */
+static void reset_peak_rss(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/clear_refs", (int)pid);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("5", f);
+    assert_int_equal(fclose(f), 0);
+}
+
 typedef struct budget_client {
     int port;
     int first;          /* it asks budget_names[first], then the next, round after round */
@@ -973,7 +984,18 @@ static void test_memory_budget(void **state)
             budget);
     fclose(f);
     s = start_server("--config", cfg, "--parallel", "1", NULL);
+    /* the idle server's RSS once each model has been loaded and unloaded
+     * (its heap and, under an emulator, its translated code grown), then
+     * the peak counted from there (clear_refs 5 resets VmHWM) */
+    for (int i = 0; i < 3; i++) {
+        char body[128], unload[64];
+        snprintf(body, sizeof body, "{\"model\":\"%c\",\"prompt\":\"Once\",\"max_tokens\":2}", 'a' + i);
+        expect(http(s.port, "POST", "/v1/completions", body, NULL), 200, NULL);
+        snprintf(unload, sizeof unload, "/v1/models/%c/unload", 'a' + i);
+        expect(http(s.port, "POST", unload, "", NULL), 200, "\"state\":\"unloaded\"");
+    }
     const long base_kb = proc_kb(s.pid, "VmRSS");
+    reset_peak_rss(s.pid);
     atomic_int finished = 0;
     budget_client cl[3];
     for (int i = 0; i < 3; i++)
@@ -1004,11 +1026,18 @@ static void test_memory_budget(void **state)
     }
     assert_int_equal(over, 0);
     assert_true(n_evicted >= 1);
-    /* the peak RSS: the idle server, the budget, and room for the requests' buffers */
+    /* the peak RSS: the idle server, the budget, and room for the requests'
+     * buffers (under AddressSanitizer freed memory waits in a quarantine of
+     * up to 256 MB: its RSS says nothing of the budget) */
+#if defined(__SANITIZE_ADDRESS__)
+    print_message("[   INFO   ] the RSS bound is not checked under AddressSanitizer\n");
+#else
     assert_true(peak_kb <= base_kb + (long)(budget / 1024) + 4096);
+#endif
 
-    /* a pinned model stays while the two others take turns; mote ps shows it */
-    expect(http(s.port, "POST", "/v1/models/a/pin", "", NULL), 200, "\"pinned\":true");
+    /* a pinned model (pinning loads it) stays while the two others take
+     * turns; mote ps shows it */
+    expect(http(s.port, "POST", "/v1/models/a/pin", "", NULL), 200, "\"state\":\"loaded\"");
     char ps_args[64];
     snprintf(ps_args, sizeof ps_args, "ps --port %d --all", s.port);
     char *ps = mote_output(ps_args);

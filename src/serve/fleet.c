@@ -333,9 +333,12 @@ cJSON *serve_model_admin(serve_server *s, const char *name, const char *action, 
                             "model '%.60s' has %d requests in flight; unload it when they end", m->cfg.id, m->active);
         else if (m->model)
             unload(s, m, "asked to");
-    } else if (strcmp(action, "pin") == 0 || strcmp(action, "unpin") == 0) {
-        m->pinned = action[0] == 'p';
-        pthread_cond_signal(&s->janitor_cond); /* an unpinned model's keep_alive counts again */
+    } else if (strcmp(action, "pin") == 0) { /* loaded, and kept so */
+        rc = load(s, m, err, retry);
+        if (rc == 0) m->pinned = 1;
+    } else if (strcmp(action, "unpin") == 0) {
+        m->pinned = 0;
+        pthread_cond_signal(&s->janitor_cond); /* its keep_alive counts again */
     } else {
         rc = serve_fail(err, 404, "invalid_request_error", "not_found", NULL,
                         "Unknown action '%.40s' (load, unload, pin, unpin)", action);
