@@ -119,7 +119,7 @@ static int load(serve_server *s, serve_model *m, serve_error *err, int *retry)
     if (m->model) return 0;
     const double t0 = serve_now();
     mote_model *model = NULL;
-    if (mote_model_open(m->path, NULL, &model) != MOTE_OK)
+    if (mote_model_open(m->cfg.file, NULL, &model) != MOTE_OK)
         return serve_fail(err, 500, "server_error", NULL, "model", "opening model '%.60s': %.160s", m->cfg.id,
                           mote_last_error());
     const uint64_t cost = model_cost(s, m, model, err);
@@ -247,14 +247,21 @@ void serve_release_model(serve_server *s, serve_model *m)
  * Admin: POST /v1/models/{id}/load|unload|pin|unpin
  * ---------------------------------------------------------------------- */
 
-/* The state of model m as /v1/models shows it; under s->lock. */
-static cJSON *model_json(const serve_server *s, const serve_model *m)
+/* OpenAI's model object: the fields every entry of /v1/models has. */
+static cJSON *model_object(const serve_server *s, const char *id)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", m->cfg.id);
+    cJSON_AddStringToObject(o, "id", id);
     cJSON_AddStringToObject(o, "object", "model");
     cJSON_AddNumberToObject(o, "created", (double)s->created);
     cJSON_AddStringToObject(o, "owned_by", "mote");
+    return o;
+}
+
+/* The state of model m as /v1/models shows it; under s->lock. */
+static cJSON *model_json(const serve_server *s, const serve_model *m)
+{
+    cJSON *o = model_object(s, m->cfg.id);
     cJSON *st = cJSON_AddObjectToObject(o, "status");
     cJSON_AddStringToObject(st, "state", m->model ? "loaded" : "unloaded");
     cJSON_AddNumberToObject(st, "bytes", (double)m->charged);
@@ -291,11 +298,7 @@ cJSON *serve_models_json(serve_server *s)
     for (int i = 0; i < s->n_models; i++) cJSON_AddItemToArray(data, model_json(s, &s->models[i]));
     for (int i = 0; i < s->n_models; i++) /* aliases too: clients pick from this list */
         for (int a = 0; a < s->models[i].cfg.n_aliases; a++) {
-            cJSON *m = cJSON_CreateObject();
-            cJSON_AddStringToObject(m, "id", s->models[i].cfg.aliases[a]);
-            cJSON_AddStringToObject(m, "object", "model");
-            cJSON_AddNumberToObject(m, "created", (double)s->created);
-            cJSON_AddStringToObject(m, "owned_by", "mote");
+            cJSON *m = model_object(s, s->models[i].cfg.aliases[a]);
             cJSON_AddStringToObject(m, "parent", s->models[i].cfg.id);
             cJSON_AddItemToArray(data, m);
         }
@@ -430,7 +433,6 @@ int serve_fleet_start(serve_server *s, char *err, size_t errcap)
     for (int i = 0; i < cfg->n_models; i++) {
         serve_model *m = &s->models[i];
         m->cfg = cfg->models[i]; /* the strings stay the caller's */
-        m->path = m->cfg.file;
         m->pinned = m->cfg.pinned;
     }
     if (pthread_create(&s->janitor, NULL, janitor, s) != 0) return snprintf(err, errcap, "cannot start a thread"), -1;

@@ -19,8 +19,7 @@
 #include "serve/server.h"
 
 typedef struct serve_model {
-    serve_model_config cfg; /* as configured (the strings are the caller's) */
-    const char *path;   /* cfg.file, resolved */
+    serve_model_config cfg; /* as configured, cfg.file resolved (the strings are the caller's) */
     mote_model *model;  /* NULL while unloaded (fleet.c) */
     sched *sched;       /* started with the model */
     uint64_t charged;   /* bytes the budget holds for it while loaded */
