@@ -28,6 +28,10 @@ PKGS_serve := libmicrohttpd libcjson
 # The model store (src/store -> libmote-store.a): downloads with libcurl,
 # SHA-256 with libsodium; the command links it, libmote never does.
 PKGS_store := libcurl libsodium libcjson
+# The private memory (src/memory -> libmote-memory.a): the store in SQLite
+# (FTS5), ingest of HTML (libxml2), PDF (poppler), mail (GMime), the
+# vault's encryption (libsodium), the sandbox (libseccomp).
+PKGS_memory := sqlite3 libxml-2.0 poppler-glib gmime-3.0 libsodium libseccomp
 
 # Cross builds: the compiler, the target's pkg-config files (Debian multiarch)
 # and a program that runs the target's binaries here (RUNNER, empty natively).
@@ -74,6 +78,7 @@ LDLIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm
 # the server's objects call into it).
 SERVE_LDLIBS := $(BUILD)/libmote.a $(shell $(PKG_CONFIG) --libs $(PKGS_serve))
 STORE_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS_store))
+MEMORY_LDLIBS := $(BUILD)/libmote.a $(shell $(PKG_CONFIG) --libs $(PKGS_memory))
 
 # Kernels for one ISA live in files named *_avx2.c / *_avx512.c / *_neon.c /
 # *_dotprod.c and are built with that ISA enabled when the target has it (the
@@ -93,6 +98,7 @@ LIB_SRC  := $(sort $(foreach m,$(LIB_MODULES),$(shell find src/$(m) -name '*.c')
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 SERVE_SRC:= $(sort $(wildcard src/serve/*.c))
 STORE_SRC:= $(sort $(wildcard src/store/*.c))
+MEMORY_SRC:= $(sort $(wildcard src/memory/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_UTIL:= $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 
@@ -102,6 +108,8 @@ SERVE_OBJ:= $(SERVE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/serve/chat_page.o
 $(SERVE_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_serve))
 STORE_OBJ:= $(STORE_SRC:%.c=$(BUILD)/%.o)
 $(STORE_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_store))
+MEMORY_OBJ:= $(MEMORY_SRC:%.c=$(BUILD)/%.o)
+$(MEMORY_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_memory))
 $(CLI_OBJ): CFLAGS += -DMOTE_VERSION='"$(VERSION)"' 
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_UOBJ:= $(TEST_UTIL:%.c=$(BUILD)/%.o)
@@ -155,8 +163,13 @@ $(BUILD)/libmote-store.a: $(STORE_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/mote: $(CLI_OBJ) $(BUILD)/libmote-serve.a $(BUILD)/libmote-store.a $(BUILD)/libmote.a
-	$(CC) -o $@ $^ $(LDFLAGS) $(shell $(PKG_CONFIG) --libs $(PKGS_serve)) $(STORE_LDLIBS) $(LDLIBS)
+$(BUILD)/libmote-memory.a: $(MEMORY_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/mote: $(CLI_OBJ) $(BUILD)/libmote-serve.a $(BUILD)/libmote-store.a $(BUILD)/libmote-memory.a $(BUILD)/libmote.a
+	$(CC) -o $@ $^ $(LDFLAGS) $(shell $(PKG_CONFIG) --libs $(PKGS_serve)) $(STORE_LDLIBS) \
+	    $(shell $(PKG_CONFIG) --libs $(PKGS_memory)) $(LDLIBS)
 
 $(LIB_OBJ): CFLAGS += $(LIB_CFLAGS)
 
@@ -183,6 +196,12 @@ $(SERVE_TESTS): LDLIBS := $(SERVE_LDLIBS) $(LDLIBS)
 $(BUILD)/tests/test_store: $(BUILD)/libmote-store.a
 $(BUILD)/tests/test_store: LDLIBS := $(STORE_LDLIBS) $(shell $(PKG_CONFIG) --libs libmicrohttpd) $(LDLIBS)
 $(BUILD)/tests/test_store.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_store) libmicrohttpd)
+
+# The memory's tests (tests/test_mem_*.c) drive libmote-memory.a.
+MEMORY_TESTS := $(filter $(BUILD)/tests/test_mem_%,$(TEST_BIN))
+$(MEMORY_TESTS): $(BUILD)/libmote-memory.a
+$(MEMORY_TESTS): LDLIBS := $(MEMORY_LDLIBS) $(LDLIBS)
+$(MEMORY_TESTS:%=%.o): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_memory))
 
 # test_cli checks the chat's reasoning splitter (src/cli/think.c) directly,
 # besides running the command.
