@@ -31,7 +31,7 @@ PKGS_store := libcurl libsodium libcjson
 # The private memory (src/memory -> libmote-memory.a): the store in SQLite
 # (FTS5), ingest of HTML (libxml2), PDF (poppler), mail (GMime), the
 # vault's encryption (libsodium), the sandbox (libseccomp).
-PKGS_memory := sqlite3 libxml-2.0 poppler-glib gmime-3.0 libsodium libseccomp
+PKGS_memory := sqlite3 libxml-2.0 poppler-glib gmime-3.0 libsodium libseccomp libcjson
 
 # Cross builds: the compiler, the target's pkg-config files (Debian multiarch)
 # and a program that runs the target's binaries here (RUNNER, empty natively).
