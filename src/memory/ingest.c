@@ -471,7 +471,7 @@ mote_status mem_ingest_buffer(const char *source, const void *data, size_t len, 
     default: break;
     }
     if (c.n_bad_utf8) ing_warn(&c, "%ld invalid UTF-8 sequences replaced by U+FFFD", c.n_bad_utf8);
-    if (c.n_warn > MEM_INGEST_WARN_LINES) sb_printf(&c.warn, "... and %d more\n", c.n_warn - MEM_INGEST_WARN_LINES);
+    if (c.n_warn > MEM_INGEST_WARN_LINES) sb_printf(&c.warn, "\xE2\x80\xA6 and %d more\n", c.n_warn - MEM_INGEST_WARN_LINES);
     if (c.warn.oom) c.oom = 1;
     out->warnings = c.warn.s;
     if (st == MOTE_OK && c.oom) st = mote_fail(MOTE_E_NOMEM, "ingest: %s: out of memory", source);

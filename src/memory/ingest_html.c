@@ -6,7 +6,9 @@
  * its <title>, svg, iframe, object, embed, canvas) is left out. Each
  * paragraph's lines are those of the text nodes it was made of.
  */
+#include <ctype.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libxml/HTMLparser.h>
@@ -26,6 +28,10 @@ typedef struct html_state {
     int pre;              /* inside <pre>: newlines kept */
     char *heads[HEADING_LEVELS];
     int any_heading;
+    const char *src;      /* the page's bytes and line starts, to place text nodes */
+    size_t src_len;
+    size_t *starts;
+    int n_lines;
 } html_state;
 
 static const char *const skipped[] = {"script", "style", "noscript", "template", "nav", "svg", "iframe",
@@ -45,9 +51,42 @@ static int name_in(const char *name, const char *const *list, size_t n)
 
 static int is_ws(char ch) { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f'; }
 
+/* Does line ln of the source hold word w[0..n)? */
+static int line_has(const html_state *h, int ln, const char *w, size_t n)
+{
+    if (ln < 1 || ln > h->n_lines) return 0;
+    const size_t a = h->starts[ln - 1], e = ln < h->n_lines ? h->starts[ln] : h->src_len;
+    return memmem(h->src + a, e - a, w, n) != NULL;
+}
+
+/* The source line a text node starts on. libxml2 numbers a text node by
+ * its first line or, for some (those after a newline: <pre>), its last;
+ * the node's first word, found on the line either way gives, decides. */
+static int text_first_line(const html_state *h, const char *s, int reported, int nl, int first_nl)
+{
+    const char *w = s;
+    while (*w && !isalnum((unsigned char)*w)) w++;
+    size_t n = 0;
+    while (isalnum((unsigned char)w[n]) && n < 32) n++;
+    if (n && nl > 0 && reported - nl >= 1 && !line_has(h, reported + first_nl, w, n) &&
+        line_has(h, reported - nl + first_nl, w, n))
+        return reported - nl;
+    return reported;
+}
+
+/* Add a text node's text (blanks collapsed outside <pre>); its lines
+ * count from the first to the last non-blank character. */
 static void add_text(html_state *h, const char *s, int line)
 {
-    const size_t before = h->para.n;
+    const char *text = s;
+    int nl = 0, first = 0, last = 0, seen = 0;
+    for (const char *p = s; *p; p++) {
+        if (!is_ws(*p)) {
+            if (!seen) first = nl, seen = 1;
+            last = nl;
+        }
+        nl += *p == '\n';
+    }
     for (; *s; s++) {
         if (is_ws(*s) && !(h->pre && *s == '\n')) {
             if (h->para.n > 0 && !is_ws(h->para.s[h->para.n - 1])) sb_add(&h->para, " ", 1);
@@ -55,9 +94,10 @@ static void add_text(html_state *h, const char *s, int line)
             sb_add(&h->para, s, 1);
         }
     }
-    if (line > 0 && h->para.n > before) {
-        if (h->lo == 0 || line < h->lo) h->lo = line;
-        if (line > h->hi) h->hi = line;
+    if (line > 0 && seen && h->starts) line = text_first_line(h, text, line, nl, first);
+    if (line > 0 && seen) {
+        if (h->lo == 0 || line + first < h->lo) h->lo = line + first;
+        if (line + last > h->hi) h->hi = line + last;
     }
 }
 
@@ -70,16 +110,6 @@ static void flush(html_state *h)
     }
     h->para.n = 0;
     h->lo = h->hi = 0;
-}
-
-/* A text node's last line: its first plus the newlines in it. */
-static int text_lines(xmlNode *n, const char *s, int *first)
-{
-    long line = xmlGetLineNo(n);
-    *first = line > 0 && line < INT_MAX ? (int)line : 0;
-    int nl = 0;
-    for (; *s; s++) nl += *s == '\n';
-    return *first ? *first + nl : 0;
 }
 
 static void walk(html_state *h, xmlNode *n);
@@ -121,9 +151,8 @@ static void walk(html_state *h, xmlNode *n)
     if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
         const char *s = (const char *)n->content;
         if (!s) return;
-        int first, last = text_lines(n, s, &first);
-        add_text(h, s, first);
-        if (last > h->hi && h->para.n > 0) h->hi = last;
+        const long line = xmlGetLineNo(n);
+        add_text(h, s, line > 0 && line < INT_MAX / 2 ? (int)line : 0);
         return;
     }
     if (n->type != XML_ELEMENT_NODE || !n->name) return;
@@ -182,7 +211,12 @@ void html_to_chunker(chunker *k, const char *data, size_t len, int lo, int hi)
         if (len) ing_warn(k->c, "html: %s: no document could be read", k->c->name);
         return;
     }
-    html_state h = {.k = k, .fixed_lo = lo, .fixed_hi = hi};
+    html_state h = {.k = k, .fixed_lo = lo, .fixed_hi = hi, .src = data, .src_len = len};
+    if (lo <= 0 && !(h.starts = line_index(data, len, &h.n_lines))) {
+        k->c->oom = 1;
+        xmlFreeDoc(doc);
+        return;
+    }
     xmlNode *root = xmlDocGetRootElement(doc);
     if (lo <= 0) {
         char *title = page_title(root);
@@ -193,6 +227,7 @@ void html_to_chunker(chunker *k, const char *data, size_t len, int lo, int hi)
     flush(&h);
     for (int i = 0; i < HEADING_LEVELS; i++) free(h.heads[i]);
     sb_free(&h.para);
+    free(h.starts);
     xmlFreeDoc(doc);
 }
 

@@ -46,7 +46,8 @@ static void on_parser_warning(gint64 offset, GMimeParserWarning code, const gcha
     case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: what = "a part without headers or content"; break;
     default: return; /* duplicated headers, odd parameters: nothing lost */
     }
-    ing_warn(c, "mail: %s: byte %lld: %s%s%s", c->name, (long long)offset, what, item ? ": " : "", item ? item : "");
+    if (offset >= 0) ing_warn(c, "mail: %s: byte %lld: %s%s%s", c->name, (long long)offset, what, item ? ": " : "", item ? item : "");
+    else ing_warn(c, "mail: %s: %s%s%s", c->name, what, item ? ": " : "", item ? item : "");
 }
 
 static int has_substr(const char *s, size_t n, const char *needle, size_t nn)
@@ -56,15 +57,16 @@ static int has_substr(const char *s, size_t n, const char *needle, size_t nn)
 }
 
 /* The decoded bytes of a part (transfer encoding undone), as a GByteArray
- * the caller unrefs; NULL if it has no content. */
+ * the caller frees (g_byte_array_free); NULL if it has no content. */
 static GByteArray *part_bytes(GMimePart *part)
 {
     GMimeDataWrapper *w = g_mime_part_get_content(part);
     if (!w) return NULL;
     GMimeStream *mem = g_mime_stream_mem_new();
     g_mime_data_wrapper_write_to_stream(w, mem);
+    /* the stream would empty the array when finalised, references or not */
     GByteArray *a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-    g_byte_array_ref(a);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
     g_object_unref(mem);
     return a;
 }
@@ -173,7 +175,7 @@ static void attachment(mail_state *m, GMimePart *part)
         GByteArray *a = part_bytes(part);
         if (a && pdf_to_chunker(m->k, (const char *)a->data, a->len, m->lo, m->hi) != 0)
             ing_warn(m->c, "mail: %s: attachment %s: not a readable PDF", m->c->name, name ? name : "(unnamed)");
-        if (a) g_byte_array_unref(a);
+        if (a) g_byte_array_free(a, TRUE);
     } else {
         body_text(m, part);
     }
