@@ -50,6 +50,7 @@ void chunker_init(chunker *k, ingest_ctx *c)
 
 static void drop_pieces(chunker *k, int from, int to)
 {
+    if (from >= to) return;
     for (int i = from; i < to; i++) free(k->p[i].text);
     memmove(k->p + from, k->p + to, (size_t)(k->n - to) * sizeof *k->p);
     k->n -= to - from;
@@ -153,17 +154,17 @@ static void push_piece(chunker *k, const char *s, size_t n, int lo, int hi, int 
  * after a sentence's end and blank, or a newline, or at most max bytes. */
 static size_t piece_end(const char *s, size_t n, size_t a, size_t max)
 {
-    size_t lim = n - a > max ? a + max : n, i = a;
-    for (; i < lim; i++) {
-        if (s[i] == '\n') break;
-        if ((s[i] == '.' || s[i] == '!' || s[i] == '?') && i + 1 < n && is_space(s[i + 1])) { i++; break; }
-    }
-    if (i >= lim && lim < n) {
+    const size_t lim = n - a > max ? a + max : n;
+    size_t i = a;
+    int found = 0;
+    for (; i < lim && !found; i++)
+        found = s[i] == '\n' || ((s[i] == '.' || s[i] == '!' || s[i] == '?') && i + 1 < n && is_space(s[i + 1]));
+    if (!found && lim < n) {
         /* too long: back to the last blank, else to a character's start */
         size_t j = lim;
         while (j > a && !is_space(s[j - 1])) j--;
         i = j > a ? j : a + utf8_floor(s + a, lim - a);
-        if (i == a) i = lim; /* no character fits: cannot happen with max >= 4 */
+        if (i == a) i = lim; /* no whole character fits: cannot happen with max >= 4 */
     }
     while (i < n && is_space(s[i])) i++;
     return i;

@@ -171,7 +171,7 @@ size_t utf8_floor(const char *s, size_t n)
 {
     size_t i = n;
     /* back over continuation bytes to a lead byte; keep it only if whole */
-    while (i > 0 && i > n - 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) i--;
+    while (i > 0 && n - i < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) i--;
     if (i > 0 && (unsigned char)s[i - 1] >= 0xC0) {
         size_t need = (unsigned char)s[i - 1] >= 0xF0 ? 4 : (unsigned char)s[i - 1] >= 0xE0 ? 3 : 2;
         if (n - (i - 1) < need) return i - 1;

@@ -32,7 +32,7 @@
  *   gets one summary line per window (min-max, mean, last, count, gaps),
  *   lines packed into chunks titled by the series with t_lo..t_hi the
  *   windows' span and line_lo..line_hi the rows summarised. Bad rows are
- *   skipped, one warning each (at most MEM_INGEST_WARN_LINES, then a count).
+ *   skipped, one warning each (at most MEM_INGEST_WARN_LINES, then "… and N more").
  *
  * Chunks: consecutive chunks of a section overlap by about chunk_overlap
  * bytes of whole sentences (words when a sentence is longer); a paragraph
@@ -52,7 +52,7 @@
 #include "base/status.h"
 #include "memory/doc.h"
 
-#define MEM_INGEST_WARN_LINES 20 /* warning lines kept before "... and N more" */
+#define MEM_INGEST_WARN_LINES 20 /* warning lines kept before "… and N more" */
 
 typedef struct mem_ingest_opts {
     int chunk_target;          /* bytes a chunk holds at most (default 1200; 64..1<<20) */

@@ -18,6 +18,7 @@
 
 #define HEADING_LEVELS 6
 #define PATH_SEP " > "
+#define HEADING_MAX 256 /* bytes of a heading kept in titles */
 #define HTML_OPTS (HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET)
 
 typedef struct html_state {
@@ -131,7 +132,8 @@ static void heading(html_state *h, xmlNode *n, int level)
         free(h->heads[i]);
         h->heads[i] = NULL;
     }
-    if (!(h->heads[level - 1] = strndup(h->para.s + a, e - a))) h->k->c->oom = 1;
+    const size_t hn = utf8_floor(h->para.s + a, e - a < HEADING_MAX ? e - a : HEADING_MAX);
+    if (!(h->heads[level - 1] = strndup(h->para.s + a, hn))) h->k->c->oom = 1;
     strbuf path = {0};
     for (int i = 0; i < HEADING_LEVELS; i++) {
         if (!h->heads[i]) continue;

@@ -12,6 +12,7 @@
 
 #define HEADING_LEVELS 6
 #define PATH_SEP " > "
+#define HEADING_MAX 256 /* bytes of a heading kept in titles */
 
 typedef struct text_state {
     ingest_ctx *c;
@@ -45,7 +46,7 @@ static void set_heading(text_state *t, int level, const char *h, size_t n)
         free(t->heads[i]);
         t->heads[i] = NULL;
     }
-    t->heads[level - 1] = strndup(h, n);
+    t->heads[level - 1] = strndup(h, utf8_floor(h, n < HEADING_MAX ? n : HEADING_MAX));
     if (!t->heads[level - 1]) t->c->oom = 1;
     strbuf path = {0};
     for (int i = 0; i < HEADING_LEVELS; i++) {
