@@ -16,7 +16,7 @@
  *   formats cited by line, line_hi within the file's lines; PDF page
  *   ranges from 1; msg_id on every mail chunk and on no other;
  * - sensor logs: every reading's series a non-empty string, finite values;
- * - warnings NULL or at most MEM_INGEST_WARN_LINES + 1 lines;
+ * - warnings NULL or at most MEM_INGEST_WARN_LINES + 1 lines of UTF-8;
  * - the same bytes ingest the same way twice.
  */
 #include <math.h>
@@ -69,6 +69,7 @@ static void check_doc(const mem_doc *d, enum mem_format fmt, const mem_ingest_op
         int lines = 0;
         for (const char *s = d->warnings; *s; s++) lines += *s == '\n';
         fuzz_check(lines <= MEM_INGEST_WARN_LINES + 1, "warnings capped");
+        fuzz_check(valid_utf8(d->warnings), "warnings UTF-8");
     }
 }
 

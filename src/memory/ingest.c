@@ -78,8 +78,16 @@ void ing_warn(ingest_ctx *c, const char *fmt, ...)
     char line[512];
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    sb_adds(&c->warn, line);
+    /* one line of valid UTF-8, whatever bytes of the input it quotes */
+    int bad = 0;
+    size_t n;
+    char *clean = utf8_clean(line, strlen(line), &n, &bad);
+    if (!clean) { c->oom = 1; return; }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)clean[i] < 0x20 || clean[i] == 0x7f) clean[i] = ' ';
+    sb_add(&c->warn, clean, n);
     sb_add(&c->warn, "\n", 1);
+    free(clean);
 }
 
 static char *dup_n(const char *s, size_t n, int *oom)

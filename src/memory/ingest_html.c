@@ -69,8 +69,9 @@ static int text_first_line(const html_state *h, const char *s, int reported, int
     while (*w && !isalnum((unsigned char)*w)) w++;
     size_t n = 0;
     while (isalnum((unsigned char)w[n]) && n < 32) n++;
-    if (n && nl > 0 && reported - nl >= 1 && !line_has(h, reported + first_nl, w, n) &&
-        line_has(h, reported - nl + first_nl, w, n))
+    if (nl > 0 && reported - nl >= 1 &&
+        (reported + nl > h->n_lines ||
+         (n && !line_has(h, reported + first_nl, w, n) && line_has(h, reported - nl + first_nl, w, n))))
         return reported - nl;
     return reported;
 }
@@ -97,8 +98,11 @@ static void add_text(html_state *h, const char *s, int line)
     }
     if (line > 0 && seen && h->starts) line = text_first_line(h, text, line, nl, first);
     if (line > 0 && seen) {
-        if (h->lo == 0 || line + first < h->lo) h->lo = line + first;
-        if (line + last > h->hi) h->hi = line + last;
+        int lo = line + first, hi = line + last;
+        if (h->starts && hi > h->n_lines) hi = h->n_lines; /* never past the page */
+        if (lo > hi) lo = hi;
+        if (h->lo == 0 || lo < h->lo) h->lo = lo;
+        if (hi > h->hi) h->hi = hi;
     }
 }
 
