@@ -168,9 +168,8 @@ char *utf8_clean(const char *s, size_t n, size_t *out_n, int *n_bad)
         (*n_bad)++;
         i = j + 1;
     }
+    sb_add(&b, "", 0); /* NUL-terminated even when empty */
     if (b.oom) { sb_free(&b); return NULL; }
-    if (!b.s) sb_add(&b, "", 0);
-    if (b.oom) return NULL;
     *out_n = b.n;
     return b.s;
 }

@@ -167,8 +167,31 @@ static uint64_t hash_str(const char *s)
     return h;
 }
 
+static int series_find_or_add(ingest_ctx *c, sensor_log *g, const char *name, const char *unit);
+
+/* s as one line of valid UTF-8 (malloc'd; NULL on OOM): names and units
+ * come from the file and go into chunk text. */
+static char *clean_label(const char *s)
+{
+    int bad = 0;
+    size_t n;
+    char *o = utf8_clean(s, strlen(s), &n, &bad);
+    for (size_t i = 0; o && i < n; i++)
+        if ((unsigned char)o[i] < 0x20 || o[i] == 0x7f) o[i] = ' ';
+    return o;
+}
+
 /* The index of series name (created with unit if new), or -1 on OOM. */
-static int series_index(ingest_ctx *c, sensor_log *g, const char *name, const char *unit)
+static int series_index(ingest_ctx *c, sensor_log *g, const char *raw_name, const char *unit)
+{
+    char *name = clean_label(raw_name);
+    if (!name) return c->oom = 1, -1;
+    int i = series_find_or_add(c, g, name, unit);
+    free(name);
+    return i;
+}
+
+static int series_find_or_add(ingest_ctx *c, sensor_log *g, const char *name, const char *unit)
 {
     if (g->n_series * 2 >= g->table_cap) {
         int cap = g->table_cap ? 2 * g->table_cap : 64;
@@ -195,7 +218,7 @@ static int series_index(ingest_ctx *c, sensor_log *g, const char *name, const ch
         if (!nn || !nu) return c->oom = 1, -1;
         g->cap_series = cap;
     }
-    char *n = strdup(name), *u = strdup(unit ? unit : "");
+    char *n = strdup(name), *u = clean_label(unit ? unit : "");
     if (!n || !u) { free(n), free(u); return c->oom = 1, -1; }
     g->names[g->n_series] = n;
     g->units[g->n_series] = u;
