@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "memory/ingest.h"
@@ -391,6 +392,32 @@ static void test_chunk_invariants(void **state)
     assert_non_null(strstr(m.warnings, "max_chunks"));
     mem_doc_free(&m);
     mem_doc_free(&d);
+}
+
+/* A paragraph of 500,000 one-character lines in chunks of 1 MiB: linear
+ * work (a line count from the paragraph's start per piece made this
+ * quadratic: minutes). */
+static void test_large_paragraph(void **state)
+{
+    (void)state;
+    const size_t lines = 500000;
+    char *big = malloc(2 * lines);
+    assert_non_null(big);
+    for (size_t i = 0; i < lines; i++) big[2 * i] = 'a', big[2 * i + 1] = '\n';
+    mem_ingest_opts o = mem_ingest_defaults();
+    o.chunk_target = 1 << 20;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    mem_doc d;
+    assert_int_equal(mem_ingest_buffer("big.txt", big, 2 * lines, MEM_FMT_TEXT, &o, &d), MOTE_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(d.n_chunks, 1);
+    assert_int_equal(d.chunks[0].line_lo, 1);
+    assert_int_equal(d.chunks[0].line_hi, (int)lines);
+    const double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if (s > 10) fail_msg("%.1f s for 1 MB of lines", s);
+    mem_doc_free(&d);
+    free(big);
 }
 
 /* ================================================================ HTML */
@@ -902,6 +929,7 @@ int main(void)
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_chunk_invariants),
+        cmocka_unit_test(test_large_paragraph),
         cmocka_unit_test(test_html),
         cmocka_unit_test(test_pdf),
         cmocka_unit_test(test_mbox),

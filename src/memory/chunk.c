@@ -129,10 +129,11 @@ static void push_piece(chunker *k, const char *s, size_t n, int lo, int hi, int 
     const size_t target = (size_t)k->c->o.chunk_target;
     size_t need = n + (k->n > 0 && para_start ? PARA_SEP_LEN : 0);
     if (k->n_new > 0 && k->len + need > target) emit_and_carry(k, n + PARA_SEP_LEN);
-    /* carried pieces make way for a piece that would not fit beside them */
+    /* carried pieces make way for a piece that would not fit beside them
+     * (k->len kept as it goes: pieces_len would make this quadratic) */
     while (k->n > 0 && k->len + n + (para_start ? PARA_SEP_LEN : 0) > target) {
+        k->len -= k->p[0].len + (k->n > 1 && k->p[1].para_start ? PARA_SEP_LEN : 0);
         drop_pieces(k, 0, 1);
-        k->len = pieces_len(k);
     }
     if (k->n == k->cap) {
         int cap = k->cap ? 2 * k->cap : 16;
@@ -145,9 +146,9 @@ static void push_piece(chunker *k, const char *s, size_t n, int lo, int hi, int 
     if (!t) { k->c->oom = 1; return; }
     memcpy(t, s, n);
     t[n] = 0;
+    k->len += n + (k->n > 0 && para_start ? PARA_SEP_LEN : 0);
     k->p[k->n++] = (chunk_piece){t, n, lo, hi, para_start, exact};
     k->n_new++;
-    k->len = pieces_len(k);
 }
 
 /* The end of the piece starting at s[a] (its trailing blanks included):
@@ -188,14 +189,14 @@ void chunker_para(chunker *k, const char *text, size_t len, int line_lo, int lin
     const size_t para_len = n - a;
     if (k->n_new > 0 && k->len + PARA_SEP_LEN + para_len > target && para_len <= max_piece)
         emit_and_carry(k, para_len + PARA_SEP_LEN);
-    int first = 1;
+    int first = 1, line = line_lo + count_nl(s, a); /* the line of s[a], kept as a moves */
     while (a < n && !k->c->full && !k->c->oom) {
         size_t b = piece_end(s, n, a, max_piece);
         size_t e = b;
         while (e > a && is_space(s[e - 1])) e--;
-        int lo = exact ? line_lo + count_nl(s, a) : line_lo;
-        int hi = exact ? lo + count_nl(s + a, e - a) : line_hi;
-        push_piece(k, s + a, b - a, lo, hi, first, exact);
+        const int in_piece = count_nl(s + a, e - a);
+        push_piece(k, s + a, b - a, exact ? line : line_lo, exact ? line + in_piece : line_hi, first, exact);
+        line += in_piece + count_nl(s + e, b - e);
         first = 0;
         a = b;
     }

@@ -43,8 +43,10 @@
  * Failures: MOTE_E_IO (unreadable), MOTE_E_RANGE (over max_file_bytes),
  * MOTE_E_UNSUPPORTED ("not a supported file": binary or unknown), and
  * MOTE_E_FORMAT (a PDF poppler cannot open). Reaching max_chunks stops
- * there with a warning. The library prints nothing: poppler's and GLib's
- * messages for the domains it uses are silenced on first use.
+ * there with a warning. The library prints nothing: poppler's and GMime's
+ * GLib log domains are silenced on first use, and libxml2's error
+ * handlers of a thread that parses HTML are set to quiet ones. Calls may
+ * run on several threads at once (GMime and libxml2 are set up once).
  */
 #ifndef MOTE_MEMORY_INGEST_H
 #define MOTE_MEMORY_INGEST_H

@@ -19,6 +19,7 @@
 #include "memory/ingest_internal.h"
 
 #define NO_SUBJECT "(no subject)"
+#define BOUNDARY_CHECKS_MAX 64 /* multiparts of a message checked for their end */
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME 0x100000001b3ull
 
@@ -30,6 +31,7 @@ typedef struct mail_state {
     int lo, hi;           /* its lines */
     const char *subject;
     GPtrArray *attachments; /* GMimePart* to ingest after the body */
+    int boundary_checks;  /* closing boundaries looked for (each a scan of raw) */
 } mail_state;
 
 static void on_parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer user)
@@ -127,7 +129,7 @@ static void walk(mail_state *m, GMimeObject *o, int depth)
     if (GMIME_IS_MULTIPART(o)) {
         GMimeMultipart *mp = GMIME_MULTIPART(o);
         const char *boundary = g_mime_multipart_get_boundary(mp);
-        if (boundary) {
+        if (boundary && m->boundary_checks++ < BOUNDARY_CHECKS_MAX) {
             char *close = g_strdup_printf("--%s--", boundary);
             if (!has_substr(m->raw, m->raw_len, close, strlen(close)))
                 ing_warn(m->c, "mail: %s: multipart without its closing boundary (truncated?)", m->c->name);
