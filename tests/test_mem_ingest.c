@@ -400,20 +400,20 @@ static void test_chunk_invariants(void **state)
 static void test_large_paragraph(void **state)
 {
     (void)state;
-    const size_t lines = 500000;
-    char *big = malloc(2 * lines);
+    const size_t n_lines = 500000;
+    char *big = malloc(2 * n_lines);
     assert_non_null(big);
-    for (size_t i = 0; i < lines; i++) big[2 * i] = 'a', big[2 * i + 1] = '\n';
+    for (size_t i = 0; i < n_lines; i++) big[2 * i] = 'a', big[2 * i + 1] = '\n';
     mem_ingest_opts o = mem_ingest_defaults();
     o.chunk_target = 1 << 20;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     mem_doc d;
-    assert_int_equal(mem_ingest_buffer("big.txt", big, 2 * lines, MEM_FMT_TEXT, &o, &d), MOTE_OK);
+    assert_int_equal(mem_ingest_buffer("big.txt", big, 2 * n_lines, MEM_FMT_TEXT, &o, &d), MOTE_OK);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     assert_int_equal(d.n_chunks, 1);
     assert_int_equal(d.chunks[0].line_lo, 1);
-    assert_int_equal(d.chunks[0].line_hi, (int)lines);
+    assert_int_equal(d.chunks[0].line_hi, (int)n_lines);
     const double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     if (s > 10) fail_msg("%.1f s for 1 MB of lines", s);
     mem_doc_free(&d);
