@@ -587,6 +587,14 @@ MOTE_API mote_status mote_embedder_create(const mote_model *model, const mote_em
 MOTE_API void mote_embedder_free(mote_embedder *e);
 /* Floats per vector (n_embd); 0 for NULL. */
 MOTE_API int mote_embedder_dim(const mote_embedder *e);
+/* The pooling the model's GGUF names (<arch>.pooling_type: enum
+ * mote_pooling, MOTE_POOL_NONE if none; a model that names one is made
+ * for embeddings); MOTE_POOL_NONE for NULL or vocab-only. */
+MOTE_API int mote_model_pooling(const mote_model *model);
+/* What an embedder with these params (NULL: the defaults) would hold, as
+ * mote_session_plan counts a session (its session and tables). Errors as
+ * mote_embedder_create. */
+MOTE_API mote_status mote_embedder_plan(const mote_model *model, const mote_embed_params *params, mote_memory *mem);
 /* Whether the model is an embedding model only (no language-model head:
  * bert, nomic-bert, gemma-embedding); 0 for NULL or vocab-only. */
 MOTE_API int mote_model_embedding_only(const mote_model *model);

@@ -51,31 +51,61 @@ void mote_embedder_free(mote_embedder *e)
     free(e);
 }
 
-mote_status mote_embedder_create(const mote_model *model, const mote_embed_params *params, mote_embedder **out)
+int mote_model_pooling(const mote_model *model)
 {
-    if (out) *out = NULL;
-    if (!model || !out) return mote_fail(MOTE_E_INVALID, "mote_embedder_create: NULL argument");
-    if (!model->arch)
-        return mote_fail(MOTE_E_INVALID, "mote_embedder_create: %s was opened vocab-only", model->gguf->path);
+    return model && model->arch ? model->arch->hp.pooling : MOTE_POOL_NONE;
+}
+
+/* The session an embedder with params (NULL: defaults) runs. */
+static mote_status embed_session_params(const mote_model *model, const mote_embed_params *params, const char *fn,
+                                        mote_session_params *out)
+{
+    if (!model) return mote_fail(MOTE_E_INVALID, "%s: NULL model", fn);
+    if (!model->arch) return mote_fail(MOTE_E_INVALID, "%s: %s was opened vocab-only", fn, model->gguf->path);
     mote_embed_params p = params ? *params : mote_embed_default_params();
     const arch_hparams *hp = &model->arch->hp;
     int pooling = p.pooling == MOTE_POOL_DEFAULT ? hp->pooling : p.pooling;
     if (p.pooling == MOTE_POOL_DEFAULT && pooling == MOTE_POOL_NONE) pooling = hp->encoder ? MOTE_POOL_MEAN : MOTE_POOL_LAST;
     if (pooling == MOTE_POOL_NONE)
-        return mote_fail(MOTE_E_INVALID, "mote_embedder_create: an embedder pools each text into one vector (pooling "
-                                         "none asks for one per token: use an embeddings session)");
-    if (p.n_seq_max < 0) return mote_fail(MOTE_E_INVALID, "mote_embedder_create: negative n_seq_max");
-
+        return mote_fail(MOTE_E_INVALID, "%s: an embedder pools each text into one vector (pooling none asks for "
+                                         "one per token: use an embeddings session)", fn);
+    if (p.n_seq_max < 0) return mote_fail(MOTE_E_INVALID, "%s: negative n_seq_max", fn);
     mote_session_params sp = mote_session_default_params();
     sp.n_ctx = p.n_ctx;
-    sp.n_batch = p.n_batch;
+    sp.n_batch = p.n_batch ? p.n_batch : MOTE_N_CTX_MAX; /* clamped to n_ctx by the session */
     sp.n_threads = p.n_threads;
     sp.n_seq_max = p.n_seq_max ? p.n_seq_max : DEFAULT_N_SEQ;
     sp.embeddings = 1;
     sp.pooling = pooling;
     sp.normalize = p.normalize != 0;
     sp.kv_type = MOTE_KV_F32; /* keys and values as llama.cpp computes an embedding: F32 */
-    if (sp.n_batch == 0) sp.n_batch = MOTE_N_CTX_MAX; /* clamped to n_ctx by the session */
+    *out = sp;
+    return MOTE_OK;
+}
+
+mote_status mote_embedder_plan(const mote_model *model, const mote_embed_params *params, mote_memory *mem)
+{
+    if (!mem) return mote_fail(MOTE_E_INVALID, "mote_embedder_plan: NULL mem");
+    mote_session_params sp;
+    MOTE_TRY(embed_session_params(model, params, "mote_embedder_plan", &sp));
+    MOTE_TRY(mote_session_plan(model, &sp, mem));
+    /* the pass's batch arrays; the texts' tokens (n_ctx each at most;
+     * the session's default n_ctx: the training context, at most 4096) */
+    const int train = model->arch->hp.n_ctx_train;
+    const size_t B = (size_t)(sp.n_ctx ? sp.n_ctx : train < 4096 ? train : 4096);
+    mem->heap += sizeof(mote_embedder) + B * (3 * sizeof(int32_t) + 1) +
+                 (size_t)sp.n_seq_max * (sizeof(tokbuf) + B * sizeof(int32_t));
+    return MOTE_OK;
+}
+
+mote_status mote_embedder_create(const mote_model *model, const mote_embed_params *params, mote_embedder **out)
+{
+    if (out) *out = NULL;
+    if (!out) return mote_fail(MOTE_E_INVALID, "mote_embedder_create: NULL argument");
+    mote_session_params sp;
+    MOTE_TRY(embed_session_params(model, params, "mote_embedder_create", &sp));
+    const mote_embed_params p = params ? *params : mote_embed_default_params();
+    const arch_hparams *hp = &model->arch->hp;
     mote_embedder *e = calloc(1, sizeof *e);
     if (!e) return mote_fail(MOTE_E_NOMEM, "mote_embedder_create: out of memory");
     e->model = model;
