@@ -221,6 +221,11 @@ $(BUILD)/fuzz/replay_args $(BUILD)/fuzz/fuzz-args: $(BUILD)/src/cli/args.o
 SERVE_FUZZ := $(foreach t,serve_request serve_config,$(BUILD)/fuzz/replay_$(t) $(BUILD)/fuzz/fuzz-$(t))
 $(SERVE_FUZZ): $(BUILD)/libmote-serve.a
 $(SERVE_FUZZ): LDLIBS := $(SERVE_LDLIBS) $(LDLIBS)
+# The memory's targets (mem_*, mcp) link its library and packages.
+MEMORY_FUZZ := $(foreach t,$(filter mem_% mcp,$(FUZZ_NAMES)),$(BUILD)/fuzz/replay_$(t) $(BUILD)/fuzz/fuzz-$(t))
+$(MEMORY_FUZZ): $(BUILD)/libmote-memory.a
+$(MEMORY_FUZZ): LDLIBS := $(MEMORY_LDLIBS) $(LDLIBS)
+$(patsubst %,$(BUILD)/fuzz/fuzz_%.o,$(filter mem_% mcp,$(FUZZ_NAMES))): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_memory))
 $(BUILD)/fuzz/seeds: $(BUILD)/fuzz/seeds.o $(BUILD)/libmote.a
 	$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 $(FUZZ_SEEDS): $(BUILD)/fuzz/seeds
