@@ -179,7 +179,11 @@ static void test_wal_checkpointed(void **state)
     db = vopen(fx.v1, db_path);
     assert_rows(db, ROWS);
     assert_int_equal(query_int(db, "PRAGMA page_size"), 4096);
+    exec_ok(db, "DELETE FROM plain WHERE id % 2 = 0; VACUUM");
+    assert_int_equal(query_int(db, "SELECT count(*) FROM plain"), ROWS / 2);
+    assert_sound(db);
     sqlite3_close(db);
+    assert_opaque(db_path);
     remove_db("ckpt.db");
 }
 
@@ -394,12 +398,13 @@ static void test_two_vaults(void **state)
     const char *p1 = path_in("one.db"), *p2 = path_in("two.db");
     sqlite3 *a = vopen(fx.v1, p1), *b = vopen(fx.v2, p2);
     exec_ok(a, "PRAGMA journal_mode=WAL");
-    exec_ok(b, "PRAGMA journal_mode=WAL");
+    exec_ok(b, "PRAGMA page_size=8192; PRAGMA journal_mode=WAL"); /* keeps the reserve */
     fill(a, 200);
     fill(b, 300);
     fill(a, 100);
     assert_rows(a, 300);
     assert_rows(b, 300);
+    assert_int_equal(query_int(b, "PRAGMA page_size"), 8192);
     /* A second connection to each, while the first is open. */
     sqlite3 *a2 = vopen(fx.v1, p1);
     assert_rows(a2, 300);
