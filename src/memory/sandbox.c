@@ -54,7 +54,7 @@ mote_status mem_sandbox_no_network(void)
     if (rc == 0) step = "loading it", rc = seccomp_load(ctx);
     seccomp_release(ctx);
     if (rc == 0) return MOTE_OK;
-    return mote_fail(rc == -ENOSYS || rc == -EINVAL || rc == -EACCES || rc == -ECANCELED
+    return mote_fail(rc == -ENOSYS || rc == -EINVAL || rc == -EACCES || rc == -ECANCELED || rc == -EOPNOTSUPP
                          ? MOTE_E_UNSUPPORTED : MOTE_E_IO,
                      "memory: sandbox: seccomp filter, %s: %s", step, strerror(-rc));
 }

@@ -21,8 +21,10 @@
 
 #include "mote.h"
 
-/* Install the filter. MOTE_E_UNSUPPORTED if the kernel refuses seccomp
- * filters (then nothing is installed). It cannot be undone. */
+/* Install the filter. MOTE_E_UNSUPPORTED if the kernel (or qemu-user)
+ * lacks seccomp filters or thread sync: then nothing is installed, and
+ * the caller decides whether to go on without the sandbox. It cannot be
+ * undone. */
 mote_status mem_sandbox_no_network(void);
 
 #endif
