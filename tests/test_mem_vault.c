@@ -199,6 +199,13 @@ static void test_wal_not_checkpointed(void **state)
     assert_true(file_size(wal) > 20 * (4096 + 24)); /* everything still in the WAL */
     assert_opaque(db_path);
     assert_opaque(wal);
+    /* Frame headers are masked: the first frame's salts are not the
+     * WAL header's in clear. */
+    size_t len = 0;
+    char *bytes = read_file(wal, &len);
+    assert_non_null(bytes);
+    assert_true(memcmp(bytes + 16, bytes + 32 + 8, 8) != 0);
+    free(bytes);
 
     /* Reopening recovers the WAL through the vault (frame checksums hold). */
     db = vopen(fx.v1, db_path);
@@ -419,6 +426,44 @@ static void test_two_vaults(void **state)
     remove_db("two.db");
 }
 
+/* Two connections take turns writing, with checkpoints that restart the
+ * WAL (new salts) and a cache so small that a transaction writes the same
+ * page to the WAL twice (SQLite then rewrites frame checksums, reading
+ * frame headers back); then the WAL is recovered from scratch. */
+static void test_two_writers(void **state)
+{
+    (void)state;
+    const char *db_path = path_in("writers.db");
+    sqlite3 *a = vopen(fx.v1, db_path);
+    exec_ok(a, "PRAGMA journal_mode=WAL");
+    fill(a, 10);
+    sqlite3 *b = vopen(fx.v1, db_path);
+    exec_ok(a, "PRAGMA cache_size=5");
+    exec_ok(b, "PRAGMA cache_size=5");
+    for (int round = 0; round < 6; round++) {
+        sqlite3 *w = round % 2 ? b : a;
+        fill(w, 100);
+        exec_ok(w, "BEGIN; UPDATE plain SET body = body || '.' WHERE id % 5 = 0;"
+                   "UPDATE plain SET body = body || '!' WHERE id % 5 = 0; COMMIT");
+        exec_ok(round % 3 ? a : b, round % 2 ? "PRAGMA wal_checkpoint(RESTART)" : "PRAGMA wal_checkpoint(PASSIVE)");
+    }
+    assert_rows(a, 610);
+    assert_rows(b, 610);
+    sqlite3_close(a);
+    exec_ok(b, "PRAGMA wal_autocheckpoint=0");
+    assert_int_equal(sqlite3_db_config(b, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL), SQLITE_OK);
+    fill(b, 50);
+    sqlite3_close(b);
+    a = vopen(fx.v1, db_path);
+    assert_rows(a, 660);
+    /* Every round's updates are there: 122 rows had id % 5 = 0 by the
+     * last round, and row 5 got ".!" in all six. */
+    assert_int_equal(query_int(a, "SELECT count(*) FROM plain WHERE body LIKE '%.!'"), 122);
+    assert_int_equal(query_int(a, "SELECT body LIKE '%.!.!.!.!.!.!' FROM plain WHERE id = 5"), 1);
+    sqlite3_close(a);
+    remove_db("writers.db");
+}
+
 /* A child writes through the vault until it is killed; the database opens
  * sound, with what was committed, through the vault's recovery. */
 static void crash_and_recover(const char *name, const char *mode)
@@ -544,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_reserve_missing),
         cmocka_unit_test(test_tampering),
         cmocka_unit_test(test_two_vaults),
+        cmocka_unit_test(test_two_writers),
         cmocka_unit_test(test_crash_wal),
         cmocka_unit_test(test_crash_journal),
         cmocka_unit_test(test_key_files),

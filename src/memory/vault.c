@@ -32,10 +32,11 @@
  *     80  32  BLAKE2b-256 of bytes [0, 80), keyed with the header subkey
  *
  * A page's associated data is file id || kind ('D', 'W', 'J') || SQLite's
- * offset of the page (u64 LE). In clear remain: the WAL header and frame
- * headers (page numbers, commit sizes, salts and SQLite's 64-bit checksum
- * of each plaintext page), the journal's headers, page numbers and its
- * 32-bit sampled checksums, the -shm index, and the files' sizes.
+ * offset of the page (u64 LE). The WAL's 24-byte frame headers are masked
+ * (below). In clear remain: the WAL header (salts, page size), the
+ * journal's headers, page numbers and 32-bit sampled checksums of the
+ * plaintext, the -shm index (page numbers, the last frame's checksum;
+ * deleted when the last connection closes), and the files' sizes.
  *
  * In the WAL, a page that does not authenticate is read as zeros when
  * SQLite reads its whole frame (recovery: SQLite's checksum then rejects
@@ -65,12 +66,14 @@
 #define KDF_CONTEXT "motevlt1"
 #define KDF_PAGES 1
 #define KDF_HEADER 2
+#define KDF_FRAME_MASK 3
 
 /* SQLite's file formats, https://sqlite.org/fileformat2.html */
 #define SQLITE_MAGIC "SQLite format 3"     /* + NUL: 16 bytes */
 #define DB_HEADER_RESERVE 20                 /* byte: reserved bytes per page */
 #define WAL_HEADER_SIZE 32
 #define WAL_HEADER_PAGE_SIZE 8               /* big-endian u32; 1 means 65536 */
+#define WAL_HEADER_SALTS 16                  /* salt-1, salt-2: new at every restart */
 #define WAL_FRAME_HEADER_SIZE 24
 #define JOURNAL_PAGE_SLOT 4                  /* a page image sits at 4 mod 8 */
 #define PAGE_MIN 512
@@ -84,6 +87,7 @@ struct mem_vault {
     char name[40];
     uint8_t page_key[32];         /* seals pages */
     uint8_t header_key[32];       /* MACs the vault header */
+    uint8_t mask_key[32];         /* masks WAL frame headers */
 };
 
 enum vault_kind { VK_MAIN, VK_WAL, VK_JOURNAL, VK_TEMP, VK_PLAIN };
@@ -345,7 +349,14 @@ static int main_write(vault_file *f, const void *buf, int amt, sqlite3_int64 off
 }
 
 /* ------------------------------------------------------------------------
- * The WAL: clear headers, sealed pages at 32 + k*(24+P) + 24
+ * The WAL: its header in clear, frame headers masked, pages sealed
+ *
+ * Frame k (from 0) starts at 32 + k*(24+P): a 24-byte header, then the
+ * page. The header (page number, commit size, salts, SQLite's checksum of
+ * the plaintext page) is XORed with a keystream of the key, the database,
+ * the WAL's current salts and k, so the checksum cannot confirm a guessed
+ * page. A restart gives the WAL new salts, so old frames unmask to noise
+ * and SQLite rejects them, as it would anyway.
  * ---------------------------------------------------------------------- */
 
 static void wal_learn_page_size(vault_file *f, const uint8_t *hdr)
@@ -356,14 +367,35 @@ static void wal_learn_page_size(vault_file *f, const uint8_t *hdr)
     if (valid_page_size(p)) f->page_size = p;
 }
 
+/* The WAL header as it is on disk now. Never cached: another connection
+ * may have restarted the log with new salts since. */
+static int wal_header(vault_file *f, uint8_t hdr[WAL_HEADER_SIZE])
+{
+    int rc = f->lower->pMethods->xRead(f->lower, hdr, WAL_HEADER_SIZE, 0);
+    if (rc == SQLITE_IOERR_SHORT_READ) return why(SQLITE_IOERR_READ, "vault: the WAL has no header");
+    if (rc == SQLITE_OK) wal_learn_page_size(f, hdr);
+    return rc;
+}
+
 static int wal_page_size(vault_file *f)
 {
     if (f->page_size) return SQLITE_OK;
     uint8_t hdr[WAL_HEADER_SIZE];
-    int rc = f->lower->pMethods->xRead(f->lower, hdr, WAL_HEADER_SIZE, 0);
-    if (rc == SQLITE_OK) wal_learn_page_size(f, hdr);
-    if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ) return rc;
+    int rc = wal_header(f, hdr);
+    if (rc != SQLITE_OK) return rc;
     return f->page_size ? SQLITE_OK : why(SQLITE_IOERR_READ, "vault: the WAL has no valid header");
+}
+
+/* XOR bytes [lo, hi) of frame k's header (0 <= lo < hi <= 24) at p. */
+static void frame_mask(vault_file *f, const uint8_t hdr[WAL_HEADER_SIZE], sqlite3_int64 k, uint8_t *p,
+                       int lo, int hi)
+{
+    uint8_t nonce[24], m[WAL_FRAME_HEADER_SIZE];
+    memcpy(nonce, hdr + WAL_HEADER_SALTS, 8);
+    for (int i = 0; i < 8; i++) nonce[8 + i] = (uint8_t)((uint64_t)k >> (8 * i));
+    memcpy(nonce + 16, f->db->id, 8);
+    crypto_stream_xchacha20(m, sizeof m, nonce, f->v->mask_key);
+    for (int i = lo; i < hi; i++) p[i - lo] ^= m[i];
 }
 
 static int wal_read(vault_file *f, void *buf, int amt, sqlite3_int64 off)
@@ -378,14 +410,22 @@ static int wal_read(vault_file *f, void *buf, int amt, sqlite3_int64 off)
     sqlite3_int64 size = off + amt, frame = WAL_FRAME_HEADER_SIZE + (sqlite3_int64)f->page_size;
     if (rc == SQLITE_IOERR_SHORT_READ && (prc = f->lower->pMethods->xFileSize(f->lower, &size)))
         return prc;
-    uint8_t *out = buf;
+    uint8_t *out = buf, hdr[WAL_HEADER_SIZE];
+    int have_hdr = 0;
     sqlite3_int64 k = off < WAL_HEADER_SIZE ? 0 : (off - WAL_HEADER_SIZE) / frame;
     for (;; k++) {
         sqlite3_int64 fstart = WAL_HEADER_SIZE + k * frame, pstart = fstart + WAL_FRAME_HEADER_SIZE;
         sqlite3_int64 pend = pstart + f->page_size;
+        if (fstart >= off + amt) break;
+        if (pstart > off) { /* some of the frame header */
+            if (!have_hdr && (prc = wal_header(f, hdr)) != SQLITE_OK) return prc;
+            have_hdr = 1;
+            int lo = fstart < off ? (int)(off - fstart) : 0;
+            int hi = pstart > off + amt ? (int)(off + amt - fstart) : WAL_FRAME_HEADER_SIZE;
+            frame_mask(f, hdr, k, out + (fstart + lo - off), lo, hi);
+        }
         if (pstart >= off + amt) break;
-        if (pend <= off) continue;
-        uint8_t *page = f->scratch;
+        uint8_t *page;
         if (pstart >= off && pend <= off + amt) {
             page = out + (pstart - off);
         } else {
@@ -421,8 +461,13 @@ static int wal_write(vault_file *f, const void *buf, int amt, sqlite3_int64 off)
     if ((rc = wal_page_size(f)) != SQLITE_OK) return rc;
     sqlite3_int64 frame = WAL_FRAME_HEADER_SIZE + (sqlite3_int64)f->page_size;
     sqlite3_int64 in_frame = (off - WAL_HEADER_SIZE) % frame;
-    if (off >= WAL_HEADER_SIZE && in_frame == 0 && amt == WAL_FRAME_HEADER_SIZE)
-        return f->lower->pMethods->xWrite(f->lower, buf, amt, off);
+    if (off >= WAL_HEADER_SIZE && in_frame == 0 && amt == WAL_FRAME_HEADER_SIZE) {
+        uint8_t hdr[WAL_HEADER_SIZE], masked[WAL_FRAME_HEADER_SIZE];
+        if ((rc = wal_header(f, hdr)) != SQLITE_OK) return rc;
+        memcpy(masked, buf, sizeof masked);
+        frame_mask(f, hdr, (off - WAL_HEADER_SIZE) / frame, masked, 0, WAL_FRAME_HEADER_SIZE);
+        return f->lower->pMethods->xWrite(f->lower, masked, amt, off);
+    }
     if (off >= WAL_HEADER_SIZE && in_frame == WAL_FRAME_HEADER_SIZE && amt == (int)f->page_size) {
         if ((rc = seal_page(f, 'W', buf, (size_t)amt, off)) != SQLITE_OK) return rc;
         return f->lower->pMethods->xWrite(f->lower, f->scratch, amt, off);
@@ -695,6 +740,7 @@ mote_status mem_vault_new(const uint8_t key[MEM_VAULT_KEY_BYTES], mem_vault **ou
     v->lower = lower;
     crypto_kdf_derive_from_key(v->page_key, sizeof v->page_key, KDF_PAGES, KDF_CONTEXT, key);
     crypto_kdf_derive_from_key(v->header_key, sizeof v->header_key, KDF_HEADER, KDF_CONTEXT, key);
+    crypto_kdf_derive_from_key(v->mask_key, sizeof v->mask_key, KDF_FRAME_MASK, KDF_CONTEXT, key);
     v->vfs = (sqlite3_vfs){
         .iVersion = 2,
         .szOsFile = (int)sizeof(vault_file) + lower->szOsFile,

@@ -18,8 +18,9 @@
  *             ciphertext of bytes [0, P-40) | nonce (24) | tag (16).
  *             SQLite keeps the last 40 bytes of each page free ("reserved
  *             bytes per page", byte 20 of its header = 40).
- *   WAL       SQLite's own layout; the 32-byte header and 24-byte frame
- *             headers in clear, each frame's page sealed as above.
+ *   WAL       SQLite's own layout; the 32-byte header in clear, the
+ *             24-byte frame headers XORed with a keyed keystream, each
+ *             frame's page sealed as above.
  *   journal   SQLite's own layout; each page image sealed as above.
  *   temp      SQLite's temporary files (sorts that spill, temp tables when
  *             temp_store is not MEMORY) are XChaCha20-encrypted with a key
