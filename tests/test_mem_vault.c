@@ -184,6 +184,11 @@ static void test_wal_checkpointed(void **state)
     assert_sound(db);
     sqlite3_close(db);
     assert_opaque(db_path);
+    db = NULL;
+    assert_int_equal(mem_vault_open(fx.v1, db_path, SQLITE_OPEN_READONLY, &db), MOTE_OK);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM notes WHERE notes MATCH '" MARKER "'"), ROWS);
+    assert_int_not_equal(sqlite3_exec(db, "DELETE FROM plain", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
     remove_db("ckpt.db");
 }
 
@@ -504,6 +509,58 @@ static void crash_and_recover(const char *name, const char *mode)
     remove_db(name);
 }
 
+/* Killed in the middle of a transaction that has already written pages
+ * (a cache of 5 pages spills them): into the database file with a hot
+ * journal beside it, or as uncommitted WAL frames. Reopening rolls back
+ * through the vault: the journal's pages decrypt, the frames are ignored. */
+static void crash_mid_transaction(const char *name, const char *mode, const char *must_exist)
+{
+    const char *db_path = path_in(name);
+    sqlite3 *db = vopen(fx.v1, db_path);
+    exec_ok(db, mode);
+    fill(db, ROWS);
+    long long before = query_int(db, "SELECT sum(length(body)) FROM plain");
+    sqlite3_close(db);
+
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        sqlite3 *c = NULL;
+        if (mem_vault_open(fx.v1, db_path, SQLITE_OPEN_READWRITE, &c) != MOTE_OK) _exit(2);
+        if (sqlite3_exec(c, "PRAGMA cache_size=5; BEGIN; UPDATE plain SET body = body || hex(randomblob(50));"
+                            "DELETE FROM notes WHERE rowid % 2 = 0",
+                         NULL, NULL, NULL) != SQLITE_OK)
+            _exit(3);
+        if (write(ready[1], "r", 1) != 1) _exit(4);
+        for (;;) pause();
+    }
+    char c;
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    close(ready[1]);
+    assert_true(file_size(path_in(must_exist)) > 4096); /* the transaction's pages are on disk */
+    assert_opaque(path_in(must_exist));
+    kill(pid, SIGKILL);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+
+    db = vopen(fx.v1, db_path);
+    assert_rows(db, ROWS);
+    assert_int_equal(query_int(db, "SELECT sum(length(body)) FROM plain"), before);
+    sqlite3_close(db);
+    remove_db(name);
+}
+
+static void test_crash_mid_transaction(void **state)
+{
+    (void)state;
+    crash_mid_transaction("mid-journal.db", "PRAGMA journal_mode=DELETE", "mid-journal.db-journal");
+    crash_mid_transaction("mid-wal.db", "PRAGMA journal_mode=WAL", "mid-wal.db-wal");
+}
+
 static void test_crash_wal(void **state)
 {
     (void)state;
@@ -592,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_two_writers),
         cmocka_unit_test(test_crash_wal),
         cmocka_unit_test(test_crash_journal),
+        cmocka_unit_test(test_crash_mid_transaction),
         cmocka_unit_test(test_key_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
