@@ -1,5 +1,7 @@
 /*
- * vault.c — an encrypting SQLite VFS over the default (unix) one.
+ * vault.c — an encrypting SQLite VFS over the default (unix) one: the
+ * database file, its vault header, the VFS and the API. The WAL, the
+ * journal and temporary files are in vault_side.c.
  *
  * SQLite writes whole pages to the database file, page images into the
  * WAL (after a 24-byte frame header) and into the rollback journal (after
@@ -48,84 +50,26 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <sodium.h>
-
-#include "base/status.h"
-#include "memory/vault.h"
-
-#define VAULT_MAGIC "mote-vault\0\0\0\0\0"  /* 16 bytes with the final NUL */
-#define VAULT_MAGIC_LEN 16
-#define VAULT_VERSION 1
-#define VAULT_HEADER_SIZE 4096   /* keeps 4 KiB pages aligned on disk */
-#define VAULT_HEADER_MACED 80    /* bytes covered by the header's MAC */
-#define VAULT_HEADER_USED 112
-#define VAULT_ID_LEN 16
-#define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES /* 24 */
-#define TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES      /* 16 */
-#define AAD_LEN (VAULT_ID_LEN + 1 + 8)
-#define KDF_CONTEXT "motevlt1"
-#define KDF_PAGES 1
-#define KDF_HEADER 2
-#define KDF_FRAME_MASK 3
-
-/* SQLite's file formats, https://sqlite.org/fileformat2.html */
-#define SQLITE_MAGIC "SQLite format 3"     /* + NUL: 16 bytes */
-#define DB_HEADER_RESERVE 20                 /* byte: reserved bytes per page */
-#define WAL_HEADER_SIZE 32
-#define WAL_HEADER_PAGE_SIZE 8               /* big-endian u32; 1 means 65536 */
-#define WAL_HEADER_SALTS 16                  /* salt-1, salt-2: new at every restart */
-#define WAL_FRAME_HEADER_SIZE 24
-#define JOURNAL_PAGE_SLOT 4                  /* a page image sits at 4 mod 8 */
-#define PAGE_MIN 512
-#define PAGE_MAX 65536
-
-_Static_assert(NONCE_LEN + TAG_LEN == MEM_VAULT_RESERVE, "reserve = nonce + tag");
-
-struct mem_vault {
-    sqlite3_vfs vfs;              /* registered under name; pAppData = this */
-    sqlite3_vfs *lower;           /* the default VFS it wraps */
-    char name[40];
-    uint8_t page_key[32];         /* seals pages */
-    uint8_t header_key[32];       /* MACs the vault header */
-    uint8_t mask_key[32];         /* masks WAL frame headers */
-};
-
-enum vault_kind { VK_MAIN, VK_WAL, VK_JOURNAL, VK_TEMP, VK_PLAIN };
-
-typedef struct vault_file {
-    sqlite3_file base;            /* pMethods = &vault_io */
-    mem_vault *v;
-    enum vault_kind kind;
-    struct vault_file *db;        /* WAL, journal: their database's file (its id, page size) */
-    int have_header;              /* main: header read or written */
-    uint32_t page_size;           /* main: from the header; WAL: from the WAL header */
-    uint8_t id[VAULT_ID_LEN];     /* main: the file id */
-    uint8_t temp_key[32];         /* temp: this file's own stream key */
-    uint8_t temp_nonce[24];
-    uint8_t *scratch;             /* (scratch_cap) a sealed page or a temp write */
-    size_t scratch_cap;
-    sqlite3_file *lower;          /* the default VFS's file, right after this struct */
-} vault_file;
+#include "memory/vault_file.h"
 
 /* ------------------------------------------------------------------------
  * Errors: SQLite reports "disk I/O error", the vault says why
  * ---------------------------------------------------------------------- */
 
-static _Thread_local char vault_why[256];
+static _Thread_local char why_buf[256];
 
-static int why(int rc, const char *fmt, ...) MOTE_PRINTF(2, 3);
-static int why(int rc, const char *fmt, ...)
+int vault_why(int rc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(vault_why, sizeof vault_why, fmt, ap);
+    vsnprintf(why_buf, sizeof why_buf, fmt, ap);
     va_end(ap);
     return rc;
 }
 
 const char *mem_vault_last_error(void)
 {
-    return vault_why[0] ? vault_why : NULL;
+    return why_buf[0] ? why_buf : NULL;
 }
 
 /* ------------------------------------------------------------------------
@@ -142,7 +86,7 @@ static uint32_t le32_get(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static int valid_page_size(uint32_t p)
+int vault_valid_page_size(uint32_t p)
 {
     return p >= PAGE_MIN && p <= PAGE_MAX && (p & (p - 1)) == 0;
 }
@@ -154,7 +98,7 @@ static void page_aad(uint8_t aad[AAD_LEN], const vault_file *db, char kind, sqli
     for (int i = 0; i < 8; i++) aad[VAULT_ID_LEN + 1 + i] = (uint8_t)((uint64_t)off >> (8 * i));
 }
 
-static int ensure_scratch(vault_file *f, size_t n)
+int vault_scratch(vault_file *f, size_t n)
 {
     if (f->scratch_cap >= n) return SQLITE_OK;
     uint8_t *p = sqlite3_malloc64(n);
@@ -170,15 +114,15 @@ static int ensure_scratch(vault_file *f, size_t n)
 
 /* Seal page (n bytes, SQLite's offset off in a file of this kind) into
  * f->scratch. */
-static int seal_page(vault_file *f, char kind, const uint8_t *page, size_t n, sqlite3_int64 off)
+int vault_seal_page(vault_file *f, char kind, const uint8_t *page, size_t n, sqlite3_int64 off)
 {
     size_t body = n - MEM_VAULT_RESERVE;
     for (size_t i = body; i < n; i++)
         if (page[i])
-            return why(SQLITE_IOERR_WRITE, "vault: the page at offset %lld has no room for the "
+            return vault_why(SQLITE_IOERR_WRITE, "vault: the page at offset %lld has no room for the "
                        "nonce and tag (the database lacks %d reserved bytes per page; open it "
                        "through mem_vault_open)", (long long)off, MEM_VAULT_RESERVE);
-    int rc = ensure_scratch(f, n);
+    int rc = vault_scratch(f, n);
     if (rc != SQLITE_OK) return rc;
     uint8_t aad[AAD_LEN], *nonce = f->scratch + body, *tag = nonce + NONCE_LEN;
     page_aad(aad, f->db, kind, off);
@@ -189,7 +133,7 @@ static int seal_page(vault_file *f, char kind, const uint8_t *page, size_t n, sq
 }
 
 /* Open a sealed page in place; 0 if it authenticates. */
-static int open_page(vault_file *f, char kind, uint8_t *page, size_t n, sqlite3_int64 off)
+int vault_open_page(vault_file *f, char kind, uint8_t *page, size_t n, sqlite3_int64 off)
 {
     size_t body = n - MEM_VAULT_RESERVE;
     uint8_t aad[AAD_LEN], nonce[NONCE_LEN], tag[TAG_LEN];
@@ -235,18 +179,18 @@ static int load_header(vault_file *f)
     rc = f->lower->pMethods->xRead(f->lower, h, VAULT_HEADER_USED, 0);
     if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ) return rc;
     if (memcmp(h, SQLITE_MAGIC, sizeof SQLITE_MAGIC) == 0)
-        return why(SQLITE_NOTADB, "a plaintext SQLite database, not a mote vault");
+        return vault_why(SQLITE_NOTADB, "a plaintext SQLite database, not a mote vault");
     if (memcmp(h, VAULT_MAGIC, VAULT_MAGIC_LEN) != 0 || size < VAULT_HEADER_USED)
-        return why(SQLITE_NOTADB, "not a mote vault (no vault header)");
+        return vault_why(SQLITE_NOTADB, "not a mote vault (no vault header)");
     if (le32_get(h + 16) != VAULT_VERSION)
-        return why(SQLITE_NOTADB, "vault format version %u, this build reads %d",
+        return vault_why(SQLITE_NOTADB, "vault format version %u, this build reads %d",
                    le32_get(h + 16), VAULT_VERSION);
     header_mac(f->v, h, mac);
     if (sodium_memcmp(mac, h + VAULT_HEADER_MACED, 32) != 0)
-        return why(SQLITE_NOTADB, "wrong key or not a mote vault (the header does not authenticate)");
+        return vault_why(SQLITE_NOTADB, "wrong key or not a mote vault (the header does not authenticate)");
     uint32_t ps = le32_get(h + 20);
-    if ((ps && !valid_page_size(ps)) || le32_get(h + 24) != MEM_VAULT_RESERVE || le32_get(h + 28))
-        return why(SQLITE_NOTADB, "vault header with unsupported parameters");
+    if ((ps && !vault_valid_page_size(ps)) || le32_get(h + 24) != MEM_VAULT_RESERVE || le32_get(h + 28))
+        return vault_why(SQLITE_NOTADB, "vault header with unsupported parameters");
     f->page_size = ps;
     memcpy(f->id, h + 32, VAULT_ID_LEN);
     f->have_header = 1;
@@ -256,7 +200,7 @@ static int load_header(vault_file *f)
 /* Before the first write of a new database: read the header another
  * connection may have written since, or write one. SQLite holds its write
  * lock whenever it writes, so two writers never race here. */
-static int ensure_header(vault_file *db)
+int vault_ensure_header(vault_file *db)
 {
     if (db->have_header) return SQLITE_OK;
     int rc = load_header(db);
@@ -270,12 +214,12 @@ static int ensure_header(vault_file *db)
 
 /* For reading: the header must be there (another connection may have
  * written it after this one opened the empty file). */
-static int need_header(vault_file *db)
+int vault_need_header(vault_file *db)
 {
     if (db->have_header) return SQLITE_OK;
     int rc = load_header(db);
     if (rc == SQLITE_OK && !db->have_header)
-        return why(SQLITE_IOERR_READ, "vault: the database has no vault header yet");
+        return vault_why(SQLITE_IOERR_READ, "vault: the database has no vault header yet");
     return rc;
 }
 
@@ -294,8 +238,8 @@ static int main_read_page(vault_file *f, uint8_t *buf, uint32_t n, sqlite3_int64
         return rc;
     }
     if (rc != SQLITE_OK) return rc;
-    if (open_page(f, 'D', buf, n, off) != 0)
-        return why(SQLITE_IOERR_DATA, "vault: database page %lld does not authenticate "
+    if (vault_open_page(f, 'D', buf, n, off) != 0)
+        return vault_why(SQLITE_IOERR_DATA, "vault: database page %lld does not authenticate "
                    "(damaged or tampered with)", (long long)(off / n + 1));
     return SQLITE_OK;
 }
@@ -315,9 +259,9 @@ static int main_read(vault_file *f, void *buf, int amt, sqlite3_int64 off)
     /* A part of one page: SQLite reads the 100-byte header, or 16 bytes at 24. */
     sqlite3_int64 start = off - off % ps;
     if (off + amt > start + ps)
-        return why(SQLITE_IOERR_READ, "vault: a read across pages (%d bytes at %lld)", amt,
+        return vault_why(SQLITE_IOERR_READ, "vault: a read across pages (%d bytes at %lld)", amt,
                    (long long)off);
-    if ((rc = ensure_scratch(f, ps)) != SQLITE_OK) return rc;
+    if ((rc = vault_scratch(f, ps)) != SQLITE_OK) return rc;
     rc = main_read_page(f, f->scratch, ps, start);
     memcpy(buf, f->scratch + (off - start), (size_t)amt);
     return rc;
@@ -325,224 +269,27 @@ static int main_read(vault_file *f, void *buf, int amt, sqlite3_int64 off)
 
 static int main_write(vault_file *f, const void *buf, int amt, sqlite3_int64 off)
 {
-    int rc = ensure_header(f);
+    int rc = vault_ensure_header(f);
     if (rc != SQLITE_OK) return rc;
     const uint8_t *page = buf;
     if (off == 0) { /* page 1: learn the page size, check the reserve */
-        if (!valid_page_size((uint32_t)amt) || page[DB_HEADER_RESERVE] < MEM_VAULT_RESERVE)
-            return why(SQLITE_IOERR_WRITE, "vault: the database reserves %d bytes per page, the "
+        if (!vault_valid_page_size((uint32_t)amt) || page[DB_HEADER_RESERVE] < MEM_VAULT_RESERVE)
+            return vault_why(SQLITE_IOERR_WRITE, "vault: the database reserves %d bytes per page, the "
                        "vault needs %d (open it through mem_vault_open)", page[DB_HEADER_RESERVE],
                        MEM_VAULT_RESERVE);
         if (f->page_size != (uint32_t)amt) {
             if (f->page_size != 0)
-                return why(SQLITE_IOERR_WRITE, "vault: changing the page size (%u to %d) is not "
+                return vault_why(SQLITE_IOERR_WRITE, "vault: changing the page size (%u to %d) is not "
                            "supported", f->page_size, amt);
             f->page_size = (uint32_t)amt;
             if ((rc = write_header(f)) != SQLITE_OK) return rc;
         }
     }
     if (f->page_size == 0 || amt != (int)f->page_size || off % amt != 0)
-        return why(SQLITE_IOERR_WRITE, "vault: a database write that is not one page (%d bytes at "
+        return vault_why(SQLITE_IOERR_WRITE, "vault: a database write that is not one page (%d bytes at "
                    "%lld)", amt, (long long)off);
-    if ((rc = seal_page(f, 'D', page, (size_t)amt, off)) != SQLITE_OK) return rc;
+    if ((rc = vault_seal_page(f, 'D', page, (size_t)amt, off)) != SQLITE_OK) return rc;
     return f->lower->pMethods->xWrite(f->lower, f->scratch, amt, off + VAULT_HEADER_SIZE);
-}
-
-/* ------------------------------------------------------------------------
- * The WAL: its header in clear, frame headers masked, pages sealed
- *
- * Frame k (from 0) starts at 32 + k*(24+P): a 24-byte header, then the
- * page. The header (page number, commit size, salts, SQLite's checksum of
- * the plaintext page) is XORed with a keystream of the key, the database,
- * the WAL's current salts and k, so the checksum cannot confirm a guessed
- * page. A restart gives the WAL new salts, so old frames unmask to noise
- * and SQLite rejects them, as it would anyway.
- * ---------------------------------------------------------------------- */
-
-static void wal_learn_page_size(vault_file *f, const uint8_t *hdr)
-{
-    uint32_t p = (uint32_t)hdr[WAL_HEADER_PAGE_SIZE] << 24 | (uint32_t)hdr[WAL_HEADER_PAGE_SIZE + 1] << 16 |
-                 (uint32_t)hdr[WAL_HEADER_PAGE_SIZE + 2] << 8 | hdr[WAL_HEADER_PAGE_SIZE + 3];
-    if (p == 1) p = PAGE_MAX;
-    if (valid_page_size(p)) f->page_size = p;
-}
-
-/* The WAL header as it is on disk now. Never cached: another connection
- * may have restarted the log with new salts since. */
-static int wal_header(vault_file *f, uint8_t hdr[WAL_HEADER_SIZE])
-{
-    int rc = f->lower->pMethods->xRead(f->lower, hdr, WAL_HEADER_SIZE, 0);
-    if (rc == SQLITE_IOERR_SHORT_READ) return why(SQLITE_IOERR_READ, "vault: the WAL has no header");
-    if (rc == SQLITE_OK) wal_learn_page_size(f, hdr);
-    return rc;
-}
-
-static int wal_page_size(vault_file *f)
-{
-    if (f->page_size) return SQLITE_OK;
-    uint8_t hdr[WAL_HEADER_SIZE];
-    int rc = wal_header(f, hdr);
-    if (rc != SQLITE_OK) return rc;
-    return f->page_size ? SQLITE_OK : why(SQLITE_IOERR_READ, "vault: the WAL has no valid header");
-}
-
-/* XOR bytes [lo, hi) of frame k's header (0 <= lo < hi <= 24) at p. */
-static void frame_mask(vault_file *f, const uint8_t hdr[WAL_HEADER_SIZE], sqlite3_int64 k, uint8_t *p,
-                       int lo, int hi)
-{
-    uint8_t nonce[24], m[WAL_FRAME_HEADER_SIZE];
-    memcpy(nonce, hdr + WAL_HEADER_SALTS, 8);
-    for (int i = 0; i < 8; i++) nonce[8 + i] = (uint8_t)((uint64_t)k >> (8 * i));
-    memcpy(nonce + 16, f->db->id, 8);
-    crypto_stream_xchacha20(m, sizeof m, nonce, f->v->mask_key);
-    for (int i = lo; i < hi; i++) p[i - lo] ^= m[i];
-}
-
-static int wal_read(vault_file *f, void *buf, int amt, sqlite3_int64 off)
-{
-    int rc = f->lower->pMethods->xRead(f->lower, buf, amt, off);
-    if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ) return rc;
-    if (off == 0 && amt >= WAL_HEADER_SIZE && rc == SQLITE_OK) wal_learn_page_size(f, buf);
-    if (off + amt <= WAL_HEADER_SIZE) return rc;
-    int prc = need_header(f->db);
-    if (prc == SQLITE_OK) prc = wal_page_size(f);
-    if (prc != SQLITE_OK) return prc;
-    sqlite3_int64 size = off + amt, frame = WAL_FRAME_HEADER_SIZE + (sqlite3_int64)f->page_size;
-    if (rc == SQLITE_IOERR_SHORT_READ && (prc = f->lower->pMethods->xFileSize(f->lower, &size)))
-        return prc;
-    uint8_t *out = buf, hdr[WAL_HEADER_SIZE];
-    int have_hdr = 0;
-    sqlite3_int64 k = off < WAL_HEADER_SIZE ? 0 : (off - WAL_HEADER_SIZE) / frame;
-    for (;; k++) {
-        sqlite3_int64 fstart = WAL_HEADER_SIZE + k * frame, pstart = fstart + WAL_FRAME_HEADER_SIZE;
-        sqlite3_int64 pend = pstart + f->page_size;
-        if (fstart >= off + amt) break;
-        if (pstart > off) { /* some of the frame header */
-            if (!have_hdr && (prc = wal_header(f, hdr)) != SQLITE_OK) return prc;
-            have_hdr = 1;
-            int lo = fstart < off ? (int)(off - fstart) : 0;
-            int hi = pstart > off + amt ? (int)(off + amt - fstart) : WAL_FRAME_HEADER_SIZE;
-            frame_mask(f, hdr, k, out + (fstart + lo - off), lo, hi);
-        }
-        if (pstart >= off + amt) break;
-        uint8_t *page;
-        if (pstart >= off && pend <= off + amt) {
-            page = out + (pstart - off);
-        } else {
-            if ((prc = ensure_scratch(f, f->page_size)) != SQLITE_OK) return prc;
-            page = f->scratch;
-            prc = f->lower->pMethods->xRead(f->lower, page, (int)f->page_size, pstart);
-            if (prc != SQLITE_OK && prc != SQLITE_IOERR_SHORT_READ) return prc;
-        }
-        int whole_frame = fstart >= off; /* recovery reads frame header and page together */
-        if (pend > size) {
-            memset(page, 0, f->page_size); /* past the end: a frame cut short */
-        } else if (open_page(f, 'W', page, f->page_size, pstart) != 0) {
-            if (!whole_frame)
-                return why(SQLITE_IOERR_DATA, "vault: WAL frame %lld does not authenticate "
-                           "(damaged or tampered with)", (long long)k + 1);
-            memset(page, 0, f->page_size); /* SQLite's frame checksum rejects it */
-        }
-        if (page == f->scratch) {
-            sqlite3_int64 lo = pstart > off ? pstart : off, hi = pend < off + amt ? pend : off + amt;
-            memcpy(out + (lo - off), page + (lo - pstart), (size_t)(hi - lo));
-        }
-    }
-    return rc;
-}
-
-static int wal_write(vault_file *f, const void *buf, int amt, sqlite3_int64 off)
-{
-    int rc = ensure_header(f->db);
-    if (rc != SQLITE_OK) return rc;
-    if (off == 0 && amt >= WAL_HEADER_SIZE) wal_learn_page_size(f, buf);
-    if (off + amt <= WAL_HEADER_SIZE)
-        return f->lower->pMethods->xWrite(f->lower, buf, amt, off);
-    if ((rc = wal_page_size(f)) != SQLITE_OK) return rc;
-    sqlite3_int64 frame = WAL_FRAME_HEADER_SIZE + (sqlite3_int64)f->page_size;
-    sqlite3_int64 in_frame = (off - WAL_HEADER_SIZE) % frame;
-    if (off >= WAL_HEADER_SIZE && in_frame == 0 && amt == WAL_FRAME_HEADER_SIZE) {
-        uint8_t hdr[WAL_HEADER_SIZE], masked[WAL_FRAME_HEADER_SIZE];
-        if ((rc = wal_header(f, hdr)) != SQLITE_OK) return rc;
-        memcpy(masked, buf, sizeof masked);
-        frame_mask(f, hdr, (off - WAL_HEADER_SIZE) / frame, masked, 0, WAL_FRAME_HEADER_SIZE);
-        return f->lower->pMethods->xWrite(f->lower, masked, amt, off);
-    }
-    if (off >= WAL_HEADER_SIZE && in_frame == WAL_FRAME_HEADER_SIZE && amt == (int)f->page_size) {
-        if ((rc = seal_page(f, 'W', buf, (size_t)amt, off)) != SQLITE_OK) return rc;
-        return f->lower->pMethods->xWrite(f->lower, f->scratch, amt, off);
-    }
-    return why(SQLITE_IOERR_WRITE, "vault: a WAL write that is neither a header nor a page (%d "
-               "bytes at %lld; psow=0 is not supported)", amt, (long long)off);
-}
-
-/* ------------------------------------------------------------------------
- * The rollback journal: page images at 4 mod 8, the rest in clear
- * ---------------------------------------------------------------------- */
-
-static int journal_is_page(vault_file *f, int amt, sqlite3_int64 off)
-{
-    return f->db->page_size && amt == (int)f->db->page_size && off % 8 == JOURNAL_PAGE_SLOT;
-}
-
-static int journal_read(vault_file *f, void *buf, int amt, sqlite3_int64 off)
-{
-    int rc = f->lower->pMethods->xRead(f->lower, buf, amt, off);
-    if (rc != SQLITE_OK || !journal_is_page(f, amt, off)) return rc;
-    if (open_page(f, 'J', buf, (size_t)amt, off) != 0)
-        return why(SQLITE_IOERR_DATA, "vault: a journal page at offset %lld does not authenticate",
-                   (long long)off);
-    return SQLITE_OK;
-}
-
-static int journal_write(vault_file *f, const void *buf, int amt, sqlite3_int64 off)
-{
-    int rc = ensure_header(f->db);
-    if (rc != SQLITE_OK) return rc;
-    if (!journal_is_page(f, amt, off)) return f->lower->pMethods->xWrite(f->lower, buf, amt, off);
-    if ((rc = seal_page(f, 'J', buf, (size_t)amt, off)) != SQLITE_OK) return rc;
-    return f->lower->pMethods->xWrite(f->lower, f->scratch, amt, off);
-}
-
-/* ------------------------------------------------------------------------
- * Temporary files: a keystream at the byte offset, key in memory only
- * ---------------------------------------------------------------------- */
-
-static void temp_xor(vault_file *f, uint8_t *p, size_t n, sqlite3_int64 off)
-{
-    uint64_t block = (uint64_t)off / 64;
-    size_t skip = (size_t)((uint64_t)off % 64);
-    if (skip) { /* the first partial 64-byte block */
-        uint8_t ks[64] = {0};
-        crypto_stream_xchacha20_xor_ic(ks, ks, 64, f->temp_nonce, block, f->temp_key);
-        size_t m = 64 - skip < n ? 64 - skip : n;
-        for (size_t i = 0; i < m; i++) p[i] ^= ks[skip + i];
-        sodium_memzero(ks, sizeof ks);
-        p += m, n -= m, block++;
-    }
-    if (n) crypto_stream_xchacha20_xor_ic(p, p, n, f->temp_nonce, block, f->temp_key);
-}
-
-static int temp_read(vault_file *f, void *buf, int amt, sqlite3_int64 off)
-{
-    int rc = f->lower->pMethods->xRead(f->lower, buf, amt, off);
-    if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ) return rc;
-    sqlite3_int64 size = off + amt;
-    if (rc == SQLITE_IOERR_SHORT_READ) {
-        int src = f->lower->pMethods->xFileSize(f->lower, &size);
-        if (src != SQLITE_OK) return src;
-    }
-    if (size > off) temp_xor(f, buf, (size_t)((size < off + amt ? size : off + amt) - off), off);
-    return rc;
-}
-
-static int temp_write(vault_file *f, const void *buf, int amt, sqlite3_int64 off)
-{
-    int rc = ensure_scratch(f, (size_t)amt);
-    if (rc != SQLITE_OK) return rc;
-    memcpy(f->scratch, buf, (size_t)amt);
-    temp_xor(f, f->scratch, (size_t)amt, off);
-    return f->lower->pMethods->xWrite(f->lower, f->scratch, amt, off);
 }
 
 /* ------------------------------------------------------------------------
@@ -569,9 +316,9 @@ static int vault_read(sqlite3_file *pf, void *buf, int amt, sqlite3_int64 off)
     vault_file *f = (vault_file *)pf;
     switch (f->kind) {
     case VK_MAIN: return main_read(f, buf, amt, off);
-    case VK_WAL: return wal_read(f, buf, amt, off);
-    case VK_JOURNAL: return journal_read(f, buf, amt, off);
-    case VK_TEMP: return temp_read(f, buf, amt, off);
+    case VK_WAL: return vault_wal_read(f, buf, amt, off);
+    case VK_JOURNAL: return vault_journal_read(f, buf, amt, off);
+    case VK_TEMP: return vault_temp_read(f, buf, amt, off);
     default: return f->lower->pMethods->xRead(f->lower, buf, amt, off);
     }
 }
@@ -581,9 +328,9 @@ static int vault_write(sqlite3_file *pf, const void *buf, int amt, sqlite3_int64
     vault_file *f = (vault_file *)pf;
     switch (f->kind) {
     case VK_MAIN: return main_write(f, buf, amt, off);
-    case VK_WAL: return wal_write(f, buf, amt, off);
-    case VK_JOURNAL: return journal_write(f, buf, amt, off);
-    case VK_TEMP: return temp_write(f, buf, amt, off);
+    case VK_WAL: return vault_wal_write(f, buf, amt, off);
+    case VK_JOURNAL: return vault_journal_write(f, buf, amt, off);
+    case VK_TEMP: return vault_temp_write(f, buf, amt, off);
     default: return f->lower->pMethods->xWrite(f->lower, buf, amt, off);
     }
 }
@@ -668,10 +415,7 @@ static int vault_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int 
         /* The database's file is ours too: the same VFS opened it. */
         f->db = (vault_file *)sqlite3_database_file_object(name);
     }
-    if (f->kind == VK_TEMP) {
-        crypto_stream_xchacha20_keygen(f->temp_key);
-        randombytes_buf(f->temp_nonce, sizeof f->temp_nonce);
-    }
+    if (f->kind == VK_TEMP) vault_temp_init(f);
     int rc = v->lower->xOpen(v->lower, name, f->lower, flags, out_flags);
     if (rc != SQLITE_OK) return rc;
     if (f->kind == VK_MAIN && (rc = load_header(f)) != SQLITE_OK) {
@@ -782,7 +526,7 @@ mote_status mem_vault_open(mem_vault *v, const char *path, int flags, sqlite3 **
 {
     if (!v || !path || !out) return mote_fail(MOTE_E_INVALID, "memory: vault: NULL argument");
     *out = NULL;
-    vault_why[0] = 0;
+    why_buf[0] = 0;
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(path, &db, flags, v->name);
     if (rc == SQLITE_OK) {
@@ -797,7 +541,7 @@ mote_status mem_vault_open(mem_vault *v, const char *path, int flags, sqlite3 **
     if (rc != SQLITE_OK) {
         mote_status st = rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_IOERR
                              ? MOTE_E_FORMAT : MOTE_E_IO;
-        st = mote_fail(st, "memory: %s: %s", path, vault_why[0] ? vault_why : sqlite3_errmsg(db));
+        st = mote_fail(st, "memory: %s: %s", path, why_buf[0] ? why_buf : sqlite3_errmsg(db));
         sqlite3_close(db);
         return st;
     }
