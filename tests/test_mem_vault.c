@@ -431,6 +431,38 @@ static void test_two_vaults(void **state)
     remove_db("two.db");
 }
 
+/* Changing the key, and exporting in clear, are a VACUUM INTO a URI that
+ * names the other vault's VFS (or the plain one). */
+static void test_rekey_and_export(void **state)
+{
+    (void)state;
+    const char *old_path = path_in("old.db"), *new_path = path_in("rekeyed.db"), *plain = path_in("export.db");
+    sqlite3 *db = NULL;
+    assert_int_equal(mem_vault_open(fx.v1, old_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, &db),
+                     MOTE_OK);
+    exec_ok(db, "PRAGMA journal_mode=WAL");
+    fill(db, 200);
+    char sql[1400];
+    snprintf(sql, sizeof sql, "VACUUM INTO 'file:%s?vfs=%s'", new_path, mem_vault_vfs_name(fx.v2));
+    exec_ok(db, sql);
+    snprintf(sql, sizeof sql, "VACUUM INTO 'file:%s?vfs=unix'", plain);
+    exec_ok(db, sql);
+    sqlite3_close(db);
+    assert_opaque(new_path);
+
+    db = vopen(fx.v2, new_path);
+    assert_rows(db, 200);
+    sqlite3_close(db);
+    assert_int_equal(mem_vault_open(fx.v1, new_path, SQLITE_OPEN_READWRITE, &db), MOTE_E_FORMAT);
+
+    assert_int_equal(sqlite3_open_v2(plain, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_rows(db, 200);
+    sqlite3_close(db);
+    remove_db("old.db");
+    remove_db("rekeyed.db");
+    remove_db("export.db");
+}
+
 /* Two connections take turns writing, with checkpoints that restart the
  * WAL (new salts) and a cache so small that a transaction writes the same
  * page to the WAL twice (SQLite then rewrites frame checksums, reading
@@ -647,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_tampering),
         cmocka_unit_test(test_two_vaults),
         cmocka_unit_test(test_two_writers),
+        cmocka_unit_test(test_rekey_and_export),
         cmocka_unit_test(test_crash_wal),
         cmocka_unit_test(test_crash_journal),
         cmocka_unit_test(test_crash_mid_transaction),
