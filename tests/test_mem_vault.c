@@ -605,6 +605,54 @@ static void test_crash_journal(void **state)
     crash_and_recover("crash-journal.db", "PRAGMA journal_mode=DELETE");
 }
 
+static void test_passphrase(void **state)
+{
+    (void)state;
+    const char *db_path = path_in("pass.db"), *pass = "correct horse battery staple";
+    mem_vault *v = NULL, *w = NULL;
+    assert_int_equal(mem_vault_new_passphrase(pass, strlen(pass), db_path, &v), MOTE_OK);
+    sqlite3 *db = vopen(v, db_path);
+    exec_ok(db, "PRAGMA journal_mode=WAL");
+    fill(db, 100);
+    sqlite3_close(db);
+    mem_vault_free(v);
+    assert_opaque(db_path);
+
+    /* The same passphrase again: the salt comes from the header. */
+    assert_int_equal(mem_vault_new_passphrase(pass, strlen(pass), db_path, &v), MOTE_OK);
+    db = vopen(v, db_path);
+    assert_rows(db, 100);
+    sqlite3_close(db);
+
+    assert_int_equal(mem_vault_new_passphrase("correct horse", 13, db_path, &w), MOTE_OK);
+    db = NULL;
+    assert_int_equal(mem_vault_open(w, db_path, SQLITE_OPEN_READWRITE, &db), MOTE_E_FORMAT);
+    assert_non_null(strstr(mote_last_error(), "wrong key"));
+    mem_vault_free(w);
+    /* A vault from a passphrase does not open another passphrase's
+     * database (its salt differs), even with the same passphrase. */
+    assert_int_equal(mem_vault_new_passphrase(pass, strlen(pass), path_in("other.db"), &w), MOTE_OK);
+    db = vopen(w, path_in("other.db"));
+    fill(db, 5);
+    sqlite3_close(db);
+    mem_vault_free(w);
+    assert_int_equal(mem_vault_open(v, path_in("other.db"), SQLITE_OPEN_READWRITE, &db), MOTE_E_FORMAT);
+    assert_non_null(strstr(mote_last_error(), "another vault"));
+    mem_vault_free(v);
+
+    /* Key and passphrase vaults do not mix. */
+    assert_int_equal(mem_vault_open(fx.v1, db_path, SQLITE_OPEN_READWRITE, &db), MOTE_E_FORMAT);
+    assert_non_null(strstr(mote_last_error(), "locked with a passphrase"));
+    db = vopen(fx.v1, path_in("keyed.db"));
+    fill(db, 5);
+    sqlite3_close(db);
+    assert_int_equal(mem_vault_new_passphrase(pass, strlen(pass), path_in("keyed.db"), &v), MOTE_E_FORMAT);
+    assert_non_null(strstr(mote_last_error(), "locked with a key"));
+    remove_db("pass.db");
+    remove_db("other.db");
+    remove_db("keyed.db");
+}
+
 static void test_key_files(void **state)
 {
     (void)state;
@@ -683,6 +731,7 @@ int main(void)
         cmocka_unit_test(test_crash_wal),
         cmocka_unit_test(test_crash_journal),
         cmocka_unit_test(test_crash_mid_transaction),
+        cmocka_unit_test(test_passphrase),
         cmocka_unit_test(test_key_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

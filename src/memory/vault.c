@@ -28,9 +28,12 @@
  *     16   4  format version (little-endian), VAULT_VERSION
  *     20   4  SQLite page size, 0 until page 1 is written
  *     24   4  per-page overhead, MEM_VAULT_RESERVE
- *     28   4  key derivation: 0 = raw 32-byte key (others reserved)
+ *     28   4  key derivation: 0 = a 32-byte key, 1 = Argon2id passphrase
  *     32  16  file id, random, bound into every page's associated data
- *     48  32  reserved (a passphrase's salt and limits), zero
+ *     48  16  Argon2id: salt (else zero)
+ *     64   4  Argon2id: opslimit
+ *     68   4  Argon2id: memlimit in KiB
+ *     72   8  zero
  *     80  32  BLAKE2b-256 of bytes [0, 80), keyed with the header subkey
  *
  * A page's associated data is file id || kind ('D', 'W', 'J') || SQLite's
@@ -163,7 +166,13 @@ static int write_header(vault_file *f)
     le32_put(h + 16, VAULT_VERSION);
     le32_put(h + 20, f->page_size);
     le32_put(h + 24, MEM_VAULT_RESERVE);
+    le32_put(h + 28, f->v->kdf);
     memcpy(h + 32, f->id, VAULT_ID_LEN);
+    if (f->v->kdf == VAULT_KDF_ARGON2ID) {
+        memcpy(h + 48, f->v->salt, VAULT_SALT_LEN);
+        le32_put(h + 64, f->v->ops);
+        le32_put(h + 68, f->v->mem_kib);
+    }
     header_mac(f->v, h, h + VAULT_HEADER_MACED);
     return f->lower->pMethods->xWrite(f->lower, h, VAULT_HEADER_USED, 0);
 }
@@ -185,11 +194,18 @@ static int load_header(vault_file *f)
     if (le32_get(h + 16) != VAULT_VERSION)
         return vault_why(SQLITE_NOTADB, "vault format version %u, this build reads %d",
                    le32_get(h + 16), VAULT_VERSION);
+    uint32_t kdf = le32_get(h + 28);
+    if (kdf != f->v->kdf && kdf == VAULT_KDF_ARGON2ID)
+        return vault_why(SQLITE_NOTADB, "the vault is locked with a passphrase, not a key");
+    if (kdf != f->v->kdf && kdf == VAULT_KDF_RAW)
+        return vault_why(SQLITE_NOTADB, "the vault is locked with a key, not a passphrase");
+    if (kdf == VAULT_KDF_ARGON2ID && memcmp(h + 48, f->v->salt, VAULT_SALT_LEN) != 0)
+        return vault_why(SQLITE_NOTADB, "the passphrase was prepared for another vault (its salt differs)");
     header_mac(f->v, h, mac);
     if (sodium_memcmp(mac, h + VAULT_HEADER_MACED, 32) != 0)
         return vault_why(SQLITE_NOTADB, "wrong key or not a mote vault (the header does not authenticate)");
     uint32_t ps = le32_get(h + 20);
-    if ((ps && !vault_valid_page_size(ps)) || le32_get(h + 24) != MEM_VAULT_RESERVE || le32_get(h + 28))
+    if ((ps && !vault_valid_page_size(ps)) || le32_get(h + 24) != MEM_VAULT_RESERVE || kdf > VAULT_KDF_ARGON2ID)
         return vault_why(SQLITE_NOTADB, "vault header with unsupported parameters");
     f->page_size = ps;
     memcpy(f->id, h + 32, VAULT_ID_LEN);

@@ -13,7 +13,8 @@
  *
  * The on-disk format (see vault.c for the details):
  *   database  a 4096-byte vault header (magic "mote-vault", version, page
- *             size, random file id, keyed BLAKE2b check of the header),
+ *             size, random file id, a passphrase's Argon2id salt and
+ *             limits, keyed BLAKE2b check of the header),
  *             then SQLite's pages in order, each sealed in place:
  *             ciphertext of bytes [0, P-40) | nonce (24) | tag (16).
  *             SQLite keeps the last 40 bytes of each page free ("reserved
@@ -70,6 +71,15 @@ mote_status mem_vault_open(mem_vault *v, const char *path, int flags, sqlite3 **
  * "disk I/O error" or "file is not a database". mem_vault_open puts it in
  * its message already. */
 const char *mem_vault_last_error(void);
+
+/* A vault for the database at db_path locked with a passphrase: the key
+ * is Argon2id(passphrase, salt), with the salt and limits from the
+ * database's vault header, or new ones (libsodium's "interactive" limits:
+ * 64 MiB, a fraction of a second) when the database does not exist yet.
+ * Such a vault opens that database only. MOTE_E_FORMAT for a database
+ * locked with a key; a wrong passphrase shows at mem_vault_open. */
+mote_status mem_vault_new_passphrase(const char *passphrase, size_t len, const char *db_path,
+                                     mem_vault **out);
 
 /* The key from a file of 32 raw bytes or 64 hex digits (trailing white
  * space allowed) that only its owner may read (mode 0600 or stricter). */

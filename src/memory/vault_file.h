@@ -25,6 +25,9 @@
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES /* 24 */
 #define TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES      /* 16 */
 #define AAD_LEN (VAULT_ID_LEN + 1 + 8)
+#define VAULT_KDF_RAW 0          /* a 32-byte key from a file or the environment */
+#define VAULT_KDF_ARGON2ID 1     /* a passphrase through Argon2id, salt in the header */
+#define VAULT_SALT_LEN 16        /* crypto_pwhash_SALTBYTES */
 #define KDF_CONTEXT "motevlt1"
 #define KDF_PAGES 1
 #define KDF_HEADER 2
@@ -50,6 +53,9 @@ struct mem_vault {
     uint8_t page_key[32];         /* seals pages */
     uint8_t header_key[32];       /* MACs the vault header */
     uint8_t mask_key[32];         /* masks WAL frame headers */
+    uint32_t kdf;                 /* what new headers record: VAULT_KDF_RAW or VAULT_KDF_ARGON2ID */
+    uint8_t salt[VAULT_SALT_LEN]; /* Argon2id: the passphrase's salt */
+    uint32_t ops, mem_kib;        /* Argon2id: its limits */
 };
 
 enum vault_kind { VK_MAIN, VK_WAL, VK_JOURNAL, VK_TEMP, VK_PLAIN };
