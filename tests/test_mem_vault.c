@@ -511,6 +511,9 @@ static void crash_and_recover(const char *name, const char *mode)
     fill(db, 100);
     sqlite3_close(db);
 
+    int progress[2];
+    assert_int_equal(pipe(progress), 0);
+    fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -521,9 +524,15 @@ static void crash_and_recover(const char *name, const char *mode)
             snprintf(sql, sizeof sql, "BEGIN; INSERT INTO plain(body) SELECT body FROM plain LIMIT 40;"
                                       "INSERT INTO notes(body) VALUES ('crash %d " MARKER "'); COMMIT", i);
             if (sqlite3_exec(c, sql, NULL, NULL, NULL) != SQLITE_OK) _exit(3);
+            if (i == 3 && write(progress[1], "p", 1) != 1) _exit(4);
         }
     }
-    struct timespec ts = {0, 400 * 1000 * 1000};
+    /* Kill it a moment after its first commits, wherever it is then. */
+    char p;
+    assert_int_equal(read(progress[0], &p, 1), 1);
+    close(progress[0]);
+    close(progress[1]);
+    struct timespec ts = {0, 150 * 1000 * 1000};
     nanosleep(&ts, NULL);
     int status = 0;
     assert_int_equal(waitpid(pid, &status, WNOHANG), 0); /* still writing, no error */
