@@ -429,7 +429,8 @@ static int vault_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int 
     else f->kind = VK_TEMP; /* temp db, transient db, statement and temp journals */
     if (f->kind == VK_WAL || f->kind == VK_JOURNAL) {
         /* The database's file is ours too: the same VFS opened it. */
-        f->db = (vault_file *)sqlite3_database_file_object(name);
+        f->db = name ? (vault_file *)sqlite3_database_file_object(name) : NULL;
+        if (!f->db) return vault_why(SQLITE_CANTOPEN, "vault: a WAL or journal without its database");
     }
     if (f->kind == VK_TEMP) vault_temp_init(f);
     int rc = v->lower->xOpen(v->lower, name, f->lower, flags, out_flags);
