@@ -501,8 +501,8 @@ static void test_two_vaults(void **state)
     remove_db("two.db");
 }
 
-/* Changing the key, and exporting in clear, are a VACUUM INTO a URI that
- * names the other vault's VFS (or the plain one). */
+/* Changing the key, exporting in clear and importing a plaintext
+ * database are a VACUUM INTO a URI that names the other VFS. */
 static void test_rekey_and_export(void **state)
 {
     (void)state;
@@ -525,9 +525,20 @@ static void test_rekey_and_export(void **state)
     sqlite3_close(db);
     assert_int_equal(mem_vault_open(fx.v1, new_path, SQLITE_OPEN_READWRITE, &db), MOTE_E_FORMAT);
 
-    assert_int_equal(sqlite3_open_v2(plain, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    /* And back in: a plaintext database asks for the reserve first, so
+     * that the copy has room for nonces and tags. */
+    assert_int_equal(sqlite3_open_v2(plain, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, NULL), SQLITE_OK);
+    assert_rows(db, 200);
+    int reserve = MEM_VAULT_RESERVE;
+    assert_int_equal(sqlite3_file_control(db, "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve), SQLITE_OK);
+    snprintf(sql, sizeof sql, "VACUUM INTO 'file:%s?vfs=%s'", path_in("imported.db"), mem_vault_vfs_name(fx.v1));
+    exec_ok(db, sql);
+    sqlite3_close(db);
+    assert_opaque(path_in("imported.db"));
+    db = vopen(fx.v1, path_in("imported.db"));
     assert_rows(db, 200);
     sqlite3_close(db);
+    remove_db("imported.db");
     remove_db("old.db");
     remove_db("rekeyed.db");
     remove_db("export.db");
