@@ -15,6 +15,11 @@
  * installed, a socket another process hands over on an AF_UNIX socket
  * (SCM_RIGHTS), a local service reached over AF_UNIX that talks to the
  * network for us (a D-Bus daemon, a proxy).
+ *
+ * Call it early, before a library can open anything: at the start of the
+ * command that indexes or answers from the memory. GLib (under GMime and
+ * poppler) may try D-Bus or GVfs; those run over AF_UNIX or fail with
+ * EPERM, which GLib takes as "no such service".
  */
 #ifndef MOTE_MEMORY_SANDBOX_H
 #define MOTE_MEMORY_SANDBOX_H
