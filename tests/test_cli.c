@@ -507,6 +507,29 @@ static void test_info_kv_cache(void **state)
     free(model);
 }
 
+/* An embedding model has no KV cache to show: info names its pooling and
+ * what an embedder would hold (it once failed on the session plan). */
+static void test_info_embedding_model(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("embed/synth-bert-cls-Q8_0.gguf");
+    proc p = RUN("info", model, "--tensors");
+    expect_status(&p, 0);
+    expect_contains(p.out, "pooling:         cls (an embedding model)\n");
+    expect_contains(p.out, "embedder:        ");
+    expect_contains(p.out, " in all, texts of up to 512 tokens (-c to change)\n");
+    expect_contains(p.out, "token_types.weight");
+    proc_free(&p);
+    p = RUN("info", model, "-c", "64");
+    expect_status(&p, 0);
+    expect_contains(p.out, "texts of up to 64 tokens");
+    proc_free(&p);
+    p = RUN("info", model, "-c", "513"); /* more positions than it learned */
+    expect_status(&p, 1);
+    proc_free(&p);
+    free(model);
+}
+
 static void test_info_vocab_only(void **state)
 {
     SKIP_WITHOUT_SHARED();
@@ -1955,6 +1978,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tokenize_spm),
         cmocka_unit_test(test_info_stories),
         cmocka_unit_test(test_info_kv_cache),
+        cmocka_unit_test(test_info_embedding_model),
         cmocka_unit_test(test_info_vocab_only),
         cmocka_unit_test(test_info_escapes),
         cmocka_unit_test(test_read_limits),
