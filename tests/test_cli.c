@@ -1772,12 +1772,15 @@ static void test_bench_synth_help(void **state)
 {
     static const struct {
         const char *verb;
-        const char *opts[16];
+        const char *opts[24];
     } cases[] = {
         {"bench", {"-m", "-p", "-n", "-t", "-r", "-d", "-o", "json"}},
-        /* the model list whole: tiny-smollm3 is its last line */
+        /* the model list whole: tiny-bert is its last line; the longest
+         * name sets the column */
         {"synth", {"--like", "--type", "--vocab", "-o", "--seed", "--layers", "--exact",
                    "llama-3.2-1b", "qwen2.5-0.5b", "gemma-3-1b", "phi-4-mini", "tiny-smollm3",
+                   "  all-minilm-l6          all-MiniLM-L6-v2; bert", "bge-small-en-v1.5",
+                   "  nomic-embed-text-v1.5  nomic", "embeddinggemma-300m", "  tiny-bert  ",
                    "file depends only on the options", "Q4_K_M"}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -1863,6 +1866,29 @@ static void test_synth_cli(void **state)
     p = RUN("synth", "--like", "no-such-model", "--vocab", vocab, "-o", out);
     expect_status(&p, 1);
     expect_contains(p.err, "no-such-model");
+    proc_free(&p);
+
+    /* an embedding model: info names it, embed gives a vector of n_embd */
+    const char *bert_vocab = shared_path("vocab/ggml-vocab-bert-bge.gguf");
+    p = RUN("synth", "--like", "tiny-bert", "--type", "Q8_0", "--vocab", bert_vocab, "-o", out);
+    expect_status(&p, 0);
+    proc_free(&p);
+    p = RUN("info", out, "--tensors");
+    expect_status(&p, 0);
+    expect_contains(p.out, "architecture:    bert\n");
+    expect_contains(p.out, "embedding:       128\n");
+    expect_contains(p.out, "pooling:         mean (an embedding model)\n");
+    expect_contains(p.out, "position_embd.weight");
+    proc_free(&p);
+    p = RUN("embed", out, "hello world");
+    expect_status(&p, 0);
+    int n_floats = 0;
+    for (char *q = p.out, *end;; q = end) {
+        (void)strtof(q, &end);
+        if (end == q) break;
+        n_floats++;
+    }
+    assert_int_equal(n_floats, 128);
     proc_free(&p);
     unlink(out);
     free(vocab);
