@@ -252,6 +252,9 @@ uint32_t synth_weight_type(uint32_t ftype, enum synth_role role, int layer, int 
                            int64_t ncols)
 {
     uint32_t base = ftype_base(ftype), t = base;
+    /* The converter writes the position and token-type tables F32 and
+     * llama-quantize leaves them so (llama_model_quantize_impl). */
+    if (role == ROLE_POS_EMBD || role == ROLE_TOKEN_TYPES) return GGML_TYPE_F32;
     /* F16/BF16 files are not quantized: every matrix keeps the type. */
     if (base == GGML_TYPE_F16 || base == GGML_TYPE_BF16) return base;
 
@@ -392,15 +395,11 @@ mote_status synth_plan(const synth_shape *s, int n_layer, int64_t n_vocab, uint3
     qsort(b.t, (size_t)b.n, sizeof *b.t, cmp_tensor);
 
     /* Types are chosen in file order, as llama-quantize does (its layer
-     * counters for attn_v and ffn_down then equal the block index).
-     * Vectors are F32, and so are the position and token-type tables: the
-     * converter writes them F32 and llama-quantize leaves them as they are. */
+     * counters for attn_v and ffn_down then equal the block index). */
     for (int i = 0; i < b.n; i++) {
         synth_tensor *t = &b.t[i];
-        if (t->n_dims == 1 || t->role == ROLE_POS_EMBD || t->role == ROLE_TOKEN_TYPES)
-            t->type = GGML_TYPE_F32;
-        else
-            t->type = synth_weight_type(ftype, t->role, t->layer, n_layer, s->tied, t->ne[0]);
+        t->type = t->n_dims == 1 ? GGML_TYPE_F32
+                                 : synth_weight_type(ftype, t->role, t->layer, n_layer, s->tied, t->ne[0]);
     }
     *out = b.t;
     *n = b.n;
