@@ -507,6 +507,29 @@ static void test_info_kv_cache(void **state)
     free(model);
 }
 
+/* An embedding model has no KV cache to show: info names its pooling and
+ * what an embedder would hold (it once failed on the session plan). */
+static void test_info_embedding_model(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("embed/synth-bert-cls-Q8_0.gguf");
+    proc p = RUN("info", model, "--tensors");
+    expect_status(&p, 0);
+    expect_contains(p.out, "pooling:         cls (an embedding model)\n");
+    expect_contains(p.out, "embedder:        ");
+    expect_contains(p.out, " in all, texts of up to 512 tokens (-c to change)\n");
+    expect_contains(p.out, "token_types.weight");
+    proc_free(&p);
+    p = RUN("info", model, "-c", "64");
+    expect_status(&p, 0);
+    expect_contains(p.out, "texts of up to 64 tokens");
+    proc_free(&p);
+    p = RUN("info", model, "-c", "513"); /* more positions than it learned */
+    expect_status(&p, 1);
+    proc_free(&p);
+    free(model);
+}
+
 static void test_info_vocab_only(void **state)
 {
     SKIP_WITHOUT_SHARED();
@@ -1749,12 +1772,15 @@ static void test_bench_synth_help(void **state)
 {
     static const struct {
         const char *verb;
-        const char *opts[16];
+        const char *opts[24];
     } cases[] = {
         {"bench", {"-m", "-p", "-n", "-t", "-r", "-d", "-o", "json"}},
-        /* the model list whole: tiny-smollm3 is its last line */
+        /* the model list whole: tiny-bert is its last line; the longest
+         * name sets the column */
         {"synth", {"--like", "--type", "--vocab", "-o", "--seed", "--layers", "--exact",
                    "llama-3.2-1b", "qwen2.5-0.5b", "gemma-3-1b", "phi-4-mini", "tiny-smollm3",
+                   "  all-minilm-l6          all-MiniLM-L6-v2; bert", "bge-small-en-v1.5",
+                   "  nomic-embed-text-v1.5  nomic", "embeddinggemma-300m", "  tiny-bert  ",
                    "file depends only on the options", "Q4_K_M"}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -1840,6 +1866,29 @@ static void test_synth_cli(void **state)
     p = RUN("synth", "--like", "no-such-model", "--vocab", vocab, "-o", out);
     expect_status(&p, 1);
     expect_contains(p.err, "no-such-model");
+    proc_free(&p);
+
+    /* an embedding model: info names it, embed gives a vector of n_embd */
+    const char *bert_vocab = shared_path("vocab/ggml-vocab-bert-bge.gguf");
+    p = RUN("synth", "--like", "tiny-bert", "--type", "Q8_0", "--vocab", bert_vocab, "-o", out);
+    expect_status(&p, 0);
+    proc_free(&p);
+    p = RUN("info", out, "--tensors");
+    expect_status(&p, 0);
+    expect_contains(p.out, "architecture:    bert\n");
+    expect_contains(p.out, "embedding:       128\n");
+    expect_contains(p.out, "pooling:         mean (an embedding model)\n");
+    expect_contains(p.out, "position_embd.weight");
+    proc_free(&p);
+    p = RUN("embed", out, "hello world");
+    expect_status(&p, 0);
+    int n_floats = 0;
+    for (char *q = p.out, *end;; q = end) {
+        (void)strtof(q, &end);
+        if (end == q) break;
+        n_floats++;
+    }
+    assert_int_equal(n_floats, 128);
     proc_free(&p);
     unlink(out);
     free(vocab);
@@ -1955,6 +2004,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tokenize_spm),
         cmocka_unit_test(test_info_stories),
         cmocka_unit_test(test_info_kv_cache),
+        cmocka_unit_test(test_info_embedding_model),
         cmocka_unit_test(test_info_vocab_only),
         cmocka_unit_test(test_info_escapes),
         cmocka_unit_test(test_read_limits),
