@@ -221,6 +221,11 @@ $(BUILD)/fuzz/replay_args $(BUILD)/fuzz/fuzz-args: $(BUILD)/src/cli/args.o
 SERVE_FUZZ := $(foreach t,serve_request serve_config,$(BUILD)/fuzz/replay_$(t) $(BUILD)/fuzz/fuzz-$(t))
 $(SERVE_FUZZ): $(BUILD)/libmote-serve.a
 $(SERVE_FUZZ): LDLIBS := $(SERVE_LDLIBS) $(LDLIBS)
+# The memory's query quoting target links the memory's library (and SQLite).
+MEMORY_FUZZ := $(BUILD)/fuzz/replay_mem_query $(BUILD)/fuzz/fuzz-mem_query
+$(MEMORY_FUZZ): $(BUILD)/libmote-memory.a
+$(MEMORY_FUZZ): LDLIBS := $(MEMORY_LDLIBS) $(LDLIBS)
+$(BUILD)/fuzz/fuzz_mem_query.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_memory))
 $(BUILD)/fuzz/seeds: $(BUILD)/fuzz/seeds.o $(BUILD)/libmote.a
 	$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 $(FUZZ_SEEDS): $(BUILD)/fuzz/seeds

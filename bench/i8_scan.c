@@ -5,10 +5,11 @@
  *
  *   make -C bench build/i8-scan && bench/build/i8-scan [ROWS [DIM [REPS]]]
  *
- * The rows are 64-byte aligned, as the store keeps them. Prints each level's best and median time per scan, the bytes read per
- * second, and two ratios against peers in the same run: the scalar
- * reference, and a plain read of the same bytes (64-bit adds, the floor
- * any scan pays for bringing the rows in from memory).
+ * The rows are 64-byte aligned, as the store keeps them. Prints each
+ * level's best and median time per scan, the bytes read per second, and
+ * two ratios against peers in the same run: the scalar reference, and a
+ * plain read of the same bytes (64-bit adds, the floor any scan pays for
+ * bringing the rows in from memory).
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -24,6 +24,11 @@
 #define MEM_FTS_TERMS_MAX 64
 #define MEM_FTS_TEXT_MAX 4096
 
+/* The store's FTS5 tokenizer (store.c's chunks_fts; fuzz_mem_query.c
+ * builds its table with the same): Unicode words without diacritics,
+ * Porter-stemmed, so "running" finds "run". */
+#define MEM_FTS_TOKENIZE "porter unicode61 remove_diacritics 2"
+
 /* The FTS5 query for len bytes of text (any bytes; NUL counts as a space),
  * malloc'd and NUL-terminated, with the number of words in *n_terms; NULL
  * only if memory ran out. With *n_terms 0 (empty or blank text) there is

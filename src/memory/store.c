@@ -18,6 +18,7 @@
 
 #include "base/status.h"
 #include "kernels/dot_i8.h"
+#include "memory/fts_query.h"
 
 #define DIR_MODE 0700  /* the store's folder: its owner only */
 #define FILE_MODE 0600 /* memory.db (SQLite gives -wal and -shm the same mode) */
@@ -33,8 +34,10 @@
  * the text is stored once (in chunks, which citations read anyway), and
  * the triggers keep the index in step inside the same transaction as the
  * chunks themselves (a cascade from sources deletes through them too).
- * Tokenizer: unicode61 without diacritics, with Porter stemming, so
- * "running" finds "run". Chunk ids are AUTOINCREMENT: never reused, so a
+ * Tokenizer: MEM_FTS_TOKENIZE (fts_query.h). sources.status: a put
+ * writes a source whole in one transaction, so every row there is
+ * 'complete'; 'partial' is kept for an ingest split over several
+ * transactions (none does yet), and mem_store_verify reports it. Chunk ids are AUTOINCREMENT: never reused, so a
  * citation's id does not come to name another chunk.
  * ---------------------------------------------------------------------- */
 
@@ -68,7 +71,7 @@ static const char schema_sql[] =
     "  hash TEXT NOT NULL,"            /* hex SHA-256 of text */
     "  UNIQUE (source_id, ordinal));"
     "CREATE VIRTUAL TABLE chunks_fts USING fts5(text, title, content='chunks', content_rowid='id',"
-    "  tokenize='porter unicode61 remove_diacritics 2');"
+    "  tokenize='" MEM_FTS_TOKENIZE "');"
     "CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN"
     "  INSERT INTO chunks_fts(rowid, text, title) VALUES (new.id, new.text, new.title);"
     "END;"

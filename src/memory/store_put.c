@@ -97,7 +97,8 @@ static mote_status validate(put_ctx *c, const float *vectors, int64_t stored_dim
 {
     mem_store *st = c->st;
     const mem_doc *d = c->doc;
-    if (!d->source || !d->source[0]) return mote_fail(MOTE_E_INVALID, "memory: %s: a document without a source path", st->path);
+    if (!d->source || !d->source[0])
+        return mote_fail(MOTE_E_INVALID, "memory: %s: a document without a source path", st->path);
     if (!c->stamp || !is_hex_hash(c->stamp->hash))
         return mote_fail(MOTE_E_INVALID, "memory: %s: %s: need the file's content hash (%d lowercase hex digits)",
                          st->path, d->source, MEM_HASH_HEX);
