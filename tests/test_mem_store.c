@@ -9,6 +9,8 @@
  *     vector ranks first; hybrid mode equals rank.c's fusion of the BM25
  *     and vector rankings computed separately, bit for bit;
  *   - filters (path prefix, kind, time window) in every mode;
+ *   - after many puts and removals, the in-memory vectors rank as vectors
+ *     loaded afresh do; another connection's commits are seen;
  *   - user text that looks like FTS5 syntax never errors;
  *   - folder 0700 and files 0600 under a permissive umask; reopening
  *     keeps everything; another embedding model or dimension is refused;
@@ -759,6 +761,56 @@ static void test_filters(void **state)
     remove_dir(dir);
 }
 
+/* After many puts, replacements and removals (rows moved, source slots
+ * reused), the in-memory vectors give the same rankings, filters
+ * included, as vectors loaded afresh from the database. */
+static void test_index_in_step(void **state)
+{
+    (void)state;
+    char *dir = temp_dir();
+    mem_store *st = open_store(dir);
+    uint64_t s = 4711;
+    for (int op = 0; op < 150; op++) {
+        char path[32];
+        snprintf(path, sizeof path, "/%c/%d.txt", "abc"[test_rng_next(&s) % 3], (int)(test_rng_next(&s) % 25));
+        if (test_rng_next(&s) % 4 == 0) {
+            assert_int_equal(mem_store_remove(st, path, NULL), MOTE_OK);
+            continue;
+        }
+        const int n = (int)(test_rng_next(&s) % 12);
+        mem_doc d = make_doc(path, (enum mem_kind)(test_rng_next(&s) % 3), n, NULL);
+        for (int i = 0; i < n; i++) d.chunks[i].t_lo = (int64_t)(test_rng_next(&s) % 100) + 1;
+        float *v = random_vectors(n, test_rng_next(&s));
+        put_ok(st, &d, v, DIM);
+        free(v);
+        mem_doc_free(&d);
+    }
+    mem_store *fresh = open_store(dir);
+    int total = 0;
+    for (int t = 0; t < 8; t++) {
+        float *q = random_vectors(1, 100 + (uint64_t)t);
+        mem_query mq = {.mode = MEM_SEARCH_VECTOR, .vec = q, .dim = DIM, .kind = t % 4 - 1};
+        if (t & 1) mq.path_prefix = "/b/";
+        if (t & 2) mq.has_time = 1, mq.t_lo = 20, mq.t_hi = 60;
+        mem_hit a[40], b[40];
+        const int na = search(st, &mq, a, 40), nb = search(fresh, &mq, b, 40);
+        assert_int_equal(na, nb);
+        total += na;
+        for (int i = 0; i < na; i++) {
+            assert_int_equal(a[i].chunk_id, b[i].chunk_id);
+            assert_true(a[i].score == b[i].score);
+        }
+        mem_hits_free(a, na);
+        mem_hits_free(b, nb);
+        free(q);
+    }
+    assert_true(total > 40);
+    assert_int_equal(mem_store_verify(st), MOTE_OK);
+    mem_store_close(fresh);
+    mem_store_close(st);
+    remove_dir(dir);
+}
+
 static void test_fts_syntax_is_text(void **state)
 {
     (void)state;
@@ -983,7 +1035,7 @@ static void test_not_a_store(void **state)
 
     /* an unknown VFS */
     remove(path);
-    assert_int_equal(mem_store_open(dir, &(mem_store_opts){.vfs = "no-such-vfs"}, &st), MOTE_E_FORMAT);
+    assert_int_equal(mem_store_open(dir, &(mem_store_opts){.vfs = "no-such-vfs"}, &st), MOTE_E_INVALID);
     assert_non_null(strstr(mote_last_error(), "no-such-vfs"));
     /* a folder that is a file */
     snprintf(path, sizeof path, "%s/plain", dir);
@@ -1147,6 +1199,7 @@ int main(void)
         cmocka_unit_test(test_rrf),
         cmocka_unit_test(test_hybrid_is_rrf),
         cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_index_in_step),
         cmocka_unit_test(test_fts_syntax_is_text),
         cmocka_unit_test(test_file_modes),
         cmocka_unit_test(test_reopen_persists),

@@ -303,6 +303,9 @@ mote_status mem_store_open(const char *dir, const mem_store_opts *opts, mem_stor
     }
     snprintf(st->path, n, "%s/%s", dir, MEM_STORE_DB);
     mote_status rc = make_db_file(st->path);
+    if (rc == MOTE_OK && opts && opts->vfs && !sqlite3_vfs_find(opts->vfs))
+        rc = mote_fail(MOTE_E_INVALID, "memory: %s: no SQLite VFS named %s (register it before opening)", st->path,
+                       opts->vfs);
     if (rc == MOTE_OK) {
         const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW;
         if (sqlite3_open_v2(st->path, &st->db, flags, opts ? opts->vfs : NULL) != SQLITE_OK)

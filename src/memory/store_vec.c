@@ -92,12 +92,11 @@ static long find_source(const mem_vec_index *ix, int64_t id)
     return -1;
 }
 
-mote_status mem_vec_source_set(mem_vec_index *ix, int64_t id, const char *path, int kind)
+/* Put source id in slot (a free one, or -1 for a new one at the end). */
+static mote_status put_source(mem_vec_index *ix, long slot, int64_t id, const char *path, int kind)
 {
-    if (find_source(ix, id) >= 0) return MOTE_OK;
     char *p = strdup(path);
     if (!p) return mote_fail(MOTE_E_NOMEM, "out of memory");
-    long slot = find_source(ix, 0); /* reuse a free slot */
     if (slot < 0) {
         if (ix->n_sources == ix->cap_sources) {
             const size_t cap = ix->cap_sources ? ix->cap_sources * 2 : 64;
@@ -115,6 +114,12 @@ mote_status mem_vec_source_set(mem_vec_index *ix, int64_t id, const char *path, 
     return MOTE_OK;
 }
 
+mote_status mem_vec_source_set(mem_vec_index *ix, int64_t id, const char *path, int kind)
+{
+    if (find_source(ix, id) >= 0) return MOTE_OK;
+    return put_source(ix, find_source(ix, 0), id, path, kind); /* a free slot if there is one */
+}
+
 static void append_row(mem_vec_index *ix, int64_t chunk, uint32_t src, const int8_t *q, float scale, int64_t t_lo,
                        int64_t t_hi)
 {
@@ -130,9 +135,11 @@ static void append_row(mem_vec_index *ix, int64_t chunk, uint32_t src, const int
 mote_status mem_vec_add(mem_vec_index *ix, int64_t chunk, int64_t source, const int8_t *q, float scale,
                         int64_t t_lo, int64_t t_hi)
 {
-    const long slot = find_source(ix, source);
+    long slot = ix->last_slot < ix->n_sources && ix->sources[ix->last_slot].id == source ? (long)ix->last_slot : -1;
+    if (slot < 0) slot = find_source(ix, source);
     if (slot < 0) return mote_fail(MOTE_E_INVALID, "vector of chunk %lld: unknown source %lld", (long long)chunk,
                                    (long long)source);
+    ix->last_slot = (size_t)slot;
     MOTE_TRY(reserve(ix, ix->n + 1));
     append_row(ix, chunk, (uint32_t)slot, q, scale, t_lo, t_hi);
     return MOTE_OK;
@@ -204,10 +211,12 @@ static mote_status load_sources(mem_vec_index *ix, sqlite3 *db)
         return sql_fail(db, "loading sources");
     mote_status rc = MOTE_OK;
     int step;
+    /* ids come unique and in order: each goes at the end (no search), and
+     * the slots end up sorted by id, as find_sorted needs */
     while (rc == MOTE_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
         const char *path = (const char *)sqlite3_column_text(s, 1);
-        rc = mem_vec_source_set(ix, sqlite3_column_int64(s, 0), path ? path : "",
-                                mem_kind_from_name((const char *)sqlite3_column_text(s, 2)));
+        rc = put_source(ix, -1, sqlite3_column_int64(s, 0), path ? path : "",
+                        mem_kind_from_name((const char *)sqlite3_column_text(s, 2)));
     }
     if (rc == MOTE_OK && step != SQLITE_DONE) rc = sql_fail(db, "loading sources");
     sqlite3_finalize(s);

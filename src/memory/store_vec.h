@@ -43,6 +43,7 @@ typedef struct mem_vec_index {
     int32_t *dots;           /* (cap) scratch: the last scan's int8 dot products */
     mem_vec_source *sources; /* (n_sources) slots, free ones with id 0 */
     size_t n_sources, cap_sources;
+    size_t last_slot;        /* the slot mem_vec_add found last (a put adds many rows of one source) */
 } mem_vec_index;
 
 /* One candidate of a vector ranking. */
