@@ -1,7 +1,8 @@
 /*
  * test_mem_store.c — the private memory's store (src/memory/store.h):
  *   - put / replace / remove, the counts, the content hash that lets a
- *     caller skip an unchanged file, sensor readings;
+ *     caller skip an unchanged file, sensor readings; a changed file's
+ *     unchanged chunks get their stored vectors back (same bytes);
  *   - one transaction per put: a failure half-way (a trigger that aborts
  *     at the third chunk) leaves the old version, in the database and in
  *     the in-memory vectors;
@@ -370,6 +371,62 @@ static void test_sources_list(void **state)
     assert_int_equal(mem_store_sources(st, NULL, &list, &n), MOTE_OK);
     assert_int_equal(n, 4);
     mem_sources_free(list, n);
+    mem_store_close(st);
+    remove_dir(dir);
+}
+
+/* The q blob stored for the chunk of text, through a connection of the
+ * test's own, into q (DIM bytes); 0 if none. */
+static int stored_q(const char *dir, const char *text, int8_t q[DIM])
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, MEM_STORE_DB);
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT v.q FROM vectors v JOIN chunks c ON c.id = v.chunk_id "
+                                            "WHERE c.text = ?1", -1, &s, NULL), SQLITE_OK);
+    sqlite3_bind_text(s, 1, text, -1, SQLITE_STATIC);
+    const int found = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_bytes(s, 0) == DIM;
+    if (found) memcpy(q, sqlite3_column_blob(s, 0), DIM);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return found;
+}
+
+/* A changed file's unchanged chunks get their stored vectors back, and
+ * putting those stores the same bytes. */
+static void test_known_vectors(void **state)
+{
+    (void)state;
+    char *dir = temp_dir();
+    mem_store *st = open_store(dir);
+    put_texts(st, "/k.txt", MEM_TEXT, 3, (const char *const[]){"keep one", "drop two", "keep three"}, 31);
+    put_texts(st, "/other.txt", MEM_TEXT, 1, (const char *const[]){"new middle"}, 32); /* another file's */
+    int8_t before0[DIM], before2[DIM], after[DIM];
+    assert_true(stored_q(dir, "keep one", before0));
+    assert_true(stored_q(dir, "keep three", before2));
+
+    mem_doc d = make_doc("/k.txt", MEM_TEXT, 3, (const char *const[]){"keep one", "new middle", "keep three"});
+    float *v = random_vectors(3, 99);
+    const float untouched = v[DIM];
+    int known[3], n = -1;
+    assert_int_equal(mem_store_known_vectors(st, &d, DIM, v, known, &n), MOTE_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(known[0], 1);
+    assert_int_equal(known[1], 0); /* "new middle" is stored, but for another file */
+    assert_int_equal(known[2], 1);
+    assert_true(v[DIM] == untouched);
+    put_ok(st, &d, v, DIM);
+    assert_true(stored_q(dir, "keep one", after));
+    assert_memory_equal(after, before0, DIM);
+    assert_true(stored_q(dir, "keep three", after));
+    assert_memory_equal(after, before2, DIM);
+    /* another dimension knows nothing */
+    assert_int_equal(mem_store_known_vectors(st, &d, DIM / 2, v, known, &n), MOTE_OK);
+    assert_int_equal(n, 0);
+    free(v);
+    mem_doc_free(&d);
     mem_store_close(st);
     remove_dir(dir);
 }
@@ -1193,6 +1250,7 @@ int main(void)
         cmocka_unit_test(test_readings),
         cmocka_unit_test(test_sources_list),
         cmocka_unit_test(test_put_is_one_transaction),
+        cmocka_unit_test(test_known_vectors),
         cmocka_unit_test(test_bm25_known_answers),
         cmocka_unit_test(test_vector_planted_first),
         cmocka_unit_test(test_quantize),

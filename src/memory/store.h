@@ -110,6 +110,15 @@ mote_status mem_store_embedder(mem_store *st, const char *model, int dim);
 mote_status mem_store_put(mem_store *st, const mem_doc *doc, const mem_source_stamp *stamp, const float *vectors,
                           int dim);
 
+/* For a changed file, the vectors it already has: for each chunk of doc
+ * whose text is that of a chunk stored for doc->source now (same SHA-256)
+ * with a vector of dim, that vector (dequantised: q * scale, which
+ * quantises back to the same bytes) into row i of vectors (n_chunks x
+ * dim) and known[i] = 1; else known[i] = 0 and row i untouched. *n_known
+ * counts the 1s. The caller embeds only the others, then puts. */
+mote_status mem_store_known_vectors(mem_store *st, const mem_doc *doc, int dim, float *vectors, int *known,
+                                    int *n_known);
+
 /* Delete source path and everything stored from it; *removed (may be
  * NULL) says whether it was there. */
 mote_status mem_store_remove(mem_store *st, const char *path, int *removed);

@@ -9,6 +9,9 @@
  * counts, commit. Everything or nothing: any failure rolls back to the
  * old version. Only after COMMIT is the in-memory index changed, so it
  * never holds what the database does not.
+ *
+ * mem_store_known_vectors, at the end, lets a caller re-embed only the
+ * chunks of a changed file whose text is new.
  */
 #include <math.h>
 #include <stdio.h>
@@ -267,4 +270,99 @@ mote_status mem_store_put(mem_store *st, const mem_doc *doc, const mem_source_st
     free(c.q);
     free(c.scale);
     return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Vectors a changed file already has
+ * ---------------------------------------------------------------------- */
+
+/* A stored chunk's text hash and vector. */
+typedef struct known_row {
+    char hash[MEM_HASH_HEX + 1];
+    float scale;
+    int8_t *q; /* dim bytes (into the rows' block) */
+} known_row;
+
+static int by_hash(const void *a, const void *b)
+{
+    return strcmp(((const known_row *)a)->hash, ((const known_row *)b)->hash);
+}
+
+/* The stored chunks of path that have a vector of dim bytes, sorted by
+ * hash: *out (rows) and *block (their bytes), both malloc'd. */
+static mote_status load_known(mem_store *st, const char *path, int dim, known_row **out, int8_t **block, int *n)
+{
+    *out = NULL;
+    *block = NULL;
+    *n = 0;
+    sqlite3_stmt *s;
+    MOTE_TRY(store_prepare(st,
+                           "SELECT c.hash, v.q, v.scale FROM chunks c JOIN vectors v ON v.chunk_id = c.id "
+                           "JOIN sources s ON s.id = c.source_id WHERE s.path = ?1 AND length(v.q) = ?2",
+                           &s, "reading stored vectors"));
+    sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, dim);
+    known_row *rows = NULL;
+    int8_t *bytes = NULL;
+    int count = 0, cap = 0, step;
+    mote_status rc = MOTE_OK;
+    while (rc == MOTE_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (count == cap) {
+            cap = cap ? 2 * cap : 64;
+            known_row *r = realloc(rows, (size_t)cap * sizeof *r);
+            int8_t *b = r ? realloc(bytes, (size_t)cap * (size_t)dim) : NULL;
+            if (r) rows = r;
+            if (b) bytes = b;
+            if (!r || !b) {
+                rc = mote_fail(MOTE_E_NOMEM, "memory: %s: out of memory", st->path);
+                break;
+            }
+        }
+        const char *h = (const char *)sqlite3_column_text(s, 0);
+        snprintf(rows[count].hash, sizeof rows[count].hash, "%s", h ? h : "");
+        rows[count].scale = (float)sqlite3_column_double(s, 2);
+        memcpy(bytes + (size_t)count * (size_t)dim, sqlite3_column_blob(s, 1), (size_t)dim);
+        count++;
+    }
+    if (rc == MOTE_OK && step != SQLITE_DONE) rc = store_fail(st, "reading stored vectors");
+    sqlite3_finalize(s);
+    if (rc != MOTE_OK) {
+        free(rows);
+        free(bytes);
+        return rc;
+    }
+    for (int i = 0; i < count; i++) rows[i].q = bytes + (size_t)i * (size_t)dim; /* after the last realloc */
+    qsort(rows, (size_t)count, sizeof *rows, by_hash);
+    *out = rows;
+    *block = bytes;
+    *n = count;
+    return MOTE_OK;
+}
+
+mote_status mem_store_known_vectors(mem_store *st, const mem_doc *doc, int dim, float *vectors, int *known,
+                                    int *n_known)
+{
+    if (n_known) *n_known = 0;
+    if (!st || !doc || !doc->source || dim < 1 || dim > I8_DOT_DIM_MAX || (doc->n_chunks > 0 && (!vectors || !known)) ||
+        !n_known)
+        return mote_fail(MOTE_E_INVALID, "memory: mem_store_known_vectors: bad argument");
+    for (int i = 0; i < doc->n_chunks; i++) known[i] = 0;
+    known_row *rows;
+    int8_t *block;
+    int n;
+    MOTE_TRY(load_known(st, doc->source, dim, &rows, &block, &n));
+    for (int i = 0; i < doc->n_chunks && n > 0; i++) {
+        if (!doc->chunks[i].text) continue;
+        known_row key;
+        mem_hash_bytes(doc->chunks[i].text, strlen(doc->chunks[i].text), key.hash);
+        const known_row *r = bsearch(&key, rows, (size_t)n, sizeof *rows, by_hash);
+        if (!r) continue;
+        float *x = vectors + (size_t)i * (size_t)dim;
+        for (int j = 0; j < dim; j++) x[j] = (float)r->q[j] * r->scale;
+        known[i] = 1;
+        (*n_known)++;
+    }
+    free(rows);
+    free(block);
+    return MOTE_OK;
 }
