@@ -332,7 +332,7 @@ static mote_status load_known(mem_store *st, const char *path, int dim, known_ro
         return rc;
     }
     for (int i = 0; i < count; i++) rows[i].q = bytes + (size_t)i * (size_t)dim; /* after the last realloc */
-    qsort(rows, (size_t)count, sizeof *rows, by_hash);
+    if (count > 1) qsort(rows, (size_t)count, sizeof *rows, by_hash);
     *out = rows;
     *block = bytes;
     *n = count;
