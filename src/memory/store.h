@@ -3,8 +3,10 @@
  * and (sensor logs) readings in one SQLite database, searched by BM25
  * (FTS5), by embedding vectors (int8, scanned in memory), or both fused.
  *
- * Layout: DIR/memory.db (created 0600 in DIR, created 0700 if missing),
- * WAL mode (DIR/memory.db-wal, -shm). Tables (schema version
+ * Layout: DIR/memory.db in WAL mode (with DIR/memory.db-wal and -shm).
+ * Folders the store creates are 0700, the database 0600 whatever the
+ * umask (an existing one loses group and other permissions); SQLite gives
+ * the -wal and -shm files the database's mode. Tables (schema version
  * MEM_STORE_SCHEMA in PRAGMA user_version; store.c has the DDL):
  *   sources   one row per file: path, kind, content hash, size, mtime,
  *             when ingested, chunk and reading counts, status, warnings
