@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "mem_testutil.h"
+#include "memory/vault.h"
 
 /* ------------------------------------------------------------------------
  * Put, replace, remove
@@ -681,6 +682,71 @@ static void test_kill9_durability(void **state)
     remove_dir(dir);
 }
 
+/* An encrypted store (the vault): it works as a plain one through its
+ * key; its files hold none of the text; without the key, or with another,
+ * it does not open; meta settings persist. */
+static void test_encrypted_store(void **state)
+{
+    (void)state;
+    char *dir = temp_dir();
+    uint8_t key[MEM_VAULT_KEY_BYTES], other[MEM_VAULT_KEY_BYTES];
+    for (int i = 0; i < MEM_VAULT_KEY_BYTES; i++) key[i] = (uint8_t)(i * 7 + 1), other[i] = (uint8_t)(i * 7 + 2);
+    mem_vault *v = NULL;
+    assert_int_equal(mem_vault_new(key, &v), MOTE_OK);
+    mem_store_opts o = {.vault = v};
+    mem_store *st = NULL;
+    if (mem_store_open(dir, &o, &st) != MOTE_OK) fail_msg("open: %s", mote_last_error());
+    const char *texts[] = {"the secret walnut recipe needs honey", "zebra crossing"};
+    mem_doc d = make_doc("/notes/secret.md", MEM_MARKDOWN, 2, texts);
+    char hex[MEM_HASH_HEX + 1];
+    mem_source_stamp stamp = stamp_of(&d, hex);
+    assert_int_equal(mem_store_put(st, &d, &stamp, NULL, 0), MOTE_OK);
+    assert_int_equal(mem_store_meta_set(st, "embed_model_path", "/models/e.gguf"), MOTE_OK);
+    assert_int_equal(mem_store_meta_set(st, "embed_dim", "3"), MOTE_E_INVALID);
+    mem_store_close(st);
+    mem_doc_free(&d);
+
+    /* no plaintext in the files */
+    char path[4096];
+    for (int f = 0; f < 2; f++) {
+        snprintf(path, sizeof path, "%s/memory.db%s", dir, f ? "-wal" : "");
+        size_t len = 0;
+        char *raw = read_file(path, &len);
+        if (!raw) continue;
+        assert_null(memmem(raw, len, "walnut", 6));
+        assert_null(memmem(raw, len, "SQLite format 3", 15));
+        free(raw);
+    }
+    /* reopened with the key: found, and the setting kept */
+    assert_int_equal(mem_store_open(dir, &o, &st), MOTE_OK);
+    mem_query q = {.mode = MEM_SEARCH_BM25, .text = "walnut", .kind = -1};
+    mem_hit hits[4];
+    int n = 0;
+    assert_int_equal(mem_store_search(st, &q, hits, 4, &n), MOTE_OK);
+    assert_int_equal(n, 1);
+    assert_non_null(strstr(hits[0].text, "walnut"));
+    mem_hits_free(hits, n);
+    char buf[64];
+    int found = 0;
+    assert_int_equal(mem_store_meta_get(st, "embed_model_path", buf, sizeof buf, &found), MOTE_OK);
+    assert_true(found);
+    assert_string_equal(buf, "/models/e.gguf");
+    assert_int_equal(mem_store_meta_get(st, "nothing", buf, sizeof buf, &found), MOTE_OK);
+    assert_false(found);
+    mem_store_close(st);
+    /* without its key, or with another */
+    assert_int_equal(mem_store_open(dir, NULL, &st), MOTE_E_INVALID);
+    assert_non_null(strstr(mote_last_error(), "encrypted"));
+    mem_vault *w = NULL;
+    assert_int_equal(mem_vault_new(other, &w), MOTE_OK);
+    o.vault = w;
+    assert_int_not_equal(mem_store_open(dir, &o, &st), MOTE_OK);
+    assert_null(st);
+    mem_vault_free(w);
+    mem_vault_free(v);
+    remove_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -698,6 +764,7 @@ int main(void)
         cmocka_unit_test(test_not_a_store),
         cmocka_unit_test(test_damaged_store),
         cmocka_unit_test(test_kill9_durability),
+        cmocka_unit_test(test_encrypted_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
  * removing sources store_sources.c, searching store_search.c.
  */
 #include "memory/store_db.h"
+#include "memory/vault.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -172,6 +173,40 @@ static void meta_text(mem_store *st, const char *key, char *buf, size_t cap)
     sqlite3_finalize(s);
 }
 
+/* Keys of the meta table the store writes itself. */
+static int own_key(const char *key)
+{
+    return strcmp(key, "embed_model") == 0 || strcmp(key, "embed_dim") == 0 || strcmp(key, "updated_at") == 0;
+}
+
+mote_status mem_store_meta_get(mem_store *st, const char *key, char *buf, size_t cap, int *found)
+{
+    *found = 0;
+    if (cap) buf[0] = '\0';
+    sqlite3_stmt *s;
+    MOTE_TRY(store_prepare(st, "SELECT value FROM meta WHERE key = ?1", &s, "reading a setting"));
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *found = 1;
+        if (cap) snprintf(buf, cap, "%s", text_col(s, 0));
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? MOTE_OK : store_fail(st, "reading a setting");
+}
+
+mote_status mem_store_meta_set(mem_store *st, const char *key, const char *value)
+{
+    if (own_key(key)) return mote_fail(MOTE_E_INVALID, "memory: the setting %s is the store's own", key);
+    sqlite3_stmt *s;
+    MOTE_TRY(store_prepare(st, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", &s, "writing a setting"));
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+    const int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? MOTE_OK : store_fail(st, "writing a setting");
+}
+
 int64_t store_data_version(mem_store *st)
 {
     int64_t v;
@@ -236,6 +271,18 @@ static mote_status make_db_file(const char *path)
 /* ------------------------------------------------------------------------
  * Opening
  * ---------------------------------------------------------------------- */
+
+/* Whether the file at path begins as a vault does (vault.h). */
+static int is_vault(const char *path)
+{
+    static const char magic[] = "mote-vault";
+    char head[sizeof magic - 1];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    const int yes = fread(head, 1, sizeof head, f) == sizeof head && memcmp(head, magic, sizeof head) == 0;
+    fclose(f);
+    return yes;
+}
 
 /* Create the schema in an empty database, or check the one there. */
 static mote_status check_schema(mem_store *st)
@@ -306,8 +353,12 @@ mote_status mem_store_open(const char *dir, const mem_store_opts *opts, mem_stor
     if (rc == MOTE_OK && opts && opts->vfs && !sqlite3_vfs_find(opts->vfs))
         rc = mote_fail(MOTE_E_INVALID, "memory: %s: no SQLite VFS named %s (register it before opening)", st->path,
                        opts->vfs);
-    if (rc == MOTE_OK) {
-        const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW;
+    if (rc == MOTE_OK && !(opts && opts->vault) && is_vault(st->path))
+        rc = mote_fail(MOTE_E_INVALID, "memory: %s is encrypted: open it with its key", st->path);
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW;
+    if (rc == MOTE_OK && opts && opts->vault) {
+        rc = mem_vault_open(opts->vault, st->path, flags, &st->db);
+    } else if (rc == MOTE_OK) {
         if (sqlite3_open_v2(st->path, &st->db, flags, opts ? opts->vfs : NULL) != SQLITE_OK)
             rc = st->db ? store_fail(st, "opening")
                         : mote_fail(MOTE_E_NOMEM, "memory: %s: out of memory opening it", st->path);

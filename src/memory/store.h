@@ -49,9 +49,12 @@
 
 typedef struct mem_store mem_store;
 
+struct mem_vault;
+
 typedef struct mem_store_opts {
-    const char *vfs; /* SQLite VFS to open the database with (the vault's encrypting
-                      * VFS, registered by the caller), or NULL for the default */
+    const char *vfs; /* SQLite VFS to open the database with, or NULL for the default */
+    struct mem_vault *vault; /* an encrypted store: opened through the vault (vault.h),
+                              * which must outlive the store; NULL: a plain one */
 } mem_store_opts;
 
 /* Open (creating if needed) the store in folder dir. opts may be NULL.
@@ -103,6 +106,12 @@ mote_status mem_store_source_state(mem_store *st, const char *path, char hash[ME
  * dimension is refused (MOTE_E_INVALID, naming both): vectors of two
  * models cannot be compared, so the memory must be rebuilt instead. */
 mote_status mem_store_embedder(mem_store *st, const char *model, int dim);
+
+/* A setting kept in the store (its meta table): key's value into buf
+ * (cap bytes), *found 0 and "" if absent; set replaces it. Keys the store
+ * itself uses (embed_model, embed_dim, updated_at) are refused. */
+mote_status mem_store_meta_get(mem_store *st, const char *key, char *buf, size_t cap, int *found);
+mote_status mem_store_meta_set(mem_store *st, const char *key, const char *value);
 
 /* Replace source doc->source with doc: its chunks, their vectors and its
  * readings, in one transaction. vectors: doc->n_chunks rows of dim floats
