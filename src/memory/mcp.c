@@ -8,6 +8,7 @@
  */
 #include "memory/mcp.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,8 @@
 #define RPC_INVALID_REQUEST -32600
 #define RPC_METHOD_NOT_FOUND -32601
 #define RPC_INVALID_PARAMS -32602
+/* Integer ids are exact in a double up to 2^53. */
+#define ID_INT_MAX 9007199254740992.0
 
 /* The protocol revisions spoken, newest first. */
 static const char *const versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
@@ -132,7 +135,8 @@ char *mcp_handle(mcp_server *srv, const char *line, size_t len)
     char *answer = NULL;
     if (!cJSON_IsObject(msg)) {
         answer = respond(NULL, NULL, RPC_INVALID_REQUEST, "Invalid Request: a message is one JSON object (no batches)");
-    } else if (id && !cJSON_IsString(id) && !(cJSON_IsNumber(id) && id->valuedouble == (double)(long long)id->valuedouble)) {
+    } else if (id && !cJSON_IsString(id) && !(cJSON_IsNumber(id) && fabs(id->valuedouble) <= ID_INT_MAX &&
+                                              id->valuedouble == floor(id->valuedouble))) {
         answer = respond(NULL, NULL, RPC_INVALID_REQUEST, "Invalid Request: 'id' must be a string or an integer");
     } else if (!cJSON_IsString(version) || strcmp(version->valuestring, "2.0") != 0 || !cJSON_IsString(method)) {
         if (id) answer = respond(id, NULL, RPC_INVALID_REQUEST, "Invalid Request: needs jsonrpc \"2.0\" and a method");

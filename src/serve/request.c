@@ -530,7 +530,8 @@ static int get_embeddings(const cJSON *root, serve_request *req, serve_error *er
     }
     const cJSON *dim = cJSON_GetObjectItemCaseSensitive(root, "dimensions");
     if (dim && !cJSON_IsNull(dim)) {
-        if (!cJSON_IsNumber(dim) || dim->valuedouble != (double)(int)dim->valuedouble || dim->valuedouble < 1)
+        if (!cJSON_IsNumber(dim) || !(dim->valuedouble >= 1 && dim->valuedouble <= SERVE_EMBED_DIM_MAX) ||
+            dim->valuedouble != floor(dim->valuedouble))
             return bad(err, "dimensions", "must be a positive integer");
         req->dimensions = (int)dim->valuedouble;
     }

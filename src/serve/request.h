@@ -46,6 +46,7 @@ typedef enum serve_request_kind {
 
 /* Embeddings requests: texts per request (OpenAI's limit). */
 #define SERVE_EMBED_INPUTS_MAX 2048
+#define SERVE_EMBED_DIM_MAX (1 << 20) /* "dimensions" above any model's width */
 
 /* A chat message: role is one of system, developer, user, assistant, tool;
  * content is the text (parts joined), "" when null. An assistant's tool
