@@ -30,7 +30,8 @@ PKGS_serve := libmicrohttpd libcjson
 PKGS_store := libcurl libsodium libcjson
 # The private memory (src/memory -> libmote-memory.a): the store in SQLite
 # (FTS5), ingest of HTML (libxml2), PDF (poppler), mail (GMime), the
-# vault's encryption (libsodium), the sandbox (libseccomp).
+# vault's encryption (libsodium), the sandbox (libseccomp), JSON (cJSON: MCP,
+# JSON Lines sensor logs).
 PKGS_memory := sqlite3 libxml-2.0 poppler-glib gmime-3.0 libsodium libseccomp libcjson
 
 # Cross builds: the compiler, the target's pkg-config files (Debian multiarch)
@@ -221,11 +222,11 @@ $(BUILD)/fuzz/replay_args $(BUILD)/fuzz/fuzz-args: $(BUILD)/src/cli/args.o
 SERVE_FUZZ := $(foreach t,serve_request serve_config,$(BUILD)/fuzz/replay_$(t) $(BUILD)/fuzz/fuzz-$(t))
 $(SERVE_FUZZ): $(BUILD)/libmote-serve.a
 $(SERVE_FUZZ): LDLIBS := $(SERVE_LDLIBS) $(LDLIBS)
-# The memory's ingest target links the memory's library and its packages.
-MEMORY_FUZZ := $(foreach t,mem_ingest,$(BUILD)/fuzz/replay_$(t) $(BUILD)/fuzz/fuzz-$(t))
+# The memory's targets (mem_*, mcp) link its library and packages.
+MEMORY_FUZZ := $(foreach t,$(filter mem_% mcp,$(FUZZ_NAMES)),$(BUILD)/fuzz/replay_$(t) $(BUILD)/fuzz/fuzz-$(t))
 $(MEMORY_FUZZ): $(BUILD)/libmote-memory.a
 $(MEMORY_FUZZ): LDLIBS := $(MEMORY_LDLIBS) $(LDLIBS)
-$(BUILD)/fuzz/fuzz_mem_ingest.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_memory))
+$(patsubst %,$(BUILD)/fuzz/fuzz_%.o,$(filter mem_% mcp,$(FUZZ_NAMES))): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_memory))
 $(BUILD)/fuzz/seeds: $(BUILD)/fuzz/seeds.o $(BUILD)/libmote.a
 	$(CC) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 $(FUZZ_SEEDS): $(BUILD)/fuzz/seeds

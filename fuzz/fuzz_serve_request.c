@@ -1,10 +1,11 @@
 /*
  * fuzz_serve_request.c — libFuzzer target for the server's request
  * parser (src/serve/request.c): any bytes as the JSON body of /tokenize,
- * /detokenize, /v1/chat/completions or /v1/completions.
+ * /detokenize, /v1/chat/completions, /v1/completions or /v1/embeddings.
  *
- * Input: the first byte's low two bits pick the kind (0 tokenize, 1
- * detokenize, 2 chat, 3 completion); the rest is the body, in a buffer of
+ * Input: the first byte's high bit picks embeddings, else its low two bits
+ * the kind (0 tokenize, 1 detokenize, 2 chat, 3 completion); the rest is
+ * the body, in a buffer of
  * its own with no NUL after it (the parser must respect the length).
  *
  * Contract (request.h):
@@ -15,6 +16,7 @@
  *   least one message, each with a known role and a string content;
  *   completion: a string prompt (content) or a non-empty list of ids;
  *   generation fields in their documented ranges; model NULL or a string;
+ *   embeddings: 1..SERVE_EMBED_INPUTS_MAX non-empty texts, dimensions >= 0;
  * - -1: status 400 (or 500, out of memory) with a type, a non-empty
  *   message, and a param that is "" or a field of the kind; the request
  *   is left empty;
@@ -31,6 +33,8 @@ static int param_ok(serve_request_kind kind, const char *p)
     if (kind == SERVE_REQ_TOKENIZE)
         return strcmp(p, "content") == 0 || strcmp(p, "add_special") == 0 || strcmp(p, "parse_special") == 0;
     if (kind == SERVE_REQ_DETOKENIZE) return strcmp(p, "tokens") == 0;
+    if (kind == SERVE_REQ_EMBEDDINGS)
+        return strcmp(p, "input") == 0 || strcmp(p, "encoding_format") == 0 || strcmp(p, "dimensions") == 0;
     static const char *const gen[] = {"stream", "stream_options", "include_usage", "max_tokens",
                                       "max_completion_tokens", "n", "temperature", "top_p", "min_p", "top_k",
                                       "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "stop",
@@ -105,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1) return 0;
     static const serve_request_kind kinds[] = {SERVE_REQ_TOKENIZE, SERVE_REQ_DETOKENIZE, SERVE_REQ_CHAT,
                                                SERVE_REQ_COMPLETION};
-    const serve_request_kind kind = kinds[data[0] & 3];
+    const serve_request_kind kind = data[0] & 0x80 ? SERVE_REQ_EMBEDDINGS : kinds[data[0] & 3];
     const size_t len = size - 1;
     char *body = malloc(len ? len : 1);
     fuzz_check(body != NULL, "malloc");
@@ -123,6 +127,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fuzz_check(req.add_special == 0 || req.add_special == 1, "add_special 0/1");
             fuzz_check(req.parse_special == 0 || req.parse_special == 1, "parse_special 0/1");
             fuzz_check(!req.tokens && req.n_tokens == 0, "tokenize has no tokens");
+        } else if (kind == SERVE_REQ_EMBEDDINGS) {
+            fuzz_check(req.n_inputs >= 1 && req.n_inputs <= SERVE_EMBED_INPUTS_MAX && req.inputs, "1.. inputs");
+            for (size_t i = 0; i < req.n_inputs; i++) fuzz_check(req.inputs[i] && req.inputs[i][0], "a text");
+            fuzz_check(req.dimensions >= 0 && (req.base64 == 0 || req.base64 == 1), "format and dimensions");
+            fuzz_check(!req.messages && !req.tokens && !req.content, "embeddings: texts only");
         } else if (kind != SERVE_REQ_DETOKENIZE) {
             check_generation(&req);
         } else {
@@ -137,7 +146,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check(memchr(err.message, 0, sizeof err.message) && err.message[0], "a message");
         fuzz_check(memchr(err.param, 0, sizeof err.param) && param_ok(kind, err.param), "param of the kind");
         fuzz_check(!req.model && !req.content && !req.tokens && req.n_tokens == 0 && !req.messages &&
-                       req.n_messages == 0 && req.n_stop == 0 && !req.schema && !req.tools,
+                       req.n_messages == 0 && req.n_stop == 0 && !req.schema && !req.tools && !req.inputs &&
+                       req.n_inputs == 0,
                    "left empty");
     }
     const int rc2 = serve_parse_request(kind, body, len, &again, &err2);
@@ -145,7 +155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         fuzz_check(again.n_tokens == req.n_tokens && again.content_len == req.content_len &&
                        again.n_messages == req.n_messages && again.n_stop == req.n_stop &&
-                       again.max_tokens == req.max_tokens && again.top_logprobs == req.top_logprobs,
+                       again.max_tokens == req.max_tokens && again.top_logprobs == req.top_logprobs &&
+                       again.n_inputs == req.n_inputs && again.dimensions == req.dimensions,
                    "same request twice");
         fuzz_check(!req.content || memcmp(again.content, req.content, req.content_len) == 0, "same content twice");
         fuzz_check(!req.n_tokens || memcmp(again.tokens, req.tokens, req.n_tokens * sizeof *req.tokens) == 0,

@@ -549,6 +549,64 @@ MOTE_API mote_status mote_chat_tokenize_json(const mote_model *model, const char
 MOTE_API mote_status mote_template_render(const char *tmpl, const char *context_json,
                                  char **out);
 
+/* ------------------------------------------------------------------------
+ * Embeddings: one vector per text
+ *
+ * An embedder runs a model as an embeddings session and turns texts into
+ * vectors: each text tokenized as the vocabulary says (BOS/CLS, EOS/SEP;
+ * user text never becomes control tokens), several texts sharing a
+ * forward pass as sequences of one batch, each pooled as the model's
+ * GGUF says (<arch>.pooling_type: mean, CLS or last token), projected
+ * when the model has pooled projections (EmbeddingGemma's dense layers)
+ * and, by default, scaled to unit L2 norm. Encoders (bert, nomic-bert,
+ * gemma-embedding) and decoders with a pooling type (Qwen3-Embedding)
+ * alike. A text's vector does not depend on the texts it shares a pass
+ * with beyond float rounding of the batch's products.
+ * ---------------------------------------------------------------------- */
+
+typedef struct mote_embedder mote_embedder;
+
+typedef struct mote_embed_params {
+    int n_threads;  /* threads (as mote_session_params); 0 = the whole pool */
+    int n_ctx;      /* most tokens of one text; 0 = the model's training context, at most 4096 */
+    int n_batch;    /* most tokens of one pass (texts packed whole); 0 = max(n_ctx, 512) */
+    int n_seq_max;  /* most texts of one pass; 0 = 32 */
+    int pooling;    /* enum mote_pooling; MOTE_POOL_DEFAULT: the model's, and where the
+                     * model names none, MEAN for encoders and LAST for decoders */
+    int normalize;  /* 1 (default): unit L2 norm; 0: the pooled vector as is */
+    int truncate;   /* 1: a text of more than n_ctx tokens is cut to n_ctx, keeping the
+                     * closing EOS/SEP the vocabulary adds; 0 (default): MOTE_E_RANGE */
+} mote_embed_params;
+
+MOTE_API mote_embed_params mote_embed_default_params(void);
+/* An embedder over model (which must outlive it). *out is NULL on
+ * failure: MOTE_E_INVALID for a NULL model or out, a vocab-only model or
+ * pooling NONE; session errors as in mote_session_create. */
+MOTE_API mote_status mote_embedder_create(const mote_model *model, const mote_embed_params *params,
+                                          mote_embedder **out);
+MOTE_API void mote_embedder_free(mote_embedder *e);
+/* Floats per vector (n_embd); 0 for NULL. */
+MOTE_API int mote_embedder_dim(const mote_embedder *e);
+/* The pooling the model's GGUF names (<arch>.pooling_type: enum
+ * mote_pooling, MOTE_POOL_NONE if none; a model that names one is made
+ * for embeddings); MOTE_POOL_NONE for NULL or vocab-only. */
+MOTE_API int mote_model_pooling(const mote_model *model);
+/* What an embedder with these params (NULL: the defaults) would hold, as
+ * mote_session_plan counts a session (its session and tables). Errors as
+ * mote_embedder_create. */
+MOTE_API mote_status mote_embedder_plan(const mote_model *model, const mote_embed_params *params, mote_memory *mem);
+/* Whether the model is an embedding model only (no language-model head:
+ * bert, nomic-bert, gemma-embedding); 0 for NULL or vocab-only. */
+MOTE_API int mote_model_embedding_only(const mote_model *model);
+/* Embed n texts (texts[i] of lens[i] bytes; lens NULL: NUL-terminated)
+ * into out (n x dim floats, text i at out + i * dim). n_tokens (may be
+ * NULL): the tokens evaluated, for usage counts. On failure out is
+ * unspecified and the message names the text: MOTE_E_RANGE for a text
+ * longer than n_ctx tokens without truncate, MOTE_E_INVALID for NULL
+ * arguments; progress is not reported. */
+MOTE_API mote_status mote_embed(mote_embedder *e, const char *const *texts, const size_t *lens, int n,
+                                float *out, int64_t *n_tokens);
+
 #ifdef __cplusplus
 }
 #endif

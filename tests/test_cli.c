@@ -507,6 +507,29 @@ static void test_info_kv_cache(void **state)
     free(model);
 }
 
+/* An embedding model has no KV cache to show: info names its pooling and
+ * what an embedder would hold (it once failed on the session plan). */
+static void test_info_embedding_model(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("embed/synth-bert-cls-Q8_0.gguf");
+    proc p = RUN("info", model, "--tensors");
+    expect_status(&p, 0);
+    expect_contains(p.out, "pooling:         cls (an embedding model)\n");
+    expect_contains(p.out, "embedder:        ");
+    expect_contains(p.out, " in all, texts of up to 512 tokens (-c to change)\n");
+    expect_contains(p.out, "token_types.weight");
+    proc_free(&p);
+    p = RUN("info", model, "-c", "64");
+    expect_status(&p, 0);
+    expect_contains(p.out, "texts of up to 64 tokens");
+    proc_free(&p);
+    p = RUN("info", model, "-c", "513"); /* more positions than it learned */
+    expect_status(&p, 1);
+    proc_free(&p);
+    free(model);
+}
+
 static void test_info_vocab_only(void **state)
 {
     SKIP_WITHOUT_SHARED();
@@ -1749,12 +1772,15 @@ static void test_bench_synth_help(void **state)
 {
     static const struct {
         const char *verb;
-        const char *opts[16];
+        const char *opts[24];
     } cases[] = {
         {"bench", {"-m", "-p", "-n", "-t", "-r", "-d", "-o", "json"}},
-        /* the model list whole: tiny-smollm3 is its last line */
+        /* the model list whole: tiny-bert is its last line; the longest
+         * name sets the column */
         {"synth", {"--like", "--type", "--vocab", "-o", "--seed", "--layers", "--exact",
                    "llama-3.2-1b", "qwen2.5-0.5b", "gemma-3-1b", "phi-4-mini", "tiny-smollm3",
+                   "  all-minilm-l6          all-MiniLM-L6-v2; bert", "bge-small-en-v1.5",
+                   "  nomic-embed-text-v1.5  nomic", "embeddinggemma-300m", "  tiny-bert  ",
                    "file depends only on the options", "Q4_K_M"}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -1841,8 +1867,128 @@ static void test_synth_cli(void **state)
     expect_status(&p, 1);
     expect_contains(p.err, "no-such-model");
     proc_free(&p);
+
+    /* an embedding model: info names it, embed gives a vector of n_embd */
+    const char *bert_vocab = shared_path("vocab/ggml-vocab-bert-bge.gguf");
+    p = RUN("synth", "--like", "tiny-bert", "--type", "Q8_0", "--vocab", bert_vocab, "-o", out);
+    expect_status(&p, 0);
+    proc_free(&p);
+    p = RUN("info", out, "--tensors");
+    expect_status(&p, 0);
+    expect_contains(p.out, "architecture:    bert\n");
+    expect_contains(p.out, "embedding:       128\n");
+    expect_contains(p.out, "pooling:         mean (an embedding model)\n");
+    expect_contains(p.out, "position_embd.weight");
+    proc_free(&p);
+    p = RUN("embed", out, "hello world");
+    expect_status(&p, 0);
+    int n_floats = 0;
+    for (char *q = p.out, *end;; q = end) {
+        (void)strtof(q, &end);
+        if (end == q) break;
+        n_floats++;
+    }
+    assert_int_equal(n_floats, 128);
+    proc_free(&p);
     unlink(out);
     free(vocab);
+}
+
+/* ------------------------------------------------------------------------
+ * embed
+ * ---------------------------------------------------------------------- */
+
+/* The floats of one golden line's fourth column, parsed into v. */
+static int golden_vector(const char *rel, const char *key, float *v, int cap)
+{
+    char *field = tsv_field(rel, key, 3);
+    int n = 0;
+    for (char *p = field, *end; n < cap; p = end) {
+        v[n] = strtof(p, &end);
+        if (end == p) break;
+        n++;
+    }
+    free(field);
+    return n;
+}
+
+/* mote embed prints a line per text (arguments or -f lines) matching the
+ * goldens; --json is OpenAI's shape; errors are clear. */
+static void test_embed_command(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    char model[512];
+    snprintf(model, sizeof model, "%s", shared_path("models/embed/synth-nomic-bert-Q8_0.gguf"));
+    const char *golden = "golden/embed/synth-nomic-bert-Q8_0.embed.tsv";
+    float want[2][64];
+    assert_int_equal(golden_vector(golden, "p1", want[0], 64), 64);
+    assert_int_equal(golden_vector(golden, "p3", want[1], 64), 64);
+
+    proc p = run_mote_in(NULL, (const char *[]){"embed", model, "hello world", "Edge devices keep data private.", NULL});
+    expect_status(&p, 0);
+    char *line = p.out;
+    for (int i = 0; i < 2; i++) {
+        char *end;
+        for (int d = 0; d < 64; d++) {
+            float v = strtof(line, &end);
+            assert_true(end != line);
+            assert_true(fabsf(v - want[i][d]) < 1e-4f);
+            line = end;
+        }
+        assert_int_equal(*line, '\n');
+        line++;
+    }
+    assert_int_equal(*line, '\0');
+    proc_free(&p);
+
+    /* -f: one text per non-blank line, from stdin; --json */
+    p = run_mote_in("hello world\n\n  \nEdge devices keep data private.\r\n",
+                    (const char *[]){"embed", model, "-f", "-", "--json", NULL});
+    expect_status(&p, 0);
+    cJSON *j = cJSON_Parse(p.out);
+    assert_non_null(j);
+    const cJSON *data = cJSON_GetObjectItem(j, "data");
+    assert_int_equal(cJSON_GetArraySize(data), 2);
+    for (int i = 0; i < 2; i++) {
+        const cJSON *item = cJSON_GetArrayItem(data, i);
+        assert_int_equal((int)json_num(item, "index"), i);
+        const cJSON *vec = cJSON_GetObjectItem(item, "embedding");
+        assert_int_equal(cJSON_GetArraySize(vec), 64);
+        for (int d = 0; d < 64; d++) assert_true(fabs(cJSON_GetArrayItem(vec, d)->valuedouble - want[i][d]) < 1e-4);
+    }
+    assert_int_equal((int)json_num(cJSON_GetObjectItem(j, "usage"), "prompt_tokens"), 4 + 8);
+    cJSON_Delete(j);
+    proc_free(&p);
+
+    /* --no-normalize: the raw pooled vector */
+    float raw[64];
+    assert_int_equal(golden_vector("golden/embed/synth-nomic-bert-Q8_0.embed.tsv.raw", "p1", raw, 64), 64);
+    p = run_mote_in(NULL, (const char *[]){"embed", model, "--no-normalize", "hello world", NULL});
+    expect_status(&p, 0);
+    char *end = p.out;
+    for (int d = 0; d < 64; d++) assert_true(fabsf(strtof(end, &end) - raw[d]) < 1e-4f * (1 + fabsf(raw[d])));
+    proc_free(&p);
+
+    p = run_mote_in(NULL, (const char *[]){"embed", model, NULL});
+    expect_status(&p, 2);
+    expect_contains(p.err, "TEXTs or with -f");
+    proc_free(&p);
+    p = run_mote_in(NULL, (const char *[]){"embed", model, "--pooling", "max", "x", NULL});
+    expect_status(&p, 2);
+    proc_free(&p);
+    p = run_mote_in(NULL, (const char *[]){"embed", model, "-c", "4", "a longer text than four tokens", NULL});
+    expect_status(&p, 1);
+    expect_contains(p.err, "n_ctx 4");
+    proc_free(&p);
+    /* a generator's embedding of its last token: qwen3 with its pooling */
+    snprintf(model, sizeof model, "%s", shared_path("models/embed/synth-qwen3-embed-F32.gguf"));
+    assert_int_equal(golden_vector("golden/embed/synth-qwen3-embed-F32.embed.tsv", "p1", want[0], 64), 64);
+    p = run_mote_in(NULL, (const char *[]){"embed", model, "hello world", NULL});
+    expect_status(&p, 0);
+    end = p.out;
+    for (int d = 0; d < 64; d++) assert_true(fabsf(strtof(end, &end) - want[0][d]) < 1e-4f);
+    proc_free(&p);
 }
 
 int main(int argc, char **argv)
@@ -1858,6 +2004,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_tokenize_spm),
         cmocka_unit_test(test_info_stories),
         cmocka_unit_test(test_info_kv_cache),
+        cmocka_unit_test(test_info_embedding_model),
         cmocka_unit_test(test_info_vocab_only),
         cmocka_unit_test(test_info_escapes),
         cmocka_unit_test(test_read_limits),
@@ -1885,6 +2032,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bench_synth_help),
         cmocka_unit_test(test_bench_json),
         cmocka_unit_test(test_synth_cli),
+        cmocka_unit_test(test_embed_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

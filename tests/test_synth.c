@@ -243,7 +243,9 @@ static void test_model_names(void **state)
     static const char *const want[] = {"llama-3.2-1b", "smollm2-135m", "qwen2.5-0.5b",
                                        "tinyllama-1.1b", "qwen3-0.6b",   "qwen3-1.7b",
                                        "gemma-3-1b",     "gemma-3-270m", "phi-4-mini",
-                                       "granite-3.3-2b", "smollm3-3b"};
+                                       "granite-3.3-2b", "smollm3-3b",   "all-minilm-l6",
+                                       "bge-small-en-v1.5", "nomic-embed-text-v1.5",
+                                       "embeddinggemma-300m", "tiny-bert"};
     for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
         int found = 0;
         for (int i = 0; mote_synth_model_name(i); i++) {

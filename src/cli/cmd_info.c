@@ -107,15 +107,28 @@ static int print_template(const mote_model *m, const mote_model_info *in)
  * ---------------------------------------------------------------------- */
 
 /* The KV cache a session of n_ctx positions (0: the training context)
- * would hold, and all it would hold (its peak, on this machine's threads). */
+ * would hold, and all it would hold (its peak, on this machine's threads);
+ * for an embedding model, all an embedder would hold. */
 static int print_kv(const mote_model *m, const mote_model_info *in, int n_ctx, int kv_type, const char *kv_name)
 {
+    char h[64];
+    if (mote_model_embedding_only(m)) {
+        /* An encoder keeps no cache between calls: what an embedder of
+         * texts of up to n_ctx tokens would hold instead. */
+        mote_embed_params ep = mote_embed_default_params();
+        ep.n_ctx = n_ctx ? n_ctx : in->n_ctx_train < MOTE_N_CTX_MAX ? in->n_ctx_train : MOTE_N_CTX_MAX;
+        mote_memory mem;
+        if (mote_embedder_plan(m, &ep, &mem) != MOTE_OK) return cli_lib_error();
+        cli_human_bytes(mem.kv + mem.scratch + mem.heap, h, sizeof h);
+        label("embedder:");
+        printf("%s in all, texts of up to %d tokens (-c to change)\n", h, ep.n_ctx);
+        return 0;
+    }
     mote_session_params sp = mote_session_default_params();
     sp.n_ctx = n_ctx ? n_ctx : in->n_ctx_train < MOTE_N_CTX_MAX ? in->n_ctx_train : MOTE_N_CTX_MAX;
     sp.kv_type = kv_type;
     uint64_t bytes;
     if (mote_session_kv_bytes(m, &sp, &bytes) != MOTE_OK) return cli_lib_error();
-    char h[64];
     cli_human_bytes(bytes, h, sizeof h);
     label("kv cache:");
     printf("%s at %d positions (%s, one sequence; -c to change)\n", h, sp.n_ctx, kv_name);
@@ -180,6 +193,12 @@ static int print_summary(const char *path, const mote_model *m, const mote_model
         printf("%g\n", in->rope_freq_base);
         label("norm eps:");
         printf("%g\n", in->norm_eps);
+        static const char *const poolings[] = {"none", "mean", "cls", "last"};
+        const int pooling = mote_model_pooling(m);
+        if (pooling > MOTE_POOL_NONE && pooling <= MOTE_POOL_LAST) {
+            label("pooling:");
+            printf("%s%s\n", poolings[pooling], mote_model_embedding_only(m) ? " (an embedding model)" : "");
+        }
         if (in->sliding_window > 0) {
             label("sliding window:");
             printf("%d positions on %d of %d layers\n", in->sliding_window, in->n_layer_swa, in->n_layer);

@@ -234,7 +234,9 @@ int cmd_serve(int argc, char **argv)
                  "requests in flight, nor a pinned one), or the request gets 503 and Retry-After.\n"
                  "Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models,\n"
                  "GET /v1/models/ID, POST /v1/models/ID/load|unload|pin|unpin, GET /metrics,\n"
-                 "GET /health, POST /tokenize, POST /detokenize. A request names a model by id,\n"
+                 "GET /health, POST /tokenize, POST /detokenize, POST /v1/embeddings (models\n"
+                 "whose GGUF names a pooling: bert, nomic-bert, gemma-embedding,\n"
+                 "Qwen3-Embedding). A request names a model by id,\n"
                  "alias or role:ROLE.",
         .notes = "A --config file is JSON: {\"memory_budget\": \"6GiB\", \"models\": [{\"id\": \"chat\",\n"
                  "\"file\": \"qwen3-0.6b.gguf\", \"aliases\": [\"assistant\"], \"role\": \"chat\", \"keep_alive\":\n"

@@ -30,16 +30,21 @@ int cmd_synth(int argc, char **argv)
          "quantize every row from its own samples (slow for K-quants)", 0, 0, NULL},
         {0},
     };
-    char notes[4096];
+    char notes[8192];
+    int width = 0; /* of the name column: the longest name and two spaces */
+    for (int i = 0; mote_synth_model_name(i); i++) {
+        int len = (int)strlen(mote_synth_model_name(i)) + 2;
+        width = len > width ? len : width;
+    }
     size_t used = (size_t)snprintf(notes, sizeof notes, "models (--like):\n");
     for (int i = 0; mote_synth_model_name(i) && used < sizeof notes; i++)
-        used += (size_t)snprintf(notes + used, sizeof notes - used, "  %-16s%s\n",
+        used += (size_t)snprintf(notes + used, sizeof notes - used, "  %-*s%s\n", width,
                                  mote_synth_model_name(i), mote_synth_model_about(i));
     if (used < sizeof notes)
         snprintf(notes + used, sizeof notes - used,
-                 "\nWeights are random (about normal, std 0.02; norms 1). By default rows are\n"
-                 "random picks of blocks from a pool of quantized samples, which is fast; the\n"
-                 "file depends only on the options, not on the thread count.");
+                 "\nWeights and biases are random (about normal, std 0.02; norms 1). By default\n"
+                 "rows are random picks of blocks from a pool of quantized samples, which is\n"
+                 "fast; the file depends only on the options, not on the thread count.");
     const cli_spec spec = {
         .verb = "synth",
         .usage = "--like NAME --vocab FILE -o FILE [--type TYPE] [options]",

@@ -83,8 +83,10 @@ mote_session_params mote_session_default_params(void)
 
 /* Carve the cache and scratch buffers out of one block; returns the bytes
  * needed when base is NULL. Each piece is 64-byte aligned. */
-static size_t layout(forward_state *st, const arch_hparams *hp, int n_threads, size_t mm_bytes, char *base)
+static size_t layout(forward_state *st, const model_arch *a, int n_threads, size_t mm_bytes, char *base)
 {
+    const arch_hparams *hp = &a->hp;
+    const int64_t dense_rows = a->dense_2.data ? a->dense_2.rows : 0;
     const size_t B = (size_t)st->n_batch, F = sizeof(float);
     const size_t q_dim = (size_t)hp->n_head * hp->head_dim, kv_dim = (size_t)hp->n_head_kv * hp->head_dim;
     const size_t wide = q_dim > (size_t)hp->n_embd ? q_dim : (size_t)hp->n_embd;
@@ -109,6 +111,8 @@ static size_t layout(forward_state *st, const arch_hparams *hp, int n_threads, s
         {&st->gather, gather * F},
         {&st->attn_part, attention_part_floats(hp, st->kv_type, st->n_ctx, n_threads) * F},
         {&st->keep_seg, B * sizeof(int32_t)},
+        {&st->end, B * sizeof(int32_t)},
+        {&st->proj, (size_t)dense_rows * F},
     };
     size_t off = 0;
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
@@ -172,8 +176,17 @@ static mote_status session_args(const char *fn, const mote_model *model, const m
         return mote_fail(MOTE_E_INVALID, "%s: model was opened vocab-only; it has no weights to run",
                          model->gguf->path);
     *p = params ? *params : mote_session_default_params();
-    MOTE_TRY(check_params(p, &model->arch->hp));
-    return kv_cache_type(p->kv_type, &model->arch->hp, kv_type);
+    const model_arch *a = model->arch;
+    MOTE_TRY(check_params(p, &a->hp));
+    if (a->hp.encoder && !p->embeddings)
+        return mote_fail(MOTE_E_INVALID, "%s: %s: '%s' is an embedding model; it has no language-model head "
+                         "(create the session with embeddings = 1)", fn, model->gguf->path, a->family);
+    if (a->pos_embd.data && p->n_ctx > a->pos_embd.rows)
+        return mote_fail(MOTE_E_RANGE, "%s: n_ctx %d is more positions than the model has learned (%lld)", fn,
+                         p->n_ctx, (long long)a->pos_embd.rows);
+    /* An encoder keeps no cache between calls: its keys and values stay F32, as llama.cpp computes them. */
+    if (!a->hp.causal) p->kv_type = MOTE_KV_F32;
+    return kv_cache_type(p->kv_type, &a->hp, kv_type);
 }
 
 /* The shape of a session with checked params p whose runs have nth parts:
@@ -208,7 +221,8 @@ static mote_status shape(mote_session *s, const mote_model *model, const mote_se
     s->st.seq_rows = kv_plan(s->arch, p->n_ctx, p->n_batch, s->kv_layers);
     s->st.kv_layers = s->kv_layers;
     s->st.gather_rows = kv_gather_rows(hp->n_layer, s->kv_layers);
-    s->block_bytes = layout(&s->st, hp, nth, arch_matmul_scratch(model->arch, p->n_batch), NULL);
+    s->st.symmetric = hp->swa_symmetric;
+    s->block_bytes = layout(&s->st, model->arch, nth, arch_matmul_scratch(model->arch, p->n_batch), NULL);
     return MOTE_OK;
 }
 
@@ -273,7 +287,7 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
         goto fail;
     }
     const arch_hparams *hp = &model->arch->hp;
-    layout(&s->st, hp, nth, arch_matmul_scratch(model->arch, p.n_batch), s->block);
+    layout(&s->st, model->arch, nth, arch_matmul_scratch(model->arch, p.n_batch), s->block);
     /* A ring's rows are read (with weight 0) before they are first written
      * in some batches (see attention.c): they start as zeros, not garbage. */
     for (int il = 0; il < hp->n_layer; il++)
@@ -458,6 +472,7 @@ static void pool_rows(mote_session *s, int n, const float *out)
         const float *acc = s->pool_acc + (size_t)q * E;
         const float inv = s->pooling == MOTE_POOL_MEAN ? 1.0f / (float)ps->n : 1.0f;
         for (int i = 0; i < E; i++) o[i] = acc[i] * inv;
+        arch_project_pooled(s->arch, &s->st, o);
         if (s->normalize) l2_normalize(o, E);
     }
 }
@@ -528,6 +543,9 @@ mote_status mote_session_decode(mote_session *s, const mote_batch *b)
             r = s->seq_first[q] = n_run++;
             s->b_run[r] = 0;
         }
+        if (!s->arch->hp.causal && s->seq_len[q] > 0)
+            return mote_fail(MOTE_E_INVALID, "batch index %d: sequence %d holds %d tokens; an encoder's sequence is "
+                             "evaluated whole, in one pass (clear it first)", i, q, s->seq_len[q]);
         const int want = s->seq_len[q] + s->b_run[r];
         if (b->pos[i] != -1 && b->pos[i] != want)
             return mote_fail(MOTE_E_INVALID, "batch index %d: position %d of sequence %d must be %d (the sequence "
@@ -600,6 +618,9 @@ mote_status mote_session_eval(mote_session *s, const mote_token *toks, int n, in
                          s->st.n_ctx);
     for (int i = 0; i < n; i++) MOTE_TRY(check_token(s, toks[i], i));
     const int B = s->st.n_batch, chunks = (n + B - 1) / B;
+    if (!s->arch->hp.causal && (start > 0 || n > B))
+        return mote_fail(MOTE_E_INVALID, "an encoder evaluates a sequence whole, in one pass: %d tokens after %d "
+                         "cached do not fit (n_batch %d)", n, start, B);
     /* With all_logits every row is an output; otherwise each piece keeps
      * its last row (and the last piece's wins), as llama.cpp does; mean
      * pooling reads every row of a piece. */
@@ -678,6 +699,7 @@ const float *mote_session_embedding_seq(const mote_session *s, int seq)
 int mote_session_pooling(const mote_session *s) { return s ? s->pooling : MOTE_POOL_NONE; }
 
 const mote_model *session_model(const mote_session *s) { return s->model; }
+int session_n_batch(const mote_session *s) { return s->st.n_batch; }
 
 int mote_session_pos(const mote_session *s) { return s ? s->seq_len[0] : 0; }
 int mote_session_n_ctx(const mote_session *s) { return s ? s->st.n_ctx : 0; }

@@ -6,5 +6,7 @@
 
 /* The model a session runs. */
 const mote_model *session_model(const mote_session *s);
+/* Most tokens of one forward pass (n_batch after the defaults). */
+int session_n_batch(const mote_session *s);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include <math.h>
 
+#include "kernels/dot_i8.h"
 #include "kernels/dot_scalar.h"
 #include "kernels/dot_x86.h"
 #include "kernels/kernels_isa.h"
@@ -358,6 +359,7 @@ static const kernel_ops avx2_ops = {
         [GGML_TYPE_Q8_1] = q8_1_quantize_avx2,
         [GGML_TYPE_Q8_K] = q8_K_quantize_avx2,
     },
+    .i8_rows = i8_dot_rows_avx2,
 };
 
 const kernel_ops *kernels_avx2(void)

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "kernels/dot_i8.h"
 #include "kernels/dot_scalar.h"
 #include "kernels/dot_x86.h"
 #include "kernels/kernels_isa.h"
@@ -330,7 +331,8 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
         [GGML_TYPE_F16] = attn_chunk_f16_avx512,                                                         \
         [GGML_TYPE_Q8_0] = attn_chunk_q8_0_avx512,                                                       \
     },                                                                                                   \
-    .attn_exact = {attn_dot_avx512, attn_values_avx512}
+    .attn_exact = {attn_dot_avx512, attn_values_avx512},                                                 \
+    .i8_rows = i8_dot_rows_avx512
 
 /* The gemms that reproduce the scalar table's batch results bit for bit
  * (F32, F16, BF16: tinyBLAS's lanes, gemm_f_avx512.c; Q4_0, IQ4_NL: one

@@ -15,6 +15,7 @@
 #error "define NEON_SUFFIX and dot4 before including dot_neon_blocks.h"
 #endif
 
+#include "kernels/dot_i8.h"
 #include "kernels/simd_neon.h"
 
 #define NEON_CAT2(a, b) a##_##b
@@ -458,6 +459,7 @@ static const kernel_ops NFN(ops) = {
         [GGML_TYPE_Q8_1] = q8_1_quantize_neon,
         [GGML_TYPE_Q8_K] = q8_K_quantize_neon,
     },
+    .i8_rows = NFN(i8_dot_rows),
 };
 
 const kernel_ops *NEON_CAT(kernels, NEON_SUFFIX)(void)

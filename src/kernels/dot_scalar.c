@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "kernels/attention.h"
+#include "kernels/dot_i8.h"
 #include "kernels/kernels.h"
 #include "kernels/ops.h"
 #include "tensor/quant.h"
@@ -301,6 +302,7 @@ static const kernel_ops scalar_ops = {
         [GGML_TYPE_Q8_0] = attn_chunk_q8_0_ref,
     },
     .attn_exact = {op_dot_f32, op_attn_values},
+    .i8_rows = i8_dot_rows_scalar,
 };
 
 const kernel_ops *kernels_scalar(void)

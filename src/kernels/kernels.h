@@ -49,6 +49,12 @@ typedef struct attn_exact_ops {
     float (*dot)(const float *a, const float *b, int n);
     void (*values)(float *out, const float *p, const float *v, int64_t stride, int n, int hd);
 } attn_exact_ops;
+/* out[r] = sum over i < dim of q[i] * rows[r * dim + i], for r < n_rows:
+ * one int8 query against n_rows int8 vectors of dim elements stored one
+ * after another (the memory store's vector scan, dot_i8.h). Exact int32
+ * for dim <= I8_DOT_DIM_MAX, so every table returns the scalar table's
+ * results bit for bit. */
+typedef void (*i8_rows_fn)(const int8_t *q, const int8_t *rows, size_t n_rows, size_t dim, int32_t *out);
 
 typedef struct kernel_ops {
     const char *isa;                          /* "scalar", "avx2", ... */
@@ -85,6 +91,9 @@ typedef struct kernel_ops {
     /* Exact attention over an F32 cache. NULL members: the scalar
      * table's, ops.h's functions (attn_exact_kernels). */
     attn_exact_ops attn_exact;
+    /* int8 dot products of one query with many rows (dot_i8.h). NULL:
+     * the scalar table's. */
+    i8_rows_fn i8_rows;
 } kernel_ops;
 
 /* The activation type used with weights of type wtype (GGML_TYPE_COUNT if

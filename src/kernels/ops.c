@@ -17,6 +17,21 @@ void op_rmsnorm(float *out, const float *x, const float *w, int n, float eps)
     for (int i = 0; i < n; i++) out[i] = (x[i] * scale) * w[i];
 }
 
+void op_layernorm(float *out, const float *x, const float *w, const float *b, int n, float eps)
+{
+    double sum = 0.0; /* ggml_norm: the mean and the variance in double */
+    for (int i = 0; i < n; i++) sum += (double)x[i];
+    const float mean = (float)(sum / n);
+    double sum2 = 0.0;
+    for (int i = 0; i < n; i++) {
+        const float v = x[i] - mean;
+        out[i] = v;
+        sum2 += (double)(v * v);
+    }
+    const float scale = 1.0f / sqrtf((float)(sum2 / n) + eps);
+    for (int i = 0; i < n; i++) out[i] = out[i] * scale * w[i] + b[i];
+}
+
 void op_rope_cache(float *cs, int pos, int n_rot, float base, float freq_scale, const float *ff, float mscale)
 {
     /* θ advances by repeated float multiplication, as ggml's rope cache does. */
@@ -134,6 +149,16 @@ void op_geglu(float *g, const float *u, int n)
         if (x <= -10.0f) g[i] = 0.0f;
         else if (x >= 10.0f) g[i] = x * u[i];
         else g[i] = gelu_table[fp32_to_fp16(x)] * u[i];
+    }
+}
+
+void op_gelu(float *x, int n)
+{
+    pthread_once(&gelu_once, gelu_table_init);
+    for (int i = 0; i < n; i++) {
+        const float v = x[i];
+        if (v <= -10.0f) x[i] = 0.0f;
+        else if (v < 10.0f) x[i] = gelu_table[fp32_to_fp16(v)];
     }
 }
 

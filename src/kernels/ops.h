@@ -11,6 +11,10 @@
 /* out = x / sqrt(mean(x²) + eps) * w, over n elements (out may alias x). */
 void op_rmsnorm(float *out, const float *x, const float *w, int n, float eps);
 
+/* out = (x - mean(x)) / sqrt(var(x) + eps) * w + b over n elements
+ * (LayerNorm, as ggml_norm then a multiply and an add; out may alias x). */
+void op_layernorm(float *out, const float *x, const float *w, const float *b, int n, float eps);
+
 /* cos/sin table of rotary embedding for one position: cs[2i] = mscale ·
  * cos θi, cs[2i+1] = mscale · sin θi, θi = pos · freq_scale ·
  * base^(-2i/n_rot) / ff[i], for i < n_rot/2. ff may be NULL (all 1);
@@ -32,6 +36,8 @@ void op_swiglu_scalar(float *g, const float *u, int n);
  * backend computes it: through a table over all F16 inputs, so
  * gelu(x) = f16(gelu_f32(f16(x))) for -10 < x < 10, 0 below, x above. */
 void op_geglu(float *g, const float *u, int n);
+/* x = gelu(x) over n elements, through the same table (BERT's FFN). */
+void op_gelu(float *x, int n);
 
 /* x = cap · tanh(x / cap) over n elements (final logit softcapping). */
 void op_softcap(float *x, int n, float cap);

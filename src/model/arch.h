@@ -45,21 +45,29 @@ typedef struct weight {
     const char *name;  /* tensor name, for messages */
 } weight;
 
+/* A layer is pre-norm (attn_norm, ffn_norm before each block: decoders)
+ * or post-norm (BERT: x = layernorm(x + block(x)) with ln_attn / ln_ffn);
+ * the norms a layer lacks are NULL. */
 typedef struct layer_weights {
-    const float *attn_norm;     /* (n_embd) */
+    const float *attn_norm;     /* (n_embd) RMS norm before attention, or NULL (post-norm) */
     weight wq;                  /* (n_embd) -> (n_head * head_dim) */
     weight wk;                  /* (n_embd) -> (n_head_kv * head_dim) */
     weight wv;                  /* (n_embd) -> (n_head_kv * head_dim) */
     weight wo;                  /* (n_head * head_dim) -> (n_embd) */
-    const float *bq, *bk, *bv;  /* q/k/v biases (qwen2) or NULL */
+    const float *bq, *bk, *bv;  /* q/k/v biases (qwen2, bert) or NULL */
+    const float *bo;            /* (n_embd) attention output bias, or NULL */
     const float *q_norm, *k_norm; /* (head_dim) RMS norm of each q/k head before rope, or NULL */
     const float *attn_post_norm; /* (n_embd) RMS norm of the attention output, or NULL */
-    const float *ffn_norm;      /* (n_embd) */
+    const float *ln_attn_w, *ln_attn_b; /* (n_embd) LayerNorm of x after the attention residual, or NULL */
+    const float *ffn_norm;      /* (n_embd) RMS norm before the feed-forward, or NULL (post-norm) */
     const float *ffn_post_norm; /* (n_embd) RMS norm of the feed-forward output, or NULL */
-    weight w_gate;              /* (n_embd) -> (n_ff) */
+    weight w_gate;              /* (n_embd) -> (n_ff); data NULL: an ungated FFN, down(act(up·x + b_up)) + b_down */
     weight w_up;                /* (n_embd) -> (n_ff) */
     weight w_down;              /* (n_ff) -> (n_embd) */
-    int window;                 /* sliding window: attends to the last `window` positions; 0: all */
+    const float *b_up, *b_down; /* ungated FFN biases (bert) or NULL */
+    const float *ln_ffn_w, *ln_ffn_b; /* (n_embd) LayerNorm of x after the FFN residual, or NULL */
+    int window;                 /* sliding window: attends to the last `window` positions (causal) or
+                                 * to those within window/2 either side (swa_symmetric); 0: all */
     int rope;                   /* rope variant (index into the rope cache), -1: no rope (NoPE) */
 } layer_weights;
 
@@ -93,18 +101,26 @@ typedef struct arch_hparams {
     enum ffn_act act;
     int fused_up;       /* ffn_up holds gate rows then up rows (w_gate, w_up are views of it) */
     int pooling;        /* <arch>.pooling_type for embeddings (enum mote_pooling), 0 if absent */
+    int causal;         /* 1: a token attends to the positions up to its own (decoders); 0: to its
+                         * whole sequence (encoders: a sequence is evaluated whole, in one pass) */
+    int swa_symmetric;  /* windows reach both ways (EmbeddingGemma) */
+    int encoder;        /* an embedding model: no language-model head, embeddings sessions only */
 } arch_hparams;
 
 typedef struct model_arch {
     const char *family; /* general.architecture */
     arch_hparams hp;
     weight tok_embd;            /* (n_embd) x n_vocab rows */
-    const float *output_norm;   /* (n_embd) */
+    weight tok_types;           /* (n_embd) x token types: row 0 is added to every input (bert), or data NULL */
+    weight pos_embd;            /* (n_embd) x positions: learned absolute positions (bert), or data NULL */
+    const float *embd_norm_w, *embd_norm_b; /* (n_embd) LayerNorm of the inputs (bert), or NULL */
+    const float *output_norm;   /* (n_embd) final RMS norm, or NULL (bert) */
     weight output;              /* (n_embd) -> (n_vocab); tok_embd when tied */
     const float *rope_freqs;    /* (n_rot / 2) frequency divisors, or NULL */
     const float *rope_long;     /* (n_rot / 2) LongRoPE divisors past n_ctx_orig, or NULL */
     const float *rope_short;    /* (n_rot / 2) LongRoPE divisors up to n_ctx_orig, or NULL */
     layer_weights *layers;      /* (n_layer) */
+    weight dense_2, dense_3;    /* pooled (n_embd) -> (d) -> (n_embd) projections (EmbeddingGemma), or data NULL */
     char warning[256];          /* what the file says that mote ignores, as llama.cpp does, or "" */
     int64_t n_params;           /* elements of all tensors */
     uint64_t weight_bytes;      /* bytes of all tensor data */
@@ -163,6 +179,10 @@ typedef struct forward_state {
     int gather_rows;    /* kv_gather_rows of kv_layers */
     float *attn_part;   /* F16/Q8_0 cache: attention partials (model/attention.h); else NULL */
     int32_t *keep_seg;  /* (n_batch) rows kept per run after the last attention */
+    int32_t *end;       /* (n_batch) one past the last position each token may see: its own + 1
+                         * (causal), its run's last + 1 (non-causal); set per pass */
+    int symmetric;      /* windows reach both ways (hp.swa_symmetric) */
+    float *proj;        /* (dense_2.rows) the pooled projection's middle vector, or NULL */
     attn_chunk_fn attn_kernel; /* F16/Q8_0 cache: the streaming attention kernel; else NULL */
     attn_exact_ops attn_exact; /* F32 cache: the products of exact attention */
     void *mm_scratch;   /* activations converted for matmul */
@@ -194,6 +214,10 @@ typedef struct fwd_batch {
 
 /* Bytes of scratch the forward pass needs for matmuls (for a state). */
 size_t arch_matmul_scratch(const model_arch *a, int n_batch);
+
+/* A pooled vector (n_embd) through the model's pooled projections, in
+ * place (nothing when it has none). */
+void arch_project_pooled(const model_arch *a, forward_state *st, float *v);
 
 /* Run a batch. Writes one output row per kept token, in token order:
  * n_vocab logits, or with embeddings n_embd floats. Rows that are not kept

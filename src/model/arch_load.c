@@ -44,6 +44,10 @@ typedef struct arch_family {
     unsigned softcap : 1;      /* final_logit_softcapping key */
     unsigned swa : 1;          /* attention.sliding_window on a layer pattern */
     unsigned swa_ignored : 1;  /* attention.sliding_window read and ignored, as llama.cpp does */
+    unsigned encoder : 1;      /* embeddings only, bidirectional attention (symmetric windows) */
+    unsigned bert : 1;         /* post-LayerNorm blocks, input LayerNorm, token types, biases, no final norm */
+    unsigned learned_pos : 1;  /* position_embd instead of rope */
+    unsigned dense : 1;        /* dense_2 / dense_3 after pooling */
     int swa_period;            /* pattern without a key: layer il is local iff il % p < p - 1 */
     int nope_period;           /* layer il has no rope iff (il + 1) % p == 0; 0: every layer has */
 } arch_family;
@@ -58,6 +62,11 @@ static const arch_family families[] = {
      .swa_ignored = 1},
     {.name = "granite", .rope_style = ROPE_NORM, .granite = 1},
     {.name = "smollm3", .rope_style = ROPE_NORM, .nope_period = 4},
+    /* embedding models (llama.cpp's bert.cpp, nomic-bert.cpp, gemma-embedding.cpp) */
+    {.name = "bert", .act = FFN_GELU, .qkv_bias = 1, .encoder = 1, .bert = 1, .learned_pos = 1},
+    {.name = "nomic-bert", .rope_style = ROPE_NEOX, .fused_qkv = 1, .encoder = 1, .bert = 1},
+    {.name = "gemma-embedding", .rope_style = ROPE_NEOX, .act = FFN_GELU, .qk_norm = 1, .post_norms = 1,
+     .q_prescale = 1, .embd_sqrt = 1, .swa = 1, .swa_period = 6, .encoder = 1, .dense = 1},
 };
 
 static const arch_family *find_family(const gguf_str *name)
@@ -226,10 +235,11 @@ static mote_status load_family_hparams(loader *L)
         MOTE_TRY(get_real_or(L, "rope.freq_base_swa", 10000.0f, 0.0f, 0, INFINITY, &hp->rope_base_local));
     }
     if (hp->n_swa) MOTE_TRY(load_swa_layers(L));
+    hp->swa_symmetric = fam->encoder && hp->n_swa > 0;
     for (int il = 0; il < hp->n_layer; il++) {
         layer_weights *lw = &L->a->layers[il];
         lw->rope = lw->window ? 1 : 0;
-        if (!rope_on || (fam->nope_period && (il + 1) % fam->nope_period == 0)) lw->rope = -1;
+        if (!rope_on || fam->learned_pos || (fam->nope_period && (il + 1) % fam->nope_period == 0)) lw->rope = -1;
     }
     return MOTE_OK;
 }
@@ -268,7 +278,16 @@ static mote_status load_hparams(loader *L)
         return mote_fail(MOTE_E_FORMAT, "%s: rope.dimension_count %d must be even and <= head dim %d",
                          L->f->path, hp->n_rot, hp->head_dim);
     MOTE_TRY(get_real_or(L, "rope.freq_base", 10000.0f, 0.0f, 0, INFINITY, &hp->rope_base));
-    MOTE_TRY(get_real_or(L, "attention.layer_norm_rms_epsilon", 1e-5f, 0.0f, 0, 1.0f, &hp->norm_eps));
+    if (L->fam->bert)
+        MOTE_TRY(get_real_or(L, "attention.layer_norm_epsilon", 1e-12f, 0.0f, 0, 1.0f, &hp->norm_eps));
+    else
+        MOTE_TRY(get_real_or(L, "attention.layer_norm_rms_epsilon", 1e-5f, 0.0f, 0, 1.0f, &hp->norm_eps));
+    /* Encoders attend both ways; BERT files say so (attention.causal),
+     * EmbeddingGemma always does whatever its key says, as llama.cpp. */
+    hp->encoder = L->fam->encoder;
+    bool causal = !L->fam->encoder;
+    if (L->fam->bert) MOTE_TRY(gguf_get_bool_or(L->f, akey(L, "attention.causal"), false, &causal));
+    hp->causal = causal;
 
     uint32_t pooling = 0; /* llama.cpp's enum: 0 none, 1 mean, 2 cls, 3 last, 4 rank */
     MOTE_TRY(gguf_get_u32_or(L->f, akey(L, "pooling_type"), 0, &pooling));
@@ -381,7 +400,7 @@ static mote_status load_layer(loader *L, int il)
     int64_t q_dim = (int64_t)hp->n_head * hp->head_dim, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
     char name[96];
 #define NAME(s) (snprintf(name, sizeof name, "blk.%d." s, il), name)
-    MOTE_TRY(get_vec(L, NAME("attn_norm.weight"), hp->n_embd, 1, &lw->attn_norm));
+    if (!fam->bert) MOTE_TRY(get_vec(L, NAME("attn_norm.weight"), hp->n_embd, 1, &lw->attn_norm));
     weight qkv = {0};
     if (fam->fused_qkv && gguf_find_tensor(L->f, NAME("attn_qkv.weight"))) {
         MOTE_TRY(get_mat(L, name, hp->n_embd, q_dim + 2 * kv_dim, 1, &qkv));
@@ -397,6 +416,7 @@ static mote_status load_layer(loader *L, int il)
         MOTE_TRY(get_mat(L, NAME("attn_v.weight"), hp->n_embd, kv_dim, 1, &lw->wv));
     }
     MOTE_TRY(get_mat(L, NAME("attn_output.weight"), q_dim, hp->n_embd, 1, &lw->wo));
+    if (fam->bert) MOTE_TRY(get_vec(L, NAME("attn_output.bias"), hp->n_embd, 0, &lw->bo));
     if (!lw->bq) {
         MOTE_TRY(get_vec(L, NAME("attn_q.bias"), q_dim, fam->qkv_bias, &lw->bq));
         MOTE_TRY(get_vec(L, NAME("attn_k.bias"), kv_dim, fam->qkv_bias, &lw->bk));
@@ -410,8 +430,20 @@ static mote_status load_layer(loader *L, int il)
         MOTE_TRY(get_vec(L, NAME("post_attention_norm.weight"), hp->n_embd, 1, &lw->attn_post_norm));
         MOTE_TRY(get_vec(L, NAME("post_ffw_norm.weight"), hp->n_embd, 1, &lw->ffn_post_norm));
     }
-    MOTE_TRY(get_vec(L, NAME("ffn_norm.weight"), hp->n_embd, 1, &lw->ffn_norm));
-    if (fam->fused_up) {
+    if (fam->bert) {
+        MOTE_TRY(get_vec(L, NAME("attn_output_norm.weight"), hp->n_embd, 1, &lw->ln_attn_w));
+        MOTE_TRY(get_vec(L, NAME("attn_output_norm.bias"), hp->n_embd, 1, &lw->ln_attn_b));
+        MOTE_TRY(get_vec(L, NAME("layer_output_norm.weight"), hp->n_embd, 1, &lw->ln_ffn_w));
+        MOTE_TRY(get_vec(L, NAME("layer_output_norm.bias"), hp->n_embd, 1, &lw->ln_ffn_b));
+    } else {
+        MOTE_TRY(get_vec(L, NAME("ffn_norm.weight"), hp->n_embd, 1, &lw->ffn_norm));
+    }
+    if (fam->bert && !gguf_find_tensor(L->f, NAME("ffn_gate.weight"))) {
+        /* BERT's ungated FFN: down(gelu(up·x + b)) + b */
+        MOTE_TRY(get_mat(L, NAME("ffn_up.weight"), hp->n_embd, hp->n_ff, 1, &lw->w_up));
+        MOTE_TRY(get_vec(L, NAME("ffn_up.bias"), hp->n_ff, 0, &lw->b_up));
+        MOTE_TRY(get_vec(L, NAME("ffn_down.bias"), hp->n_embd, 0, &lw->b_down));
+    } else if (fam->fused_up) {
         weight up;
         MOTE_TRY(get_mat(L, NAME("ffn_up.weight"), hp->n_embd, 2 * (int64_t)hp->n_ff, 1, &up));
         lw->w_gate = row_view(&up, 0, hp->n_ff, up.name);
@@ -438,6 +470,43 @@ static mote_status get_rope_factors(const loader *L, const char *name, int requi
                              "(it must be a finite number > 0)", L->f->path, name, i, (double)v);
     }
     return MOTE_OK;
+}
+
+/* BERT's inputs: token type 0 and learned positions added to the token's
+ * embedding, then a LayerNorm. */
+static mote_status load_bert_inputs(loader *L)
+{
+    model_arch *a = L->a;
+    const int E = a->hp.n_embd;
+    mote_status st;
+    const gguf_tensor *t = find(L, "token_types.weight", 1, &st);
+    if (!t) return st;
+    MOTE_TRY(get_mat(L, t->name, E, t->n_dims == 2 ? t->ne[1] : 0, 1, &a->tok_types));
+    if (L->fam->learned_pos) {
+        if (!(t = find(L, "position_embd.weight", 1, &st))) return st;
+        MOTE_TRY(get_mat(L, t->name, E, t->n_dims == 2 ? t->ne[1] : 0, 1, &a->pos_embd));
+    }
+    MOTE_TRY(get_vec(L, "token_embd_norm.weight", E, 1, &a->embd_norm_w));
+    return get_vec(L, "token_embd_norm.bias", E, 1, &a->embd_norm_b);
+}
+
+/* EmbeddingGemma's projections of the pooled vector: dense_2 (n_embd ->
+ * d), dense_3 (d -> n_embd), both or neither, their sizes in keys. */
+static mote_status load_dense(loader *L)
+{
+    model_arch *a = L->a;
+    const int E = a->hp.n_embd;
+    if (!gguf_find_tensor(L->f, "dense_2.weight") && !gguf_find_tensor(L->f, "dense_3.weight")) return MOTE_OK;
+    int in2, out2, in3, out3;
+    MOTE_TRY(get_count(L, "dense_2_feat_in", &in2));
+    MOTE_TRY(get_count(L, "dense_2_feat_out", &out2));
+    MOTE_TRY(get_count(L, "dense_3_feat_in", &in3));
+    MOTE_TRY(get_count(L, "dense_3_feat_out", &out3));
+    if (in2 != E || out3 != E || out2 != in3)
+        return mote_fail(MOTE_E_FORMAT, "%s: dense layers %d->%d->%d->%d do not map embedding_length %d back to "
+                         "itself", L->f->path, in2, out2, in3, out3, E);
+    MOTE_TRY(get_mat(L, "dense_2.weight", in2, out2, 1, &a->dense_2));
+    return get_mat(L, "dense_3.weight", in3, out3, 1, &a->dense_3);
 }
 
 /* Every tensor in the file must be one the architecture reads (as llama.cpp
@@ -467,7 +536,9 @@ static mote_status load_tensors(loader *L)
                          L->f->path, (long long)emb->ne[0], (long long)emb->ne[1], hp->n_embd);
     hp->n_vocab = (int)emb->ne[1];
     MOTE_TRY(get_mat(L, "token_embd.weight", hp->n_embd, hp->n_vocab, 1, &a->tok_embd));
-    MOTE_TRY(get_vec(L, "output_norm.weight", hp->n_embd, 1, &a->output_norm));
+    MOTE_TRY(get_vec(L, "output_norm.weight", hp->n_embd, !L->fam->bert, &a->output_norm));
+    if (L->fam->bert) MOTE_TRY(load_bert_inputs(L));
+    if (L->fam->dense) MOTE_TRY(load_dense(L));
     MOTE_TRY(get_mat(L, "output.weight", hp->n_embd, hp->n_vocab, 0, &a->output));
     if (!a->output.data) a->output = a->tok_embd; /* tied embeddings */
     MOTE_TRY(get_rope_factors(L, "rope_freqs.weight", 0, &a->rope_freqs));
@@ -537,7 +608,8 @@ const float *arch_rope_factors(const model_arch *a, int n_ctx)
 
 const char *arch_families(void)
 {
-    return "llama, qwen2, qwen3, gemma3, phi3, granite and smollm3";
+    return "llama, qwen2, qwen3, gemma3, phi3, granite, smollm3, and the embedding models bert, nomic-bert "
+           "and gemma-embedding";
 }
 
 void arch_free(model_arch *a)

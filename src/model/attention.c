@@ -22,12 +22,22 @@
 
 static int n_chunks(int n_pos) { return (n_pos + ATTN_CHUNK - 1) / ATTN_CHUNK; }
 
-/* The first position batch token t sees on a layer with this window (0:
- * no window): a query at p attends to p - window + 1 .. p. */
+/* The positions batch token t sees on a layer with this window (0: no
+ * window) are first_seen .. end_seen - 1. A causal query at p attends to
+ * p - window + 1 .. p; a symmetric window (encoders) reaches window/2
+ * either side, within the sequence (st->end). */
 static int first_seen(const forward_state *st, int window, int t)
 {
     const int pos = st->pos[t];
+    if (window > 0 && st->symmetric) return pos > window / 2 ? pos - window / 2 : 0;
     return window > 0 && pos >= window ? pos - window + 1 : 0;
+}
+
+static int end_seen(const forward_state *st, int window, int t)
+{
+    const int end = st->end[t];
+    if (window > 0 && st->symmetric && st->pos[t] + window / 2 + 1 < end) return st->pos[t] + window / 2 + 1;
+    return end;
 }
 
 /* The streaming path's chunks of token t: positions split at multiples of
@@ -43,7 +53,7 @@ static int chunk_base(const forward_state *st, int window, int t)
 
 static int token_chunks(const forward_state *st, int window, int t)
 {
-    return n_chunks(st->pos[t] + 1 - chunk_base(st, window, t));
+    return n_chunks(end_seen(st, window, t) - chunk_base(st, window, t));
 }
 
 size_t attention_scores_floats(const arch_hparams *hp, uint32_t kv_type, int n_ctx, int n_threads)
@@ -76,7 +86,8 @@ size_t kv_plan(const model_arch *a, int n_ctx, int n_batch, kv_layer *layers)
          * positions, then never cross the ring's end. */
         const int64_t ring = (w + n_batch - 1 + ATTN_CHUNK - 1) / ATTN_CHUNK * ATTN_CHUNK;
         kv_layer l = {.row0 = rows};
-        if (w > 0 && ring < n_ctx) l.ring = (int)ring, l.window = (int)w;
+        /* (an encoder's sequence is evaluated whole: no ring) */
+        if (w > 0 && ring < n_ctx && a->hp.causal) l.ring = (int)ring, l.window = (int)w;
         rows += l.ring ? (size_t)ring : (size_t)n_ctx;
         if (layers) layers[il] = l;
     }
@@ -139,7 +150,7 @@ static void exact_worker(void *ctx, int ith, int nth)
     pool_split((long)J->n * hp->n_head, ith, nth, &lo, &hi);
     for (long job = lo; job < hi; job++) {
         const int t = (int)(job / hp->n_head), h = (int)(job % hp->n_head);
-        const int kvh = h / group, n_kv = J->st->pos[t] + 1, seq = J->st->seq[t];
+        const int kvh = h / group, n_kv = end_seen(J->st, J->window, t), seq = J->st->seq[t];
         /* Positions before the window are masked. llama.cpp's rows hold
          * every position, and a masked one adds exact zeros to the sums;
          * starting the row at a multiple of EXACT_ALIGN (a multiple of the
@@ -225,7 +236,7 @@ static void stream_worker(void *ctx, int ith, int nth)
         const int h0 = kvh * group + sub * ATTN_GMAX;
         const int g = group - sub * ATTN_GMAX < ATTN_GMAX ? group - sub * ATTN_GMAX : ATTN_GMAX;
         const int first = first_seen(st, J->window, t), base = chunk_base(st, J->window, t);
-        const int end = st->pos[t] + 1, n_c = token_chunks(st, J->window, t);
+        const int end = end_seen(st, J->window, t), n_c = token_chunks(st, J->window, t);
         const float *q = st->q + (size_t)t * q_dim + (size_t)h0 * hd;
         const char *k = kv_layer_rows(st, st->k_cache, st->seq[t], J->il) + kvh * J->head_bytes;
         const char *v = kv_layer_rows(st, st->v_cache, st->seq[t], J->il) + kvh * J->head_bytes;
@@ -297,7 +308,7 @@ static void stream_attention(const arch_hparams *hp, forward_state *st, mote_poo
 void attention(const arch_hparams *hp, forward_state *st, int il, int window, int n)
 {
     double positions = 0; /* attended, over the batch */
-    for (int t = 0; t < n; t++) positions += st->pos[t] + 1 - first_seen(st, window, t);
+    for (int t = 0; t < n; t++) positions += end_seen(st, window, t) - first_seen(st, window, t);
     const double macs = 2.0 * hp->n_head * positions * hp->head_dim;
     mote_pool *pool = macs < INLINE_MACS ? NULL : st->pool; /* NULL: this thread alone */
     if (st->kv_type != GGML_TYPE_F32) {

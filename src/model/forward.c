@@ -19,6 +19,11 @@
  *       [rmsnorm(f) * ffn_post_norm];  x += f [× residual_scale]
  *   logits = (rmsnorm(x) * output_norm)·Woutputᵀ [× logit_scale] [softcap]
  *
+ * Encoders (bert, nomic-bert) are post-norm instead, with biases: their
+ * input is token_embd[tokens] + token_types[0] [+ position_embd[pos]]
+ * through a LayerNorm, and each block ends x = layernorm(x + block(x));
+ * their attention, like EmbeddingGemma's, sees the whole sequence.
+ *
  * The products are matrix x matrix over the whole batch; almost all the
  * time goes into them (kernels/). The KV cache and attention over it are
  * in attention.c. A batch may hold tokens of several sequences (runs, see
@@ -79,9 +84,13 @@ size_t arch_matmul_scratch(const model_arch *a, int n_batch)
         const layer_weights *l = &a->layers[il];
         const weight *ws[] = {&l->wq, &l->wk, &l->wv, &l->wo, &l->w_gate, &l->w_up, &l->w_down};
         for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
-            size_t s = matmul_scratch_size(ws[i]->type, ws[i]->cols, n_batch);
+            size_t s = ws[i]->data ? matmul_scratch_size(ws[i]->type, ws[i]->cols, n_batch) : 0;
             if (s > most) most = s;
         }
+    }
+    for (const weight *w = &a->dense_2; w <= &a->dense_3; w++) {
+        size_t s = w->data ? matmul_scratch_size(w->type, w->cols, 1) : 0;
+        if (s > most) most = s;
     }
     return most;
 }
@@ -99,8 +108,10 @@ size_t arch_matmul_scratch(const model_arch *a, int n_batch)
 enum row_op {
     ROW_NORM,     /* xb = rmsnorm(x) * w */
     ROW_QKV,      /* biases, norms and rope on q and k; k and v into the cache */
-    ROW_RESIDUAL, /* [tmp = rmsnorm(tmp) * w] [tmp *= residual_scale]; x += tmp */
+    ROW_RESIDUAL, /* [tmp += bias] [tmp = rmsnorm(tmp) * w] [tmp *= residual_scale]; x += tmp
+                   * [x = layernorm(x) * ln_w + ln_b] */
     ROW_GATE,     /* hb = act(hb) * hb2 */
+    ROW_ACT,      /* hb = gelu(hb [+ bias]): the ungated FFN */
     ROW_LOGITS,   /* out [*= logit_scale] [softcap] */
 };
 
@@ -109,6 +120,8 @@ typedef struct row_job {
     const model_arch *a;
     forward_state *st;
     const float *w;       /* ROW_NORM, ROW_RESIDUAL: norm weights (n_embd) or NULL */
+    const float *bias;    /* ROW_RESIDUAL, ROW_ACT: added first, or NULL */
+    const float *ln_w, *ln_b; /* ROW_RESIDUAL: LayerNorm after the add, or NULL */
     float *out;           /* ROW_LOGITS: the logits */
     int il, n;            /* layer, rows */
 } row_job;
@@ -144,12 +157,18 @@ static void row_apply(const row_job *J, int t)
         break;
     }
     case ROW_RESIDUAL: {
-        float *o = st->tmp + (size_t)t * E;
+        float *o = st->tmp + (size_t)t * E, *x = st->x + (size_t)t * E;
+        if (J->bias) op_add(o, J->bias, E);
         if (J->w) op_rmsnorm(o, o, J->w, E, hp->norm_eps);
         if (hp->residual_scale != 1.0f) op_scale(o, E, hp->residual_scale);
-        op_add(st->x + (size_t)t * E, o, E);
+        op_add(x, o, E);
+        if (J->ln_w) op_layernorm(x, x, J->ln_w, J->ln_b, E, hp->norm_eps);
         break;
     }
+    case ROW_ACT:
+        if (J->bias) op_add(st->hb + (size_t)t * F, J->bias, F);
+        op_gelu(st->hb + (size_t)t * F, F);
+        break;
     case ROW_GATE: /* per row: ggml vectorises each row of n_ff separately */
         if (hp->act == FFN_GELU)
             op_geglu(st->hb + (size_t)t * F, st->hb2 + (size_t)t * F, F);
@@ -173,17 +192,32 @@ static void row_worker(void *ctx, int ith, int nth)
     for (long t = lo; t < hi; t++) row_apply(J, (int)t);
 }
 
+static void run_rows(const layer_ctx *L, row_job *J)
+{
+    J->a = L->a;
+    J->st = L->st;
+    J->n = L->n;
+    if (J->n == 1)
+        row_apply(J, 0);
+    else
+        pool_run(L->st->pool, row_worker, J);
+}
+
 static void rows_out(const layer_ctx *L, enum row_op op, const float *w, int il, float *out)
 {
-    const int n = L->n;
-    row_job J = {.op = op, .a = L->a, .st = L->st, .w = w, .out = out, .il = il, .n = n};
-    if (n == 1)
-        row_apply(&J, 0);
-    else
-        pool_run(L->st->pool, row_worker, &J);
+    row_job J = {.op = op, .w = w, .out = out, .il = il};
+    run_rows(L, &J);
 }
 
 static void rows(const layer_ctx *L, enum row_op op, const float *w, int il) { rows_out(L, op, w, il, NULL); }
+
+/* x += [bias +] block output (tmp), with the block's post norms. */
+static void residual(const layer_ctx *L, const float *bias, const float *post_norm, const float *ln_w,
+                     const float *ln_b)
+{
+    row_job J = {.op = ROW_RESIDUAL, .w = post_norm, .bias = bias, .ln_w = ln_w, .ln_b = ln_b};
+    run_rows(L, &J);
+}
 
 /* ------------------------------------------------------------------------
  * The layer stack
@@ -193,26 +227,40 @@ static void attention_block(const layer_ctx *L, int il)
 {
     const layer_weights *l = &L->a->layers[il];
     forward_state *st = L->st;
-    rows(L, ROW_NORM, l->attn_norm, il);
-    mm(L, &l->wq, st->xb, st->q);
-    mm(L, &l->wk, st->xb, st->k);
-    mm(L, &l->wv, st->xb, st->v);
+    const float *in = st->x; /* post-norm layers read x itself */
+    if (l->attn_norm) {
+        rows(L, ROW_NORM, l->attn_norm, il);
+        in = st->xb;
+    }
+    mm(L, &l->wq, in, st->q);
+    mm(L, &l->wk, in, st->k);
+    mm(L, &l->wv, in, st->v);
     rows(L, ROW_QKV, NULL, il);
     attention(&L->a->hp, st, il, l->window, L->n);
     mm(L, &l->wo, st->xb, st->tmp);
-    rows(L, ROW_RESIDUAL, l->attn_post_norm, il);
+    residual(L, l->bo, l->attn_post_norm, l->ln_attn_w, l->ln_attn_b);
 }
 
 static void ffn_block(const layer_ctx *L, int il)
 {
     const layer_weights *l = &L->a->layers[il];
     forward_state *st = L->st;
-    rows(L, ROW_NORM, l->ffn_norm, il);
-    mm(L, &l->w_gate, st->xb, st->hb);
-    mm(L, &l->w_up, st->xb, st->hb2);
-    rows(L, ROW_GATE, NULL, il);
+    const float *in = st->x;
+    if (l->ffn_norm) {
+        rows(L, ROW_NORM, l->ffn_norm, il);
+        in = st->xb;
+    }
+    if (l->w_gate.data) {
+        mm(L, &l->w_gate, in, st->hb);
+        mm(L, &l->w_up, in, st->hb2);
+        rows(L, ROW_GATE, NULL, il);
+    } else {
+        mm(L, &l->w_up, in, st->hb);
+        row_job J = {.op = ROW_ACT, .bias = l->b_up, .il = il};
+        run_rows(L, &J);
+    }
     mm(L, &l->w_down, st->hb, st->tmp);
-    rows(L, ROW_RESIDUAL, l->ffn_post_norm, il);
+    residual(L, l->b_down, l->ffn_post_norm, l->ln_ffn_w, l->ln_ffn_b);
 }
 
 /* Before the last feed-forward block: move the kept rows of x to the front
@@ -237,6 +285,31 @@ static void keep_rows(layer_ctx *L, const fwd_batch *b)
     L->n = kept;
 }
 
+/* x = token_embd[token] [+ token_types[0] + position_embd[pos], then
+ * the inputs' LayerNorm] (tmp: n_embd floats of scratch). */
+static void embed_row(const model_arch *a, int32_t token, int pos, float *x, float *tmp)
+{
+    const int E = a->hp.n_embd;
+    dequantize_row(a->tok_embd.type, (const uint8_t *)a->tok_embd.data + (size_t)token * a->tok_embd.row_bytes, x, E);
+    if (a->tok_types.data) {
+        dequantize_row(a->tok_types.type, a->tok_types.data, tmp, E);
+        op_add(x, tmp, E);
+    }
+    if (a->pos_embd.data) {
+        dequantize_row(a->pos_embd.type, (const uint8_t *)a->pos_embd.data + (size_t)pos * a->pos_embd.row_bytes, tmp, E);
+        op_add(x, tmp, E);
+    }
+    if (a->embd_norm_w) op_layernorm(x, x, a->embd_norm_w, a->embd_norm_b, E, a->hp.norm_eps);
+}
+
+void arch_project_pooled(const model_arch *a, forward_state *st, float *v)
+{
+    if (!a->dense_2.data) return;
+    const weight *d2 = &a->dense_2, *d3 = &a->dense_3;
+    matmul_alone(st->pool, d2->data, d2->type, d2->rows, d2->cols, v, 1, st->proj, st->mm_scratch);
+    matmul_alone(st->pool, d3->data, d3->type, d3->rows, d3->cols, st->proj, 1, v, st->mm_scratch);
+}
+
 mote_status arch_forward(const model_arch *a, forward_state *st, const fwd_batch *b, float *out)
 {
     const arch_hparams *hp = &a->hp;
@@ -244,10 +317,13 @@ mote_status arch_forward(const model_arch *a, forward_state *st, const fwd_batch
     st->seq = b->seq;
     st->pos = b->pos;
 
+    /* Non-causal: a token sees its run (its sequence, whole). */
+    for (int i = 0, t0 = 0; i < b->n_run; t0 += b->run[i++])
+        for (int t = t0; t < t0 + b->run[i]; t++) st->end[t] = b->pos[hp->causal ? t : t0 + b->run[i] - 1] + 1;
     for (int t = 0; t < b->n; t++) {
-        const uint8_t *row = (const uint8_t *)a->tok_embd.data + (size_t)b->token[t] * a->tok_embd.row_bytes;
-        dequantize_row(a->tok_embd.type, row, st->x + (size_t)t * E, E);
-        if (hp->embd_scale != 1.0f) op_scale(st->x + (size_t)t * E, E, hp->embd_scale);
+        float *x = st->x + (size_t)t * E;
+        embed_row(a, b->token[t], b->pos[t], x, st->tmp + (size_t)t * E);
+        if (hp->embd_scale != 1.0f) op_scale(x, E, hp->embd_scale);
         float *cs = st->rope_cs + (size_t)t * ROPE_VARIANTS * hp->n_rot;
         op_rope_cache(cs, b->pos[t], hp->n_rot, hp->rope_base, hp->rope_freq_scale, st->rope_ff, hp->rope_mscale);
         if (hp->n_swa) /* the local layers' variant: their own base, no scaling */
@@ -266,9 +342,13 @@ mote_status arch_forward(const model_arch *a, forward_state *st, const fwd_batch
     }
     if (L.n == 0) return MOTE_OK;
 
-    rows(&L, ROW_NORM, a->output_norm, 0);
+    const float *h = st->x; /* the final hidden states: normed, unless the model has no final norm */
+    if (a->output_norm) {
+        rows(&L, ROW_NORM, a->output_norm, 0);
+        h = st->xb;
+    }
     if (b->embeddings)
-        memcpy(out, st->xb, sizeof(float) * (size_t)L.n * E);
+        memcpy(out, h, sizeof(float) * (size_t)L.n * E);
     else {
         mm(&L, &a->output, st->xb, out);
         if (hp->logit_scale != 1.0f || hp->softcap > 0.0f) rows_out(&L, ROW_LOGITS, NULL, 0, out);

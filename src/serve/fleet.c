@@ -75,8 +75,10 @@ static double model_keep_alive(const serve_server *s, const serve_model *m)
 static void unload(serve_server *s, serve_model *m, const char *why)
 {
     sched_free(m->sched);
+    mote_embedder_free(m->embedder);
     mote_model_close(m->model);
     m->sched = NULL;
+    m->embedder = NULL;
     m->model = NULL;
     s->charged -= m->charged;
     fprintf(stderr, "mote serve: %s: unloaded (%s), %.1f MiB freed; %.1f of %.1f MiB in use\n", m->cfg.id, why,
@@ -99,12 +101,22 @@ static serve_model *eviction_candidate(serve_server *s, const serve_model *for_m
     return best;
 }
 
+/* A model made for embeddings (its GGUF names a pooling: embedding
+ * models, Qwen3-Embedding) is run by an embedder, every other by a
+ * scheduler. */
+static int embeds(const mote_model *model)
+{
+    return mote_model_embedding_only(model) || mote_model_pooling(model) != MOTE_POOL_NONE;
+}
+
 /* What m would cost loaded, from its opened model; 0 with *err on failure. */
 static uint64_t model_cost(const serve_server *s, const serve_model *m, mote_model *model, serve_error *err)
 {
     mote_memory weights = {0}, session = {0};
     const sched_config sc = model_sched_config(s, m);
-    if (mote_model_memory(model, &weights) != MOTE_OK || sched_plan(model, &sc, &session) != 0) {
+    const mote_embed_params ep = serve_embed_params(s, m);
+    if (mote_model_memory(model, &weights) != MOTE_OK ||
+        (embeds(model) ? mote_embedder_plan(model, &ep, &session) != MOTE_OK : sched_plan(model, &sc, &session) != 0)) {
         serve_fail(err, 500, "server_error", NULL, "model", "model '%.60s': %.180s", m->cfg.id, mote_last_error());
         return 0;
     }
@@ -149,8 +161,14 @@ static int load(serve_server *s, serve_model *m, serve_error *err, int *retry)
         unload(s, victim, why);
     }
     const sched_config sc = model_sched_config(s, m);
+    const mote_embed_params ep = serve_embed_params(s, m);
     char why[256];
-    if (sched_create(model, &sc, &m->sched, why, sizeof why) != 0) {
+    if (embeds(model) && mote_embedder_create(model, &ep, &m->embedder) != MOTE_OK) {
+        mote_model_close(model);
+        return serve_fail(err, 500, "server_error", NULL, "model", "starting model '%.60s': %.160s", m->cfg.id,
+                          mote_last_error());
+    }
+    if (!m->embedder && sched_create(model, &sc, &m->sched, why, sizeof why) != 0) {
         mote_model_close(model);
         return serve_fail(err, 500, "server_error", NULL, "model", "starting model '%.60s': %.160s", m->cfg.id, why);
     }
@@ -434,6 +452,7 @@ int serve_fleet_start(serve_server *s, char *err, size_t errcap)
         serve_model *m = &s->models[i];
         m->cfg = cfg->models[i]; /* the strings stay the caller's */
         m->pinned = m->cfg.pinned;
+        pthread_mutex_init(&m->embed_lock, NULL);
     }
     if (pthread_create(&s->janitor, NULL, janitor, s) != 0) return snprintf(err, errcap, "cannot start a thread"), -1;
     s->janitor_started = 1;
@@ -464,6 +483,8 @@ void serve_fleet_cancel_all(serve_server *s)
     for (int i = 0; i < s->n_models; i++)
         if (s->models[i].sched) sched_cancel_all(s->models[i].sched);
     pthread_mutex_unlock(&s->lock);
+    /* embedding requests run to their end (they resume their connections) */
+    while (s->embed_jobs > 0) nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 }
 
 void serve_fleet_stop(serve_server *s)
@@ -478,7 +499,9 @@ void serve_fleet_stop(serve_server *s)
     }
     for (int i = 0; s->models && i < s->n_models; i++) {
         sched_free(s->models[i].sched);
+        mote_embedder_free(s->models[i].embedder);
         mote_model_close(s->models[i].model);
+        pthread_mutex_destroy(&s->models[i].embed_lock);
     }
     free(s->models);
     s->models = NULL;

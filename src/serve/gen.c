@@ -915,6 +915,11 @@ static enum MHD_Result start(serve_server *s, struct MHD_Connection *c, serve_co
         return conn->retry_after ? serve_reply_error_with(c, &err, MHD_HTTP_HEADER_RETRY_AFTER, "1")
                                  : serve_reply_error(c, &err);
     sched *sc = m->sched;
+    if (!sc) {
+        serve_fail(&err, 400, "invalid_request_error", "model_not_supported", "model",
+                   "model '%.100s' is an embedding model: use POST /v1/embeddings", m->cfg.id);
+        return serve_reply_error(c, &err);
+    }
 
     mote_token *prompt = NULL;
     size_t n_prompt = 0;

@@ -21,7 +21,9 @@
 typedef struct serve_model {
     serve_model_config cfg; /* as configured, cfg.file resolved (the strings are the caller's) */
     mote_model *model;  /* NULL while unloaded (fleet.c) */
-    sched *sched;       /* started with the model */
+    sched *sched;       /* started with a generating model, else NULL */
+    mote_embedder *embedder; /* started with an embedding model (one that names a pooling), else NULL */
+    pthread_mutex_t embed_lock; /* one embedding request at a time runs the embedder */
     uint64_t charged;   /* bytes the budget holds for it while loaded */
     int pinned;         /* never evicted nor unloaded when idle (cfg, then pin/unpin) */
     int active;         /* requests holding it (serve_find_model to completion) */
@@ -49,6 +51,7 @@ struct serve_server {
     unsigned long long n_evictions;
     pthread_mutex_t lock;    /* guards the fleet's state */
     atomic_int in_flight;    /* requests begun and not yet completed */
+    atomic_int embed_jobs;   /* embedding requests computing on threads of their own */
     atomic_uint next_id;     /* for response ids */
     pthread_t janitor;       /* unloads models idle past their keep_alive */
     pthread_cond_t janitor_cond;
@@ -58,6 +61,7 @@ struct serve_server {
 };
 
 typedef struct serve_gen serve_gen;
+typedef struct serve_embed_job serve_embed_job;
 
 /* One request's state across MHD's calls of the handler. */
 typedef struct serve_conn {
@@ -65,6 +69,7 @@ typedef struct serve_conn {
     size_t len, cap;
     int too_large;       /* more than max_body came: the answer is 413 */
     serve_gen *gen;      /* a generation in progress (gen.c) */
+    serve_embed_job *embed; /* embeddings being computed (embed.c) */
     serve_model *model;  /* the model it uses, held until it completes */
     int route;           /* index in the route table, -1: none */
     int retry_after;     /* a refusal for want of memory: the answer says when to retry */
@@ -78,6 +83,8 @@ void serve_note_status(unsigned status);
 
 /* Replies (server.c). Each queues a response and returns MHD's verdict. */
 enum MHD_Result serve_reply_json(struct MHD_Connection *c, unsigned status, cJSON *json);
+/* A JSON body already written (malloc'd, len bytes; consumed). */
+enum MHD_Result serve_reply_body(struct MHD_Connection *c, unsigned status, char *body, size_t len);
 enum MHD_Result serve_reply_error(struct MHD_Connection *c, const serve_error *e);
 /* The same with one more header (header NULL: none). */
 enum MHD_Result serve_reply_error_with(struct MHD_Connection *c, const serve_error *e, const char *header,
@@ -119,5 +126,15 @@ enum MHD_Result serve_post_completion(serve_server *s, struct MHD_Connection *c,
 enum MHD_Result serve_gen_resume(serve_server *s, struct MHD_Connection *c, serve_conn *conn);
 /* The request ended (MHD's completed callback): release the job. */
 void serve_gen_free(serve_gen *g);
+
+/* Embeddings (embed.c): POST /v1/embeddings computes on a thread of its
+ * own while the connection is suspended; the handler's call after it
+ * resumed answers; the request's end frees the job. */
+enum MHD_Result serve_post_embeddings(serve_server *s, struct MHD_Connection *c, serve_conn *conn,
+                                      const serve_request *req);
+enum MHD_Result serve_embed_resume(serve_server *s, struct MHD_Connection *c, serve_conn *conn);
+void serve_embed_free(serve_embed_job *j);
+/* The embedder settings of a model's config and the server's. */
+mote_embed_params serve_embed_params(const serve_server *s, const serve_model *m);
 
 #endif

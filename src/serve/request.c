@@ -496,6 +496,48 @@ static int get_generation(const cJSON *root, serve_request *req, serve_error *er
     return 0;
 }
 
+/* "input": one text or an array of 1..SERVE_EMBED_INPUTS_MAX; token ids
+ * are refused (they would be another model's vocabulary); formats and
+ * dimensions. */
+static int get_embeddings(const cJSON *root, serve_request *req, serve_error *err)
+{
+    const cJSON *in = cJSON_GetObjectItemCaseSensitive(root, "input");
+    if (!in || cJSON_IsNull(in)) return bad(err, "input", "is required");
+    const int one = cJSON_IsString(in);
+    if (!one && !cJSON_IsArray(in)) return bad(err, "input", "must be a string or an array of strings");
+    const int n = one ? 1 : cJSON_GetArraySize(in);
+    if (n == 0) return bad(err, "input", "must not be empty");
+    if (n > SERVE_EMBED_INPUTS_MAX)
+        return serve_fail(err, 400, "invalid_request_error", NULL, "input", "'input' has %d texts; at most %d", n,
+                          SERVE_EMBED_INPUTS_MAX);
+    if (!(req->inputs = calloc((size_t)n, sizeof *req->inputs))) return oom(err);
+    const cJSON *item = one ? in : in->child;
+    for (int i = 0; i < n; i++, item = item->next) {
+        if (cJSON_IsNumber(item) || cJSON_IsArray(item))
+            return bad(err, "input", "as token ids is not supported: send the texts (ids of another tokenizer mean "
+                                     "nothing to this model)");
+        if (!cJSON_IsString(item) || !item->valuestring) return bad(err, "input", "must hold strings");
+        if (!item->valuestring[0])
+            return serve_fail(err, 400, "invalid_request_error", NULL, "input", "'input' text %d is empty", i);
+        if (!(req->inputs[i] = strdup(item->valuestring))) return oom(err);
+        req->n_inputs++;
+    }
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "encoding_format");
+    if (fmt && !cJSON_IsNull(fmt)) {
+        if (!cJSON_IsString(fmt) || (strcmp(fmt->valuestring, "float") && strcmp(fmt->valuestring, "base64")))
+            return bad(err, "encoding_format", "must be \"float\" or \"base64\"");
+        req->base64 = strcmp(fmt->valuestring, "base64") == 0;
+    }
+    const cJSON *dim = cJSON_GetObjectItemCaseSensitive(root, "dimensions");
+    if (dim && !cJSON_IsNull(dim)) {
+        if (!cJSON_IsNumber(dim) || !(dim->valuedouble >= 1 && dim->valuedouble <= SERVE_EMBED_DIM_MAX) ||
+            dim->valuedouble != floor(dim->valuedouble))
+            return bad(err, "dimensions", "must be a positive integer");
+        req->dimensions = (int)dim->valuedouble;
+    }
+    return 0;
+}
+
 int serve_parse_request(serve_request_kind kind, const char *body, size_t len, serve_request *out,
                         serve_error *err)
 {
@@ -525,6 +567,8 @@ int serve_parse_request(serve_request_kind kind, const char *body, size_t len, s
             goto done;
     } else if (kind == SERVE_REQ_DETOKENIZE) {
         if (get_tokens(root, "tokens", out, err) != 0) goto done;
+    } else if (kind == SERVE_REQ_EMBEDDINGS) {
+        if (get_embeddings(root, out, err) != 0) goto done;
     } else if (get_generation(root, out, err) != 0) {
         goto done;
     }
@@ -551,6 +595,8 @@ void serve_request_free(serve_request *req)
     for (int i = 0; i < req->n_stop; i++) free(req->stop[i]);
     free(req->schema);
     free(req->tools);
+    for (size_t i = 0; i < req->n_inputs; i++) free(req->inputs[i]);
+    free(req->inputs);
     const serve_request_kind kind = req->kind;
     memset(req, 0, sizeof *req);
     req->kind = kind;

@@ -41,7 +41,12 @@ typedef enum serve_request_kind {
     SERVE_REQ_DETOKENIZE, /* POST /detokenize */
     SERVE_REQ_CHAT,       /* POST /v1/chat/completions */
     SERVE_REQ_COMPLETION, /* POST /v1/completions */
+    SERVE_REQ_EMBEDDINGS, /* POST /v1/embeddings */
 } serve_request_kind;
+
+/* Embeddings requests: texts per request (OpenAI's limit). */
+#define SERVE_EMBED_INPUTS_MAX 2048
+#define SERVE_EMBED_DIM_MAX (1 << 20) /* "dimensions" above any model's width */
 
 /* A chat message: role is one of system, developer, user, assistant, tool;
  * content is the text (parts joined), "" when null. An assistant's tool
@@ -101,6 +106,12 @@ typedef struct serve_request {
     char *tools;
     serve_tool_choice tool_choice;
     char tool_name[SERVE_TOOL_NAME_MAX + 1];
+    /* embeddings: "input" (a string or an array of them, none empty),
+     * "encoding_format" base64, "dimensions" (0: the model's) */
+    char **inputs;
+    size_t n_inputs;
+    int base64;
+    int dimensions;
 } serve_request;
 
 /* Parse body[0..len) as a request of `kind`. 0: *out filled (free it with

@@ -57,6 +57,20 @@ static enum MHD_Result reply_json_with(struct MHD_Connection *c, unsigned status
     return ok;
 }
 
+enum MHD_Result serve_reply_body(struct MHD_Connection *c, unsigned status, char *body, size_t len)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    serve_note_status(status);
+    const enum MHD_Result ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
 enum MHD_Result serve_reply_json(struct MHD_Connection *c, unsigned status, cJSON *json)
 {
     return reply_json_with(c, status, json, NULL, NULL);
@@ -313,6 +327,7 @@ static const route routes[] = {
     {"/detokenize", ROUTE_POST, SERVE_REQ_DETOKENIZE, NULL, post_detokenize},
     {"/v1/chat/completions", ROUTE_POST, SERVE_REQ_CHAT, NULL, serve_post_chat},
     {"/v1/completions", ROUTE_POST, SERVE_REQ_COMPLETION, NULL, serve_post_completion},
+    {"/v1/embeddings", ROUTE_POST, SERVE_REQ_EMBEDDINGS, NULL, serve_post_embeddings},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 /* GET /v1/models/{name}, POST /v1/models/{name}/{action}: model_route */
@@ -496,6 +511,7 @@ static enum MHD_Result handle_request(serve_server *s, struct MHD_Connection *c,
     }
     /* the request is complete (or a suspended generation resumed) */
     if (conn->gen) return serve_gen_resume(s, c, conn);
+    if (conn->embed) return serve_embed_resume(s, c, conn);
     if (conn->too_large)
         return fail(c, 413, "invalid_request_error", "request_too_large", NULL,
                     "The request body is larger than %zu bytes", s->cfg.max_body);
@@ -530,6 +546,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     if (conn) {
         count_answer(s, conn);
         serve_gen_free(conn->gen);
+        serve_embed_free(conn->embed);
         if (conn->model) serve_release_model(s, conn->model);
         free(conn->body);
         s->in_flight--;

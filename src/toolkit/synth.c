@@ -322,6 +322,34 @@ static mote_status add_text_hparams(gguf_writer *w, const synth_shape *s, int n_
         uint32_t window = (uint32_t)s->sliding_window;
         MOTE_TRY(gguf_writer_add_u32(w, KEY("attention.sliding_window"), window));
     }
+    if (s->dense) { /* EmbeddingGemma's: in and out features of each dense layer */
+        MOTE_TRY(gguf_writer_add_u32(w, KEY("dense_2_feat_in"), (uint32_t)s->n_embd));
+        MOTE_TRY(gguf_writer_add_u32(w, KEY("dense_2_feat_out"), (uint32_t)s->dense));
+        MOTE_TRY(gguf_writer_add_u32(w, KEY("dense_3_feat_in"), (uint32_t)s->dense));
+        MOTE_TRY(gguf_writer_add_u32(w, KEY("dense_3_feat_out"), (uint32_t)s->n_embd));
+    }
+    if (s->pooling) MOTE_TRY(gguf_writer_add_u32(w, KEY("pooling_type"), (uint32_t)s->pooling));
+    return MOTE_OK;
+}
+
+/* BertModel's keys (NomicBertModel's too): TextModel's for a config.json
+ * with no num_key_value_heads and no rope_theta (head_count_kv is left to
+ * its default, head_count), LayerNorm's epsilon; then the encoder's
+ * attention.causal, the pooling, and nomic-bert's rotary_emb_base. */
+static mote_status add_bert_hparams(gguf_writer *w, const synth_shape *s, int n_layer,
+                                    uint32_t ftype)
+{
+    char key[96];
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("block_count"), (uint32_t)n_layer));
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("context_length"), (uint32_t)s->n_ctx_train));
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("embedding_length"), (uint32_t)s->n_embd));
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("feed_forward_length"), (uint32_t)s->n_ff));
+    MOTE_TRY(gguf_writer_add_u32(w, KEY("attention.head_count"), (uint32_t)s->n_head));
+    MOTE_TRY(gguf_writer_add_f32(w, KEY("attention.layer_norm_epsilon"), s->norm_eps));
+    MOTE_TRY(gguf_writer_add_u32(w, "general.file_type", ftype));
+    MOTE_TRY(gguf_writer_add_bool(w, KEY("attention.causal"), false));
+    if (s->pooling) MOTE_TRY(gguf_writer_add_u32(w, KEY("pooling_type"), (uint32_t)s->pooling));
+    if (!s->learned_pos) MOTE_TRY(gguf_writer_add_f32(w, KEY("rope.freq_base"), s->rope_base));
     return MOTE_OK;
 }
 
@@ -367,6 +395,7 @@ static mote_status add_hparams(gguf_writer *w, const synth_shape *s, int n_layer
              (unsigned long long)seed, exact ? "exact" : "pooled blocks", s->name);
     MOTE_TRY(gguf_writer_add_str(w, "general.description", text));
     if (s->keys == KEYS_PHI3) return add_phi3_hparams(w, s, n_layer, ftype);
+    if (s->keys == KEYS_BERT) return add_bert_hparams(w, s, n_layer, ftype);
     return add_text_hparams(w, s, n_layer, n_vocab, ftype);
 }
 
@@ -382,11 +411,18 @@ static mote_status vocab_size(const gguf_file *vf, int64_t *n_vocab)
     return MOTE_OK;
 }
 
-/* Every tokenizer.* key of the vocabulary file, in its order. */
-static mote_status add_tokenizer(gguf_writer *w, const gguf_file *vf)
+/* Every tokenizer.* key of the vocabulary file, in its order. A model with
+ * token types has its own count of them first, where BertModel's set_vocab
+ * writes it (llama.cpp sizes token_types by it), instead of the file's. */
+static mote_status add_tokenizer(gguf_writer *w, const gguf_file *vf, const synth_shape *s)
 {
-    for (uint64_t i = 0; i < vf->n_kv; i++)
-        if (strncmp(vf->kv[i].key, "tokenizer.", 10) == 0) MOTE_TRY(gguf_writer_add_kv(w, &vf->kv[i]));
+    static const char type_count[] = "tokenizer.ggml.token_type_count";
+    if (s->token_types) MOTE_TRY(gguf_writer_add_u32(w, type_count, (uint32_t)s->token_types));
+    for (uint64_t i = 0; i < vf->n_kv; i++) {
+        const char *key = vf->kv[i].key;
+        if (strncmp(key, "tokenizer.", 10) != 0 || (s->token_types && strcmp(key, type_count) == 0)) continue;
+        MOTE_TRY(gguf_writer_add_kv(w, &vf->kv[i]));
+    }
     return MOTE_OK;
 }
 
@@ -490,7 +526,7 @@ mote_status mote_synth(const mote_synth_params *p)
     if (st == MOTE_OK) st = vocab_size(vf, &n_vocab);
     if (st == MOTE_OK) st = gguf_writer_create(&w);
     if (st == MOTE_OK) st = add_hparams(w, shape, n_layer, n_vocab, ftype, p->seed, p->exact);
-    if (st == MOTE_OK) st = add_tokenizer(w, vf);
+    if (st == MOTE_OK) st = add_tokenizer(w, vf, shape);
     if (st == MOTE_OK && ftype != SYNTH_FTYPE_F16 && ftype != SYNTH_FTYPE_BF16)
         st = gguf_writer_add_u32(w, "general.quantization_version", QUANT_VERSION);
     if (st == MOTE_OK) st = synth_plan(shape, n_layer, n_vocab, ftype, &c.tensors, &c.n_tensors);

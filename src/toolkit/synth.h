@@ -32,6 +32,10 @@ enum synth_keys {
     KEYS_LLAMA, /* LlamaModel's: TextModel's + vocab_size, rope.dimension_count
                  * (llama, granite, smollm3) */
     KEYS_PHI3,  /* Phi3MiniModel's own set, with LongRoPE's */
+    KEYS_BERT,  /* BertModel's (bert, nomic-bert): TextModel's for a config.json
+                 * without num_key_value_heads or rope_theta, LayerNorm's
+                 * epsilon, then attention.causal, pooling_type and
+                 * NomicBertModel's rope.freq_base */
 };
 
 typedef struct synth_shape {
@@ -47,8 +51,9 @@ typedef struct synth_shape {
     int head_dim;            /* head_dim; 0 = n_embd / n_head */
     int n_ctx_train;         /* max_position_embeddings */
     float rope_base;         /* rope_theta */
-    float norm_eps;          /* rms_norm_eps */
-    int tied;                /* tie_word_embeddings: no output.weight */
+    float norm_eps;          /* rms_norm_eps (layer_norm_eps for KEYS_BERT) */
+    int tied;                /* no output.weight: tie_word_embeddings, or no
+                              * LM head at all (embedding models) */
     int qkv_bias;            /* q/k/v projections have biases (qwen2) */
     enum synth_keys keys;    /* the converter class */
     int head_dim_keys;       /* config.json has head_dim: the converter writes
@@ -65,8 +70,9 @@ typedef struct synth_shape {
     int sliding_window;      /* attention.sliding_window (phi3 writes it even when 0) */
     float rope_base_swa;     /* rope_local_base_freq: rope.freq_base_swa; 0 = no key */
     float softcap;           /* final_logit_softcapping; 0 = no key */
-    /* phi3 */
-    int fused;               /* attn_qkv (Q, K, V rows) and ffn_up (gate rows, then up) */
+    /* phi3; nomic-bert fuses only Q, K and V */
+    int fused_qkv;           /* attn_qkv: Q, K, V rows */
+    int fused_up;            /* ffn_up: gate rows, then up rows; no ffn_gate */
     int rope_dims;           /* partial_rotary_factor * head_dim; 0 = head_dim */
     int longrope;            /* rope_factors_long/short (rope_dims / 2 each) */
     /* granite: the *_multiplier and logits_scaling of config.json; 0 = no key */
@@ -74,6 +80,19 @@ typedef struct synth_shape {
     float residual_scale;    /* residual_multiplier */
     float attention_scale;   /* attention_multiplier */
     float logit_scale;       /* logits_scaling */
+    /* embedding models (bert, nomic-bert, gemma-embedding) */
+    int pooling;             /* pooling_type (sentence-transformers' 1_Pooling):
+                              * 1 mean, 2 CLS; 0 = no key */
+    int post_ln;             /* BERT blocks: LayerNorms with biases after attention
+                              * (attn_output_norm) and FFN (layer_output_norm), one
+                              * on the input (token_embd_norm); no attn_norm,
+                              * ffn_norm or output_norm */
+    int linear_bias;         /* attn_output, ffn_up and ffn_down biases (bert) */
+    int ungated;             /* FFN down(act(up x)): no ffn_gate (bert) */
+    int token_types;         /* type_vocab_size: rows of token_types; 0 = none */
+    int learned_pos;         /* position_embd of n_ctx_train rows, no rope (bert) */
+    int dense;               /* dense_2 (n_embd -> dense) and dense_3 (dense ->
+                              * n_embd) on the pooled vector; 0 = none */
 } synth_shape;
 
 /* Width of one attention head, and how many of its dimensions rope turns. */
@@ -113,11 +132,14 @@ enum synth_role {
     ROLE_ATTN_Q,
     ROLE_ATTN_K,
     ROLE_ATTN_V,
-    ROLE_ATTN_QKV,   /* fused Q, K, V (phi3): quantized like attn_v */
+    ROLE_ATTN_QKV,   /* fused Q, K, V (phi3, nomic-bert): quantized like attn_v */
     ROLE_ATTN_OUT,
     ROLE_FFN_GATE,
     ROLE_FFN_UP,
     ROLE_FFN_DOWN,
+    ROLE_DENSE,      /* dense_2, dense_3 (gemma-embedding): the file type's own */
+    ROLE_POS_EMBD,   /* position_embd: F32 in every file type */
+    ROLE_TOKEN_TYPES,/* token_types: F32 in every file type */
     ROLE_NORM,       /* 1-D, F32, all ones */
     ROLE_BIAS,       /* 1-D, F32, random */
     ROLE_ROPE_FREQS, /* 1-D, F32, Llama 3 rope factors */

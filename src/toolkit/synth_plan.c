@@ -66,7 +66,8 @@ static const synth_shape shapes[] = {
     {.name = "phi-4-mini", .about = "Phi-4-mini; fused qkv, gate+up; LongRoPE (vocab: qwen2 is nearest)",
      .arch = "phi3", .n_embd = 3072, .n_ff = 8192, .n_layer = 32, .n_head = 24, .n_head_kv = 8,
      .n_ctx_train = 131072, .rope_base = 10000.0f, .norm_eps = 1e-5f, .tied = 1, .keys = KEYS_PHI3,
-     .rope_orig_ctx = 4096, .sliding_window = 262144, .fused = 1, .rope_dims = 96, .longrope = 1},
+     .rope_orig_ctx = 4096, .sliding_window = 262144, .fused_qkv = 1, .fused_up = 1, .rope_dims = 96,
+     .longrope = 1},
     /* ibm-granite/granite-3.3-2b-instruct (vocab_size 49159) */
     {.name = "granite-3.3-2b", .about = "Granite 3.3 2B; llama with scales (vocab: starcoder is nearest)",
      .arch = "granite", .n_embd = 2048, .n_ff = 8192, .n_layer = 40, .n_head = 32, .n_head_kv = 8,
@@ -79,6 +80,50 @@ static const synth_shape shapes[] = {
      .arch = "smollm3", .n_embd = 2048, .n_ff = 11008, .n_layer = 36, .n_head = 16, .n_head_kv = 4,
      .n_ctx_train = 65536, .rope_base = 5000000.0f, .norm_eps = 1e-6f, .tied = 1,
      .keys = KEYS_LLAMA},
+    /* Embedding models. None has an LM head (tied = 1: no output.weight,
+     * so llama-quantize gives token_embd the head's type) and their
+     * pooling comes from sentence-transformers' 1_Pooling/config.json.
+     * sentence-transformers/all-MiniLM-L6-v2: BertModel, hidden_act gelu,
+     * max_position_embeddings 512, type_vocab_size 2, layer_norm_eps 1e-12,
+     * vocab_size 30522 (bert-base-uncased's WordPiece, as bge's), mean
+     * pooling. */
+    {.name = "all-minilm-l6", .about = "all-MiniLM-L6-v2; bert, mean pooling (vocab: bert-bge)",
+     .arch = "bert", .title = "all-MiniLM-L6-v2", .n_embd = 384, .n_ff = 1536, .n_layer = 6,
+     .n_head = 12, .n_head_kv = 12, .n_ctx_train = 512, .norm_eps = 1e-12f, .tied = 1,
+     .qkv_bias = 1, .keys = KEYS_BERT, .pooling = 1, .post_ln = 1, .linear_bias = 1, .ungated = 1,
+     .token_types = 2, .learned_pos = 1},
+    /* BAAI/bge-small-en-v1.5: as all-MiniLM-L6-v2 with 12 layers, CLS
+     * pooling (shared/vocab's bert-bge is its tokenizer). */
+    {.name = "bge-small-en-v1.5", .about = "BGE small en v1.5; bert, CLS pooling (vocab: bert-bge)",
+     .arch = "bert", .title = "bge-small-en-v1.5", .n_embd = 384, .n_ff = 1536, .n_layer = 12,
+     .n_head = 12, .n_head_kv = 12, .n_ctx_train = 512, .norm_eps = 1e-12f, .tied = 1,
+     .qkv_bias = 1, .keys = KEYS_BERT, .pooling = 2, .post_ln = 1, .linear_bias = 1, .ungated = 1,
+     .token_types = 2, .learned_pos = 1},
+    /* nomic-ai/nomic-embed-text-v1.5: NomicBertModel, n_embd 768, n_inner
+     * 3072, activation_function swiglu, no qkv/mlp biases, rotary_emb_base
+     * 1000 (fraction 1, not interleaved), type_vocab_size 2,
+     * layer_norm_epsilon 1e-12, vocab_size 30528 (the converter keeps the
+     * tokenizer's 30522 rows). n_positions is 8192, but the converter
+     * writes context_length 2048 (max_trained_positions: "trained for 2048
+     * tokens"). Mean pooling. */
+    {.name = "nomic-embed-text-v1.5", .about = "nomic-embed-text v1.5; fused qkv, rope, SwiGLU (vocab: bert-bge)",
+     .arch = "nomic-bert", .title = "nomic-embed-text-v1.5", .n_embd = 768, .n_ff = 3072,
+     .n_layer = 12, .n_head = 12, .n_head_kv = 12, .n_ctx_train = 2048, .rope_base = 1000.0f,
+     .norm_eps = 1e-12f, .tied = 1, .fused_qkv = 1, .keys = KEYS_BERT, .pooling = 1, .post_ln = 1,
+     .token_types = 2},
+    /* google/embeddinggemma-300m: Gemma3TextModel, use_bidirectional_attention,
+     * head_dim 256, max_position_embeddings 2048, rope_theta 1e6,
+     * rope_local_base_freq 10000 (no key: llama.cpp's default is the same),
+     * sliding_window 512 as the converter writes it (symmetric in
+     * llama.cpp), final_logit_softcapping null; sentence-transformers'
+     * 2_Dense 768 -> 3072 and 3_Dense 3072 -> 768 without biases, mean
+     * pooling. vocab_size 262144: gemma-4's vocabulary has as many. n_ff
+     * 1152 is 4.5 x 256: K-quant rows of ffn_down fall back. */
+    {.name = "embeddinggemma-300m", .about = "EmbeddingGemma 300M; gemma3 both ways, dense layers (vocab: gemma-4)",
+     .arch = "gemma-embedding", .n_embd = 768, .n_ff = 1152, .n_layer = 24, .n_head = 3,
+     .n_head_kv = 1, .head_dim = 256, .n_ctx_train = 2048, .rope_base = 1000000.0f,
+     .norm_eps = 1e-6f, .tied = 1, .head_dim_keys = 1, .qk_norm = 1, .post_norms = 1,
+     .sliding_window = 512, .pooling = 1, .dense = 3072},
     /* Small shapes for tests: each exercises one path of the plan. */
     {.name = "tiny-llama", .about = "test shape: llama, separate output, 8 layers, width 256",
      .arch = "llama", .n_embd = 256, .n_ff = 256, .n_layer = 8, .n_head = 4, .n_head_kv = 2,
@@ -107,7 +152,8 @@ static const synth_shape shapes[] = {
     {.name = "tiny-phi3", .about = "test shape: phi3, fused, partial LongRoPE, separate output",
      .arch = "phi3", .title = "tiny-phi", .n_embd = 256, .n_ff = 512, .n_layer = 2, .n_head = 4,
      .n_head_kv = 2, .n_ctx_train = 1024, .rope_base = 10000.0f, .norm_eps = 1e-5f,
-     .keys = KEYS_PHI3, .rope_orig_ctx = 256, .fused = 1, .rope_dims = 32, .longrope = 1},
+     .keys = KEYS_PHI3, .rope_orig_ctx = 256, .fused_qkv = 1, .fused_up = 1, .rope_dims = 32,
+     .longrope = 1},
     {.name = "tiny-granite", .about = "test shape: granite, the four scales, tied",
      .arch = "granite", .n_embd = 256, .n_ff = 512, .n_layer = 2, .n_head = 4, .n_head_kv = 2,
      .n_ctx_train = 512, .rope_base = 10000.0f, .norm_eps = 1e-5f, .tied = 1, .keys = KEYS_LLAMA,
@@ -116,6 +162,10 @@ static const synth_shape shapes[] = {
     {.name = "tiny-smollm3", .about = "test shape: smollm3, 4 layers (layer 3 without rope), tied",
      .arch = "smollm3", .n_embd = 256, .n_ff = 256, .n_layer = 4, .n_head = 4, .n_head_kv = 2,
      .n_ctx_train = 512, .rope_base = 5000000.0f, .norm_eps = 1e-6f, .tied = 1, .keys = KEYS_LLAMA},
+    {.name = "tiny-bert", .about = "test shape: bert, width 128, 2 layers, mean pooling",
+     .arch = "bert", .n_embd = 128, .n_ff = 512, .n_layer = 2, .n_head = 4, .n_head_kv = 4,
+     .n_ctx_train = 512, .norm_eps = 1e-12f, .tied = 1, .qkv_bias = 1, .keys = KEYS_BERT,
+     .pooling = 1, .post_ln = 1, .linear_bias = 1, .ungated = 1, .token_types = 2, .learned_pos = 1},
 };
 #define N_SHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 
@@ -202,6 +252,9 @@ uint32_t synth_weight_type(uint32_t ftype, enum synth_role role, int layer, int 
                            int64_t ncols)
 {
     uint32_t base = ftype_base(ftype), t = base;
+    /* The converter writes the position and token-type tables F32 and
+     * llama-quantize leaves them so (llama_model_quantize_impl). */
+    if (role == ROLE_POS_EMBD || role == ROLE_TOKEN_TYPES) return GGML_TYPE_F32;
     /* F16/BF16 files are not quantized: every matrix keeps the type. */
     if (base == GGML_TYPE_F16 || base == GGML_TYPE_BF16) return base;
 
@@ -272,12 +325,12 @@ mote_status synth_plan(const synth_shape *s, int n_layer, int64_t n_vocab, uint3
     const int64_t hd = synth_head_dim(s);
     const int64_t q_dim = s->n_head * hd, kv_dim = s->n_head_kv * hd;
 
-    plan_builder b = {.cap = 6 + 16 * n_layer};
+    plan_builder b = {.cap = 16 + 24 * n_layer}; /* more than any shape has */
     b.t = calloc((size_t)b.cap, sizeof *b.t);
     if (!b.t) return mote_fail(MOTE_E_NOMEM, "synth: out of memory");
 
     add(&b, ROLE_TOKEN_EMBD, -1, "token_embd.weight", s->n_embd, n_vocab);
-    add(&b, ROLE_NORM, -1, "output_norm.weight", s->n_embd, 0);
+    if (!s->post_ln) add(&b, ROLE_NORM, -1, "output_norm.weight", s->n_embd, 0);
     if (!s->tied) add(&b, ROLE_OUTPUT, -1, "output.weight", s->n_embd, n_vocab);
     if (s->rope_factor > 0.0f) add(&b, ROLE_ROPE_FREQS, -1, "rope_freqs.weight", hd / 2, 0);
     if (s->longrope) {
@@ -285,9 +338,19 @@ mote_status synth_plan(const synth_shape *s, int n_layer, int64_t n_vocab, uint3
         add(&b, ROLE_ROPE_LONG, -1, "rope_factors_long.weight", synth_rope_dims(s) / 2, 0);
         add(&b, ROLE_ROPE_SHORT, -1, "rope_factors_short.weight", synth_rope_dims(s) / 2, 0);
     }
+    if (s->post_ln) {
+        add(&b, ROLE_NORM, -1, "token_embd_norm.weight", s->n_embd, 0);
+        add(&b, ROLE_BIAS, -1, "token_embd_norm.bias", s->n_embd, 0);
+    }
+    if (s->token_types) add(&b, ROLE_TOKEN_TYPES, -1, "token_types.weight", s->n_embd, s->token_types);
+    if (s->learned_pos) add(&b, ROLE_POS_EMBD, -1, "position_embd.weight", s->n_embd, s->n_ctx_train);
+    if (s->dense) {
+        add(&b, ROLE_DENSE, -1, "dense_2.weight", s->n_embd, s->dense);
+        add(&b, ROLE_DENSE, -1, "dense_3.weight", s->dense, s->n_embd);
+    }
     for (int il = 0; il < n_layer; il++) {
-        add(&b, ROLE_NORM, il, "attn_norm.weight", s->n_embd, 0);
-        if (s->fused) {
+        if (!s->post_ln) add(&b, ROLE_NORM, il, "attn_norm.weight", s->n_embd, 0);
+        if (s->fused_qkv) {
             add(&b, ROLE_ATTN_QKV, il, "attn_qkv.weight", s->n_embd, q_dim + 2 * kv_dim);
         } else {
             add(&b, ROLE_ATTN_Q, il, "attn_q.weight", s->n_embd, q_dim);
@@ -300,6 +363,7 @@ mote_status synth_plan(const synth_shape *s, int n_layer, int64_t n_vocab, uint3
             add(&b, ROLE_BIAS, il, "attn_k.bias", kv_dim, 0);
             add(&b, ROLE_BIAS, il, "attn_v.bias", kv_dim, 0);
         }
+        if (s->linear_bias) add(&b, ROLE_BIAS, il, "attn_output.bias", s->n_embd, 0);
         if (s->qk_norm) {
             add(&b, ROLE_NORM, il, "attn_q_norm.weight", hd, 0);
             add(&b, ROLE_NORM, il, "attn_k_norm.weight", hd, 0);
@@ -308,14 +372,25 @@ mote_status synth_plan(const synth_shape *s, int n_layer, int64_t n_vocab, uint3
             add(&b, ROLE_NORM, il, "post_attention_norm.weight", s->n_embd, 0);
             add(&b, ROLE_NORM, il, "post_ffw_norm.weight", s->n_embd, 0);
         }
-        add(&b, ROLE_NORM, il, "ffn_norm.weight", s->n_embd, 0);
-        if (s->fused) {
+        if (s->post_ln) {
+            add(&b, ROLE_NORM, il, "attn_output_norm.weight", s->n_embd, 0);
+            add(&b, ROLE_BIAS, il, "attn_output_norm.bias", s->n_embd, 0);
+            add(&b, ROLE_NORM, il, "layer_output_norm.weight", s->n_embd, 0);
+            add(&b, ROLE_BIAS, il, "layer_output_norm.bias", s->n_embd, 0);
+        } else {
+            add(&b, ROLE_NORM, il, "ffn_norm.weight", s->n_embd, 0);
+        }
+        if (s->fused_up) {
             add(&b, ROLE_FFN_UP, il, "ffn_up.weight", s->n_embd, 2 * (int64_t)s->n_ff);
         } else {
-            add(&b, ROLE_FFN_GATE, il, "ffn_gate.weight", s->n_embd, s->n_ff);
+            if (!s->ungated) add(&b, ROLE_FFN_GATE, il, "ffn_gate.weight", s->n_embd, s->n_ff);
             add(&b, ROLE_FFN_UP, il, "ffn_up.weight", s->n_embd, s->n_ff);
         }
         add(&b, ROLE_FFN_DOWN, il, "ffn_down.weight", s->n_ff, s->n_embd);
+        if (s->linear_bias) {
+            add(&b, ROLE_BIAS, il, "ffn_up.bias", s->n_ff, 0);
+            add(&b, ROLE_BIAS, il, "ffn_down.bias", s->n_embd, 0);
+        }
     }
     qsort(b.t, (size_t)b.n, sizeof *b.t, cmp_tensor);
 

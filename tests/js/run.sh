@@ -1,6 +1,7 @@
 #!/bin/sh
 # run.sh MOTE — the Node tests of `mote serve` (tests/js/*.mjs): the official
-# openai client, structured output against the JSON Schema Test Suite, and
+# openai client (chat, completions, embeddings), structured output against
+# the JSON Schema Test Suite, and
 # the chat page in headless Chromium (Debian's chromium; CHROMIUM overrides).
 # They need node and the packages of tests/package.json (`npm ci --prefix
 # tests`), and ../shared's stories260K. Without them they skip, saying why;
@@ -19,7 +20,7 @@ if [ -n "$missing" ]; then
     exit 0
 fi
 fail=0
-for t in openai_client schema_suite; do
+for t in openai_client schema_suite embeddings; do
     echo "-- tests/js/$t.mjs"
     node "tests/js/$t.mjs" "$mote" "$model" || fail=1
 done
