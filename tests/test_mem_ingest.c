@@ -535,6 +535,18 @@ static void test_pdf(void **state)
             assert_non_null(strstr(mote_last_error(), "cut.pdf"));
         }
     }
+    /* a page without text: a warning, no chunk */
+    cairo_surface_t *blank = cairo_pdf_surface_create(tmp_path("blank.pdf"), 200, 200);
+    cairo_t *cr = cairo_create(blank);
+    cairo_rectangle(cr, 10, 10, 50, 50);
+    cairo_fill(cr);
+    cairo_destroy(cr);
+    cairo_surface_destroy(blank);
+    ingest_ok(tmp_path("blank.pdf"), NULL, &d);
+    assert_int_equal(d.n_chunks, 0);
+    assert_non_null(d.warnings);
+    assert_non_null(strstr(d.warnings, "no text on its 1 page"));
+    mem_doc_free(&d);
     /* a header and then nothing a PDF has */
     write_str(tmp_path("junk.pdf"), "%PDF-1.4\nthis is no pdf at all\n");
     assert_int_equal(mem_ingest_file(tmp_path("junk.pdf"), NULL, &d), MOTE_E_FORMAT);

@@ -60,6 +60,9 @@ mote_status ingest_pdf(ingest_ctx *c, const char *data, size_t len)
     g_free(title);
     pages(&k, doc, 0, 0);
     chunker_free(&k);
+    const int n_pages = poppler_document_get_n_pages(doc);
+    if (c->doc->n_chunks == 0 && n_pages > 0)
+        ing_warn(c, "pdf: %s: no text on its %d page%s (scanned images?)", c->name, n_pages, n_pages == 1 ? "" : "s");
     g_object_unref(doc);
     return MOTE_OK;
 }
