@@ -288,6 +288,7 @@ static cJSON *hit_json(const mem_hit *h, int rank)
     memory_cite(h, cite, sizeof cite);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "rank", rank);
+    cJSON_AddNumberToObject(o, "chunk_id", (double)h->chunk_id);
     cJSON_AddNumberToObject(o, "score", h->score);
     cJSON_AddNumberToObject(o, "rank_bm25", h->rank_bm25);
     cJSON_AddNumberToObject(o, "rank_vector", h->rank_vec);
