@@ -128,7 +128,10 @@ static int known_args(const char *tool, const cJSON *args, const char *const *na
     for (const cJSON *a = args->child; a; a = a->next) {
         size_t i = 0;
         while (names[i] && strcmp(names[i], a->string) != 0) i++;
-        if (!names[i]) return bad_args(text, "%s: unknown argument '%.80s'", tool, a->string), -1;
+        if (!names[i]) {
+            bad_args(text, "%s: unknown argument '%.80s'", tool, a->string);
+            return -1;
+        }
     }
     return 0;
 }
@@ -139,14 +142,15 @@ static int arg_string(const char *tool, const cJSON *args, const char *name, int
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, name);
     *out = NULL;
-    if (!v || cJSON_IsNull(v)) {
-        if (required) return bad_args(text, "%s: the argument '%s' is required (a string)", tool, name), -1;
-        return 0;
+    const char *why = NULL;
+    if ((!v || cJSON_IsNull(v)) && required) why = "is required (a string)";
+    else if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) why = "must be a string";
+    else if (required && cJSON_IsString(v) && !v->valuestring[strspn(v->valuestring, " \t\r\n")]) why = "must not be empty";
+    if (why) {
+        bad_args(text, "%s: the argument '%s' %s", tool, name, why);
+        return -1;
     }
-    if (!cJSON_IsString(v)) return bad_args(text, "%s: the argument '%s' must be a string", tool, name), -1;
-    if (required && !v->valuestring[strspn(v->valuestring, " \t\r\n")])
-        return bad_args(text, "%s: the argument '%s' must not be empty", tool, name), -1;
-    *out = v->valuestring;
+    if (cJSON_IsString(v)) *out = v->valuestring;
     return 0;
 }
 
@@ -157,8 +161,10 @@ static int arg_k(const char *tool, const cJSON *args, int def, int *out, char **
     *out = def;
     if (!v || cJSON_IsNull(v)) return 0;
     if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 1 ||
-        v->valuedouble > TOOL_K_MAX)
-        return bad_args(text, "%s: the argument 'k' must be an integer from 1 to %d", tool, TOOL_K_MAX), -1;
+        v->valuedouble > TOOL_K_MAX) {
+        bad_args(text, "%s: the argument 'k' must be an integer from 1 to %d", tool, TOOL_K_MAX);
+        return -1;
+    }
     *out = (int)v->valuedouble;
     return 0;
 }
@@ -175,14 +181,24 @@ static void print_cite(FILE *f, const mem_hit *h)
     fprintf(f, "%s%s%s", cite, h->title ? " — " : "", h->title ? h->title : "");
 }
 
-/* A malloc'd copy of what f (an open_memstream) holds, which is closed. */
-static char *memstream_text(FILE *f, char **buf)
+/* A tool's result: the text written to f (an open_memstream of *buf, or
+ * NULL if none could be opened) and the structured result, both built
+ * without checking each allocation; one that failed fails the call. */
+static enum mcp_outcome result(FILE *f, char **buf, cJSON *root, int complete, char **text, cJSON **structured)
 {
-    if (fclose(f) != 0) {
+    if (f && fclose(f) != 0) {
         free(*buf);
-        return NULL;
+        *buf = NULL;
     }
-    return *buf;
+    if (!f || !*buf || !root || !complete) {
+        free(*buf);
+        cJSON_Delete(root);
+        *text = strdup("out of memory");
+        return MCP_TOOL_FAILED;
+    }
+    *text = *buf;
+    *structured = root;
+    return MCP_TOOL_OK;
 }
 
 static enum mcp_outcome failed(char **text, const char *what)
@@ -245,15 +261,7 @@ static enum mcp_outcome tool_search(void *user, const cJSON *args, char **text, 
         if (n == 0) fputs("Nothing in the memory matches.", f);
     }
     mem_hits_free(hits, n);
-    *text = f ? memstream_text(f, &buf) : NULL;
-    if (!*text || !arr) {
-        cJSON_Delete(root);
-        free(*text);
-        *text = strdup("out of memory");
-        return MCP_TOOL_FAILED;
-    }
-    *structured = root;
-    return MCP_TOOL_OK;
+    return result(f, &buf, root, arr && cJSON_GetArraySize(arr) == n, text, structured);
 }
 
 static enum mcp_outcome tool_ask(void *user, const cJSON *args, char **text, cJSON **structured)
@@ -293,16 +301,9 @@ static enum mcp_outcome tool_ask(void *user, const cJSON *args, char **text, cJS
         }
         fputs(a.n_sources ? "\n(* the answer cites it)" : "\n(nothing in the memory matched)", f);
     }
+    const int complete = arr && cJSON_GetArraySize(arr) == a.n_sources;
     memory_answer_free(&a);
-    *text = f ? memstream_text(f, &buf) : NULL;
-    if (!*text || !arr) {
-        cJSON_Delete(root);
-        free(*text);
-        *text = strdup("out of memory");
-        return MCP_TOOL_FAILED;
-    }
-    *structured = root;
-    return MCP_TOOL_OK;
+    return result(f, &buf, root, complete, text, structured);
 }
 
 /* ------------------------------------------------------------------------
@@ -338,7 +339,7 @@ int cmd_mcp(int argc, char **argv)
                  "  memory_search  {query, k?, kind?, source?, since?, until?}: the best chunks, each\n"
                  "                 with its citation, as text and as structured content\n"
                  "  memory_ask     {question, k?}: an answer from MODEL citing its sources as [1],\n"
-                 "                 [2], then the sources (those cited marked *)\n"
+                 "                 [2], then the sources (those cited marked *)\n\n"
                  "The memory is the one `mote memory add` fills; it is opened at start, and the\n"
                  "command fails at once if it cannot be (no memory there, a missing key). stdout\n"
                  "carries the protocol only; messages go to stderr. No network socket is opened.",
