@@ -8,6 +8,8 @@
  *   it had a valid one, else null), and exactly one of result and error
  *   (an integer code and a non-empty message);
  * - a tools/call of the echo tool reaches it with an object of arguments;
+ * - a tools/call's result has content (an array) and a boolean isError,
+ *   and structuredContent only when the tool succeeded, as an object;
  * - the same line gets the same answer twice.
  */
 #include <string.h>
@@ -17,18 +19,21 @@
 #include "fuzz.h"
 #include "memory/mcp.h"
 
-static enum mcp_outcome echo(void *user, const cJSON *args, char **text)
+/* Echoes its arguments as text and as its structured result; {"fail": 1}
+ * fails, {"fail": 2} is bad arguments. */
+static enum mcp_outcome echo(void *user, const cJSON *args, char **text, cJSON **structured)
 {
     (void)user;
     fuzz_check(cJSON_IsObject(args), "a tool gets an object of arguments");
     const cJSON *fail = cJSON_GetObjectItemCaseSensitive(args, "fail");
     *text = cJSON_PrintUnformatted(args);
+    *structured = cJSON_Duplicate(args, 1);
     if (cJSON_IsNumber(fail)) return fail->valueint == 1 ? MCP_TOOL_FAILED : MCP_TOOL_BAD_ARGS;
     return MCP_TOOL_OK;
 }
 
 static const mcp_tool tools[] = {
-    {"echo", "Echo", "Returns its arguments.", "{\"type\":\"object\"}", echo},
+    {"echo", "Echo", "Returns its arguments.", "{\"type\":\"object\"}", "{\"type\":\"object\"}", echo},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -57,6 +62,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const cJSON *rid = cJSON_GetObjectItemCaseSensitive(req, "id");
         if (cJSON_IsObject(req) && (cJSON_IsString(rid) || cJSON_IsNumber(rid)) && !cJSON_IsNull(id))
             fuzz_check(cJSON_Compare(rid, id, 1), "the request's id");
+        const cJSON *method = cJSON_GetObjectItemCaseSensitive(req, "method");
+        if (res && cJSON_IsString(method) && strcmp(method->valuestring, "tools/call") == 0) {
+            const cJSON *content = cJSON_GetObjectItemCaseSensitive(res, "content");
+            const cJSON *is_error = cJSON_GetObjectItemCaseSensitive(res, "isError");
+            const cJSON *sc = cJSON_GetObjectItemCaseSensitive(res, "structuredContent");
+            fuzz_check(cJSON_IsArray(content) && cJSON_IsBool(is_error), "a tool's content and isError");
+            fuzz_check(!sc || (cJSON_IsObject(sc) && cJSON_IsFalse(is_error)), "structuredContent: an object, on success");
+        }
         cJSON_Delete(req);
         cJSON_Delete(r);
     }

@@ -13,101 +13,23 @@
  * $XDG_DATA_HOME/mote/memory (~/.local/share/mote/memory). Every one of
  * these runs under a seccomp filter that allows no network socket.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <sodium.h>
 
 #include "cli/cli.h"
+#include "cli/memory_common.h"
 #include "memory/memory.h"
-#include "memory/sandbox.h"
-#include "memory/vault.h"
 #include "memory/watch.h"
 
-#define KEY_ENV "MOTE_MEMORY_KEY"
 #define MAX_PATHS 1024
-
-/* Options every subcommand takes. */
-typedef struct common_opts {
-    const char *store;      /* --store */
-    const char *embed;      /* --embed-model */
-    const char *key_file;   /* --key-file */
-    int encrypt;            /* --encrypt */
-    int n_threads;          /* -t */
-} common_opts;
-
-#define COMMON_OPTS(c)                                                                                            \
-    {0, "store", ARG_STRING, &(c).store, "DIR", "the memory's folder (default $MOTE_MEMORY, else "                \
-                                                 "$XDG_DATA_HOME/mote/memory)", 0, 0, NULL},                      \
-    {0, "key-file", ARG_STRING, &(c).key_file, "FILE", "the key of an encrypted memory (32 bytes or 64 hex "      \
-                                                        "digits, mode 0600); else $" KEY_ENV " (hex)", 0, 0, NULL}, \
-    {'t', "threads", ARG_INT, &(c).n_threads, "N", "worker threads (default: all CPUs)", 0, MOTE_N_THREADS_MAX, NULL}
-
-/* The store's folder: --store, $MOTE_MEMORY, $XDG_DATA_HOME/mote/memory. */
-static int store_dir(const char *given, char *buf, size_t cap)
-{
-    const char *env = getenv("MOTE_MEMORY"), *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
-    if (given && *given) snprintf(buf, cap, "%s", given);
-    else if (env && *env) snprintf(buf, cap, "%s", env);
-    else if (xdg && *xdg) snprintf(buf, cap, "%s/mote/memory", xdg);
-    else if (home && *home) snprintf(buf, cap, "%s/.local/share/mote/memory", home);
-    else return cli_error("no memory folder: give --store DIR or set MOTE_MEMORY");
-    return 0;
-}
-
-/* The network is not needed here: no socket but AF_UNIX from now on. */
-static void sandbox(void)
-{
-    if (mem_sandbox_no_network() != MOTE_OK)
-        fprintf(stderr, "mote: warning: running without the network sandbox: %s\n", mote_last_error());
-}
-
-/* Open the memory with the common options; create: an add may make it. */
-static int open_memory(const common_opts *c, int create, memory **out)
-{
-    char dir[PATH_MAX];
-    if (store_dir(c->store, dir, sizeof dir) != 0) return EXIT_LIB;
-    memory_opts o = memory_default_opts();
-    o.dir = dir;
-    o.create = create;
-    o.n_threads = c->n_threads;
-    char model[PATH_MAX];
-    if (c->embed) {
-        if (cli_model_path(c->embed, model, sizeof model) != 0) return EXIT_LIB;
-        o.embed_model = model;
-    }
-    uint8_t key[MEM_VAULT_KEY_BYTES];
-    int have_key = 0;
-    struct stat sb;
-    if (c->key_file) {
-        mote_status st = stat(c->key_file, &sb) != 0 && c->encrypt ? mem_vault_key_create(c->key_file, key)
-                                                                     : mem_vault_key_from_file(c->key_file, key);
-        if (st != MOTE_OK) return cli_lib_error();
-        if (stat(c->key_file, &sb) == 0 && c->encrypt && sb.st_size == 65)
-            fprintf(stderr, "mote: the memory's key is in %s: keep it apart from the memory (lost key, lost memory)\n",
-                    c->key_file);
-        have_key = 1;
-    } else if (getenv(KEY_ENV)) {
-        if (mem_vault_key_from_env(KEY_ENV, key) != MOTE_OK) return cli_lib_error();
-        have_key = 1;
-    } else if (c->encrypt) {
-        return cli_error("--encrypt needs a key: --key-file FILE (made if missing) or $" KEY_ENV);
-    }
-    o.key = have_key ? key : NULL;
-    const mote_status st = memory_open(&o, out);
-    sodium_memzero(key, sizeof key);
-    if (st != MOTE_OK) return cli_lib_error();
-    return 0;
-}
 
 /* ------------------------------------------------------------------------
  * add, rm
@@ -158,14 +80,14 @@ static void add_warn(void *user, const char *path, const char *message)
 
 static int cmd_mem_add(int argc, char **argv)
 {
-    common_opts c = {0};
+    cli_memory_opts c = {0};
     const cli_opt opts[] = {
-        COMMON_OPTS(c),
+        CLI_MEMORY_OPTS(c),
         {0, "embed-model", ARG_STRING, &c.embed, "MODEL",
          "the embedding model (a GGUF file or store name); remembered by the memory after the first add", 0, 0,
          NULL},
-        {0, "encrypt", ARG_FLAG, &c.encrypt, NULL, "make a new memory encrypted at rest (with --key-file or $" KEY_ENV
-                                                   ")", 0, 0, NULL},
+        {0, "encrypt", ARG_FLAG, &c.encrypt, NULL,
+         "make a new memory encrypted at rest (with --key-file or $" CLI_MEMORY_KEY_ENV ")", 0, 0, NULL},
         {0},
     };
     const char *pos[MAX_PATHS];
@@ -186,9 +108,9 @@ static int cmd_mem_add(int argc, char **argv)
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
     cli_check_threads(c.n_threads);
-    sandbox();
+    cli_memory_sandbox();
     memory *m = NULL;
-    if ((rc = open_memory(&c, 1, &m)) != 0) return rc;
+    if ((rc = cli_memory_open(&c, 1, &m)) != 0) return rc;
     cli_catch_interrupt();
     add_ui ui = {.tty = isatty(2)};
     memory_callbacks cb = {.progress = add_progress, .warn = add_warn, .user = &ui};
@@ -210,8 +132,8 @@ static int cmd_mem_add(int argc, char **argv)
 
 static int cmd_mem_rm(int argc, char **argv)
 {
-    common_opts c = {0};
-    const cli_opt opts[] = {COMMON_OPTS(c), {0}};
+    cli_memory_opts c = {0};
+    const cli_opt opts[] = {CLI_MEMORY_OPTS(c), {0}};
     const char *pos[MAX_PATHS];
     const cli_spec spec = {
         .verb = "memory rm",
@@ -225,9 +147,9 @@ static int cmd_mem_rm(int argc, char **argv)
     int n_pos;
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
-    sandbox();
+    cli_memory_sandbox();
     memory *m = NULL;
-    if ((rc = open_memory(&c, 0, &m)) != 0) return rc;
+    if ((rc = cli_memory_open(&c, 0, &m)) != 0) return rc;
     int64_t removed = 0;
     for (int i = 0; rc == 0 && i < n_pos; i++) {
         int64_t n = 0;
@@ -244,71 +166,6 @@ static int cmd_mem_rm(int argc, char **argv)
  * search
  * ---------------------------------------------------------------------- */
 
-/* A time for --since/--until: Unix seconds, or an ISO date "2026-11-21",
- * "2026-11-21T14:00", "2026-11-21 14:00:05" (UTC). */
-static int parse_when(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*s && !*end && !errno) {
-        *out = v;
-        return 0;
-    }
-    struct tm tm = {0};
-    int Y, M, D, h = 0, m = 0, sec = 0, n = 0;
-    if (sscanf(s, "%d-%d-%d%n", &Y, &M, &D, &n) != 3) return -1;
-    const char *rest = s + n;
-    if (*rest == 'T' || *rest == ' ') {
-        int k = 0;
-        if (sscanf(rest + 1, "%d:%d%n", &h, &m, &k) != 2) return -1;
-        rest += 1 + k;
-        if (*rest == ':' && sscanf(rest + 1, "%d%n", &sec, &k) == 1) rest += 1 + k;
-        if (*rest == 'Z') rest++;
-    }
-    if (*rest || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return -1;
-    tm.tm_year = Y - 1900, tm.tm_mon = M - 1, tm.tm_mday = D, tm.tm_hour = h, tm.tm_min = m, tm.tm_sec = sec;
-    *out = (int64_t)timegm(&tm);
-    return 0;
-}
-
-static int parse_kind(const char *s, int *out)
-{
-    for (int k = MEM_TEXT; k <= MEM_SENSOR; k++)
-        if (strcmp(s, mem_kind_name((enum mem_kind)k)) == 0) {
-            *out = k;
-            return 0;
-        }
-    return -1;
-}
-
-static cJSON *hit_json(const mem_hit *h, int rank)
-{
-    char cite[PATH_MAX + 128];
-    memory_cite(h, cite, sizeof cite);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "rank", rank);
-    cJSON_AddNumberToObject(o, "chunk_id", (double)h->chunk_id);
-    cJSON_AddNumberToObject(o, "score", h->score);
-    cJSON_AddNumberToObject(o, "rank_bm25", h->rank_bm25);
-    cJSON_AddNumberToObject(o, "rank_vector", h->rank_vec);
-    cJSON_AddStringToObject(o, "citation", cite);
-    cJSON_AddStringToObject(o, "source", h->source);
-    cJSON_AddStringToObject(o, "kind", mem_kind_name(h->kind));
-    if (h->title) cJSON_AddStringToObject(o, "title", h->title);
-    if (h->line_lo > 0) {
-        cJSON_AddNumberToObject(o, "line_lo", h->line_lo);
-        cJSON_AddNumberToObject(o, "line_hi", h->line_hi);
-    }
-    if (h->msg_id) cJSON_AddStringToObject(o, "message_id", h->msg_id);
-    if (h->t_lo) {
-        cJSON_AddNumberToObject(o, "t_lo", (double)h->t_lo);
-        cJSON_AddNumberToObject(o, "t_hi", (double)h->t_hi);
-    }
-    cJSON_AddStringToObject(o, "text", h->text);
-    return o;
-}
-
 /* A hit's text on one line, cut at about n bytes (whole characters). */
 static void print_snippet(const char *text, size_t n)
 {
@@ -321,11 +178,11 @@ static void print_snippet(const char *text, size_t n)
 
 static int cmd_mem_search(int argc, char **argv)
 {
-    common_opts c = {0};
+    cli_memory_opts c = {0};
     int k = 10, json = 0;
     const char *mode = "hybrid", *kind = NULL, *source = NULL, *since = NULL, *until = NULL;
     const cli_opt opts[] = {
-        COMMON_OPTS(c),
+        CLI_MEMORY_OPTS(c),
         {'k', "results", ARG_INT, &k, "N", "how many chunks (default 10)", 1, MEM_SEARCH_K_MAX, NULL},
         {0, "mode", ARG_STRING, &mode, "MODE", "hybrid (default: BM25 and vectors fused), bm25 or vector", 0, 0, NULL},
         {0, "kind", ARG_STRING, &kind, "KIND", "only text, markdown, html, pdf, mail or sensor", 0, 0, NULL},
@@ -356,13 +213,13 @@ static int cmd_mem_search(int argc, char **argv)
     else if (strcmp(mode, "bm25") == 0) q.mode = MEM_SEARCH_BM25;
     else if (strcmp(mode, "vector") == 0) q.mode = MEM_SEARCH_VECTOR;
     else return args_usage_error(&spec, "--mode must be hybrid, bm25 or vector");
-    if (kind && parse_kind(kind, &q.kind) != 0)
+    if (kind && cli_memory_kind(kind, &q.kind) != 0)
         return args_usage_error(&spec, "--kind must be text, markdown, html, pdf, mail or sensor");
     if (since || until) {
         q.has_time = 1;
         q.t_lo = INT64_MIN;
         q.t_hi = INT64_MAX;
-        if ((since && parse_when(since, &q.t_lo) != 0) || (until && parse_when(until, &q.t_hi) != 0))
+        if ((since && cli_memory_when(since, &q.t_lo) != 0) || (until && cli_memory_when(until, &q.t_hi) != 0))
             return args_usage_error(&spec, "--since/--until take a date (2026-11-21, 2026-11-21T14:00) or Unix seconds");
     }
     char src[PATH_MAX];
@@ -370,16 +227,16 @@ static int cmd_mem_search(int argc, char **argv)
         if (!realpath(source, src)) snprintf(src, sizeof src, "%s", source);
         q.path_prefix = src;
     }
-    sandbox();
+    cli_memory_sandbox();
     memory *m = NULL;
-    if ((rc = open_memory(&c, 0, &m)) != 0) return rc;
+    if ((rc = cli_memory_open(&c, 0, &m)) != 0) return rc;
     mem_hit *hits = calloc((size_t)k, sizeof *hits);
     int n = 0;
     if (!hits) rc = cli_error("out of memory");
     else if (memory_search(m, &q, hits, k, &n) != MOTE_OK) rc = cli_lib_error();
     if (rc == 0 && json) {
         cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "hits");
-        for (int i = 0; i < n; i++) cJSON_AddItemToArray(arr, hit_json(&hits[i], i + 1));
+        for (int i = 0; i < n; i++) cJSON_AddItemToArray(arr, cli_memory_hit_json(&hits[i], i + 1));
         char *text = cJSON_Print(root);
         puts(text ? text : "{}");
         free(text);
@@ -412,12 +269,12 @@ static int print_token(void *user, mote_token t, const char *piece, size_t len)
 
 static int cmd_mem_ask(int argc, char **argv)
 {
-    common_opts c = {0};
+    cli_memory_opts c = {0};
     const char *model = NULL;
     int k = 6, max_tokens = 512, n_ctx = 0, json = 0;
     float temp = 0.0f;
     const cli_opt opts[] = {
-        COMMON_OPTS(c),
+        CLI_MEMORY_OPTS(c),
         {'m', "model", ARG_STRING, &model, "MODEL", "the model that answers (a GGUF file or store name; required)",
          0, 0, NULL},
         {'k', "results", ARG_INT, &k, "N", "chunks retrieved as sources (default 6; fewer if the context is short)", 1,
@@ -448,9 +305,9 @@ static int cmd_mem_ask(int argc, char **argv)
     if (!model) return args_usage_error(&spec, "give the answering model with -m MODEL");
     char model_path[PATH_MAX];
     if (cli_model_path(model, model_path, sizeof model_path) != 0) return EXIT_LIB;
-    sandbox();
+    cli_memory_sandbox();
     memory *m = NULL;
-    if ((rc = open_memory(&c, 0, &m)) != 0) return rc;
+    if ((rc = cli_memory_open(&c, 0, &m)) != 0) return rc;
     cli_catch_interrupt();
     memory_ask_opts ao = memory_default_ask_opts();
     ao.model = model_path;
@@ -469,7 +326,7 @@ static int cmd_mem_ask(int argc, char **argv)
         cJSON_AddStringToObject(root, "answer", a.text);
         cJSON *arr = cJSON_AddArrayToObject(root, "sources");
         for (int i = 0; i < a.n_sources; i++) {
-            cJSON *o = hit_json(&a.sources[i], i + 1);
+            cJSON *o = cli_memory_hit_json(&a.sources[i], i + 1);
             cJSON_AddBoolToObject(o, "cited", a.cited[i]);
             cJSON_AddItemToArray(arr, o);
         }
@@ -500,9 +357,9 @@ static int cmd_mem_ask(int argc, char **argv)
 
 static int cmd_mem_status(int argc, char **argv)
 {
-    common_opts c = {0};
+    cli_memory_opts c = {0};
     int json = 0;
-    const cli_opt opts[] = {COMMON_OPTS(c), {0, "json", ARG_FLAG, &json, NULL, "print JSON", 0, 0, NULL}, {0}};
+    const cli_opt opts[] = {CLI_MEMORY_OPTS(c), {0, "json", ARG_FLAG, &json, NULL, "print JSON", 0, 0, NULL}, {0}};
     const cli_spec spec = {
         .verb = "memory status",
         .usage = "[options]",
@@ -513,12 +370,12 @@ static int cmd_mem_status(int argc, char **argv)
     int n_pos;
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
-    sandbox();
+    cli_memory_sandbox();
     memory *m = NULL;
-    if ((rc = open_memory(&c, 0, &m)) != 0) return rc;
+    if ((rc = cli_memory_open(&c, 0, &m)) != 0) return rc;
     mem_store_stats s;
     char dir[PATH_MAX];
-    store_dir(c.store, dir, sizeof dir);
+    cli_memory_dir(c.store, dir, sizeof dir);
     if (mem_store_status(memory_store(m), &s) != MOTE_OK) {
         rc = cli_lib_error();
     } else if (json) {
@@ -586,9 +443,9 @@ static void watch_report(void *user, const char *path, int changed, int gone, mo
 
 static int cmd_mem_watch(int argc, char **argv)
 {
-    common_opts c = {0};
+    cli_memory_opts c = {0};
     const cli_opt opts[] = {
-        COMMON_OPTS(c),
+        CLI_MEMORY_OPTS(c),
         {0, "embed-model", ARG_STRING, &c.embed, "MODEL", "the embedding model (remembered after the first add)", 0,
          0, NULL},
         {0},
@@ -609,9 +466,9 @@ static int cmd_mem_watch(int argc, char **argv)
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
     cli_check_threads(c.n_threads);
-    sandbox();
+    cli_memory_sandbox();
     memory *m = NULL;
-    if ((rc = open_memory(&c, 1, &m)) != 0) return rc;
+    if ((rc = cli_memory_open(&c, 1, &m)) != 0) return rc;
     struct sigaction sa = {.sa_handler = on_stop_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -648,7 +505,7 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) fprintf(f, "  %-8s %s\n", subs[i].name, subs[i].about);
     fprintf(f, "\nThe memory's folder is --store DIR, else $MOTE_MEMORY, else $XDG_DATA_HOME/mote/memory\n"
                "(~/.local/share/mote/memory). It is created 0700, its files 0600; with --encrypt\n"
-               "(first add) it is encrypted at rest with a key from --key-file or $" KEY_ENV ".\n");
+               "(first add) it is encrypted at rest with a key from --key-file or $" CLI_MEMORY_KEY_ENV ".\n");
 }
 
 int cmd_memory(int argc, char **argv)

@@ -5,6 +5,8 @@
  * speaks it, else the newest), ping, tools/list, tools/call;
  * notifications (no id) get no answer. Batches (JSON arrays) are not part
  * of the protocol since 2025-06-18 and are refused as invalid requests.
+ * A tool's structured result goes out as structuredContent (2025-06-18)
+ * beside its text, which older clients read alone.
  */
 #include "memory/mcp.h"
 
@@ -76,6 +78,8 @@ static cJSON *list_tools(const mcp_server *srv)
         cJSON_AddStringToObject(o, "description", t->description);
         cJSON *schema = cJSON_Parse(t->input_schema); /* the server's own text: valid */
         cJSON_AddItemToObject(o, "inputSchema", schema ? schema : cJSON_CreateObject());
+        cJSON *out = t->output_schema ? cJSON_Parse(t->output_schema) : NULL;
+        if (out) cJSON_AddItemToObject(o, "outputSchema", out);
         cJSON_AddItemToArray(tools, o);
     }
     return r;
@@ -108,8 +112,13 @@ static cJSON *call_tool(mcp_server *srv, const cJSON *params, int *code, char **
     cJSON *empty = NULL;
     if (!cJSON_IsObject(args)) args = empty = cJSON_CreateObject();
     char *text = NULL;
-    const enum mcp_outcome out = t->call(srv->user, args, &text);
+    cJSON *structured = NULL;
+    const enum mcp_outcome out = t->call(srv->user, args, &text, &structured);
     cJSON_Delete(empty);
+    if (out != MCP_TOOL_OK || !cJSON_IsObject(structured)) {
+        cJSON_Delete(structured);
+        structured = NULL;
+    }
     if (out == MCP_TOOL_BAD_ARGS) {
         *message = text ? text : strdup("invalid arguments");
         return NULL;
@@ -119,6 +128,7 @@ static cJSON *call_tool(mcp_server *srv, const cJSON *params, int *code, char **
     cJSON_AddStringToObject(item, "type", "text");
     cJSON_AddStringToObject(item, "text", text ? text : "");
     cJSON_AddItemToArray(cJSON_AddArrayToObject(r, "content"), item);
+    if (structured) cJSON_AddItemToObject(r, "structuredContent", structured);
     cJSON_AddBoolToObject(r, "isError", out != MCP_TOOL_OK);
     free(text);
     return r;

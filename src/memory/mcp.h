@@ -31,8 +31,12 @@ typedef struct mcp_tool {
     const char *title;        /* for people */
     const char *description;  /* for the model */
     const char *input_schema; /* JSON Schema text of the arguments object */
-    /* Run the tool with its arguments (a JSON object); *text malloc'd. */
-    enum mcp_outcome (*call)(void *user, const struct cJSON *args, char **text);
+    const char *output_schema; /* JSON Schema text of the structured result (an object), or NULL */
+    /* Run the tool with its arguments (a JSON object); *text malloc'd.
+     * A tool with an output_schema sets *structured on MCP_TOOL_OK: an
+     * object matching it (the server takes it; sent as structuredContent
+     * beside the text); on other outcomes it is dropped. */
+    enum mcp_outcome (*call)(void *user, const struct cJSON *args, char **text, struct cJSON **structured);
 } mcp_tool;
 
 typedef struct mcp_server {

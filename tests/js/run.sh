@@ -1,8 +1,9 @@
 #!/bin/sh
-# run.sh MOTE — the Node tests of `mote serve` (tests/js/*.mjs): the official
-# openai client (chat, completions, embeddings), structured output against
-# the JSON Schema Test Suite, and
-# the chat page in headless Chromium (Debian's chromium; CHROMIUM overrides).
+# run.sh MOTE — the Node tests (tests/js/*.mjs): `mote serve` through the
+# official openai client (chat, completions, embeddings), structured output
+# against the JSON Schema Test Suite, and the chat page in headless Chromium
+# (Debian's chromium; CHROMIUM overrides); `mote mcp` through the official
+# MCP SDK's client and the inspector's CLI.
 # They need node and the packages of tests/package.json (`npm ci --prefix
 # tests`), and ../shared's stories260K. Without them they skip, saying why;
 # MOTE_REQUIRE_NODE=1 (CI) makes a missing piece a failure instead.
@@ -20,7 +21,7 @@ if [ -n "$missing" ]; then
     exit 0
 fi
 fail=0
-for t in openai_client schema_suite embeddings; do
+for t in openai_client schema_suite embeddings mcp; do
     echo "-- tests/js/$t.mjs"
     node "tests/js/$t.mjs" "$mote" "$model" || fail=1
 done

@@ -1,0 +1,140 @@
+/*
+ * memory_common.c — what the verbs over the memory share (see memory_common.h).
+ */
+#include "cli/memory_common.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "memory/sandbox.h"
+#include "memory/vault.h"
+
+/* The store's folder: --store, $MOTE_MEMORY, $XDG_DATA_HOME/mote/memory. */
+int cli_memory_dir(const char *given, char *buf, size_t cap)
+{
+    const char *env = getenv("MOTE_MEMORY"), *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (given && *given) snprintf(buf, cap, "%s", given);
+    else if (env && *env) snprintf(buf, cap, "%s", env);
+    else if (xdg && *xdg) snprintf(buf, cap, "%s/mote/memory", xdg);
+    else if (home && *home) snprintf(buf, cap, "%s/.local/share/mote/memory", home);
+    else return cli_error("no memory folder: give --store DIR or set MOTE_MEMORY");
+    return 0;
+}
+
+/* The network is not needed here: no socket but AF_UNIX from now on. */
+void cli_memory_sandbox(void)
+{
+    if (mem_sandbox_no_network() != MOTE_OK)
+        fprintf(stderr, "mote: warning: running without the network sandbox: %s\n", mote_last_error());
+}
+
+/* Open the memory with the common options; create: an add may make it. */
+int cli_memory_open(const cli_memory_opts *c, int create, memory **out)
+{
+    char dir[PATH_MAX];
+    if (cli_memory_dir(c->store, dir, sizeof dir) != 0) return EXIT_LIB;
+    memory_opts o = memory_default_opts();
+    o.dir = dir;
+    o.create = create;
+    o.n_threads = c->n_threads;
+    char model[PATH_MAX];
+    if (c->embed) {
+        if (cli_model_path(c->embed, model, sizeof model) != 0) return EXIT_LIB;
+        o.embed_model = model;
+    }
+    uint8_t key[MEM_VAULT_KEY_BYTES];
+    int have_key = 0;
+    struct stat sb;
+    if (c->key_file) {
+        mote_status st = stat(c->key_file, &sb) != 0 && c->encrypt ? mem_vault_key_create(c->key_file, key)
+                                                                     : mem_vault_key_from_file(c->key_file, key);
+        if (st != MOTE_OK) return cli_lib_error();
+        if (stat(c->key_file, &sb) == 0 && c->encrypt && sb.st_size == 65)
+            fprintf(stderr, "mote: the memory's key is in %s: keep it apart from the memory (lost key, lost memory)\n",
+                    c->key_file);
+        have_key = 1;
+    } else if (getenv(CLI_MEMORY_KEY_ENV)) {
+        if (mem_vault_key_from_env(CLI_MEMORY_KEY_ENV, key) != MOTE_OK) return cli_lib_error();
+        have_key = 1;
+    } else if (c->encrypt) {
+        return cli_error("--encrypt needs a key: --key-file FILE (made if missing) or $" CLI_MEMORY_KEY_ENV);
+    }
+    o.key = have_key ? key : NULL;
+    const mote_status st = memory_open(&o, out);
+    sodium_memzero(key, sizeof key);
+    if (st != MOTE_OK) return cli_lib_error();
+    return 0;
+}
+
+/* A time for --since/--until: Unix seconds, or an ISO date "2026-11-21",
+ * "2026-11-21T14:00", "2026-11-21 14:00:05" (UTC). */
+int cli_memory_when(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s && !*end && !errno) {
+        *out = v;
+        return 0;
+    }
+    struct tm tm = {0};
+    int Y, M, D, h = 0, m = 0, sec = 0, n = 0;
+    if (sscanf(s, "%d-%d-%d%n", &Y, &M, &D, &n) != 3) return -1;
+    const char *rest = s + n;
+    if (*rest == 'T' || *rest == ' ') {
+        int k = 0;
+        if (sscanf(rest + 1, "%d:%d%n", &h, &m, &k) != 2) return -1;
+        rest += 1 + k;
+        if (*rest == ':' && sscanf(rest + 1, "%d%n", &sec, &k) == 1) rest += 1 + k;
+        if (*rest == 'Z') rest++;
+    }
+    if (*rest || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return -1;
+    tm.tm_year = Y - 1900, tm.tm_mon = M - 1, tm.tm_mday = D, tm.tm_hour = h, tm.tm_min = m, tm.tm_sec = sec;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+int cli_memory_kind(const char *s, int *out)
+{
+    for (int k = MEM_TEXT; k <= MEM_SENSOR; k++)
+        if (strcmp(s, mem_kind_name((enum mem_kind)k)) == 0) {
+            *out = k;
+            return 0;
+        }
+    return -1;
+}
+
+cJSON *cli_memory_hit_json(const mem_hit *h, int rank)
+{
+    char cite[PATH_MAX + 128];
+    memory_cite(h, cite, sizeof cite);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "rank", rank);
+    cJSON_AddNumberToObject(o, "chunk_id", (double)h->chunk_id);
+    cJSON_AddNumberToObject(o, "score", h->score);
+    cJSON_AddNumberToObject(o, "rank_bm25", h->rank_bm25);
+    cJSON_AddNumberToObject(o, "rank_vector", h->rank_vec);
+    cJSON_AddStringToObject(o, "citation", cite);
+    cJSON_AddStringToObject(o, "source", h->source);
+    cJSON_AddStringToObject(o, "kind", mem_kind_name(h->kind));
+    if (h->title) cJSON_AddStringToObject(o, "title", h->title);
+    if (h->line_lo > 0) {
+        cJSON_AddNumberToObject(o, "line_lo", h->line_lo);
+        cJSON_AddNumberToObject(o, "line_hi", h->line_hi);
+    }
+    if (h->msg_id) cJSON_AddStringToObject(o, "message_id", h->msg_id);
+    if (h->t_lo) {
+        cJSON_AddNumberToObject(o, "t_lo", (double)h->t_lo);
+        cJSON_AddNumberToObject(o, "t_hi", (double)h->t_hi);
+    }
+    cJSON_AddStringToObject(o, "text", h->text);
+    return o;
+}
