@@ -112,6 +112,7 @@ $(STORE_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_store))
 MEMORY_OBJ:= $(MEMORY_SRC:%.c=$(BUILD)/%.o)
 $(MEMORY_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_memory))
 $(CLI_OBJ): CFLAGS += -DMOTE_VERSION='"$(VERSION)"' 
+$(BUILD)/src/cli/cmd_memory.o $(BUILD)/src/cli/cmd_mcp.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_memory))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_UOBJ:= $(TEST_UTIL:%.c=$(BUILD)/%.o)
 

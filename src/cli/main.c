@@ -29,6 +29,7 @@ static const cli_verb verbs[] = {
     {"info", "describe a model file: hyper-parameters, tensors, metadata", cmd_info},
     {"tokenize", "show how a text is tokenized", cmd_tokenize},
     {"embed", "print embedding vectors of texts (bert, nomic-bert, gemma/qwen3 embedders)", cmd_embed},
+    {"memory", "index your files, mail and sensor logs; search and ask with citations", cmd_memory},
     {"perplexity", "measure a model's perplexity on a text file", cmd_perplexity},
     {"logits", "the top logits at every position of a token sequence (teacher forcing)", cmd_logits},
     {"bench", "measure prompt and generation speed (like llama-bench)", cmd_bench},

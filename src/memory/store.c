@@ -115,7 +115,7 @@ static mote_status status_of(int sqlite_rc)
     }
 }
 
-mote_status store_fail(mem_store *st, const char *what)
+mote_status mem_store_fail(mem_store *st, const char *what)
 {
     const int rc = sqlite3_extended_errcode(st->db);
     if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
@@ -124,14 +124,14 @@ mote_status store_fail(mem_store *st, const char *what)
     return mote_fail(status_of(rc), "memory: %s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
 }
 
-mote_status store_exec(mem_store *st, const char *sql, const char *what)
+mote_status mem_store_exec(mem_store *st, const char *sql, const char *what)
 {
-    return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ? MOTE_OK : store_fail(st, what);
+    return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK ? MOTE_OK : mem_store_fail(st, what);
 }
 
-mote_status store_prepare(mem_store *st, const char *sql, sqlite3_stmt **out, const char *what)
+mote_status mem_store_prepare(mem_store *st, const char *sql, sqlite3_stmt **out, const char *what)
 {
-    return sqlite3_prepare_v2(st->db, sql, -1, out, NULL) == SQLITE_OK ? MOTE_OK : store_fail(st, what);
+    return sqlite3_prepare_v2(st->db, sql, -1, out, NULL) == SQLITE_OK ? MOTE_OK : mem_store_fail(st, what);
 }
 
 /* Column col as text, "" for NULL. */
@@ -145,14 +145,14 @@ static const char *text_col(sqlite3_stmt *s, int col)
 static mote_status query_int(mem_store *st, const char *sql, int64_t def, int64_t *out, const char *what)
 {
     sqlite3_stmt *s;
-    MOTE_TRY(store_prepare(st, sql, &s, what));
+    MOTE_TRY(mem_store_prepare(st, sql, &s, what));
     const int step = sqlite3_step(s);
     *out = step == SQLITE_ROW ? sqlite3_column_int64(s, 0) : def;
     sqlite3_finalize(s);
-    return step == SQLITE_ROW || step == SQLITE_DONE ? MOTE_OK : store_fail(st, what);
+    return step == SQLITE_ROW || step == SQLITE_DONE ? MOTE_OK : mem_store_fail(st, what);
 }
 
-int64_t store_meta_int(mem_store *st, const char *key, int64_t def)
+int64_t mem_store_meta_int(mem_store *st, const char *key, int64_t def)
 {
     sqlite3_stmt *s;
     if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?1", -1, &s, NULL) != SQLITE_OK) return def;
@@ -184,7 +184,7 @@ mote_status mem_store_meta_get(mem_store *st, const char *key, char *buf, size_t
     *found = 0;
     if (cap) buf[0] = '\0';
     sqlite3_stmt *s;
-    MOTE_TRY(store_prepare(st, "SELECT value FROM meta WHERE key = ?1", &s, "reading a setting"));
+    MOTE_TRY(mem_store_prepare(st, "SELECT value FROM meta WHERE key = ?1", &s, "reading a setting"));
     sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
     const int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
@@ -192,28 +192,28 @@ mote_status mem_store_meta_get(mem_store *st, const char *key, char *buf, size_t
         if (cap) snprintf(buf, cap, "%s", text_col(s, 0));
     }
     sqlite3_finalize(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? MOTE_OK : store_fail(st, "reading a setting");
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? MOTE_OK : mem_store_fail(st, "reading a setting");
 }
 
 mote_status mem_store_meta_set(mem_store *st, const char *key, const char *value)
 {
     if (own_key(key)) return mote_fail(MOTE_E_INVALID, "memory: the setting %s is the store's own", key);
     sqlite3_stmt *s;
-    MOTE_TRY(store_prepare(st, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", &s, "writing a setting"));
+    MOTE_TRY(mem_store_prepare(st, "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)", &s, "writing a setting"));
     sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
     const int rc = sqlite3_step(s);
     sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? MOTE_OK : store_fail(st, "writing a setting");
+    return rc == SQLITE_DONE ? MOTE_OK : mem_store_fail(st, "writing a setting");
 }
 
-int64_t store_data_version(mem_store *st)
+int64_t mem_store_data_version(mem_store *st)
 {
     int64_t v;
     return query_int(st, "PRAGMA data_version", -1, &v, "data_version") == MOTE_OK ? v : -1;
 }
 
-int64_t store_now(void)
+int64_t mem_store_now(void)
 {
     return (int64_t)time(NULL);
 }
@@ -287,7 +287,7 @@ static int is_vault(const char *path)
 /* Create the schema in an empty database, or check the one there. */
 static mote_status check_schema(mem_store *st)
 {
-    MOTE_TRY(store_exec(st, "BEGIN IMMEDIATE", "reading the schema"));
+    MOTE_TRY(mem_store_exec(st, "BEGIN IMMEDIATE", "reading the schema"));
     int64_t version, app, tables;
     mote_status rc = query_int(st, "PRAGMA user_version", 0, &version, "reading the schema");
     if (rc == MOTE_OK) rc = query_int(st, "PRAGMA application_id", 0, &app, "reading the schema");
@@ -296,9 +296,9 @@ static mote_status check_schema(mem_store *st)
         char pragmas[96];
         snprintf(pragmas, sizeof pragmas, "PRAGMA user_version = %d; PRAGMA application_id = %d", MEM_STORE_SCHEMA,
                  APP_ID);
-        rc = store_exec(st, schema_sql, "creating the tables");
-        if (rc == MOTE_OK) rc = store_exec(st, pragmas, "creating the tables");
-        if (rc == MOTE_OK) rc = store_exec(st, "COMMIT", "creating the tables");
+        rc = mem_store_exec(st, schema_sql, "creating the tables");
+        if (rc == MOTE_OK) rc = mem_store_exec(st, pragmas, "creating the tables");
+        if (rc == MOTE_OK) rc = mem_store_exec(st, "COMMIT", "creating the tables");
     } else if (rc == MOTE_OK && (version == 0 || app != APP_ID)) {
         rc = mote_fail(MOTE_E_FORMAT, "memory: %s: not a memory database (another program's SQLite file)",
                        st->path);
@@ -307,7 +307,7 @@ static mote_status check_schema(mem_store *st)
                        "memory: %s: written by a newer mote (schema version %lld; this one reads up to %d)",
                        st->path, (long long)version, MEM_STORE_SCHEMA);
     } else if (rc == MOTE_OK) {
-        rc = store_exec(st, "COMMIT", "reading the schema");
+        rc = mem_store_exec(st, "COMMIT", "reading the schema");
     }
     if (rc != MOTE_OK) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
@@ -326,13 +326,13 @@ static mote_status configure(mem_store *st)
     sqlite3_extended_result_codes(st->db, 1);
     sqlite3_busy_timeout(st->db, MEM_STORE_BUSY_MS);
     sqlite3_stmt *s;
-    MOTE_TRY(store_prepare(st, "PRAGMA journal_mode = WAL", &s, "opening"));
+    MOTE_TRY(mem_store_prepare(st, "PRAGMA journal_mode = WAL", &s, "opening"));
     const int step = sqlite3_step(s);
     const int wal = step == SQLITE_ROW && sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
     sqlite3_finalize(s);
-    if (step != SQLITE_ROW) return store_fail(st, "opening");
+    if (step != SQLITE_ROW) return mem_store_fail(st, "opening");
     if (!wal) return mote_fail(MOTE_E_UNSUPPORTED, "memory: %s: the database cannot use WAL mode", st->path);
-    return store_exec(st, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", "opening");
+    return mem_store_exec(st, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", "opening");
 }
 
 mote_status mem_store_open(const char *dir, const mem_store_opts *opts, mem_store **out)
@@ -360,13 +360,13 @@ mote_status mem_store_open(const char *dir, const mem_store_opts *opts, mem_stor
         rc = mem_vault_open(opts->vault, st->path, flags, &st->db);
     } else if (rc == MOTE_OK) {
         if (sqlite3_open_v2(st->path, &st->db, flags, opts ? opts->vfs : NULL) != SQLITE_OK)
-            rc = st->db ? store_fail(st, "opening")
+            rc = st->db ? mem_store_fail(st, "opening")
                         : mote_fail(MOTE_E_NOMEM, "memory: %s: out of memory opening it", st->path);
     }
     if (rc == MOTE_OK) rc = configure(st);
     if (rc == MOTE_OK) rc = check_schema(st);
     if (rc == MOTE_OK) {
-        st->data_version = store_data_version(st);
+        st->data_version = mem_store_data_version(st);
         rc = mem_vec_load(&st->vec, st->db);
         if (rc != MOTE_OK) rc = mote_fail_prefix(rc, "memory: %s: ", st->path);
     }
@@ -443,7 +443,7 @@ mote_status mem_store_embedder(mem_store *st, const char *model, int dim)
                          MEM_MODEL_NAME_MAX, I8_DOT_DIM_MAX);
     char have[MEM_MODEL_NAME_MAX];
     meta_text(st, "embed_model", have, sizeof have);
-    const int64_t have_dim = store_meta_int(st, "embed_dim", 0);
+    const int64_t have_dim = mem_store_meta_int(st, "embed_dim", 0);
     if ((have_dim && have_dim != dim) || (have[0] && strcmp(have, model) != 0))
         return mote_fail(MOTE_E_INVALID,
                          "memory: %s: the stored vectors come from %s (%lld dims), not %s (%d dims): vectors of "
@@ -451,14 +451,14 @@ mote_status mem_store_embedder(mem_store *st, const char *model, int dim)
                          st->path, have[0] ? have : "an unnamed model", (long long)have_dim, model, dim);
     if (have[0]) return MOTE_OK;
     sqlite3_stmt *s;
-    MOTE_TRY(store_prepare(st,
+    MOTE_TRY(mem_store_prepare(st,
                            "INSERT OR REPLACE INTO meta(key, value) VALUES ('embed_model', ?1), ('embed_dim', ?2)",
                            &s, "recording the embedding model"));
     sqlite3_bind_text(s, 1, model, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, dim);
     const int step = sqlite3_step(s);
     sqlite3_finalize(s);
-    return step == SQLITE_DONE ? MOTE_OK : store_fail(st, "recording the embedding model");
+    return step == SQLITE_DONE ? MOTE_OK : mem_store_fail(st, "recording the embedding model");
 }
 
 /* ------------------------------------------------------------------------
@@ -483,9 +483,9 @@ mote_status mem_store_status(mem_store *st, mem_store_stats *out)
     char wal[4096];
     snprintf(wal, sizeof wal, "%s-wal", st->path);
     out->wal_bytes = file_size(wal);
-    out->updated_at = store_meta_int(st, "updated_at", 0);
+    out->updated_at = mem_store_meta_int(st, "updated_at", 0);
     meta_text(st, "embed_model", out->embed_model, sizeof out->embed_model);
-    out->embed_dim = (int)store_meta_int(st, "embed_dim", 0);
+    out->embed_dim = (int)mem_store_meta_int(st, "embed_dim", 0);
     return MOTE_OK;
 }
 
@@ -507,23 +507,23 @@ static const struct {
 mote_status mem_store_verify(mem_store *st)
 {
     sqlite3_stmt *s;
-    MOTE_TRY(store_prepare(st, "PRAGMA integrity_check", &s, "checking"));
+    MOTE_TRY(mem_store_prepare(st, "PRAGMA integrity_check", &s, "checking"));
     const int step = sqlite3_step(s);
     char msg[512] = "";
     if (step == SQLITE_ROW) snprintf(msg, sizeof msg, "%s", text_col(s, 0));
     sqlite3_finalize(s);
-    if (step != SQLITE_ROW) return store_fail(st, "integrity_check");
+    if (step != SQLITE_ROW) return mem_store_fail(st, "integrity_check");
     if (strcmp(msg, "ok") != 0) return mote_fail(MOTE_E_FORMAT, "memory: %s: integrity_check: %s", st->path, msg);
     if (sqlite3_exec(st->db, "INSERT INTO chunks_fts(chunks_fts) VALUES ('integrity-check')", NULL, NULL, NULL) !=
         SQLITE_OK)
-        return store_fail(st, "the full-text index");
+        return mem_store_fail(st, "the full-text index");
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
-        MOTE_TRY(store_prepare(st, checks[i].sql, &s, "checking"));
+        MOTE_TRY(mem_store_prepare(st, checks[i].sql, &s, "checking"));
         const int r = sqlite3_step(s);
         if (r == SQLITE_ROW) snprintf(msg, sizeof msg, "%s", text_col(s, 0));
         sqlite3_finalize(s);
         if (r == SQLITE_ROW) return mote_fail(MOTE_E_FORMAT, "memory: %s: %s: %s", st->path, checks[i].what, msg);
-        if (r != SQLITE_DONE) return store_fail(st, checks[i].what);
+        if (r != SQLITE_DONE) return mem_store_fail(st, checks[i].what);
     }
     return MOTE_OK;
 }

@@ -23,16 +23,16 @@ struct mem_store {
 /* A failure with SQLite's message: "memory: PATH: what: errmsg", with a
  * status from SQLite's error code (corrupt / not a database: FORMAT; full
  * or unwritable: IO; busy: IO; out of memory: NOMEM). */
-mote_status store_fail(mem_store *st, const char *what);
-/* Run sql (no results); store_fail(what) on error. */
-mote_status store_exec(mem_store *st, const char *sql, const char *what);
-/* Prepare sql; store_fail(what) on error. */
-mote_status store_prepare(mem_store *st, const char *sql, sqlite3_stmt **out, const char *what);
+mote_status mem_store_fail(mem_store *st, const char *what);
+/* Run sql (no results); mem_store_fail(what) on error. */
+mote_status mem_store_exec(mem_store *st, const char *sql, const char *what);
+/* Prepare sql; mem_store_fail(what) on error. */
+mote_status mem_store_prepare(mem_store *st, const char *sql, sqlite3_stmt **out, const char *what);
 /* The meta table's integer value for key, or def if absent. */
-int64_t store_meta_int(mem_store *st, const char *key, int64_t def);
+int64_t mem_store_meta_int(mem_store *st, const char *key, int64_t def);
 /* PRAGMA data_version, or -1 on error. */
-int64_t store_data_version(mem_store *st);
+int64_t mem_store_data_version(mem_store *st);
 /* Unix seconds now. */
-int64_t store_now(void);
+int64_t mem_store_now(void);
 
 #endif

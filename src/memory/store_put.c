@@ -62,12 +62,12 @@ typedef struct put_ctx {
     sqlite3_stmt *s[N_ST];
 } put_ctx;
 
-/* store_fail naming the source: "memory: DB: SOURCE: what: errmsg". */
+/* mem_store_fail naming the source: "memory: DB: SOURCE: what: errmsg". */
 static mote_status put_fail(put_ctx *c, const char *what)
 {
     char buf[512];
     snprintf(buf, sizeof buf, "%s: %s", c->doc->source, what);
-    return store_fail(c->st, buf);
+    return mem_store_fail(c->st, buf);
 }
 
 /* Run a bound statement to completion (for ST_SOURCE, its one row). */
@@ -153,7 +153,7 @@ static mote_status write_source(put_ctx *c)
     sqlite3_bind_text(s, 3, c->stamp->hash, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, c->stamp->size);
     sqlite3_bind_int64(s, 5, c->stamp->mtime);
-    sqlite3_bind_int64(s, 6, store_now());
+    sqlite3_bind_int64(s, 6, mem_store_now());
     sqlite3_bind_int(s, 7, d->n_chunks);
     sqlite3_bind_int64(s, 8, (sqlite3_int64)d->n_readings);
     bind_opt_text(s, 9, d->warnings);
@@ -224,7 +224,7 @@ static mote_status transaction(put_ctx *c, int64_t stored_dim)
     if (rc == MOTE_OK) rc = write_chunks(c);
     if (rc == MOTE_OK) rc = write_readings(c);
     if (rc == MOTE_OK && c->dim && !stored_dim) rc = write_meta(c, "embed_dim", c->dim);
-    if (rc == MOTE_OK) rc = write_meta(c, "updated_at", store_now());
+    if (rc == MOTE_OK) rc = write_meta(c, "updated_at", mem_store_now());
     if (rc == MOTE_OK) rc = exec(c, "COMMIT", "committing");
     if (rc != MOTE_OK) sqlite3_exec(c->st->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
@@ -252,7 +252,7 @@ mote_status mem_store_put(mem_store *st, const mem_doc *doc, const mem_source_st
                           int dim)
 {
     if (!st || !doc) return mote_fail(MOTE_E_INVALID, "memory: mem_store_put: NULL store or document");
-    const int64_t stored_dim = store_meta_int(st, "embed_dim", 0);
+    const int64_t stored_dim = mem_store_meta_int(st, "embed_dim", 0);
     put_ctx c = {.st = st, .doc = doc, .stamp = stamp, .dim = dim};
     MOTE_TRY(validate(&c, vectors, stored_dim));
     const size_t n = (size_t)doc->n_chunks;
@@ -296,7 +296,7 @@ static mote_status load_known(mem_store *st, const char *path, int dim, known_ro
     *block = NULL;
     *n = 0;
     sqlite3_stmt *s;
-    MOTE_TRY(store_prepare(st,
+    MOTE_TRY(mem_store_prepare(st,
                            "SELECT c.hash, v.q, v.scale FROM chunks c JOIN vectors v ON v.chunk_id = c.id "
                            "JOIN sources s ON s.id = c.source_id WHERE s.path = ?1 AND length(v.q) = ?2",
                            &s, "reading stored vectors"));
@@ -324,7 +324,7 @@ static mote_status load_known(mem_store *st, const char *path, int dim, known_ro
         memcpy(bytes + (size_t)count * (size_t)dim, sqlite3_column_blob(s, 1), (size_t)dim);
         count++;
     }
-    if (rc == MOTE_OK && step != SQLITE_DONE) rc = store_fail(st, "reading stored vectors");
+    if (rc == MOTE_OK && step != SQLITE_DONE) rc = mem_store_fail(st, "reading stored vectors");
     sqlite3_finalize(s);
     if (rc != MOTE_OK) {
         free(rows);

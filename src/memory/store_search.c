@@ -60,7 +60,7 @@ static mote_status bm25_ranking(mem_store *st, const mem_query *q, int n, rankin
         return MOTE_OK; /* blank text: nothing to rank */
     }
     sqlite3_stmt *s;
-    mote_status rc = store_prepare(st, bm25_sql, &s, "full-text search");
+    mote_status rc = mem_store_prepare(st, bm25_sql, &s, "full-text search");
     if (rc != MOTE_OK) {
         free(match);
         return rc;
@@ -77,7 +77,7 @@ static mote_status bm25_ranking(mem_store *st, const mem_query *q, int n, rankin
         out->id[out->n] = sqlite3_column_int64(s, 0);
         out->score[out->n++] = -sqlite3_column_double(s, 1);
     }
-    if (step != SQLITE_ROW && step != SQLITE_DONE) rc = store_fail(st, "full-text search");
+    if (step != SQLITE_ROW && step != SQLITE_DONE) rc = mem_store_fail(st, "full-text search");
     sqlite3_finalize(s);
     free(match);
     return rc;
@@ -91,7 +91,7 @@ static mote_status bm25_ranking(mem_store *st, const mem_query *q, int n, rankin
  * read (or an update of ours could not be applied to them). */
 static mote_status refresh_vectors(mem_store *st)
 {
-    const int64_t dv = store_data_version(st);
+    const int64_t dv = mem_store_data_version(st);
     if (!st->vec_stale && dv == st->data_version && dv >= 0) return MOTE_OK;
     mote_status rc = mem_vec_load(&st->vec, st->db);
     if (rc != MOTE_OK) {
@@ -170,14 +170,14 @@ static mote_status read_hit(mem_store *st, sqlite3_stmt *s, mem_hit *h, int *fou
     }
     sqlite3_reset(s);
     if (oom) return mote_fail(MOTE_E_NOMEM, "memory: out of memory");
-    return step == SQLITE_ROW || step == SQLITE_DONE ? MOTE_OK : store_fail(st, "reading a hit");
+    return step == SQLITE_ROW || step == SQLITE_DONE ? MOTE_OK : mem_store_fail(st, "reading a hit");
 }
 
 /* Fill in the citations of hits[0..n), dropping vanished chunks. */
 static mote_status read_hits(mem_store *st, mem_hit *hits, int n, int *n_hits)
 {
     sqlite3_stmt *s;
-    MOTE_TRY(store_prepare(st,
+    MOTE_TRY(mem_store_prepare(st,
                            "SELECT s.path, s.kind, c.title, c.line_lo, c.line_hi, c.msg_id, c.t_lo, c.t_hi, c.text "
                            "FROM chunks c JOIN sources s ON s.id = c.source_id WHERE c.id = ?1",
                            &s, "reading hits"));

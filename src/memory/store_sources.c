@@ -20,7 +20,7 @@ mote_status mem_store_source_state(mem_store *st, const char *path, char hash[ME
     *exists = 0;
     if (!st || !path) return mote_fail(MOTE_E_INVALID, "memory: mem_store_source_state: NULL argument");
     sqlite3_stmt *s;
-    MOTE_TRY(store_prepare(st, "SELECT hash FROM sources WHERE path = ?1", &s, "looking up a source"));
+    MOTE_TRY(mem_store_prepare(st, "SELECT hash FROM sources WHERE path = ?1", &s, "looking up a source"));
     sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
     const int step = sqlite3_step(s);
     if (step == SQLITE_ROW) {
@@ -29,7 +29,7 @@ mote_status mem_store_source_state(mem_store *st, const char *path, char hash[ME
         *exists = 1;
     }
     sqlite3_finalize(s);
-    return step == SQLITE_ROW || step == SQLITE_DONE ? MOTE_OK : store_fail(st, "looking up a source");
+    return step == SQLITE_ROW || step == SQLITE_DONE ? MOTE_OK : mem_store_fail(st, "looking up a source");
 }
 
 mote_status mem_store_remove(mem_store *st, const char *path, int *removed)
@@ -37,10 +37,10 @@ mote_status mem_store_remove(mem_store *st, const char *path, int *removed)
     if (removed) *removed = 0;
     if (!st || !path) return mote_fail(MOTE_E_INVALID, "memory: mem_store_remove: NULL argument");
     sqlite3_stmt *del = NULL, *meta = NULL;
-    MOTE_TRY(store_exec(st, "BEGIN IMMEDIATE", "removing a source"));
-    mote_status rc = store_prepare(st, "DELETE FROM sources WHERE path = ?1 RETURNING id", &del, "removing a source");
+    MOTE_TRY(mem_store_exec(st, "BEGIN IMMEDIATE", "removing a source"));
+    mote_status rc = mem_store_prepare(st, "DELETE FROM sources WHERE path = ?1 RETURNING id", &del, "removing a source");
     if (rc == MOTE_OK)
-        rc = store_prepare(st, "INSERT OR REPLACE INTO meta(key, value) VALUES ('updated_at', ?1)", &meta,
+        rc = mem_store_prepare(st, "INSERT OR REPLACE INTO meta(key, value) VALUES ('updated_at', ?1)", &meta,
                            "removing a source");
     int64_t id = 0;
     if (rc == MOTE_OK) {
@@ -50,15 +50,15 @@ mote_status mem_store_remove(mem_store *st, const char *path, int *removed)
             id = sqlite3_column_int64(del, 0);
             step = sqlite3_step(del);
         }
-        if (step != SQLITE_DONE) rc = store_fail(st, "removing a source");
+        if (step != SQLITE_DONE) rc = mem_store_fail(st, "removing a source");
     }
     if (rc == MOTE_OK && id) {
-        sqlite3_bind_int64(meta, 1, store_now());
-        if (sqlite3_step(meta) != SQLITE_DONE) rc = store_fail(st, "removing a source");
+        sqlite3_bind_int64(meta, 1, mem_store_now());
+        if (sqlite3_step(meta) != SQLITE_DONE) rc = mem_store_fail(st, "removing a source");
     }
     sqlite3_finalize(del);
     sqlite3_finalize(meta);
-    if (rc == MOTE_OK) rc = store_exec(st, "COMMIT", "removing a source");
+    if (rc == MOTE_OK) rc = mem_store_exec(st, "COMMIT", "removing a source");
     if (rc != MOTE_OK) {
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
@@ -101,7 +101,7 @@ mote_status mem_store_sources(mem_store *st, const char *prefix, mem_source_info
     *n = 0;
     if (!st) return mote_fail(MOTE_E_INVALID, "memory: mem_store_sources: NULL store");
     sqlite3_stmt *s;
-    MOTE_TRY(store_prepare(st,
+    MOTE_TRY(mem_store_prepare(st,
                            "SELECT path, kind, hash, size, mtime, ingested_at, n_chunks, n_readings, status, warnings "
                            "FROM sources WHERE ?1 IS NULL OR " PREFIX_SQL " ORDER BY path",
                            &s, "listing sources"));
@@ -133,7 +133,7 @@ mote_status mem_store_sources(mem_store *st, const char *prefix, mem_source_info
     }
     mote_status rc = MOTE_OK;
     if (oom) rc = mote_fail(MOTE_E_NOMEM, "memory: %s: out of memory listing sources", st->path);
-    else if (step != SQLITE_DONE) rc = store_fail(st, "listing sources");
+    else if (step != SQLITE_DONE) rc = mem_store_fail(st, "listing sources");
     sqlite3_finalize(s);
     if (rc != MOTE_OK) {
         mem_sources_free(list, count);
