@@ -230,11 +230,16 @@ void chunker_flush(chunker *k)
     k->n_new = 0;
 }
 
+/* s as one line of valid UTF-8 (titles and ids come from the file), or NULL. */
 static char *dup_or_null(const char *s, int *oom)
 {
     if (!s) return NULL;
-    char *d = strdup(s);
+    int bad = 0;
+    size_t n;
+    char *d = utf8_clean(s, strlen(s), &n, &bad);
     if (!d) *oom = 1;
+    for (size_t i = 0; d && i < n; i++)
+        if ((unsigned char)d[i] < 0x20 || d[i] == 0x7f) d[i] = ' ';
     return d;
 }
 
