@@ -27,7 +27,8 @@ static int deny_unless_unix(scmp_filter_ctx ctx, const char *name)
 {
     int nr = seccomp_syscall_resolve_name(name);
     if (nr < 0) return 0; /* not on this ABI: nothing to filter */
-    return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+    const struct scmp_arg_cmp not_unix = {.arg = 0, .op = SCMP_CMP_NE, .datum_a = AF_UNIX, .datum_b = 0};
+    return seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1, &not_unix);
 }
 
 static int deny(scmp_filter_ctx ctx, const char *name)

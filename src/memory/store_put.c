@@ -35,16 +35,16 @@ enum {
 };
 
 static const char *const put_sql[N_ST] = {
-    [ST_SOURCE] = "INSERT INTO sources(path, kind, hash, size, mtime, ingested_at, n_chunks, n_readings, status, "
+    [ST_SOURCE] = ("INSERT INTO sources(path, kind, hash, size, mtime, ingested_at, n_chunks, n_readings, status, "
                   "warnings) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'complete', ?9) "
                   "ON CONFLICT(path) DO UPDATE SET kind = excluded.kind, hash = excluded.hash, size = excluded.size, "
                   "mtime = excluded.mtime, ingested_at = excluded.ingested_at, n_chunks = excluded.n_chunks, "
                   "n_readings = excluded.n_readings, status = excluded.status, warnings = excluded.warnings "
-                  "RETURNING id",
+                  "RETURNING id"),
     [ST_CHUNKS] = "DELETE FROM chunks WHERE source_id = ?1",
     [ST_READINGS] = "DELETE FROM readings WHERE source_id = ?1",
-    [ST_CHUNK] = "INSERT INTO chunks(source_id, ordinal, text, title, line_lo, line_hi, msg_id, t_lo, t_hi, hash) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [ST_CHUNK] = ("INSERT INTO chunks(source_id, ordinal, text, title, line_lo, line_hi, msg_id, t_lo, t_hi, hash) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
     [ST_VECTOR] = "INSERT INTO vectors(chunk_id, q, scale) VALUES (?1, ?2, ?3)",
     [ST_READING] = "INSERT INTO readings(source_id, series, t_ms, value) VALUES (?1, ?2, ?3, ?4)",
     [ST_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
