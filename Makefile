@@ -77,7 +77,7 @@ LDFLAGS += $(OPT) -pthread
 LDLIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm
 # What a program linking libmote-serve.a adds after it (libmote.a again:
 # the server's objects call into it).
-SERVE_LDLIBS := $(BUILD)/libmote.a $(shell $(PKG_CONFIG) --libs $(PKGS_serve))
+SERVE_LDLIBS := $(BUILD)/libmote-memory.a $(BUILD)/libmote.a $(shell $(PKG_CONFIG) --libs $(PKGS_serve) $(PKGS_memory))
 STORE_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS_store))
 MEMORY_LDLIBS := $(BUILD)/libmote.a $(shell $(PKG_CONFIG) --libs $(PKGS_memory))
 
@@ -107,12 +107,14 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 SERVE_OBJ:= $(SERVE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/serve/chat_page.o
 $(SERVE_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_serve))
+# The memory's routes (mem_routes.c) call the memory's library.
+$(BUILD)/src/serve/mem_routes.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_memory))
 STORE_OBJ:= $(STORE_SRC:%.c=$(BUILD)/%.o)
 $(STORE_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_store))
 MEMORY_OBJ:= $(MEMORY_SRC:%.c=$(BUILD)/%.o)
 $(MEMORY_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_memory))
 $(CLI_OBJ): CFLAGS += -DMOTE_VERSION='"$(VERSION)"' 
-$(BUILD)/src/cli/cmd_memory.o $(BUILD)/src/cli/cmd_mcp.o $(BUILD)/src/cli/memory_common.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_memory))
+$(BUILD)/src/cli/cmd_memory.o $(BUILD)/src/cli/cmd_mcp.o $(BUILD)/src/cli/memory_common.o $(BUILD)/src/cli/cmd_serve.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_memory))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_UOBJ:= $(TEST_UTIL:%.c=$(BUILD)/%.o)
 
@@ -191,7 +193,7 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(TEST_UOBJ) $(BUILD)/libmote.a
 # command; test_sched drives the server's scheduler; test_serve_config its
 # config file's parser.
 SERVE_TESTS := $(BUILD)/tests/test_serve $(BUILD)/tests/test_sched $(BUILD)/tests/test_serve_config
-$(SERVE_TESTS): $(BUILD)/libmote-serve.a
+$(SERVE_TESTS): $(BUILD)/libmote-serve.a $(BUILD)/libmote-memory.a
 $(SERVE_TESTS): LDLIBS := $(SERVE_LDLIBS) $(LDLIBS)
 
 # test_store drives the model store against a hub it serves itself.
@@ -221,7 +223,7 @@ $(BUILD)/fuzz/replay_%: $(BUILD)/fuzz/fuzz_%.o $(BUILD)/fuzz/replay.o $(FUZZ_OBJ
 $(BUILD)/fuzz/replay_args $(BUILD)/fuzz/fuzz-args: $(BUILD)/src/cli/args.o
 # The request and config parsers' targets link the server's library.
 SERVE_FUZZ := $(foreach t,serve_request serve_config,$(BUILD)/fuzz/replay_$(t) $(BUILD)/fuzz/fuzz-$(t))
-$(SERVE_FUZZ): $(BUILD)/libmote-serve.a
+$(SERVE_FUZZ): $(BUILD)/libmote-serve.a $(BUILD)/libmote-memory.a
 $(SERVE_FUZZ): LDLIBS := $(SERVE_LDLIBS) $(LDLIBS)
 # The memory's targets (mem_*, mcp) link its library and packages.
 MEMORY_FUZZ := $(foreach t,$(filter mem_% mcp,$(FUZZ_NAMES)),$(BUILD)/fuzz/replay_$(t) $(BUILD)/fuzz/fuzz-$(t))

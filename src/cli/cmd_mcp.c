@@ -50,7 +50,7 @@ typedef struct mcp_memory {
 
 #define KINDS "\"text\",\"markdown\",\"html\",\"pdf\",\"mail\",\"sensor\""
 
-/* One hit as cli_memory_hit_json writes it. */
+/* One hit as memory_hit_json writes it. */
 #define HIT_PROPERTIES                                                                                            \
     "\"rank\":{\"type\":\"integer\",\"description\":\"1 is the best match\"},"                                   \
     "\"score\":{\"type\":\"number\"},"                                                                            \
@@ -226,16 +226,16 @@ static enum mcp_outcome tool_search(void *user, const cJSON *args, char **text, 
         arg_string(tool, args, "until", 0, &until, text))
         return MCP_TOOL_BAD_ARGS;
     mem_query q = {.mode = MEM_SEARCH_HYBRID, .text = query, .kind = -1};
-    if (kind && cli_memory_kind(kind, &q.kind) != 0)
+    if (kind && memory_parse_kind(kind, &q.kind) != 0)
         return bad_args(text, "%s: the argument 'kind' must be text, markdown, html, pdf, mail or sensor", tool);
     if (since || until) {
         q.has_time = 1;
         q.t_lo = INT64_MIN;
         q.t_hi = INT64_MAX;
-        if (since && cli_memory_when(since, &q.t_lo) != 0)
+        if (since && memory_parse_time(since, &q.t_lo) != 0)
             return bad_args(text, "%s: the argument 'since' must be a date (2026-11-21, 2026-11-21T14:00) or Unix "
                                   "seconds", tool);
-        if (until && cli_memory_when(until, &q.t_hi) != 0)
+        if (until && memory_parse_time(until, &q.t_hi) != 0)
             return bad_args(text, "%s: the argument 'until' must be a date (2026-11-21, 2026-11-21T14:00) or Unix "
                                   "seconds", tool);
     }
@@ -256,7 +256,7 @@ static enum mcp_outcome tool_search(void *user, const cJSON *args, char **text, 
             fprintf(f, "%s[%d] ", i ? "\n\n" : "", i + 1);
             print_cite(f, &hits[i]);
             fprintf(f, "\n%s", hits[i].text);
-            cJSON_AddItemToArray(arr, cli_memory_hit_json(&hits[i], i + 1));
+            cJSON_AddItemToArray(arr, memory_hit_json(&hits[i], i + 1));
         }
         if (n == 0) fputs("Nothing in the memory matches.", f);
     }
@@ -295,7 +295,7 @@ static enum mcp_outcome tool_ask(void *user, const cJSON *args, char **text, cJS
         for (int i = 0; i < a.n_sources; i++) {
             fprintf(f, "\n%s[%d] ", a.cited[i] ? "*" : " ", i + 1);
             print_cite(f, &a.sources[i]);
-            cJSON *o_hit = cli_memory_hit_json(&a.sources[i], i + 1);
+            cJSON *o_hit = memory_hit_json(&a.sources[i], i + 1);
             cJSON_AddBoolToObject(o_hit, "cited", a.cited[i]);
             cJSON_AddItemToArray(arr, o_hit);
         }

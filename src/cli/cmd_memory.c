@@ -213,13 +213,13 @@ static int cmd_mem_search(int argc, char **argv)
     else if (strcmp(mode, "bm25") == 0) q.mode = MEM_SEARCH_BM25;
     else if (strcmp(mode, "vector") == 0) q.mode = MEM_SEARCH_VECTOR;
     else return args_usage_error(&spec, "--mode must be hybrid, bm25 or vector");
-    if (kind && cli_memory_kind(kind, &q.kind) != 0)
+    if (kind && memory_parse_kind(kind, &q.kind) != 0)
         return args_usage_error(&spec, "--kind must be text, markdown, html, pdf, mail or sensor");
     if (since || until) {
         q.has_time = 1;
         q.t_lo = INT64_MIN;
         q.t_hi = INT64_MAX;
-        if ((since && cli_memory_when(since, &q.t_lo) != 0) || (until && cli_memory_when(until, &q.t_hi) != 0))
+        if ((since && memory_parse_time(since, &q.t_lo) != 0) || (until && memory_parse_time(until, &q.t_hi) != 0))
             return args_usage_error(&spec, "--since/--until take a date (2026-11-21, 2026-11-21T14:00) or Unix seconds");
     }
     char src[PATH_MAX];
@@ -236,7 +236,7 @@ static int cmd_mem_search(int argc, char **argv)
     else if (memory_search(m, &q, hits, k, &n) != MOTE_OK) rc = cli_lib_error();
     if (rc == 0 && json) {
         cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "hits");
-        for (int i = 0; i < n; i++) cJSON_AddItemToArray(arr, cli_memory_hit_json(&hits[i], i + 1));
+        for (int i = 0; i < n; i++) cJSON_AddItemToArray(arr, memory_hit_json(&hits[i], i + 1));
         char *text = cJSON_Print(root);
         puts(text ? text : "{}");
         free(text);
@@ -326,7 +326,7 @@ static int cmd_mem_ask(int argc, char **argv)
         cJSON_AddStringToObject(root, "answer", a.text);
         cJSON *arr = cJSON_AddArrayToObject(root, "sources");
         for (int i = 0; i < a.n_sources; i++) {
-            cJSON *o = cli_memory_hit_json(&a.sources[i], i + 1);
+            cJSON *o = memory_hit_json(&a.sources[i], i + 1);
             cJSON_AddBoolToObject(o, "cited", a.cited[i]);
             cJSON_AddItemToArray(arr, o);
         }

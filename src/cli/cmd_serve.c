@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "memory/vault.h"
+
+#include <sodium.h>
 #include "serve/config.h"
 #include "serve/server.h"
 
@@ -183,7 +186,7 @@ int cmd_serve(int argc, char **argv)
     int keep_alive = 0;
     int n_ctx = 0, n_threads = 0, kv_type = MOTE_KV_F16, parallel = SERVE_DEFAULT_PARALLEL, queue = SERVE_DEFAULT_QUEUE;
     const char *kv_name = "f16", *template_file = NULL, *models_dir = NULL, *aliases = NULL;
-    const char *config_file = NULL, *budget_text = NULL;
+    const char *config_file = NULL, *budget_text = NULL, *memory_dir = NULL, *memory_key_file = NULL;
     const cli_opt opts[] = {
         {0, "host", ARG_STRING, &host, "ADDR", "address to listen on (default 127.0.0.1)", 0, 0, NULL},
         {0, "port", ARG_INT, &port, "N", "port (default 8080; 0: a free one, printed)", 0, 65535, NULL},
@@ -211,6 +214,10 @@ int cmd_serve(int argc, char **argv)
         {0, "models", ARG_STRING, &models_dir, "DIR", "serve every *.gguf file in DIR too", 0, 0, NULL},
         {0, "config", ARG_STRING, &config_file, "FILE", "models and their settings from a JSON file (see the notes)",
          0, 0, NULL},
+        {0, "memory", ARG_STRING, &memory_dir, "DIR", "serve this private memory (mote memory) at /v1/memory/search, "
+         "/add and /ask", 0, 0, NULL},
+        {0, "memory-key-file", ARG_STRING, &memory_key_file, "FILE", "the memory's key if it is encrypted (else "
+         "$MOTE_MEMORY_KEY)", 0, 0, NULL},
         {0, "memory-budget", ARG_STRING, &budget_text, "BYTES", "what the loaded models may hold together, e.g. "
          "6GiB (default: the config's, else 3/4 of physical memory); idle models are unloaded to make room", 0, 0,
          NULL},
@@ -236,7 +243,8 @@ int cmd_serve(int argc, char **argv)
                  "GET /v1/models/ID, POST /v1/models/ID/load|unload|pin|unpin, GET /metrics,\n"
                  "GET /health, POST /tokenize, POST /detokenize, POST /v1/embeddings (models\n"
                  "whose GGUF names a pooling: bert, nomic-bert, gemma-embedding,\n"
-                 "Qwen3-Embedding). A request names a model by id,\n"
+                 "Qwen3-Embedding), and with --memory POST /v1/memory/search, /add and /ask\n"
+                 "(an answer from the memory, streamed like a chat). A request names a model by id,\n"
                  "alias or role:ROLE.",
         .notes = "A --config file is JSON: {\"memory_budget\": \"6GiB\", \"models\": [{\"id\": \"chat\",\n"
                  "\"file\": \"qwen3-0.6b.gguf\", \"aliases\": [\"assistant\"], \"role\": \"chat\", \"keep_alive\":\n"
@@ -313,7 +321,19 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    uint8_t memory_key[MEM_VAULT_KEY_BYTES];
+    int have_memory_key = 0;
+    if (memory_dir && (memory_key_file || getenv("MOTE_MEMORY_KEY"))) {
+        if ((memory_key_file ? mem_vault_key_from_file(memory_key_file, memory_key)
+                             : mem_vault_key_from_env("MOTE_MEMORY_KEY", memory_key)) != MOTE_OK) {
+            rc = cli_lib_error();
+            goto out_key;
+        }
+        have_memory_key = 1;
+    }
     const serve_config cfg = {
+        .memory_dir = memory_dir,
+        .memory_key = have_memory_key ? memory_key : NULL,
         .host = host,
         .port = port,
         .api_key = api_key,
@@ -334,7 +354,9 @@ int cmd_serve(int argc, char **argv)
     };
     serve_server *server;
     char err[512];
-    if (serve_start(&cfg, &server, err, sizeof err) != 0) {
+    const int started = serve_start(&cfg, &server, err, sizeof err);
+    sodium_memzero(memory_key, sizeof memory_key);
+    if (started != 0) {
         rc = cli_error("%s", err);
         goto out_key;
     }

@@ -47,15 +47,4 @@ void cli_memory_sandbox(void);
  * key file). 0, or EXIT_LIB after a message. */
 int cli_memory_open(const cli_memory_opts *c, int create, memory **out);
 
-/* A time filter's bound: Unix seconds, or an ISO date "2026-11-21",
- * "2026-11-21T14:00", "2026-11-21 14:00:05" (UTC). 0 or -1. */
-int cli_memory_when(const char *s, int64_t *out);
-/* An enum mem_kind from its name (text, markdown, html, pdf, mail,
- * sensor). 0 or -1. */
-int cli_memory_kind(const char *s, int *out);
-/* A hit as a JSON object: rank, score, rank_bm25, rank_vector, citation,
- * source, kind, text; title, line_lo/line_hi, message_id, t_lo/t_hi when
- * it has them. */
-struct cJSON *cli_memory_hit_json(const mem_hit *h, int rank);
-
 #endif

@@ -465,8 +465,7 @@ static const char ask_instructions[] =
     "sources say. Cite every fact with its source's number in square brackets, like [1] or [2][3]. If the "
     "sources do not hold the answer, say that you do not know.";
 
-/* The system text with sources [1]..[n] (malloc'd). */
-static char *system_text(const mem_hit *hits, int n)
+char *memory_system_text(const mem_hit *hits, int n)
 {
     char *text = NULL;
     size_t len = 0;
@@ -488,7 +487,7 @@ static mote_status ask_prompt(const mote_model *model, const char *question, con
                               mote_token **toks, size_t *n_toks)
 {
     *toks = NULL;
-    char *sys = system_text(hits, n);
+    char *sys = memory_system_text(hits, n);
     if (!sys) return mote_fail(MOTE_E_NOMEM, "memory: out of memory");
     const mote_chat_message msgs[] = {{"system", sys}, {"user", question}};
     size_t need = 0;

@@ -116,9 +116,26 @@ typedef struct memory_answer {
 mote_status memory_ask(memory *m, const char *question, const memory_ask_opts *o, memory_answer *out);
 void memory_answer_free(memory_answer *a);
 
+/* The system message of an ask: the instructions (answer from the
+ * sources only, cite them as [n]) and sources [1]..[n] with their
+ * citations and texts (malloc'd; NULL when out of memory). */
+char *memory_system_text(const mem_hit *hits, int n);
+
 /* Where a hit is, for people: "path:12-30" (text, Markdown, HTML), "path
  * pp. 2-3" (PDF), "path <message-id> 2026-11-21 14:05 UTC" (mail),
  * "path:40-99 2026-11-21 14:00–15:00 UTC" (sensor windows). */
 void memory_cite(const mem_hit *h, char *buf, size_t cap);
+
+/* A time filter's bound: Unix seconds, or an ISO date "2026-11-21",
+ * "2026-11-21T14:00", "2026-11-21 14:00:05" (UTC). 0 or -1. */
+int memory_parse_time(const char *s, int64_t *out);
+/* An enum mem_kind from its name (text, markdown, html, pdf, mail,
+ * sensor). 0 or -1. */
+int memory_parse_kind(const char *s, int *out);
+struct cJSON;
+/* A hit as a JSON object: rank, chunk_id, score, rank_bm25, rank_vector,
+ * citation, source, kind, text; title, line_lo/line_hi, message_id,
+ * t_lo/t_hi when it has them. */
+struct cJSON *memory_hit_json(const mem_hit *h, int rank);
 
 #endif

@@ -1,12 +1,10 @@
 /*
  * embed.c — POST /v1/embeddings (OpenAI's embeddings API).
  *
- * The request's texts are embedded by the model's embedder on a thread of
- * the request's own while its connection is suspended, so that MHD's
- * thread keeps serving others; one request at a time runs a model's
- * embedder (its lock), several models' at once. The worker writes the
- * whole response and resumes the connection; the handler, called again,
- * sends it.
+ * The request's texts are embedded by the model's embedder as a task
+ * (task.h: a thread of the request's own, the connection suspended); one
+ * request at a time runs a model's embedder (its lock), several models'
+ * at once.
  */
 #include <math.h>
 #include <pthread.h>
@@ -15,20 +13,15 @@
 #include <string.h>
 
 #include "serve/internal.h"
+#include "serve/task.h"
 
-struct serve_embed_job {
-    serve_server *s;
+/* One request's texts and answer options, for its task. */
+typedef struct embed_job {
     serve_model *m;
-    struct MHD_Connection *c;
-    char **texts;        /* (n) the request's, taken over */
+    char **texts;        /* (n) copies of the request's */
     int n;
     int base64, dimensions;
-    /* the outcome, written by the worker before it resumes */
-    int failed;
-    serve_error err;
-    char *body;          /* the response, malloc'd */
-    size_t len;
-};
+} embed_job;
 
 mote_embed_params serve_embed_params(const serve_server *s, const serve_model *m)
 {
@@ -38,12 +31,11 @@ mote_embed_params serve_embed_params(const serve_server *s, const serve_model *m
     return p;
 }
 
-void serve_embed_free(serve_embed_job *j)
+static void job_free(void *arg)
 {
-    if (!j) return;
+    embed_job *j = arg;
     for (int i = 0; i < j->n; i++) free(j->texts[i]);
     free(j->texts);
-    free(j->body);
     free(j);
 }
 
@@ -63,9 +55,10 @@ static void put_base64(FILE *f, const unsigned char *p, size_t n)
 /* The response: each vector cut to `dim` (Matryoshka models keep their
  * meaning in a prefix) and normalised again, as floats or base64 of
  * little-endian float32s. */
-static int write_response(serve_embed_job *j, float *vec, int full, int dim, int64_t n_tokens)
+static int write_response(const embed_job *j, float *vec, int full, int dim, int64_t n_tokens, char **body,
+                          size_t *len)
 {
-    FILE *f = open_memstream(&j->body, &j->len);
+    FILE *f = open_memstream(body, len);
     if (!f) return -1;
     fputs("{\"object\":\"list\",\"data\":[", f);
     for (int i = 0; i < j->n; i++) {
@@ -96,35 +89,27 @@ static int write_response(serve_embed_job *j, float *vec, int full, int dim, int
     return fclose(f) == 0 ? 0 : -1;
 }
 
-static void *worker(void *arg)
+/* The task: embed under the model's lock, write the answer. */
+static int run_job(void *arg, char **body, size_t *len, serve_error *err)
 {
-    serve_embed_job *j = arg;
+    embed_job *j = arg;
     const int full = mote_embedder_dim(j->m->embedder);
     const int dim = j->dimensions ? j->dimensions : full;
     float *vec = malloc(sizeof(float) * (size_t)full * (size_t)j->n);
     int64_t n_tokens = 0;
-    if (!vec) {
-        j->failed = 1;
-        serve_fail(&j->err, 500, "server_error", NULL, NULL, "out of memory for %d vectors", j->n);
-    } else {
-        pthread_mutex_lock(&j->m->embed_lock);
-        const mote_status st = mote_embed(j->m->embedder, (const char *const *)j->texts, NULL, j->n, vec, &n_tokens);
-        pthread_mutex_unlock(&j->m->embed_lock);
-        if (st != MOTE_OK) {
-            j->failed = 1;
-            serve_fail(&j->err, st == MOTE_E_RANGE || st == MOTE_E_INVALID ? 400 : 500,
-                       st == MOTE_E_RANGE || st == MOTE_E_INVALID ? "invalid_request_error" : "server_error",
-                       st == MOTE_E_RANGE ? "context_length_exceeded" : NULL, "input", "%.200s", mote_last_error());
-        } else if (write_response(j, vec, full, dim, n_tokens) != 0) {
-            j->failed = 1;
-            serve_fail(&j->err, 500, "server_error", NULL, NULL, "out of memory for the response");
-        }
-    }
+    int rc = 0;
+    if (!vec) return serve_fail(err, 500, "server_error", NULL, NULL, "out of memory for %d vectors", j->n);
+    pthread_mutex_lock(&j->m->embed_lock);
+    const mote_status st = mote_embed(j->m->embedder, (const char *const *)j->texts, NULL, j->n, vec, &n_tokens);
+    pthread_mutex_unlock(&j->m->embed_lock);
+    const int bad = st == MOTE_E_RANGE || st == MOTE_E_INVALID;
+    if (st != MOTE_OK)
+        rc = serve_fail(err, bad ? 400 : 500, bad ? "invalid_request_error" : "server_error",
+                        st == MOTE_E_RANGE ? "context_length_exceeded" : NULL, "input", "%.200s", mote_last_error());
+    else if (write_response(j, vec, full, dim, n_tokens, body, len) != 0)
+        rc = serve_fail(err, 500, "server_error", NULL, NULL, "out of memory for the response");
     free(vec);
-    serve_server *s = j->s;
-    MHD_resume_connection(j->c);
-    s->embed_jobs--;
-    return NULL;
+    return rc;
 }
 
 enum MHD_Result serve_post_embeddings(serve_server *s, struct MHD_Connection *c, serve_conn *conn,
@@ -146,42 +131,17 @@ enum MHD_Result serve_post_embeddings(serve_server *s, struct MHD_Connection *c,
                    "'dimensions' %d is more than the model's %d", req->dimensions, mote_embedder_dim(m->embedder));
         return serve_reply_error(c, &err);
     }
-    serve_embed_job *j = calloc(1, sizeof *j);
+    embed_job *j = calloc(1, sizeof *j);
     if (!j) return MHD_NO;
-    *j = (serve_embed_job){.s = s, .m = m, .c = c, .n = (int)req->n_inputs, .base64 = req->base64,
-                           .dimensions = req->dimensions};
-    /* the texts are the request's, which is freed when this returns: copy the pointers' strings */
-    j->texts = calloc(req->n_inputs, sizeof *j->texts);
-    for (size_t i = 0; j->texts && i < req->n_inputs; i++)
-        if (!(j->texts[i] = strdup(req->inputs[i]))) break;
-    if (!j->texts || (req->n_inputs && !j->texts[req->n_inputs - 1])) {
-        serve_embed_free(j);
+    *j = (embed_job){.m = m, .base64 = req->base64, .dimensions = req->dimensions};
+    if (!(j->texts = calloc(req->n_inputs, sizeof *j->texts))) {
+        free(j);
         return MHD_NO;
     }
-    conn->embed = j;
-    s->embed_jobs++;
-    MHD_suspend_connection(c);
-    pthread_attr_t attr;
-    pthread_t t;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    const int started = pthread_create(&t, &attr, worker, j) == 0;
-    pthread_attr_destroy(&attr);
-    if (!started) {
-        MHD_resume_connection(c);
-        s->embed_jobs--;
-        j->failed = 1;
-        serve_fail(&j->err, 503, "server_error", NULL, NULL, "cannot start a thread for the request");
-    }
-    return MHD_YES;
-}
-
-enum MHD_Result serve_embed_resume(serve_server *s, struct MHD_Connection *c, serve_conn *conn)
-{
-    (void)s;
-    serve_embed_job *j = conn->embed;
-    if (j->failed) return serve_reply_error(c, &j->err);
-    char *body = j->body;
-    j->body = NULL;
-    return serve_reply_body(c, MHD_HTTP_OK, body, j->len);
+    for (; j->n < (int)req->n_inputs; j->n++)
+        if (!(j->texts[j->n] = strdup(req->inputs[j->n]))) {
+            job_free(j);
+            return MHD_NO;
+        }
+    return serve_task_start(s, c, conn, run_job, j, job_free);
 }

@@ -483,8 +483,8 @@ void serve_fleet_cancel_all(serve_server *s)
     for (int i = 0; i < s->n_models; i++)
         if (s->models[i].sched) sched_cancel_all(s->models[i].sched);
     pthread_mutex_unlock(&s->lock);
-    /* embedding requests run to their end (they resume their connections) */
-    while (s->embed_jobs > 0) nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+    /* tasks run to their end (they resume their connections) */
+    while (s->tasks > 0) nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 }
 
 void serve_fleet_stop(serve_server *s)

@@ -64,6 +64,9 @@ struct serve_gen {
     int forced;                /* tool_choice required or named */
     int format;                /* tool_format */
     size_t streamed;           /* bytes of text sent as content */
+    cJSON *extra;              /* fields the answer (a stream: its first chunk) carries besides
+                                * OpenAI's: the memory's sources; or NULL */
+    int extra_sent;
 };
 
 /* ------------------------------------------------------------------------
@@ -98,6 +101,7 @@ void serve_gen_free(serve_gen *g)
     free(g->toks);
     free(g->echo);
     free(g->out);
+    cJSON_Delete(g->extra);
     free(g);
 }
 
@@ -434,6 +438,13 @@ static cJSON *envelope(const serve_gen *g, const char *object)
     return root;
 }
 
+/* The request's extra fields into an answer (copies). */
+static void add_extra(const serve_gen *g, cJSON *root)
+{
+    for (const cJSON *f = g->extra ? g->extra->child : NULL; f; f = f->next)
+        cJSON_AddItemToObject(root, f->string, cJSON_Duplicate(f, 1));
+}
+
 /* ------------------------------------------------------------------------
  * Answers without stream
  * ---------------------------------------------------------------------- */
@@ -521,6 +532,7 @@ static enum MHD_Result answer(serve_gen *g, struct MHD_Connection *c, const sche
     cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "choices"), choice);
     cJSON_AddItemToObject(root, "usage", usage_json(o));
     cJSON_AddItemToObject(root, "timings", timings_json(o));
+    add_extra(g, root);
     return serve_reply_json(c, MHD_HTTP_OK, root);
 }
 
@@ -588,6 +600,10 @@ static int sse_choice(serve_gen *g, cJSON *choice)
 {
     cJSON *root = envelope(g, g->chat ? "chat.completion.chunk" : "text_completion");
     cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "choices"), choice);
+    if (g->extra && !g->extra_sent) {
+        add_extra(g, root);
+        g->extra_sent = 1;
+    }
     if (g->include_usage) cJSON_AddNullToObject(root, "usage");
     return sse_add(g, root);
 }
@@ -961,6 +977,7 @@ static enum MHD_Result start(serve_server *s, struct MHD_Connection *c, serve_co
     g->stream = req->stream;
     g->include_usage = req->stream && req->include_usage;
     g->top_logprobs = req->top_logprobs;
+    g->extra = req->extra ? cJSON_Duplicate(req->extra, 1) : NULL;
     g->model = m->model;
     g->served = m;
     g->created = time(NULL);

@@ -51,17 +51,19 @@ struct serve_server {
     unsigned long long n_evictions;
     pthread_mutex_t lock;    /* guards the fleet's state */
     atomic_int in_flight;    /* requests begun and not yet completed */
-    atomic_int embed_jobs;   /* embedding requests computing on threads of their own */
+    atomic_int tasks;        /* requests computing on threads of their own (task.c) */
     atomic_uint next_id;     /* for response ids */
     pthread_t janitor;       /* unloads models idle past their keep_alive */
     pthread_cond_t janitor_cond;
     int janitor_started, janitor_stop;
+    struct memory *memory;   /* the private memory (mem_routes.c), or NULL */
+    pthread_mutex_t memory_lock; /* one request at a time uses it */
     /* /metrics: answers by route (the last row: no route) and status */
     atomic_ullong answered[SERVE_N_ROUTES_MAX + 1][SERVE_N_CODES];
 };
 
 typedef struct serve_gen serve_gen;
-typedef struct serve_embed_job serve_embed_job;
+typedef struct serve_task serve_task;
 
 /* One request's state across MHD's calls of the handler. */
 typedef struct serve_conn {
@@ -69,7 +71,7 @@ typedef struct serve_conn {
     size_t len, cap;
     int too_large;       /* more than max_body came: the answer is 413 */
     serve_gen *gen;      /* a generation in progress (gen.c) */
-    serve_embed_job *embed; /* embeddings being computed (embed.c) */
+    serve_task *task;    /* a request computed on a thread of its own (task.c) */
     serve_model *model;  /* the model it uses, held until it completes */
     int route;           /* index in the route table, -1: none */
     int retry_after;     /* a refusal for want of memory: the answer says when to retry */
@@ -127,13 +129,20 @@ enum MHD_Result serve_gen_resume(serve_server *s, struct MHD_Connection *c, serv
 /* The request ended (MHD's completed callback): release the job. */
 void serve_gen_free(serve_gen *g);
 
-/* Embeddings (embed.c): POST /v1/embeddings computes on a thread of its
- * own while the connection is suspended; the handler's call after it
- * resumed answers; the request's end frees the job. */
+/* The private memory (mem_routes.c): POST /v1/memory/search, /add (tasks)
+ * and /ask (a chat with the best chunks as sources, streamed like one). */
+int serve_memory_start(serve_server *s, char *err, size_t errcap);
+void serve_memory_stop(serve_server *s);
+enum MHD_Result serve_post_memory_search(serve_server *s, struct MHD_Connection *c, serve_conn *conn,
+                                         const serve_request *req);
+enum MHD_Result serve_post_memory_add(serve_server *s, struct MHD_Connection *c, serve_conn *conn,
+                                      const serve_request *req);
+enum MHD_Result serve_post_memory_ask(serve_server *s, struct MHD_Connection *c, serve_conn *conn,
+                                      const serve_request *req);
+
+/* Embeddings (embed.c): POST /v1/embeddings, a task (task.h). */
 enum MHD_Result serve_post_embeddings(serve_server *s, struct MHD_Connection *c, serve_conn *conn,
                                       const serve_request *req);
-enum MHD_Result serve_embed_resume(serve_server *s, struct MHD_Connection *c, serve_conn *conn);
-void serve_embed_free(serve_embed_job *j);
 /* The embedder settings of a model's config and the server's. */
 mote_embed_params serve_embed_params(const serve_server *s, const serve_model *m);
 

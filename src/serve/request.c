@@ -569,6 +569,9 @@ int serve_parse_request(serve_request_kind kind, const char *body, size_t len, s
         if (get_tokens(root, "tokens", out, err) != 0) goto done;
     } else if (kind == SERVE_REQ_EMBEDDINGS) {
         if (get_embeddings(root, out, err) != 0) goto done;
+    } else if (kind == SERVE_REQ_OBJECT) {
+        out->body_json = root;
+        root = NULL;
     } else if (get_generation(root, out, err) != 0) {
         goto done;
     }
@@ -597,6 +600,8 @@ void serve_request_free(serve_request *req)
     free(req->tools);
     for (size_t i = 0; i < req->n_inputs; i++) free(req->inputs[i]);
     free(req->inputs);
+    cJSON_Delete(req->extra);
+    cJSON_Delete(req->body_json);
     const serve_request_kind kind = req->kind;
     memset(req, 0, sizeof *req);
     req->kind = kind;

@@ -42,6 +42,7 @@ typedef enum serve_request_kind {
     SERVE_REQ_CHAT,       /* POST /v1/chat/completions */
     SERVE_REQ_COMPLETION, /* POST /v1/completions */
     SERVE_REQ_EMBEDDINGS, /* POST /v1/embeddings */
+    SERVE_REQ_OBJECT,     /* any JSON object: the route reads it (body_json) */
 } serve_request_kind;
 
 /* Embeddings requests: texts per request (OpenAI's limit). */
@@ -112,6 +113,10 @@ typedef struct serve_request {
     size_t n_inputs;
     int base64;
     int dimensions;
+    /* fields a route adds to its answer (not parsed from the body: the
+     * memory's ask puts its sources here), or NULL */
+    struct cJSON *extra;
+    struct cJSON *body_json; /* SERVE_REQ_OBJECT: the body, parsed */
 } serve_request;
 
 /* Parse body[0..len) as a request of `kind`. 0: *out filled (free it with

@@ -26,6 +26,7 @@
 
 #include "mote.h"
 #include "serve/internal.h"
+#include "serve/task.h"
 
 /* How long serve_stop waits for requests in flight before closing them. */
 #define SERVE_DRAIN_MS 10000
@@ -328,6 +329,9 @@ static const route routes[] = {
     {"/v1/chat/completions", ROUTE_POST, SERVE_REQ_CHAT, NULL, serve_post_chat},
     {"/v1/completions", ROUTE_POST, SERVE_REQ_COMPLETION, NULL, serve_post_completion},
     {"/v1/embeddings", ROUTE_POST, SERVE_REQ_EMBEDDINGS, NULL, serve_post_embeddings},
+    {"/v1/memory/search", ROUTE_POST, SERVE_REQ_OBJECT, NULL, serve_post_memory_search},
+    {"/v1/memory/add", ROUTE_POST, SERVE_REQ_OBJECT, NULL, serve_post_memory_add},
+    {"/v1/memory/ask", ROUTE_POST, SERVE_REQ_OBJECT, NULL, serve_post_memory_ask},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 /* GET /v1/models/{name}, POST /v1/models/{name}/{action}: model_route */
@@ -511,7 +515,7 @@ static enum MHD_Result handle_request(serve_server *s, struct MHD_Connection *c,
     }
     /* the request is complete (or a suspended generation resumed) */
     if (conn->gen) return serve_gen_resume(s, c, conn);
-    if (conn->embed) return serve_embed_resume(s, c, conn);
+    if (conn->task) return serve_task_resume(c, conn);
     if (conn->too_large)
         return fail(c, 413, "invalid_request_error", "request_too_large", NULL,
                     "The request body is larger than %zu bytes", s->cfg.max_body);
@@ -546,7 +550,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
     if (conn) {
         count_answer(s, conn);
         serve_gen_free(conn->gen);
-        serve_embed_free(conn->embed);
+        serve_task_free(conn->task);
         if (conn->model) serve_release_model(s, conn->model);
         free(conn->body);
         s->in_flight--;
@@ -602,6 +606,7 @@ int serve_secret_equal(const char *a, size_t alen, const char *b, size_t blen)
 static void free_server(serve_server *s)
 {
     serve_fleet_stop(s);
+    serve_memory_stop(s);
     pthread_cond_destroy(&s->janitor_cond);
     pthread_mutex_destroy(&s->lock);
     free(s);
@@ -625,7 +630,8 @@ int serve_start(const serve_config *cfg, serve_server **out, char *err, size_t e
         const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
         s->cfg.memory_budget = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 4 * 3 : UINT64_MAX / 2;
     }
-    if (serve_fleet_start(s, err, errcap) != 0 || serve_fleet_load_pinned(s, err, errcap) != 0)
+    if (serve_fleet_start(s, err, errcap) != 0 || serve_fleet_load_pinned(s, err, errcap) != 0 ||
+        serve_memory_start(s, err, errcap) != 0)
         return free_server(s), -1;
 
     struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM}, *ai = NULL;

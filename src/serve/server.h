@@ -34,6 +34,9 @@ typedef struct serve_config {
     int queue_max;             /* requests waiting per model; more get 429 */
     const char *chat_template; /* overrides every model's; NULL: theirs */
     double keep_alive_s;       /* > 0: unload a model no request used for this long; else never */
+    /* the private memory behind /v1/memory/ (mem_routes.c), or NULL: none */
+    const char *memory_dir;
+    const uint8_t *memory_key; /* its 32-byte key if encrypted, or NULL */
 } serve_config;
 
 typedef struct serve_server serve_server;

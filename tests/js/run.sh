@@ -21,7 +21,7 @@ if [ -n "$missing" ]; then
     exit 0
 fi
 fail=0
-for t in openai_client schema_suite embeddings mcp; do
+for t in openai_client schema_suite embeddings memory mcp; do
     echo "-- tests/js/$t.mjs"
     node "tests/js/$t.mjs" "$mote" "$model" || fail=1
 done
