@@ -359,7 +359,6 @@ int cmd_mcp(int argc, char **argv)
     FILE *out = proto_fd >= 0 ? fdopen(proto_fd, "w") : NULL;
     if (!out || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) return cli_error("mcp: cannot set up stdout");
     signal(SIGPIPE, SIG_IGN); /* a client gone: the write fails and the loop ends */
-    cli_memory_sandbox();
     mcp_memory mm = {
         .model = model ? model_path : NULL,
         .k_search = k ? k : SEARCH_K_DEFAULT,

@@ -108,7 +108,6 @@ static int cmd_mem_add(int argc, char **argv)
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
     cli_check_threads(c.n_threads);
-    cli_memory_sandbox();
     memory *m = NULL;
     if ((rc = cli_memory_open(&c, 1, &m)) != 0) return rc;
     cli_catch_interrupt();
@@ -147,7 +146,6 @@ static int cmd_mem_rm(int argc, char **argv)
     int n_pos;
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
-    cli_memory_sandbox();
     memory *m = NULL;
     if ((rc = cli_memory_open(&c, 0, &m)) != 0) return rc;
     int64_t removed = 0;
@@ -227,7 +225,6 @@ static int cmd_mem_search(int argc, char **argv)
         if (!realpath(source, src)) snprintf(src, sizeof src, "%s", source);
         q.path_prefix = src;
     }
-    cli_memory_sandbox();
     memory *m = NULL;
     if ((rc = cli_memory_open(&c, 0, &m)) != 0) return rc;
     mem_hit *hits = calloc((size_t)k, sizeof *hits);
@@ -305,7 +302,6 @@ static int cmd_mem_ask(int argc, char **argv)
     if (!model) return args_usage_error(&spec, "give the answering model with -m MODEL");
     char model_path[PATH_MAX];
     if (cli_model_path(model, model_path, sizeof model_path) != 0) return EXIT_LIB;
-    cli_memory_sandbox();
     memory *m = NULL;
     if ((rc = cli_memory_open(&c, 0, &m)) != 0) return rc;
     cli_catch_interrupt();
@@ -370,7 +366,6 @@ static int cmd_mem_status(int argc, char **argv)
     int n_pos;
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
-    cli_memory_sandbox();
     memory *m = NULL;
     if ((rc = cli_memory_open(&c, 0, &m)) != 0) return rc;
     mem_store_stats s;
@@ -466,7 +461,6 @@ static int cmd_mem_watch(int argc, char **argv)
     int rc = args_parse(&spec, argc, argv, &n_pos);
     if (rc != ARGS_CONTINUE) return rc;
     cli_check_threads(c.n_threads);
-    cli_memory_sandbox();
     memory *m = NULL;
     if ((rc = cli_memory_open(&c, 1, &m)) != 0) return rc;
     struct sigaction sa = {.sa_handler = on_stop_signal};

@@ -46,10 +46,11 @@ int cli_memory_open(const cli_memory_opts *c, int create, memory **out)
     o.create = create;
     o.n_threads = c->n_threads;
     char model[PATH_MAX];
-    if (c->embed) {
+    if (c->embed) { /* (a store name not pulled yet is pulled now, asked for by name) */
         if (cli_model_path(c->embed, model, sizeof model) != 0) return EXIT_LIB;
         o.embed_model = model;
     }
+    cli_memory_sandbox(); /* from here on, no network */
     uint8_t key[MEM_VAULT_KEY_BYTES];
     int have_key = 0;
     struct stat sb;

@@ -44,7 +44,9 @@ int cli_memory_dir(const char *given, char *buf, size_t cap);
  * kernel without seccomp gets a warning on stderr and goes on. */
 void cli_memory_sandbox(void);
 /* Open the memory of c (create: an add may make it; --encrypt makes its
- * key file). 0, or EXIT_LIB after a message. */
+ * key file), installing the network sandbox first -- after resolving
+ * --embed-model, which may pull a model named from the catalogue. 0, or
+ * EXIT_LIB after a message. */
 int cli_memory_open(const cli_memory_opts *c, int create, memory **out);
 
 #endif

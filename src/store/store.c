@@ -39,6 +39,11 @@ static const store_catalogue_entry catalogue[] = {
      "Llama 3.2 1B Instruct, Q4_K_M"},
     {"tinyllama-1.1b", "TheBloke/TinyLlama-1.1B-Chat-v1.0-GGUF", "tinyllama-1.1b-chat-v1.0.Q4_K_M.gguf",
      "TinyLlama 1.1B Chat v1.0, Q4_K_M"},
+    /* embedding models (mote embed, mote memory --embed-model) */
+    {"bge-small-en", "CompendiumLabs/bge-small-en-v1.5-gguf", "bge-small-en-v1.5-q8_0.gguf",
+     "BGE small en v1.5, Q8_0: a 384-dimension English embedding model (bert)"},
+    {"nomic-embed-text", "nomic-ai/nomic-embed-text-v1.5-GGUF", "nomic-embed-text-v1.5.Q8_0.gguf",
+     "nomic-embed-text v1.5, Q8_0: a 768-dimension embedding model, 2048-token context (nomic-bert)"},
 };
 
 const store_catalogue_entry *store_catalogue(int *n)
