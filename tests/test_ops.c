@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/attention.h"
 #include "kernels/kernels.h"
 #include "kernels/ops.h"
 #include "testutil.h"
@@ -204,6 +205,39 @@ static void test_softcap(void **state)
     assert_true(x[4] == 30.0f && x[5] == -30.0f);
 }
 
+/* Every table's exact attention sums (one token, and a batch's token) give
+ * the bits of ops.c's scalar ones: odd position counts, head sizes that
+ * are and are not multiples of the vector width, strided value rows. */
+static void test_attn_values_tables_match_scalar(void **state)
+{
+    (void)state;
+    const kernel_ops *t[MAX_TABLES];
+    const int nt = kernels_available(t, MAX_TABLES);
+    static const int ns[] = {1, 2, 15, 16, 17, 63, 64, 65, 257, 700};
+    static const int hds[] = {8, 16, 24, 32, 40, 64, 128, 17};
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+        for (size_t b = 0; b < sizeof hds / sizeof *hds; b++) {
+            const int n = ns[a], hd = hds[b], stride = hd * 3 + 5;
+            float *p = malloc(sizeof *p * (size_t)n), *v = malloc(sizeof *v * (size_t)n * (size_t)stride);
+            float want[128], want_b[128], got[128];
+            fill_normal(p, n, 0.1f, 11 + (uint64_t)n);
+            fill_normal(v, n * stride, 1.0f, 7 + (uint64_t)hd);
+            op_attn_values(want, p, v, stride, n, hd);
+            op_attn_values_batch(want_b, p, v, stride, n, hd);
+            for (int i = 0; i < nt; i++) {
+                const attn_exact_ops e = attn_exact_kernels(t[i]);
+                e.values(got, p, v, stride, n, hd);
+                if (memcmp(got, want, sizeof(float) * (size_t)hd) != 0)
+                    fail_msg("%s values: n %d hd %d differ from the scalar sum", t[i]->isa, n, hd);
+                e.values_batch(got, p, v, stride, n, hd);
+                if (memcmp(got, want_b, sizeof(float) * (size_t)hd) != 0)
+                    fail_msg("%s values_batch: n %d hd %d differ from the scalar sum", t[i]->isa, n, hd);
+            }
+            free(p);
+            free(v);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_rope),
         cmocka_unit_test(test_geglu),
         cmocka_unit_test(test_softcap),
+        cmocka_unit_test(test_attn_values_tables_match_scalar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -140,5 +140,6 @@ attn_exact_ops attn_exact_kernels(const kernel_ops *ops)
     attn_exact_ops e = ops->attn_exact;
     if (!e.dot) e.dot = ref->dot;
     if (!e.values) e.values = ref->values;
+    if (!e.values_batch) e.values_batch = ref->values_batch;
     return e;
 }

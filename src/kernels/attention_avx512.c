@@ -187,4 +187,25 @@ void attn_values_avx512(float *out, const float *p, const float *v, int64_t stri
     }
 }
 
+/* op_attn_values_batch's 16 lanes (lane j % 16 an FMA chain over the
+ * positions j) for 16 dimensions at once, reduced as _mm512_reduce_add_ps
+ * (scalar_reduce16) across the lanes, dimension by dimension in parallel. */
+void attn_values_batch_avx512(float *out, const float *p, const float *v, int64_t stride, int n, int hd)
+{
+    if (hd % 16 != 0) {
+        op_attn_values_batch(out, p, v, stride, n, hd);
+        return;
+    }
+    __m512 acc[16];
+    for (int d0 = 0; d0 < hd; d0 += 16) {
+        for (int L = 0; L < 16; L++) acc[L] = _mm512_setzero_ps();
+        for (int j = 0; j < n; j++)
+            acc[j & 15] = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), _mm512_loadu_ps(v + (int64_t)j * stride + d0), acc[j & 15]);
+        __m512 h8[8], h4[4];
+        for (int i = 0; i < 8; i++) h8[i] = _mm512_add_ps(acc[i + 8], acc[i]);
+        for (int i = 0; i < 4; i++) h4[i] = _mm512_add_ps(h8[i + 4], h8[i]);
+        _mm512_storeu_ps(out + d0, _mm512_add_ps(_mm512_add_ps(h4[0], h4[2]), _mm512_add_ps(h4[1], h4[3])));
+    }
+}
+
 #endif /* __x86_64__ */

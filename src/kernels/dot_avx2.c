@@ -360,6 +360,7 @@ static const kernel_ops avx2_ops = {
         [GGML_TYPE_Q8_K] = q8_K_quantize_avx2,
     },
     .i8_rows = i8_dot_rows_avx2,
+    .attn_exact = {.values_batch = attn_values_batch_avx2},
 };
 
 const kernel_ops *kernels_avx2(void)

@@ -331,7 +331,7 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
         [GGML_TYPE_F16] = attn_chunk_f16_avx512,                                                         \
         [GGML_TYPE_Q8_0] = attn_chunk_q8_0_avx512,                                                       \
     },                                                                                                   \
-    .attn_exact = {attn_dot_avx512, attn_values_avx512},                                                 \
+    .attn_exact = {attn_dot_avx512, attn_values_avx512, attn_values_batch_avx512},                                                 \
     .i8_rows = i8_dot_rows_avx512
 
 /* The gemms that reproduce the scalar table's batch results bit for bit

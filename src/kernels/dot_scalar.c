@@ -301,7 +301,7 @@ static const kernel_ops scalar_ops = {
         [GGML_TYPE_F16] = attn_chunk_f16_ref,
         [GGML_TYPE_Q8_0] = attn_chunk_q8_0_ref,
     },
-    .attn_exact = {op_dot_f32, op_attn_values},
+    .attn_exact = {op_dot_f32, op_attn_values, op_attn_values_batch},
     .i8_rows = i8_dot_rows_scalar,
 };
 

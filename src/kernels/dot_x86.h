@@ -103,6 +103,11 @@ void attn_chunk_q8_0_avx512(const float *q, int64_t q_stride, int g, const void 
                             size_t row_bytes, int n, int hd, float scale, float *part);
 float attn_dot_avx512(const float *a, const float *b, int n);
 void attn_values_avx512(float *out, const float *p, const float *v, int64_t stride, int n, int hd);
+/* ops.c's op_attn_values_batch with vector FMAs across 16 (8) dimensions
+ * at a time: each lane's chain and the 16-lane reduction are the scalar
+ * one's, so the results are bit-identical. */
+void attn_values_batch_avx512(float *out, const float *p, const float *v, int64_t stride, int n, int hd);
+void attn_values_batch_avx2(float *out, const float *p, const float *v, int64_t stride, int n, int hd);
 
 /* In the scalar table's 8-lane order, bit for bit (gemm_lanes_avx512.c). */
 #define X86_GEMM_LANES(name)                                                                             \

@@ -48,6 +48,9 @@ typedef void (*attn_chunk_fn)(const float *q, int64_t q_stride, int g, const voi
 typedef struct attn_exact_ops {
     float (*dot)(const float *a, const float *b, int n);
     void (*values)(float *out, const float *p, const float *v, int64_t stride, int n, int hd);
+    /* ops.h's op_attn_values_batch: the sum as llama.cpp computes it for a
+     * token of a batch */
+    void (*values_batch)(float *out, const float *p, const float *v, int64_t stride, int n, int hd);
 } attn_exact_ops;
 /* out[r] = sum over i < dim of q[i] * rows[r * dim + i], for r < n_rows:
  * one int8 query against n_rows int8 vectors of dim elements stored one

@@ -183,7 +183,7 @@ static void exact_worker(void *ctx, int ith, int nth)
          * probabilities are then a contiguous matrix and tinyBLAS sums). */
         const int in_batch = (t > 0 && J->st->seq[t - 1] == seq) || (t + 1 < J->n && J->st->seq[t + 1] == seq);
         if (in_batch)
-            op_attn_values_batch(out, att, v_rows, v_stride, n, hd);
+            ops->values_batch(out, att, v_rows, v_stride, n, hd);
         else
             ops->values(out, att, v_rows, v_stride, n, hd);
     }
