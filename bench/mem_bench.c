@@ -16,7 +16,10 @@
  *       commonest 200 and one or two of any rank, with a precomputed
  *       random unit vector (the query's embedding is not timed); then,
  *       as the worst case, BM25 and hybrid with 2-3 common English words
- *       only ("common" in the JSON).
+ *       only ("common" in the JSON); and hybrid with the mixed queries and
+ *       a source filter (a path prefix that a tenth of the sources match:
+ *       "/bench/001" at 100k chunks), which joins every BM25 match to its
+ *       rows.
  *   mem-bench save STORE FILE WORD write|rename TIMEOUT_MS
  *       Opens STORE (which `mote memory watch` keeps up to date), saves a
  *       short Markdown note holding WORD as FILE, written in place or as
@@ -222,10 +225,20 @@ static int run_search(int argc, char **argv)
     mem_store_stats stats;
     if (mem_store_status(st, &stats) != MOTE_OK) die("status");
 
-#define N_MODES 6
-    static const char *names[N_MODES] = {"scan", "vector", "bm25", "hybrid", "bm25_common", "hybrid_common"};
+#define N_MODES 7
+    static const char *names[N_MODES] = {"scan",        "vector",        "bm25",           "hybrid",
+                                         "bm25_common", "hybrid_common", "hybrid_filtered"};
     static const enum mem_search_mode modes[N_MODES] = {MEM_SEARCH_VECTOR, MEM_SEARCH_VECTOR, MEM_SEARCH_BM25,
-                                                        MEM_SEARCH_HYBRID, MEM_SEARCH_BM25, MEM_SEARCH_HYBRID};
+                                                        MEM_SEARCH_HYBRID, MEM_SEARCH_BM25,   MEM_SEARCH_HYBRID,
+                                                        MEM_SEARCH_HYBRID};
+    /* sources S/10 .. 2S/10 - 1 of S (exactly for S a power of 10): the leading
+     * digits of S/10 as fill's "%05d" spells it */
+    const int tenth = (chunks + PER_SOURCE - 1) / PER_SOURCE / 10;
+    int digits = 0;
+    for (int x = tenth; x >= 10; x /= 10) digits++;
+    char num[16], prefix[32];
+    snprintf(num, sizeof num, "%05d", tenth);
+    snprintf(prefix, sizeof prefix, "/bench/%.*s", 5 - digits, num);
     char(*texts)[160] = malloc((size_t)queries * sizeof *texts), (*ctexts)[160] = malloc((size_t)queries * sizeof *ctexts);
     float *qv = malloc((size_t)queries * dim * sizeof *qv);
     double *t = malloc((size_t)queries * sizeof *t), p50[N_MODES], p95[N_MODES], hits_sum[N_MODES] = {0};
@@ -240,8 +253,9 @@ static int run_search(int argc, char **argv)
         for (int i = 0; i < queries; i++) {
             mem_hit hits[K];
             int n = 0;
-            const mem_query q = {.mode = modes[m], .text = m >= 4 ? ctexts[i] : texts[i], .vec = qv + (size_t)i * dim, .dim = dim,
-                                 .kind = -1};
+            const mem_query q = {.mode = modes[m], .text = m == 4 || m == 5 ? ctexts[i] : texts[i],
+                                 .vec = qv + (size_t)i * dim, .dim = dim, .kind = -1,
+                                 .path_prefix = m == 6 ? prefix : NULL};
             const double a = now_ms();
             if (m == 0) i8_dot_rows(st->vec.q, st->vec.q + (size_t)(i % 64) * dim, st->vec.n, (size_t)dim,
                                     st->vec.dots);
