@@ -11,12 +11,14 @@
  *   - after many puts and removals, the in-memory vectors rank as vectors
  *     loaded afresh do;
  *   - user text that looks like FTS5 syntax never errors;
- *   - words held by more than a fifth of the chunks are left out of the
- *     BM25 query when a rarer word that some chunk holds is there, and
- *     kept when none is (store_terms.c).
+ *   - words held by more than a fifth of the chunks (and more than
+ *     MEM_COMMON_MIN_DOCS, lowered here) are left out of the BM25 query
+ *     when a rarer word that some chunk holds is there, and kept when none
+ *     is; common words only are searched AND-first (store_terms.c).
  */
 #include "memory/fts_query.h"
 #include "memory/rank.h"
+#include "memory/store_db.h"
 #include "memory/store_vec.h"
 #include "mem_testutil.h"
 
@@ -404,8 +406,25 @@ static void test_common_words(void **state)
     assert_int_equal(n, 3);
     free(q);
 
+    /* a memory this small is searched whole: "the" (in most chunks of the
+     * corpus) is not left out for "wifi" (in one) */
     char *dir = temp_dir();
     mem_store *st = open_store(dir);
+    put_corpus(st);
+    mem_hit h[50];
+    n = search(st, &(mem_query){.mode = MEM_SEARCH_BM25, .text = "the wifi", .kind = -1}, h, 50);
+    assert_true(n > 2);
+    mem_hits_free(h, n);
+    st->common_min_docs = 1; /* the rest of this test: as a big memory would */
+    n = search(st, &(mem_query){.mode = MEM_SEARCH_BM25, .text = "the wifi", .kind = -1}, h, 50);
+    assert_int_equal(n, 1);
+    mem_hits_free(h, n);
+    mem_store_close(st);
+    remove_dir(dir);
+
+    dir = temp_dir();
+    st = open_store(dir);
+    st->common_min_docs = 1;
     char *texts[100];
     for (int i = 0; i < 40; i++) {
         char buf[128];

@@ -29,6 +29,8 @@ struct mem_store {
     void *fts_tok;            /* the tokenizer made with it, or NULL */
     int fts_tok_failed;       /* 1: FTS5 gave no tokenizer; words are never left out */
     sqlite3_stmt *vocab_stmt; /* SELECT doc FROM temp.chunks_fts_vocab WHERE term = ?1 */
+    int64_t common_min_docs;  /* the fewest chunks a common word is in; 0: MEM_COMMON_MIN_DOCS
+                               * (store_terms.c); tests set it lower */
 };
 
 /* A failure with SQLite's message: "memory: PATH: what: errmsg", with a

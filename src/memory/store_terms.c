@@ -9,7 +9,8 @@
  * chunks is log((1 - f) / f) (FTS5 clamps it to 1e-6 from f = 1/2 on),
  * at most log 4 = 1.4 for f > 1/5, against 4.6 and more for a word in
  * under 1% of them. So when a query also has rarer words that some chunk
- * holds, its words held by more than 1/MEM_COMMON_DIV of the chunks are
+ * holds, its words held by more than 1/MEM_COMMON_DIV of the chunks (and
+ * more than MEM_COMMON_MIN_DOCS: a small memory is searched whole) are
  * left out: the ranking is that of the rarer words (chunks that hold only
  * common words drop off the tail of the candidates). A query whose other
  * words no chunk holds is searched whole. A query of two or more common
@@ -47,7 +48,8 @@ typedef struct fts5_api_head {
 } fts5_api_head;
 
 #define FTS5_TOKENIZE_QUERY 0x0001 /* fts5.h: tokenizing a query */
-#define MEM_COMMON_DIV 5           /* a word in more than 1/5 of the chunks is common */
+#define MEM_COMMON_DIV 5           /* a word in more than 1/5 of the chunks is common... */
+#define MEM_COMMON_MIN_DOCS 2000   /* ...and in more than this many: scoring fewer costs ~1 ms */
 #define TOKEN_MAX 256              /* longer tokens are not looked up (taken as rare) */
 
 /* ------------------------------------------------------------------------
@@ -174,6 +176,7 @@ int mem_store_common_words(mem_store *st, const char *text, size_t len, unsigned
     if (n < 2 || !need_tokenizer(st) || !need_vocab(st)) return 0;
     const int64_t rows = fts_rows(st);
     if (rows <= 0) return 0;
+    const int64_t min_docs = st->common_min_docs > 0 ? st->common_min_docs : MEM_COMMON_MIN_DOCS;
     int common = 0, rare = 0, other = 0;
     for (int i = 0; i < n; i++) {
         df_ctx c = {.st = st, .min_df = -1};
@@ -183,7 +186,7 @@ int mem_store_common_words(mem_store *st, const char *text, size_t len, unsigned
             c.failed)
             return 0;
         /* a phrase is held by no more chunks than its rarest token */
-        if (c.min_df > rows / MEM_COMMON_DIV) skip[i] = 1, common++;
+        if (c.min_df > rows / MEM_COMMON_DIV && c.min_df > min_docs) skip[i] = 1, common++;
         else if (c.min_df > 0) rare++;
         else other++; /* no tokens, or held by no chunk: matches nothing either way */
     }
