@@ -239,7 +239,8 @@ static int run_search(int argc, char **argv)
     char num[16], prefix[32];
     snprintf(num, sizeof num, "%05d", tenth);
     snprintf(prefix, sizeof prefix, "/bench/%.*s", 5 - digits, num);
-    char(*texts)[160] = malloc((size_t)queries * sizeof *texts), (*ctexts)[160] = malloc((size_t)queries * sizeof *ctexts);
+    char(*texts)[160] = malloc((size_t)queries * sizeof *texts);
+    char(*ctexts)[160] = malloc((size_t)queries * sizeof *ctexts);
     float *qv = malloc((size_t)queries * dim * sizeof *qv);
     double *t = malloc((size_t)queries * sizeof *t), p50[N_MODES], p95[N_MODES], hits_sum[N_MODES] = {0};
     for (int i = 0; i < queries; i++) {

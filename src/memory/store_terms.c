@@ -28,10 +28,8 @@
  * from FTS5's averages record. Anything unexpected (no fts5_api, a record
  * that does not parse) means no word is left out.
  */
-#include <stdlib.h>
 #include <string.h>
 
-#include "base/status.h"
 #include "memory/fts_query.h"
 #include "memory/store_db.h"
 
@@ -50,7 +48,7 @@ typedef struct fts5_api_head {
 #define FTS5_TOKENIZE_QUERY 0x0001 /* fts5.h: tokenizing a query */
 #define MEM_COMMON_DIV 5           /* a word in more than 1/5 of the chunks is common... */
 #define MEM_COMMON_MIN_DOCS 2000   /* ...and in more than this many: scoring fewer costs ~1 ms */
-#define TOKEN_MAX 256              /* longer tokens are not looked up (taken as rare) */
+#define TOKEN_MAX 256              /* longer tokens are not looked up (taken as in no chunk) */
 
 /* ------------------------------------------------------------------------
  * The tokenizer
@@ -156,8 +154,9 @@ static int on_token(void *user, int tflags, const char *tok, int n, int start, i
 static int need_vocab(mem_store *st)
 {
     if (st->vocab_stmt) return 1;
-    if (sqlite3_exec(st->db, "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_fts_vocab USING fts5vocab(main, chunks_fts, row)",
-                     NULL, NULL, NULL) != SQLITE_OK)
+    static const char ddl[] =
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunks_fts_vocab USING fts5vocab(main, chunks_fts, row)";
+    if (sqlite3_exec(st->db, ddl, NULL, NULL, NULL) != SQLITE_OK)
         return 0;
     return sqlite3_prepare_v2(st->db, "SELECT doc FROM temp.chunks_fts_vocab WHERE term = ?1", -1, &st->vocab_stmt,
                               NULL) == SQLITE_OK;
