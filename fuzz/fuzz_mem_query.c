@@ -17,7 +17,10 @@
  * - MATCH with it (and bm25() ordering, as the store's search) runs to
  *   the end without any SQLite error: whatever the bytes, they are words
  *   to FTS5, never syntax;
- * - the same text gives the same query twice.
+ * - the same text gives the same query twice;
+ * - mem_fts_words finds as many words, each non-empty, inside the text,
+ *   in order; the AND form (mem_fts_query_except, all) has the same words
+ *   and runs without an error too.
  */
 #include <sqlite3.h>
 #include <string.h>
@@ -89,15 +92,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_check(again && n2 == n && strcmp(again, q) == 0, "deterministic");
     free(again);
 
-    if (n > 0) {
-        sqlite3_bind_text(search, 1, q, -1, SQLITE_STATIC);
+    size_t start[MEM_FTS_TERMS_MAX], wlen[MEM_FTS_TERMS_MAX];
+    const int nw = mem_fts_words((const char *)data, size, start, wlen);
+    fuzz_check(nw == n, "as many word spans as words");
+    for (int i = 0; i < nw; i++)
+        fuzz_check(wlen[i] > 0 && start[i] + wlen[i] <= size && (i == 0 || start[i] > start[i - 1] + wlen[i - 1]),
+                   "word spans non-empty, inside, in order");
+    int na = -1;
+    char *all = mem_fts_query_except((const char *)data, size, NULL, 1, &na);
+    fuzz_check(all && na == n, "the AND form has the same words");
+
+    for (int form = 0; form < 2 && n > 0; form++) {
+        const char *match = form ? all : q;
+        sqlite3_bind_text(search, 1, match, -1, SQLITE_STATIC);
         int rc;
         while ((rc = sqlite3_step(search)) == SQLITE_ROW) fuzz_sink += (uint64_t)sqlite3_column_int64(search, 0);
-        if (rc != SQLITE_DONE) fprintf(stderr, "query %s: %s\n", q, sqlite3_errmsg(db));
+        if (rc != SQLITE_DONE) fprintf(stderr, "query %s: %s\n", match, sqlite3_errmsg(db));
         fuzz_check(rc == SQLITE_DONE, "MATCH runs without an error");
         sqlite3_reset(search);
         sqlite3_clear_bindings(search);
     }
+    free(all);
     free(q);
     return 0;
 }

@@ -10,10 +10,15 @@
  *   - filters (path prefix, kind, time window) in every mode;
  *   - after many puts and removals, the in-memory vectors rank as vectors
  *     loaded afresh do;
- *   - user text that looks like FTS5 syntax never errors.
+ *   - user text that looks like FTS5 syntax never errors;
+ *   - words held by more than a fifth of the chunks (and more than
+ *     MEM_COMMON_MIN_DOCS, lowered here) are left out of the BM25 query
+ *     when a rarer word that some chunk holds is there, and kept when none
+ *     is; common words only are searched AND-first (store_terms.c).
  */
 #include "memory/fts_query.h"
 #include "memory/rank.h"
+#include "memory/store_db.h"
 #include "memory/store_vec.h"
 #include "mem_testutil.h"
 
@@ -381,6 +386,113 @@ static void test_fts_syntax_is_text(void **state)
     remove_dir(dir);
 }
 
+/* "the NAME": "the" is in every chunk, "hill" and "stemmed"/"stems" in a
+ * few, "zeppelin" in none. */
+static void test_common_words(void **state)
+{
+    (void)state;
+    size_t start[MEM_FTS_TERMS_MAX], wlen[MEM_FTS_TERMS_MAX];
+    assert_int_equal(mem_fts_words("  a bc\td ", 10, start, wlen), 3);
+    assert_int_equal(start[1], 4);
+    assert_int_equal(wlen[1], 2);
+    int n;
+    const unsigned char skip[] = {1, 0, 1};
+    char *q = mem_fts_query_except("a bc d", 6, skip, 0, &n);
+    assert_string_equal(q, "\"bc\"");
+    assert_int_equal(n, 1);
+    free(q);
+    q = mem_fts_query_except("a bc d", 6, NULL, 1, &n);
+    assert_string_equal(q, "\"a\" AND \"bc\" AND \"d\"");
+    assert_int_equal(n, 3);
+    free(q);
+
+    /* a memory this small is searched whole: "the" (in most chunks of the
+     * corpus) is not left out for "wifi" (in one) */
+    char *dir = temp_dir();
+    mem_store *st = open_store(dir);
+    put_corpus(st);
+    mem_hit h[50];
+    n = search(st, &(mem_query){.mode = MEM_SEARCH_BM25, .text = "the wifi", .kind = -1}, h, 50);
+    assert_true(n > 2);
+    mem_hits_free(h, n);
+    st->common_min_docs = 1; /* the rest of this test: as a big memory would */
+    n = search(st, &(mem_query){.mode = MEM_SEARCH_BM25, .text = "the wifi", .kind = -1}, h, 50);
+    assert_int_equal(n, 1);
+    mem_hits_free(h, n);
+    mem_store_close(st);
+    remove_dir(dir);
+
+    dir = temp_dir();
+    st = open_store(dir);
+    st->common_min_docs = 1;
+    char *texts[100];
+    for (int i = 0; i < 40; i++) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "the note %d says %s", i,
+                 i % 10 == 3 ? "the hill the hill" : i % 10 == 7 ? "hill" : i == 20 ? "stems" : "nothing");
+        texts[i] = strdup(buf);
+    }
+    put_texts(st, "/c/notes.txt", MEM_TEXT, 40, (const char *const *)texts, 9);
+    for (int i = 0; i < 40; i++) free(texts[i]);
+    mem_hit a[50], b[50];
+    /* with a rare word, the common ones are left out: the ranking is the rare word's, scores and all */
+    const mem_query qa = {.mode = MEM_SEARCH_BM25, .text = "the hill", .kind = -1};
+    const mem_query qb = {.mode = MEM_SEARCH_BM25, .text = "hill", .kind = -1};
+    const int na = search(st, &qa, a, 50), nb = search(st, &qb, b, 50);
+    assert_int_equal(na, 8);
+    assert_int_equal(na, nb);
+    for (int i = 0; i < na; i++) {
+        assert_int_equal(a[i].chunk_id, b[i].chunk_id);
+        assert_true(a[i].score == b[i].score);
+    }
+    mem_hits_free(a, na);
+    mem_hits_free(b, nb);
+    /* the word is looked up as the index holds it: "stemmed" is "stem", in one chunk */
+    assert_int_equal(search(st, &(mem_query){.mode = MEM_SEARCH_BM25, .text = "the says stemming", .kind = -1}, a, 50),
+                     1);
+    mem_hits_free(a, 1);
+    /* common words only: searched as they are */
+    assert_int_equal(search(st, &(mem_query){.mode = MEM_SEARCH_BM25, .text = "the says", .kind = -1}, a, 50), 40);
+    mem_hits_free(a, 40);
+    /* a word no chunk holds does not make the common ones go */
+    assert_int_equal(search(st, &(mem_query){.mode = MEM_SEARCH_BM25, .text = "the zeppelin", .kind = -1}, a, 50), 40);
+    mem_hits_free(a, 40);
+    /* filters too */
+    assert_int_equal(search(st, &(mem_query){.mode = MEM_SEARCH_BM25, .text = "the hill", .path_prefix = "/c/",
+                                            .kind = -1},
+                            a, 50),
+                     8);
+    mem_hits_free(a, 8);
+
+    /* common words only: first the chunks that hold them all, when there
+     * are as many as the candidates wanted (mem_search_candidates(10) =
+     * 50); else all that hold any */
+    for (int f = 0; f < 3; f++) {
+        for (int i = 0; i < 100; i++) {
+            const int j = f * 100 + i;
+            char buf[128];
+            snprintf(buf, sizeof buf, "entry %d%s%s%s", j, j % 2 == 0 ? " alpha" : "", j % 3 != 2 ? " beta" : "",
+                     j % 4 == 1 ? " gamma" : "");
+            texts[i] = strdup(buf);
+        }
+        char path[64];
+        snprintf(path, sizeof path, "/c/more%d.txt", f);
+        put_texts(st, path, MEM_TEXT, 100, (const char *const *)texts, 10 + (uint64_t)f);
+        for (int i = 0; i < 100; i++) free(texts[i]);
+    }
+    /* alpha and beta: 100 chunks hold both */
+    n = search(st, &(mem_query){.mode = MEM_SEARCH_BM25, .text = "alpha beta", .kind = -1}, a, 10);
+    assert_int_equal(n, 10);
+    for (int i = 0; i < n; i++) assert_true(strstr(a[i].text, "alpha") && strstr(a[i].text, "beta"));
+    mem_hits_free(a, n);
+    /* alpha and gamma: none holds both */
+    n = search(st, &(mem_query){.mode = MEM_SEARCH_BM25, .text = "alpha gamma", .kind = -1}, a, 10);
+    assert_int_equal(n, 10);
+    mem_hits_free(a, n);
+    mem_store_close(st);
+    remove_dir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_index_in_step),
         cmocka_unit_test(test_fts_syntax_is_text),
+        cmocka_unit_test(test_common_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,4 +35,14 @@
  * nothing to search: the query is "" and must not be run. */
 char *mem_fts_query(const char *text, size_t len, int *n_terms);
 
+/* The words mem_fts_query reads from len bytes of text, in order: word i
+ * is text[start[i] .. start[i] + wlen[i]) (start and wlen have room for
+ * MEM_FTS_TERMS_MAX). Returns how many. */
+int mem_fts_words(const char *text, size_t len, size_t *start, size_t *wlen);
+
+/* mem_fts_query without the words i for which skip[i] is nonzero (skip
+ * NULL: none skipped), the words joined by AND if all is nonzero (chunks
+ * that hold every one), else by OR; *n_terms counts the words kept. */
+char *mem_fts_query_except(const char *text, size_t len, const unsigned char *skip, int all, int *n_terms);
+
 #endif

@@ -381,6 +381,7 @@ mote_status mem_store_open(const char *dir, const mem_store_opts *opts, mem_stor
 void mem_store_close(mem_store *st)
 {
     if (!st) return;
+    if (st->db) mem_store_terms_free(st);
     sqlite3_close_v2(st->db); /* NULL is a no-op */
     mem_vec_free(&st->vec);
     free(st->path);

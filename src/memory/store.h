@@ -147,7 +147,9 @@ void mem_sources_free(mem_source_info *s, int n);
 
 enum mem_search_mode {
     MEM_SEARCH_HYBRID, /* reciprocal rank fusion of the BM25 and vector rankings (rank.h) */
-    MEM_SEARCH_BM25,   /* the text's words, FTS5 BM25 */
+    MEM_SEARCH_BM25,   /* the text's words, FTS5 BM25 (words held by more than a fifth of the
+                        * chunks, and 2000 of them, left out when rarer ones are there; common
+                        * words only: the chunks holding all of them first; store_terms.c) */
     MEM_SEARCH_VECTOR, /* the query vector, approximate cosine */
 };
 

@@ -18,6 +18,19 @@ struct mem_store {
     int vec_stale;        /* 1: vec is behind the database; reload before the next search */
     int64_t data_version; /* PRAGMA data_version when vec was last in step (another
                            * connection's commit changes it; our own do not) */
+    /* store_terms.c: chunks_fts's tokenizer and the document-frequency lookup */
+    struct mem_fts5_tokenizer {
+        int (*xCreate)(void *, const char **azArg, int nArg, void **ppOut);
+        void (*xDelete)(void *);
+        int (*xTokenize)(void *, void *pCtx, int flags, const char *pText, int nText,
+                         int (*xToken)(void *pCtx, int tflags, const char *pToken, int nToken, int iStart,
+                                       int iEnd));
+    } fts_tok_api;            /* fts5.h's fts5_tokenizer (the system does not install fts5.h) */
+    void *fts_tok;            /* the tokenizer made with it, or NULL */
+    int fts_tok_failed;       /* 1: FTS5 gave no tokenizer; words are never left out */
+    sqlite3_stmt *vocab_stmt; /* SELECT doc FROM temp.chunks_fts_vocab WHERE term = ?1 */
+    int64_t common_min_docs;  /* the fewest chunks a common word is in; 0: MEM_COMMON_MIN_DOCS
+                               * (store_terms.c); tests set it lower */
 };
 
 /* A failure with SQLite's message: "memory: PATH: what: errmsg", with a
@@ -32,6 +45,14 @@ mote_status mem_store_prepare(mem_store *st, const char *sql, sqlite3_stmt **out
 int64_t mem_store_meta_int(mem_store *st, const char *key, int64_t def);
 /* PRAGMA data_version, or -1 on error. */
 int64_t mem_store_data_version(mem_store *st);
+/* Mark in skip[i] (room for MEM_FTS_TERMS_MAX) the words of text, as
+ * mem_fts_words splits them, that a BM25 search leaves out because they
+ * are common (store_terms.c says when); returns how many (0: none).
+ * *all_common 1: two or more words, every one common (none left out):
+ * search the chunks holding all of them first. */
+int mem_store_common_words(mem_store *st, const char *text, size_t len, unsigned char *skip, int *all_common);
+/* Free what mem_store_common_words made (on close). */
+void mem_store_terms_free(mem_store *st);
 /* Unix seconds now. */
 int64_t mem_store_now(void);
 

@@ -39,7 +39,9 @@ typedef struct ranking {
  * BM25
  * ---------------------------------------------------------------------- */
 
-static const char bm25_sql[] =
+/* With a filter: the chunk's row and its source's are read for every
+ * match, which costs more than the ranking itself. */
+static const char bm25_filtered_sql[] =
     "SELECT c.id, bm25(chunks_fts) FROM chunks_fts "
     "JOIN chunks c ON c.id = chunks_fts.rowid JOIN sources s ON s.id = c.source_id "
     "WHERE chunks_fts MATCH ?1 "
@@ -50,35 +52,62 @@ static const char bm25_sql[] =
     "     AND (CASE WHEN c.t_hi > c.t_lo THEN c.t_hi ELSE c.t_lo + 1 END) > ?5)) "
     "ORDER BY bm25(chunks_fts), c.id LIMIT ?7";
 
-static mote_status bm25_ranking(mem_store *st, const mem_query *q, int n, ranking *out)
+/* Without one, the index alone: its rowid is the chunk's id (external
+ * content, store.c), and every indexed row is a chunk. */
+static const char bm25_sql[] =
+    "SELECT rowid, bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?1 "
+    "ORDER BY bm25(chunks_fts), rowid LIMIT ?7";
+
+static int has_filter(const mem_query *q)
 {
-    int n_terms;
-    char *match = mem_fts_query(q->text, q->text ? strlen(q->text) : 0, &n_terms);
-    if (!match) return mote_fail(MOTE_E_NOMEM, "memory: out of memory");
-    if (n_terms == 0) {
-        free(match);
-        return MOTE_OK; /* blank text: nothing to rank */
-    }
+    return (q->path_prefix && q->path_prefix[0]) || q->kind >= 0 || q->has_time;
+}
+
+/* The best n chunks for one FTS5 query, appended to out. */
+static mote_status bm25_run(mem_store *st, const mem_query *q, const char *match, int n, ranking *out)
+{
+    const int filtered = has_filter(q);
     sqlite3_stmt *s;
-    mote_status rc = mem_store_prepare(st, bm25_sql, &s, "full-text search");
-    if (rc != MOTE_OK) {
-        free(match);
-        return rc;
-    }
+    MOTE_TRY(mem_store_prepare(st, filtered ? bm25_filtered_sql : bm25_sql, &s, "full-text search"));
     sqlite3_bind_text(s, 1, match, -1, SQLITE_STATIC);
-    if (q->path_prefix && q->path_prefix[0]) sqlite3_bind_text(s, 2, q->path_prefix, -1, SQLITE_STATIC);
-    if (q->kind >= 0) sqlite3_bind_text(s, 3, mem_kind_name((enum mem_kind)q->kind), -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 4, q->has_time != 0);
-    sqlite3_bind_int64(s, 5, q->t_lo);
-    sqlite3_bind_int64(s, 6, q->t_hi);
+    if (filtered) {
+        if (q->path_prefix && q->path_prefix[0]) sqlite3_bind_text(s, 2, q->path_prefix, -1, SQLITE_STATIC);
+        if (q->kind >= 0) sqlite3_bind_text(s, 3, mem_kind_name((enum mem_kind)q->kind), -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 4, q->has_time != 0);
+        sqlite3_bind_int64(s, 5, q->t_lo);
+        sqlite3_bind_int64(s, 6, q->t_hi);
+    }
     sqlite3_bind_int(s, 7, n);
     int step;
+    mote_status rc = MOTE_OK;
     while ((step = sqlite3_step(s)) == SQLITE_ROW && out->n < n) {
         out->id[out->n] = sqlite3_column_int64(s, 0);
         out->score[out->n++] = -sqlite3_column_double(s, 1);
     }
     if (step != SQLITE_ROW && step != SQLITE_DONE) rc = mem_store_fail(st, "full-text search");
     sqlite3_finalize(s);
+    return rc;
+}
+
+static mote_status bm25_ranking(mem_store *st, const mem_query *q, int n, ranking *out)
+{
+    const size_t len = q->text ? strlen(q->text) : 0;
+    unsigned char skip[MEM_FTS_TERMS_MAX];
+    int all_common, n_terms;
+    /* words too common to be worth scoring (store_terms.c) */
+    mem_store_common_words(st, q->text, len, skip, &all_common);
+    mote_status rc = MOTE_OK;
+    if (all_common) { /* common words only: the chunks holding them all first */
+        char *match = mem_fts_query_except(q->text, len, NULL, 1, &n_terms);
+        if (!match) return mote_fail(MOTE_E_NOMEM, "memory: out of memory");
+        rc = bm25_run(st, q, match, n, out);
+        free(match);
+        if (rc != MOTE_OK || out->n == n) return rc;
+        out->n = 0; /* too few: the whole OR query */
+    }
+    char *match = mem_fts_query_except(q->text, len, skip, 0, &n_terms);
+    if (!match) return mote_fail(MOTE_E_NOMEM, "memory: out of memory");
+    if (n_terms > 0) rc = bm25_run(st, q, match, n, out); /* else blank text: nothing to rank */
     free(match);
     return rc;
 }
