@@ -223,6 +223,19 @@ static void test_encoder_refusals(void **state)
     assert_int_equal(mote_embed(e, &four, NULL, 1, w, NULL), MOTE_OK);
     assert_memory_equal(cut, w, sizeof cut);
     assert_int_equal(mote_embed(e, NULL, NULL, 1, v, NULL), MOTE_E_INVALID);
+    /* more texts than a pass holds: several passes, each text's bits as alone */
+    mote_embedder *e2 = NULL;
+    ep = mote_embed_default_params();
+    ep.n_seq_max = 2;
+    assert_int_equal(mote_embedder_create(m, &ep, &e2), MOTE_OK);
+    const char *five[] = {"one", "two words", "three more words", four, text};
+    float many[5][64], alone[64];
+    assert_int_equal(mote_embed(e2, five, NULL, 5, &many[0][0], NULL), MOTE_OK);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(mote_embed(e, &five[i], NULL, 1, alone, NULL), MOTE_OK);
+        assert_memory_equal(many[i], alone, sizeof alone);
+    }
+    mote_embedder_free(e2);
     assert_int_equal(mote_embed(e, NULL, NULL, 0, NULL, NULL), MOTE_OK);
     mote_embedder_free(e);
     mote_model_close(m);

@@ -178,31 +178,25 @@ mote_status mote_embed(mote_embedder *e, const char *const *texts, const size_t 
     if (!e || n < 0 || (n > 0 && (!texts || !out))) return mote_fail(MOTE_E_INVALID, "mote_embed: bad argument");
     int64_t total = 0;
     int first = 0, packed = 0, used = 0; /* the pass: texts first.., `packed` of them, `used` tokens */
-    for (int i = 0; i <= n; i++) {
-        tokbuf *b = i < n ? &e->toks[packed < e->n_seq ? packed : 0] : NULL;
-        if (i < n) {
-            if (!texts[i]) return mote_fail(MOTE_E_INVALID, "mote_embed: text %d is NULL", i);
-            /* a text that does not fit closes the pass first */
-            tokbuf probe = {0};
-            mote_status st = tokenize_text(e, texts[i], lens ? lens[i] : strlen(texts[i]), i, &probe);
-            if (st == MOTE_OK && packed > 0 && (packed == e->n_seq || used + (int)probe.n > e->n_batch)) {
-                st = run_pass(e, packed, out + (size_t)first * e->dim);
-                first = i, packed = used = 0;
-                b = &e->toks[0];
-            }
-            if (st != MOTE_OK) {
-                tokbuf_free(&probe);
-                return st;
-            }
-            tokbuf_free(b);
-            *b = probe;
-            used += (int)b->n;
-            total += (int64_t)b->n;
-            packed++;
-        } else if (packed > 0) {
-            MOTE_TRY(run_pass(e, packed, out + (size_t)first * e->dim));
+    for (int i = 0; i < n; i++) {
+        if (!texts[i]) return mote_fail(MOTE_E_INVALID, "mote_embed: text %d is NULL", i);
+        tokbuf t = {0};
+        mote_status st = tokenize_text(e, texts[i], lens ? lens[i] : strlen(texts[i]), i, &t);
+        /* a text that does not fit closes the pass first */
+        if (st == MOTE_OK && packed > 0 && (packed == e->n_seq || used + (int)t.n > e->n_batch)) {
+            st = run_pass(e, packed, out + (size_t)first * e->dim);
+            first = i, packed = used = 0;
         }
+        if (st != MOTE_OK) {
+            tokbuf_free(&t);
+            return st;
+        }
+        tokbuf_free(&e->toks[packed]);
+        e->toks[packed++] = t;
+        used += (int)t.n;
+        total += (int64_t)t.n;
     }
+    if (packed > 0) MOTE_TRY(run_pass(e, packed, out + (size_t)first * e->dim));
     if (n_tokens) *n_tokens = total;
     return MOTE_OK;
 }

@@ -165,12 +165,8 @@ int64_t mem_store_meta_int(mem_store *st, const char *key, int64_t def)
 /* The meta value for key into buf (cap bytes), "" if absent. */
 static void meta_text(mem_store *st, const char *key, char *buf, size_t cap)
 {
-    sqlite3_stmt *s;
-    buf[0] = '\0';
-    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = ?1", -1, &s, NULL) != SQLITE_OK) return;
-    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) == SQLITE_ROW) snprintf(buf, cap, "%s", text_col(s, 0));
-    sqlite3_finalize(s);
+    int found;
+    if (mem_store_meta_get(st, key, buf, cap, &found) != MOTE_OK) buf[0] = '\0';
 }
 
 /* Keys of the meta table the store writes itself. */
