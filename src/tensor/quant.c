@@ -119,6 +119,25 @@ mote_status quantize_row(uint32_t type, const float *src, void *dst, int64_t n)
     return MOTE_OK;
 }
 
+mote_status quantize_rows(uint32_t type, const float *src, void *dst, int64_t nrows,
+                          int64_t n_per_row, const float *imatrix, size_t *written)
+{
+    quantize_row_fn fn = tensor_quantizer(type);
+    if (!fn)
+        return mote_fail(MOTE_E_UNSUPPORTED, "quantize: type %s (%u) is not supported",
+                         ggml_type_name(type), type);
+    MOTE_TRY(tensor_row_check(type, n_per_row));
+    if (imatrix && type != GGML_TYPE_F32 && type != GGML_TYPE_F16 && type != GGML_TYPE_BF16)
+        return mote_fail(MOTE_E_UNSUPPORTED,
+                         "quantize: importance weights for type %s are not supported yet",
+                         ggml_type_name(type));
+    size_t row_size = ggml_row_size(type, n_per_row);
+    for (int64_t r = 0; r < nrows; r++)
+        fn(src + r * n_per_row, (uint8_t *)dst + (size_t)r * row_size, n_per_row);
+    if (written) *written = (size_t)nrows * row_size;
+    return MOTE_OK;
+}
+
 /* ------------------------------------------------------------------------
  * F32, F16, BF16
  * ---------------------------------------------------------------------- */

@@ -281,4 +281,13 @@ mote_status tensor_row_check(uint32_t type, int64_t n);
 mote_status dequantize_row(uint32_t type, const void *src, float *dst, int64_t n);
 mote_status quantize_row(uint32_t type, const float *src, void *dst, int64_t n);
 
+/* Quantize nrows rows of n_per_row elements each into dst (nrows row sizes
+ * of type), as ggml_quantize_chunk does for a model file: imatrix, when not
+ * NULL, holds n_per_row importance weights (mean squared activations of each
+ * input column) that steer the types' scale searches. *written (may be NULL)
+ * receives the bytes written. MOTE_E_UNSUPPORTED for a type without a
+ * quantizer, MOTE_E_INVALID for rows that are not whole blocks. */
+mote_status quantize_rows(uint32_t type, const float *src, void *dst, int64_t nrows,
+                          int64_t n_per_row, const float *imatrix, size_t *written);
+
 #endif
