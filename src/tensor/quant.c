@@ -206,6 +206,29 @@ static void block_weights(const float *xb, const float *qw, float sigma2, float 
     for (int j = 0; j < 32; j++) weight[j] = qw[j] * sqrtf(sigma2 + xb[j] * xb[j]);
 }
 
+/* One block of the weighted Q4_0/Q5_0: the symmetric search (make_qx_quants)
+ * over 2*nmax levels, stored 0..2*nmax-1 in L; returns the F16 scale (as
+ * found: there is no re-quantization against it). */
+static mote_f16 symmetric_block_weighted(const float *xb, const float *qw, float sigma2, int nmax,
+                                         uint8_t *L)
+{
+    float weight[32];
+    block_weights(xb, qw, sigma2, weight);
+    return fp32_to_fp16(quant_fit_symmetric(32, nmax, xb, weight, (int8_t *)L));
+}
+
+/* One block of the weighted Q4_1/Q5_1: the affine search (make_qkx3_quants,
+ * 37 steps) over levels 0..nmax into L; the F16 scale and min (added). */
+static void affine_block_weighted(const float *xb, const float *qw, float sigma2, int nmax,
+                                  uint8_t *L, mote_f16 *d, mote_f16 *m)
+{
+    float weight[32], min;
+    uint8_t Laux[32];
+    block_weights(xb, qw, sigma2, weight);
+    *d = fp32_to_fp16(quant_fit_affine(32, nmax, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, 0));
+    *m = fp32_to_fp16(-min);
+}
+
 void q4_0_dequantize(const void *src, float *dst, int64_t n)
 {
     const block_q4_0 *b = src;
@@ -242,9 +265,7 @@ void q4_0_quantize(const float *src, void *dst, int64_t n)
     }
 }
 
-/* ggml's quantize_row_q4_0_impl: the symmetric search (make_qx_quants)
- * over 16 levels with the block's importance weights; the scale is stored
- * as found (no re-quantization against the F16 scale). */
+/* ggml's quantize_row_q4_0_impl. */
 void q4_0_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw)
 {
     if (!qw) {
@@ -253,12 +274,10 @@ void q4_0_quantize_weighted(const float *src, void *dst, int64_t n, const float 
     }
     block_q4_0 *b = dst;
     const float sigma2 = row_mean_square(src, n);
-    float weight[QK4_0];
-    int8_t L[QK4_0];
+    uint8_t L[QK4_0];
     for (int64_t i = 0; i < n / QK4_0; i++, src += QK4_0, qw += QK4_0) {
-        block_weights(src, qw, sigma2, weight);
-        b[i].d = fp32_to_fp16(quant_fit_symmetric(QK4_0, 8, src, weight, L));
-        quant_pack_nibbles32((const uint8_t *)L, b[i].qs);
+        b[i].d = symmetric_block_weighted(src, qw, sigma2, 8, L);
+        quant_pack_nibbles32(L, b[i].qs);
     }
 }
 
@@ -294,8 +313,7 @@ void q4_1_quantize(const float *src, void *dst, int64_t n)
     }
 }
 
-/* ggml's quantize_row_q4_1_impl: the weighted affine search
- * (make_qkx3_quants, 37 steps) over 16 levels. */
+/* ggml's quantize_row_q4_1_impl. */
 void q4_1_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw)
 {
     if (!qw) {
@@ -304,13 +322,9 @@ void q4_1_quantize_weighted(const float *src, void *dst, int64_t n, const float 
     }
     block_q4_1 *b = dst;
     const float sigma2 = row_mean_square(src, n);
-    float weight[QK4_1], min;
-    uint8_t L[QK4_1], Laux[QK4_1];
+    uint8_t L[QK4_1];
     for (int64_t i = 0; i < n / QK4_1; i++, src += QK4_1, qw += QK4_1) {
-        block_weights(src, qw, sigma2, weight);
-        const float d = quant_fit_affine(QK4_1, 15, src, weight, L, &min, Laux, -0.9f, 0.05f, 36, 0);
-        b[i].d = fp32_to_fp16(d);
-        b[i].m = fp32_to_fp16(-min);
+        affine_block_weighted(src, qw, sigma2, 15, L, &b[i].d, &b[i].m);
         quant_pack_nibbles32(L, b[i].qs);
     }
 }
@@ -386,7 +400,7 @@ void q5_0_quantize(const float *src, void *dst, int64_t n)
     }
 }
 
-/* ggml's quantize_row_q5_0_impl: as the weighted Q4_0, over 32 levels. */
+/* ggml's quantize_row_q5_0_impl. */
 void q5_0_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw)
 {
     if (!qw) {
@@ -395,12 +409,10 @@ void q5_0_quantize_weighted(const float *src, void *dst, int64_t n, const float 
     }
     block_q5_0 *b = dst;
     const float sigma2 = row_mean_square(src, n);
-    float weight[QK5_0];
-    int8_t L[QK5_0];
+    uint8_t L[QK5_0];
     for (int64_t i = 0; i < n / QK5_0; i++, src += QK5_0, qw += QK5_0) {
-        block_weights(src, qw, sigma2, weight);
-        b[i].d = fp32_to_fp16(quant_fit_symmetric(QK5_0, 16, src, weight, L));
-        q5_pack((const uint8_t *)L, b[i].qs, b[i].qh);
+        b[i].d = symmetric_block_weighted(src, qw, sigma2, 16, L);
+        q5_pack(L, b[i].qs, b[i].qh);
     }
 }
 
@@ -437,7 +449,7 @@ void q5_1_quantize(const float *src, void *dst, int64_t n)
     }
 }
 
-/* ggml's quantize_row_q5_1_impl: as the weighted Q4_1, over 32 levels. */
+/* ggml's quantize_row_q5_1_impl. */
 void q5_1_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw)
 {
     if (!qw) {
@@ -446,13 +458,9 @@ void q5_1_quantize_weighted(const float *src, void *dst, int64_t n, const float 
     }
     block_q5_1 *b = dst;
     const float sigma2 = row_mean_square(src, n);
-    float weight[QK5_1], min;
-    uint8_t L[QK5_1], Laux[QK5_1];
+    uint8_t L[QK5_1];
     for (int64_t i = 0; i < n / QK5_1; i++, src += QK5_1, qw += QK5_1) {
-        block_weights(src, qw, sigma2, weight);
-        const float d = quant_fit_affine(QK5_1, 31, src, weight, L, &min, Laux, -0.9f, 0.05f, 36, 0);
-        b[i].d = fp32_to_fp16(d);
-        b[i].m = fp32_to_fp16(-min);
+        affine_block_weighted(src, qw, sigma2, 31, L, &b[i].d, &b[i].m);
         q5_pack(L, b[i].qs, b[i].qh);
     }
 }
