@@ -70,7 +70,8 @@ MOTE_API const char *mote_synth_model_about(int i);
 typedef enum mote_share_merge {
     MOTE_SHARE_MEAN = 0,   /* the element-wise mean of the layers' weights (in F32), requantized to the
                             * most precise of their types */
-    MOTE_SHARE_MEDOID = 1, /* a copy of the layer whose weights are most similar to the others' */
+    MOTE_SHARE_MEDOID = 1, /* a copy of the layer whose weights are most similar to the others' (the
+                            * default: on trained models it keeps far more, see QUALITY.md) */
 } mote_share_merge;
 
 typedef struct mote_share_params {
@@ -82,7 +83,7 @@ typedef struct mote_share_params {
      * grouping; entries 0..layers-1). */
     const int *block_map;
     int block_map_len;
-    int merge;              /* enum mote_share_merge */
+    int merge;              /* enum mote_share_merge (default MOTE_SHARE_MEDOID) */
     int n_threads;          /* 0: the process's pool */
     /* Called as the work goes on: first (done, total) layer pairs measured
      * (total an upper bound), then bytes of the file written; may be NULL.

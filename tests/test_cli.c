@@ -1857,7 +1857,7 @@ static void test_share_cli(void **state)
     expect_status(&p, 0);
     expect_contains(p.out, "0-1 ");
     expect_contains(p.out, "3-4 ");
-    expect_contains(p.out, "5 layers on 3 stored blocks (mean)");
+    expect_contains(p.out, "5 layers on 3 stored blocks (medoid)");
     expect_contains(p.out, "block 0: layer");
     expect_contains(p.out, "block 2: layer");
     proc_free(&p);

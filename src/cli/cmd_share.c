@@ -10,19 +10,22 @@
 #include "cli/cli.h"
 #include "mote_tools.h"
 
-/* The progress of the two phases (measuring, writing) on lines of their
- * own: the library's count starts again from 0 when it starts writing. */
+/* The progress of the two phases (measuring layer pairs, writing bytes)
+ * on lines of their own: the library's total changes when it starts
+ * writing. */
 typedef struct share_progress {
     cli_progress phase[2];
-    int at;
-    uint64_t last;
+    int at;             /* -1 before the first call */
+    uint64_t total;     /* of the phase at */
 } share_progress;
 
 static int share_progress_fn(void *user, uint64_t done, uint64_t total)
 {
     share_progress *p = user;
-    if (done < p->last && p->at == 0) p->at = 1;
-    p->last = done;
+    if (p->at == 0 && total != p->total) /* measured: fewer pairs than the bound may be needed */
+        cli_progress_fn(&p->phase[0], p->total, p->total);
+    if (p->at < 0 || (p->at == 0 && total != p->total)) p->at++;
+    p->total = total;
     return cli_progress_fn(&p->phase[p->at], done, total);
 }
 
@@ -57,14 +60,15 @@ static void print_blocks(const mote_share_result *r)
 int cmd_share(int argc, char **argv)
 {
     mote_share_params p = mote_share_default_params();
-    const char *similarity = "weights", *merge = "mean", *map_text = NULL;
+    const char *similarity = "weights", *merge = "medoid", *map_text = NULL;
     const char *pos[2] = {0};
     const cli_opt opts[] = {
         {0, "blocks", ARG_INT, &p.n_blocks, "N", "stored blocks to keep (1 to the model's layers)", 1, 1 << 24, NULL},
         {0, "similarity", ARG_STRING, &similarity, "HOW",
          "how alike two layers are: weights (mean cosine of their weight matrices; the default)", 0, 0, NULL},
         {0, "merge", ARG_STRING, &merge, "HOW",
-         "a run's block: mean (of its layers' weights, requantized; default) or medoid", 0, 0, NULL},
+         "a run's block: medoid (a copy of its most typical layer's; default) or mean (of its layers' "
+         "weights, requantized)", 0, 0, NULL},
         {0, "map", ARG_STRING, &map_text, "LIST",
          "share as given instead: one block number per layer, e.g. 0,0,1,1,2", 0, 0, NULL},
         {'t', "threads", ARG_INT, &p.n_threads, "N", "worker threads (default: all CPUs)", 1, MOTE_N_THREADS_MAX,
@@ -81,7 +85,9 @@ int cmd_share(int argc, char **argv)
         .notes = "Layer similarity is the mean cosine of the two layers' weight matrices (F32 after\n"
                  "dequantizing); runs merge by the mean similarity of their layers. The file keeps\n"
                  "block_count as the number of layers and maps each layer to its block with the\n"
-                 "key mote.block_map. --blocks equal to the layer count writes the same weights.",
+                 "key mote.block_map. --blocks equal to the layer count writes the same weights.\n"
+                 "Layers trained apart lose much when they share a block (QUALITY.md): sharing\n"
+                 "is meant for models trained with it, as MobileLLM's are.",
         .opts = opts,
         .min_pos = 2,
         .max_pos = 2,
@@ -107,7 +113,7 @@ int cmd_share(int argc, char **argv)
     p.in_path = pos[0];
     p.out_path = pos[1];
 
-    share_progress prog = {.at = 0};
+    share_progress prog = {.at = -1};
     cli_progress_init(&prog.phase[0], "measuring");
     cli_progress_init(&prog.phase[1], "writing");
     cli_catch_interrupt();
