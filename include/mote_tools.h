@@ -1,7 +1,7 @@
 /*
  * mote_tools.h — the toolkit part of libmote's public API: tools that make
- * and change model files (synthetic models today; quantization, pruning
- * and kernel tuning as they come). Applications that only run models need
+ * and change model files (synthetic models, weight sharing; quantization,
+ * pruning and kernel tuning as they come). Applications that only run models need
  * mote.h alone.
  */
 #ifndef MOTE_TOOLS_H
@@ -61,6 +61,61 @@ MOTE_API mote_status mote_synth(const mote_synth_params *params);
  * NULL past the end or for i < 0 (i from 0). */
 MOTE_API const char *mote_synth_model_name(int i);
 MOTE_API const char *mote_synth_model_about(int i);
+
+/* ------------------------------------------------------------------------
+ * Weight sharing: several layers on one stored block of weights
+ * ---------------------------------------------------------------------- */
+
+/* How a run of layers becomes one stored block. */
+typedef enum mote_share_merge {
+    MOTE_SHARE_MEAN = 0,   /* the element-wise mean of the layers' weights (in F32), requantized to the
+                            * most precise of their types */
+    MOTE_SHARE_MEDOID = 1, /* a copy of the layer whose weights are most similar to the others' (the
+                            * default: on trained models it keeps far more, see QUALITY.md) */
+} mote_share_merge;
+
+typedef struct mote_share_params {
+    const char *in_path;    /* the model (GGUF) */
+    const char *out_path;   /* GGUF written (replaced if present; never half-written) */
+    int n_blocks;           /* stored blocks to keep, 1..layers (with block_map: 0 or its count) */
+    /* NULL: the runs are chosen by similarity; else block_map_len entries,
+     * one per layer, layers with equal entries sharing a block (any
+     * grouping; entries 0..layers-1). */
+    const int *block_map;
+    int block_map_len;
+    int merge;              /* enum mote_share_merge (default MOTE_SHARE_MEDOID) */
+    int n_threads;          /* 0: the process's pool */
+    /* Called as the work goes on: first (done, total) layer pairs measured
+     * (total an upper bound), then bytes of the file written; may be NULL.
+     * Cancelling leaves no output file. */
+    mote_progress_fn progress;
+    void *progress_user;
+} mote_share_params;
+
+typedef struct mote_share_result {
+    int n_layer;            /* layers of the model (and of the file written) */
+    int n_blocks;           /* stored blocks written */
+    int *block_map;         /* (n_layer) the stored block of each layer, as written */
+    float *similarity;      /* (n_layer - 1) similarity of layers i and i+1 of the input, in [-1, 1] */
+} mote_share_result;
+
+MOTE_API mote_share_params mote_share_default_params(void);
+
+/* Write a model whose layers share stored blocks (the mote.block_map key,
+ * README "Weight sharing"): each run of layers becomes one block, blk.B.*,
+ * and block_count stays the number of layers; every other tensor and key
+ * is copied. By similarity, adjacent runs merge, the most alike on average
+ * first, until n_blocks remain; layer similarity is the mean cosine of the
+ * two layers' 2-D weight matrices (F32 after dequantizing). A run whose
+ * layers read one block of the input is copied byte for byte, so n_blocks
+ * equal to the layer count writes the same weights. The input may itself
+ * share blocks; its blocks must all hold the same tensors and shapes.
+ * MOTE_E_INVALID for bad parameters (n_blocks outside 1..layers),
+ * MOTE_E_FORMAT / MOTE_E_UNSUPPORTED for a file mote cannot load,
+ * MOTE_E_CANCELLED from progress. Free *result with mote_share_result_free
+ * (also after a failure: it is then empty). */
+MOTE_API mote_status mote_share(const mote_share_params *params, mote_share_result *result);
+MOTE_API void mote_share_result_free(mote_share_result *result);
 
 #ifdef __cplusplus
 }

@@ -1811,6 +1811,74 @@ static void test_synth_cli(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * share
+ * ---------------------------------------------------------------------- */
+
+/* share: a true --help, clean errors, and a file the other verbs open that
+ * says which layers share which block. */
+static void test_share_cli(void **state)
+{
+    proc p = RUN("share", "--help");
+    expect_status(&p, 0);
+    static const char *const help[] = {"usage: mote share IN OUT --blocks N", "--blocks", "--similarity",
+                                       "--merge", "--map", "-t", "medoid", "mote.block_map"};
+    for (size_t i = 0; i < sizeof help / sizeof help[0]; i++) expect_contains(p.out, help[i]);
+    proc_free(&p);
+    expect_usage_error(RUN("share", "in.gguf", "out.gguf"));                    /* no --blocks */
+    expect_usage_error(RUN("share", "in.gguf", "--blocks", "2"));               /* no OUT */
+    expect_usage_error(RUN("share", "in.gguf", "out.gguf", "--blocks", "0"));
+    expect_usage_error(RUN("share", "in.gguf", "out.gguf", "--blocks", "2", "--merge", "median"));
+    expect_usage_error(RUN("share", "in.gguf", "out.gguf", "--blocks", "2", "--similarity", "vibes"));
+    expect_usage_error(RUN("share", "in.gguf", "out.gguf", "--map", "0,x,1"));
+
+    SKIP_WITHOUT_SHARED();
+    char out[4096];
+    const char *dir = getenv("TMPDIR");
+    snprintf(out, sizeof out, "%s/mote-cli-share-%d.gguf", dir && *dir ? dir : "/tmp", (int)getpid());
+    char *model = model_path("stories260K.gguf");
+    p = RUN("share", model, out, "--blocks", "6"); /* more blocks than layers */
+    expect_status(&p, 1);
+    expect_contains(p.err, "mote: share: 6 stored blocks asked for");
+    expect_contains(p.err, "has 5 layers, so 1..5");
+    assert_int_not_equal(access(out, F_OK), 0);
+    proc_free(&p);
+    p = RUN("share", shared_path("golden/story.txt"), out, "--blocks", "2"); /* not GGUF */
+    expect_status(&p, 1);
+    expect_contains(p.err, "mote: ");
+    expect_contains(p.err, "story.txt");
+    proc_free(&p);
+    p = RUN("share", model, out, "--map", "0,0,1"); /* 3 entries for 5 layers */
+    expect_status(&p, 1);
+    expect_contains(p.err, "3 entries, but");
+    assert_int_not_equal(access(out, F_OK), 0);
+    proc_free(&p);
+
+    p = RUN("share", model, out, "--blocks", "3", "-t", "1");
+    expect_status(&p, 0);
+    expect_contains(p.out, "0-1 ");
+    expect_contains(p.out, "3-4 ");
+    expect_contains(p.out, "5 layers on 3 stored blocks (medoid)");
+    expect_contains(p.out, "block 0: layer");
+    expect_contains(p.out, "block 2: layer");
+    proc_free(&p);
+    p = RUN("info", out);
+    expect_status(&p, 0);
+    expect_contains(p.out, "layers:          5, sharing 3 stored blocks (mote.block_map)\n");
+    proc_free(&p);
+    p = RUN("run", out, "-p", "Once upon a time", "-n", "4", "--temp", "0");
+    expect_status(&p, 0);
+    proc_free(&p);
+    p = RUN("share", model, out, "--map", "0,1,0,1,2", "--merge", "medoid");
+    expect_status(&p, 0);
+    expect_contains(p.out, "block 0: layers 0 2\n");
+    expect_contains(p.out, "block 1: layers 1 3\n");
+    expect_contains(p.out, "block 2: layer 4\n");
+    proc_free(&p);
+    unlink(out);
+    free(model);
+}
+
+/* ------------------------------------------------------------------------
  * embed
  * ---------------------------------------------------------------------- */
 
@@ -1948,6 +2016,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bench_synth_help),
         cmocka_unit_test(test_bench_json),
         cmocka_unit_test(test_synth_cli),
+        cmocka_unit_test(test_share_cli),
         cmocka_unit_test(test_embed_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
