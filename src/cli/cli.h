@@ -34,6 +34,7 @@ int cmd_embed(int argc, char **argv);
 int cmd_memory(int argc, char **argv);
 int cmd_mcp(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
+int cmd_kld(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
