@@ -6,12 +6,14 @@
  * through the public session API; PPL(base) is mote_perplexity's and
  * within 1% of llama.cpp's golden perplexities; Q4_0 strays further than
  * Q8_0; different vocabularies, short texts, missing files and
- * cancelling are refused.
+ * cancelling are refused; and where bench/build/llama-kld is built (make
+ * -C bench), llama.cpp's logits on the same chunks give the same numbers.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mote_tools.h"
 #include "testutil.h"
@@ -442,6 +444,68 @@ static void test_progress_and_cancel(void **state)
     free(t);
 }
 
+/* The value of "key" in a flat JSON object, a key per line. */
+static double json_number(const char *json, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *at = strstr(json, pat);
+    if (!at) fail_msg("no %s in %s", key, json);
+    return strtod(at + strlen(pat), NULL);
+}
+
+/* llama.cpp (bench/llama_kld.c on libllama, its default F16 cache as
+ * mote_kld's) on the same chunks: the same PPLs to 0.5%, mean and largest
+ * KLD to 5% and 10%, top-1 agreement within 2 points (a near tie that
+ * flips moves it by 1/315). The engines' logits differ by float rounding
+ * and, for Q8_0, by llama's activation quantization, so not to the bit. */
+static void test_against_llama(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    const char *peer = getenv("MOTE_LLAMA_KLD");
+    if (!peer) peer = "bench/build/llama-kld";
+    if (access(peer, X_OK) != 0) {
+        print_message("[  SKIP    ] SKIP: no %s (make -C bench builds it; or set MOTE_LLAMA_KLD): "
+                      "mote kld is not compared with llama.cpp\n", peer);
+        skip();
+    }
+    const char *cands[] = {Q8_0, Q4_0};
+    for (int i = 0; i < 2; i++) {
+        mote_kld_result r;
+        assert_int_equal(run_kld(F32, cands[i], GOLDEN_CTX, &r), MOTE_OK);
+        char cmd[4096];
+        char *b = shared_copy(F32), *c = shared_copy(cands[i]), *t = shared_copy(STORY);
+        snprintf(cmd, sizeof cmd, "'%s' '%s' '%s' '%s' %d 2", peer, b, c, t, GOLDEN_CTX);
+        free(b);
+        free(c);
+        free(t);
+        FILE *f = popen(cmd, "r");
+        assert_non_null(f);
+        char out[4096];
+        size_t n = fread(out, 1, sizeof out - 1, f);
+        out[n] = '\0';
+        assert_int_equal(pclose(f), 0);
+        assert_int_equal((int64_t)json_number(out, "n_scored"), r.n_scored);
+        const struct {
+            const char *key;
+            double mote, rel;
+        } rows[] = {
+            {"ppl_base", r.ppl_base, 0.005}, {"ppl_cand", r.ppl_cand, 0.005},
+            {"kld_mean", r.kld.mean, 0.05},  {"kld_max", r.kld.max, 0.10},
+        };
+        for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+            const double llama = json_number(out, rows[k].key);
+            if (!(fabs(rows[k].mote - llama) <= rows[k].rel * llama))
+                fail_msg("%s %s: mote %.6g, llama.cpp %.6g", cands[i], rows[k].key, rows[k].mote, llama);
+        }
+        const double same = json_number(out, "same_top");
+        if (!(fabs(r.same_top - same) <= 0.02))
+            fail_msg("%s same top: mote %.4f, llama.cpp %.4f", cands[i], r.same_top, same);
+        print_message("[  INFO    ] %s: KLD mote %.6f, llama.cpp %.6f; same top %.2f%%, %.2f%%\n", cands[i],
+                      r.kld.mean, json_number(out, "kld_mean"), 100 * r.same_top, 100 * same);
+    }
+}
+
 int main(void)
 {
     test_fix_pool_size();
@@ -453,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_q4_0_strays_further),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_progress_and_cancel),
+        cmocka_unit_test(test_against_llama),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
