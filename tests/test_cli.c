@@ -1204,16 +1204,6 @@ static void test_perplexity(void **state)
     assert_true(checked >= 1);
 }
 
-/* The value of "key": in a --json object from mote kld. */
-static double json_number(const char *json, const char *key)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\": ", key);
-    const char *at = strstr(json, pat);
-    if (!at) fail_msg("no %s in %s", key, json);
-    return strtod(at + strlen(pat), NULL);
-}
-
 /* mote kld: llama-perplexity's tables, --json for scripts, a model against
  * itself at 0, Q8_0 close to F32 but not equal, clean refusals. */
 static void test_kld(void **state)
@@ -1238,19 +1228,19 @@ static void test_kld(void **state)
     p = RUN("kld", f32, q8, "-f", story, "-c", "128", "--json");
     expect_status(&p, 0);
     assert_true(p.out[0] == '{');
-    const double kld = json_number(p.out, "kld_mean"), same = json_number(p.out, "same_top");
+    const double kld = test_json_number(p.out, "kld_mean"), same = test_json_number(p.out, "same_top");
     assert_true(kld > 0 && kld < 0.01);
     assert_true(same > 0.9 && same < 1);
-    assert_true(json_number(p.out, "kld_p99") >= json_number(p.out, "kld_median"));
-    assert_true(fabs(json_number(p.out, "ratio") - 1) < 0.05);
-    assert_int_equal((int)json_number(p.out, "n_scored"), 5 * 63);
+    assert_true(test_json_number(p.out, "kld_p99") >= test_json_number(p.out, "kld_median"));
+    assert_true(fabs(test_json_number(p.out, "ratio") - 1) < 0.05);
+    assert_int_equal((int)test_json_number(p.out, "n_scored"), 5 * 63);
     proc_free(&p);
 
     p = RUN("kld", f32, f32, "-f", story, "-c", "128", "--json", "--chunks", "2");
     expect_status(&p, 0);
-    assert_true(json_number(p.out, "kld_mean") == 0 && json_number(p.out, "kld_max") == 0);
-    assert_true(json_number(p.out, "same_top") == 1 && json_number(p.out, "ratio") == 1);
-    assert_int_equal((int)json_number(p.out, "n_chunks"), 2);
+    assert_true(test_json_number(p.out, "kld_mean") == 0 && test_json_number(p.out, "kld_max") == 0);
+    assert_true(test_json_number(p.out, "same_top") == 1 && test_json_number(p.out, "ratio") == 1);
+    assert_int_equal((int)test_json_number(p.out, "n_chunks"), 2);
     proc_free(&p);
 
     p = RUN("kld", f32, other, "-f", story, "-c", "128");

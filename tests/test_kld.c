@@ -444,16 +444,6 @@ static void test_progress_and_cancel(void **state)
     free(t);
 }
 
-/* The value of "key" in a flat JSON object, a key per line. */
-static double json_number(const char *json, const char *key)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\": ", key);
-    const char *at = strstr(json, pat);
-    if (!at) fail_msg("no %s in %s", key, json);
-    return strtod(at + strlen(pat), NULL);
-}
-
 /* llama.cpp (bench/llama_kld.c on libllama, its default F16 cache as
  * mote_kld's) on the same chunks: the same PPLs to 0.5%, mean and largest
  * KLD to 5% and 10%, top-1 agreement within 2 points (a near tie that
@@ -485,7 +475,7 @@ static void test_against_llama(void **state)
         size_t n = fread(out, 1, sizeof out - 1, f);
         out[n] = '\0';
         assert_int_equal(pclose(f), 0);
-        assert_int_equal((int64_t)json_number(out, "n_scored"), r.n_scored);
+        assert_int_equal((int64_t)test_json_number(out, "n_scored"), r.n_scored);
         const struct {
             const char *key;
             double mote, rel;
@@ -494,15 +484,15 @@ static void test_against_llama(void **state)
             {"kld_mean", r.kld.mean, 0.05},  {"kld_max", r.kld.max, 0.10},
         };
         for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
-            const double llama = json_number(out, rows[k].key);
+            const double llama = test_json_number(out, rows[k].key);
             if (!(fabs(rows[k].mote - llama) <= rows[k].rel * llama))
                 fail_msg("%s %s: mote %.6g, llama.cpp %.6g", cands[i], rows[k].key, rows[k].mote, llama);
         }
-        const double same = json_number(out, "same_top");
+        const double same = test_json_number(out, "same_top");
         if (!(fabs(r.same_top - same) <= 0.02))
             fail_msg("%s same top: mote %.4f, llama.cpp %.4f", cands[i], r.same_top, same);
         print_message("[  INFO    ] %s: KLD mote %.6f, llama.cpp %.6f; same top %.2f%%, %.2f%%\n", cands[i],
-                      r.kld.mean, json_number(out, "kld_mean"), 100 * r.same_top, 100 * same);
+                      r.kld.mean, test_json_number(out, "kld_mean"), 100 * r.same_top, 100 * same);
     }
 }
 

@@ -106,11 +106,7 @@ int cmd_kld(int argc, char **argv)
     const cli_opt opts[] = {
         {'f', "file", ARG_STRING, &text_path, "TEXT", "the text file both models are scored on (required)", 0, 0,
          NULL},
-        {'c', "ctx", ARG_INT, &n_ctx, "N", "chunk length in tokens (default 512, as llama.cpp's)", 4, MOTE_N_CTX_MAX,
-         NULL},
-        {0, "chunks", ARG_INT, &max_chunks, "K", "score at most the first K chunks", 1, 1e9, NULL},
-        {'t', "threads", ARG_INT, &n_threads, "N", "worker threads (default: all CPUs; more are capped)", 0,
-         MOTE_N_THREADS_MAX, NULL},
+        CHUNK_OPTS(&n_ctx, &max_chunks, &n_threads),
         {0, "kv-type", ARG_STRING, &kv_name, "T", KV_TYPE_HELP, 0, 0, NULL},
         {0, "json", ARG_FLAG, &json, NULL, "print one JSON object (a key per statistic) instead of the tables", 0, 0,
          NULL},

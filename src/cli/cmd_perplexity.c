@@ -31,12 +31,7 @@ int cmd_perplexity(int argc, char **argv)
 {
     int n_ctx = 0, n_threads = 0, max_chunks = 0;
     const cli_opt opts[] = {
-        {'c', "ctx", ARG_INT, &n_ctx, "N", "chunk length in tokens (default 512, as llama.cpp's)", 4,
-         MOTE_N_CTX_MAX, NULL},
-        {'t', "threads", ARG_INT, &n_threads, "N", "worker threads (default: all CPUs; more are capped)", 0, MOTE_N_THREADS_MAX,
-         NULL},
-        {0, "chunks", ARG_INT, &max_chunks, "K", "score at most the first K chunks", 1, 1e9,
-         NULL},
+        CHUNK_OPTS(&n_ctx, &max_chunks, &n_threads),
         {0},
     };
     const char *pos[2] = {NULL, NULL};
