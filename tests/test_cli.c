@@ -150,6 +150,7 @@ static void test_verb_help(void **state)
         {"info", {"--tensors", "--meta"}},
         {"tokenize", {"--no-special", "--parse-special", "--pieces"}},
         {"perplexity", {"-c", "-t", "--chunks"}},
+        {"kld", {"-f", "-c", "--chunks", "-t", "--kv-type", "--json", "kld_mean", "same_top"}},
         {"logits", {"--ids", "-f", "--top-k", "--prompt", "--kv-type", "-t", "-c", "POS<TAB>ID:LOGIT"}},
         {"serve", {"--config", "--memory-budget", "--keep-alive", "--alias", "role:ROLE", "\"memory_budget\""}},
         {"ps", {"--port", "--host", "--all", "--json", "--api-key"}},
@@ -206,6 +207,7 @@ static void test_strict_numbers(void **state)
     expect_usage_error(RUN("run", "m.gguf", "-p", "x", "--top-p", "1.5"));
     expect_usage_error(RUN("run", "m.gguf", "-p", "x", "--seed", "-1"));
     expect_usage_error(RUN("perplexity", "m.gguf", "t.txt", "-c", "0x80"));
+    expect_usage_error(RUN("kld", "a.gguf", "b.gguf", "-f", "t.txt", "-c", "3"));
 
     /* A float is read once as a float: an underflow is its nearest float
      * (here 0, inside --temp's range, so the model is what fails), and
@@ -1202,6 +1204,63 @@ static void test_perplexity(void **state)
     assert_true(checked >= 1);
 }
 
+/* mote kld: llama-perplexity's tables, --json for scripts, a model against
+ * itself at 0, Q8_0 close to F32 but not equal, clean refusals. */
+static void test_kld(void **state)
+{
+    expect_usage_error(RUN("kld", "a.gguf", "b.gguf")); /* no -f */
+    SKIP_WITHOUT_SHARED();
+    char *f32 = model_path("TinyStories-656K-F32.gguf"), *q8 = model_path("TinyStories-656K-Q8_0.gguf");
+    char *other = model_path("stories260K.gguf");
+    char story[4096];
+    snprintf(story, sizeof story, "%s", shared_path("golden/story.txt"));
+
+    proc p = RUN("kld", f32, q8, "-f", story, "-c", "128");
+    expect_status(&p, 0);
+    expect_contains(p.out, "Mean PPL(Q)/PPL(base)         :");
+    expect_contains(p.out, "Mean    KLD:");
+    expect_contains(p.out, "99.0%   KLD:");
+    expect_contains(p.out, "RMS Δp    :");
+    expect_contains(p.out, "Same top p:");
+    expect_contains(p.err, "5 chunks of 128");
+    proc_free(&p);
+
+    p = RUN("kld", f32, q8, "-f", story, "-c", "128", "--json");
+    expect_status(&p, 0);
+    assert_true(p.out[0] == '{');
+    const double kld = test_json_number(p.out, "kld_mean"), same = test_json_number(p.out, "same_top");
+    assert_true(kld > 0 && kld < 0.01);
+    assert_true(same > 0.9 && same < 1);
+    assert_true(test_json_number(p.out, "kld_p99") >= test_json_number(p.out, "kld_median"));
+    assert_true(fabs(test_json_number(p.out, "ratio") - 1) < 0.05);
+    assert_int_equal((int)test_json_number(p.out, "n_scored"), 5 * 63);
+    proc_free(&p);
+
+    p = RUN("kld", f32, f32, "-f", story, "-c", "128", "--json", "--chunks", "2");
+    expect_status(&p, 0);
+    assert_true(test_json_number(p.out, "kld_mean") == 0 && test_json_number(p.out, "kld_max") == 0);
+    assert_true(test_json_number(p.out, "same_top") == 1 && test_json_number(p.out, "ratio") == 1);
+    assert_int_equal((int)test_json_number(p.out, "n_chunks"), 2);
+    proc_free(&p);
+
+    p = RUN("kld", f32, other, "-f", story, "-c", "128");
+    expect_status(&p, 1);
+    expect_contains(p.err, "vocabulary");
+    assert_string_equal(p.out, "");
+    proc_free(&p);
+    p = RUN_IN("Once upon a time", "kld", f32, q8, "-f", "-");
+    expect_status(&p, 1);
+    expect_contains(p.err, "fewer than one chunk of 512");
+    proc_free(&p);
+    p = RUN("kld", "/nonexistent/base.gguf", q8, "-f", story);
+    expect_status(&p, 1);
+    expect_contains(p.err, "base.gguf");
+    proc_free(&p);
+    free(f32);
+    free(q8);
+    free(other);
+}
+
 /* ------------------------------------------------------------------------
  * chat: reasoning told from the answer (src/cli/think.c)
  * ---------------------------------------------------------------------- */
@@ -2010,6 +2069,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_think_split),
         cmocka_unit_test(test_chat_no_think),
         cmocka_unit_test(test_perplexity),
+        cmocka_unit_test(test_kld),
         cmocka_unit_test(test_logits_golden),
         cmocka_unit_test(test_logits_modes),
         cmocka_unit_test(test_logits_errors),

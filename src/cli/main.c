@@ -32,6 +32,7 @@ static const cli_verb verbs[] = {
     {"memory", "index your files, mail and sensor logs; search and ask with citations", cmd_memory},
     {"mcp", "serve the memory to agent apps over MCP (stdio)", cmd_mcp},
     {"perplexity", "measure a model's perplexity on a text file", cmd_perplexity},
+    {"kld", "KL divergence of a candidate model from a base on a text (quantization quality)", cmd_kld},
     {"logits", "the top logits at every position of a token sequence (teacher forcing)", cmd_logits},
     {"bench", "measure prompt and generation speed (like llama-bench)", cmd_bench},
     {"serve", "serve models over HTTP with OpenAI's API (local server)", cmd_serve},
