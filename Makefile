@@ -211,6 +211,9 @@ $(MEMORY_TESTS:%=%.o): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_memory))
 # besides running the command.
 $(BUILD)/tests/test_cli: $(BUILD)/src/cli/think.o
 
+# test_quant_ggml opens llama.cpp's libggml-base.so (bench/llama) with dlopen.
+$(BUILD)/tests/test_quant_ggml: LDLIBS += -ldl
+
 # test_noalloc counts the library's allocations through the linker's --wrap.
 $(BUILD)/tests/test_noalloc: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
 	-Wl,--wrap=posix_memalign,--wrap=aligned_alloc,--wrap=strdup,--wrap=strndup

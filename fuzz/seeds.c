@@ -1,8 +1,8 @@
 /*
  * seeds.c — writes the model target's seed corpus: tiny but complete GGUF
  * models (a 24-token SentencePiece vocabulary, n_embd 32, one or two
- * blocks) in the architectures and weight types the engine runs, a few KB
- * each. They are made at build time, not committed: `seeds DIR`.
+ * blocks, and one of three layers on two shared blocks) in the
+ * architectures and weight types the engine runs, a few KB each. They are made at build time, not committed: `seeds DIR`.
  *
  * Weights are small pseudo-random values (a fixed seed), norms 1: a run is
  * numerically tame, so a mutation that breaks the numbers is the fuzzer's.
@@ -68,7 +68,9 @@ static int add(gguf_writer *w, const char *name, int ne0, int ne1, uint32_t type
     return rc;
 }
 
-static int write_model(const char *dir, const char *arch, uint32_t type, const char *tname, int n_layer)
+/* n_blocks < n_layer: layer l computes with stored block l % n_blocks
+ * (mote.block_map), so the map's checks are fuzzed too. */
+static int write_model(const char *dir, const char *arch, uint32_t type, const char *tname, int n_layer, int n_blocks)
 {
     gguf_writer *w;
     if (gguf_writer_create(&w) != MOTE_OK) return -1;
@@ -78,6 +80,11 @@ static int write_model(const char *dir, const char *arch, uint32_t type, const c
     rc |= gguf_writer_add_str(w, "general.architecture", arch);
     rc |= gguf_writer_add_str(w, "general.name", "fuzz seed");
     rc |= gguf_writer_add_u32(w, K("block_count"), (uint32_t)n_layer);
+    if (n_blocks < n_layer) {
+        uint32_t map[8];
+        for (int l = 0; l < n_layer && l < 8; l++) map[l] = (uint32_t)(l % n_blocks);
+        rc |= gguf_writer_add_arr(w, "mote.block_map", GGUF_TYPE_UINT32, map, (uint64_t)n_layer);
+    }
     rc |= gguf_writer_add_u32(w, K("context_length"), 64);
     rc |= gguf_writer_add_u32(w, K("embedding_length"), N_EMBD);
     rc |= gguf_writer_add_u32(w, K("feed_forward_length"), N_FF);
@@ -126,7 +133,7 @@ static int write_model(const char *dir, const char *arch, uint32_t type, const c
     if (phi3 && (add(w, "rope_factors_long.weight", hd / 2, 1, GGML_TYPE_F32, 2.0f) ||
                  add(w, "rope_factors_short.weight", hd / 2, 1, GGML_TYPE_F32, 1.5f)))
         goto fail;
-    for (int l = 0; l < n_layer; l++) {
+    for (int l = 0; l < n_blocks; l++) {
         char name[64];
 #define T(s, a, b, t, fill) (snprintf(name, sizeof name, "blk.%d." s, l), add(w, name, a, b, t, fill))
         if (T("attn_norm.weight", N_EMBD, 1, GGML_TYPE_F32, 1) || T("attn_output.weight", N_EMBD, N_EMBD, type, 0) ||
@@ -147,7 +154,10 @@ static int write_model(const char *dir, const char *arch, uint32_t type, const c
             goto fail;
 #undef T
     }
-    snprintf(path, sizeof path, "%s/%s-%s-%dl.gguf", dir, arch, tname, n_layer);
+    if (n_blocks < n_layer)
+        snprintf(path, sizeof path, "%s/%s-%s-%dl-shared%d.gguf", dir, arch, tname, n_layer, n_blocks);
+    else
+        snprintf(path, sizeof path, "%s/%s-%s-%dl.gguf", dir, arch, tname, n_layer);
     if (gguf_writer_write_file(w, path) != MOTE_OK) goto fail;
     gguf_writer_free(w);
     free_kept();
@@ -164,10 +174,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: seeds DIR\n");
         return 2;
     }
-    if (write_model(argv[1], "llama", GGML_TYPE_F32, "f32", 1) || write_model(argv[1], "llama", GGML_TYPE_Q8_0, "q8_0", 2) ||
-        write_model(argv[1], "llama", GGML_TYPE_Q4_0, "q4_0", 1) || write_model(argv[1], "qwen2", GGML_TYPE_F16, "f16", 1) ||
-        write_model(argv[1], "gemma3", GGML_TYPE_F32, "f32", 2) || write_model(argv[1], "phi3", GGML_TYPE_F32, "f32", 1) ||
-        write_model(argv[1], "granite", GGML_TYPE_Q8_0, "q8_0", 1)) {
+    if (write_model(argv[1], "llama", GGML_TYPE_F32, "f32", 1, 1) || write_model(argv[1], "llama", GGML_TYPE_Q8_0, "q8_0", 2, 2) ||
+        write_model(argv[1], "llama", GGML_TYPE_Q4_0, "q4_0", 1, 1) || write_model(argv[1], "qwen2", GGML_TYPE_F16, "f16", 1, 1) ||
+        write_model(argv[1], "gemma3", GGML_TYPE_F32, "f32", 2, 2) || write_model(argv[1], "phi3", GGML_TYPE_F32, "f32", 1, 1) ||
+        write_model(argv[1], "granite", GGML_TYPE_Q8_0, "q8_0", 1, 1) ||
+        write_model(argv[1], "llama", GGML_TYPE_Q8_0, "q8_0", 3, 2)) {
         fprintf(stderr, "seeds: cannot write the models in %s\n", argv[1]);
         return 1;
     }

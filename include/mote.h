@@ -126,6 +126,9 @@ typedef struct mote_model_info {
      * ending in '\n' (e.g. "tokenizer.ggml.bos_token_id 99999 is outside the
      * vocabulary (512 tokens); ignored, using the default 1"), or "". */
     const char *warnings;
+    /* Stored blocks of layer weights: n_layer, or fewer when layers share
+     * blocks (the file's mote.block_map; weight_bytes counts each once). */
+    int n_blocks;
 } mote_model_info;
 
 /* Fields of `mem` that apply to a model: mapped, resident, heap.

@@ -1,7 +1,7 @@
 /*
  * mote_tools.h — the toolkit part of libmote's public API: tools that make
- * and change model files (synthetic models today; quantization, pruning
- * and kernel tuning as they come). Applications that only run models need
+ * and change model files (synthetic models, weight sharing; quantization,
+ * pruning and kernel tuning as they come). Applications that only run models need
  * mote.h alone.
  */
 #ifndef MOTE_TOOLS_H
@@ -61,6 +61,169 @@ MOTE_API mote_status mote_synth(const mote_synth_params *params);
  * NULL past the end or for i < 0 (i from 0). */
 MOTE_API const char *mote_synth_model_name(int i);
 MOTE_API const char *mote_synth_model_about(int i);
+
+/* ------------------------------------------------------------------------
+ * Weight sharing: several layers on one stored block of weights
+ * ---------------------------------------------------------------------- */
+
+/* How a run of layers becomes one stored block. */
+typedef enum mote_share_merge {
+    MOTE_SHARE_MEAN = 0,   /* the element-wise mean of the layers' weights (in F32), requantized to the
+                            * most precise of their types */
+    MOTE_SHARE_MEDOID = 1, /* a copy of the layer whose weights are most similar to the others' (the
+                            * default: on trained models it keeps far more, see QUALITY.md) */
+} mote_share_merge;
+
+typedef struct mote_share_params {
+    const char *in_path;    /* the model (GGUF) */
+    const char *out_path;   /* GGUF written (replaced if present; never half-written) */
+    int n_blocks;           /* stored blocks to keep, 1..layers (with block_map: 0 or its count) */
+    /* NULL: the runs are chosen by similarity; else block_map_len entries,
+     * one per layer, layers with equal entries sharing a block (any
+     * grouping; entries 0..layers-1). */
+    const int *block_map;
+    int block_map_len;
+    int merge;              /* enum mote_share_merge (default MOTE_SHARE_MEDOID) */
+    int n_threads;          /* 0: the process's pool */
+    /* Called as the work goes on: first (done, total) layer pairs measured
+     * (total an upper bound), then bytes of the file written; may be NULL.
+     * Cancelling leaves no output file. */
+    mote_progress_fn progress;
+    void *progress_user;
+} mote_share_params;
+
+typedef struct mote_share_result {
+    int n_layer;            /* layers of the model (and of the file written) */
+    int n_blocks;           /* stored blocks written */
+    int *block_map;         /* (n_layer) the stored block of each layer, as written */
+    float *similarity;      /* (n_layer - 1) similarity of layers i and i+1 of the input, in [-1, 1] */
+} mote_share_result;
+
+MOTE_API mote_share_params mote_share_default_params(void);
+
+/* Write a model whose layers share stored blocks (the mote.block_map key,
+ * README "Weight sharing"): each run of layers becomes one block, blk.B.*,
+ * and block_count stays the number of layers; every other tensor and key
+ * is copied. By similarity, adjacent runs merge, the most alike on average
+ * first, until n_blocks remain; layer similarity is the mean cosine of the
+ * two layers' 2-D weight matrices (F32 after dequantizing). A run whose
+ * layers read one block of the input is copied byte for byte, so n_blocks
+ * equal to the layer count writes the same weights. The input may itself
+ * share blocks; its blocks must all hold the same tensors and shapes.
+ * MOTE_E_INVALID for bad parameters (n_blocks outside 1..layers),
+ * MOTE_E_FORMAT / MOTE_E_UNSUPPORTED for a file mote cannot load,
+ * MOTE_E_CANCELLED from progress. Free *result with mote_share_result_free
+ * (also after a failure: it is then empty). */
+MOTE_API mote_status mote_share(const mote_share_params *params, mote_share_result *result);
+MOTE_API void mote_share_result_free(mote_share_result *result);
+
+/* ------------------------------------------------------------------------
+ * Measuring a model on a text: perplexity, KL divergence against a base
+ *
+ * Both cut the text as llama.cpp's perplexity tool does, so numbers
+ * compare with llama-perplexity's: the text is tokenized once (BOS first if
+ * the vocabulary adds it) and cut into chunks of n_ctx tokens (a shorter
+ * remainder is dropped); each chunk starts with BOS (when added) and is
+ * evaluated from an empty cache; only its second half is scored: token
+ * j+1 from the logits at position j, j = n_ctx/2 .. n_ctx-2. Softmaxes
+ * are taken in double.
+ * ---------------------------------------------------------------------- */
+
+#define MOTE_PPL_DEFAULT_CTX 512 /* llama.cpp's perplexity tool's default */
+
+typedef struct mote_ppl_params {
+    int n_ctx;      /* tokens per chunk, at least 4; 0: MOTE_PPL_DEFAULT_CTX */
+    int n_chunks;   /* score at most the first n_chunks chunks; 0: all */
+    int n_threads;  /* as mote_session_params; 0: the whole pool */
+    int kv_type;    /* enum mote_kv_type (default F16, as llama.cpp's) */
+    /* Called after each chunk (done, total: tokens evaluated of all
+     * chunks); the result then holds the running estimate. May be NULL;
+     * nonzero cancels (MOTE_E_CANCELLED). */
+    mote_progress_fn progress;
+    void *progress_user;
+} mote_ppl_params;
+
+MOTE_API mote_ppl_params mote_ppl_default_params(void);
+
+typedef struct mote_ppl_result {
+    int64_t n_text_tokens; /* tokens of the whole text */
+    int n_ctx;             /* tokens per chunk */
+    int n_chunks;          /* chunks scored (so far, in a progress call) */
+    int64_t n_scored;      /* tokens scored: n_chunks * (n_ctx - 1 - n_ctx/2) */
+    double nll_mean;       /* mean negative log-likelihood of a scored token, nats */
+    double ppl;            /* exp(nll_mean) */
+    double ppl_err;        /* ppl x the standard error of nll_mean; 0 for fewer than 2 tokens */
+} mote_ppl_result;
+
+/* Perplexity of model on text[0..len) (see above). MOTE_E_INVALID for
+ * NULL arguments, an embedding-only model or bad params; MOTE_E_RANGE for
+ * a text shorter than one chunk. */
+MOTE_API mote_status mote_perplexity(const mote_model *model, const char *text, size_t len,
+                                     const mote_ppl_params *params, mote_ppl_result *out);
+
+typedef struct mote_kld_params {
+    const char *base_path; /* the reference model (GGUF) */
+    const char *cand_path; /* the model compared with it: same vocabulary */
+    const char *text;      /* the text, text_len bytes; NULL: read text_path */
+    size_t text_len;
+    const char *text_path;
+    int n_ctx;             /* tokens per chunk, at least 4; 0: MOTE_PPL_DEFAULT_CTX */
+    int n_chunks;          /* score at most the first n_chunks chunks; 0: all */
+    int n_threads;         /* as mote_session_params; 0: the whole pool */
+    int kv_type;           /* enum mote_kv_type, both models */
+    /* Called after each chunk (done, total: tokens evaluated, counting each
+     * model's); the result's means, errors and ratios are those of the
+     * chunks so far then (distributions only at the end). May be NULL;
+     * nonzero cancels (MOTE_E_CANCELLED). */
+    mote_progress_fn progress;
+    void *progress_user;
+} mote_kld_params;
+
+MOTE_API mote_kld_params mote_kld_default_params(void);
+
+/* A per-token quantity over all scored tokens: mean with its standard
+ * error, extremes and percentiles (linear between order statistics, as
+ * llama-perplexity's: the value at rank q x (count - 1)). */
+typedef struct mote_kld_dist {
+    double mean, mean_err;
+    double min, max;
+    double p99_9, p99, p95, p90, p75, median, p25, p10, p5, p1, p0_1;
+} mote_kld_dist;
+
+/* llama-perplexity's --kl-divergence statistics. Errors are standard errors
+ * (0 for 10 tokens or fewer, as llama's); those of differences and ratios
+ * count the correlation of the two models' log-likelihoods. */
+typedef struct mote_kld_result {
+    int n_vocab;
+    int64_t n_text_tokens; /* tokens of the whole text */
+    int n_ctx;             /* tokens per chunk */
+    int n_chunks;          /* chunks scored */
+    int64_t n_scored;      /* tokens scored */
+    double ppl_base, ppl_base_err; /* PPL(base): equals mote_perplexity's */
+    double ppl_cand, ppl_cand_err; /* PPL(cand) */
+    double ln_ratio, ln_ratio_err; /* mean ln(PPL(cand)/PPL(base)) */
+    double ratio, ratio_err;       /* PPL(cand)/PPL(base) */
+    double diff, diff_err;         /* PPL(cand) - PPL(base) */
+    double cor;                    /* correlation of ln PPL(cand) and ln PPL(base) */
+    /* KL(base || cand) per scored position, nats: sum over the vocabulary
+     * of p_base (ln p_base - ln p_cand), every token counted (llama's
+     * skips base log-probs under -16 it cannot store). */
+    mote_kld_dist kld;
+    /* dp: p_cand(next token) - p_base(next token), a fraction */
+    mote_kld_dist dp;
+    double dp_rms, dp_rms_err;     /* root mean square of dp */
+    double same_top, same_top_err; /* fraction of positions whose argmax agrees (lowest id on ties) */
+} mote_kld_result;
+
+/* Evaluate base and candidate on the same chunks of a text, batch by batch
+ * (one batch of logits per model held at a time; per-token values are
+ * kept for the percentiles: 16 bytes a scored token), and compare their
+ * next-token distributions. A model with itself gives KLD 0, same top 1
+ * and ratio 1 exactly. MOTE_E_INVALID for NULL arguments or paths, bad
+ * params or an embedding-only model; MOTE_E_UNSUPPORTED when the two
+ * vocabularies differ (size, a token's text, BOS), saying where; model and
+ * text errors as mote_model_open and mote_perplexity. */
+MOTE_API mote_status mote_kld(const mote_kld_params *params, mote_kld_result *out);
 
 #ifdef __cplusplus
 }

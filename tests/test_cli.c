@@ -150,6 +150,7 @@ static void test_verb_help(void **state)
         {"info", {"--tensors", "--meta"}},
         {"tokenize", {"--no-special", "--parse-special", "--pieces"}},
         {"perplexity", {"-c", "-t", "--chunks"}},
+        {"kld", {"-f", "-c", "--chunks", "-t", "--kv-type", "--json", "kld_mean", "same_top"}},
         {"logits", {"--ids", "-f", "--top-k", "--prompt", "--kv-type", "-t", "-c", "POS<TAB>ID:LOGIT"}},
         {"serve", {"--config", "--memory-budget", "--keep-alive", "--alias", "role:ROLE", "\"memory_budget\""}},
         {"ps", {"--port", "--host", "--all", "--json", "--api-key"}},
@@ -206,6 +207,7 @@ static void test_strict_numbers(void **state)
     expect_usage_error(RUN("run", "m.gguf", "-p", "x", "--top-p", "1.5"));
     expect_usage_error(RUN("run", "m.gguf", "-p", "x", "--seed", "-1"));
     expect_usage_error(RUN("perplexity", "m.gguf", "t.txt", "-c", "0x80"));
+    expect_usage_error(RUN("kld", "a.gguf", "b.gguf", "-f", "t.txt", "-c", "3"));
 
     /* A float is read once as a float: an underflow is its nearest float
      * (here 0, inside --temp's range, so the model is what fails), and
@@ -1202,6 +1204,63 @@ static void test_perplexity(void **state)
     assert_true(checked >= 1);
 }
 
+/* mote kld: llama-perplexity's tables, --json for scripts, a model against
+ * itself at 0, Q8_0 close to F32 but not equal, clean refusals. */
+static void test_kld(void **state)
+{
+    expect_usage_error(RUN("kld", "a.gguf", "b.gguf")); /* no -f */
+    SKIP_WITHOUT_SHARED();
+    char *f32 = model_path("TinyStories-656K-F32.gguf"), *q8 = model_path("TinyStories-656K-Q8_0.gguf");
+    char *other = model_path("stories260K.gguf");
+    char story[4096];
+    snprintf(story, sizeof story, "%s", shared_path("golden/story.txt"));
+
+    proc p = RUN("kld", f32, q8, "-f", story, "-c", "128");
+    expect_status(&p, 0);
+    expect_contains(p.out, "Mean PPL(Q)/PPL(base)         :");
+    expect_contains(p.out, "Mean    KLD:");
+    expect_contains(p.out, "99.0%   KLD:");
+    expect_contains(p.out, "RMS Δp    :");
+    expect_contains(p.out, "Same top p:");
+    expect_contains(p.err, "5 chunks of 128");
+    proc_free(&p);
+
+    p = RUN("kld", f32, q8, "-f", story, "-c", "128", "--json");
+    expect_status(&p, 0);
+    assert_true(p.out[0] == '{');
+    const double kld = test_json_number(p.out, "kld_mean"), same = test_json_number(p.out, "same_top");
+    assert_true(kld > 0 && kld < 0.01);
+    assert_true(same > 0.9 && same < 1);
+    assert_true(test_json_number(p.out, "kld_p99") >= test_json_number(p.out, "kld_median"));
+    assert_true(fabs(test_json_number(p.out, "ratio") - 1) < 0.05);
+    assert_int_equal((int)test_json_number(p.out, "n_scored"), 5 * 63);
+    proc_free(&p);
+
+    p = RUN("kld", f32, f32, "-f", story, "-c", "128", "--json", "--chunks", "2");
+    expect_status(&p, 0);
+    assert_true(test_json_number(p.out, "kld_mean") == 0 && test_json_number(p.out, "kld_max") == 0);
+    assert_true(test_json_number(p.out, "same_top") == 1 && test_json_number(p.out, "ratio") == 1);
+    assert_int_equal((int)test_json_number(p.out, "n_chunks"), 2);
+    proc_free(&p);
+
+    p = RUN("kld", f32, other, "-f", story, "-c", "128");
+    expect_status(&p, 1);
+    expect_contains(p.err, "vocabulary");
+    assert_string_equal(p.out, "");
+    proc_free(&p);
+    p = RUN_IN("Once upon a time", "kld", f32, q8, "-f", "-");
+    expect_status(&p, 1);
+    expect_contains(p.err, "fewer than one chunk of 512");
+    proc_free(&p);
+    p = RUN("kld", "/nonexistent/base.gguf", q8, "-f", story);
+    expect_status(&p, 1);
+    expect_contains(p.err, "base.gguf");
+    proc_free(&p);
+    free(f32);
+    free(q8);
+    free(other);
+}
+
 /* ------------------------------------------------------------------------
  * chat: reasoning told from the answer (src/cli/think.c)
  * ---------------------------------------------------------------------- */
@@ -1811,6 +1870,74 @@ static void test_synth_cli(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * share
+ * ---------------------------------------------------------------------- */
+
+/* share: a true --help, clean errors, and a file the other verbs open that
+ * says which layers share which block. */
+static void test_share_cli(void **state)
+{
+    proc p = RUN("share", "--help");
+    expect_status(&p, 0);
+    static const char *const help[] = {"usage: mote share IN OUT --blocks N", "--blocks", "--similarity",
+                                       "--merge", "--map", "-t", "medoid", "mote.block_map"};
+    for (size_t i = 0; i < sizeof help / sizeof help[0]; i++) expect_contains(p.out, help[i]);
+    proc_free(&p);
+    expect_usage_error(RUN("share", "in.gguf", "out.gguf"));                    /* no --blocks */
+    expect_usage_error(RUN("share", "in.gguf", "--blocks", "2"));               /* no OUT */
+    expect_usage_error(RUN("share", "in.gguf", "out.gguf", "--blocks", "0"));
+    expect_usage_error(RUN("share", "in.gguf", "out.gguf", "--blocks", "2", "--merge", "median"));
+    expect_usage_error(RUN("share", "in.gguf", "out.gguf", "--blocks", "2", "--similarity", "vibes"));
+    expect_usage_error(RUN("share", "in.gguf", "out.gguf", "--map", "0,x,1"));
+
+    SKIP_WITHOUT_SHARED();
+    char out[4096];
+    const char *dir = getenv("TMPDIR");
+    snprintf(out, sizeof out, "%s/mote-cli-share-%d.gguf", dir && *dir ? dir : "/tmp", (int)getpid());
+    char *model = model_path("stories260K.gguf");
+    p = RUN("share", model, out, "--blocks", "6"); /* more blocks than layers */
+    expect_status(&p, 1);
+    expect_contains(p.err, "mote: share: 6 stored blocks asked for");
+    expect_contains(p.err, "has 5 layers, so 1..5");
+    assert_int_not_equal(access(out, F_OK), 0);
+    proc_free(&p);
+    p = RUN("share", shared_path("golden/story.txt"), out, "--blocks", "2"); /* not GGUF */
+    expect_status(&p, 1);
+    expect_contains(p.err, "mote: ");
+    expect_contains(p.err, "story.txt");
+    proc_free(&p);
+    p = RUN("share", model, out, "--map", "0,0,1"); /* 3 entries for 5 layers */
+    expect_status(&p, 1);
+    expect_contains(p.err, "3 entries, but");
+    assert_int_not_equal(access(out, F_OK), 0);
+    proc_free(&p);
+
+    p = RUN("share", model, out, "--blocks", "3", "-t", "1");
+    expect_status(&p, 0);
+    expect_contains(p.out, "0-1 ");
+    expect_contains(p.out, "3-4 ");
+    expect_contains(p.out, "5 layers on 3 stored blocks (medoid)");
+    expect_contains(p.out, "block 0: layer");
+    expect_contains(p.out, "block 2: layer");
+    proc_free(&p);
+    p = RUN("info", out);
+    expect_status(&p, 0);
+    expect_contains(p.out, "layers:          5, sharing 3 stored blocks (mote.block_map)\n");
+    proc_free(&p);
+    p = RUN("run", out, "-p", "Once upon a time", "-n", "4", "--temp", "0");
+    expect_status(&p, 0);
+    proc_free(&p);
+    p = RUN("share", model, out, "--map", "0,1,0,1,2", "--merge", "medoid");
+    expect_status(&p, 0);
+    expect_contains(p.out, "block 0: layers 0 2\n");
+    expect_contains(p.out, "block 1: layers 1 3\n");
+    expect_contains(p.out, "block 2: layer 4\n");
+    proc_free(&p);
+    unlink(out);
+    free(model);
+}
+
+/* ------------------------------------------------------------------------
  * embed
  * ---------------------------------------------------------------------- */
 
@@ -1942,12 +2069,14 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_think_split),
         cmocka_unit_test(test_chat_no_think),
         cmocka_unit_test(test_perplexity),
+        cmocka_unit_test(test_kld),
         cmocka_unit_test(test_logits_golden),
         cmocka_unit_test(test_logits_modes),
         cmocka_unit_test(test_logits_errors),
         cmocka_unit_test(test_bench_synth_help),
         cmocka_unit_test(test_bench_json),
         cmocka_unit_test(test_synth_cli),
+        cmocka_unit_test(test_share_cli),
         cmocka_unit_test(test_embed_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -204,3 +204,12 @@ void test_remove_temp(char *path)
     unlink(path);
     free(path);
 }
+
+double test_json_number(const char *json, const char *key)
+{
+    char pat[128];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *at = strstr(json, pat);
+    if (!at) fail_msg("no \"%s\" in %s", key, json);
+    return strtod(at + strlen(pat), NULL);
+}

@@ -61,6 +61,10 @@ void test_fix_pool_size(void);
  * before failing a test that waited too long (tests/watchdog.c). */
 void watchdog_dump(const char *why);
 
+/* The number after "key": in a JSON text (the first such key; flat
+ * objects such as mote kld --json's); fails the test when it is absent. */
+double test_json_number(const char *json, const char *key);
+
 /* Read a whole file into a malloc'd NUL-terminated buffer; NULL on error. */
 char *read_file(const char *path, size_t *len);
 

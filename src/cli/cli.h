@@ -34,9 +34,11 @@ int cmd_embed(int argc, char **argv);
 int cmd_memory(int argc, char **argv);
 int cmd_mcp(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
+int cmd_kld(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_share(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
@@ -189,6 +191,15 @@ const char *cli_file_type(const mote_model *m, char *buf, size_t cap, int *from_
 /* Human-readable sizes: "292.8K", "1.2B"; "1.1 MiB". */
 void cli_human_count(int64_t n, char *buf, size_t cap);
 void cli_human_bytes(uint64_t n, char *buf, size_t cap);
+
+/* Entries for a cli_opt table of the verbs that score a text in chunks
+ * (perplexity, kld; mote_ppl_params): -c, --chunks, -t, into ints. */
+#define CHUNK_OPTS(n_ctx, max_chunks, n_threads)                                                         \
+    {'c', "ctx", ARG_INT, (n_ctx), "N", "chunk length in tokens (default 512, as llama.cpp's)", 4,           \
+     MOTE_N_CTX_MAX, NULL},                                                                              \
+    {0, "chunks", ARG_INT, (max_chunks), "K", "score at most the first K chunks", 1, 1e9, NULL},            \
+    {'t', "threads", ARG_INT, (n_threads), "N", "worker threads (default: all CPUs; more are capped)", 0, \
+     MOTE_N_THREADS_MAX, NULL}
 
 /* ------------------------------------------------------------------------
  * Sampling options shared by `run` and `chat`

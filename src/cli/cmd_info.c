@@ -182,7 +182,10 @@ static int print_summary(const char *path, const mote_model *m, const mote_model
         label("embedding:");
         printf("%d\n", in->n_embd);
         label("layers:");
-        printf("%d\n", in->n_layer);
+        if (in->n_blocks < in->n_layer)
+            printf("%d, sharing %d stored blocks (mote.block_map)\n", in->n_layer, in->n_blocks);
+        else
+            printf("%d\n", in->n_layer);
         label("heads:");
         printf("%d\n", in->n_head);
         label("kv heads:");

@@ -32,6 +32,7 @@ static const cli_verb verbs[] = {
     {"memory", "index your files, mail and sensor logs; search and ask with citations", cmd_memory},
     {"mcp", "serve the memory to agent apps over MCP (stdio)", cmd_mcp},
     {"perplexity", "measure a model's perplexity on a text file", cmd_perplexity},
+    {"kld", "KL divergence of a candidate model from a base on a text (quantization quality)", cmd_kld},
     {"logits", "the top logits at every position of a token sequence (teacher forcing)", cmd_logits},
     {"bench", "measure prompt and generation speed (like llama-bench)", cmd_bench},
     {"serve", "serve models over HTTP with OpenAI's API (local server)", cmd_serve},
@@ -41,6 +42,7 @@ static const cli_verb verbs[] = {
     {"show", "where a stored model came from, its size and SHA-256", cmd_show},
     {"rm", "remove a model from the store", cmd_rm},
     {"synth", "write a random-weight model shaped like a real one", cmd_synth},
+    {"share", "write a model whose layers share stored blocks of weights (smaller file)", cmd_share},
     {"version", "print the version", cmd_version},
     {"help", "show the help of a verb", cmd_help},
 };

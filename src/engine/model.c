@@ -168,6 +168,7 @@ mote_status mote_model_get_info(const mote_model *m, mote_model_info *info)
         info->n_ctx_train = hp->n_ctx_train;
         info->n_embd = hp->n_embd;
         info->n_layer = hp->n_layer;
+        info->n_blocks = m->arch->n_blocks;
         info->n_head = hp->n_head;
         info->n_head_kv = hp->n_head_kv;
         info->head_dim = hp->head_dim;

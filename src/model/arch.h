@@ -122,9 +122,38 @@ typedef struct model_arch {
     layer_weights *layers;      /* (n_layer) */
     weight dense_2, dense_3;    /* pooled (n_embd) -> (d) -> (n_embd) projections (EmbeddingGemma), or data NULL */
     char warning[256];          /* what the file says that mote ignores, as llama.cpp does, or "" */
-    int64_t n_params;           /* elements of all tensors */
-    uint64_t weight_bytes;      /* bytes of all tensor data */
+    int64_t n_params;           /* elements of all tensors (shared blocks once) */
+    uint64_t weight_bytes;      /* bytes of all tensor data (shared blocks once) */
+    int n_blocks;               /* stored blocks of layer weights: n_layer, fewer when layers share */
+    int *block_of;              /* (n_layer) the stored block each layer computes with (mote.block_map) */
 } model_arch;
+
+/* ------------------------------------------------------------------------
+ * Weight sharing: mote.block_map
+ *
+ * Several layers may compute with one stored block of weights, as in
+ * MobileLLM's block sharing. The key mote.block_map, an array of UINT32
+ * (INT32 is accepted) with one element per layer, names the stored block
+ * each layer uses: layer i reads the tensors blk.<map[i]>.*, all of them,
+ * as a layer of the architecture would read blk.<i>.*. block_count stays
+ * the number of layers. The stored blocks are numbered 0..n_blocks-1 and
+ * every one is used by at least one layer; a file without the key maps
+ * layer i to block i, as every GGUF does. Layers that share a block share
+ * its weights in the memory map (nothing is copied) but keep their own KV
+ * cache and their own per-layer settings (sliding window, rope), which go
+ * by the layer's index. The file, its weight bytes and the memory a model
+ * costs count each stored block once. `mote share` writes such files.
+ * ---------------------------------------------------------------------- */
+
+#define ARCH_KEY_BLOCK_MAP "mote.block_map"
+
+/* The map of a file whose block_count is n_layer: *map (malloc'd, n_layer
+ * entries) and *n_blocks; the identity without the key. MOTE_E_FORMAT
+ * naming the key for a wrong type, a length other than n_layer, a block
+ * outside 0..n_layer-1 and a block no layer uses. */
+mote_status arch_block_map(const gguf_file *f, int n_layer, int **map, int *n_blocks);
+/* 1 if map[i] == i for every layer (no sharing, the usual numbering). */
+int arch_block_map_is_identity(const int *map, int n_layer);
 
 /* Build the architecture named by general.architecture from the file. */
 mote_status arch_load(const gguf_file *f, model_arch **out);

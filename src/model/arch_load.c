@@ -3,6 +3,8 @@
  *
  * Keys follow llama.cpp's naming: "<arch>.block_count", "<arch>.attention.
  * head_count", ...; tensors "token_embd.weight", "blk.N.attn_q.weight", ...
+ * (N the layer's stored block: the layer itself, unless mote.block_map
+ * shares blocks between layers, see arch.h and block_map.c).
  * Every tensor is checked for presence, shape and a type mote can compute
  * with, every tensor in the file must be one the architecture reads, and
  * every float hyper-parameter must be finite and in range, so the forward
@@ -249,12 +251,19 @@ static mote_status load_hparams(loader *L)
     arch_hparams *hp = &L->a->hp;
     MOTE_TRY(get_count(L, "embedding_length", &hp->n_embd));
     MOTE_TRY(get_count(L, "block_count", &hp->n_layer));
-    /* Every block has tensors of its own: a count beyond the file's tensors
-     * is refused before anything is sized by it (a fuzzed 2^24 once asked
-     * for 6 GB of layer records). */
-    if ((uint64_t)hp->n_layer > L->f->n_tensors)
+    /* Every stored block has tensors of its own: a count beyond the file's
+     * tensors is refused before anything is sized by it (a fuzzed 2^24
+     * once asked for 6 GB of layer records). With a block map the layers
+     * may outnumber the stored blocks, but the map has an element per
+     * layer, so the file's size bounds them (checked before it is read). */
+    const gguf_kv *map_kv = gguf_find_kv(L->f, ARCH_KEY_BLOCK_MAP);
+    if (!map_kv && (uint64_t)hp->n_layer > L->f->n_tensors)
         return mote_fail(MOTE_E_FORMAT, "%s: key %s = %d is more blocks than the file has tensors (%llu)",
                          L->f->path, akey(L, "block_count"), hp->n_layer, (unsigned long long)L->f->n_tensors);
+    MOTE_TRY(arch_block_map(L->f, hp->n_layer, &L->a->block_of, &L->a->n_blocks));
+    if ((uint64_t)L->a->n_blocks > L->f->n_tensors)
+        return mote_fail(MOTE_E_FORMAT, "%s: key %s names %d stored blocks, more than the file has tensors (%llu)",
+                         L->f->path, ARCH_KEY_BLOCK_MAP, L->a->n_blocks, (unsigned long long)L->f->n_tensors);
     L->a->layers = calloc((size_t)hp->n_layer, sizeof *L->a->layers);
     if (!L->a->layers) return mote_fail(MOTE_E_NOMEM, "%s: out of memory for %d layers", L->f->path, hp->n_layer);
     MOTE_TRY(get_count(L, "feed_forward_length", &hp->n_ff));
@@ -392,14 +401,17 @@ static weight row_view(const weight *w, int64_t row0, int64_t rows, const char *
     return v;
 }
 
+/* Layer il's weights: the tensors of its stored block (mote.block_map),
+ * blk.<block>.*, in place. Layers that share a block get equal pointers. */
 static mote_status load_layer(loader *L, int il)
 {
     const arch_family *fam = L->fam;
     const arch_hparams *hp = &L->a->hp;
     layer_weights *lw = &L->a->layers[il];
+    const int blk = L->a->block_of[il];
     int64_t q_dim = (int64_t)hp->n_head * hp->head_dim, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
     char name[96];
-#define NAME(s) (snprintf(name, sizeof name, "blk.%d." s, il), name)
+#define NAME(s) (snprintf(name, sizeof name, "blk.%d." s, blk), name)
     if (!fam->bert) MOTE_TRY(get_vec(L, NAME("attn_norm.weight"), hp->n_embd, 1, &lw->attn_norm));
     weight qkv = {0};
     if (fam->fused_qkv && gguf_find_tensor(L->f, NAME("attn_qkv.weight"))) {
@@ -516,6 +528,11 @@ static mote_status check_all_used(const loader *L)
 {
     for (uint64_t i = 0; i < L->f->n_tensors; i++) {
         if (L->used[i]) continue;
+        if (!arch_block_map_is_identity(L->a->block_of, L->a->hp.n_layer))
+            return mote_fail(MOTE_E_FORMAT, "%s: tensor '%s' is not used by architecture '%s' whose %s maps "
+                             "%s = %d layers to %d stored blocks, blk.0 to blk.%d (mote would ignore it)",
+                             L->f->path, L->f->tensors[i].name, L->arch, ARCH_KEY_BLOCK_MAP,
+                             akey(L, "block_count"), L->a->hp.n_layer, L->a->n_blocks, L->a->n_blocks - 1);
         return mote_fail(MOTE_E_FORMAT, "%s: tensor '%s' is not used by architecture '%s' with %s = %d "
                          "(mote would ignore it: the file and its hyper-parameters disagree)",
                          L->f->path, L->f->tensors[i].name, L->arch, akey(L, "block_count"),
@@ -549,7 +566,13 @@ static mote_status load_tensors(loader *L)
         MOTE_TRY(get_rope_factors(L, "rope_factors_short.weight", both, &a->rope_short));
     }
 
-    for (int il = 0; il < hp->n_layer; il++) MOTE_TRY(load_layer(L, il));
+    const int shared = !arch_block_map_is_identity(a->block_of, hp->n_layer);
+    for (int il = 0; il < hp->n_layer; il++) {
+        st = load_layer(L, il);
+        if (st != MOTE_OK && shared)
+            return mote_fail_prefix(st, "layer %d, stored block %d (%s): ", il, a->block_of[il], ARCH_KEY_BLOCK_MAP);
+        if (st != MOTE_OK) return st;
+    }
     MOTE_TRY(check_all_used(L));
 
     for (uint64_t i = 0; i < L->f->n_tensors; i++) {
@@ -616,5 +639,6 @@ void arch_free(model_arch *a)
 {
     if (!a) return;
     free(a->layers);
+    free(a->block_of);
     free(a);
 }

@@ -36,29 +36,30 @@ static_assert(sizeof(block_iq4_xs) == 136, "block_iq4_xs layout");
  * ---------------------------------------------------------------------- */
 
 typedef struct type_ops {
-    dequantize_row_fn dequantize; /* NULL: not handled */
-    quantize_row_fn quantize;     /* NULL: not handled */
-    int weight;                   /* 1: usable as a model weight type */
+    dequantize_row_fn dequantize;  /* NULL: not handled */
+    quantize_row_fn quantize;      /* NULL: not handled */
+    quantize_weighted_fn weighted; /* NULL: importance weights ignored (weight types) or refused */
+    int weight;                    /* 1: usable as a model weight type */
 } type_ops;
 
 static const type_ops registry[GGML_TYPE_COUNT] = {
-    [GGML_TYPE_F32] = {f32_dequantize, f32_quantize, 1},
-    [GGML_TYPE_F16] = {f16_dequantize, f16_quantize, 1},
-    [GGML_TYPE_BF16] = {bf16_dequantize, bf16_quantize, 1},
-    [GGML_TYPE_Q4_0] = {q4_0_dequantize, q4_0_quantize, 1},
-    [GGML_TYPE_Q4_1] = {q4_1_dequantize, q4_1_quantize, 1},
-    [GGML_TYPE_Q5_0] = {q5_0_dequantize, q5_0_quantize, 1},
-    [GGML_TYPE_Q5_1] = {q5_1_dequantize, q5_1_quantize, 1},
-    [GGML_TYPE_Q8_0] = {q8_0_dequantize, q8_0_quantize, 1},
-    [GGML_TYPE_Q8_1] = {q8_1_dequantize, q8_1_quantize, 0},
-    [GGML_TYPE_Q2_K] = {q2_K_dequantize, q2_K_quantize, 1},
-    [GGML_TYPE_Q3_K] = {q3_K_dequantize, q3_K_quantize, 1},
-    [GGML_TYPE_Q4_K] = {q4_K_dequantize, q4_K_quantize, 1},
-    [GGML_TYPE_Q5_K] = {q5_K_dequantize, q5_K_quantize, 1},
-    [GGML_TYPE_Q6_K] = {q6_K_dequantize, q6_K_quantize, 1},
-    [GGML_TYPE_Q8_K] = {q8_K_dequantize, q8_K_quantize, 0},
-    [GGML_TYPE_IQ4_NL] = {iq4_nl_dequantize, iq4_nl_quantize, 1},
-    [GGML_TYPE_IQ4_XS] = {iq4_xs_dequantize, iq4_xs_quantize, 1},
+    [GGML_TYPE_F32] = {f32_dequantize, f32_quantize, NULL, 1},
+    [GGML_TYPE_F16] = {f16_dequantize, f16_quantize, NULL, 1},
+    [GGML_TYPE_BF16] = {bf16_dequantize, bf16_quantize, NULL, 1},
+    [GGML_TYPE_Q4_0] = {q4_0_dequantize, q4_0_quantize, q4_0_quantize_weighted, 1},
+    [GGML_TYPE_Q4_1] = {q4_1_dequantize, q4_1_quantize, q4_1_quantize_weighted, 1},
+    [GGML_TYPE_Q5_0] = {q5_0_dequantize, q5_0_quantize, q5_0_quantize_weighted, 1},
+    [GGML_TYPE_Q5_1] = {q5_1_dequantize, q5_1_quantize, q5_1_quantize_weighted, 1},
+    [GGML_TYPE_Q8_0] = {q8_0_dequantize, q8_0_quantize, NULL, 1},
+    [GGML_TYPE_Q8_1] = {q8_1_dequantize, q8_1_quantize, NULL, 0},
+    [GGML_TYPE_Q2_K] = {q2_K_dequantize, q2_K_quantize, q2_K_quantize_weighted, 1},
+    [GGML_TYPE_Q3_K] = {q3_K_dequantize, q3_K_quantize, q3_K_quantize_weighted, 1},
+    [GGML_TYPE_Q4_K] = {q4_K_dequantize, q4_K_quantize, q4_K_quantize_weighted, 1},
+    [GGML_TYPE_Q5_K] = {q5_K_dequantize, q5_K_quantize, q5_K_quantize_weighted, 1},
+    [GGML_TYPE_Q6_K] = {q6_K_dequantize, q6_K_quantize, q6_K_quantize_weighted, 1},
+    [GGML_TYPE_Q8_K] = {q8_K_dequantize, q8_K_quantize, NULL, 0},
+    [GGML_TYPE_IQ4_NL] = {iq4_nl_dequantize, iq4_nl_quantize, iq4_nl_quantize_weighted, 1},
+    [GGML_TYPE_IQ4_XS] = {iq4_xs_dequantize, iq4_xs_quantize, iq4_xs_quantize_weighted, 1},
 };
 
 dequantize_row_fn tensor_dequantizer(uint32_t type)
@@ -69,6 +70,11 @@ dequantize_row_fn tensor_dequantizer(uint32_t type)
 quantize_row_fn tensor_quantizer(uint32_t type)
 {
     return type < GGML_TYPE_COUNT ? registry[type].quantize : NULL;
+}
+
+quantize_weighted_fn tensor_quantizer_weighted(uint32_t type)
+{
+    return type < GGML_TYPE_COUNT ? registry[type].weighted : NULL;
 }
 
 int tensor_type_supported(uint32_t type)
@@ -127,13 +133,19 @@ mote_status quantize_rows(uint32_t type, const float *src, void *dst, int64_t nr
         return mote_fail(MOTE_E_UNSUPPORTED, "quantize: type %s (%u) is not supported",
                          ggml_type_name(type), type);
     MOTE_TRY(tensor_row_check(type, n_per_row));
-    if (imatrix && type != GGML_TYPE_F32 && type != GGML_TYPE_F16 && type != GGML_TYPE_BF16)
+    quantize_weighted_fn wfn = imatrix ? tensor_quantizer_weighted(type) : NULL;
+    if (imatrix && !wfn && !tensor_type_supported(type))
         return mote_fail(MOTE_E_UNSUPPORTED,
-                         "quantize: importance weights for type %s are not supported yet",
+                         "quantize: type %s is an activation format and takes no importance "
+                         "weights",
                          ggml_type_name(type));
-    size_t row_size = ggml_row_size(type, n_per_row);
-    for (int64_t r = 0; r < nrows; r++)
-        fn(src + r * n_per_row, (uint8_t *)dst + (size_t)r * row_size, n_per_row);
+    const size_t row_size = ggml_row_size(type, n_per_row);
+    for (int64_t r = 0; r < nrows; r++) {
+        const float *x = src + r * n_per_row;
+        void *y = (uint8_t *)dst + (size_t)r * row_size;
+        if (wfn) wfn(x, y, n_per_row, imatrix);
+        else fn(x, y, n_per_row);
+    }
     if (written) *written = (size_t)nrows * row_size;
     return MOTE_OK;
 }
@@ -180,6 +192,43 @@ void bf16_quantize(const float *src, void *dst, int64_t n)
  * Q4_0, Q4_1
  * ---------------------------------------------------------------------- */
 
+/* The legacy types' importance weighting (ggml's quantize_row_q*_impl):
+ * qw * sqrt(sigma2 + x^2), sigma2 the mean x^2 of the whole row. */
+static float row_mean_square(const float *x, int64_t n)
+{
+    float sum_x2 = 0;
+    for (int64_t j = 0; j < n; j++) sum_x2 += x[j] * x[j];
+    return sum_x2 / n;
+}
+
+static void block_weights(const float *xb, const float *qw, float sigma2, float weight[32])
+{
+    for (int j = 0; j < 32; j++) weight[j] = qw[j] * sqrtf(sigma2 + xb[j] * xb[j]);
+}
+
+/* One block of the weighted Q4_0/Q5_0: the symmetric search (make_qx_quants)
+ * over 2*nmax levels, stored 0..2*nmax-1 in L; returns the F16 scale (as
+ * found: there is no re-quantization against it). */
+static mote_f16 symmetric_block_weighted(const float *xb, const float *qw, float sigma2, int nmax,
+                                         uint8_t *L)
+{
+    float weight[32];
+    block_weights(xb, qw, sigma2, weight);
+    return fp32_to_fp16(quant_fit_symmetric(32, nmax, xb, weight, (int8_t *)L));
+}
+
+/* One block of the weighted Q4_1/Q5_1: the affine search (make_qkx3_quants,
+ * 37 steps) over levels 0..nmax into L; the F16 scale and min (added). */
+static void affine_block_weighted(const float *xb, const float *qw, float sigma2, int nmax,
+                                  uint8_t *L, mote_f16 *d, mote_f16 *m)
+{
+    float weight[32], min;
+    uint8_t Laux[32];
+    block_weights(xb, qw, sigma2, weight);
+    *d = fp32_to_fp16(quant_fit_affine(32, nmax, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, 0));
+    *m = fp32_to_fp16(-min);
+}
+
 void q4_0_dequantize(const void *src, float *dst, int64_t n)
 {
     const block_q4_0 *b = src;
@@ -216,6 +265,22 @@ void q4_0_quantize(const float *src, void *dst, int64_t n)
     }
 }
 
+/* ggml's quantize_row_q4_0_impl. */
+void q4_0_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw)
+{
+    if (!qw) {
+        q4_0_quantize(src, dst, n);
+        return;
+    }
+    block_q4_0 *b = dst;
+    const float sigma2 = row_mean_square(src, n);
+    uint8_t L[QK4_0];
+    for (int64_t i = 0; i < n / QK4_0; i++, src += QK4_0, qw += QK4_0) {
+        b[i].d = symmetric_block_weighted(src, qw, sigma2, 8, L);
+        quant_pack_nibbles32(L, b[i].qs);
+    }
+}
+
 void q4_1_dequantize(const void *src, float *dst, int64_t n)
 {
     const block_q4_1 *b = src;
@@ -248,6 +313,22 @@ void q4_1_quantize(const float *src, void *dst, int64_t n)
     }
 }
 
+/* ggml's quantize_row_q4_1_impl. */
+void q4_1_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw)
+{
+    if (!qw) {
+        q4_1_quantize(src, dst, n);
+        return;
+    }
+    block_q4_1 *b = dst;
+    const float sigma2 = row_mean_square(src, n);
+    uint8_t L[QK4_1];
+    for (int64_t i = 0; i < n / QK4_1; i++, src += QK4_1, qw += QK4_1) {
+        affine_block_weighted(src, qw, sigma2, 15, L, &b[i].d, &b[i].m);
+        quant_pack_nibbles32(L, b[i].qs);
+    }
+}
+
 /* ------------------------------------------------------------------------
  * Q5_0, Q5_1
  * ---------------------------------------------------------------------- */
@@ -269,6 +350,19 @@ static inline void store_u32le(uint8_t *p, uint32_t v)
     p[1] = (uint8_t)(v >> 8);
     p[2] = (uint8_t)(v >> 16);
     p[3] = (uint8_t)(v >> 24);
+}
+
+/* 32 levels (< 32) of a Q5 block: low 4 bits as Q4_0, bit 4 of element j
+ * into bit j of qh. */
+static void q5_pack(const uint8_t *L, uint8_t qs[16], uint8_t qh[4])
+{
+    uint32_t h = 0;
+    for (int j = 0; j < 16; j++) {
+        qs[j] = (uint8_t)((L[j] & 0xf) | ((L[j + 16] & 0xf) << 4));
+        h |= (uint32_t)(L[j] >> 4) << j;
+        h |= (uint32_t)(L[j + 16] >> 4) << (j + 16);
+    }
+    store_u32le(qh, h);
 }
 
 void q5_0_dequantize(const void *src, float *dst, int64_t n)
@@ -300,15 +394,25 @@ void q5_0_quantize(const float *src, void *dst, int64_t n)
         const float d = max / -16;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         b[i].d = fp32_to_fp16(d);
-        uint32_t qh = 0;
-        for (int j = 0; j < QK5_0 / 2; j++) {
-            int lo = quant_trunc_clamp(src[j] * id + 16.5f, 31);
-            int hi = quant_trunc_clamp(src[j + QK5_0 / 2] * id + 16.5f, 31);
-            b[i].qs[j] = (uint8_t)((lo & 0xf) | ((hi & 0xf) << 4));
-            qh |= (uint32_t)(lo >> 4) << j;
-            qh |= (uint32_t)(hi >> 4) << (j + QK5_0 / 2);
-        }
-        store_u32le(b[i].qh, qh);
+        uint8_t L[QK5_0];
+        for (int j = 0; j < QK5_0; j++) L[j] = (uint8_t)quant_trunc_clamp(src[j] * id + 16.5f, 31);
+        q5_pack(L, b[i].qs, b[i].qh);
+    }
+}
+
+/* ggml's quantize_row_q5_0_impl. */
+void q5_0_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw)
+{
+    if (!qw) {
+        q5_0_quantize(src, dst, n);
+        return;
+    }
+    block_q5_0 *b = dst;
+    const float sigma2 = row_mean_square(src, n);
+    uint8_t L[QK5_0];
+    for (int64_t i = 0; i < n / QK5_0; i++, src += QK5_0, qw += QK5_0) {
+        b[i].d = symmetric_block_weighted(src, qw, sigma2, 16, L);
+        q5_pack(L, b[i].qs, b[i].qh);
     }
 }
 
@@ -338,16 +442,26 @@ void q5_1_quantize(const float *src, void *dst, int64_t n)
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         b[i].d = fp32_to_fp16(d);
         b[i].m = fp32_to_fp16(min);
-        uint32_t qh = 0;
-        for (int j = 0; j < QK5_1 / 2; j++) {
-            /* ggml truncates to uint8 without clamping: values reach 31 at most */
-            int lo = quant_trunc_clamp((src[j] - min) * id + 0.5f, 31);
-            int hi = quant_trunc_clamp((src[j + QK5_1 / 2] - min) * id + 0.5f, 31);
-            b[i].qs[j] = (uint8_t)((lo & 0xf) | ((hi & 0xf) << 4));
-            qh |= (uint32_t)(lo >> 4) << j;
-            qh |= (uint32_t)(hi >> 4) << (j + QK5_1 / 2);
-        }
-        store_u32le(b[i].qh, qh);
+        /* ggml truncates to uint8 without clamping: values reach 31 at most */
+        uint8_t L[QK5_1];
+        for (int j = 0; j < QK5_1; j++) L[j] = (uint8_t)quant_trunc_clamp((src[j] - min) * id + 0.5f, 31);
+        q5_pack(L, b[i].qs, b[i].qh);
+    }
+}
+
+/* ggml's quantize_row_q5_1_impl. */
+void q5_1_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw)
+{
+    if (!qw) {
+        q5_1_quantize(src, dst, n);
+        return;
+    }
+    block_q5_1 *b = dst;
+    const float sigma2 = row_mean_square(src, n);
+    uint8_t L[QK5_1];
+    for (int64_t i = 0; i < n / QK5_1; i++, src += QK5_1, qw += QK5_1) {
+        affine_block_weighted(src, qw, sigma2, 31, L, &b[i].d, &b[i].m);
+        q5_pack(L, b[i].qs, b[i].qh);
     }
 }
 

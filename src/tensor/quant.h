@@ -9,8 +9,10 @@
  *
  * Dequantizers are bit-exact with ggml's dequantize_row_*. The quantizers of
  * the activation formats (Q8_0, Q8_1, Q8_K) are bit-exact with ggml's
- * quantize_row_*_ref; the weight quantizers follow ggml's *_ref algorithms
- * (without importance weights).
+ * quantize_row_*_ref; the weight quantizers are byte-exact with what
+ * ggml_quantize_chunk writes: its *_ref algorithms (or, for IQ4_NL/IQ4_XS,
+ * its impl with x^2 weights) without importance weights, its
+ * quantize_row_*_impl with them (<type>_quantize_weighted).
  *
  * Naming: <type>_dequantize / <type>_quantize convert one row of n elements
  * (n a multiple of the type's block size; callers check, see
@@ -218,6 +220,11 @@ static inline int quant_nearest_int(float x)
 
 typedef void (*dequantize_row_fn)(const void *src, float *dst, int64_t n);
 typedef void (*quantize_row_fn)(const float *src, void *dst, int64_t n);
+/* One whole row of n elements with its n importance weights qw (the mean
+ * squared activations of the input columns; the legacy types weigh by the
+ * row's mean x^2, so src must be a whole row). qw NULL gives the type's
+ * unweighted quantizer. Re-entrant: all scratch is on the stack. */
+typedef void (*quantize_weighted_fn)(const float *src, void *dst, int64_t n, const float *qw);
 
 void f32_dequantize(const void *src, float *dst, int64_t n);
 void f16_dequantize(const void *src, float *dst, int64_t n);
@@ -255,6 +262,18 @@ void q8_K_quantize(const float *src, void *dst, int64_t n);  /* = quantize_row_q
 void iq4_nl_quantize(const float *src, void *dst, int64_t n);
 void iq4_xs_quantize(const float *src, void *dst, int64_t n);
 
+void q4_0_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw);
+void q4_1_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw);
+void q5_0_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw);
+void q5_1_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw);
+void q2_K_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw);
+void q3_K_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw);
+void q4_K_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw);
+void q5_K_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw);
+void q6_K_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw);
+void iq4_nl_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw);
+void iq4_xs_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw);
+
 /* The variants of the Q8_0/Q8_1 activation quantizers that ggml's x86
  * AVX/AVX2 code computes: inverse scale 127/amax (instead of 1/(amax/127))
  * and ties rounded to even. Scalar models for testing SIMD kernels against. */
@@ -266,6 +285,10 @@ void q8_1_quantize_x86(const float *src, void *dst, int64_t n);
  * and Q8_K; quantizers likewise. */
 dequantize_row_fn tensor_dequantizer(uint32_t type);
 quantize_row_fn tensor_quantizer(uint32_t type);
+/* The importance-weighted quantizer of a type, NULL where ggml has none
+ * (F32, F16, BF16 and Q8_0 ignore importance weights; the activation
+ * formats take none). */
+quantize_weighted_fn tensor_quantizer_weighted(uint32_t type);
 
 /* 1 if tensors of this type can be loaded and used as weights by mote:
  * F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS. */
@@ -282,11 +305,14 @@ mote_status dequantize_row(uint32_t type, const void *src, float *dst, int64_t n
 mote_status quantize_row(uint32_t type, const float *src, void *dst, int64_t n);
 
 /* Quantize nrows rows of n_per_row elements each into dst (nrows row sizes
- * of type), as ggml_quantize_chunk does for a model file: imatrix, when not
- * NULL, holds n_per_row importance weights (mean squared activations of each
- * input column) that steer the types' scale searches. *written (may be NULL)
- * receives the bytes written. MOTE_E_UNSUPPORTED for a type without a
- * quantizer, MOTE_E_INVALID for rows that are not whole blocks. */
+ * of type), byte for byte as ggml_quantize_chunk(type, src, dst, 0, nrows,
+ * n_per_row, imatrix) does for a model file: imatrix, when not NULL, holds
+ * n_per_row importance weights (mean squared activations of each input
+ * column) that steer the types' scale searches (F32, F16, BF16 and Q8_0
+ * ignore them, as ggml). *written (may be NULL) receives the bytes written.
+ * Re-entrant: threads may quantize disjoint row ranges at once.
+ * MOTE_E_UNSUPPORTED for a type without a quantizer or an imatrix for an
+ * activation format, MOTE_E_INVALID for rows that are not whole blocks. */
 mote_status quantize_rows(uint32_t type, const float *src, void *dst, int64_t nrows,
                           int64_t n_per_row, const float *imatrix, size_t *written);
 

@@ -6,8 +6,11 @@
  * Dequantizers match ggml's dequantize_row_*; quantizers follow ggml's
  * quantize_row_*_ref (a per-group least-squares search for the scale and
  * min, then the group scales quantized against a super-block scale and the
- * elements re-quantized with the rounded scales). Floating-point
- * expressions keep ggml's evaluation order.
+ * elements re-quantized with the rounded scales), and the *_weighted ones
+ * its quantize_row_*_impl with an importance matrix (weighted searches,
+ * and the group scales fitted rather than just rounded). The searches are
+ * in quant_search.c. Floating-point expressions keep ggml's evaluation
+ * order.
  */
 #include <math.h>
 #include <string.h>
@@ -15,191 +18,9 @@
 #include "tensor/quant.h"
 #include "tensor/quant_impl.h"
 
-/* Groups whose largest |x| is below this are all zero (ggml's GROUP_MAX_EPS). */
-#define GROUP_MAX_EPS 1e-15f
-
-static inline int clampi(int v, int lo, int hi)
-{
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
 /* ------------------------------------------------------------------------
- * Scale searches (ggml's make_qkx2_quants, make_q3_quants, make_qx_quants)
+ * Packing shared by the reference and the weighted quantizers
  * ---------------------------------------------------------------------- */
-
-/* Affine fit x ~ scale * L - the_min with L in 0..nmax, minimising the
- * weighted error (|err| when use_mad, else err^2). Tries nstep+1 candidate
- * inverse scales (rmin + rdelta*is + nmax) / (max - min), each followed by a
- * least-squares solve for scale and min. Returns the scale; *the_min >= 0. */
-static float fit_scale_min(int n, int nmax, const float *x, const float *w, uint8_t *L,
-                           float *the_min, uint8_t *Laux, float rmin, float rdelta, int nstep,
-                           int use_mad)
-{
-    float min = x[0], max = x[0];
-    float sum_w = w[0];
-    float sum_x = sum_w * x[0];
-    for (int i = 1; i < n; i++) {
-        if (x[i] < min) min = x[i];
-        if (x[i] > max) max = x[i];
-        sum_w += w[i];
-        sum_x += w[i] * x[i];
-    }
-    if (min > 0) min = 0;
-    if (max == min) {
-        memset(L, 0, (size_t)n);
-        *the_min = -min;
-        return 0.0f;
-    }
-    float iscale = nmax / (max - min);
-    float scale = 1 / iscale;
-    float best_error = 0;
-    for (int i = 0; i < n; i++) {
-        L[i] = (uint8_t)clampi(quant_nearest_int_safe(iscale * (x[i] - min)), 0, nmax);
-        float diff = scale * L[i] + min - x[i];
-        diff = use_mad ? fabsf(diff) : diff * diff;
-        best_error += w[i] * diff;
-    }
-    if (nstep < 1) {
-        *the_min = -min;
-        return scale;
-    }
-    for (int is = 0; is <= nstep; is++) {
-        iscale = (rmin + rdelta * is + nmax) / (max - min);
-        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-        for (int i = 0; i < n; i++) {
-            int l = clampi(quant_nearest_int_safe(iscale * (x[i] - min)), 0, nmax);
-            Laux[i] = (uint8_t)l;
-            sum_l += w[i] * l;
-            sum_l2 += w[i] * l * l;
-            sum_xl += w[i] * l * x[i];
-        }
-        float D = sum_w * sum_l2 - sum_l * sum_l;
-        if (D > 0) {
-            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-            if (this_min > 0) {
-                this_min = 0;
-                this_scale = sum_xl / sum_l2;
-            }
-            float cur_error = 0;
-            for (int i = 0; i < n; i++) {
-                float diff = this_scale * Laux[i] + this_min - x[i];
-                diff = use_mad ? fabsf(diff) : diff * diff;
-                cur_error += w[i] * diff;
-            }
-            if (cur_error < best_error) {
-                memcpy(L, Laux, (size_t)n);
-                best_error = cur_error;
-                scale = this_scale;
-                min = this_min;
-            }
-        }
-    }
-    *the_min = -min;
-    return scale;
-}
-
-/* Element of largest magnitude (its signed value); 0 if all are zero. */
-static float signed_absmax(const float *x, int n, float *amax_out)
-{
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; i++) {
-        float ax = fabsf(x[i]);
-        if (ax > amax) {
-            amax = ax;
-            max = x[i];
-        }
-    }
-    *amax_out = amax;
-    return max;
-}
-
-/* Symmetric fit for Q3_K: L in -nmax..nmax-1 (stored +nmax), refined by up
- * to 5 passes of coordinate descent on the x^2-weighted error. */
-static float fit_scale_q3(int n, int nmax, const float *x, int8_t *L)
-{
-    float amax;
-    const float max = signed_absmax(x, n, &amax);
-    if (amax < GROUP_MAX_EPS) {
-        memset(L, 0, (size_t)n);
-        return 0.0f;
-    }
-    const float iscale = -nmax / max;
-    float sumlx = 0, suml2 = 0;
-    for (int i = 0; i < n; i++) {
-        int l = clampi(quant_nearest_int_safe(iscale * x[i]), -nmax, nmax - 1);
-        L[i] = (int8_t)l;
-        float w = x[i] * x[i];
-        sumlx += w * x[i] * l;
-        suml2 += w * l * l;
-    }
-    for (int itry = 0; itry < 5; itry++) {
-        int n_changed = 0;
-        for (int i = 0; i < n; i++) {
-            float w = x[i] * x[i];
-            float slx = sumlx - w * x[i] * L[i];
-            if (slx > 0) {
-                float sl2 = suml2 - w * L[i] * L[i];
-                int new_l = clampi(quant_nearest_int_safe(x[i] * sl2 / slx), -nmax, nmax - 1);
-                if (new_l != L[i]) {
-                    slx += w * x[i] * new_l;
-                    sl2 += w * new_l * new_l;
-                    if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2) {
-                        L[i] = (int8_t)new_l;
-                        sumlx = slx;
-                        suml2 = sl2;
-                        n_changed++;
-                    }
-                }
-            }
-        }
-        if (!n_changed) break;
-    }
-    for (int i = 0; i < n; i++) L[i] = (int8_t)(L[i] + nmax);
-    return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
-}
-
-/* Symmetric fit for Q6_K (ggml's make_qx_quants with rmse_type 1 and no
- * importance weights): L in -nmax..nmax-1 (stored +nmax); tries 18 scales
- * around nmax/max, keeping the best x^2-weighted least-squares fit. */
-static float fit_scale_q6(int n, int nmax, const float *x, int8_t *L)
-{
-    float amax;
-    const float max = signed_absmax(x, n, &amax);
-    if (amax < GROUP_MAX_EPS) {
-        memset(L, 0, (size_t)n);
-        return 0.0f;
-    }
-    float iscale = -nmax / max;
-    float sumlx = 0, suml2 = 0;
-    for (int i = 0; i < n; i++) {
-        int l = clampi(quant_nearest_int_safe(iscale * x[i]), -nmax, nmax - 1);
-        L[i] = (int8_t)(l + nmax);
-        float w = x[i] * x[i];
-        sumlx += w * x[i] * l;
-        suml2 += w * l * l;
-    }
-    float scale = suml2 != 0.0f ? sumlx / suml2 : 0.0f;
-    float best = scale * sumlx;
-    for (int is = -9; is <= 9; is++) {
-        if (is == 0) continue;
-        iscale = -(nmax + 0.1f * is) / max;
-        sumlx = suml2 = 0;
-        for (int i = 0; i < n; i++) {
-            int l = clampi(quant_nearest_int_safe(iscale * x[i]), -nmax, nmax - 1);
-            float w = x[i] * x[i];
-            sumlx += w * x[i] * l;
-            suml2 += w * l * l;
-        }
-        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-            for (int i = 0; i < n; i++)
-                L[i] = (int8_t)(nmax + clampi(quant_nearest_int_safe(iscale * x[i]), -nmax, nmax - 1));
-            scale = sumlx / suml2;
-            best = scale * sumlx;
-        }
-    }
-    return scale;
-}
 
 /* Pack 2-bit values L[0..256) as Q2_K/Q3_K store them: per 128 elements,
  * byte l holds elements l, l+32, l+64, l+96 in bit pairs 0..3. */
@@ -235,6 +56,21 @@ void q2_K_dequantize(const void *src, float *dst, int64_t n)
     }
 }
 
+/* Levels of each group of 16 re-quantized against its rounded scale and
+ * min (groups whose scale rounds to 0 keep the fit's levels), then packed. */
+static void q2_K_requantize_pack(const float *x, block_q2_K *b, uint8_t *L)
+{
+    const float dm = fp16_to_fp32(b->d), mm = fp16_to_fp32(b->dmin);
+    for (int j = 0; j < QK_K / 16; j++) {
+        const float d = dm * (b->scales[j] & 0xf);
+        if (d == 0.0f) continue;
+        const float m = mm * (b->scales[j] >> 4);
+        for (int l = 0; l < 16; l++)
+            L[16 * j + l] = (uint8_t)quant_clampi(quant_nearest_int((x[16 * j + l] + m) / d), 0, 3);
+    }
+    pack_2bit(L, b->qs);
+}
+
 void q2_K_quantize(const float *src, void *dst, int64_t n)
 {
     block_q2_K *b = dst;
@@ -245,15 +81,15 @@ void q2_K_quantize(const float *src, void *dst, int64_t n)
         float max_scale = 0, max_min = 0;
         for (int j = 0; j < QK_K / 16; j++) {
             for (int l = 0; l < 16; l++) weights[l] = fabsf(src[16 * j + l]);
-            scales[j] = fit_scale_min(16, 3, src + 16 * j, weights, L + 16 * j, &mins[j], Laux,
-                                      -0.5f, 0.1f, 15, 1);
+            scales[j] = quant_fit_affine(16, 3, src + 16 * j, weights, L + 16 * j, &mins[j], Laux,
+                                         -0.5f, 0.1f, 15, 1);
             if (scales[j] > max_scale) max_scale = scales[j];
             if (mins[j] > max_min) max_min = mins[j];
         }
         if (max_scale > 0) {
             const float iscale = q4scale / max_scale;
             for (int j = 0; j < QK_K / 16; j++)
-                b[i].scales[j] = (uint8_t)quant_nearest_int_safe(iscale * scales[j]);
+                b[i].scales[j] = (uint8_t)quant_nearest_int(iscale * scales[j]);
             b[i].d = fp32_to_fp16(max_scale / q4scale);
         } else {
             memset(b[i].scales, 0, sizeof b[i].scales);
@@ -262,20 +98,46 @@ void q2_K_quantize(const float *src, void *dst, int64_t n)
         if (max_min > 0) {
             const float iscale = q4scale / max_min;
             for (int j = 0; j < QK_K / 16; j++)
-                b[i].scales[j] |= (uint8_t)(quant_nearest_int_safe(iscale * mins[j]) << 4);
+                b[i].scales[j] |= (uint8_t)(quant_nearest_int(iscale * mins[j]) << 4);
             b[i].dmin = fp32_to_fp16(max_min / q4scale);
         } else {
             b[i].dmin = fp32_to_fp16(0.f);
         }
-        /* re-quantize against the rounded group scales and mins */
+        q2_K_requantize_pack(src, &b[i], L);
+    }
+}
+
+/* ggml's quantize_row_q2_K_impl: weights qw * sqrt(sigma2 + x^2) (sigma2
+ * the super-block's mean x^2), a 37-step affine search per group, and the
+ * group scales and mins themselves fitted (weighted by the groups' total
+ * weight) to 4 bits. */
+void q2_K_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw)
+{
+    if (!qw) {
+        q2_K_quantize(src, dst, n);
+        return;
+    }
+    block_q2_K *b = dst;
+    uint8_t L[QK_K], Laux[16], Ls[QK_K / 16], Lm[QK_K / 16];
+    float weight[16], sw[QK_K / 16], mins[QK_K / 16], scales[QK_K / 16];
+    for (int64_t i = 0; i < n / QK_K; i++, src += QK_K, qw += QK_K) {
+        float sumx2 = 0;
+        for (int j = 0; j < QK_K; j++) sumx2 += src[j] * src[j];
+        const float sigma2 = sumx2 / QK_K;
         for (int j = 0; j < QK_K / 16; j++) {
-            const float d = fp16_to_fp32(b[i].d) * (b[i].scales[j] & 0xf);
-            if (d == 0.0f) continue;
-            const float dm = fp16_to_fp32(b[i].dmin) * (b[i].scales[j] >> 4);
-            for (int l = 0; l < 16; l++)
-                L[16 * j + l] = (uint8_t)clampi(quant_nearest_int_safe((src[16 * j + l] + dm) / d), 0, 3);
+            const float *x = src + 16 * j;
+            sw[j] = 0;
+            for (int l = 0; l < 16; l++) {
+                weight[l] = qw[16 * j + l] * sqrtf(sigma2 + x[l] * x[l]);
+                sw[j] += weight[l];
+            }
+            scales[j] = quant_fit_affine(16, 3, x, weight, L + 16 * j, &mins[j], Laux, -0.9f,
+                                         0.05f, 36, 0);
         }
-        pack_2bit(L, b[i].qs);
+        b[i].d = fp32_to_fp16(quant_fit_positive(QK_K / 16, 15, scales, sw, Ls));
+        b[i].dmin = fp32_to_fp16(quant_fit_positive(QK_K / 16, 15, mins, sw, Lm));
+        for (int j = 0; j < QK_K / 16; j++) b[i].scales[j] = (uint8_t)(Ls[j] | (Lm[j] << 4));
+        q2_K_requantize_pack(src, &b[i], L);
     }
 }
 
@@ -308,6 +170,37 @@ void q3_K_dequantize(const void *src, float *dst, int64_t n)
     }
 }
 
+/* Store the 6-bit group scale ls (0..63, i.e. scale + 32) of group j. */
+static void q3_K_set_scale(uint8_t packed[12], int j, int ls)
+{
+    if (j < 8) packed[j] = (uint8_t)(ls & 0xf);
+    else packed[j - 8] |= (uint8_t)((ls & 0xf) << 4);
+    packed[j % 4 + 8] |= (uint8_t)((ls >> 4) << (2 * (j / 4)));
+}
+
+/* Levels (0..7) of each group re-quantized against its rounded scale
+ * (groups whose scale rounds to 0 keep the fit's levels), then split into
+ * hmask and 2-bit quants. */
+static void q3_K_requantize_pack(const float *x, block_q3_K *b, int8_t *L)
+{
+    int8_t sc[16];
+    q3_K_scales(b->scales, sc);
+    for (int j = 0; j < QK_K / 16; j++) {
+        const float d = fp16_to_fp32(b->d) * sc[j];
+        if (d == 0.0f) continue;
+        for (int l = 0; l < 16; l++)
+            L[16 * j + l] = (int8_t)(quant_clampi(quant_nearest_int(x[16 * j + l] / d), -4, 3) + 4);
+    }
+    /* high bit of element j into bit j/32 of hmask[j%32]; keep the low 2 bits */
+    memset(b->hmask, 0, sizeof b->hmask);
+    uint8_t low[QK_K];
+    for (int j = 0; j < QK_K; j++) {
+        if (L[j] > 3) b->hmask[j % 32] |= (uint8_t)(1u << (j / 32));
+        low[j] = (uint8_t)(L[j] & 3);
+    }
+    pack_2bit(low, b->qs);
+}
+
 void q3_K_quantize(const float *src, void *dst, int64_t n)
 {
     block_q3_K *b = dst;
@@ -316,7 +209,7 @@ void q3_K_quantize(const float *src, void *dst, int64_t n)
     for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
         float max_scale = 0, amax = 0;
         for (int j = 0; j < QK_K / 16; j++) {
-            scales[j] = fit_scale_q3(16, 4, src + 16 * j, L + 16 * j);
+            scales[j] = quant_fit_q3(16, 4, src + 16 * j, L + 16 * j);
             if (fabsf(scales[j]) > amax) {
                 amax = fabsf(scales[j]);
                 max_scale = scales[j];
@@ -325,32 +218,49 @@ void q3_K_quantize(const float *src, void *dst, int64_t n)
         memset(b[i].scales, 0, sizeof b[i].scales);
         if (max_scale != 0.0f) {
             const float iscale = -32.f / max_scale;
-            for (int j = 0; j < QK_K / 16; j++) {
-                int l = clampi((int8_t)quant_nearest_int_safe(iscale * scales[j]), -32, 31) + 32;
-                if (j < 8) b[i].scales[j] = (uint8_t)(l & 0xf);
-                else b[i].scales[j - 8] |= (uint8_t)((l & 0xf) << 4);
-                b[i].scales[j % 4 + 8] |= (uint8_t)((l >> 4) << (2 * (j / 4)));
-            }
+            for (int j = 0; j < QK_K / 16; j++)
+                q3_K_set_scale(b[i].scales, j,
+                               quant_clampi((int8_t)quant_nearest_int(iscale * scales[j]), -32, 31) + 32);
             b[i].d = fp32_to_fp16(1 / iscale);
         } else {
             b[i].d = fp32_to_fp16(0.f);
         }
-        int8_t sc[16];
-        q3_K_scales(b[i].scales, sc);
+        q3_K_requantize_pack(src, &b[i], L);
+    }
+}
+
+/* ggml's quantize_row_q3_K_impl: weights qw * sqrt(sigma2 + x^2) (sigma2
+ * twice the super-block's mean x^2) in the symmetric search of each group,
+ * and the 16 group scales fitted to 6 bits by the same search weighted by
+ * the groups' total weight. */
+void q3_K_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw)
+{
+    if (!qw) {
+        q3_K_quantize(src, dst, n);
+        return;
+    }
+    block_q3_K *b = dst;
+    int8_t L[QK_K], Ls[QK_K / 16];
+    float weight[16], sw[QK_K / 16], scales[QK_K / 16];
+    for (int64_t i = 0; i < n / QK_K; i++, src += QK_K, qw += QK_K) {
+        float sumx2 = 0;
+        for (int j = 0; j < QK_K; j++) sumx2 += src[j] * src[j];
+        const float sigma2 = 2 * sumx2 / QK_K;
         for (int j = 0; j < QK_K / 16; j++) {
-            const float d = fp16_to_fp32(b[i].d) * sc[j];
-            if (d == 0.0f) continue;
-            for (int l = 0; l < 16; l++)
-                L[16 * j + l] = (int8_t)(clampi(quant_nearest_int_safe(src[16 * j + l] / d), -4, 3) + 4);
+            const float *x = src + 16 * j;
+            float sumw = 0;
+            for (int l = 0; l < 16; l++) {
+                weight[l] = qw[16 * j + l] * sqrtf(sigma2 + x[l] * x[l]);
+                sumw += weight[l];
+            }
+            sw[j] = sumw;
+            scales[j] = quant_fit_symmetric(16, 4, x, weight, L + 16 * j);
         }
-        /* high bit of element j into bit j/32 of hmask[j%32]; keep the low 2 bits */
-        memset(b[i].hmask, 0, sizeof b[i].hmask);
-        uint8_t low[QK_K];
-        for (int j = 0; j < QK_K; j++) {
-            if (L[j] > 3) b[i].hmask[j % 32] |= (uint8_t)(1u << (j / 32));
-            low[j] = (uint8_t)(L[j] & 3);
-        }
-        pack_2bit(low, b[i].qs);
+        memset(b[i].scales, 0, sizeof b[i].scales);
+        const float d_block = quant_fit_symmetric(QK_K / 16, 32, scales, sw, Ls);
+        for (int j = 0; j < QK_K / 16; j++) q3_K_set_scale(b[i].scales, j, Ls[j]);
+        b[i].d = fp32_to_fp16(d_block);
+        q3_K_requantize_pack(src, &b[i], L);
     }
 }
 
@@ -398,14 +308,48 @@ void q5_K_dequantize(const void *src, float *dst, int64_t n)
     }
 }
 
-/* One Q4_K/Q5_K super-block: fits the 8 groups (levels 0..nmax), packs the
- * 6-bit scales and mins into scales[12], sets *d / *dmin, and leaves the
- * re-quantized levels in L. */
-static void quantize_k_scale_min(const float *x, int nmax, float rmin, int nstep, uint8_t *L,
-                                 uint8_t scales_out[K_SCALE_SIZE], mote_f16 *d_out,
-                                 mote_f16 *dmin_out)
+/* The 8 group scales ls and mins lm of a Q4_K/Q5_K super-block into its
+ * 12 bytes (see q4_K_scale_min). Values above 63 keep the bits that ggml's
+ * packing keeps (the weighted Q4_K does not clamp). */
+static void k_pack_scales(const uint8_t ls[QK_K / 32], const uint8_t lm[QK_K / 32],
+                          uint8_t out[K_SCALE_SIZE])
 {
-    uint8_t Laux[32];
+    for (int j = 0; j < QK_K / 32; j++) {
+        if (j < 4) {
+            out[j] = ls[j];
+            out[j + 4] = lm[j];
+        } else {
+            out[j + 4] = (uint8_t)((ls[j] & 0xf) | ((lm[j] & 0xf) << 4));
+            out[j - 4] |= (uint8_t)((ls[j] >> 4) << 6);
+            out[j] |= (uint8_t)((lm[j] >> 4) << 6);
+        }
+    }
+}
+
+/* Levels (0..nmax) of each group of 32 re-quantized against its rounded
+ * scale and min; groups whose scale rounds to 0 keep the fit's levels. */
+static void k_requantize(const float *x, const uint8_t scales[K_SCALE_SIZE], mote_f16 d16,
+                         mote_f16 dmin16, int nmax, uint8_t *L)
+{
+    for (int j = 0; j < QK_K / 32; j++) {
+        uint8_t sc, m;
+        q4_K_scale_min(j, scales, &sc, &m);
+        const float d = fp16_to_fp32(d16) * sc;
+        if (d == 0.0f) continue;
+        const float dm = fp16_to_fp32(dmin16) * m;
+        for (int l = 0; l < 32; l++)
+            L[32 * j + l] = (uint8_t)quant_clampi(quant_nearest_int((x[32 * j + l] + dm) / d), 0, nmax);
+    }
+}
+
+/* One Q4_K/Q5_K super-block as ggml's quantize_row_q{4,5}_K_ref: fits the
+ * 8 groups (levels 0..nmax, weights av_x + |x|), scales them against the
+ * largest scale and min, sets scales_out, *d_out, *dmin_out and leaves the
+ * re-quantized levels in L. */
+static void k_fit_ref(const float *x, int nmax, float rmin, int nstep, uint8_t *L,
+                      uint8_t scales_out[K_SCALE_SIZE], mote_f16 *d_out, mote_f16 *dmin_out)
+{
+    uint8_t Laux[32], ls[QK_K / 32], lm[QK_K / 32];
     float weights[32], mins[QK_K / 32], scales[QK_K / 32];
     float max_scale = 0, max_min = 0;
     for (int j = 0; j < QK_K / 32; j++) {
@@ -413,8 +357,8 @@ static void quantize_k_scale_min(const float *x, int nmax, float rmin, int nstep
         for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
         const float av_x = sqrtf(sum_x2 / 32);
         for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
-        scales[j] = fit_scale_min(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin,
-                                  0.1f, nstep, 0);
+        scales[j] = quant_fit_affine(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,
+                                     rmin, 0.1f, nstep, 0);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
@@ -422,29 +366,82 @@ static void quantize_k_scale_min(const float *x, int nmax, float rmin, int nstep
     const float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
     for (int j = 0; j < QK_K / 32; j++) {
         /* ggml stores the rounded value into a uint8_t before clamping */
-        uint8_t ls = (uint8_t)quant_nearest_int_safe(inv_scale * scales[j]);
-        uint8_t lm = (uint8_t)quant_nearest_int_safe(inv_min * mins[j]);
-        if (ls > 63) ls = 63;
-        if (lm > 63) lm = 63;
-        if (j < 4) {
-            scales_out[j] = ls;
-            scales_out[j + 4] = lm;
-        } else {
-            scales_out[j + 4] = (uint8_t)((ls & 0xf) | ((lm & 0xf) << 4));
-            scales_out[j - 4] |= (uint8_t)((ls >> 4) << 6);
-            scales_out[j] |= (uint8_t)((lm >> 4) << 6);
-        }
+        ls[j] = (uint8_t)quant_nearest_int(inv_scale * scales[j]);
+        lm[j] = (uint8_t)quant_nearest_int(inv_min * mins[j]);
+        if (ls[j] > 63) ls[j] = 63;
+        if (lm[j] > 63) lm[j] = 63;
     }
+    k_pack_scales(ls, lm, scales_out);
     *d_out = fp32_to_fp16(max_scale / 63.f);
     *dmin_out = fp32_to_fp16(max_min / 63.f);
+    k_requantize(x, scales_out, *d_out, *dmin_out, nmax, L);
+}
+
+/* One Q4_K/Q5_K super-block as ggml's quantize_row_q{4,5}_K_impl with
+ * importance weights qw[0..256): weights qw * sqrt(sigma2 + x^2) (sigma2
+ * twice the mean x^2), a 37-step affine search per group, the 8 scales
+ * and 8 mins fitted to 6 bits weighted by the groups' total weight. ggml's
+ * Q5_K clamps the 6-bit values to 63, its Q4_K does not (clamp63); they
+ * exceed 63 only when a degenerate group's negative scale wraps. */
+static void k_fit_weighted(const float *x, const float *qw, int nmax, int clamp63, uint8_t *L,
+                           uint8_t scales_out[K_SCALE_SIZE], mote_f16 *d_out, mote_f16 *dmin_out)
+{
+    uint8_t Laux[32], ls[QK_K / 32], lm[QK_K / 32];
+    float weights[32], sw[QK_K / 32], mins[QK_K / 32], scales[QK_K / 32];
+    float sum_x2 = 0;
+    for (int l = 0; l < QK_K; l++) sum_x2 += x[l] * x[l];
+    const float sigma2 = 2 * sum_x2 / QK_K;
     for (int j = 0; j < QK_K / 32; j++) {
-        uint8_t sc, m;
-        q4_K_scale_min(j, scales_out, &sc, &m);
-        const float d = fp16_to_fp32(*d_out) * sc;
-        if (d == 0.0f) continue;
-        const float dm = fp16_to_fp32(*dmin_out) * m;
-        for (int l = 0; l < 32; l++)
-            L[32 * j + l] = (uint8_t)clampi(quant_nearest_int_safe((x[32 * j + l] + dm) / d), 0, nmax);
+        const float *xg = x + 32 * j;
+        float sumw = 0;
+        for (int l = 0; l < 32; l++) {
+            weights[l] = qw[32 * j + l] * sqrtf(sigma2 + xg[l] * xg[l]);
+            sumw += weights[l];
+        }
+        sw[j] = sumw;
+        scales[j] = quant_fit_affine(32, nmax, xg, weights, L + 32 * j, &mins[j], Laux, -0.9f,
+                                     0.05f, 36, 0);
+    }
+    const float d_block = quant_fit_positive(QK_K / 32, 63, scales, sw, ls);
+    const float m_block = quant_fit_positive(QK_K / 32, 63, mins, sw, lm);
+    if (clamp63)
+        for (int j = 0; j < QK_K / 32; j++) {
+            if (ls[j] > 63) ls[j] = 63;
+            if (lm[j] > 63) lm[j] = 63;
+        }
+    k_pack_scales(ls, lm, scales_out);
+    *d_out = fp32_to_fp16(d_block);
+    *dmin_out = fp32_to_fp16(m_block);
+    k_requantize(x, scales_out, *d_out, *dmin_out, nmax, L);
+}
+
+/* Q4_K quants: per 64 elements, 32 bytes, low nibbles the first 32. */
+static void q4_K_pack(const uint8_t *L, block_q4_K *b)
+{
+    uint8_t *q = b->qs;
+    for (int j = 0; j < QK_K; j += 64, q += 32)
+        for (int l = 0; l < 32; l++) q[l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 4));
+}
+
+/* Q5_K quants: low 4 bits as Q4_K, the fifth bits into qh. */
+static void q5_K_pack(const uint8_t *L, block_q5_K *b)
+{
+    uint8_t *ql = b->qs;
+    memset(b->qh, 0, sizeof b->qh);
+    uint8_t m1 = 1, m2 = 2;
+    for (int j = 0; j < QK_K; j += 64, ql += 32, m1 <<= 2, m2 <<= 2) {
+        for (int l = 0; l < 32; l++) {
+            int l1 = L[j + l], l2 = L[j + l + 32];
+            if (l1 > 15) {
+                l1 -= 16;
+                b->qh[l] |= m1;
+            }
+            if (l2 > 15) {
+                l2 -= 16;
+                b->qh[l] |= m2;
+            }
+            ql[l] = (uint8_t)(l1 | (l2 << 4));
+        }
     }
 }
 
@@ -453,10 +450,22 @@ void q4_K_quantize(const float *src, void *dst, int64_t n)
     block_q4_K *b = dst;
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
-        quantize_k_scale_min(src, 15, -1.f, 20, L, b[i].scales, &b[i].d, &b[i].dmin);
-        uint8_t *q = b[i].qs;
-        for (int j = 0; j < QK_K; j += 64, q += 32)
-            for (int l = 0; l < 32; l++) q[l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 4));
+        k_fit_ref(src, 15, -1.f, 20, L, b[i].scales, &b[i].d, &b[i].dmin);
+        q4_K_pack(L, &b[i]);
+    }
+}
+
+void q4_K_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw)
+{
+    if (!qw) {
+        q4_K_quantize(src, dst, n);
+        return;
+    }
+    block_q4_K *b = dst;
+    uint8_t L[QK_K];
+    for (int64_t i = 0; i < n / QK_K; i++, src += QK_K, qw += QK_K) {
+        k_fit_weighted(src, qw, 15, 0, L, b[i].scales, &b[i].d, &b[i].dmin);
+        q4_K_pack(L, &b[i]);
     }
 }
 
@@ -465,24 +474,22 @@ void q5_K_quantize(const float *src, void *dst, int64_t n)
     block_q5_K *b = dst;
     uint8_t L[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
-        quantize_k_scale_min(src, 31, -0.5f, 15, L, b[i].scales, &b[i].d, &b[i].dmin);
-        uint8_t *ql = b[i].qs;
-        memset(b[i].qh, 0, sizeof b[i].qh);
-        uint8_t m1 = 1, m2 = 2;
-        for (int j = 0; j < QK_K; j += 64, ql += 32, m1 <<= 2, m2 <<= 2) {
-            for (int l = 0; l < 32; l++) {
-                int l1 = L[j + l], l2 = L[j + l + 32];
-                if (l1 > 15) {
-                    l1 -= 16;
-                    b[i].qh[l] |= m1;
-                }
-                if (l2 > 15) {
-                    l2 -= 16;
-                    b[i].qh[l] |= m2;
-                }
-                ql[l] = (uint8_t)(l1 | (l2 << 4));
-            }
-        }
+        k_fit_ref(src, 31, -0.5f, 15, L, b[i].scales, &b[i].d, &b[i].dmin);
+        q5_K_pack(L, &b[i]);
+    }
+}
+
+void q5_K_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw)
+{
+    if (!qw) {
+        q5_K_quantize(src, dst, n);
+        return;
+    }
+    block_q5_K *b = dst;
+    uint8_t L[QK_K];
+    for (int64_t i = 0; i < n / QK_K; i++, src += QK_K, qw += QK_K) {
+        k_fit_weighted(src, qw, 31, 1, L, b[i].scales, &b[i].d, &b[i].dmin);
+        q5_K_pack(L, &b[i]);
     }
 }
 
@@ -516,13 +523,21 @@ void q6_K_dequantize(const void *src, float *dst, int64_t n)
 
 void q6_K_quantize(const float *src, void *dst, int64_t n)
 {
+    q6_K_quantize_weighted(src, dst, n, NULL);
+}
+
+/* ggml's quantize_row_q6_K_impl: the symmetric search of each group of 16
+ * weighs its elements by the importance weights as they are (x^2 without
+ * them, which is quantize_row_q6_K_ref). */
+void q6_K_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw)
+{
     block_q6_K *b = dst;
     int8_t L[QK_K];
     float scales[QK_K / 16];
-    for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
+    for (int64_t i = 0; i < n / QK_K; i++, src += QK_K, qw = qw ? qw + QK_K : NULL) {
         float max_scale = 0, max_abs_scale = 0;
         for (int g = 0; g < QK_K / 16; g++) {
-            scales[g] = fit_scale_q6(16, 32, src + 16 * g, L + 16 * g);
+            scales[g] = quant_fit_symmetric(16, 32, src + 16 * g, qw ? qw + 16 * g : NULL, L + 16 * g);
             if (fabsf(scales[g]) > max_abs_scale) {
                 max_abs_scale = fabsf(scales[g]);
                 max_scale = scales[g];
@@ -535,14 +550,14 @@ void q6_K_quantize(const float *src, void *dst, int64_t n)
         const float iscale = -128.f / max_scale;
         b[i].d = fp32_to_fp16(1 / iscale);
         for (int g = 0; g < QK_K / 16; g++) {
-            int v = quant_nearest_int_safe(iscale * scales[g]);
+            int v = quant_nearest_int(iscale * scales[g]);
             b[i].scales[g] = (int8_t)(v < 127 ? v : 127);
         }
         for (int g = 0; g < QK_K / 16; g++) {
             const float d = fp16_to_fp32(b[i].d) * b[i].scales[g];
             if (d == 0.0f) continue;
             for (int l = 0; l < 16; l++)
-                L[16 * g + l] = (int8_t)(clampi(quant_nearest_int_safe(src[16 * g + l] / d), -32, 31) + 32);
+                L[16 * g + l] = (int8_t)(quant_clampi(quant_nearest_int(src[16 * g + l] / d), -32, 31) + 32);
         }
         uint8_t *ql = b[i].ql, *qh = b[i].qh;
         for (int j = 0; j < QK_K; j += 128, ql += 64, qh += 32) {
@@ -575,14 +590,14 @@ void q8_K_quantize(const float *src, void *dst, int64_t n)
     block_q8_K *b = dst;
     for (int64_t i = 0; i < n / QK_K; i++, src += QK_K) {
         float amax;
-        const float max = signed_absmax(src, QK_K, &amax);
+        const float max = quant_signed_absmax(src, QK_K, &amax);
         if (amax == 0.0f) {
             memset(&b[i], 0, sizeof b[i]);
             continue;
         }
         const float iscale = -127.f / max;
         for (int j = 0; j < QK_K; j++) {
-            int v = quant_nearest_int_safe(iscale * src[j]);
+            int v = quant_nearest_int(iscale * src[j]);
             b[i].qs[j] = (int8_t)(v < 127 ? (v > -128 ? v : -128) : 127);
         }
         for (int g = 0; g < QK_K / 16; g++) {
