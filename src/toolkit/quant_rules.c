@@ -23,33 +23,42 @@
 static const struct {
     const char *name;
     uint32_t ftype;
-    uint32_t base; /* default tensor type */
+    uint32_t base;     /* default tensor type */
+    const char *about; /* NULL: an alias, not listed */
 } ftypes[] = {
-    {"Q4_0", QUANT_FTYPE_Q4_0, GGML_TYPE_Q4_0},
-    {"Q4_1", QUANT_FTYPE_Q4_1, GGML_TYPE_Q4_1},
-    {"Q5_0", QUANT_FTYPE_Q5_0, GGML_TYPE_Q5_0},
-    {"Q5_1", QUANT_FTYPE_Q5_1, GGML_TYPE_Q5_1},
-    {"IQ4_NL", QUANT_FTYPE_IQ4_NL, GGML_TYPE_IQ4_NL},
-    {"IQ4_XS", QUANT_FTYPE_IQ4_XS, GGML_TYPE_IQ4_XS},
-    {"Q2_K", QUANT_FTYPE_Q2_K, GGML_TYPE_Q2_K},
-    {"Q3_K_S", QUANT_FTYPE_Q3_K_S, GGML_TYPE_Q3_K},
-    {"Q3_K_M", QUANT_FTYPE_Q3_K_M, GGML_TYPE_Q3_K},
-    {"Q3_K_L", QUANT_FTYPE_Q3_K_L, GGML_TYPE_Q3_K},
-    {"Q4_K_S", QUANT_FTYPE_Q4_K_S, GGML_TYPE_Q4_K},
-    {"Q4_K_M", QUANT_FTYPE_Q4_K_M, GGML_TYPE_Q4_K},
-    {"Q5_K_S", QUANT_FTYPE_Q5_K_S, GGML_TYPE_Q5_K},
-    {"Q5_K_M", QUANT_FTYPE_Q5_K_M, GGML_TYPE_Q5_K},
-    {"Q6_K", QUANT_FTYPE_Q6_K, GGML_TYPE_Q6_K},
-    {"Q8_0", QUANT_FTYPE_Q8_0, GGML_TYPE_Q8_0},
-    {"F16", QUANT_FTYPE_F16, GGML_TYPE_F16},
-    {"BF16", QUANT_FTYPE_BF16, GGML_TYPE_BF16},
-    {"F32", QUANT_FTYPE_F32, GGML_TYPE_F32},
+    {"Q4_0", QUANT_FTYPE_Q4_0, GGML_TYPE_Q4_0, "4.5 bits/weight: blocks of 32, one scale"},
+    {"Q4_1", QUANT_FTYPE_Q4_1, GGML_TYPE_Q4_1, "5 bits/weight: blocks of 32, scale and min"},
+    {"Q5_0", QUANT_FTYPE_Q5_0, GGML_TYPE_Q5_0, "5.5 bits/weight: blocks of 32, one scale"},
+    {"Q5_1", QUANT_FTYPE_Q5_1, GGML_TYPE_Q5_1, "6 bits/weight: blocks of 32, scale and min"},
+    {"IQ4_NL", QUANT_FTYPE_IQ4_NL, GGML_TYPE_IQ4_NL, "4.5 bits/weight: non-linear levels, blocks of 32"},
+    {"IQ4_XS", QUANT_FTYPE_IQ4_XS, GGML_TYPE_IQ4_XS, "4.25 bits/weight: non-linear levels, blocks of 256"},
+    {"Q2_K", QUANT_FTYPE_Q2_K, GGML_TYPE_Q2_K, "Q2_K mix: attn_v, ffn_down, attn_output Q3_K/Q4_K"},
+    {"Q3_K_S", QUANT_FTYPE_Q3_K_S, GGML_TYPE_Q3_K, "Q3_K for every matrix (but the head)"},
+    {"Q3_K_M", QUANT_FTYPE_Q3_K_M, GGML_TYPE_Q3_K, "Q3_K mix: attn_v, ffn_down, attn_output Q4_K/Q5_K"},
+    {"Q3_K_L", QUANT_FTYPE_Q3_K_L, GGML_TYPE_Q3_K, "Q3_K mix: attn_v, ffn_down, attn_output Q5_K"},
+    {"Q4_K_S", QUANT_FTYPE_Q4_K_S, GGML_TYPE_Q4_K, "Q4_K mix: a few attn_v, ffn_down Q5_K"},
+    {"Q4_K_M", QUANT_FTYPE_Q4_K_M, GGML_TYPE_Q4_K, "Q4_K mix: half of attn_v and ffn_down Q6_K (the usual choice)"},
+    {"Q5_K_S", QUANT_FTYPE_Q5_K_S, GGML_TYPE_Q5_K, "Q5_K for every matrix (but the head)"},
+    {"Q5_K_M", QUANT_FTYPE_Q5_K_M, GGML_TYPE_Q5_K, "Q5_K mix: half of attn_v and ffn_down Q6_K"},
+    {"Q6_K", QUANT_FTYPE_Q6_K, GGML_TYPE_Q6_K, "6.56 bits/weight, nearly lossless"},
+    {"Q8_0", QUANT_FTYPE_Q8_0, GGML_TYPE_Q8_0, "8.5 bits/weight, practically lossless"},
+    {"F16", QUANT_FTYPE_F16, GGML_TYPE_F16, "16-bit floats"},
+    {"BF16", QUANT_FTYPE_BF16, GGML_TYPE_BF16, "bfloat16"},
+    {"F32", QUANT_FTYPE_F32, GGML_TYPE_F32, "32-bit floats"},
     /* llama-quantize's aliases: the _M mix of each K type */
-    {"Q3_K", QUANT_FTYPE_Q3_K_M, GGML_TYPE_Q3_K},
-    {"Q4_K", QUANT_FTYPE_Q4_K_M, GGML_TYPE_Q4_K},
-    {"Q5_K", QUANT_FTYPE_Q5_K_M, GGML_TYPE_Q5_K},
+    {"Q3_K", QUANT_FTYPE_Q3_K_M, GGML_TYPE_Q3_K, NULL},
+    {"Q4_K", QUANT_FTYPE_Q4_K_M, GGML_TYPE_Q4_K, NULL},
+    {"Q5_K", QUANT_FTYPE_Q5_K_M, GGML_TYPE_Q5_K, NULL},
 };
 #define N_FTYPES ((int)(sizeof ftypes / sizeof ftypes[0]))
+
+int quant_ftype_at(int i, const char **name, const char **about)
+{
+    if (i < 0 || i >= N_FTYPES || !ftypes[i].about) return 0;
+    *name = ftypes[i].name;
+    *about = ftypes[i].about;
+    return 1;
+}
 
 const char *quant_ftype_names(void)
 {

@@ -48,6 +48,9 @@ enum quant_ftype {
 mote_status quant_parse_ftype(const char *name, uint32_t *ftype, uint32_t *default_type);
 /* The name of a supported ftype ("Q4_K_M"), or NULL. */
 const char *quant_ftype_name(uint32_t ftype);
+/* The i-th listed ftype (aliases such as "Q4_K" are not listed): 1 with
+ * its name and a line about it, 0 past the end. */
+int quant_ftype_at(int i, const char **name, const char **about);
 /* The supported ftype names, comma-separated (for help and messages). */
 const char *quant_ftype_names(void);
 /* A ggml type by name as llama-quantize's --output-type takes it ("q8_0",
