@@ -226,18 +226,6 @@ static mote_status quantize(const char *in, const char *out, const char *type, i
     return mote_quantize(&p, NULL);
 }
 
-static int same_files(const char *a, const char *b)
-{
-    size_t na, nb;
-    char *x = read_file(a, &na), *y = read_file(b, &nb);
-    assert_non_null(x);
-    assert_non_null(y);
-    int same = na == nb && memcmp(x, y, na) == 0;
-    free(x);
-    free(y);
-    return same;
-}
-
 /* Files of shared/models that llama-quantize made, and their sources. */
 static void test_same_as_shared_fixtures(void **state)
 {
@@ -268,7 +256,7 @@ static void test_same_as_shared_fixtures(void **state)
             fail_msg("%s %s: %s", cases[i].src, cases[i].type, mote_last_error());
         char made[4096];
         snprintf(made, sizeof made, "%s", shared_path(cases[i].made));
-        if (!same_files(out, made)) fail_msg("%s %s differs from %s", cases[i].src, cases[i].type, made);
+        if (!test_same_bytes(out, made)) fail_msg("%s %s differs from %s", cases[i].src, cases[i].type, made);
     }
     test_remove_temp(out);
 }
@@ -281,7 +269,7 @@ static void test_threads_and_loading(void **state)
     requantize_notices = 0;
     assert_int_equal(quantize("models/synth-llama-F32.gguf", a, "Q3_K_M", 0, 1), MOTE_OK);
     assert_int_equal(quantize("models/synth-llama-F32.gguf", b, "Q3_K_M", 0, 3), MOTE_OK);
-    assert_true(same_files(a, b));
+    assert_true(test_same_bytes(a, b));
     assert_int_equal(requantize_notices, 0);
     mote_model *m = NULL;
     mote_model_params mp = mote_model_default_params();

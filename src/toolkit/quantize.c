@@ -9,8 +9,8 @@
  * name), each with the type quant_rules chooses; data aligned to 32 bytes
  * with zero padding. Each tensor streams through the GGUF writer's fill
  * callback a chunk of rows at a time: the rows of a chunk are split over
- * the thread pool, and each row is dequantized to F32 (unless it is F32)
- * and quantized on its own, so memory stays at a chunk plus one row per
+ * the thread pool, and each row is converted to F32 (dequantized or
+ * copied) and quantized on its own, so memory stays at a chunk plus one row per
  * thread, and the bytes do not depend on the thread count.
  */
 #include <math.h>
@@ -187,12 +187,9 @@ static void convert_part(void *ctx, int ith, int nth)
     pool_split((long)c->n_rows, ith, nth, &lo, &hi);
     for (long r = lo; r < hi; r++) {
         const int64_t row = (int64_t)c->row0 + r;
-        const uint8_t *in = (const uint8_t *)s->data + (size_t)row * in_row;
-        const float *x = (const float *)in;
-        if (s->type != GGML_TYPE_F32) {
-            dequantize_row(s->type, in, c->scratch[ith], n);
-            x = c->scratch[ith];
-        }
+        /* F32 rows are copied too: the file's alignment need not suit a float */
+        float *x = c->scratch[ith];
+        dequantize_row(s->type, (const uint8_t *)s->data + (size_t)row * in_row, x, n);
         /* ggml_validate_row_data refuses what non-finite values make */
         for (int64_t j = 0; j < n; j++) {
             if (!isfinite(x[j])) {
