@@ -225,6 +225,75 @@ typedef struct mote_kld_result {
  * text errors as mote_model_open and mote_perplexity. */
 MOTE_API mote_status mote_kld(const mote_kld_params *params, mote_kld_result *out);
 
+/* ------------------------------------------------------------------------
+ * Quantization (llama-quantize's output, byte for byte)
+ * ---------------------------------------------------------------------- */
+
+/* Importance weights of one tensor (an imatrix file's entry): n values,
+ * the mean squared activation of each input column (n = row length, times
+ * the expert count for a 3-D tensor). */
+typedef struct mote_imatrix_entry {
+    const char *name;   /* tensor name, e.g. "blk.0.ffn_down.weight" */
+    const float *data;  /* n values, borrowed for the call */
+    size_t n;
+} mote_imatrix_entry;
+
+/* Called with a line for the user (no newline): what llama-quantize
+ * would warn about, e.g. that a quantized input is requantized. */
+typedef void (*mote_notice_fn)(void *user, const char *text);
+
+typedef struct mote_quantize_params {
+    const char *in_path;     /* GGUF read (any type mote reads) */
+    const char *out_path;    /* GGUF written (replaced if present, only when complete) */
+    const char *type;        /* file type: "Q4_K_M", "Q8_0", ... (mote_quantize_type_name) */
+    int pure;                /* 1: every matrix the type's base type, no mix */
+    const char *output_type; /* ggml type name of output.weight ("Q8_0"); NULL: the rules' */
+    const char *token_embedding_type; /* likewise for token_embd.weight */
+    const mote_imatrix_entry *imatrix; /* n_imatrix entries; NULL for none */
+    size_t n_imatrix;
+    int n_threads;           /* 0: all available CPUs */
+    /* Called after each piece of tensor data (done, total: output bytes);
+     * may be NULL. Cancelling leaves no output file. */
+    mote_progress_fn progress;
+    void *progress_user;
+    mote_notice_fn notice;   /* may be NULL */
+    void *notice_user;
+} mote_quantize_params;
+
+/* What a quantization did (sizes in bytes of tensor data). */
+typedef struct mote_quantize_stats {
+    int n_tensors;       /* tensors written */
+    int n_quantized;     /* tensors whose type changed */
+    int n_requantized;   /* of those, inputs already quantized (dequantized first) */
+    int n_fallback;      /* tensors whose rows forced a fallback type */
+    uint64_t bytes_in;   /* tensor data of the input */
+    uint64_t bytes_out;  /* tensor data of the output */
+} mote_quantize_stats;
+
+MOTE_API mote_quantize_params mote_quantize_default_params(void);
+
+/* Quantize in_path to out_path as llama.cpp's llama_model_quantize does,
+ * producing the same file byte for byte for the same options: its
+ * tensor-type rules for the file type (the _S/_M/_L mixes, fallbacks for
+ * rows that are not whole blocks; pure, output_type, token_embedding_type
+ * as llama-quantize's --pure, --output-tensor-type, --token-embedding-type),
+ * every key-value pair copied in order with general.quantization_version
+ * and general.file_type moved to the end and split keys dropped, tensors
+ * in llama.cpp's order (block number, then name). Quantized, F16 and BF16
+ * inputs are dequantized first (a notice says so for quantized ones).
+ * Tensors without importance weights in imatrix are quantized without.
+ * The output is written to a temporary file renamed over out_path when
+ * complete: an error or a cancellation leaves nothing behind. stats may be
+ * NULL. MOTE_E_INVALID for bad parameters or an unknown type name,
+ * MOTE_E_IO/MOTE_E_FORMAT for an unreadable or malformed input,
+ * MOTE_E_UNSUPPORTED for an architecture mote does not run. */
+MOTE_API mote_status mote_quantize(const mote_quantize_params *params, mote_quantize_stats *stats);
+
+/* The file types mote_quantize writes, i from 0 ("Q4_0", ...), with a
+ * line about each; NULL past the end. */
+MOTE_API const char *mote_quantize_type_name(int i);
+MOTE_API const char *mote_quantize_type_about(int i);
+
 #ifdef __cplusplus
 }
 #endif

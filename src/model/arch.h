@@ -158,6 +158,8 @@ int arch_block_map_is_identity(const int *map, int n_layer);
 /* Build the architecture named by general.architecture from the file. */
 mote_status arch_load(const gguf_file *f, model_arch **out);
 void arch_free(model_arch *a);
+/* 1 if arch_load runs the family named arch (general.architecture). */
+int arch_known(const char *arch);
 /* The families arch_load runs, as words for messages. */
 const char *arch_families(void);
 /* The rope frequency divisors for a context of n_ctx positions per
