@@ -37,6 +37,7 @@ int cmd_perplexity(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_imatrix(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
