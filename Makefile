@@ -211,6 +211,21 @@ $(MEMORY_TESTS:%=%.o): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_memory))
 # besides running the command.
 $(BUILD)/tests/test_cli: $(BUILD)/src/cli/think.o
 
+# test_imatrix holds mote's importance matrix to llama.cpp's own, computed
+# by tests/peer/imatrix_peer.c through libllama (bench/llama, installed by
+# bench/llama-setup); without bench/llama (or in a cross build) the peer is
+# not built and that comparison is skipped. It links nothing of mote's and
+# no sanitizer: llama.cpp is not built with them.
+LLAMA_LIBDIR := $(abspath bench/llama/lib)
+IMATRIX_PEER := $(if $(CROSS),,$(if $(wildcard bench/llama/VERSION),$(BUILD)/tests/peer/imatrix-peer))
+$(BUILD)/tests/peer/imatrix-peer: tests/peer/imatrix_peer.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) \
+	    -Ibench/llama/src/include -Ibench/llama/src/ggml/include -DLLAMA_LIBDIR='"$(LLAMA_LIBDIR)"' \
+	    -o $@ $< $(LLAMA_LIBDIR)/libllama.v*.so $(LLAMA_LIBDIR)/libggml.v*.so $(LLAMA_LIBDIR)/libggml-base.so \
+	    -Wl,-rpath,$(LLAMA_LIBDIR) -lm
+$(BUILD)/tests/test_imatrix: | $(IMATRIX_PEER)
+
 # test_noalloc counts the library's allocations through the linker's --wrap.
 $(BUILD)/tests/test_noalloc: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
 	-Wl,--wrap=posix_memalign,--wrap=aligned_alloc,--wrap=strdup,--wrap=strndup
@@ -242,7 +257,7 @@ $(FUZZ_SEEDS): $(BUILD)/fuzz/seeds
 # With a RUNNER, test_cli spawns the command through a wrapper script (a
 # process under qemu-user cannot exec a foreign binary without binfmt).
 TEST_TIMEOUT ?= $(if $(RUNNER),900,$(if $(filter 1,$(SAN)),900,600))
-test: $(TEST_BIN) $(BUILD)/mote $(BUILD)/libmote.so $(REPLAY_BIN) $(FUZZ_SEEDS)
+test: $(TEST_BIN) $(BUILD)/mote $(BUILD)/libmote.so $(REPLAY_BIN) $(FUZZ_SEEDS) $(IMATRIX_PEER)
 	@fail=0; mote_bin=$(BUILD)/mote; \
 	if [ -n "$(RUNNER)" ]; then mote_bin=$(BUILD)/mote-run; \
 	  printf '#!/bin/sh\nexec %s %s "$$@"\n' "$(RUNNER)" "$(abspath $(BUILD)/mote)" > $$mote_bin; \

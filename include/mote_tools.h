@@ -86,6 +86,7 @@ typedef struct mote_imatrix_params {
     int chunk_size;         /* tokens per chunk, each evaluated from an empty cache; 0: 512 */
     int n_chunks;           /* most chunks to evaluate; 0: all the text holds */
     int n_threads;          /* 0: the process's whole pool */
+    int kv_type;            /* enum mote_kv_type of the cache; default F16, as llama-imatrix's */
     int process_output;     /* 1: also output.weight (llama-imatrix --process-output) */
     int legacy;             /* 1: write the legacy .dat format; 0: GGUF */
     const char *out_path;   /* file written (replaced only when complete) */

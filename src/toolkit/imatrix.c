@@ -125,6 +125,7 @@ static mote_status run_chunks(const mote_imatrix_params *p, mote_model *m, const
     mote_session_params sp = mote_session_default_params();
     sp.n_ctx = sp.n_batch = C;
     sp.n_threads = p->n_threads;
+    sp.kv_type = p->kv_type;
     /* Without the output head, hidden states are kept instead of logits:
      * every row is still an output (no row is dropped before the last
      * feed-forward block), without n_vocab floats a token. */

@@ -529,14 +529,14 @@ mote_status imatrix_write(const char *path, int legacy, const imatrix_acc *acc, 
     if (!path || !meta || (!acc && n) || meta->chunk_size < 1)
         return mote_fail(MOTE_E_INVALID, "imatrix_write: bad argument");
     const imatrix_acc **sorted = malloc((n ? n : 1) * sizeof *sorted);
-    float **counts = calloc(n ? n : 1, sizeof *counts); /* the counts as ggml's F32 */
+    float **counts = calloc(n ? n : 1, sizeof *counts); /* sorted[i]'s counts as ggml's F32 */
     mote_status st = sorted && counts ? MOTE_OK : nomem(path);
-    for (size_t i = 0; i < n && st == MOTE_OK; i++) {
-        sorted[i] = &acc[i];
-        if (!(counts[i] = malloc((size_t)acc[i].n_mat * sizeof(float)))) st = nomem(path);
-        for (int64_t j = 0; st == MOTE_OK && j < acc[i].n_mat; j++) counts[i][j] = (float)acc[i].counts[j];
-    }
+    for (size_t i = 0; i < n && st == MOTE_OK; i++) sorted[i] = &acc[i];
     if (st == MOTE_OK) qsort(sorted, n, sizeof *sorted, acc_by_name);
+    for (size_t i = 0; i < n && st == MOTE_OK; i++) {
+        if (!(counts[i] = malloc((size_t)sorted[i]->n_mat * sizeof(float)))) st = nomem(path);
+        for (int64_t j = 0; st == MOTE_OK && j < sorted[i]->n_mat; j++) counts[i][j] = (float)sorted[i]->counts[j];
+    }
     const int32_t chunk_count = imatrix_chunk_count(acc, n, meta->chunk_size);
     if (st == MOTE_OK && !legacy) st = write_gguf(path, sorted, n, counts, meta, chunk_count);
     if (st == MOTE_OK && legacy) {
