@@ -26,6 +26,7 @@
 #include "model/arch.h"
 #include "mote.h"
 #include "mote_tools.h"
+#include "runmote.h"
 #include "synthmodel.h"
 #include "testutil.h"
 #include "toolkit/imatrix.h"
@@ -551,14 +552,86 @@ static void test_llama_peer(void **state)
     }
 }
 
-int main(void)
+/* ------------------------------------------------------------------------
+ * The command
+ * ---------------------------------------------------------------------- */
+
+static char mote_bin[4096];
+
+#define RUN(...) test_run_mote(mote_bin, NULL, (const char *const[]){__VA_ARGS__, NULL}, 120)
+
+static void test_command(void **state)
 {
+    (void)state;
+    char *dir = synthmodel_tempdir();
+    char *model = synthmodel_make(dir, "tiny-llama", "Q8_0", 2);
+    char text[512], out[512], kept[512];
+    snprintf(text, sizeof text, "%s/story.txt", dir);
+    snprintf(out, sizeof out, "%s/im.gguf", dir);
+    snprintf(kept, sizeof kept, "%s/kept.gguf", dir);
+    FILE *f = fopen(text, "w");
+    for (int i = 0; i < 20; i++) fputs("once upon a time the cat sat on the mat. ", f);
+    fclose(f);
+
+    test_proc p = RUN("imatrix", model, "-f", text, "-o", out, "-c", "16", "--chunks", "2", "-t", "1");
+    test_expect_status(&p, 0);
+    test_expect_contains(p.out, "2 chunks of 16 tokens");
+    test_proc_free(&p);
+    p = RUN("imatrix", "--show", out);
+    test_expect_status(&p, 0);
+    test_expect_contains(p.out, "GGUF format, 14 entries, 2 chunks of 16 tokens");
+    test_expect_contains(p.out, "blk.1.ffn_down.weight");
+    test_proc_free(&p);
+    p = RUN("imatrix", model, "-f", text, "-o", out, "-c", "16", "--output-format", "dat", "--kv-type", "f32");
+    test_expect_status(&p, 0);
+    test_proc_free(&p);
+    p = RUN("imatrix", "--show", out);
+    test_expect_contains(p.out, "legacy .dat format, 14 entries");
+    test_proc_free(&p);
+
+    /* usage errors */
+    const char *const usage[][8] = {
+        {"imatrix", model, "-o", out},
+        {"imatrix", model, "-f", text, "-c", "8"},
+        {"imatrix", model, "-f", text, "--output-format", "xml"},
+        {"imatrix", model, "-f", text, "--kv-type", "q4"},
+        {"imatrix", "--show", out, "-f", text},
+    };
+    for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
+        p = test_run_mote(mote_bin, NULL, usage[i], 60);
+        test_expect_status(&p, 2);
+        test_proc_free(&p);
+    }
+    /* errors leave the output as it was: absent, or a previous file */
+    p = RUN("imatrix", model, "-f", text, "-o", kept, "-c", "4096");
+    test_expect_status(&p, 1);
+    test_expect_contains(p.err, "less than one chunk");
+    assert_int_not_equal(access(kept, F_OK), 0);
+    test_proc_free(&p);
+    p = RUN("imatrix", text, "-f", text, "-o", out);
+    test_expect_status(&p, 1);
+    test_proc_free(&p);
+    p = RUN("imatrix", "--show", out);
+    test_expect_status(&p, 0);
+    test_expect_contains(p.out, "legacy .dat format, 14 entries");
+    test_proc_free(&p);
+    p = RUN("imatrix", "--show", text);
+    test_expect_status(&p, 1);
+    test_proc_free(&p);
+    free(model);
+    synthmodel_tempdir_remove(dir);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    test_mote_bin(argv[0], mote_bin, sizeof mote_bin);
     test_fix_pool_size();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_observer_coverage), cmocka_unit_test(test_round_trip_gguf),
         cmocka_unit_test(test_round_trip_dat),    cmocka_unit_test(test_dat_handmade),
         cmocka_unit_test(test_corrupt_files),     cmocka_unit_test(test_trained_models),
-        cmocka_unit_test(test_llama_peer),
+        cmocka_unit_test(test_llama_peer),        cmocka_unit_test(test_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,7 +48,7 @@ static int show(const char *path)
 int cmd_imatrix(int argc, char **argv)
 {
     mote_imatrix_params p = mote_imatrix_default_params();
-    const char *text_path = NULL, *format = "gguf", *show_path = NULL, *pos[1] = {NULL};
+    const char *text_path = NULL, *format = "gguf", *show_path = NULL, *kv_name = NULL, *pos[1] = {NULL};
     p.out_path = "imatrix.gguf";
     const cli_opt opts[] = {
         {'f', "file", ARG_STRING, &text_path, "TEXT", "calibration text file", 0, 0, NULL},
@@ -58,6 +58,7 @@ int cmd_imatrix(int argc, char **argv)
         {0, "chunks", ARG_INT, &p.n_chunks, "K", "evaluate at most the first K chunks", 1, 1e9, NULL},
         {'t', "threads", ARG_INT, &p.n_threads, "N", "worker threads (default: all CPUs; more are capped)", 0,
          MOTE_N_THREADS_MAX, NULL},
+        {0, "kv-type", ARG_STRING, &kv_name, "TYPE", KV_TYPE_HELP, 0, 0, NULL},
         {0, "output-format", ARG_STRING, &format, "gguf|dat", "llama.cpp's GGUF imatrix (default) or legacy .dat",
          0, 0, NULL},
         {0, "process-output", ARG_FLAG, &p.process_output, NULL, "also collect output.weight", 0, 0, NULL},
@@ -66,7 +67,7 @@ int cmd_imatrix(int argc, char **argv)
     };
     const cli_spec spec = {
         .verb = "imatrix",
-        .usage = "MODEL -f TEXT [-o FILE] [-c N] [--chunks K] [-t N] [--output-format gguf|dat]\n"
+        .usage = "MODEL -f TEXT [-o FILE] [-c N] [--chunks K] [-t N] [--kv-type T] [--output-format gguf|dat]\n"
                  "       mote imatrix --show FILE",
         .about = "Compute an importance matrix as llama.cpp's llama-imatrix does: for every weight\n"
                  "matrix of the blocks, the sum of each input column's squares over the text,\n"
@@ -91,6 +92,7 @@ int cmd_imatrix(int argc, char **argv)
     if (strcmp(format, "gguf") != 0 && strcmp(format, "dat") != 0)
         return args_usage_error(&spec, "--output-format: '%s' is not gguf or dat", format);
     p.legacy = strcmp(format, "dat") == 0;
+    if (kv_name && (rc = cli_kv_type(&spec, kv_name, &p.kv_type)) != 0) return rc;
     cli_check_threads(p.n_threads);
 
     char model[4096];
