@@ -107,7 +107,7 @@ static int by_name(const void *a, const void *b)
 
 const mote_imatrix_entry *mote_imatrix_find(const mote_imatrix_set *set, const char *name)
 {
-    if (!set || !name) return NULL;
+    if (!set || !name || !set->n_entries) return NULL;
     const mote_imatrix_entry key = {.name = name};
     return bsearch(&key, set->entries, set->n_entries, sizeof key, by_name);
 }
@@ -337,7 +337,7 @@ static mote_status load(const void *data, size_t size, const char *name, gguf_fi
     set_store *s = calloc(1, sizeof *s);
     if (!s) return nomem(name);
     mote_status st = f ? read_gguf(s, f, name) : read_legacy(s, data, size, name);
-    if (st == MOTE_OK) qsort(s->entries, s->pub.n_entries, sizeof *s->entries, by_name);
+    if (st == MOTE_OK && s->pub.n_entries) qsort(s->entries, s->pub.n_entries, sizeof *s->entries, by_name);
     s->pub.entries = s->entries;
     s->pub.datasets = (const char *const *)s->datasets;
     if (st != MOTE_OK) {
