@@ -214,6 +214,18 @@ $(BUILD)/tests/test_cli: $(BUILD)/src/cli/think.o
 
 # test_quant_ggml opens llama.cpp's libggml-base.so (bench/llama) with dlopen.
 $(BUILD)/tests/test_quant_ggml: LDLIBS += -ldl
+# test_imatrix holds mote's importance matrix to llama.cpp's own, computed
+# by tests/peer/imatrix_peer.c through libllama (bench/llama, installed by
+# bench/llama-setup); without bench/llama (or in a cross build) the peer is
+# not built and that comparison is skipped. It links nothing of mote's and
+# no sanitizer: llama.cpp is not built with them.
+IMATRIX_PEER := $(BUILD)/tests/peer/imatrix-peer
+$(BUILD)/tests/peer/imatrix-peer: tests/peer/imatrix_peer.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) \
+	    -Ibench/llama/src/include -Ibench/llama/src/ggml/include -DLLAMA_LIBDIR='"$(LLAMA_LIBDIR)"' \
+	    -o $@ $< $(LLAMA_LIBDIR)/libllama.v*.so $(LLAMA_LIBDIR)/libggml.v*.so $(LLAMA_LIBDIR)/libggml-base.so \
+	    -Wl,-rpath,$(LLAMA_LIBDIR) -lm
 
 # test_noalloc counts the library's allocations through the linker's --wrap.
 $(BUILD)/tests/test_noalloc: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
@@ -236,7 +248,8 @@ $(LLAMA_REF): tests/llama_quantize_ref.c $(LLAMA_DIR)/VERSION
 .PHONY: llama-ref
 llama-ref:
 	@if [ -n "$(CROSS)" ]; then echo "SKIP: llama.cpp reference: cross build"; \
-	elif sh bench/llama-setup; then $(MAKE) --no-print-directory $(LLAMA_REF); \
+	elif sh bench/llama-setup; then $(MAKE) --no-print-directory $(LLAMA_REF) $(IMATRIX_PEER) && \
+	  $(MAKE) --no-print-directory -C bench build/llama-kld; \
 	else echo "SKIP: bench/llama-setup failed (npm unreachable?): no llama.cpp reference, test_quantize_llama skips"; fi
 
 # Objects made through the pattern rules below are kept (not intermediate).

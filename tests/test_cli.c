@@ -151,6 +151,7 @@ static void test_verb_help(void **state)
         {"tokenize", {"--no-special", "--parse-special", "--pieces"}},
         {"perplexity", {"-c", "-t", "--chunks"}},
         {"kld", {"-f", "-c", "--chunks", "-t", "--kv-type", "--json", "kld_mean", "same_top"}},
+        {"imatrix", {"-f", "-o", "-c", "--chunks", "-t", "--kv-type", "--output-format", "--process-output", "--show"}},
         {"logits", {"--ids", "-f", "--top-k", "--prompt", "--kv-type", "-t", "-c", "POS<TAB>ID:LOGIT"}},
         {"serve", {"--config", "--memory-budget", "--keep-alive", "--alias", "role:ROLE", "\"memory_budget\""}},
         {"ps", {"--port", "--host", "--all", "--json", "--api-key"}},
