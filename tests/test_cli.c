@@ -1850,6 +1850,34 @@ static void test_quantize_cli(void **state)
     proc_free(&p);
     unlink(out);
 
+    /* With an importance matrix of its own: read, used, other bytes. */
+    char imatrix[4200], plain[4200];
+    snprintf(imatrix, sizeof imatrix, "%s.imatrix", out);
+    snprintf(plain, sizeof plain, "%s.plain", out);
+    char story[4096];
+    snprintf(story, sizeof story, "%s", shared_path("golden/story.txt"));
+    p = RUN("imatrix", model, "-f", story, "-c", "64", "-o", imatrix);
+    expect_status(&p, 0);
+    proc_free(&p);
+    p = RUN("quantize", model, out, "Q4_K_M", "--imatrix", imatrix);
+    expect_status(&p, 0);
+    expect_contains(p.err, "importance matrix");
+    proc_free(&p);
+    p = RUN("quantize", model, plain, "Q4_K_M");
+    expect_status(&p, 0);
+    proc_free(&p);
+    size_t n_a, n_b;
+    char *a = read_file(out, &n_a), *b = read_file(plain, &n_b);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(n_a, n_b);
+    assert_true(memcmp(a, b, n_a) != 0);
+    free(a);
+    free(b);
+    unlink(out);
+    unlink(plain);
+    unlink(imatrix);
+
     FILE *fp = fopen(text, "w");
     assert_non_null(fp);
     fputs("not a model\n", fp);
@@ -1861,7 +1889,7 @@ static void test_quantize_cli(void **state)
         {text, "Q8_0", NULL, NULL, text, 1},
         {model, "Q7_K", NULL, NULL, "unknown type 'Q7_K'", 1},
         {model, "Q8_0", "--output-type", "Q9", "unknown tensor type 'Q9'", 1},
-        {model, "Q8_0", "--imatrix", text, "not supported yet", 1},
+        {model, "Q8_0", "--imatrix", text, text, 1},
         {model, "Q8_0", "-t", "x", "-t", 2},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

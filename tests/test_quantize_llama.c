@@ -45,7 +45,8 @@ typedef struct qcase {
     int pure;
     const char *output_type;      /* NULL: none */
     const char *token_embd_type;  /* NULL: none */
-    const char *imatrix;          /* importance matrix file (relative to ../shared); NULL: none */
+    const char *imatrix;          /* calibration text (relative to ../shared) of an importance matrix
+                                   * mote imatrix computes for the case; NULL: none */
 } qcase;
 
 static const char *const all_types[] = {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "IQ4_NL", "IQ4_XS", "Q2_K",
@@ -170,8 +171,9 @@ static const char *ref_path(void)
     return env && *env ? env : LLAMA_REF_PATH;
 }
 
-/* Run llama.cpp's quantizer on the case; 0 on success. */
-static int run_ref(const qcase *c, const char *in, const char *out, char *why, size_t cap)
+/* Run llama.cpp's quantizer on the case (imatrix: the reference's own
+ * imatrix file, or NULL); 0 on success. */
+static int run_ref(const qcase *c, const char *in, const char *out, const char *imatrix, char *why, size_t cap)
 {
     uint32_t ftype, t;
     char ft[16], ot[16], tt[16];
@@ -192,6 +194,10 @@ static int run_ref(const qcase *c, const char *in, const char *out, char *why, s
         args[n++] = "--token-embedding-type";
         args[n++] = tt;
     }
+    if (imatrix) {
+        args[n++] = "--imatrix";
+        args[n++] = imatrix;
+    }
     test_proc p = test_run_mote(ref_path(), NULL, args, REF_TIMEOUT_S);
     int rc = p.status;
     if (rc != 0) snprintf(why, cap, "llama_model_quantize failed (%d): %s", rc, p.err);
@@ -199,15 +205,49 @@ static int run_ref(const qcase *c, const char *in, const char *out, char *why, s
     return rc;
 }
 
+#define IMATRIX_CHUNK 64 /* tokens per chunk of the cases' importance matrices */
+
+/* The importance matrix of model over the case's text, computed by mote
+ * imatrix into a llama.cpp imatrix file and read back as llama-quantize
+ * reads it; the same entries written in llama_quantize_ref's format to
+ * *ref_file (test_remove_temp it). */
+static mote_imatrix_set *case_imatrix(const qcase *c, const char *model, char **ref_file)
+{
+    char text[4096];
+    snprintf(text, sizeof text, "%s", shared_path(c->imatrix));
+    char *file = test_temp_file("quant-imatrix");
+    mote_imatrix_params ip = mote_imatrix_default_params();
+    ip.model_path = model;
+    ip.text_path = text;
+    ip.chunk_size = IMATRIX_CHUNK;
+    ip.n_threads = 2;
+    ip.out_path = file;
+    if (mote_imatrix(&ip, NULL) != MOTE_OK) fail_msg("%s: mote_imatrix: %s", c->model, mote_last_error());
+    mote_imatrix_set *set = NULL;
+    if (mote_imatrix_load(file, &set) != MOTE_OK) fail_msg("%s: mote_imatrix_load: %s", c->model, mote_last_error());
+    assert_true(set->n_entries > 0);
+    test_remove_temp(file);
+    *ref_file = test_temp_file("ref-imatrix");
+    FILE *fp = fopen(*ref_file, "wb");
+    assert_non_null(fp);
+    for (size_t i = 0; i < set->n_entries; i++) {
+        const mote_imatrix_entry *e = &set->entries[i];
+        uint64_t n = e->n;
+        assert_int_equal(fwrite(e->name, strlen(e->name) + 1, 1, fp), 1);
+        assert_int_equal(fwrite(&n, sizeof n, 1, fp), 1);
+        assert_int_equal(fwrite(e->data, sizeof *e->data, e->n, fp), e->n);
+    }
+    assert_int_equal(fclose(fp), 0);
+    return set;
+}
+
 /* One case; returns 1 when the files differ (printing why), 0 when equal. */
 static int run_case(const qcase *c)
 {
-    /* An imatrix case will read the file into entries for mote and pass
-     * it to the reference with --imatrix (its own format, see
-     * llama_quantize_ref.c) once mote reads imatrix files. */
-    if (c->imatrix) fail_msg("%s: importance matrix cases are not supported yet", c->model);
     char in[4096];
     snprintf(in, sizeof in, "%s", shared_path(c->model));
+    char *ref_imatrix = NULL;
+    mote_imatrix_set *imatrix = c->imatrix ? case_imatrix(c, in, &ref_imatrix) : NULL;
     char *mine = test_temp_file("mote-quant"), *ref = test_temp_file("llama-quant");
     mote_quantize_params p = mote_quantize_default_params();
     p.in_path = in;
@@ -217,24 +257,30 @@ static int run_case(const qcase *c)
     p.output_type = c->output_type;
     p.token_embedding_type = c->token_embd_type;
     p.n_threads = 2;
+    if (imatrix) {
+        p.imatrix = imatrix->entries;
+        p.n_imatrix = imatrix->n_entries;
+    }
     int bad = 0;
     char why[2048] = "";
     if (mote_quantize(&p, NULL) != MOTE_OK) {
         snprintf(why, sizeof why, "mote_quantize failed: %s", mote_last_error());
         bad = 1;
-    } else if (run_ref(c, in, ref, why, sizeof why) != 0) {
+    } else if (run_ref(c, in, ref, ref_imatrix, why, sizeof why) != 0) {
         bad = 1;
     } else {
         const char *diff = compare_files(mine, ref);
         if (*diff) snprintf(why, sizeof why, "%s", diff), bad = 1;
     }
-    print_message("[ %s ] %s %s%s%s%s%s%s\n", bad ? "DIFF" : " OK ", c->model, c->type,
+    print_message("[ %s ] %s %s%s%s%s%s%s%s\n", bad ? "DIFF" : " OK ", c->model, c->type,
                   c->pure ? " --pure" : "", c->output_type ? " --output-type " : "",
                   c->output_type ? c->output_type : "", c->token_embd_type ? " --token-embedding-type " : "",
-                  c->token_embd_type ? c->token_embd_type : "");
+                  c->token_embd_type ? c->token_embd_type : "", imatrix ? " --imatrix" : "");
     if (bad) print_message("         %s\n", why);
     test_remove_temp(mine);
     test_remove_temp(ref);
+    if (ref_imatrix) test_remove_temp(ref_imatrix);
+    mote_imatrix_free(imatrix);
     return bad;
 }
 
@@ -281,12 +327,40 @@ static void test_option_variants(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* Models quantized to every type with an importance matrix of story.txt:
+ * trained ones whose rows fall back from K-quants to the legacy types, and
+ * random-weight ones whose rows are whole K-quant super-blocks. */
+static const char *const imatrix_models[] = {
+    "models/TinyStories-656K-F32.gguf", "models/stories260K.gguf", "models/synth-llama-F32.gguf",
+    "models/archs/synth-qwen3-F32.gguf",
+};
+#define N_IMATRIX_MODELS ((int)(sizeof imatrix_models / sizeof imatrix_models[0]))
+
+static void test_every_type_imatrix(void **state)
+{
+    (void)state;
+    skip_without_ref();
+    int bad = 0, n = 0;
+    for (int m = 0; m < N_IMATRIX_MODELS; m++) {
+        for (int t = 0; t < N_ALL_TYPES; t++, n++) {
+            const qcase c = {imatrix_models[m], all_types[t], 0, NULL, NULL, "golden/story.txt"};
+            bad += run_case(&c);
+        }
+    }
+    const qcase pure = {"models/synth-llama-F32.gguf", "Q4_K_M", 1, NULL, NULL, "golden/story.txt"};
+    bad += run_case(&pure);
+    n++;
+    print_message("%d of %d importance-matrix cases byte-identical\n", n - bad, n);
+    assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
     test_fix_pool_size();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_type),
         cmocka_unit_test(test_option_variants),
+        cmocka_unit_test(test_every_type_imatrix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,13 +14,16 @@ static void print_notice(void *user, const char *text)
     fprintf(stderr, "mote: notice: %s\n", text);
 }
 
-/* The importance matrix of --imatrix FILE. The reader of llama.cpp's
- * imatrix files (GGUF and legacy .dat) is not in mote yet: this is where
- * it goes, filling entries for mote_quantize_params.imatrix. */
-static int load_imatrix(const char *path, mote_quantize_params *p)
+/* The importance matrix of --imatrix FILE (llama.cpp's GGUF or legacy
+ * .dat format, as llama-quantize reads it) as the quantizer's entries. */
+static int load_imatrix(const char *path, mote_quantize_params *p, mote_imatrix_set **set)
 {
-    (void)p;
-    return cli_error("--imatrix %s: reading importance matrix files is not supported yet", path);
+    if (mote_imatrix_load(path, set) != MOTE_OK) return cli_lib_error();
+    p->imatrix = (*set)->entries;
+    p->n_imatrix = (*set)->n_entries;
+    fprintf(stderr, "mote: importance matrix %s: %zu weights, %d chunks of %d tokens\n", path,
+            (*set)->n_entries, (*set)->chunk_count, (*set)->chunk_size);
+    return 0;
 }
 
 int cmd_quantize(int argc, char **argv)
@@ -72,7 +75,8 @@ int cmd_quantize(int argc, char **argv)
     p.in_path = pos[0];
     p.out_path = pos[1];
     p.type = pos[2];
-    if (imatrix_path && (rc = load_imatrix(imatrix_path, &p)) != 0) return rc;
+    mote_imatrix_set *imatrix = NULL;
+    if (imatrix_path && (rc = load_imatrix(imatrix_path, &p, &imatrix)) != 0) return rc;
 
     cli_progress prog; /* on a terminal after a second; Ctrl-C cancels */
     cli_progress_init(&prog, "quantize");
@@ -82,7 +86,9 @@ int cmd_quantize(int argc, char **argv)
     p.notice = print_notice;
     mote_quantize_stats st;
     double t0 = cli_now();
-    if (mote_quantize(&p, &st) != MOTE_OK) {
+    mote_status status = mote_quantize(&p, &st);
+    mote_imatrix_free(imatrix);
+    if (status != MOTE_OK) {
         if (prog.shown >= 0 && prog.shown < 100) fputc('\n', stderr);
         int code = cli_lib_error();
         return cli_interrupted() ? EXIT_INTERRUPTED : code;
