@@ -101,7 +101,8 @@ SERVE_SRC:= $(sort $(wildcard src/serve/*.c))
 STORE_SRC:= $(sort $(wildcard src/store/*.c))
 MEMORY_SRC:= $(sort $(wildcard src/memory/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
-TEST_UTIL:= $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
+# tests/llama_*.c are programs of their own (linked against llama.cpp), not helpers.
+TEST_UTIL:= $(filter-out $(TEST_SRC) tests/llama_%.c,$(wildcard tests/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -213,10 +214,43 @@ $(BUILD)/tests/test_cli: $(BUILD)/src/cli/think.o
 
 # test_quant_ggml opens llama.cpp's libggml-base.so (bench/llama) with dlopen.
 $(BUILD)/tests/test_quant_ggml: LDLIBS += -ldl
+# test_imatrix holds mote's importance matrix to llama.cpp's own, computed
+# by tests/peer/imatrix_peer.c through libllama (bench/llama, installed by
+# bench/llama-setup); without bench/llama (or in a cross build) the peer is
+# not built and that comparison is skipped. It links nothing of mote's and
+# no sanitizer: llama.cpp is not built with them.
+IMATRIX_PEER := $(BUILD)/tests/peer/imatrix-peer
+$(BUILD)/tests/peer/imatrix-peer: tests/peer/imatrix_peer.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) \
+	    -Ibench/llama/src/include -Ibench/llama/src/ggml/include -DLLAMA_LIBDIR='"$(LLAMA_LIBDIR)"' \
+	    -o $@ $< $(LLAMA_LIBDIR)/libllama.v*.so $(LLAMA_LIBDIR)/libggml.v*.so $(LLAMA_LIBDIR)/libggml-base.so \
+	    -Wl,-rpath,$(LLAMA_LIBDIR) -lm
 
 # test_noalloc counts the library's allocations through the linker's --wrap.
 $(BUILD)/tests/test_noalloc: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
 	-Wl,--wrap=posix_memalign,--wrap=aligned_alloc,--wrap=strdup,--wrap=strndup
+
+# test_quantize_llama holds `mote quantize` to llama.cpp's llama_model_quantize
+# byte for byte, through tests/llama_quantize_ref.c linked against
+# bench/llama's libllama. bench/llama-setup installs that from npm on first
+# use; where it cannot (no npm, no network) or the build is a cross one, the
+# reference is not built and the test skips, saying so.
+LLAMA_DIR    := bench/llama
+LLAMA_LIBDIR  = $(abspath $(LLAMA_DIR)/lib)
+LLAMA_REF    := $(BUILD)/tests/llama_quantize_ref
+$(BUILD)/tests/test_quantize_llama.o: CFLAGS += -DLLAMA_REF_PATH='"$(abspath $(LLAMA_REF))"'
+$(LLAMA_REF): tests/llama_quantize_ref.c $(LLAMA_DIR)/VERSION
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -I$(LLAMA_DIR)/src/include -I$(LLAMA_DIR)/src/ggml/include \
+	    -DLLAMA_LIBDIR='"$(LLAMA_LIBDIR)"' -o $@ $< $(LLAMA_LIBDIR)/libllama.v*.so \
+	    $(LLAMA_LIBDIR)/libggml.v*.so $(LLAMA_LIBDIR)/libggml-base.so -Wl,-rpath,$(LLAMA_LIBDIR)
+.PHONY: llama-ref
+llama-ref:
+	@if [ -n "$(CROSS)" ]; then echo "SKIP: llama.cpp reference: cross build"; \
+	elif sh bench/llama-setup; then $(MAKE) --no-print-directory $(LLAMA_REF) $(IMATRIX_PEER) && \
+	  $(MAKE) --no-print-directory -C bench build/llama-kld; \
+	else echo "SKIP: bench/llama-setup failed (npm unreachable?): no llama.cpp reference, test_quantize_llama skips"; fi
 
 # Objects made through the pattern rules below are kept (not intermediate).
 .SECONDARY: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%.o) $(BUILD)/fuzz/replay.o $(BUILD)/fuzz/fuzz_common.o
@@ -245,7 +279,7 @@ $(FUZZ_SEEDS): $(BUILD)/fuzz/seeds
 # With a RUNNER, test_cli spawns the command through a wrapper script (a
 # process under qemu-user cannot exec a foreign binary without binfmt).
 TEST_TIMEOUT ?= $(if $(RUNNER),900,$(if $(filter 1,$(SAN)),900,600))
-test: $(TEST_BIN) $(BUILD)/mote $(BUILD)/libmote.so $(REPLAY_BIN) $(FUZZ_SEEDS)
+test: $(TEST_BIN) $(BUILD)/mote $(BUILD)/libmote.so $(REPLAY_BIN) $(FUZZ_SEEDS) llama-ref
 	@fail=0; mote_bin=$(BUILD)/mote; \
 	if [ -n "$(RUNNER)" ]; then mote_bin=$(BUILD)/mote-run; \
 	  printf '#!/bin/sh\nexec %s %s "$$@"\n' "$(RUNNER)" "$(abspath $(BUILD)/mote)" > $$mote_bin; \

@@ -225,6 +225,155 @@ typedef struct mote_kld_result {
  * text errors as mote_model_open and mote_perplexity. */
 MOTE_API mote_status mote_kld(const mote_kld_params *params, mote_kld_result *out);
 
+/* ------------------------------------------------------------------------
+ * Importance matrices (llama.cpp's imatrix)
+ *
+ * For every weight matrix W of the blocks, the mean over a calibration
+ * text's tokens of the squared input of each column: what llama.cpp's
+ * weighted quantizers minimise their error by. Files are llama.cpp's: GGUF
+ * (general.type "imatrix": per weight NAME the F32 tensors NAME.in_sum2,
+ * the sums of squares (n_in x n_mat), and NAME.counts, the rows summed
+ * (n_mat); keys imatrix.datasets, imatrix.chunk_count, imatrix.chunk_size)
+ * or the legacy .dat, so llama-quantize and llama-imatrix read mote's and
+ * mote reads theirs.
+ * ---------------------------------------------------------------------- */
+
+#define MOTE_IMATRIX_CHUNK 512     /* tokens per chunk by default, as llama-imatrix's -c */
+#define MOTE_IMATRIX_CHUNK_MIN 16  /* llama-imatrix skips passes of fewer tokens */
+
+typedef struct mote_imatrix_params {
+    const char *model_path; /* GGUF model */
+    const char *text;       /* calibration text of text_len bytes, or NULL: read text_path */
+    size_t text_len;
+    const char *text_path;  /* file of the text (stored as the dataset's name), or NULL */
+    int chunk_size;         /* tokens per chunk, each evaluated from an empty cache; 0: 512 */
+    int n_chunks;           /* most chunks to evaluate; 0: all the text holds */
+    int n_threads;          /* 0: the process's whole pool */
+    int kv_type;            /* enum mote_kv_type of the cache; default F16, as llama-imatrix's */
+    int process_output;     /* 1: also output.weight (llama-imatrix --process-output) */
+    int legacy;             /* 1: write the legacy .dat format; 0: GGUF */
+    const char *out_path;   /* file written (replaced only when complete) */
+    /* Called after each layer of each chunk (done, total: layers of all
+     * chunks); may be NULL. Cancelling writes nothing. */
+    mote_progress_fn progress;
+    void *progress_user;
+} mote_imatrix_params;
+
+MOTE_API mote_imatrix_params mote_imatrix_default_params(void);
+
+/* What mote_imatrix did. */
+typedef struct mote_imatrix_stats {
+    int n_tokens;           /* tokens of the whole text (with BOS) */
+    int n_chunks;           /* chunks evaluated */
+    int n_entries;          /* weights written */
+} mote_imatrix_stats;
+
+/* Compute and write an importance matrix as llama-imatrix does: the text
+ * is tokenized once (BOS added as the vocabulary says), cut into chunks of
+ * chunk_size tokens (a shorter rest is dropped), the first token of each
+ * replaced by BOS, and each chunk evaluated from an empty cache with every
+ * output kept; for each weight named blk.* (and output.weight with
+ * process_output) the F32 input rows' squares are summed per column, in
+ * float, chunk by chunk. A text shorter than one chunk fails (MOTE_E_RANGE),
+ * as do non-finite activations (MOTE_E_FORMAT). stats may be NULL. */
+MOTE_API mote_status mote_imatrix(const mote_imatrix_params *params, mote_imatrix_stats *stats);
+
+/* One weight's entry of a file. */
+typedef struct mote_imatrix_entry {
+    const char *name;       /* the weight's tensor name, e.g. "blk.0.ffn_down.weight" */
+    const float *data;      /* (n) the importance per input column, as llama-quantize's load_imatrix
+                             * computes it: GGUF sums / counts (1 where a count is 0), legacy
+                             * values / ncall (values as they are when ncall <= 0) */
+    size_t n;               /* values: n_in x n_mat */
+    int64_t n_mat;          /* matrices (counts; 1 for a dense weight, experts otherwise) */
+    const float *sums;      /* (n) as stored: GGUF in_sum2, legacy values */
+    const int64_t *counts;  /* (n_mat) rows summed (GGUF, rounded as llama.cpp rounds); legacy: ncall */
+} mote_imatrix_entry;
+
+typedef struct mote_imatrix_set {
+    const mote_imatrix_entry *entries; /* (n_entries) sorted by name */
+    size_t n_entries;
+    const char *const *datasets;       /* (n_datasets) the texts it was computed on */
+    size_t n_datasets;
+    int32_t chunk_count;               /* chunks it was computed on */
+    int32_t chunk_size;                /* tokens per chunk (0 in legacy files) */
+    int legacy;                        /* 1: read from a legacy .dat file */
+} mote_imatrix_set;
+
+/* Read a GGUF or legacy .dat imatrix file (told apart by GGUF's magic) as
+ * llama-quantize reads one: GGUF needs its three imatrix.* keys and F32
+ * pairs NAME.in_sum2 / NAME.counts (other tensors are ignored), a legacy
+ * file's last entry of a name wins. Counts must be finite and >= 0, values
+ * finite (llama-quantize refuses others too). MOTE_E_FORMAT naming the
+ * file, entry and offset for anything else; *out is NULL on failure. */
+MOTE_API mote_status mote_imatrix_load(const char *path, mote_imatrix_set **out);
+/* The same for a file in memory (name: for messages). */
+MOTE_API mote_status mote_imatrix_load_buffer(const void *data, size_t size, const char *name,
+                                              mote_imatrix_set **out);
+/* The entry of a weight, or NULL. */
+MOTE_API const mote_imatrix_entry *mote_imatrix_find(const mote_imatrix_set *set, const char *name);
+MOTE_API void mote_imatrix_free(mote_imatrix_set *set);
+
+/* ------------------------------------------------------------------------
+ * Quantization (llama-quantize's output, byte for byte)
+ * ---------------------------------------------------------------------- */
+
+/* Called with a line for the user (no newline): what llama-quantize
+ * would warn about, e.g. that a quantized input is requantized. */
+typedef void (*mote_notice_fn)(void *user, const char *text);
+
+typedef struct mote_quantize_params {
+    const char *in_path;     /* GGUF read (any type mote reads) */
+    const char *out_path;    /* GGUF written (replaced if present, only when complete) */
+    const char *type;        /* file type: "Q4_K_M", "Q8_0", ... (mote_quantize_type_name) */
+    int pure;                /* 1: every matrix the type's base type, no mix */
+    const char *output_type; /* ggml type name of output.weight ("Q8_0"); NULL: the rules' */
+    const char *token_embedding_type; /* likewise for token_embd.weight */
+    const mote_imatrix_entry *imatrix; /* n_imatrix entries; NULL for none */
+    size_t n_imatrix;
+    int n_threads;           /* 0: all available CPUs */
+    /* Called after each piece of tensor data (done, total: output bytes);
+     * may be NULL. Cancelling leaves no output file. */
+    mote_progress_fn progress;
+    void *progress_user;
+    mote_notice_fn notice;   /* may be NULL */
+    void *notice_user;
+} mote_quantize_params;
+
+/* What a quantization did (sizes in bytes of tensor data). */
+typedef struct mote_quantize_stats {
+    int n_tensors;       /* tensors written */
+    int n_quantized;     /* tensors whose type changed */
+    int n_requantized;   /* of those, inputs already quantized (dequantized first) */
+    int n_fallback;      /* tensors whose rows forced a fallback type */
+    uint64_t bytes_in;   /* tensor data of the input */
+    uint64_t bytes_out;  /* tensor data of the output */
+} mote_quantize_stats;
+
+MOTE_API mote_quantize_params mote_quantize_default_params(void);
+
+/* Quantize in_path to out_path as llama.cpp's llama_model_quantize does,
+ * producing the same file byte for byte for the same options: its
+ * tensor-type rules for the file type (the _S/_M/_L mixes, fallbacks for
+ * rows that are not whole blocks; pure, output_type, token_embedding_type
+ * as llama-quantize's --pure, --output-tensor-type, --token-embedding-type),
+ * every key-value pair copied in order with general.quantization_version
+ * and general.file_type moved to the end and split keys dropped, tensors
+ * in llama.cpp's order (block number, then name). Quantized, F16 and BF16
+ * inputs are dequantized first (a notice says so for quantized ones).
+ * Tensors without importance weights in imatrix are quantized without.
+ * The output is written to a temporary file renamed over out_path when
+ * complete: an error or a cancellation leaves nothing behind. stats may be
+ * NULL. MOTE_E_INVALID for bad parameters or an unknown type name,
+ * MOTE_E_IO/MOTE_E_FORMAT for an unreadable or malformed input,
+ * MOTE_E_UNSUPPORTED for an architecture mote does not run. */
+MOTE_API mote_status mote_quantize(const mote_quantize_params *params, mote_quantize_stats *stats);
+
+/* The file types mote_quantize writes, i from 0 ("Q4_0", ...), with a
+ * line about each; NULL past the end. */
+MOTE_API const char *mote_quantize_type_name(int i);
+MOTE_API const char *mote_quantize_type_about(int i);
+
 #ifdef __cplusplus
 }
 #endif

@@ -151,6 +151,7 @@ static void test_verb_help(void **state)
         {"tokenize", {"--no-special", "--parse-special", "--pieces"}},
         {"perplexity", {"-c", "-t", "--chunks"}},
         {"kld", {"-f", "-c", "--chunks", "-t", "--kv-type", "--json", "kld_mean", "same_top"}},
+        {"imatrix", {"-f", "-o", "-c", "--chunks", "-t", "--kv-type", "--output-format", "--process-output", "--show"}},
         {"logits", {"--ids", "-f", "--top-k", "--prompt", "--kv-type", "-t", "-c", "POS<TAB>ID:LOGIT"}},
         {"serve", {"--config", "--memory-budget", "--keep-alive", "--alias", "role:ROLE", "\"memory_budget\""}},
         {"ps", {"--port", "--host", "--all", "--json", "--api-key"}},
@@ -1821,6 +1822,91 @@ static void test_bench_json(void **state)
 }
 
 /* synth writes a model that the other verbs open. */
+/* mote quantize: --help, a file mote reads back, and bad input refused
+ * with a message and no output left (test_quantize covers the library). */
+static void test_quantize_cli(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    proc p = RUN("quantize", "--help");
+    expect_status(&p, 0);
+    expect_contains(p.out, "IN OUT TYPE");
+    expect_contains(p.out, "Q4_K_M");
+    expect_contains(p.out, "--token-embedding-type");
+    proc_free(&p);
+
+    char out[4096], text[4096];
+    const char *dir = getenv("TMPDIR");
+    snprintf(out, sizeof out, "%s/mote-cli-quant-%d.gguf", dir && *dir ? dir : "/tmp", (int)getpid());
+    snprintf(text, sizeof text, "%s/mote-cli-quant-%d.txt", dir && *dir ? dir : "/tmp", (int)getpid());
+    char *model = model_path("synth-llama-F32.gguf"); /* rows of 256: Q4_K without fallbacks */
+    p = RUN("quantize", model, out, "Q4_K_M", "-t", "2", "--output-type", "q8_0");
+    expect_status(&p, 0);
+    expect_contains(p.out, "wrote");
+    proc_free(&p);
+    p = RUN("info", out, "--tensors");
+    expect_status(&p, 0);
+    expect_contains(p.out, "Q8_0"); /* the head */
+    expect_contains(p.out, "Q4_K");
+    proc_free(&p);
+    unlink(out);
+
+    /* With an importance matrix of its own: read, used, other bytes. */
+    char imatrix[4200], plain[4200];
+    snprintf(imatrix, sizeof imatrix, "%s.imatrix", out);
+    snprintf(plain, sizeof plain, "%s.plain", out);
+    char story[4096];
+    snprintf(story, sizeof story, "%s", shared_path("golden/story.txt"));
+    p = RUN("imatrix", model, "-f", story, "-c", "64", "-o", imatrix);
+    expect_status(&p, 0);
+    proc_free(&p);
+    p = RUN("quantize", model, out, "Q4_K_M", "--imatrix", imatrix);
+    expect_status(&p, 0);
+    expect_contains(p.err, "importance matrix");
+    proc_free(&p);
+    p = RUN("quantize", model, plain, "Q4_K_M");
+    expect_status(&p, 0);
+    proc_free(&p);
+    size_t n_a, n_b;
+    char *a = read_file(out, &n_a), *b = read_file(plain, &n_b);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(n_a, n_b);
+    assert_true(memcmp(a, b, n_a) != 0);
+    free(a);
+    free(b);
+    unlink(out);
+    unlink(plain);
+    unlink(imatrix);
+
+    FILE *fp = fopen(text, "w");
+    assert_non_null(fp);
+    fputs("not a model\n", fp);
+    fclose(fp);
+    const struct {
+        const char *in, *type, *opt, *val, *says;
+        int status;
+    } bad[] = {
+        {text, "Q8_0", NULL, NULL, text, 1},
+        {model, "Q7_K", NULL, NULL, "unknown type 'Q7_K'", 1},
+        {model, "Q8_0", "--output-type", "Q9", "unknown tensor type 'Q9'", 1},
+        {model, "Q8_0", "--imatrix", text, text, 1},
+        {model, "Q8_0", "-t", "x", "-t", 2},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        p = bad[i].opt ? RUN("quantize", bad[i].in, out, bad[i].type, bad[i].opt, bad[i].val)
+                       : RUN("quantize", bad[i].in, out, bad[i].type);
+        expect_status(&p, bad[i].status);
+        expect_contains(p.err, bad[i].says);
+        proc_free(&p);
+        assert_int_equal(access(out, F_OK), -1);
+    }
+    p = RUN("quantize", model, out);
+    expect_status(&p, 2);
+    proc_free(&p);
+    unlink(text);
+    free(model);
+}
+
 static void test_synth_cli(void **state)
 {
     SKIP_WITHOUT_SHARED();
@@ -2077,6 +2163,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bench_json),
         cmocka_unit_test(test_synth_cli),
         cmocka_unit_test(test_share_cli),
+        cmocka_unit_test(test_quantize_cli),
         cmocka_unit_test(test_embed_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

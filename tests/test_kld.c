@@ -455,6 +455,8 @@ static void test_against_llama(void **state)
     const char *peer = getenv("MOTE_LLAMA_KLD");
     if (!peer) peer = "bench/build/llama-kld";
     if (access(peer, X_OK) != 0) {
+        if (getenv("MOTE_REQUIRE_LLAMA_REF"))
+            fail_msg("MOTE_REQUIRE_LLAMA_REF is set but %s is missing (make llama-ref)", peer);
         print_message("[  SKIP    ] SKIP: no %s (make -C bench builds it; or set MOTE_LLAMA_KLD): "
                       "mote kld is not compared with llama.cpp\n", peer);
         skip();

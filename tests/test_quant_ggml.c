@@ -99,6 +99,8 @@ static int open_ggml(void)
     if (ggml_quantize_chunk_p) return 1;
     if (!lib) lib = dlopen(ggml_base_path(), RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
+        if (getenv("MOTE_REQUIRE_LLAMA_REF"))
+            fail_msg("MOTE_REQUIRE_LLAMA_REF is set but %s is not loadable (%s)", ggml_base_path(), dlerror());
         print_message("[  SKIP    ] SKIP: %s not loadable (%s; run bench/llama-setup or set "
                       "MOTE_GGML_BASE): the byte comparison with ggml is skipped\n",
                       ggml_base_path(), dlerror());

@@ -444,18 +444,6 @@ static void test_layers_override(void **state)
  * Bytes and values
  * ---------------------------------------------------------------------- */
 
-static int same_bytes(const char *a, const char *b)
-{
-    size_t na, nb;
-    char *x = read_file(a, &na), *y = read_file(b, &nb);
-    assert_non_null(x);
-    assert_non_null(y);
-    int same = na == nb && memcmp(x, y, na) == 0;
-    free(x);
-    free(y);
-    return same;
-}
-
 /* Same parameters, same bytes, whatever the thread count; the seed and
  * the exact mode change them. */
 static void test_deterministic(void **state)
@@ -466,19 +454,19 @@ static void test_deterministic(void **state)
     synth_ok(a, args);
     args.threads = 2;
     synth_ok(b, args);
-    assert_true(same_bytes(a, b));
+    assert_true(test_same_bytes(a, b));
     args.seed = 8;
     synth_ok(b, args);
-    assert_false(same_bytes(a, b));
+    assert_false(test_same_bytes(a, b));
 
     args.seed = 7;
     args.exact = 1;
     args.threads = 1;
     synth_ok(b, args);
-    assert_false(same_bytes(a, b)); /* exact differs from pooled */
+    assert_false(test_same_bytes(a, b)); /* exact differs from pooled */
     args.threads = 2;
     synth_ok(a, args);
-    assert_true(same_bytes(a, b));
+    assert_true(test_same_bytes(a, b));
     test_remove_temp(a);
     test_remove_temp(b);
 }

@@ -486,18 +486,6 @@ static void test_models_embed(void **state)
     test_remove_temp(path);
 }
 
-static int same_bytes(const char *a, const char *b)
-{
-    size_t na, nb;
-    char *x = read_file(a, &na), *y = read_file(b, &nb);
-    assert_non_null(x);
-    assert_non_null(y);
-    int same = na == nb && memcmp(x, y, na) == 0;
-    free(x);
-    free(y);
-    return same;
-}
-
 /* The same seed gives the same bytes, on one thread or two; another seed
  * other bytes. */
 static void test_same_seed_same_bytes(void **state)
@@ -508,10 +496,10 @@ static void test_same_seed_same_bytes(void **state)
         const int n_layer = models[k].n_layer ? 1 : 0;
         synth_ok(a, models[k].like, "Q4_K_M", models[k].vocab, n_layer, 5, 1);
         synth_ok(b, models[k].like, "Q4_K_M", models[k].vocab, n_layer, 5, 2);
-        if (!same_bytes(a, b)) fail_msg("%s: seed 5 gave two files", models[k].like);
+        if (!test_same_bytes(a, b)) fail_msg("%s: seed 5 gave two files", models[k].like);
         if (k == 0) {
             synth_ok(b, models[k].like, "Q4_K_M", models[k].vocab, n_layer, 6, 2);
-            assert_false(same_bytes(a, b));
+            assert_false(test_same_bytes(a, b));
         }
     }
     test_remove_temp(a);

@@ -150,6 +150,18 @@ char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+int test_same_bytes(const char *a, const char *b)
+{
+    size_t na, nb;
+    char *x = read_file(a, &na), *y = read_file(b, &nb);
+    assert_non_null(x);
+    assert_non_null(y);
+    int same = na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
 uint64_t test_rng_next(uint64_t *s)
 {
     /* splitmix64 */

@@ -72,6 +72,10 @@ char *read_file(const char *path, size_t *len);
  * ../mote beside the test program (build/tests/test_x -> build/mote). */
 void test_mote_bin(const char *argv0, char *buf, size_t cap);
 
+/* 1 if files a and b hold the same bytes, 0 if not; the test fails when
+ * either cannot be read. */
+int test_same_bytes(const char *a, const char *b);
+
 /* Deterministic pseudo-random numbers for tests. */
 uint64_t test_rng_next(uint64_t *state);
 float test_rng_uniform(uint64_t *state);  /* [0, 1) */

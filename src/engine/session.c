@@ -700,6 +700,7 @@ int mote_session_pooling(const mote_session *s) { return s ? s->pooling : MOTE_P
 
 const mote_model *session_model(const mote_session *s) { return s->model; }
 int session_n_batch(const mote_session *s) { return s->st.n_batch; }
+void session_set_observer(mote_session *s, const fwd_observer *o) { s->st.observer = o; }
 
 int mote_session_pos(const mote_session *s) { return s ? s->seq_len[0] : 0; }
 int mote_session_n_ctx(const mote_session *s) { return s ? s->st.n_ctx : 0; }

@@ -8,5 +8,9 @@
 const mote_model *session_model(const mote_session *s);
 /* Most tokens of one forward pass (n_batch after the defaults). */
 int session_n_batch(const mote_session *s);
+/* Watch the session's forward passes (model/arch.h, fwd_observer), or
+ * stop with NULL. The observer must outlive its use. */
+struct fwd_observer;
+void session_set_observer(mote_session *s, const struct fwd_observer *o);
 
 #endif

@@ -158,6 +158,8 @@ int arch_block_map_is_identity(const int *map, int n_layer);
 /* Build the architecture named by general.architecture from the file. */
 mote_status arch_load(const gguf_file *f, model_arch **out);
 void arch_free(model_arch *a);
+/* 1 if arch_load runs the family named arch (general.architecture). */
+int arch_known(const char *arch);
 /* The families arch_load runs, as words for messages. */
 const char *arch_families(void);
 /* The rope frequency divisors for a context of n_ctx positions per
@@ -181,6 +183,24 @@ typedef struct kv_layer {
                          * a multiple of ATTN_CHUNK, holds position p at row p % ring */
     int window;         /* the layer's window when it has a ring, else 0 */
 } kv_layer;
+
+/* Watching a forward pass (importance matrices, pruning statistics). Each
+ * callback is optional and runs on the thread that called arch_forward,
+ * between the pass's steps: what it is shown is valid only during the
+ * call. A state without an observer costs one test per product. */
+typedef struct fwd_observer {
+    /* Before each weight matrix product Y = X·Wᵀ: the weight's GGUF tensor
+     * name, its layer (-1 outside the blocks: output, pooled projections)
+     * and X, n rows of n_in floats (the F32 activations, before they are
+     * converted for the dot kernels). A fused tensor (attn_qkv, phi3's
+     * ffn_up) is one product here, shown once under its own name. */
+    void (*matmul)(void *user, const char *name, int il, const float *x, int n, int n_in);
+    /* The residual stream entering (out = 0) and leaving (out = 1) block
+     * il: n rows of n_embd. The last block leaves with the kept rows only
+     * (all of them when every output is wanted), see arch_forward. */
+    void (*residual)(void *user, int il, int out, const float *x, int n, int n_embd);
+    void *user;
+} fwd_observer;
 
 typedef struct forward_state {
     int n_ctx;          /* positions per sequence in the KV cache */
@@ -216,6 +236,7 @@ typedef struct forward_state {
     attn_exact_ops attn_exact; /* F32 cache: the products of exact attention */
     void *mm_scratch;   /* activations converted for matmul */
     mote_pool *pool;
+    const fwd_observer *observer; /* NULL: none */
     /* Set for each call by arch_forward from its batch: */
     const int32_t *seq; /* (n) sequence of each row */
     const int32_t *pos; /* (n) position of each row in its sequence */

@@ -629,6 +629,12 @@ const float *arch_rope_factors(const model_arch *a, int n_ctx)
     return padded > a->hp.n_ctx_orig ? a->rope_long : a->rope_short;
 }
 
+int arch_known(const char *arch)
+{
+    gguf_str name = {arch, strlen(arch)};
+    return find_family(&name) != NULL;
+}
+
 const char *arch_families(void)
 {
     return "llama, qwen2, qwen3, gemma3, phi3, granite, smollm3, and the embedding models bert, nomic-bert "

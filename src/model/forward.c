@@ -77,6 +77,22 @@ static void mm(const layer_ctx *L, const weight *w, const float *X, float *Y)
     mm_runs(L->st, w, X, L->run, L->n_run, Y);
 }
 
+/* Show the observer (if any) the input X of w in layer il. prev: the
+ * weight multiplied just before with the same X, or NULL; a view of the
+ * same fused tensor (same name) is then not shown again. */
+static void observe_mm(const layer_ctx *L, const weight *w, const weight *prev, int il, const float *X)
+{
+    const fwd_observer *o = L->st->observer;
+    if (!o || !o->matmul || (prev && strcmp(prev->name, w->name) == 0)) return;
+    o->matmul(o->user, w->name, il, X, L->n, (int)w->cols);
+}
+
+static void observe_residual(const layer_ctx *L, int il, int out)
+{
+    const fwd_observer *o = L->st->observer;
+    if (o && o->residual) o->residual(o->user, il, out, L->st->x, L->n, L->a->hp.n_embd);
+}
+
 size_t arch_matmul_scratch(const model_arch *a, int n_batch)
 {
     size_t most = matmul_scratch_size(a->output.type, a->output.cols, n_batch);
@@ -232,11 +248,15 @@ static void attention_block(const layer_ctx *L, int il)
         rows(L, ROW_NORM, l->attn_norm, il);
         in = st->xb;
     }
+    observe_mm(L, &l->wq, NULL, il, in);
+    observe_mm(L, &l->wk, &l->wq, il, in);
+    observe_mm(L, &l->wv, &l->wk, il, in);
     mm(L, &l->wq, in, st->q);
     mm(L, &l->wk, in, st->k);
     mm(L, &l->wv, in, st->v);
     rows(L, ROW_QKV, NULL, il);
     attention(&L->a->hp, st, il, l->window, L->n);
+    observe_mm(L, &l->wo, NULL, il, st->xb);
     mm(L, &l->wo, st->xb, st->tmp);
     residual(L, l->bo, l->attn_post_norm, l->ln_attn_w, l->ln_attn_b);
 }
@@ -251,14 +271,18 @@ static void ffn_block(const layer_ctx *L, int il)
         in = st->xb;
     }
     if (l->w_gate.data) {
+        observe_mm(L, &l->w_gate, NULL, il, in);
+        observe_mm(L, &l->w_up, &l->w_gate, il, in);
         mm(L, &l->w_gate, in, st->hb);
         mm(L, &l->w_up, in, st->hb2);
         rows(L, ROW_GATE, NULL, il);
     } else {
+        observe_mm(L, &l->w_up, NULL, il, in);
         mm(L, &l->w_up, in, st->hb);
         row_job J = {.op = ROW_ACT, .bias = l->b_up, .il = il};
         run_rows(L, &J);
     }
+    observe_mm(L, &l->w_down, NULL, il, st->hb);
     mm(L, &l->w_down, st->hb, st->tmp);
     residual(L, l->b_down, l->ffn_post_norm, l->ln_ffn_w, l->ln_ffn_b);
 }
@@ -306,7 +330,10 @@ void arch_project_pooled(const model_arch *a, forward_state *st, float *v)
 {
     if (!a->dense_2.data) return;
     const weight *d2 = &a->dense_2, *d3 = &a->dense_3;
+    const fwd_observer *o = st->observer;
+    if (o && o->matmul) o->matmul(o->user, d2->name, -1, v, 1, (int)d2->cols);
     matmul_alone(st->pool, d2->data, d2->type, d2->rows, d2->cols, v, 1, st->proj, st->mm_scratch);
+    if (o && o->matmul) o->matmul(o->user, d3->name, -1, st->proj, 1, (int)d3->cols);
     matmul_alone(st->pool, d3->data, d3->type, d3->rows, d3->cols, st->proj, 1, v, st->mm_scratch);
 }
 
@@ -331,6 +358,7 @@ mote_status arch_forward(const model_arch *a, forward_state *st, const fwd_batch
     }
     layer_ctx L = {.a = a, .st = st, .run = b->run, .n_run = b->n_run, .n = b->n};
     for (int il = 0; il < hp->n_layer; il++) {
+        observe_residual(&L, il, 0);
         attention_block(&L, il);
         /* Only the kept rows' outputs are wanted: like llama.cpp, drop the
          * others before the last feed-forward block. Besides the saved
@@ -338,6 +366,7 @@ mote_status arch_forward(const model_arch *a, forward_state *st, const fwd_batch
          * differs between one row and a batch for some types. */
         if (il == hp->n_layer - 1) keep_rows(&L, b);
         if (L.n > 0) ffn_block(&L, il);
+        observe_residual(&L, il, 1);
         if (b->layer_done && b->layer_done(b->user)) return mote_fail(MOTE_E_CANCELLED, "evaluation cancelled");
     }
     if (L.n == 0) return MOTE_OK;
@@ -350,6 +379,7 @@ mote_status arch_forward(const model_arch *a, forward_state *st, const fwd_batch
     if (b->embeddings)
         memcpy(out, h, sizeof(float) * (size_t)L.n * E);
     else {
+        observe_mm(&L, &a->output, NULL, -1, st->xb);
         mm(&L, &a->output, st->xb, out);
         if (hp->logit_scale != 1.0f || hp->softcap > 0.0f) rows_out(&L, ROW_LOGITS, NULL, 0, out);
     }

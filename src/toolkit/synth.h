@@ -156,11 +156,6 @@ typedef struct synth_tensor {
     uint32_t type;            /* enum ggml_type */
 } synth_tensor;
 
-/* The type llama.cpp's quantizer gives a 2-D weight of this role in layer
- * `layer` of n_layer, with rows of ncols elements, for file type ftype. */
-uint32_t synth_weight_type(uint32_t ftype, enum synth_role role, int layer, int n_layer, int tied,
-                           int64_t ncols);
-
 /* Every tensor of the model, in file order: malloc'd array in *out (free
  * with free()), count in *n. n_layer overrides the shape's block count. */
 mote_status synth_plan(const synth_shape *s, int n_layer, int64_t n_vocab, uint32_t ftype,

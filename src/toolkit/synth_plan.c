@@ -9,6 +9,7 @@
 
 #include "base/status.h"
 #include "gguf/ggml_type.h"
+#include "toolkit/quant_rules.h"
 #include "toolkit/synth.h"
 
 /* ------------------------------------------------------------------------
@@ -198,14 +199,10 @@ const synth_shape *synth_find_shape(const char *name)
 
 static const struct {
     const char *name;
-    uint32_t ftype;     /* llama_ftype */
-    uint32_t base_type; /* llama_ftype_get_default_type */
+    uint32_t ftype; /* llama_ftype */
 } ftypes[] = {
-    {"F16", SYNTH_FTYPE_F16, GGML_TYPE_F16},
-    {"BF16", SYNTH_FTYPE_BF16, GGML_TYPE_BF16},
-    {"Q8_0", SYNTH_FTYPE_Q8_0, GGML_TYPE_Q8_0},
-    {"Q4_0", SYNTH_FTYPE_Q4_0, GGML_TYPE_Q4_0},
-    {"Q4_K_M", SYNTH_FTYPE_Q4_K_M, GGML_TYPE_Q4_K},
+    {"F16", SYNTH_FTYPE_F16},   {"BF16", SYNTH_FTYPE_BF16},     {"Q8_0", SYNTH_FTYPE_Q8_0},
+    {"Q4_0", SYNTH_FTYPE_Q4_0}, {"Q4_K_M", SYNTH_FTYPE_Q4_K_M},
 };
 #define N_FTYPES ((int)(sizeof ftypes / sizeof ftypes[0]))
 
@@ -226,58 +223,6 @@ const char *synth_ftype_name(uint32_t ftype)
     for (int i = 0; i < N_FTYPES; i++)
         if (ftypes[i].ftype == ftype) return ftypes[i].name;
     return NULL;
-}
-
-static uint32_t ftype_base(uint32_t ftype)
-{
-    for (int i = 0; i < N_FTYPES; i++)
-        if (ftypes[i].ftype == ftype) return ftypes[i].base_type;
-    return GGML_TYPE_F16;
-}
-
-/* ------------------------------------------------------------------------
- * Tensor types: llama.cpp's llama_tensor_get_type for these file types
- * ---------------------------------------------------------------------- */
-
-/* llama.cpp's use_more_bits: the first and last eighth of the layers and
- * every third one between get more bits in the _M mixes. */
-static int use_more_bits(int i, int n)
-{
-    return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
-}
-
-static int64_t block_of(uint32_t type) { return ggml_type_get(type)->block_size; }
-
-uint32_t synth_weight_type(uint32_t ftype, enum synth_role role, int layer, int n_layer, int tied,
-                           int64_t ncols)
-{
-    uint32_t base = ftype_base(ftype), t = base;
-    /* The converter writes the position and token-type tables F32 and
-     * llama-quantize leaves them so (llama_model_quantize_impl). */
-    if (role == ROLE_POS_EMBD || role == ROLE_TOKEN_TYPES) return GGML_TYPE_F32;
-    /* F16/BF16 files are not quantized: every matrix keeps the type. */
-    if (base == GGML_TYPE_F16 || base == GGML_TYPE_BF16) return base;
-
-    /* The output head, or the token embeddings standing in for it, get Q6_K
-     * (Q8_0 when the default type's block does not divide the rows). */
-    if (role == ROLE_OUTPUT || (tied && role == ROLE_TOKEN_EMBD)) {
-        if (ncols % block_of(base) != 0) t = GGML_TYPE_Q8_0;
-        else if (base != GGML_TYPE_Q8_0) t = GGML_TYPE_Q6_K;
-    } else if (ftype == SYNTH_FTYPE_Q4_K_M &&
-               (role == ROLE_ATTN_V || role == ROLE_ATTN_QKV || role == ROLE_FFN_DOWN) &&
-               use_more_bits(layer, n_layer)) {
-        /* A fused attn_qkv counts as an attn_v (llama-quant.cpp's
-         * category_is_attn_v), one per block like attn_v. */
-        t = GGML_TYPE_Q6_K;
-    }
-
-    /* Rows that are not whole blocks of the choice fall back (llama.cpp's
-     * tensor_type_fallback): Q4_K -> Q5_0, Q6_K -> Q8_0, then F16. */
-    if (ncols % block_of(t) != 0) {
-        t = t == GGML_TYPE_Q4_K ? GGML_TYPE_Q5_0 : t == GGML_TYPE_Q6_K ? GGML_TYPE_Q8_0 : GGML_TYPE_F16;
-        if (ncols % block_of(t) != 0) t = GGML_TYPE_F16;
-    }
-    return t;
 }
 
 /* ------------------------------------------------------------------------
@@ -310,6 +255,24 @@ static int cmp_tensor(const void *pa, const void *pb)
     const synth_tensor *a = pa, *b = pb;
     if (a->layer != b->layer) return a->layer < b->layer ? -1 : 1;
     return strcmp(a->name, b->name);
+}
+
+/* The types llama-quantize gives the tensors of an F32 model (norms and
+ * other 1-D tensors stay F32), chosen in file order as it does. */
+static mote_status choose_types(const synth_shape *s, int n_layer, uint32_t ftype, synth_tensor *t, int n)
+{
+    const char **names = malloc((size_t)n * sizeof *names);
+    if (!names) return mote_fail(MOTE_E_NOMEM, "synth: out of memory");
+    for (int i = 0; i < n; i++) names[i] = t[i].name;
+    const quant_options opt = {.ftype = ftype, .output_type = QUANT_TYPE_NONE,
+                               .token_embd_type = QUANT_TYPE_NONE};
+    const quant_model model = quant_model_of(s->arch, n_layer, s->n_head, s->n_head_kv, 0);
+    quant_rules r;
+    mote_status st = quant_rules_init(&r, &opt, &model, names, n);
+    for (int i = 0; st == MOTE_OK && i < n; i++)
+        st = quant_tensor_type(&r, t[i].name, t[i].n_dims, t[i].ne[0], GGML_TYPE_F32, &t[i].type);
+    free(names);
+    return st;
 }
 
 mote_status synth_plan(const synth_shape *s, int n_layer, int64_t n_vocab, uint32_t ftype,
@@ -394,12 +357,10 @@ mote_status synth_plan(const synth_shape *s, int n_layer, int64_t n_vocab, uint3
     }
     qsort(b.t, (size_t)b.n, sizeof *b.t, cmp_tensor);
 
-    /* Types are chosen in file order, as llama-quantize does (its layer
-     * counters for attn_v and ffn_down then equal the block index). */
-    for (int i = 0; i < b.n; i++) {
-        synth_tensor *t = &b.t[i];
-        t->type = t->n_dims == 1 ? GGML_TYPE_F32
-                                 : synth_weight_type(ftype, t->role, t->layer, n_layer, s->tied, t->ne[0]);
+    mote_status st = choose_types(s, n_layer, ftype, b.t, b.n);
+    if (st != MOTE_OK) {
+        free(b.t);
+        return st;
     }
     *out = b.t;
     *n = b.n;
