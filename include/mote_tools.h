@@ -118,6 +118,58 @@ MOTE_API mote_status mote_share(const mote_share_params *params, mote_share_resu
 MOTE_API void mote_share_result_free(mote_share_result *result);
 
 /* ------------------------------------------------------------------------
+ * Structured pruning: fewer FFN neurons, fewer layers
+ * ---------------------------------------------------------------------- */
+
+typedef struct mote_prune_params {
+    const char *in_path;    /* the model (GGUF) */
+    const char *out_path;   /* GGUF written (replaced if present; never half-written) */
+    const char *text;       /* calibration text of text_len bytes, or NULL: read text_path */
+    size_t text_len;
+    const char *text_path;
+    /* Fraction of each layer's FFN neurons kept, in (0, 1]; rounded to a
+     * whole number of blocks of ffn_down's type. 1: none cut. */
+    float ffn_keep;
+    int drop_layers;        /* layers removed, 0 .. layers-1 */
+    int n_ctx;              /* tokens per calibration chunk; 0: 512 */
+    int n_chunks;           /* most chunks to evaluate; 0: all the text holds */
+    int n_threads;          /* 0: the process's whole pool */
+    /* Called as the work goes on (measuring, then writing, as one
+     * done/total); may be NULL. Cancelling leaves no output file. */
+    mote_progress_fn progress;
+    void *progress_user;
+} mote_prune_params;
+
+MOTE_API mote_prune_params mote_prune_default_params(void);
+
+typedef struct mote_prune_result {
+    int n_layer_in, n_layer_out;
+    int64_t n_ff_in, n_ff_out;  /* FFN neurons per layer */
+    int n_chunks;               /* calibration chunks evaluated */
+    int *dropped;               /* (n_dropped) the input's layers removed, ascending */
+    int n_dropped;
+    double *block_cos;          /* (n_layer_in) mean cosine of the stream entering and leaving
+                                 * each layer over the text (1: the layer changes nothing) */
+} mote_prune_result;
+
+/* Write a structurally pruned copy of a model that any GGUF reader loads
+ * as an ordinary smaller one: in every layer, the FFN neurons with the
+ * lowest score sqrt(mean x_j^2) * |ffn_down column j| over the calibration
+ * text (x_j: neuron j's input to ffn_down) are removed (rows of ffn_gate
+ * and ffn_up, columns of ffn_down; feed_forward_length shrinks), and the
+ * drop_layers layers whose output is most like their input (highest mean
+ * cosine) are removed, the rest renumbered. Tensors keep their types; a
+ * quantized ffn_down is dequantized, cut and quantized again. The text is
+ * cut into chunks as mote_perplexity cuts it. MOTE_E_INVALID for bad
+ * parameters (the message says which), MOTE_E_UNSUPPORTED for embedding
+ * models, models sharing blocks and, for dropping layers, architectures
+ * whose layers have roles by position (gemma3, smollm3); MOTE_E_RANGE for
+ * a text shorter than one chunk; MOTE_E_CANCELLED from progress. Free
+ * *result (may be NULL) with mote_prune_result_free. */
+MOTE_API mote_status mote_prune(const mote_prune_params *params, mote_prune_result *result);
+MOTE_API void mote_prune_result_free(mote_prune_result *result);
+
+/* ------------------------------------------------------------------------
  * Measuring a model on a text: perplexity, KL divergence against a base
  *
  * Both cut the text as llama.cpp's perplexity tool does, so numbers

@@ -152,6 +152,7 @@ static void test_verb_help(void **state)
         {"perplexity", {"-c", "-t", "--chunks"}},
         {"kld", {"-f", "-c", "--chunks", "-t", "--kv-type", "--json", "kld_mean", "same_top"}},
         {"imatrix", {"-f", "-o", "-c", "--chunks", "-t", "--kv-type", "--output-format", "--process-output", "--show"}},
+        {"prune", {"-f", "--ffn-keep", "--drop-layers", "-c", "--chunks", "-t", "mote kld"}},
         {"logits", {"--ids", "-f", "--top-k", "--prompt", "--kv-type", "-t", "-c", "POS<TAB>ID:LOGIT"}},
         {"serve", {"--config", "--memory-budget", "--keep-alive", "--alias", "role:ROLE", "\"memory_budget\""}},
         {"ps", {"--port", "--host", "--all", "--json", "--api-key"}},
@@ -1961,6 +1962,46 @@ static void test_synth_cli(void **state)
 
 /* share: a true --help, clean errors, and a file the other verbs open that
  * says which layers share which block. */
+static void test_prune_cli(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char out[4096], story[4096];
+    const char *dir = getenv("TMPDIR");
+    snprintf(out, sizeof out, "%s/mote-cli-prune-%d.gguf", dir && *dir ? dir : "/tmp", (int)getpid());
+    snprintf(story, sizeof story, "%s", shared_path("golden/story.txt"));
+    char *model = model_path("stories260K.gguf");
+    proc p = RUN("prune", model, out, "-f", story, "-c", "128", "--ffn-keep", "0.5", "--drop-layers", "1");
+    expect_status(&p, 0);
+    expect_contains(p.out, "dropped layers:");
+    expect_contains(p.out, "4 layers (was 5)");
+    expect_contains(p.out, "86 FFN neurons per layer (was 172)");
+    proc_free(&p);
+    p = RUN("info", out);
+    expect_status(&p, 0);
+    expect_contains(p.out, "feed-forward:    86");
+    proc_free(&p);
+    unlink(out);
+
+    const struct {
+        const char *a, *b, *c, *d, *says;
+        int status;
+    } bad[] = {
+        {"--ffn-keep", "0.5", "-c", "128", "-f TEXT", 2},          /* no text */
+        {"-f", story, "-c", "128", "nothing to prune", 2},
+        {"-f", story, "--ffn-keep", "1.5", "--ffn-keep", 2},
+        {"-f", story, "--drop-layers", "9", "cannot drop 9 of 5", 1},
+        {"-f", "/nonexistent/text", "--drop-layers", "1", "/nonexistent/text", 1},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        p = RUN("prune", model, out, bad[i].a, bad[i].b, bad[i].c, bad[i].d);
+        expect_status(&p, bad[i].status);
+        expect_contains(p.err, bad[i].says);
+        proc_free(&p);
+        assert_int_equal(access(out, F_OK), -1);
+    }
+    free(model);
+}
+
 static void test_share_cli(void **state)
 {
     proc p = RUN("share", "--help");
@@ -2163,6 +2204,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bench_json),
         cmocka_unit_test(test_synth_cli),
         cmocka_unit_test(test_share_cli),
+        cmocka_unit_test(test_prune_cli),
         cmocka_unit_test(test_quantize_cli),
         cmocka_unit_test(test_embed_command),
     };

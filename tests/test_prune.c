@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gguf/gguf.h"
 #include "gguf/gguf_write.h"
 #include "mote.h"
+#include "mote_tools.h"
 #include "tensor/quant.h"
 #include "testutil.h"
 #include "toolkit/prune.h"
@@ -242,6 +244,219 @@ static void choose_ranks_and_refuses(void **state)
     gguf_close(f);
 }
 
+static mote_prune_params story_params(const char *model, const char *out)
+{
+    static char text[4096], in[4096];
+    snprintf(text, sizeof text, "%s", shared_path("golden/story.txt"));
+    snprintf(in, sizeof in, "%s", shared_path(model));
+    mote_prune_params p = mote_prune_default_params();
+    p.in_path = in;
+    p.out_path = out;
+    p.text_path = text;
+    p.n_ctx = 128;
+    p.n_threads = 2;
+    return p;
+}
+
+/* mote_prune end to end: what it reports is what it wrote, the file runs,
+ * and the layers dropped are those of highest cosine. */
+static void prune_end_to_end(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    char *out = test_temp_file("prune-run");
+    mote_prune_params p = story_params("models/stories260K.gguf", out);
+    p.ffn_keep = 0.5f;
+    p.drop_layers = 2;
+    mote_prune_result r;
+    assert_int_equal(mote_prune(&p, &r), MOTE_OK);
+    assert_int_equal(r.n_layer_in, 5);
+    assert_int_equal(r.n_layer_out, 3);
+    assert_int_equal(r.n_dropped, 2);
+    assert_true(r.n_chunks > 1);
+    assert_int_equal(r.n_ff_out, (r.n_ff_in + 1) / 2);
+    double lowest_dropped = 2, highest_kept = -2;
+    for (int l = 0, d = 0; l < r.n_layer_in; l++) {
+        assert_true(r.block_cos[l] > -1.0001 && r.block_cos[l] < 1.0001);
+        int dropped = d < r.n_dropped && r.dropped[d] == l;
+        if (dropped) {
+            d++;
+            lowest_dropped = fmin(lowest_dropped, r.block_cos[l]);
+        } else {
+            highest_kept = fmax(highest_kept, r.block_cos[l]);
+        }
+    }
+    assert_true(lowest_dropped >= highest_kept);
+    gguf_file *g;
+    assert_int_equal(gguf_open(out, &g), MOTE_OK);
+    assert_int_equal(file_n_layer(g), 3);
+    assert_int_equal(file_n_ff(g), r.n_ff_out);
+    gguf_close(g);
+    int nv;
+    float *logits = model_logits(out, &nv);
+    for (size_t i = 0; i < (size_t)nv * N_PROMPT; i++) assert_true(isfinite(logits[i]));
+    free(logits);
+
+    /* The text decides: cutting fewer neurons costs less on it. */
+    mote_kld_params kp = mote_kld_default_params();
+    kp.base_path = p.in_path;
+    kp.cand_path = out;
+    kp.text_path = p.text_path;
+    kp.n_ctx = 128;
+    mote_kld_result heavy, light;
+    assert_int_equal(mote_kld(&kp, &heavy), MOTE_OK);
+    p.ffn_keep = 0.9f;
+    p.drop_layers = 0;
+    mote_prune_result_free(&r);
+    assert_int_equal(mote_prune(&p, &r), MOTE_OK);
+    assert_int_equal(mote_kld(&kp, &light), MOTE_OK);
+    print_message("stories260K: KLD %.4f with half the FFN and 2 layers gone, %.4f with 90%% of the FFN\n",
+                  heavy.kld.mean, light.kld.mean);
+    assert_true(light.kld.mean > 0 && light.kld.mean < heavy.kld.mean);
+    mote_prune_result_free(&r);
+    test_remove_temp(out);
+}
+
+/* Pruning by activations beats pruning the same count at random. */
+static void ranking_beats_chance(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    char *ranked = test_temp_file("prune-ranked"), *chance = test_temp_file("prune-chance");
+    mote_prune_params p = story_params(MODEL, ranked);
+    p.ffn_keep = 0.5f;
+    assert_int_equal(mote_prune(&p, NULL), MOTE_OK);
+    gguf_file *f;
+    assert_int_equal(gguf_open(p.in_path, &f), MOTE_OK);
+    int n_layer = file_n_layer(f);
+    int64_t n_ff = file_n_ff(f), k = n_ff / 2;
+    int32_t *keep = malloc(sizeof *keep * (size_t)n_layer * (size_t)k);
+    uint64_t rng = 7;
+    for (int l = 0; l < n_layer; l++) {
+        int32_t *row = keep + (size_t)l * (size_t)k;
+        int64_t picked = 0;
+        for (int64_t j = 0; j < n_ff; j++) /* selection sampling: k of n_ff, in order */
+            if ((double)test_rng_uniform(&rng) * (double)(n_ff - j) < (double)(k - picked)) row[picked++] = (int32_t)j;
+        assert_int_equal(picked, k);
+    }
+    prune_plan plan = {.n_layer = n_layer, .n_ff = n_ff, .n_ff_keep = k, .keep = keep};
+    assert_int_equal(prune_write(f, &plan, chance, 1, NULL, NULL), MOTE_OK);
+    mote_kld_params kp = mote_kld_default_params();
+    kp.base_path = p.in_path;
+    kp.text_path = p.text_path;
+    kp.n_ctx = 128;
+    mote_kld_result a, b;
+    kp.cand_path = ranked;
+    assert_int_equal(mote_kld(&kp, &a), MOTE_OK);
+    kp.cand_path = chance;
+    assert_int_equal(mote_kld(&kp, &b), MOTE_OK);
+    print_message("TinyStories-656K, half the FFN: KLD %.4f ranked, %.4f at random\n", a.kld.mean, b.kld.mean);
+    assert_true(a.kld.mean < b.kld.mean);
+    free(keep);
+    gguf_close(f);
+    test_remove_temp(ranked);
+    test_remove_temp(chance);
+}
+
+/* llama.cpp loads the pruned files and computes what mote computes with
+ * them (bench/build/llama-kld: llama.cpp's logits on mote kld's chunks). */
+static void llama_loads_pruned(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    const char *peer = getenv("MOTE_LLAMA_KLD");
+    if (!peer) peer = "bench/build/llama-kld";
+    if (access(peer, X_OK) != 0) {
+        if (getenv("MOTE_REQUIRE_LLAMA_REF"))
+            fail_msg("MOTE_REQUIRE_LLAMA_REF is set but %s is missing (make llama-ref)", peer);
+        print_message("[  SKIP    ] SKIP: no %s (make llama-ref builds it): pruned files are not run by "
+                      "llama.cpp\n", peer);
+        skip();
+    }
+    const char *models[] = {"models/stories260K.gguf", "models/TinyStories-656K-Q8_0.gguf"};
+    for (int i = 0; i < 2; i++) {
+        char *out = test_temp_file("prune-llama");
+        mote_prune_params p = story_params(models[i], out);
+        p.ffn_keep = 0.75f; /* Q8_0: rounded to whole blocks of 32 */
+        p.drop_layers = 1;
+        mote_prune_result r;
+        assert_int_equal(mote_prune(&p, &r), MOTE_OK);
+        mote_kld_params kp = mote_kld_default_params();
+        kp.base_path = p.in_path;
+        kp.cand_path = out;
+        kp.text_path = p.text_path;
+        kp.n_ctx = 128;
+        mote_kld_result k;
+        assert_int_equal(mote_kld(&kp, &k), MOTE_OK);
+        char cmd[16384];
+        snprintf(cmd, sizeof cmd, "'%s' '%s' '%s' '%s' 128 2 2>&1", peer, p.in_path, out, p.text_path);
+        FILE *f = popen(cmd, "r");
+        assert_non_null(f);
+        char got[8192];
+        size_t n = fread(got, 1, sizeof got - 1, f);
+        got[n] = '\0';
+        if (pclose(f) != 0) fail_msg("llama.cpp on the pruned %s: %s", models[i], got);
+        const double ppl = test_json_number(got, "ppl_cand");
+        print_message("[  INFO    ] %s pruned to %d layers, %lld neurons: PPL mote %.4f, llama.cpp %.4f\n",
+                      models[i], r.n_layer_out, (long long)r.n_ff_out, k.ppl_cand, ppl);
+        assert_true(fabs(k.ppl_cand - ppl) <= 0.01 * ppl);
+        mote_prune_result_free(&r);
+        test_remove_temp(out);
+    }
+}
+
+static int cancel_at_half(void *user, uint64_t done, uint64_t total)
+{
+    (void)user;
+    return done * 2 > total;
+}
+
+/* Refusals say what is wrong and leave no output. */
+static void prune_refusals(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    char out[4096];
+    snprintf(out, sizeof out, "%s/mote-prune-refused-%d.gguf", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (int)getpid());
+    unlink(out);
+    const struct {
+        const char *model;
+        float keep;
+        int drop;
+        int n_ctx;
+        mote_status st;
+        const char *says;
+    } bad[] = {
+        {"models/stories260K.gguf", 1.0f, 5, 128, MOTE_E_INVALID, "cannot drop 5 of 5"},
+        {"models/stories260K.gguf", 0.0f, 0, 128, MOTE_E_INVALID, "--ffn-keep"},
+        {"models/stories260K.gguf", 1.5f, 0, 128, MOTE_E_INVALID, "--ffn-keep"},
+        {"models/stories260K.gguf", 0.001f, 0, 128, MOTE_E_INVALID, "less than one"},
+        {"models/stories260K.gguf", 0.5f, 0, 100000, MOTE_E_RANGE, "fewer than one chunk"},
+        {"models/archs/synth-gemma3-F32.gguf", 1.0f, 1, 64, MOTE_E_UNSUPPORTED, "by position"},
+        {"models/synth-bert-F32.gguf", 0.5f, 0, 64, MOTE_E_UNSUPPORTED, "text generation"},
+        {"golden/story.txt", 0.5f, 0, 64, MOTE_E_FORMAT, "story.txt"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mote_prune_params p = story_params(bad[i].model, out);
+        p.ffn_keep = bad[i].keep;
+        p.drop_layers = bad[i].drop;
+        p.n_ctx = bad[i].n_ctx;
+        mote_prune_result r;
+        mote_status st = mote_prune(&p, &r);
+        print_message("%s: %s\n", bad[i].model, mote_last_error());
+        assert_int_equal(st, bad[i].st);
+        assert_non_null(strstr(mote_last_error(), bad[i].says));
+        assert_null(r.dropped);
+        assert_int_equal(access(out, F_OK), -1);
+    }
+    mote_prune_params p = story_params("models/stories260K.gguf", out);
+    p.ffn_keep = 0.5f;
+    p.progress = cancel_at_half;
+    assert_int_equal(mote_prune(&p, NULL), MOTE_E_CANCELLED);
+    assert_int_equal(access(out, F_OK), -1);
+}
+
 int main(void)
 {
     test_fix_pool_size();
@@ -250,6 +465,10 @@ int main(void)
         cmocka_unit_test(ffn_cut_equals_zeroed_columns),
         cmocka_unit_test(drop_layer_renumbers),
         cmocka_unit_test(choose_ranks_and_refuses),
+        cmocka_unit_test(prune_end_to_end),
+        cmocka_unit_test(ranking_beats_chance),
+        cmocka_unit_test(llama_loads_pruned),
+        cmocka_unit_test(prune_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -329,8 +329,8 @@ mote_status prune_ffn_width(const gguf_file *f, int64_t n_ff, double fraction, i
     int64_t blocks = (int64_t)llround(fraction * (double)n_ff / (double)block);
     if (blocks < 1)
         return mote_fail(MOTE_E_INVALID,
-                         "prune: keeping %g of %lld FFN neurons leaves less than one %lld-block of "
-                         "ffn_down's type", fraction, (long long)n_ff, (long long)block);
+                         "prune: keeping %g of %lld FFN neurons leaves less than one block (%lld "
+                         "neurons) of ffn_down's type", fraction, (long long)n_ff, (long long)block);
     *width = blocks * block;
     return MOTE_OK;
 }
