@@ -383,6 +383,14 @@ typedef struct mote_quantize_params {
     const char *token_embedding_type; /* likewise for token_embd.weight */
     const mote_imatrix_entry *imatrix; /* n_imatrix entries; NULL for none */
     size_t n_imatrix;
+    /* With an importance matrix, the keys llama-quantize adds say where it
+     * came from: quantize.imatrix.file (imatrix_file, "" when NULL),
+     * .dataset (when imatrix_dataset is not NULL), .entries_count
+     * (n_imatrix) and .chunks_count (when imatrix_chunks > 0); strings are
+     * cut to 127 bytes, as llama-quantize cuts them. */
+    const char *imatrix_file;
+    const char *imatrix_dataset;
+    int imatrix_chunks;
     int n_threads;           /* 0: all available CPUs */
     /* Called after each piece of tensor data (done, total: output bytes);
      * may be NULL. Cancelling leaves no output file. */

@@ -6,10 +6,13 @@
  *
  *   llama_quantize_ref IN OUT FTYPE [--pure] [--output-type T]
  *                      [--token-embedding-type T] [-t N] [--imatrix FILE]
+ *                      [--kv-str KEY VALUE] [--kv-int KEY N]...
  *
  * FTYPE is a llama_ftype number, T a ggml_type number. The imatrix FILE is
  * this program's own simple format (the test writes it): entries of a
  * NUL-terminated tensor name, a little-endian u64 count n and n floats.
+ * --kv-str/--kv-int are key overrides, as llama-quantize passes the
+ * quantize.imatrix.* keys it writes with an importance matrix.
  * Built by the Makefile only when bench/llama exists; not part of mote.
  */
 #include <stdint.h>
@@ -21,6 +24,7 @@
 #include "llama.h"
 
 #define MAX_ENTRIES 4096
+#define MAX_KV 16
 
 static void quiet_log(enum ggml_log_level level, const char *text, void *user)
 {
@@ -61,6 +65,8 @@ int main(int argc, char **argv)
     p.ftype = (enum llama_ftype)atoi(argv[3]);
     p.allow_requantize = true;
     p.nthread = 1;
+    static struct llama_model_kv_override kv[MAX_KV + 1];
+    int n_kv = 0;
     for (int i = 4; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--pure") == 0) {
@@ -71,6 +77,20 @@ int main(int argc, char **argv)
             p.token_embedding_type = (enum ggml_type)atoi(v), i++;
         } else if (v && strcmp(a, "-t") == 0) {
             p.nthread = atoi(v), i++;
+        } else if (v && i + 2 < argc && n_kv < MAX_KV &&
+                   (strcmp(a, "--kv-str") == 0 || strcmp(a, "--kv-int") == 0)) {
+            struct llama_model_kv_override *o = &kv[n_kv++];
+            snprintf(o->key, sizeof o->key, "%s", v);
+            if (a[5] == 's') {
+                o->tag = LLAMA_KV_OVERRIDE_TYPE_STR;
+                strncpy(o->val_str, argv[i + 2], 127); /* as llama-quantize copies it */
+                o->val_str[127] = '\0';
+            } else {
+                o->tag = LLAMA_KV_OVERRIDE_TYPE_INT;
+                o->val_i64 = atoll(argv[i + 2]);
+            }
+            p.kv_overrides = kv;
+            i += 2;
         } else if (v && strcmp(a, "--imatrix") == 0) {
             if (!(p.imatrix = read_imatrix(v))) {
                 fprintf(stderr, "%s: cannot read %s\n", argv[0], v);

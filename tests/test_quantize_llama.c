@@ -172,14 +172,17 @@ static const char *ref_path(void)
 }
 
 /* Run llama.cpp's quantizer on the case (imatrix: the reference's own
- * imatrix file, or NULL); 0 on success. */
-static int run_ref(const qcase *c, const char *in, const char *out, const char *imatrix, char *why, size_t cap)
+ * imatrix file, or NULL; q: mote's parameters, whose quantize.imatrix.*
+ * keys are passed as llama-quantize passes them); 0 on success. */
+static int run_ref(const qcase *c, const char *in, const char *out, const char *imatrix,
+                   const mote_quantize_params *q, char *why, size_t cap)
 {
     uint32_t ftype, t;
     char ft[16], ot[16], tt[16];
     assert_int_equal(quant_parse_ftype(c->type, &ftype, NULL), MOTE_OK);
     snprintf(ft, sizeof ft, "%u", ftype);
-    const char *args[16] = {in, out, ft, "-t", "2"};
+    const char *args[32] = {in, out, ft, "-t", "2"};
+    char entries[32], chunks[32];
     int n = 5;
     if (c->pure) args[n++] = "--pure";
     if (c->output_type) {
@@ -197,6 +200,14 @@ static int run_ref(const qcase *c, const char *in, const char *out, const char *
     if (imatrix) {
         args[n++] = "--imatrix";
         args[n++] = imatrix;
+        const char *kv[][3] = {{"--kv-str", "quantize.imatrix.file", q->imatrix_file},
+                               {"--kv-str", "quantize.imatrix.dataset", q->imatrix_dataset},
+                               {"--kv-int", "quantize.imatrix.entries_count", entries},
+                               {"--kv-int", "quantize.imatrix.chunks_count", q->imatrix_chunks > 0 ? chunks : NULL}};
+        snprintf(entries, sizeof entries, "%zu", q->n_imatrix);
+        snprintf(chunks, sizeof chunks, "%d", q->imatrix_chunks);
+        for (int i = 0; i < 4; i++)
+            if (kv[i][2]) args[n++] = kv[i][0], args[n++] = kv[i][1], args[n++] = kv[i][2];
     }
     test_proc p = test_run_mote(ref_path(), NULL, args, REF_TIMEOUT_S);
     int rc = p.status;
@@ -260,13 +271,16 @@ static int run_case(const qcase *c)
     if (imatrix) {
         p.imatrix = imatrix->entries;
         p.n_imatrix = imatrix->n_entries;
+        p.imatrix_file = "imatrix.gguf"; /* the name llama-quantize would record */
+        p.imatrix_dataset = imatrix->n_datasets ? imatrix->datasets[0] : NULL;
+        p.imatrix_chunks = imatrix->chunk_count;
     }
     int bad = 0;
     char why[2048] = "";
     if (mote_quantize(&p, NULL) != MOTE_OK) {
         snprintf(why, sizeof why, "mote_quantize failed: %s", mote_last_error());
         bad = 1;
-    } else if (run_ref(c, in, ref, ref_imatrix, why, sizeof why) != 0) {
+    } else if (run_ref(c, in, ref, ref_imatrix, &p, why, sizeof why) != 0) {
         bad = 1;
     } else {
         const char *diff = compare_files(mine, ref);

@@ -21,6 +21,9 @@ static int load_imatrix(const char *path, mote_quantize_params *p, mote_imatrix_
     if (mote_imatrix_load(path, set) != MOTE_OK) return cli_lib_error();
     p->imatrix = (*set)->entries;
     p->n_imatrix = (*set)->n_entries;
+    p->imatrix_file = path;
+    p->imatrix_dataset = (*set)->n_datasets ? (*set)->datasets[0] : NULL;
+    p->imatrix_chunks = (*set)->chunk_count;
     fprintf(stderr, "mote: importance matrix %s: %zu weights, %d chunks of %d tokens\n", path,
             (*set)->n_entries, (*set)->chunk_count, (*set)->chunk_size);
     return 0;

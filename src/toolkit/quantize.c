@@ -234,22 +234,45 @@ static mote_status fill_tensor(void *user, uint64_t row0, uint64_t n_rows, void 
  * The file
  * ---------------------------------------------------------------------- */
 
-/* Keys llama.cpp sets anew (general.*) or removes (split.*). */
-static int key_replaced(const char *key)
+#define IMATRIX_KEY_FILE "quantize.imatrix.file"
+#define IMATRIX_KEY_DATASET "quantize.imatrix.dataset"
+#define IMATRIX_KEY_ENTRIES "quantize.imatrix.entries_count"
+#define IMATRIX_KEY_CHUNKS "quantize.imatrix.chunks_count"
+#define OVERRIDE_STR_MAX 127 /* llama_model_kv_override's strings, as llama-quantize fills them */
+
+/* Keys llama.cpp sets anew (general.*, and the quantize.imatrix.* keys
+ * llama-quantize passes as overrides): ggml's gguf_set_val_* removes such
+ * a key and appends it. split.* keys are removed. */
+static int key_replaced(const mote_quantize_params *p, const char *key)
 {
     static const char *const keys[] = {"general.quantization_version", "general.file_type", "split.no",
                                        "split.count", "split.tensors.count"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (strcmp(key, keys[i]) == 0) return 1;
-    return 0;
+    if (!p->imatrix) return 0;
+    return !strcmp(key, IMATRIX_KEY_FILE) || !strcmp(key, IMATRIX_KEY_ENTRIES) ||
+           (p->imatrix_dataset && !strcmp(key, IMATRIX_KEY_DATASET)) ||
+           (p->imatrix_chunks > 0 && !strcmp(key, IMATRIX_KEY_CHUNKS));
 }
 
-static mote_status add_keys(gguf_writer *w, const gguf_file *f, uint32_t ftype)
+static mote_status add_override_str(gguf_writer *w, const char *key, const char *value)
+{
+    size_t len = value ? strnlen(value, OVERRIDE_STR_MAX) : 0;
+    return gguf_writer_add_strn(w, key, value ? value : "", len);
+}
+
+static mote_status add_keys(gguf_writer *w, const gguf_file *f, uint32_t ftype, const mote_quantize_params *p)
 {
     for (uint64_t i = 0; i < f->n_kv; i++)
-        if (!key_replaced(f->kv[i].key)) MOTE_TRY(gguf_writer_add_kv(w, &f->kv[i]));
+        if (!key_replaced(p, f->kv[i].key)) MOTE_TRY(gguf_writer_add_kv(w, &f->kv[i]));
     MOTE_TRY(gguf_writer_add_u32(w, "general.quantization_version", QUANT_VERSION));
-    return gguf_writer_add_u32(w, "general.file_type", ftype);
+    MOTE_TRY(gguf_writer_add_u32(w, "general.file_type", ftype));
+    if (!p->imatrix) return MOTE_OK;
+    MOTE_TRY(add_override_str(w, IMATRIX_KEY_FILE, p->imatrix_file));
+    if (p->imatrix_dataset) MOTE_TRY(add_override_str(w, IMATRIX_KEY_DATASET, p->imatrix_dataset));
+    MOTE_TRY(gguf_writer_add_u32(w, IMATRIX_KEY_ENTRIES, (uint32_t)p->n_imatrix));
+    if (p->imatrix_chunks > 0) MOTE_TRY(gguf_writer_add_u32(w, IMATRIX_KEY_CHUNKS, (uint32_t)p->imatrix_chunks));
+    return MOTE_OK;
 }
 
 static void notify(const mote_quantize_params *p, const char *fmt, int a, int b)
@@ -390,7 +413,7 @@ mote_status mote_quantize(const mote_quantize_params *p, mote_quantize_stats *st
                stats.n_fallback, stats.n_tensors);
     if (st == MOTE_OK) st = prepare_threads(&c, n_threads, stats.n_tensors);
     if (st == MOTE_OK) st = gguf_writer_create(&w);
-    if (st == MOTE_OK) st = add_keys(w, f, opt.ftype);
+    if (st == MOTE_OK) st = add_keys(w, f, opt.ftype, p);
     if (st == MOTE_OK && !(args = calloc((size_t)stats.n_tensors + 1, sizeof *args)))
         st = mote_fail(MOTE_E_NOMEM, "quantize: out of memory");
     for (int i = 0; st == MOTE_OK && i < stats.n_tensors; i++) {
