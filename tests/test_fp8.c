@@ -101,7 +101,8 @@ static void test_quantize_blocks(void **state)
         assert_int_equal(dequantize_row(MOTE_TYPE_FP8, q, y, N), MOTE_OK);
         for (int b = 0; b < NB; b++) {
             double amax = 0;
-            for (int j = 0; j < QK_FP8; j++) amax = fmax(amax, fabs(x[b * QK_FP8 + j]));
+            for (int j = 0; j < QK_FP8; j++)
+                if (fabs(x[b * QK_FP8 + j]) > amax) amax = fabs(x[b * QK_FP8 + j]);
             const double scale = ldexp(1.0, q[b].e - FP8_SCALE_BIAS);
             if (!(amax / scale <= FP8_MAX && amax / scale > FP8_MAX / 2))
                 fail_msg("magnitude %g block %d: amax %g over scale 2^%d is %g", mags[m], b, amax,

@@ -57,6 +57,11 @@ enum ggml_type {
 
 #define QK_K 256 /* elements per super-block of the K-quants */
 
+/* general.file_type of a file whose matrices are FP8: mote's own value,
+ * far above llama_ftype's (41 in the llama.cpp mote peers with; `mote
+ * info` names it FP8). */
+#define MOTE_FTYPE_FP8 128
+
 typedef struct ggml_type_traits {
     const char *name;  /* "Q4_K"; NULL for ids that are not (or no longer) defined */
     int block_size;    /* elements per block */

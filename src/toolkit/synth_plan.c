@@ -206,6 +206,7 @@ static const struct {
     {"Q8_0", SYNTH_FTYPE_Q8_0, GGML_TYPE_Q8_0},
     {"Q4_0", SYNTH_FTYPE_Q4_0, GGML_TYPE_Q4_0},
     {"Q4_K_M", SYNTH_FTYPE_Q4_K_M, GGML_TYPE_Q4_K},
+    {"FP8", SYNTH_FTYPE_FP8, MOTE_TYPE_FP8},
 };
 #define N_FTYPES ((int)(sizeof ftypes / sizeof ftypes[0]))
 
@@ -217,7 +218,7 @@ mote_status synth_parse_ftype(const char *name, uint32_t *ftype)
             return MOTE_OK;
         }
     }
-    return mote_fail(MOTE_E_INVALID, "synth: unknown type '%s' (F16, BF16, Q8_0, Q4_0, Q4_K_M)",
+    return mote_fail(MOTE_E_INVALID, "synth: unknown type '%s' (F16, BF16, Q8_0, Q4_0, Q4_K_M, FP8)",
                      name ? name : "(null)");
 }
 
@@ -262,7 +263,7 @@ uint32_t synth_weight_type(uint32_t ftype, enum synth_role role, int layer, int 
      * (Q8_0 when the default type's block does not divide the rows). */
     if (role == ROLE_OUTPUT || (tied && role == ROLE_TOKEN_EMBD)) {
         if (ncols % block_of(base) != 0) t = GGML_TYPE_Q8_0;
-        else if (base != GGML_TYPE_Q8_0) t = GGML_TYPE_Q6_K;
+        else if (base != GGML_TYPE_Q8_0 && base != MOTE_TYPE_FP8) t = GGML_TYPE_Q6_K; /* FP8 files stay FP8 */
     } else if (ftype == SYNTH_FTYPE_Q4_K_M &&
                (role == ROLE_ATTN_V || role == ROLE_ATTN_QKV || role == ROLE_FFN_DOWN) &&
                use_more_bits(layer, n_layer)) {
