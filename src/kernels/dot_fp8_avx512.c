@@ -100,28 +100,47 @@ void fp8_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void *
 #define GEMM_R 2
 #define GEMM_T 4
 
+/* Block i of R rows into the parity-p accumulators of T tokens. */
+static inline __attribute__((always_inline)) void fp8_tile_step(__m512 acc[GEMM_R][GEMM_T][2], const uint8_t *W,
+                                                               size_t ws, const float *X, size_t xstep, int64_t i,
+                                                               const int p, const int R, const int T)
+{
+    __m512 lo[GEMM_R], hi[GEMM_R], d[GEMM_R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        const block_fp8 *b = (const block_fp8 *)(W + (size_t)r * ws) + i;
+        fp8_widen32(b->qs, &lo[r], &hi[r]);
+        d[r] = _mm512_set1_ps(fp8_scale(b->e));
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) {
+        const float *y = X + (size_t)t * xstep + i * QK_FP8;
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) acc[r][t][p] = fp8_lanes(acc[r][t][p], lo[r], hi[r], d[r], y);
+    }
+}
+
 static inline __attribute__((always_inline)) void fp8_tile(int64_t k, const uint8_t *W, size_t ws, const float *X,
                                                           size_t xs, float *Y, int64_t ldy, const int R, const int T)
 {
     const int64_t nb = k / QK_FP8;
     const size_t xstep = xs / sizeof(float);
     __m512 acc[GEMM_R][GEMM_T][2];
+#pragma GCC unroll 4
     for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
         for (int t = 0; t < T; t++) acc[r][t][0] = acc[r][t][1] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < nb; i++) {
-        const int p = (int)(i & 1);
-        __m512 lo[GEMM_R], hi[GEMM_R], d[GEMM_R];
-        for (int r = 0; r < R; r++) {
-            const block_fp8 *b = (const block_fp8 *)(W + (size_t)r * ws) + i;
-            fp8_widen32(b->qs, &lo[r], &hi[r]);
-            d[r] = _mm512_set1_ps(fp8_scale(b->e));
-        }
-        for (int t = 0; t < T; t++) {
-            const float *y = X + (size_t)t * xstep + i * QK_FP8;
-            for (int r = 0; r < R; r++) acc[r][t][p] = fp8_lanes(acc[r][t][p], lo[r], hi[r], d[r], y);
-        }
+    /* the parity a constant in each call of the step, so that gcc keeps
+     * the accumulators in registers */
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        fp8_tile_step(acc, W, ws, X, xstep, i, 0, R, T);
+        fp8_tile_step(acc, W, ws, X, xstep, i + 1, 1, R, T);
     }
+    if (i < nb) fp8_tile_step(acc, W, ws, X, xstep, i, 0, R, T);
+#pragma GCC unroll 4
     for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
         for (int t = 0; t < T; t++) Y[t * ldy + r] = avx512_reduce16(_mm512_add_ps(acc[r][t][0], acc[r][t][1]));
 }
 
