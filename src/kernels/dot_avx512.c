@@ -341,8 +341,8 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
  * (F32, F16, BF16: tinyBLAS's lanes, gemm_f_avx512.c; Q4_0, IQ4_NL: one
  * chain of exact block sums; Q4_K, Q2_K: llama.cpp's two chains; Q8_0,
  * Q5_0, Q4_1, Q5_1: the 8 lanes of its AVX2 dots, gemm_lanes_avx512.c;
- * Q6_K: ggml's 8 lanes, gemm_k_avx512.c), but BF16's, which the tables
- * choose differently. */
+ * Q6_K: ggml's 8 lanes, gemm_k_avx512.c; FP8: its one-row order,
+ * dot_fp8_avx512.c), but BF16's, which the tables choose differently. */
 #define AVX512_EXACT_GEMMS                                                                               \
     [GGML_TYPE_F32] = f32_gemm_avx512,                                                                   \
     [GGML_TYPE_F16] = f16_gemm_avx512,                                                                   \
