@@ -187,6 +187,37 @@ static void test_nan_encodings(void **state)
     }
 }
 
+/* Every table's FP8 slots (one row, four rows) against the scalar
+ * reference, bit for bit, at odd block counts (test_kernels holds all
+ * types to this too; this is FP8's alone, quick enough for qemu). */
+static void test_tables_bitwise(void **state)
+{
+    (void)state;
+    enum { NBMAX = 37, KMAX = NBMAX * QK_FP8 };
+    static float w[4 * KMAX], x[KMAX];
+    static block_fp8 q[4 * NBMAX];
+    uint64_t rng = 99;
+    for (int i = 0; i < 4 * KMAX; i++) w[i] = test_rng_normal(&rng) * (float)(1 + (i / QK_FP8) % 11) * 0.01f;
+    for (int i = 0; i < KMAX; i++) x[i] = test_rng_normal(&rng) * (i % 61 ? 1.0f : 40.0f);
+    const kernel_ops *t[MAX_TABLES], *ref = kernels_scalar();
+    const int n = kernels_available(t, MAX_TABLES);
+    static const int nbs[] = {1, 2, 3, 5, 8, 13, NBMAX};
+    for (size_t b = 0; b < sizeof nbs / sizeof nbs[0]; b++) {
+        const int64_t k = (int64_t)nbs[b] * QK_FP8;
+        for (int r = 0; r < 4; r++) fp8_quantize(w + r * k, q + r * nbs[b], k);
+        float want[4];
+        for (int r = 0; r < 4; r++) ref->vec_dot[MOTE_TYPE_FP8](k, &want[r], q + r * nbs[b], x);
+        for (int i = 0; i < n; i++) {
+            float got[4];
+            for (int r = 0; r < 4; r++) t[i]->vec_dot[MOTE_TYPE_FP8](k, &got[r], q + r * nbs[b], x);
+            if (memcmp(got, want, sizeof got) != 0) fail_msg("%s: vec_dot k=%lld differs from scalar", t[i]->isa, (long long)k);
+            if (!t[i]->vec_dot4[MOTE_TYPE_FP8]) continue;
+            t[i]->vec_dot4[MOTE_TYPE_FP8](k, got, q, (size_t)nbs[b] * sizeof(block_fp8), x);
+            if (memcmp(got, want, sizeof got) != 0) fail_msg("%s: vec_dot4 k=%lld differs from scalar", t[i]->isa, (long long)k);
+        }
+    }
+}
+
 /* ------------------------------------------------------------------------
  * The layout key
  * ---------------------------------------------------------------------- */
@@ -285,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_quantize_blocks),
         cmocka_unit_test(test_quantize_special),
         cmocka_unit_test(test_nan_encodings),
+        cmocka_unit_test(test_tables_bitwise),
         cmocka_unit_test(test_layout_key),
         cmocka_unit_test(test_layout_key_only_with_fp8),
     };
