@@ -178,7 +178,8 @@ int main(int argc, char **argv)
         write_model(argv[1], "llama", GGML_TYPE_Q4_0, "q4_0", 1, 1) || write_model(argv[1], "qwen2", GGML_TYPE_F16, "f16", 1, 1) ||
         write_model(argv[1], "gemma3", GGML_TYPE_F32, "f32", 2, 2) || write_model(argv[1], "phi3", GGML_TYPE_F32, "f32", 1, 1) ||
         write_model(argv[1], "granite", GGML_TYPE_Q8_0, "q8_0", 1, 1) ||
-        write_model(argv[1], "llama", GGML_TYPE_Q8_0, "q8_0", 3, 2)) {
+        write_model(argv[1], "llama", GGML_TYPE_Q8_0, "q8_0", 3, 2) ||
+        write_model(argv[1], "llama", MOTE_TYPE_FP8, "fp8", 1, 1)) {
         fprintf(stderr, "seeds: cannot write the models in %s\n", argv[1]);
         return 1;
     }

@@ -36,6 +36,7 @@ static const uint32_t weight_types[] = {
     GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_BF16, GGML_TYPE_Q4_0,   GGML_TYPE_Q4_1,
     GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0, GGML_TYPE_Q2_K,   GGML_TYPE_Q3_K,
     GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K, GGML_TYPE_IQ4_NL, GGML_TYPE_IQ4_XS,
+    MOTE_TYPE_FP8,
 };
 #define N_WEIGHT_TYPES (sizeof weight_types / sizeof weight_types[0])
 
@@ -73,14 +74,14 @@ static void test_vec_dot_type(void **state)
         {GGML_TYPE_Q5_1, GGML_TYPE_Q8_1},   {GGML_TYPE_Q2_K, GGML_TYPE_Q8_K},
         {GGML_TYPE_Q3_K, GGML_TYPE_Q8_K},   {GGML_TYPE_Q4_K, GGML_TYPE_Q8_K},
         {GGML_TYPE_Q5_K, GGML_TYPE_Q8_K},   {GGML_TYPE_Q6_K, GGML_TYPE_Q8_K},
-        {GGML_TYPE_IQ4_XS, GGML_TYPE_Q8_K},
+        {GGML_TYPE_IQ4_XS, GGML_TYPE_Q8_K}, {MOTE_TYPE_FP8, GGML_TYPE_F32},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         assert_int_equal(vec_dot_type(map[i].w), map[i].x);
         assert_true(kernels_supported(map[i].w));
     }
     int n = 0;
-    for (uint32_t t = 0; t < GGML_TYPE_COUNT + 3; t++) n += kernels_supported(t);
+    for (uint32_t t = 0; t < MOTE_TYPE_COUNT + 3; t++) n += kernels_supported(t);
     assert_int_equal(n, N_WEIGHT_TYPES);
     assert_int_equal(vec_dot_type(GGML_TYPE_IQ2_XXS), GGML_TYPE_COUNT);
     assert_int_equal(vec_dot_type(GGML_TYPE_Q8_K), GGML_TYPE_COUNT);
@@ -464,7 +465,8 @@ static void check_gemm_close(const kernel_ops *ops, const void *Wq, uint32_t wt,
  * F16, BF16; batch_gemm gives their gemm only for the shapes where the
  * scalar batch uses tinyBLAS, m % 4 == 0 and k % 16 == 0, BF16
  * k % 32 == 0; the other shapes take the dot slots, checked bit for bit
- * against vec_dot). avx512fast's BF16 gemm uses vdpbf16ps, the same order
+ * against vec_dot), FP8 (its gemm computes each output as its vec_dot).
+ * avx512fast's BF16 gemm uses vdpbf16ps, the same order
  * but with denormals flushed (and on CPUs other than the goldens' perhaps
  * other roundings): only close. */
 static int gemm_exact(const kernel_ops *ops, uint32_t wt)
@@ -472,7 +474,7 @@ static int gemm_exact(const kernel_ops *ops, uint32_t wt)
     if (wt == GGML_TYPE_BF16) return strcmp(ops->isa, "avx512fast") != 0;
     return wt == GGML_TYPE_Q4_0 || wt == GGML_TYPE_IQ4_NL || wt == GGML_TYPE_Q4_K || wt == GGML_TYPE_Q2_K ||
            wt == GGML_TYPE_Q6_K || wt == GGML_TYPE_F32 || wt == GGML_TYPE_F16 || wt == GGML_TYPE_Q8_0 ||
-           wt == GGML_TYPE_Q5_0 || wt == GGML_TYPE_Q4_1 || wt == GGML_TYPE_Q5_1;
+           wt == GGML_TYPE_Q5_0 || wt == GGML_TYPE_Q4_1 || wt == GGML_TYPE_Q5_1 || wt == MOTE_TYPE_FP8;
 }
 
 /* matmul against the plain loop over vec_dot (bit for bit), or where the

@@ -34,6 +34,7 @@ static const uint32_t weight_types[] = {
     GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_BF16, GGML_TYPE_Q4_0,   GGML_TYPE_Q4_1,
     GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0, GGML_TYPE_Q2_K,   GGML_TYPE_Q3_K,
     GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K, GGML_TYPE_IQ4_NL, GGML_TYPE_IQ4_XS,
+    MOTE_TYPE_FP8,
 };
 #define N_WEIGHT_TYPES (sizeof weight_types / sizeof weight_types[0])
 
@@ -76,7 +77,7 @@ static void test_block_sizes_match_type_table(void **state)
         {GGML_TYPE_Q6_K, sizeof(block_q6_K), QK_K},      {GGML_TYPE_Q8_K, sizeof(block_q8_K), QK_K},
         {GGML_TYPE_IQ4_NL, sizeof(block_iq4_nl), QK4_NL}, {GGML_TYPE_IQ4_XS, sizeof(block_iq4_xs), QK_K},
         {GGML_TYPE_F16, sizeof(mote_f16), 1},            {GGML_TYPE_BF16, sizeof(mote_bf16), 1},
-        {GGML_TYPE_F32, sizeof(float), 1},
+        {GGML_TYPE_F32, sizeof(float), 1},                {MOTE_TYPE_FP8, sizeof(block_fp8), QK_FP8},
     };
     for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
         const ggml_type_traits *tr = ggml_type_get(layouts[i].type);
@@ -92,7 +93,7 @@ static void test_type_support(void **state)
 {
     (void)state;
     int n_supported = 0;
-    for (uint32_t t = 0; t < GGML_TYPE_COUNT + 5; t++) n_supported += tensor_type_supported(t);
+    for (uint32_t t = 0; t < MOTE_TYPE_COUNT + 5; t++) n_supported += tensor_type_supported(t);
     assert_int_equal(n_supported, N_WEIGHT_TYPES);
     for (size_t i = 0; i < N_WEIGHT_TYPES; i++) {
         assert_true(tensor_type_supported(weight_types[i]));
@@ -383,7 +384,7 @@ static void test_round_trip_error(void **state)
         {GGML_TYPE_Q6_K, 0.023},   {GGML_TYPE_Q5_0, 0.058},   {GGML_TYPE_Q5_1, 0.05},
         {GGML_TYPE_Q5_K, 0.047},   {GGML_TYPE_Q4_0, 0.115},   {GGML_TYPE_Q4_1, 0.105},
         {GGML_TYPE_Q4_K, 0.095},   {GGML_TYPE_IQ4_NL, 0.10},  {GGML_TYPE_IQ4_XS, 0.10},
-        {GGML_TYPE_Q3_K, 0.20},    {GGML_TYPE_Q2_K, 0.39},
+        {GGML_TYPE_Q3_K, 0.20},    {GGML_TYPE_Q2_K, 0.39},    {MOTE_TYPE_FP8, 0.034},
     };
     enum { N = QK_K * 16 };
     static float x[N], y[N];
@@ -415,7 +416,7 @@ static void test_round_trip_special(void **state)
     enum { N = QK_K * 2 };
     static float x[N], y[N];
     static uint8_t q[N * 4];
-    for (uint32_t t = 0; t < GGML_TYPE_COUNT; t++) {
+    for (uint32_t t = 0; t < MOTE_TYPE_COUNT; t++) {
         if (!tensor_quantizer(t)) continue;
         memset(x, 0, sizeof x);
         assert_int_equal(quantize_row(t, x, q, N), MOTE_OK);

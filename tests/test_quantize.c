@@ -196,8 +196,14 @@ static void test_parse(void **state)
     assert_int_equal(quant_parse_type("IQ2_XXS", &t), MOTE_E_INVALID);
     int n = 0;
     while (mote_quantize_type_name(n)) n++;
-    assert_int_equal(n, 19);
+    assert_int_equal(n, 20);
+    assert_int_equal(quant_parse_ftype("fp8", &ft, &base), MOTE_OK);
+    assert_int_equal(ft, QUANT_FTYPE_FP8);
+    assert_int_equal(base, MOTE_TYPE_FP8);
+    assert_int_equal(quant_parse_type("FP8", &t), MOTE_OK);
+    assert_int_equal(t, MOTE_TYPE_FP8);
 }
+
 
 /* ------------------------------------------------------------------------
  * The library call
@@ -290,6 +296,57 @@ static void test_threads_and_loading(void **state)
     assert_true(st.n_requantized > 0);
     assert_true(st.n_quantized >= st.n_requantized);
     assert_true(st.bytes_out < st.bytes_in);
+    test_remove_temp(a);
+    test_remove_temp(b);
+}
+
+/* FP8 (mote's own type): every matrix FP8, head included, file type 128;
+ * the file runs, and an importance matrix changes nothing (the scale is a
+ * power of two chosen from the block's maximum). */
+static void test_fp8_files(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    char *a = test_temp_file("mote-quant-fp8"), *b = test_temp_file("mote-quant-fp8");
+    assert_int_equal(quantize("models/synth-llama-F32.gguf", a, "FP8", 0, 2), MOTE_OK);
+    gguf_file *f;
+    assert_int_equal(gguf_open(a, &f), MOTE_OK);
+    uint32_t ft;
+    assert_int_equal(gguf_get_u32(f, "general.file_type", &ft), MOTE_OK);
+    assert_int_equal(ft, MOTE_FTYPE_FP8);
+    int n_fp8 = 0;
+    for (uint64_t i = 0; i < f->n_tensors; i++) {
+        const gguf_tensor *t = &f->tensors[i];
+        if (t->n_dims >= 2) assert_int_equal(t->type, MOTE_TYPE_FP8), n_fp8++;
+        else assert_int_equal(t->type, GGML_TYPE_F32);
+    }
+    assert_true(n_fp8 > 0);
+    assert_non_null(gguf_find_tensor(f, "output.weight"));
+    gguf_close(f);
+    mote_model *m = NULL;
+    assert_int_equal(mote_model_open(a, NULL, &m), MOTE_OK);
+    mote_model_close(m);
+
+    float ones[4096];
+    for (int i = 0; i < 4096; i++) ones[i] = 1.0f + (float)(i % 7);
+    const mote_imatrix_entry e = {.name = "blk.0.attn_q.weight", .data = ones, .n = 256};
+    char path[4096];
+    snprintf(path, sizeof path, "%s", shared_path("models/synth-llama-F32.gguf"));
+    mote_quantize_params p = mote_quantize_default_params();
+    p.in_path = path;
+    p.out_path = b;
+    p.type = "FP8";
+    p.imatrix = &e;
+    p.n_imatrix = 1;
+    assert_int_equal(mote_quantize(&p, NULL), MOTE_OK);
+    assert_int_equal(gguf_open(b, &f), MOTE_OK);
+    gguf_file *g;
+    assert_int_equal(gguf_open(a, &g), MOTE_OK);
+    const gguf_tensor *x = gguf_find_tensor(f, "blk.0.attn_q.weight"), *y = gguf_find_tensor(g, "blk.0.attn_q.weight");
+    assert_int_equal(x->ne[0], 256);
+    assert_memory_equal(x->data, y->data, x->nbytes);
+    gguf_close(f);
+    gguf_close(g);
     test_remove_temp(a);
     test_remove_temp(b);
 }
@@ -399,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_same_as_shared_fixtures),
         cmocka_unit_test(test_threads_and_loading),
+        cmocka_unit_test(test_fp8_files),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,7 +15,7 @@ int cmd_synth(int argc, char **argv)
     const cli_opt opts[] = {
         {0, "like", ARG_STRING, &p.like, "NAME", "model whose shapes are copied (see below)", 0, 0,
          NULL},
-        {0, "type", ARG_STRING, &p.type, "TYPE", "F16, BF16, Q8_0, Q4_0 or Q4_K_M (default Q8_0)",
+        {0, "type", ARG_STRING, &p.type, "TYPE", "F16, BF16, Q8_0, Q4_0, Q4_K_M or FP8 (mote's own, see README) (default Q8_0)",
          0, 0, NULL},
         {0, "vocab", ARG_STRING, &p.vocab_path, "FILE",
          "GGUF whose tokenizer is copied; its token count is n_vocab", 0, 0, NULL},

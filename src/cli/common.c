@@ -624,6 +624,7 @@ const char *cli_file_type(const mote_model *m, char *buf, size_t cap, int *from_
         [8] = "Q5_0",    [9] = "Q5_1",    [10] = "Q2_K",   [11] = "Q3_K_S", [12] = "Q3_K_M",
         [13] = "Q3_K_L", [14] = "Q4_K_S", [15] = "Q4_K_M", [16] = "Q5_K_S", [17] = "Q5_K_M",
         [18] = "Q6_K",   [25] = "IQ4_NL", [30] = "IQ4_XS", [32] = "BF16",
+        [128] = "FP8", /* mote's own (MOTE_FTYPE_FP8), not a llama_ftype */
     };
     if (from_tensors) *from_tensors = 0;
     char v[32];

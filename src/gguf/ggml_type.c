@@ -1,7 +1,9 @@
 /* ggml_type.c — the block layout table of GGUF tensor types. */
 #include "gguf/ggml_type.h"
 
-static const ggml_type_traits traits[GGML_TYPE_COUNT] = {
+#include <stdio.h>
+
+static const ggml_type_traits traits[MOTE_TYPE_COUNT] = {
     [GGML_TYPE_F32] = {"F32", 1, 4},
     [GGML_TYPE_F16] = {"F16", 1, 2},
     [GGML_TYPE_Q4_0] = {"Q4_0", 32, 2 + 16},
@@ -34,11 +36,12 @@ static const ggml_type_traits traits[GGML_TYPE_COUNT] = {
     [GGML_TYPE_TQ1_0] = {"TQ1_0", QK_K, 48 + 4 + 2},
     [GGML_TYPE_TQ2_0] = {"TQ2_0", QK_K, 64 + 2},
     [GGML_TYPE_MXFP4] = {"MXFP4", 32, 1 + 16},
+    [MOTE_TYPE_FP8] = {"FP8", 32, 1 + 32, "fp8_e4m3 block 32, e8m0 scale first"},
 };
 
 const ggml_type_traits *ggml_type_get(uint32_t t)
 {
-    if (t >= GGML_TYPE_COUNT || traits[t].name == NULL) return NULL;
+    if (t >= MOTE_TYPE_COUNT || traits[t].name == NULL) return NULL;
     return &traits[t];
 }
 
@@ -53,4 +56,9 @@ size_t ggml_row_size(uint32_t t, int64_t n)
     const ggml_type_traits *tr = ggml_type_get(t);
     if (!tr || n < 0 || n % tr->block_size != 0) return 0;
     return (size_t)(n / tr->block_size) * tr->type_size;
+}
+
+void mote_type_key(uint32_t t, char key[MOTE_TYPE_KEY_MAX])
+{
+    snprintf(key, MOTE_TYPE_KEY_MAX, MOTE_TYPE_KEY_PREFIX "%u", t);
 }

@@ -44,21 +44,41 @@ enum ggml_type {
     GGML_TYPE_TQ1_0 = 34,
     GGML_TYPE_TQ2_0 = 35,
     GGML_TYPE_MXFP4 = 39,
-    GGML_TYPE_COUNT = 40,
+    GGML_TYPE_COUNT = 40, /* one past the ggml ids mote knows (ggml's own count is 43) */
+
+    /* mote's own types, from MOTE_TYPE_FIRST up: far above ggml's ids, so
+     * llama.cpp refuses such a tensor ("invalid type") instead of misreading
+     * it. A file holding one records the type's layout under the key
+     * "mote.type.<id>" (ggml_type_traits.layout), which gguf_open checks. */
+    MOTE_TYPE_FIRST = 128,
+    MOTE_TYPE_FP8 = 128, /* FP8 E4M3, 32 per block, E8M0 scale (tensor/quant.h) */
+    MOTE_TYPE_COUNT = 129, /* one past every id mote knows: sizes the per-type tables */
 };
 
 #define QK_K 256 /* elements per super-block of the K-quants */
+
+/* general.file_type of a file whose matrices are FP8: mote's own value,
+ * far above llama_ftype's (41 in the llama.cpp mote peers with; `mote
+ * info` names it FP8). */
+#define MOTE_FTYPE_FP8 128
 
 typedef struct ggml_type_traits {
     const char *name;  /* "Q4_K"; NULL for ids that are not (or no longer) defined */
     int block_size;    /* elements per block */
     size_t type_size;  /* bytes per block */
+    const char *layout; /* mote's types: the value of "mote.type.<id>"; NULL for ggml's */
 } ggml_type_traits;
+
+/* The metadata key recording a mote type's layout: "mote.type.128". */
+#define MOTE_TYPE_KEY_PREFIX "mote.type."
+#define MOTE_TYPE_KEY_MAX 32 /* bytes of such a key, with its NUL */
 
 /* Traits of type id t, or NULL if t is not a defined type. */
 const ggml_type_traits *ggml_type_get(uint32_t t);
 /* Name of type id t, or "unknown". */
 const char *ggml_type_name(uint32_t t);
+/* The layout key of type id t ("mote.type.<t>") into key[MOTE_TYPE_KEY_MAX]. */
+void mote_type_key(uint32_t t, char key[MOTE_TYPE_KEY_MAX]);
 /* Bytes of a row of n elements; 0 if n is not a multiple of the block size. */
 size_t ggml_row_size(uint32_t t, int64_t n);
 

@@ -288,6 +288,32 @@ static mote_status check_unique_names(reader *r, gguf_file *f, const uint64_t *a
     return st;
 }
 
+/* A tensor of one of mote's own types (ggml_type_traits.layout) needs the
+ * key "mote.type.<id>" with exactly that layout string: a file written for
+ * another layout under the same id is refused, never misread. */
+static mote_status check_type_layouts(reader *r, gguf_file *f, const uint64_t *at)
+{
+    uint8_t checked[MOTE_TYPE_COUNT - MOTE_TYPE_FIRST] = {0};
+    for (uint64_t i = 0; i < f->n_tensors; i++) {
+        const uint32_t t = f->tensors[i].type;
+        const ggml_type_traits *tr = ggml_type_get(t);
+        if (!tr->layout || checked[t - MOTE_TYPE_FIRST]) continue;
+        char key[MOTE_TYPE_KEY_MAX];
+        mote_type_key(t, key);
+        const gguf_kv *kv = gguf_find_kv(f, key);
+        snprintf(r->what, sizeof r->what, "tensor '%s'", f->tensors[i].name);
+        if (!kv || kv->type != GGUF_TYPE_STRING)
+            return fail_at(r, MOTE_E_FORMAT, at[i], "type %s (%u) needs the string key %s = \"%s\"", tr->name,
+                           t, key, tr->layout);
+        if (kv->str.len != strlen(tr->layout) || memcmp(kv->str.ptr, tr->layout, kv->str.len) != 0)
+            return fail_at(r, MOTE_E_FORMAT, at[i], "%s is \"%.*s\", but mote's %s is \"%s\"", key,
+                           (int)(kv->str.len < 200 ? kv->str.len : 200), kv->str.ptr, tr->name, tr->layout);
+        checked[t - MOTE_TYPE_FIRST] = 1;
+    }
+    r->what[0] = '\0';
+    return MOTE_OK;
+}
+
 /* Tensors with data must tile the data section: in offset order, each one's
  * data is followed by at most alignment - 1 bytes of padding, then the next
  * tensor or the end of the file. So no two share bytes, and no bytes belong
@@ -527,6 +553,7 @@ static mote_status parse(reader *r, gguf_file *f)
         f->data_offset = (r->pos + f->alignment - 1) / f->alignment * f->alignment;
         st = check_unique_names(r, f, at);
     }
+    if (st == MOTE_OK) st = check_type_layouts(r, f, at);
     if (st == MOTE_OK) st = place_tensors(r, f, at);
     if (st == MOTE_OK) st = check_layout(r, f, at);
     free(at);

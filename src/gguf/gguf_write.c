@@ -426,6 +426,15 @@ static mote_status add_tensor(gguf_writer *w, const char *name, uint32_t type, u
     if (nbytes && !data && !fill)
         return mote_fail(MOTE_E_INVALID, "gguf writer: tensor '%s': no data", name);
 
+    /* a type of mote's own records its layout (see gguf.c) */
+    if (tr->layout) {
+        char key[MOTE_TYPE_KEY_MAX];
+        mote_type_key(type, key);
+        bool have = false;
+        for (uint64_t i = 0; i < w->n_kv && !have; i++) have = strcmp(w->keys[i], key) == 0;
+        if (!have) MOTE_TRY(gguf_writer_add_str(w, key, tr->layout));
+    }
+
     t.name = strdup(name);
     if (!t.name || !grow((void **)&w->tensors, &w->tensors_cap, w->n_tensors, sizeof t)) {
         free(t.name);

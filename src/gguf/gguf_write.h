@@ -11,8 +11,11 @@
  * Everything added is validated as gguf_open() would (unique non-empty keys,
  * unique tensor names of at most GGUF_MAX_NAME bytes, defined types, 1..4
  * dims, block-aligned rows, no overflow), so a writer cannot produce a file
- * that mote refuses. Errors are MOTE_E_INVALID for bad arguments,
- * MOTE_E_NOMEM and MOTE_E_IO.
+ * that mote refuses. A tensor of one of mote's own types (MOTE_TYPE_FP8)
+ * adds the key recording that type's layout ("mote.type.<id>", see
+ * ggml_type.h) unless the writer has it already (copied from a file mote
+ * opened, which holds the right value). Errors are MOTE_E_INVALID for bad
+ * arguments, MOTE_E_NOMEM and MOTE_E_IO.
  *
  * Typical use:
  *   gguf_writer *w;

@@ -129,7 +129,7 @@ void attn_finish(float *out, int64_t out_stride, const float *part, int g, int h
 
 attn_chunk_fn attn_chunk_kernel(uint32_t kv_type, const kernel_ops *ops)
 {
-    if (kv_type >= GGML_TYPE_COUNT) return NULL;
+    if (kv_type >= MOTE_TYPE_COUNT) return NULL;
     attn_chunk_fn f = ops->attn_chunk[kv_type];
     return f ? f : kernels_scalar()->attn_chunk[kv_type];
 }

@@ -11,6 +11,7 @@
 
 #include <math.h>
 
+#include "kernels/dot_fp8.h"
 #include "kernels/dot_i8.h"
 #include "kernels/dot_scalar.h"
 #include "kernels/dot_x86.h"
@@ -321,6 +322,7 @@ static const kernel_ops avx2_ops = {
         [GGML_TYPE_F32] = f32_dot_avx2,
         [GGML_TYPE_F16] = f16_dot_avx2,
         [GGML_TYPE_BF16] = bf16_dot_avx2,
+        [MOTE_TYPE_FP8] = fp8_dot_avx2,
         [GGML_TYPE_Q4_0] = q4_0_dot_avx2,
         [GGML_TYPE_Q4_1] = q4_1_dot_avx2,
         [GGML_TYPE_Q5_0] = q5_0_dot_avx2,
@@ -350,6 +352,7 @@ static const kernel_ops avx2_ops = {
         [GGML_TYPE_Q4_0] = q4_0_dot4_avx2,
         [GGML_TYPE_Q8_0] = q8_0_dot4_avx2,
         [GGML_TYPE_IQ4_NL] = iq4_nl_dot4_avx2,
+        [MOTE_TYPE_FP8] = fp8_dot4_avx2,
     },
     .quantize = {
         [GGML_TYPE_F32] = f32_quantize,

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "kernels/dot_fp8.h"
 #include "kernels/dot_i8.h"
 #include "kernels/dot_scalar.h"
 #include "kernels/dot_x86.h"
@@ -286,6 +287,7 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
         [GGML_TYPE_F32] = f32_dot_avx512,                                                                \
         [GGML_TYPE_F16] = f16_dot_avx512,                                                                \
         [GGML_TYPE_BF16] = bf16_dot_avx512,                                                              \
+        [MOTE_TYPE_FP8] = fp8_dot_avx512,                                                                \
         [GGML_TYPE_Q4_0] = q4_0_dot_avx2,                                                                \
         [GGML_TYPE_Q4_1] = q4_1_dot_avx2,                                                                \
         [GGML_TYPE_Q5_0] = q5_0_dot_avx2,                                                                \
@@ -314,6 +316,7 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
     .vec_dot4 = {                                                                                        \
         [GGML_TYPE_Q4_0] = q4_0_dot4_avx512,                                                             \
         [GGML_TYPE_Q8_0] = q8_0_dot4_avx2,                                                               \
+        [MOTE_TYPE_FP8] = fp8_dot4_avx512,                                                               \
         [GGML_TYPE_IQ4_NL] = iq4_nl_dot4_avx512,                                                         \
         [GGML_TYPE_Q4_K] = q4_K_dot4_avx512,                                                             \
         [GGML_TYPE_Q6_K] = q6_K_dot4_avx512,                                                             \
@@ -338,8 +341,8 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
  * (F32, F16, BF16: tinyBLAS's lanes, gemm_f_avx512.c; Q4_0, IQ4_NL: one
  * chain of exact block sums; Q4_K, Q2_K: llama.cpp's two chains; Q8_0,
  * Q5_0, Q4_1, Q5_1: the 8 lanes of its AVX2 dots, gemm_lanes_avx512.c;
- * Q6_K: ggml's 8 lanes, gemm_k_avx512.c), but BF16's, which the tables
- * choose differently. */
+ * Q6_K: ggml's 8 lanes, gemm_k_avx512.c; FP8: its one-row order,
+ * dot_fp8_avx512.c), but BF16's, which the tables choose differently. */
 #define AVX512_EXACT_GEMMS                                                                               \
     [GGML_TYPE_F32] = f32_gemm_avx512,                                                                   \
     [GGML_TYPE_F16] = f16_gemm_avx512,                                                                   \
@@ -351,7 +354,8 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
     [GGML_TYPE_IQ4_NL] = iq4_nl_gemm_avx512,                                                             \
     [GGML_TYPE_Q2_K] = q2_K_gemm_avx512,                                                                 \
     [GGML_TYPE_Q4_K] = q4_K_gemm_avx512,                                                                 \
-    [GGML_TYPE_Q6_K] = q6_K_gemm_avx512
+    [GGML_TYPE_Q6_K] = q6_K_gemm_avx512,                                                                 \
+    [MOTE_TYPE_FP8] = fp8_gemm_avx512
 
 /* "avx512": gemms only where they reproduce the scalar table's batch
  * results bit for bit. Every result of this table is the scalar table's,

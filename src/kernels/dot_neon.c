@@ -17,6 +17,7 @@
 #include <sys/auxv.h>
 
 #include "kernels/dot_scalar.h"
+#include "kernels/simd_neon.h"
 #include "tensor/quant.h"
 
 #ifndef HWCAP_ASIMDDP
@@ -44,8 +45,7 @@ static const v16 v16_zero = {{{0}}};
  * then (0 + 2) + (1 + 3). */
 static inline float reduce16(v16 v)
 {
-    const float32x4_t h4 = vaddq_f32(vaddq_f32(v.q[3], v.q[1]), vaddq_f32(v.q[2], v.q[0]));
-    return vaddv_f32(vadd_f32(vget_low_f32(h4), vget_high_f32(h4)));
+    return neon_reduce16(v.q);
 }
 
 /* The 4 accumulators of the one-row kernels: (0+2), (1+3), then those two. */

@@ -15,6 +15,7 @@
 #error "define NEON_SUFFIX and dot4 before including dot_neon_blocks.h"
 #endif
 
+#include "kernels/dot_fp8.h"
 #include "kernels/dot_i8.h"
 #include "kernels/simd_neon.h"
 
@@ -426,6 +427,7 @@ static const kernel_ops NFN(ops) = {
         [GGML_TYPE_F32] = f32_dot_neon,
         [GGML_TYPE_F16] = f16_dot_neon,
         [GGML_TYPE_BF16] = bf16_dot_neon,
+        [MOTE_TYPE_FP8] = fp8_dot_neon,
         [GGML_TYPE_Q4_0] = NFN(q4_0_dot),
         [GGML_TYPE_Q4_1] = NFN(q4_1_dot),
         [GGML_TYPE_Q5_0] = NFN(q5_0_dot),
@@ -450,6 +452,9 @@ static const kernel_ops NFN(ops) = {
     },
     .vec_dot_b8 = {
         [GGML_TYPE_IQ4_XS] = NFN(iq4_xs_dot_panel),
+    },
+    .vec_dot4 = {
+        [MOTE_TYPE_FP8] = fp8_dot4_neon,
     },
     .quantize = {
         [GGML_TYPE_F32] = f32_quantize,

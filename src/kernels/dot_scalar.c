@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "kernels/attention.h"
+#include "kernels/dot_fp8.h"
 #include "kernels/dot_i8.h"
 #include "kernels/kernels.h"
 #include "kernels/ops.h"
@@ -264,6 +265,7 @@ static const kernel_ops scalar_ops = {
         [GGML_TYPE_F32] = f32_dot_scalar,
         [GGML_TYPE_F16] = f16_dot_scalar,
         [GGML_TYPE_BF16] = bf16_dot_scalar,
+        [MOTE_TYPE_FP8] = fp8_dot_scalar,
         [GGML_TYPE_Q4_0] = q4_0_dot_scalar,
         [GGML_TYPE_Q4_1] = q4_1_dot_scalar,
         [GGML_TYPE_Q5_0] = q5_0_dot_scalar,

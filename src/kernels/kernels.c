@@ -31,7 +31,8 @@
 uint32_t vec_dot_type(uint32_t wtype)
 {
     switch (wtype) {
-    case GGML_TYPE_F32: return GGML_TYPE_F32;
+    case GGML_TYPE_F32:
+    case MOTE_TYPE_FP8: return GGML_TYPE_F32;
     case GGML_TYPE_F16: return GGML_TYPE_F16;
     case GGML_TYPE_BF16: return GGML_TYPE_BF16;
     case GGML_TYPE_Q4_0:

@@ -4,7 +4,8 @@
  * Matrix products follow llama.cpp's arithmetic: the activations are first
  * converted to the "vec_dot type" of the weight type (Q8_0/Q8_1 blocks for
  * the 32-element quants, Q8_K for K-quants and IQ4_XS, F16 for F16 weights,
- * BF16 for BF16 weights, F32 for F32), then each output is a dot product of
+ * BF16 for BF16 weights, F32 for F32 and for mote's FP8, see dot_fp8.h),
+ * then each output is a dot product of
  * a weight row with an activation row in that form.
  *
  * kernels_get() returns the implementation chosen for this CPU (scalar is
@@ -61,28 +62,28 @@ typedef void (*i8_rows_fn)(const int8_t *q, const int8_t *rows, size_t n_rows, s
 
 typedef struct kernel_ops {
     const char *isa;                          /* "scalar", "avx2", ... */
-    vec_dot_fn vec_dot[GGML_TYPE_COUNT];      /* by weight type; NULL if unsupported */
+    vec_dot_fn vec_dot[MOTE_TYPE_COUNT];      /* by weight type; NULL if unsupported */
     /* For the activation rows llama.cpp multiplies in groups of 4 (rows
      * 0 .. n - n % 4 of a batch): its repacked gemm kernels round in another
      * order than its single-row kernels for some types. NULL: vec_dot. */
-    vec_dot_fn vec_dot_x4[GGML_TYPE_COUNT];
+    vec_dot_fn vec_dot_x4[MOTE_TYPE_COUNT];
     /* For every row of a batch of 8 rows or more (llama.cpp's IQ panel
      * gemm). NULL: none. */
-    vec_dot_fn vec_dot_b8[GGML_TYPE_COUNT];
+    vec_dot_fn vec_dot_b8[MOTE_TYPE_COUNT];
     /* For every row of a batch of 2 rows or more, when k is a multiple of
      * 16 (BF16: 32) and m of 4 (llama.cpp's tinyBLAS for float weights).
      * NULL: none. */
-    vec_dot_fn vec_dot_b2[GGML_TYPE_COUNT];
-    quantize_fn quantize[GGML_TYPE_COUNT];    /* by activation (vec_dot) type */
+    vec_dot_fn vec_dot_b2[MOTE_TYPE_COUNT];
+    quantize_fn quantize[MOTE_TYPE_COUNT];    /* by activation (vec_dot) type */
     /* Four weight rows against one activation row, bit-identical to four
      * vec_dot calls (one row's blocks form a serial chain of FMAs; four
      * rows interleaved are four independent chains). NULL: vec_dot. */
-    vec_dot4_fn vec_dot4[GGML_TYPE_COUNT];
+    vec_dot4_fn vec_dot4[MOTE_TYPE_COUNT];
     /* Batches (n >= GEMM_MIN_N tokens): a whole tile product in its own
      * summation order (not llama.cpp's; see the table's source), or for
      * the types with a vec_dot_b2, in that slot's order (see batch_gemm).
      * NULL: the dot slots above. */
-    gemm_fn gemm[GGML_TYPE_COUNT];
+    gemm_fn gemm[MOTE_TYPE_COUNT];
     /* g = silu(g) * u over n elements, bit-identical to the scalar op
      * (ops.c). NULL: the scalar op. */
     void (*swiglu)(float *g, const float *u, int n);
@@ -90,7 +91,7 @@ typedef struct kernel_ops {
      * dimension up to ATTN_HD_MAX; agrees with the scalar table's
      * reference kernels (attention.c) to float rounding, not bit for bit.
      * NULL: the scalar table's (attn_chunk_kernel). */
-    attn_chunk_fn attn_chunk[GGML_TYPE_COUNT];
+    attn_chunk_fn attn_chunk[MOTE_TYPE_COUNT];
     /* Exact attention over an F32 cache. NULL members: the scalar
      * table's, ops.h's functions (attn_exact_kernels). */
     attn_exact_ops attn_exact;

@@ -24,6 +24,15 @@ static inline float neon_hsum8(float32x4_t lo, float32x4_t hi)
     return vaddv_f32(vadd_f32(vget_low_f32(h), vget_high_f32(h)));
 }
 
+/* _mm512_reduce_add_ps of 16 lanes held as q[0] (lanes 0-3) .. q[3]
+ * (12-15): 16 -> 8 (lane i + lane i+8), 8 -> 4 (i + i+4), then
+ * (0 + 2) + (1 + 3). */
+static inline float neon_reduce16(const float32x4_t q[4])
+{
+    const float32x4_t h4 = vaddq_f32(vaddq_f32(q[3], q[1]), vaddq_f32(q[2], q[0]));
+    return vaddv_f32(vadd_f32(vget_low_f32(h4), vget_high_f32(h4)));
+}
+
 /* acc += d * (float)isum lane by lane (one FMA each, as fmaf(d, isum, acc)). */
 static inline float32x4_t neon_fma_lanes(float32x4_t acc, int32x4_t isum, float d)
 {

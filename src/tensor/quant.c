@@ -42,7 +42,7 @@ typedef struct type_ops {
     int weight;                    /* 1: usable as a model weight type */
 } type_ops;
 
-static const type_ops registry[GGML_TYPE_COUNT] = {
+static const type_ops registry[MOTE_TYPE_COUNT] = {
     [GGML_TYPE_F32] = {f32_dequantize, f32_quantize, NULL, 1},
     [GGML_TYPE_F16] = {f16_dequantize, f16_quantize, NULL, 1},
     [GGML_TYPE_BF16] = {bf16_dequantize, bf16_quantize, NULL, 1},
@@ -60,26 +60,27 @@ static const type_ops registry[GGML_TYPE_COUNT] = {
     [GGML_TYPE_Q8_K] = {q8_K_dequantize, q8_K_quantize, NULL, 0},
     [GGML_TYPE_IQ4_NL] = {iq4_nl_dequantize, iq4_nl_quantize, iq4_nl_quantize_weighted, 1},
     [GGML_TYPE_IQ4_XS] = {iq4_xs_dequantize, iq4_xs_quantize, iq4_xs_quantize_weighted, 1},
+    [MOTE_TYPE_FP8] = {fp8_dequantize, fp8_quantize, NULL, 1},
 };
 
 dequantize_row_fn tensor_dequantizer(uint32_t type)
 {
-    return type < GGML_TYPE_COUNT ? registry[type].dequantize : NULL;
+    return type < MOTE_TYPE_COUNT ? registry[type].dequantize : NULL;
 }
 
 quantize_row_fn tensor_quantizer(uint32_t type)
 {
-    return type < GGML_TYPE_COUNT ? registry[type].quantize : NULL;
+    return type < MOTE_TYPE_COUNT ? registry[type].quantize : NULL;
 }
 
 quantize_weighted_fn tensor_quantizer_weighted(uint32_t type)
 {
-    return type < GGML_TYPE_COUNT ? registry[type].weighted : NULL;
+    return type < MOTE_TYPE_COUNT ? registry[type].weighted : NULL;
 }
 
 int tensor_type_supported(uint32_t type)
 {
-    return type < GGML_TYPE_COUNT && registry[type].weight;
+    return type < MOTE_TYPE_COUNT && registry[type].weight;
 }
 
 mote_status tensor_type_check(uint32_t type, const char *tensor_name)
@@ -88,7 +89,7 @@ mote_status tensor_type_check(uint32_t type, const char *tensor_name)
     return mote_fail(MOTE_E_UNSUPPORTED,
                      "tensor '%s': type %s (%u) is not supported (mote handles F32, F16, "
                      "BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, "
-                     "IQ4_NL, IQ4_XS)",
+                     "IQ4_NL, IQ4_XS, FP8)",
                      tensor_name ? tensor_name : "?", ggml_type_name(type), type);
 }
 

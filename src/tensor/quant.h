@@ -7,6 +7,8 @@
  * scale (F16, or F32 for Q8_K) and packed integer quants. Element values
  * are scale * quant (minus a min for the "_1" and K types with mins).
  *
+ * mote's own FP8 type (not ggml's) is described in its section below.
+ *
  * Dequantizers are bit-exact with ggml's dequantize_row_*. The quantizers of
  * the activation formats (Q8_0, Q8_1, Q8_K) are bit-exact with ggml's
  * quantize_row_*_ref; the weight quantizers are byte-exact with what
@@ -167,6 +169,57 @@ typedef struct block_iq4_xs {
 extern const int8_t iq4nl_values[16];
 
 /* ------------------------------------------------------------------------
+ * FP8: mote's own type (MOTE_TYPE_FP8, id 128; not a ggml type)
+ *
+ * A block of 32 elements is 33 bytes: one scale byte e, then 32 codes of
+ * OCP FP8 E4M3 (OCP 8-bit Floating Point Specification 1.0: sign, 4-bit
+ * exponent of bias 7, 3-bit mantissa; subnormals; no infinities; 0x7F and
+ * 0xFF are NaN; the largest finite value 448). x[j] = 2^(e - 127) *
+ * E4M3(q[j]): e is the E8M0 scale of OCP's Microscaling formats, so a block
+ * holds the values of an MXFP8 (E4M3) block. Scales e >= FP8_SCALE_MAX
+ * (2^120 and up: no block of finite floats needs one) and 255 read as NaN.
+ * A file with FP8 tensors records this layout under "mote.type.128" (see
+ * ggml_type.h); the quantizer never writes a NaN code.
+ *
+ * Why a power-of-two scale: scaling is then exact, so an element's only
+ * error is its own E4M3 rounding (relative 2^-4 at most), and the kernels
+ * see each code as a half-precision number: its bits shifted into an F16
+ * ((c & 0x80) << 8 | (c & 0x7F) << 7) are exactly E4M3(c) * 2^-8, which
+ * every ISA converts to F32 in a few instructions (fp8_half); the block's
+ * 2^-8 goes into the scale (fp8_scale). The activations stay F32.
+ * ---------------------------------------------------------------------- */
+
+#define QK_FP8 32
+#define FP8_MAX 448.0f       /* largest finite E4M3 value */
+#define FP8_SCALE_BIAS 127   /* E8M0: scale 2^(e - 127) */
+#define FP8_SCALE_MAX 247    /* e from here on reads as NaN */
+
+typedef struct block_fp8 {
+    uint8_t e;              /* E8M0 scale: 2^(e - 127) */
+    uint8_t qs[QK_FP8];     /* E4M3 codes */
+} block_fp8;
+
+/* E4M3 code c as F16 bits of E4M3(c) * 2^-8 (exact, subnormals included);
+ * the NaN codes give an F16 NaN. */
+static inline mote_f16 fp8_half(uint8_t c)
+{
+    mote_f16 h = (mote_f16)((c & 0x80) << 8 | (c & 0x7F) << 7);
+    if ((c & 0x7F) == 0x7F) h |= 0x7C00;
+    return h;
+}
+
+/* The float that multiplies a block's fp8_half values: 2^(e - 127) * 2^8,
+ * a normal float for every e < FP8_SCALE_MAX, NaN from there on. */
+static inline float fp8_scale(uint8_t e)
+{
+    return f32_from_bits(e < FP8_SCALE_MAX ? (uint32_t)(e + 8) << 23 : 0x7fc00000u);
+}
+
+/* The E4M3 code nearest to v (ties to even), saturating at +-448; NaN
+ * gives 0. */
+uint8_t fp8_e4m3_from_f32(float v);
+
+/* ------------------------------------------------------------------------
  * Scale unpacking shared by the dequantizers and the dot kernels
  * ---------------------------------------------------------------------- */
 
@@ -243,6 +296,7 @@ void q6_K_dequantize(const void *src, float *dst, int64_t n);
 void q8_K_dequantize(const void *src, float *dst, int64_t n);
 void iq4_nl_dequantize(const void *src, float *dst, int64_t n);
 void iq4_xs_dequantize(const void *src, float *dst, int64_t n);
+void fp8_dequantize(const void *src, float *dst, int64_t n);
 
 void f32_quantize(const float *src, void *dst, int64_t n);
 void f16_quantize(const float *src, void *dst, int64_t n);
@@ -261,6 +315,7 @@ void q6_K_quantize(const float *src, void *dst, int64_t n);
 void q8_K_quantize(const float *src, void *dst, int64_t n);  /* = quantize_row_q8_K_ref */
 void iq4_nl_quantize(const float *src, void *dst, int64_t n);
 void iq4_xs_quantize(const float *src, void *dst, int64_t n);
+void fp8_quantize(const float *src, void *dst, int64_t n);
 
 void q4_0_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw);
 void q4_1_quantize_weighted(const float *src, void *dst, int64_t n, const float *qw);
@@ -291,7 +346,8 @@ quantize_row_fn tensor_quantizer(uint32_t type);
 quantize_weighted_fn tensor_quantizer_weighted(uint32_t type);
 
 /* 1 if tensors of this type can be loaded and used as weights by mote:
- * F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS. */
+ * F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS,
+ * and mote's FP8. */
 int tensor_type_supported(uint32_t type);
 /* MOTE_OK if supported; otherwise MOTE_E_UNSUPPORTED with a message naming
  * the tensor and the type ("tensor 'x': type IQ2_XXS (16) is not supported"). */

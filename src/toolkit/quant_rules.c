@@ -45,6 +45,8 @@ static const struct {
     {"F16", QUANT_FTYPE_F16, GGML_TYPE_F16, "16-bit floats"},
     {"BF16", QUANT_FTYPE_BF16, GGML_TYPE_BF16, "bfloat16"},
     {"F32", QUANT_FTYPE_F32, GGML_TYPE_F32, "32-bit floats"},
+    {"FP8", QUANT_FTYPE_FP8, MOTE_TYPE_FP8,
+     "8.25 bits/weight: E4M3, a power-of-two scale per 32 (mote's own; llama.cpp cannot read it)"},
     /* llama-quantize's aliases: the _M mix of each K type */
     {"Q3_K", QUANT_FTYPE_Q3_K_M, GGML_TYPE_Q3_K, NULL},
     {"Q4_K", QUANT_FTYPE_Q4_K_M, GGML_TYPE_Q4_K, NULL},
@@ -95,7 +97,7 @@ static uint32_t ftype_base(uint32_t ftype)
 
 mote_status quant_parse_type(const char *name, uint32_t *type)
 {
-    for (uint32_t t = 0; name && t < GGML_TYPE_COUNT; t++) {
+    for (uint32_t t = 0; name && t < MOTE_TYPE_COUNT; t++) {
         const ggml_type_traits *tr = ggml_type_get(t);
         if (tr && strcasecmp(tr->name, name) == 0 && tensor_type_supported(t) && tensor_quantizer(t)) {
             *type = t;
@@ -104,7 +106,7 @@ mote_status quant_parse_type(const char *name, uint32_t *type)
     }
     return mote_fail(MOTE_E_INVALID,
                      "quantize: unknown tensor type '%s' (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, "
-                     "Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS)",
+                     "Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS, FP8)",
                      name ? name : "(null)");
 }
 
@@ -368,7 +370,9 @@ mote_status quant_tensor_type(quant_rules *r, const char *name, uint32_t n_dims,
     }
     uint32_t t = r->default_type;
     if (quant_type_is_quantized(t)) {
-        if (!r->opt.pure) MOTE_TRY(mix_type(r, name, ne0, c, &t));
+        /* FP8 is mote's own type: no llama.cpp mix to follow, every matrix
+         * (the head too) is FP8. */
+        if (!r->opt.pure && r->opt.ftype != QUANT_FTYPE_FP8) MOTE_TRY(mix_type(r, name, ne0, c, &t));
         MOTE_TRY(fallback(r, name, ne0, &t));
     }
     *type = t;

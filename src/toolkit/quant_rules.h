@@ -38,6 +38,7 @@ enum quant_ftype {
     QUANT_FTYPE_IQ4_NL = 25,
     QUANT_FTYPE_IQ4_XS = 30,
     QUANT_FTYPE_BF16 = 32,
+    QUANT_FTYPE_FP8 = 128, /* mote's own (MOTE_FTYPE_FP8): every matrix FP8, no mix */
 };
 
 /* No type given (llama.cpp's GGML_TYPE_COUNT in its parameters). */

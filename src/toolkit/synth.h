@@ -114,6 +114,9 @@ enum synth_ftype {
     SYNTH_FTYPE_Q8_0 = 7,
     SYNTH_FTYPE_Q4_K_M = 15,
     SYNTH_FTYPE_BF16 = 32,
+    /* mote's own file types, far above llama_ftype's (41 in the llama.cpp
+     * mote peers with): an FP8 file, every matrix FP8 (tensor/quant.h) */
+    SYNTH_FTYPE_FP8 = MOTE_FTYPE_FP8,
 };
 
 /* "Q4_K_M" -> SYNTH_FTYPE_Q4_K_M; MOTE_E_INVALID naming the type otherwise. */

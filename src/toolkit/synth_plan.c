@@ -202,7 +202,7 @@ static const struct {
     uint32_t ftype; /* llama_ftype */
 } ftypes[] = {
     {"F16", SYNTH_FTYPE_F16},   {"BF16", SYNTH_FTYPE_BF16},     {"Q8_0", SYNTH_FTYPE_Q8_0},
-    {"Q4_0", SYNTH_FTYPE_Q4_0}, {"Q4_K_M", SYNTH_FTYPE_Q4_K_M},
+    {"Q4_0", SYNTH_FTYPE_Q4_0}, {"Q4_K_M", SYNTH_FTYPE_Q4_K_M}, {"FP8", SYNTH_FTYPE_FP8},
 };
 #define N_FTYPES ((int)(sizeof ftypes / sizeof ftypes[0]))
 
@@ -214,7 +214,7 @@ mote_status synth_parse_ftype(const char *name, uint32_t *ftype)
             return MOTE_OK;
         }
     }
-    return mote_fail(MOTE_E_INVALID, "synth: unknown type '%s' (F16, BF16, Q8_0, Q4_0, Q4_K_M)",
+    return mote_fail(MOTE_E_INVALID, "synth: unknown type '%s' (F16, BF16, Q8_0, Q4_0, Q4_K_M, FP8)",
                      name ? name : "(null)");
 }
 
