@@ -452,15 +452,7 @@ static void test_progress_and_cancel(void **state)
 static void test_against_llama(void **state)
 {
     SKIP_WITHOUT_SHARED();
-    const char *peer = getenv("MOTE_LLAMA_KLD");
-    if (!peer) peer = "bench/build/llama-kld";
-    if (access(peer, X_OK) != 0) {
-        if (getenv("MOTE_REQUIRE_LLAMA_REF"))
-            fail_msg("MOTE_REQUIRE_LLAMA_REF is set but %s is missing (make llama-ref)", peer);
-        print_message("[  SKIP    ] SKIP: no %s (make -C bench builds it; or set MOTE_LLAMA_KLD): "
-                      "mote kld is not compared with llama.cpp\n", peer);
-        skip();
-    }
+    const char *peer = test_llama_kld("mote kld is not compared with llama.cpp");
     const char *cands[] = {Q8_0, Q4_0};
     for (int i = 0; i < 2; i++) {
         mote_kld_result r;

@@ -364,15 +364,7 @@ static void llama_loads_pruned(void **state)
 {
     (void)state;
     SKIP_WITHOUT_SHARED();
-    const char *peer = getenv("MOTE_LLAMA_KLD");
-    if (!peer) peer = "bench/build/llama-kld";
-    if (access(peer, X_OK) != 0) {
-        if (getenv("MOTE_REQUIRE_LLAMA_REF"))
-            fail_msg("MOTE_REQUIRE_LLAMA_REF is set but %s is missing (make llama-ref)", peer);
-        print_message("[  SKIP    ] SKIP: no %s (make llama-ref builds it): pruned files are not run by "
-                      "llama.cpp\n", peer);
-        skip();
-    }
+    const char *peer = test_llama_kld("pruned files are not run by llama.cpp");
     const char *models[] = {"models/stories260K.gguf", "models/TinyStories-656K-Q8_0.gguf"};
     for (int i = 0; i < 2; i++) {
         char *out = test_temp_file("prune-llama");

@@ -225,3 +225,15 @@ double test_json_number(const char *json, const char *key)
     if (!at) fail_msg("no \"%s\" in %s", key, json);
     return strtod(at + strlen(pat), NULL);
 }
+
+const char *test_llama_kld(const char *what)
+{
+    const char *peer = getenv("MOTE_LLAMA_KLD");
+    if (!peer) peer = "bench/build/llama-kld";
+    if (access(peer, X_OK) == 0) return peer;
+    if (getenv("MOTE_REQUIRE_LLAMA_REF"))
+        fail_msg("MOTE_REQUIRE_LLAMA_REF is set but %s is missing (make llama-ref)", peer);
+    print_message("[  SKIP    ] SKIP: no %s (make llama-ref builds it; or set MOTE_LLAMA_KLD): %s\n", peer, what);
+    skip();
+    return NULL;
+}

@@ -65,6 +65,12 @@ void watchdog_dump(const char *why);
  * objects such as mote kld --json's); fails the test when it is absent. */
 double test_json_number(const char *json, const char *key);
 
+/* bench/build/llama-kld ($MOTE_LLAMA_KLD overrides): llama.cpp's logits on
+ * mote kld's chunks, built by make llama-ref. Absent, the calling test
+ * skips saying what it does not compare (what), or fails when
+ * MOTE_REQUIRE_LLAMA_REF is set (as CI sets it). */
+const char *test_llama_kld(const char *what);
+
 /* Read a whole file into a malloc'd NUL-terminated buffer; NULL on error. */
 char *read_file(const char *path, size_t *len);
 
