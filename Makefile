@@ -249,7 +249,7 @@ $(LLAMA_REF): tests/llama_quantize_ref.c $(LLAMA_DIR)/VERSION
 llama-ref:
 	@if [ -n "$(CROSS)" ]; then echo "SKIP: llama.cpp reference: cross build"; \
 	elif sh bench/llama-setup; then $(MAKE) --no-print-directory $(LLAMA_REF) $(IMATRIX_PEER) && \
-	  $(MAKE) --no-print-directory -C bench build/llama-kld; \
+	  $(MAKE) --no-print-directory -C bench build/llama-kld build/llama-peer; \
 	else echo "SKIP: bench/llama-setup failed (npm unreachable?): no llama.cpp reference, test_quantize_llama skips"; fi
 
 # Objects made through the pattern rules below are kept (not intermediate).

@@ -522,7 +522,9 @@ static void test_llama_cpp_runs_them(void **state)
     const char *peer = getenv("MOTE_LLAMA_PEER");
     if (!peer) peer = "bench/build/llama-peer";
     if (access(peer, X_OK) != 0) {
-        print_message("[  SKIP    ] SKIP: no %s (make -C bench builds it; or set "
+        if (getenv("MOTE_REQUIRE_LLAMA_REF"))
+            fail_msg("MOTE_REQUIRE_LLAMA_REF is set but %s is missing (make llama-ref)", peer);
+        print_message("[  SKIP    ] SKIP: no %s (make llama-ref builds it; or set "
                       "MOTE_LLAMA_PEER): llama.cpp does not check the synthetic files\n",
                       peer);
         skip();
