@@ -154,6 +154,9 @@ typedef struct model_arch {
 mote_status arch_block_map(const gguf_file *f, int n_layer, int **map, int *n_blocks);
 /* 1 if map[i] == i for every layer (no sharing, the usual numbering). */
 int arch_block_map_is_identity(const int *map, int n_layer);
+/* A tensor name "blk.B.rest": B, with *rest pointing at "rest"; -1 for
+ * any other name. */
+int arch_block_name(const char *name, const char **rest);
 
 /* Build the architecture named by general.architecture from the file. */
 mote_status arch_load(const gguf_file *f, model_arch **out);

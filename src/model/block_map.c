@@ -9,6 +9,7 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/status.h"
 #include "model/arch.h"
@@ -71,4 +72,14 @@ int arch_block_map_is_identity(const int *map, int n_layer)
     for (int il = 0; il < n_layer; il++)
         if (map[il] != il) return 0;
     return 1;
+}
+
+int arch_block_name(const char *name, const char **rest)
+{
+    if (strncmp(name, "blk.", 4) != 0) return -1;
+    char *end;
+    long b = strtol(name + 4, &end, 10);
+    if (end == name + 4 || *end != '.' || b < 0 || b > INT32_MAX) return -1;
+    *rest = end + 1;
+    return (int)b;
 }

@@ -22,6 +22,7 @@
 #include "toolkit/prune.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "base/status.h"
 #include "base/threadpool.h"
 #include "gguf/gguf_write.h"
+#include "model/arch.h"
 #include "tensor/quant.h"
 
 #define ARCH_MAX 64
@@ -53,19 +55,6 @@ static mote_status file_arch(const gguf_file *f, char arch[ARCH_MAX])
     memcpy(arch, s.ptr, (size_t)s.len);
     arch[s.len] = '\0';
     return MOTE_OK;
-}
-
-/* "blk.<layer>.<rest>": the layer and the rest, or -1 for other names. */
-static int name_layer(const char *name, const char **rest)
-{
-    if (strncmp(name, "blk.", 4) != 0) return -1;
-    const char *p = name + 4;
-    if (*p < '0' || *p > '9') return -1;
-    long layer = 0;
-    while (*p >= '0' && *p <= '9' && layer < 1000000) layer = layer * 10 + (*p++ - '0');
-    if (*p != '.') return -1;
-    *rest = p + 1;
-    return (int)layer;
 }
 
 /* ------------------------------------------------------------------------
@@ -103,7 +92,7 @@ typedef struct cols_job {
     const out_tensor *t;
     uint64_t row0, n_rows;
     uint8_t *buf;
-    mote_status st;              /* first failure of any part */
+    atomic_int st;               /* a failure of any part (mote_status), else MOTE_OK */
 } cols_job;
 
 static void cols_part(void *arg, int ith, int nth)
@@ -115,19 +104,19 @@ static void cols_part(void *arg, int ith, int nth)
     uint64_t a = j->n_rows * (uint64_t)ith / (uint64_t)nth, b = j->n_rows * (uint64_t)(ith + 1) / (uint64_t)nth;
     float *x = malloc(sizeof(float) * (size_t)(n_in + n_out));
     if (!x) {
-        j->st = MOTE_E_NOMEM;
+        atomic_store(&j->st, MOTE_E_NOMEM);
         return;
     }
     float *y = x + n_in;
     for (uint64_t r = a; r < b; r++) {
         const uint8_t *src = (const uint8_t *)t->src->data + (j->row0 + r) * in_row;
         if (dequantize_row(t->src->type, src, x, n_in) != MOTE_OK) {
-            j->st = MOTE_E_UNSUPPORTED;
+            atomic_store(&j->st, MOTE_E_UNSUPPORTED);
             break;
         }
         for (int64_t i = 0; i < n_out; i++) y[i] = x[source_index(t, i)];
         if (quantize_row(t->src->type, y, j->buf + r * out_row, n_out) != MOTE_OK) {
-            j->st = MOTE_E_UNSUPPORTED;
+            atomic_store(&j->st, MOTE_E_UNSUPPORTED);
             break;
         }
     }
@@ -147,10 +136,12 @@ static mote_status fill_tensor(void *user, uint64_t row0, uint64_t n_rows, void 
             memcpy((uint8_t *)buf + r * out_row, data + source_index(t, (int64_t)(row0 + r)) * out_row,
                    out_row);
     } else {
-        cols_job j = {.t = t, .row0 = row0, .n_rows = n_rows, .buf = buf, .st = MOTE_OK};
+        cols_job j = {.t = t, .row0 = row0, .n_rows = n_rows, .buf = buf};
+        atomic_init(&j.st, MOTE_OK);
         pool_run(c->pool, cols_part, &j);
-        if (j.st != MOTE_OK)
-            return mote_fail(j.st, "prune: %s: cannot cut columns of type %s", t->src->name,
+        const mote_status failed = (mote_status)atomic_load(&j.st);
+        if (failed != MOTE_OK)
+            return mote_fail(failed, "prune: %s: cannot cut columns of type %s", t->src->name,
                              ggml_type_name(t->src->type));
     }
     c->done += n_rows * out_row;
@@ -170,7 +161,7 @@ static mote_status plan_tensor(const gguf_file *f, const prune_plan *p, const in
     t->halves = 1;
     *skip = 0;
     const char *rest;
-    int layer = name_layer(src->name, &rest);
+    int layer = arch_block_name(src->name, &rest);
     if (layer < 0) {
         snprintf(t->name, sizeof t->name, "%s", src->name);
         return MOTE_OK;
@@ -217,21 +208,20 @@ static mote_status write_kv(gguf_writer *w, const gguf_kv *kv, const char *arch,
     size_t al = strlen(arch);
     const char *sub = !strncmp(kv->key, arch, al) && kv->key[al] == '.' ? kv->key + al + 1 : NULL;
     gguf_kv copy = *kv;
-    if (sub && !strcmp(sub, "block_count") && kv->type != GGUF_TYPE_ARRAY) {
-        if (kv->type == GGUF_TYPE_FLOAT32 || kv->type == GGUF_TYPE_FLOAT64) copy.v.f64 = n_layer_out;
-        else copy.v.u64 = (uint64_t)n_layer_out, copy.v.i64 = n_layer_out;
+    /* A new count in the key's own integer type (a non-negative value has
+     * the same bits as u64 and as i64). */
+    int is_count = sub && kv->type != GGUF_TYPE_ARRAY && kv->type != GGUF_TYPE_FLOAT32 &&
+                   kv->type != GGUF_TYPE_FLOAT64 && kv->type != GGUF_TYPE_STRING;
+    if (is_count && !strcmp(sub, "block_count")) {
+        copy.v.u64 = (uint64_t)n_layer_out;
         return gguf_writer_add_kv(w, &copy);
     }
-    if (sub && !strcmp(sub, "feed_forward_length")) {
-        if (kv->type == GGUF_TYPE_ARRAY && p->n_ff_keep != p->n_ff)
-            return mote_fail(MOTE_E_UNSUPPORTED, "prune: a feed_forward_length per layer is not supported");
-        if (kv->type != GGUF_TYPE_ARRAY) {
-            copy.v.u64 = (uint64_t)p->n_ff_keep;
-            if (kv->type >= GGUF_TYPE_INT8 && kv->type != GGUF_TYPE_UINT64 && kv->type != GGUF_TYPE_BOOL &&
-                kv->type != GGUF_TYPE_UINT32 && kv->type != GGUF_TYPE_UINT16)
-                copy.v.i64 = p->n_ff_keep;
-            return gguf_writer_add_kv(w, &copy);
-        }
+    if (sub && !strcmp(sub, "feed_forward_length") && p->n_ff_keep != p->n_ff) {
+        if (!is_count)
+            return mote_fail(MOTE_E_UNSUPPORTED, "prune: feed_forward_length must be one integer (not a "
+                             "value per layer) to prune FFN neurons");
+        copy.v.u64 = (uint64_t)p->n_ff_keep;
+        return gguf_writer_add_kv(w, &copy);
     }
     if (sub && kv->type == GGUF_TYPE_ARRAY && p->drop && kv->arr_n == (uint64_t)p->n_layer) {
         if (kv->arr_type == GGUF_TYPE_STRING)
@@ -316,7 +306,7 @@ mote_status prune_ffn_width(const gguf_file *f, int64_t n_ff, double fraction, i
     for (uint64_t i = 0; i < f->n_tensors; i++) {
         const char *rest;
         const gguf_tensor *t = &f->tensors[i];
-        if (name_layer(t->name, &rest) < 0) continue;
+        if (arch_block_name(t->name, &rest) < 0) continue;
         if (!strcmp(rest, "ffn_down.weight") || !strcmp(rest, "ffn_gate.bias") || !strcmp(rest, "ffn_up.bias")) {
             const ggml_type_traits *tr = ggml_type_get(t->type);
             int64_t b = tr ? tr->block_size : 1;

@@ -78,17 +78,6 @@ static mote_status report(share_ctx *c, uint64_t add)
  * The input's blocks
  * ---------------------------------------------------------------------- */
 
-/* "blk.B.rest": B and rest, or -1. */
-static int parse_block_name(const char *name, const char **rest)
-{
-    if (strncmp(name, "blk.", 4) != 0) return -1;
-    char *end;
-    long b = strtol(name + 4, &end, 10);
-    if (end == name + 4 || *end != '.' || b < 0 || b > INT32_MAX) return -1;
-    *rest = end + 1;
-    return (int)b;
-}
-
 /* The parts of block 0, each found with the same shape in every block
  * (types may differ: llama-quantize's mixes give some layers more bits). */
 static mote_status collect_parts(share_ctx *c)
@@ -98,7 +87,7 @@ static mote_status collect_parts(share_ctx *c)
     if (!c->parts) return mote_fail(MOTE_E_NOMEM, "share: out of memory");
     for (uint64_t i = 0; i < f->n_tensors; i++) {
         const char *rest;
-        if (parse_block_name(f->tensors[i].name, &rest) != 0) continue;
+        if (arch_block_name(f->tensors[i].name, &rest) != 0) continue;
         share_part *pt = &c->parts[c->n_parts++];
         snprintf(pt->suffix, sizeof pt->suffix, "%s", rest);
         if (!(pt->in = calloc((size_t)c->n_in_blocks, sizeof *pt->in)))
@@ -108,7 +97,7 @@ static mote_status collect_parts(share_ctx *c)
     for (uint64_t i = 0; i < f->n_tensors; i++) {
         const gguf_tensor *t = &f->tensors[i];
         const char *rest;
-        const int b = parse_block_name(t->name, &rest);
+        const int b = arch_block_name(t->name, &rest);
         if (b <= 0) continue; /* arch_load accepted the file: every other blk.B is a stored block */
         share_part *pt = NULL;
         for (int k = 0; k < c->n_parts && !pt; k++)
