@@ -270,17 +270,8 @@ static int measure(const bench_opts *o, mote_model **model, bench_result *r)
  * why not. */
 static void check_energy(const bench_opts *o, bench_result *r)
 {
-    if (r->meter.n == 0) {
-        r->no_energy = r->meter.why;
-        return;
-    }
-    int failed = 0, moved = 0;
-    for (int i = 0; i < o->reps; i++) {
-        if (o->n_prompt > 0) failed |= r->pp_j[i] < 0, moved |= r->pp_j[i] > 0;
-        if (o->n_gen > 0) failed |= r->tg_j[i] < 0, moved |= r->tg_j[i] > 0;
-    }
-    if (failed) r->no_energy = "a RAPL counter stopped reading during the runs";
-    else if (!moved) r->no_energy = "the RAPL counters did not advance during the runs";
+    r->no_energy = energy_why_not(&r->meter, r->pp_j, o->n_prompt > 0 ? o->reps : 0);
+    if (!r->no_energy) r->no_energy = energy_why_not(&r->meter, r->tg_j, o->n_gen > 0 ? o->reps : 0);
 }
 
 /* ------------------------------------------------------------------------

@@ -191,3 +191,14 @@ double energy_joules(const energy_meter *m, const energy_sample *a, const energy
     for (int i = 0; i < m->n; i++) uj += energy_counter_delta(a->uj[i], b->uj[i], m->max_uj[i]);
     return (double)uj * 1e-6;
 }
+
+const char *energy_why_not(const energy_meter *m, const double *j, int n)
+{
+    if (m->n == 0) return m->why;
+    int moved = n == 0;
+    for (int i = 0; i < n; i++) {
+        if (j[i] < 0) return "a RAPL counter stopped reading during the runs";
+        if (j[i] > 0) moved = 1;
+    }
+    return moved ? NULL : "the RAPL counters did not advance during the runs";
+}

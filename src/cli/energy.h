@@ -57,6 +57,12 @@ double energy_cpu_s(const energy_sample *a, const energy_sample *b);
  * has no domain or a reading failed. */
 double energy_joules(const energy_meter *m, const energy_sample *a, const energy_sample *b);
 
+/* Why the joules per token of a series of runs j[0..n) (energy_joules
+ * over each, < 0 where it failed) do not stand, or NULL when they do: no
+ * meter (m->why), a counter that stopped reading, or counters that never
+ * moved (a virtual machine's). With n == 0, only the meter is asked. */
+const char *energy_why_not(const energy_meter *m, const double *j, int n);
+
 /* One domain's microjoules from a to b, wrapping at max_uj. */
 uint64_t energy_counter_delta(uint64_t a, uint64_t b, uint64_t max_uj);
 
