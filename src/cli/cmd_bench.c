@@ -444,9 +444,9 @@ int cmd_bench(int argc, char **argv)
                  "(median, min and max over -r runs after a warm-up run); load time, time to\n"
                  "first token (load + a 16-token prompt + the first token) and peak RSS.\n"
                  "Per token of pp and tg: CPU time (user + sys of the process, all threads) and,\n"
-                 "where the RAPL counters of /sys/class/powercap read (often root only), energy\n"
-                 "in joules of the whole CPU package, other processes included; when they do\n"
-                 "not, the report says why.",
+                 "where the RAPL counters of /sys/class/powercap read (root's only since Linux\n"
+                 "5.10), energy in joules of the whole CPU package, other processes included;\n"
+                 "when they do not, the report says why.",
         .notes = "Progress goes to stderr (on a terminal, also while a long -d fills the\n"
                  "cache); the report to stdout. Ctrl-C stops the measurement (status 130).\n"
                  "MOTE_POWERCAP_ROOT=DIR reads the RAPL zones from DIR instead of\n"

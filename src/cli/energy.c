@@ -124,7 +124,7 @@ static int add_zone(energy_meter *m, const char *root, const char *zone, char se
     }
     if (rc != 0) {
         snprintf(m->why, sizeof m->why, "no powercap RAPL domain readable: %s/%s: %s%s", zone, file,
-                 strerror(rc), rc == EACCES || rc == EPERM ? " (RAPL counters are often root's only)" : "");
+                 strerror(rc), rc == EACCES || rc == EPERM ? " (root's only since Linux 5.10)" : "");
         return -1;
     }
     size_t len = strlen(m->what);

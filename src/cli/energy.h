@@ -13,7 +13,7 @@
  * as intel-rapl:N; amd-rapl:N is taken too); sub-zones (core, uncore, dram)
  * are parts of a package and psys the whole platform, so neither is added.
  * A package counter counts everything on the package, other processes
- * included. energy_uj is often readable by root only.
+ * included. energy_uj is root's only (mode 0400) since Linux 5.10.
  */
 #ifndef MOTE_CLI_ENERGY_H
 #define MOTE_CLI_ENERGY_H
