@@ -213,7 +213,7 @@ static void test_cpu_seconds(void **state)
         energy_take(&m, &b);
         cpu = energy_cpu_s(&a, &b);
     }
-    assert_true(cpu > 0.01 && cpu < 60);
+    assert_true(x > 0 && cpu > 0.01 && cpu < 60);
     assert_true(a.cpu_s > 0);
 }
 
