@@ -86,8 +86,10 @@ typedef struct mote_model_params {
     mote_progress_fn progress;
     void *progress_user;
     /* 1: read every weight page once while opening (first token without
-     * page faults, and `resident` shows the cost at once); 0: pages come in
-     * as the forward pass touches them. */
+     * page faults, and `resident` shows the cost at once); 0: a file
+     * already wholly in the page cache is mapped by a second thread while
+     * the tokenizer loads, any other's pages come in as the forward pass
+     * touches them. */
     int prefetch;
 } mote_model_params;
 
