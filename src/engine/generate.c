@@ -40,15 +40,16 @@ typedef struct gen_loop {
     mote_generate_stats *stats;
 } gen_loop;
 
-/* Draw a token from logits, record it and report it. 1: generation ends
- * with it (the callback, end of generation, n_predict), 0: go on, -1: no
- * token could be drawn (*t is then -1). */
-static int next_token(gen_loop *g, const float *logits, mote_token *t)
+/* Draw a token from logits (verifying draft, -1: none), record it and
+ * report it. 1: generation ends with it (the callback, end of generation,
+ * n_predict), 0: go on, -1: no token could be drawn (*t is then -1). */
+static int next_token(gen_loop *g, const float *logits, mote_token draft, mote_token *t, int *accepted)
 {
-    *t = mote_sampler_sample(g->smp, logits);
+    *t = spec_verify(g->smp, logits, draft, accepted);
     if (*t < 0) return -1;
     mote_sampler_accept(g->smp, *t);
     g->stats->n_generated++;
+    g->stats->n_accepted += *accepted;
     char piece[PIECE_CAP];
     size_t len = 0;
     if (mote_token_to_piece(g->model, *t, 0, piece, sizeof piece, &len) != MOTE_OK) len = 0;
@@ -90,7 +91,8 @@ static mote_status generate_loop(gen_loop *g, drafter *d, int spec)
     }
     mote_status st = MOTE_OK;
     mote_token t;
-    int end = next_token(g, mote_session_logits(s, -1), &t);
+    int accepted;
+    int end = next_token(g, mote_session_logits(s, -1), -1, &t, &accepted);
     while (end == 0) {
         if (mote_session_pos(s) >= mote_session_n_ctx(s)) break; /* context full: stop cleanly */
         int k = 0;
@@ -107,9 +109,8 @@ static mote_status generate_loop(gen_loop *g, drafter *d, int spec)
         /* rows 0..k: the logits after t and after each draft */
         int i = 0;
         for (;; i++) {
-            end = next_token(g, mote_session_logits(s, k > 0 ? i : -1), &t);
-            if (end != 0 || i == k || t != pass[i + 1]) break;
-            g->stats->n_accepted++;
+            end = next_token(g, mote_session_logits(s, k > 0 ? i : -1), i < k ? pass[i + 1] : -1, &t, &accepted);
+            if (end != 0 || !accepted) break;
         }
         /* keep t's row and the drafts drawn; t is fed back next */
         if (i < k && (st = mote_seq_truncate(s, 0, base + 1 + i)) != MOTE_OK) break;

@@ -19,6 +19,13 @@
 #define DRAFT_MAX_DEFAULT 8
 #define PIECE_CAP 256
 
+mote_token spec_verify(mote_sampler *smp, const float *logits, mote_token draft, int *accepted)
+{
+    const mote_token t = mote_sampler_sample(smp, logits);
+    *accepted = t >= 0 && t == draft;
+    return t;
+}
+
 /* ------------------------------------------------------------------------
  * Prompt lookup
  * ---------------------------------------------------------------------- */

@@ -23,6 +23,16 @@ mote_status drafter_init(drafter *d, const mote_session *s, const mote_speculati
  * says why). */
 int drafter_draft(drafter *d, const mote_token *ctx, int n, int k, mote_token *out);
 
+/* One drafted position verified: the target's token drawn from logits by
+ * the sampler (its whole chain, grammar included, its state advanced as
+ * for any drawn token), the draft accepted iff it is that token. For a
+ * deterministic draft x this is the standard rejection rule: x comes out
+ * with probability p(x) (min(1, p(x)/q(x)) with q(x) = 1), and otherwise
+ * the token drawn is distributed as p without x, renormalised (max(0,
+ * p - q) normalised), so the token has the law p. Returns the token (-1:
+ * none possible); *accepted 1 or 0. */
+mote_token spec_verify(mote_sampler *smp, const float *logits, mote_token draft, int *accepted);
+
 /* Prompt lookup alone: the continuation of the latest earlier occurrence
  * of ctx's last n-gram, n from ngram_max down to ngram_min; at most k
  * tokens into out, returns how many. */
