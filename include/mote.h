@@ -523,8 +523,8 @@ MOTE_API mote_status mote_generate(mote_session *s, mote_sampler *smp,
 typedef struct mote_speculative {
     int lookup;          /* prompt lookup: draft up to this many tokens that followed an earlier
                           * occurrence of the context's last n-gram; 0: off */
-    int ngram_max;       /* longest n-gram matched (0: 3); tried from ngram_max down to ngram_min */
-    int ngram_min;       /* shortest n-gram matched (0: 1) */
+    int ngram_max;       /* longest n-gram matched (0: 4); tried from ngram_max down to ngram_min */
+    int ngram_min;       /* shortest n-gram matched (0: 3; 1 drafts more, and more in vain) */
     /* A session of the draft model (the same vocabulary: size and token
      * texts), used where lookup finds nothing; NULL: none. Its sequence 0
      * is the draft's and is overwritten; its n_ctx must be at least the

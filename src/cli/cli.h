@@ -250,6 +250,7 @@ mote_sampler_params sample_args_params(const sample_args *sa);
 
 typedef struct spec_args {
     int lookup;            /* --lookup N */
+    int ngram_min, ngram_max; /* --lookup-min, --lookup-max (0: the library's) */
     const char *draft;     /* --draft MODEL, or NULL */
     int draft_max, draft_min;
     float draft_p_min;
@@ -257,8 +258,11 @@ typedef struct spec_args {
 
 #define SPEC_OPTS(sp)                                                                                       \
     {0, "lookup", ARG_INT, &(sp)->lookup, "N",                                                              \
-     "speculate: draft up to N tokens that followed the last 3..1 tokens earlier in the text", 0,           \
+     "speculate: draft up to N tokens that followed the text's last tokens earlier in it", 0,               \
      MOTE_DRAFT_MAX, NULL},                                                                                 \
+    {0, "lookup-max", ARG_INT, &(sp)->ngram_max, "G", "--lookup matches the last G tokens first (default 4)", 1, \
+     64, NULL},                                                                                             \
+    {0, "lookup-min", ARG_INT, &(sp)->ngram_min, "G", "... down to the last G (default 3)", 1, 64, NULL},     \
     {0, "draft", ARG_STRING, &(sp)->draft, "MODEL",                                                         \
      "speculate: a small model with the same vocabulary drafts tokens greedily", 0, 0, NULL},               \
     {0, "draft-max", ARG_INT, &(sp)->draft_max, "K", "tokens the draft model drafts per pass (default 8)", 1, \

@@ -14,6 +14,8 @@ int cli_spec_open(const spec_args *sa, const mote_session *target, int n_threads
     *ds = NULL;
     memset(spec, 0, sizeof *spec);
     spec->lookup = sa->lookup;
+    spec->ngram_min = sa->ngram_min;
+    spec->ngram_max = sa->ngram_max;
     spec->draft_max = sa->draft_max;
     spec->draft_min = sa->draft_min;
     spec->draft_p_min = sa->draft_p_min;

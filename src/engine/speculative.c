@@ -14,8 +14,8 @@
 #include "base/status.h"
 #include "engine/session.h"
 
-#define NGRAM_MAX_DEFAULT 3
-#define NGRAM_MIN_DEFAULT 1
+#define NGRAM_MAX_DEFAULT 4
+#define NGRAM_MIN_DEFAULT 3
 #define DRAFT_MAX_DEFAULT 8
 #define PIECE_CAP 256
 
