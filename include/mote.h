@@ -546,6 +546,13 @@ MOTE_API mote_status mote_generate_speculative(mote_session *s, mote_sampler *sm
                                                const mote_token *prompt, int n_prompt, int n_predict,
                                                mote_token_fn fn, void *user, mote_generate_stats *stats);
 
+/* Prompt lookup alone, for callers that run their own verification (a
+ * server's batches): up to k tokens that followed the latest earlier
+ * occurrence of the last n-gram of ctx[0..n), n-grams of ngram_max tokens
+ * down to ngram_min (0: the defaults, as in mote_speculative), written to
+ * out; returns how many (0: none, or bad arguments). */
+MOTE_API int mote_lookup_draft(const mote_token *ctx, int n, int ngram_min, int ngram_max, int k, mote_token *out);
+
 /* A short measurement of whether speculation pays on this machine and
  * model (for tuning): greedy generation of n_predict tokens after the
  * prompt, plain then speculative, each from an empty sequence 0 of s. */

@@ -46,6 +46,14 @@ int lookup_draft(const mote_token *ctx, int n, int ngram_min, int ngram_max, int
     return 0;
 }
 
+int mote_lookup_draft(const mote_token *ctx, int n, int ngram_min, int ngram_max, int k, mote_token *out)
+{
+    if (ngram_max == 0) ngram_max = NGRAM_MAX_DEFAULT;
+    if (ngram_min == 0) ngram_min = NGRAM_MIN_DEFAULT;
+    if (!ctx || !out || n < 1 || k < 1 || ngram_min < 1 || ngram_max < ngram_min) return 0;
+    return lookup_draft(ctx, n, ngram_min, ngram_max, k, out);
+}
+
 /* ------------------------------------------------------------------------
  * Draft model
  * ---------------------------------------------------------------------- */
