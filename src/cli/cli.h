@@ -245,7 +245,7 @@ void sample_args_init(sample_args *sa);
 mote_sampler_params sample_args_params(const sample_args *sa);
 
 /* ------------------------------------------------------------------------
- * Speculative decoding options shared by `run` and `bench` (cli/spec.c)
+ * Speculative decoding options of `run` (cli/spec.c)
  * ---------------------------------------------------------------------- */
 
 typedef struct spec_args {

@@ -1,6 +1,6 @@
 /*
- * spec.c — the speculative decoding options of `run` and `bench`: open the
- * draft model and describe the speculation for the library.
+ * spec.c — the speculative decoding options of `run`: open the draft
+ * model and describe the speculation for the library.
  */
 #include <stdio.h>
 #include <string.h>
