@@ -964,6 +964,38 @@ static void test_run_says_why_it_stopped(void **state)
     free(model);
 }
 
+/* --lookup and --draft print the text plain decoding prints, with a line
+ * of drafted and accepted tokens; a draft model of another vocabulary is
+ * refused saying so. */
+static void test_run_speculative(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("TinyStories-656K.f16.gguf"), *draft = model_path("TinyStories-656K-Q8_0.gguf");
+    char *other = model_path("stories260K.gguf");
+    const char *prompt = "Tom and his dog went to the park. Tom threw the ball and the dog";
+    proc plain = RUN("run", model, "-p", prompt, "-n", "120", "--temp", "0");
+    expect_status(&plain, 0);
+    proc p = RUN("run", model, "-p", prompt, "-n", "120", "--temp", "0", "--lookup", "4");
+    expect_status(&p, 0);
+    assert_string_equal(p.out, plain.out);
+    expect_contains(p.err, "speculation: ");
+    expect_contains(p.err, "accepted");
+    proc_free(&p);
+    p = RUN("run", model, "-p", prompt, "-n", "40", "--temp", "0", "--draft", draft, "--draft-max", "3");
+    expect_status(&p, 0);
+    assert_true(strlen(p.out) > 1 && strlen(p.out) <= strlen(plain.out));
+    assert_memory_equal(p.out, plain.out, strlen(p.out) - 1); /* a prefix (less its newline) */
+    proc_free(&p);
+    p = RUN("run", model, "-p", prompt, "-n", "4", "--draft", other);
+    expect_status(&p, 1);
+    expect_contains(p.err, "same vocabulary");
+    proc_free(&p);
+    proc_free(&plain);
+    free(model);
+    free(draft);
+    free(other);
+}
+
 /* The streamed text is the detokenized greedy continuation; -f reads the
  * prompt from a file. */
 static void test_run_golden_text(void **state)
@@ -2204,6 +2236,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_run_golden_ids_families),
         cmocka_unit_test(test_run_golden_text),
         cmocka_unit_test(test_run_says_why_it_stopped),
+        cmocka_unit_test(test_run_speculative),
         cmocka_unit_test(test_option_limits),
         cmocka_unit_test(test_newcomer_frictions),
         cmocka_unit_test(test_chat_ctrl_c),
