@@ -65,7 +65,7 @@ void f32_dot_avx512(int64_t n, float *s, const void *w, const void *x)
     *s = sum;
 }
 
-static void f16_dot_avx512(int64_t n, float *s, const void *w, const void *x)
+void f16_dot_avx512(int64_t n, float *s, const void *w, const void *x)
 {
     const mote_f16 *a = w, *b = x;
     const int64_t np = n - n % 64;
@@ -320,6 +320,11 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
         [GGML_TYPE_IQ4_NL] = iq4_nl_dot4_avx512,                                                         \
         [GGML_TYPE_Q4_K] = q4_K_dot4_avx512,                                                             \
         [GGML_TYPE_Q6_K] = q6_K_dot4_avx512,                                                             \
+    },                                                                                                   \
+    .vec_dot_rt = {                                                                                      \
+        [GGML_TYPE_F32] = f32_dot_rt_avx512,                                                             \
+        [GGML_TYPE_F16] = f16_dot_rt_avx512,                                                             \
+        [GGML_TYPE_Q8_0] = q8_0_dot_rt_avx512,                                                           \
     },                                                                                                   \
     .quantize = {                                                                                        \
         [GGML_TYPE_F32] = f32_quantize,                                                                  \

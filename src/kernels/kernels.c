@@ -173,6 +173,7 @@ typedef struct matmul_ctx {
     vec_dot_fn dot_batch; /* the same for rows t < n_batch (see batch_dot) */
     int64_t n_batch;      /* rows that use dot_batch */
     gemm_fn gemm;         /* every output of the batch, if not NULL */
+    vec_dot_rt_fn rt;     /* else every output by the alone gemm, if not NULL */
     int64_t tile_m;       /* rows per work item */
     int64_t tile_n;       /* tokens per work item */
     int quarters;         /* 1: one to three tokens by dot4, in quarters */
@@ -236,6 +237,15 @@ static void dot_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0, in
         }
         r += rows;
     }
+}
+
+/* The same tile with the alone gemm (vec_dot_rt: vec_dot's outputs). */
+static void rt_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0, int64_t t1, const uint8_t **pf)
+{
+    const uint8_t *w = c->W + (size_t)r0 * c->w_row;
+    if (c->w_row < PF_ROW_MAX) prefetch_to(pf, w, w + (r1 - r0) * c->w_row + PF_AHEAD);
+    c->rt(c->k, w, c->w_row, c->Xq + (size_t)t0 * c->x_row, c->x_row, &c->Y[t0 * c->m + r0], c->m,
+          (int)(r1 - r0), (int)(t1 - t0));
 }
 
 /* Rows r0..r1 times one to three vectors with the four-row slot (token
@@ -318,6 +328,8 @@ static void dot_rows(void *arg, int ith, int nth)
             if (c->gemm)
                 c->gemm(c->k, c->W + (size_t)r0 * c->w_row, c->w_row, c->Xq + (size_t)t0 * c->x_row, c->x_row,
                         c->X + t0 * c->k, c->Y + t0 * c->m + r0, c->m, (int)(r1 - r0), (int)(t1 - t0));
+            else if (c->rt)
+                rt_tile(c, r0, r1, t0, t1, &pf);
             else
                 dot_tile(c, r0, r1, t0, t1, &pf);
         }
@@ -365,7 +377,8 @@ size_t matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n)
 }
 
 /* alone: every token's outputs as a batch of that token alone computes
- * them (vec_dot, or dot4 which equals it), whatever n is. */
+ * them (vec_dot, or dot4 or the alone gemm vec_dot_rt, which equal it),
+ * whatever n is. */
 static void matmul_run(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t wtype, int64_t m,
                        int64_t k, const float *X, int64_t n, float *Y, void *scratch, int alone)
 {
@@ -386,12 +399,13 @@ static void matmul_run(const kernel_ops *ops, mote_pool *pool, const void *W, ui
     c.dot_batch = batch_dot(ops, wtype, m, k, alone ? 1 : n, &c.n_batch);
     c.gemm = alone ? NULL : batch_gemm(ops, wtype, m, k, n);
     c.dot4 = ops->vec_dot4[wtype];
+    c.rt = alone && n >= 2 ? ops->vec_dot_rt[wtype] : NULL;
     c.tile_m = c.gemm ? GEMM_MR : TILE_M;
     c.tile_n = c.gemm ? GEMM_NT : TILE_N;
     if ((double)m * (double)k * (double)n < INLINE_MACS) pool = NULL;
     c.nth = pool_size(pool);
     if (c.gemm && n <= GEMM_NT) c.tile_m = gemm_rows_even(m, c.nth);
-    c.quarters = !c.gemm && c.dot4 && c.n_batch == 0 && n < GEMM_MIN_N;
+    c.quarters = !c.gemm && !c.rt && c.dot4 && c.n_batch == 0 && n < GEMM_MIN_N;
     if (c.quarters) {
         c.items = (long)((m + 3) / 4);
         c.grab_min = QUARTERS_MIN / 4;
