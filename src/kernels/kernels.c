@@ -256,13 +256,22 @@ static void rt_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0, int
  * streams of one row each (a 2048-element Q8_0 row is 2176 bytes),
  * restarted at every call: measured on Zen 5, one thread reads ~9 GB/s
  * that way and ~32 GB/s in quarters. The rows left over go to vec_dot.
- * Results are those of vec_dot, whatever the order of the rows. */
+ * Two or three tokens with the alone gemm (matmul_alone) take the same
+ * four rows in one call. Results are those of vec_dot, whatever the order
+ * of the rows. */
 static void dot_quarters(const matmul_ctx *c, int64_t r0, int64_t r1)
 {
     const int64_t q = (r1 - r0) / 4;
     const size_t ws = (size_t)q * c->w_row;
     for (int64_t i = 0; i < q; i++) {
         const uint8_t *w = c->W + (size_t)(r0 + i) * c->w_row;
+        if (c->rt) { /* the four rows times every token at once */
+            float s[4 * GEMM_MIN_N];
+            c->rt(c->k, w, ws, c->Xq, c->x_row, s, 4, 4, (int)c->n);
+            for (int64_t t = 0; t < c->n; t++)
+                for (int j = 0; j < 4; j++) c->Y[t * c->m + r0 + i + j * q] = s[t * 4 + j];
+            continue;
+        }
         for (int64_t t = 0; t < c->n; t++) {
             float s[4];
             float *y = &c->Y[t * c->m + r0 + i];
@@ -405,7 +414,7 @@ static void matmul_run(const kernel_ops *ops, mote_pool *pool, const void *W, ui
     if ((double)m * (double)k * (double)n < INLINE_MACS) pool = NULL;
     c.nth = pool_size(pool);
     if (c.gemm && n <= GEMM_NT) c.tile_m = gemm_rows_even(m, c.nth);
-    c.quarters = !c.gemm && !c.rt && c.dot4 && c.n_batch == 0 && n < GEMM_MIN_N;
+    c.quarters = !c.gemm && c.dot4 && c.n_batch == 0 && n < GEMM_MIN_N;
     if (c.quarters) {
         c.items = (long)((m + 3) / 4);
         c.grab_min = QUARTERS_MIN / 4;
