@@ -325,6 +325,7 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
         [GGML_TYPE_F32] = f32_dot_rt_avx512,                                                             \
         [GGML_TYPE_F16] = f16_dot_rt_avx512,                                                             \
         [GGML_TYPE_Q8_0] = q8_0_dot_rt_avx512,                                                           \
+        [GGML_TYPE_Q4_0] = q4_0_dot_rt_avx512,                                                           \
     },                                                                                                   \
     .quantize = {                                                                                        \
         [GGML_TYPE_F32] = f32_quantize,                                                                  \

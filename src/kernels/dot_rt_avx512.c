@@ -196,4 +196,83 @@ void q8_0_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size
     if (nr - r == 1) q8rt_rows(nb, w + r * ws, ws, x, xs, Y + r, ldy, 1, nt);
 }
 
+/* ------------------------------------------------------------------------
+ * Q4_0: q4_0_dot_avx2's order
+ * ---------------------------------------------------------------------- */
+
+/* The one-row kernel: per block the exact integer sum of (nibble - 8) * y,
+ * then one scalar chain sumf = fmaf(sum, dw * dy, sumf). Here one 16-lane
+ * FMA takes sixteen such chains at once, lane 4t + r holding row r's
+ * chain against token t (4 rows x 4 tokens). The block sums are exact
+ * integers, so any order of forming them will do: vpdpbusd of a row's
+ * nibbles (unsigned, low nibbles then high: elements 0..31, in both
+ * halves) by two tokens' activations (one per half) gives eight partial
+ * sums per (row, token), less 8 times the activations' sums (the
+ * accumulator's start); three rounds of unpacks and adds bring the eight
+ * (row, token) vectors to one vector of sixteen sums. Rows or tokens past
+ * nr / nt repeat the last one and are not stored. */
+static inline __m512i q4rt_row(const block_q4_0 *a)
+{
+    const __m512i q = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)a->qs));
+    /* 128-bit lanes 1 and 3: the high nibbles (elements 16..31) */
+    return _mm512_and_si512(_mm512_mask_srli_epi16(q, 0xff00ff00u, q, 4), _mm512_set1_epi8(0x0f));
+}
+
+/* P: token pairs computed (1 for one or two tokens: lanes of tokens 2, 3
+ * then repeat 0, 1 and are not stored) */
+static inline __attribute__((always_inline)) void q4rt_block(int64_t nb, const uint8_t *w, size_t ws, const uint8_t *x,
+                                                             size_t xs, float *Y, int64_t ldy, int nr, int nt,
+                                                             const int P)
+{
+    const block_q4_0 *a[4];
+    const block_q8_0 *b[4];
+    for (int j = 0; j < 4; j++) {
+        a[j] = (const block_q4_0 *)(w + (j < nr ? j : nr - 1) * ws);
+        b[j] = (const block_q8_0 *)(x + (j < nt ? j : nt - 1) * xs);
+    }
+    const __m512i zp = _mm512_set1_epi8(8);
+    const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const __m512i u0 = q4rt_row(a[0] + i), u1 = q4rt_row(a[1] + i);
+        const __m512i u2 = q4rt_row(a[2] + i), u3 = q4rt_row(a[3] + i);
+        __m512i c[2];
+        for (int p = 0; p < P; p++) {
+            const __m512i y = _mm512_inserti64x4(_mm512_castsi256_si512(x86_load256(b[2 * p][i].qs)),
+                                                 x86_load256(b[2 * p + 1][i].qs), 1);
+            const __m512i off = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), zp, y));
+            const __m512i v0 = _mm512_dpbusd_epi32(off, u0, y), v1 = _mm512_dpbusd_epi32(off, u1, y);
+            const __m512i v2 = _mm512_dpbusd_epi32(off, u2, y), v3 = _mm512_dpbusd_epi32(off, u3, y);
+            /* per 128-bit lane: rows 0, 1 (2, 3) interleaved, two sums each */
+            const __m512i s01 = _mm512_add_epi32(_mm512_unpacklo_epi32(v0, v1), _mm512_unpackhi_epi32(v0, v1));
+            const __m512i s23 = _mm512_add_epi32(_mm512_unpacklo_epi32(v2, v3), _mm512_unpackhi_epi32(v2, v3));
+            /* per 128-bit lane: rows 0..3, one sum each; lanes 0, 1: token
+             * 2p, lanes 2, 3: token 2p + 1 */
+            c[p] = _mm512_add_epi32(_mm512_unpacklo_epi64(s01, s23), _mm512_unpackhi_epi64(s01, s23));
+        }
+        if (P == 1) c[1] = c[0];
+        /* 128-bit lane t: token t's sums of rows 0..3 */
+        const __m512i sum = _mm512_add_epi32(_mm512_shuffle_i32x4(c[0], c[1], 0x88), _mm512_shuffle_i32x4(c[0], c[1], 0xdd));
+        const __m512 dw = _mm512_broadcast_f32x4(x86_f16x4(a[0][i].d, a[1][i].d, a[2][i].d, a[3][i].d));
+        const __m512 dy = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(x86_f16x4(b[0][i].d, b[1][i].d, b[2][i].d, b[3][i].d)));
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_mul_ps(dw, dy), acc);
+    }
+    float out[16];
+    _mm512_storeu_ps(out, acc);
+    for (int t = 0; t < nt; t++)
+        for (int r = 0; r < nr; r++) Y[t * ldy + r] = out[4 * t + r];
+}
+
+void q4_0_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
+                        int nr, int nt)
+{
+    const uint8_t *w = W, *x = X;
+    for (int r = 0; r < nr; r += 4)
+        for (int t = 0; t < nt; t += 4) {
+            const int rows = nr - r < 4 ? nr - r : 4, tokens = nt - t < 4 ? nt - t : 4;
+            if (tokens <= 2) q4rt_block(k / QK4_0, w + r * ws, ws, x + t * xs, xs, Y + t * ldy + r, ldy, rows, tokens, 1);
+            else q4rt_block(k / QK4_0, w + r * ws, ws, x + t * xs, xs, Y + t * ldy + r, ldy, rows, tokens, 2);
+        }
+}
+
 #endif /* __x86_64__ */

@@ -102,6 +102,8 @@ void f32_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_
                        int nr, int nt);
 void q8_0_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
                         int nr, int nt);
+void q4_0_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
+                        int nr, int nt);
 
 /* Element-wise ops (ops_avx512.c), bit-identical to ops.c's. */
 void swiglu_avx512(float *g, const float *u, int n);
