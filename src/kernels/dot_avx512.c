@@ -98,16 +98,9 @@ static void f16_dot_batch_avx512(int64_t n, float *s, const void *w, const void 
     *s = avx512_reduce16(acc);
 }
 
-/* dpbf16 (see dot_scalar.c) on 16 lanes: odd element's exact product
- * added first, then the even one's, each addition rounded. */
-static inline __m512 dpbf16_16(__m512 acc, __m512i a, __m512i b)
-{
-    const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);
-    acc = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(a, hi)), _mm512_castsi512_ps(_mm512_and_si512(b, hi)), acc);
-    return _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(a, 16)), _mm512_castsi512_ps(_mm512_slli_epi32(b, 16)), acc);
-}
+#define dpbf16_16 avx512_dpbf16_16
 
-static void bf16_dot_avx512(int64_t n, float *s, const void *w, const void *x)
+void bf16_dot_avx512(int64_t n, float *s, const void *w, const void *x)
 {
     const mote_bf16 *a = w, *b = x;
     __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps();
@@ -326,6 +319,7 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
         [GGML_TYPE_F16] = f16_dot_rt_avx512,                                                             \
         [GGML_TYPE_Q8_0] = q8_0_dot_rt_avx512,                                                           \
         [GGML_TYPE_Q4_0] = q4_0_dot_rt_avx512,                                                           \
+        [GGML_TYPE_BF16] = bf16_dot_rt_avx512,                                                           \
     },                                                                                                   \
     .quantize = {                                                                                        \
         [GGML_TYPE_F32] = f32_quantize,                                                                  \

@@ -23,20 +23,66 @@
 #include "tensor/quant.h"
 
 /* ------------------------------------------------------------------------
- * F16, F32: f16_dot_avx512 / f32_dot_avx512's order
+ * F16, F32, BF16: f16_dot_avx512 / f32_dot_avx512 / bf16_dot_avx512's order
  * ---------------------------------------------------------------------- */
 
-/* The one-row kernels (dot_avx512.c): four 16-lane FMA chains over the
+/* F16, F32: the one-row kernels (dot_avx512.c): four 16-lane FMA chains over the
  * first k - k % 64 elements (element i + 16j in chain j), folded as
  * (c0 + c2) + (c1 + c3), reduced by avx512_reduce16, then the last k % 64
  * elements one by one. k % 64 != 0 (no model has such rows) goes to
  * vec_dot itself. */
 #define FRT_R 2 /* rows per step */
 #define FRT_T 3 /* tokens per step: 4 * R * T = 24 accumulators */
+enum { FRT_F32, FRT_F16, FRT_BF16 }; /* the kinds frt computes */
 
 static inline __m512 frt_load(const uint8_t *p, int64_t i, int f16)
 {
     return f16 ? avx512_load_f16((const mote_f16 *)p + i) : _mm512_loadu_ps((const float *)p + i);
+}
+
+/* BF16: the one-row kernel has two 16-lane chains of dpbf16 (each 32 elements a
+ * step: the odd elements' products, then the even ones'), chain 0 on
+ * elements i..i+31 and chain 1 on i+32..i+63 of every 64, each reduced
+ * by avx512_reduce16 and summed in double, then the last k % 64 elements
+ * one by one (k % 64 != 0: vec_dot itself). Here R rows x T tokens, the
+ * odd / even halves of each load split once for all the tokens (rows). */
+static inline __attribute__((always_inline)) void bf16rt_block(int64_t k, const uint8_t *w, size_t ws,
+                                                               const uint8_t *x, size_t xs, float *Y, int64_t ldy,
+                                                               const int R, const int T)
+{
+    __m512 c[FRT_R][FRT_T][2];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) c[r][t][0] = c[r][t][1] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < k; i += 64) {
+#pragma GCC unroll 2
+        for (int j = 0; j < 2; j++) {
+            __m512 wo[FRT_R], we[FRT_R];
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++) {
+                const __m512i a = _mm512_loadu_si512((const mote_bf16 *)(w + r * ws) + i + 32 * j);
+                wo[r] = avx512_bf16_odd(a);
+                we[r] = avx512_bf16_even(a);
+            }
+#pragma GCC unroll 4
+            for (int t = 0; t < T; t++) {
+                const __m512i b = _mm512_loadu_si512((const mote_bf16 *)(x + t * xs) + i + 32 * j);
+                const __m512 xo = avx512_bf16_odd(b), xe = avx512_bf16_even(b);
+#pragma GCC unroll 4
+                for (int r = 0; r < R; r++)
+                    c[r][t][j] = _mm512_fmadd_ps(we[r], xe, _mm512_fmadd_ps(wo[r], xo, c[r][t][j]));
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) {
+            double sum = avx512_reduce16(c[r][t][0]);
+            sum += avx512_reduce16(c[r][t][1]);
+            Y[t * ldy + r] = (float)sum;
+        }
 }
 
 /* Outputs of R rows from w (ws bytes apart) x T tokens from x (xs apart)
@@ -44,8 +90,13 @@ static inline __m512 frt_load(const uint8_t *p, int64_t i, int f16)
  * R, T: the loops unroll and the accumulators stay in registers. */
 static inline __attribute__((always_inline)) void frt_block(int64_t k, const uint8_t *w, size_t ws,
                                                             const uint8_t *x, size_t xs, float *Y, int64_t ldy,
-                                                            const int R, const int T, const int f16)
+                                                            const int R, const int T, const int kind)
 {
+    if (kind == FRT_BF16) {
+        bf16rt_block(k, w, ws, x, xs, Y, ldy, R, T);
+        return;
+    }
+    const int f16 = kind == FRT_F16;
     __m512 c[FRT_R][FRT_T][4];
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
@@ -79,11 +130,11 @@ static inline __attribute__((always_inline)) void frt_block(int64_t k, const uin
 }
 
 static inline __attribute__((always_inline)) void frt(int64_t k, const void *W, size_t ws, const void *X,
-                                                      size_t xs, float *Y, int64_t ldy, int nr, int nt, int f16)
+                                                      size_t xs, float *Y, int64_t ldy, int nr, int nt, int kind)
 {
     const uint8_t *w = W, *x = X;
     if (k % 64) {
-        const vec_dot_fn dot = f16 ? f16_dot_avx512 : f32_dot_avx512;
+        const vec_dot_fn dot = kind == FRT_BF16 ? bf16_dot_avx512 : kind == FRT_F16 ? f16_dot_avx512 : f32_dot_avx512;
         for (int t = 0; t < nt; t++)
             for (int r = 0; r < nr; r++) dot(k, &Y[t * ldy + r], w + r * ws, x + t * xs);
         return;
@@ -91,28 +142,34 @@ static inline __attribute__((always_inline)) void frt(int64_t k, const void *W, 
     int r = 0;
     for (; r + FRT_R <= nr; r += FRT_R) {
         int t = 0;
-        for (; t + FRT_T <= nt; t += FRT_T) frt_block(k, w + r * ws, ws, x + t * xs, xs, Y + t * ldy + r, ldy, FRT_R, FRT_T, f16);
-        if (nt - t == 2) frt_block(k, w + r * ws, ws, x + t * xs, xs, Y + t * ldy + r, ldy, FRT_R, 2, f16);
-        if (nt - t == 1) frt_block(k, w + r * ws, ws, x + t * xs, xs, Y + t * ldy + r, ldy, FRT_R, 1, f16);
+        for (; t + FRT_T <= nt; t += FRT_T) frt_block(k, w + r * ws, ws, x + t * xs, xs, Y + t * ldy + r, ldy, FRT_R, FRT_T, kind);
+        if (nt - t == 2) frt_block(k, w + r * ws, ws, x + t * xs, xs, Y + t * ldy + r, ldy, FRT_R, 2, kind);
+        if (nt - t == 1) frt_block(k, w + r * ws, ws, x + t * xs, xs, Y + t * ldy + r, ldy, FRT_R, 1, kind);
     }
     if (r < nr) {
         int t = 0;
-        for (; t + FRT_T <= nt; t += FRT_T) frt_block(k, w + r * ws, ws, x + t * xs, xs, Y + t * ldy + r, ldy, 1, FRT_T, f16);
-        if (nt - t == 2) frt_block(k, w + r * ws, ws, x + t * xs, xs, Y + t * ldy + r, ldy, 1, 2, f16);
-        if (nt - t == 1) frt_block(k, w + r * ws, ws, x + t * xs, xs, Y + t * ldy + r, ldy, 1, 1, f16);
+        for (; t + FRT_T <= nt; t += FRT_T) frt_block(k, w + r * ws, ws, x + t * xs, xs, Y + t * ldy + r, ldy, 1, FRT_T, kind);
+        if (nt - t == 2) frt_block(k, w + r * ws, ws, x + t * xs, xs, Y + t * ldy + r, ldy, 1, 2, kind);
+        if (nt - t == 1) frt_block(k, w + r * ws, ws, x + t * xs, xs, Y + t * ldy + r, ldy, 1, 1, kind);
     }
 }
 
 void f16_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
                        int nr, int nt)
 {
-    frt(k, W, ws, X, xs, Y, ldy, nr, nt, 1);
+    frt(k, W, ws, X, xs, Y, ldy, nr, nt, FRT_F16);
 }
 
 void f32_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
                        int nr, int nt)
 {
-    frt(k, W, ws, X, xs, Y, ldy, nr, nt, 0);
+    frt(k, W, ws, X, xs, Y, ldy, nr, nt, FRT_F32);
+}
+
+void bf16_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
+                        int nr, int nt)
+{
+    frt(k, W, ws, X, xs, Y, ldy, nr, nt, FRT_BF16);
 }
 
 /* ------------------------------------------------------------------------
@@ -237,6 +294,7 @@ static inline __attribute__((always_inline)) void q4rt_block(int64_t nb, const u
         const __m512i u0 = q4rt_row(a[0] + i), u1 = q4rt_row(a[1] + i);
         const __m512i u2 = q4rt_row(a[2] + i), u3 = q4rt_row(a[3] + i);
         __m512i c[2];
+#pragma GCC unroll 2
         for (int p = 0; p < P; p++) {
             const __m512i y = _mm512_inserti64x4(_mm512_castsi256_si512(x86_load256(b[2 * p][i].qs)),
                                                  x86_load256(b[2 * p + 1][i].qs), 1);

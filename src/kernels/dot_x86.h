@@ -64,6 +64,7 @@ void q8_K_quantize_avx2(const float *x, void *y, int64_t n);
 
 void f32_dot_avx512(int64_t n, float *s, const void *w, const void *x);
 void f16_dot_avx512(int64_t n, float *s, const void *w, const void *x);
+void bf16_dot_avx512(int64_t n, float *s, const void *w, const void *x);
 
 void q4_K_dot_avx512(int64_t n, float *s, const void *w, const void *x);
 void q6_K_dot_avx512(int64_t n, float *s, const void *w, const void *x);
@@ -101,6 +102,8 @@ void f16_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_
 void f32_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
                        int nr, int nt);
 void q8_0_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
+                        int nr, int nt);
+void bf16_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
                         int nr, int nt);
 void q4_0_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
                         int nr, int nt);

@@ -44,6 +44,26 @@ static inline __m512i avx512_bcast4(const void *p)
     return _mm512_set1_epi32(v);
 }
 
+/* A BF16 pair's odd (high) and even (low) elements of 16 lanes as F32
+ * (exact). */
+static inline __m512 avx512_bf16_odd(__m512i a)
+{
+    return _mm512_castsi512_ps(_mm512_and_si512(a, _mm512_set1_epi32((int)0xffff0000u)));
+}
+
+static inline __m512 avx512_bf16_even(__m512i a)
+{
+    return _mm512_castsi512_ps(_mm512_slli_epi32(a, 16));
+}
+
+/* dpbf16 (see dot_scalar.c) on 16 lanes: odd element's exact product
+ * added first, then the even one's, each addition rounded. */
+static inline __m512 avx512_dpbf16_16(__m512 acc, __m512i a, __m512i b)
+{
+    acc = _mm512_fmadd_ps(avx512_bf16_odd(a), avx512_bf16_odd(b), acc);
+    return _mm512_fmadd_ps(avx512_bf16_even(a), avx512_bf16_even(b), acc);
+}
+
 /* ------------------------------------------------------------------------
  * Reductions, transposes
  * ---------------------------------------------------------------------- */
