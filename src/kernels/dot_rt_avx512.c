@@ -118,15 +118,28 @@ static inline __attribute__((always_inline)) void frt_block(int64_t k, const uin
             }
         }
     }
+    /* folded, then reduced (five or more at once: avx512_reduce16x8); F16:
+     * the one-row kernel's double sum of no tail elements rounds back to
+     * this float exactly */
+    __m512 s[8];
+    float out[8];
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
-        for (int t = 0; t < T; t++) {
-            const __m512 s = _mm512_add_ps(_mm512_add_ps(c[r][t][0], c[r][t][2]), _mm512_add_ps(c[r][t][1], c[r][t][3]));
-            /* F16: the one-row kernel's double sum of no tail elements
-             * rounds back to this float exactly */
-            Y[t * ldy + r] = avx512_reduce16(s);
-        }
+        for (int t = 0; t < T; t++)
+            s[r * T + t] = _mm512_add_ps(_mm512_add_ps(c[r][t][0], c[r][t][2]), _mm512_add_ps(c[r][t][1], c[r][t][3]));
+    if (R * T >= 5) {
+#pragma GCC unroll 8
+        for (int j = R * T; j < 8; j++) s[j] = _mm512_setzero_ps();
+        avx512_reduce16x8(s, out);
+    } else {
+#pragma GCC unroll 4
+        for (int j = 0; j < R * T; j++) out[j] = avx512_reduce16(s[j]);
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) Y[t * ldy + r] = out[r * T + t];
 }
 
 static inline __attribute__((always_inline)) void frt(int64_t k, const void *W, size_t ws, const void *X,
