@@ -408,7 +408,7 @@ static void matmul_run(const kernel_ops *ops, mote_pool *pool, const void *W, ui
     c.dot_batch = batch_dot(ops, wtype, m, k, alone ? 1 : n, &c.n_batch);
     c.gemm = alone ? NULL : batch_gemm(ops, wtype, m, k, n);
     c.dot4 = ops->vec_dot4[wtype];
-    c.rt = alone && n >= 2 ? ops->vec_dot_rt[wtype] : NULL;
+    c.rt = alone && n >= 2 && n >= ops->vec_dot_rt_min[wtype] ? ops->vec_dot_rt[wtype] : NULL;
     c.tile_m = c.gemm ? GEMM_MR : TILE_M;
     c.tile_n = c.gemm ? GEMM_NT : TILE_N;
     if ((double)m * (double)k * (double)n < INLINE_MACS) pool = NULL;

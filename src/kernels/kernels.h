@@ -94,6 +94,9 @@ typedef struct kernel_ops {
      * sharing the loads), for matmul_alone's batches of n >= 2. NULL: the
      * dot slots, which are its reference. */
     vec_dot_rt_fn vec_dot_rt[MOTE_TYPE_COUNT];
+    /* The fewest tokens for which matmul_alone uses vec_dot_rt (0: 2):
+     * where the four-row slot is as fast for fewer. */
+    unsigned char vec_dot_rt_min[MOTE_TYPE_COUNT];
     /* g = silu(g) * u over n elements, bit-identical to the scalar op
      * (ops.c). NULL: the scalar op. */
     void (*swiglu)(float *g, const float *u, int n);
