@@ -76,6 +76,13 @@ static double time_call(const job *j, int calls)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: alone-bench [TYPE [M [K [THREADS [REPS]]]]]\n"
+               "matmul_alone's cost for 1, 2, 4, 8 tokens with and without the alone gemm (vec_dot_rt):\n"
+               "TYPE weights (default Q8_0), M x K (default 2048 x 2048), THREADS (default 1; 0: inline),\n"
+               "REPS timings of ~20 ms each (default 15), medians; MOTE_ISA picks the table.\n");
+        return 0;
+    }
     const char *tname = argc > 1 ? argv[1] : "Q8_0";
     const int64_t m = argc > 2 ? atoll(argv[2]) : 2048, k = argc > 3 ? atoll(argv[3]) : 2048;
     const int threads = argc > 4 ? atoi(argv[4]) : 1, reps = argc > 5 ? atoi(argv[5]) : 15;

@@ -7,7 +7,8 @@
  * so the AVX2 functions serve (compiled for AVX2, they run here too) except
  * where a wider form keeps the same lanes. All bit-identical to the scalar
  * table (see dot_x86.h). Batches of several tokens go to the gemm slot
- * (gemm_avx512.c).
+ * (gemm_avx512.c), and matmul_alone's to the alone gemms, vec_dot's
+ * outputs for several tokens at once (dot_rt_avx512.c).
  */
 #if defined(__x86_64__)
 
@@ -98,7 +99,6 @@ static void f16_dot_batch_avx512(int64_t n, float *s, const void *w, const void 
     *s = avx512_reduce16(acc);
 }
 
-#define dpbf16_16 avx512_dpbf16_16
 
 void bf16_dot_avx512(int64_t n, float *s, const void *w, const void *x)
 {
@@ -106,8 +106,8 @@ void bf16_dot_avx512(int64_t n, float *s, const void *w, const void *x)
     __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps();
     int64_t i = 0;
     for (; i + 64 <= n; i += 64) {
-        c0 = dpbf16_16(c0, _mm512_loadu_si512(a + i), _mm512_loadu_si512(b + i));
-        c1 = dpbf16_16(c1, _mm512_loadu_si512(a + i + 32), _mm512_loadu_si512(b + i + 32));
+        c0 = avx512_dpbf16_16(c0, _mm512_loadu_si512(a + i), _mm512_loadu_si512(b + i));
+        c1 = avx512_dpbf16_16(c1, _mm512_loadu_si512(a + i + 32), _mm512_loadu_si512(b + i + 32));
     }
     double sum = avx512_reduce16(c0);
     sum += avx512_reduce16(c1);
@@ -119,7 +119,7 @@ static void bf16_dot_batch_avx512(int64_t n, float *s, const void *w, const void
 {
     const mote_bf16 *a = w, *b = x;
     __m512 c = _mm512_setzero_ps();
-    for (int64_t i = 0; i + 32 <= n; i += 32) c = dpbf16_16(c, _mm512_loadu_si512(a + i), _mm512_loadu_si512(b + i));
+    for (int64_t i = 0; i + 32 <= n; i += 32) c = avx512_dpbf16_16(c, _mm512_loadu_si512(a + i), _mm512_loadu_si512(b + i));
     *s = avx512_reduce16(c);
 }
 
