@@ -40,7 +40,7 @@ static const ggml_type_traits traits[MOTE_TYPE_COUNT] = {
     /* per row the bytes of the plain type: a group of 16 rows is 16 plain rows' bytes */
     [MOTE_TYPE_Q8_0_R16] = {"Q8_0_R16", 32, 2 + 32,
                             "q8_0 rows interleaved by 16: per block 16 f16 scales, then 8 steps of 16 rows x 4 "
-                            "quants; tail rows plain"},
+                            "quants + 128 as uint8; tail rows plain"},
     [MOTE_TYPE_Q4_0_R16] = {"Q4_0_R16", 32, 2 + 16,
                             "q4_0 rows interleaved by 16: per block 16 f16 scales, then 4 steps of 16 rows x 4 "
                             "quant bytes (low nibbles element 4s+b, high 16+4s+b); tail rows plain"},

@@ -13,10 +13,14 @@
  * is an FMA chain over the blocks, fma(d_i, isum_il, lane), isum_il the
  * exact sum over elements 4l .. 4l + 3: step l of the block is lane l, so
  * each token keeps 8 accumulators (one per step) and the final hsum8 is
- * vertical adds. vpdpbusd multiplies unsigned by signed bytes, so the
- * token's quants are taken + 128 (prep_q8) and the accumulator starts at
- * -128 * (sum of the step's weights), formed once per step for all the
- * tokens: exact for every input.
+ * vertical adds. vpdpbusd multiplies unsigned by signed bytes: the weights
+ * are stored + 128 (unsigned), the activation quants are the signed operand
+ * as matmul converted them, and the accumulator starts at -128 * (sum of
+ * the step's 4 activation quants), formed once per token (prep_q8) for
+ * all the groups: exact for every input, and per token and step the float
+ * ports see just vpdpbusd, one conversion and one FMA (the order's own
+ * cost: 8 conversions and FMAs per 32 elements bound Q8_0 at about a third
+ * of the int8 peak where these share two ports).
  *
  * Q4_0 (q4_0_dot_scalar): one chain, fma(isum_i, d_i, sum), isum_i the
  * exact sum of (q - 8) * y over the block: the nibbles q are unsigned,
@@ -61,10 +65,12 @@ static inline int32_t load_i32(const void *p)
  * Q8_0_R16
  * ---------------------------------------------------------------------- */
 
-/* A register block's activations: quants + 128, block scales as floats. */
+/* A register block's activations: the block scales as floats, and per
+ * block and step -128 * (sum of the step's 4 quants), the correction the
+ * stored weights' + 128 needs. */
 typedef struct act_q8 {
-    uint8_t q[Q8_TOKENS][LAYOUT_K_MAX] ALIGN64;
     float d[Q8_TOKENS][NB_MAX] ALIGN64;
+    int32_t corr[Q8_TOKENS][NB_MAX][8] ALIGN64;
 } act_q8;
 
 static void prep_q8(const uint8_t *X, size_t x_stride, int n, int64_t nb, act_q8 *a)
@@ -74,21 +80,23 @@ static void prep_q8(const uint8_t *X, size_t x_stride, int n, int64_t nb, act_q8
         const block_q8_0 *b = (const block_q8_0 *)(X + (size_t)t * x_stride);
         for (int64_t i = 0; i < nb; i++) {
             a->d[t][i] = x86_f16(b[i].d);
-            _mm256_store_si256((__m256i *)(a->q[t] + QK * i), _mm256_xor_si256(x86_load256(b[i].qs), u128));
+            const __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), u128, x86_load256(b[i].qs));
+            _mm256_store_si256((__m256i *)a->corr[t][i], _mm256_sub_epi32(_mm256_setzero_si256(), s));
         }
     }
 }
 
-/* One group (G) against T tokens of a, outputs to Y[t * ldy + 0..15]. */
-static inline __attribute__((always_inline)) void q8_group(const uint8_t *G, int64_t nb, const act_q8 *a,
-                                                           float *Y, int64_t ldy, const int T)
+/* One group (G) against T tokens (activation rows from X), outputs to
+ * Y[t * ldy + 0..15]. */
+static inline __attribute__((always_inline)) void q8_group(const uint8_t *G, int64_t nb, const uint8_t *X,
+                                                           size_t x_stride, const act_q8 *a, float *Y,
+                                                           int64_t ldy, const int T)
 {
     __m512 acc[8][Q8_TOKENS];
 #pragma GCC unroll 8
     for (int s = 0; s < 8; s++)
 #pragma GCC unroll 3
         for (int t = 0; t < T; t++) acc[s][t] = _mm512_setzero_ps();
-    const __m512i u128 = _mm512_set1_epi8((char)0x80), zero = _mm512_setzero_si512();
     for (int64_t i = 0; i < nb; i++) {
         const uint8_t *b = G + (size_t)i * Q8_GROUP_BLOCK;
         const __m512 wd = _mm512_cvtph_ps(x86_load256(b));
@@ -98,11 +106,11 @@ static inline __attribute__((always_inline)) void q8_group(const uint8_t *G, int
 #pragma GCC unroll 8
         for (int s = 0; s < 8; s++) {
             const __m512i w = _mm512_loadu_si512((const void *)(b + SCALES + 64 * s));
-            const __m512i corr = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, u128, w));
 #pragma GCC unroll 3
             for (int t = 0; t < T; t++) {
-                const __m512i x = _mm512_set1_epi32(load_i32(a->q[t] + QK * i + 4 * s));
-                const __m512i isum = _mm512_dpbusd_epi32(corr, x, w);
+                const int8_t *y = ((const block_q8_0 *)(X + (size_t)t * x_stride))[i].qs;
+                const __m512i isum = _mm512_dpbusd_epi32(_mm512_set1_epi32(a->corr[t][i][s]), w,
+                                                         _mm512_set1_epi32(load_i32(y + 4 * s)));
                 acc[s][t] = _mm512_fmadd_ps(d[t], _mm512_cvtepi32_ps(isum), acc[s][t]);
             }
         }
@@ -116,16 +124,16 @@ static inline __attribute__((always_inline)) void q8_group(const uint8_t *G, int
     }
 }
 
-static void q8_groups(const uint8_t *W, size_t group_bytes, int ng, int64_t nb, const act_q8 *a, float *Y,
-                      int64_t ldy, int n)
+static void q8_groups(const uint8_t *W, size_t group_bytes, int ng, int64_t nb, const uint8_t *X, size_t x_stride,
+                      const act_q8 *a, float *Y, int64_t ldy, int n)
 {
     for (int g = 0; g < ng; g++) {
         const uint8_t *G = W + (size_t)g * group_bytes;
         float *y = Y + R * g;
         switch (n) {
-        case 3: q8_group(G, nb, a, y, ldy, 3); break;
-        case 2: q8_group(G, nb, a, y, ldy, 2); break;
-        default: q8_group(G, nb, a, y, ldy, 1); break;
+        case 3: q8_group(G, nb, X, x_stride, a, y, ldy, 3); break;
+        case 2: q8_group(G, nb, X, x_stride, a, y, ldy, 2); break;
+        default: q8_group(G, nb, X, x_stride, a, y, ldy, 1); break;
         }
     }
 }
@@ -138,8 +146,9 @@ void q8_0_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void 
     const int64_t nb = k / QK;
     for (int t0 = 0; t0 < nt; t0 += Q8_TOKENS) {
         const int n = nt - t0 < Q8_TOKENS ? nt - t0 : Q8_TOKENS;
-        prep_q8((const uint8_t *)X + (size_t)t0 * x_stride, x_stride, n, nb, &a);
-        q8_groups(W, R * w_stride, nr / R, nb, &a, Y + t0 * ldy, ldy, n);
+        const uint8_t *x = (const uint8_t *)X + (size_t)t0 * x_stride;
+        prep_q8(x, x_stride, n, nb, &a);
+        q8_groups(W, R * w_stride, nr / R, nb, x, x_stride, &a, Y + t0 * ldy, ldy, n);
     }
 }
 

@@ -44,20 +44,31 @@ static size_t quant_bytes(uint32_t layout_type)
     return layout_type == MOTE_TYPE_Q8_0_R16 ? 32 : 16;
 }
 
+/* What the stored quant bytes are xor'ed with: Q8_0's int8 are stored as
+ * unsigned w + 128 (vpdpbusd's unsigned operand); Q4_0's nibbles as they are. */
+static uint8_t quant_flip(uint32_t layout_type)
+{
+    return layout_type == MOTE_TYPE_Q8_0_R16 ? 0x80 : 0;
+}
+
 /* Block i of row j of a group, plain at plain, interleaved at gb (the
  * group's block i). */
 static void block_to_group(uint32_t layout_type, const uint8_t *plain, uint8_t *gb, int j)
 {
+    const uint8_t flip = quant_flip(layout_type);
     memcpy(gb + 2 * j, plain, 2);
     for (size_t s = 0; s < quant_bytes(layout_type) / STEP; s++)
-        memcpy(gb + SCALES + (s * LAYOUT_ROWS + (size_t)j) * STEP, plain + 2 + STEP * s, STEP);
+        for (int b = 0; b < STEP; b++)
+            gb[SCALES + (s * LAYOUT_ROWS + (size_t)j) * STEP + (size_t)b] = plain[2 + STEP * s + (size_t)b] ^ flip;
 }
 
 static void block_from_group(uint32_t layout_type, const uint8_t *gb, int j, uint8_t *plain)
 {
+    const uint8_t flip = quant_flip(layout_type);
     memcpy(plain, gb + 2 * j, 2);
     for (size_t s = 0; s < quant_bytes(layout_type) / STEP; s++)
-        memcpy(plain + 2 + STEP * s, gb + SCALES + (s * LAYOUT_ROWS + (size_t)j) * STEP, STEP);
+        for (int b = 0; b < STEP; b++)
+            plain[2 + STEP * s + (size_t)b] = gb[SCALES + (s * LAYOUT_ROWS + (size_t)j) * STEP + (size_t)b] ^ flip;
 }
 
 void layout_pack(uint32_t layout_type, const void *src, int64_t m, int64_t k, void *dst)

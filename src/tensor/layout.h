@@ -11,9 +11,10 @@
  * every row) is stored as:
  *
  *   scales: 16 F16, row j's block scale at j;
- *   Q8_0:   8 steps of [16 rows][4 int8]: step s holds elements
- *           4s .. 4s + 3 of each row (one 64-byte load is vpdpbusd's
- *           operand for 16 rows, one row per 32-bit lane);
+ *   Q8_0:   8 steps of [16 rows][4 bytes]: step s holds elements
+ *           4s .. 4s + 3 of each row as unsigned bytes w + 128 (one
+ *           64-byte load is vpdpbusd's unsigned operand for 16 rows, one
+ *           row per 32-bit lane);
  *   Q4_0:   4 steps of [16 rows][4 bytes]: the plain block's quant bytes
  *           4s .. 4s + 3 (low nibbles: elements 4s + b; high nibbles:
  *           elements 16 + 4s + b), so one load masked gives step s and
