@@ -52,7 +52,19 @@
 #define Q8_TOKENS 3              /* tokens per register block: 8 accumulators each */
 #define Q4_TOKENS 8              /* one integer and one float accumulator each */
 
+/* Generation (the call's tokens fit one register block): the weights are
+ * a stream from memory, read once; each block prefetches the bytes this
+ * far ahead (the next groups follow in memory), which the hardware
+ * prefetchers alone do not keep up with (measured: 20% slower without). */
+#define PF_AHEAD 4096
+
 #define ALIGN64 __attribute__((aligned(64)))
+
+/* Prefetches the len bytes from p. */
+static inline __attribute__((always_inline)) void prefetch_block(const uint8_t *p, size_t len)
+{
+    for (size_t o = 0; o < len; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+}
 
 static inline int32_t load_i32(const void *p)
 {
@@ -90,7 +102,7 @@ static void prep_q8(const uint8_t *X, size_t x_stride, int n, int64_t nb, act_q8
  * Y[t * ldy + 0..15]. */
 static inline __attribute__((always_inline)) void q8_group(const uint8_t *G, int64_t nb, const uint8_t *X,
                                                            size_t x_stride, const act_q8 *a, float *Y,
-                                                           int64_t ldy, const int T)
+                                                           int64_t ldy, const int T, const int PF)
 {
     __m512 acc[8][Q8_TOKENS];
 #pragma GCC unroll 8
@@ -99,6 +111,7 @@ static inline __attribute__((always_inline)) void q8_group(const uint8_t *G, int
         for (int t = 0; t < T; t++) acc[s][t] = _mm512_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
         const uint8_t *b = G + (size_t)i * Q8_GROUP_BLOCK;
+        if (PF) prefetch_block(b + PF_AHEAD, Q8_GROUP_BLOCK);
         const __m512 wd = _mm512_cvtph_ps(x86_load256(b));
         __m512 d[Q8_TOKENS];
 #pragma GCC unroll 3
@@ -125,15 +138,18 @@ static inline __attribute__((always_inline)) void q8_group(const uint8_t *G, int
 }
 
 static void q8_groups(const uint8_t *W, size_t group_bytes, int ng, int64_t nb, const uint8_t *X, size_t x_stride,
-                      const act_q8 *a, float *Y, int64_t ldy, int n)
+                      const act_q8 *a, float *Y, int64_t ldy, int n, int stream)
 {
     for (int g = 0; g < ng; g++) {
         const uint8_t *G = W + (size_t)g * group_bytes;
         float *y = Y + R * g;
         switch (n) {
-        case 3: q8_group(G, nb, X, x_stride, a, y, ldy, 3); break;
-        case 2: q8_group(G, nb, X, x_stride, a, y, ldy, 2); break;
-        default: q8_group(G, nb, X, x_stride, a, y, ldy, 1); break;
+        case 3: q8_group(G, nb, X, x_stride, a, y, ldy, 3, 0); break;
+        case 2: q8_group(G, nb, X, x_stride, a, y, ldy, 2, 0); break;
+        default:
+            if (stream) q8_group(G, nb, X, x_stride, a, y, ldy, 1, 1);
+            else q8_group(G, nb, X, x_stride, a, y, ldy, 1, 0);
+            break;
         }
     }
 }
@@ -148,7 +164,7 @@ void q8_0_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void 
         const int n = nt - t0 < Q8_TOKENS ? nt - t0 : Q8_TOKENS;
         const uint8_t *x = (const uint8_t *)X + (size_t)t0 * x_stride;
         prep_q8(x, x_stride, n, nb, &a);
-        q8_groups(W, R * w_stride, nr / R, nb, x, x_stride, &a, Y + t0 * ldy, ldy, n);
+        q8_groups(W, R * w_stride, nr / R, nb, x, x_stride, &a, Y + t0 * ldy, ldy, n, nt == 1);
     }
 }
 
@@ -178,7 +194,7 @@ static void prep_q4(const uint8_t *X, size_t x_stride, int n, int64_t nb, act_q4
 
 static inline __attribute__((always_inline)) void q4_group(const uint8_t *G, int64_t nb, const uint8_t *X,
                                                            size_t x_stride, const act_q4 *a, float *Y,
-                                                           int64_t ldy, const int T)
+                                                           int64_t ldy, const int T, const int PF)
 {
     __m512 sum[Q4_TOKENS];
 #pragma GCC unroll 8
@@ -186,6 +202,7 @@ static inline __attribute__((always_inline)) void q4_group(const uint8_t *G, int
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     for (int64_t i = 0; i < nb; i++) {
         const uint8_t *b = G + (size_t)i * Q4_GROUP_BLOCK;
+        if (PF) prefetch_block(b + PF_AHEAD, Q4_GROUP_BLOCK);
         const __m512 wd = _mm512_cvtph_ps(x86_load256(b));
         __m512i acc[Q4_TOKENS];
 #pragma GCC unroll 8
@@ -211,12 +228,12 @@ static inline __attribute__((always_inline)) void q4_group(const uint8_t *G, int
 }
 
 static void q4_groups(const uint8_t *W, size_t group_bytes, int ng, int64_t nb, const uint8_t *X, size_t x_stride,
-                      const act_q4 *a, float *Y, int64_t ldy, int n)
+                      const act_q4 *a, float *Y, int64_t ldy, int n, int stream)
 {
     for (int g = 0; g < ng; g++) {
         const uint8_t *G = W + (size_t)g * group_bytes;
         float *y = Y + R * g;
-#define Q4(T) q4_group(G, nb, X, x_stride, a, y, ldy, T)
+#define Q4(T) q4_group(G, nb, X, x_stride, a, y, ldy, T, 0)
         switch (n) {
         case 8: Q4(8); break;
         case 7: Q4(7); break;
@@ -225,7 +242,10 @@ static void q4_groups(const uint8_t *W, size_t group_bytes, int ng, int64_t nb, 
         case 4: Q4(4); break;
         case 3: Q4(3); break;
         case 2: Q4(2); break;
-        default: Q4(1); break;
+        default:
+            if (stream) q4_group(G, nb, X, x_stride, a, y, ldy, 1, 1);
+            else Q4(1);
+            break;
         }
 #undef Q4
     }
@@ -241,7 +261,7 @@ void q4_0_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void 
         const int n = nt - t0 < Q4_TOKENS ? nt - t0 : Q4_TOKENS;
         const uint8_t *x = (const uint8_t *)X + (size_t)t0 * x_stride;
         prep_q4(x, x_stride, n, nb, &a);
-        q4_groups(W, R * w_stride, nr / R, nb, x, x_stride, &a, Y + t0 * ldy, ldy, n);
+        q4_groups(W, R * w_stride, nr / R, nb, x, x_stride, &a, Y + t0 * ldy, ldy, n, nt == 1);
     }
 }
 
