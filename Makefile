@@ -211,6 +211,9 @@ $(MEMORY_TESTS:%=%.o): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_memory))
 # test_cli checks the chat's reasoning splitter (src/cli/think.c) directly,
 # besides running the command.
 $(BUILD)/tests/test_cli: $(BUILD)/src/cli/think.o
+# test_energy holds bench's CPU-time and RAPL meter (src/cli/energy.c) to
+# fake powercap folders.
+$(BUILD)/tests/test_energy: $(BUILD)/src/cli/energy.o
 
 # test_quant_ggml opens llama.cpp's libggml-base.so (bench/llama) with dlopen.
 $(BUILD)/tests/test_quant_ggml: LDLIBS += -ldl

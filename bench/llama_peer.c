@@ -14,6 +14,9 @@
  * The CPU backend runs on a ggml thread pool (poll 50) attached to the
  * context, as llama-bench does; without one ggml would start threads anew
  * for every graph.
+ * Each timed run also reports its CPU seconds (user + sys of the process,
+ * all threads) and, where the RAPL counters read, its package joules, per
+ * token, measured as `mote bench` measures them (src/cli/energy.c, built in).
  *
  * Usage: llama-peer -m FILE [-p 512] [-n 128] [-t 2] [-r 5] [-d 0]
  *                   [-o json|text] [--no-warmup] [--cpu-variant NAME] [-v]
@@ -27,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/energy.h"
 #include "llama.h"
 
 /* ---------------------------------------------------------------- options */
@@ -108,6 +112,8 @@ typedef struct {
     char name[32];          /* "pp512", "tg128" */
     int n_tokens;           /* tokens timed per run */
     double ts[MAX_REPS];    /* tokens/s per repetition, in run order */
+    double cpu[MAX_REPS];   /* CPU seconds per token, per repetition */
+    double joules[MAX_REPS];/* joules per token, per repetition; < 0 unknown */
     int n;                  /* repetitions done */
 } test_result;
 
@@ -118,11 +124,11 @@ static double median(const double *v, int n) {
     return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
 }
 
-static void min_max(const test_result *r, double *lo, double *hi) {
-    *lo = *hi = r->ts[0];
-    for (int k = 1; k < r->n; k++) {
-        if (r->ts[k] < *lo) *lo = r->ts[k];
-        if (r->ts[k] > *hi) *hi = r->ts[k];
+static void min_max(const double *v, int n, double *lo, double *hi) {
+    *lo = *hi = v[0];
+    for (int k = 1; k < n; k++) {
+        if (v[k] < *lo) *lo = v[k];
+        if (v[k] > *hi) *hi = v[k];
     }
 }
 
@@ -178,7 +184,8 @@ static int reset_to_depth(struct llama_context *ctx, int depth, int *have_depth)
 }
 
 /* One test (pp if is_gen == 0, tg otherwise): warmup, then o->reps runs. */
-static int run_test(struct llama_context *ctx, const options *o, int is_gen, test_result *r) {
+static int run_test(struct llama_context *ctx, const options *o, const energy_meter *m, int is_gen,
+                    test_result *r) {
     int n = is_gen ? o->n_gen : o->n_prompt;
     int have_depth = 0;
     snprintf(r->name, sizeof r->name, "%s%d", is_gen ? "tg" : "pp", n);
@@ -187,11 +194,18 @@ static int run_test(struct llama_context *ctx, const options *o, int is_gen, tes
     for (int i = o->warmup ? -1 : 0; i < o->reps; i++) {
         if (reset_to_depth(ctx, o->depth, &have_depth)) return -1;
         int at_start = o->depth == 0;
+        energy_sample e0, e1;
+        energy_take(m, &e0);
         double t0 = now_s();
         int rc = is_gen ? decode_one_by_one(ctx, i < 0 ? 1 : n, at_start) : decode_tokens(ctx, n, at_start);
         double dt = now_s() - t0;
+        energy_take(m, &e1);
         if (rc) return -1;
-        if (i >= 0) r->ts[r->n++] = (double)n / dt;
+        if (i < 0) continue;
+        double j = energy_joules(m, &e0, &e1);
+        r->cpu[r->n] = energy_cpu_s(&e0, &e1) / n;
+        r->joules[r->n] = j < 0 ? -1.0 : j / n;
+        r->ts[r->n++] = (double)n / dt;
     }
     return 0;
 }
@@ -220,6 +234,20 @@ static void quiet_log(enum ggml_log_level level, const char *text, void *user) {
 }
 
 /* -------------------------------------------------------------------- main */
+
+/* "key": {median, min, max, samples} of v[0..n), or null when n == 0. */
+static void json_series(const char *key, const double *v, int n) {
+    printf("  \"%s\": ", key);
+    if (n == 0) {
+        printf("null,\n");
+        return;
+    }
+    double lo, hi;
+    min_max(v, n, &lo, &hi);
+    printf("{\"median\": %.6g, \"min\": %.6g, \"max\": %.6g, \"samples\": [", median(v, n), lo, hi);
+    for (int k = 0; k < n; k++) printf(k ? ", %.6g" : "%.6g", v[k]);
+    printf("]},\n");
+}
 
 static void json_string(const char *s) {
     putchar('"');
@@ -282,14 +310,18 @@ int main(int argc, char **argv) {
     if (!tp) { fprintf(stderr, "llama-peer: cannot start %d threads\n", o.n_threads); return 1; }
     llama_attach_threadpool(ctx, tp, NULL);
 
+    static energy_meter meter;
+    energy_open(&meter, NULL);
     static test_result res[2]; /* [0] pp, [1] tg; n == 0: not run */
     for (int is_gen = 0; is_gen < 2; is_gen++) {
         if ((is_gen ? o.n_gen : o.n_prompt) == 0) continue;
-        if (run_test(ctx, &o, is_gen, &res[is_gen])) {
+        if (run_test(ctx, &o, &meter, is_gen, &res[is_gen])) {
             fprintf(stderr, "llama-peer: decode failed (%s test)\n", is_gen ? "tg" : "pp");
             return 1;
         }
     }
+    const char *no_energy = energy_why_not(&meter, res[0].joules, res[0].n);
+    if (!no_energy) no_energy = energy_why_not(&meter, res[1].joules, res[1].n);
 
     char variant[512], desc[256];
     loaded_cpu_variant(variant, sizeof variant);
@@ -315,35 +347,44 @@ int main(int argc, char **argv) {
         printf("  \"n_threads\": %d,\n  \"n_prompt\": %d,\n  \"n_gen\": %d,\n  \"depth\": %d,\n"
                "  \"repetitions\": %d,\n",
                o.n_threads, o.n_prompt, o.n_gen, o.depth, o.reps);
-        for (int i = 0; i < 2; i++) {
-            const test_result *r = &res[i];
-            printf("  \"%s\": ", i ? "tg_tps" : "pp_tps");
-            if (r->n == 0) {
-                printf("null,\n");
-                continue;
-            }
-            double lo, hi;
-            min_max(r, &lo, &hi);
-            printf("{\"median\": %.6g, \"min\": %.6g, \"max\": %.6g, \"samples\": [", median(r->ts, r->n), lo,
-                   hi);
-            for (int k = 0; k < r->n; k++) printf(k ? ", %.6g" : "%.6g", r->ts[k]);
-            printf("]},\n");
+        json_series("pp_tps", res[0].ts, res[0].n);
+        json_series("tg_tps", res[1].ts, res[1].n);
+        json_series("pp_cpu_s_per_token", res[0].cpu, res[0].n);
+        json_series("tg_cpu_s_per_token", res[1].cpu, res[1].n);
+        json_series("pp_j_per_token", res[0].joules, no_energy ? 0 : res[0].n);
+        json_series("tg_j_per_token", res[1].joules, no_energy ? 0 : res[1].n);
+        printf("  \"cpu_time\": \"user + sys of the process, all threads (getrusage)\",\n");
+        if (no_energy) {
+            printf("  \"energy\": {\"available\": false, \"reason\": ");
+            json_string(no_energy);
+        } else {
+            printf("  \"energy\": {\"available\": true, \"domains\": ");
+            json_string(meter.what);
+            printf(", \"scope\": \"whole package: other processes count too\"");
         }
+        printf("},\n");
         printf("  \"load_s\": %.6g,\n  \"peak_rss_bytes\": %lld\n}\n", load_s, peak_rss);
     } else {
         printf("llama.cpp %s, CPU backend %s, %d threads\n", LLAMA_VERSION, variant, o.n_threads);
         printf("model %s (%s), load %.1f ms, peak RSS %.1f MiB\n", o.model, desc, load_s * 1e3,
                (double)peak_rss / (1 << 20));
-        printf("%-8s %12s %12s %12s\n", "test", "median t/s", "min t/s", "max t/s");
+        printf("%-8s %12s %12s %12s %12s %10s\n", "test", "median t/s", "min t/s", "max t/s", "CPU ms/tok",
+               "J/tok");
         for (int i = 0; i < 2; i++) {
             const test_result *r = &res[i];
             if (r->n == 0) continue;
             double lo, hi;
-            min_max(r, &lo, &hi);
-            printf("%-8s %12.2f %12.2f %12.2f", r->name, median(r->ts, r->n), lo, hi);
+            min_max(r->ts, r->n, &lo, &hi);
+            printf("%-8s %12.2f %12.2f %12.2f %12.4g", r->name, median(r->ts, r->n), lo, hi,
+                   median(r->cpu, r->n) * 1e3);
+            if (no_energy) printf(" %10s", "-");
+            else printf(" %10.4g", median(r->joules, r->n));
             if (o.depth) printf("   (at depth %d)", o.depth);
             printf("\n");
         }
+        printf("per token: CPU time is user + sys of the process (all threads); ");
+        if (no_energy) printf("energy: not available (%s)\n", no_energy);
+        else printf("energy: RAPL %s, the whole package (other processes too)\n", meter.what);
     }
 
     llama_free(ctx);

@@ -86,8 +86,10 @@ typedef struct mote_model_params {
     mote_progress_fn progress;
     void *progress_user;
     /* 1: read every weight page once while opening (first token without
-     * page faults, and `resident` shows the cost at once); 0: pages come in
-     * as the forward pass touches them. */
+     * page faults, and `resident` shows the cost at once); 0: a file
+     * already wholly in the page cache is mapped by a second thread while
+     * the tokenizer loads, any other's pages come in as the forward pass
+     * touches them. */
     int prefetch;
 } mote_model_params;
 
@@ -367,6 +369,15 @@ MOTE_API mote_status mote_session_truncate(mote_session *s, int pos);
 MOTE_API int mote_seq_pos(const mote_session *s, int seq); /* tokens cached; -1 if no such sequence */
 MOTE_API mote_status mote_seq_truncate(mote_session *s, int seq, int pos);
 MOTE_API mote_status mote_seq_clear(mote_session *s, int seq);
+/* alone 1: every token of sequence seq that an evaluation holds is
+ * computed as a batch of that token alone computes it (matrix products and
+ * attention), bit for bit, so one pass over several of its tokens gives
+ * the logits that feeding them one at a time gives (speculative decoding
+ * verifies drafts this way, see mote_generate_speculative); the pass still
+ * reads the weights once. 0 (the default): a sequence's tokens in one pass
+ * share the batch kernels, faster for prompts. MOTE_E_UNSUPPORTED in an
+ * embeddings session or for an encoder. */
+MOTE_API mote_status mote_seq_set_alone(mote_session *s, int seq, int alone);
 /* Make dst hold the first n cached positions of src (and nothing else). */
 MOTE_API mote_status mote_seq_copy(mote_session *s, int src, int dst, int n);
 /* The tokens cached in a sequence (valid until it changes); *n gets the
@@ -481,6 +492,8 @@ typedef struct mote_generate_stats {
     double prompt_seconds; /* time to evaluate the prompt */
     double gen_seconds;    /* time spent generating */
     int stopped_by_eog;    /* 1 if an end-of-generation token was produced */
+    int n_drafted;         /* speculation: tokens drafted and verified */
+    int n_accepted;        /* speculation: of those, tokens the target sampled too */
 } mote_generate_stats;
 
 /* Evaluate the prompt, then sample up to n_predict tokens, feeding each back.
@@ -492,6 +505,70 @@ MOTE_API mote_status mote_generate(mote_session *s, mote_sampler *smp,
                           const mote_token *prompt, int n_prompt, int n_predict,
                           mote_token_fn fn, void *user,
                           mote_generate_stats *stats);
+
+/* Speculative decoding: cheap guesses of the next tokens (drafts) are
+ * verified by the model in one pass over its weights, so that several
+ * tokens may come out of one pass. Drafts come from n-grams already in
+ * the context (prompt lookup) and/or from a small draft model with the
+ * same vocabulary, drafting greedily. The output is what mote_generate
+ * gives, token for token, for greedy and sampled generation alike (same
+ * sampler, same seed): every drafted position is computed as one-token
+ * decoding computes it (mote_seq_set_alone), each token is drawn by the
+ * sampler from those logits, and a draft counts only where it equals the
+ * drawn token. For a deterministic draft x this is the standard rejection
+ * rule (accept x with probability p(x)/q(x) = p(x), else draw from
+ * p without x, renormalised), with p the sampler's whole chain
+ * (penalties, top-k/p, min-p, temperature, grammar), whose state only
+ * accepted tokens advance. */
+#define MOTE_DRAFT_MAX 256 /* most tokens drafted per pass */
+
+typedef struct mote_speculative {
+    int lookup;          /* prompt lookup: draft up to this many tokens that followed an earlier
+                          * occurrence of the context's last n-gram; 0: off */
+    int ngram_max;       /* longest n-gram matched (0: 4); tried from ngram_max down to ngram_min */
+    int ngram_min;       /* shortest n-gram matched (0: 3; 1 drafts more, and more in vain) */
+    /* A session of the draft model (the same vocabulary: size and token
+     * texts), used where lookup finds nothing; NULL: none. Its sequence 0
+     * is the draft's and is overwritten; its n_ctx must be at least the
+     * target's. */
+    mote_session *draft;
+    int draft_max;       /* tokens the draft model proposes per pass (0: 8) */
+    int draft_min;       /* a draft of fewer tokens is not verified (0: any) */
+    float draft_p_min;   /* the draft model stops where its top token's probability is below
+                          * this (0: never) */
+} mote_speculative;
+
+/* mote_generate with speculation (spec NULL, or with lookup 0 and no
+ * draft: exactly mote_generate). The stats count the drafted and the
+ * accepted tokens. Sets sequence 0 alone for its passes and not alone
+ * after. MOTE_E_INVALID also for out-of-range spec fields, a draft model
+ * whose vocabulary differs (the message names the first differing token)
+ * or whose context is shorter. */
+MOTE_API mote_status mote_generate_speculative(mote_session *s, mote_sampler *smp, const mote_speculative *spec,
+                                               const mote_token *prompt, int n_prompt, int n_predict,
+                                               mote_token_fn fn, void *user, mote_generate_stats *stats);
+
+/* Prompt lookup alone, for callers that run their own verification (a
+ * server's batches): up to k tokens that followed the latest earlier
+ * occurrence of the last n-gram of ctx[0..n), n-grams of ngram_max tokens
+ * down to ngram_min (0: the defaults, as in mote_speculative), written to
+ * out; returns how many (0: none, or bad arguments). */
+MOTE_API int mote_lookup_draft(const mote_token *ctx, int n, int ngram_min, int ngram_max, int k, mote_token *out);
+
+/* A short measurement of whether speculation pays on this machine and
+ * model (for tuning): greedy generation of n_predict tokens after the
+ * prompt, plain then speculative, each from an empty sequence 0 of s. */
+typedef struct mote_speculative_bench {
+    double plain_tps;    /* generated tokens per second, plain */
+    double spec_tps;     /* the same with spec */
+    int n_generated;     /* tokens each run generated */
+    int n_drafted, n_accepted; /* of the speculative run */
+    int identical;       /* 1: both runs gave the same tokens (they must) */
+} mote_speculative_bench;
+
+MOTE_API mote_status mote_speculative_measure(mote_session *s, const mote_speculative *spec,
+                                              const mote_token *prompt, int n_prompt, int n_predict,
+                                              mote_speculative_bench *out);
 
 /* ------------------------------------------------------------------------
  * Chat templates

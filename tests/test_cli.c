@@ -964,6 +964,38 @@ static void test_run_says_why_it_stopped(void **state)
     free(model);
 }
 
+/* --lookup and --draft print the text plain decoding prints, with a line
+ * of drafted and accepted tokens; a draft model of another vocabulary is
+ * refused saying so. */
+static void test_run_speculative(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("TinyStories-656K.f16.gguf"), *draft = model_path("TinyStories-656K-Q8_0.gguf");
+    char *other = model_path("stories260K.gguf");
+    const char *prompt = "Tom and his dog went to the park. Tom threw the ball and the dog";
+    proc plain = RUN("run", model, "-p", prompt, "-n", "120", "--temp", "0");
+    expect_status(&plain, 0);
+    proc p = RUN("run", model, "-p", prompt, "-n", "120", "--temp", "0", "--lookup", "4");
+    expect_status(&p, 0);
+    assert_string_equal(p.out, plain.out);
+    expect_contains(p.err, "speculation: ");
+    expect_contains(p.err, "accepted");
+    proc_free(&p);
+    p = RUN("run", model, "-p", prompt, "-n", "40", "--temp", "0", "--draft", draft, "--draft-max", "3");
+    expect_status(&p, 0);
+    assert_true(strlen(p.out) > 1 && strlen(p.out) <= strlen(plain.out));
+    assert_memory_equal(p.out, plain.out, strlen(p.out) - 1); /* a prefix (less its newline) */
+    proc_free(&p);
+    p = RUN("run", model, "-p", prompt, "-n", "4", "--draft", other);
+    expect_status(&p, 1);
+    expect_contains(p.err, "same vocabulary");
+    proc_free(&p);
+    proc_free(&plain);
+    free(model);
+    free(draft);
+    free(other);
+}
+
 /* The streamed text is the detokenized greedy continuation; -f reads the
  * prompt from a file. */
 static void test_run_golden_text(void **state)
@@ -1781,11 +1813,14 @@ static double json_num(const cJSON *obj, const char *key)
     return v->valuedouble;
 }
 
-/* bench -o json: one valid object with every field, speeds consistent. */
+/* bench -o json: one valid object with every field, speeds consistent;
+ * CPU seconds per token always, joules per token null with the reason when
+ * there is no RAPL counter to read (a powercap root that is not there). */
 static void test_bench_json(void **state)
 {
     SKIP_WITHOUT_SHARED();
     char *model = model_path("stories260K.gguf");
+    setenv("MOTE_POWERCAP_ROOT", "/nonexistent/powercap", 1);
     proc p = RUN("bench", "-m", model, "-p", "16", "-n", "8", "-r", "2", "-t", "1", "-o", "json");
     expect_status(&p, 0);
     cJSON *root = cJSON_Parse(p.out);
@@ -1799,24 +1834,37 @@ static void test_bench_json(void **state)
     double load = json_num(root, "load_s"), ttft = json_num(root, "ttft_s");
     assert_true(load > 0 && ttft >= load);
     assert_true(json_num(root, "peak_rss_bytes") > 0);
-    static const char *const series[] = {"pp_tps", "tg_tps"};
-    for (int i = 0; i < 2; i++) {
+    static const char *const series[] = {"pp_tps", "tg_tps", "pp_cpu_s_per_token", "tg_cpu_s_per_token"};
+    for (int i = 0; i < 4; i++) {
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(root, series[i]);
         if (!cJSON_IsObject(s)) fail_msg("no object '%s'", series[i]);
         double lo = json_num(s, "min"), med = json_num(s, "median"), hi = json_num(s, "max");
         assert_true(lo > 0 && lo <= med && med <= hi);
         const cJSON *samples = cJSON_GetObjectItemCaseSensitive(s, "samples");
         assert_int_equal(cJSON_GetArraySize(samples), 2);
+        /* a 260K model on one thread: well under a CPU-second a token */
+        if (i >= 2) assert_true(hi < 0.1);
     }
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "pp_j_per_token")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "tg_j_per_token")));
+    const cJSON *energy = cJSON_GetObjectItemCaseSensitive(root, "energy");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(energy, "available")));
+    const cJSON *why = cJSON_GetObjectItemCaseSensitive(energy, "reason");
+    assert_true(cJSON_IsString(why));
+    expect_contains(why->valuestring, "no powercap RAPL domain readable: /nonexistent/powercap: ");
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
     assert_true(cJSON_IsString(m) && strcmp(m->valuestring, model) == 0);
     cJSON_Delete(root);
     proc_free(&p);
 
     p = RUN("bench", "-m", model, "-p", "16", "-n", "0", "-r", "1", "-t", "1");
+    unsetenv("MOTE_POWERCAP_ROOT");
     expect_status(&p, 0);
     expect_contains(p.out, " pp16 |");
+    expect_contains(p.out, "| CPU ms/token |    J/token |");
+    expect_contains(p.out, "|          - |\n");
     expect_contains(p.out, "time to first token");
+    expect_contains(p.out, "energy: not available (no powercap RAPL domain readable: /nonexistent/powercap: ");
     assert_null(strstr(p.out, " tg"));
     proc_free(&p);
     free(model);
@@ -2255,6 +2303,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_run_golden_ids_families),
         cmocka_unit_test(test_run_golden_text),
         cmocka_unit_test(test_run_says_why_it_stopped),
+        cmocka_unit_test(test_run_speculative),
         cmocka_unit_test(test_option_limits),
         cmocka_unit_test(test_newcomer_frictions),
         cmocka_unit_test(test_chat_ctrl_c),

@@ -749,6 +749,59 @@ static void test_gemm_exact_long_k(void **state)
     free(W), free(X), free(Y), free(Yref);
 }
 
+/* Q8_0 batches of a few tokens (the prompt-sized calls, which the AVX-512
+ * table computes from the weight rows without unpacking them; see
+ * gemm_small_avx512.c): every token count from GEMM_MIN_N past 16, rows
+ * in pairs and not (m = 130: a call of 128 rows and one of 2), k of one
+ * block up to past that kernel's 64 blocks, weights of -128 included;
+ * bit-identical to the scalar batch order, with and without a pool. */
+static void test_gemm_exact_few_tokens(void **state)
+{
+    (void)state;
+    const kernel_ops *t[MAX_TABLES];
+    const int ntab = tables(t);
+    mote_pool *pool3 = NULL;
+    assert_int_equal(pool_create(3, &pool3), MOTE_OK);
+    enum { MMAX = 130, NMAX = 18, KMAX = 65 * QK8_0 };
+    static const int64_t ms[] = {1, 6, 37, MMAX}, ks[] = {QK8_0, 19 * QK8_0, 64 * QK8_0, KMAX};
+    const uint32_t wt = GGML_TYPE_Q8_0;
+    float *W = malloc(MMAX * KMAX * sizeof *W), *X = malloc(NMAX * KMAX * sizeof *X);
+    float *Y = malloc(MMAX * NMAX * sizeof *Y), *Yref = malloc(MMAX * NMAX * sizeof *Yref);
+    assert_true(W && X && Y && Yref);
+    fill_normal(W, MMAX * KMAX, 31);
+    fill_normal(X, NMAX * KMAX, 32);
+    for (size_t kk = 0; kk < sizeof ks / sizeof ks[0]; kk++) {
+        const int64_t k = ks[kk];
+        const size_t wrow = ggml_row_size(wt, k);
+        uint8_t *Wq = malloc(MMAX * wrow);
+        void *scratch = malloc(matmul_scratch_size(wt, k, NMAX));
+        assert_true(Wq && scratch);
+        for (int r = 0; r < MMAX; r++) {
+            to_type(wt, W + r * k, Wq + r * wrow, k);
+            block_q8_0 *b = (block_q8_0 *)(Wq + r * wrow);
+            b[r % (k / QK8_0)].qs[r % QK8_0] = -128;
+        }
+        for (size_t a = 0; a < sizeof ms / sizeof ms[0]; a++)
+            for (int64_t n = GEMM_MIN_N; n <= NMAX; n++) {
+                const int64_t m = ms[a];
+                naive_matmul(kernels_scalar(), Wq, wt, m, k, X, n, Yref);
+                for (int ti = 0; ti < ntab; ti++) {
+                    if (!batch_gemm(t[ti], wt, m, k, n) || !gemm_exact(t[ti], wt)) continue;
+                    for (int p = 0; p < 2; p++) {
+                        for (int64_t i = 0; i < m * n; i++) Y[i] = NAN;
+                        matmul_with(t[ti], p ? pool3 : NULL, Wq, wt, m, k, X, n, Y, scratch);
+                        if (memcmp(Y, Yref, sizeof(float) * (size_t)(m * n)) != 0)
+                            fail_msg("%s Q8_0 m=%lld k=%lld n=%lld pool %d: gemm differs from the scalar batch order",
+                                     t[ti]->isa, (long long)m, (long long)k, (long long)n, p);
+                    }
+                }
+            }
+        free(Wq), free(scratch);
+    }
+    free(W), free(X), free(Y), free(Yref);
+    pool_free(pool3);
+}
+
 static void test_matmul_default_and_sizes(void **state)
 {
     (void)state;
@@ -864,6 +917,7 @@ int main(void)
         cmocka_unit_test(test_batch_gemm_shapes),
         cmocka_unit_test(test_gemm_exact_long_rows),
         cmocka_unit_test(test_gemm_exact_long_k),
+        cmocka_unit_test(test_gemm_exact_few_tokens),
         cmocka_unit_test(test_matmul_alone),
         cmocka_unit_test(test_matmul_default_and_sizes),
         cmocka_unit_test(test_shared_real_matmul),

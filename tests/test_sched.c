@@ -102,9 +102,14 @@ static int tokenize(const char *text, mote_token *out, int cap)
     return (int)n;
 }
 
+/* Drafts per stream and step of the schedulers made (the test_lookup_*
+ * tests run tests again with it set). */
+static int lookup_n;
+
 static sched *make_sched(int n_parallel, int queue_max, int n_ctx)
 {
-    sched_config cfg = {.n_ctx = n_ctx, .n_parallel = n_parallel, .queue_max = queue_max, .n_batch = 32};
+    sched_config cfg = {
+        .n_ctx = n_ctx, .n_parallel = n_parallel, .queue_max = queue_max, .n_batch = 32, .lookup = lookup_n};
     sched *s = NULL;
     char err[256];
     if (sched_create(fx.model, &cfg, &s, err, sizeof err) != 0) fail_msg("sched_create: %s", err);
@@ -223,6 +228,7 @@ static void test_batched_jobs_match(void **state)
     for (int k = 0; k < 8; k++) {
         result r;
         drain(j[k], &r);
+        if (r.last.finish == SCHED_FINISH_ERROR) fail_msg("job %d: %s", k, r.last.error);
         assert_int_equal(r.len, ref[k].len);
         assert_memory_equal(r.text, ref[k].text, ref[k].len);
         assert_int_equal(r.n_toks, ref[k].n);
@@ -240,6 +246,12 @@ static void test_batched_jobs_match(void **state)
     assert_int_equal(st.queued, 0);
     assert_int_equal(st.running, 0);
     assert_true(st.n_generated_tokens > 0);
+    if (lookup_n) { /* speculation ran: drafts were verified, some drawn */
+        print_message("[   INFO   ] lookup: %lld tokens drafted, %lld accepted, %lld generated\n", st.n_drafted,
+                      st.n_accepted, st.n_generated_tokens);
+        assert_true(st.n_drafted > 0);
+        assert_true(st.n_accepted > 0 && st.n_accepted <= st.n_drafted);
+    }
     sched_free(s);
 }
 
@@ -270,6 +282,7 @@ static void expect_reference(const result *r, const mote_token *prompt, int n, i
     const mote_sampler_params sp = greedy();
     reference ref;
     reference_run(prompt, n, n_predict, &sp, 128, &ref);
+    if (r->last.finish == SCHED_FINISH_ERROR) fail_msg("error: %s", r->last.error);
     assert_int_equal(r->last.finish, ref.eog ? SCHED_FINISH_STOP : SCHED_FINISH_LENGTH);
     assert_int_equal(r->len, ref.len);
     assert_memory_equal(r->text, ref.text, ref.len);
@@ -435,6 +448,23 @@ static void test_logprobs(void **state)
     sched_free(s);
 }
 
+/* The tests above again with lookup speculation: every job's text is
+ * still its plain reference (steps now verify drafts, several tokens of a
+ * stream per pass, the rows of refused ones cut from its cache). */
+static void with_lookup(void (*test)(void **), void **state)
+{
+    lookup_n = 4;
+    test(state);
+    lookup_n = 0;
+}
+
+static void test_lookup_greedy(void **state) { with_lookup(test_greedy_matches_generate, state); }
+static void test_lookup_batched(void **state) { with_lookup(test_batched_jobs_match, state); }
+static void test_lookup_prefix(void **state) { with_lookup(test_prefix_copied_across_slots, state); }
+static void test_lookup_stop(void **state) { with_lookup(test_stop_across_tokens, state); }
+static void test_lookup_limits(void **state) { with_lookup(test_limits, state); }
+static void test_lookup_logprobs(void **state) { with_lookup(test_logprobs, state); }
+
 /* A full queue refuses (busy); releasing a queued or running job frees
  * its place, and every job is accounted for. */
 static void test_queue_and_release(void **state)
@@ -594,6 +624,12 @@ int main(void)
         cmocka_unit_test(test_logprobs),
         cmocka_unit_test(test_queue_and_release),
         cmocka_unit_test(test_park_wake),
+        cmocka_unit_test(test_lookup_greedy),
+        cmocka_unit_test(test_lookup_batched),
+        cmocka_unit_test(test_lookup_prefix),
+        cmocka_unit_test(test_lookup_stop),
+        cmocka_unit_test(test_lookup_limits),
+        cmocka_unit_test(test_lookup_logprobs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,12 +7,15 @@
  *   embedding cases) for its model, with BOS as llama.cpp adds it;
  * - detokenizing gives the text back; special tokens are split off only
  *   when asked; EOG tokens; pieces; unencodable text; load validation on
- *   small synthetic vocabularies.
+ *   small synthetic vocabularies;
+ * - the BPE merge index, built on first use: once, by whichever of several
+ *   threads tokenizing a fresh vocabulary at once gets there first.
  *
  * Each vocabulary file is loaded once (loading dominates the run time).
  */
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -869,6 +872,72 @@ static void test_random_text(void **state)
     fuzz_vocab("vocab/ggml-vocab-nomic-bert-moe.gguf", false);
 }
 
+/* ------------------------------------------------------------------------
+ * The merge index, built on first use
+ * ---------------------------------------------------------------------- */
+
+#define RACERS 4
+
+static const char RACE_TEXT[] = "Hello world! The quick brown fox jumps over the lazy dog, 12345 times.\n"
+                                "    def tokenize(self, text): return [t for t in text.split()]";
+
+typedef struct racer {
+    const struct vocab *v;
+    pthread_barrier_t *start;
+    tokbuf out;
+    mote_status st;
+} racer;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    pthread_barrier_wait(r->start);
+    r->st = vocab_tokenize(r->v, RACE_TEXT, sizeof RACE_TEXT - 1, false, false, &r->out);
+    return NULL;
+}
+
+static void test_merges_lazy(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    const char *rel = "vocab/ggml-vocab-starcoder.gguf";
+    /* The answer of a vocabulary indexed by one thread (the cached one). */
+    tokbuf want = tokenize(shared_vocab(rel), RACE_TEXT, sizeof RACE_TEXT - 1, false, false);
+    assert_true(want.n > 10);
+
+    gguf_file *f;
+    assert_int_equal(gguf_open(shared_path(rel), &f), MOTE_OK);
+    struct vocab *v;
+    assert_int_equal(vocab_load(f, &v), MOTE_OK);
+    gguf_close(f); /* the merges were copied: the index needs no file */
+    const size_t loaded = vocab_bytes(v);
+
+    pthread_barrier_t start;
+    assert_int_equal(pthread_barrier_init(&start, NULL, RACERS), 0);
+    racer r[RACERS];
+    pthread_t th[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        r[i] = (racer){.v = v, .start = &start};
+        assert_int_equal(pthread_create(&th[i], NULL, race, &r[i]), 0);
+    }
+    for (int i = 0; i < RACERS; i++) assert_int_equal(pthread_join(th[i], NULL), 0);
+    pthread_barrier_destroy(&start);
+
+    const size_t indexed = vocab_bytes(v);
+    assert_true(indexed > loaded); /* the index exists now ... */
+    for (int i = 0; i < RACERS; i++) {
+        assert_int_equal(r[i].st, MOTE_OK);
+        assert_true(same_ids(r[i].out.ids, r[i].out.n, want.ids, want.n));
+        tokbuf_free(&r[i].out);
+    }
+    tokbuf again = tokenize(v, RACE_TEXT, sizeof RACE_TEXT - 1, false, false);
+    assert_true(same_ids(again.ids, again.n, want.ids, want.n));
+    assert_int_equal(vocab_bytes(v), indexed); /* ... and was built once */
+    tokbuf_free(&again);
+    tokbuf_free(&want);
+    vocab_free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -884,6 +953,7 @@ int main(void)
         cmocka_unit_test(test_public_api),
         cmocka_unit_test(test_unigram),
         cmocka_unit_test(test_random_text),
+        cmocka_unit_test(test_merges_lazy),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_cache);
 }

@@ -245,4 +245,41 @@ void sample_args_init(sample_args *sa);
  * is drawn fresh. */
 mote_sampler_params sample_args_params(const sample_args *sa);
 
+/* ------------------------------------------------------------------------
+ * Speculative decoding options of `run` (cli/spec.c)
+ * ---------------------------------------------------------------------- */
+
+typedef struct spec_args {
+    int lookup;            /* --lookup N */
+    int ngram_min, ngram_max; /* --lookup-min, --lookup-max (0: the library's) */
+    const char *draft;     /* --draft MODEL, or NULL */
+    int draft_max, draft_min;
+    float draft_p_min;
+} spec_args;
+
+#define SPEC_OPTS(sp)                                                                                       \
+    {0, "lookup", ARG_INT, &(sp)->lookup, "N",                                                              \
+     "speculate: draft up to N tokens that followed the text's last tokens earlier in it", 0,               \
+     MOTE_DRAFT_MAX, NULL},                                                                                 \
+    {0, "lookup-max", ARG_INT, &(sp)->ngram_max, "G", "--lookup matches the last G tokens first (default 4)", 1, \
+     64, NULL},                                                                                             \
+    {0, "lookup-min", ARG_INT, &(sp)->ngram_min, "G", "... down to the last G (default 3)", 1, 64, NULL},     \
+    {0, "draft", ARG_STRING, &(sp)->draft, "MODEL",                                                         \
+     "speculate: a small model with the same vocabulary drafts tokens greedily", 0, 0, NULL},               \
+    {0, "draft-max", ARG_INT, &(sp)->draft_max, "K", "tokens the draft model drafts per pass (default 8)", 1, \
+     MOTE_DRAFT_MAX, NULL},                                                                                 \
+    {0, "draft-min", ARG_INT, &(sp)->draft_min, "K", "verify no draft shorter than K tokens (default 0)", 0,  \
+     MOTE_DRAFT_MAX, NULL},                                                                                 \
+    {0, "draft-p-min", ARG_FLOAT, &(sp)->draft_p_min, "P",                                                  \
+     "the draft model stops where its top token is less likely than P (default 0)", 0, 1, NULL}
+
+/* Open --draft's model and a session for it fit for `target` (its n_ctx,
+ * the same threads and KV type), and fill *spec (lookup and draft
+ * settings). Without --draft, *dm and *ds stay NULL. 0, or an exit code
+ * after saying what failed. */
+int cli_spec_open(const spec_args *sa, const mote_session *target, int n_threads, int kv_type, mote_model **dm,
+                  mote_session **ds, mote_speculative *spec);
+/* "speculation: ..." on stderr: drafted, accepted, acceptance. */
+void cli_report_speculation(const mote_generate_stats *st);
+
 #endif

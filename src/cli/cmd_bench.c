@@ -13,6 +13,13 @@
  *     time on top of the same DEPTH tokens, each the greedy argmax of the
  *     previous logits. Only the evaluation calls are timed (the argmax is
  *     not), so tg matches llama-bench's, which does not sample;
+ *   - CPU time per token: user + sys time of the process (all its threads,
+ *     getrusage) over each pp run and each tg run (the loop of n
+ *     evaluations, whose untimed argmax is a fraction of a percent of it),
+ *     divided by its tokens;
+ *   - energy per token: the same, in joules of the RAPL package counters
+ *     (powercap) where they read, which count the whole package, other
+ *     processes included (cli/energy.h); else a reason why not;
  *   - peak RSS: VmHWM of /proc/self/status at the end.
  *
  * Speeds are reported as the median, minimum and maximum tokens/s over the
@@ -24,6 +31,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/energy.h"
 
 #define TTFT_PROMPT 16   /* prompt tokens for the time to first token */
 #define WARMUP_PROMPT 32 /* most prompt tokens of the warm-up */
@@ -46,6 +54,12 @@ typedef struct bench_result {
     double ttft_s;      /* load + TTFT_PROMPT prompt + first token */
     double *pp_tps;     /* (reps) prompt tokens/s */
     double *tg_tps;     /* (reps) generated tokens/s */
+    double *pp_cpu;     /* (reps) CPU seconds per prompt token */
+    double *tg_cpu;     /* (reps) CPU seconds per generated token */
+    double *pp_j;       /* (reps) joules per prompt token; < 0 unknown */
+    double *tg_j;       /* (reps) joules per generated token; < 0 unknown */
+    energy_meter meter; /* the RAPL domains read, or why none */
+    const char *no_energy; /* NULL: joules measured; else why not */
     uint64_t peak_rss;  /* bytes, 0 if unknown */
     uint64_t kv_bytes;  /* F16 KV cache of one sequence of kv_ctx positions */
     int kv_ctx;
@@ -104,6 +118,13 @@ static void summarize(const double *v, int n, double *med, double *lo, double *h
     free(s);
 }
 
+static double median(const double *v, int n)
+{
+    double med, lo, hi;
+    summarize(v, n, &med, &lo, &hi);
+    return med;
+}
+
 /* ------------------------------------------------------------------------
  * Measuring
  * ---------------------------------------------------------------------- */
@@ -116,28 +137,49 @@ static int eval_random(mote_session *s, int n, int n_vocab, uint64_t *rng, mote_
     return 0;
 }
 
-/* One pp run: n random tokens as one batch; *tps = tokens/s. */
-static int run_pp(mote_session *s, int n, int n_vocab, uint64_t *rng, mote_token *buf, double *tps)
+/* What one run of n tokens cost per token, from samples a and b. */
+static void cost_per_token(const energy_meter *m, const energy_sample *a, const energy_sample *b, int n,
+                           double *cpu, double *joules)
+{
+    double j = energy_joules(m, a, b);
+    *cpu = energy_cpu_s(a, b) / n;
+    *joules = j < 0 ? -1.0 : j / n;
+}
+
+/* One pp run: n random tokens as one batch; *tps = tokens/s, and its CPU
+ * seconds and joules per token. */
+static int run_pp(mote_session *s, int n, int n_vocab, uint64_t *rng, mote_token *buf,
+                  const energy_meter *m, double *tps, double *cpu, double *joules)
 {
     for (int i = 0; i < n; i++) buf[i] = random_token(rng, n_vocab);
+    energy_sample a, b;
+    energy_take(m, &a);
     double t0 = cli_now();
     if (mote_session_eval(s, buf, n, 0) != MOTE_OK) return cli_lib_error();
     *tps = n / (cli_now() - t0);
+    energy_take(m, &b);
+    cost_per_token(m, &a, &b, n, cpu, joules);
     return 0;
 }
 
-/* One tg run: n tokens one at a time, each the argmax of the last logits. */
-static int run_tg(mote_session *s, int n, int n_vocab, uint64_t *rng, double *tps)
+/* One tg run: n tokens one at a time, each the argmax of the last logits;
+ * the cost per token is of the whole loop. */
+static int run_tg(mote_session *s, int n, int n_vocab, uint64_t *rng, const energy_meter *m,
+                  double *tps, double *cpu, double *joules)
 {
     mote_token t = random_token(rng, n_vocab);
     double secs = 0.0;
+    energy_sample a, b;
+    energy_take(m, &a);
     for (int i = 0; i < n; i++) {
         double t0 = cli_now();
         if (mote_session_eval(s, &t, 1, 0) != MOTE_OK) return cli_lib_error();
         secs += cli_now() - t0;
         t = argmax(mote_session_logits(s, -1), n_vocab);
     }
+    energy_take(m, &b);
     *tps = n / secs;
+    cost_per_token(m, &a, &b, n, cpu, joules);
     return 0;
 }
 
@@ -206,9 +248,11 @@ static int measure(const bench_opts *o, mote_model **model, bench_result *r)
 
     for (int rep = 0; rc == 0 && rep < o->reps; rep++) {
         if (p > 0 && mote_session_truncate(s, d) != MOTE_OK) rc = cli_lib_error();
-        if (rc == 0 && p > 0) rc = run_pp(s, p, n_vocab, &rng, buf, &r->pp_tps[rep]);
+        if (rc == 0 && p > 0)
+            rc = run_pp(s, p, n_vocab, &rng, buf, &r->meter, &r->pp_tps[rep], &r->pp_cpu[rep], &r->pp_j[rep]);
         if (rc == 0 && n > 0 && mote_session_truncate(s, d) != MOTE_OK) rc = cli_lib_error();
-        if (rc == 0 && n > 0) rc = run_tg(s, n, n_vocab, &rng, &r->tg_tps[rep]);
+        if (rc == 0 && n > 0)
+            rc = run_tg(s, n, n_vocab, &rng, &r->meter, &r->tg_tps[rep], &r->tg_cpu[rep], &r->tg_j[rep]);
         if (rc == 0) {
             fprintf(stderr, "bench: run %d/%d:", rep + 1, o->reps);
             if (p > 0) fprintf(stderr, " pp%d %.2f t/s", p, r->pp_tps[rep]);
@@ -222,9 +266,25 @@ static int measure(const bench_opts *o, mote_model **model, bench_result *r)
     return rc;
 }
 
+/* Whether the joules of the runs stand: r->no_energy stays NULL, or says
+ * why not. */
+static void check_energy(const bench_opts *o, bench_result *r)
+{
+    r->no_energy = energy_why_not(&r->meter, r->pp_j, o->n_prompt > 0 ? o->reps : 0);
+    if (!r->no_energy) r->no_energy = energy_why_not(&r->meter, r->tg_j, o->n_gen > 0 ? o->reps : 0);
+}
+
 /* ------------------------------------------------------------------------
  * Reports
  * ---------------------------------------------------------------------- */
+
+/* What the per-token costs are, or why there are no joules: one line. */
+static void print_cost_note(const bench_result *r)
+{
+    printf("per token: CPU time is user + sys of the process (all threads); ");
+    if (r->no_energy) printf("energy: not available (%s)\n", r->no_energy);
+    else printf("energy: RAPL %s, the whole package (other processes too)\n", r->meter.what);
+}
 
 static void test_name(char *buf, size_t cap, const char *kind, int n, int depth)
 {
@@ -244,22 +304,26 @@ static void print_md(const bench_opts *o, const mote_model *m, const bench_resul
     snprintf(label, sizeof label, "%s%s%s", arch, ft ? " " : "", ft ? ft : "");
     cli_human_bytes(info.weight_bytes, size, sizeof size);
     cli_human_count(info.n_params, params, sizeof params);
-    printf("| %-24s | %12s | %10s | %7s | %16s | %32s |\n", "model", "size", "params", "threads",
-           "test", "t/s median (min .. max)");
-    printf("| %-24s | %12s | %10s | %7s | %16s | %32s |\n", "------------------------",
+    printf("| %-24s | %12s | %10s | %7s | %16s | %32s | %12s | %10s |\n", "model", "size", "params",
+           "threads", "test", "t/s median (min .. max)", "CPU ms/token", "J/token");
+    printf("| %-24s | %12s | %10s | %7s | %16s | %32s | %12s | %10s |\n", "------------------------",
            "-----------:", "---------:", "------:", "---------------:",
-           "-------------------------------:");
+           "-------------------------------:", "-----------:", "---------:");
     for (int k = 0; k < 2; k++) {
         const double *v = k == 0 ? r->pp_tps : r->tg_tps;
         int n = k == 0 ? o->n_prompt : o->n_gen;
         if (n == 0) continue;
         double med, lo, hi;
         summarize(v, o->reps, &med, &lo, &hi);
-        char cell[64];
+        double cpu = median(k == 0 ? r->pp_cpu : r->tg_cpu, o->reps);
+        double joules = median(k == 0 ? r->pp_j : r->tg_j, o->reps);
+        char cell[64], jcell[32];
         snprintf(cell, sizeof cell, "%.2f (%.2f .. %.2f)", med, lo, hi);
+        if (r->no_energy) snprintf(jcell, sizeof jcell, "-");
+        else snprintf(jcell, sizeof jcell, "%.4g", joules);
         test_name(test, sizeof test, k == 0 ? "pp" : "tg", n, o->depth);
-        printf("| %-24s | %12s | %10s | %7d | %16s | %32s |\n", label, size, params, o->n_threads,
-               test, cell);
+        printf("| %-24s | %12s | %10s | %7d | %16s | %32s | %12.4g | %10s |\n", label, size, params,
+               o->n_threads, test, cell, cpu * 1e3, jcell);
     }
     char rss[32], kv[32];
     cli_human_bytes(r->peak_rss, rss, sizeof rss);
@@ -267,6 +331,7 @@ static void print_md(const bench_opts *o, const mote_model *m, const bench_resul
     printf("\nload %.1f ms, time to first token %.1f ms (%d-token prompt), peak RSS %s\n",
            r->load_s * 1e3, r->ttft_s * 1e3, TTFT_PROMPT, rss);
     printf("KV cache (F16) at %d positions: %s\n", r->kv_ctx, kv);
+    print_cost_note(r);
     printf("%d run%s after a warm-up", o->reps, o->reps == 1 ? "" : "s");
     if (o->n_prompt > 0) printf("; pp: one batch of random ids");
     if (o->n_gen > 0) printf("; tg: one token per eval, next = greedy argmax (not timed)");
@@ -324,6 +389,20 @@ static void print_json(const bench_opts *o, const mote_model *m, const bench_res
            o->n_threads, o->n_prompt, o->n_gen, o->depth, o->reps);
     json_series("pp_tps", r->pp_tps, o->n_prompt, o->reps);
     json_series("tg_tps", r->tg_tps, o->n_gen, o->reps);
+    json_series("pp_cpu_s_per_token", r->pp_cpu, o->n_prompt, o->reps);
+    json_series("tg_cpu_s_per_token", r->tg_cpu, o->n_gen, o->reps);
+    json_series("pp_j_per_token", r->pp_j, r->no_energy ? 0 : o->n_prompt, o->reps);
+    json_series("tg_j_per_token", r->tg_j, r->no_energy ? 0 : o->n_gen, o->reps);
+    printf("  \"cpu_time\": \"user + sys of the process, all threads (getrusage)\",\n");
+    if (r->no_energy) {
+        printf("  \"energy\": {\"available\": false, \"reason\": ");
+        json_str(r->no_energy);
+    } else {
+        printf("  \"energy\": {\"available\": true, \"domains\": ");
+        json_str(r->meter.what);
+        printf(", \"scope\": \"whole package: other processes count too\"");
+    }
+    printf("},\n");
     printf("  \"load_s\": %.6g,\n  \"ttft_s\": %.6g,\n  \"ttft_prompt_tokens\": %d,\n", r->load_s,
            r->ttft_s, TTFT_PROMPT);
     printf("  \"peak_rss_bytes\": %llu,\n", (unsigned long long)r->peak_rss);
@@ -363,9 +442,15 @@ int cmd_bench(int argc, char **argv)
                  "batch) and generation (tg: N tokens one at a time, each the greedy argmax of the\n"
                  "last logits, argmax not timed), both on top of -d cached tokens, in tokens/s\n"
                  "(median, min and max over -r runs after a warm-up run); load time, time to\n"
-                 "first token (load + a 16-token prompt + the first token) and peak RSS.",
+                 "first token (load + a 16-token prompt + the first token) and peak RSS.\n"
+                 "Per token of pp and tg: CPU time (user + sys of the process, all threads) and,\n"
+                 "where the RAPL counters of /sys/class/powercap read (root's only since Linux\n"
+                 "5.10), energy in joules of the whole CPU package, other processes included;\n"
+                 "when they do not, the report says why.",
         .notes = "Progress goes to stderr (on a terminal, also while a long -d fills the\n"
-                 "cache); the report to stdout. Ctrl-C stops the measurement (status 130).",
+                 "cache); the report to stdout. Ctrl-C stops the measurement (status 130).\n"
+                 "MOTE_POWERCAP_ROOT=DIR reads the RAPL zones from DIR instead of\n"
+                 "/sys/class/powercap.",
         .opts = opts,
         .min_pos = 0,
         .max_pos = 1,
@@ -386,14 +471,25 @@ int cmd_bench(int argc, char **argv)
     bench_result r = {0};
     r.pp_tps = calloc((size_t)o.reps, sizeof *r.pp_tps);
     r.tg_tps = calloc((size_t)o.reps, sizeof *r.tg_tps);
+    r.pp_cpu = calloc((size_t)o.reps, sizeof *r.pp_cpu);
+    r.tg_cpu = calloc((size_t)o.reps, sizeof *r.tg_cpu);
+    r.pp_j = calloc((size_t)o.reps, sizeof *r.pp_j);
+    r.tg_j = calloc((size_t)o.reps, sizeof *r.tg_j);
+    energy_open(&r.meter, NULL);
     mote_model *model = NULL;
-    if (!r.pp_tps || !r.tg_tps) rc = cli_error("out of memory");
+    if (!r.pp_tps || !r.tg_tps || !r.pp_cpu || !r.tg_cpu || !r.pp_j || !r.tg_j)
+        rc = cli_error("out of memory");
     else rc = measure(&o, &model, &r);
+    if (rc == 0) check_energy(&o, &r);
     if (rc != 0 && cli_interrupted()) rc = EXIT_INTERRUPTED;
     if (rc == 0 && strcmp(o.format, "json") == 0) print_json(&o, model, &r);
     else if (rc == 0) print_md(&o, model, &r);
     if (model) mote_model_close(model);
     free(r.pp_tps);
     free(r.tg_tps);
+    free(r.pp_cpu);
+    free(r.tg_cpu);
+    free(r.pp_j);
+    free(r.tg_j);
     return rc;
 }

@@ -1,8 +1,9 @@
 /*
  * cmd_run.c — `mote run`: continue a prompt.
  *
- * Tokenize the prompt, then mote_generate() evaluates it and samples; each
- * new token's text goes to stdout as it arrives (or, with --ids, its id).
+ * Tokenize the prompt, then mote_generate_speculative() evaluates it and
+ * samples (speculating with --lookup/--draft); each new token's text goes
+ * to stdout as it arrives (or, with --ids, its id).
  * Timings go to stderr so stdout holds only the generated text.
  */
 #include <stdio.h>
@@ -46,10 +47,11 @@ static void report_stop(const mote_generate_stats *st, int n_gen, int n_predict,
     else fprintf(stderr, "stopped:    after %d tokens\n", st->n_generated);
 }
 
-static void report_stats(double load_s, const mote_generate_stats *st, uint64_t seed)
+static void report_stats(double load_s, const mote_generate_stats *st, uint64_t seed, int speculating)
 {
     fprintf(stderr, "load:       %8.1f ms\n", load_s * 1e3);
     cli_report_generation(st);
+    if (speculating) cli_report_speculation(st);
     fprintf(stderr, "seed:       %llu\n", (unsigned long long)seed);
 }
 
@@ -62,6 +64,7 @@ int cmd_run(int argc, char **argv)
     int ids = 0, no_special = 0, parse_special = 0;
     sample_args sa;
     sample_args_init(&sa);
+    spec_args spa = {0};
 
     const cli_opt opts[] = {
         {'p', "prompt", ARG_STRING, &prompt, "TEXT", "the prompt", 0, 0, NULL},
@@ -71,6 +74,7 @@ int cmd_run(int argc, char **argv)
          "tokens to generate (default 128; -1: no limit)", -1, 1e9,
          NULL},
         SAMPLE_OPTS(&sa),
+        SPEC_OPTS(&spa),
         {'t', "threads", ARG_INT, &n_threads, "N", "worker threads (default: all CPUs; more are capped)", 0, MOTE_N_THREADS_MAX,
          NULL},
         {'c', "ctx", ARG_INT, &n_ctx, "N", "context length (default: the model's)", 0, MOTE_N_CTX_MAX,
@@ -84,11 +88,13 @@ int cmd_run(int argc, char **argv)
          "recognise special tokens (<s>) in the prompt", 0, 0, NULL},
         {0},
     };
-    char notes[512], defaults[256];
+    char notes[768], defaults[256];
     sample_defaults_text(defaults, sizeof defaults);
     snprintf(notes, sizeof notes,
              "-n -1 generates until an end-of-generation token or a full context.\n"
-             "--temp 0 is greedy decoding: the most likely token at every step.\n%s",
+             "--temp 0 is greedy decoding: the most likely token at every step.\n"
+             "--lookup and --draft speculate: the model checks several drafted tokens in one\n"
+             "pass; the text is the same as without them, token for token (same --seed).\n%s",
              defaults);
     const char *pos[1] = {NULL};
     const cli_spec spec = {
@@ -122,8 +128,9 @@ int cmd_run(int argc, char **argv)
         prompt_len = strlen(prompt);
     }
 
-    mote_model *model = NULL;
-    mote_session *session = NULL;
+    mote_model *model = NULL, *draft_model = NULL;
+    mote_session *session = NULL, *draft_session = NULL;
+    mote_speculative speculate;
     mote_sampler *sampler = NULL;
     mote_token *toks = NULL;
     size_t n_toks = 0;
@@ -138,6 +145,7 @@ int cmd_run(int argc, char **argv)
         cli_lib_error();
         goto done;
     }
+    if (cli_spec_open(&spa, session, n_threads, kv_type, &draft_model, &draft_session, &speculate) != 0) goto done;
     double load_s = cli_now() - t0;
     cli_check_ctx(model, n_ctx);
 
@@ -166,11 +174,11 @@ int cmd_run(int argc, char **argv)
     run_output out = {.ids = ids};
     mote_generate_stats st = {0};
     mote_status gs =
-        mote_generate(session, sampler, toks, (int)n_toks, n_gen, print_token, &out, &st);
+        mote_generate_speculative(session, sampler, &speculate, toks, (int)n_toks, n_gen, print_token, &out, &st);
     if (ids || out.n_printed > 0) putchar('\n');
     fflush(stdout);
     if (cli_interrupted()) { /* the prompt was cancelled, or generation stopped */
-        if (gs == MOTE_OK || st.n_generated > 0) report_stats(load_s, &st, smp.seed);
+        if (gs == MOTE_OK || st.n_generated > 0) report_stats(load_s, &st, smp.seed, spa.lookup > 0 || spa.draft);
         fprintf(stderr, "stopped:    interrupted (Ctrl-C)\n");
         rc = EXIT_INTERRUPTED;
         goto done;
@@ -183,13 +191,15 @@ int cmd_run(int argc, char **argv)
         cli_error("could not write to stdout");
         goto done;
     }
-    report_stats(load_s, &st, smp.seed);
+    report_stats(load_s, &st, smp.seed, spa.lookup > 0 || spa.draft);
     report_stop(&st, n_gen, n_predict, mote_session_pos(session), ctx);
     rc = 0;
 
 done:
     free(toks);
     if (sampler) mote_sampler_free(sampler);
+    mote_session_free(draft_session);
+    mote_model_close(draft_model);
     if (session) mote_session_free(session);
     if (model) mote_model_close(model);
     free(file_text);

@@ -185,6 +185,7 @@ int cmd_serve(int argc, char **argv)
     int max_body = SERVE_DEFAULT_MAX_BODY;
     int keep_alive = 0;
     int n_ctx = 0, n_threads = 0, kv_type = MOTE_KV_F16, parallel = SERVE_DEFAULT_PARALLEL, queue = SERVE_DEFAULT_QUEUE;
+    int lookup = 0;
     const char *kv_name = "f16", *template_file = NULL, *models_dir = NULL, *aliases = NULL;
     const char *config_file = NULL, *budget_text = NULL, *memory_dir = NULL, *memory_key_file = NULL;
     const cli_opt opts[] = {
@@ -205,6 +206,8 @@ int cmd_serve(int argc, char **argv)
         {0, "kv-type", ARG_STRING, &kv_name, "TYPE", KV_TYPE_HELP, 0, 0, NULL},
         {0, "parallel", ARG_INT, &parallel, "N", "requests generating at once per model (default 2; each has its "
          "own context)", 1, 256, NULL},
+        {0, "lookup", ARG_INT, &lookup, "N", "speculate: draft up to N tokens per stream by prompt lookup, checked in "
+         "the same pass (the text is the same as without)", 0, MOTE_DRAFT_MAX, NULL},
         {0, "queue", ARG_INT, &queue, "N", "requests waiting per model (default 16; more: 429 with Retry-After)", 0,
          65536, NULL},
         {0, "keep-alive", ARG_INT, &keep_alive, "SECONDS", "close a model no request has used this long (default 0: "
@@ -349,6 +352,7 @@ int cmd_serve(int argc, char **argv)
         .kv_type = kv_type,
         .n_parallel = parallel,
         .queue_max = queue,
+        .lookup = lookup,
         .chat_template = tmpl,
         .keep_alive_s = keep_alive,
     };

@@ -4,11 +4,13 @@
  */
 #include "engine/model.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/mapfile.h"
+#include "base/pages.h"
 #include "base/status.h"
 #include "engine/vocab.h"
 #include "model/arch.h"
@@ -47,6 +49,53 @@ static mote_status read_in(const mote_model *m, const mote_model_params *params)
     }
 }
 
+/* ------------------------------------------------------------------------
+ * Mapping the weights while the vocabulary loads
+ *
+ * The first evaluation touches every weight page. When the file is in the
+ * page cache (a model run again), each 4 KiB page still costs it a page
+ * fault, or one per 16 with the kernel's fault-around: ~8 ms of
+ * SmolLM2-135M's 136 MiB on one thread. MADV_POPULATE_READ maps them all in
+ * ~2.5 ms, and a second thread does it while this one builds the
+ * vocabulary (~4 ms), so the first token comes that much sooner at no cost
+ * to opening. A file not wholly in the page cache is left alone: mapping it
+ * would read it from disk, which is what params->prefetch asks for.
+ * ---------------------------------------------------------------------- */
+
+typedef struct weight_mapper {
+    const gguf_file *f;
+    pthread_t thread;
+    int started;
+} weight_mapper;
+
+static void *map_weights(void *arg)
+{
+    const gguf_file *f = ((const weight_mapper *)arg)->f;
+    if (mapfile_resident(&f->map) == f->map.size)
+        (void)pages_prefault_read(f->map.data + f->data_offset, f->map.size - f->data_offset);
+    return NULL;
+}
+
+static void map_weights_start(weight_mapper *w, const gguf_file *f, const mote_model_params *params)
+{
+    w->f = f;
+    w->started = 0;
+    if (params->vocab_only || params->prefetch || f->n_tensors == 0 || !f->map.owned ||
+        f->data_offset >= f->map.size)
+        return;
+    w->started = pthread_create(&w->thread, NULL, map_weights, w) == 0; /* else the faults map them */
+}
+
+static void map_weights_join(weight_mapper *w)
+{
+    if (w->started) pthread_join(w->thread, NULL);
+    w->started = 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Opening
+ * ---------------------------------------------------------------------- */
+
 mote_status mote_model_open(const char *path, const mote_model_params *params, mote_model **out)
 {
     if (out) *out = NULL;
@@ -84,7 +133,11 @@ mote_status model_open_gguf(gguf_file *g, const mote_model_params *params, mote_
         goto fail;
     }
 
-    if ((st = vocab_load(m->gguf, &m->vocab)) != MOTE_OK) goto fail;
+    weight_mapper mapper;
+    map_weights_start(&mapper, m->gguf, params);
+    st = vocab_load(m->gguf, &m->vocab);
+    map_weights_join(&mapper);
+    if (st != MOTE_OK) goto fail;
     if (!params->vocab_only && m->gguf->n_tensors > 0) {
         if ((st = arch_load(m->gguf, &m->arch)) != MOTE_OK) goto fail;
         if (m->arch->hp.n_vocab < mote_vocab_size(m)) {

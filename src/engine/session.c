@@ -40,6 +40,7 @@ struct mote_session {
     int *seq_hw;          /* (n_seq) 1 + the highest position written since the sequence was cleared */
     kv_layer *kv_layers;  /* (n_layer) the cache's rows per layer (st.kv_layers) */
     mote_token *seq_toks; /* (n_seq, n_ctx) the tokens cached */
+    int8_t *seq_alone;    /* (n_seq) 1: each token computed as a batch of it alone (mote_seq_set_alone) */
 
     /* Outputs of the last evaluation: rows of out_width floats. */
     int embeddings;       /* 1: rows are hidden states, else logits */
@@ -240,6 +241,7 @@ static int tables(mote_session *s, int alloc)
         {&s->seq_len, S, sizeof *s->seq_len},
         {&s->seq_hw, S, sizeof *s->seq_hw},
         {&s->seq_toks, S * (size_t)s->st.n_ctx, sizeof *s->seq_toks},
+        {&s->seq_alone, S, sizeof *s->seq_alone},
         {&s->out_map, B, sizeof *s->out_map},
         {&s->b_token, B, sizeof *s->b_token},
         {&s->b_seq, B, sizeof *s->b_seq},
@@ -301,6 +303,7 @@ mote_status mote_session_create(const mote_model *model, const mote_session_para
         st = mote_fail(MOTE_E_NOMEM, "session: out of memory for %d sequence(s)", p.n_seq_max);
         goto fail;
     }
+    s->st.seq_alone = s->seq_alone;
     *out = s;
     return MOTE_OK;
 fail:
@@ -318,6 +321,7 @@ void mote_session_free(mote_session *s)
     free(s->seq_hw);
     free(s->kv_layers);
     free(s->seq_toks);
+    free(s->seq_alone);
     free(s->out_map);
     free(s->b_token);
     free(s->b_seq);
@@ -477,11 +481,39 @@ static void pool_rows(mote_session *s, int n, const float *out)
     }
 }
 
+/* The runs of sequences set alone become runs of one token each (the
+ * forward pass computes a run of one as a batch of that token alone;
+ * consecutive ones still share each pass over the weights). In place,
+ * from the back: run r's pieces land at or after index r. Returns the
+ * new count (at most n_batch, one run a token). */
+static int split_alone_runs(mote_session *s, int n_run)
+{
+    int n_new = 0, any = 0;
+    for (int r = 0, t0 = 0; r < n_run; t0 += s->b_run[r++]) {
+        const int alone = s->seq_alone[s->b_seq[t0]];
+        n_new += alone ? s->b_run[r] : 1;
+        any |= alone && s->b_run[r] > 1;
+    }
+    if (!any) return n_run;
+    int t_end = 0;
+    for (int r = 0; r < n_run; r++) t_end += s->b_run[r];
+    for (int r = n_run - 1, w = n_new; r >= 0; r--) {
+        const int len = s->b_run[r];
+        t_end -= len;
+        if (s->seq_alone[s->b_seq[t_end]])
+            for (int i = 0; i < len; i++) s->b_run[--w] = 1;
+        else
+            s->b_run[--w] = len;
+    }
+    return n_new;
+}
+
 /* One forward pass over the batch already in run order (b_* arrays, n
  * tokens, n_run runs), its kept rows written at out (room reserved by the
  * caller); on success the sequences advance. */
 static mote_status forward(mote_session *s, int n, int n_run, float *out)
 {
+    n_run = split_alone_runs(s, n_run);
     int n_keep = 0;
     for (int t = 0; t < n; t++) n_keep += s->b_keep[t];
     fwd_batch fb = {
@@ -748,6 +780,16 @@ mote_status mote_seq_truncate(mote_session *s, int seq, int pos)
 }
 
 mote_status mote_seq_clear(mote_session *s, int seq) { return mote_seq_truncate(s, seq, 0); }
+
+mote_status mote_seq_set_alone(mote_session *s, int seq, int alone)
+{
+    MOTE_TRY(check_seq(s, seq, "mote_seq_set_alone"));
+    if (alone && (s->embeddings || !s->arch->hp.causal))
+        return mote_fail(MOTE_E_UNSUPPORTED, "mote_seq_set_alone: an embeddings session or encoder evaluates a "
+                                             "sequence whole; its tokens cannot be computed one by one");
+    s->seq_alone[seq] = alone != 0;
+    return MOTE_OK;
+}
 
 mote_status mote_session_truncate(mote_session *s, int pos) { return mote_seq_truncate(s, 0, pos); }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/pages.h"
 #include "base/status.h"
 
 /* Tables grow when more than half full: probes stay short. */
@@ -35,6 +36,7 @@ mote_status strmap_init(strmap *m, size_t expected)
     m->mask = cap - 1;
     m->count = 0;
     if (!m->slots) return mote_fail(MOTE_E_NOMEM, "tokenizer: hash table of %zu slots", cap);
+    pages_prefault_write(m->slots, cap * sizeof *m->slots); /* probes read before inserts write */
     return MOTE_OK;
 }
 

@@ -15,14 +15,15 @@
 #include "engine/tok_internal.h"
 #include "engine/tok_pretok.h"
 #include "engine/tok_unicode.h"
+#include "engine/vocab_merges.h"
 
 /* Queue the merge of symbols left and right if the merges list has it. */
-static mote_status try_pair(const struct vocab *v, tok_scratch *s, int32_t left, int32_t right)
+static mote_status try_pair(const pairmap *merges, tok_scratch *s, int32_t left, int32_t right)
 {
     if (left < 0 || right < 0) return MOTE_OK;
     const tok_symbol *l = &s->sym[left], *r = &s->sym[right];
     if (l->id == TOKEN_NONE || r->id == TOKEN_NONE) return MOTE_OK;
-    const pairmap_slot *m = pairmap_get(&v->merges, l->id, r->id);
+    const pairmap_slot *m = pairmap_get(merges, l->id, r->id);
     if (!m) return MOTE_OK;
     tok_bigram b = {.prio = -(double)m->rank, .left = left, .right = right,
                     .len = l->len + r->len, .id = m->id};
@@ -77,8 +78,8 @@ static int all_newlines(const char *w, size_t n)
 }
 
 /* Tokenize one pre-token w[0..n). */
-static mote_status bpe_word(const struct vocab *v, unsigned flags, const char *w, size_t n,
-                            tok_scratch *s, char **spellbuf, size_t *spellcap, tokbuf *out)
+static mote_status bpe_word(const struct vocab *v, const pairmap *merges, unsigned flags, const char *w,
+                            size_t n, tok_scratch *s, char **spellbuf, size_t *spellcap, tokbuf *out)
 {
     if ((v->ignore_merges) || ((flags & PRE_NEWLINE_TOKENS) && all_newlines(w, n))) {
         size_t len = n;
@@ -95,12 +96,12 @@ static mote_status bpe_word(const struct vocab *v, unsigned flags, const char *w
         for (size_t i = 0; i < s->n_sym; i++)
             s->sym[i].id = vocab_find(v, w + s->sym[i].off, s->sym[i].len);
     }
-    for (size_t i = 1; i < s->n_sym; i++) MOTE_TRY(try_pair(v, s, (int32_t)i - 1, (int32_t)i));
+    for (size_t i = 1; i < s->n_sym; i++) MOTE_TRY(try_pair(merges, s, (int32_t)i - 1, (int32_t)i));
     while (s->heap.n > 0) {
         tok_bigram b = bigram_pop(&s->heap);
         if (!bigram_apply(s, &b)) continue;
-        MOTE_TRY(try_pair(v, s, s->sym[b.left].prev, b.left));
-        MOTE_TRY(try_pair(v, s, b.left, s->sym[b.left].next));
+        MOTE_TRY(try_pair(merges, s, s->sym[b.left].prev, b.left));
+        MOTE_TRY(try_pair(merges, s, b.left, s->sym[b.left].next));
     }
     for (int32_t i = s->n_sym ? 0 : -1; i >= 0; i = s->sym[i].next) {
         const tok_symbol *sym = &s->sym[i];
@@ -116,6 +117,8 @@ mote_status bpe_tokenize(const struct vocab *v, const char *text, size_t n, tokb
 {
     /* The regexes need well-formed UTF-8; like llama.cpp, a byte that is
      * not becomes U+FFFD. */
+    const pairmap *merges;
+    MOTE_TRY(vocab_merges(v, &merges));
     char *clean = NULL;
     size_t cn = 0;
     span *pieces = NULL;
@@ -128,7 +131,7 @@ mote_status bpe_tokenize(const struct vocab *v, const char *text, size_t n, tokb
     size_t spellcap = 0;
     unsigned flags = v->pretok_flags;
     for (size_t i = 0; st == MOTE_OK && i < n_pieces; i++)
-        st = bpe_word(v, flags, clean + pieces[i].off, pieces[i].len, &s, &spellbuf, &spellcap, out);
+        st = bpe_word(v, merges, flags, clean + pieces[i].off, pieces[i].len, &s, &spellbuf, &spellcap, out);
 
     scratch_free(&s);
     free(spellbuf);

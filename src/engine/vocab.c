@@ -2,9 +2,9 @@
  * vocab.c — building a vocabulary from tokenizer.ggml.* (see vocab.h).
  *
  * Loading copies the token texts into one arena and indexes them in a hash
- * table; BPE merges are indexed by the ids of their halves. Everything is
- * linear in the vocabulary size, and bound by memory latency: Gemma 4's
- * 262k tokens and 515k merges load in about 0.15 s.
+ * table; BPE merges are copied, and indexed by the ids of their halves on
+ * first use (vocab_merges.c). Everything is linear in the vocabulary size,
+ * and bound by memory latency.
  */
 #include "engine/vocab.h"
 
@@ -18,6 +18,7 @@
 #include "engine/tok_internal.h"
 #include "engine/tok_pretok.h"
 #include "engine/tok_unicode.h"
+#include "engine/vocab_merges.h"
 #include "engine/vocab_special.h"
 
 #define KEY_MODEL "tokenizer.ggml.model"
@@ -25,12 +26,10 @@
 #define KEY_TOKENS "tokenizer.ggml.tokens"
 #define KEY_SCORES "tokenizer.ggml.scores"
 #define KEY_TOKEN_TYPE "tokenizer.ggml.token_type"
-#define KEY_MERGES "tokenizer.ggml.merges"
 #define KEY_ADD_SPACE_PREFIX "tokenizer.ggml.add_space_prefix"
 #define KEY_REMOVE_EXTRA_WS "tokenizer.ggml.remove_extra_whitespaces"
 
 #define PREFETCH_AHEAD 16 /* keys between a slot's prefetch and its use */
-#define MERGE_BATCH 64    /* merges indexed together */
 
 /* ------------------------------------------------------------------------
  * Type and per-type defaults (llama.cpp's llama_vocab::impl::load)
@@ -235,92 +234,6 @@ static mote_status read_tokens(struct vocab *v, const gguf_file *f)
 }
 
 /* ------------------------------------------------------------------------
- * BPE merges: "left right", rank = position in the list
- * ---------------------------------------------------------------------- */
-
-/* One merge in flight: its halves, their hashes and ids. */
-typedef struct merge_job {
-    const char *l, *r;     /* halves (in the file's string) */
-    size_t ll, rl;         /* their bytes */
-    uint64_t hl, hr, hj;   /* hashes of left, right, and left+right */
-    int32_t il, ir;        /* ids of the halves */
-} merge_job;
-
-/* Split merge i at the first space after its first byte (so a half may
- * itself start with a space, as in llama.cpp) and hash the parts. */
-static mote_status merge_parse(const gguf_file *f, const gguf_kv *kv, uint64_t i, merge_job *j)
-{
-    gguf_str s = kv->arr_strs[i];
-    const char *sp = s.len > 1 ? memchr(s.ptr + 1, ' ', s.len - 1) : NULL;
-    if (!sp)
-        return mote_fail(MOTE_E_FORMAT, "tokenizer: %s: merge %llu '%.*s' has no space between its halves",
-                         f->path, (unsigned long long)i, (int)(s.len < 64 ? s.len : 64), s.ptr);
-    j->l = s.ptr;
-    j->ll = (size_t)(sp - s.ptr);
-    j->r = sp + 1;
-    j->rl = s.len - j->ll - 1;
-    j->hl = strmap_hash(j->l, j->ll);
-    j->hr = strmap_hash(j->r, j->rl);
-    j->hj = j->hl;
-    for (size_t k = 0; k < j->rl; k++) j->hj = strmap_hash_step(j->hj, (unsigned char)j->r[k]);
-    return MOTE_OK;
-}
-
-/* Merges are indexed in batches, in passes (parse, look up, insert) that
- * each prefetch what the next one reads, so that the cache misses of a
- * batch overlap instead of queueing (about twice as fast on 500k merges). */
-static mote_status read_merges(struct vocab *v, const gguf_file *f)
-{
-    const gguf_kv *kv = gguf_find_kv(f, KEY_MERGES);
-    if (!kv)
-        return mote_fail(MOTE_E_FORMAT, "tokenizer: %s: a BPE vocabulary needs " KEY_MERGES, f->path);
-    if (kv->type != GGUF_TYPE_ARRAY || kv->arr_type != GGUF_TYPE_STRING)
-        return mote_fail(MOTE_E_FORMAT, "tokenizer: %s: " KEY_MERGES " is not an array of strings", f->path);
-    if (kv->arr_n > INT32_MAX)
-        return mote_fail(MOTE_E_FORMAT, "tokenizer: %s: %llu merges", f->path, (unsigned long long)kv->arr_n);
-    MOTE_TRY(pairmap_init(&v->merges, (size_t)kv->arr_n));
-
-    merge_job job[MERGE_BATCH];
-    size_t stride = 2 * v->max_token_len;
-    char *joined = malloc(MERGE_BATCH * stride + 1);
-    if (!joined) return mote_fail(MOTE_E_NOMEM, "tokenizer: merge scratch");
-    mote_status st = MOTE_OK;
-    for (uint64_t base = 0; st == MOTE_OK && base < kv->arr_n; base += MERGE_BATCH) {
-        size_t m = kv->arr_n - base < MERGE_BATCH ? (size_t)(kv->arr_n - base) : MERGE_BATCH;
-        for (size_t k = 0; st == MOTE_OK && k < m; k++) {
-            st = merge_parse(f, kv, base + k, &job[k]);
-            strmap_prefetch(&v->ids, job[k].hl);
-            strmap_prefetch(&v->ids, job[k].hr);
-            strmap_prefetch(&v->ids, job[k].hj);
-        }
-        for (size_t k = 0; st == MOTE_OK && k < m; k++) {
-            strmap_prefetch_key(&v->ids, job[k].hl);
-            strmap_prefetch_key(&v->ids, job[k].hr);
-            strmap_prefetch_key(&v->ids, job[k].hj);
-        }
-        for (size_t k = 0; st == MOTE_OK && k < m; k++) {
-            merge_job *j = &job[k];
-            j->il = strmap_get_hashed(&v->ids, j->l, j->ll, j->hl);
-            j->ir = strmap_get_hashed(&v->ids, j->r, j->rl, j->hr);
-            if (j->il != TOKEN_NONE && j->ir != TOKEN_NONE) pairmap_prefetch(&v->merges, j->il, j->ir);
-        }
-        for (size_t k = 0; st == MOTE_OK && k < m; k++) {
-            merge_job *j = &job[k];
-            /* A merge of texts that are not tokens can never apply (and
-             * Hugging Face rejects such files). */
-            if (j->il == TOKEN_NONE || j->ir == TOKEN_NONE) continue;
-            char *b = joined + k * stride;
-            memcpy(b, j->l, j->ll);
-            memcpy(b + j->ll, j->r, j->rl);
-            int32_t id = strmap_get_hashed(&v->ids, b, j->ll + j->rl, j->hj);
-            st = pairmap_put(&v->merges, j->il, j->ir, (int32_t)(base + k), id);
-        }
-    }
-    free(joined);
-    return st;
-}
-
-/* ------------------------------------------------------------------------
  * Byte fallback tokens
  * ---------------------------------------------------------------------- */
 
@@ -350,7 +263,7 @@ static mote_status load(struct vocab *v, const gguf_file *f)
 {
     MOTE_TRY(read_type(v, f));
     MOTE_TRY(read_tokens(v, f));
-    if (v->type == VOCAB_BPE) MOTE_TRY(read_merges(v, f));
+    if (v->type == VOCAB_BPE) MOTE_TRY(merges_load(v, f));
     find_byte_tokens(v);
     MOTE_TRY(vocab_read_specials(v, f));
     if (v->type == VOCAB_UGM) MOTE_TRY(ugm_init(v, f));
@@ -380,7 +293,7 @@ void vocab_free(struct vocab *v)
     free(v->tokens);
     free(v->text);
     strmap_free(&v->ids);
-    pairmap_free(&v->merges);
+    merges_free(v->merges);
     pretok_free(v->pretok);
     ugm_free(v->ugm);
     free(v->eog);
@@ -407,7 +320,7 @@ size_t vocab_bytes(const struct vocab *v)
     size_t b = sizeof *v + (size_t)v->n_tokens * sizeof *v->tokens;
     if (v->n_tokens > 0) b += v->tokens[v->n_tokens - 1].off + v->tokens[v->n_tokens - 1].len + 1;
     if (v->ids.slots) b += (v->ids.mask + 1) * sizeof *v->ids.slots;
-    if (v->merges.slots) b += (v->merges.mask + 1) * sizeof *v->merges.slots;
+    b += merges_bytes(v->merges);
     b += (v->n_eog + v->n_special) * sizeof(int32_t);
     return b; /* the pre-tokenizer's and Unigram's tables are not counted */
 }

@@ -12,8 +12,9 @@
  * detokenize.c turns ids back into text.
  *
  * A vocabulary owns copies of everything it needs, so it may outlive the
- * gguf_file it was loaded from. After loading it is immutable: tokenizing
- * from several threads at once is safe.
+ * gguf_file it was loaded from. After loading it is immutable but for the
+ * BPE merge index, which the first tokenize builds under a lock
+ * (vocab_merges.h): tokenizing from several threads at once is safe.
  */
 #ifndef MOTE_ENGINE_VOCAB_H
 #define MOTE_ENGINE_VOCAB_H
@@ -105,7 +106,7 @@ struct vocab {
     int32_t byte_token[256];
 
     /* BPE */
-    pairmap merges;         /* (left id, right id) -> (rank, merged id) */
+    struct bpe_merges *merges; /* the merges, indexed on first use (vocab_merges.h) */
     struct pretok *pretok;  /* regex split; NULL for non-BPE */
     unsigned pretok_flags;  /* PRE_* bits of tokenizer.ggml.pre */
     bool byte_encode;       /* GPT-2 byte-level text (false: raw UTF-8) */

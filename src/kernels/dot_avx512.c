@@ -340,7 +340,8 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
 /* The gemms that reproduce the scalar table's batch results bit for bit
  * (F32, F16, BF16: tinyBLAS's lanes, gemm_f_avx512.c; Q4_0, IQ4_NL: one
  * chain of exact block sums; Q4_K, Q2_K: llama.cpp's two chains; Q8_0,
- * Q5_0, Q4_1, Q5_1: the 8 lanes of its AVX2 dots, gemm_lanes_avx512.c;
+ * Q5_0, Q4_1, Q5_1: the 8 lanes of its AVX2 dots, gemm_lanes_avx512.c, and
+ * for Q8_0 batches of a few tokens gemm_small_avx512.c;
  * Q6_K: ggml's 8 lanes, gemm_k_avx512.c; FP8: its one-row order,
  * dot_fp8_avx512.c; the stored layouts Q8_0_R16, Q4_0_R16: the plain
  * type's one-row order for every token, gemm_layout_avx512.c), but BF16's, which the tables choose differently. */
@@ -351,7 +352,7 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
     [GGML_TYPE_Q4_1] = q4_1_gemm_lanes_avx512,                                                           \
     [GGML_TYPE_Q5_0] = q5_0_gemm_lanes_avx512,                                                           \
     [GGML_TYPE_Q5_1] = q5_1_gemm_lanes_avx512,                                                           \
-    [GGML_TYPE_Q8_0] = q8_0_gemm_lanes_avx512,                                                           \
+    [GGML_TYPE_Q8_0] = q8_0_gemm_avx512,                                                                 \
     [GGML_TYPE_IQ4_NL] = iq4_nl_gemm_avx512,                                                             \
     [GGML_TYPE_Q2_K] = q2_K_gemm_avx512,                                                                 \
     [GGML_TYPE_Q4_K] = q4_K_gemm_avx512,                                                                 \

@@ -79,6 +79,7 @@ void q6_K_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, const void 
     void name##_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,   \
                             const float *Xf, float *Y, int64_t ldy, int nr, int nt);
 X86_GEMM(q4_0)
+X86_GEMM(q8_0) /* gemm_small_avx512.c: few tokens unpacked, else gemm_lanes */
 X86_GEMM(iq4_nl)
 X86_GEMM(q2_K)
 X86_GEMM(q3_K)

@@ -309,6 +309,24 @@ static int grab(matmul_ctx *c, long *lo, long *hi)
     return 1;
 }
 
+/* Rows per gemm call when the batch is one token tile (a prompt of up to
+ * GEMM_NT tokens): the fewest calls of at most GEMM_MR rows that come in
+ * a multiple of nth and of GEMM_ROW_STEP rows each, so that the threads
+ * get equal shares. Tiles of GEMM_MR rows would leave a short last one:
+ * SmolLM2's 576 rows as 128 x 4 + 64 on two threads is 320 rows against
+ * 256, its 192 as 128 + 64 twice the work on one thread. */
+#define GEMM_ROW_STEP 16 /* the gemms' panels: a multiple of every one's rows */
+/* work items of a layout matrix start at whole groups (layout_tile) */
+_Static_assert(TILE_M % LAYOUT_ROWS == 0 && GEMM_MR % LAYOUT_ROWS == 0 && GEMM_ROW_STEP % LAYOUT_ROWS == 0,
+              "layout groups");
+static int64_t gemm_rows_even(int64_t m, long nth)
+{
+    const int64_t per = GEMM_MR * (int64_t)nth;
+    const int64_t calls = (m + per - 1) / per * nth;
+    const int64_t rows = (m + calls - 1) / calls;
+    return (rows + GEMM_ROW_STEP - 1) / GEMM_ROW_STEP * GEMM_ROW_STEP;
+}
+
 static void dot_rows(void *arg, int ith, int nth)
 {
     matmul_ctx *c = arg;
@@ -411,6 +429,7 @@ static void matmul_run(const kernel_ops *ops, mote_pool *pool, const void *W, ui
     c.tile_n = c.gemm ? GEMM_NT : TILE_N;
     if ((double)m * (double)k * (double)n < INLINE_MACS) pool = NULL;
     c.nth = pool_size(pool);
+    if (c.gemm && n <= GEMM_NT) c.tile_m = gemm_rows_even(m, c.nth);
     c.quarters = !c.gemm && c.dot4 && c.n_batch == 0 && n < GEMM_MIN_N;
     if (c.quarters) {
         c.items = (long)((m + 3) / 4);

@@ -240,14 +240,17 @@ typedef struct forward_state {
     void *mm_scratch;   /* activations converted for matmul */
     mote_pool *pool;
     const fwd_observer *observer; /* NULL: none */
+    const int8_t *seq_alone; /* (n_seq) 1: the sequence comes in runs of one row (fwd_batch), and
+                              * its attention too is that of a row alone; NULL: none */
     /* Set for each call by arch_forward from its batch: */
     const int32_t *seq; /* (n) sequence of each row */
     const int32_t *pos; /* (n) position of each row in its sequence */
 } forward_state;
 
 /* One forward pass. Tokens come in runs, one per sequence (a sequence
- * appears in one run only), each at consecutive positions that continue
- * what the sequence has cached. Every run is multiplied with the kernels
+ * appears in one run only, except one set alone in seq_alone: a run per
+ * token), each at consecutive positions that continue what the sequence
+ * has cached. Every run is multiplied with the kernels
  * a batch of that run alone would use (a run of one token: the
  * single-token kernels; consecutive one-token runs share a pass over the
  * weights), so a sequence's results do not depend on the others. */

@@ -181,7 +181,9 @@ static void exact_worker(void *ctx, int ith, int nth)
         float *out = J->st->xb + (size_t)t * q_dim + (size_t)h * hd;
         /* A token in a run of two or more gets llama.cpp's batch order (its
          * probabilities are then a contiguous matrix and tinyBLAS sums). */
-        const int in_batch = (t > 0 && J->st->seq[t - 1] == seq) || (t + 1 < J->n && J->st->seq[t + 1] == seq);
+        const int alone = J->st->seq_alone && J->st->seq_alone[seq];
+        const int in_batch =
+            !alone && ((t > 0 && J->st->seq[t - 1] == seq) || (t + 1 < J->n && J->st->seq[t + 1] == seq));
         if (in_batch)
             ops->values_batch(out, att, v_rows, v_stride, n, hd);
         else

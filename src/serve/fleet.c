@@ -55,6 +55,7 @@ static sched_config model_sched_config(const serve_server *s, const serve_model 
         .kv_type = c->kv_type >= 0 ? c->kv_type : s->cfg.kv_type,
         .n_parallel = streams > 0 ? streams : 1,
         .queue_max = s->cfg.queue_max,
+        .lookup = s->cfg.lookup,
     };
 }
 

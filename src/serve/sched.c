@@ -66,6 +66,11 @@ typedef struct slot {
     mote_sampler *smp;
     int out_i;            /* batch index of this slot's output this step, or -1 */
     int feeding;          /* prompt tokens in this step's batch */
+    int verifying;        /* generating in this step: `last` and n_draft drafts are in its batch */
+    mote_token *draft;    /* (cfg.lookup) this step's drafts after `last` */
+    int n_draft;
+    int base;             /* the sequence's length before this step */
+    int cut;              /* after this step's sampling: the length to cut its sequence to, or -1 */
     unsigned long last_used; /* when its last job started (a count of starts) */
 } slot;
 
@@ -82,7 +87,9 @@ struct sched {
     sched_job *head, *tail;
     int n_queued, n_running, stopping, cancel_all;
     long long n_prompt_tokens, n_generated_tokens;
+    long long n_drafted, n_accepted; /* lookup's drafts, and those the sampler drew too */
     double busy_seconds;   /* time spent in forward passes */
+    mote_token *ctx;       /* (n_ctx + 1) lookup: a slot's tokens and `last` */
     slot *slots;
     sched_job **starting;  /* (n_parallel) jobs leaving the queue this round */
     mote_batch batch;
@@ -309,6 +316,7 @@ static void slot_start(sched *s, slot *sl, sched_job *j)
     sl->job = j;
     sl->n_gen = 0;
     sl->generating = 0;
+    mote_seq_set_alone(s->session, sl->seq, 0); /* the prompt in batches */
     sl->last_used = ++s->n_starts;
     const int prefix = mote_seq_common_prefix(s->session, sl->seq, j->prompt, j->n_prompt);
     int keep = prefix < j->n_prompt ? prefix : j->n_prompt - 1; /* one token gives the logits */
@@ -360,8 +368,10 @@ static void logprobs(const float *logits, int n_vocab, int top, sched_token *tk)
     for (int k = 0; k < tk->n_top; k++) tk->top_logprob[k] -= lse;
 }
 
-/* Sample the slot's next token from logits and hand its text over. */
-static void slot_token(sched *s, slot *sl, const float *logits)
+/* Sample the slot's next token from logits and hand its text over; pos:
+ * the sequence's length once the token before it is cached (without
+ * drafts after it). */
+static void slot_token(sched *s, slot *sl, const float *logits, int pos)
 {
     sched_job *j = sl->job;
     const mote_token t = mote_sampler_sample(sl->smp, logits);
@@ -406,7 +416,7 @@ static void slot_token(sched *s, slot *sl, const float *logits)
             j->text[j->len] = '\0';
             why = SCHED_FINISH_STOP;
         } else if ((j->max_tokens >= 0 && sl->n_gen >= j->max_tokens) ||
-                   mote_seq_pos(s->session, sl->seq) >= s->n_ctx) {
+                   pos >= s->n_ctx) {
             why = SCHED_FINISH_LENGTH;
         } else {
             j->ready = ready_len(j);
@@ -420,8 +430,46 @@ static void slot_token(sched *s, slot *sl, const float *logits)
     pthread_mutex_unlock(&s->lock);
     if (why == SCHED_RUNNING) {
         sl->last = t;
+        /* verification passes compute each of its tokens as one-token decoding does */
+        if (!sl->generating && s->cfg.lookup) mote_seq_set_alone(s->session, sl->seq, 1);
         sl->generating = 1;
     }
+}
+
+/* Lookup's drafts after the slot's `last`, at most room, none past the
+ * context or the job's max_tokens. */
+static int slot_drafts(sched *s, slot *sl, int room)
+{
+    if (!s->cfg.lookup) return 0;
+    int n = 0;
+    const mote_token *cached = mote_seq_tokens(s->session, sl->seq, &n);
+    int k = s->cfg.lookup < room ? s->cfg.lookup : room;
+    if (s->n_ctx - n - 1 < k) k = s->n_ctx - n - 1;
+    if (sl->job->max_tokens >= 0 && sl->job->max_tokens - sl->n_gen - 1 < k) k = sl->job->max_tokens - sl->n_gen - 1;
+    if (k <= 0) return 0;
+    if (n > 0) memcpy(s->ctx, cached, sizeof *cached * (size_t)n);
+    s->ctx[n] = sl->last;
+    return mote_lookup_draft(s->ctx, n + 1, 0, 0, k, sl->draft);
+}
+
+/* Draw the slot's tokens from its rows of the step (generate.c's rule):
+ * on while the token drawn is the next draft. The rows of the drafts not
+ * drawn are to leave the cache (sl->cut), once every slot has read its
+ * rows: a sequence operation ends the step's outputs. */
+static void slot_verify(sched *s, slot *sl)
+{
+    const int k = sl->n_draft, base = sl->base;
+    int i = 0;
+    for (;; i++) {
+        slot_token(s, sl, mote_session_logits(s->session, sl->out_i + i), base + 1 + i);
+        if (!sl->job || i == k || sl->last != sl->draft[i]) break;
+    }
+    const int accepted = i < k ? i : k;
+    sl->cut = i < k ? base + 1 + i : -1;
+    pthread_mutex_lock(&s->lock);
+    s->n_drafted += k;
+    s->n_accepted += accepted;
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* ------------------------------------------------------------------------
@@ -432,15 +480,23 @@ static void slot_token(sched *s, slot *sl, const float *logits)
 static void step(sched *s)
 {
     mote_batch_clear(&s->batch);
-    int budget = s->n_batch;
+    int budget = s->n_batch, extra = s->n_batch; /* extra: room for drafts, a token kept for each stream */
+    for (int i = 0; i < s->cfg.n_parallel; i++) extra -= s->slots[i].job && s->slots[i].generating;
     for (int i = 0; i < s->cfg.n_parallel; i++) {
         slot *sl = &s->slots[i];
         sl->out_i = -1;
         sl->feeding = 0;
+        sl->verifying = 0;
         if (!sl->job || !sl->generating) continue;
         sl->out_i = s->batch.n;
+        sl->verifying = 1;
+        sl->cut = -1;
+        sl->base = mote_seq_pos(s->session, sl->seq);
         mote_batch_add(&s->batch, sl->last, sl->seq, -1, 1);
-        budget--;
+        sl->n_draft = slot_drafts(s, sl, extra);
+        for (int d = 0; d < sl->n_draft; d++) mote_batch_add(&s->batch, sl->draft[d], sl->seq, -1, 1);
+        extra -= sl->n_draft;
+        budget -= 1 + sl->n_draft;
     }
     for (int i = 0; i < s->cfg.n_parallel && budget > 0; i++) {
         slot *sl = &s->slots[i];
@@ -477,7 +533,15 @@ static void step(sched *s)
             s->n_prompt_tokens += sl->feeding;
             pthread_mutex_unlock(&s->lock);
         }
-        if (sl->out_i >= 0) slot_token(s, sl, mote_session_logits(s->session, sl->out_i));
+        if (sl->verifying) slot_verify(s, sl);
+        else if (sl->out_i >= 0)
+            slot_token(s, sl, mote_session_logits(s->session, sl->out_i), mote_seq_pos(s->session, sl->seq));
+    }
+    for (int i = 0; i < s->cfg.n_parallel; i++) {
+        slot *sl = &s->slots[i];
+        if (!sl->verifying || sl->cut < 0 || st != MOTE_OK) continue;
+        if (mote_seq_truncate(s->session, sl->seq, sl->cut) != MOTE_OK && sl->job)
+            slot_end(s, sl, SCHED_FINISH_ERROR, mote_last_error());
     }
 }
 
@@ -584,7 +648,7 @@ static mote_session_params session_params(const sched_config *cfg)
     sp.n_threads = cfg->n_threads;
     sp.kv_type = cfg->kv_type;
     sp.n_seq_max = cfg->n_parallel;
-    sp.n_outputs_max = cfg->n_parallel; /* a step samples one token per slot */
+    sp.n_outputs_max = cfg->n_parallel * (1 + cfg->lookup); /* a step samples a token per slot, and its drafts' */
     sp.n_batch = cfg->n_batch > 0 ? cfg->n_batch : SCHED_N_BATCH_DEFAULT;
     if (sp.n_batch < cfg->n_parallel) sp.n_batch = cfg->n_parallel;
     return sp;
@@ -599,13 +663,17 @@ int sched_plan(const mote_model *model, const sched_config *cfg, mote_memory *me
     mem->heap += (uint64_t)cfg->n_parallel * (sizeof(slot) + sizeof(sched_job *)) +
                  (uint64_t)sp.n_batch * 4 * sizeof(int32_t) + (uint64_t)sp.n_batch +
                  (uint64_t)cfg->n_parallel * SAMPLER_BYTES_PER_TOKEN * (uint64_t)mote_vocab_size(model);
+    if (cfg->lookup) /* drafts per slot, and a context's tokens (n_ctx 0: at most 4096) */
+        mem->heap += ((uint64_t)cfg->n_parallel * (uint64_t)cfg->lookup + (sp.n_ctx > 0 ? sp.n_ctx : 4096) + 1) *
+                     sizeof(mote_token);
     return 0;
 }
 
 int sched_create(mote_model *model, const sched_config *cfg, sched **out, char *err, size_t errcap)
 {
     *out = NULL;
-    if (cfg->n_parallel < 1 || cfg->queue_max < 0) return snprintf(err, errcap, "bad scheduler settings"), -1;
+    if (cfg->n_parallel < 1 || cfg->queue_max < 0 || cfg->lookup < 0 || cfg->lookup > MOTE_DRAFT_MAX)
+        return snprintf(err, errcap, "bad scheduler settings"), -1;
     sched *s = calloc(1, sizeof *s);
     if (!s) return snprintf(err, errcap, "out of memory"), -1;
     s->model = model;
@@ -627,6 +695,15 @@ int sched_create(mote_model *model, const sched_config *cfg, sched **out, char *
     }
     s->n_ctx = mote_session_n_ctx(s->session);
     for (int i = 0; i < cfg->n_parallel; i++) s->slots[i].seq = i;
+    if (cfg->lookup) {
+        int ok = (s->ctx = malloc(sizeof *s->ctx * ((size_t)s->n_ctx + 1))) != NULL;
+        for (int i = 0; ok && i < cfg->n_parallel; i++)
+            ok = (s->slots[i].draft = malloc(sizeof *s->slots[i].draft * (size_t)cfg->lookup)) != NULL;
+        if (!ok) {
+            snprintf(err, errcap, "out of memory");
+            goto fail;
+        }
+    }
     if (pthread_create(&s->thread, NULL, run, s) != 0) {
         snprintf(err, errcap, "cannot start a thread");
         goto fail;
@@ -671,7 +748,9 @@ void sched_free(sched *s)
             pthread_mutex_unlock(&s->slots[i].job->lock);
             slot_free(s, &s->slots[i]);
         }
+    for (int i = 0; s->slots && i < s->cfg.n_parallel; i++) free(s->slots[i].draft);
     free(s->slots);
+    free(s->ctx);
     free(s->starting);
     mote_batch_free(&s->batch);
     mote_session_free(s->session);
@@ -761,6 +840,8 @@ void sched_get_stats(sched *s, sched_stats *st)
     st->running = s->n_running;
     st->n_prompt_tokens = s->n_prompt_tokens;
     st->n_generated_tokens = s->n_generated_tokens;
+    st->n_drafted = s->n_drafted;
+    st->n_accepted = s->n_accepted;
     st->busy_seconds = s->busy_seconds;
     st->n_parallel = s->cfg.n_parallel;
     mote_memory mem = {0};

@@ -46,6 +46,9 @@ typedef struct sched_config {
     int n_parallel;  /* slots (sequences generating at once) */
     int n_batch;     /* tokens per step; 0: 512 */
     int queue_max;   /* jobs waiting for a slot; more are refused */
+    int lookup;      /* speculative decoding: draft up to this many tokens per stream and step by
+                      * prompt lookup (mote_lookup_draft), verified in the step's pass; 0: off.
+                      * The text is the same as without. */
 } sched_config;
 
 typedef enum sched_finish {
@@ -140,6 +143,7 @@ typedef struct sched_stats {
     int queued;      /* jobs waiting for a slot */
     int running;     /* jobs in slots */
     long long n_prompt_tokens, n_generated_tokens;  /* since start */
+    long long n_drafted, n_accepted;   /* lookup: tokens drafted and accepted, since start */
     double busy_seconds;     /* in forward passes, since start */
     int n_parallel;          /* slots */
     unsigned long long kv_bytes; /* the session's KV cache */
