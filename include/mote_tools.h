@@ -429,6 +429,39 @@ MOTE_API mote_quantize_params mote_quantize_default_params(void);
  * MOTE_E_UNSUPPORTED for an architecture mote does not run. */
 MOTE_API mote_status mote_quantize(const mote_quantize_params *params, mote_quantize_stats *stats);
 
+/* ------------------------------------------------------------------------
+ * Stored kernel layouts
+ * ---------------------------------------------------------------------- */
+
+typedef struct mote_optimize_params {
+    const char *in_path;
+    const char *out_path;    /* may be in_path: the file is replaced when complete */
+    int plain;               /* 1: the reverse, every layout type back to its plain type */
+    /* Called after each piece of converted data (done, total: bytes of the
+     * converted tensors); may be NULL. Cancelling leaves no output file. */
+    mote_progress_fn progress;
+    void *progress_user;
+} mote_optimize_params;
+
+typedef struct mote_optimize_stats {
+    int n_tensors;   /* tensors written */
+    int n_converted; /* tensors whose type (layout) changed */
+    uint64_t bytes;  /* tensor data (the same in and out) */
+} mote_optimize_stats;
+
+MOTE_API mote_optimize_params mote_optimize_default_params(void);
+
+/* Copy in_path to out_path with every Q8_0 / Q4_0 weight matrix the model
+ * multiplies by in mote's stored kernel layout (Q8_0_R16 / Q4_0_R16: rows
+ * interleaved in groups of 16 as the AVX512-VNNI kernels read them; any CPU
+ * runs them, with results bit-identical to the plain file's). Embedding
+ * tables, matrices of fewer than 16 rows and rows over 32768 elements stay
+ * plain. Keys, tensor order and sizes are kept; each layout type used is
+ * recorded under "mote.type.<id>", so other GGUF readers refuse the file
+ * rather than misread it (plain = 1 undoes it). Written to a temporary file
+ * renamed over out_path when complete. stats may be NULL. */
+MOTE_API mote_status mote_optimize(const mote_optimize_params *params, mote_optimize_stats *stats);
+
 /* The file types mote_quantize writes, i from 0 ("Q4_0", ...), with a
  * line about each; NULL past the end. */
 MOTE_API const char *mote_quantize_type_name(int i);

@@ -1960,6 +1960,73 @@ static void test_quantize_cli(void **state)
     free(model);
 }
 
+/* mote optimize: --help, a file in kernel layouts that info names and run
+ * reads, --plain gives the input back byte for byte, quantize --optimize,
+ * and bad input refused with no output left. */
+static void test_optimize_cli(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    proc p = RUN("optimize", "--help");
+    expect_status(&p, 0);
+    expect_contains(p.out, "IN OUT");
+    expect_contains(p.out, "--plain");
+    expect_contains(p.out, "Q8_0_R16");
+    proc_free(&p);
+
+    char out[4096], back[4200];
+    const char *dir = getenv("TMPDIR");
+    snprintf(out, sizeof out, "%s/mote-cli-opt-%d.gguf", dir && *dir ? dir : "/tmp", (int)getpid());
+    snprintf(back, sizeof back, "%s.plain", out);
+    char *model = model_path("synth-llama-Q8_0.gguf");
+    p = RUN("optimize", model, out);
+    expect_status(&p, 0);
+    expect_contains(p.out, "in kernel layouts");
+    proc_free(&p);
+    p = RUN("info", out, "--tensors");
+    expect_status(&p, 0);
+    expect_contains(p.out, "Q8_0_R16");
+    expect_contains(p.out, "token_embd.weight"); /* listed, and kept plain */
+    proc_free(&p);
+    p = RUN("run", out, "-p", "Once upon a time", "-n", "4", "--temp", "0");
+    expect_status(&p, 0);
+    proc_free(&p);
+    p = RUN("optimize", out, back, "--plain");
+    expect_status(&p, 0);
+    proc_free(&p);
+    size_t n_a, n_b;
+    char *a = read_file(model, &n_a), *b = read_file(back, &n_b);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(n_a, n_b);
+    assert_memory_equal(a, b, n_a);
+    free(a);
+    free(b);
+    unlink(back);
+    unlink(out);
+
+    char *f32 = model_path("synth-llama-F32.gguf");
+    p = RUN("quantize", f32, out, "Q4_0", "--optimize");
+    expect_status(&p, 0);
+    expect_contains(p.out, "in kernel layouts");
+    proc_free(&p);
+    p = RUN("info", out, "--tensors");
+    expect_status(&p, 0);
+    expect_contains(p.out, "Q4_0_R16");
+    proc_free(&p);
+    unlink(out);
+    free(f32);
+
+    p = RUN("optimize", "/nonexistent/model.gguf", out);
+    expect_status(&p, 1);
+    expect_contains(p.err, "/nonexistent/model.gguf");
+    proc_free(&p);
+    assert_int_equal(access(out, F_OK), -1);
+    p = RUN("optimize", model);
+    expect_status(&p, 2);
+    proc_free(&p);
+    free(model);
+}
+
 static void test_synth_cli(void **state)
 {
     SKIP_WITHOUT_SHARED();
@@ -2259,6 +2326,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_share_cli),
         cmocka_unit_test(test_prune_cli),
         cmocka_unit_test(test_quantize_cli),
+        cmocka_unit_test(test_optimize_cli),
         cmocka_unit_test(test_embed_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

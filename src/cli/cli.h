@@ -40,6 +40,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_share(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_optimize(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_imatrix(int argc, char **argv);
 int cmd_serve(int argc, char **argv);

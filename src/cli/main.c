@@ -44,6 +44,7 @@ static const cli_verb verbs[] = {
     {"synth", "write a random-weight model shaped like a real one", cmd_synth},
     {"imatrix", "importance matrix of a model over a text, in llama.cpp's format", cmd_imatrix},
     {"quantize", "quantize a model as llama-quantize does (the same file, byte for byte)", cmd_quantize},
+    {"optimize", "store a model's weights in the layouts mote's fastest kernels read", cmd_optimize},
     {"share", "write a model whose layers share stored blocks of weights (smaller file)", cmd_share},
     {"prune", "remove the FFN neurons and layers that matter least over a text (smaller file)", cmd_prune},
     {"version", "print the version", cmd_version},

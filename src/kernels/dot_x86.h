@@ -120,5 +120,13 @@ X86_GEMM_LANES(q4_1)
 X86_GEMM_LANES(q5_1)
 #undef X86_GEMM_LANES
 
+/* The stored layouts (tensor/layout.h; gemm_layout_avx512.c): nr whole
+ * groups of 16 rows from W (w_stride: the plain row's bytes), any nt;
+ * every output the plain type's vec_dot, bit for bit. */
+void q8_0_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
+                          const float *Xf, float *Y, int64_t ldy, int nr, int nt);
+void q4_0_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
+                          const float *Xf, float *Y, int64_t ldy, int nr, int nt);
+
 #endif /* __x86_64__ */
 #endif

@@ -22,6 +22,7 @@
 #include "base/cpu.h"
 #include "kernels/dot_neon.h"
 #include "kernels/kernels_isa.h"
+#include "tensor/layout.h"
 #include "tensor/quant.h"
 
 /* ------------------------------------------------------------------------
@@ -30,7 +31,7 @@
 
 uint32_t vec_dot_type(uint32_t wtype)
 {
-    switch (wtype) {
+    switch (layout_plain(wtype)) {
     case GGML_TYPE_F32:
     case MOTE_TYPE_FP8: return GGML_TYPE_F32;
     case GGML_TYPE_F16: return GGML_TYPE_F16;
@@ -53,6 +54,7 @@ uint32_t vec_dot_type(uint32_t wtype)
 
 int kernels_supported(uint32_t wtype)
 {
+    if (layout_is(wtype)) return kernels_supported(layout_plain(wtype));
     uint32_t vt = vec_dot_type(wtype);
     const kernel_ops *ops = kernels_scalar();
     return vt != GGML_TYPE_COUNT && tensor_type_supported(wtype) && ops->vec_dot[wtype] &&
@@ -173,6 +175,7 @@ typedef struct matmul_ctx {
     vec_dot_fn dot_batch; /* the same for rows t < n_batch (see batch_dot) */
     int64_t n_batch;      /* rows that use dot_batch */
     gemm_fn gemm;         /* every output of the batch, if not NULL */
+    uint32_t layout;      /* W's layout type (tensor/layout.h), 0 if plain */
     int64_t tile_m;       /* rows per work item */
     int64_t tile_n;       /* tokens per work item */
     int quarters;         /* 1: one to three tokens by dot4, in quarters */
@@ -265,6 +268,30 @@ static void dot_quarters(const matmul_ctx *c, int64_t r0, int64_t r1)
             c->dot(c->k, &c->Y[t * c->m + r], c->W + (size_t)r * c->w_row, c->Xq + (size_t)t * c->x_row);
 }
 
+/* Rows r0..r1 (r0 a multiple of LAYOUT_ROWS) of a layout matrix for tokens
+ * t0..t1: the whole groups by the table's gemm for the layout type, or
+ * else row by row taken back to a plain row and multiplied by the plain
+ * vec_dot (correct, not fast); the tail rows are plain rows. Every output
+ * is the plain vec_dot's, which for Q8_0 and Q4_0 is also every batch
+ * result of the plain type, so the layout changes no bit. */
+static void layout_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0, int64_t t1)
+{
+    const int64_t m16 = c->m - c->m % LAYOUT_ROWS, g1 = r1 < m16 ? r1 : m16;
+    if (g1 > r0 && c->gemm) {
+        c->gemm(c->k, c->W + (size_t)r0 * c->w_row, c->w_row, c->Xq + (size_t)t0 * c->x_row, c->x_row,
+                c->X + t0 * c->k, c->Y + t0 * c->m + r0, c->m, (int)(g1 - r0), (int)(t1 - t0));
+    } else {
+        uint8_t row[LAYOUT_K_MAX / 32 * 34] __attribute__((aligned(64))); /* a plain Q8_0 / Q4_0 row */
+        for (int64_t r = r0; r < g1; r++) {
+            layout_row(c->layout, c->W, c->m, c->k, r, row);
+            for (int64_t t = t0; t < t1; t++) c->dot(c->k, &c->Y[t * c->m + r], row, c->Xq + (size_t)t * c->x_row);
+        }
+    }
+    for (int64_t r = g1 > r0 ? g1 : r0; r < r1; r++)
+        for (int64_t t = t0; t < t1; t++)
+            c->dot(c->k, &c->Y[t * c->m + r], c->W + (size_t)r * c->w_row, c->Xq + (size_t)t * c->x_row);
+}
+
 /* Takes the next run of work items (see matmul_ctx.next): a share of what
  * is left, 1 / (2 * threads) of it, but at least grab_min items. */
 static int grab(matmul_ctx *c, long *lo, long *hi)
@@ -289,6 +316,9 @@ static int grab(matmul_ctx *c, long *lo, long *hi)
  * SmolLM2's 576 rows as 128 x 4 + 64 on two threads is 320 rows against
  * 256, its 192 as 128 + 64 twice the work on one thread. */
 #define GEMM_ROW_STEP 16 /* the gemms' panels: a multiple of every one's rows */
+/* work items of a layout matrix start at whole groups (layout_tile) */
+_Static_assert(TILE_M % LAYOUT_ROWS == 0 && GEMM_MR % LAYOUT_ROWS == 0 && GEMM_ROW_STEP % LAYOUT_ROWS == 0,
+              "layout groups");
 static int64_t gemm_rows_even(int64_t m, long nth)
 {
     const int64_t per = GEMM_MR * (int64_t)nth;
@@ -315,7 +345,9 @@ static void dot_rows(void *arg, int ith, int nth)
             const int64_t r0 = it / ntt * c->tile_m, t0 = it % ntt * c->tile_n;
             const int64_t r1 = r0 + c->tile_m < c->m ? r0 + c->tile_m : c->m;
             const int64_t t1 = t0 + c->tile_n < c->n ? t0 + c->tile_n : c->n;
-            if (c->gemm)
+            if (c->layout)
+                layout_tile(c, r0, r1, t0, t1);
+            else if (c->gemm)
                 c->gemm(c->k, c->W + (size_t)r0 * c->w_row, c->w_row, c->Xq + (size_t)t0 * c->x_row, c->x_row,
                         c->X + t0 * c->k, c->Y + t0 * c->m + r0, c->m, (int)(r1 - r0), (int)(t1 - t0));
             else
@@ -369,8 +401,8 @@ size_t matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n)
 static void matmul_run(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t wtype, int64_t m,
                        int64_t k, const float *X, int64_t n, float *Y, void *scratch, int alone)
 {
-    const uint32_t vt = vec_dot_type(wtype);
-    if (vt == GGML_TYPE_COUNT || !ops->vec_dot[wtype] || m <= 0 || n <= 0) return;
+    const uint32_t vt = vec_dot_type(wtype), plain = layout_plain(wtype);
+    if (vt == GGML_TYPE_COUNT || !ops->vec_dot[plain] || m <= 0 || n <= 0) return;
     matmul_ctx c = {
         .W = W,
         .w_row = ggml_row_size(wtype, k),
@@ -380,12 +412,19 @@ static void matmul_run(const kernel_ops *ops, mote_pool *pool, const void *W, ui
         .X = X,
         .x_row = ggml_row_size(vt, k),
         .quantize = ops->quantize[vt],
-        .dot = ops->vec_dot[wtype],
+        .dot = ops->vec_dot[plain],
         .Y = Y,
     };
     c.dot_batch = batch_dot(ops, wtype, m, k, alone ? 1 : n, &c.n_batch);
     c.gemm = alone ? NULL : batch_gemm(ops, wtype, m, k, n);
     c.dot4 = ops->vec_dot4[wtype];
+    if (layout_is(wtype)) { /* every output the plain vec_dot's, see layout_tile */
+        c.layout = wtype;
+        c.gemm = ops->gemm[wtype];
+        c.dot_batch = c.dot;
+        c.n_batch = 0;
+        c.dot4 = NULL;
+    }
     c.tile_m = c.gemm ? GEMM_MR : TILE_M;
     c.tile_n = c.gemm ? GEMM_NT : TILE_N;
     if ((double)m * (double)k * (double)n < INLINE_MACS) pool = NULL;

@@ -84,6 +84,9 @@ typedef struct kernel_ops {
      * the types with a vec_dot_b2, in that slot's order (see batch_gemm).
      * NULL: the dot slots above. */
     gemm_fn gemm[MOTE_TYPE_COUNT];
+    /* (For the layout types of tensor/layout.h, gemm[type] is called for
+     * every n, matmul_alone too, on whole groups of rows, and gives the
+     * plain type's vec_dot bit for bit; NULL: rows taken back to plain.) */
     /* g = silu(g) * u over n elements, bit-identical to the scalar op
      * (ops.c). NULL: the scalar op. */
     void (*swiglu)(float *g, const float *u, int n);
