@@ -434,6 +434,44 @@ MOTE_API mote_status mote_quantize(const mote_quantize_params *params, mote_quan
 MOTE_API const char *mote_quantize_type_name(int i);
 MOTE_API const char *mote_quantize_type_about(int i);
 
+/* ------------------------------------------------------------------------
+ * This machine's limits (the yardsticks of kernel speed)
+ * ---------------------------------------------------------------------- */
+
+typedef struct mote_machine_params {
+    int n_threads;  /* threads of the "n" figures; 0: the CPUs this process may use */
+    int buffer_mib; /* read buffer, far larger than the caches (>= 16) */
+    int passes;     /* best of this many read passes (4x as many compute passes) */
+    int huge_pages; /* 1: read once more on transparent huge pages */
+} mote_machine_params;
+
+MOTE_API mote_machine_params mote_machine_default_params(void); /* all CPUs, 1 GiB, 5 passes, huge pages */
+
+typedef struct mote_machine {
+    char cpu[128];         /* the CPU's model name */
+    int n_threads;         /* threads of the [1] figures */
+    int buffer_mib;        /* read buffer */
+    const char *read_isa;  /* the instructions each figure was measured with ("avx512", ...) */
+    const char *fma_isa;
+    const char *dot_isa;   /* "avx512vnni", "avxvnni", "avx2", "scalar" */
+    const char *bf16_isa;  /* "avx512bf16", or "" where the CPU has no BF16 dot */
+    /* [0]: one thread, [1]: n_threads; bests over the passes */
+    double read_gbs[2];      /* streaming read, 4 KiB pages, 1e9 bytes/s */
+    double read_gbs_huge[2]; /* the same on transparent huge pages (0: not measured) */
+    double fma_gflops[2];    /* F32 FMA, 2 FLOP per lane */
+    double dot_gops[2];      /* u8 x s8 -> int32 dot, 2 ops per product */
+    double bf16_gflops[2];   /* BF16 dot into F32, 2 FLOP per product (0: none) */
+    int64_t cache_l1d, cache_l2, cache_l3; /* bytes per cache of CPU 0 (0: unknown) */
+    double sink;           /* derived from every result, so none is optimised away */
+} mote_machine;
+
+/* Measure read bandwidth and the F32 FMA, int8 dot and BF16 dot peaks (each
+ * with the widest instructions this CPU has), and read the cache sizes.
+ * Takes a few seconds (most of it filling and reading the buffer).
+ * MOTE_E_INVALID for NULL arguments or bad parameters, MOTE_E_NOMEM when
+ * the buffer cannot be mapped or threads cannot start. */
+MOTE_API mote_status mote_machine_measure(const mote_machine_params *params, mote_machine *out);
+
 #ifdef __cplusplus
 }
 #endif
