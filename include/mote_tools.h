@@ -472,6 +472,59 @@ typedef struct mote_machine {
  * the buffer cannot be mapped or threads cannot start. */
 MOTE_API mote_status mote_machine_measure(const mote_machine_params *params, mote_machine *out);
 
+/* ------------------------------------------------------------------------
+ * Tuning: matmul's choices timed on this machine (mote.h: mote_tune_load)
+ * ---------------------------------------------------------------------- */
+
+/* One shape class as timed. */
+typedef struct mote_tune_class {
+    char type[16];     /* weight type name */
+    int64_t m, k, n;   /* the shape timed: m x k weights, n tokens */
+    int count;         /* matrices of that shape in the model */
+    int mk_class;      /* the m * k bucket (0: below 2^18, then powers of 4) */
+    int n_class;       /* the token bucket (0: 1, 1: 2..15, 2: 16..127, 3: 128+) */
+    char path[12];     /* how matmul computes it: "quarters", "tiles" or "gemm" */
+    double default_s;  /* median seconds per product with the defaults */
+    double tuned_s;    /* the same with the choice kept (= default_s if none) */
+    char choice[96];   /* what differs from the defaults, or "default" */
+    int changed;       /* 1 if the profile sets this class */
+} mote_tune_class;
+
+typedef struct mote_tune_params {
+    const char *model_path;        /* the GGUF whose matrices are timed */
+    int n_threads;                 /* 0: the whole pool (every CPU or MOTE_THREADS) */
+    int quick;                     /* 1: fewer candidates and samples, n = 1 and 128 only */
+    int save;                      /* 1: write this machine's profile (mote_tune_load's file) */
+    const mote_machine *machine;   /* stored in the profile for reference; may be NULL */
+    /* Called after each class (done of total; cls is that class); nonzero
+     * cancels. May be NULL. */
+    int (*progress)(void *user, int done, int total, const mote_tune_class *cls);
+    void *progress_user;
+} mote_tune_params;
+
+MOTE_API mote_tune_params mote_tune_default_params(void); /* all threads, full search, save */
+
+typedef struct mote_tune_result {
+    mote_tune_class *classes; /* n_classes, in the order timed */
+    int n_classes;
+    int saved;                /* 1 if the profile was written */
+    char profile_path[1024];  /* where (when saved) */
+} mote_tune_result;
+
+/* Time matmul's result-neutral choices (the tile of its dot path, how many
+ * work items a thread takes, the run length of generation's quarters, the
+ * weight prefetch distance, the threads a product gets) on the matrices of
+ * a model, per weight type x m*k bucket and n = 1, 16, 128 tokens, keep
+ * the fastest where it is faster than the defaults by repeated alternating
+ * timings, and (save) write them as this machine's profile, replacing any
+ * before. Results of every product stay bit-identical. A 1B model takes a
+ * minute or two (quick: less). Free *r with mote_tune_result_free.
+ * MOTE_E_INVALID for NULL arguments, MOTE_E_IO/MOTE_E_FORMAT for the
+ * model, MOTE_E_UNSUPPORTED if it has no matrices mote multiplies,
+ * MOTE_E_CANCELLED from progress. */
+MOTE_API mote_status mote_tune(const mote_tune_params *params, mote_tune_result *r);
+MOTE_API void mote_tune_result_free(mote_tune_result *r);
+
 #ifdef __cplusplus
 }
 #endif
