@@ -38,6 +38,7 @@ typedef struct bench_opts {
     int depth;          /* -d */
     const char *format; /* -o: "md" or "json" */
     int kv_ctx;         /* -c: context for the KV cache size reported; 0: 4096 */
+    mote_tune_state tune; /* the tuning profile used */
 } bench_opts;
 
 /* What was measured. */
@@ -267,6 +268,9 @@ static void print_md(const bench_opts *o, const mote_model *m, const bench_resul
     printf("\nload %.1f ms, time to first token %.1f ms (%d-token prompt), peak RSS %s\n",
            r->load_s * 1e3, r->ttft_s * 1e3, TTFT_PROMPT, rss);
     printf("KV cache (F16) at %d positions: %s\n", r->kv_ctx, kv);
+    char tune[1200];
+    cli_tune_describe(&o->tune, tune, sizeof tune);
+    printf("tuning: %s\n", tune);
     printf("%d run%s after a warm-up", o->reps, o->reps == 1 ? "" : "s");
     if (o->n_prompt > 0) printf("; pp: one batch of random ids");
     if (o->n_gen > 0) printf("; tg: one token per eval, next = greedy argmax (not timed)");
@@ -328,6 +332,11 @@ static void print_json(const bench_opts *o, const mote_model *m, const bench_res
            r->ttft_s, TTFT_PROMPT);
     printf("  \"peak_rss_bytes\": %llu,\n", (unsigned long long)r->peak_rss);
     printf("  \"kv_ctx\": %d,\n  \"kv_bytes\": %llu,\n", r->kv_ctx, (unsigned long long)r->kv_bytes);
+    printf("  \"tuning\": {\"used\": %s, \"disabled\": %s, \"classes\": %d, \"profile\": ", o->tune.used ? "true" : "false",
+           o->tune.disabled ? "true" : "false", o->tune.n_entries);
+    if (o->tune.used) json_str(o->tune.path);
+    else printf("null");
+    printf("},\n");
     printf("  \"tg_next_token\": \"greedy argmax, not timed\"\n}\n");
 }
 
@@ -363,7 +372,8 @@ int cmd_bench(int argc, char **argv)
                  "batch) and generation (tg: N tokens one at a time, each the greedy argmax of the\n"
                  "last logits, argmax not timed), both on top of -d cached tokens, in tokens/s\n"
                  "(median, min and max over -r runs after a warm-up run); load time, time to\n"
-                 "first token (load + a 16-token prompt + the first token) and peak RSS.",
+                 "first token (load + a 16-token prompt + the first token) and peak RSS;\n"
+                 "whether this machine's tuning profile (mote tune) was used.",
         .notes = "Progress goes to stderr (on a terminal, also while a long -d fills the\n"
                  "cache); the report to stdout. Ctrl-C stops the measurement (status 130).",
         .opts = opts,
@@ -382,6 +392,7 @@ int cmd_bench(int argc, char **argv)
         return args_usage_error(&spec, "-o takes md or json, not '%s'", o.format);
     if (o.n_prompt == 0 && o.n_gen == 0) return args_usage_error(&spec, "-p and -n are both 0");
     cli_catch_interrupt(); /* Ctrl-C cancels the evaluation under way */
+    cli_tune_load(&o.tune); /* before the load is timed: model open then finds it loaded */
 
     bench_result r = {0};
     r.pp_tps = calloc((size_t)o.reps, sizeof *r.pp_tps);
