@@ -37,10 +37,12 @@ static const uint32_t weight_types[] = {
 
 /* Choices unlike the defaults in every field, odd values included. */
 static const kernel_tuning choices[] = {
-    {.tile_m = 1, .tile_n = 1, .grab_min = 1, .quarters_min = 4, .pf_ahead = 0, .threads = 1},
-    {.tile_m = 3, .tile_n = 5, .grab_min = 3, .quarters_min = 8, .pf_ahead = 64, .threads = 2},
-    {.tile_m = 64, .tile_n = 128, .grab_min = 7, .quarters_min = 1024, .pf_ahead = 16384, .threads = 0},
-    {.tile_m = 5, .tile_n = 7, .grab_min = 4096, .quarters_min = 12, .pf_ahead = 1 << 20, .threads = 3},
+    {.tile_m = 1, .tile_n = 1, .grab_min = 1, .quarters_min = 4, .pf_ahead = 0, .threads = 1, .gemm_m = 4, .gemm_n = 4},
+    {.tile_m = 3, .tile_n = 5, .grab_min = 3, .quarters_min = 8, .pf_ahead = 64, .threads = 2, .gemm_m = 12, .gemm_n = 8},
+    {.tile_m = 64, .tile_n = 128, .grab_min = 7, .quarters_min = 1024, .pf_ahead = 16384, .threads = 0,
+     .gemm_m = GEMM_MR, .gemm_n = GEMM_NT},
+    {.tile_m = 5, .tile_n = 7, .grab_min = 4096, .quarters_min = 12, .pf_ahead = 1 << 20, .threads = 3, .gemm_m = 36,
+     .gemm_n = 20},
 };
 #define N_CHOICES (sizeof choices / sizeof choices[0])
 
@@ -153,6 +155,12 @@ static void test_classes_and_bounds(void **state)
     bad = d;
     bad.pf_ahead = -1;
     assert_false(tuning_valid(&bad));
+    bad = d;
+    bad.gemm_m = GEMM_MR + 4; /* more than a gemm call takes */
+    assert_false(tuning_valid(&bad));
+    bad = d;
+    bad.gemm_n = 6; /* not a multiple of 4 */
+    assert_false(tuning_valid(&bad));
     assert_int_equal(tuning_set(GGML_TYPE_Q8_0, 0, 0, &bad), -1);
     assert_int_equal(tuning_set(MOTE_TYPE_COUNT, 0, 0, &d), -1);
     assert_int_equal(tuning_set(GGML_TYPE_Q8_0, TUNING_MK_CLASSES, 0, &d), -1);
@@ -164,9 +172,9 @@ static void test_classes_and_bounds(void **state)
  * ---------------------------------------------------------------------- */
 
 static const tune_entry sample_entries[] = {
-    {GGML_TYPE_Q8_0, 3, 0, {16, 32, 1, 256, 4096, 1}},
-    {GGML_TYPE_Q4_K, 4, 3, {32, 64, 2, 64, 0, 0}},
-    {MOTE_TYPE_FP8, 0, 1, {4, 8, 4, 16, 16384, 2}},
+    {GGML_TYPE_Q8_0, 3, 0, {16, 32, 1, 256, 4096, 1, 64, 128}},
+    {GGML_TYPE_Q4_K, 4, 3, {32, 64, 2, 64, 0, 0, 32, 64}},
+    {MOTE_TYPE_FP8, 0, 1, {4, 8, 4, 16, 16384, 2, 128, 8}},
 };
 #define N_SAMPLE (sizeof sample_entries / sizeof sample_entries[0])
 
@@ -275,6 +283,10 @@ static void test_profile_refused(void **state)
         mote_status expect;
     } cases[] = {
         {"\"kernels\":[]}", MOTE_OK},
+        {"\"kernels\":[{\"type\":\"Q8_0\",\"mk\":0,\"n\":0,\"tile_m\":16,\"tile_n\":32,\"grab_min\":1,"
+         "\"quarters_min\":64,\"pf_ahead\":4096,\"threads\":0,\"gemm_m\":64,\"gemm_n\":64}]}", MOTE_OK},
+        {"\"kernels\":[{\"type\":\"Q8_0\",\"mk\":0,\"n\":0,\"tile_m\":16,\"tile_n\":32,\"grab_min\":1,"
+         "\"quarters_min\":64,\"pf_ahead\":4096,\"threads\":0,\"gemm_m\":64}]}", MOTE_E_FORMAT},
         {"\"kernels\":[],\"layouts\":{\"later\":1}}", MOTE_OK}, /* unknown members are skipped */
         {"\"kernels\":{}}", MOTE_E_FORMAT},
         {"\"kernels\":[1]}", MOTE_E_FORMAT},

@@ -96,14 +96,6 @@ static mote_status make_dirs(const char *path)
  * Writing
  * ---------------------------------------------------------------------- */
 
-static const char *const knob_names[6] = {"tile_m", "tile_n", "grab_min", "quarters_min", "pf_ahead", "threads"};
-
-static int32_t *knob(kernel_tuning *t, int i)
-{
-    int32_t *f[6] = {&t->tile_m, &t->tile_n, &t->grab_min, &t->quarters_min, &t->pf_ahead, &t->threads};
-    return f[i];
-}
-
 static cJSON *machine_json(const mote_machine *m)
 {
     cJSON *o = cJSON_CreateObject();
@@ -149,7 +141,7 @@ static char *profile_text(const tune_key *k, int threads, const mote_machine *ma
         cJSON_AddNumberToObject(o, "mk", e[i].mk_class);
         cJSON_AddNumberToObject(o, "n", e[i].n_class);
         kernel_tuning t = e[i].t;
-        for (int j = 0; j < 6; j++) cJSON_AddNumberToObject(o, knob_names[j], *knob(&t, j));
+        for (int j = 0; j < TUNING_FIELDS; j++) cJSON_AddNumberToObject(o, tuning_field_name(j), *tuning_field(&t, j));
     }
     cJSON_AddItemToObject(root, "kernels", list);
     list = NULL;
@@ -227,12 +219,12 @@ static mote_status read_entry(const char *path, const cJSON *o, int i, tune_entr
     if (e->wtype == MOTE_TYPE_COUNT) return mote_fail(MOTE_E_FORMAT, "%s: kernels[%d]: unknown type %s", path, i, type);
     e->mk_class = (int)mk;
     e->n_class = (int)nc;
-    for (int j = 0; j < 6; j++) {
+    for (int j = 0; j < TUNING_FIELDS; j++) {
         long v;
-        if (!get_int(o, knob_names[j], 0, TUNING_QUARTERS_MAX > TUNING_PF_MAX ? TUNING_QUARTERS_MAX : TUNING_PF_MAX, &v))
-            return mote_fail(MOTE_E_FORMAT, "%s: kernels[%d]: %s missing or not a small whole number", path, i,
-                             knob_names[j]);
-        *knob(&e->t, j) = (int32_t)v;
+        if (!get_int(o, tuning_field_name(j), 0, INT32_MAX, &v))
+            return mote_fail(MOTE_E_FORMAT, "%s: kernels[%d]: %s missing or not a whole number", path, i,
+                             tuning_field_name(j));
+        *tuning_field(&e->t, j) = (int32_t)v;
     }
     if (!tuning_valid(&e->t)) return mote_fail(MOTE_E_FORMAT, "%s: kernels[%d]: a value out of bounds", path, i);
     return MOTE_OK;

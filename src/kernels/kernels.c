@@ -145,10 +145,11 @@ const kernel_ops *kernels_get(void)
  * together. Within a tile each weight row is reused for TILE_N tokens
  * while it is in L1, and the tile's converted activation rows stay in L2
  * across its rows. Which function computes an output depends only on its
- * token index (see batch_dot), never on the split. The tile (16 x 32 by
- * default), the fewest items per run (1; in quarters 64 rows, 16 per
- * stream) and the prefetch distance below are a kernel_tuning
- * (tuning.h), which `mote tune` may set per weight type and shape. */
+ * token index (see batch_dot), never on the split. The tiles (16 x 32 by
+ * default; gemm GEMM_MR x GEMM_NT), the fewest items per run (1; in
+ * quarters 64 rows, 16 per stream), the prefetch distance below and the
+ * threads a product gets are a kernel_tuning (tuning.h), which `mote
+ * tune` may set per weight type and shape. */
 /* Below this many multiply-adds (m * k * n) a matmul runs on the calling
  * thread alone. A worker's part of it costs about a microsecond to hand
  * over (measured on 2 cores with a pool whose every worker ran its part:
@@ -376,8 +377,8 @@ static void matmul_run(const kernel_ops *ops, mote_pool *pool, const struct kern
     c.gemm = alone ? NULL : batch_gemm(ops, wtype, m, k, n);
     c.dot4 = ops->vec_dot4[wtype];
     if (!tu) tu = tuning_for(wtype, m, k, n);
-    c.tile_m = c.gemm ? GEMM_MR : tu->tile_m;
-    c.tile_n = c.gemm ? GEMM_NT : tu->tile_n;
+    c.tile_m = c.gemm ? tu->gemm_m : tu->tile_m;
+    c.tile_n = c.gemm ? tu->gemm_n : tu->tile_n;
     c.pf_ahead = (size_t)tu->pf_ahead;
     if ((double)m * (double)k * (double)n < INLINE_MACS || tu->threads == 1) pool = NULL;
     c.nth = pool_size(pool);

@@ -4,6 +4,7 @@
 #include "kernels/tuning.h"
 
 #include "gguf/ggml_type.h"
+#include "kernels/kernels.h"
 #include "mote.h"
 
 /* Defaults: kernels.c's measured choices (see the comments there). */
@@ -25,6 +26,8 @@ static const kernel_tuning default_tuning = {
     .quarters_min = QUARTERS_MIN_DEFAULT,
     .pf_ahead = PF_AHEAD_DEFAULT,
     .threads = 0,
+    .gemm_m = GEMM_MR,
+    .gemm_n = GEMM_NT,
 };
 
 kernel_tuning tuning_default(void)
@@ -62,13 +65,30 @@ int tuning_valid(const kernel_tuning *t)
     return t && t->tile_m >= 1 && t->tile_m <= TUNING_TILE_MAX && t->tile_n >= 1 && t->tile_n <= TUNING_TILE_MAX &&
            t->grab_min >= 1 && t->grab_min <= TUNING_GRAB_MAX && t->quarters_min >= 4 &&
            t->quarters_min <= TUNING_QUARTERS_MAX && t->quarters_min % 4 == 0 && t->pf_ahead >= 0 &&
-           t->pf_ahead <= TUNING_PF_MAX && t->threads >= 0 && t->threads <= MOTE_N_THREADS_MAX;
+           t->pf_ahead <= TUNING_PF_MAX && t->threads >= 0 && t->threads <= MOTE_N_THREADS_MAX && t->gemm_m >= 4 &&
+           t->gemm_m <= GEMM_MR && t->gemm_m % 4 == 0 && t->gemm_n >= 4 && t->gemm_n <= GEMM_NT && t->gemm_n % 4 == 0;
+}
+
+int32_t *tuning_field(kernel_tuning *t, int i)
+{
+    int32_t *f[TUNING_FIELDS] = {&t->tile_m,  &t->tile_n,  &t->grab_min, &t->quarters_min,
+                                 &t->pf_ahead, &t->threads, &t->gemm_m,   &t->gemm_n};
+    return f[i];
+}
+
+const char *tuning_field_name(int i)
+{
+    static const char *const names[TUNING_FIELDS] = {"tile_m",   "tile_n",  "grab_min", "quarters_min",
+                                                     "pf_ahead", "threads", "gemm_m",   "gemm_n"};
+    return i >= 0 && i < TUNING_FIELDS ? names[i] : NULL;
 }
 
 int tuning_equal(const kernel_tuning *a, const kernel_tuning *b)
 {
-    return a->tile_m == b->tile_m && a->tile_n == b->tile_n && a->grab_min == b->grab_min &&
-           a->quarters_min == b->quarters_min && a->pf_ahead == b->pf_ahead && a->threads == b->threads;
+    kernel_tuning x = *a, y = *b;
+    for (int i = 0; i < TUNING_FIELDS; i++)
+        if (*tuning_field(&x, i) != *tuning_field(&y, i)) return 0;
+    return 1;
 }
 
 const kernel_tuning *tuning_for(uint32_t wtype, int64_t m, int64_t k, int64_t n)

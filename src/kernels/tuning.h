@@ -3,8 +3,9 @@
  *
  * matmul (kernels.c) computes every output with the same function on the
  * same data whatever the split of the work (see there), so how the work is
- * cut and handed out is free to choose per machine: the tile of the dot
- * path, how many work items a thread takes at a time, how far ahead the
+ * cut and handed out is free to choose per machine: the tiles of the dot
+ * and gemm paths (a gemm's tile in multiples of 4 rows and tokens, which
+ * keeps the groups of 4 tokens some types round by aligned), how many work items a thread takes at a time, how far ahead the
  * weights are prefetched, and how many threads a small product is worth.
  * Those choices are a kernel_tuning, looked up per weight type and shape
  * class (the product's m * k, and its token count n, in buckets). The
@@ -28,7 +29,10 @@ typedef struct kernel_tuning {
     int32_t quarters_min; /* one to three tokens read in quarters: fewest rows per run (a multiple of 4) */
     int32_t pf_ahead;     /* dot path: bytes of weights prefetched ahead of the rows computed (0: none) */
     int32_t threads;      /* most threads that work on one product (0: every thread of the pool) */
+    int32_t gemm_m;       /* gemm path: weight rows per work item (a multiple of 4, <= GEMM_MR) */
+    int32_t gemm_n;       /* gemm path: tokens per work item (a multiple of 4, <= GEMM_NT) */
 } kernel_tuning;
+#define TUNING_FIELDS 8   /* int32_t fields above, in this order (profiles name them) */
 
 /* Bounds a profile's values are held to (tuning_valid). */
 #define TUNING_TILE_MAX 1024
@@ -51,6 +55,10 @@ kernel_tuning tuning_default(void);
 /* 1 if every field is within its bounds above. */
 int tuning_valid(const kernel_tuning *t);
 int tuning_equal(const kernel_tuning *a, const kernel_tuning *b);
+/* Field i < TUNING_FIELDS of t, and its name ("tile_m", ... as profiles
+ * write them). */
+int32_t *tuning_field(kernel_tuning *t, int i);
+const char *tuning_field_name(int i);
 
 /* The process-wide choice for a product (the default unless set). */
 const kernel_tuning *tuning_for(uint32_t wtype, int64_t m, int64_t k, int64_t n);

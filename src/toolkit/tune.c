@@ -116,16 +116,11 @@ static void compare(tune_ctx *c, const tune_class *cl, const kernel_tuning *a, c
 /* The values tried for each field, by path (0-terminated; threads is
  * filled in from the pool size). */
 typedef struct knob_values {
-    int field;      /* 0 tile_m, 1 tile_n, 2 grab_min, 3 quarters_min, 4 pf_ahead, 5 threads */
+    int field;      /* tuning_field's index: 0 tile_m, 1 tile_n, 2 grab_min, 3 quarters_min, 4 pf_ahead,
+                     * 5 threads, 6 gemm_m, 7 gemm_n */
     int n;          /* values in v (threads: 0, filled in) */
     int32_t v[8];
 } knob_values;
-
-static int32_t *field_of(kernel_tuning *t, int f)
-{
-    int32_t *p[6] = {&t->tile_m, &t->tile_n, &t->grab_min, &t->quarters_min, &t->pf_ahead, &t->threads};
-    return p[f];
-}
 
 static int knobs_for(matmul_path path, int64_t n, int quick, knob_values *out)
 {
@@ -138,6 +133,8 @@ static int knobs_for(matmul_path path, int64_t n, int quick, knob_values *out)
         out[k++] = quick ? (knob_values){4, 2, {0, 16384}} : (knob_values){4, 5, {0, 1024, 2048, 8192, 16384}};
         out[k++] = (knob_values){2, 2, {2, 4}};
     } else {
+        out[k++] = quick ? (knob_values){6, 2, {32, 64}} : (knob_values){6, 3, {32, 64, 96}};
+        if (n > 16) out[k++] = quick ? (knob_values){7, 1, {64}} : (knob_values){7, 3, {32, 64, 96}};
         out[k++] = (knob_values){2, 2, {2, 4}};
     }
     out[k++] = (knob_values){5, 0, {0}}; /* threads: 1 .. nth - 1 */
@@ -160,7 +157,7 @@ static void search(tune_ctx *c, const tune_class *cl, int quick, kernel_tuning *
             for (int j = 0; j < kv[i].n; j++) vals[nv++] = kv[i].v[j];
         for (int j = 0; j < nv; j++) {
             kernel_tuning cand = *best;
-            *field_of(&cand, kv[i].field) = vals[j];
+            *tuning_field(&cand, kv[i].field) = vals[j];
             if (tuning_equal(&cand, best)) continue;
             double mb, mc;
             compare(c, cl, best, &cand, reps, &mb, &mc);
@@ -177,11 +174,11 @@ static void describe(const kernel_tuning *t, const kernel_tuning *d, char *buf, 
     }
     size_t used = 0;
     buf[0] = '\0';
-    static const char *const names[6] = {"tile_m", "tile_n", "grab", "quarters", "prefetch", "threads"};
     kernel_tuning a = *t, b = *d;
-    for (int f = 0; f < 6 && used + 1 < cap; f++)
-        if (*field_of(&a, f) != *field_of(&b, f)) {
-            const int w = snprintf(buf + used, cap - used, "%s%s %d", used ? ", " : "", names[f], *field_of(&a, f));
+    for (int f = 0; f < TUNING_FIELDS && used + 1 < cap; f++)
+        if (*tuning_field(&a, f) != *tuning_field(&b, f)) {
+            const int w = snprintf(buf + used, cap - used, "%s%s %d", used ? ", " : "", tuning_field_name(f),
+                                   *tuning_field(&a, f));
             used = w < 0 || (size_t)w >= cap - used ? cap - 1 : used + (size_t)w;
         }
 }
