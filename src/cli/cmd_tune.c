@@ -5,6 +5,7 @@
  * Progress goes to stderr, one line per class; the table to stdout.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -19,6 +20,13 @@ static int on_class(void *user, int done, int total, const mote_tune_class *c)
             total, c->type, (long long)c->m, (long long)c->k, (long long)c->n, c->path, c->default_s * 1e3,
             c->tuned_s * 1e3, c->choice);
     return cli_interrupted();
+}
+
+/* The 1-minute load average, or -1. */
+static double load_average(void)
+{
+    double l;
+    return getloadavg(&l, 1) == 1 ? l : -1;
 }
 
 static void print_machine(const mote_machine *m)
@@ -90,6 +98,13 @@ int cmd_tune(int argc, char **argv)
         p.machine = &m;
     }
 
+    const double load0 = load_average();
+    const int cpus = cli_cpu_count();
+    if (load0 > 0.5 * cpus)
+        fprintf(stderr,
+                "mote tune: warning: the machine is busy (load average %.1f on %d CPUs); the timings, and so the\n"
+                "profile, reflect that (fewer threads win when others hold the cores): tune again when it is quiet\n",
+                load0, cpus);
     cli_catch_interrupt();
     p.progress = on_class;
     mote_tune_result r;
@@ -110,7 +125,8 @@ int cmd_tune(int argc, char **argv)
                c->tuned_s > 0 ? c->default_s / c->tuned_s : 1.0, c->choice);
         changed += c->changed;
     }
-    printf("\n%d of %d classes tuned in %.1f s", changed, r.n_classes, secs);
+    printf("\n%d of %d classes tuned in %.1f s (load average %.1f at the start, %.1f at the end)", changed,
+           r.n_classes, secs, load0, load_average());
     if (r.saved) printf("; profile %s\n", r.profile_path);
     else printf("; no profile written (--no-save)\n");
     mote_tune_result_free(&r);

@@ -314,8 +314,8 @@ mote_status mote_tune(const mote_tune_params *p, mote_tune_result *r)
             search(&c, &cl, p->quick, &best);
             double md, mt;
             compare(&c, &cl, &dflt, &best, p->quick ? 5 : FINAL_REPS, &md, &mt);
-            if (!tuning_equal(&best, &dflt) && !(mt < md)) {
-                best = dflt; /* not confirmed */
+            if (tuning_equal(&best, &dflt) || !(mt < md)) {
+                best = dflt; /* none found, or not confirmed: one figure for the default */
                 mt = md;
             }
             mote_tune_class *o = &r->classes[r->n_classes++];
