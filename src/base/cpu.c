@@ -160,7 +160,7 @@ void cpu_model_name(char *buf, size_t cap)
 #if defined(__x86_64__) || defined(__i386__)
     /* The brand string: CPUID leaves 0x80000002..4, 16 bytes each. */
     unsigned int r[12];
-    if (__get_cpuid_max(0x80000000u, NULL) >= 0x80000004u) {
+    if ((unsigned int)__get_cpuid_max(0x80000000u, NULL) >= 0x80000004u) {
         for (unsigned int i = 0; i < 3; i++) __get_cpuid(0x80000002u + i, &r[4 * i], &r[4 * i + 1], &r[4 * i + 2], &r[4 * i + 3]);
         char brand[49];
         memcpy(brand, r, 48);
