@@ -511,17 +511,18 @@ typedef struct mote_tune_result {
     char profile_path[1024];  /* where (when saved) */
 } mote_tune_result;
 
-/* Time matmul's result-neutral choices (the tile of its dot path, how many
- * work items a thread takes, the run length of generation's quarters, the
- * weight prefetch distance, the threads a product gets) on the matrices of
- * a model, per weight type x m*k bucket and n = 1, 16, 128 tokens, keep
- * the fastest where it is faster than the defaults by repeated alternating
- * timings, and (save) write them as this machine's profile, replacing any
- * before. Results of every product stay bit-identical. A 1B model takes a
- * minute or two (quick: less). Free *r with mote_tune_result_free.
- * MOTE_E_INVALID for NULL arguments, MOTE_E_IO/MOTE_E_FORMAT for the
- * model, MOTE_E_UNSUPPORTED if it has no matrices mote multiplies,
- * MOTE_E_CANCELLED from progress. */
+/* Time matmul's result-neutral choices (the tiles of its dot and gemm
+ * paths, how many work items a thread takes, the run length of
+ * generation's quarters, the weight prefetch distance, the threads a
+ * product gets) on the matrices of a model, per weight type x m*k bucket
+ * and n = 1, 16, 128 tokens; keep the fastest where repeated alternating
+ * timings find it faster than the defaults, and (save) write them as this
+ * machine's profile (classes of other models tuned before are kept, those
+ * timed now replaced). Results of every product stay bit-identical. A 1B
+ * model takes under a minute at 2 threads (quick: less). Free *r with
+ * mote_tune_result_free. MOTE_E_INVALID for NULL arguments,
+ * MOTE_E_IO/MOTE_E_FORMAT for the model, MOTE_E_UNSUPPORTED if it has no
+ * matrices mote multiplies, MOTE_E_CANCELLED from progress. */
 MOTE_API mote_status mote_tune(const mote_tune_params *params, mote_tune_result *r);
 MOTE_API void mote_tune_result_free(mote_tune_result *r);
 

@@ -8,7 +8,9 @@
  *   - a profile written and read back is the same; the file is 0600;
  *   - corrupt, truncated, out-of-bounds, other-version and other-machine
  *     profiles are refused with a status and change nothing;
- *   - MOTE_TUNE=off leaves the defaults whatever the profile says.
+ *   - MOTE_TUNE=off leaves the defaults whatever the profile says;
+ *   - with ../shared, mote_tune on a model writes its classes and keeps
+ *     another model's.
  */
 #include <math.h>
 #include <stdio.h>
@@ -371,6 +373,52 @@ static void test_profile_path(void **state)
     tuning_reset();
 }
 
+/* mote_tune on a model: a profile with its classes, keeping another
+ * model's classes from the profile before and replacing the ones timed. */
+static void test_tune_model_merges(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    char cache[] = "/tmp/mote-tune-test-XXXXXX";
+    assert_non_null(mkdtemp(cache));
+    setenv("XDG_CACHE_HOME", cache, 1);
+    tune_key k;
+    tune_key_this(&k);
+    char path[1024];
+    assert_int_equal(tune_profile_path(&k, path, sizeof path), MOTE_OK);
+    /* planted: a class no synth-llama matrix falls in, and one it does (Q8_0, m*k below 2^18, n = 1) */
+    const tune_entry planted[2] = {{MOTE_TYPE_FP8, 5, 3, choices[2]}, {GGML_TYPE_Q8_0, 0, 0, choices[3]}};
+    assert_int_equal(tune_profile_write(path, &k, 2, NULL, planted, 2), MOTE_OK);
+    mote_tune_params p = mote_tune_default_params();
+    p.model_path = shared_path("models/synth-llama-Q8_0.gguf");
+    p.n_threads = 2;
+    p.quick = 1;
+    mote_tune_result r;
+    assert_int_equal(mote_tune(&p, &r), MOTE_OK);
+    assert_true(r.saved);
+    assert_string_equal(r.profile_path, path);
+    assert_int_equal(r.n_classes, 2); /* one shape class (every matrix below 2^18), n = 1 and 128 */
+    for (int i = 0; i < r.n_classes; i++) {
+        assert_string_equal(r.classes[i].type, "Q8_0");
+        assert_true(r.classes[i].default_s > 0 && r.classes[i].tuned_s > 0);
+        assert_true(r.classes[i].tuned_s <= r.classes[i].default_s);
+    }
+    mote_tune_result_free(&r);
+    tune_entry *e;
+    int n, kept = 0;
+    assert_int_equal(tune_profile_read(path, &k, &e, &n), MOTE_OK);
+    for (int i = 0; i < n; i++) {
+        if (e[i].wtype == MOTE_TYPE_FP8) kept += e[i].mk_class == 5 && tuning_equal(&e[i].t, &choices[2]);
+        else assert_false(tuning_equal(&e[i].t, &choices[3])); /* timed again: the planted choice is gone */
+    }
+    assert_int_equal(kept, 1);
+    free(e);
+    unsetenv("XDG_CACHE_HOME");
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", cache);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     test_fix_pool_size();
@@ -382,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_profile_refused),
         cmocka_unit_test(test_profile_path),
         cmocka_unit_test(test_choices_bit_identical),
+        cmocka_unit_test(test_tune_model_merges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

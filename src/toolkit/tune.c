@@ -246,6 +246,39 @@ static mote_status model_classes(const gguf_file *g, tune_class **out, int *n_ou
  * mote_tune
  * ---------------------------------------------------------------------- */
 
+/* Write the profile: this run's entries, and those of the profile already
+ * there (another model's shapes) for the classes this run did not time;
+ * a broken or foreign old profile is replaced. */
+static mote_status save_profile(const mote_tune_params *p, int threads, const mote_tune_result *r,
+                                const tune_entry *fresh, int n_fresh, char *path, size_t cap)
+{
+    tune_key k;
+    tune_key_this(&k);
+    MOTE_TRY(tune_profile_path(&k, path, cap));
+    tune_entry *old = NULL, *all;
+    int n_old = 0, n = 0;
+    if (tune_profile_read(path, &k, &old, &n_old) != MOTE_OK) {
+        mote_clear_error();
+        n_old = 0;
+    }
+    if (!(all = malloc((size_t)(n_fresh + n_old + 1) * sizeof *all))) {
+        free(old);
+        return mote_fail(MOTE_E_NOMEM, "mote_tune: out of memory");
+    }
+    for (int i = 0; i < n_old; i++) {
+        int timed = 0;
+        for (int j = 0; j < r->n_classes && !timed; j++)
+            timed = strcmp(r->classes[j].type, ggml_type_name(old[i].wtype)) == 0 &&
+                    r->classes[j].mk_class == old[i].mk_class && r->classes[j].n_class == old[i].n_class;
+        if (!timed) all[n++] = old[i];
+    }
+    for (int i = 0; i < n_fresh; i++) all[n++] = fresh[i];
+    const mote_status st = tune_profile_write(path, &k, threads, p->machine, all, n);
+    free(old);
+    free(all);
+    return st;
+}
+
 mote_tune_params mote_tune_default_params(void)
 {
     return (mote_tune_params){.n_threads = 0, .quick = 0, .save = 1};
@@ -339,10 +372,7 @@ mote_status mote_tune(const mote_tune_params *p, mote_tune_result *r)
                 st = mote_fail(MOTE_E_CANCELLED, "mote_tune: cancelled");
         }
     if (st == MOTE_OK && p->save) {
-        tune_key k;
-        tune_key_this(&k);
-        st = tune_profile_path(&k, r->profile_path, sizeof r->profile_path);
-        if (st == MOTE_OK) st = tune_profile_write(r->profile_path, &k, c.nth, p->machine, entries, n_entries);
+        st = save_profile(p, c.nth, r, entries, n_entries, r->profile_path, sizeof r->profile_path);
         r->saved = st == MOTE_OK;
     }
     free(entries);
