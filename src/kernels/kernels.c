@@ -142,7 +142,7 @@ const kernel_ops *kernels_get(void)
  * (see grab): a thread slowed by the machine's other work takes less,
  * where a fixed split would leave the others waiting at the end of every
  * matmul, and the runs shrink towards the end so that the threads finish
- * together. Within a tile each weight row is reused for TILE_N tokens
+ * together. Within a tile each weight row is reused for the tile's tokens
  * while it is in L1, and the tile's converted activation rows stay in L2
  * across its rows. Which function computes an output depends only on its
  * token index (see batch_dot), never on the split. The tiles (16 x 32 by
@@ -181,7 +181,7 @@ typedef struct matmul_ctx {
     long items;           /* work items (quarters: groups of 4 rows) */
     long grab_min;        /* fewest items a thread takes at a time */
     long nth;             /* threads that take items (parts ith >= nth return at once) */
-    size_t pf_ahead;      /* bytes prefetched ahead (see PF_AHEAD) */
+    size_t pf_ahead;      /* bytes prefetched ahead of the rows computed (see prefetch_to) */
     atomic_long next;     /* the first item not yet taken */
     float *Y;             /* [n][m] outputs */
 } matmul_ctx;
@@ -200,13 +200,14 @@ static void convert_rows(void *arg, int ith, int nth)
  * bytes), too short for the hardware prefetchers to train on; measured on
  * Zen 5, the four-row Q8_0 kernel then reads ~6 GB/s where a plain
  * sequential read reaches ~35. So the row loop keeps a cursor pf_ahead
- * bytes (PF_AHEAD: 4096 by default, see tuning.h) ahead of the rows being computed and prefetches up to it (the
- * cursor lives across the tiles of one thread's run, which are
- * consecutive rows when there is one token tile). Prefetches never fault,
- * so running past the end of the matrix is harmless. Rows of PF_ROW_MAX
- * bytes or more are not prefetched: each is then whole pages read in
- * order, which the hardware follows, and the prefetch instructions only
- * cost (llama-3.2-1b F16 generation, 4 KiB rows: 7% faster without). */
+ * bytes (4096 by default, see tuning.h) ahead of the rows being computed
+ * and prefetches up to it (the cursor lives across the tiles of one
+ * thread's run, which are consecutive rows when there is one token tile).
+ * Prefetches never fault, so running past the end of the matrix is
+ * harmless. Rows of PF_ROW_MAX bytes or more are not prefetched: each is
+ * then whole pages read in order, which the hardware follows, and the
+ * prefetch instructions only cost (llama-3.2-1b F16 generation, 4 KiB
+ * rows: 7% faster without). */
 #define PF_ROW_MAX 4096
 
 static inline void prefetch_to(const uint8_t **pf, const uint8_t *from, const uint8_t *to)

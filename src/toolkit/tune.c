@@ -18,7 +18,7 @@
  * a candidate and the incumbent are sampled alternately, REPS times each,
  * and the candidate wins if its median is MARGIN faster. A class's result
  * is then confirmed by FINAL_REPS alternating samples of the default and
- * the tuned choice; a choice not faster there is dropped.
+ * the tuned choice; a choice not MARGIN faster there too is dropped.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -347,7 +347,7 @@ mote_status mote_tune(const mote_tune_params *p, mote_tune_result *r)
             search(&c, &cl, p->quick, &best);
             double md, mt;
             compare(&c, &cl, &dflt, &best, p->quick ? 5 : FINAL_REPS, &md, &mt);
-            if (tuning_equal(&best, &dflt) || !(mt < md)) {
+            if (tuning_equal(&best, &dflt) || !(mt < md * (1 - MARGIN))) {
                 best = dflt; /* none found, or not confirmed: one figure for the default */
                 mt = md;
             }
