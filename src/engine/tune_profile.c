@@ -254,8 +254,8 @@ static mote_status read_text(const char *path, char **out)
     return MOTE_OK;
 }
 
-/* The key members of root match k: MOTE_OK, else MOTE_E_UNSUPPORTED (or
- * MOTE_E_FORMAT for members missing). */
+/* The key members of root match k (NULL: any key): MOTE_OK, else
+ * MOTE_E_UNSUPPORTED (or MOTE_E_FORMAT for members missing). */
 static mote_status check_key(const char *path, const cJSON *root, const tune_key *k)
 {
     const char *fmt = get_str(root, "format"), *cpu = get_str(root, "cpu"), *ver = get_str(root, "mote"),
@@ -268,7 +268,7 @@ static mote_status check_key(const char *path, const cJSON *root, const tune_key
                          path, version, TUNE_PROFILE_VERSION);
     if (!cpu || !ver || !isa || !get_int(root, "cores", 1, 1L << 20, &cores))
         return mote_fail(MOTE_E_FORMAT, "%s: cpu, cores, mote or isa missing", path);
-    if (strcmp(cpu, k->cpu) != 0 || cores != k->cores || strcmp(ver, k->version) != 0 || strcmp(isa, k->isa) != 0)
+    if (k && (strcmp(cpu, k->cpu) != 0 || cores != k->cores || strcmp(ver, k->version) != 0 || strcmp(isa, k->isa) != 0))
         return mote_fail(MOTE_E_UNSUPPORTED, "%s: made for %s, %ld cores, mote %s, %s kernels: run mote tune again",
                          path, cpu, cores, ver, isa);
     return MOTE_OK;
@@ -281,8 +281,17 @@ mote_status tune_profile_read(const char *path, const tune_key *k, tune_entry **
     *n = 0;
     char *text;
     MOTE_TRY(read_text(path, &text));
-    cJSON *root = cJSON_Parse(text);
+    const mote_status st = tune_profile_parse(text, path, k, out, n);
     free(text);
+    return st;
+}
+
+mote_status tune_profile_parse(const char *text, const char *path, const tune_key *k, tune_entry **out, int *n)
+{
+    if (!text || !path || !out || !n) return mote_fail(MOTE_E_INVALID, "tune_profile_parse: NULL argument");
+    *out = NULL;
+    *n = 0;
+    cJSON *root = cJSON_Parse(text);
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return mote_fail(MOTE_E_FORMAT, "%s: not valid JSON (corrupt or truncated)", path);

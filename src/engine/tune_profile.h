@@ -59,6 +59,9 @@ mote_status tune_profile_write(const char *path, const tune_key *k, int threads,
  * it is not a valid profile (corrupt, truncated, a value out of bounds),
  * MOTE_E_UNSUPPORTED if it is another version's or another key's. */
 mote_status tune_profile_read(const char *path, const tune_key *k, tune_entry **out, int *n);
+/* The same for a profile's text (NUL-terminated; path names it in
+ * messages); k NULL takes a profile of any key (the fuzz target). */
+mote_status tune_profile_parse(const char *text, const char *path, const tune_key *k, tune_entry **out, int *n);
 /* What mote_tune_load does, every time it is called: MOTE_TUNE (value
  * off_env: "off" or "0" disables) and the profile at path (NULL: this
  * machine's) set the process-wide choices (tuning_set; reset first). */
