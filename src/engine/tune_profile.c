@@ -196,9 +196,11 @@ static uint32_t type_by_name(const char *name)
 static int get_int(const cJSON *o, const char *name, long lo, long hi, long *v)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
-    if (!cJSON_IsNumber(x) || x->valuedouble != (double)(long)x->valuedouble) return 0;
-    *v = (long)x->valuedouble;
-    return *v >= lo && *v <= hi;
+    if (!cJSON_IsNumber(x)) return 0;
+    const double d = x->valuedouble;
+    if (!(d >= (double)lo && d <= (double)hi)) return 0; /* NaN too; before the cast, which must fit */
+    *v = (long)d;
+    return (double)*v == d;
 }
 
 static const char *get_str(const cJSON *o, const char *name)
