@@ -1777,6 +1777,54 @@ static void test_logits_errors(void **state)
  * bench and synth
  * ---------------------------------------------------------------------- */
 
+/* mote tune writes this machine's profile into the cache directory; bench
+ * says it used it, MOTE_TUNE=off that it did not; a corrupt profile is
+ * ignored with a warning. */
+static void test_tune(void **state)
+{
+    proc p = RUN("tune", "--help");
+    expect_status(&p, 0);
+    for (const char *o = "-t\0--quick\0--no-save\0--no-machine\0MOTE_TUNE=off\0"; *o; o += strlen(o) + 1)
+        expect_contains(p.out, o);
+    proc_free(&p);
+    expect_usage_error(RUN("tune"));
+    SKIP_WITHOUT_SHARED();
+    char cache[] = "/tmp/mote-tune-cli-XXXXXX";
+    assert_non_null(mkdtemp(cache));
+    setenv("XDG_CACHE_HOME", cache, 1);
+    const char *model = shared_path("models/synth-llama-Q8_0.gguf");
+    p = RUN("tune", model, "-t", "2", "--quick", "--no-machine");
+    expect_status(&p, 0);
+    expect_contains(p.out, "| Q8_0 ");
+    expect_contains(p.out, "; profile ");
+    expect_contains(p.err, "/2] Q8_0 "); /* progress: one line per class */
+    proc_free(&p);
+    char profile[256];
+    snprintf(profile, sizeof profile, "%s/mote", cache);
+    p = RUN("bench", model, "-p", "4", "-n", "2", "-r", "1", "-t", "1");
+    expect_status(&p, 0);
+    expect_contains(p.out, "tuning: profile ");
+    proc_free(&p);
+    setenv("MOTE_TUNE", "off", 1);
+    p = RUN("bench", model, "-p", "4", "-n", "2", "-r", "1", "-t", "1", "-o", "json");
+    expect_status(&p, 0);
+    expect_contains(p.out, "\"tuning\": {\"used\": false, \"disabled\": true");
+    proc_free(&p);
+    unsetenv("MOTE_TUNE");
+    /* the profile corrupted: ignored, with a warning, and the run goes on */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "for f in %s/tune-*.json; do printf '{\"format\": \"mote-t' > \"$f\"; done", profile);
+    assert_int_equal(system(cmd), 0);
+    p = RUN("bench", model, "-p", "4", "-n", "2", "-r", "1", "-t", "1");
+    expect_status(&p, 0);
+    expect_contains(p.err, "warning: tuning profile ignored");
+    expect_contains(p.out, "tuning: none");
+    proc_free(&p);
+    unsetenv("XDG_CACHE_HOME");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", cache);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_bench_synth_help(void **state)
 {
     static const struct {
@@ -2321,6 +2369,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_logits_modes),
         cmocka_unit_test(test_logits_errors),
         cmocka_unit_test(test_bench_synth_help),
+        cmocka_unit_test(test_tune),
         cmocka_unit_test(test_bench_json),
         cmocka_unit_test(test_synth_cli),
         cmocka_unit_test(test_share_cli),

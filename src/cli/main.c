@@ -42,6 +42,7 @@ static const cli_verb verbs[] = {
     {"show", "where a stored model came from, its size and SHA-256", cmd_show},
     {"rm", "remove a model from the store", cmd_rm},
     {"synth", "write a random-weight model shaped like a real one", cmd_synth},
+    {"tune", "time the kernels' choices on a model's shapes and keep the fastest for this machine", cmd_tune},
     {"imatrix", "importance matrix of a model over a text, in llama.cpp's format", cmd_imatrix},
     {"quantize", "quantize a model as llama-quantize does (the same file, byte for byte)", cmd_quantize},
     {"optimize", "store a model's weights in the layouts mote's fastest kernels read", cmd_optimize},
