@@ -24,6 +24,7 @@
 #include "engine/tune_profile.h"
 #include "kernels/kernels.h"
 #include "kernels/tuning.h"
+#include "tensor/layout.h"
 #include "tensor/quant.h"
 #include "testutil.h"
 
@@ -56,9 +57,9 @@ static void test_choices_bit_identical(void **state)
     static const int64_t ms[] = {1, 7, 36, MMAX}, ns[] = {1, 2, 3, 5, 17, NMAX};
     float *W = malloc(MMAX * K * sizeof *W), *X = malloc(NMAX * K * sizeof *X);
     float *Yref = malloc(MMAX * NMAX * sizeof *Yref), *Y = malloc(MMAX * NMAX * sizeof *Y);
-    uint8_t *Wq = malloc(MMAX * K * sizeof(float));
+    uint8_t *Wq = malloc(MMAX * K * sizeof(float)), *Wl = malloc(MMAX * K * sizeof(float));
     void *scratch = malloc(NMAX * K * sizeof(float));
-    assert_true(W && X && Yref && Y && Wq && scratch);
+    assert_true(W && X && Yref && Y && Wq && Wl && scratch);
     uint64_t s = 21;
     for (int i = 0; i < MMAX * K; i++) W[i] = test_rng_normal(&s);
     for (int i = 0; i < NMAX * K; i++) X[i] = test_rng_normal(&s);
@@ -69,15 +70,22 @@ static void test_choices_bit_identical(void **state)
                 K % ggml_type_get(vec_dot_type(wt))->block_size)
                 continue;
             const size_t wrow = ggml_row_size(wt, K);
-            for (int r = 0; r < MMAX; r++) assert_int_equal(quantize_row(wt, W + r * K, Wq + r * wrow, K), MOTE_OK);
+            /* a stored layout (tensor/layout.h): the plain type's rows, packed per matrix */
+            for (int r = 0; r < MMAX; r++)
+                assert_int_equal(quantize_row(layout_plain(wt), W + r * K, Wq + r * wrow, K), MOTE_OK);
             for (size_t a = 0; a < sizeof ms / sizeof ms[0]; a++)
                 for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++) {
                     const int64_t m = ms[a], n = ns[b];
-                    matmul_with(t[ti], NULL, Wq, wt, m, K, X, n, Yref, scratch);
+                    const uint8_t *Wm = Wq;
+                    if (layout_is(wt)) {
+                        layout_pack(wt, Wq, m, K, Wl);
+                        Wm = Wl;
+                    }
+                    matmul_with(t[ti], NULL, Wm, wt, m, K, X, n, Yref, scratch);
                     for (size_t c = 0; c < N_CHOICES; c++)
                         for (int p = 0; p < 2; p++) {
                             for (int64_t i = 0; i < m * n; i++) Y[i] = NAN;
-                            matmul_tuned_with(t[ti], p ? pool : NULL, &choices[c], Wq, wt, m, K, X, n, Y, scratch);
+                            matmul_tuned_with(t[ti], p ? pool : NULL, &choices[c], Wm, wt, m, K, X, n, Y, scratch);
                             if (memcmp(Y, Yref, (size_t)(m * n) * sizeof *Y) != 0)
                                 fail_msg("%s %s m=%lld n=%lld choice %zu pool %d: differs from the default",
                                          t[ti]->isa, ggml_type_name(wt), (long long)m, (long long)n, c, p);
@@ -86,7 +94,7 @@ static void test_choices_bit_identical(void **state)
                 }
         }
     printf("%ld tuned products, bit-identical to the defaults\n", checked);
-    free(W), free(X), free(Yref), free(Y), free(Wq), free(scratch);
+    free(W), free(X), free(Yref), free(Y), free(Wq), free(Wl), free(scratch);
     pool_free(pool);
 }
 
