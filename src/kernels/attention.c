@@ -35,8 +35,8 @@ static void chunk_ref(uint32_t type, const float *q, int64_t q_stride, int g, co
 {
     const size_t ps = attn_part_stride(hd);
     float row[ATTN_HD_MAX];
-    float p[ATTN_GMAX][ATTN_TILE];
-    float m[ATTN_GMAX], l[ATTN_GMAX];
+    float p[ATTN_QMAX][ATTN_TILE];
+    float m[ATTN_QMAX], l[ATTN_QMAX];
     for (int j = 0; j < g; j++) {
         m[j] = -INFINITY;
         l[j] = 0.0f;

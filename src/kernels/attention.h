@@ -17,8 +17,13 @@
  * generation step splits long contexts this way): the result is the same,
  * bit for bit, for any number of threads.
  *
- * A kernel call serves the g <= ATTN_GMAX query heads that share one KV
- * head (grouped-query attention), so each K/V row is read once for all.
+ * A kernel call serves the g <= ATTN_QMAX queries that share one KV head:
+ * the query heads of a group (grouped-query attention), and in a prompt
+ * batch those of several tokens that see the same positions, so each K/V
+ * row is read (and widened to floats) once for all of them. Kernels may
+ * take a different path for g > ATTN_GMAX (a tile of K transposed, the
+ * scores of many queries without horizontal sums); each query's result
+ * still agrees with the reference to float rounding.
  */
 #ifndef MOTE_KERNELS_ATTENTION_H
 #define MOTE_KERNELS_ATTENTION_H
@@ -30,7 +35,8 @@
 
 #define ATTN_TILE 32    /* positions whose scores are held at once */
 #define ATTN_CHUNK 256  /* positions per partial (a multiple of ATTN_TILE) */
-#define ATTN_GMAX 8     /* query heads per kernel call */
+#define ATTN_GMAX 8     /* query heads of one token per kernel call */
+#define ATTN_QMAX 64    /* queries per kernel call (tokens x heads) */
 #define ATTN_HD_MAX 512 /* largest head dimension */
 
 /* Floats per partial of one query: acc[0..hd), then m at [hd], l at
