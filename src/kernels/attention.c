@@ -58,7 +58,7 @@ static void chunk_ref(uint32_t type, const float *q, int64_t q_stride, int g, co
         for (int j = 0; j < g; j++) {
             float mt = m[j];
             for (int i = 0; i < nt; i++) mt = p[j][i] > mt ? p[j][i] : mt;
-            const float corr = m[j] == -INFINITY ? 0.0f : expf(m[j] - mt);
+            const float corr = attn_rescale(m[j], mt);
             float sum = 0.0f;
             for (int i = 0; i < nt; i++) sum += p[j][i] = expf(p[j][i] - mt);
             l[j] = l[j] * corr + sum;
@@ -104,8 +104,8 @@ void attn_merge(float *dst, const float *src, int g, int hd)
         const float md = dst[hd], ms = src[hd];
         const float mx = md > ms ? md : ms;
         if (mx == -INFINITY) continue; /* both empty */
-        const float cd = md == -INFINITY ? 0.0f : expf(md - mx);
-        const float cs = ms == -INFINITY ? 0.0f : expf(ms - mx);
+        const float cd = attn_rescale(md, mx);
+        const float cs = attn_rescale(ms, mx);
         for (int d = 0; d < hd; d++) dst[d] = dst[d] * cd + src[d] * cs;
         dst[hd] = mx;
         dst[hd + 1] = dst[hd + 1] * cd + src[hd + 1] * cs;

@@ -28,6 +28,7 @@
 #ifndef MOTE_KERNELS_ATTENTION_H
 #define MOTE_KERNELS_ATTENTION_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,11 @@
 #define ATTN_GMAX 8     /* query heads of one token per kernel call */
 #define ATTN_QMAX 64    /* queries per kernel call (tokens x heads) */
 #define ATTN_HD_MAX 512 /* largest head dimension */
+
+/* The factor for what was summed under the running maximum m once the
+ * maximum is mx >= m: e^(m - mx); 0 from an empty start (m = -inf); 1,
+ * without calling expf, while the maximum stays (expf(0) is 1 exactly). */
+static inline float attn_rescale(float m, float mx) { return m == -INFINITY ? 0.0f : m == mx ? 1.0f : expf(m - mx); }
 
 /* Floats per partial of one query: acc[0..hd), then m at [hd], l at
  * [hd + 1], padded to a multiple of 16 floats (64 bytes). */

@@ -84,7 +84,7 @@ INLINE float softmax_tile(__m256 s[4], int nt, float *m, float *l, float *p)
     h = _mm_max_ss(h, _mm_movehdup_ps(h));
     const float tmax = _mm_cvtss_f32(h);
     const float mx = tmax > *m ? tmax : *m;
-    const float corr = *m == -INFINITY ? 0.0f : expf(*m - mx);
+    const float corr = attn_rescale(*m, mx);
     const __m256 mv = _mm256_set1_ps(mx);
     __m256 sum = _mm256_setzero_ps();
     for (int w = 0; w < 4; w++) {

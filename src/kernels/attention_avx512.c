@@ -96,7 +96,7 @@ INLINE void chunk_body(uint32_t type, const int G, const float *q, int64_t q_str
             const __m512 s1 = _mm512_mask_loadu_ps(ninf, k1, p[j] + 16);
             const float tmax = _mm512_reduce_max_ps(_mm512_max_ps(s0, s1));
             const float mx = tmax > m[j] ? tmax : m[j];
-            corr[j] = m[j] == -INFINITY ? 0.0f : expf(m[j] - mx);
+            corr[j] = attn_rescale(m[j], mx);
             const __m512 mv = _mm512_set1_ps(mx);
             const __m512 e0 = _mm512_maskz_mov_ps(k0, exp16(_mm512_sub_ps(s0, mv)));
             const __m512 e1 = _mm512_maskz_mov_ps(k1, exp16(_mm512_sub_ps(s1, mv)));
@@ -131,7 +131,7 @@ INLINE void chunk_body(uint32_t type, const int G, const float *q, int64_t q_str
  * ---------------------------------------------------------------------- */
 
 #define WIDE_HD_MAX 256 /* largest head dimension of the wide body (tile buffers on the stack) */
-#define WIDE_Q 4        /* queries whose scores are formed together (8 accumulators) */
+#define WIDE_Q 8        /* queries whose scores are formed together (16 accumulators) */
 
 /* Scores, online softmax and p·V of Q queries (q: query 0, stride
  * q_stride) over one tile: kt[d * ATTN_TILE + i] is element d of key i,
@@ -141,11 +141,11 @@ INLINE void wide_tile(const int Q, const float *q, int64_t q_stride, const float
                       int hd, float scale, float *m, float *l, float *acc, size_t ps)
 {
     __m512 s0[WIDE_Q], s1[WIDE_Q];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int j = 0; j < Q; j++) s0[j] = s1[j] = _mm512_setzero_ps();
     for (int d = 0; d < hd; d++) {
         const __m512 k0 = _mm512_load_ps(kt + d * ATTN_TILE), k1 = _mm512_load_ps(kt + d * ATTN_TILE + 16);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int j = 0; j < Q; j++) {
             const __m512 qd = _mm512_set1_ps(q[j * q_stride + d]);
             s0[j] = _mm512_fmadd_ps(qd, k0, s0[j]);
@@ -156,12 +156,12 @@ INLINE void wide_tile(const int Q, const float *q, int64_t q_stride, const float
     float corr[WIDE_Q];
     const __mmask16 k0 = lanes(nt), k1 = lanes(nt - 16);
     const __m512 ninf = _mm512_set1_ps(-INFINITY), sc = _mm512_set1_ps(scale);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int j = 0; j < Q; j++) {
         const __m512 a = _mm512_mask_mul_ps(ninf, k0, s0[j], sc), b = _mm512_mask_mul_ps(ninf, k1, s1[j], sc);
         const float tmax = _mm512_reduce_max_ps(_mm512_max_ps(a, b));
         const float mx = tmax > m[j] ? tmax : m[j];
-        corr[j] = m[j] == -INFINITY ? 0.0f : expf(m[j] - mx);
+        corr[j] = attn_rescale(m[j], mx);
         const __m512 mv = _mm512_set1_ps(mx);
         const __m512 e0 = _mm512_maskz_mov_ps(k0, exp16(_mm512_sub_ps(a, mv)));
         const __m512 e1 = _mm512_maskz_mov_ps(k1, exp16(_mm512_sub_ps(b, mv)));
@@ -173,7 +173,7 @@ INLINE void wide_tile(const int Q, const float *q, int64_t q_stride, const float
     /* acc = acc * corr + p · V, 32 output dimensions at a time */
     for (int c = 0; c < hd; c += 32) {
         __m512 a0[WIDE_Q], a1[WIDE_Q];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int j = 0; j < Q; j++) {
             const __m512 cj = _mm512_set1_ps(corr[j]);
             a0[j] = _mm512_mul_ps(_mm512_loadu_ps(acc + j * ps + c), cj);
@@ -181,14 +181,14 @@ INLINE void wide_tile(const int Q, const float *q, int64_t q_stride, const float
         }
         for (int i = 0; i < nt; i++) {
             const __m512 v0 = _mm512_load_ps(vt + i * hd + c), v1 = _mm512_load_ps(vt + i * hd + c + 16);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
             for (int j = 0; j < Q; j++) {
                 const __m512 pj = _mm512_set1_ps(p[j][i]);
                 a0[j] = _mm512_fmadd_ps(pj, v0, a0[j]);
                 a1[j] = _mm512_fmadd_ps(pj, v1, a1[j]);
             }
         }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int j = 0; j < Q; j++) {
             _mm512_storeu_ps(acc + j * ps + c, a0[j]);
             _mm512_storeu_ps(acc + j * ps + c + 16, a1[j]);
@@ -235,6 +235,10 @@ static void chunk_wide(uint32_t type, const float *q, int64_t q_stride, int g, c
         case 1: wide_tile(1, q + j * q_stride, q_stride, kt, vt, nt, hd, scale, m + j, l + j, part + j * ps, ps); break;
         case 2: wide_tile(2, q + j * q_stride, q_stride, kt, vt, nt, hd, scale, m + j, l + j, part + j * ps, ps); break;
         case 3: wide_tile(3, q + j * q_stride, q_stride, kt, vt, nt, hd, scale, m + j, l + j, part + j * ps, ps); break;
+        case 4: wide_tile(4, q + j * q_stride, q_stride, kt, vt, nt, hd, scale, m + j, l + j, part + j * ps, ps); break;
+        case 5: wide_tile(5, q + j * q_stride, q_stride, kt, vt, nt, hd, scale, m + j, l + j, part + j * ps, ps); break;
+        case 6: wide_tile(6, q + j * q_stride, q_stride, kt, vt, nt, hd, scale, m + j, l + j, part + j * ps, ps); break;
+        case 7: wide_tile(7, q + j * q_stride, q_stride, kt, vt, nt, hd, scale, m + j, l + j, part + j * ps, ps); break;
         default: break;
         }
     }

@@ -73,7 +73,7 @@ INLINE float softmax_tile(float32x4_t s[8], int nt, float *m, float *l, float *p
     }
     const float tmax = vmaxvq_f32(mx4);
     const float mx = tmax > *m ? tmax : *m;
-    const float corr = *m == -INFINITY ? 0.0f : expf(*m - mx);
+    const float corr = attn_rescale(*m, mx);
     const float32x4_t mv = vdupq_n_f32(mx);
     float32x4_t sum = vdupq_n_f32(0.0f);
     for (int w = 0; w < 8; w++) {
