@@ -37,11 +37,7 @@ static void chunk_ref(uint32_t type, const float *q, int64_t q_stride, int g, co
     float row[ATTN_HD_MAX];
     float p[ATTN_QMAX][ATTN_TILE];
     float m[ATTN_QMAX], l[ATTN_QMAX];
-    for (int j = 0; j < g; j++) {
-        m[j] = -INFINITY;
-        l[j] = 0.0f;
-        memset(part + j * ps, 0, sizeof(float) * (size_t)hd);
-    }
+    attn_part_start(part, g, hd, m, l);
     for (int i0 = 0; i0 < n; i0 += ATTN_TILE) {
         const int nt = n - i0 < ATTN_TILE ? n - i0 : ATTN_TILE;
         /* scores of the tile */
@@ -75,10 +71,7 @@ static void chunk_ref(uint32_t type, const float *q, int64_t q_stride, int g, co
             }
         }
     }
-    for (int j = 0; j < g; j++) {
-        part[j * ps + hd] = m[j];
-        part[j * ps + hd + 1] = l[j];
-    }
+    attn_part_close(part, g, hd, m, l);
 }
 
 void attn_chunk_f16_ref(const float *q, int64_t q_stride, int g, const void *k, const void *v, size_t row_bytes,

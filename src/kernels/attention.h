@@ -31,6 +31,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels/kernels.h"
 
@@ -48,6 +49,25 @@ static inline float attn_rescale(float m, float mx) { return m == -INFINITY ? 0.
 /* Floats per partial of one query: acc[0..hd), then m at [hd], l at
  * [hd + 1], padded to a multiple of 16 floats (64 bytes). */
 static inline size_t attn_part_stride(int hd) { return ((size_t)hd + 2 + 15) & ~(size_t)15; }
+
+/* A kernel's running state for g queries: partials zeroed, maxima -inf,
+ * sums 0 (start); m and l stored into the partials (close). */
+static inline void attn_part_start(float *part, int g, int hd, float *m, float *l)
+{
+    for (int j = 0; j < g; j++) {
+        m[j] = -INFINITY;
+        l[j] = 0.0f;
+        memset(part + (size_t)j * attn_part_stride(hd), 0, sizeof(float) * (size_t)hd);
+    }
+}
+
+static inline void attn_part_close(float *part, int g, int hd, const float *m, const float *l)
+{
+    for (int j = 0; j < g; j++) {
+        part[(size_t)j * attn_part_stride(hd) + hd] = m[j];
+        part[(size_t)j * attn_part_stride(hd) + hd + 1] = l[j];
+    }
+}
 
 /* The streaming kernel of table ops for cache type kv_type: its
  * attn_chunk slot, or the scalar table's; NULL for types other than

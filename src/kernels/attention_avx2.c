@@ -107,11 +107,7 @@ INLINE void chunk_body(uint32_t type, const int G, const float *q, int64_t q_str
     const size_t ps = attn_part_stride(hd);
     float m[ATTN_GMAX], l[ATTN_GMAX], corr[ATTN_GMAX];
     float p[ATTN_GMAX][ATTN_TILE] __attribute__((aligned(32)));
-    for (int j = 0; j < G; j++) {
-        m[j] = -INFINITY;
-        l[j] = 0.0f;
-        memset(part + j * ps, 0, sizeof(float) * (size_t)hd);
-    }
+    attn_part_start(part, G, hd, m, l);
     for (int i0 = 0; i0 < n; i0 += ATTN_TILE) {
         const int nt = n - i0 < ATTN_TILE ? n - i0 : ATTN_TILE;
         for (int i = 0; i < nt; i++) {
@@ -145,25 +141,7 @@ INLINE void chunk_body(uint32_t type, const int G, const float *q, int64_t q_str
             for (int j = 0; j < G; j++) _mm256_storeu_ps(part + j * ps + c, acc[j]);
         }
     }
-    for (int j = 0; j < G; j++) {
-        part[j * ps + hd] = m[j];
-        part[j * ps + hd + 1] = l[j];
-    }
-}
-
-static void chunk_narrow(uint32_t type, const float *q, int64_t q_stride, int g, const char *k, const char *v,
-                         size_t row_bytes, int n, int hd, float scale, float *part)
-{
-    switch (g) {
-    case 1: chunk_body(type, 1, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;
-    case 2: chunk_body(type, 2, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;
-    case 3: chunk_body(type, 3, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;
-    case 4: chunk_body(type, 4, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;
-    case 5: chunk_body(type, 5, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;
-    case 6: chunk_body(type, 6, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;
-    case 7: chunk_body(type, 7, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;
-    default: chunk_body(type, 8, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;
-    }
+    attn_part_close(part, G, hd, m, l);
 }
 
 /* ------------------------------------------------------------------------
@@ -228,77 +206,31 @@ INLINE void wide_tile(const int Q, const float *q, int64_t q_stride, const float
 }
 
 /* g queries (up to ATTN_QMAX), hd a multiple of 16 up to WIDE_HD_MAX. */
-static void chunk_wide(uint32_t type, const float *q, int64_t q_stride, int g, const char *k, const char *v,
-                       size_t row_bytes, int n, int hd, float scale, float *part)
+/* K rows i0..i0+nt-1 widened into vt's rows (zeros past nt) and
+ * transposed into kt; then the V rows widened into vt. */
+INLINE void widen_tile(uint32_t type, const char *k, const char *v, size_t row_bytes, int i0, int nt, int hd,
+                       float *kt, float *vt)
 {
-    const size_t ps = attn_part_stride(hd);
-    float kt[WIDE_HD_MAX * ATTN_TILE] __attribute__((aligned(32)));
-    float vt[ATTN_TILE * WIDE_HD_MAX] __attribute__((aligned(32)));
-    float m[ATTN_QMAX], l[ATTN_QMAX];
-    for (int j = 0; j < g; j++) {
-        m[j] = -INFINITY;
-        l[j] = 0.0f;
-        memset(part + j * ps, 0, sizeof(float) * (size_t)hd);
-    }
     /* gather indices of a column of 8 keys in the widened rows (vt) */
     const __m256i col = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(hd));
-    for (int i0 = 0; i0 < n; i0 += ATTN_TILE) {
-        const int nt = n - i0 < ATTN_TILE ? n - i0 : ATTN_TILE;
-        /* K tile: widened into vt's rows (zeros past nt), then transposed */
-        for (int i = 0; i < ATTN_TILE; i++)
-            for (int c = 0; c < hd; c += 8)
-                _mm256_store_ps(vt + i * hd + c, i < nt ? load8(type, k + (size_t)(i0 + i) * row_bytes, c)
-                                                        : _mm256_setzero_ps());
-        for (int d = 0; d < hd; d++)
-            for (int w = 0; w < 4; w++)
-                _mm256_store_ps(kt + d * ATTN_TILE + 8 * w, _mm256_i32gather_ps(vt + 8 * w * hd + d, col, 4));
-        for (int i = 0; i < nt; i++)
-            for (int c = 0; c < hd; c += 8)
-                _mm256_store_ps(vt + i * hd + c, load8(type, v + (size_t)(i0 + i) * row_bytes, c));
-        int j = 0;
-        for (; j + WIDE_Q <= g; j += WIDE_Q)
-            wide_tile(WIDE_Q, q + j * q_stride, q_stride, kt, vt, nt, hd, scale, m + j, l + j, part + j * ps, ps);
-        switch (g - j) {
-        case 1: wide_tile(1, q + j * q_stride, q_stride, kt, vt, nt, hd, scale, m + j, l + j, part + j * ps, ps); break;
-        case 2: wide_tile(2, q + j * q_stride, q_stride, kt, vt, nt, hd, scale, m + j, l + j, part + j * ps, ps); break;
-        case 3: wide_tile(3, q + j * q_stride, q_stride, kt, vt, nt, hd, scale, m + j, l + j, part + j * ps, ps); break;
-        default: break;
-        }
-    }
-    for (int j = 0; j < g; j++) {
-        part[j * ps + hd] = m[j];
-        part[j * ps + hd + 1] = l[j];
-    }
+    /* K tile: widened into vt's rows (zeros past nt), then transposed */
+    for (int i = 0; i < ATTN_TILE; i++)
+        for (int c = 0; c < hd; c += 8)
+            _mm256_store_ps(vt + i * hd + c, i < nt ? load8(type, k + (size_t)(i0 + i) * row_bytes, c)
+                                                    : _mm256_setzero_ps());
+    for (int d = 0; d < hd; d++)
+        for (int w = 0; w < 4; w++)
+            _mm256_store_ps(kt + d * ATTN_TILE + 8 * w, _mm256_i32gather_ps(vt + 8 * w * hd + d, col, 4));
+    for (int i = 0; i < nt; i++)
+        for (int c = 0; c < hd; c += 8)
+            _mm256_store_ps(vt + i * hd + c, load8(type, v + (size_t)(i0 + i) * row_bytes, c));
 }
 
-static void chunk_any(uint32_t type, const float *q, int64_t q_stride, int g, const char *k, const char *v,
-                      size_t row_bytes, int n, int hd, float scale, float *part)
-{
-    if (g <= ATTN_GMAX) {
-        chunk_narrow(type, q, q_stride, g, k, v, row_bytes, n, hd, scale, part);
-    } else if (hd % 16 == 0 && hd <= WIDE_HD_MAX) {
-        chunk_wide(type, q, q_stride, g, k, v, row_bytes, n, hd, scale, part);
-    } else {
-        const size_t ps = attn_part_stride(hd);
-        for (int j = 0; j < g; j += ATTN_GMAX)
-            chunk_narrow(type, q + j * q_stride, q_stride, g - j < ATTN_GMAX ? g - j : ATTN_GMAX, k, v, row_bytes,
-                         n, hd, scale, part + j * ps);
-    }
-}
-
-/* One kernel per cache type. */
-#define CHUNK_KERNEL(name, TYPE, REF)                                                                              \
-    void name(const float *q, int64_t q_stride, int g, const void *k, const void *v, size_t row_bytes, int n,      \
-              int hd, float scale, float *part)                                                                    \
-    {                                                                                                              \
-        if (hd % 8 != 0)                                                                                           \
-            REF(q, q_stride, g, k, v, row_bytes, n, hd, scale, part);                                              \
-        else                                                                                                       \
-            chunk_any(TYPE, q, q_stride, g, k, v, row_bytes, n, hd, scale, part);                                  \
-    }
-
-CHUNK_KERNEL(attn_chunk_f16_avx2, GGML_TYPE_F16, attn_chunk_f16_ref)
-CHUNK_KERNEL(attn_chunk_q8_0_avx2, GGML_TYPE_Q8_0, attn_chunk_q8_0_ref)
+#define ATTN_SUFFIX avx2
+#define NARROW_ALIGN 8
+#define WIDE_ALIGN 16
+#define TILE_ALIGN 32
+#include "kernels/attention_body.h"
 
 /* ------------------------------------------------------------------------
  * Exact F32 products
