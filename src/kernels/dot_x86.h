@@ -102,6 +102,11 @@ void attn_chunk_f16_avx512(const float *q, int64_t q_stride, int g, const void *
                            size_t row_bytes, int n, int hd, float scale, float *part);
 void attn_chunk_q8_0_avx512(const float *q, int64_t q_stride, int g, const void *k, const void *v,
                             size_t row_bytes, int n, int hd, float scale, float *part);
+/* The same with 8 lanes (attention_avx2.c). */
+void attn_chunk_f16_avx2(const float *q, int64_t q_stride, int g, const void *k, const void *v,
+                         size_t row_bytes, int n, int hd, float scale, float *part);
+void attn_chunk_q8_0_avx2(const float *q, int64_t q_stride, int g, const void *k, const void *v,
+                          size_t row_bytes, int n, int hd, float scale, float *part);
 float attn_dot_avx512(const float *a, const float *b, int n);
 void attn_values_avx512(float *out, const float *p, const float *v, int64_t stride, int n, int hd);
 /* ops.c's op_attn_values_batch with vector FMAs across 16 (8) dimensions
