@@ -1971,6 +1971,7 @@ static void test_optimize_cli(void **state)
     expect_contains(p.out, "IN OUT");
     expect_contains(p.out, "--plain");
     expect_contains(p.out, "Q8_0_R16");
+    expect_contains(p.out, "IQ4_NL_R16");
     proc_free(&p);
 
     char out[4096], back[4200];
@@ -2015,6 +2016,18 @@ static void test_optimize_cli(void **state)
     proc_free(&p);
     unlink(out);
     free(f32);
+
+    char *nl = model_path("synth-llama-IQ4_NL.gguf");
+    p = RUN("optimize", nl, out);
+    expect_status(&p, 0);
+    expect_contains(p.out, "in kernel layouts");
+    proc_free(&p);
+    p = RUN("info", out, "--tensors");
+    expect_status(&p, 0);
+    expect_contains(p.out, "IQ4_NL_R16");
+    proc_free(&p);
+    unlink(out);
+    free(nl);
 
     p = RUN("optimize", "/nonexistent/model.gguf", out);
     expect_status(&p, 1);
