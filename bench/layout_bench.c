@@ -5,7 +5,7 @@
  *
  *   make -C bench build/layout-bench && bench/build/layout-bench [TYPE [M [K [N [REPS]]]]]
  *
- * TYPE Q8_0 or Q4_0 (default Q8_0), an M x K matrix (default 2048 x 2048)
+ * TYPE Q8_0, Q4_0 or IQ4_NL (a type with a layout; default Q8_0), an M x K matrix (default 2048 x 2048)
  * times N tokens (default 128: a prompt batch; 1: generation), REPS pairs
  * (default 7). Time is the thread's CPU time, so other processes on a busy
  * machine slow it less than they slow wall time. Prints the median
@@ -35,7 +35,9 @@ static int cmp_double(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    const uint32_t plain = argc > 1 && strcmp(argv[1], "Q4_0") == 0 ? GGML_TYPE_Q4_0 : GGML_TYPE_Q8_0;
+    uint32_t plain = GGML_TYPE_Q8_0;
+    for (uint32_t t = 0; argc > 1 && t < MOTE_TYPE_COUNT; t++)
+        if (layout_of(t) && strcmp(argv[1], ggml_type_name(t)) == 0) plain = t;
     const int64_t m = argc > 2 ? atoll(argv[2]) : 2048, k = argc > 3 ? atoll(argv[3]) : 2048;
     const int64_t n = argc > 4 ? atoll(argv[4]) : 128;
     const int reps = argc > 5 ? atoi(argv[5]) : 7;

@@ -2008,6 +2008,20 @@ static void test_quantize_cli(void **state)
     free(model);
 }
 
+/* p (a command that wrote out) succeeded and out holds matrices of the
+ * layout type named type; frees p and removes out. */
+static void expect_layout_file(proc *p, const char *out, const char *type)
+{
+    expect_status(p, 0);
+    expect_contains(p->out, "in kernel layouts");
+    proc_free(p);
+    proc q = RUN("info", out, "--tensors");
+    expect_status(&q, 0);
+    expect_contains(q.out, type);
+    proc_free(&q);
+    unlink(out);
+}
+
 /* mote optimize: --help, a file in kernel layouts that info names and run
  * reads, --plain gives the input back byte for byte, quantize --optimize,
  * and bad input refused with no output left. */
@@ -2019,6 +2033,7 @@ static void test_optimize_cli(void **state)
     expect_contains(p.out, "IN OUT");
     expect_contains(p.out, "--plain");
     expect_contains(p.out, "Q8_0_R16");
+    expect_contains(p.out, "IQ4_NL_R16");
     proc_free(&p);
 
     char out[4096], back[4200];
@@ -2054,15 +2069,12 @@ static void test_optimize_cli(void **state)
 
     char *f32 = model_path("synth-llama-F32.gguf");
     p = RUN("quantize", f32, out, "Q4_0", "--optimize");
-    expect_status(&p, 0);
-    expect_contains(p.out, "in kernel layouts");
-    proc_free(&p);
-    p = RUN("info", out, "--tensors");
-    expect_status(&p, 0);
-    expect_contains(p.out, "Q4_0_R16");
-    proc_free(&p);
-    unlink(out);
+    expect_layout_file(&p, out, "Q4_0_R16");
     free(f32);
+    char *nl = model_path("synth-llama-IQ4_NL.gguf");
+    p = RUN("optimize", nl, out);
+    expect_layout_file(&p, out, "IQ4_NL_R16");
+    free(nl);
 
     p = RUN("optimize", "/nonexistent/model.gguf", out);
     expect_status(&p, 1);

@@ -22,7 +22,7 @@
 
 #define MAX_TABLES 8
 
-static const uint32_t plain_types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0};
+static const uint32_t plain_types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_IQ4_NL};
 
 static void fill_normal(float *x, int64_t n, uint64_t seed)
 {
@@ -51,6 +51,7 @@ static void test_types(void **state)
     (void)state;
     assert_string_equal(ggml_type_name(MOTE_TYPE_Q8_0_R16), "Q8_0_R16");
     assert_string_equal(ggml_type_name(MOTE_TYPE_Q4_0_R16), "Q4_0_R16");
+    assert_string_equal(ggml_type_name(MOTE_TYPE_IQ4_NL_R16), "IQ4_NL_R16");
     for (size_t i = 0; i < sizeof plain_types / sizeof plain_types[0]; i++) {
         const uint32_t p = plain_types[i], l = layout_of(p);
         assert_true(layout_is(l));

@@ -19,9 +19,9 @@ int cmd_optimize(int argc, char **argv)
     const cli_spec spec = {
         .verb = "optimize",
         .usage = "IN OUT [options]",
-        .about = "Write IN's Q8_0 and Q4_0 weight matrices in the layouts mote's AVX512-VNNI kernels\n"
-                 "read (types Q8_0_R16 and Q4_0_R16: rows interleaved in groups of 16, scales\n"
-                 "gathered), so prompt processing needs no repacking at run time. Loading stays\n"
+        .about = "Write IN's Q8_0, Q4_0 and IQ4_NL weight matrices in the layouts mote's AVX512-VNNI\n"
+                 "kernels read (types Q8_0_R16, Q4_0_R16 and IQ4_NL_R16: rows interleaved in groups\n"
+                 "of 16, scales gathered), so prompt processing needs no repacking at run time. Loading stays\n"
                  "zero-copy and every result is bit-identical to IN's, on any CPU.",
         .notes = "Only mote reads the output (it records its layouts under mote.type.<id> keys,\n"
                  "which other GGUF readers refuse); --plain turns it back into a file for them.\n"

@@ -44,6 +44,9 @@ static const ggml_type_traits traits[MOTE_TYPE_COUNT] = {
     [MOTE_TYPE_Q4_0_R16] = {"Q4_0_R16", 32, 2 + 16,
                             "q4_0 rows interleaved by 16: per block 16 f16 scales, then 4 steps of 16 rows x 4 "
                             "quant bytes (low nibbles element 4s+b, high 16+4s+b); tail rows plain"},
+    [MOTE_TYPE_IQ4_NL_R16] = {"IQ4_NL_R16", 32, 2 + 16,
+                              "iq4_nl rows interleaved by 16: per block 16 f16 scales, then 4 steps of 16 rows x 4 "
+                              "quant bytes (low nibbles element 4s+b, high 16+4s+b); tail rows plain"},
 };
 
 const ggml_type_traits *ggml_type_get(uint32_t t)

@@ -132,6 +132,8 @@ void q8_0_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void 
                           const float *Xf, float *Y, int64_t ldy, int nr, int nt);
 void q4_0_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
                           const float *Xf, float *Y, int64_t ldy, int nr, int nt);
+void iq4_nl_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
+                            const float *Xf, float *Y, int64_t ldy, int nr, int nt);
 
 #endif /* __x86_64__ */
 #endif

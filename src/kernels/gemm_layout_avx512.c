@@ -1,6 +1,6 @@
 /*
  * gemm_layout_avx512.c — matrix products with AVX512-VNNI over the stored
- * layouts of tensor/layout.h (Q8_0_R16, Q4_0_R16): every output, batch or
+ * layouts of tensor/layout.h (Q8_0_R16, Q4_0_R16, IQ4_NL_R16): every output, batch or
  * single token, in the plain type's one-row (vec_dot) order, bit for bit.
  *
  * One zmm holds 16 outputs: the 16 rows of a group against one token, one
@@ -26,6 +26,10 @@
  * exact sum of (q - 8) * y over the block: the nibbles q are unsigned,
  * the activation quants y are the signed operand as matmul converted
  * them, and the integer accumulator starts at -8 * (sum of y).
+ *
+ * IQ4_NL (iq4_nl_dot_scalar): Q4_0's chain and stored bytes, the nibbles
+ * looked up (vpshufb) in the IQ4_NL table + 128 (unsigned), the integer
+ * accumulator starting at -128 * (sum of y).
  *
  * A call covers whole groups (nr a multiple of 16) and any number of
  * tokens: tokens in register blocks of Q8_TOKENS / Q4_TOKENS, each block
@@ -172,13 +176,14 @@ void q8_0_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void 
  * Q4_0_R16
  * ---------------------------------------------------------------------- */
 
-/* A register block's activations: block scales, -8 * sum of the quants. */
+/* A register block's activations: block scales, -zp * sum of the quants
+ * (zp: 8 for Q4_0, 128 for IQ4_NL's table + 128). */
 typedef struct act_q4 {
     float d[Q4_TOKENS][NB_MAX] ALIGN64;
     int32_t corr[Q4_TOKENS][NB_MAX] ALIGN64;
 } act_q4;
 
-static void prep_q4(const uint8_t *X, size_t x_stride, int n, int64_t nb, act_q4 *a)
+static void prep_q4(const uint8_t *X, size_t x_stride, int n, int64_t nb, int32_t zp, act_q4 *a)
 {
     const __m256i u128 = _mm256_set1_epi8((char)0x80);
     for (int t = 0; t < n; t++) {
@@ -187,19 +192,20 @@ static void prep_q4(const uint8_t *X, size_t x_stride, int n, int64_t nb, act_q4
             const __m256i v = _mm256_xor_si256(x86_load256(b[i].qs), u128); /* y + 128 */
             const __m256i s = _mm256_sad_epu8(v, _mm256_setzero_si256());
             a->d[t][i] = x86_f16(b[i].d);
-            a->corr[t][i] = -8 * (x86_hsum_i32(s) - QK * 128);
+            a->corr[t][i] = -zp * (x86_hsum_i32(s) - QK * 128);
         }
     }
 }
 
 static inline __attribute__((always_inline)) void q4_group(const uint8_t *G, int64_t nb, const uint8_t *X,
                                                            size_t x_stride, const act_q4 *a, float *Y,
-                                                           int64_t ldy, const int T, const int PF)
+                                                           int64_t ldy, const int T, const int PF, const int NL)
 {
     __m512 sum[Q4_TOKENS];
 #pragma GCC unroll 8
     for (int t = 0; t < T; t++) sum[t] = _mm512_setzero_ps();
     const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i table = _mm512_broadcast_i32x4(_mm256_castsi256_si128(x86_iq4nl_u8()));
     for (int64_t i = 0; i < nb; i++) {
         const uint8_t *b = G + (size_t)i * Q4_GROUP_BLOCK;
         if (PF) prefetch_block(b + PF_AHEAD, Q4_GROUP_BLOCK);
@@ -210,7 +216,11 @@ static inline __attribute__((always_inline)) void q4_group(const uint8_t *G, int
 #pragma GCC unroll 4
         for (int s = 0; s < 4; s++) {
             const __m512i v = _mm512_loadu_si512((const void *)(b + SCALES + 64 * s));
-            const __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            if (NL) {
+                lo = _mm512_shuffle_epi8(table, lo);
+                hi = _mm512_shuffle_epi8(table, hi);
+            }
 #pragma GCC unroll 8
             for (int t = 0; t < T; t++) {
                 const int8_t *y = ((const block_q8_0 *)(X + (size_t)t * x_stride))[i].qs;
@@ -227,13 +237,14 @@ static inline __attribute__((always_inline)) void q4_group(const uint8_t *G, int
     for (int t = 0; t < T; t++) _mm512_storeu_ps(Y + t * ldy, sum[t]);
 }
 
-static void q4_groups(const uint8_t *W, size_t group_bytes, int ng, int64_t nb, const uint8_t *X, size_t x_stride,
-                      const act_q4 *a, float *Y, int64_t ldy, int n, int stream)
+static inline __attribute__((always_inline)) void q4_groups(const uint8_t *W, size_t group_bytes, int ng, int64_t nb,
+                                                            const uint8_t *X, size_t x_stride, const act_q4 *a,
+                                                            float *Y, int64_t ldy, int n, int stream, const int NL)
 {
     for (int g = 0; g < ng; g++) {
         const uint8_t *G = W + (size_t)g * group_bytes;
         float *y = Y + R * g;
-#define Q4(T) q4_group(G, nb, X, x_stride, a, y, ldy, T, 0)
+#define Q4(T) q4_group(G, nb, X, x_stride, a, y, ldy, T, 0, NL)
         switch (n) {
         case 8: Q4(8); break;
         case 7: Q4(7); break;
@@ -243,7 +254,7 @@ static void q4_groups(const uint8_t *W, size_t group_bytes, int ng, int64_t nb, 
         case 3: Q4(3); break;
         case 2: Q4(2); break;
         default:
-            if (stream) q4_group(G, nb, X, x_stride, a, y, ldy, 1, 1);
+            if (stream) q4_group(G, nb, X, x_stride, a, y, ldy, 1, 1, NL);
             else Q4(1);
             break;
         }
@@ -251,18 +262,37 @@ static void q4_groups(const uint8_t *W, size_t group_bytes, int ng, int64_t nb, 
     }
 }
 
-void q4_0_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
-                          const float *Xf, float *Y, int64_t ldy, int nr, int nt)
+/* Q4_0_R16 (NL 0) or IQ4_NL_R16 (NL 1). */
+static inline __attribute__((always_inline)) void q4_gemm(int64_t k, const void *W, size_t w_stride, const void *X,
+                                                          size_t x_stride, float *Y, int64_t ldy, int nr, int nt,
+                                                          const int NL)
 {
-    (void)Xf;
     act_q4 a;
     const int64_t nb = k / QK;
     for (int t0 = 0; t0 < nt; t0 += Q4_TOKENS) {
         const int n = nt - t0 < Q4_TOKENS ? nt - t0 : Q4_TOKENS;
         const uint8_t *x = (const uint8_t *)X + (size_t)t0 * x_stride;
-        prep_q4(x, x_stride, n, nb, &a);
-        q4_groups(W, R * w_stride, nr / R, nb, x, x_stride, &a, Y + t0 * ldy, ldy, n, nt == 1);
+        prep_q4(x, x_stride, n, nb, NL ? 128 : 8, &a);
+        q4_groups(W, R * w_stride, nr / R, nb, x, x_stride, &a, Y + t0 * ldy, ldy, n, nt == 1, NL);
     }
+}
+
+void q4_0_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
+                          const float *Xf, float *Y, int64_t ldy, int nr, int nt)
+{
+    (void)Xf;
+    q4_gemm(k, W, w_stride, X, x_stride, Y, ldy, nr, nt, 0);
+}
+
+/* ------------------------------------------------------------------------
+ * IQ4_NL_R16
+ * ---------------------------------------------------------------------- */
+
+void iq4_nl_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
+                            const float *Xf, float *Y, int64_t ldy, int nr, int nt)
+{
+    (void)Xf;
+    q4_gemm(k, W, w_stride, X, x_stride, Y, ldy, nr, nt, 1);
 }
 
 #endif /* __x86_64__ */

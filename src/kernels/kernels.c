@@ -275,7 +275,7 @@ static void dot_quarters(const matmul_ctx *c, int64_t r0, int64_t r1)
  * t0..t1: the whole groups by the table's gemm for the layout type, or
  * else row by row taken back to a plain row and multiplied by the plain
  * vec_dot (correct, not fast); the tail rows are plain rows. Every output
- * is the plain vec_dot's, which for Q8_0 and Q4_0 is also every batch
+ * is the plain vec_dot's, which for Q8_0, Q4_0 and IQ4_NL is also every batch
  * result of the plain type, so the layout changes no bit. */
 static void layout_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0, int64_t t1)
 {
@@ -284,7 +284,7 @@ static void layout_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0,
         c->gemm(c->k, c->W + (size_t)r0 * c->w_row, c->w_row, c->Xq + (size_t)t0 * c->x_row, c->x_row,
                 c->X + t0 * c->k, c->Y + t0 * c->m + r0, c->m, (int)(g1 - r0), (int)(t1 - t0));
     } else {
-        uint8_t row[LAYOUT_K_MAX / 32 * 34] __attribute__((aligned(64))); /* a plain Q8_0 / Q4_0 row */
+        uint8_t row[LAYOUT_K_MAX / 32 * 34] __attribute__((aligned(64))); /* a plain Q8_0 / Q4_0 / IQ4_NL row */
         for (int64_t r = r0; r < g1; r++) {
             layout_row(c->layout, c->W, c->m, c->k, r, row);
             for (int64_t t = t0; t < t1; t++) c->dot(c->k, &c->Y[t * c->m + r], row, c->Xq + (size_t)t * c->x_row);

@@ -1,4 +1,4 @@
-/* layout.c — interleaving Q8_0 / Q4_0 rows in groups of 16, and back (layout.h). */
+/* layout.c — interleaving Q8_0 / Q4_0 / IQ4_NL rows in groups of 16, and back (layout.h). */
 #include "tensor/layout.h"
 
 #include <string.h>
@@ -6,13 +6,13 @@
 #include "gguf/ggml_type.h"
 #include "tensor/quant.h"
 
-#define QK 32      /* elements per block (both types) */
+#define QK 32      /* elements per block (every type) */
 #define STEP 4     /* bytes per row and step */
 #define SCALES (2 * LAYOUT_ROWS) /* bytes of a block's scales */
 
 int layout_is(uint32_t t)
 {
-    return t == MOTE_TYPE_Q8_0_R16 || t == MOTE_TYPE_Q4_0_R16;
+    return t == MOTE_TYPE_Q8_0_R16 || t == MOTE_TYPE_Q4_0_R16 || t == MOTE_TYPE_IQ4_NL_R16;
 }
 
 uint32_t layout_plain(uint32_t t)
@@ -20,6 +20,7 @@ uint32_t layout_plain(uint32_t t)
     switch (t) {
     case MOTE_TYPE_Q8_0_R16: return GGML_TYPE_Q8_0;
     case MOTE_TYPE_Q4_0_R16: return GGML_TYPE_Q4_0;
+    case MOTE_TYPE_IQ4_NL_R16: return GGML_TYPE_IQ4_NL;
     default: return t;
     }
 }
@@ -29,6 +30,7 @@ uint32_t layout_of(uint32_t plain)
     switch (plain) {
     case GGML_TYPE_Q8_0: return MOTE_TYPE_Q8_0_R16;
     case GGML_TYPE_Q4_0: return MOTE_TYPE_Q4_0_R16;
+    case GGML_TYPE_IQ4_NL: return MOTE_TYPE_IQ4_NL_R16;
     default: return 0;
     }
 }
@@ -45,7 +47,8 @@ static size_t quant_bytes(uint32_t layout_type)
 }
 
 /* What the stored quant bytes are xor'ed with: Q8_0's int8 are stored as
- * unsigned w + 128 (vpdpbusd's unsigned operand); Q4_0's nibbles as they are. */
+ * unsigned w + 128 (vpdpbusd's unsigned operand); Q4_0's and IQ4_NL's
+ * nibbles as they are. */
 static uint8_t quant_flip(uint32_t layout_type)
 {
     return layout_type == MOTE_TYPE_Q8_0_R16 ? 0x80 : 0;

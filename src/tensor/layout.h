@@ -1,7 +1,8 @@
 /*
- * layout.h — kernel-native weight layouts: Q8_0 and Q4_0 matrices with
- * their rows interleaved in groups of LAYOUT_ROWS (mote's types
- * MOTE_TYPE_Q8_0_R16 and MOTE_TYPE_Q4_0_R16, written by `mote optimize`).
+ * layout.h — kernel-native weight layouts: Q8_0, Q4_0 and IQ4_NL matrices
+ * with their rows interleaved in groups of LAYOUT_ROWS (mote's types
+ * MOTE_TYPE_Q8_0_R16, MOTE_TYPE_Q4_0_R16 and MOTE_TYPE_IQ4_NL_R16, written
+ * by `mote optimize`).
  *
  * A matrix of m rows of k elements is m / 16 groups of 16 rows, then the
  * m % 16 tail rows as plain rows. A group takes exactly the bytes of its
@@ -18,11 +19,14 @@
  *   Q4_0:   4 steps of [16 rows][4 bytes]: the plain block's quant bytes
  *           4s .. 4s + 3 (low nibbles: elements 4s + b; high nibbles:
  *           elements 16 + 4s + b), so one load masked gives step s and
- *           shifted gives step s + 4.
+ *           shifted gives step s + 4;
+ *   IQ4_NL: as Q4_0 (the same block bytes; the nibbles index the IQ4_NL
+ *           table).
  *
  * Every kernel table multiplies these to the bits of the plain type: the
  * outputs of a layout matrix are each the plain type's vec_dot of the row
- * (see kernels.c), which for Q8_0 and Q4_0 is also every batch result.
+ * (see kernels.c), which for Q8_0, Q4_0 and IQ4_NL is also every batch
+ * result.
  */
 #ifndef MOTE_TENSOR_LAYOUT_H
 #define MOTE_TENSOR_LAYOUT_H

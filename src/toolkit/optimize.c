@@ -1,5 +1,5 @@
 /*
- * optimize.c — `mote optimize`: a GGUF copied with its Q8_0 / Q4_0 weight
+ * optimize.c — `mote optimize`: a GGUF copied with its Q8_0 / Q4_0 / IQ4_NL weight
  * matrices in the stored layouts of tensor/layout.h (or, with plain, back).
  *
  * Only the bytes of the converted matrices change, and they keep their
