@@ -115,6 +115,8 @@ $(STORE_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_store))
 MEMORY_OBJ:= $(MEMORY_SRC:%.c=$(BUILD)/%.o)
 $(MEMORY_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_memory))
 $(CLI_OBJ): CFLAGS += -DMOTE_VERSION='"$(VERSION)"' 
+# The tuning profile is kept per mote version.
+$(BUILD)/src/engine/tune_profile.o: CFLAGS += -DMOTE_VERSION='"$(VERSION)"' 
 $(BUILD)/src/cli/cmd_memory.o $(BUILD)/src/cli/cmd_mcp.o $(BUILD)/src/cli/memory_common.o $(BUILD)/src/cli/cmd_serve.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS_memory))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_UOBJ:= $(TEST_UTIL:%.c=$(BUILD)/%.o)

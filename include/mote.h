@@ -102,6 +102,24 @@ MOTE_API mote_status mote_model_open(const char *path, const mote_model_params *
                             mote_model **out);
 MOTE_API void mote_model_close(mote_model *model);
 
+/* This machine's tuning profile (`mote tune`): how matmul splits its work
+ * per weight type and shape, chosen by timing on this CPU; results are
+ * bit-identical with or without it. mote_model_open loads it once per
+ * process; call mote_tune_load first to learn what happened (the same
+ * answer every time, from the first call). */
+typedef struct mote_tune_state {
+    int used;       /* 1: a profile of this machine sets the choices */
+    int disabled;   /* 1: MOTE_TUNE=off (or 0) in the environment */
+    int n_entries;  /* shape classes the profile sets */
+    char path[1024]; /* the profile looked for ("" if there is no cache directory) */
+} mote_tune_state;
+/* Load this machine's profile ($XDG_CACHE_HOME/mote or ~/.cache/mote,
+ * keyed by CPU model, core count, mote version and kernel table) unless
+ * MOTE_TUNE=off. No profile: MOTE_OK with used = 0. A corrupt or
+ * truncated profile is ignored (the defaults stay): MOTE_E_FORMAT with a
+ * message, state filled. out may be NULL. */
+MOTE_API mote_status mote_tune_load(mote_tune_state *out);
+
 typedef struct mote_model_info {
     const char *arch;      /* general.architecture, e.g. "llama" */
     const char *name;      /* general.name or "" */

@@ -429,10 +429,135 @@ MOTE_API mote_quantize_params mote_quantize_default_params(void);
  * MOTE_E_UNSUPPORTED for an architecture mote does not run. */
 MOTE_API mote_status mote_quantize(const mote_quantize_params *params, mote_quantize_stats *stats);
 
+/* ------------------------------------------------------------------------
+ * Stored kernel layouts
+ * ---------------------------------------------------------------------- */
+
+typedef struct mote_optimize_params {
+    const char *in_path;
+    const char *out_path;    /* may be in_path: the file is replaced when complete */
+    int plain;               /* 1: the reverse, every layout type back to its plain type */
+    /* Called after each piece of converted data (done, total: bytes of the
+     * converted tensors); may be NULL. Cancelling leaves no output file. */
+    mote_progress_fn progress;
+    void *progress_user;
+} mote_optimize_params;
+
+typedef struct mote_optimize_stats {
+    int n_tensors;   /* tensors written */
+    int n_converted; /* tensors whose type (layout) changed */
+    uint64_t bytes;  /* tensor data (the same in and out) */
+} mote_optimize_stats;
+
+MOTE_API mote_optimize_params mote_optimize_default_params(void);
+
+/* Copy in_path to out_path with every Q8_0 / Q4_0 weight matrix the model
+ * multiplies by in mote's stored kernel layout (Q8_0_R16 / Q4_0_R16: rows
+ * interleaved in groups of 16 as the AVX512-VNNI kernels read them; any CPU
+ * runs them, with results bit-identical to the plain file's). Embedding
+ * tables, matrices of fewer than 16 rows and rows over 32768 elements stay
+ * plain. Keys, tensor order and sizes are kept; each layout type used is
+ * recorded under "mote.type.<id>", so other GGUF readers refuse the file
+ * rather than misread it (plain = 1 undoes it). Written to a temporary file
+ * renamed over out_path when complete. stats may be NULL. */
+MOTE_API mote_status mote_optimize(const mote_optimize_params *params, mote_optimize_stats *stats);
+
 /* The file types mote_quantize writes, i from 0 ("Q4_0", ...), with a
  * line about each; NULL past the end. */
 MOTE_API const char *mote_quantize_type_name(int i);
 MOTE_API const char *mote_quantize_type_about(int i);
+
+/* ------------------------------------------------------------------------
+ * This machine's limits (the yardsticks of kernel speed)
+ * ---------------------------------------------------------------------- */
+
+typedef struct mote_machine_params {
+    int n_threads;  /* threads of the "n" figures; 0: the CPUs this process may use */
+    int buffer_mib; /* read buffer, far larger than the caches (>= 16) */
+    int passes;     /* best of this many read passes (4x as many compute passes) */
+    int huge_pages; /* 1: read once more on transparent huge pages */
+} mote_machine_params;
+
+MOTE_API mote_machine_params mote_machine_default_params(void); /* all CPUs, 1 GiB, 5 passes, huge pages */
+
+typedef struct mote_machine {
+    char cpu[128];         /* the CPU's model name */
+    int n_threads;         /* threads of the [1] figures */
+    int buffer_mib;        /* read buffer */
+    const char *read_isa;  /* the instructions each figure was measured with ("avx512", ...) */
+    const char *fma_isa;
+    const char *dot_isa;   /* "avx512vnni", "avxvnni", "avx2", "scalar" */
+    const char *bf16_isa;  /* "avx512bf16", or "" where the CPU has no BF16 dot */
+    /* [0]: one thread, [1]: n_threads; bests over the passes */
+    double read_gbs[2];      /* streaming read, 4 KiB pages, 1e9 bytes/s */
+    double read_gbs_huge[2]; /* the same on transparent huge pages (0: not measured) */
+    double fma_gflops[2];    /* F32 FMA, 2 FLOP per lane */
+    double dot_gops[2];      /* u8 x s8 -> int32 dot, 2 ops per product */
+    double bf16_gflops[2];   /* BF16 dot into F32, 2 FLOP per product (0: none) */
+    int64_t cache_l1d, cache_l2, cache_l3; /* bytes per cache of CPU 0 (0: unknown) */
+    double sink;           /* derived from every result, so none is optimised away */
+} mote_machine;
+
+/* Measure read bandwidth and the F32 FMA, int8 dot and BF16 dot peaks (each
+ * with the widest instructions this CPU has), and read the cache sizes.
+ * Takes a few seconds (most of it filling and reading the buffer).
+ * MOTE_E_INVALID for NULL arguments or bad parameters, MOTE_E_NOMEM when
+ * the buffer cannot be mapped or threads cannot start. */
+MOTE_API mote_status mote_machine_measure(const mote_machine_params *params, mote_machine *out);
+
+/* ------------------------------------------------------------------------
+ * Tuning: matmul's choices timed on this machine (mote.h: mote_tune_load)
+ * ---------------------------------------------------------------------- */
+
+/* One shape class as timed. */
+typedef struct mote_tune_class {
+    char type[16];     /* weight type name */
+    int64_t m, k, n;   /* the shape timed: m x k weights, n tokens */
+    int count;         /* matrices of that shape in the model */
+    int mk_class;      /* the m * k bucket (0: below 2^18, then powers of 4) */
+    int n_class;       /* the token bucket (0: 1, 1: 2..15, 2: 16..127, 3: 128+) */
+    char path[12];     /* how matmul computes it: "quarters", "tiles" or "gemm" */
+    double default_s;  /* median seconds per product with the defaults */
+    double tuned_s;    /* the same with the choice kept (= default_s if none) */
+    char choice[96];   /* what differs from the defaults, or "default" */
+    int changed;       /* 1 if the profile sets this class */
+} mote_tune_class;
+
+typedef struct mote_tune_params {
+    const char *model_path;        /* the GGUF whose matrices are timed */
+    int n_threads;                 /* 0: the whole pool (every CPU or MOTE_THREADS) */
+    int quick;                     /* 1: fewer candidates and samples, n = 1 and 128 only */
+    int save;                      /* 1: write this machine's profile (mote_tune_load's file) */
+    const mote_machine *machine;   /* stored in the profile for reference; may be NULL */
+    /* Called after each class (done of total; cls is that class); nonzero
+     * cancels. May be NULL. */
+    int (*progress)(void *user, int done, int total, const mote_tune_class *cls);
+    void *progress_user;
+} mote_tune_params;
+
+MOTE_API mote_tune_params mote_tune_default_params(void); /* all threads, full search, save */
+
+typedef struct mote_tune_result {
+    mote_tune_class *classes; /* n_classes, in the order timed */
+    int n_classes;
+    int saved;                /* 1 if the profile was written */
+    char profile_path[1024];  /* where (when saved) */
+} mote_tune_result;
+
+/* Time matmul's result-neutral choices (the tiles of its dot and gemm
+ * paths, how many work items a thread takes, the run length of
+ * generation's quarters, the weight prefetch distance, the threads a
+ * product gets) on the matrices of a model, per weight type x m*k bucket
+ * and n = 1, 16, 128 tokens; keep the fastest where repeated alternating
+ * timings find it faster than the defaults, and (save) write them as this
+ * machine's profile (classes of other models tuned before are kept, those
+ * timed now replaced). Results of every product stay bit-identical. A 1B
+ * model takes under a minute at 2 threads (quick: less). Free *r with
+ * mote_tune_result_free. MOTE_E_INVALID for NULL arguments,
+ * MOTE_E_IO/MOTE_E_FORMAT for the model, MOTE_E_UNSUPPORTED if it has no
+ * matrices mote multiplies, MOTE_E_CANCELLED from progress. */
+MOTE_API mote_status mote_tune(const mote_tune_params *params, mote_tune_result *r);
+MOTE_API void mote_tune_result_free(mote_tune_result *r);
 
 #ifdef __cplusplus
 }

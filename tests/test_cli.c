@@ -1777,6 +1777,54 @@ static void test_logits_errors(void **state)
  * bench and synth
  * ---------------------------------------------------------------------- */
 
+/* mote tune writes this machine's profile into the cache directory; bench
+ * says it used it, MOTE_TUNE=off that it did not; a corrupt profile is
+ * ignored with a warning. */
+static void test_tune(void **state)
+{
+    proc p = RUN("tune", "--help");
+    expect_status(&p, 0);
+    for (const char *o = "-t\0--quick\0--no-save\0--no-machine\0MOTE_TUNE=off\0"; *o; o += strlen(o) + 1)
+        expect_contains(p.out, o);
+    proc_free(&p);
+    expect_usage_error(RUN("tune"));
+    SKIP_WITHOUT_SHARED();
+    char cache[] = "/tmp/mote-tune-cli-XXXXXX";
+    assert_non_null(mkdtemp(cache));
+    setenv("XDG_CACHE_HOME", cache, 1);
+    const char *model = shared_path("models/synth-llama-Q8_0.gguf");
+    p = RUN("tune", model, "-t", "2", "--quick", "--no-machine");
+    expect_status(&p, 0);
+    expect_contains(p.out, "| Q8_0 ");
+    expect_contains(p.out, "; profile ");
+    expect_contains(p.err, "/2] Q8_0 "); /* progress: one line per class */
+    proc_free(&p);
+    char profile[256];
+    snprintf(profile, sizeof profile, "%s/mote", cache);
+    p = RUN("bench", model, "-p", "4", "-n", "2", "-r", "1", "-t", "1");
+    expect_status(&p, 0);
+    expect_contains(p.out, "tuning: profile ");
+    proc_free(&p);
+    setenv("MOTE_TUNE", "off", 1);
+    p = RUN("bench", model, "-p", "4", "-n", "2", "-r", "1", "-t", "1", "-o", "json");
+    expect_status(&p, 0);
+    expect_contains(p.out, "\"tuning\": {\"used\": false, \"disabled\": true");
+    proc_free(&p);
+    unsetenv("MOTE_TUNE");
+    /* the profile corrupted: ignored, with a warning, and the run goes on */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "for f in %s/tune-*.json; do printf '{\"format\": \"mote-t' > \"$f\"; done", profile);
+    assert_int_equal(system(cmd), 0);
+    p = RUN("bench", model, "-p", "4", "-n", "2", "-r", "1", "-t", "1");
+    expect_status(&p, 0);
+    expect_contains(p.err, "warning: tuning profile ignored");
+    expect_contains(p.out, "tuning: none");
+    proc_free(&p);
+    unsetenv("XDG_CACHE_HOME");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", cache);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_bench_synth_help(void **state)
 {
     static const struct {
@@ -1957,6 +2005,85 @@ static void test_quantize_cli(void **state)
     expect_status(&p, 2);
     proc_free(&p);
     unlink(text);
+    free(model);
+}
+
+/* p (a command that wrote out) succeeded and out holds matrices of the
+ * layout type named type; frees p and removes out. */
+static void expect_layout_file(proc *p, const char *out, const char *type)
+{
+    expect_status(p, 0);
+    expect_contains(p->out, "in kernel layouts");
+    proc_free(p);
+    proc q = RUN("info", out, "--tensors");
+    expect_status(&q, 0);
+    expect_contains(q.out, type);
+    proc_free(&q);
+    unlink(out);
+}
+
+/* mote optimize: --help, a file in kernel layouts that info names and run
+ * reads, --plain gives the input back byte for byte, quantize --optimize,
+ * and bad input refused with no output left. */
+static void test_optimize_cli(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    proc p = RUN("optimize", "--help");
+    expect_status(&p, 0);
+    expect_contains(p.out, "IN OUT");
+    expect_contains(p.out, "--plain");
+    expect_contains(p.out, "Q8_0_R16");
+    expect_contains(p.out, "IQ4_NL_R16");
+    proc_free(&p);
+
+    char out[4096], back[4200];
+    const char *dir = getenv("TMPDIR");
+    snprintf(out, sizeof out, "%s/mote-cli-opt-%d.gguf", dir && *dir ? dir : "/tmp", (int)getpid());
+    snprintf(back, sizeof back, "%s.plain", out);
+    char *model = model_path("synth-llama-Q8_0.gguf");
+    p = RUN("optimize", model, out);
+    expect_status(&p, 0);
+    expect_contains(p.out, "in kernel layouts");
+    proc_free(&p);
+    p = RUN("info", out, "--tensors");
+    expect_status(&p, 0);
+    expect_contains(p.out, "Q8_0_R16");
+    expect_contains(p.out, "token_embd.weight"); /* listed, and kept plain */
+    proc_free(&p);
+    p = RUN("run", out, "-p", "Once upon a time", "-n", "4", "--temp", "0");
+    expect_status(&p, 0);
+    proc_free(&p);
+    p = RUN("optimize", out, back, "--plain");
+    expect_status(&p, 0);
+    proc_free(&p);
+    size_t n_a, n_b;
+    char *a = read_file(model, &n_a), *b = read_file(back, &n_b);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(n_a, n_b);
+    assert_memory_equal(a, b, n_a);
+    free(a);
+    free(b);
+    unlink(back);
+    unlink(out);
+
+    char *f32 = model_path("synth-llama-F32.gguf");
+    p = RUN("quantize", f32, out, "Q4_0", "--optimize");
+    expect_layout_file(&p, out, "Q4_0_R16");
+    free(f32);
+    char *nl = model_path("synth-llama-IQ4_NL.gguf");
+    p = RUN("optimize", nl, out);
+    expect_layout_file(&p, out, "IQ4_NL_R16");
+    free(nl);
+
+    p = RUN("optimize", "/nonexistent/model.gguf", out);
+    expect_status(&p, 1);
+    expect_contains(p.err, "/nonexistent/model.gguf");
+    proc_free(&p);
+    assert_int_equal(access(out, F_OK), -1);
+    p = RUN("optimize", model);
+    expect_status(&p, 2);
+    proc_free(&p);
     free(model);
 }
 
@@ -2254,11 +2381,13 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_logits_modes),
         cmocka_unit_test(test_logits_errors),
         cmocka_unit_test(test_bench_synth_help),
+        cmocka_unit_test(test_tune),
         cmocka_unit_test(test_bench_json),
         cmocka_unit_test(test_synth_cli),
         cmocka_unit_test(test_share_cli),
         cmocka_unit_test(test_prune_cli),
         cmocka_unit_test(test_quantize_cli),
+        cmocka_unit_test(test_optimize_cli),
         cmocka_unit_test(test_embed_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,11 @@
  * greedy: for F32/F16/BF16 models, free-running greedy generation reproduces
  * the golden ids up to the first near-tie of NEAR_TIES.tsv (all 64 if none).
  *
+ * layout: for Q8_0, Q4_0 and IQ4_NL models, the file `mote optimize` makes of it
+ * (stored kernel layouts, tensor/layout.h) gives the plain file's logits
+ * bit for bit, token by token and as one batch, every id of the vocabulary,
+ * and so meets the goldens as teacher_forcing and batch do.
+ *
  * Why the tolerances are what they are. mote's kernels follow llama.cpp's
  * arithmetic on x86-64 with AVX-512 (the machine the goldens come from):
  * activations are converted as llama.cpp converts them (Q8_0/Q8_1/Q8_K
@@ -57,6 +62,7 @@
 
 #include "golden.h"
 #include "mote.h"
+#include "mote_tools.h"
 #include "testutil.h"
 
 #define MAX_MODELS 128
@@ -294,6 +300,86 @@ static void test_free_running_greedy(void **state)
     expect_compared(f, "free-running greedy", compared);
 }
 
+/* Models whose weights mote optimize stores in a kernel layout. */
+static int has_layout(const char *name)
+{
+    const size_t n = strlen(name);
+    return (n >= 4 && (!strcmp(name + n - 4, "Q8_0") || !strcmp(name + n - 4, "Q4_0"))) ||
+           (n >= 6 && !strcmp(name + n - 6, "IQ4_NL"));
+}
+
+/* The logits of the plain session f->s and the optimized one o at index
+ * idx must be equal bit for bit; then they are checked against the
+ * goldens. */
+static float check_equal_step(const model_fixture *f, mote_session *o, const golden_case *c, int step, int idx,
+                              float tol, long *compared)
+{
+    const float *a = mote_session_logits(f->s, idx), *b = mote_session_logits(o, idx);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (int i = 0; i < f->n_vocab; i++)
+        if (memcmp(&a[i], &b[i], sizeof *a) != 0)
+            fail_msg("%s %s step %d: optimized logit of id %d is %.9g, plain file %.9g", f->name, c->name, step, i,
+                     (double)b[i], (double)a[i]);
+    return check_step(f, c, step, b, tol, compared);
+}
+
+static void test_layout(void **state)
+{
+    model_fixture *f = *state;
+    char rel[300];
+    int n_ctx = 0;
+    model_path(f->name, rel, sizeof rel, &n_ctx);
+    char *path = test_temp_file("golden-layout");
+    mote_optimize_params p = mote_optimize_default_params();
+    p.in_path = shared_path(rel);
+    p.out_path = path;
+    mote_optimize_stats st;
+    if (mote_optimize(&p, &st) != MOTE_OK) fail_msg("%s: mote_optimize: %s", f->name, mote_last_error());
+    assert_true(st.n_converted > 0);
+    mote_model *m;
+    mote_session *o;
+    if (mote_model_open(path, NULL, &m) != MOTE_OK) fail_msg("%s: %s", f->name, mote_last_error());
+    mote_session_params sp = mote_session_default_params();
+    sp.n_ctx = n_ctx;
+    sp.n_threads = N_THREADS;
+    sp.kv_type = MOTE_KV_F32;
+    assert_int_equal(mote_session_create(m, &sp, &o), MOTE_OK);
+    const tolerance *tol = tolerance_for(f->name);
+    long compared = 0;
+    float worst = 0.0f;
+    for (int ci = 0; ci < f->g.n_cases; ci++) {
+        const golden_case *c = &f->g.cases[ci];
+        int32_t seq[2 * GOLDEN_MAX_IDS];
+        const int n = case_sequence(c, seq);
+        mote_session *both[2] = {f->s, o};
+        /* token by token after the prompt, as the goldens were made */
+        for (int j = 0; j < 2; j++) {
+            assert_int_equal(mote_session_truncate(both[j], 0), MOTE_OK);
+            assert_int_equal(mote_session_eval(both[j], c->prompt, c->n_prompt, 0), MOTE_OK);
+        }
+        for (int step = 0; step < c->n_steps; step++) {
+            for (int j = 0; step > 0 && j < 2; j++)
+                assert_int_equal(mote_session_eval(both[j], &c->greedy[step - 1], 1, 0), MOTE_OK);
+            const float w = check_equal_step(f, o, c, step, -1, tol->gen, &compared);
+            if (w > worst) worst = w;
+        }
+        /* one batch */
+        for (int j = 0; j < 2; j++) {
+            assert_int_equal(mote_session_truncate(both[j], 0), MOTE_OK);
+            assert_int_equal(mote_session_eval(both[j], seq, n, 1), MOTE_OK);
+        }
+        for (int step = 0; step < c->n_steps; step++)
+            check_equal_step(f, o, c, step, c->n_prompt - 1 + step, tol->batch, &compared);
+    }
+    expect_compared(f, "the layout test", compared);
+    print_message("[  INFO    ] %-28s optimized file: %d tensors in layouts, logits equal to the plain file's\n",
+                  f->name, st.n_converted);
+    mote_session_free(o);
+    mote_model_close(m);
+    test_remove_temp(path);
+}
+
 /* ------------------------------------------------------------------------
  * Which tests run
  * ---------------------------------------------------------------------- */
@@ -405,17 +491,19 @@ int main(void)
     }
     n_models = golden_manifest_models(model_names, MAX_MODELS);
     const int n = n_models > 0 ? n_models : 0;
-    struct CMUnitTest *tests = calloc((size_t)(3 * n + 1 + MAX_BAD_PATTERNS), sizeof *tests);
-    char(*titles)[200] = calloc((size_t)(3 * n + 1), sizeof *titles);
+    struct CMUnitTest *tests = calloc((size_t)(4 * n + 1 + MAX_BAD_PATTERNS), sizeof *tests);
+    char(*titles)[200] = calloc((size_t)(4 * n + 1), sizeof *titles);
     char(*bad)[256] = calloc(MAX_BAD_PATTERNS, sizeof *bad);
     int nt = 0, n_titles = 0;
     tests[nt++] = (struct CMUnitTest){"files/MANIFEST", test_files_present, NULL, NULL, NULL};
     /* Every candidate title, then the selected ones become tests. */
     for (int i = 0; i < n; i++) {
-        static const char *const kinds[] = {"teacher_forcing", "batch", "greedy"};
-        static const CMUnitTestFunction fns[] = {test_teacher_forcing, test_batch, test_free_running_greedy};
-        for (int k = 0; k < 3; k++) {
+        static const char *const kinds[] = {"teacher_forcing", "batch", "greedy", "layout"};
+        static const CMUnitTestFunction fns[] = {test_teacher_forcing, test_batch, test_free_running_greedy,
+                                                 test_layout};
+        for (int k = 0; k < 4; k++) {
             if (k == 2 && !exact_type(model_names[i])) continue;
+            if (k == 3 && !has_layout(model_names[i])) continue;
             char *title = titles[n_titles++];
             snprintf(title, sizeof titles[0], "%s/%.127s", kinds[k], model_names[i]);
             if (selected(title))

@@ -7,8 +7,10 @@
  * kernel_tables: the streaming kernels of every kernel table this CPU runs
  * (the plain C reference in the scalar table), walked chunk by chunk and
  * folded as the forward pass does, against softmax attention computed in
- * double over the same widened K/V rows: short and long runs (1..1000
- * positions), every group size, peaked and flat score distributions.
+ * double over the same widened K/V rows: short and long runs (1..4096
+ * positions), every group size, a prompt batch's many queries per call (up
+ * to ATTN_QMAX), head dimensions of every kernel path, peaked and flat
+ * score distributions.
  *
  * alt_goldens: with an F16 cache, mote's logits against llama.cpp's default
  * settings (F16 cache, flash attention) in ../shared/golden/alt-kvf16-fa-auto,
@@ -68,7 +70,7 @@ static void attention_chunked(attn_chunk_fn kern, const float *q, int g, const c
                               size_t row_bytes, int n, int hd, float scale, float *out)
 {
     const size_t ps = attn_part_stride(hd);
-    float *run = malloc(sizeof(float) * ps * ATTN_GMAX), *chunk = malloc(sizeof(float) * ps * ATTN_GMAX);
+    float *run = malloc(sizeof(float) * ps * ATTN_QMAX), *chunk = malloc(sizeof(float) * ps * ATTN_QMAX);
     for (int c0 = 0; c0 < n; c0 += ATTN_CHUNK) {
         int len = n - c0 < ATTN_CHUNK ? n - c0 : ATTN_CHUNK;
         kern(q, hd, g, k + c0 * row_bytes, v + c0 * row_bytes, row_bytes, len, hd, scale, c0 ? chunk : run);
@@ -145,6 +147,30 @@ static void run_kernel_cases(const kernel_ops *ops)
     }
     check_kernel(GGML_TYPE_F16, ops, 80, 3, 300, 4.0f, seed++); /* hd not a power of 2 */
     check_kernel(GGML_TYPE_F16, ops, 8, 2, 40, 1.0f, seed++);   /* not a multiple of 16: the SIMD fallback */
+    /* A prompt batch's tokens x heads in one call (the wide bodies past
+     * ATTN_GMAX queries): odd counts, the most, head dimensions of every
+     * path (multiples of 32, of 16 only, of 8 only, odd). */
+    static const int wide[] = {9, 12, 13, 21, 63, ATTN_QMAX};
+    for (int ti = 0; ti < 2; ti++) {
+        const uint32_t type = ti == 0 ? GGML_TYPE_F16 : GGML_TYPE_Q8_0;
+        for (size_t wi = 0; wi < sizeof wide / sizeof wide[0]; wi++) {
+            check_kernel(type, ops, 64, wide[wi], 77, 8.0f, seed++);
+            check_kernel(type, ops, 128, wide[wi], 300, 1.0f, seed++);
+        }
+        check_kernel(type, ops, 96, 24, 33, 8.0f, seed++);
+    }
+    check_kernel(GGML_TYPE_F16, ops, 48, 30, 200, 4.0f, seed++);
+    check_kernel(GGML_TYPE_F16, ops, 40, 17, 65, 4.0f, seed++);
+    check_kernel(GGML_TYPE_F16, ops, 7, 12, 40, 1.0f, seed++);
+    check_kernel(GGML_TYPE_F16, ops, 256, 16, 40, 4.0f, seed++);
+    /* long context (4096 positions, 16 chunks): one query head, a group
+     * of 4, a batch of 16 tokens x 4 heads */
+    for (int ti = 0; ti < 2; ti++) {
+        const uint32_t type = ti == 0 ? GGML_TYPE_F16 : GGML_TYPE_Q8_0;
+        check_kernel(type, ops, 64, 1, 4096, 8.0f, seed++);
+        check_kernel(type, ops, 64, 4, 4096, 1.0f, seed++);
+        check_kernel(type, ops, 64, ATTN_QMAX, 4096, 8.0f, seed++);
+    }
 }
 
 /* 1 if tables a and b have the same attention kernels (a table without

@@ -17,7 +17,8 @@
  *
  * The same runs on models this program writes itself (synthmodel.c: its own
  * vocabulary, mote_synth weights), so the rule is checked without ../shared
- * too: each weight type (F16, Q8_0, Q4_0, Q4_K_M) with the default F16 cache
+ * too: each weight type (F16, Q8_0, Q4_0, Q4_K_M, and the Q8_0 / Q4_0 files
+ * in mote optimize's stored kernel layouts) with the default F16 cache
  * and each cache type with Q8_0 weights, 1 and 2 threads. There
  * mote_session_eval is also counted from the first call after
  * mote_session_create, without a warm-up.
@@ -27,6 +28,7 @@
 #include <string.h>
 
 #include "mote.h"
+#include "mote_tools.h"
 #include "synthmodel.h"
 #include "testutil.h"
 
@@ -351,6 +353,19 @@ static void test_synth_models_allocate_nothing(void **state)
             synth_cases(m, MOTE_KV_Q8_0);
         }
         mote_model_close(m);
+        if (strcmp(types[ti], "Q8_0") == 0 || strcmp(types[ti], "Q4_0") == 0) {
+            /* the same weights in mote's stored kernel layouts */
+            char opt[4096];
+            snprintf(opt, sizeof opt, "%s.opt", path);
+            mote_optimize_params op = mote_optimize_default_params();
+            op.in_path = path;
+            op.out_path = opt;
+            if (mote_optimize(&op, NULL) != MOTE_OK) fail_msg("%s: %s", opt, mote_last_error());
+            if (mote_model_open(opt, NULL, &m) != MOTE_OK) fail_msg("%s: %s", opt, mote_last_error());
+            synth_cases(m, MOTE_KV_F16);
+            mote_model_close(m);
+            remove(opt);
+        }
         free(path);
     }
 }

@@ -6,6 +6,8 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -123,4 +125,52 @@ int cpu_available(void)
     if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > INT_MAX ? INT_MAX : (int)n;
+}
+
+/* ------------------------------------------------------------------------
+ * Model name
+ * ---------------------------------------------------------------------- */
+
+/* The first /proc/cpuinfo line of one of the keys, its value trimmed. */
+static int cpuinfo_value(const char *const *keys, char *buf, size_t cap)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return 0;
+    char line[512];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f))
+        for (int i = 0; keys[i] && !found; i++) {
+            const size_t n = strlen(keys[i]);
+            if (strncmp(line, keys[i], n) != 0) continue;
+            const char *v = strchr(line + n, ':');
+            if (!v) continue;
+            for (v++; *v == ' ' || *v == '\t'; v++) {}
+            snprintf(buf, cap, "%s", v);
+            buf[strcspn(buf, "\n")] = '\0';
+            found = buf[0] != '\0';
+        }
+    fclose(f);
+    return found;
+}
+
+void cpu_model_name(char *buf, size_t cap)
+{
+    if (!buf || cap == 0) return;
+    buf[0] = '\0';
+#if defined(__x86_64__) || defined(__i386__)
+    /* The brand string: CPUID leaves 0x80000002..4, 16 bytes each. */
+    unsigned int r[12];
+    if ((unsigned int)__get_cpuid_max(0x80000000u, NULL) >= 0x80000004u) {
+        for (unsigned int i = 0; i < 3; i++) __get_cpuid(0x80000002u + i, &r[4 * i], &r[4 * i + 1], &r[4 * i + 2], &r[4 * i + 3]);
+        char brand[49];
+        memcpy(brand, r, 48);
+        brand[48] = '\0';
+        const char *s = brand;
+        while (*s == ' ') s++;
+        snprintf(buf, cap, "%s", s);
+    }
+#endif
+    static const char *const keys[] = {"model name", "Hardware", "CPU part", NULL};
+    if (!buf[0] && !cpuinfo_value(keys, buf, cap)) snprintf(buf, cap, "unknown");
+    for (size_t n = strlen(buf); n > 0 && buf[n - 1] == ' '; n--) buf[n - 1] = '\0';
 }

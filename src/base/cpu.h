@@ -11,6 +11,8 @@
 #ifndef MOTE_BASE_CPU_H
 #define MOTE_BASE_CPU_H
 
+#include <stddef.h>
+
 typedef struct cpu_features {
     /* x86-64; each 1 only if the CPU has it and the OS enabled its state */
     int avx2;        /* AVX2 (with AVX, FMA3 and F16C: the "avx2" kernel level) */
@@ -39,5 +41,10 @@ int cpu_has_neon_level(void);   /* asimd */
 /* The CPUs this process may run on: its affinity mask (taskset, cgroup
  * cpusets), else the online CPUs; at least 1. */
 int cpu_available(void);
+
+/* The CPU's model name into buf (cap bytes, NUL-terminated): the CPUID
+ * brand string on x86, else /proc/cpuinfo's "model name" (or "Hardware",
+ * "CPU part"), else "unknown". Tuning profiles are kept per model name. */
+void cpu_model_name(char *buf, size_t cap);
 
 #endif

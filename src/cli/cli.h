@@ -38,8 +38,10 @@ int cmd_kld(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_tune(int argc, char **argv);
 int cmd_share(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_optimize(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_imatrix(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
@@ -121,6 +123,12 @@ mote_session_params cli_session_params(cli_progress *prog, const char *label, in
  * ignored (mote_model_info.warnings) goes to stderr as "mote: warning:"
  * lines. 0 or EXIT_LIB. */
 int cli_open_model(const char *path, int vocab_only, mote_model **out);
+/* This machine's tuning profile (mote_tune_load), with a warning on stderr
+ * (once) when it is broken and ignored; st may be NULL. */
+void cli_tune_load(mote_tune_state *st);
+/* One line about it: "profile PATH (N classes)", "off (MOTE_TUNE=off)",
+ * "none (run mote tune)". */
+void cli_tune_describe(const mote_tune_state *st, char *buf, size_t cap);
 
 /* Print "id<TAB>piece\n" on f for one token (the piece escaped, control
  * tokens rendered); *buf (capacity *cap) is grown as needed. 0 or EXIT_LIB. */

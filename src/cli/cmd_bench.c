@@ -46,6 +46,7 @@ typedef struct bench_opts {
     int depth;          /* -d */
     const char *format; /* -o: "md" or "json" */
     int kv_ctx;         /* -c: context for the KV cache size reported; 0: 4096 */
+    mote_tune_state tune; /* the tuning profile used */
 } bench_opts;
 
 /* What was measured. */
@@ -332,6 +333,9 @@ static void print_md(const bench_opts *o, const mote_model *m, const bench_resul
            r->load_s * 1e3, r->ttft_s * 1e3, TTFT_PROMPT, rss);
     printf("KV cache (F16) at %d positions: %s\n", r->kv_ctx, kv);
     print_cost_note(r);
+    char tune[1200];
+    cli_tune_describe(&o->tune, tune, sizeof tune);
+    printf("tuning: %s\n", tune);
     printf("%d run%s after a warm-up", o->reps, o->reps == 1 ? "" : "s");
     if (o->n_prompt > 0) printf("; pp: one batch of random ids");
     if (o->n_gen > 0) printf("; tg: one token per eval, next = greedy argmax (not timed)");
@@ -407,6 +411,11 @@ static void print_json(const bench_opts *o, const mote_model *m, const bench_res
            r->ttft_s, TTFT_PROMPT);
     printf("  \"peak_rss_bytes\": %llu,\n", (unsigned long long)r->peak_rss);
     printf("  \"kv_ctx\": %d,\n  \"kv_bytes\": %llu,\n", r->kv_ctx, (unsigned long long)r->kv_bytes);
+    printf("  \"tuning\": {\"used\": %s, \"disabled\": %s, \"classes\": %d, \"profile\": ", o->tune.used ? "true" : "false",
+           o->tune.disabled ? "true" : "false", o->tune.n_entries);
+    if (o->tune.used) json_str(o->tune.path);
+    else printf("null");
+    printf("},\n");
     printf("  \"tg_next_token\": \"greedy argmax, not timed\"\n}\n");
 }
 
@@ -446,7 +455,8 @@ int cmd_bench(int argc, char **argv)
                  "Per token of pp and tg: CPU time (user + sys of the process, all threads) and,\n"
                  "where the RAPL counters of /sys/class/powercap read (root's only since Linux\n"
                  "5.10), energy in joules of the whole CPU package, other processes included;\n"
-                 "when they do not, the report says why.",
+                 "when they do not, the report says why. Whether this machine's tuning profile\n"
+                 "(mote tune) was used.",
         .notes = "Progress goes to stderr (on a terminal, also while a long -d fills the\n"
                  "cache); the report to stdout. Ctrl-C stops the measurement (status 130).\n"
                  "MOTE_POWERCAP_ROOT=DIR reads the RAPL zones from DIR instead of\n"
@@ -467,6 +477,7 @@ int cmd_bench(int argc, char **argv)
         return args_usage_error(&spec, "-o takes md or json, not '%s'", o.format);
     if (o.n_prompt == 0 && o.n_gen == 0) return args_usage_error(&spec, "-p and -n are both 0");
     cli_catch_interrupt(); /* Ctrl-C cancels the evaluation under way */
+    cli_tune_load(&o.tune); /* before the load is timed: model open then finds it loaded */
 
     bench_result r = {0};
     r.pp_tps = calloc((size_t)o.reps, sizeof *r.pp_tps);

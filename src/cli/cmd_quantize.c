@@ -33,6 +33,7 @@ int cmd_quantize(int argc, char **argv)
 {
     mote_quantize_params p = mote_quantize_default_params();
     const char *imatrix_path = NULL;
+    int optimize = 0;
     const cli_opt opts[] = {
         {0, "pure", ARG_FLAG, &p.pure, NULL, "every matrix the type's base type: no mix, no special head", 0,
          0, NULL},
@@ -44,6 +45,8 @@ int cmd_quantize(int argc, char **argv)
          0, NULL},
         {0, "imatrix", ARG_STRING, &imatrix_path, "FILE", "importance matrix (llama-imatrix's output)", 0, 0,
          NULL},
+        {0, "optimize", ARG_FLAG, &optimize, NULL,
+         "then store the weights in mote's kernel layouts (see mote optimize; only mote reads it)", 0, 0, NULL},
         {'t', "threads", ARG_INT, &p.n_threads, "N", "worker threads (default: all CPUs)", 0,
          MOTE_N_THREADS_MAX, NULL},
         {0},
@@ -96,10 +99,15 @@ int cmd_quantize(int argc, char **argv)
         int code = cli_lib_error();
         return cli_interrupted() ? EXIT_INTERRUPTED : code;
     }
+    if (optimize) {
+        mote_optimize_params op = mote_optimize_default_params();
+        op.in_path = op.out_path = p.out_path;
+        if (mote_optimize(&op, NULL) != MOTE_OK) return cli_lib_error();
+    }
     char in[32], out[32];
     cli_human_bytes(st.bytes_in, in, sizeof in);
     cli_human_bytes(st.bytes_out, out, sizeof out);
-    printf("wrote %s: %s, %d tensors (%d converted), %s -> %s in %.2f s\n", p.out_path, p.type, st.n_tensors,
-           st.n_quantized, in, out, cli_now() - t0);
+    printf("wrote %s: %s%s, %d tensors (%d converted), %s -> %s in %.2f s\n", p.out_path, p.type,
+           optimize ? " in kernel layouts" : "", st.n_tensors, st.n_quantized, in, out, cli_now() - t0);
     return 0;
 }

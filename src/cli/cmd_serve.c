@@ -295,6 +295,7 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     cli_check_threads(n_threads);
+    cli_tune_load(NULL); /* the models it loads use this machine's profile: said here if broken */
     if ((rc = cli_kv_type(&spec, kv_name, &kv_type)) != 0) goto out;
     static const cli_file_kind template_kind = {.what = "chat template", .limit = CLI_TEMPLATE_LIMIT, .regular = 1};
     size_t tmpl_len;

@@ -177,8 +177,26 @@ double cli_now(void)
  * Models, tokens, files
  * ---------------------------------------------------------------------- */
 
+void cli_tune_load(mote_tune_state *st)
+{
+    static int warned;
+    mote_tune_state local;
+    if (mote_tune_load(st ? st : &local) != MOTE_OK && !warned) {
+        warned = 1;
+        fprintf(stderr, "mote: warning: tuning profile ignored: %s\n", mote_last_error());
+    }
+}
+
+void cli_tune_describe(const mote_tune_state *st, char *buf, size_t cap)
+{
+    if (st->disabled) snprintf(buf, cap, "off (MOTE_TUNE=off)");
+    else if (st->used) snprintf(buf, cap, "profile %s (%d class%s)", st->path, st->n_entries, st->n_entries == 1 ? "" : "es");
+    else snprintf(buf, cap, "none (defaults; mote tune MODEL makes a profile)");
+}
+
 int cli_open_model(const char *spec, int vocab_only, mote_model **out)
 {
+    cli_tune_load(NULL); /* what mote_model_open applies, said if broken */
     char path[4096];
     const int rc = cli_model_path(spec, path, sizeof path);
     if (rc != 0) return rc;

@@ -108,6 +108,9 @@ mote_status mote_model_open(const char *path, const mote_model_params *params, m
 mote_status model_open_gguf(gguf_file *g, const mote_model_params *params, mote_model **out)
 {
     *out = NULL;
+    /* this machine's tuning profile, once per process; a broken one is
+     * ignored here (mote_tune_load tells the caller that asks) */
+    if (mote_tune_load(NULL) != MOTE_OK) mote_clear_error();
     mote_model_params dflt = mote_model_default_params();
     if (!params) params = &dflt;
     const char *path = g->path;

@@ -111,6 +111,7 @@ static size_t layout(forward_state *st, const model_arch *a, int n_threads, size
         {&st->att, attention_scores_floats(hp, st->kv_type, st->n_ctx, n_threads) * F},
         {&st->gather, gather * F},
         {&st->attn_part, attention_part_floats(hp, st->kv_type, st->n_ctx, n_threads) * F},
+        {&st->attn_blocks, (B + 1) * sizeof(int32_t)},
         {&st->keep_seg, B * sizeof(int32_t)},
         {&st->end, B * sizeof(int32_t)},
         {&st->proj, (size_t)dense_rows * F},

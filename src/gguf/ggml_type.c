@@ -37,6 +37,16 @@ static const ggml_type_traits traits[MOTE_TYPE_COUNT] = {
     [GGML_TYPE_TQ2_0] = {"TQ2_0", QK_K, 64 + 2, NULL},
     [GGML_TYPE_MXFP4] = {"MXFP4", 32, 1 + 16, NULL},
     [MOTE_TYPE_FP8] = {"FP8", 32, 1 + 32, "fp8_e4m3 block 32, e8m0 scale first"},
+    /* per row the bytes of the plain type: a group of 16 rows is 16 plain rows' bytes */
+    [MOTE_TYPE_Q8_0_R16] = {"Q8_0_R16", 32, 2 + 32,
+                            "q8_0 rows interleaved by 16: per block 16 f16 scales, then 8 steps of 16 rows x 4 "
+                            "quants + 128 as uint8; tail rows plain"},
+    [MOTE_TYPE_Q4_0_R16] = {"Q4_0_R16", 32, 2 + 16,
+                            "q4_0 rows interleaved by 16: per block 16 f16 scales, then 4 steps of 16 rows x 4 "
+                            "quant bytes (low nibbles element 4s+b, high 16+4s+b); tail rows plain"},
+    [MOTE_TYPE_IQ4_NL_R16] = {"IQ4_NL_R16", 32, 2 + 16,
+                              "iq4_nl rows interleaved by 16: per block 16 f16 scales, then 4 steps of 16 rows x 4 "
+                              "quant bytes (low nibbles element 4s+b, high 16+4s+b); tail rows plain"},
 };
 
 const ggml_type_traits *ggml_type_get(uint32_t t)

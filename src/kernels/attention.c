@@ -35,13 +35,9 @@ static void chunk_ref(uint32_t type, const float *q, int64_t q_stride, int g, co
 {
     const size_t ps = attn_part_stride(hd);
     float row[ATTN_HD_MAX];
-    float p[ATTN_GMAX][ATTN_TILE];
-    float m[ATTN_GMAX], l[ATTN_GMAX];
-    for (int j = 0; j < g; j++) {
-        m[j] = -INFINITY;
-        l[j] = 0.0f;
-        memset(part + j * ps, 0, sizeof(float) * (size_t)hd);
-    }
+    float p[ATTN_QMAX][ATTN_TILE];
+    float m[ATTN_QMAX], l[ATTN_QMAX];
+    attn_part_start(part, g, hd, m, l);
     for (int i0 = 0; i0 < n; i0 += ATTN_TILE) {
         const int nt = n - i0 < ATTN_TILE ? n - i0 : ATTN_TILE;
         /* scores of the tile */
@@ -58,7 +54,7 @@ static void chunk_ref(uint32_t type, const float *q, int64_t q_stride, int g, co
         for (int j = 0; j < g; j++) {
             float mt = m[j];
             for (int i = 0; i < nt; i++) mt = p[j][i] > mt ? p[j][i] : mt;
-            const float corr = m[j] == -INFINITY ? 0.0f : expf(m[j] - mt);
+            const float corr = attn_rescale(m[j], mt);
             float sum = 0.0f;
             for (int i = 0; i < nt; i++) sum += p[j][i] = expf(p[j][i] - mt);
             l[j] = l[j] * corr + sum;
@@ -75,10 +71,7 @@ static void chunk_ref(uint32_t type, const float *q, int64_t q_stride, int g, co
             }
         }
     }
-    for (int j = 0; j < g; j++) {
-        part[j * ps + hd] = m[j];
-        part[j * ps + hd + 1] = l[j];
-    }
+    attn_part_close(part, g, hd, m, l);
 }
 
 void attn_chunk_f16_ref(const float *q, int64_t q_stride, int g, const void *k, const void *v, size_t row_bytes,
@@ -104,8 +97,8 @@ void attn_merge(float *dst, const float *src, int g, int hd)
         const float md = dst[hd], ms = src[hd];
         const float mx = md > ms ? md : ms;
         if (mx == -INFINITY) continue; /* both empty */
-        const float cd = md == -INFINITY ? 0.0f : expf(md - mx);
-        const float cs = ms == -INFINITY ? 0.0f : expf(ms - mx);
+        const float cd = attn_rescale(md, mx);
+        const float cs = attn_rescale(ms, mx);
         for (int d = 0; d < hd; d++) dst[d] = dst[d] * cd + src[d] * cs;
         dst[hd] = mx;
         dst[hd + 1] = dst[hd + 1] * cd + src[hd + 1] * cs;

@@ -17,25 +17,57 @@
  * generation step splits long contexts this way): the result is the same,
  * bit for bit, for any number of threads.
  *
- * A kernel call serves the g <= ATTN_GMAX query heads that share one KV
- * head (grouped-query attention), so each K/V row is read once for all.
+ * A kernel call serves the g <= ATTN_QMAX queries that share one KV head:
+ * the query heads of a group (grouped-query attention), and in a prompt
+ * batch those of several tokens that see the same positions, so each K/V
+ * row is read (and widened to floats) once for all of them. Kernels may
+ * take a different path for g > ATTN_GMAX (a tile of K transposed, the
+ * scores of many queries without horizontal sums); each query's result
+ * still agrees with the reference to float rounding.
  */
 #ifndef MOTE_KERNELS_ATTENTION_H
 #define MOTE_KERNELS_ATTENTION_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels/kernels.h"
 
 #define ATTN_TILE 32    /* positions whose scores are held at once */
 #define ATTN_CHUNK 256  /* positions per partial (a multiple of ATTN_TILE) */
-#define ATTN_GMAX 8     /* query heads per kernel call */
+#define ATTN_GMAX 8     /* query heads of one token per kernel call */
+#define ATTN_QMAX 64    /* queries per kernel call (tokens x heads) */
 #define ATTN_HD_MAX 512 /* largest head dimension */
+
+/* The factor for what was summed under the running maximum m once the
+ * maximum is mx >= m: e^(m - mx); 0 from an empty start (m = -inf); 1,
+ * without calling expf, while the maximum stays (expf(0) is 1 exactly). */
+static inline float attn_rescale(float m, float mx) { return m == -INFINITY ? 0.0f : m == mx ? 1.0f : expf(m - mx); }
 
 /* Floats per partial of one query: acc[0..hd), then m at [hd], l at
  * [hd + 1], padded to a multiple of 16 floats (64 bytes). */
 static inline size_t attn_part_stride(int hd) { return ((size_t)hd + 2 + 15) & ~(size_t)15; }
+
+/* A kernel's running state for g queries: partials zeroed, maxima -inf,
+ * sums 0 (start); m and l stored into the partials (close). */
+static inline void attn_part_start(float *part, int g, int hd, float *m, float *l)
+{
+    for (int j = 0; j < g; j++) {
+        m[j] = -INFINITY;
+        l[j] = 0.0f;
+        memset(part + (size_t)j * attn_part_stride(hd), 0, sizeof(float) * (size_t)hd);
+    }
+}
+
+static inline void attn_part_close(float *part, int g, int hd, const float *m, const float *l)
+{
+    for (int j = 0; j < g; j++) {
+        part[(size_t)j * attn_part_stride(hd) + hd] = m[j];
+        part[(size_t)j * attn_part_stride(hd) + hd + 1] = l[j];
+    }
+}
 
 /* The streaming kernel of table ops for cache type kv_type: its
  * attn_chunk slot, or the scalar table's; NULL for types other than

@@ -7,9 +7,14 @@
  *
  * Also the exact F32-cache products, bit-identical to ops.c's.
  *
- * The number of query heads per call (1..ATTN_GMAX) is a compile-time
- * constant in each instance of the kernel body, so the per-query
- * accumulators live in registers.
+ * Two bodies. Up to ATTN_GMAX queries (a token's query heads: generation)
+ * walk each K row once for all of them, one horizontal sum per score; their
+ * number is a compile-time constant in each instance of the body, so the
+ * per-query accumulators live in registers. More queries (the tokens of a
+ * prompt batch) take the wide body: each tile of K is widened once and
+ * transposed, so the 32 scores of a query are two vectors built with
+ * broadcast FMAs and no horizontal sums, and the widened V tile serves
+ * every query from L1.
  */
 #if defined(__x86_64__)
 
@@ -54,17 +59,32 @@ INLINE __mmask16 lanes(int nt)
     return nt >= 16 ? (__mmask16)0xffff : nt <= 0 ? (__mmask16)0 : (__mmask16)((1u << nt) - 1);
 }
 
+/* One query's online-softmax step over a tile of 32 scaled scores s0, s1
+ * (-inf outside the lanes k0, k1 of positions < nt): updates *m and *l,
+ * leaves the weights in p (0 past nt) and returns the factor for what was
+ * accumulated before. */
+INLINE float softmax_tile(__m512 s0, __m512 s1, __mmask16 k0, __mmask16 k1, float *m, float *l, float *p)
+{
+    const float tmax = _mm512_reduce_max_ps(_mm512_max_ps(s0, s1));
+    const float mx = tmax > *m ? tmax : *m;
+    const float corr = attn_rescale(*m, mx);
+    const __m512 mv = _mm512_set1_ps(mx);
+    const __m512 e0 = _mm512_maskz_mov_ps(k0, exp16(_mm512_sub_ps(s0, mv)));
+    const __m512 e1 = _mm512_maskz_mov_ps(k1, exp16(_mm512_sub_ps(s1, mv)));
+    _mm512_store_ps(p, e0);
+    _mm512_store_ps(p + 16, e1);
+    *l = *l * corr + _mm512_reduce_add_ps(_mm512_add_ps(e0, e1));
+    *m = mx;
+    return corr;
+}
+
 INLINE void chunk_body(uint32_t type, const int G, const float *q, int64_t q_stride, const char *k, const char *v,
                        size_t row_bytes, int n, int hd, float scale, float *part)
 {
     const size_t ps = attn_part_stride(hd);
     float m[ATTN_GMAX], l[ATTN_GMAX], corr[ATTN_GMAX];
     float p[ATTN_GMAX][ATTN_TILE] __attribute__((aligned(64)));
-    for (int j = 0; j < G; j++) {
-        m[j] = -INFINITY;
-        l[j] = 0.0f;
-        memset(part + j * ps, 0, sizeof(float) * (size_t)hd);
-    }
+    attn_part_start(part, G, hd, m, l);
     for (int i0 = 0; i0 < n; i0 += ATTN_TILE) {
         const int nt = n - i0 < ATTN_TILE ? n - i0 : ATTN_TILE;
 
@@ -86,20 +106,9 @@ INLINE void chunk_body(uint32_t type, const int G, const float *q, int64_t q_str
         /* online softmax: new maxima, probabilities, rescaled sums */
         const __mmask16 k0 = lanes(nt), k1 = lanes(nt - 16);
         const __m512 ninf = _mm512_set1_ps(-INFINITY);
-        for (int j = 0; j < G; j++) {
-            const __m512 s0 = _mm512_mask_loadu_ps(ninf, k0, p[j]);
-            const __m512 s1 = _mm512_mask_loadu_ps(ninf, k1, p[j] + 16);
-            const float tmax = _mm512_reduce_max_ps(_mm512_max_ps(s0, s1));
-            const float mx = tmax > m[j] ? tmax : m[j];
-            corr[j] = m[j] == -INFINITY ? 0.0f : expf(m[j] - mx);
-            const __m512 mv = _mm512_set1_ps(mx);
-            const __m512 e0 = _mm512_maskz_mov_ps(k0, exp16(_mm512_sub_ps(s0, mv)));
-            const __m512 e1 = _mm512_maskz_mov_ps(k1, exp16(_mm512_sub_ps(s1, mv)));
-            _mm512_store_ps(p[j], e0);
-            _mm512_store_ps(p[j] + 16, e1);
-            l[j] = l[j] * corr[j] + _mm512_reduce_add_ps(_mm512_add_ps(e0, e1));
-            m[j] = mx;
-        }
+        for (int j = 0; j < G; j++)
+            corr[j] = softmax_tile(_mm512_mask_loadu_ps(ninf, k0, p[j]), _mm512_mask_loadu_ps(ninf, k1, p[j] + 16), k0,
+                                   k1, &m[j], &l[j], p[j]);
 
         /* acc = acc * corr + p · V, 16 output dimensions at a time */
         for (int c = 0; c < hd; c += 16) {
@@ -115,35 +124,99 @@ INLINE void chunk_body(uint32_t type, const int G, const float *q, int64_t q_str
             for (int j = 0; j < G; j++) _mm512_storeu_ps(part + j * ps + c, acc[j]);
         }
     }
-    for (int j = 0; j < G; j++) {
-        part[j * ps + hd] = m[j];
-        part[j * ps + hd + 1] = l[j];
+    attn_part_close(part, G, hd, m, l);
+}
+
+/* ------------------------------------------------------------------------
+ * Wide body: many queries against one widened, transposed K tile
+ * ---------------------------------------------------------------------- */
+
+#define WIDE_HD_MAX 256 /* largest head dimension of the wide body (tile buffers on the stack) */
+#define WIDE_Q 8        /* queries whose scores are formed together (16 accumulators) */
+
+/* Scores, online softmax and p·V of Q queries (q: query 0, stride
+ * q_stride) over one tile: kt[d * ATTN_TILE + i] is element d of key i,
+ * vt[i * hd + d] of value i (nt rows). m, l: the queries' running maxima
+ * and sums; acc: their partials (stride ps). */
+INLINE void wide_tile(const int Q, const float *q, int64_t q_stride, const float *kt, const float *vt, int nt,
+                      int hd, float scale, float *m, float *l, float *acc, size_t ps)
+{
+    __m512 s0[WIDE_Q], s1[WIDE_Q];
+#pragma GCC unroll 8
+    for (int j = 0; j < Q; j++) s0[j] = s1[j] = _mm512_setzero_ps();
+    for (int d = 0; d < hd; d++) {
+        const __m512 k0 = _mm512_load_ps(kt + d * ATTN_TILE), k1 = _mm512_load_ps(kt + d * ATTN_TILE + 16);
+#pragma GCC unroll 8
+        for (int j = 0; j < Q; j++) {
+            const __m512 qd = _mm512_set1_ps(q[j * q_stride + d]);
+            s0[j] = _mm512_fmadd_ps(qd, k0, s0[j]);
+            s1[j] = _mm512_fmadd_ps(qd, k1, s1[j]);
+        }
+    }
+    float p[WIDE_Q][ATTN_TILE] __attribute__((aligned(64)));
+    float corr[WIDE_Q];
+    const __mmask16 k0 = lanes(nt), k1 = lanes(nt - 16);
+    const __m512 ninf = _mm512_set1_ps(-INFINITY), sc = _mm512_set1_ps(scale);
+#pragma GCC unroll 8
+    for (int j = 0; j < Q; j++)
+        corr[j] = softmax_tile(_mm512_mask_mul_ps(ninf, k0, s0[j], sc), _mm512_mask_mul_ps(ninf, k1, s1[j], sc), k0, k1,
+                               &m[j], &l[j], p[j]);
+    /* acc = acc * corr + p · V, 32 output dimensions at a time */
+    for (int c = 0; c < hd; c += 32) {
+        __m512 a0[WIDE_Q], a1[WIDE_Q];
+#pragma GCC unroll 8
+        for (int j = 0; j < Q; j++) {
+            const __m512 cj = _mm512_set1_ps(corr[j]);
+            a0[j] = _mm512_mul_ps(_mm512_loadu_ps(acc + j * ps + c), cj);
+            a1[j] = _mm512_mul_ps(_mm512_loadu_ps(acc + j * ps + c + 16), cj);
+        }
+        for (int i = 0; i < nt; i++) {
+            const __m512 v0 = _mm512_load_ps(vt + i * hd + c), v1 = _mm512_load_ps(vt + i * hd + c + 16);
+#pragma GCC unroll 8
+            for (int j = 0; j < Q; j++) {
+                const __m512 pj = _mm512_set1_ps(p[j][i]);
+                a0[j] = _mm512_fmadd_ps(pj, v0, a0[j]);
+                a1[j] = _mm512_fmadd_ps(pj, v1, a1[j]);
+            }
+        }
+#pragma GCC unroll 8
+        for (int j = 0; j < Q; j++) {
+            _mm512_storeu_ps(acc + j * ps + c, a0[j]);
+            _mm512_storeu_ps(acc + j * ps + c + 16, a1[j]);
+        }
     }
 }
 
-/* One kernel per cache type; the switch instantiates the body per G. */
-#define CHUNK_KERNEL(name, TYPE, REF)                                                                              \
-    void name(const float *q, int64_t q_stride, int g, const void *k, const void *v, size_t row_bytes, int n,      \
-              int hd, float scale, float *part)                                                                    \
-    {                                                                                                              \
-        if (hd % 16 != 0) {                                                                                        \
-            REF(q, q_stride, g, k, v, row_bytes, n, hd, scale, part);                                              \
-            return;                                                                                                \
-        }                                                                                                          \
-        switch (g) {                                                                                               \
-        case 1: chunk_body(TYPE, 1, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
-        case 2: chunk_body(TYPE, 2, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
-        case 3: chunk_body(TYPE, 3, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
-        case 4: chunk_body(TYPE, 4, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
-        case 5: chunk_body(TYPE, 5, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
-        case 6: chunk_body(TYPE, 6, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
-        case 7: chunk_body(TYPE, 7, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                      \
-        default: chunk_body(TYPE, 8, q, q_stride, k, v, row_bytes, n, hd, scale, part); break;                     \
-        }                                                                                                          \
+/* g queries (any number up to ATTN_QMAX), hd a multiple of 32 up to
+ * WIDE_HD_MAX. */
+/* K rows i0..i0+nt-1 widened into vt's rows (zeros past nt) and
+ * transposed into kt; then the V rows widened into vt. */
+INLINE void widen_tile(uint32_t type, const char *k, const char *v, size_t row_bytes, int i0, int nt, int hd,
+                       float *kt, float *vt)
+{
+    /* gather indices of a column of 16 keys in the widened rows (vt) */
+    const __m512i col = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32(hd));
+    /* K tile: widened into vt's rows (zeros past nt), then transposed */
+    for (int i = 0; i < ATTN_TILE; i++)
+        for (int c = 0; c < hd; c += 16)
+            _mm512_store_ps(vt + i * hd + c, i < nt ? load16(type, k + (size_t)(i0 + i) * row_bytes, c)
+                                                    : _mm512_setzero_ps());
+    for (int d = 0; d < hd; d++) {
+        _mm512_store_ps(kt + d * ATTN_TILE, _mm512_i32gather_ps(col, vt + d, 4));
+        _mm512_store_ps(kt + d * ATTN_TILE + 16, _mm512_i32gather_ps(col, vt + 16 * hd + d, 4));
     }
+    /* V tile */
+    for (int i = 0; i < nt; i++)
+        for (int c = 0; c < hd; c += 16)
+            _mm512_store_ps(vt + i * hd + c, load16(type, v + (size_t)(i0 + i) * row_bytes, c));
+}
 
-CHUNK_KERNEL(attn_chunk_f16_avx512, GGML_TYPE_F16, attn_chunk_f16_ref)
-CHUNK_KERNEL(attn_chunk_q8_0_avx512, GGML_TYPE_Q8_0, attn_chunk_q8_0_ref)
+#define ATTN_SUFFIX avx512
+#define NARROW_ALIGN 16
+#define WIDE_ALIGN 32
+#define TILE_ALIGN 64
+#include "kernels/attention_body.h"
 
 /* ------------------------------------------------------------------------
  * Exact F32 products

@@ -363,6 +363,10 @@ static const kernel_ops avx2_ops = {
         [GGML_TYPE_Q8_K] = q8_K_quantize_avx2,
     },
     .i8_rows = i8_dot_rows_avx2,
+    .attn_chunk = {
+        [GGML_TYPE_F16] = attn_chunk_f16_avx2,
+        [GGML_TYPE_Q8_0] = attn_chunk_q8_0_avx2,
+    },
     .attn_exact = {.values_batch = attn_values_batch_avx2},
 };
 

@@ -346,7 +346,8 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
  * Q5_0, Q4_1, Q5_1: the 8 lanes of its AVX2 dots, gemm_lanes_avx512.c, and
  * for Q8_0 batches of a few tokens gemm_small_avx512.c;
  * Q6_K: ggml's 8 lanes, gemm_k_avx512.c; FP8: its one-row order,
- * dot_fp8_avx512.c), but BF16's, which the tables choose differently. */
+ * dot_fp8_avx512.c; the stored layouts Q8_0_R16, Q4_0_R16, IQ4_NL_R16: the plain
+ * type's one-row order for every token, gemm_layout_avx512.c), but BF16's, which the tables choose differently. */
 #define AVX512_EXACT_GEMMS                                                                               \
     [GGML_TYPE_F32] = f32_gemm_avx512,                                                                   \
     [GGML_TYPE_F16] = f16_gemm_avx512,                                                                   \
@@ -359,7 +360,10 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
     [GGML_TYPE_Q2_K] = q2_K_gemm_avx512,                                                                 \
     [GGML_TYPE_Q4_K] = q4_K_gemm_avx512,                                                                 \
     [GGML_TYPE_Q6_K] = q6_K_gemm_avx512,                                                                 \
-    [MOTE_TYPE_FP8] = fp8_gemm_avx512
+    [MOTE_TYPE_FP8] = fp8_gemm_avx512,                                                                   \
+    [MOTE_TYPE_Q8_0_R16] = q8_0_r16_gemm_avx512,                                                         \
+    [MOTE_TYPE_Q4_0_R16] = q4_0_r16_gemm_avx512,                                                         \
+    [MOTE_TYPE_IQ4_NL_R16] = iq4_nl_r16_gemm_avx512
 
 /* "avx512": gemms only where they reproduce the scalar table's batch
  * results bit for bit. Every result of this table is the scalar table's,

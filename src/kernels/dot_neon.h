@@ -17,6 +17,7 @@
 #ifndef MOTE_KERNELS_DOT_NEON_H
 #define MOTE_KERNELS_DOT_NEON_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kernels/kernels.h"
@@ -34,6 +35,13 @@ void f16_quantize_neon(const float *src, void *dst, int64_t n);
 void q8_0_quantize_neon(const float *src, void *dst, int64_t n); /* = q8_0_quantize_x86 */
 void q8_1_quantize_neon(const float *src, void *dst, int64_t n); /* = q8_1_quantize_x86 */
 void q8_K_quantize_neon(const float *src, void *dst, int64_t n); /* = q8_K_quantize */
+
+/* Streaming attention (attention_neon.c; attn_chunk_fn of kernels.h), by
+ * cache type, shared by both tables. */
+void attn_chunk_f16_neon(const float *q, int64_t q_stride, int g, const void *k, const void *v, size_t row_bytes,
+                         int n, int hd, float scale, float *part);
+void attn_chunk_q8_0_neon(const float *q, int64_t q_stride, int g, const void *k, const void *v, size_t row_bytes,
+                          int n, int hd, float scale, float *part);
 
 const kernel_ops *kernels_neon(void);
 const kernel_ops *kernels_dotprod(void);

@@ -465,6 +465,10 @@ static const kernel_ops NFN(ops) = {
         [GGML_TYPE_Q8_K] = q8_K_quantize_neon,
     },
     .i8_rows = NFN(i8_dot_rows),
+    .attn_chunk = {
+        [GGML_TYPE_F16] = attn_chunk_f16_neon,
+        [GGML_TYPE_Q8_0] = attn_chunk_q8_0_neon,
+    },
 };
 
 const kernel_ops *NEON_CAT(kernels, NEON_SUFFIX)(void)

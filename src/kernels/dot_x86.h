@@ -117,6 +117,11 @@ void attn_chunk_f16_avx512(const float *q, int64_t q_stride, int g, const void *
                            size_t row_bytes, int n, int hd, float scale, float *part);
 void attn_chunk_q8_0_avx512(const float *q, int64_t q_stride, int g, const void *k, const void *v,
                             size_t row_bytes, int n, int hd, float scale, float *part);
+/* The same with 8 lanes (attention_avx2.c). */
+void attn_chunk_f16_avx2(const float *q, int64_t q_stride, int g, const void *k, const void *v,
+                         size_t row_bytes, int n, int hd, float scale, float *part);
+void attn_chunk_q8_0_avx2(const float *q, int64_t q_stride, int g, const void *k, const void *v,
+                          size_t row_bytes, int n, int hd, float scale, float *part);
 float attn_dot_avx512(const float *a, const float *b, int n);
 void attn_values_avx512(float *out, const float *p, const float *v, int64_t stride, int n, int hd);
 /* ops.c's op_attn_values_batch with vector FMAs across 16 (8) dimensions
@@ -134,6 +139,16 @@ X86_GEMM_LANES(q5_0)
 X86_GEMM_LANES(q4_1)
 X86_GEMM_LANES(q5_1)
 #undef X86_GEMM_LANES
+
+/* The stored layouts (tensor/layout.h; gemm_layout_avx512.c): nr whole
+ * groups of 16 rows from W (w_stride: the plain row's bytes), any nt;
+ * every output the plain type's vec_dot, bit for bit. */
+void q8_0_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
+                          const float *Xf, float *Y, int64_t ldy, int nr, int nt);
+void q4_0_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
+                          const float *Xf, float *Y, int64_t ldy, int nr, int nt);
+void iq4_nl_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
+                            const float *Xf, float *Y, int64_t ldy, int nr, int nt);
 
 #endif /* __x86_64__ */
 #endif

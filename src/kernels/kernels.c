@@ -22,6 +22,8 @@
 #include "base/cpu.h"
 #include "kernels/dot_neon.h"
 #include "kernels/kernels_isa.h"
+#include "kernels/tuning.h"
+#include "tensor/layout.h"
 #include "tensor/quant.h"
 
 /* ------------------------------------------------------------------------
@@ -30,7 +32,7 @@
 
 uint32_t vec_dot_type(uint32_t wtype)
 {
-    switch (wtype) {
+    switch (layout_plain(wtype)) {
     case GGML_TYPE_F32:
     case MOTE_TYPE_FP8: return GGML_TYPE_F32;
     case GGML_TYPE_F16: return GGML_TYPE_F16;
@@ -53,6 +55,7 @@ uint32_t vec_dot_type(uint32_t wtype)
 
 int kernels_supported(uint32_t wtype)
 {
+    if (layout_is(wtype)) return kernels_supported(layout_plain(wtype));
     uint32_t vt = vec_dot_type(wtype);
     const kernel_ops *ops = kernels_scalar();
     return vt != GGML_TYPE_COUNT && tensor_type_supported(wtype) && ops->vec_dot[wtype] &&
@@ -141,13 +144,14 @@ const kernel_ops *kernels_get(void)
  * (see grab): a thread slowed by the machine's other work takes less,
  * where a fixed split would leave the others waiting at the end of every
  * matmul, and the runs shrink towards the end so that the threads finish
- * together. Within a tile each weight row is reused for TILE_N tokens
+ * together. Within a tile each weight row is reused for the tile's tokens
  * while it is in L1, and the tile's converted activation rows stay in L2
  * across its rows. Which function computes an output depends only on its
- * token index (see batch_dot), never on the split. */
-#define TILE_M 16
-#define TILE_N 32
-#define QUARTERS_MIN 64 /* fewest rows per run in quarters: 16 per stream */
+ * token index (see batch_dot), never on the split. The tiles (16 x 32 by
+ * default; gemm GEMM_MR x GEMM_NT), the fewest items per run (1; in
+ * quarters 64 rows, 16 per stream), the prefetch distance below and the
+ * threads a product gets are a kernel_tuning (tuning.h), which `mote
+ * tune` may set per weight type and shape. */
 /* Below this many multiply-adds (m * k * n) a matmul runs on the calling
  * thread alone. A worker's part of it costs about a microsecond to hand
  * over (measured on 2 cores with a pool whose every worker ran its part:
@@ -174,12 +178,14 @@ typedef struct matmul_ctx {
     int64_t n_batch;      /* rows that use dot_batch */
     gemm_fn gemm;         /* every output of the batch, if not NULL */
     vec_dot_rt_fn rt;     /* else every output by the alone gemm, if not NULL */
+    uint32_t layout;      /* W's layout type (tensor/layout.h), 0 if plain */
     int64_t tile_m;       /* rows per work item */
     int64_t tile_n;       /* tokens per work item */
     int quarters;         /* 1: one to three tokens by dot4, in quarters */
     long items;           /* work items (quarters: groups of 4 rows) */
     long grab_min;        /* fewest items a thread takes at a time */
-    long nth;             /* threads */
+    long nth;             /* threads that take items (parts ith >= nth return at once) */
+    size_t pf_ahead;      /* bytes prefetched ahead of the rows computed (see prefetch_to) */
     atomic_long next;     /* the first item not yet taken */
     float *Y;             /* [n][m] outputs */
 } matmul_ctx;
@@ -197,15 +203,15 @@ static void convert_rows(void *arg, int ith, int nth)
  * row a stream of only a few cache lines (a 576-element Q8_0 row is 612
  * bytes), too short for the hardware prefetchers to train on; measured on
  * Zen 5, the four-row Q8_0 kernel then reads ~6 GB/s where a plain
- * sequential read reaches ~35. So the row loop keeps a cursor PF_AHEAD
- * bytes ahead of the rows being computed and prefetches up to it (the
- * cursor lives across the tiles of one thread's run, which are
- * consecutive rows when there is one token tile). Prefetches never fault,
- * so running past the end of the matrix is harmless. Rows of PF_ROW_MAX
- * bytes or more are not prefetched: each is then whole pages read in
- * order, which the hardware follows, and the prefetch instructions only
- * cost (llama-3.2-1b F16 generation, 4 KiB rows: 7% faster without). */
-#define PF_AHEAD 4096
+ * sequential read reaches ~35. So the row loop keeps a cursor pf_ahead
+ * bytes (4096 by default, see tuning.h) ahead of the rows being computed
+ * and prefetches up to it (the cursor lives across the tiles of one
+ * thread's run, which are consecutive rows when there is one token tile).
+ * Prefetches never fault, so running past the end of the matrix is
+ * harmless. Rows of PF_ROW_MAX bytes or more are not prefetched: each is
+ * then whole pages read in order, which the hardware follows, and the
+ * prefetch instructions only cost (llama-3.2-1b F16 generation, 4 KiB
+ * rows: 7% faster without). */
 #define PF_ROW_MAX 4096
 
 static inline void prefetch_to(const uint8_t **pf, const uint8_t *from, const uint8_t *to)
@@ -223,7 +229,7 @@ static void dot_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0, in
         const uint8_t *w = c->W + (size_t)r * c->w_row;
         const int four = c->dot4 && r + 4 <= r1;
         const int64_t rows = four ? 4 : 1;
-        if (c->w_row < PF_ROW_MAX) prefetch_to(pf, w, w + rows * c->w_row + PF_AHEAD);
+        if (c->w_row < PF_ROW_MAX) prefetch_to(pf, w, w + rows * c->w_row + c->pf_ahead);
         for (int64_t t = t0; t < t1; t++) {
             const uint8_t *x = c->Xq + (size_t)t * c->x_row;
             float *y = &c->Y[t * c->m + r];
@@ -243,7 +249,7 @@ static void dot_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0, in
 static void rt_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0, int64_t t1, const uint8_t **pf)
 {
     const uint8_t *w = c->W + (size_t)r0 * c->w_row;
-    if (c->w_row < PF_ROW_MAX) prefetch_to(pf, w, w + (r1 - r0) * c->w_row + PF_AHEAD);
+    if (c->w_row < PF_ROW_MAX) prefetch_to(pf, w, w + (r1 - r0) * c->w_row + c->pf_ahead);
     c->rt(c->k, w, c->w_row, c->Xq + (size_t)t0 * c->x_row, c->x_row, &c->Y[t0 * c->m + r0], c->m,
           (int)(r1 - r0), (int)(t1 - t0));
 }
@@ -284,6 +290,30 @@ static void dot_quarters(const matmul_ctx *c, int64_t r0, int64_t r1)
             c->dot(c->k, &c->Y[t * c->m + r], c->W + (size_t)r * c->w_row, c->Xq + (size_t)t * c->x_row);
 }
 
+/* Rows r0..r1 (r0 a multiple of LAYOUT_ROWS) of a layout matrix for tokens
+ * t0..t1: the whole groups by the table's gemm for the layout type, or
+ * else row by row taken back to a plain row and multiplied by the plain
+ * vec_dot (correct, not fast); the tail rows are plain rows. Every output
+ * is the plain vec_dot's, which for Q8_0, Q4_0 and IQ4_NL is also every batch
+ * result of the plain type, so the layout changes no bit. */
+static void layout_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0, int64_t t1)
+{
+    const int64_t m16 = c->m - c->m % LAYOUT_ROWS, g1 = r1 < m16 ? r1 : m16;
+    if (g1 > r0 && c->gemm) {
+        c->gemm(c->k, c->W + (size_t)r0 * c->w_row, c->w_row, c->Xq + (size_t)t0 * c->x_row, c->x_row,
+                c->X + t0 * c->k, c->Y + t0 * c->m + r0, c->m, (int)(g1 - r0), (int)(t1 - t0));
+    } else {
+        uint8_t row[LAYOUT_K_MAX / 32 * 34] __attribute__((aligned(64))); /* a plain Q8_0 / Q4_0 / IQ4_NL row */
+        for (int64_t r = r0; r < g1; r++) {
+            layout_row(c->layout, c->W, c->m, c->k, r, row);
+            for (int64_t t = t0; t < t1; t++) c->dot(c->k, &c->Y[t * c->m + r], row, c->Xq + (size_t)t * c->x_row);
+        }
+    }
+    for (int64_t r = g1 > r0 ? g1 : r0; r < r1; r++)
+        for (int64_t t = t0; t < t1; t++)
+            c->dot(c->k, &c->Y[t * c->m + r], c->W + (size_t)r * c->w_row, c->Xq + (size_t)t * c->x_row);
+}
+
 /* Takes the next run of work items (see matmul_ctx.next): a share of what
  * is left, 1 / (2 * threads) of it, but at least grab_min items. */
 static int grab(matmul_ctx *c, long *lo, long *hi)
@@ -308,6 +338,10 @@ static int grab(matmul_ctx *c, long *lo, long *hi)
  * SmolLM2's 576 rows as 128 x 4 + 64 on two threads is 320 rows against
  * 256, its 192 as 128 + 64 twice the work on one thread. */
 #define GEMM_ROW_STEP 16 /* the gemms' panels: a multiple of every one's rows */
+/* work items of a layout matrix start at whole groups (layout_tile):
+ * matmul_run rounds a tuned row tile up to whole groups, which these keep
+ * within bounds */
+_Static_assert(GEMM_MR % LAYOUT_ROWS == 0 && GEMM_ROW_STEP % LAYOUT_ROWS == 0, "layout groups");
 static int64_t gemm_rows_even(int64_t m, long nth)
 {
     const int64_t per = GEMM_MR * (int64_t)nth;
@@ -320,6 +354,7 @@ static void dot_rows(void *arg, int ith, int nth)
 {
     matmul_ctx *c = arg;
     long lo, hi;
+    if (ith >= c->nth) return;
     if (c->quarters) {
         while (grab(c, &lo, &hi)) {
             const int64_t r0 = lo * 4, r1 = hi * 4 < c->m ? hi * 4 : c->m;
@@ -334,7 +369,9 @@ static void dot_rows(void *arg, int ith, int nth)
             const int64_t r0 = it / ntt * c->tile_m, t0 = it % ntt * c->tile_n;
             const int64_t r1 = r0 + c->tile_m < c->m ? r0 + c->tile_m : c->m;
             const int64_t t1 = t0 + c->tile_n < c->n ? t0 + c->tile_n : c->n;
-            if (c->gemm)
+            if (c->layout)
+                layout_tile(c, r0, r1, t0, t1);
+            else if (c->gemm)
                 c->gemm(c->k, c->W + (size_t)r0 * c->w_row, c->w_row, c->Xq + (size_t)t0 * c->x_row, c->x_row,
                         c->X + t0 * c->k, c->Y + t0 * c->m + r0, c->m, (int)(r1 - r0), (int)(t1 - t0));
             else if (c->rt)
@@ -387,12 +424,14 @@ size_t matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n)
 
 /* alone: every token's outputs as a batch of that token alone computes
  * them (vec_dot, or dot4 or the alone gemm vec_dot_rt, which equal it),
- * whatever n is. */
-static void matmul_run(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t wtype, int64_t m,
-                       int64_t k, const float *X, int64_t n, float *Y, void *scratch, int alone)
+ * whatever n is. tu: how to split the work (NULL: the process's choice
+ * for this product, tuning_for). */
+static void matmul_run(const kernel_ops *ops, mote_pool *pool, const struct kernel_tuning *tu, const void *W,
+                       uint32_t wtype, int64_t m, int64_t k, const float *X, int64_t n, float *Y, void *scratch,
+                       int alone)
 {
-    const uint32_t vt = vec_dot_type(wtype);
-    if (vt == GGML_TYPE_COUNT || !ops->vec_dot[wtype] || m <= 0 || n <= 0) return;
+    const uint32_t vt = vec_dot_type(wtype), plain = layout_plain(wtype);
+    if (vt == GGML_TYPE_COUNT || !ops->vec_dot[plain] || m <= 0 || n <= 0) return;
     matmul_ctx c = {
         .W = W,
         .w_row = ggml_row_size(wtype, k),
@@ -402,25 +441,39 @@ static void matmul_run(const kernel_ops *ops, mote_pool *pool, const void *W, ui
         .X = X,
         .x_row = ggml_row_size(vt, k),
         .quantize = ops->quantize[vt],
-        .dot = ops->vec_dot[wtype],
+        .dot = ops->vec_dot[plain],
         .Y = Y,
     };
     c.dot_batch = batch_dot(ops, wtype, m, k, alone ? 1 : n, &c.n_batch);
     c.gemm = alone ? NULL : batch_gemm(ops, wtype, m, k, n);
     c.dot4 = ops->vec_dot4[wtype];
     c.rt = alone && n >= 2 && n >= ops->vec_dot_rt_min[wtype] ? ops->vec_dot_rt[wtype] : NULL;
-    c.tile_m = c.gemm ? GEMM_MR : TILE_M;
-    c.tile_n = c.gemm ? GEMM_NT : TILE_N;
-    if ((double)m * (double)k * (double)n < INLINE_MACS) pool = NULL;
+    if (layout_is(wtype)) { /* every output the plain vec_dot's, see layout_tile */
+        c.layout = wtype;
+        c.gemm = ops->gemm[wtype];
+        c.dot_batch = c.dot;
+        c.n_batch = 0;
+        c.dot4 = NULL;
+        c.rt = NULL;
+    }
+    if (!tu) tu = tuning_for(wtype, m, k, n);
+    c.tile_m = c.gemm ? tu->gemm_m : tu->tile_m;
+    c.tile_n = c.gemm ? tu->gemm_n : tu->tile_n;
+    c.pf_ahead = (size_t)tu->pf_ahead;
+    if ((double)m * (double)k * (double)n < INLINE_MACS || tu->threads == 1) pool = NULL;
     c.nth = pool_size(pool);
-    if (c.gemm && n <= GEMM_NT) c.tile_m = gemm_rows_even(m, c.nth);
+    if (tu->threads > 1 && tu->threads < c.nth) c.nth = tu->threads;
+    /* one token tile: the rows split evenly over the threads, unless a
+     * profile chose the gemm's row tile */
+    if (c.gemm && n <= GEMM_NT && tu->gemm_m == GEMM_MR) c.tile_m = gemm_rows_even(m, c.nth);
+    if (c.layout) c.tile_m = (c.tile_m + LAYOUT_ROWS - 1) / LAYOUT_ROWS * LAYOUT_ROWS;
     c.quarters = !c.gemm && c.dot4 && c.n_batch == 0 && n < GEMM_MIN_N;
     if (c.quarters) {
         c.items = (long)((m + 3) / 4);
-        c.grab_min = QUARTERS_MIN / 4;
+        c.grab_min = tu->quarters_min / 4;
     } else {
         c.items = (long)(((m + c.tile_m - 1) / c.tile_m) * ((n + c.tile_n - 1) / c.tile_n));
-        c.grab_min = 1;
+        c.grab_min = tu->grab_min;
     }
     atomic_init(&c.next, 0);
     if (vt == GGML_TYPE_F32) {
@@ -437,23 +490,37 @@ static void matmul_run(const kernel_ops *ops, mote_pool *pool, const void *W, ui
 void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t wtype, int64_t m,
                  int64_t k, const float *X, int64_t n, float *Y, void *scratch)
 {
-    matmul_run(ops, pool, W, wtype, m, k, X, n, Y, scratch, 0);
+    matmul_run(ops, pool, NULL, W, wtype, m, k, X, n, Y, scratch, 0);
 }
 
 void matmul(mote_pool *pool, const void *W, uint32_t wtype, int64_t m, int64_t k, const float *X,
             int64_t n, float *Y, void *scratch)
 {
-    matmul_run(kernels_get(), pool, W, wtype, m, k, X, n, Y, scratch, 0);
+    matmul_run(kernels_get(), pool, NULL, W, wtype, m, k, X, n, Y, scratch, 0);
 }
 
 void matmul_alone_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t wtype, int64_t m,
                        int64_t k, const float *X, int64_t n, float *Y, void *scratch)
 {
-    matmul_run(ops, pool, W, wtype, m, k, X, n, Y, scratch, 1);
+    matmul_run(ops, pool, NULL, W, wtype, m, k, X, n, Y, scratch, 1);
 }
 
 void matmul_alone(mote_pool *pool, const void *W, uint32_t wtype, int64_t m, int64_t k, const float *X,
                   int64_t n, float *Y, void *scratch)
 {
-    matmul_run(kernels_get(), pool, W, wtype, m, k, X, n, Y, scratch, 1);
+    matmul_run(kernels_get(), pool, NULL, W, wtype, m, k, X, n, Y, scratch, 1);
+}
+
+void matmul_tuned_with(const kernel_ops *ops, mote_pool *pool, const kernel_tuning *tu, const void *W,
+                       uint32_t wtype, int64_t m, int64_t k, const float *X, int64_t n, float *Y, void *scratch)
+{
+    matmul_run(ops, pool, tu, W, wtype, m, k, X, n, Y, scratch, 0);
+}
+
+matmul_path matmul_path_of(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k, int64_t n)
+{
+    int64_t rows;
+    if (batch_gemm(ops, wtype, m, k, n)) return MATMUL_GEMM;
+    batch_dot(ops, wtype, m, k, n, &rows);
+    return ops->vec_dot4[wtype] && rows == 0 && n < GEMM_MIN_N ? MATMUL_QUARTERS : MATMUL_TILES;
 }

@@ -89,6 +89,9 @@ typedef struct kernel_ops {
      * the types with a vec_dot_b2, in that slot's order (see batch_gemm).
      * NULL: the dot slots above. */
     gemm_fn gemm[MOTE_TYPE_COUNT];
+    /* (For the layout types of tensor/layout.h, gemm[type] is called for
+     * every n, matmul_alone too, on whole groups of rows, and gives the
+     * plain type's vec_dot bit for bit; NULL: rows taken back to plain.) */
     /* The "alone gemm": several weight rows times several tokens, every
      * output bit-identical to vec_dot (the one-token chains side by side,
      * sharing the loads), for matmul_alone's batches of n >= 2. NULL: the
@@ -164,5 +167,16 @@ void matmul_alone_with(const kernel_ops *ops, mote_pool *pool, const void *W, ui
                        int64_t m, int64_t k, const float *X, int64_t n, float *Y, void *scratch);
 void matmul_with(const kernel_ops *ops, mote_pool *pool, const void *W, uint32_t wtype,
                  int64_t m, int64_t k, const float *X, int64_t n, float *Y, void *scratch);
+/* matmul with a given table and a given split of the work (tuning.h; NULL:
+ * the process's choice): results are matmul_with's, bit for bit, whatever
+ * tu says (`mote tune` times the choices with it, tests hold it to that). */
+struct kernel_tuning;
+void matmul_tuned_with(const kernel_ops *ops, mote_pool *pool, const struct kernel_tuning *tu, const void *W,
+                       uint32_t wtype, int64_t m, int64_t k, const float *X, int64_t n, float *Y, void *scratch);
+/* Which way matmul computes a product of n tokens: gemm tiles, dot-slot
+ * tiles, or (one to three tokens with a four-row slot) runs of rows in
+ * quarters; says which of a kernel_tuning's fields matter for it. */
+typedef enum matmul_path { MATMUL_QUARTERS, MATMUL_TILES, MATMUL_GEMM } matmul_path;
+matmul_path matmul_path_of(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k, int64_t n);
 
 #endif

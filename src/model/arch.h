@@ -230,6 +230,8 @@ typedef struct forward_state {
                          * window that wraps round its ring, gathered; else NULL */
     int gather_rows;    /* kv_gather_rows of kv_layers */
     float *attn_part;   /* F16/Q8_0 cache: attention partials (model/attention.h); else NULL */
+    int32_t *attn_blocks; /* (n_batch + 1) F16/Q8_0 cache: first token of each token block of the
+                           * streaming attention (model/attention.c) */
     int32_t *keep_seg;  /* (n_batch) rows kept per run after the last attention */
     int32_t *end;       /* (n_batch) one past the last position each token may see: its own + 1
                          * (causal), its run's last + 1 (non-causal); set per pass */

@@ -18,6 +18,7 @@
 #include "base/status.h"
 #include "kernels/kernels.h"
 #include "model/arch.h"
+#include "tensor/layout.h"
 
 #define MAX_KEY 128
 
@@ -382,6 +383,9 @@ static mote_status get_mat(const loader *L, const char *name, int64_t cols, int6
     if (!kernels_supported(t->type))
         return mote_fail(MOTE_E_UNSUPPORTED, "%s: tensor '%s' has type %s, which mote does not support",
                          L->f->path, t->name, ggml_type_name(t->type));
+    if (layout_is(t->type) && cols > LAYOUT_K_MAX)
+        return mote_fail(MOTE_E_UNSUPPORTED, "%s: tensor '%s': rows of %lld elements are too long for type %s (most %d)",
+                         L->f->path, t->name, (long long)cols, ggml_type_name(t->type), LAYOUT_K_MAX);
     out->data = t->data;
     out->type = t->type;
     out->cols = cols;
@@ -389,6 +393,25 @@ static mote_status get_mat(const loader *L, const char *name, int64_t cols, int6
     out->row_bytes = ggml_row_size(t->type, cols);
     out->name = t->name;
     return MOTE_OK;
+}
+
+/* MOTE_OK if rows [row0, row0 + rows) of w can be a weight of their own:
+ * a layout type's views must be whole groups of rows (or w's own tail). */
+static mote_status check_view(const weight *w, int64_t row0, int64_t rows)
+{
+    if (!layout_is(w->type) || layout_view_ok(w->rows, row0, rows)) return MOTE_OK;
+    return mote_fail(MOTE_E_UNSUPPORTED,
+                     "tensor '%s' (%s): rows %lld..%lld are not whole groups of %d rows; use the plain file "
+                     "(mote optimize --plain)",
+                     w->name, ggml_type_name(w->type), (long long)row0, (long long)(row0 + rows), LAYOUT_ROWS);
+}
+
+/* A table the model reads a row at a time (embeddings): a plain type. */
+static mote_status check_table(const weight *w)
+{
+    if (!layout_is(w->type)) return MOTE_OK;
+    return mote_fail(MOTE_E_UNSUPPORTED, "tensor '%s': an embedding table cannot be of type %s (mote optimize --plain)",
+                     w->name, ggml_type_name(w->type));
 }
 
 /* Rows [row0, row0 + rows) of w, as a weight of their own (fused tensors). */
@@ -416,6 +439,9 @@ static mote_status load_layer(loader *L, int il)
     weight qkv = {0};
     if (fam->fused_qkv && gguf_find_tensor(L->f, NAME("attn_qkv.weight"))) {
         MOTE_TRY(get_mat(L, name, hp->n_embd, q_dim + 2 * kv_dim, 1, &qkv));
+        MOTE_TRY(check_view(&qkv, 0, q_dim));
+        MOTE_TRY(check_view(&qkv, q_dim, kv_dim));
+        MOTE_TRY(check_view(&qkv, q_dim + kv_dim, kv_dim));
         lw->wq = row_view(&qkv, 0, q_dim, qkv.name);
         lw->wk = row_view(&qkv, q_dim, kv_dim, qkv.name);
         lw->wv = row_view(&qkv, q_dim + kv_dim, kv_dim, qkv.name);
@@ -458,6 +484,8 @@ static mote_status load_layer(loader *L, int il)
     } else if (fam->fused_up) {
         weight up;
         MOTE_TRY(get_mat(L, NAME("ffn_up.weight"), hp->n_embd, 2 * (int64_t)hp->n_ff, 1, &up));
+        MOTE_TRY(check_view(&up, 0, hp->n_ff));
+        MOTE_TRY(check_view(&up, hp->n_ff, hp->n_ff));
         lw->w_gate = row_view(&up, 0, hp->n_ff, up.name);
         lw->w_up = row_view(&up, hp->n_ff, hp->n_ff, up.name);
     } else {
@@ -494,9 +522,11 @@ static mote_status load_bert_inputs(loader *L)
     const gguf_tensor *t = find(L, "token_types.weight", 1, &st);
     if (!t) return st;
     MOTE_TRY(get_mat(L, t->name, E, t->n_dims == 2 ? t->ne[1] : 0, 1, &a->tok_types));
+    MOTE_TRY(check_table(&a->tok_types));
     if (L->fam->learned_pos) {
         if (!(t = find(L, "position_embd.weight", 1, &st))) return st;
         MOTE_TRY(get_mat(L, t->name, E, t->n_dims == 2 ? t->ne[1] : 0, 1, &a->pos_embd));
+        MOTE_TRY(check_table(&a->pos_embd));
     }
     MOTE_TRY(get_vec(L, "token_embd_norm.weight", E, 1, &a->embd_norm_w));
     return get_vec(L, "token_embd_norm.bias", E, 1, &a->embd_norm_b);
@@ -553,6 +583,7 @@ static mote_status load_tensors(loader *L)
                          L->f->path, (long long)emb->ne[0], (long long)emb->ne[1], hp->n_embd);
     hp->n_vocab = (int)emb->ne[1];
     MOTE_TRY(get_mat(L, "token_embd.weight", hp->n_embd, hp->n_vocab, 1, &a->tok_embd));
+    MOTE_TRY(check_table(&a->tok_embd));
     MOTE_TRY(get_vec(L, "output_norm.weight", hp->n_embd, !L->fam->bert, &a->output_norm));
     if (L->fam->bert) MOTE_TRY(load_bert_inputs(L));
     if (L->fam->dense) MOTE_TRY(load_dense(L));

@@ -4,6 +4,7 @@
  */
 #include "model/attention.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -12,8 +13,9 @@
 #include "kernels/ops.h"
 #include "tensor/quant.h"
 
-/* Slots of per-thread partials: a running one and a chunk's, ATTN_GMAX queries each. */
-#define THREAD_PARTS (2 * ATTN_GMAX)
+/* Slots of per-thread partials, ATTN_QMAX queries each: the running ones,
+ * a chunk's, and the gathered queries of a token block (stride hd). */
+#define THREAD_PARTS (3 * ATTN_QMAX)
 /* Attention of fewer multiply-adds than this (q.k and p.v over every
  * position) runs on the calling thread alone, for the reasons matmul's
  * small products do (kernels.c, INLINE_MACS): a worker's part would cost
@@ -194,8 +196,17 @@ static void exact_worker(void *ctx, int ith, int nth)
 /* ------------------------------------------------------------------------
  * F16/Q8_0 cache: streaming attention
  *
+ * A job is a block of consecutive tokens of one sequence (up to
+ * ATTN_QMAX / g of them) and one group of g <= ATTN_GMAX query heads of a
+ * KV head. The block's queries are gathered, and each chunk of positions
+ * that all its tokens see whole is one kernel call for all of them (the
+ * K/V rows are read and widened once per block, not once per token); a
+ * chunk the tokens see differently (the causal diagonal, a window's edge)
+ * is a call per token. Every token folds its chunks left to right, so its
+ * result does not depend on the threads.
+ *
  * Jobs are taken from a shared counter, so threads that drew short jobs
- * (early tokens of a prompt see few positions) take more of them; tokens
+ * (early tokens of a prompt see few positions) take more of them; blocks
  * are handed out last first, the longest jobs at the start.
  * ---------------------------------------------------------------------- */
 
@@ -206,24 +217,103 @@ typedef struct stream_job {
     size_t head_bytes;  /* bytes of one head's head_dim elements in a row */
     int n;
     int n_sub;          /* groups of <= ATTN_GMAX query heads per KV head */
+    int block;          /* most tokens per job (ATTN_QMAX / the group's heads); 1 in split mode */
+    int n_blocks;       /* token blocks, starts in block_start */
+    int32_t *block_start; /* first token of block b; block_start[n_blocks] = n */
     int split;          /* chunks per token in split mode (one job each); 0: not split */
     long n_jobs;
     atomic_long next;   /* the next job to take */
     float *slots;       /* split mode: partial of (token t, chunk c, head h) at slot (t * split + c) * n_head + h */
 } stream_job;
 
+/* Positions of the chunk starting at P (a multiple of ATTN_CHUNK) that
+ * token t sees: [*a, *a + return). */
+static int chunk_seen(const forward_state *st, int window, int t, int P, int *a)
+{
+    const int first = first_seen(st, window, t), end = end_seen(st, window, t);
+    *a = P > first ? P : first;
+    const int e = P + ATTN_CHUNK < end ? P + ATTN_CHUNK : end;
+    return e > *a ? e - *a : 0;
+}
+
+/* Split mode: chunk c of token t for heads h0.. (one job). */
+static void stream_split_job(stream_job *J, int t, int c, int kvh, int h0, int g)
+{
+    const arch_hparams *hp = J->hp;
+    const forward_state *st = J->st;
+    const int hd = hp->head_dim, q_dim = hp->n_head * hd;
+    const size_t ps = attn_part_stride(hd), rb = st->kv_row_bytes;
+    if (c >= token_chunks(st, J->window, t)) return;
+    int a;
+    const int len = chunk_seen(st, J->window, t, chunk_base(st, J->window, t) + c * ATTN_CHUNK, &a);
+    const size_t r = kv_row(st, J->il, a);
+    const char *k = kv_layer_rows(st, st->k_cache, st->seq[t], J->il) + kvh * J->head_bytes;
+    const char *v = kv_layer_rows(st, st->v_cache, st->seq[t], J->il) + kvh * J->head_bytes;
+    st->attn_kernel(st->q + (size_t)t * q_dim + (size_t)h0 * hd, hd, g, k + r * rb, v + r * rb, rb, len, hd,
+                    hp->kq_scale, J->slots + ((size_t)(t * J->split + c) * hp->n_head + h0) * ps);
+}
+
+/* An empty partial of g queries (neutral for attn_merge). */
+static void part_empty(float *part, int g, int hd)
+{
+    const size_t ps = attn_part_stride(hd);
+    for (int j = 0; j < g; j++, part += ps) {
+        memset(part, 0, sizeof(float) * (size_t)hd);
+        part[hd] = -INFINITY;
+        part[hd + 1] = 0.0f;
+    }
+}
+
+/* Tokens t0..t1-1 (one sequence), heads h0..h0+g-1 of KV head kvh. */
+static void stream_block_job(stream_job *J, int ith, int t0, int t1, int kvh, int h0, int g)
+{
+    const arch_hparams *hp = J->hp;
+    const forward_state *st = J->st;
+    const int hd = hp->head_dim, q_dim = hp->n_head * hd, nb = t1 - t0, gq = nb * g;
+    const size_t ps = attn_part_stride(hd), rb = st->kv_row_bytes;
+    float *run = st->attn_part + (size_t)ith * THREAD_PARTS * ps;
+    float *chunk = run + (size_t)ATTN_QMAX * ps, *qb = chunk + (size_t)ATTN_QMAX * ps;
+    const char *k = kv_layer_rows(st, st->k_cache, st->seq[t0], J->il) + kvh * J->head_bytes;
+    const char *v = kv_layer_rows(st, st->v_cache, st->seq[t0], J->il) + kvh * J->head_bytes;
+    int lo = INT_MAX, hi = 0; /* the block's chunks start at lo.. and end by hi */
+    for (int t = t0; t < t1; t++) {
+        memcpy(qb + (size_t)(t - t0) * g * hd, st->q + (size_t)t * q_dim + (size_t)h0 * hd,
+               sizeof(float) * (size_t)g * hd);
+        const int base = chunk_base(st, J->window, t), end = end_seen(st, J->window, t);
+        lo = base < lo ? base : lo;
+        hi = end > hi ? end : hi;
+    }
+    part_empty(run, gq, hd);
+    for (int P = lo; P < hi; P += ATTN_CHUNK) {
+        int a0, a, same = 1;
+        const int len0 = chunk_seen(st, J->window, t0, P, &a0);
+        for (int t = t0 + 1; t < t1 && same; t++) same = chunk_seen(st, J->window, t, P, &a) == len0 && a == a0;
+        if (same) { /* one call for the whole block (or no positions for any) */
+            if (!len0) continue;
+            const size_t r = kv_row(st, J->il, a0);
+            st->attn_kernel(qb, hd, gq, k + r * rb, v + r * rb, rb, len0, hd, hp->kq_scale, chunk);
+            attn_merge(run, chunk, gq, hd);
+            continue;
+        }
+        for (int t = t0; t < t1; t++) {
+            const int len = chunk_seen(st, J->window, t, P, &a);
+            if (!len) continue;
+            const size_t r = kv_row(st, J->il, a), off = (size_t)(t - t0) * g;
+            st->attn_kernel(qb + off * hd, hd, g, k + r * rb, v + r * rb, rb, len, hd, hp->kq_scale, chunk + off * ps);
+            attn_merge(run + off * ps, chunk + off * ps, g, hd);
+        }
+    }
+    for (int t = t0; t < t1; t++)
+        attn_finish(st->xb + (size_t)t * q_dim + (size_t)h0 * hd, hd, run + (size_t)(t - t0) * g * ps, g, hd);
+}
+
 static void stream_worker(void *ctx, int ith, int nth)
 {
     (void)nth;
     stream_job *J = ctx;
     const arch_hparams *hp = J->hp;
-    const forward_state *st = J->st;
-    const int hd = hp->head_dim, q_dim = hp->n_head * hd;
     const int group = hp->n_head / hp->n_head_kv;
-    const size_t ps = attn_part_stride(hd);
-    const float scale = hp->kq_scale;
-    float *run = st->attn_part + (size_t)ith * THREAD_PARTS * ps, *chunk = run + (size_t)ATTN_GMAX * ps;
-    const long per_token = (long)hp->n_head_kv * J->n_sub;
+    const long per_block = (long)hp->n_head_kv * J->n_sub;
 
     for (;;) {
         long i = atomic_fetch_add_explicit(&J->next, 1, memory_order_relaxed);
@@ -233,30 +323,14 @@ static void stream_worker(void *ctx, int ith, int nth)
             c = (int)(i % J->split);
             i /= J->split;
         }
-        const int t = J->n - 1 - (int)(i / per_token);
-        const int kvh = (int)(i % per_token) / J->n_sub, sub = (int)(i % per_token) % J->n_sub;
+        const int b = J->n_blocks - 1 - (int)(i / per_block);
+        const int kvh = (int)(i % per_block) / J->n_sub, sub = (int)(i % per_block) % J->n_sub;
         const int h0 = kvh * group + sub * ATTN_GMAX;
         const int g = group - sub * ATTN_GMAX < ATTN_GMAX ? group - sub * ATTN_GMAX : ATTN_GMAX;
-        const int first = first_seen(st, J->window, t), base = chunk_base(st, J->window, t);
-        const int end = end_seen(st, J->window, t), n_c = token_chunks(st, J->window, t);
-        const float *q = st->q + (size_t)t * q_dim + (size_t)h0 * hd;
-        const char *k = kv_layer_rows(st, st->k_cache, st->seq[t], J->il) + kvh * J->head_bytes;
-        const char *v = kv_layer_rows(st, st->v_cache, st->seq[t], J->il) + kvh * J->head_bytes;
-        const size_t rb = st->kv_row_bytes;
-
-        /* split mode: chunk c alone (none past this token's chunks) */
-        const int c_lo = J->split ? c : 0, c_hi = J->split ? (c < n_c ? c + 1 : c) : n_c;
-        for (int ci = c_lo; ci < c_hi; ci++) {
-            const int a = base + ci * ATTN_CHUNK > first ? base + ci * ATTN_CHUNK : first;
-            const int len = (base + (ci + 1) * ATTN_CHUNK < end ? base + (ci + 1) * ATTN_CHUNK : end) - a;
-            const size_t r = kv_row(st, J->il, a);
-            float *part = J->split ? J->slots + ((size_t)(t * J->split + ci) * hp->n_head + h0) * ps
-                                   : ci == 0 ? run : chunk;
-            st->attn_kernel(q, hd, g, k + r * rb, v + r * rb, rb, len, hd, scale, part);
-            if (!J->split && ci > 0) attn_merge(run, chunk, g, hd);
-        }
-        if (J->split) continue;
-        attn_finish(st->xb + (size_t)t * q_dim + (size_t)h0 * hd, hd, run, g, hd);
+        if (J->split)
+            stream_split_job(J, J->block_start[b], c, kvh, h0, g);
+        else
+            stream_block_job(J, ith, J->block_start[b], J->block_start[b + 1], kvh, h0, g);
     }
 }
 
@@ -281,6 +355,7 @@ static void stream_attention(const arch_hparams *hp, forward_state *st, mote_poo
 {
     const int nth = pool_size(pool);
     const int group = hp->n_head / hp->n_head_kv;
+    const int g_most = group < ATTN_GMAX ? group : ATTN_GMAX;
     stream_job J = {
         .hp = hp,
         .st = st,
@@ -289,19 +364,27 @@ static void stream_attention(const arch_hparams *hp, forward_state *st, mote_poo
         .head_bytes = ggml_row_size(st->kv_type, hp->head_dim),
         .n = n,
         .n_sub = (group + ATTN_GMAX - 1) / ATTN_GMAX,
+        .block = ATTN_QMAX / g_most,
+        .block_start = st->attn_blocks,
         .slots = st->attn_part + (size_t)THREAD_PARTS * nth * attn_part_stride(hp->head_dim),
     };
-    J.n_jobs = (long)n * hp->n_head_kv * J.n_sub;
     /* Too few jobs for the threads (generation with few KV heads): split
      * the positions too, if the partials fit (always for one token). */
     int most_chunks = 0;
     for (int t = 0; t < n; t++)
         if (token_chunks(st, window, t) > most_chunks) most_chunks = token_chunks(st, window, t);
-    if (nth > 1 && most_chunks > 1 && J.n_jobs < 2L * nth &&
+    if (nth > 1 && most_chunks > 1 && (long)n * hp->n_head_kv * J.n_sub < 2L * nth &&
         (size_t)n * most_chunks * hp->n_head <= split_slots(hp, st->n_ctx)) {
         J.split = most_chunks;
-        J.n_jobs *= most_chunks;
+        J.block = 1;
     }
+    /* token blocks: runs of one sequence, at most J.block tokens each */
+    J.n_blocks = 0;
+    for (int t = 0; t < n; t++)
+        if (t == 0 || st->seq[t] != st->seq[t - 1] || t - J.block_start[J.n_blocks - 1] == J.block)
+            J.block_start[J.n_blocks++] = t;
+    J.block_start[J.n_blocks] = n;
+    J.n_jobs = (long)J.n_blocks * hp->n_head_kv * J.n_sub * (J.split ? J.split : 1);
     atomic_init(&J.next, 0);
     pool_run(pool, stream_worker, &J);
     if (J.split) pool_run(pool, fold_worker, &J);
