@@ -707,6 +707,80 @@ static void test_matmul_alone(void **state)
     free(W), free(X), free(Y), free(Y1), free(scratch);
 }
 
+/* The alone gemm (vec_dot_rt): every output bit-identical to the
+ * table's vec_dot for that row and token, at every table that has one,
+ * for every count of rows (1..13) and tokens (1..17), k with and without
+ * a tail past the kernels' steps, and outputs written only where they
+ * belong (ldy wider than the rows). Then matmul_alone with it, odd m and
+ * n = 1..17, against one token at a time. */
+static void test_vec_dot_rt(void **state)
+{
+    (void)state;
+    const kernel_ops *t[MAX_TABLES];
+    const int ntab = tables(t);
+    enum { MR = 13, NT = 17, KMAX = 9 * QK_K, LDY = MR + 3 };
+    float *W = malloc((size_t)MR * KMAX * sizeof *W), *X = malloc((size_t)NT * KMAX * sizeof *X);
+    float *Y = malloc((size_t)NT * LDY * sizeof *Y), *Y1 = malloc((size_t)NT * LDY * sizeof *Y1);
+    uint8_t *Wq = malloc((size_t)MR * KMAX * sizeof(float)), *Xq = malloc((size_t)NT * KMAX * sizeof(float));
+    void *scratch = malloc((size_t)NT * KMAX * sizeof(float));
+    mote_pool *pool;
+    assert_int_equal(pool_create(2, &pool), MOTE_OK);
+    assert_true(W && X && Y && Y1 && Wq && Xq && scratch);
+    fill_normal(W, (int64_t)MR * KMAX, 51);
+    fill_normal(X, (int64_t)NT * KMAX, 52);
+    int tested = 0;
+    for (size_t w = 0; w < N_WEIGHT_TYPES; w++) {
+        const uint32_t wt = weight_types[w], vt = vec_dot_type(wt);
+        /* block multiples of the type; the float types also odd k and
+         * k % 64 != 0 */
+        const int bw = ggml_type_get(wt)->block_size, bv = ggml_type_get(vt)->block_size;
+        const int64_t blk = bw > bv ? bw : bv;
+        const int64_t ks[] = {blk, 3 * blk, 9 * QK_K, blk == 1 ? 37 : 7 * blk, blk == 1 ? 200 : 9 * blk};
+        for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+            const int64_t k = ks[ki];
+            if (k > KMAX || k % blk) continue;
+            const size_t wrow = ggml_row_size(wt, k), xrow = ggml_row_size(vt, k);
+            for (int r = 0; r < MR; r++) to_type(wt, W + (int64_t)r * k, Wq + r * wrow, k);
+            for (int i = 0; i < ntab; i++) {
+                const vec_dot_rt_fn rt = t[i]->vec_dot_rt[wt];
+                if (!rt) continue;
+                tested++;
+                for (int tk = 0; tk < NT; tk++) {
+                    if (vt == GGML_TYPE_F32) memcpy(Xq + tk * xrow, X + (int64_t)tk * k, xrow);
+                    else t[i]->quantize[vt](X + (int64_t)tk * k, Xq + tk * xrow, k);
+                }
+                for (int nr = 1; nr <= MR; nr++)
+                    for (int n = 1; n <= NT; n++) {
+                        for (int j = 0; j < NT * LDY; j++) Y[j] = Y1[j] = -1.0f;
+                        rt(k, Wq, wrow, Xq, xrow, Y, LDY, nr, n);
+                        for (int tk = 0; tk < n; tk++)
+                            for (int r = 0; r < nr; r++)
+                                t[i]->vec_dot[wt](k, &Y1[tk * LDY + r], Wq + r * wrow, Xq + tk * xrow);
+                        if (memcmp(Y, Y1, (size_t)NT * LDY * sizeof *Y) != 0)
+                            fail_msg("%s %s k=%lld rows=%d tokens=%d: vec_dot_rt differs from vec_dot", t[i]->isa,
+                                     ggml_type_name(wt), (long long)k, nr, n);
+                    }
+                /* matmul_alone (which uses the slot for n >= 2) against
+                 * tokens one at a time, odd m */
+                for (int n = 1; n <= NT; n++) {
+                    matmul_alone_with(t[i], n % 2 ? pool : NULL, Wq, wt, MR, k, X, n, Y, scratch);
+                    for (int tk = 0; tk < n; tk++) {
+                        matmul_with(t[i], NULL, Wq, wt, MR, k, X + (int64_t)tk * k, 1, Y1, scratch);
+                        if (memcmp(Y + tk * MR, Y1, MR * sizeof *Y1) != 0)
+                            fail_msg("%s %s k=%lld n=%d: matmul_alone token %d differs from it alone", t[i]->isa,
+                                     ggml_type_name(wt), (long long)k, n, tk);
+                    }
+                }
+            }
+        }
+    }
+    /* the scalar table has none (its dot slots are the reference) */
+    for (size_t w = 0; w < N_WEIGHT_TYPES; w++) assert_null(kernels_scalar()->vec_dot_rt[weight_types[w]]);
+    printf("vec_dot_rt: %d (table, type, k) cases\n", tested);
+    pool_free(pool);
+    free(W), free(X), free(Y), free(Y1), free(Wq), free(Xq), free(scratch);
+}
+
 /* The gemm_exact gemms over several reduction chunks (k = 41 blocks: lane
  * accumulators carried through a middle chunk), with odd row and token
  * counts and Q8_0 weights of -128 (never made by the quantizer, legal in a
@@ -919,6 +993,7 @@ int main(void)
         cmocka_unit_test(test_gemm_exact_long_k),
         cmocka_unit_test(test_gemm_exact_few_tokens),
         cmocka_unit_test(test_matmul_alone),
+        cmocka_unit_test(test_vec_dot_rt),
         cmocka_unit_test(test_matmul_default_and_sizes),
         cmocka_unit_test(test_shared_real_matmul),
     };

@@ -63,6 +63,8 @@ void q8_K_quantize_avx2(const float *x, void *y, int64_t n);
  * ---------------------------------------------------------------------- */
 
 void f32_dot_avx512(int64_t n, float *s, const void *w, const void *x);
+void f16_dot_avx512(int64_t n, float *s, const void *w, const void *x);
+void bf16_dot_avx512(int64_t n, float *s, const void *w, const void *x);
 
 void q4_K_dot_avx512(int64_t n, float *s, const void *w, const void *x);
 void q6_K_dot_avx512(int64_t n, float *s, const void *w, const void *x);
@@ -92,6 +94,19 @@ X86_GEMM(f16)
 X86_GEMM(bf16)
 X86_GEMM(bf16_dpbf16)
 #undef X86_GEMM
+
+/* The alone gemms (dot_rt_avx512.c): vec_dot_rt_fn of kernels.h, every
+ * output bit-identical to the table's vec_dot. */
+void f16_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
+                       int nr, int nt);
+void f32_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
+                       int nr, int nt);
+void q8_0_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
+                        int nr, int nt);
+void bf16_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
+                        int nr, int nt);
+void q4_0_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
+                        int nr, int nt);
 
 /* Element-wise ops (ops_avx512.c), bit-identical to ops.c's. */
 void swiglu_avx512(float *g, const float *u, int n);

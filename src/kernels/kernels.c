@@ -177,6 +177,7 @@ typedef struct matmul_ctx {
     vec_dot_fn dot_batch; /* the same for rows t < n_batch (see batch_dot) */
     int64_t n_batch;      /* rows that use dot_batch */
     gemm_fn gemm;         /* every output of the batch, if not NULL */
+    vec_dot_rt_fn rt;     /* else every output by the alone gemm, if not NULL */
     uint32_t layout;      /* W's layout type (tensor/layout.h), 0 if plain */
     int64_t tile_m;       /* rows per work item */
     int64_t tile_n;       /* tokens per work item */
@@ -244,6 +245,15 @@ static void dot_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0, in
     }
 }
 
+/* The same tile with the alone gemm (vec_dot_rt: vec_dot's outputs). */
+static void rt_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0, int64_t t1, const uint8_t **pf)
+{
+    const uint8_t *w = c->W + (size_t)r0 * c->w_row;
+    if (c->w_row < PF_ROW_MAX) prefetch_to(pf, w, w + (r1 - r0) * c->w_row + c->pf_ahead);
+    c->rt(c->k, w, c->w_row, c->Xq + (size_t)t0 * c->x_row, c->x_row, &c->Y[t0 * c->m + r0], c->m,
+          (int)(r1 - r0), (int)(t1 - t0));
+}
+
 /* Rows r0..r1 times one to three vectors with the four-row slot (token
  * generation): the run is cut in four quarters, and the four rows of
  * each dot4 call are one from each quarter (w_stride = a quarter). Each of
@@ -252,13 +262,22 @@ static void dot_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0, in
  * streams of one row each (a 2048-element Q8_0 row is 2176 bytes),
  * restarted at every call: measured on Zen 5, one thread reads ~9 GB/s
  * that way and ~32 GB/s in quarters. The rows left over go to vec_dot.
- * Results are those of vec_dot, whatever the order of the rows. */
+ * Two or three tokens with the alone gemm (matmul_alone) take the same
+ * four rows in one call. Results are those of vec_dot, whatever the order
+ * of the rows. */
 static void dot_quarters(const matmul_ctx *c, int64_t r0, int64_t r1)
 {
     const int64_t q = (r1 - r0) / 4;
     const size_t ws = (size_t)q * c->w_row;
     for (int64_t i = 0; i < q; i++) {
         const uint8_t *w = c->W + (size_t)(r0 + i) * c->w_row;
+        if (c->rt) { /* the four rows times every token at once */
+            float s[4 * GEMM_MIN_N];
+            c->rt(c->k, w, ws, c->Xq, c->x_row, s, 4, 4, (int)c->n);
+            for (int64_t t = 0; t < c->n; t++)
+                for (int j = 0; j < 4; j++) c->Y[t * c->m + r0 + i + j * q] = s[t * 4 + j];
+            continue;
+        }
         for (int64_t t = 0; t < c->n; t++) {
             float s[4];
             float *y = &c->Y[t * c->m + r0 + i];
@@ -355,6 +374,8 @@ static void dot_rows(void *arg, int ith, int nth)
             else if (c->gemm)
                 c->gemm(c->k, c->W + (size_t)r0 * c->w_row, c->w_row, c->Xq + (size_t)t0 * c->x_row, c->x_row,
                         c->X + t0 * c->k, c->Y + t0 * c->m + r0, c->m, (int)(r1 - r0), (int)(t1 - t0));
+            else if (c->rt)
+                rt_tile(c, r0, r1, t0, t1, &pf);
             else
                 dot_tile(c, r0, r1, t0, t1, &pf);
         }
@@ -402,8 +423,9 @@ size_t matmul_scratch_size(uint32_t wtype, int64_t k, int64_t n)
 }
 
 /* alone: every token's outputs as a batch of that token alone computes
- * them (vec_dot, or dot4 which equals it), whatever n is. tu: how to split
- * the work (NULL: the process's choice for this product, tuning_for). */
+ * them (vec_dot, or dot4 or the alone gemm vec_dot_rt, which equal it),
+ * whatever n is. tu: how to split the work (NULL: the process's choice
+ * for this product, tuning_for). */
 static void matmul_run(const kernel_ops *ops, mote_pool *pool, const struct kernel_tuning *tu, const void *W,
                        uint32_t wtype, int64_t m, int64_t k, const float *X, int64_t n, float *Y, void *scratch,
                        int alone)
@@ -425,12 +447,14 @@ static void matmul_run(const kernel_ops *ops, mote_pool *pool, const struct kern
     c.dot_batch = batch_dot(ops, wtype, m, k, alone ? 1 : n, &c.n_batch);
     c.gemm = alone ? NULL : batch_gemm(ops, wtype, m, k, n);
     c.dot4 = ops->vec_dot4[wtype];
+    c.rt = alone && n >= 2 && n >= ops->vec_dot_rt_min[wtype] ? ops->vec_dot_rt[wtype] : NULL;
     if (layout_is(wtype)) { /* every output the plain vec_dot's, see layout_tile */
         c.layout = wtype;
         c.gemm = ops->gemm[wtype];
         c.dot_batch = c.dot;
         c.n_batch = 0;
         c.dot4 = NULL;
+        c.rt = NULL;
     }
     if (!tu) tu = tuning_for(wtype, m, k, n);
     c.tile_m = c.gemm ? tu->gemm_m : tu->tile_m;

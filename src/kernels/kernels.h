@@ -36,6 +36,11 @@ typedef void (*vec_dot4_fn)(int64_t n, float *s, const void *w, size_t w_stride,
  * gemms that multiply those instead). nr <= GEMM_MR, nt <= GEMM_NT. */
 typedef void (*gemm_fn)(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
                         const float *Xf, float *Y, int64_t ldy, int nr, int nt);
+/* Y[t * ldy + r] = vec_dot(k, weight row r, activation row t) bit for bit,
+ * for r < nr, t < nt (any counts): W rows w_stride bytes apart, converted
+ * activation rows x_stride bytes apart. */
+typedef void (*vec_dot_rt_fn)(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
+                              float *Y, int64_t ldy, int nr, int nt);
 #define GEMM_MR 128   /* most weight rows per gemm call */
 #define GEMM_NT 128  /* most tokens per gemm call */
 #define GEMM_MIN_N 4 /* batches of at least this many tokens use gemm */
@@ -87,6 +92,14 @@ typedef struct kernel_ops {
     /* (For the layout types of tensor/layout.h, gemm[type] is called for
      * every n, matmul_alone too, on whole groups of rows, and gives the
      * plain type's vec_dot bit for bit; NULL: rows taken back to plain.) */
+    /* The "alone gemm": several weight rows times several tokens, every
+     * output bit-identical to vec_dot (the one-token chains side by side,
+     * sharing the loads), for matmul_alone's batches of n >= 2. NULL: the
+     * dot slots, which are its reference. */
+    vec_dot_rt_fn vec_dot_rt[MOTE_TYPE_COUNT];
+    /* The fewest tokens for which matmul_alone uses vec_dot_rt (0: 2):
+     * where the four-row slot is as fast for fewer. */
+    unsigned char vec_dot_rt_min[MOTE_TYPE_COUNT];
     /* g = silu(g) * u over n elements, bit-identical to the scalar op
      * (ops.c). NULL: the scalar op. */
     void (*swiglu)(float *g, const float *u, int n);

@@ -5,8 +5,8 @@
  * Each table is defined in the files compiled for its ISA (*_avx2.c,
  * *_avx512.c, *_neon.c) and exists only on the architecture it targets.
  * Every table reproduces the scalar table's vec_dot, vec_dot_x4,
- * vec_dot_b8, vec_dot_b2, vec_dot4, quantize, swiglu and attn_exact
- * results bit for bit; only the gemm slot (batches, see kernels.h) may
+ * vec_dot_b8, vec_dot_b2, vec_dot4, vec_dot_rt (which the scalar table
+ * leaves to vec_dot), quantize, swiglu and attn_exact results bit for bit; only the gemm slot (batches, see kernels.h) may
  * round differently, and the attn_chunk slot agrees to float rounding.
  */
 #ifndef MOTE_KERNELS_KERNELS_ISA_H

@@ -44,6 +44,26 @@ static inline __m512i avx512_bcast4(const void *p)
     return _mm512_set1_epi32(v);
 }
 
+/* A BF16 pair's odd (high) and even (low) elements of 16 lanes as F32
+ * (exact). */
+static inline __m512 avx512_bf16_odd(__m512i a)
+{
+    return _mm512_castsi512_ps(_mm512_and_si512(a, _mm512_set1_epi32((int)0xffff0000u)));
+}
+
+static inline __m512 avx512_bf16_even(__m512i a)
+{
+    return _mm512_castsi512_ps(_mm512_slli_epi32(a, 16));
+}
+
+/* dpbf16 (see dot_scalar.c) on 16 lanes: odd element's exact product
+ * added first, then the even one's, each addition rounded. */
+static inline __m512 avx512_dpbf16_16(__m512 acc, __m512i a, __m512i b)
+{
+    acc = _mm512_fmadd_ps(avx512_bf16_odd(a), avx512_bf16_odd(b), acc);
+    return _mm512_fmadd_ps(avx512_bf16_even(a), avx512_bf16_even(b), acc);
+}
+
 /* ------------------------------------------------------------------------
  * Reductions, transposes
  * ---------------------------------------------------------------------- */
@@ -53,6 +73,28 @@ static inline __m512i avx512_bcast4(const void *p)
 static inline float avx512_reduce16(__m512 v)
 {
     return x86_reduce16(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+}
+
+/* out[j] = avx512_reduce16(v[j]) for j < 8, bit for bit (the same lanes
+ * added pairwise in the same order), eight vectors at once: each round
+ * of adds serves two or four of them (24 instructions against 64). */
+static inline void avx512_reduce16x8(const __m512 v[8], float out[8])
+{
+    __m512 w[4], z[2];
+    for (int j = 0; j < 4; j++) /* [v[2j] lanes i + (i + 8), i < 8 | the same of v[2j + 1]] */
+        w[j] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * j], v[2 * j + 1], 0x44),
+                             _mm512_shuffle_f32x4(v[2 * j], v[2 * j + 1], 0xee));
+    for (int j = 0; j < 2; j++) /* 128-bit lane l: v[4j + l]'s four sums i + (i + 4) */
+        z[j] = _mm512_add_ps(_mm512_shuffle_f32x4(w[2 * j], w[2 * j + 1], 0x88),
+                             _mm512_shuffle_f32x4(w[2 * j], w[2 * j + 1], 0xdd));
+    /* lane l: v[l]'s 0 + 2, 1 + 3, then v[4 + l]'s */
+    const __m512 h = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(z[0]), _mm512_castps_pd(z[1]))),
+                                   _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(z[0]), _mm512_castps_pd(z[1]))));
+    /* lane l: v[l]'s sum, v[4 + l]'s sum (and the same again) */
+    const __m512 s = _mm512_add_ps(_mm512_shuffle_ps(h, h, 0x88), _mm512_shuffle_ps(h, h, 0xdd));
+    float t[16];
+    _mm512_storeu_ps(t, s);
+    for (int l = 0; l < 4; l++) out[l] = t[4 * l], out[4 + l] = t[4 * l + 1];
 }
 
 /* 16 x 16 transpose of 32-bit elements: out[c] lane r = in[r] lane c
