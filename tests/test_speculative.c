@@ -58,11 +58,24 @@ static const char *const alone_models[] = {
 
 #define N_ALONE 7
 
+/* The prompt's first np tokens into a, in passes of at most 64 (the sessions' n_batch). */
+static void eval_prompt(mote_session *a, const mote_token *prompt, int np)
+{
+    for (int i = 0; i < np; i += 64)
+        assert_int_equal(mote_session_eval(a, prompt + i, np - i < 64 ? np - i : 64, 0), MOTE_OK);
+}
+
 static void test_alone_equals_one_at_a_time(void **state)
 {
     (void)state;
     SKIP_WITHOUT_SHARED();
-    static const mote_token prompt[] = {1, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50};
+    /* 12 cached positions, and 300: past a whole chunk of the streaming
+     * attention (256 positions), which a block of tokens could share in
+     * one kernel call of another rounding */
+    static const int prompt_lens[] = {12, 300};
+    mote_token prompt[300];
+    prompt[0] = 1;
+    for (int i = 1; i < 300; i++) prompt[i] = 40 + (mote_token)(i * 7 % 50);
     static const mote_token toks[N_ALONE] = {60, 61, 62, 63, 64, 65, 66};
     static const mote_token other[] = {1, 7, 8};
     const int kv_types[] = {MOTE_KV_F32, MOTE_KV_F16, MOTE_KV_Q8_0};
@@ -73,37 +86,39 @@ static void test_alone_equals_one_at_a_time(void **state)
         assert_non_null(want);
         mote_model_info info;
         assert_int_equal(mote_model_get_info(m, &info), MOTE_OK);
-        for (size_t ki = 0; ki < sizeof kv_types / sizeof *kv_types; ki++) {
-            if (kv_types[ki] == MOTE_KV_Q8_0 && info.head_dim % 32 != 0) continue; /* Q8_0 rows need it */
-            /* one at a time */
-            mote_session *a = new_session(m, 64, 2, kv_types[ki]);
-            assert_int_equal(mote_session_eval(a, prompt, 12, 0), MOTE_OK);
-            for (int i = 0; i < N_ALONE; i++) {
-                assert_int_equal(mote_session_eval(a, &toks[i], 1, 0), MOTE_OK);
-                memcpy(want + (size_t)i * V, mote_session_logits(a, -1), sizeof(float) * (size_t)V);
+        for (size_t ki = 0; ki < sizeof kv_types / sizeof *kv_types; ki++)
+            for (size_t pi = 0; pi < sizeof prompt_lens / sizeof *prompt_lens; pi++) {
+                if (kv_types[ki] == MOTE_KV_Q8_0 && info.head_dim % 32 != 0) continue; /* Q8_0 rows need it */
+                const int np = prompt_lens[pi];
+                /* one at a time */
+                mote_session *a = new_session(m, np + 64, 2, kv_types[ki]);
+                eval_prompt(a, prompt, np);
+                for (int i = 0; i < N_ALONE; i++) {
+                    assert_int_equal(mote_session_eval(a, &toks[i], 1, 0), MOTE_OK);
+                    memcpy(want + (size_t)i * V, mote_session_logits(a, -1), sizeof(float) * (size_t)V);
+                }
+                /* one pass, sequence 0 alone (mote_session_eval) */
+                assert_int_equal(mote_seq_truncate(a, 0, np), MOTE_OK);
+                assert_int_equal(mote_seq_set_alone(a, 0, 1), MOTE_OK);
+                assert_int_equal(mote_session_eval(a, toks, N_ALONE, 1), MOTE_OK);
+                for (int i = 0; i < N_ALONE; i++)
+                    if (memcmp(want + (size_t)i * V, mote_session_logits(a, i), sizeof(float) * (size_t)V) != 0)
+                        fail_msg("%s, kv %d, %d cached: token %d of an alone pass differs from one-token decoding",
+                                 alone_models[mi], kv_types[ki], np, i);
+                /* in a mote_batch beside another sequence's prompt */
+                assert_int_equal(mote_seq_truncate(a, 0, np), MOTE_OK);
+                mote_batch b;
+                assert_int_equal(mote_batch_init(&b, 16), MOTE_OK);
+                for (int i = 0; i < 3; i++) assert_int_equal(mote_batch_add(&b, other[i], 1, -1, 1), MOTE_OK);
+                for (int i = 0; i < N_ALONE; i++) assert_int_equal(mote_batch_add(&b, toks[i], 0, -1, 1), MOTE_OK);
+                assert_int_equal(mote_session_decode(a, &b), MOTE_OK);
+                for (int i = 0; i < N_ALONE; i++)
+                    if (memcmp(want + (size_t)i * V, mote_session_logits(a, 3 + i), sizeof(float) * (size_t)V) != 0)
+                        fail_msg("%s, kv %d, %d cached: token %d of an alone sequence in a batch differs",
+                                 alone_models[mi], kv_types[ki], np, i);
+                mote_batch_free(&b);
+                mote_session_free(a);
             }
-            /* one pass, sequence 0 alone (mote_session_eval) */
-            assert_int_equal(mote_seq_truncate(a, 0, 12), MOTE_OK);
-            assert_int_equal(mote_seq_set_alone(a, 0, 1), MOTE_OK);
-            assert_int_equal(mote_session_eval(a, toks, N_ALONE, 1), MOTE_OK);
-            for (int i = 0; i < N_ALONE; i++)
-                if (memcmp(want + (size_t)i * V, mote_session_logits(a, i), sizeof(float) * (size_t)V) != 0)
-                    fail_msg("%s, kv %d: token %d of an alone pass differs from one-token decoding",
-                             alone_models[mi], kv_types[ki], i);
-            /* in a mote_batch beside another sequence's prompt */
-            assert_int_equal(mote_seq_truncate(a, 0, 12), MOTE_OK);
-            mote_batch b;
-            assert_int_equal(mote_batch_init(&b, 16), MOTE_OK);
-            for (int i = 0; i < 3; i++) assert_int_equal(mote_batch_add(&b, other[i], 1, -1, 1), MOTE_OK);
-            for (int i = 0; i < N_ALONE; i++) assert_int_equal(mote_batch_add(&b, toks[i], 0, -1, 1), MOTE_OK);
-            assert_int_equal(mote_session_decode(a, &b), MOTE_OK);
-            for (int i = 0; i < N_ALONE; i++)
-                if (memcmp(want + (size_t)i * V, mote_session_logits(a, 3 + i), sizeof(float) * (size_t)V) != 0)
-                    fail_msg("%s, kv %d: token %d of an alone sequence in a batch differs", alone_models[mi],
-                             kv_types[ki], i);
-            mote_batch_free(&b);
-            mote_session_free(a);
-        }
         free(want);
         mote_model_close(m);
     }
@@ -341,6 +356,36 @@ static void check_rule(const mote_sampler_params *sp, const float *logits, mote_
     if (chi2 > CHI2_LIMIT) fail_msg("draft %d: chi-square %.2f over %d outcomes", draft, chi2, df);
 }
 
+/* A session that keeps few logit rows (n_outputs_max) gets drafts that
+ * fit them: the verification pass keeps a row per drafted token. */
+static void test_drafts_fit_output_rows(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    mote_model *m = open_shared("models/TinyStories-656K-Q8_0.gguf");
+    mote_session_params p = mote_session_default_params();
+    p.n_ctx = N_CTX;
+    p.n_batch = 64;
+    p.n_outputs_max = 3;
+    p.n_threads = 2;
+    mote_session *s = NULL;
+    assert_int_equal(mote_session_create(m, &p, &s), MOTE_OK);
+    static const mote_token prompt[] = {1, 50, 51, 52, 53, 50, 51, 52, 53, 50, 51, 52, 53, 50};
+    const int np = (int)(sizeof prompt / sizeof *prompt);
+    mote_sampler_params sp = mote_sampler_default_params();
+    sp.temp = 0.0f;
+    const mote_speculative none = {0}, look = {.lookup = 8};
+    gen_result *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    assert_true(a && b);
+    generate(s, mote_vocab_size(m), &sp, &none, prompt, np, 60, a);
+    generate(s, mote_vocab_size(m), &sp, &look, prompt, np, 60, b);
+    assert_same_run(a, b, "lookup 8 with n_outputs_max 3");
+    assert_true(b->st.n_drafted > 0);
+    free(a), free(b);
+    mote_session_free(s);
+    mote_model_close(m);
+}
+
 static void test_rule_keeps_distribution(void **state)
 {
     (void)state;
@@ -441,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_alone_refused_for_embeddings),
         cmocka_unit_test(test_greedy_same_tokens),
         cmocka_unit_test(test_sampled_same_tokens),
+        cmocka_unit_test(test_drafts_fit_output_rows),
         cmocka_unit_test(test_rule_keeps_distribution),
         cmocka_unit_test(test_lookup_draft),
         cmocka_unit_test(test_draft_vocab_refused),

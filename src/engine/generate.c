@@ -144,11 +144,12 @@ mote_status mote_generate_speculative(mote_session *s, mote_sampler *smp, const 
     stats->prompt_seconds = t1 - t0;
     if (n_predict == 0) return MOTE_OK;
 
+    const int was_alone = session_seq_alone(s, 0);
     if (spec_on) MOTE_TRY(mote_seq_set_alone(s, 0, 1));
     gen_loop g = {.s = s, .smp = smp, .model = session_model(s), .n_predict = n_predict, .fn = fn, .user = user,
                   .stats = stats};
     mote_status st = generate_loop(&g, &d, spec_on);
-    if (spec_on) mote_seq_set_alone(s, 0, 0);
+    if (spec_on) mote_seq_set_alone(s, 0, was_alone);
     stats->gen_seconds = now_seconds() - t1;
     return st;
 }

@@ -733,6 +733,11 @@ int mote_session_pooling(const mote_session *s) { return s ? s->pooling : MOTE_P
 
 const mote_model *session_model(const mote_session *s) { return s->model; }
 int session_n_batch(const mote_session *s) { return s->st.n_batch; }
+int session_n_outputs_max(const mote_session *s) { return s->n_outputs_max; }
+int session_seq_alone(const mote_session *s, int seq)
+{
+    return seq >= 0 && seq < s->st.n_seq && s->seq_alone[seq];
+}
 void session_set_observer(mote_session *s, const fwd_observer *o) { s->st.observer = o; }
 
 int mote_session_pos(const mote_session *s) { return s ? s->seq_len[0] : 0; }

@@ -103,8 +103,11 @@ mote_status drafter_init(drafter *d, const mote_session *s, const mote_speculati
     }
     d->cfg = c;
     d->most = c.lookup > (c.draft ? c.draft_max : 0) ? c.lookup : (c.draft ? c.draft_max : 0);
-    /* one verification pass holds the next token and the drafts */
+    /* one verification pass holds the next token and the drafts, and
+     * keeps the logits of each */
     if (d->most > session_n_batch(s) - 1) d->most = session_n_batch(s) - 1;
+    const int rows = session_n_outputs_max(s);
+    if (rows && d->most > rows - 1) d->most = rows - 1;
     *active = d->most > 0;
     return MOTE_OK;
 }

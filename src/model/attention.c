@@ -284,8 +284,12 @@ static void stream_block_job(stream_job *J, int ith, int t0, int t1, int kvh, in
         hi = end > hi ? end : hi;
     }
     part_empty(run, gq, hd);
+    /* a sequence computed alone (speculative verification) takes each
+     * token's own calls: a call for the whole block may take the wide
+     * kernel body, which rounds otherwise than one-token decoding's */
+    const int alone = st->seq_alone && st->seq_alone[st->seq[t0]];
     for (int P = lo; P < hi; P += ATTN_CHUNK) {
-        int a0, a, same = 1;
+        int a0, a, same = !alone;
         const int len0 = chunk_seen(st, J->window, t0, P, &a0);
         for (int t = t0 + 1; t < t1 && same; t++) same = chunk_seen(st, J->window, t, P, &a) == len0 && a == a0;
         if (same) { /* one call for the whole block (or no positions for any) */
