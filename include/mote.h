@@ -466,6 +466,15 @@ MOTE_API mote_token mote_sampler_sample(mote_sampler *smp, const float *logits);
 MOTE_API void mote_sampler_accept(mote_sampler *smp, mote_token t);
 /* Also takes the grammar (if any) back to the empty text. */
 MOTE_API void mote_sampler_reset(mote_sampler *smp);
+/* Add bias[i] to the logit of token ids[i] before anything else of the
+ * chain (as llama.cpp's logit-bias sampler; greedy too); -INFINITY bans
+ * the token. The lists are copied and replace any earlier ones; n = 0
+ * clears them. A token named twice gets the sum. MOTE_E_INVALID (nothing
+ * changed) for an id outside the vocabulary, a NaN or +inf bias, n < 0 or
+ * n > MOTE_LOGIT_BIAS_MAX. */
+#define MOTE_LOGIT_BIAS_MAX 4096
+MOTE_API mote_status mote_sampler_set_logit_bias(mote_sampler *smp, const mote_token *ids, const float *bias,
+                                                 int n);
 
 /* ------------------------------------------------------------------------
  * Grammars: constrained sampling

@@ -712,6 +712,77 @@ static void test_penalties_greedy(void **state)
     mote_sampler_free(smp);
 }
 
+/* Logit bias: added before the penalties (llama.cpp's order), -inf bans,
+ * greedy and drawn alike; bad lists are refused and change nothing. */
+static void test_logit_bias(void **state)
+{
+    (void)state;
+    enum { V = 6 };
+    mote_sampler_params p = plain_params(0.0f, 1);
+    mote_sampler *smp = make_sampler(&p, V);
+    float x[V] = {1.0f, 3.0f, 2.0f, 0.5f, -1.0f, 0.0f};
+    assert_int_equal(mote_sampler_sample(smp, x), 1);
+    const mote_token ban[] = {1};
+    const float ninf[] = {-INFINITY};
+    assert_int_equal(mote_sampler_set_logit_bias(smp, ban, ninf, 1), MOTE_OK);
+    assert_int_equal(mote_sampler_sample(smp, x), 2);
+    assert_true(x[1] == 3.0f); /* the caller's logits are untouched */
+    const mote_token two[] = {4, 4};
+    /* the new list replaces the ban (token 1 is back at 3); a token named
+     * twice gets the sum: -1 + 3.5 + 1 = 3.5 > 3 */
+    const float up[] = {3.5f, 1.0f};
+    assert_int_equal(mote_sampler_set_logit_bias(smp, two, up, 2), MOTE_OK);
+    assert_int_equal(mote_sampler_sample(smp, x), 4);
+    /* refused lists leave the bias as it was */
+    const mote_token out[] = {V};
+    const float one[] = {1.0f}, nan_[] = {NAN}, pinf[] = {INFINITY};
+    assert_int_equal(mote_sampler_set_logit_bias(smp, out, one, 1), MOTE_E_INVALID);
+    assert_int_equal(mote_sampler_set_logit_bias(smp, ban, nan_, 1), MOTE_E_INVALID);
+    assert_int_equal(mote_sampler_set_logit_bias(smp, ban, pinf, 1), MOTE_E_INVALID);
+    assert_int_equal(mote_sampler_set_logit_bias(smp, ban, one, -1), MOTE_E_INVALID);
+    assert_int_equal(mote_sampler_set_logit_bias(smp, ban, one, MOTE_LOGIT_BIAS_MAX + 1), MOTE_E_INVALID);
+    assert_int_equal(mote_sampler_set_logit_bias(NULL, ban, one, 1), MOTE_E_INVALID);
+    assert_int_equal(mote_sampler_sample(smp, x), 4);
+    assert_int_equal(mote_sampler_set_logit_bias(smp, NULL, NULL, 0), MOTE_OK); /* cleared */
+    assert_int_equal(mote_sampler_sample(smp, x), 1);
+    /* every token banned: no possible token */
+    const mote_token all[V] = {0, 1, 2, 3, 4, 5};
+    const float alln[V] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    assert_int_equal(mote_sampler_set_logit_bias(smp, all, alln, V), MOTE_OK);
+    assert_int_equal(mote_sampler_sample(smp, x), -1);
+    mote_sampler_free(smp);
+
+    /* the bias comes before the penalty: token 0's -0.5 + 1 = 0.5 is then
+     * divided by 2 (0.25 > 0.2: token 0); after it, -0.5 * 2 + 1 = 0 < 0.2 */
+    p.repeat_penalty = 2.0f;
+    p.penalty_last_n = 4;
+    smp = make_sampler(&p, V);
+    const mote_token zero[] = {0};
+    const float plus[] = {1.0f};
+    assert_int_equal(mote_sampler_set_logit_bias(smp, zero, plus, 1), MOTE_OK);
+    mote_sampler_accept(smp, 0);
+    float z[V] = {-0.5f, 0.2f, -9, -9, -9, -9};
+    assert_int_equal(mote_sampler_sample(smp, z), 0);
+    mote_sampler_free(smp);
+
+    /* drawn: a banned token never comes, the rest keep their softmax */
+    p = plain_params(1.0f, 77);
+    smp = make_sampler(&p, V);
+    const double l[V] = {1.0, 2.0, 0.5, -1.0, 3.0, 0.0};
+    const double lb[V] = {1.0, 2.0, 0.5, -1.0, -INFINITY, 0.0};
+    float logits[V];
+    double want[V];
+    int counts[V];
+    to_float(l, V, logits);
+    softmax_ref(lb, V, 1.0, want);
+    const mote_token four[] = {4};
+    assert_int_equal(mote_sampler_set_logit_bias(smp, four, ninf, 1), MOTE_OK);
+    draw_counts(smp, logits, V, N_DRAWS, counts);
+    assert_int_equal(counts[4], 0);
+    assert_fits(counts, want, V, N_DRAWS);
+    mote_sampler_free(smp);
+}
+
 static void test_penalties_distribution(void **state)
 {
     (void)state;
@@ -958,6 +1029,7 @@ int main(void)
         cmocka_unit_test(test_min_p),
         cmocka_unit_test(test_penalties_greedy),
         cmocka_unit_test(test_penalties_distribution),
+        cmocka_unit_test(test_logit_bias),
         cmocka_unit_test(test_matches_reference),
         cmocka_unit_test(test_large_vocab),
         cmocka_unit_test(test_golden_greedy),

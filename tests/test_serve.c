@@ -1114,7 +1114,12 @@ static void test_generation_errors(void **state)
         {"\"logprobs\":true,\"top_logprobs\":21", "top_logprobs", "null"},
         {"\"response_format\":{\"type\":\"yaml\"}", "response_format", "null"},
         {"\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],\"tool_choice\":\"maybe\"", "tool_choice", "null"},
-        {"\"logit_bias\":{\"5\":10}", "logit_bias", "unsupported_parameter"},
+        {"\"logit_bias\":{\"512\":10}", "logit_bias", "null"},
+        {"\"logit_bias\":{\"a\":10}", "logit_bias", "null"},
+        {"\"logit_bias\":{\"-1\":10}", "logit_bias", "null"},
+        {"\"logit_bias\":{\"5\":101}", "logit_bias", "null"},
+        {"\"logit_bias\":{\"5\":\"up\"}", "logit_bias", "null"},
+        {"\"logit_bias\":[5]", "logit_bias", "null"},
         {"\"seed\":0.5", "seed", "null"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -1217,6 +1222,34 @@ static void test_idle_cpu(void **state)
 }
 
 
+/* logit_bias steers greedy output: a ban takes the greedy token away, +100
+ * makes one token the only choice. stories260K: " upon" 407, " time" 378. */
+static void test_logit_bias(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    server s = start_server(stories_model(), NULL);
+    static const char cmpl[] = "/v1/completions";
+    expect(http(s.port, "POST", cmpl, "{\"prompt\":\"Once\",\"max_tokens\":3,\"temperature\":0}", NULL), 200,
+           "\"text\":\" upon a time\"");
+    reply r = http(s.port, "POST", cmpl,
+                   "{\"prompt\":\"Once\",\"max_tokens\":3,\"temperature\":0,\"logit_bias\":{\"407\":-100}}", NULL);
+    if (r.status != 200 || !strstr(r.body, "\"text\":\"") || strstr(r.body, "upon"))
+        fail_msg("a banned token came: %d %s", r.status, r.body);
+    reply_free(&r);
+    expect(http(s.port, "POST", cmpl,
+                "{\"prompt\":\"Once\",\"max_tokens\":3,\"temperature\":0,\"logit_bias\":{\"407\":false,\"378\":100}}",
+                NULL),
+           200, "\"text\":\" time time time\"");
+    /* sampled too, and in chat */
+    expect(http(s.port, "POST", cmpl, "{\"prompt\":\"Once\",\"max_tokens\":4,\"logit_bias\":{\"378\":100}}", NULL), 200,
+           "\"text\":\" time time time time\"");
+    expect(http(s.port, "POST", "/v1/chat/completions",
+                "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":2,\"logit_bias\":{\"378\":100}}",
+                NULL),
+           200, "\"content\":\" time time\"");
+    stop_server(&s);
+}
+
 /* A model slow enough that a generation of thousands of tokens lasts
  * seconds: SmolLM2-135M's shapes, 12 of its blocks, stories260K's small
  * vocabulary. Written into dir; returns the path (static). */
@@ -1246,8 +1279,9 @@ static void test_queue_and_cancel(void **state)
     static const char req[] = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                               "Content-Length: %zu\r\n\r\n%s";
     char text[512];
-    /* A: a long stream, running once its first event came */
-    const char *a_body = "{\"prompt\":\"Once\",\"max_tokens\":4000,\"stream\":true}";
+    /* A: a long stream, running once its first event came; the end of
+     * text is banned (a sampled one would end it early) */
+    const char *a_body = "{\"prompt\":\"Once\",\"max_tokens\":4000,\"stream\":true,\"logit_bias\":{\"2\":-100}}";
     snprintf(text, sizeof text, req, strlen(a_body), a_body);
     const int a = connect_to(s.port);
     send_all(a, text);
@@ -1435,6 +1469,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_tool_calls, kill_live_server),
         cmocka_unit_test_teardown(test_keep_alive, kill_live_server),
         cmocka_unit_test_teardown(test_memory_budget, kill_live_server),
+        cmocka_unit_test_teardown(test_logit_bias, kill_live_server),
         cmocka_unit_test_teardown(test_queue_and_cancel, kill_live_server),
         cmocka_unit_test_teardown(test_abuse, kill_live_server),
         cmocka_unit_test_teardown(test_health_and_models, kill_live_server),

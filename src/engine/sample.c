@@ -3,6 +3,8 @@
  *
  * The chain follows llama.cpp's default sampler chain, in this order:
  *
+ *   0. logit bias  logit += bias for each token the caller named
+ *                  (mote_sampler_set_logit_bias; -inf bans it)
  *   1. penalties   for each distinct token t among the last penalty_last_n
  *                  accepted tokens, occurring count times there:
  *                    logit <= 0 ? logit *= repeat_penalty
@@ -79,8 +81,9 @@ struct mote_sampler {
     mote_sampler_params params; /* as given to create (validated) */
     int n_vocab;                /* length of every logits row */
     int penalties_on;           /* a penalty is set and penalty_last_n > 0; if not, the
-                                   three buffers below are NULL */
-    float *work;                /* (n_vocab) logits with penalties applied */
+                                   three buffers below are NULL (work also
+                                   exists once a bias is set) */
+    float *work;                /* (n_vocab) logits with bias and penalties applied */
     int32_t *count;             /* (n_vocab) occurrences in the history window */
     mote_token *hist;           /* (penalty_last_n) ring of accepted tokens */
     int hist_len;               /* tokens in the ring, <= penalty_last_n */
@@ -88,6 +91,9 @@ struct mote_sampler {
     cand *cands;                /* (n_vocab) candidates of the chain */
     uint64_t seed_state[4];     /* xoshiro256** state right after seeding */
     uint64_t rng[4];            /* xoshiro256** state now */
+    mote_token *bias_id;        /* (n_bias) mote_sampler_set_logit_bias's tokens */
+    float *bias;                /* (n_bias) and what each adds */
+    int n_bias;
     gram_constraint *gc;        /* mote_sampler_set_grammar's, or NULL */
     float *masked;              /* (n_vocab) logits with the tokens the grammar refuses at -inf */
 };
@@ -217,12 +223,15 @@ static void apply_penalties(mote_sampler *smp, float *x)
     }
 }
 
-/* The logits the chain sees: the caller's, or penalised in smp->work. */
+/* The logits the chain sees: the caller's, or biased then penalised in
+ * smp->work. */
 static const float *penalised_logits(mote_sampler *smp, const float *logits)
 {
-    if (!smp->penalties_on || smp->hist_len == 0) return logits;
+    const int penalise = smp->penalties_on && smp->hist_len > 0;
+    if (!penalise && smp->n_bias == 0) return logits;
     memcpy(smp->work, logits, (size_t)smp->n_vocab * sizeof *logits);
-    apply_penalties(smp, smp->work);
+    for (int i = 0; i < smp->n_bias; i++) smp->work[smp->bias_id[i]] += smp->bias[i];
+    if (penalise) apply_penalties(smp, smp->work);
     return smp->work;
 }
 
@@ -472,6 +481,8 @@ void mote_sampler_free(mote_sampler *smp)
     if (!smp) return;
     constraint_free(smp->gc);
     free(smp->masked);
+    free(smp->bias_id);
+    free(smp->bias);
     free(smp->work);
     free(smp->cands);
     free(smp->count);
@@ -489,6 +500,42 @@ void mote_sampler_reset(mote_sampler *smp)
     }
     smp->hist_len = 0;
     smp->hist_head = 0;
+}
+
+mote_status mote_sampler_set_logit_bias(mote_sampler *smp, const mote_token *ids, const float *bias, int n)
+{
+    if (!smp) return mote_fail(MOTE_E_INVALID, "mote_sampler_set_logit_bias: NULL sampler");
+    if (n < 0 || n > MOTE_LOGIT_BIAS_MAX)
+        return mote_fail(MOTE_E_INVALID, "logit bias: %d entries; at most %d", n, MOTE_LOGIT_BIAS_MAX);
+    if (n > 0 && (!ids || !bias)) return mote_fail(MOTE_E_INVALID, "logit bias: NULL lists for %d entries", n);
+    for (int i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= smp->n_vocab)
+            return mote_fail(MOTE_E_INVALID, "logit bias: token %d (entry %d) is outside the vocabulary of %d",
+                             (int)ids[i], i, smp->n_vocab);
+        if (isnan(bias[i]) || bias[i] == INFINITY)
+            return mote_fail(MOTE_E_INVALID, "logit bias: token %d has bias %g; it must be a number or -inf",
+                             (int)ids[i], (double)bias[i]);
+    }
+    mote_token *new_id = NULL;
+    float *new_bias = NULL;
+    if (n > 0) {
+        new_id = malloc((size_t)n * sizeof *new_id);
+        new_bias = malloc((size_t)n * sizeof *new_bias);
+        if (!smp->work) smp->work = malloc((size_t)smp->n_vocab * sizeof *smp->work);
+        if (!new_id || !new_bias || !smp->work) {
+            free(new_id);
+            free(new_bias);
+            return mote_fail(MOTE_E_NOMEM, "logit bias: out of memory for %d entries", n);
+        }
+        memcpy(new_id, ids, (size_t)n * sizeof *new_id);
+        memcpy(new_bias, bias, (size_t)n * sizeof *new_bias);
+    }
+    free(smp->bias_id);
+    free(smp->bias);
+    smp->bias_id = new_id;
+    smp->bias = new_bias;
+    smp->n_bias = n;
+    return MOTE_OK;
 }
 
 /* Tokens outside [0, n_vocab) cannot be penalised and are ignored. */

@@ -961,6 +961,14 @@ static enum MHD_Result start(serve_server *s, struct MHD_Connection *c, serve_co
                    max_tokens > 0 ? max_tokens : 0, what);
         return serve_reply_error(c, &err);
     }
+    for (int i = 0; i < req->n_bias; i++)
+        if (req->bias_id[i] >= mote_vocab_size(m->model)) {
+            free(prompt);
+            serve_fail(&err, 400, "invalid_request_error", NULL, "logit_bias",
+                       "'logit_bias' names token %d; the model's vocabulary has %d", (int)req->bias_id[i],
+                       mote_vocab_size(m->model));
+            return serve_reply_error(c, &err);
+        }
 
     serve_gen *g = calloc(1, sizeof *g);
     if (!g || !(g->model_id = strdup(m->cfg.id))) {
@@ -1027,6 +1035,9 @@ static enum MHD_Result start(serve_server *s, struct MHD_Connection *c, serve_co
         .n_stop = n_stop,
         .top_logprobs = req->top_logprobs,
         .grammar = grammar,
+        .bias_id = req->bias_id,
+        .bias = req->bias,
+        .n_bias = req->n_bias,
         .park = gen_park,
         .wake = gen_wake,
         .peer_closed = g->fd >= 0 ? gen_peer_closed : NULL,

@@ -4,8 +4,10 @@
  * Every field is checked for its type and range here, so that the
  * handlers see only well-formed requests; each refusal names its field.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +184,45 @@ void serve_sampling_apply(mote_sampler_params *dst, const mote_sampler_params *s
 static int refuse(serve_error *err, const char *name, const char *what)
 {
     return serve_fail(err, 400, "invalid_request_error", "unsupported_parameter", name, "'%s' %s", name, what);
+}
+
+/* "logit_bias": {"TOKEN_ID": bias, ...}, bias a number in [-100, 100]
+ * (OpenAI's), or false as llama.cpp's server takes it; -100 and false ban
+ * the token. The ids are checked against the model later. */
+static int get_logit_bias(const cJSON *root, serve_request *req, serve_error *err)
+{
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, "logit_bias");
+    if (!obj || cJSON_IsNull(obj)) return 0;
+    if (!cJSON_IsObject(obj)) return bad(err, "logit_bias", "must be an object mapping token ids to biases");
+    const int n = cJSON_GetArraySize(obj);
+    if (n == 0) return 0;
+    if (n > SERVE_LOGIT_BIAS_MAX)
+        return serve_fail(err, 400, "invalid_request_error", NULL, "logit_bias", "'logit_bias' names %d tokens; at most %d",
+                          n, SERVE_LOGIT_BIAS_MAX);
+    req->bias_id = malloc((size_t)n * sizeof *req->bias_id);
+    req->bias = malloc((size_t)n * sizeof *req->bias);
+    if (!req->bias_id || !req->bias) return oom(err);
+    for (const cJSON *e = obj->child; e; e = e->next) {
+        const char *key = e->string ? e->string : "";
+        char *end = NULL;
+        errno = 0;
+        const long id = strtol(key, &end, 10);
+        if (!key[0] || *end || errno || id < 0 || id > INT32_MAX || !(key[0] >= '0' && key[0] <= '9'))
+            return serve_fail(err, 400, "invalid_request_error", NULL, "logit_bias",
+                              "'logit_bias' keys are token ids (decimal), not '%.40s'", key);
+        double b;
+        if (cJSON_IsFalse(e)) b = -SERVE_LOGIT_BIAS_LIMIT;
+        else if (cJSON_IsNumber(e) && e->valuedouble >= -SERVE_LOGIT_BIAS_LIMIT &&
+                 e->valuedouble <= SERVE_LOGIT_BIAS_LIMIT)
+            b = e->valuedouble;
+        else
+            return serve_fail(err, 400, "invalid_request_error", NULL, "logit_bias",
+                              "'logit_bias' of token %ld must be a number from %d to %d", id, -SERVE_LOGIT_BIAS_LIMIT,
+                              SERVE_LOGIT_BIAS_LIMIT);
+        req->bias_id[req->n_bias] = (mote_token)id;
+        req->bias[req->n_bias++] = b <= -SERVE_LOGIT_BIAS_LIMIT ? -INFINITY : (float)b;
+    }
+    return 0;
 }
 
 /* "stop": a string or an array of strings; empty strings are skipped. */
@@ -490,10 +531,7 @@ static int get_generation(const cJSON *root, serve_request *req, serve_error *er
     if (chat && get_tools(root, req, err) != 0) return -1;
     const cJSON *tools = cJSON_GetObjectItemCaseSensitive(root, "tools");
     if (!chat && tools && !cJSON_IsNull(tools)) return refuse(err, "tools", "belong to chat requests");
-    const cJSON *bias = cJSON_GetObjectItemCaseSensitive(root, "logit_bias");
-    if (bias && !cJSON_IsNull(bias) && !(cJSON_IsObject(bias) && !bias->child))
-        return refuse(err, "logit_bias", "is not supported yet");
-    return 0;
+    return get_logit_bias(root, req, err);
 }
 
 /* "input": one text or an array of 1..SERVE_EMBED_INPUTS_MAX; token ids
@@ -596,6 +634,8 @@ void serve_request_free(serve_request *req)
     }
     free(req->messages);
     for (int i = 0; i < req->n_stop; i++) free(req->stop[i]);
+    free(req->bias_id);
+    free(req->bias);
     free(req->schema);
     free(req->tools);
     for (size_t i = 0; i < req->n_inputs; i++) free(req->inputs[i]);

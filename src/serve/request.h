@@ -26,6 +26,9 @@
 #define SERVE_TOP_LOGPROBS_MAX 20
 #define SERVE_COMPLETION_LOGPROBS_MAX 5
 #define SERVE_MESSAGES_MAX 100000
+/* "logit_bias": at most this many tokens, each biased by -100..100 */
+#define SERVE_LOGIT_BIAS_MAX 1024
+#define SERVE_LOGIT_BIAS_LIMIT 100
 
 /* OpenAI's error object: {"error":{"message","type","param","code"}}. */
 typedef struct serve_error {
@@ -99,6 +102,11 @@ typedef struct serve_request {
     char *stop[SERVE_STOP_MAX];
     int n_stop;
     int top_logprobs;     /* -1: no logprobs; else alternatives per token */
+    /* "logit_bias": token ids (not yet checked against a vocabulary) and
+     * what each adds to its logit; -100 (or false) is -INFINITY, a ban */
+    mote_token *bias_id;
+    float *bias;
+    int n_bias;
     /* response_format json_object / json_schema: the JSON Schema the
      * output must validate against (JSON text), or NULL */
     char *schema;

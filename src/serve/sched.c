@@ -38,6 +38,9 @@ struct sched_job {
     int n_stop;
     int top_logprobs;
     mote_grammar *grammar;
+    mote_token *bias_id; /* (n_bias) logit bias, or NULL */
+    float *bias;
+    int n_bias;
     void (*park)(void *);
     void (*wake)(void *);
     int (*peer_closed)(void *);
@@ -114,6 +117,8 @@ static void job_unref(sched_job *j)
     free(j->text);
     free(j->tokens);
     mote_grammar_free(j->grammar);
+    free(j->bias_id);
+    free(j->bias);
     pthread_mutex_destroy(&j->lock);
     free(j);
 }
@@ -335,6 +340,7 @@ static void slot_start(sched *s, slot *sl, sched_job *j)
     j->t_start = now_s();
     pthread_mutex_unlock(&j->lock);
     if (mote_sampler_create(&j->sampling, s->n_vocab, &sl->smp) != MOTE_OK ||
+        mote_sampler_set_logit_bias(sl->smp, j->bias_id, j->bias, j->n_bias) != MOTE_OK ||
         mote_sampler_set_grammar(sl->smp, s->model, j->grammar) != MOTE_OK) {
         slot_end(s, sl, SCHED_FINISH_ERROR, mote_last_error());
         return;
@@ -765,7 +771,7 @@ int sched_submit(sched *s, const sched_job_params *p, sched_job **out, int *busy
     *busy = 0;
     mote_grammar *grammar = p->grammar; /* ours now, whatever happens */
     if (p->n_prompt < 1 || p->n_prompt >= s->n_ctx || p->n_stop < 0 || p->n_stop > SCHED_STOP_MAX ||
-        p->top_logprobs > SCHED_TOP_LOGPROBS_MAX)
+        p->top_logprobs > SCHED_TOP_LOGPROBS_MAX || p->n_bias < 0 || p->n_bias > MOTE_LOGIT_BIAS_MAX)
         mote_grammar_free(grammar), grammar = NULL;
     if (p->n_prompt < 1) return snprintf(err, errcap, "the prompt is empty"), -1;
     if (p->n_prompt >= s->n_ctx)
@@ -774,10 +780,18 @@ int sched_submit(sched *s, const sched_job_params *p, sched_job **out, int *busy
         return snprintf(err, errcap, "at most %d stop strings", SCHED_STOP_MAX), -1;
     if (p->top_logprobs > SCHED_TOP_LOGPROBS_MAX)
         return snprintf(err, errcap, "at most %d top log-probabilities", SCHED_TOP_LOGPROBS_MAX), -1;
+    if (p->n_bias < 0 || p->n_bias > MOTE_LOGIT_BIAS_MAX)
+        return snprintf(err, errcap, "at most %d biased tokens", MOTE_LOGIT_BIAS_MAX), -1;
     for (int i = 0; i < p->n_prompt; i++)
         if (p->prompt[i] < 0 || p->prompt[i] >= s->n_vocab) {
             mote_grammar_free(grammar);
             return snprintf(err, errcap, "token %d is outside the vocabulary", (int)p->prompt[i]), -1;
+        }
+    for (int i = 0; i < p->n_bias; i++)
+        if (p->bias_id[i] < 0 || p->bias_id[i] >= s->n_vocab) {
+            mote_grammar_free(grammar);
+            return snprintf(err, errcap, "logit_bias: token %d is outside the vocabulary of %d", (int)p->bias_id[i],
+                            s->n_vocab), -1;
         }
     sched_job *j = calloc(1, sizeof *j);
     if (!j) return mote_grammar_free(grammar), snprintf(err, errcap, "out of memory"), -1;
@@ -797,6 +811,15 @@ int sched_submit(sched *s, const sched_job_params *p, sched_job **out, int *busy
     j->user = p->user;
     int ok = (j->prompt = malloc((size_t)p->n_prompt * sizeof *j->prompt)) != NULL;
     if (ok) memcpy(j->prompt, p->prompt, (size_t)p->n_prompt * sizeof *j->prompt);
+    if (ok && p->n_bias > 0) {
+        j->bias_id = malloc((size_t)p->n_bias * sizeof *j->bias_id);
+        j->bias = malloc((size_t)p->n_bias * sizeof *j->bias);
+        if ((ok = j->bias_id && j->bias)) {
+            memcpy(j->bias_id, p->bias_id, (size_t)p->n_bias * sizeof *j->bias_id);
+            memcpy(j->bias, p->bias, (size_t)p->n_bias * sizeof *j->bias);
+            j->n_bias = p->n_bias;
+        }
+    }
     for (int i = 0; ok && i < p->n_stop; i++) {
         const size_t n = strlen(p->stop[i]);
         if (n == 0 || n > SCHED_STOP_LEN_MAX) {

@@ -70,6 +70,9 @@ typedef struct sched_job_params {
                                 * per token, 0..SCHED_TOP_LOGPROBS_MAX */
     mote_grammar *grammar;     /* constrains the output, or NULL; the job
                                 * takes it over (also when submit fails) */
+    const mote_token *bias_id; /* copied: mote_sampler_set_logit_bias's lists */
+    const float *bias;
+    int n_bias;                /* 0..MOTE_LOGIT_BIAS_MAX */
     /* The consumer's callbacks (any may be NULL); see the file comment. */
     void (*park)(void *user);
     void (*wake)(void *user);
