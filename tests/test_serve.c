@@ -1240,6 +1240,10 @@ static void test_logit_bias(void **state)
                 "{\"prompt\":\"Once\",\"max_tokens\":3,\"temperature\":0,\"logit_bias\":{\"407\":false,\"378\":100}}",
                 NULL),
            200, "\"text\":\" time time time\"");
+    /* a key given twice keeps its last bias (not their sum) */
+    expect(http(s.port, "POST", cmpl,
+                "{\"prompt\":\"Once\",\"max_tokens\":3,\"temperature\":0,\"logit_bias\":{\"378\":100,\"378\":0}}", NULL),
+           200, "\"text\":\" upon a time\"");
     /* sampled too, and in chat */
     expect(http(s.port, "POST", cmpl, "{\"prompt\":\"Once\",\"max_tokens\":4,\"logit_bias\":{\"378\":100}}", NULL), 200,
            "\"text\":\" time time time time\"");

@@ -564,8 +564,8 @@ static mote_token sample_plain(mote_sampler *smp, const float *logits)
     double total;
     int n = run_chain(smp, logits, &c, &total);
     if (n == 0) {
-        mote_fail(MOTE_E_INVALID, "sampler: no possible token (all %d logits are NaN or -inf)",
-                  smp->n_vocab);
+        mote_fail(MOTE_E_INVALID, "sampler: no possible token (all %d logits are NaN or -inf%s)", smp->n_vocab,
+                  smp->n_bias ? ", or banned by the logit bias" : "");
         return -1;
     }
     /* Inverse CDF; zero-weight tokens (underflow at low temp) never match. */

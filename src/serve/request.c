@@ -188,7 +188,8 @@ static int refuse(serve_error *err, const char *name, const char *what)
 
 /* "logit_bias": {"TOKEN_ID": bias, ...}, bias a number in [-100, 100]
  * (OpenAI's), or false as llama.cpp's server takes it; -100 and false ban
- * the token. The ids are checked against the model later. */
+ * the token; a key given twice keeps its last bias. The ids are checked
+ * against the model later. */
 static int get_logit_bias(const cJSON *root, serve_request *req, serve_error *err)
 {
     const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, "logit_bias");
@@ -219,8 +220,12 @@ static int get_logit_bias(const cJSON *root, serve_request *req, serve_error *er
             return serve_fail(err, 400, "invalid_request_error", NULL, "logit_bias",
                               "'logit_bias' of token %ld must be a number from %d to %d", id, -SERVE_LOGIT_BIAS_LIMIT,
                               SERVE_LOGIT_BIAS_LIMIT);
-        req->bias_id[req->n_bias] = (mote_token)id;
-        req->bias[req->n_bias++] = b <= -SERVE_LOGIT_BIAS_LIMIT ? -INFINITY : (float)b;
+        /* a key given twice: the last one counts, as in a JSON object read as a map */
+        int at = 0;
+        while (at < req->n_bias && req->bias_id[at] != (mote_token)id) at++;
+        req->bias_id[at] = (mote_token)id;
+        req->bias[at] = b <= -SERVE_LOGIT_BIAS_LIMIT ? -INFINITY : (float)b;
+        if (at == req->n_bias) req->n_bias++;
     }
     return 0;
 }
