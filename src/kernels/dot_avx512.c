@@ -307,6 +307,7 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
         [GGML_TYPE_IQ4_XS] = iq4_xs_dot_panel_avx2,                                                      \
     },                                                                                                   \
     .vec_dot4 = {                                                                                        \
+        [GGML_TYPE_F16] = f16_dot4_avx512,                                                               \
         [GGML_TYPE_Q4_0] = q4_0_dot4_avx512,                                                             \
         [GGML_TYPE_Q8_0] = q8_0_dot4_avx2,                                                               \
         [MOTE_TYPE_FP8] = fp8_dot4_avx512,                                                               \

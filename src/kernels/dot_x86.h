@@ -97,6 +97,7 @@ X86_GEMM(bf16_dpbf16)
 
 /* The alone gemms (dot_rt_avx512.c): vec_dot_rt_fn of kernels.h, every
  * output bit-identical to the table's vec_dot. */
+void f16_dot4_avx512(int64_t k, float *s, const void *W, size_t ws, const void *X);
 void f16_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
                        int nr, int nt);
 void f32_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
