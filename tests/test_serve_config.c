@@ -552,6 +552,32 @@ static void test_request_sampling_set(void **state)
     }
 }
 
+/* logit_bias as parsed: -100 and false are bans (-inf, not a finite
+ * -100), other values as given, a repeated token keeps its last value
+ * ("007" is token 7, after its false). */
+static void test_request_logit_bias(void **state)
+{
+    (void)state;
+    static const char body[] = "{\"prompt\": \"x\", \"logit_bias\": {\"5\": -100, \"7\": false, \"9\": 2.5, "
+                               "\"11\": 100, \"9\": -1, \"007\": 3}}";
+    serve_request req;
+    serve_error err;
+    assert_int_equal(serve_parse_request(SERVE_REQ_COMPLETION, body, sizeof body - 1, &req, &err), 0);
+    assert_int_equal(req.n_bias, 4);
+    static const mote_token ids[] = {5, 7, 9, 11};
+    const float want[] = {-INFINITY, 3.0f, -1.0f, 100.0f};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(req.bias_id[i], ids[i]);
+        assert_true(req.bias[i] == want[i]);
+    }
+    serve_request_free(&req);
+    /* false alone is a ban */
+    static const char ban[] = "{\"prompt\": \"x\", \"logit_bias\": {\"7\": false}}";
+    assert_int_equal(serve_parse_request(SERVE_REQ_COMPLETION, ban, sizeof ban - 1, &req, &err), 0);
+    assert_true(req.n_bias == 1 && req.bias_id[0] == 7 && req.bias[0] == -INFINITY);
+    serve_request_free(&req);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -565,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_sampling_apply),
         cmocka_unit_test(test_request_sampling_set),
+        cmocka_unit_test(test_request_logit_bias),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,7 @@
  * elements one by one. k % 64 != 0 (no model has such rows) goes to
  * vec_dot itself. */
 #define FRT_R 2 /* rows per step */
+#define FRT_RMAX 4 /* most rows of one frt_block (f16_dot4_avx512's four) */
 #define FRT_T 3 /* tokens per step: 4 * R * T = 24 accumulators */
 enum { FRT_F32, FRT_F16, FRT_BF16 }; /* the kinds frt computes */
 
@@ -97,7 +98,7 @@ static inline __attribute__((always_inline)) void frt_block(int64_t k, const uin
         return;
     }
     const int f16 = kind == FRT_F16;
-    __m512 c[FRT_R][FRT_T][4];
+    __m512 c[FRT_RMAX][FRT_T][4];
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
@@ -107,7 +108,7 @@ static inline __attribute__((always_inline)) void frt_block(int64_t k, const uin
     for (int64_t i = 0; i < k; i += 64) {
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) {
-            __m512 wv[FRT_R];
+            __m512 wv[FRT_RMAX];
 #pragma GCC unroll 4
             for (int r = 0; r < R; r++) wv[r] = frt_load(w + r * ws, i + 16 * j, f16);
 #pragma GCC unroll 4
@@ -173,37 +174,18 @@ void f16_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_
     frt(k, W, ws, X, xs, Y, ldy, nr, nt, FRT_F16);
 }
 
-/* vec_dot4 for F16 (one token, four rows ws bytes apart): each row
- * f16_dot_avx512's four 16-lane chains, fold and reduction, so each output
- * is its vec_dot bit for bit; the token's 16 elements are widened once for
- * the four rows. The one-row kernel widens them again for every row: one
- * token then is bound by the conversions (8 vcvtph2ps per 4 FMAs), not by
- * the weights' bytes. */
+/* vec_dot4 for F16: four rows (ws bytes apart) against one token, as
+ * frt_block computes them (each output f16_dot_avx512's, bit for bit), the
+ * token's 16 elements widened once for the four rows. The one-row kernel
+ * widens them again for every row, and one token is then bound by the
+ * conversions (8 vcvtph2ps per 4 FMAs), not by the weights' bytes. */
 void f16_dot4_avx512(int64_t k, float *s, const void *W, size_t ws, const void *X)
 {
-    const uint8_t *w = W;
     if (k % 64) {
-        for (int r = 0; r < 4; r++) f16_dot_avx512(k, &s[r], w + r * ws, X);
+        for (int r = 0; r < 4; r++) f16_dot_avx512(k, &s[r], (const uint8_t *)W + r * ws, X);
         return;
     }
-    const mote_f16 *x = X;
-    __m512 c[4][4];
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; r++)
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) c[r][j] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < k; i += 64) {
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) {
-            const __m512 xv = avx512_load_f16(x + i + 16 * j);
-#pragma GCC unroll 4
-            for (int r = 0; r < 4; r++)
-                c[r][j] = _mm512_fmadd_ps(avx512_load_f16((const mote_f16 *)(w + r * ws) + i + 16 * j), xv, c[r][j]);
-        }
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; r++)
-        s[r] = avx512_reduce16(_mm512_add_ps(_mm512_add_ps(c[r][0], c[r][2]), _mm512_add_ps(c[r][1], c[r][3])));
+    frt_block(k, W, ws, X, 0, s, 1, FRT_RMAX, 1, FRT_F16);
 }
 
 void f32_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,

@@ -96,7 +96,8 @@ X86_GEMM(bf16_dpbf16)
 #undef X86_GEMM
 
 /* The alone gemms (dot_rt_avx512.c): vec_dot_rt_fn of kernels.h, every
- * output bit-identical to the table's vec_dot. */
+ * output bit-identical to the table's vec_dot; and F16's vec_dot4 on the
+ * same blocks. */
 void f16_dot4_avx512(int64_t k, float *s, const void *W, size_t ws, const void *X);
 void f16_dot_rt_avx512(int64_t k, const void *W, size_t ws, const void *X, size_t xs, float *Y, int64_t ldy,
                        int nr, int nt);

@@ -787,12 +787,6 @@ int sched_submit(sched *s, const sched_job_params *p, sched_job **out, int *busy
             mote_grammar_free(grammar);
             return snprintf(err, errcap, "token %d is outside the vocabulary", (int)p->prompt[i]), -1;
         }
-    for (int i = 0; i < p->n_bias; i++)
-        if (p->bias_id[i] < 0 || p->bias_id[i] >= s->n_vocab) {
-            mote_grammar_free(grammar);
-            return snprintf(err, errcap, "logit_bias: token %d is outside the vocabulary of %d", (int)p->bias_id[i],
-                            s->n_vocab), -1;
-        }
     sched_job *j = calloc(1, sizeof *j);
     if (!j) return mote_grammar_free(grammar), snprintf(err, errcap, "out of memory"), -1;
     j->grammar = grammar;
