@@ -2022,6 +2022,25 @@ static void expect_layout_file(proc *p, const char *out, const char *type)
     unlink(out);
 }
 
+/* `mote optimize out back --plain` gives model, the file out was
+ * optimized from, back byte for byte; removes out and back. */
+static void expect_plain_roundtrip(const char *model, const char *out, const char *back)
+{
+    proc p = RUN("optimize", out, back, "--plain");
+    expect_status(&p, 0);
+    proc_free(&p);
+    size_t n_a, n_b;
+    char *a = read_file(model, &n_a), *b = read_file(back, &n_b);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(n_a, n_b);
+    assert_memory_equal(a, b, n_a);
+    free(a);
+    free(b);
+    unlink(back);
+    unlink(out);
+}
+
 /* mote optimize: --help, a file in kernel layouts that info names and run
  * reads, --plain gives the input back byte for byte, quantize --optimize,
  * and bad input refused with no output left. */
@@ -2034,6 +2053,7 @@ static void test_optimize_cli(void **state)
     expect_contains(p.out, "--plain");
     expect_contains(p.out, "Q8_0_R16");
     expect_contains(p.out, "IQ4_NL_R16");
+    expect_contains(p.out, "Q4_K_R16");
     proc_free(&p);
 
     char out[4096], back[4200];
@@ -2053,19 +2073,7 @@ static void test_optimize_cli(void **state)
     p = RUN("run", out, "-p", "Once upon a time", "-n", "4", "--temp", "0");
     expect_status(&p, 0);
     proc_free(&p);
-    p = RUN("optimize", out, back, "--plain");
-    expect_status(&p, 0);
-    proc_free(&p);
-    size_t n_a, n_b;
-    char *a = read_file(model, &n_a), *b = read_file(back, &n_b);
-    assert_non_null(a);
-    assert_non_null(b);
-    assert_int_equal(n_a, n_b);
-    assert_memory_equal(a, b, n_a);
-    free(a);
-    free(b);
-    unlink(back);
-    unlink(out);
+    expect_plain_roundtrip(model, out, back);
 
     char *f32 = model_path("synth-llama-F32.gguf");
     p = RUN("quantize", f32, out, "Q4_0", "--optimize");
@@ -2075,6 +2083,18 @@ static void test_optimize_cli(void **state)
     p = RUN("optimize", nl, out);
     expect_layout_file(&p, out, "IQ4_NL_R16");
     free(nl);
+    /* the Q4_K_M mix: its Q4_K matrices in layouts, its Q6_K ones plain */
+    char *km = model_path("synth-llama-Q4_K_M.gguf");
+    p = RUN("optimize", km, out);
+    expect_status(&p, 0);
+    proc_free(&p);
+    p = RUN("info", out, "--tensors");
+    expect_status(&p, 0);
+    expect_contains(p.out, "Q4_K_R16");
+    expect_contains(p.out, "Q6_K");
+    proc_free(&p);
+    expect_plain_roundtrip(km, out, back);
+    free(km);
 
     p = RUN("optimize", "/nonexistent/model.gguf", out);
     expect_status(&p, 1);

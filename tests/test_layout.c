@@ -22,7 +22,13 @@
 
 #define MAX_TABLES 8
 
-static const uint32_t plain_types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_IQ4_NL};
+static const uint32_t plain_types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_IQ4_NL, GGML_TYPE_Q4_K};
+
+/* k of n 32-element blocks, in whole blocks of type t (Q4_K: 256 each). */
+static int64_t k_of(uint32_t t, int64_t n)
+{
+    return n * ggml_type_get(t)->block_size;
+}
 
 static void fill_normal(float *x, int64_t n, uint64_t seed)
 {
@@ -52,6 +58,7 @@ static void test_types(void **state)
     assert_string_equal(ggml_type_name(MOTE_TYPE_Q8_0_R16), "Q8_0_R16");
     assert_string_equal(ggml_type_name(MOTE_TYPE_Q4_0_R16), "Q4_0_R16");
     assert_string_equal(ggml_type_name(MOTE_TYPE_IQ4_NL_R16), "IQ4_NL_R16");
+    assert_string_equal(ggml_type_name(MOTE_TYPE_Q4_K_R16), "Q4_K_R16");
     for (size_t i = 0; i < sizeof plain_types / sizeof plain_types[0]; i++) {
         const uint32_t p = plain_types[i], l = layout_of(p);
         assert_true(layout_is(l));
@@ -59,12 +66,13 @@ static void test_types(void **state)
         assert_int_equal(layout_plain(l), p);
         assert_int_equal(layout_plain(p), p);
         assert_int_equal(ggml_row_size(l, 4096), ggml_row_size(p, 4096));
+        assert_int_equal(ggml_type_get(l)->block_size, ggml_type_get(p)->block_size);
         assert_non_null(ggml_type_get(l)->layout);
         assert_true(kernels_supported(l));
         assert_int_equal(vec_dot_type(l), vec_dot_type(p));
         assert_int_equal(matmul_scratch_size(l, 96, 5), matmul_scratch_size(p, 96, 5));
     }
-    assert_int_equal(layout_of(GGML_TYPE_Q4_K), 0);
+    assert_int_equal(layout_of(GGML_TYPE_Q6_K), 0);
     assert_true(layout_view_ok(40, 0, 16));
     assert_true(layout_view_ok(40, 16, 24)); /* the matrix's own tail */
     assert_false(layout_view_ok(40, 16, 8));
@@ -75,11 +83,10 @@ static void test_pack_roundtrip(void **state)
 {
     (void)state;
     static const int64_t ms[] = {1, 15, 16, 37, 48};
-    const int64_t k = 7 * 32;
     for (size_t i = 0; i < sizeof plain_types / sizeof plain_types[0]; i++)
         for (size_t j = 0; j < sizeof ms / sizeof ms[0]; j++) {
             const uint32_t p = plain_types[i], l = layout_of(p);
-            const int64_t m = ms[j];
+            const int64_t m = ms[j], k = k_of(p, 7);
             const size_t row = ggml_row_size(p, k);
             uint8_t *W = random_matrix(p, m, k, 7 + j), *L = malloc((size_t)m * row), *back = malloc(row);
             assert_true(L && back);
@@ -128,7 +135,7 @@ static void test_products_bitwise(void **state)
     const kernel_ops *t[MAX_TABLES];
     const int nt = kernels_available(t, MAX_TABLES);
     static const int64_t ms[] = {16, 37, 133, 272};
-    static const int64_t ks[] = {32, 3 * 32, 19 * 32, 70 * 32};
+    static const int64_t ks[] = {1, 3, 19, 70}; /* blocks */
     static const int64_t ns[] = {1, 2, 3, 4, 5, 9, 37, 130};
     mote_pool *pool;
     assert_int_equal(pool_create(3, &pool), MOTE_OK);
@@ -138,8 +145,9 @@ static void test_products_bitwise(void **state)
             for (size_t a = 0; a < sizeof ms / sizeof ms[0]; a++)
                 for (size_t b = 0; b < sizeof ks / sizeof ks[0]; b++)
                     for (size_t c = 0; c < sizeof ns / sizeof ns[0]; c++, seed++) {
-                        if (ms[a] * ks[b] * ns[c] > 272 * 19 * 32 * 37) continue; /* keep it quick */
-                        check_products(t[i], seed % 2 ? pool : NULL, plain_types[ti], ms[a], ks[b], ns[c], seed);
+                        const int64_t k = k_of(plain_types[ti], ks[b]);
+                        if (ms[a] * k * ns[c] > 272 * 19 * 32 * 37) continue; /* keep it quick */
+                        check_products(t[i], seed % 2 ? pool : NULL, plain_types[ti], ms[a], k, ns[c], seed);
                     }
     pool_free(pool);
 }

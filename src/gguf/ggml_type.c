@@ -47,6 +47,10 @@ static const ggml_type_traits traits[MOTE_TYPE_COUNT] = {
     [MOTE_TYPE_IQ4_NL_R16] = {"IQ4_NL_R16", 32, 2 + 16,
                               "iq4_nl rows interleaved by 16: per block 16 f16 scales, then 4 steps of 16 rows x 4 "
                               "quant bytes (low nibbles element 4s+b, high 16+4s+b); tail rows plain"},
+    [MOTE_TYPE_Q4_K_R16] = {"Q4_K_R16", QK_K, 2 + 2 + 12 + 128,
+                            "q4_k rows interleaved by 16: per super-block 16 f16 d, 16 f16 dmin, 8 groups x 16 rows "
+                            "scale bytes (6 bits, min bits 4-5 on top), 4 group pairs x 16 rows min nibbles, then 32 "
+                            "steps of 16 rows x 4 quant bytes of the plain block; tail rows plain"},
 };
 
 const ggml_type_traits *ggml_type_get(uint32_t t)

@@ -151,6 +151,13 @@ void q4_0_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void 
                           const float *Xf, float *Y, int64_t ldy, int nr, int nt);
 void iq4_nl_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
                             const float *Xf, float *Y, int64_t ldy, int nr, int nt);
+/* Q4_K_R16 (gemm_k_avx512.c): the gemm gives the plain Q4_K batch's
+ * results (llama.cpp's two orders, as q4_K_gemm_avx512), the alone gemm
+ * vec_dot's for every token. */
+void q4_K_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
+                          const float *Xf, float *Y, int64_t ldy, int nr, int nt);
+void q4_K_r16_dot_rt_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, float *Y,
+                            int64_t ldy, int nr, int nt);
 
 #endif /* __x86_64__ */
 #endif

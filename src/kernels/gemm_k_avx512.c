@@ -22,6 +22,10 @@
  * applied through the bsums by one more vpdpwssd, one FMA per super-block
  * into the output's 8 float lanes, hsum8 at the end.
  *
+ * Q4_K_R16 (tensor/layout.h): the same products, the packed vectors read
+ * from the stored groups (masked and shifted, nothing transposed): the
+ * gemm in the batch order, the alone gemm (vec_dot_rt) in vec_dot's.
+ *
  * Calls cover up to GEMM_MR rows and GEMM_NT tokens (gemm_fn, kernels.h).
  */
 #if defined(__x86_64__)
@@ -31,6 +35,7 @@
 #include "kernels/dot_x86.h"
 #include "kernels/kernels.h"
 #include "kernels/simd_avx512.h"
+#include "tensor/layout.h"
 #include "tensor/quant.h"
 
 #define ALWAYS_INLINE inline __attribute__((always_inline))
@@ -42,6 +47,8 @@
 #define Q4K_ROWS 16 /* rows per packed vector */
 #define Q4K_NT 8    /* tokens per register block */
 #define Q4K_MR 64   /* rows per pass (the chains' scratch stays small) */
+#define Q4K_GROUP_SB (Q4K_ROWS * sizeof(block_q4_K)) /* bytes of a Q4_K_R16 group's super-block */
+_Static_assert(Q4K_ROWS == LAYOUT_ROWS, "a packed vector is a layout group");
 
 typedef struct q4k_packed {
     __m512i uq[QK_K / 4];   /* step s: quants 4s..4s+3 of each row (row r in lane r) */
@@ -96,6 +103,33 @@ static void q4k_pack(const uint8_t *W, size_t w_stride, int nr, int64_t sb, q4k_
     const __m512i hv = _mm512_loadu_si512(h);
     p->d = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(hv));
     p->dmin = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(hv, 16)));
+}
+
+/* The same from a stored Q4_K_R16 group's super-block (tensor/layout.h):
+ * the quants are its steps masked and shifted, the scales and mins a
+ * widening each, nothing transposed. */
+static void q4k_unpack_layout(const uint8_t *gb, q4k_packed *p)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m6 = _mm512_set1_epi32(63), l4 = _mm512_set1_epi32(15);
+    for (int c = 0; c < 4; c++)
+        for (int u = 0; u < 8; u++) {
+            const __m512i v = _mm512_loadu_si512(gb + LAYOUT_Q4K_QS + (size_t)(8 * c + u) * 64);
+            p->uq[16 * c + u] = _mm512_and_si512(v, m4);
+            p->uq[16 * c + 8 + u] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        }
+    __m512i sb[8];
+    for (int g = 0; g < 8; g++) {
+        sb[g] = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + LAYOUT_Q4K_SC + 16 * g)));
+        p->sc[g] = _mm512_and_si512(sb[g], m6);
+    }
+    for (int j = 0; j < 4; j++) {
+        const __m512i n = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + LAYOUT_Q4K_MN + 16 * j)));
+        const __m512i lo = _mm512_or_si512(_mm512_and_si512(n, l4), _mm512_slli_epi32(_mm512_srli_epi32(sb[2 * j], 6), 4));
+        const __m512i hi = _mm512_or_si512(_mm512_srli_epi32(n, 4), _mm512_slli_epi32(_mm512_srli_epi32(sb[2 * j + 1], 6), 4));
+        p->mnw[j] = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+    }
+    p->d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + LAYOUT_Q4K_D)));
+    p->dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + LAYOUT_Q4K_DMIN)));
 }
 
 /* ------------------------------------------------------------------------
@@ -175,9 +209,12 @@ static ALWAYS_INLINE void q4k_micro(const q4k_packed *p, const q4k_act *a, float
 
 #define Q4K_SUBS (Q4K_MR / Q4K_ROWS)
 
-/* Rows 0 .. nr - 1 (nr <= Q4K_MR) of a call. */
+/* Rows 0 .. nr - 1 (nr <= Q4K_MR) of a call, plain rows or (layout)
+ * whole groups of a Q4_K_R16 matrix; batch: the batch order (the chains
+ * advance every 64 elements for the tokens before the call's last
+ * multiple of 4), else every token in vec_dot's. */
 static void q4k_gemm_rows(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, float *Y,
-                          int64_t ldy, int nr, int nt)
+                          int64_t ldy, int nr, int nt, int layout, int batch)
 {
     q4k_packed p[Q4K_SUBS];
     q4k_act a[GEMM_NT];
@@ -188,18 +225,27 @@ static void q4k_gemm_rows(int64_t k, const void *W, size_t w_stride, const void 
         q4k_prep(X, x_stride, nt, sb, a);
         /* the rows' next super-block: 16 rows apart, a stride the hardware
          * prefetchers do not follow */
-        if (sb + 1 < k / QK_K)
-            for (int r = 0; r < nr; r++)
-                x86_prefetch_bytes((const block_q4_K *)((const uint8_t *)W + (size_t)r * w_stride) + sb + 1, sizeof(block_q4_K));
+        if (sb + 1 < k / QK_K) {
+            if (layout) /* each group's super-blocks follow one another */
+                for (int s = 0; s < nsub; s++)
+                    x86_prefetch_bytes((const uint8_t *)W + (size_t)(Q4K_ROWS * s) * w_stride + (size_t)(sb + 1) * Q4K_GROUP_SB,
+                                       Q4K_GROUP_SB);
+            else
+                for (int r = 0; r < nr; r++)
+                    x86_prefetch_bytes((const block_q4_K *)((const uint8_t *)W + (size_t)r * w_stride) + sb + 1,
+                                       sizeof(block_q4_K));
+        }
         for (int s = 0; s < nsub; s++) {
+            const uint8_t *ws = (const uint8_t *)W + (size_t)(Q4K_ROWS * s) * w_stride;
             const int rows = nr - Q4K_ROWS * s < Q4K_ROWS ? nr - Q4K_ROWS * s : Q4K_ROWS;
-            q4k_pack((const uint8_t *)W + (size_t)(Q4K_ROWS * s) * w_stride, w_stride, rows, sb, &p[s]);
+            if (layout) q4k_unpack_layout(ws + (size_t)sb * Q4K_GROUP_SB, &p[s]);
+            else q4k_pack(ws, w_stride, rows, sb, &p[s]);
         }
         for (int s = 0; s < nsub; s++) {
             for (int t0 = 0; t0 < nt;) {
                 /* a call's tokens start at a multiple of GEMM_NT, so the
                  * batch's first n - n % 4 rows are t < n4: blocks stop there */
-                const int x4 = t0 < n4, end = x4 ? n4 : nt;
+                const int x4 = batch && t0 < n4, end = x4 ? n4 : nt;
                 const int n = end - t0 < Q4K_NT ? end - t0 : Q4K_NT;
                 const int o = t0 * Q4K_MR + Q4K_ROWS * s;
 #define Q4K_MICRO(NT) q4k_micro(&p[s], a + t0, F + o, M + o, sb == 0, x4, NT)
@@ -227,12 +273,32 @@ static void q4k_gemm_rows(int64_t k, const void *W, size_t w_stride, const void 
         }
 }
 
-void q4_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, const float *Xf,
-                      float *Y, int64_t ldy, int nr, int nt)
+static void q4k_gemm(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, float *Y, int64_t ldy,
+                     int nr, int nt, int layout, int batch)
 {
     for (int r0 = 0; r0 < nr; r0 += Q4K_MR)
         q4k_gemm_rows(k, (const uint8_t *)W + (size_t)r0 * w_stride, w_stride, X, x_stride, Y + r0, ldy,
-                      nr - r0 < Q4K_MR ? nr - r0 : Q4K_MR, nt);
+                      nr - r0 < Q4K_MR ? nr - r0 : Q4K_MR, nt, layout, batch);
+}
+
+void q4_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, const float *Xf,
+                      float *Y, int64_t ldy, int nr, int nt)
+{
+    q4k_gemm(k, W, w_stride, X, x_stride, Y, ldy, nr, nt, 0, 1);
+}
+
+void q4_K_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, const float *Xf,
+                          float *Y, int64_t ldy, int nr, int nt)
+{
+    q4k_gemm(k, W, w_stride, X, x_stride, Y, ldy, nr, nt, 1, 1);
+}
+
+void q4_K_r16_dot_rt_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, float *Y,
+                            int64_t ldy, int nr, int nt)
+{
+    for (int t0 = 0; t0 < nt; t0 += GEMM_NT)
+        q4k_gemm(k, W, w_stride, (const uint8_t *)X + (size_t)t0 * x_stride, x_stride, Y + t0 * ldy, ldy, nr,
+                 nt - t0 < GEMM_NT ? nt - t0 : GEMM_NT, 1, 0);
 }
 
 /* ------------------------------------------------------------------------

@@ -290,28 +290,37 @@ static void dot_quarters(const matmul_ctx *c, int64_t r0, int64_t r1)
             c->dot(c->k, &c->Y[t * c->m + r], c->W + (size_t)r * c->w_row, c->Xq + (size_t)t * c->x_row);
 }
 
+/* The dot product of the plain type for token t (see batch_dot). */
+static inline void plain_dot(const matmul_ctx *c, int64_t t, int64_t r, const void *row)
+{
+    (t < c->n_batch ? c->dot_batch : c->dot)(c->k, &c->Y[t * c->m + r], row, c->Xq + (size_t)t * c->x_row);
+}
+
 /* Rows r0..r1 (r0 a multiple of LAYOUT_ROWS) of a layout matrix for tokens
- * t0..t1: the whole groups by the table's gemm for the layout type, or
- * else row by row taken back to a plain row and multiplied by the plain
- * vec_dot (correct, not fast); the tail rows are plain rows. Every output
- * is the plain vec_dot's, which for Q8_0, Q4_0 and IQ4_NL is also every batch
- * result of the plain type, so the layout changes no bit. */
+ * t0..t1: the whole groups by the table's gemm for the layout type (or
+ * its alone gemm, see matmul_run), or else row by row taken back to a
+ * plain row and multiplied by the plain type's dot slots (correct, not
+ * fast); the tail rows are plain rows. Every output is the plain type's
+ * for the same tokens, so the layout changes no bit. */
 static void layout_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0, int64_t t1)
 {
     const int64_t m16 = c->m - c->m % LAYOUT_ROWS, g1 = r1 < m16 ? r1 : m16;
+    const uint8_t *w = c->W + (size_t)r0 * c->w_row, *x = c->Xq + (size_t)t0 * c->x_row;
     if (g1 > r0 && c->gemm) {
-        c->gemm(c->k, c->W + (size_t)r0 * c->w_row, c->w_row, c->Xq + (size_t)t0 * c->x_row, c->x_row,
-                c->X + t0 * c->k, c->Y + t0 * c->m + r0, c->m, (int)(g1 - r0), (int)(t1 - t0));
+        c->gemm(c->k, w, c->w_row, x, c->x_row, c->X + t0 * c->k, c->Y + t0 * c->m + r0, c->m, (int)(g1 - r0),
+                (int)(t1 - t0));
+    } else if (g1 > r0 && c->rt) {
+        c->rt(c->k, w, c->w_row, x, c->x_row, c->Y + t0 * c->m + r0, c->m, (int)(g1 - r0), (int)(t1 - t0));
     } else {
-        uint8_t row[LAYOUT_K_MAX / 32 * 34] __attribute__((aligned(64))); /* a plain Q8_0 / Q4_0 / IQ4_NL row */
+        /* a plain row of any layout type (Q4_K's 144 bytes per 256 are fewer) */
+        uint8_t row[LAYOUT_K_MAX / 32 * 34] __attribute__((aligned(64)));
         for (int64_t r = r0; r < g1; r++) {
             layout_row(c->layout, c->W, c->m, c->k, r, row);
-            for (int64_t t = t0; t < t1; t++) c->dot(c->k, &c->Y[t * c->m + r], row, c->Xq + (size_t)t * c->x_row);
+            for (int64_t t = t0; t < t1; t++) plain_dot(c, t, r, row);
         }
     }
     for (int64_t r = g1 > r0 ? g1 : r0; r < r1; r++)
-        for (int64_t t = t0; t < t1; t++)
-            c->dot(c->k, &c->Y[t * c->m + r], c->W + (size_t)r * c->w_row, c->Xq + (size_t)t * c->x_row);
+        for (int64_t t = t0; t < t1; t++) plain_dot(c, t, r, c->W + (size_t)r * c->w_row);
 }
 
 /* Takes the next run of work items (see matmul_ctx.next): a share of what
@@ -448,13 +457,17 @@ static void matmul_run(const kernel_ops *ops, mote_pool *pool, const struct kern
     c.gemm = alone ? NULL : batch_gemm(ops, wtype, m, k, n);
     c.dot4 = ops->vec_dot4[wtype];
     c.rt = alone && n >= 2 && n >= ops->vec_dot_rt_min[wtype] ? ops->vec_dot_rt[wtype] : NULL;
-    if (layout_is(wtype)) { /* every output the plain vec_dot's, see layout_tile */
+    if (layout_is(wtype)) { /* every output the plain type's, see layout_tile */
+        /* a plain type whose batch results are not all vec_dot's (a batch
+         * slot in the table): its layout's gemm gives the batch's, and
+         * matmul_alone takes the alone gemm; for the others the gemm gives
+         * vec_dot's, for any n */
+        const int batch_order = ops->vec_dot_x4[plain] || ops->vec_dot_b8[plain] || ops->vec_dot_b2[plain];
         c.layout = wtype;
-        c.gemm = ops->gemm[wtype];
-        c.dot_batch = c.dot;
-        c.n_batch = 0;
+        c.gemm = alone && batch_order ? NULL : ops->gemm[wtype];
+        c.rt = alone && batch_order ? ops->vec_dot_rt[wtype] : NULL;
+        c.dot_batch = batch_dot(ops, plain, m, k, alone ? 1 : n, &c.n_batch);
         c.dot4 = NULL;
-        c.rt = NULL;
     }
     if (!tu) tu = tuning_for(wtype, m, k, n);
     c.tile_m = c.gemm ? tu->gemm_m : tu->tile_m;

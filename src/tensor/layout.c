@@ -1,4 +1,4 @@
-/* layout.c — interleaving Q8_0 / Q4_0 / IQ4_NL rows in groups of 16, and back (layout.h). */
+/* layout.c — interleaving Q8_0 / Q4_0 / IQ4_NL / Q4_K rows in groups of 16, and back (layout.h). */
 #include "tensor/layout.h"
 
 #include <string.h>
@@ -9,10 +9,16 @@
 #define QK 32      /* elements per block (every type) */
 #define STEP 4     /* bytes per row and step */
 #define SCALES (2 * LAYOUT_ROWS) /* bytes of a block's scales */
+#define Q4K_D LAYOUT_Q4K_D
+#define Q4K_DMIN LAYOUT_Q4K_DMIN
+#define Q4K_SC LAYOUT_Q4K_SC
+#define Q4K_MN LAYOUT_Q4K_MN
+#define Q4K_QS LAYOUT_Q4K_QS
+_Static_assert(Q4K_QS + QK_K / 2 * LAYOUT_ROWS == LAYOUT_ROWS * sizeof(block_q4_K), "a Q4_K group");
 
 int layout_is(uint32_t t)
 {
-    return t == MOTE_TYPE_Q8_0_R16 || t == MOTE_TYPE_Q4_0_R16 || t == MOTE_TYPE_IQ4_NL_R16;
+    return t == MOTE_TYPE_Q8_0_R16 || t == MOTE_TYPE_Q4_0_R16 || t == MOTE_TYPE_IQ4_NL_R16 || t == MOTE_TYPE_Q4_K_R16;
 }
 
 uint32_t layout_plain(uint32_t t)
@@ -21,6 +27,7 @@ uint32_t layout_plain(uint32_t t)
     case MOTE_TYPE_Q8_0_R16: return GGML_TYPE_Q8_0;
     case MOTE_TYPE_Q4_0_R16: return GGML_TYPE_Q4_0;
     case MOTE_TYPE_IQ4_NL_R16: return GGML_TYPE_IQ4_NL;
+    case MOTE_TYPE_Q4_K_R16: return GGML_TYPE_Q4_K;
     default: return t;
     }
 }
@@ -31,6 +38,7 @@ uint32_t layout_of(uint32_t plain)
     case GGML_TYPE_Q8_0: return MOTE_TYPE_Q8_0_R16;
     case GGML_TYPE_Q4_0: return MOTE_TYPE_Q4_0_R16;
     case GGML_TYPE_IQ4_NL: return MOTE_TYPE_IQ4_NL_R16;
+    case GGML_TYPE_Q4_K: return MOTE_TYPE_Q4_K_R16;
     default: return 0;
     }
 }
@@ -74,17 +82,70 @@ static void block_from_group(uint32_t layout_type, const uint8_t *gb, int j, uin
             plain[2 + STEP * s + (size_t)b] = gb[SCALES + (s * LAYOUT_ROWS + (size_t)j) * STEP + (size_t)b] ^ flip;
 }
 
+/* Q4_K: super-block sb of row j of a group, plain at b, into the group's
+ * super-block at gb (layout.h), and back. */
+static void q4k_to_group(const block_q4_K *b, uint8_t *gb, int j)
+{
+    uint8_t sc[8], mn[8];
+    for (int g = 0; g < 8; g++) q4_K_scale_min(g, b->scales, &sc[g], &mn[g]);
+    memcpy(gb + Q4K_D + 2 * j, &b->d, 2);
+    memcpy(gb + Q4K_DMIN + 2 * j, &b->dmin, 2);
+    for (int g = 0; g < 8; g++) gb[Q4K_SC + LAYOUT_ROWS * g + j] = (uint8_t)(sc[g] | (mn[g] >> 4) << 6);
+    for (int p = 0; p < 4; p++)
+        gb[Q4K_MN + LAYOUT_ROWS * p + j] = (uint8_t)((mn[2 * p] & 15) | (mn[2 * p + 1] & 15) << 4);
+    for (int s = 0; s < QK_K / 2 / STEP; s++) memcpy(gb + Q4K_QS + (s * LAYOUT_ROWS + j) * STEP, b->qs + STEP * s, STEP);
+}
+
+static void q4k_from_group(const uint8_t *gb, int j, block_q4_K *b)
+{
+    uint8_t sc[8], mn[8];
+    memcpy(&b->d, gb + Q4K_D + 2 * j, 2);
+    memcpy(&b->dmin, gb + Q4K_DMIN + 2 * j, 2);
+    for (int g = 0; g < 8; g++) {
+        const uint8_t s = gb[Q4K_SC + LAYOUT_ROWS * g + j];
+        sc[g] = s & 63;
+        mn[g] = (uint8_t)(((gb[Q4K_MN + LAYOUT_ROWS * (g / 2) + j] >> 4 * (g % 2)) & 15) | (s >> 6) << 4);
+    }
+    /* q4_K_scale_min's packing: 16 six-bit values in 12 bytes, every bit used */
+    for (int g = 0; g < 4; g++) {
+        b->scales[g] = (uint8_t)(sc[g] | (sc[g + 4] >> 4) << 6);
+        b->scales[g + 4] = (uint8_t)(mn[g] | (mn[g + 4] >> 4) << 6);
+        b->scales[g + 8] = (uint8_t)((sc[g + 4] & 15) | (mn[g + 4] & 15) << 4);
+    }
+    for (int s = 0; s < QK_K / 2 / STEP; s++) memcpy(b->qs + STEP * s, gb + Q4K_QS + (s * LAYOUT_ROWS + j) * STEP, STEP);
+}
+
+/* Elements per block of a layout type's plain type. */
+static int64_t block_elems(uint32_t layout_type)
+{
+    return layout_type == MOTE_TYPE_Q4_K_R16 ? QK_K : QK;
+}
+
+/* Block i of row j, plain at plain, into the group's block i at gb, and back. */
+static void block_pack(uint32_t layout_type, const uint8_t *plain, uint8_t *gb, int j)
+{
+    if (layout_type == MOTE_TYPE_Q4_K_R16) q4k_to_group((const block_q4_K *)plain, gb, j);
+    else block_to_group(layout_type, plain, gb, j);
+}
+
+static void block_unpack(uint32_t layout_type, const uint8_t *gb, int j, uint8_t *plain)
+{
+    if (layout_type == MOTE_TYPE_Q4_K_R16) q4k_from_group(gb, j, (block_q4_K *)plain);
+    else block_from_group(layout_type, gb, j, plain);
+}
+
 void layout_pack(uint32_t layout_type, const void *src, int64_t m, int64_t k, void *dst)
 {
     const uint32_t plain = layout_plain(layout_type);
-    const size_t row = ggml_row_size(plain, k), bsize = row / (size_t)(k / QK);
+    const int64_t nb = k / block_elems(layout_type);
+    const size_t row = ggml_row_size(plain, k), bsize = row / (size_t)nb;
     const int64_t m16 = m - m % LAYOUT_ROWS;
     for (int64_t g = 0; g < m16; g += LAYOUT_ROWS) {
         const uint8_t *in = (const uint8_t *)src + (size_t)g * row;
         uint8_t *out = (uint8_t *)dst + (size_t)g * row;
-        for (int64_t i = 0; i < k / QK; i++)
+        for (int64_t i = 0; i < nb; i++)
             for (int j = 0; j < LAYOUT_ROWS; j++)
-                block_to_group(layout_type, in + (size_t)j * row + i * bsize, out + (size_t)i * LAYOUT_ROWS * bsize, j);
+                block_pack(layout_type, in + (size_t)j * row + i * bsize, out + (size_t)i * LAYOUT_ROWS * bsize, j);
     }
     memcpy((uint8_t *)dst + (size_t)m16 * row, (const uint8_t *)src + (size_t)m16 * row, (size_t)(m - m16) * row);
 }
@@ -92,14 +153,14 @@ void layout_pack(uint32_t layout_type, const void *src, int64_t m, int64_t k, vo
 void layout_row(uint32_t layout_type, const void *W, int64_t m, int64_t k, int64_t r, void *row)
 {
     const uint32_t plain = layout_plain(layout_type);
-    const size_t rb = ggml_row_size(plain, k), bsize = rb / (size_t)(k / QK);
+    const int64_t nb = k / block_elems(layout_type);
+    const size_t rb = ggml_row_size(plain, k), bsize = rb / (size_t)nb;
     const int64_t g = r - r % LAYOUT_ROWS;
     const uint8_t *base = (const uint8_t *)W + (size_t)g * rb;
     if (g + LAYOUT_ROWS > m) { /* a tail row: plain */
         memcpy(row, (const uint8_t *)W + (size_t)r * rb, rb);
         return;
     }
-    for (int64_t i = 0; i < k / QK; i++)
-        block_from_group(layout_type, base + (size_t)i * LAYOUT_ROWS * bsize, (int)(r % LAYOUT_ROWS),
-                         (uint8_t *)row + i * bsize);
+    for (int64_t i = 0; i < nb; i++)
+        block_unpack(layout_type, base + (size_t)i * LAYOUT_ROWS * bsize, (int)(r % LAYOUT_ROWS), (uint8_t *)row + i * bsize);
 }

@@ -1,8 +1,8 @@
 /*
- * layout.h — kernel-native weight layouts: Q8_0, Q4_0 and IQ4_NL matrices
- * with their rows interleaved in groups of LAYOUT_ROWS (mote's types
- * MOTE_TYPE_Q8_0_R16, MOTE_TYPE_Q4_0_R16 and MOTE_TYPE_IQ4_NL_R16, written
- * by `mote optimize`).
+ * layout.h — kernel-native weight layouts: Q8_0, Q4_0, IQ4_NL and Q4_K
+ * matrices with their rows interleaved in groups of LAYOUT_ROWS (mote's
+ * types MOTE_TYPE_Q8_0_R16, MOTE_TYPE_Q4_0_R16, MOTE_TYPE_IQ4_NL_R16 and
+ * MOTE_TYPE_Q4_K_R16, written by `mote optimize`).
  *
  * A matrix of m rows of k elements is m / 16 groups of 16 rows, then the
  * m % 16 tail rows as plain rows. A group takes exactly the bytes of its
@@ -23,10 +23,24 @@
  *   IQ4_NL: as Q4_0 (the same block bytes; the nibbles index the IQ4_NL
  *           table).
  *
- * Every kernel table multiplies these to the bits of the plain type: the
- * outputs of a layout matrix are each the plain type's vec_dot of the row
- * (see kernels.c), which for Q8_0, Q4_0 and IQ4_NL is also every batch
- * result.
+ * Q4_K's blocks are its 256-element super-blocks; a group's super-block i
+ * (the 2304 bytes of 16 plain ones) is stored as:
+ *
+ *   16 F16 d, then 16 F16 dmin (row j's at j);
+ *   scales: 8 groups g of [16 rows] bytes: the 6-bit scale of group g,
+ *           bits 4-5 of its 6-bit min in the top two bits;
+ *   mins:   4 pairs p of [16 rows] bytes: the low 4 bits of group 2p's
+ *           min, those of group 2p + 1 in the high nibble;
+ *   quants: 32 steps of [16 rows][4 bytes]: step s holds the plain
+ *           block's quant bytes 4s .. 4s + 3 (low nibbles: elements
+ *           64 (s / 8) + 4 (s % 8) + b; high nibbles: 32 more).
+ *
+ * Every kernel table multiplies these to the bits of the plain type: a
+ * layout matrix's outputs are those the plain matrix gives for the same
+ * tokens (see kernels.c): each row's vec_dot for Q8_0, Q4_0 and IQ4_NL,
+ * whose batch results are the same; for Q4_K the batch's own order (the
+ * table's vec_dot_x4 for the batch's first n - n % 4 tokens), and vec_dot
+ * for matmul_alone.
  */
 #ifndef MOTE_TENSOR_LAYOUT_H
 #define MOTE_TENSOR_LAYOUT_H
@@ -39,6 +53,12 @@
  * the AVX-512 gemm a few activation rows) of this length on the stack.
  * `mote optimize` leaves longer matrices plain; the loader refuses them. */
 #define LAYOUT_K_MAX 32768
+/* Byte offsets in a Q4_K group super-block (above). */
+#define LAYOUT_Q4K_D 0
+#define LAYOUT_Q4K_DMIN (2 * LAYOUT_ROWS)
+#define LAYOUT_Q4K_SC (4 * LAYOUT_ROWS)
+#define LAYOUT_Q4K_MN (12 * LAYOUT_ROWS)
+#define LAYOUT_Q4K_QS (16 * LAYOUT_ROWS)
 
 /* 1 if t is a layout type. */
 int layout_is(uint32_t t);
