@@ -5,7 +5,7 @@
  *
  *   make -C bench build/layout-bench && bench/build/layout-bench [TYPE [M [K [N [REPS]]]]]
  *
- * TYPE Q8_0, Q4_0 or IQ4_NL (a type with a layout; default Q8_0), an M x K matrix (default 2048 x 2048)
+ * TYPE Q8_0, Q4_0, IQ4_NL, Q4_K or Q6_K (a type with a layout; default Q8_0), an M x K matrix (default 2048 x 2048)
  * times N tokens (default 128: a prompt batch; 1: generation), REPS pairs
  * (default 7). Time is the thread's CPU time, so other processes on a busy
  * machine slow it less than they slow wall time. Prints the median

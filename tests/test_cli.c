@@ -2054,6 +2054,7 @@ static void test_optimize_cli(void **state)
     expect_contains(p.out, "Q8_0_R16");
     expect_contains(p.out, "IQ4_NL_R16");
     expect_contains(p.out, "Q4_K_R16");
+    expect_contains(p.out, "Q6_K_R16");
     proc_free(&p);
 
     char out[4096], back[4200];
@@ -2083,7 +2084,7 @@ static void test_optimize_cli(void **state)
     p = RUN("optimize", nl, out);
     expect_layout_file(&p, out, "IQ4_NL_R16");
     free(nl);
-    /* the Q4_K_M mix: its Q4_K matrices in layouts, its Q6_K ones plain */
+    /* the Q4_K_M mix: its Q4_K and Q6_K matrices in layouts */
     char *km = model_path("synth-llama-Q4_K_M.gguf");
     p = RUN("optimize", km, out);
     expect_status(&p, 0);
@@ -2091,7 +2092,7 @@ static void test_optimize_cli(void **state)
     p = RUN("info", out, "--tensors");
     expect_status(&p, 0);
     expect_contains(p.out, "Q4_K_R16");
-    expect_contains(p.out, "Q6_K");
+    expect_contains(p.out, "Q6_K_R16");
     proc_free(&p);
     expect_plain_roundtrip(km, out, back);
     free(km);

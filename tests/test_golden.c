@@ -16,7 +16,7 @@
  * greedy: for F32/F16/BF16 models, free-running greedy generation reproduces
  * the golden ids up to the first near-tie of NEAR_TIES.tsv (all 64 if none).
  *
- * layout: for Q8_0, Q4_0, IQ4_NL, Q4_K and Q4_K_M models, the file `mote optimize` makes of it
+ * layout: for Q8_0, Q4_0, IQ4_NL, Q4_K, Q6_K and Q4_K_M models, the file `mote optimize` makes of it
  * (stored kernel layouts, tensor/layout.h) gives the plain file's logits
  * bit for bit, token by token and as one batch, every id of the vocabulary,
  * and so meets the goldens as teacher_forcing and batch do.
@@ -304,7 +304,8 @@ static void test_free_running_greedy(void **state)
 static int has_layout(const char *name)
 {
     const size_t n = strlen(name);
-    return (n >= 4 && (!strcmp(name + n - 4, "Q8_0") || !strcmp(name + n - 4, "Q4_0") || !strcmp(name + n - 4, "Q4_K"))) ||
+    return (n >= 4 && (!strcmp(name + n - 4, "Q8_0") || !strcmp(name + n - 4, "Q4_0") || !strcmp(name + n - 4, "Q4_K") ||
+                        !strcmp(name + n - 4, "Q6_K"))) ||
            (n >= 6 && (!strcmp(name + n - 6, "IQ4_NL") || !strcmp(name + n - 6, "Q4_K_M")));
 }
 

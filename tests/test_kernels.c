@@ -82,7 +82,8 @@ static void test_vec_dot_type(void **state)
     }
     int n = 0;
     for (uint32_t t = 0; t < MOTE_TYPE_COUNT + 3; t++) n += kernels_supported(t);
-    assert_int_equal(n, N_WEIGHT_TYPES + 4); /* and the stored layouts Q8_0_R16, Q4_0_R16, IQ4_NL_R16, Q4_K_R16 (test_layout) */
+    assert_int_equal(n, N_WEIGHT_TYPES + 5); /* and the stored layouts Q8_0_R16, Q4_0_R16, IQ4_NL_R16, Q4_K_R16,
+                                                Q6_K_R16 (test_layout) */
     assert_int_equal(vec_dot_type(GGML_TYPE_IQ2_XXS), GGML_TYPE_COUNT);
     assert_int_equal(vec_dot_type(GGML_TYPE_Q8_K), GGML_TYPE_COUNT);
     assert_int_equal(vec_dot_type(12345), GGML_TYPE_COUNT);

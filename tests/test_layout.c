@@ -22,9 +22,10 @@
 
 #define MAX_TABLES 8
 
-static const uint32_t plain_types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_IQ4_NL, GGML_TYPE_Q4_K};
+static const uint32_t plain_types[] = {GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_IQ4_NL, GGML_TYPE_Q4_K,
+                                       GGML_TYPE_Q6_K};
 
-/* k of n 32-element blocks, in whole blocks of type t (Q4_K: 256 each). */
+/* k of n blocks of type t (32 elements, the K types' 256). */
 static int64_t k_of(uint32_t t, int64_t n)
 {
     return n * ggml_type_get(t)->block_size;
@@ -59,6 +60,7 @@ static void test_types(void **state)
     assert_string_equal(ggml_type_name(MOTE_TYPE_Q4_0_R16), "Q4_0_R16");
     assert_string_equal(ggml_type_name(MOTE_TYPE_IQ4_NL_R16), "IQ4_NL_R16");
     assert_string_equal(ggml_type_name(MOTE_TYPE_Q4_K_R16), "Q4_K_R16");
+    assert_string_equal(ggml_type_name(MOTE_TYPE_Q6_K_R16), "Q6_K_R16");
     for (size_t i = 0; i < sizeof plain_types / sizeof plain_types[0]; i++) {
         const uint32_t p = plain_types[i], l = layout_of(p);
         assert_true(layout_is(l));
@@ -72,7 +74,7 @@ static void test_types(void **state)
         assert_int_equal(vec_dot_type(l), vec_dot_type(p));
         assert_int_equal(matmul_scratch_size(l, 96, 5), matmul_scratch_size(p, 96, 5));
     }
-    assert_int_equal(layout_of(GGML_TYPE_Q6_K), 0);
+    assert_int_equal(layout_of(GGML_TYPE_Q5_K), 0);
     assert_true(layout_view_ok(40, 0, 16));
     assert_true(layout_view_ok(40, 16, 24)); /* the matrix's own tail */
     assert_false(layout_view_ok(40, 16, 8));

@@ -19,10 +19,10 @@ int cmd_optimize(int argc, char **argv)
     const cli_spec spec = {
         .verb = "optimize",
         .usage = "IN OUT [options]",
-        .about = "Write IN's Q8_0, Q4_0, IQ4_NL and Q4_K weight matrices in the layouts mote's\n"
-                 "AVX512-VNNI kernels read (types Q8_0_R16, Q4_0_R16, IQ4_NL_R16 and Q4_K_R16: rows\n"
-                 "interleaved in groups of 16, scales gathered), so prompt processing needs no repacking at\n"
-                 "run time. Loading stays zero-copy and every result is bit-identical to IN's, on any CPU.",
+        .about = "Write IN's Q8_0, Q4_0, IQ4_NL, Q4_K and Q6_K weight matrices in the layouts mote's\n"
+                 "AVX512-VNNI kernels read (types Q8_0_R16, Q4_0_R16, IQ4_NL_R16, Q4_K_R16 and Q6_K_R16:\n"
+                 "rows interleaved in groups of 16, scales gathered), so prompt processing needs no repacking\n"
+                 "at run time. Loading stays zero-copy and every result is bit-identical to IN's, on any CPU.",
         .notes = "Only mote reads the output (it records its layouts under mote.type.<id> keys,\n"
                  "which other GGUF readers refuse); --plain turns it back into a file for them.\n"
                  "Embedding tables, matrices of fewer than 16 rows and rows of more than 32768\n"

@@ -51,6 +51,10 @@ static const ggml_type_traits traits[MOTE_TYPE_COUNT] = {
                             "q4_k rows interleaved by 16: per super-block 16 f16 d, 16 f16 dmin, 8 groups x 16 rows "
                             "scale bytes (6 bits, min bits 4-5 on top), 4 group pairs x 16 rows min nibbles, then 32 "
                             "steps of 16 rows x 4 quant bytes of the plain block; tail rows plain"},
+    [MOTE_TYPE_Q6_K_R16] = {"Q6_K_R16", QK_K, 128 + 64 + 16 + 2,
+                            "q6_k rows interleaved by 16: per super-block 8 pairs of rows, each the ql then qh of "
+                            "both in alternate 32-byte chunks, the 16 scales of each, the f16 d of each; tail rows "
+                            "plain"},
 };
 
 const ggml_type_traits *ggml_type_get(uint32_t t)

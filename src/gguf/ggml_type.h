@@ -52,13 +52,14 @@ enum ggml_type {
      * "mote.type.<id>" (ggml_type_traits.layout), which gguf_open checks. */
     MOTE_TYPE_FIRST = 128,
     MOTE_TYPE_FP8 = 128, /* FP8 E4M3, 32 per block, E8M0 scale (tensor/quant.h) */
-    /* Q8_0 / Q4_0 / IQ4_NL / Q4_K with rows interleaved in groups of 16 (tensor/layout.h):
+    /* Q8_0 / Q4_0 / IQ4_NL / Q4_K / Q6_K with rows interleaved in groups of 16 (tensor/layout.h):
      * the layouts of the AVX512-VNNI kernels, written by `mote optimize` */
     MOTE_TYPE_Q8_0_R16 = 129,
     MOTE_TYPE_Q4_0_R16 = 130,
     MOTE_TYPE_IQ4_NL_R16 = 131,
     MOTE_TYPE_Q4_K_R16 = 132, /* Q4_K likewise, per super-block */
-    MOTE_TYPE_COUNT = 133, /* one past every id mote knows: sizes the per-type tables */
+    MOTE_TYPE_Q6_K_R16 = 133, /* Q6_K likewise, in pairs of rows */
+    MOTE_TYPE_COUNT = 134, /* one past every id mote knows: sizes the per-type tables */
 };
 
 #define QK_K 256 /* elements per super-block of the K-quants */

@@ -350,7 +350,8 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
  * Q6_K: ggml's 8 lanes, gemm_k_avx512.c; FP8: its one-row order,
  * dot_fp8_avx512.c; the stored layouts Q8_0_R16, Q4_0_R16, IQ4_NL_R16: the plain
  * type's one-row order for every token, gemm_layout_avx512.c; Q4_K_R16: Q4_K's
- * two orders, and vec_dot's in the alone gemm, gemm_k_avx512.c), but BF16's, which the tables choose differently. */
+ * two orders, and vec_dot's in the alone gemm; Q6_K_R16: the one-row order,
+ * gemm_k_avx512.c), but BF16's, which the tables choose differently. */
 #define AVX512_EXACT_GEMMS                                                                               \
     [GGML_TYPE_F32] = f32_gemm_avx512,                                                                   \
     [GGML_TYPE_F16] = f16_gemm_avx512,                                                                   \
@@ -367,7 +368,8 @@ static void iq4_nl_dot4_avx512(int64_t n, float *s, const void *w, size_t ws, co
     [MOTE_TYPE_Q8_0_R16] = q8_0_r16_gemm_avx512,                                                         \
     [MOTE_TYPE_Q4_0_R16] = q4_0_r16_gemm_avx512,                                                         \
     [MOTE_TYPE_IQ4_NL_R16] = iq4_nl_r16_gemm_avx512,                                                     \
-    [MOTE_TYPE_Q4_K_R16] = q4_K_r16_gemm_avx512
+    [MOTE_TYPE_Q4_K_R16] = q4_K_r16_gemm_avx512,                                                         \
+    [MOTE_TYPE_Q6_K_R16] = q6_K_r16_gemm_avx512
 
 /* "avx512": gemms only where they reproduce the scalar table's batch
  * results bit for bit. Every result of this table is the scalar table's,

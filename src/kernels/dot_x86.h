@@ -158,6 +158,9 @@ void q4_K_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void 
                           const float *Xf, float *Y, int64_t ldy, int nr, int nt);
 void q4_K_r16_dot_rt_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, float *Y,
                             int64_t ldy, int nr, int nt);
+/* Q6_K_R16 (gemm_k_avx512.c): vec_dot's order, any nt. */
+void q6_K_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
+                          const float *Xf, float *Y, int64_t ldy, int nr, int nt);
 
 #endif /* __x86_64__ */
 #endif

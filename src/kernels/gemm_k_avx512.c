@@ -22,9 +22,11 @@
  * applied through the bsums by one more vpdpwssd, one FMA per super-block
  * into the output's 8 float lanes, hsum8 at the end.
  *
- * Q4_K_R16 (tensor/layout.h): the same products, the packed vectors read
- * from the stored groups (masked and shifted, nothing transposed): the
- * gemm in the batch order, the alone gemm (vec_dot_rt) in vec_dot's.
+ * Q4_K_R16 and Q6_K_R16 (tensor/layout.h): the same products, the packed
+ * vectors read from the stored groups (masked and shifted, nothing
+ * transposed or shuffled). Q4_K_R16: the gemm in the batch order, the
+ * alone gemm (vec_dot_rt) in vec_dot's; Q6_K_R16: vec_dot's (its batch
+ * order too).
  *
  * Calls cover up to GEMM_MR rows and GEMM_NT tokens (gemm_fn, kernels.h).
  */
@@ -273,6 +275,89 @@ static void q4k_gemm_rows(int64_t k, const void *W, size_t w_stride, const void 
         }
 }
 
+/* Generation on Q4_K_R16: NT (1 to 3) tokens against ng (up to
+ * GEN_GROUPS) groups, gs bytes apart from g, in vec_dot's order (the
+ * chains advance once per super-block, as q4k_micro's with x4 0), the
+ * weights taken from the stored groups into registers (no packed copy).
+ * Each group is one stream of super-blocks; the ng groups side by side
+ * are ng streams, which memory serves faster than one (measured: one
+ * group at a time read 0.92x of the plain four-row kernel's speed from
+ * memory, one thread). */
+#define Q4K_GEN_NT 3
+_Static_assert(Q4K_GEN_NT < GEMM_MIN_N && GEMM_MIN_N == 4, "fewer than 4 tokens: no batch order");
+#define GEN_GROUPS 4
+static ALWAYS_INLINE void q4k_r16_gen(int64_t k, const uint8_t *g, size_t gs, int ng, const void *X, size_t x_stride,
+                                      float *Y, int64_t ldy, const int NT)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m6 = _mm512_set1_epi32(63), l4 = _mm512_set1_epi32(15);
+    __m512 F[GEN_GROUPS][Q4K_GEN_NT], M[GEN_GROUPS][Q4K_GEN_NT];
+    for (int gi = 0; gi < ng; gi++)
+        for (int t = 0; t < NT; t++) F[gi][t] = M[gi][t] = _mm512_setzero_ps();
+    for (int64_t sb = 0; sb < k / QK_K; sb++) {
+        q4k_act a[Q4K_GEN_NT];
+        q4k_prep(X, x_stride, NT, sb, a);
+        for (int gi = 0; gi < ng; gi++) {
+            const uint8_t *gb = g + gi * gs + (size_t)sb * Q4K_GROUP_SB;
+            __m512i isb[Q4K_GEN_NT], imn[Q4K_GEN_NT];
+            for (int t = 0; t < NT; t++) isb[t] = imn[t] = _mm512_setzero_si512();
+            /* stored steps 8c .. 8c + 7: low nibbles group 2c, high 2c + 1 */
+            for (int c = 0; c < 4; c++) {
+                __m512i acc0[Q4K_GEN_NT], acc1[Q4K_GEN_NT];
+                for (int t = 0; t < NT; t++) acc0[t] = acc1[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+                for (int u = 0; u < 8; u++) {
+                    const __m512i v = _mm512_loadu_si512(gb + LAYOUT_Q4K_QS + (size_t)(8 * c + u) * 64);
+                    const __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                    for (int t = 0; t < NT; t++) {
+                        acc0[t] = _mm512_dpbusd_epi32(acc0[t], lo, avx512_bcast4(a[t].qs + 64 * c + 4 * u));
+                        acc1[t] = _mm512_dpbusd_epi32(acc1[t], hi, avx512_bcast4(a[t].qs + 64 * c + 32 + 4 * u));
+                    }
+                }
+                const __m512i s0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + LAYOUT_Q4K_SC + 32 * c)));
+                const __m512i s1 =
+                    _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + LAYOUT_Q4K_SC + 32 * c + 16)));
+                const __m512i n = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + LAYOUT_Q4K_MN + 16 * c)));
+                const __m512i lo = _mm512_or_si512(_mm512_and_si512(n, l4), _mm512_slli_epi32(_mm512_srli_epi32(s0, 6), 4));
+                const __m512i hi = _mm512_or_si512(_mm512_srli_epi32(n, 4), _mm512_slli_epi32(_mm512_srli_epi32(s1, 6), 4));
+                const __m512i mnw = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+                const __m512i sc0 = _mm512_and_si512(s0, m6), sc1 = _mm512_and_si512(s1, m6);
+                for (int t = 0; t < NT; t++) {
+                    isb[t] = _mm512_add_epi32(isb[t], _mm512_mullo_epi32(acc0[t], sc0));
+                    isb[t] = _mm512_add_epi32(isb[t], _mm512_mullo_epi32(acc1[t], sc1));
+                    imn[t] = _mm512_dpwssd_epi32(imn[t], mnw, _mm512_set1_epi32(a[t].bp[c]));
+                }
+            }
+            const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + LAYOUT_Q4K_D)));
+            const __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + LAYOUT_Q4K_DMIN)));
+            for (int t = 0; t < NT; t++) {
+                F[gi][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isb[t]), _mm512_mul_ps(d, _mm512_set1_ps(a[t].d)), F[gi][t]);
+                M[gi][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(imn[t]), _mm512_mul_ps(dmin, _mm512_set1_ps(a[t].d)), M[gi][t]);
+            }
+        }
+    }
+    for (int gi = 0; gi < ng; gi++)
+        for (int t = 0; t < NT; t++) _mm512_storeu_ps(Y + t * ldy + gi * Q4K_ROWS, _mm512_sub_ps(F[gi][t], M[gi][t]));
+}
+
+/* nr (whole groups) rows of a Q4_K_R16 matrix for nt tokens in vec_dot's
+ * order, Q4K_GEN_NT tokens and GEN_GROUPS groups at a time. */
+static void q4k_r16_gen_rows(int64_t k, const uint8_t *W, size_t w_stride, const uint8_t *X, size_t x_stride, float *Y,
+                             int64_t ldy, int nr, int nt)
+{
+    const size_t gs = Q4K_ROWS * w_stride;
+    for (int t0 = 0; t0 < nt; t0 += Q4K_GEN_NT)
+        for (int r = 0; r < nr; r += GEN_GROUPS * Q4K_ROWS) {
+            const uint8_t *g = W + (size_t)r * w_stride, *x = X + (size_t)t0 * x_stride;
+            const int ng = (nr - r) / Q4K_ROWS < GEN_GROUPS ? (nr - r) / Q4K_ROWS : GEN_GROUPS;
+            float *y = Y + t0 * ldy + r;
+            switch (nt - t0 < Q4K_GEN_NT ? nt - t0 : Q4K_GEN_NT) {
+            case 3: q4k_r16_gen(k, g, gs, ng, x, x_stride, y, ldy, 3); break;
+            case 2: q4k_r16_gen(k, g, gs, ng, x, x_stride, y, ldy, 2); break;
+            default: q4k_r16_gen(k, g, gs, ng, x, x_stride, y, ldy, 1); break;
+            }
+        }
+}
+
 static void q4k_gemm(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, float *Y, int64_t ldy,
                      int nr, int nt, int layout, int batch)
 {
@@ -287,15 +372,22 @@ void q4_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, 
     q4k_gemm(k, W, w_stride, X, x_stride, Y, ldy, nr, nt, 0, 1);
 }
 
+/* (A call of fewer than 4 tokens is the batch's tail past its last
+ * multiple of 4, or all of it: vec_dot's order.) */
 void q4_K_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, const float *Xf,
                           float *Y, int64_t ldy, int nr, int nt)
 {
-    q4k_gemm(k, W, w_stride, X, x_stride, Y, ldy, nr, nt, 1, 1);
+    if (nt <= Q4K_GEN_NT) q4k_r16_gen_rows(k, W, w_stride, X, x_stride, Y, ldy, nr, nt);
+    else q4k_gemm(k, W, w_stride, X, x_stride, Y, ldy, nr, nt, 1, 1);
 }
 
 void q4_K_r16_dot_rt_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, float *Y,
                             int64_t ldy, int nr, int nt)
 {
+    if (nt <= Q4K_GEN_NT) {
+        q4k_r16_gen_rows(k, W, w_stride, X, x_stride, Y, ldy, nr, nt);
+        return;
+    }
     for (int t0 = 0; t0 < nt; t0 += GEMM_NT)
         q4k_gemm(k, W, w_stride, (const uint8_t *)X + (size_t)t0 * x_stride, x_stride, Y + t0 * ldy, ldy, nr,
                  nt - t0 < GEMM_NT ? nt - t0 : GEMM_NT, 1, 0);
@@ -321,6 +413,23 @@ typedef struct q6k_pair {
     __m512 d;      /* each row's super-scale, 8 times */
 } q6k_pair;
 
+/* The scales of a pair: row a's 16 then row b's as int8 in s, and their
+ * super-scales. */
+static ALWAYS_INLINE void q6k_pair_scales(__m256i s, float da, float db, q6k_pair *p)
+{
+    const __m512i s16 = _mm512_cvtepi8_epi16(s); /* words: row a's 16, row b's 16 */
+#pragma GCC unroll 8 /* the indices are constants */
+    for (int j = 0; j < 8; j++) {
+        /* 128-bit lanes: a's group 2j, 2j + 1, b's group 2j, 2j + 1 */
+        const __m512i idx = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16((short)(2 * j + 1)), _mm_set1_epi16((short)(2 * j)))),
+            _mm256_set_m128i(_mm_set1_epi16((short)(16 + 2 * j + 1)), _mm_set1_epi16((short)(16 + 2 * j))), 1);
+        p->sc[j] = _mm512_permutexvar_epi16(idx, s16);
+    }
+    p->neg = _mm512_sub_epi16(_mm512_setzero_si512(), _mm512_slli_epi16(s16, 5));
+    p->d = _mm512_insertf32x8(_mm512_set1_ps(da), _mm256_set1_ps(db), 1);
+}
+
 /* One super-block of rows a, b (NULL: zero padding). */
 static void q6k_pack_pair(const block_q6_K *ra, const block_q6_K *rb, q6k_pair *p)
 {
@@ -335,17 +444,34 @@ static void q6k_pack_pair(const block_q6_K *ra, const block_q6_K *rb, q6k_pair *
         p->q[j] = j % 2 ? _mm512_shuffle_i64x2(za[j / 2], zb[j / 2], 0xee) : _mm512_shuffle_i64x2(za[j / 2], zb[j / 2], 0x44);
     const __m128i sa = ra ? _mm_loadu_si128((const __m128i *)ra->scales) : _mm_setzero_si128();
     const __m128i sb = rb ? _mm_loadu_si128((const __m128i *)rb->scales) : _mm_setzero_si128();
-    const __m512i s16 = _mm512_cvtepi8_epi16(_mm256_set_m128i(sb, sa)); /* words: row a's 16, row b's 16 */
-    for (int j = 0; j < 8; j++) {
-        /* 128-bit lanes: a's group 2j, 2j + 1, b's group 2j, 2j + 1 */
-        const __m512i idx = _mm512_inserti64x4(
-            _mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16((short)(2 * j + 1)), _mm_set1_epi16((short)(2 * j)))),
-            _mm256_set_m128i(_mm_set1_epi16((short)(16 + 2 * j + 1)), _mm_set1_epi16((short)(16 + 2 * j))), 1);
-        p->sc[j] = _mm512_permutexvar_epi16(idx, s16);
+    q6k_pair_scales(_mm256_set_m128i(sb, sa), ra ? x86_f16(ra->d) : 0.0f, rb ? x86_f16(rb->d) : 0.0f, p);
+}
+
+/* The same from a stored Q6_K_R16 pair (tensor/layout.h): each 64-byte
+ * load of its quants is already the two rows' 32 bytes side by side. */
+static ALWAYS_INLINE void q6k_unpack_pair(const uint8_t *pair, q6k_pair *p)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    /* ql chunk c of half h (c = 2h + s): low nibbles elements 128h + 32s + i,
+     * high nibbles 64 more */
+#pragma GCC unroll 4 /* (constant indices: p stays in registers when inlined) */
+    for (int c = 0; c < 4; c++) {
+        const __m512i v = _mm512_loadu_si512(pair + LAYOUT_Q6K_QL + 64 * c);
+        p->q[4 * (c / 2) + c % 2] = _mm512_and_si512(v, m4);
+        p->q[4 * (c / 2) + 2 + c % 2] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
     }
-    p->neg = _mm512_sub_epi16(_mm512_setzero_si512(), _mm512_slli_epi16(s16, 5));
-    const float da = ra ? x86_f16(ra->d) : 0.0f, db = rb ? x86_f16(rb->d) : 0.0f;
-    p->d = _mm512_insertf32x8(_mm512_set1_ps(da), _mm256_set1_ps(db), 1);
+    /* qh chunk h: bit pair u of byte i is bits 4-5 of element 128h + 32u + i
+     * (value | (bits & 0x30): ternary-logic table of a | (b & c)) */
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        const __m512i v = _mm512_loadu_si512(pair + LAYOUT_Q6K_QH + 64 * h);
+        const __m512i b[4] = {_mm512_slli_epi16(v, 4), _mm512_slli_epi16(v, 2), v, _mm512_srli_epi16(v, 2)};
+#pragma GCC unroll 4
+        for (int u = 0; u < 4; u++) p->q[4 * h + u] = _mm512_ternarylogic_epi32(p->q[4 * h + u], b[u], m30, 0xf8);
+    }
+    mote_f16 d[2];
+    memcpy(d, pair + LAYOUT_Q6K_D, sizeof d);
+    q6k_pair_scales(_mm256_loadu_si256((const __m256i *)(pair + LAYOUT_Q6K_SC)), x86_f16(d[0]), x86_f16(d[1]), p);
 }
 
 /* NT tokens x 2 pairs of rows over nsb packed super-blocks (p[sb][pair]);
@@ -396,8 +522,16 @@ static inline __m512 hsum8x2(__m512 v)
     return _mm512_add_ps(v, _mm512_movehdup_ps(v));
 }
 
-void q6_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, const float *Xf,
-                      float *Y, int64_t ldy, int nr, int nt)
+/* Super-block sb of the pair of rows 2 pair, 2 pair + 1 of the Q6_K_R16
+ * group that starts at g (w_stride: the plain row's bytes). */
+static inline const uint8_t *q6k_layout_pair(const uint8_t *g, int64_t sb, int pair)
+{
+    return g + (size_t)sb * LAYOUT_ROWS * sizeof(block_q6_K) + (size_t)pair * LAYOUT_Q6K_PAIR;
+}
+
+/* Plain rows, or (layout) whole groups of a Q6_K_R16 matrix. */
+static void q6k_gemm(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, float *Y, int64_t ldy,
+                     int nr, int nt, int layout)
 {
     q6k_pair p[Q6K_KCH][2];
     __m512 F[GEMM_NT][2]; /* per token: the two pairs' float lanes */
@@ -406,22 +540,35 @@ void q6_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, 
         const block_q6_K *row[4];
         for (int r = 0; r < 4; r++)
             row[r] = r0 + r < nr ? (const block_q6_K *)((const uint8_t *)W + (size_t)(r0 + r) * w_stride) : NULL;
+        /* layout: rows r0 .. r0 + 3 are pairs pr, pr + 1 of the group at g */
+        const uint8_t *g = (const uint8_t *)W + (size_t)(r0 - r0 % LAYOUT_ROWS) * w_stride;
+        const int pr = r0 % LAYOUT_ROWS / 2;
         for (int t = 0; t < nt; t++) F[t][0] = F[t][1] = _mm512_setzero_ps();
         for (int64_t c0 = 0; c0 < nsb; c0 += Q6K_KCH) {
             const int nc = nsb - c0 < Q6K_KCH ? (int)(nsb - c0) : Q6K_KCH;
             for (int sb = 0; sb < nc; sb++)
                 for (int j = 0; j < 2; j++)
-                    q6k_pack_pair(row[2 * j] ? row[2 * j] + c0 + sb : NULL, row[2 * j + 1] ? row[2 * j + 1] + c0 + sb : NULL,
-                                  &p[sb][j]);
+                    if (layout)
+                        q6k_unpack_pair(q6k_layout_pair(g, c0 + sb, pr + j), &p[sb][j]);
+                    else
+                        q6k_pack_pair(row[2 * j] ? row[2 * j] + c0 + sb : NULL,
+                                      row[2 * j + 1] ? row[2 * j + 1] + c0 + sb : NULL, &p[sb][j]);
             /* what the next pack reads (the next chunk of these rows, else
              * the next rows' first), while the tokens run over this one */
             {
                 const int more = c0 + Q6K_KCH < nsb;
                 const int64_t nc0 = more ? c0 + Q6K_KCH : 0;
                 const int nn = nsb - nc0 < Q6K_KCH ? (int)(nsb - nc0) : Q6K_KCH;
-                for (int r = more ? r0 : r0 + 4; r < (more ? r0 + 4 : r0 + 8) && r < nr; r++)
-                    x86_prefetch_bytes((const block_q6_K *)((const uint8_t *)W + (size_t)r * w_stride) + nc0,
-                                   (size_t)nn * sizeof(block_q6_K));
+                if (layout) {
+                    const int r4 = more ? r0 : r0 + 4; /* the next pack's rows */
+                    const uint8_t *ng = (const uint8_t *)W + (size_t)(r4 - r4 % LAYOUT_ROWS) * w_stride;
+                    for (int sb = 0; r4 < nr && sb < nn; sb++)
+                        x86_prefetch_bytes(q6k_layout_pair(ng, nc0 + sb, r4 % LAYOUT_ROWS / 2), 2 * LAYOUT_Q6K_PAIR);
+                } else {
+                    for (int r = more ? r0 : r0 + 4; r < (more ? r0 + 4 : r0 + 8) && r < nr; r++)
+                        x86_prefetch_bytes((const block_q6_K *)((const uint8_t *)W + (size_t)r * w_stride) + nc0,
+                                           (size_t)nn * sizeof(block_q6_K));
+                }
             }
             for (int t0 = 0; t0 < nt; t0 += Q6K_NT) {
                 const int n = nt - t0 < Q6K_NT ? nt - t0 : Q6K_NT;
@@ -442,6 +589,81 @@ void q6_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, 
             for (int r = 0; r < 4 && r0 + r < nr; r++) Y[t * ldy + r0 + r] = h[r / 2][8 * (r % 2)];
         }
     }
+}
+
+void q6_K_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, const float *Xf,
+                      float *Y, int64_t ldy, int nr, int nt)
+{
+    q6k_gemm(k, W, w_stride, X, x_stride, Y, ldy, nr, nt, 0);
+}
+
+/* Generation on Q6_K_R16: NT (1 to 3) tokens against ng (up to
+ * GEN_GROUPS) groups, gs bytes apart from g, in q6k_micro's order, the
+ * weights taken from the stored pairs into registers; super-block by
+ * super-block and pair by pair, so each group is one stream (ng side by
+ * side, as q4k_r16_gen). */
+#define Q6K_GEN_NT 3
+#define Q6K_GEN_PF 2 /* super-blocks prefetched ahead */
+static ALWAYS_INLINE void q6k_r16_gen(int64_t k, const uint8_t *g, size_t gs, int ng, const uint8_t *X,
+                                      size_t x_stride, float *Y, int64_t ldy, const int NT)
+{
+    __m512 F[GEN_GROUPS][LAYOUT_ROWS / 2][Q6K_GEN_NT]; /* per pair and token: both rows' 8 lanes */
+    for (int gi = 0; gi < ng; gi++)
+        for (int pr = 0; pr < LAYOUT_ROWS / 2; pr++)
+            for (int t = 0; t < NT; t++) F[gi][pr][t] = _mm512_setzero_ps();
+    for (int64_t sb = 0; sb < k / QK_K; sb++) {
+        const block_q8_K *y[Q6K_GEN_NT];
+        for (int t = 0; t < NT; t++) y[t] = (const block_q8_K *)(X + (size_t)t * x_stride) + sb;
+        for (int gi = 0; gi < ng; gi++)
+            for (int pr = 0; pr < LAYOUT_ROWS / 2; pr++) {
+                q6k_pair p;
+                x86_prefetch_bytes(q6k_layout_pair(g + gi * gs, sb + Q6K_GEN_PF, pr), LAYOUT_Q6K_PAIR);
+                q6k_unpack_pair(q6k_layout_pair(g + gi * gs, sb, pr), &p);
+                for (int t = 0; t < NT; t++) {
+                    /* two integer chains (exact: their sum is the one chain's) */
+                    __m512i a0 = _mm512_dpwssd_epi32(_mm512_setzero_si512(), avx512_load256x2(y[t]->bsums), p.neg);
+                    __m512i a1 = _mm512_setzero_si512();
+#pragma GCC unroll 8
+                    for (int j = 0; j < 8; j += 2) {
+                        a0 = _mm512_dpwssd_epi32(a0, _mm512_maddubs_epi16(p.q[j], avx512_load256x2(y[t]->qs + 32 * j)),
+                                                 p.sc[j]);
+                        a1 = _mm512_dpwssd_epi32(
+                            a1, _mm512_maddubs_epi16(p.q[j + 1], avx512_load256x2(y[t]->qs + 32 * j + 32)), p.sc[j + 1]);
+                    }
+                    F[gi][pr][t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(y[t]->d), p.d),
+                                                   _mm512_cvtepi32_ps(_mm512_add_epi32(a0, a1)), F[gi][pr][t]);
+                }
+            }
+    }
+    for (int gi = 0; gi < ng; gi++)
+        for (int t = 0; t < NT; t++)
+            for (int pr = 0; pr < LAYOUT_ROWS / 2; pr++) {
+                float h[16];
+                _mm512_storeu_ps(h, hsum8x2(F[gi][pr][t]));
+                Y[t * ldy + gi * LAYOUT_ROWS + 2 * pr] = h[0];
+                Y[t * ldy + gi * LAYOUT_ROWS + 2 * pr + 1] = h[8];
+            }
+}
+
+void q6_K_r16_gemm_avx512(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride, const float *Xf,
+                          float *Y, int64_t ldy, int nr, int nt)
+{
+    if (nt <= Q6K_GEN_NT) {
+        const size_t gs = LAYOUT_ROWS * w_stride;
+        for (int r = 0; r < nr; r += GEN_GROUPS * LAYOUT_ROWS) {
+            const uint8_t *g = (const uint8_t *)W + (size_t)r * w_stride;
+            const int ng = (nr - r) / LAYOUT_ROWS < GEN_GROUPS ? (nr - r) / LAYOUT_ROWS : GEN_GROUPS;
+            switch (nt) {
+            case 3: q6k_r16_gen(k, g, gs, ng, X, x_stride, Y + r, ldy, 3); break;
+            case 2: q6k_r16_gen(k, g, gs, ng, X, x_stride, Y + r, ldy, 2); break;
+            default: q6k_r16_gen(k, g, gs, ng, X, x_stride, Y + r, ldy, 1); break;
+            }
+        }
+        return;
+    }
+    for (int t0 = 0; t0 < nt; t0 += GEMM_NT) /* any nt (a layout's gemm runs for every n) */
+        q6k_gemm(k, W, w_stride, (const uint8_t *)X + (size_t)t0 * x_stride, x_stride, Y + t0 * ldy, ldy, nr,
+                 nt - t0 < GEMM_NT ? nt - t0 : GEMM_NT, 1);
 }
 
 #endif /* __x86_64__ */

@@ -1,4 +1,4 @@
-/* layout.c — interleaving Q8_0 / Q4_0 / IQ4_NL / Q4_K rows in groups of 16, and back (layout.h). */
+/* layout.c — interleaving Q8_0 / Q4_0 / IQ4_NL / Q4_K / Q6_K rows in groups of 16, and back (layout.h). */
 #include "tensor/layout.h"
 
 #include <string.h>
@@ -15,10 +15,16 @@
 #define Q4K_MN LAYOUT_Q4K_MN
 #define Q4K_QS LAYOUT_Q4K_QS
 _Static_assert(Q4K_QS + QK_K / 2 * LAYOUT_ROWS == LAYOUT_ROWS * sizeof(block_q4_K), "a Q4_K group");
+_Static_assert(LAYOUT_Q6K_PAIR == 2 * sizeof(block_q6_K) && LAYOUT_Q6K_QH == 2 * sizeof(((block_q6_K *)0)->ql) &&
+                   LAYOUT_Q6K_SC == LAYOUT_Q6K_QH + 2 * sizeof(((block_q6_K *)0)->qh) &&
+                   LAYOUT_Q6K_D == LAYOUT_Q6K_SC + 2 * sizeof(((block_q6_K *)0)->scales),
+               "a Q6_K pair");
+#define Q6K_CHUNK 32 /* bytes of one row between the other's in a pair */
 
 int layout_is(uint32_t t)
 {
-    return t == MOTE_TYPE_Q8_0_R16 || t == MOTE_TYPE_Q4_0_R16 || t == MOTE_TYPE_IQ4_NL_R16 || t == MOTE_TYPE_Q4_K_R16;
+    return t == MOTE_TYPE_Q8_0_R16 || t == MOTE_TYPE_Q4_0_R16 || t == MOTE_TYPE_IQ4_NL_R16 || t == MOTE_TYPE_Q4_K_R16 ||
+           t == MOTE_TYPE_Q6_K_R16;
 }
 
 uint32_t layout_plain(uint32_t t)
@@ -28,6 +34,7 @@ uint32_t layout_plain(uint32_t t)
     case MOTE_TYPE_Q4_0_R16: return GGML_TYPE_Q4_0;
     case MOTE_TYPE_IQ4_NL_R16: return GGML_TYPE_IQ4_NL;
     case MOTE_TYPE_Q4_K_R16: return GGML_TYPE_Q4_K;
+    case MOTE_TYPE_Q6_K_R16: return GGML_TYPE_Q6_K;
     default: return t;
     }
 }
@@ -39,6 +46,7 @@ uint32_t layout_of(uint32_t plain)
     case GGML_TYPE_Q4_0: return MOTE_TYPE_Q4_0_R16;
     case GGML_TYPE_IQ4_NL: return MOTE_TYPE_IQ4_NL_R16;
     case GGML_TYPE_Q4_K: return MOTE_TYPE_Q4_K_R16;
+    case GGML_TYPE_Q6_K: return MOTE_TYPE_Q6_K_R16;
     default: return 0;
     }
 }
@@ -115,22 +123,50 @@ static void q4k_from_group(const uint8_t *gb, int j, block_q4_K *b)
     for (int s = 0; s < QK_K / 2 / STEP; s++) memcpy(b->qs + STEP * s, gb + Q4K_QS + (s * LAYOUT_ROWS + j) * STEP, STEP);
 }
 
+/* Q6_K: super-block sb of row j of a group, plain at b, into the group's
+ * super-block at gb (layout.h; to_pair), or back. */
+static void q6k_move(block_q6_K *b, uint8_t *gb, int j, int to_pair)
+{
+    uint8_t *pair = gb + (size_t)(j / 2) * LAYOUT_Q6K_PAIR;
+    const int side = j % 2;
+    struct {
+        uint8_t *plain;
+        size_t at, len;
+    } parts[] = {
+        {b->ql, LAYOUT_Q6K_QL, sizeof b->ql},
+        {b->qh, LAYOUT_Q6K_QH, sizeof b->qh},
+        {(uint8_t *)b->scales, LAYOUT_Q6K_SC, sizeof b->scales},
+        {(uint8_t *)&b->d, LAYOUT_Q6K_D, sizeof b->d},
+    };
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        /* ql, qh: 32-byte chunks alternate; scales and d: the row's whole part */
+        const size_t chunk = parts[i].len > Q6K_CHUNK ? Q6K_CHUNK : parts[i].len;
+        for (size_t c = 0; c < parts[i].len; c += chunk) {
+            uint8_t *at = pair + parts[i].at + 2 * c + (size_t)side * chunk;
+            if (to_pair) memcpy(at, parts[i].plain + c, chunk);
+            else memcpy(parts[i].plain + c, at, chunk);
+        }
+    }
+}
+
 /* Elements per block of a layout type's plain type. */
 static int64_t block_elems(uint32_t layout_type)
 {
-    return layout_type == MOTE_TYPE_Q4_K_R16 ? QK_K : QK;
+    return layout_type == MOTE_TYPE_Q4_K_R16 || layout_type == MOTE_TYPE_Q6_K_R16 ? QK_K : QK;
 }
 
 /* Block i of row j, plain at plain, into the group's block i at gb, and back. */
 static void block_pack(uint32_t layout_type, const uint8_t *plain, uint8_t *gb, int j)
 {
     if (layout_type == MOTE_TYPE_Q4_K_R16) q4k_to_group((const block_q4_K *)plain, gb, j);
+    else if (layout_type == MOTE_TYPE_Q6_K_R16) q6k_move((block_q6_K *)(uintptr_t)plain, gb, j, 1);
     else block_to_group(layout_type, plain, gb, j);
 }
 
 static void block_unpack(uint32_t layout_type, const uint8_t *gb, int j, uint8_t *plain)
 {
     if (layout_type == MOTE_TYPE_Q4_K_R16) q4k_from_group(gb, j, (block_q4_K *)plain);
+    else if (layout_type == MOTE_TYPE_Q6_K_R16) q6k_move((block_q6_K *)plain, (uint8_t *)(uintptr_t)gb, j, 0);
     else block_from_group(layout_type, gb, j, plain);
 }
 

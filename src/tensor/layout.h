@@ -1,8 +1,8 @@
 /*
- * layout.h — kernel-native weight layouts: Q8_0, Q4_0, IQ4_NL and Q4_K
+ * layout.h — kernel-native weight layouts: Q8_0, Q4_0, IQ4_NL, Q4_K, Q6_K
  * matrices with their rows interleaved in groups of LAYOUT_ROWS (mote's
- * types MOTE_TYPE_Q8_0_R16, MOTE_TYPE_Q4_0_R16, MOTE_TYPE_IQ4_NL_R16 and
- * MOTE_TYPE_Q4_K_R16, written by `mote optimize`).
+ * types MOTE_TYPE_Q8_0_R16, MOTE_TYPE_Q4_0_R16, MOTE_TYPE_IQ4_NL_R16,
+ * MOTE_TYPE_Q4_K_R16 and MOTE_TYPE_Q6_K_R16, written by `mote optimize`).
  *
  * A matrix of m rows of k elements is m / 16 groups of 16 rows, then the
  * m % 16 tail rows as plain rows. A group takes exactly the bytes of its
@@ -35,9 +35,16 @@
  *           block's quant bytes 4s .. 4s + 3 (low nibbles: elements
  *           64 (s / 8) + 4 (s % 8) + b; high nibbles: 32 more).
  *
+ * Q6_K's group super-block (16 plain ones, 3360 bytes) is 8 pairs of rows
+ * (2p, 2p + 1), each 420 bytes: the two rows' ql in alternate 32-byte
+ * chunks (row 2p's bytes 0..31, row 2p + 1's, row 2p's 32..63, ...), then
+ * their qh likewise, then row 2p's 16 scales and row 2p + 1's, then the
+ * two F16 d. A 64-byte load of the quants holds 32 consecutive bytes of
+ * each row, one row per 256-bit half.
+ *
  * Every kernel table multiplies these to the bits of the plain type: a
  * layout matrix's outputs are those the plain matrix gives for the same
- * tokens (see kernels.c): each row's vec_dot for Q8_0, Q4_0 and IQ4_NL,
+ * tokens (see kernels.c): each row's vec_dot for Q8_0, Q4_0, IQ4_NL and Q6_K,
  * whose batch results are the same; for Q4_K the batch's own order (the
  * table's vec_dot_x4 for the batch's first n - n % 4 tokens), and vec_dot
  * for matmul_alone.
@@ -59,6 +66,12 @@
 #define LAYOUT_Q4K_SC (4 * LAYOUT_ROWS)
 #define LAYOUT_Q4K_MN (12 * LAYOUT_ROWS)
 #define LAYOUT_Q4K_QS (16 * LAYOUT_ROWS)
+/* Byte offsets in a Q6_K pair (above) and its size. */
+#define LAYOUT_Q6K_QL 0
+#define LAYOUT_Q6K_QH 256
+#define LAYOUT_Q6K_SC 384
+#define LAYOUT_Q6K_D 416
+#define LAYOUT_Q6K_PAIR 420
 
 /* 1 if t is a layout type. */
 int layout_is(uint32_t t);
