@@ -160,8 +160,7 @@ int cmd_pull(int argc, char **argv)
     const cli_opt opts[] = {
         {0, "sha256", ARG_STRING, &sha256, "HEX", "the file's SHA-256: anything else is refused", 0, 0, NULL},
         {0, "force", ARG_FLAG, &force, NULL, "fetch again even when the model is in the store", 0, 0, NULL},
-        {0, "optimize", ARG_FLAG, &optimize, NULL,
-         "then store its weights in mote's kernel layouts (see mote optimize; only mote reads it)", 0, 0, NULL},
+        {0, "optimize", ARG_FLAG, &optimize, NULL, "then store it in mote's kernel layouts (below)", 0, 0, NULL},
         {0, "catalogue", ARG_FLAG, &catalogue, NULL, "list the short names and exit", 0, 0, NULL},
         {0},
     };

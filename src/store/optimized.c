@@ -64,7 +64,8 @@ int store_commit_optimized(const char *name, const char *tmp, int n_tensors, cha
     const int found = store_find(name, model, sizeof model, err, errcap);
     if (found < 0) return -1;
     if (!found) return store_fail(err, errcap, "no model '%s' in the store (mote list shows them)", name);
-    /* private like a download (the writer makes model files 0644) */
+    /* private like a download (the gguf writer, which fsyncs it, makes
+     * model files 0644) */
     if (chmod(tmp, 0600) != 0 || rename(tmp, model) != 0)
         return store_fail(err, errcap, "replacing %s with %s: %s", model, tmp, strerror(errno));
     /* The file is committed: a failure below leaves the record short of
