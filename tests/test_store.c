@@ -482,6 +482,12 @@ static int rewrites_left(const char *name)
 static void test_pull_optimize(void **state)
 {
     (void)state;
+    test_proc h = mote("pull", "--help", NULL, NULL);
+    test_expect_status(&h, 0);
+    test_expect_contains(h.out, "[--optimize] [--force]");
+    test_expect_contains(h.out, "keeps the plain model");
+    test_expect_contains(h.out, "rewritten in place, not\nfetched again");
+    test_proc_free(&h);
     const int before = fx.cdn_requests;
     char *err = mote_expect(0, "pull", "--optimize", "hf:good/repo/opt.gguf", NULL);
     test_expect_contains(err, "pulled opt");
