@@ -588,6 +588,7 @@ static void put_file(const char *name_ext, const void *bytes, size_t n)
 static void test_pull_optimize_fails(void **state)
 {
     (void)state;
+    char msg[512];
     char *err = mote_expect(0, "pull", "hf:good/repo/keep.gguf", NULL, NULL);
     free(err);
     put_file("keep.gguf.optimizing.tmp-AbC123", "half", 4); /* what a killed rewrite leaves */
@@ -640,10 +641,25 @@ static void test_pull_optimize_fails(void **state)
     free(bytes);
     free(f16);
 
+    /* mote's own FP8 records its type under a mote.type key too, but it is
+     * no layout: plain, and nothing to convert */
+    char *fp8 = synthmodel_make(fx.dir, "tiny-llama", "FP8", 1);
+    bytes = read_file(fp8, &n);
+    assert_non_null(bytes);
+    put_file("eight.gguf", bytes, n);
+    free(bytes);
+    free(fp8);
+    store_entry e;
+    assert_int_equal(store_show("eight", &e, msg, sizeof msg), 0);
+    assert_int_equal(e.optimized, 0);
+    err = mote_expect(0, "pull", "--optimize", "hf:good/repo/eight.gguf", NULL);
+    test_expect_contains(err, "kept as downloaded");
+    free(err);
+    assert_int_equal(store_rm("eight", msg, sizeof msg), 0);
+
     /* rm takes what a rewrite left along */
     put_file("keep.gguf.optimizing.tmp-XyZ789", "half", 4);
     put_file("keepsake.gguf.optimizing", "other", 5); /* another model's */
-    char msg[512];
     assert_int_equal(store_rm("keep", msg, sizeof msg), 0);
     assert_int_equal(rewrites_left("keep."), 0);
     assert_int_equal(rewrites_left("keepsake"), 1);

@@ -6,7 +6,7 @@
  *
  * The rewrite itself (mote_optimize) is the caller's: the store only
  * names the files and keeps NAME.gguf whole. The file is the truth about
- * its layout (store_file_optimized reads its keys); NAME.json says when
+ * its layout (store_file_optimized reads its tensor types); NAME.json says when
  * mote pull rewrote it and keeps the download's source and SHA-256, which
  * no longer hash the file.
  */
@@ -20,9 +20,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "gguf/ggml_type.h"
 #include "gguf/gguf.h"
 #include "store/store.h"
+#include "tensor/layout.h"
 
 #define REWRITE_SUFFIX ".gguf.optimizing" /* + the gguf writer's ".tmp-XXXXXX" while it writes */
 
@@ -92,9 +92,8 @@ int store_file_optimized(const char *path)
 {
     gguf_file *f = NULL;
     if (gguf_open(path, &f) != MOTE_OK) return -1;
-    int layouts = 0;
-    for (uint64_t i = 0; i < f->n_kv && !layouts; i++)
-        layouts = strncmp(f->kv[i].key, MOTE_TYPE_KEY_PREFIX, strlen(MOTE_TYPE_KEY_PREFIX)) == 0;
+    int layouts = 0; /* a tensor of a layout type (a mote.type.<id> key alone may be FP8's) */
+    for (uint64_t i = 0; i < f->n_tensors && !layouts; i++) layouts = layout_is(f->tensors[i].type);
     gguf_close(f);
     return layouts;
 }

@@ -125,8 +125,8 @@ int store_write_json(const char *path, struct cJSON *j, char *err, size_t errcap
  * left (NAME.gguf.optimizing*) is removed first. */
 int store_optimize_path(const char *name, char *path, size_t cap, char *err, size_t errcap);
 int store_commit_optimized(const char *name, const char *tmp, int n_tensors, char *err, size_t errcap);
-/* Does the GGUF file at path record mote layout types ("mote.type.<id>"
- * keys)? 1, 0, or -1 when it cannot be read as GGUF. */
+/* Does the GGUF file at path hold tensors of mote's layout types
+ * (tensor/layout.h)? 1, 0, or -1 when it cannot be read as GGUF. */
 int store_file_optimized(const char *path);
 /* The "optimized" record of metadata file json_path (0, 0 when none). */
 void store_read_optimized(const char *json_path, int64_t *at, int *n_tensors);
