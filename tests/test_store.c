@@ -12,6 +12,7 @@
  * The file served is a small model written by the test (synthmodel), so
  * nothing here needs ../shared.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -26,8 +27,11 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
+#include "gguf/gguf.h"
+#include "runmote.h"
 #include "store/store.h"
 #include "synthmodel.h"
+#include "tensor/layout.h"
 #include "testutil.h"
 
 static struct {
@@ -371,6 +375,298 @@ static void test_command(void **state)
     assert_non_null(strstr(out, "SHA-256 mismatch"));
 }
 
+/* ------------------------------------------------------------------------
+ * mote pull --optimize
+ * ---------------------------------------------------------------------- */
+
+static test_proc mote(const char *a0, const char *a1, const char *a2, const char *a3)
+{
+    const char *const args[] = {a0, a1, a2, a3, NULL};
+    return test_run_mote(fx.mote_bin, NULL, args, 120);
+}
+
+/* `mote ARGS...`, which must exit with want; its stderr (malloc'd). */
+static char *mote_expect(int want, const char *a0, const char *a1, const char *a2, const char *a3)
+{
+    test_proc p = mote(a0, a1, a2, a3);
+    test_expect_status(&p, want);
+    free(p.out);
+    return p.err;
+}
+
+static char *store_path(const char *name_ext)
+{
+    char *path = malloc(1024);
+    assert_non_null(path);
+    snprintf(path, 1024, "%s/%s", fx.store, name_ext);
+    return path;
+}
+
+/* The tensors of the stored model in layout types; every other tensor
+ * keeps the served file's type, and the ones the model looks up by rows
+ * (token_embd) stay plain. */
+static int count_layout_tensors(const char *name)
+{
+    char file[256];
+    snprintf(file, sizeof file, "%s.gguf", name);
+    char *path = store_path(file);
+    gguf_file *opt = NULL, *plain = NULL;
+    assert_int_equal(gguf_open(path, &opt), MOTE_OK);
+    assert_int_equal(gguf_open(fx.model_path, &plain), MOTE_OK);
+    assert_int_equal(opt->n_tensors, plain->n_tensors);
+    int n = 0;
+    for (uint64_t i = 0; i < opt->n_tensors; i++) {
+        const gguf_tensor *t = &opt->tensors[i], *p = gguf_find_tensor(plain, t->name);
+        assert_non_null(p);
+        if (layout_is(t->type)) {
+            assert_int_equal(layout_plain(t->type), p->type);
+            assert_string_not_equal(t->name, "token_embd.weight");
+            n++;
+        } else {
+            assert_int_equal(t->type, p->type);
+        }
+    }
+    gguf_close(opt);
+    gguf_close(plain);
+    free(path);
+    return n;
+}
+
+/* The top logits of every position, by the batch path and one token at a
+ * time (mote logits), of a model: a store name or a file. */
+static char *logits_of(const char *model)
+{
+    const char *const args[] = {"logits", model, "--ids", "1 40 41 42 43 44 45 46 47 48 49 50",
+                                "--prompt", "6",  "--top-k", "8", NULL};
+    test_proc p = test_run_mote(fx.mote_bin, NULL, args, 120);
+    test_expect_status(&p, 0);
+    free(p.err);
+    assert_true(strlen(p.out) > 0);
+    return p.out;
+}
+
+static void assert_same_logits(const char *name)
+{
+    char *want = logits_of(fx.model_path), *got = logits_of(name);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+}
+
+/* The served bytes, stored plain: what a failed or skipped optimize keeps. */
+static void assert_plain(const char *name)
+{
+    assert_stored(name);
+    store_entry e;
+    char err[512];
+    assert_int_equal(store_show(name, &e, err, sizeof err), 0);
+    assert_int_equal(e.optimized, 0);
+    assert_int_equal(e.optimized_at, 0);
+}
+
+static int rewrites_left(const char *name)
+{
+    char dir[4096], prefix[256];
+    snprintf(dir, sizeof dir, "%s", fx.store);
+    const int n = snprintf(prefix, sizeof prefix, "%s.gguf.optimizing", name);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int left = 0;
+    for (struct dirent *de; (de = readdir(d));) left += strncmp(de->d_name, prefix, (size_t)n) == 0;
+    closedir(d);
+    return left;
+}
+
+/* Download, verify, rewrite in layouts: the record says so and keeps the
+ * download's source and hash; the model computes what the plain file does. */
+static void test_pull_optimize(void **state)
+{
+    (void)state;
+    test_proc h = mote("pull", "--help", NULL, NULL);
+    test_expect_status(&h, 0);
+    test_expect_contains(h.out, "[--optimize] [--force]");
+    test_expect_contains(h.out, "keeps the plain model");
+    test_expect_contains(h.out, "rewritten in place, not\nfetched again");
+    test_proc_free(&h);
+    const int before = fx.cdn_requests;
+    char *err = mote_expect(0, "pull", "--optimize", "hf:good/repo/opt.gguf", NULL);
+    test_expect_contains(err, "pulled opt");
+    test_expect_contains(err, "(checked)");
+    test_expect_contains(err, "optimized opt");
+    free(err);
+    assert_int_equal(fx.cdn_requests, before + 1);
+    const int n = count_layout_tensors("opt");
+    assert_true(n > 0);
+    assert_int_equal(rewrites_left("opt"), 0);
+    char *path = store_path("opt.gguf");
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    free(path);
+
+    store_entry e;
+    char msg[512];
+    assert_int_equal(store_show("opt", &e, msg, sizeof msg), 0);
+    assert_int_equal(e.optimized, 1);
+    assert_true(e.optimized_at > 0);
+    assert_int_equal(e.optimized_tensors, n);
+    assert_string_equal(e.sha256, fx.sha); /* the download's */
+    assert_non_null(strstr(e.source, "/good/repo/resolve/main/opt.gguf"));
+
+    test_proc p = mote("show", "opt", NULL, NULL);
+    test_expect_status(&p, 0);
+    test_expect_contains(p.out, "layout:  kernel layouts");
+    test_expect_contains(p.out, fx.sha);
+    test_expect_contains(p.out, "of the download");
+    test_proc_free(&p);
+    p = mote("list", NULL, NULL, NULL);
+    test_expect_status(&p, 0);
+    test_expect_contains(p.out, "(optimized)");
+    test_proc_free(&p);
+
+    assert_same_logits("opt");
+}
+
+/* Pulling an optimized model again fetches nothing; --force fetches the
+ * plain file back; --optimize on a plain stored model rewrites it without
+ * a download, and with --force after one. */
+static void test_pull_optimize_again(void **state)
+{
+    (void)state;
+    const int before = fx.cdn_requests;
+    char *err = mote_expect(0, "pull", "hf:good/repo/opt.gguf", NULL, NULL);
+    test_expect_contains(err, "in kernel layouts");
+    test_expect_contains(err, "--force");
+    free(err);
+    err = mote_expect(0, "pull", "--optimize", "hf:good/repo/opt.gguf", NULL);
+    test_expect_contains(err, "in kernel layouts");
+    free(err);
+    assert_int_equal(fx.cdn_requests, before);
+    assert_true(count_layout_tensors("opt") > 0);
+
+    err = mote_expect(0, "pull", "--force", "hf:good/repo/opt.gguf", NULL);
+    test_expect_contains(err, "pulled opt");
+    free(err);
+    assert_int_equal(fx.cdn_requests, before + 1);
+    assert_plain("opt");
+
+    err = mote_expect(0, "pull", "hf:good/repo/opt.gguf", "--optimize", NULL);
+    test_expect_contains(err, "optimizing it");
+    test_expect_contains(err, "optimized opt");
+    free(err);
+    assert_int_equal(fx.cdn_requests, before + 1);
+    assert_true(count_layout_tensors("opt") > 0);
+
+    err = mote_expect(0, "pull", "--force", "--optimize", "hf:good/repo/opt.gguf");
+    test_expect_contains(err, "pulled opt");
+    test_expect_contains(err, "optimized opt");
+    free(err);
+    assert_int_equal(fx.cdn_requests, before + 2);
+    store_entry e;
+    char msg[512];
+    assert_int_equal(store_show("opt", &e, msg, sizeof msg), 0);
+    assert_true(e.optimized == 1 && e.optimized_tensors > 0);
+    assert_string_equal(e.sha256, fx.sha);
+    assert_same_logits("opt");
+    assert_int_equal(store_rm("opt", msg, sizeof msg), 0);
+}
+
+/* Write bytes to the store as dir/name_ext. */
+static void put_file(const char *name_ext, const void *bytes, size_t n)
+{
+    char *path = store_path(name_ext);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+    free(path);
+}
+
+/* A rewrite that fails (a full disk; a file that is not GGUF) keeps the
+ * plain model and leaves no temporary file, also none an earlier killed
+ * rewrite left; a model with nothing to convert is kept as it is. */
+static void test_pull_optimize_fails(void **state)
+{
+    (void)state;
+    char msg[512];
+    char *err = mote_expect(0, "pull", "hf:good/repo/keep.gguf", NULL, NULL);
+    free(err);
+    put_file("keep.gguf.optimizing.tmp-AbC123", "half", 4); /* what a killed rewrite leaves */
+    put_file("keep.gguf.optimizing", "whole?", 6);
+    assert_int_equal(rewrites_left("keep"), 2);
+    /* the file size limit is far below the model's: the rewrite fails */
+    char cmd[4600];
+    snprintf(cmd, sizeof cmd, "ulimit -f %zu && exec '%s' pull --optimize hf:good/repo/keep.gguf", fx.len / 3 / 1024,
+             fx.mote_bin);
+    const char *const sh[] = {"-c", cmd, NULL};
+    test_proc p = test_run_mote("/bin/sh", NULL, sh, 120);
+    test_expect_status(&p, 1);
+    test_expect_contains(p.err, "optimize keep");
+    test_expect_contains(p.err, "too large");
+    test_expect_contains(p.err, "the plain model is kept");
+    test_proc_free(&p);
+    assert_plain("keep");
+    assert_int_equal(rewrites_left("keep"), 0);
+    assert_same_logits("keep"); /* and usable */
+
+    /* a stored file that is not GGUF: an error, the file as it was */
+    put_file("broken.gguf", "GGUF but not really", 19);
+    err = mote_expect(1, "pull", "--optimize", "hf:good/repo/broken.gguf", NULL);
+    test_expect_contains(err, "the plain model is kept");
+    free(err);
+    size_t n = 0;
+    char *path = store_path("broken.gguf"), *bytes = read_file(path, &n);
+    assert_int_equal(n, 19);
+    assert_memory_equal(bytes, "GGUF but not really", 19);
+    free(bytes);
+    free(path);
+    assert_int_equal(rewrites_left("broken"), 0);
+
+    /* nothing to convert (F16): not an error, the file untouched */
+    char *f16 = synthmodel_make(fx.dir, "tiny-llama", "F16", 1);
+    bytes = read_file(f16, &n);
+    assert_non_null(bytes);
+    put_file("half.gguf", bytes, n);
+    err = mote_expect(0, "pull", "--optimize", "hf:good/repo/half.gguf", NULL);
+    test_expect_contains(err, "kept as downloaded");
+    free(err);
+    size_t m = 0;
+    path = store_path("half.gguf");
+    char *now = read_file(path, &m);
+    assert_int_equal(m, n);
+    assert_memory_equal(now, bytes, n);
+    assert_int_equal(rewrites_left("half"), 0);
+    free(now);
+    free(path);
+    free(bytes);
+    free(f16);
+
+    /* mote's own FP8 records its type under a mote.type key too, but it is
+     * no layout: plain, and nothing to convert */
+    char *fp8 = synthmodel_make(fx.dir, "tiny-llama", "FP8", 1);
+    bytes = read_file(fp8, &n);
+    assert_non_null(bytes);
+    put_file("eight.gguf", bytes, n);
+    free(bytes);
+    free(fp8);
+    store_entry e;
+    assert_int_equal(store_show("eight", &e, msg, sizeof msg), 0);
+    assert_int_equal(e.optimized, 0);
+    err = mote_expect(0, "pull", "--optimize", "hf:good/repo/eight.gguf", NULL);
+    test_expect_contains(err, "kept as downloaded");
+    free(err);
+    assert_int_equal(store_rm("eight", msg, sizeof msg), 0);
+
+    /* rm takes what a rewrite left along */
+    put_file("keep.gguf.optimizing.tmp-XyZ789", "half", 4);
+    put_file("keepsake.gguf.optimizing", "other", 5); /* another model's */
+    assert_int_equal(store_rm("keep", msg, sizeof msg), 0);
+    assert_int_equal(rewrites_left("keep."), 0);
+    assert_int_equal(rewrites_left("keepsake"), 1);
+    assert_int_equal(store_rm("broken", msg, sizeof msg), 0);
+    assert_int_equal(store_rm("half", msg, sizeof msg), 0);
+}
+
 int main(int argc, char **argv)
 {
     test_fix_pool_size();
@@ -383,6 +679,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_disk_full),
         cmocka_unit_test(test_list_show_rm),
         cmocka_unit_test(test_command),
+        cmocka_unit_test(test_pull_optimize),
+        cmocka_unit_test(test_pull_optimize_again),
+        cmocka_unit_test(test_pull_optimize_fails),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

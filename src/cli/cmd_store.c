@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "mote_tools.h"
 #include "store/store.h"
 
 /* A download's progress on a terminal: percent, bytes, rate; ten times a
@@ -40,8 +41,51 @@ static int pull_progress_fn(void *user, uint64_t done, uint64_t total)
     return cli_interrupted();
 }
 
-/* Pull spec; path gets the model's file. 0 or an exit status. */
-static int pull(const char *spec, const char *sha256, int force, char *path, size_t cap)
+/* Rewrite the stored model name (at path) into kernel layouts, in place.
+ * path stays the plain model until the rewrite is whole: an error or
+ * Ctrl-C on the way leaves it as it was. 0 or an exit status. */
+static int optimize_stored(const char *name, const char *path)
+{
+    char err[1024], tmp[4500];
+    if (store_optimize_path(name, tmp, sizeof tmp, err, sizeof err) != 0) return cli_error("optimize %s: %s", name, err);
+    mote_optimize_params p = mote_optimize_default_params();
+    p.in_path = path;
+    p.out_path = tmp;
+    char label[STORE_NAME_MAX + 16];
+    snprintf(label, sizeof label, "optimize %s", name);
+    cli_progress prog; /* on a terminal after a second; Ctrl-C cancels */
+    cli_progress_init(&prog, label);
+    p.progress = cli_progress_fn;
+    p.progress_user = &prog;
+    mote_optimize_stats st;
+    if (mote_optimize(&p, &st) != MOTE_OK) {
+        if (prog.shown >= 0 && prog.shown < 100) fputc('\n', stderr);
+        unlink(tmp);
+        if (cli_interrupted())
+            return fprintf(stderr, "mote: optimize %s interrupted: the plain model is kept (%s)\n", name, path),
+                   EXIT_INTERRUPTED;
+        return cli_error("optimize %s: %s; the plain model is kept (%s)", name, mote_last_error(), path);
+    }
+    if (st.n_converted == 0) {
+        unlink(tmp);
+        fprintf(stderr,
+                "mote: %s has no Q8_0, Q4_0 or IQ4_NL weight matrix for the kernel layouts: kept as downloaded\n",
+                name);
+        return 0;
+    }
+    if (store_commit_optimized(name, tmp, st.n_converted, err, sizeof err) != 0) {
+        unlink(tmp);
+        return cli_error("optimize %s: %s", name, err);
+    }
+    fprintf(stderr, "mote: optimized %s: %d of %d tensors in kernel layouts (only mote reads it now)\n", name,
+            st.n_converted, st.n_tensors);
+    return 0;
+}
+
+/* Pull spec, then with optimize rewrite it into kernel layouts (a model
+ * already in the store is rewritten without fetching it again, unless
+ * force); path gets the model's file. 0 or an exit status. */
+static int pull(const char *spec, const char *sha256, int force, int optimize, char *path, size_t cap)
 {
     store_ref ref;
     char err[1024];
@@ -58,14 +102,19 @@ static int pull(const char *spec, const char *sha256, int force, char *path, siz
         return cli_error("pull %s: %s", ref.name, err);
     }
     if (got.already) {
-        fprintf(stderr, "mote: %s is in the store (%s)\n", ref.name, path);
-        return 0;
+        store_entry e;
+        const int layouts = store_show(ref.name, &e, err, sizeof err) == 0 && e.optimized == 1;
+        if (layouts)
+            fprintf(stderr, "mote: %s is in the store, in kernel layouts (%s)%s\n", ref.name, path,
+                    optimize ? "" : "; --force fetches the plain file again");
+        else fprintf(stderr, "mote: %s is in the store (%s)%s\n", ref.name, path, optimize ? ": optimizing it" : "");
+        return optimize && !layouts ? optimize_stored(ref.name, path) : 0;
     }
     if (got.resumed) fprintf(stderr, "mote: resumed %s at %llu bytes\n", ref.name, (unsigned long long)got.resumed_from);
     fprintf(stderr, "mote: pulled %s: %llu bytes, SHA-256 %s%s\n       -> %s\n", ref.name,
             (unsigned long long)got.bytes, got.sha256, got.sha256_checked ? " (checked)" : " (no hash to check against)",
             path);
-    return 0;
+    return optimize ? optimize_stored(ref.name, path) : 0;
 }
 
 int cli_model_path(const char *spec, char *path, size_t cap)
@@ -92,7 +141,7 @@ int cli_model_path(const char *spec, char *path, size_t cap)
         return 0;
     }
     fprintf(stderr, "mote: %s is not in the store yet: pulling it\n", name);
-    return pull(spec, NULL, 0, path, cap);
+    return pull(spec, NULL, 0, 0, path, cap);
 }
 
 static int list_catalogue(void)
@@ -107,17 +156,18 @@ static int list_catalogue(void)
 int cmd_pull(int argc, char **argv)
 {
     const char *sha256 = NULL;
-    int force = 0, catalogue = 0;
+    int force = 0, optimize = 0, catalogue = 0;
     const cli_opt opts[] = {
         {0, "sha256", ARG_STRING, &sha256, "HEX", "the file's SHA-256: anything else is refused", 0, 0, NULL},
         {0, "force", ARG_FLAG, &force, NULL, "fetch again even when the model is in the store", 0, 0, NULL},
+        {0, "optimize", ARG_FLAG, &optimize, NULL, "then store it in mote's kernel layouts (below)", 0, 0, NULL},
         {0, "catalogue", ARG_FLAG, &catalogue, NULL, "list the short names and exit", 0, 0, NULL},
         {0},
     };
     const char *pos[1] = {NULL};
     const cli_spec spec = {
         .verb = "pull",
-        .usage = "(NAME | hf:ORG/REPO/FILE.gguf | URL) [--sha256 HEX]",
+        .usage = "(NAME | hf:ORG/REPO/FILE.gguf | URL) [--sha256 HEX] [--optimize] [--force]",
         .about = "Download a model into the store: a short name of the catalogue (--catalogue\n"
                  "lists them), a file of a hub repository, or a URL. The size and SHA-256 the hub\n"
                  "announces are checked before the model appears under its name; an interrupted\n"
@@ -126,7 +176,14 @@ int cmd_pull(int argc, char **argv)
                  "~/.local/share/mote/models. $MOTE_HUB points at a hub mirror with the same\n"
                  "layout (default https://huggingface.co: ORG/REPO/resolve/main/FILE).\n"
                  "run, chat, serve and the other verbs take a store name as MODEL, and pull a\n"
-                 "catalogue name, hf:... or a URL first when it is not in the store.",
+                 "catalogue name, hf:... or a URL first when it is not in the store.\n\n"
+                 "--optimize checks the download as above, then rewrites the stored file with its\n"
+                 "Q8_0, Q4_0 and IQ4_NL matrices in mote's kernel layouts (mote optimize), through\n"
+                 "a temporary file in the store renamed over it when whole: an error or Ctrl-C\n"
+                 "keeps the plain model. A model already in the store is rewritten in place, not\n"
+                 "fetched again (--force fetches it again first); one with no such matrix is kept\n"
+                 "as downloaded. mote show says the file is in kernel layouts and keeps the\n"
+                 "source and SHA-256 of the download; --force fetches the plain file back.",
         .opts = opts,
         .min_pos = 0,
         .max_pos = 1,
@@ -138,7 +195,7 @@ int cmd_pull(int argc, char **argv)
     if (catalogue) return list_catalogue();
     if (!pos[0]) return args_usage_error(&spec, "name the model to pull (--catalogue lists the short names)");
     char path[4096];
-    return pull(pos[0], sha256, force, path, sizeof path);
+    return pull(pos[0], sha256, force, optimize, path, sizeof path);
 }
 
 static const cli_opt no_opts[] = {{0}};
@@ -157,7 +214,8 @@ int cmd_list(int argc, char **argv)
         .opts = no_opts,
         .usage = "",
         .about = "List the models in the store: name, size, when pulled. A pull that was\n"
-                 "interrupted shows as (partial).",
+                 "interrupted shows as (partial), a model in mote's kernel layouts (mote pull\n"
+                 "--optimize) as (optimized).",
         .min_pos = 0,
         .max_pos = 0,
     };
@@ -179,7 +237,8 @@ int cmd_list(int argc, char **argv)
         human_bytes(e[i].bytes, size, sizeof size);
         const time_t t = (time_t)e[i].mtime;
         strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime(&t));
-        printf("%-32s %10s  %-16s%s\n", e[i].name, size, when, e[i].partial ? "  (partial)" : "");
+        printf("%-32s %10s  %-16s%s\n", e[i].name, size, when,
+               e[i].partial ? "  (partial)" : e[i].optimized == 1 ? "  (optimized)" : "");
     }
     free(e);
     return 0;
@@ -192,8 +251,9 @@ int cmd_show(int argc, char **argv)
         .verb = "show",
         .opts = no_opts,
         .usage = "NAME",
-        .about = "Where a model of the store is, where it came from, its size and SHA-256\n"
-                 "(mote info NAME describes the model itself).",
+        .about = "Where a model of the store is, where it came from, its size and SHA-256, and\n"
+                 "whether it is in mote's kernel layouts (mote pull --optimize; the SHA-256 is\n"
+                 "then the download's). mote info NAME describes the model itself.",
         .min_pos = 1,
         .max_pos = 1,
         .pos = pos,
@@ -205,11 +265,20 @@ int cmd_show(int argc, char **argv)
     char err[1024], path[4096];
     if (store_show(pos[0], &e, err, sizeof err) != 0 || store_find(pos[0], path, sizeof path, err, sizeof err) < 0)
         return cli_error("%s", err);
-    char size[32];
+    char size[32], layout[256] = "plain GGUF";
     human_bytes(e.bytes, size, sizeof size);
-    printf("name:    %s\nfile:    %s\nsize:    %s (%llu bytes)\nsource:  %s\nsha256:  %s\n", e.name, path, size,
-           (unsigned long long)e.bytes, e.source[0] ? e.source : "(unknown: not pulled by mote)",
-           e.sha256[0] ? e.sha256 : "(unknown)");
+    if (e.optimized < 0) snprintf(layout, sizeof layout, "(unreadable as GGUF)");
+    else if (e.optimized && e.optimized_at) {
+        char when[32];
+        const time_t t = (time_t)e.optimized_at;
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime(&t));
+        snprintf(layout, sizeof layout, "kernel layouts, %d tensors (mote pull --optimize, %s); only mote reads it",
+                 e.optimized_tensors, when);
+    } else if (e.optimized) snprintf(layout, sizeof layout, "kernel layouts; only mote reads it");
+    printf("name:    %s\nfile:    %s\nsize:    %s (%llu bytes)\nlayout:  %s\nsource:  %s\nsha256:  %s%s\n", e.name,
+           path, size, (unsigned long long)e.bytes, layout, e.source[0] ? e.source : "(unknown: not pulled by mote)",
+           e.sha256[0] ? e.sha256 : "(unknown)",
+           e.sha256[0] && e.optimized == 1 ? " (of the download; the file was rewritten since)" : "");
     return 0;
 }
 

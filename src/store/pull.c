@@ -127,26 +127,6 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
     return 0;
 }
 
-/* Write JSON to path through a temporary file and rename (0600). */
-static int write_json(const char *path, cJSON *j, char *err, size_t errcap)
-{
-    char *text = cJSON_Print(j);
-    if (!text) return store_fail(err, errcap, "out of memory");
-    char tmp[4500];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    const int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const size_t n = strlen(text);
-    int ok = fd >= 0 && write(fd, text, n) == (ssize_t)n && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
-    if (fd >= 0 && close(fd) != 0) ok = 0;
-    free(text);
-    if (!ok || rename(tmp, path) != 0) {
-        const int e = errno;
-        unlink(tmp);
-        return store_fail(err, errcap, "writing %s: %s", path, strerror(e));
-    }
-    return 0;
-}
-
 /* The hub's hash: X-Linked-Etag is "HEX" (quotes, maybe W/); a 64-hex
  * value is a SHA-256, anything else (a git blob id) is not. */
 static int etag_sha256(const char *etag, char out[65])
@@ -216,7 +196,7 @@ int store_pull(const store_ref *ref, const store_pull_opts *opts, store_pulled *
     else unlink(part);
     cJSON *pm = cJSON_CreateObject();
     cJSON_AddStringToObject(pm, "source", ref->url);
-    const int meta_ok = pm && write_json(meta, pm, err, errcap) == 0;
+    const int meta_ok = pm && store_write_json(meta, pm, err, errcap) == 0;
     cJSON_Delete(pm);
     if (!meta_ok) return -1;
 
@@ -317,7 +297,7 @@ int store_pull(const store_ref *ref, const store_pull_opts *opts, store_pulled *
     cJSON_AddStringToObject(m, "sha256", out->sha256);
     cJSON_AddBoolToObject(m, "sha256_checked", out->sha256_checked);
     cJSON_AddNumberToObject(m, "pulled", (double)time(NULL));
-    const int ok = m && write_json(final_meta, m, err, errcap) == 0;
+    const int ok = m && store_write_json(final_meta, m, err, errcap) == 0;
     cJSON_Delete(m);
     if (!ok) return -1;
     if (rename(part, path) != 0) return store_fail(err, errcap, "renaming %s: %s", part, strerror(errno));

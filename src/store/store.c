@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,21 +194,50 @@ static void entry_of(const char *dir, const char *name, store_entry *e)
         snprintf(path, sizeof path, "%s/%s.gguf.part", dir, name);
         if (stat(path, &st) == 0) e->bytes = (uint64_t)st.st_size, e->mtime = (int64_t)st.st_mtime;
     }
+    if (!e->partial) {
+        e->optimized = store_file_optimized(path);
+        snprintf(path, sizeof path, "%s/%s.json", dir, name);
+        store_read_optimized(path, &e->optimized_at, &e->optimized_tensors);
+    }
     snprintf(path, sizeof path, "%s/%s.%s", dir, name, e->partial ? "gguf.part.json" : "json");
     store_read_meta(path, e->source, sizeof e->source, e->sha256, sizeof e->sha256);
+}
+
+cJSON *store_read_json(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char buf[8192];
+    const size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return cJSON_Parse(buf);
+}
+
+int store_write_json(const char *path, cJSON *j, char *err, size_t errcap)
+{
+    char *text = cJSON_Print(j);
+    if (!text) return store_fail(err, errcap, "out of memory");
+    char tmp[4500];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    const int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const size_t n = strlen(text);
+    int ok = fd >= 0 && write(fd, text, n) == (ssize_t)n && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+    if (fd >= 0 && close(fd) != 0) ok = 0;
+    free(text);
+    if (!ok || rename(tmp, path) != 0) {
+        const int e = errno;
+        unlink(tmp);
+        return store_fail(err, errcap, "writing %s: %s", path, strerror(e));
+    }
+    return 0;
 }
 
 void store_read_meta(const char *path, char *source, size_t source_cap, char *sha256, size_t sha_cap)
 {
     if (source) source[0] = '\0';
     if (sha256) sha256[0] = '\0';
-    FILE *f = fopen(path, "r");
-    if (!f) return;
-    char buf[8192];
-    const size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    cJSON *j = cJSON_Parse(buf);
+    cJSON *j = store_read_json(path);
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(j, "source");
     const cJSON *sha = cJSON_GetObjectItemCaseSensitive(j, "sha256");
     if (source && cJSON_IsString(src)) snprintf(source, source_cap, "%s", src->valuestring);
@@ -286,6 +316,7 @@ int store_rm(const char *name, char *err, size_t errcap)
         if (unlink(path) == 0) removed++;
         else if (errno != ENOENT) return store_fail(err, errcap, "removing %s: %s", path, strerror(errno));
     }
+    removed += store_remove_rewrites(dir, name);
     if (!removed) return store_fail(err, errcap, "no model '%s' in the store (mote list shows them)", name);
     return 0;
 }

@@ -8,6 +8,10 @@
  * A download grows in NAME.gguf.part (with NAME.gguf.part.json saying
  * from where); it becomes NAME.gguf only once its size and SHA-256 are
  * checked, by rename, so a model's name never shows a half file.
+ * `mote pull --optimize` rewrites NAME.gguf into mote's kernel layouts the
+ * same way: through NAME.gguf.optimizing, renamed over it when whole
+ * (optimized.c); NAME.json keeps the download's source and SHA-256 and
+ * says when.
  *
  * What can be pulled (store_resolve):
  * - a short name from the built-in catalogue ("smollm2-135m"): a hub
@@ -80,6 +84,9 @@ typedef struct store_entry {
     char source[STORE_URL_MAX];  /* from NAME.json, or "" */
     char sha256[65];             /* from NAME.json, or "" */
     int partial;                 /* a .part without its model: an interrupted pull */
+    int optimized;               /* the file holds mote layout types (1), not (0), unreadable (-1) */
+    int64_t optimized_at;        /* when mote pull --optimize rewrote it (NAME.json), or 0 */
+    int optimized_tensors;       /* how many tensors that rewrite converted */
 } store_entry;
 
 /* The models in the store, sorted by name (*out malloc'd). */
@@ -99,6 +106,32 @@ const store_catalogue_entry *store_catalogue(int *n);
  * path into the buffers given (either may be NULL); left "" when absent or
  * unreadable. */
 void store_read_meta(const char *path, char *source, size_t source_cap, char *sha256, size_t sha_cap);
+
+/* NAME.json's parsed text (NULL when absent or malformed; cJSON_Delete it),
+ * and path written as JSON through a temporary file and rename (0600). */
+struct cJSON *store_read_json(const char *path);
+int store_write_json(const char *path, struct cJSON *j, char *err, size_t errcap);
+
+/* ------------------------------------------------------------------------
+ * A stored model rewritten in place (optimized.c). The caller writes the
+ * new file to the path store_optimize_path gives (NAME.gguf.optimizing, in
+ * the store's folder, so the rename is atomic), then store_commit_optimized
+ * renames it over NAME.gguf (0600) and records under "optimized" in
+ * NAME.json when and how many tensors; source and sha256 stay the
+ * download's. Until the rename NAME.gguf is the plain model, untouched.
+ * ---------------------------------------------------------------------- */
+
+/* The rewrite's path for model name; what an interrupted earlier rewrite
+ * left (NAME.gguf.optimizing*) is removed first. */
+int store_optimize_path(const char *name, char *path, size_t cap, char *err, size_t errcap);
+int store_commit_optimized(const char *name, const char *tmp, int n_tensors, char *err, size_t errcap);
+/* Does the GGUF file at path hold tensors of mote's layout types
+ * (tensor/layout.h)? 1, 0, or -1 when it cannot be read as GGUF. */
+int store_file_optimized(const char *path);
+/* The "optimized" record of metadata file json_path (0, 0 when none). */
+void store_read_optimized(const char *json_path, int64_t *at, int *n_tensors);
+/* Remove dir/NAME.gguf.optimizing and its writer's temporaries; how many. */
+int store_remove_rewrites(const char *dir, const char *name);
 
 /* Write a message into err (cap bytes); returns -1 for `return store_fail(...)`. */
 int store_fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
