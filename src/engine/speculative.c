@@ -13,6 +13,7 @@
 
 #include "base/status.h"
 #include "engine/session.h"
+#include "engine/spec_policy.h"
 
 #define NGRAM_MAX_DEFAULT 4
 #define NGRAM_MIN_DEFAULT 3
@@ -93,6 +94,17 @@ mote_status drafter_init(drafter *d, const mote_session *s, const mote_speculati
         return mote_fail(MOTE_E_INVALID, "speculative: lookup %d, draft_max %d (each 0..%d), draft_min %d, n-grams "
                          "%d..%d or draft_p_min %g out of range", c.lookup, c.draft_max, MOTE_DRAFT_MAX,
                          c.draft_min, c.ngram_min, c.ngram_max, (double)c.draft_p_min);
+    if (c.adaptive) {
+        if (c.draft)
+            return mote_fail(MOTE_E_INVALID, "speculative: the adaptive length is for prompt lookup, not a draft model "
+                                             "(whose drafting time it does not count)");
+        if (c.lookup == 0 || c.lookup > MOTE_SPEC_COST_N - 1) c.lookup = MOTE_SPEC_COST_N - 1;
+        for (int i = 0; i < MOTE_SPEC_COST_N; i++)
+            if (!(c.cost[i] > 0.0f) || !isfinite(c.cost[i]))
+                return mote_fail(MOTE_E_INVALID, "speculative: pass cost %d is %g, not a positive number", i + 1,
+                                 (double)c.cost[i]);
+        d->accept = SPEC_ACCEPT_PRIOR;
+    }
     if (c.draft) {
         if (c.draft == s) return mote_fail(MOTE_E_INVALID, "speculative: the draft session is the model's own");
         MOTE_TRY(same_vocab(session_model(s), session_model(c.draft)));
@@ -155,10 +167,28 @@ static int model_draft(drafter *d, const mote_token *ctx, int n, int k, mote_tok
     return m;
 }
 
+/* Lookup's whole proposal after ctx, kept to be compared with what
+ * follows, and as much of it as pays (spec_policy.c). */
+static int adaptive_draft(drafter *d, const mote_token *ctx, int n, int k, mote_token *out)
+{
+    if (d->n_prev > 0 && n > d->prev_at)
+        d->accept = spec_accept_observe(d->accept, d->prev, d->n_prev, ctx + d->prev_at, n - d->prev_at);
+    d->n_prev = lookup_draft(ctx, n, d->cfg.ngram_min, d->cfg.ngram_max, d->cfg.lookup, d->prev);
+    d->prev_at = n;
+    const int m = mote_spec_best_length(d->cfg.cost, d->n_prev < k ? d->n_prev : k, d->accept, NULL);
+    memcpy(out, d->prev, sizeof *out * (size_t)m);
+    return m;
+}
+
 int drafter_draft(drafter *d, const mote_token *ctx, int n, int k, mote_token *out)
 {
     if (k > d->most) k = d->most;
-    if (k <= 0 || n <= 0) return 0;
+    if (n <= 0) return 0;
+    if (d->cfg.adaptive) {
+        const int m = adaptive_draft(d, ctx, n, k < 0 ? 0 : k, out);
+        return m < d->cfg.draft_min ? 0 : m;
+    }
+    if (k <= 0) return 0;
     int m = 0;
     if (d->cfg.lookup > 0)
         m = lookup_draft(ctx, n, d->cfg.ngram_min, d->cfg.ngram_max, k < d->cfg.lookup ? k : d->cfg.lookup, out);

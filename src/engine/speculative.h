@@ -11,6 +11,13 @@
 typedef struct drafter {
     mote_speculative cfg;  /* the caller's, defaults filled in */
     int most;              /* most tokens one draft may hold (buffers) */
+    /* cfg.adaptive: the running acceptance and lookup's last proposal
+     * (all of it, verified or not), compared at the next draft with the
+     * tokens that followed */
+    double accept;
+    mote_token prev[MOTE_SPEC_COST_N];
+    int n_prev;            /* tokens in prev */
+    int prev_at;           /* the context length prev followed */
 } drafter;
 
 /* Check spec against the target session s and fill in the defaults.

@@ -1,0 +1,117 @@
+/*
+ * tune_spec.c — what a verification pass costs on this machine and model
+ * (tune_spec.h), the numbers speculation's adaptive length weighs
+ * (engine/spec_policy.c).
+ *
+ * One session of the model, sequence 0 computed alone (as speculation
+ * verifies: each token's arithmetic that of one-token decoding, the weights
+ * read once for all). At each depth (tokens already cached: attention's
+ * share grows with it) a sample of n tokens evaluates them with every
+ * row's logits, then cuts the cache back, repeated until SAMPLE_MIN_S has
+ * passed. A round samples n = 1..MOTE_SPEC_COST_N, forwards in even rounds
+ * and backwards in odd ones, so that a drift in the machine's load falls
+ * on every n alike; a pass of n costs the sum over the depths of its
+ * median over the rounds.
+ */
+#include "toolkit/tune_spec.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/status.h"
+
+#define SAMPLE_MIN_S 0.004 /* shortest timed sample */
+#define ROUNDS 7           /* samples of each n (quick: 5) */
+#define ROUNDS_QUICK 5
+#define DEPTH_NEAR 16      /* a fresh reply */
+#define DEPTH_FAR 256      /* a long one (cut to the model's context) */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Seconds per pass of toks[0..n) after the first depth cached tokens. */
+static mote_status time_pass(mote_session *s, const mote_token *toks, int depth, int n, double *secs)
+{
+    int reps = 0;
+    const double t0 = now_s();
+    double t = t0;
+    do {
+        MOTE_TRY(mote_session_eval(s, toks + depth, n, n > 1));
+        MOTE_TRY(mote_seq_truncate(s, 0, depth));
+        reps++;
+        t = now_s();
+    } while (t - t0 < SAMPLE_MIN_S);
+    *secs = (t - t0) / reps;
+    return MOTE_OK;
+}
+
+/* Add the median seconds of a pass of n = 1.. tokens at depth (the tokens
+ * cached) to total[n - 1]. */
+static mote_status measure_depth(mote_session *s, const mote_token *toks, int depth, int rounds, double *total)
+{
+    double samples[MOTE_SPEC_COST_N][ROUNDS];
+    for (int r = 0; r < rounds; r++)
+        for (int i = 0; i < MOTE_SPEC_COST_N; i++) {
+            const int n = r % 2 ? MOTE_SPEC_COST_N - i : i + 1;
+            MOTE_TRY(time_pass(s, toks, depth, n, &samples[n - 1][r]));
+        }
+    for (int n = 0; n < MOTE_SPEC_COST_N; n++) {
+        qsort(samples[n], (size_t)rounds, sizeof samples[n][0], cmp_double);
+        total[n] += samples[n][rounds / 2];
+    }
+    return MOTE_OK;
+}
+
+mote_status tune_spec_measure(const char *model_path, int n_threads, int quick, float *cost, double *pass_s)
+{
+    mote_model *m = NULL;
+    mote_session *s = NULL;
+    mote_token *toks = NULL;
+    MOTE_TRY(mote_model_open(model_path, NULL, &m));
+    mote_session_params sp = mote_session_default_params();
+    sp.n_threads = n_threads;
+    mote_status st = mote_session_create(m, &sp, &s);
+    int depths[2] = {DEPTH_NEAR, DEPTH_FAR}, n_depths = quick ? 1 : 2;
+    if (st == MOTE_OK) {
+        const int room = mote_session_n_ctx(s) - MOTE_SPEC_COST_N;
+        for (int d = 0; d < n_depths; d++)
+            if (depths[d] > room) depths[d] = room;
+        if (depths[0] < 1) st = mote_fail(MOTE_E_UNSUPPORTED, "%s: context too short to time speculation", model_path);
+    }
+    const int most = depths[n_depths - 1] + MOTE_SPEC_COST_N;
+    if (st == MOTE_OK && !(toks = malloc(sizeof *toks * (size_t)most)))
+        st = mote_fail(MOTE_E_NOMEM, "mote_tune: out of memory");
+    if (st == MOTE_OK) {
+        /* token values do not change a dense model's time: a fixed spread of ids */
+        const int n_vocab = mote_vocab_size(m);
+        for (int i = 0; i < most; i++) toks[i] = (mote_token)((i * 7919 + 13) % n_vocab);
+        st = mote_seq_set_alone(s, 0, 1);
+    }
+    double total[MOTE_SPEC_COST_N] = {0};
+    for (int d = 0, at = 0; st == MOTE_OK && d < n_depths; at = depths[d++]) {
+        if (depths[d] > at) st = mote_session_eval(s, toks + at, depths[d] - at, 0);
+        if (st == MOTE_OK) st = measure_depth(s, toks, depths[d], quick ? ROUNDS_QUICK : ROUNDS, total);
+    }
+    if (st == MOTE_OK) {
+        /* a pass of more tokens does all a shorter one does: a lower median is noise */
+        for (int n = 1; n < MOTE_SPEC_COST_N; n++)
+            if (total[n] < total[n - 1]) total[n] = total[n - 1];
+        for (int n = 0; n < MOTE_SPEC_COST_N; n++) cost[n] = (float)(total[n] / total[0]);
+        *pass_s = total[0] / n_depths;
+    }
+    free(toks);
+    mote_session_free(s);
+    mote_model_close(m);
+    return st;
+}
