@@ -6,12 +6,13 @@
  * One session of the model, sequence 0 computed alone (as speculation
  * verifies: each token's arithmetic that of one-token decoding, the weights
  * read once for all). At each depth (tokens already cached: attention's
- * share grows with it) a sample of n tokens evaluates them with every
- * row's logits, then cuts the cache back, repeated until SAMPLE_MIN_S has
- * passed. A round samples n = 1..MOTE_SPEC_COST_N, forwards in even rounds
- * and backwards in odd ones, so that a drift in the machine's load falls
- * on every n alike; a pass of n costs the sum over the depths of its
- * median over the rounds.
+ * share grows with it) a round times one pass of each n = 1..MOTE_SPEC_COST_N
+ * (every row's logits kept, the cache cut back after each), forwards in
+ * even rounds and backwards in odd ones; rounds go on for at least
+ * DEPTH_MIN_S. Each pass is timed alone and a pass of n costs the median
+ * of its passes: a small model's pass is tens of microseconds, and the
+ * median of hundreds of them stands where a busy machine preempts a few.
+ * A depth's medians are summed over the depths.
  */
 #include "toolkit/tune_spec.h"
 
@@ -21,11 +22,13 @@
 
 #include "base/status.h"
 
-#define SAMPLE_MIN_S 0.004 /* shortest timed sample */
-#define ROUNDS 7           /* samples of each n (quick: 5) */
-#define ROUNDS_QUICK 5
-#define DEPTH_NEAR 16      /* a fresh reply */
-#define DEPTH_FAR 256      /* a long one (cut to the model's context) */
+#define ROUNDS_MIN 15        /* rounds at each depth, at least (quick: 7) ... */
+#define ROUNDS_MIN_QUICK 7
+#define ROUNDS_MAX 2001       /* ... and at most, */
+#define DEPTH_MIN_S 0.5       /* ... going on until this long has passed (quick: 0.2) */
+#define DEPTH_MIN_S_QUICK 0.2
+#define DEPTH_NEAR 16         /* a fresh reply */
+#define DEPTH_FAR 256         /* a long one (cut to the model's context) */
 
 static double now_s(void)
 {
@@ -40,35 +43,29 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Seconds per pass of toks[0..n) after the first depth cached tokens. */
-static mote_status time_pass(mote_session *s, const mote_token *toks, int depth, int n, double *secs)
-{
-    int reps = 0;
-    const double t0 = now_s();
-    double t = t0;
-    do {
-        MOTE_TRY(mote_session_eval(s, toks + depth, n, n > 1));
-        MOTE_TRY(mote_seq_truncate(s, 0, depth));
-        reps++;
-        t = now_s();
-    } while (t - t0 < SAMPLE_MIN_S);
-    *secs = (t - t0) / reps;
-    return MOTE_OK;
-}
-
 /* Add the median seconds of a pass of n = 1.. tokens at depth (the tokens
- * cached) to total[n - 1]. */
-static mote_status measure_depth(mote_session *s, const mote_token *toks, int depth, int rounds, double *total)
+ * cached) to total[n - 1]. samples: room for ROUNDS_MAX per n. */
+static mote_status measure_depth(mote_session *s, const mote_token *toks, int depth, int quick, double *samples,
+                                 double *total)
 {
-    double samples[MOTE_SPEC_COST_N][ROUNDS];
-    for (int r = 0; r < rounds; r++)
+    const double t_start = now_s();
+    int rounds = 0;
+    while (rounds < ROUNDS_MAX &&
+           (rounds < (quick ? ROUNDS_MIN_QUICK : ROUNDS_MIN) ||
+            now_s() - t_start < (quick ? DEPTH_MIN_S_QUICK : DEPTH_MIN_S))) {
         for (int i = 0; i < MOTE_SPEC_COST_N; i++) {
-            const int n = r % 2 ? MOTE_SPEC_COST_N - i : i + 1;
-            MOTE_TRY(time_pass(s, toks, depth, n, &samples[n - 1][r]));
+            const int n = rounds % 2 ? MOTE_SPEC_COST_N - i : i + 1;
+            const double t0 = now_s();
+            MOTE_TRY(mote_session_eval(s, toks + depth, n, n > 1));
+            samples[(n - 1) * ROUNDS_MAX + rounds] = now_s() - t0;
+            MOTE_TRY(mote_seq_truncate(s, 0, depth));
         }
+        rounds++;
+    }
     for (int n = 0; n < MOTE_SPEC_COST_N; n++) {
-        qsort(samples[n], (size_t)rounds, sizeof samples[n][0], cmp_double);
-        total[n] += samples[n][rounds / 2];
+        double *x = samples + n * ROUNDS_MAX;
+        qsort(x, (size_t)rounds, sizeof *x, cmp_double);
+        total[n] += x[rounds / 2];
     }
     return MOTE_OK;
 }
@@ -90,7 +87,9 @@ mote_status tune_spec_measure(const char *model_path, int n_threads, int quick, 
         if (depths[0] < 1) st = mote_fail(MOTE_E_UNSUPPORTED, "%s: context too short to time speculation", model_path);
     }
     const int most = depths[n_depths - 1] + MOTE_SPEC_COST_N;
-    if (st == MOTE_OK && !(toks = malloc(sizeof *toks * (size_t)most)))
+    double *samples = NULL;
+    if (st == MOTE_OK && (!(toks = malloc(sizeof *toks * (size_t)most)) ||
+                          !(samples = malloc(sizeof *samples * MOTE_SPEC_COST_N * ROUNDS_MAX))))
         st = mote_fail(MOTE_E_NOMEM, "mote_tune: out of memory");
     if (st == MOTE_OK) {
         /* token values do not change a dense model's time: a fixed spread of ids */
@@ -101,7 +100,7 @@ mote_status tune_spec_measure(const char *model_path, int n_threads, int quick, 
     double total[MOTE_SPEC_COST_N] = {0};
     for (int d = 0, at = 0; st == MOTE_OK && d < n_depths; at = depths[d++]) {
         if (depths[d] > at) st = mote_session_eval(s, toks + at, depths[d] - at, 0);
-        if (st == MOTE_OK) st = measure_depth(s, toks, depths[d], quick ? ROUNDS_QUICK : ROUNDS, total);
+        if (st == MOTE_OK) st = measure_depth(s, toks, depths[d], quick, samples, total);
     }
     if (st == MOTE_OK) {
         /* a pass of more tokens does all a shorter one does: a lower median is noise */
@@ -110,6 +109,7 @@ mote_status tune_spec_measure(const char *model_path, int n_threads, int quick, 
         for (int n = 0; n < MOTE_SPEC_COST_N; n++) cost[n] = (float)(total[n] / total[0]);
         *pass_s = total[0] / n_depths;
     }
+    free(samples);
     free(toks);
     mote_session_free(s);
     mote_model_close(m);
