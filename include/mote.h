@@ -613,6 +613,26 @@ typedef struct mote_speculative_bench {
  * positive and finite ends the lengths considered. */
 MOTE_API int mote_spec_best_length(const float *cost, int k_max, double accept, double *gain);
 
+/* The adaptive length for callers that run their own verification (a
+ * server's streams): one stream's running acceptance and lookup's last
+ * proposal. */
+typedef struct mote_spec_state {
+    double accept;                     /* chance that a drafted token is drawn, as seen so far */
+    mote_token prev[MOTE_SPEC_COST_N]; /* lookup's last proposal, verified or not */
+    int n_prev;                        /* its tokens */
+    int prev_at;                       /* the context length it followed */
+} mote_spec_state;
+
+MOTE_API void mote_spec_state_init(mote_spec_state *st);
+/* Prompt lookup (the default n-grams) with the adaptive length: compare
+ * st's last proposal with the tokens that followed it in ctx[0..n) (which
+ * extends the previous call's context), propose anew, and write to out as
+ * many of the proposal's tokens as pay by cost (MOTE_SPEC_COST_N of them,
+ * as in mote_speculative) at st's acceptance, at most k; returns how many
+ * (0: a plain step). */
+MOTE_API int mote_lookup_draft_adaptive(mote_spec_state *st, const float *cost, const mote_token *ctx, int n, int k,
+                                        mote_token *out);
+
 /* The acceptance at which `mote tune` and run/serve judge whether lookup
  * may pay on a model: a story or a code edit repeats more, free text less. */
 #define MOTE_SPEC_PLAUSIBLE_ACCEPT 0.5

@@ -292,6 +292,9 @@ int cli_spec_open(const spec_args *sa, const mote_session *target, int n_threads
  * model (MOTE_TUNE=off: never). 0, or a usage error's exit code after
  * saying what is wrong. */
 int cli_spec_lookup(const spec_args *sa, const mote_model *model, int greedy, mote_speculative *spec);
+/* --lookup's value (NULL: not given) into *n, or *is_auto; 0, or
+ * EXIT_USAGE after saying what is wrong. */
+int cli_lookup_arg(const char *arg, int *n, int *is_auto);
 /* 1 if spec speculates at all. */
 int cli_spec_on(const mote_speculative *spec);
 /* "speculation: ..." on stderr: drafted, accepted, acceptance. */

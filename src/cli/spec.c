@@ -37,19 +37,26 @@ int cli_spec_on(const mote_speculative *spec)
     return spec->lookup > 0 || spec->adaptive || spec->draft;
 }
 
+int cli_lookup_arg(const char *arg, int *n, int *is_auto)
+{
+    *n = 0;
+    *is_auto = arg && strcmp(arg, "auto") == 0;
+    if (!arg || *is_auto) return 0;
+    char *end;
+    const long v = strtol(arg, &end, 10);
+    if (end == arg || *end || v < 0 || v > MOTE_DRAFT_MAX) {
+        cli_error("--lookup takes a number of tokens (0..%d) or auto, not '%s'", MOTE_DRAFT_MAX, arg);
+        return EXIT_USAGE;
+    }
+    *n = (int)v;
+    return 0;
+}
+
 int cli_spec_lookup(const spec_args *sa, const mote_model *model, int greedy, mote_speculative *spec)
 {
-    const int asked_auto = sa->lookup && strcmp(sa->lookup, "auto") == 0;
-    if (sa->lookup && !asked_auto) {
-        char *end;
-        const long n = strtol(sa->lookup, &end, 10);
-        if (end == sa->lookup || *end || n < 0 || n > MOTE_DRAFT_MAX) {
-            cli_error("--lookup takes a number of tokens (0..%d) or auto, not '%s'", MOTE_DRAFT_MAX, sa->lookup);
-            return EXIT_USAGE;
-        }
-        spec->lookup = (int)n;
-        return 0;
-    }
+    int asked_auto;
+    if (cli_lookup_arg(sa->lookup, &spec->lookup, &asked_auto) != 0) return EXIT_USAGE;
+    if (sa->lookup && !asked_auto) return 0;
     /* auto: asked, or by default for greedy runs; lookup is then the
      * fallback of no draft model only */
     if (!asked_auto && (!greedy || spec->draft)) return 0;

@@ -20,4 +20,9 @@
 double spec_accept_observe(double a, const mote_token *proposed, int n_proposed, const mote_token *actual,
                            int n_actual);
 
+/* mote_lookup_draft_adaptive with lookup's n-grams and the most tokens a
+ * proposal holds (at most MOTE_SPEC_COST_N - 1) given. */
+int spec_adaptive_draft(mote_spec_state *st, const float *cost, const mote_token *ctx, int n, int ngram_min,
+                        int ngram_max, int most, int k, mote_token *out);
+
 #endif

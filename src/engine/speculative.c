@@ -15,8 +15,6 @@
 #include "engine/session.h"
 #include "engine/spec_policy.h"
 
-#define NGRAM_MAX_DEFAULT 4
-#define NGRAM_MIN_DEFAULT 3
 #define DRAFT_MAX_DEFAULT 8
 #define PIECE_CAP 256
 
@@ -49,8 +47,8 @@ int lookup_draft(const mote_token *ctx, int n, int ngram_min, int ngram_max, int
 
 int mote_lookup_draft(const mote_token *ctx, int n, int ngram_min, int ngram_max, int k, mote_token *out)
 {
-    if (ngram_max == 0) ngram_max = NGRAM_MAX_DEFAULT;
-    if (ngram_min == 0) ngram_min = NGRAM_MIN_DEFAULT;
+    if (ngram_max == 0) ngram_max = SPEC_NGRAM_MAX_DEFAULT;
+    if (ngram_min == 0) ngram_min = SPEC_NGRAM_MIN_DEFAULT;
     if (!ctx || !out || n < 1 || k < 1 || ngram_min < 1 || ngram_max < ngram_min) return 0;
     return lookup_draft(ctx, n, ngram_min, ngram_max, k, out);
 }
@@ -85,8 +83,8 @@ mote_status drafter_init(drafter *d, const mote_session *s, const mote_speculati
     *active = 0;
     if (!spec) return MOTE_OK;
     mote_speculative c = *spec;
-    if (c.ngram_max == 0) c.ngram_max = NGRAM_MAX_DEFAULT;
-    if (c.ngram_min == 0) c.ngram_min = NGRAM_MIN_DEFAULT;
+    if (c.ngram_max == 0) c.ngram_max = SPEC_NGRAM_MAX_DEFAULT;
+    if (c.ngram_min == 0) c.ngram_min = SPEC_NGRAM_MIN_DEFAULT;
     if (c.draft_max == 0) c.draft_max = DRAFT_MAX_DEFAULT;
     if (c.lookup < 0 || c.lookup > MOTE_DRAFT_MAX || c.draft_max < 0 || c.draft_max > MOTE_DRAFT_MAX ||
         c.draft_min < 0 || c.ngram_min < 1 || c.ngram_max < c.ngram_min || !(c.draft_p_min >= 0.0f) ||
@@ -103,7 +101,7 @@ mote_status drafter_init(drafter *d, const mote_session *s, const mote_speculati
             if (!(c.cost[i] > 0.0f) || !isfinite(c.cost[i]))
                 return mote_fail(MOTE_E_INVALID, "speculative: pass cost %d is %g, not a positive number", i + 1,
                                  (double)c.cost[i]);
-        d->accept = SPEC_ACCEPT_PRIOR;
+        mote_spec_state_init(&d->adapt);
     }
     if (c.draft) {
         if (c.draft == s) return mote_fail(MOTE_E_INVALID, "speculative: the draft session is the model's own");
@@ -167,25 +165,13 @@ static int model_draft(drafter *d, const mote_token *ctx, int n, int k, mote_tok
     return m;
 }
 
-/* Lookup's whole proposal after ctx, kept to be compared with what
- * follows, and as much of it as pays (spec_policy.c). */
-static int adaptive_draft(drafter *d, const mote_token *ctx, int n, int k, mote_token *out)
-{
-    if (d->n_prev > 0 && n > d->prev_at)
-        d->accept = spec_accept_observe(d->accept, d->prev, d->n_prev, ctx + d->prev_at, n - d->prev_at);
-    d->n_prev = lookup_draft(ctx, n, d->cfg.ngram_min, d->cfg.ngram_max, d->cfg.lookup, d->prev);
-    d->prev_at = n;
-    const int m = mote_spec_best_length(d->cfg.cost, d->n_prev < k ? d->n_prev : k, d->accept, NULL);
-    memcpy(out, d->prev, sizeof *out * (size_t)m);
-    return m;
-}
-
 int drafter_draft(drafter *d, const mote_token *ctx, int n, int k, mote_token *out)
 {
     if (k > d->most) k = d->most;
     if (n <= 0) return 0;
     if (d->cfg.adaptive) {
-        const int m = adaptive_draft(d, ctx, n, k < 0 ? 0 : k, out);
+        const int m = spec_adaptive_draft(&d->adapt, d->cfg.cost, ctx, n, d->cfg.ngram_min, d->cfg.ngram_max,
+                                          d->cfg.lookup, k < 0 ? 0 : k, out);
         return m < d->cfg.draft_min ? 0 : m;
     }
     if (k <= 0) return 0;
