@@ -474,28 +474,17 @@ static void test_lookup_logprobs(void **state) { with_lookup(test_logprobs, stat
 
 /* Pass costs for the test model planted in this machine's profile, under
  * a cache directory of the test's own. */
-static char auto_cache[64];
+static char auto_cache[TEST_CACHE_DIR_CAP];
 
 static void plant_costs(const float *cost)
 {
-    snprintf(auto_cache, sizeof auto_cache, "/tmp/mote-sched-test-XXXXXX");
-    assert_non_null(mkdtemp(auto_cache));
-    setenv("XDG_CACHE_HOME", auto_cache, 1);
+    char path[1024];
+    test_tune_cache(auto_cache, path, sizeof path);
     tune_key k;
     tune_key_this(&k);
-    char path[1024];
-    assert_int_equal(tune_profile_path(&k, path, sizeof path), MOTE_OK);
     tune_spec sp = {.model = tune_model_id(fx.model->gguf), .threads = 1};
     memcpy(sp.cost, cost, sizeof sp.cost);
     assert_int_equal(tune_profile_write_all(path, &k, 1, NULL, NULL, 0, &sp, 1), MOTE_OK);
-}
-
-static void unplant_costs(void)
-{
-    unsetenv("XDG_CACHE_HOME");
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", auto_cache);
-    assert_int_equal(system(cmd), 0);
 }
 
 static const float cost_cheap[MOTE_SPEC_COST_N] = {1, 1.01f, 1.02f, 1.03f, 1.04f, 1.05f, 1.06f, 1.07f, 1.08f};
@@ -508,7 +497,7 @@ static void test_auto_batched(void **state)
     lookup_auto_mode = SCHED_AUTO_ALL;
     test_batched_jobs_match(state);
     lookup_auto_mode = SCHED_AUTO_OFF;
-    unplant_costs();
+    test_tune_cache_remove(auto_cache);
 }
 
 /* One job of a repeating prompt with sampling sp; the drafts the scheduler verified. */
@@ -552,13 +541,13 @@ static void test_auto_greedy_only(void **state)
     assert_int_equal(drafted_for(s, &gr), 0);
     sched_free(s);
     unsetenv("MOTE_TUNE");
-    unplant_costs();
+    test_tune_cache_remove(auto_cache);
     plant_costs(cost_linear);
     s = make_sched(2, 4, 128);
     assert_int_equal(drafted_for(s, &gr), 0);
     sched_free(s);
     lookup_auto_mode = SCHED_AUTO_OFF;
-    unplant_costs();
+    test_tune_cache_remove(auto_cache);
 }
 
 /* A full queue refuses (busy); releasing a queued or running job frees

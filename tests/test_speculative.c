@@ -433,6 +433,17 @@ static void test_rule_keeps_distribution(void **state)
  * The adaptive length
  * ---------------------------------------------------------------------- */
 
+/* TinyStories F16, a session of it and prompts[i] tokenized into prompt
+ * (64 tokens); returns their count. */
+static size_t story_session(int i, mote_model **m, mote_session **s, mote_token *prompt)
+{
+    *m = open_shared("models/TinyStories-656K.f16.gguf");
+    *s = new_session(*m, N_CTX, 1, MOTE_KV_F16);
+    size_t np = 0;
+    assert_int_equal(mote_tokenize(*m, prompts[i], strlen(prompts[i]), 1, 0, prompt, 64, &np), MOTE_OK);
+    return np;
+}
+
 /* The rule on given costs and acceptances: E(k) / cost[k] at its best. */
 static void test_best_length_rule(void **state)
 {
@@ -490,11 +501,10 @@ static void test_adaptive_per_text(void **state)
 {
     (void)state;
     SKIP_WITHOUT_SHARED();
-    mote_model *m = open_shared("models/TinyStories-656K.f16.gguf");
-    mote_session *s = new_session(m, N_CTX, 1, MOTE_KV_F16);
+    mote_model *m;
+    mote_session *s;
     mote_token prompt[64];
-    size_t np = 0;
-    assert_int_equal(mote_tokenize(m, prompts[3], strlen(prompts[3]), 1, 0, prompt, 64, &np), MOTE_OK);
+    const size_t np = story_session(3, &m, &s, prompt);
     const mote_sampler_params sp = greedy();
     gen_result *plain = malloc(sizeof *plain), *r = malloc(sizeof *r);
     assert_true(plain && r);
@@ -593,11 +603,10 @@ static void test_measure(void **state)
 {
     (void)state;
     SKIP_WITHOUT_SHARED();
-    mote_model *m = open_shared("models/TinyStories-656K.f16.gguf");
-    mote_session *s = new_session(m, N_CTX, 1, MOTE_KV_F16);
+    mote_model *m;
+    mote_session *s;
     mote_token prompt[64];
-    size_t np = 0;
-    assert_int_equal(mote_tokenize(m, prompts[1], strlen(prompts[1]), 1, 0, prompt, 64, &np), MOTE_OK);
+    size_t np = story_session(1, &m, &s, prompt);
     mote_speculative sc = {.lookup = 4};
     mote_speculative_bench b;
     assert_int_equal(mote_speculative_measure(s, &sc, prompt, (int)np, 100, &b), MOTE_OK);

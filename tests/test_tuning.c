@@ -469,13 +469,10 @@ static void test_tune_model_merges(void **state)
 {
     (void)state;
     SKIP_WITHOUT_SHARED();
-    char cache[] = "/tmp/mote-tune-test-XXXXXX";
-    assert_non_null(mkdtemp(cache));
-    setenv("XDG_CACHE_HOME", cache, 1);
+    char cache[TEST_CACHE_DIR_CAP], path[1024];
+    test_tune_cache(cache, path, sizeof path);
     tune_key k;
     tune_key_this(&k);
-    char path[1024];
-    assert_int_equal(tune_profile_path(&k, path, sizeof path), MOTE_OK);
     /* planted: a class no synth-llama matrix falls in, and one it does (Q8_0, m*k below 2^18, n = 1) */
     const tune_entry planted[2] = {{MOTE_TYPE_FP8, 5, 3, choices[2]}, {GGML_TYPE_Q8_0, 0, 0, choices[3]}};
     /* and pass costs of another model, and stale ones of this one */
@@ -542,10 +539,7 @@ static void test_tune_model_merges(void **state)
     }
     assert_int_equal(kept, 1);
     free(e);
-    unsetenv("XDG_CACHE_HOME");
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", cache);
-    assert_int_equal(system(cmd), 0);
+    test_tune_cache_remove(cache);
 }
 
 int main(void)

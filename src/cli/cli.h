@@ -266,9 +266,8 @@ typedef struct spec_args {
 
 #define SPEC_OPTS(sp)                                                                                       \
     {0, "lookup", ARG_STRING, &(sp)->lookup, "N|auto",                                                      \
-     "speculate: draft up to N tokens that followed the text's last tokens earlier in it; auto: as\n"       \
-     "many as pay by `mote tune`'s costs and the acceptance so far (0 included), the default for\n"          \
-     "--temp 0 where the profile says lookup can pay; 0: never", 0, 0, NULL},                               \
+     "speculate: draft up to N tokens that followed the text's last tokens earlier in it; auto: as many as " \
+     "pay by `mote tune`'s pass costs and the acceptance so far (see the notes)", 0, 0, NULL},                \
     {0, "lookup-max", ARG_INT, &(sp)->ngram_max, "G", "--lookup matches the last G tokens first (default 4)", 1, \
      64, NULL},                                                                                             \
     {0, "lookup-min", ARG_INT, &(sp)->ngram_min, "G", "... down to the last G (default 3)", 1, 64, NULL},     \

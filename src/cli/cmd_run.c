@@ -95,8 +95,10 @@ int cmd_run(int argc, char **argv)
              "--temp 0 is greedy decoding: the most likely token at every step.\n"
              "--lookup and --draft speculate: the model checks several drafted tokens in one\n"
              "pass; the text is the same as without them, token for token (same --seed).\n"
-             "With --temp 0 and no --lookup, lookup is on (auto) where `mote tune MODEL` found\n"
-             "that it can pay on this machine (MOTE_TUNE=off or --lookup 0: never).\n%s",
+             "--lookup auto verifies as many of lookup's drafts (at most 8, 0 included) as give\n"
+             "the most tokens per time by the pass costs `mote tune MODEL` measured and the\n"
+             "share of drafts drawn so far. With --temp 0 and no --lookup it is the default\n"
+             "where the profile says it can pay on MODEL (MOTE_TUNE=off or --lookup 0: never).\n%s",
              defaults);
     const char *pos[1] = {NULL};
     const cli_spec spec = {

@@ -56,10 +56,10 @@ static void print_speculation(const mote_tune_result *r)
     for (size_t i = 0; i < sizeof accepts / sizeof accepts[0]; i++) {
         double g;
         const int k = mote_spec_best_length(r->spec_cost, MOTE_SPEC_COST_N - 1, accepts[i], &g);
-        printf("    %2.0f%%: %d drafts, %.2fx\n", accepts[i] * 100, k, g);
+        printf("    %2.0f%%: %d draft(s), %.2fx\n", accepts[i] * 100, k, g);
     }
     if (r->spec_on)
-        printf("  decision: lookup on (auto) for greedy run/serve requests: at %.0f%% acceptance %d drafts "
+        printf("  decision: lookup on (auto) for greedy run/serve requests: at %.0f%% acceptance %d draft(s) "
                "give %.2fx (>= %.2fx)\n", MOTE_SPEC_PLAUSIBLE_ACCEPT * 100, r->spec_best_k, r->spec_gain,
                MOTE_SPEC_MIN_GAIN);
     else
