@@ -68,8 +68,9 @@ int cli_spec_lookup(const spec_args *sa, const mote_model *model, int greedy, mo
     if (mote_spec_profile_get(model, &prof) != MOTE_OK) return cli_lib_error();
     if (!prof.found) {
         if (asked_auto)
-            fprintf(stderr, "mote: --lookup auto: no pass costs for this model in this machine's profile%s; "
-                    "decoding plainly (run `mote tune MODEL`)\n", getenv("MOTE_TUNE") ? " (MOTE_TUNE is set)" : "");
+            fprintf(stderr, "mote: --lookup auto: no pass costs for this model in this machine's profile%s%s%s; "
+                    "decoding plainly (run `mote tune MODEL`)\n", getenv("MOTE_TUNE") ? " (MOTE_TUNE=" : "",
+                    getenv("MOTE_TUNE") ? getenv("MOTE_TUNE") : "", getenv("MOTE_TUNE") ? ")" : "");
         return 0;
     }
     if (!asked_auto && !prof.pays) return 0;
