@@ -9,7 +9,8 @@
  * share grows with it) a round times one pass of each n = 1..MOTE_SPEC_COST_N
  * (every row's logits kept, the cache cut back after each), forwards in
  * even rounds and backwards in odd ones; rounds go on for at least
- * DEPTH_MIN_S. Each pass is timed alone and a pass of n costs the median
+ * DEPTH_MIN_S and ROUNDS_MIN rounds (a large model: ROUNDS_FEWEST where
+ * DEPTH_MAX_S has passed). Each pass is timed alone and a pass of n costs the median
  * of its passes: a small model's pass is tens of microseconds, and the
  * median of hundreds of them stands where a busy machine preempts a few.
  * A depth's medians are summed over the depths.
@@ -22,11 +23,14 @@
 
 #include "base/status.h"
 
-#define ROUNDS_MIN 15        /* rounds at each depth, at least (quick: 7) ... */
+#define ROUNDS_FEWEST 5      /* rounds at each depth, always; */
+#define ROUNDS_MIN 15        /* at least this many (quick: 7) unless DEPTH_MAX_S has passed; */
 #define ROUNDS_MIN_QUICK 7
-#define ROUNDS_MAX 2001       /* ... and at most, */
-#define DEPTH_MIN_S 0.5       /* ... going on until this long has passed (quick: 0.2) */
+#define ROUNDS_MAX 2001       /* at most this many, */
+#define DEPTH_MIN_S 0.5       /* going on until this long has passed (quick: 0.2) */
 #define DEPTH_MIN_S_QUICK 0.2
+#define DEPTH_MAX_S 8.0       /* a 1B model's round is seconds: enough (quick: 3) */
+#define DEPTH_MAX_S_QUICK 3.0
 #define DEPTH_NEAR 16         /* a fresh reply */
 #define DEPTH_FAR 256         /* a long one (cut to the model's context) */
 
@@ -50,9 +54,12 @@ static mote_status measure_depth(mote_session *s, const mote_token *toks, int de
 {
     const double t_start = now_s();
     int rounds = 0;
-    while (rounds < ROUNDS_MAX &&
-           (rounds < (quick ? ROUNDS_MIN_QUICK : ROUNDS_MIN) ||
-            now_s() - t_start < (quick ? DEPTH_MIN_S_QUICK : DEPTH_MIN_S))) {
+    for (;;) {
+        const double t = now_s() - t_start;
+        const int more = rounds < ROUNDS_FEWEST ||
+                         (rounds < (quick ? ROUNDS_MIN_QUICK : ROUNDS_MIN) && t < (quick ? DEPTH_MAX_S_QUICK : DEPTH_MAX_S)) ||
+                         t < (quick ? DEPTH_MIN_S_QUICK : DEPTH_MIN_S);
+        if (!more || rounds == ROUNDS_MAX) break;
         for (int i = 0; i < MOTE_SPEC_COST_N; i++) {
             const int n = rounds % 2 ? MOTE_SPEC_COST_N - i : i + 1;
             const double t0 = now_s();
