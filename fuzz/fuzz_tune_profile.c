@@ -1,10 +1,10 @@
 /*
  * fuzz_tune_profile.c — libFuzzer target for the tuning profile's reader
- * (tune_profile_parse, engine/tune_profile.h), with any machine's key.
+ * (tune_profile_parse_all, engine/tune_profile.h), with any machine's key.
  *
  * Contract: any input either parses to entries that are all valid choices
- * for classes in range (which tuning_set then takes), or fails with a
- * message and no entries. Seeds: fuzz/corpus/tune_profile (profiles as
+ * for classes in range (which tuning_set then takes) and pass costs that
+ * are all positive numbers, or fails with a message and no entries. Seeds: fuzz/corpus/tune_profile (profiles as
  * `mote tune` writes them).
  */
 #include <stdint.h>
@@ -23,14 +23,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
     tune_entry *e = (tune_entry *)&e; /* must be replaced */
-    int n = -1;
+    tune_spec *sp = (tune_spec *)&sp;
+    int n = -1, n_sp = -1;
     mote_clear_error();
-    const mote_status st = tune_profile_parse(text, "fuzz", NULL, &e, &n);
+    const mote_status st = tune_profile_parse_all(text, "fuzz", NULL, &e, &n, &sp, &n_sp);
     free(text);
     if (st != MOTE_OK) {
-        fuzz_check(!e && n == 0 && mote_last_error()[0], "a failed parse left entries or no message");
+        fuzz_check(!e && n == 0 && !sp && n_sp == 0 && mote_last_error()[0], "a failed parse left entries or no message");
         return 0;
     }
+    fuzz_check(n_sp >= 0 && (n_sp == 0) == !sp, "pass costs missing");
+    for (int i = 0; i < n_sp; i++)
+        for (int j = 0; j < MOTE_SPEC_COST_N; j++) {
+            fuzz_check(sp[i].cost[j] > 0.0f && sp[i].cost[j] < 1e30f, "a pass cost is not a positive number");
+            fuzz_sink += (uint64_t)sp[i].cost[j];
+        }
+    free(sp);
     fuzz_check(n >= 0 && (n == 0 || e), "entries missing");
     for (int i = 0; i < n; i++) {
         fuzz_check(tuning_valid(&e[i].t), "an entry's choice is out of bounds");

@@ -548,6 +548,7 @@ MOTE_API mote_status mote_generate(mote_session *s, mote_sampler *smp,
  * (penalties, top-k/p, min-p, temperature, grammar), whose state only
  * accepted tokens advance. */
 #define MOTE_DRAFT_MAX 256 /* most tokens drafted per pass */
+#define MOTE_SPEC_COST_N 9 /* pass costs known for passes of 1..9 tokens (adaptive lookup drafts up to 8) */
 
 typedef struct mote_speculative {
     int lookup;          /* prompt lookup: draft up to this many tokens that followed an earlier
@@ -563,6 +564,17 @@ typedef struct mote_speculative {
     int draft_min;       /* a draft of fewer tokens is not verified (0: any) */
     float draft_p_min;   /* the draft model stops where its top token's probability is below
                           * this (0: never) */
+    /* Adaptive length (prompt lookup only, no draft model): each pass
+     * verifies the number k of lookup's drafts (0 included: a plain pass)
+     * that maximises the expected tokens per unit of time, E(k) / cost[k],
+     * with E(k) = 1 + a + ... + a^k for a the running estimate of the
+     * chance that a drafted token is drawn (every drafted token counts,
+     * verified or not: one not verified is compared with the token plain
+     * decoding then draws). lookup (0: MOTE_SPEC_COST_N - 1) is the most;
+     * cost[n - 1] is the time of a pass of n tokens over that of one
+     * token (mote_spec_profile_get: what `mote tune` measured). */
+    int adaptive;
+    float cost[MOTE_SPEC_COST_N];
 } mote_speculative;
 
 /* mote_generate with speculation (spec NULL, or with lookup 0 and no
@@ -592,6 +604,55 @@ typedef struct mote_speculative_bench {
     int n_drafted, n_accepted; /* of the speculative run */
     int identical;       /* 1: both runs gave the same tokens (they must) */
 } mote_speculative_bench;
+
+/* The adaptive rule: the draft length k in 0..k_max (at most
+ * MOTE_SPEC_COST_N - 1) with the most expected tokens per time,
+ * E(k) / cost[k] (mote_speculative.adaptive), for a chance `accept` that a
+ * drafted token is drawn; *gain (may be NULL) gets that ratio, the speed
+ * over plain decoding (1 for k = 0). cost[0] is 1; a cost that is not
+ * positive and finite ends the lengths considered. */
+MOTE_API int mote_spec_best_length(const float *cost, int k_max, double accept, double *gain);
+
+/* The adaptive length for callers that run their own verification (a
+ * server's streams): one stream's running acceptance and lookup's last
+ * proposal. */
+typedef struct mote_spec_state {
+    double accept;                     /* chance that a drafted token is drawn, as seen so far */
+    mote_token prev[MOTE_SPEC_COST_N]; /* lookup's last proposal, verified or not */
+    int n_prev;                        /* its tokens */
+    int prev_at;                       /* the context length it followed */
+} mote_spec_state;
+
+MOTE_API void mote_spec_state_init(mote_spec_state *st);
+/* Prompt lookup (the default n-grams) with the adaptive length: compare
+ * st's last proposal with the tokens that followed it in ctx[0..n) (which
+ * extends the previous call's context), propose anew, and write to out as
+ * many of the proposal's tokens as pay by cost (MOTE_SPEC_COST_N of them,
+ * as in mote_speculative) at st's acceptance, at most k; returns how many
+ * (0: a plain step). */
+MOTE_API int mote_lookup_draft_adaptive(mote_spec_state *st, const float *cost, const mote_token *ctx, int n, int k,
+                                        mote_token *out);
+
+/* The acceptance at which `mote tune` and run/serve judge whether lookup
+ * may pay on a model: a story or a code edit repeats more, free text less. */
+#define MOTE_SPEC_PLAUSIBLE_ACCEPT 0.5
+/* ... and the least gain that counts as paying (below it, noise). */
+#define MOTE_SPEC_MIN_GAIN 1.05
+
+/* What this machine's tuning profile says about speculation on a model. */
+typedef struct mote_spec_profile {
+    int found;                     /* 1: `mote tune` measured this model (its shapes and types) */
+    int n_threads;                 /* the threads it measured with */
+    float cost[MOTE_SPEC_COST_N];  /* pass of n tokens / pass of 1, n = 1.. */
+    int best_k;                    /* mote_spec_best_length at MOTE_SPEC_PLAUSIBLE_ACCEPT */
+    double gain;                   /* ... its gain */
+    int pays;                      /* found and gain >= MOTE_SPEC_MIN_GAIN */
+} mote_spec_profile;
+
+/* Look model up in this machine's profile (the file mote_tune_load
+ * reads; MOTE_TUNE=off, no profile or another machine's: found 0, and
+ * MOTE_OK). MOTE_E_FORMAT for a corrupt profile. */
+MOTE_API mote_status mote_spec_profile_get(const mote_model *model, mote_spec_profile *out);
 
 MOTE_API mote_status mote_speculative_measure(mote_session *s, const mote_speculative *spec,
                                               const mote_token *prompt, int n_prompt, int n_predict,

@@ -529,6 +529,7 @@ typedef struct mote_tune_params {
     int quick;                     /* 1: fewer candidates and samples, n = 1 and 128 only */
     int save;                      /* 1: write this machine's profile (mote_tune_load's file) */
     const mote_machine *machine;   /* stored in the profile for reference; may be NULL */
+    int speculation;               /* 1: measure speculation's pass costs too (mote_spec_profile) */
     /* Called after each class (done of total; cls is that class); nonzero
      * cancels. May be NULL. */
     int (*progress)(void *user, int done, int total, const mote_tune_class *cls);
@@ -542,6 +543,14 @@ typedef struct mote_tune_result {
     int n_classes;
     int saved;                /* 1 if the profile was written */
     char profile_path[1024];  /* where (when saved) */
+    /* speculation (params.speculation): real forward passes of n tokens
+     * (as verification computes them) at a few depths of the context */
+    int spec_measured;                  /* 1: the fields below hold */
+    float spec_cost[MOTE_SPEC_COST_N];  /* median pass of n tokens / median pass of 1 */
+    double spec_pass_s;                 /* median seconds of a pass of one token */
+    int spec_best_k;                    /* the draft length that pays best at MOTE_SPEC_PLAUSIBLE_ACCEPT */
+    double spec_gain;                   /* ... its expected speed over plain decoding */
+    int spec_on;                        /* 1: run/serve turn lookup on for greedy requests */
 } mote_tune_result;
 
 /* Time matmul's result-neutral choices (the tiles of its dot and gemm

@@ -25,6 +25,8 @@
 #include <cjson/cJSON.h>
 
 #include "cli/think.h"
+#include "engine/model.h"
+#include "engine/tune_profile.h"
 #include "golden.h"
 #include "gguf/gguf.h"
 #include "gguf/gguf_write.h"
@@ -994,6 +996,60 @@ static void test_run_speculative(void **state)
     free(model);
     free(draft);
     free(other);
+}
+
+/* Lookup auto by this machine's profile (pass costs planted for the
+ * model): the default for --temp 0, the same text; not for sampling, nor
+ * with --lookup 0 or MOTE_TUNE=off; --lookup's value checked. */
+static void test_run_lookup_auto(void **state)
+{
+    SKIP_WITHOUT_SHARED();
+    char *model = model_path("TinyStories-656K.f16.gguf");
+    const char *prompt = "The little dog was very happy because";
+    proc plain = RUN("run", model, "-p", prompt, "-n", "120", "--temp", "0", "--lookup", "0");
+    expect_status(&plain, 0);
+    assert_null(strstr(plain.err, "speculation: "));
+    char cache[TEST_CACHE_DIR_CAP], path[1024];
+    test_tune_cache(cache, path, sizeof path);
+    mote_model *m;
+    assert_int_equal(mote_model_open(model, NULL, &m), MOTE_OK);
+    tune_key k;
+    tune_key_this(&k);
+    const tune_spec sp = {.model = tune_model_id(m->gguf), .threads = 2, .cost = {1, 1.1f, 1.2f, 1.3f, 1.4f, 1.5f,
+                                                                                  1.6f, 1.7f, 1.8f}};
+    assert_int_equal(tune_profile_write_all(path, &k, 2, NULL, NULL, 0, &sp, 1), MOTE_OK);
+    mote_model_close(m);
+
+    proc p = RUN("run", model, "-p", prompt, "-n", "120", "--temp", "0");
+    expect_status(&p, 0);
+    assert_string_equal(p.out, plain.out);
+    expect_contains(p.err, "lookup:     auto");
+    expect_contains(p.err, "speculation: ");
+    proc_free(&p);
+    p = RUN("run", model, "-p", prompt, "-n", "20", "--seed", "3");
+    expect_status(&p, 0);
+    assert_null(strstr(p.err, "speculation: "));
+    proc_free(&p);
+    p = RUN("run", model, "-p", prompt, "-n", "20", "--seed", "3", "--lookup", "auto");
+    expect_status(&p, 0);
+    expect_contains(p.err, "lookup:     auto");
+    proc_free(&p);
+    setenv("MOTE_TUNE", "off", 1);
+    p = RUN("run", model, "-p", prompt, "-n", "20", "--temp", "0");
+    expect_status(&p, 0);
+    assert_null(strstr(p.err, "speculation: "));
+    proc_free(&p);
+    unsetenv("MOTE_TUNE");
+    p = RUN("run", model, "-p", prompt, "-n", "4", "--lookup", "3x");
+    expect_status(&p, 2);
+    expect_contains(p.err, "--lookup takes a number");
+    proc_free(&p);
+    p = RUN("run", model, "-p", prompt, "-n", "4", "--lookup", "auto", "--draft", model);
+    expect_status(&p, 2);
+    proc_free(&p);
+    test_tune_cache_remove(cache);
+    proc_free(&plain);
+    free(model);
 }
 
 /* The streamed text is the detokenized greedy continuation; -f reads the
@@ -2385,6 +2441,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_run_golden_text),
         cmocka_unit_test(test_run_says_why_it_stopped),
         cmocka_unit_test(test_run_speculative),
+        cmocka_unit_test(test_run_lookup_auto),
         cmocka_unit_test(test_option_limits),
         cmocka_unit_test(test_newcomer_frictions),
         cmocka_unit_test(test_chat_ctrl_c),

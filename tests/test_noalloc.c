@@ -13,7 +13,8 @@
  * penalty on, token_to_piece, the callback) and a hand-written loop of
  * mote_session_eval + mote_sampler_sample + mote_token_to_piece run 32
  * tokens each with zero allocations, for each KV cache type and 1 and 2
- * threads.
+ * threads; speculative generation (adaptive lookup) allocates as often
+ * for 32 tokens as for 2 (its buffers are the call's).
  *
  * The same runs on models this program writes itself (synthmodel.c: its own
  * vocabulary, mote_synth weights), so the rule is checked without ../shared
@@ -181,6 +182,25 @@ static void run_case(mote_model *m, int kv_type, int n_threads)
     if (n_allocs != 0)
         fail_msg("kv_type %d, %d threads: mote_generate allocated %ld times for %d tokens", kv_type, n_threads,
                  (long)n_allocs, stats.n_generated);
+
+    /* speculation (adaptive lookup): its buffers are the call's, none per
+     * token: as many allocations for 2 tokens as for N_TOKENS */
+    mote_speculative spec = {.adaptive = 1, .cost = {1, 1.01f, 1.02f, 1.03f, 1.04f, 1.05f, 1.06f, 1.07f, 1.08f}};
+    long per_call[2];
+    for (int r = 0; r < 2; r++) {
+        assert_int_equal(mote_seq_clear(s, 0), MOTE_OK);
+        n_allocs = 0;
+        counting = 1;
+        st = mote_generate_speculative(s, smp, &spec, prompt, (int)n_prompt, r ? N_TOKENS : 2, count_tokens,
+                                       &seen_tokens, &stats);
+        counting = 0;
+        assert_int_equal(st, MOTE_OK);
+        per_call[r] = n_allocs;
+    }
+    if (per_call[0] != per_call[1])
+        fail_msg("kv_type %d, %d threads: speculative generation allocated %ld times for 2 tokens, %ld for %d",
+                 kv_type, n_threads, per_call[0], per_call[1], stats.n_generated);
+    assert_int_equal(mote_seq_clear(s, 0), MOTE_OK);
 
     /* the loop an application writes itself */
     char piece[256];

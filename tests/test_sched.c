@@ -8,7 +8,10 @@
  * reuse), must give exactly its tokens and text. Then the job's limits
  * (max_tokens, stop strings across token boundaries, the context), log-
  * probabilities, cancellation, the bounded queue and the park/wake
- * protocol a connection uses.
+ * protocol a connection uses. With lookup (fixed or auto: pass costs
+ * planted in this machine's profile) the texts stay the same; auto drafts
+ * for greedy requests only unless asked for all, and not where the
+ * model's costs say no draft pays.
  */
 #include <math.h>
 #include <pthread.h>
@@ -19,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/model.h"
+#include "engine/tune_profile.h"
 #include "serve/sched.h"
 #include "synthmodel.h"
 #include "testutil.h"
@@ -105,11 +110,13 @@ static int tokenize(const char *text, mote_token *out, int cap)
 /* Drafts per stream and step of the schedulers made (the test_lookup_*
  * tests run tests again with it set). */
 static int lookup_n;
+static int lookup_auto_mode; /* SCHED_AUTO_* of the schedulers made */
 
 static sched *make_sched(int n_parallel, int queue_max, int n_ctx)
 {
     sched_config cfg = {
-        .n_ctx = n_ctx, .n_parallel = n_parallel, .queue_max = queue_max, .n_batch = 32, .lookup = lookup_n};
+        .n_ctx = n_ctx, .n_parallel = n_parallel, .queue_max = queue_max, .n_batch = 32, .lookup = lookup_n,
+        .lookup_auto = lookup_auto_mode};
     sched *s = NULL;
     char err[256];
     if (sched_create(fx.model, &cfg, &s, err, sizeof err) != 0) fail_msg("sched_create: %s", err);
@@ -246,7 +253,7 @@ static void test_batched_jobs_match(void **state)
     assert_int_equal(st.queued, 0);
     assert_int_equal(st.running, 0);
     assert_true(st.n_generated_tokens > 0);
-    if (lookup_n) { /* speculation ran: drafts were verified, some drawn */
+    if (lookup_n || lookup_auto_mode) { /* speculation ran: drafts were verified, some drawn */
         print_message("[   INFO   ] lookup: %lld tokens drafted, %lld accepted, %lld generated\n", st.n_drafted,
                       st.n_accepted, st.n_generated_tokens);
         assert_true(st.n_drafted > 0);
@@ -465,6 +472,84 @@ static void test_lookup_stop(void **state) { with_lookup(test_stop_across_tokens
 static void test_lookup_limits(void **state) { with_lookup(test_limits, state); }
 static void test_lookup_logprobs(void **state) { with_lookup(test_logprobs, state); }
 
+/* Pass costs for the test model planted in this machine's profile, under
+ * a cache directory of the test's own. */
+static char auto_cache[TEST_CACHE_DIR_CAP];
+
+static void plant_costs(const float *cost)
+{
+    char path[1024];
+    test_tune_cache(auto_cache, path, sizeof path);
+    tune_key k;
+    tune_key_this(&k);
+    tune_spec sp = {.model = tune_model_id(fx.model->gguf), .threads = 1};
+    memcpy(sp.cost, cost, sizeof sp.cost);
+    assert_int_equal(tune_profile_write_all(path, &k, 1, NULL, NULL, 0, &sp, 1), MOTE_OK);
+}
+
+static const float cost_cheap[MOTE_SPEC_COST_N] = {1, 1.01f, 1.02f, 1.03f, 1.04f, 1.05f, 1.06f, 1.07f, 1.08f};
+static const float cost_linear[MOTE_SPEC_COST_N] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+
+/* --lookup auto (every request): eight jobs on three slots, each its plain reference, drafts verified */
+static void test_auto_batched(void **state)
+{
+    plant_costs(cost_cheap);
+    lookup_auto_mode = SCHED_AUTO_ALL;
+    test_batched_jobs_match(state);
+    lookup_auto_mode = SCHED_AUTO_OFF;
+    test_tune_cache_remove(auto_cache);
+}
+
+/* One job of a repeating prompt with sampling sp; the drafts the scheduler verified. */
+static long long drafted_for(sched *s, const mote_sampler_params *sp)
+{
+    mote_token prompt[40];
+    for (int i = 0; i < 40; i++) prompt[i] = (mote_token)(1 + 10 + i % 5); /* 11 12 13 14 15 11 ... */
+    sched_stats st0, st;
+    sched_get_stats(s, &st0);
+    sched_job_params p = {.prompt = prompt, .n_prompt = 40, .max_tokens = 16, .sampling = *sp};
+    sched_job *j = NULL;
+    int busy = 0;
+    char err[256];
+    if (sched_submit(s, &p, &j, &busy, err, sizeof err) != 0) fail_msg("sched_submit: %s", err);
+    result r;
+    drain(j, &r);
+    assert_int_not_equal(r.last.finish, SCHED_FINISH_ERROR);
+    sched_job_release(j);
+    sched_get_stats(s, &st);
+    return st.n_drafted - st0.n_drafted;
+}
+
+/* The default (auto for greedy requests): a greedy job drafts, a sampled
+ * one does not (its random stream would change); where the model's costs
+ * say nothing pays, or MOTE_TUNE=off, no job drafts. */
+static void test_auto_greedy_only(void **state)
+{
+    (void)state;
+    mote_sampler_params sampled = mote_sampler_default_params();
+    sampled.temp = 0.8f;
+    sampled.seed = 7;
+    const mote_sampler_params gr = greedy();
+    plant_costs(cost_cheap);
+    lookup_auto_mode = SCHED_AUTO_GREEDY;
+    sched *s = make_sched(2, 4, 128);
+    assert_true(drafted_for(s, &gr) > 0);
+    assert_int_equal(drafted_for(s, &sampled), 0);
+    sched_free(s);
+    setenv("MOTE_TUNE", "off", 1);
+    s = make_sched(2, 4, 128);
+    assert_int_equal(drafted_for(s, &gr), 0);
+    sched_free(s);
+    unsetenv("MOTE_TUNE");
+    test_tune_cache_remove(auto_cache);
+    plant_costs(cost_linear);
+    s = make_sched(2, 4, 128);
+    assert_int_equal(drafted_for(s, &gr), 0);
+    sched_free(s);
+    lookup_auto_mode = SCHED_AUTO_OFF;
+    test_tune_cache_remove(auto_cache);
+}
+
 /* A full queue refuses (busy); releasing a queued or running job frees
  * its place, and every job is accounted for. */
 static void test_queue_and_release(void **state)
@@ -629,6 +714,8 @@ int main(void)
         cmocka_unit_test(test_lookup_prefix),
         cmocka_unit_test(test_lookup_stop),
         cmocka_unit_test(test_lookup_limits),
+        cmocka_unit_test(test_auto_batched),
+        cmocka_unit_test(test_auto_greedy_only),
         cmocka_unit_test(test_lookup_logprobs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

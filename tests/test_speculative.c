@@ -11,6 +11,9 @@
  * - The verification rule keeps the sampler's distribution: a chi-square
  *   test on a small vocabulary whose distribution is known.
  * - A draft model of another vocabulary is refused, saying which token.
+ * - The adaptive length (--lookup auto): its rule on given pass costs and
+ *   acceptances, the running acceptance, and per text: no drafts where
+ *   none pays, drafts once the text is seen to repeat, the same tokens.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 
 #include "mote.h"
 #include "engine/sample.h"
+#include "engine/spec_policy.h"
 #include "engine/speculative.h"
 #include "testutil.h"
 
@@ -209,15 +213,33 @@ typedef struct spec_case {
     int draft;          /* 0: none, 1: the model itself, 2: the other model */
     int draft_max;
     float draft_p_min;
+    const float *cost;  /* adaptive with these pass costs; NULL: not */
 } spec_case;
 
+/* Pass costs: verification nearly free (long drafts pay even at a low
+ * acceptance), a CPU's 1B model (short drafts pay at a fair one), and
+ * n tokens for n passes (no draft ever pays). */
+static const float cost_cheap[MOTE_SPEC_COST_N] = {1, 1.01f, 1.02f, 1.03f, 1.04f, 1.05f, 1.06f, 1.07f, 1.08f};
+static const float cost_cpu[MOTE_SPEC_COST_N] = {1, 1.1f, 1.25f, 1.45f, 1.7f, 2, 2.3f, 2.6f, 2.9f};
+static const float cost_linear[MOTE_SPEC_COST_N] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+
 static const spec_case spec_cases[] = {
-    {"lookup 3", 3, 0, 0, 0.0f},
-    {"lookup 8", 8, 0, 0, 0.0f},
-    {"self draft 4", 0, 1, 4, 0.0f},
-    {"other draft 6, p_min 0.3", 0, 2, 6, 0.3f},
-    {"lookup 5 + other draft", 5, 2, 3, 0.0f},
+    {"lookup 3", 3, 0, 0, 0.0f, NULL},
+    {"lookup 8", 8, 0, 0, 0.0f, NULL},
+    {"self draft 4", 0, 1, 4, 0.0f, NULL},
+    {"other draft 6, p_min 0.3", 0, 2, 6, 0.3f, NULL},
+    {"lookup 5 + other draft", 5, 2, 3, 0.0f, NULL},
+    {"lookup auto, cheap passes", 0, 0, 0, 0.0f, cost_cheap},
+    {"lookup auto (at most 3), 1B-like passes", 3, 0, 0, 0.0f, cost_cpu},
+    {"lookup auto, passes of n", 0, 0, 0, 0.0f, cost_linear},
 };
+
+static mote_speculative adaptive_spec(int lookup, const float *cost)
+{
+    mote_speculative sc = {.lookup = lookup, .adaptive = 1};
+    memcpy(sc.cost, cost, sizeof sc.cost);
+    return sc;
+}
 
 /* Every prompt and spec case on model (draft: the "other" draft model),
  * with sampler params sp and KV type kv; *accepted adds the accepted
@@ -240,6 +262,7 @@ static void same_tokens(const char *model_rel, const char *draft_rel, const mote
         for (size_t ci = 0; ci < sizeof spec_cases / sizeof *spec_cases; ci++) {
             const spec_case *c = &spec_cases[ci];
             mote_speculative sc = {.lookup = c->lookup, .draft_max = c->draft_max, .draft_p_min = c->draft_p_min};
+            if (c->cost) sc = adaptive_spec(c->lookup, c->cost);
             sc.draft = c->draft == 1 ? self : c->draft == 2 ? other : NULL;
             generate(s, V, sp, &sc, prompt, (int)np, n_predict, spec);
             char what[256];
@@ -407,6 +430,124 @@ static void test_rule_keeps_distribution(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * The adaptive length
+ * ---------------------------------------------------------------------- */
+
+/* TinyStories F16, a session of it and prompts[i] tokenized into prompt
+ * (64 tokens); returns their count. */
+static size_t story_session(int i, mote_model **m, mote_session **s, mote_token *prompt)
+{
+    *m = open_shared("models/TinyStories-656K.f16.gguf");
+    *s = new_session(*m, N_CTX, 1, MOTE_KV_F16);
+    size_t np = 0;
+    assert_int_equal(mote_tokenize(*m, prompts[i], strlen(prompts[i]), 1, 0, prompt, 64, &np), MOTE_OK);
+    return np;
+}
+
+/* The rule on given costs and acceptances: E(k) / cost[k] at its best. */
+static void test_best_length_rule(void **state)
+{
+    (void)state;
+    double g;
+    /* a pass of n costs n: nothing pays, at any acceptance */
+    for (double a = 0.0; a <= 1.0; a += 0.25) {
+        assert_int_equal(mote_spec_best_length(cost_linear, 8, a, &g), 0);
+        assert_float_equal(g, 1.0, 0.0);
+    }
+    /* 1B-like costs: at 50% acceptance 1.5/1.1 = 1.364, 1.75/1.25 = 1.4, 1.875/1.45 = 1.293: two drafts */
+    assert_int_equal(mote_spec_best_length(cost_cpu, 8, 0.5, &g), 2);
+    assert_float_equal(g, 1.75 / 1.25f, 1e-6);
+    /* at 90% longer drafts: E(4) = (1 - 0.9^5) / 0.1 = 4.095 over 1.7 = 2.41 (E(5) / 2 = 2.34, E(3) / 1.45 = 2.36) */
+    assert_int_equal(mote_spec_best_length(cost_cpu, 8, 0.9, &g), 4);
+    assert_float_equal(g, (1 - pow(0.9, 5)) / 0.1 / 1.7f, 1e-6);
+    /* nearly free passes: the longest draft */
+    assert_int_equal(mote_spec_best_length(cost_cheap, 8, 0.9, &g), 8);
+    /* at 10%: 1.1 / 1.1 = 1, not more: plain */
+    assert_int_equal(mote_spec_best_length(cost_cpu, 8, 0.1, &g), 0);
+    /* bounded by k_max (lookup found fewer tokens), and by MOTE_SPEC_COST_N - 1 */
+    assert_int_equal(mote_spec_best_length(cost_cpu, 1, 0.9, &g), 1);
+    assert_int_equal(mote_spec_best_length(cost_cheap, 100, 1.0, &g), MOTE_SPEC_COST_N - 1);
+    assert_int_equal(mote_spec_best_length(cost_cheap, 0, 1.0, &g), 0);
+    /* a cost that is no number ends the lengths considered; acceptance is clamped */
+    const float broken[MOTE_SPEC_COST_N] = {1, 1.01f, 1.02f, NAN, 1.0f, 1.0f, 1.0f, 1.0f, 1.0f};
+    assert_int_equal(mote_spec_best_length(broken, 8, 1.0, NULL), 2);
+    assert_int_equal(mote_spec_best_length(cost_cheap, 8, 7.0, NULL), 8);
+    assert_int_equal(mote_spec_best_length(cost_cheap, 8, NAN, NULL), 0);
+    assert_int_equal(mote_spec_best_length(NULL, 8, 0.9, &g), 0);
+}
+
+/* The running acceptance: on while the proposal matches, one miss, the
+ * rest not counted; nothing past the tokens seen. */
+static void test_accept_estimate(void **state)
+{
+    (void)state;
+    const mote_token prop[] = {4, 5, 6, 7};
+    const mote_token same[] = {4, 5, 6, 7}, miss[] = {4, 9, 6, 7};
+    const double w = SPEC_ACCEPT_WEIGHT;
+    double a = spec_accept_observe(0.5, prop, 4, same, 4);
+    assert_float_equal(a, 1 - 0.5 * pow(1 - w, 4), 1e-12);
+    a = spec_accept_observe(0.5, prop, 4, miss, 4); /* a hit, then a miss */
+    assert_float_equal(a, (0.5 + w * 0.5) * (1 - w), 1e-12);
+    assert_float_equal(spec_accept_observe(0.5, prop, 4, same, 2), 1 - 0.5 * pow(1 - w, 2), 1e-12);
+    assert_float_equal(spec_accept_observe(0.5, prop, 0, same, 4), 0.5, 0.0);
+}
+
+/* Per text: where passes cost n, adaptive lookup never drafts; where they
+ * are cheap it drafts at once; at 1B-like costs on a story that repeats,
+ * the drafts not verified (compared with the tokens drawn) raise the
+ * estimate from the prior and the drafting starts. The tokens are plain
+ * decoding's in every case (test_greedy_same_tokens: every prompt). */
+static void test_adaptive_per_text(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_SHARED();
+    mote_model *m;
+    mote_session *s;
+    mote_token prompt[64];
+    const size_t np = story_session(3, &m, &s, prompt);
+    const mote_sampler_params sp = greedy();
+    gen_result *plain = malloc(sizeof *plain), *r = malloc(sizeof *r);
+    assert_true(plain && r);
+    generate(s, mote_vocab_size(m), &sp, NULL, prompt, (int)np, 200, plain);
+    const mote_speculative fixed = {.lookup = 8};
+    generate(s, mote_vocab_size(m), &sp, &fixed, prompt, (int)np, 200, r);
+    assert_same_run(plain, r, "lookup 8");
+    assert_true(r->st.n_drafted > 0);
+
+    mote_speculative sc = adaptive_spec(0, cost_linear);
+    generate(s, mote_vocab_size(m), &sp, &sc, prompt, (int)np, 200, r);
+    assert_same_run(plain, r, "auto, passes of n");
+    assert_int_equal(r->st.n_drafted, 0);
+
+    sc = adaptive_spec(0, cost_cheap);
+    generate(s, mote_vocab_size(m), &sp, &sc, prompt, (int)np, 200, r);
+    assert_same_run(plain, r, "auto, cheap passes");
+    assert_true(r->st.n_drafted > 0 && r->st.n_accepted > 0); /* from the first draft on */
+
+    sc = adaptive_spec(0, cost_cpu);
+    generate(s, mote_vocab_size(m), &sp, &sc, prompt, (int)np, 200, r);
+    assert_same_run(plain, r, "auto, 1B-like passes");
+    assert_true(r->st.n_drafted > 0);
+    assert_true(r->st.n_accepted * 10 >= r->st.n_drafted * 9); /* this story repeats */
+
+    /* refused: with a draft model (its time is not in the costs), a cost that is no number */
+    sc = adaptive_spec(0, cost_cpu);
+    sc.draft = s;
+    mote_sampler *smp = NULL;
+    assert_int_equal(mote_sampler_create(&sp, mote_vocab_size(m), &smp), MOTE_OK);
+    assert_int_equal(mote_generate_speculative(s, smp, &sc, prompt, (int)np, 4, NULL, NULL, NULL), MOTE_E_INVALID);
+    sc = adaptive_spec(0, cost_cpu);
+    sc.cost[4] = 0.0f;
+    assert_int_equal(mote_generate_speculative(s, smp, &sc, prompt, (int)np, 4, NULL, NULL, NULL), MOTE_E_INVALID);
+    assert_non_null(strstr(mote_last_error(), "cost 5"));
+    mote_sampler_free(smp);
+    free(plain);
+    free(r);
+    mote_session_free(s);
+    mote_model_close(m);
+}
+
+/* ------------------------------------------------------------------------
  * Lookup and refusals
  * ---------------------------------------------------------------------- */
 
@@ -462,11 +603,10 @@ static void test_measure(void **state)
 {
     (void)state;
     SKIP_WITHOUT_SHARED();
-    mote_model *m = open_shared("models/TinyStories-656K.f16.gguf");
-    mote_session *s = new_session(m, N_CTX, 1, MOTE_KV_F16);
+    mote_model *m;
+    mote_session *s;
     mote_token prompt[64];
-    size_t np = 0;
-    assert_int_equal(mote_tokenize(m, prompts[1], strlen(prompts[1]), 1, 0, prompt, 64, &np), MOTE_OK);
+    size_t np = story_session(1, &m, &s, prompt);
     mote_speculative sc = {.lookup = 4};
     mote_speculative_bench b;
     assert_int_equal(mote_speculative_measure(s, &sc, prompt, (int)np, 100, &b), MOTE_OK);
@@ -488,6 +628,9 @@ int main(void)
         cmocka_unit_test(test_sampled_same_tokens),
         cmocka_unit_test(test_drafts_fit_output_rows),
         cmocka_unit_test(test_rule_keeps_distribution),
+        cmocka_unit_test(test_best_length_rule),
+        cmocka_unit_test(test_accept_estimate),
+        cmocka_unit_test(test_adaptive_per_text),
         cmocka_unit_test(test_lookup_draft),
         cmocka_unit_test(test_draft_vocab_refused),
         cmocka_unit_test(test_measure),

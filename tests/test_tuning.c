@@ -9,8 +9,10 @@
  *   - corrupt, truncated, out-of-bounds, other-version and other-machine
  *     profiles are refused with a status and change nothing;
  *   - MOTE_TUNE=off leaves the defaults whatever the profile says;
- *   - with ../shared, mote_tune on a model writes its classes and keeps
- *     another model's.
+ *   - speculation's section (pass costs per model) round-trips, older
+ *     profiles without it load, a broken one is refused;
+ *   - with ../shared, mote_tune on a model writes its classes and its pass
+ *     costs and keeps another model's.
  */
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 
 #include "base/status.h"
 #include "base/threadpool.h"
+#include "engine/model.h"
 #include "engine/tune_profile.h"
 #include "kernels/kernels.h"
 #include "kernels/tuning.h"
@@ -242,6 +245,84 @@ static void test_profile_round_trip(void **state)
     test_remove_temp(path);
 }
 
+/* Speculation's section: written and read back per model; a profile
+ * without it (written before it existed) still loads, with none; a broken
+ * section is refused where it is read, and the kernels' reader skips it. */
+static void test_profile_spec_section(void **state)
+{
+    (void)state;
+    char *path = test_temp_file("tune-spec");
+    tune_key k;
+    tune_key_this(&k);
+    const tune_spec sp[2] = {
+        {.model = 0x0123456789abcdefull, .threads = 2, .cost = {1, 1.05f, 1.125f, 1.25f, 1.5f, 2, 2.5f, 3, 3.75f}},
+        {.model = 0xfedcba9876543210ull, .threads = 1, .cost = {1, 1.9f, 2.8f, 3.7f, 4.6f, 5.5f, 6.4f, 7.3f, 8.2f}},
+    };
+    assert_int_equal(tune_profile_write_all(path, &k, 2, NULL, sample_entries, N_SAMPLE, sp, 2), MOTE_OK);
+    tune_entry *e;
+    tune_spec *got;
+    int n, n_sp;
+    assert_int_equal(tune_profile_read_all(path, &k, &e, &n, &got, &n_sp), MOTE_OK);
+    assert_int_equal(n, N_SAMPLE);
+    assert_int_equal(n_sp, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_true(got[i].model == sp[i].model);
+        assert_int_equal(got[i].threads, sp[i].threads);
+        for (int j = 0; j < MOTE_SPEC_COST_N; j++) assert_float_equal(got[i].cost[j], sp[i].cost[j], 1e-6);
+    }
+    free(e);
+    free(got);
+    /* the kernels' reader takes the same file */
+    assert_int_equal(tune_profile_read(path, &k, &e, &n), MOTE_OK);
+    assert_int_equal(n, N_SAMPLE);
+    free(e);
+    /* an older profile: no section, none read */
+    assert_int_equal(tune_profile_write(path, &k, 2, NULL, sample_entries, N_SAMPLE), MOTE_OK);
+    got = (tune_spec *)1;
+    n_sp = -1;
+    assert_int_equal(tune_profile_read_all(path, &k, &e, &n, &got, &n_sp), MOTE_OK);
+    assert_null(got);
+    assert_int_equal(n_sp, 0);
+    assert_int_equal(n, N_SAMPLE);
+    free(e);
+    test_remove_temp(path);
+
+    char head[512];
+    snprintf(head, sizeof head, "{\"format\":\"mote-tune\",\"version\":1,\"cpu\":\"%s\",\"cores\":%d,\"mote\":\"%s\","
+             "\"isa\":\"%s\",\"kernels\":[],\"speculation\":", k.cpu, k.cores, k.version, k.isa);
+    static const struct {
+        const char *tail;
+        mote_status expect;
+    } cases[] = {
+        {"[]}", MOTE_OK},
+        {"[{\"model\":\"0123456789abcdef\",\"threads\":2,\"cost\":[1,2,3,4,5,6,7,8,9]}]}", MOTE_OK},
+        {"{}}", MOTE_E_FORMAT},
+        {"[1]}", MOTE_E_FORMAT},
+        {"[{\"model\":\"0123456789abcdef\",\"threads\":2,\"cost\":[1,2,3,4,5,6,7,8]}]}", MOTE_E_FORMAT},
+        {"[{\"model\":\"0123456789abcdef\",\"threads\":2,\"cost\":[1,2,3,4,0,6,7,8,9]}]}", MOTE_E_FORMAT},
+        {"[{\"model\":\"0123456789abcdef\",\"threads\":2,\"cost\":[1,2,3,4,\"5\",6,7,8,9]}]}", MOTE_E_FORMAT},
+        {"[{\"model\":\"0123456789abcdef\",\"threads\":2,\"cost\":[1,2,3,4,1e9,6,7,8,9]}]}", MOTE_E_FORMAT},
+        {"[{\"model\":\"xyz\",\"threads\":2,\"cost\":[1,2,3,4,5,6,7,8,9]}]}", MOTE_E_FORMAT},
+        {"[{\"model\":\"0123456789abcdef0\",\"threads\":2,\"cost\":[1,2,3,4,5,6,7,8,9]}]}", MOTE_E_FORMAT},
+        {"[{\"model\":\"0123456789abcdef\",\"cost\":[1,2,3,4,5,6,7,8,9]}]}", MOTE_E_FORMAT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[1024];
+        snprintf(text, sizeof text, "%s%s", head, cases[i].tail);
+        tune_spec *x = NULL;
+        int nx = -1;
+        const mote_status st = tune_profile_parse_all(text, "case", &k, &e, &n, &x, &nx);
+        if (st != cases[i].expect) fail_msg("case %zu: %s, expected %s", i, mote_status_name(st),
+                                            mote_status_name(cases[i].expect));
+        free(e);
+        free(x);
+        if (st != MOTE_OK) assert_int_equal(nx, 0);
+        /* the kernels' reader does not read the section */
+        assert_int_equal(tune_profile_parse(text, "case", &k, &e, &n), MOTE_OK);
+        free(e);
+    }
+}
+
 /* Every prefix of a valid profile is refused with MOTE_E_FORMAT and sets nothing. */
 static void test_profile_truncated(void **state)
 {
@@ -249,7 +330,8 @@ static void test_profile_truncated(void **state)
     char *path = test_temp_file("tune-trunc");
     tune_key k;
     tune_key_this(&k);
-    assert_int_equal(tune_profile_write(path, &k, 2, NULL, sample_entries, N_SAMPLE), MOTE_OK);
+    const tune_spec sp = {.model = 42, .threads = 2, .cost = {1, 1.5f, 2, 2.5f, 3, 3.5f, 4, 4.5f, 5}};
+    assert_int_equal(tune_profile_write_all(path, &k, 2, NULL, sample_entries, N_SAMPLE, &sp, 1), MOTE_OK);
     size_t len;
     char *text = read_file(path, &len);
     assert_non_null(text);
@@ -387,16 +469,19 @@ static void test_tune_model_merges(void **state)
 {
     (void)state;
     SKIP_WITHOUT_SHARED();
-    char cache[] = "/tmp/mote-tune-test-XXXXXX";
-    assert_non_null(mkdtemp(cache));
-    setenv("XDG_CACHE_HOME", cache, 1);
+    char cache[TEST_CACHE_DIR_CAP], path[1024];
+    test_tune_cache(cache, path, sizeof path);
     tune_key k;
     tune_key_this(&k);
-    char path[1024];
-    assert_int_equal(tune_profile_path(&k, path, sizeof path), MOTE_OK);
     /* planted: a class no synth-llama matrix falls in, and one it does (Q8_0, m*k below 2^18, n = 1) */
     const tune_entry planted[2] = {{MOTE_TYPE_FP8, 5, 3, choices[2]}, {GGML_TYPE_Q8_0, 0, 0, choices[3]}};
-    assert_int_equal(tune_profile_write(path, &k, 2, NULL, planted, 2), MOTE_OK);
+    /* and pass costs of another model, and stale ones of this one */
+    mote_model *model;
+    assert_int_equal(mote_model_open(shared_path("models/synth-llama-Q8_0.gguf"), NULL, &model), MOTE_OK);
+    const uint64_t id = tune_model_id(model->gguf);
+    const tune_spec planted_spec[2] = {{.model = id ^ 1, .threads = 1, .cost = {1, 9, 9, 9, 9, 9, 9, 9, 9}},
+                                       {.model = id, .threads = 1, .cost = {1, 8, 8, 8, 8, 8, 8, 8, 8}}};
+    assert_int_equal(tune_profile_write_all(path, &k, 2, NULL, planted, 2, planted_spec, 2), MOTE_OK);
     mote_tune_params p = mote_tune_default_params();
     p.model_path = shared_path("models/synth-llama-Q8_0.gguf");
     p.n_threads = 2;
@@ -406,6 +491,39 @@ static void test_tune_model_merges(void **state)
     assert_true(r.saved);
     assert_string_equal(r.profile_path, path);
     assert_int_equal(r.n_classes, 2); /* one shape class (every matrix below 2^18), n = 1 and 128 */
+    /* speculation's pass costs: one token is the unit; more tokens cost more */
+    assert_true(r.spec_measured);
+    assert_true(r.spec_pass_s > 0);
+    assert_float_equal(r.spec_cost[0], 1.0f, 0.0f);
+    for (int i = 1; i < MOTE_SPEC_COST_N; i++) assert_true(r.spec_cost[i] >= r.spec_cost[i - 1]);
+    assert_true(r.spec_cost[MOTE_SPEC_COST_N - 1] > 1.0f);
+    double gain;
+    assert_int_equal(r.spec_best_k, mote_spec_best_length(r.spec_cost, MOTE_SPEC_COST_N - 1,
+                                                          MOTE_SPEC_PLAUSIBLE_ACCEPT, &gain));
+    assert_float_equal(r.spec_gain, gain, 1e-12);
+    assert_int_equal(r.spec_on, gain >= MOTE_SPEC_MIN_GAIN);
+    /* stored for this model (the stale costs replaced), the other model's kept */
+    mote_spec_profile sp;
+    assert_int_equal(mote_spec_profile_get(model, &sp), MOTE_OK);
+    assert_true(sp.found);
+    assert_int_equal(sp.n_threads, 2);
+    for (int i = 0; i < MOTE_SPEC_COST_N; i++) assert_float_equal(sp.cost[i], r.spec_cost[i], 1e-4);
+    assert_int_equal(sp.pays, r.spec_on);
+    tune_entry *e0;
+    tune_spec *specs;
+    int n0, n_specs;
+    assert_int_equal(tune_profile_read_all(path, &k, &e0, &n0, &specs, &n_specs), MOTE_OK);
+    assert_int_equal(n_specs, 2);
+    assert_true((specs[0].model == (id ^ 1) && specs[0].cost[1] == 9) ||
+                (specs[1].model == (id ^ 1) && specs[1].cost[1] == 9));
+    free(e0);
+    free(specs);
+    /* MOTE_TUNE=off: not found */
+    setenv("MOTE_TUNE", "off", 1);
+    assert_int_equal(mote_spec_profile_get(model, &sp), MOTE_OK);
+    assert_false(sp.found);
+    unsetenv("MOTE_TUNE");
+    mote_model_close(model);
     for (int i = 0; i < r.n_classes; i++) {
         assert_string_equal(r.classes[i].type, "Q8_0");
         assert_true(r.classes[i].default_s > 0 && r.classes[i].tuned_s > 0);
@@ -421,10 +539,7 @@ static void test_tune_model_merges(void **state)
     }
     assert_int_equal(kept, 1);
     free(e);
-    unsetenv("XDG_CACHE_HOME");
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", cache);
-    assert_int_equal(system(cmd), 0);
+    test_tune_cache_remove(cache);
 }
 
 int main(void)
@@ -435,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_table_steers_matmul),
         cmocka_unit_test(test_profile_round_trip),
         cmocka_unit_test(test_profile_truncated),
+        cmocka_unit_test(test_profile_spec_section),
         cmocka_unit_test(test_profile_refused),
         cmocka_unit_test(test_profile_path),
         cmocka_unit_test(test_choices_bit_identical),

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/tune_profile.h"
+
 const char *shared_dir_wanted(void)
 {
     const char *d = getenv("MOTE_SHARED");
@@ -215,6 +217,24 @@ void test_remove_temp(char *path)
 {
     unlink(path);
     free(path);
+}
+
+void test_tune_cache(char *dir, char *path, size_t path_cap)
+{
+    snprintf(dir, TEST_CACHE_DIR_CAP, "/tmp/mote-tune-test-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    setenv("XDG_CACHE_HOME", dir, 1);
+    tune_key k;
+    tune_key_this(&k);
+    assert_int_equal(tune_profile_path(&k, path, path_cap), MOTE_OK);
+}
+
+void test_tune_cache_remove(const char *dir)
+{
+    unsetenv("XDG_CACHE_HOME");
+    char cmd[TEST_CACHE_DIR_CAP + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 double test_json_number(const char *json, const char *key)

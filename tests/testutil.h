@@ -92,6 +92,14 @@ float test_rng_normal(uint64_t *state);   /* N(0, 1) */
 char *test_temp_file(const char *stem);
 void test_remove_temp(char *path);
 
+/* A fresh cache directory made XDG_CACHE_HOME (dir: room for
+ * TEST_CACHE_DIR_CAP bytes) and this machine's tuning profile path in it
+ * (path: path_cap bytes); test_tune_cache_remove deletes the directory
+ * and unsets the variable. */
+#define TEST_CACHE_DIR_CAP 64
+void test_tune_cache(char *dir, char *path, size_t path_cap);
+void test_tune_cache_remove(const char *dir);
+
 /* The bit set of the non-negative ints before a -1: BITS(0, 3, 5). */
 #define BITS(...) test_bits_of((const int[]){__VA_ARGS__, -1})
 uint64_t test_bits_of(const int *v);

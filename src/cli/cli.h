@@ -257,7 +257,7 @@ mote_sampler_params sample_args_params(const sample_args *sa);
  * ---------------------------------------------------------------------- */
 
 typedef struct spec_args {
-    int lookup;            /* --lookup N */
+    const char *lookup;    /* --lookup N or auto; NULL: auto for greedy runs where the profile says it pays */
     int ngram_min, ngram_max; /* --lookup-min, --lookup-max (0: the library's) */
     const char *draft;     /* --draft MODEL, or NULL */
     int draft_max, draft_min;
@@ -265,9 +265,9 @@ typedef struct spec_args {
 } spec_args;
 
 #define SPEC_OPTS(sp)                                                                                       \
-    {0, "lookup", ARG_INT, &(sp)->lookup, "N",                                                              \
-     "speculate: draft up to N tokens that followed the text's last tokens earlier in it", 0,               \
-     MOTE_DRAFT_MAX, NULL},                                                                                 \
+    {0, "lookup", ARG_STRING, &(sp)->lookup, "N|auto",                                                      \
+     "speculate: draft up to N tokens that followed the text's last tokens earlier in it; auto: as many as " \
+     "pay by `mote tune`'s pass costs and the acceptance so far (see the notes)", 0, 0, NULL},                \
     {0, "lookup-max", ARG_INT, &(sp)->ngram_max, "G", "--lookup matches the last G tokens first (default 4)", 1, \
      64, NULL},                                                                                             \
     {0, "lookup-min", ARG_INT, &(sp)->ngram_min, "G", "... down to the last G (default 3)", 1, 64, NULL},     \
@@ -286,7 +286,17 @@ typedef struct spec_args {
  * after saying what failed. */
 int cli_spec_open(const spec_args *sa, const mote_session *target, int n_threads, int kv_type, mote_model **dm,
                   mote_session **ds, mote_speculative *spec);
+/* --lookup's value into *spec for a run on model: a number, "auto", or
+ * (NULL) auto where greedy and this machine's profile says lookup pays on
+ * model (MOTE_TUNE=off: never). 0, or a usage error's exit code after
+ * saying what is wrong. */
+int cli_spec_lookup(const spec_args *sa, const mote_model *model, int greedy, mote_speculative *spec);
+/* --lookup's value (NULL: not given) into *n, or *is_auto; 0, or
+ * EXIT_USAGE after saying what is wrong. */
+int cli_lookup_arg(const char *arg, int *n, int *is_auto);
+/* 1 if spec speculates at all. */
+int cli_spec_on(const mote_speculative *spec);
 /* "speculation: ..." on stderr: drafted, accepted, acceptance. */
-void cli_report_speculation(const mote_generate_stats *st);
+void cli_report_speculation(const mote_generate_stats *st, const mote_speculative *spec);
 
 #endif

@@ -47,11 +47,11 @@ static void report_stop(const mote_generate_stats *st, int n_gen, int n_predict,
     else fprintf(stderr, "stopped:    after %d tokens\n", st->n_generated);
 }
 
-static void report_stats(double load_s, const mote_generate_stats *st, uint64_t seed, int speculating)
+static void report_stats(double load_s, const mote_generate_stats *st, uint64_t seed, const mote_speculative *spec)
 {
     fprintf(stderr, "load:       %8.1f ms\n", load_s * 1e3);
     cli_report_generation(st);
-    if (speculating) cli_report_speculation(st);
+    if (cli_spec_on(spec)) cli_report_speculation(st, spec);
     fprintf(stderr, "seed:       %llu\n", (unsigned long long)seed);
 }
 
@@ -88,13 +88,17 @@ int cmd_run(int argc, char **argv)
          "recognise special tokens (<s>) in the prompt", 0, 0, NULL},
         {0},
     };
-    char notes[768], defaults[256];
+    char notes[1024], defaults[256];
     sample_defaults_text(defaults, sizeof defaults);
     snprintf(notes, sizeof notes,
              "-n -1 generates until an end-of-generation token or a full context.\n"
              "--temp 0 is greedy decoding: the most likely token at every step.\n"
              "--lookup and --draft speculate: the model checks several drafted tokens in one\n"
-             "pass; the text is the same as without them, token for token (same --seed).\n%s",
+             "pass; the text is the same as without them, token for token (same --seed).\n"
+             "--lookup auto verifies as many of lookup's drafts (at most 8, 0 included) as give\n"
+             "the most tokens per time by the pass costs `mote tune MODEL` measured and the\n"
+             "share of drafts drawn so far. With --temp 0 and no --lookup it is the default\n"
+             "where the profile says it can pay on MODEL (MOTE_TUNE=off or --lookup 0: never).\n%s",
              defaults);
     const char *pos[1] = {NULL};
     const cli_spec spec = {
@@ -146,6 +150,9 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     if (cli_spec_open(&spa, session, n_threads, kv_type, &draft_model, &draft_session, &speculate) != 0) goto done;
+    mote_sampler_params smp = sample_args_params(&sa);
+    if ((rc = cli_spec_lookup(&spa, model, smp.temp <= 0.0f, &speculate)) != 0) goto done;
+    rc = EXIT_LIB;
     double load_s = cli_now() - t0;
     cli_check_ctx(model, n_ctx);
 
@@ -162,7 +169,6 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
 
-    mote_sampler_params smp = sample_args_params(&sa);
     if (mote_sampler_create(&smp, mote_vocab_size(model), &sampler) != MOTE_OK) {
         cli_lib_error();
         goto done;
@@ -178,7 +184,7 @@ int cmd_run(int argc, char **argv)
     if (ids || out.n_printed > 0) putchar('\n');
     fflush(stdout);
     if (cli_interrupted()) { /* the prompt was cancelled, or generation stopped */
-        if (gs == MOTE_OK || st.n_generated > 0) report_stats(load_s, &st, smp.seed, spa.lookup > 0 || spa.draft);
+        if (gs == MOTE_OK || st.n_generated > 0) report_stats(load_s, &st, smp.seed, &speculate);
         fprintf(stderr, "stopped:    interrupted (Ctrl-C)\n");
         rc = EXIT_INTERRUPTED;
         goto done;
@@ -191,7 +197,7 @@ int cmd_run(int argc, char **argv)
         cli_error("could not write to stdout");
         goto done;
     }
-    report_stats(load_s, &st, smp.seed, spa.lookup > 0 || spa.draft);
+    report_stats(load_s, &st, smp.seed, &speculate);
     report_stop(&st, n_gen, n_predict, mote_session_pos(session), ctx);
     rc = 0;
 

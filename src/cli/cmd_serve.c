@@ -19,6 +19,7 @@
 
 #include <sodium.h>
 #include "serve/config.h"
+#include "serve/sched.h"
 #include "serve/server.h"
 
 /* Defaults: a body of 8 MiB, 8 KiB of request line and headers (and MHD's
@@ -185,7 +186,7 @@ int cmd_serve(int argc, char **argv)
     int max_body = SERVE_DEFAULT_MAX_BODY;
     int keep_alive = 0;
     int n_ctx = 0, n_threads = 0, kv_type = MOTE_KV_F16, parallel = SERVE_DEFAULT_PARALLEL, queue = SERVE_DEFAULT_QUEUE;
-    int lookup = 0;
+    const char *lookup_arg = NULL;
     const char *kv_name = "f16", *template_file = NULL, *models_dir = NULL, *aliases = NULL;
     const char *config_file = NULL, *budget_text = NULL, *memory_dir = NULL, *memory_key_file = NULL;
     const cli_opt opts[] = {
@@ -206,8 +207,11 @@ int cmd_serve(int argc, char **argv)
         {0, "kv-type", ARG_STRING, &kv_name, "TYPE", KV_TYPE_HELP, 0, 0, NULL},
         {0, "parallel", ARG_INT, &parallel, "N", "requests generating at once per model (default 2; each has its "
          "own context)", 1, 256, NULL},
-        {0, "lookup", ARG_INT, &lookup, "N", "speculate: draft up to N tokens per stream by prompt lookup, checked in "
-         "the same pass (the text is the same as without)", 0, MOTE_DRAFT_MAX, NULL},
+        {0, "lookup", ARG_STRING, &lookup_arg, "N|auto", "speculate: draft up to N tokens per stream by prompt "
+         "lookup, checked in the same pass (the text is the same as without); auto: as many as pay by `mote tune`'s "
+         "costs and the stream's acceptance so far (0 included), for every request; default: auto for greedy "
+         "requests where the profile says lookup can pay on the model (MOTE_TUNE=off or --lookup 0: never)",
+         0, 0, NULL},
         {0, "queue", ARG_INT, &queue, "N", "requests waiting per model (default 16; more: 429 with Retry-After)", 0,
          65536, NULL},
         {0, "keep-alive", ARG_INT, &keep_alive, "SECONDS", "close a model no request has used this long (default 0: "
@@ -295,6 +299,13 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     cli_check_threads(n_threads);
+    int lookup, lookup_asked_auto;
+    if (cli_lookup_arg(lookup_arg, &lookup, &lookup_asked_auto) != 0) {
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    /* not given: auto for greedy requests where the profile says it pays */
+    const int lookup_auto = lookup_asked_auto ? SCHED_AUTO_ALL : lookup_arg ? SCHED_AUTO_OFF : SCHED_AUTO_GREEDY;
     cli_tune_load(NULL); /* the models it loads use this machine's profile: said here if broken */
     if ((rc = cli_kv_type(&spec, kv_name, &kv_type)) != 0) goto out;
     static const cli_file_kind template_kind = {.what = "chat template", .limit = CLI_TEMPLATE_LIMIT, .regular = 1};
@@ -354,6 +365,7 @@ int cmd_serve(int argc, char **argv)
         .n_parallel = parallel,
         .queue_max = queue,
         .lookup = lookup,
+        .lookup_auto = lookup_auto,
         .chat_template = tmpl,
         .keep_alive_s = keep_alive,
     };

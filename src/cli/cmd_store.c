@@ -69,7 +69,8 @@ static int optimize_stored(const char *name, const char *path)
     if (st.n_converted == 0) {
         unlink(tmp);
         fprintf(stderr,
-                "mote: %s has no Q8_0, Q4_0 or IQ4_NL weight matrix for the kernel layouts: kept as downloaded\n",
+                "mote: %s has no Q8_0, Q4_0, IQ4_NL, Q4_K or Q6_K weight matrix for the kernel layouts: kept as "
+                "downloaded\n",
                 name);
         return 0;
     }
@@ -178,12 +179,12 @@ int cmd_pull(int argc, char **argv)
                  "run, chat, serve and the other verbs take a store name as MODEL, and pull a\n"
                  "catalogue name, hf:... or a URL first when it is not in the store.\n\n"
                  "--optimize checks the download as above, then rewrites the stored file with its\n"
-                 "Q8_0, Q4_0 and IQ4_NL matrices in mote's kernel layouts (mote optimize), through\n"
-                 "a temporary file in the store renamed over it when whole: an error or Ctrl-C\n"
-                 "keeps the plain model. A model already in the store is rewritten in place, not\n"
-                 "fetched again (--force fetches it again first); one with no such matrix is kept\n"
-                 "as downloaded. mote show says the file is in kernel layouts and keeps the\n"
-                 "source and SHA-256 of the download; --force fetches the plain file back.",
+                 "Q8_0, Q4_0, IQ4_NL, Q4_K and Q6_K matrices in mote's kernel layouts (mote\n"
+                 "optimize), through a temporary file in the store renamed over it when whole: an\n"
+                 "error or Ctrl-C keeps the plain model. A model already in the store is rewritten\n"
+                 "in place, not fetched again (--force fetches it again first); one with no such\n"
+                 "matrix is kept as downloaded. mote show says the file is in kernel layouts and\n"
+                 "keeps the source and SHA-256 of the download; --force fetches the plain file back.",
         .opts = opts,
         .min_pos = 0,
         .max_pos = 1,

@@ -42,10 +42,35 @@ static void print_machine(const mote_machine *m)
            (long long)m->cache_l2 >> 10, (long long)m->cache_l3 >> 10);
 }
 
+/* The pass costs and what run/serve will do with them. */
+static void print_speculation(const mote_tune_result *r)
+{
+    printf("\nspeculation: a pass of n tokens (verifying n - 1 drafts) costs, in passes of one token (%.3f ms):\n",
+           r->spec_pass_s * 1e3);
+    printf("  n    ");
+    for (int n = 2; n <= MOTE_SPEC_COST_N; n++) printf(" %5d", n);
+    printf("\n  cost ");
+    for (int n = 2; n <= MOTE_SPEC_COST_N; n++) printf(" %5.2f", (double)r->spec_cost[n - 1]);
+    printf("\n  best draft length and expected speed over plain decoding, by acceptance:\n");
+    static const double accepts[] = {0.3, 0.5, 0.7, 0.9};
+    for (size_t i = 0; i < sizeof accepts / sizeof accepts[0]; i++) {
+        double g;
+        const int k = mote_spec_best_length(r->spec_cost, MOTE_SPEC_COST_N - 1, accepts[i], &g);
+        printf("    %2.0f%%: %d draft(s), %.2fx\n", accepts[i] * 100, k, g);
+    }
+    if (r->spec_on)
+        printf("  decision: lookup on (auto) for greedy run/serve requests: at %.0f%% acceptance %d draft(s) "
+               "give %.2fx (>= %.2fx)\n", MOTE_SPEC_PLAUSIBLE_ACCEPT * 100, r->spec_best_k, r->spec_gain,
+               MOTE_SPEC_MIN_GAIN);
+    else
+        printf("  decision: lookup off by default: at %.0f%% acceptance the best is %.2fx (< %.2fx); --lookup auto "
+               "still adapts\n", MOTE_SPEC_PLAUSIBLE_ACCEPT * 100, r->spec_gain, MOTE_SPEC_MIN_GAIN);
+}
+
 int cmd_tune(int argc, char **argv)
 {
     mote_tune_params p = mote_tune_default_params();
-    int quick = 0, no_save = 0, no_measure = 0;
+    int quick = 0, no_save = 0, no_measure = 0, no_spec = 0;
     const char *pos[1] = {NULL};
     const cli_opt opts[] = {
         {'t', "threads", ARG_INT, &p.n_threads, "N", "threads to tune for (default: all CPUs; more are capped)", 0,
@@ -53,18 +78,24 @@ int cmd_tune(int argc, char **argv)
         {0, "quick", ARG_FLAG, &quick, NULL, "fewer candidates and samples; n = 1 and 128 only", 0, 0, NULL},
         {0, "no-save", ARG_FLAG, &no_save, NULL, "time and show, but write no profile", 0, 0, NULL},
         {0, "no-machine", ARG_FLAG, &no_measure, NULL, "skip measuring bandwidth and peaks", 0, 0, NULL},
+        {0, "no-speculation", ARG_FLAG, &no_spec, NULL, "skip timing speculation's verification passes", 0, 0, NULL},
         {0},
     };
     const cli_spec spec = {
         .verb = "tune",
-        .usage = "MODEL [-t N] [--quick] [--no-save] [--no-machine]",
+        .usage = "MODEL [-t N] [--quick] [--no-save] [--no-machine] [--no-speculation]",
         .about = "Measure this machine (read bandwidth, F32 FMA, int8 and BF16 dot peaks, caches),\n"
                  "then time the choices matmul makes without changing its results (tile sizes,\n"
                  "work-item grab size, generation's run length, prefetch distance, threads per\n"
                  "product) on MODEL's matrix shapes: each weight type and m*k bucket at n = 1, 16\n"
                  "and 128 tokens, alternating the candidates with the current best and comparing\n"
                  "medians. The fastest are written as this machine's profile, which run, serve\n"
-                 "and bench then use by themselves.",
+                 "and bench then use by themselves.\n"
+                 "Then it times real forward passes of 1..9 tokens as speculation verifies them\n"
+                 "(at depths 16 and 256): cost(n) = pass of n / pass of 1. With the acceptance\n"
+                 "of the drafts so far, run and serve draft as many lookup tokens as pay by these\n"
+                 "costs (--lookup auto, 0 included), and do so by default for greedy requests\n"
+                 "(--temp 0) where at 50% acceptance some length gains at least 5%.",
         .notes = "The profile is $XDG_CACHE_HOME/mote/tune-*.json (else ~/.cache/mote), one per\n"
                  "CPU model, core count, mote version and kernel table; MOTE_TUNE=off ignores it.\n"
                  "Outputs are bit-identical with and without it; only speed changes. A 1B model\n"
@@ -83,6 +114,7 @@ int cmd_tune(int argc, char **argv)
     p.model_path = path;
     p.quick = quick;
     p.save = !no_save;
+    p.speculation = !no_spec;
 
     mote_machine m;
     if (!no_measure) {
@@ -129,6 +161,8 @@ int cmd_tune(int argc, char **argv)
            r.n_classes, secs, load0, load_average());
     if (r.saved) printf("; profile %s\n", r.profile_path);
     else printf("; no profile written (--no-save)\n");
+    if (r.spec_measured) print_speculation(&r);
+    else if (p.speculation) printf("\nspeculation: not measured (the model cannot decode)\n");
     mote_tune_result_free(&r);
     return 0;
 }

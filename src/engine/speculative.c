@@ -13,9 +13,8 @@
 
 #include "base/status.h"
 #include "engine/session.h"
+#include "engine/spec_policy.h"
 
-#define NGRAM_MAX_DEFAULT 4
-#define NGRAM_MIN_DEFAULT 3
 #define DRAFT_MAX_DEFAULT 8
 #define PIECE_CAP 256
 
@@ -48,8 +47,8 @@ int lookup_draft(const mote_token *ctx, int n, int ngram_min, int ngram_max, int
 
 int mote_lookup_draft(const mote_token *ctx, int n, int ngram_min, int ngram_max, int k, mote_token *out)
 {
-    if (ngram_max == 0) ngram_max = NGRAM_MAX_DEFAULT;
-    if (ngram_min == 0) ngram_min = NGRAM_MIN_DEFAULT;
+    if (ngram_max == 0) ngram_max = SPEC_NGRAM_MAX_DEFAULT;
+    if (ngram_min == 0) ngram_min = SPEC_NGRAM_MIN_DEFAULT;
     if (!ctx || !out || n < 1 || k < 1 || ngram_min < 1 || ngram_max < ngram_min) return 0;
     return lookup_draft(ctx, n, ngram_min, ngram_max, k, out);
 }
@@ -84,8 +83,8 @@ mote_status drafter_init(drafter *d, const mote_session *s, const mote_speculati
     *active = 0;
     if (!spec) return MOTE_OK;
     mote_speculative c = *spec;
-    if (c.ngram_max == 0) c.ngram_max = NGRAM_MAX_DEFAULT;
-    if (c.ngram_min == 0) c.ngram_min = NGRAM_MIN_DEFAULT;
+    if (c.ngram_max == 0) c.ngram_max = SPEC_NGRAM_MAX_DEFAULT;
+    if (c.ngram_min == 0) c.ngram_min = SPEC_NGRAM_MIN_DEFAULT;
     if (c.draft_max == 0) c.draft_max = DRAFT_MAX_DEFAULT;
     if (c.lookup < 0 || c.lookup > MOTE_DRAFT_MAX || c.draft_max < 0 || c.draft_max > MOTE_DRAFT_MAX ||
         c.draft_min < 0 || c.ngram_min < 1 || c.ngram_max < c.ngram_min || !(c.draft_p_min >= 0.0f) ||
@@ -93,6 +92,17 @@ mote_status drafter_init(drafter *d, const mote_session *s, const mote_speculati
         return mote_fail(MOTE_E_INVALID, "speculative: lookup %d, draft_max %d (each 0..%d), draft_min %d, n-grams "
                          "%d..%d or draft_p_min %g out of range", c.lookup, c.draft_max, MOTE_DRAFT_MAX,
                          c.draft_min, c.ngram_min, c.ngram_max, (double)c.draft_p_min);
+    if (c.adaptive) {
+        if (c.draft)
+            return mote_fail(MOTE_E_INVALID, "speculative: the adaptive length is for prompt lookup, not a draft model "
+                                             "(whose drafting time it does not count)");
+        if (c.lookup == 0 || c.lookup > MOTE_SPEC_COST_N - 1) c.lookup = MOTE_SPEC_COST_N - 1;
+        for (int i = 0; i < MOTE_SPEC_COST_N; i++)
+            if (!(c.cost[i] > 0.0f) || !isfinite(c.cost[i]))
+                return mote_fail(MOTE_E_INVALID, "speculative: pass cost %d is %g, not a positive number", i + 1,
+                                 (double)c.cost[i]);
+        mote_spec_state_init(&d->adapt);
+    }
     if (c.draft) {
         if (c.draft == s) return mote_fail(MOTE_E_INVALID, "speculative: the draft session is the model's own");
         MOTE_TRY(same_vocab(session_model(s), session_model(c.draft)));
@@ -158,7 +168,13 @@ static int model_draft(drafter *d, const mote_token *ctx, int n, int k, mote_tok
 int drafter_draft(drafter *d, const mote_token *ctx, int n, int k, mote_token *out)
 {
     if (k > d->most) k = d->most;
-    if (k <= 0 || n <= 0) return 0;
+    if (n <= 0) return 0;
+    if (d->cfg.adaptive) {
+        const int m = spec_adaptive_draft(&d->adapt, d->cfg.cost, ctx, n, d->cfg.ngram_min, d->cfg.ngram_max,
+                                          d->cfg.lookup, k < 0 ? 0 : k, out);
+        return m < d->cfg.draft_min ? 0 : m;
+    }
+    if (k <= 0) return 0;
     int m = 0;
     if (d->cfg.lookup > 0)
         m = lookup_draft(ctx, n, d->cfg.ngram_min, d->cfg.ngram_max, k < d->cfg.lookup ? k : d->cfg.lookup, out);

@@ -11,7 +11,11 @@
 typedef struct drafter {
     mote_speculative cfg;  /* the caller's, defaults filled in */
     int most;              /* most tokens one draft may hold (buffers) */
+    mote_spec_state adapt; /* cfg.adaptive: the running acceptance, lookup's last proposal */
 } drafter;
+
+#define SPEC_NGRAM_MAX_DEFAULT 4 /* mote_speculative's n-grams where it says 0 */
+#define SPEC_NGRAM_MIN_DEFAULT 3
 
 /* Check spec against the target session s and fill in the defaults.
  * *active: 0 when spec drafts nothing (NULL, or lookup 0 and no draft). */

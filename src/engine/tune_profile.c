@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "base/cpu.h"
 #include "base/status.h"
+#include "engine/model.h"
 #include "gguf/ggml_type.h"
 #include "kernels/kernels.h"
 
@@ -48,6 +50,23 @@ static uint64_t key_hash(const tune_key *k)
             h = (h ^ (unsigned char)*p) * 0x100000001b3ull; /* the NUL separates the fields */
             if (!*p) break;
         }
+    return h;
+}
+
+uint64_t tune_model_id(const gguf_file *g)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        const gguf_tensor *t = &g->tensors[i];
+        int64_t v[2 + GGUF_MAX_DIMS] = {t->type, t->n_dims};
+        for (uint32_t d = 0; d < t->n_dims && d < GGUF_MAX_DIMS; d++) v[2 + d] = t->ne[d];
+        for (const char *p = t->name;; p++) {
+            h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+            if (!*p) break;
+        }
+        const unsigned char *b = (const unsigned char *)v;
+        for (size_t j = 0; j < sizeof v; j++) h = (h ^ b[j]) * 0x100000001b3ull;
+    }
     return h;
 }
 
@@ -117,7 +136,31 @@ static cJSON *machine_json(const mote_machine *m)
     return o;
 }
 
-static char *profile_text(const tune_key *k, int threads, const mote_machine *machine, const tune_entry *e, int n)
+static cJSON *spec_json(const tune_spec *sp, int n_sp)
+{
+    cJSON *list = cJSON_CreateArray();
+    for (int i = 0; list && i < n_sp; i++) {
+        double c[MOTE_SPEC_COST_N];
+        for (int j = 0; j < MOTE_SPEC_COST_N; j++) c[j] = round((double)sp[i].cost[j] * 1e4) / 1e4; /* 1.04, not 1.0399999618 */
+        cJSON *o = cJSON_CreateObject(), *cost = cJSON_CreateDoubleArray(c, MOTE_SPEC_COST_N);
+        char id[24];
+        snprintf(id, sizeof id, "%016llx", (unsigned long long)sp[i].model);
+        if (!o || !cost) {
+            cJSON_Delete(o);
+            cJSON_Delete(cost);
+            cJSON_Delete(list);
+            return NULL;
+        }
+        cJSON_AddStringToObject(o, "model", id);
+        cJSON_AddNumberToObject(o, "threads", sp[i].threads);
+        cJSON_AddItemToObject(o, "cost", cost);
+        cJSON_AddItemToArray(list, o);
+    }
+    return list;
+}
+
+static char *profile_text(const tune_key *k, int threads, const mote_machine *machine, const tune_entry *e, int n,
+                          const tune_spec *sp, int n_sp)
 {
     cJSON *root = cJSON_CreateObject(), *list = cJSON_CreateArray();
     char *text = NULL;
@@ -145,6 +188,11 @@ static char *profile_text(const tune_key *k, int threads, const mote_machine *ma
     }
     cJSON_AddItemToObject(root, "kernels", list);
     list = NULL;
+    if (n_sp > 0) {
+        cJSON *spec = spec_json(sp, n_sp);
+        if (!spec) goto done;
+        cJSON_AddItemToObject(root, "speculation", spec);
+    }
     text = cJSON_Print(root);
 done:
     cJSON_Delete(list);
@@ -155,9 +203,16 @@ done:
 mote_status tune_profile_write(const char *path, const tune_key *k, int threads, const mote_machine *machine,
                                const tune_entry *e, int n)
 {
-    if (!path || !k || (n > 0 && !e)) return mote_fail(MOTE_E_INVALID, "tune_profile_write: NULL argument");
+    return tune_profile_write_all(path, k, threads, machine, e, n, NULL, 0);
+}
+
+mote_status tune_profile_write_all(const char *path, const tune_key *k, int threads, const mote_machine *machine,
+                                   const tune_entry *e, int n, const tune_spec *sp, int n_sp)
+{
+    if (!path || !k || (n > 0 && !e) || (n_sp > 0 && !sp))
+        return mote_fail(MOTE_E_INVALID, "tune_profile_write: NULL argument");
     MOTE_TRY(make_dirs(path));
-    char *text = profile_text(k, threads, machine, e, n);
+    char *text = profile_text(k, threads, machine, e, n, sp, n_sp);
     if (!text) return mote_fail(MOTE_E_NOMEM, "%s: out of memory", path);
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
@@ -232,6 +287,31 @@ static mote_status read_entry(const char *path, const cJSON *o, int i, tune_entr
     return MOTE_OK;
 }
 
+#define SPEC_COST_MAX 1e4 /* a pass of 9 tokens 10^4 times one token's is not a measurement */
+
+static mote_status read_spec(const char *path, const cJSON *o, int i, tune_spec *sp)
+{
+    const char *id = get_str(o, "model");
+    const cJSON *cost = cJSON_GetObjectItemCaseSensitive(o, "cost");
+    long threads;
+    char *end = NULL;
+    if (!cJSON_IsObject(o) || !id || !get_int(o, "threads", 0, 1L << 20, &threads) || !cJSON_IsArray(cost) ||
+        cJSON_GetArraySize(cost) != MOTE_SPEC_COST_N)
+        return mote_fail(MOTE_E_FORMAT, "%s: speculation[%d]: needs a model id, threads and %d costs", path, i,
+                         MOTE_SPEC_COST_N);
+    sp->model = strtoull(id, &end, 16);
+    if (end == id || *end != '\0' || strlen(id) != 16)
+        return mote_fail(MOTE_E_FORMAT, "%s: speculation[%d]: model id \"%.20s\" is not 16 hex digits", path, i, id);
+    sp->threads = (int)threads;
+    for (int j = 0; j < MOTE_SPEC_COST_N; j++) {
+        const cJSON *c = cJSON_GetArrayItem(cost, j);
+        if (!cJSON_IsNumber(c) || !(c->valuedouble > 0.0 && c->valuedouble <= SPEC_COST_MAX))
+            return mote_fail(MOTE_E_FORMAT, "%s: speculation[%d]: cost %d not a positive number", path, i, j + 1);
+        sp->cost[j] = (float)c->valuedouble;
+    }
+    return MOTE_OK;
+}
+
 static mote_status read_text(const char *path, char **out)
 {
     *out = NULL;
@@ -278,21 +358,61 @@ static mote_status check_key(const char *path, const cJSON *root, const tune_key
 
 mote_status tune_profile_read(const char *path, const tune_key *k, tune_entry **out, int *n)
 {
+    return tune_profile_read_all(path, k, out, n, NULL, NULL);
+}
+
+mote_status tune_profile_read_all(const char *path, const tune_key *k, tune_entry **out, int *n, tune_spec **sp,
+                                  int *n_sp)
+{
     if (!path || !k || !out || !n) return mote_fail(MOTE_E_INVALID, "tune_profile_read: NULL argument");
     *out = NULL;
     *n = 0;
     char *text;
     MOTE_TRY(read_text(path, &text));
-    const mote_status st = tune_profile_parse(text, path, k, out, n);
+    const mote_status st = tune_profile_parse_all(text, path, k, out, n, sp, n_sp);
     free(text);
     return st;
 }
 
 mote_status tune_profile_parse(const char *text, const char *path, const tune_key *k, tune_entry **out, int *n)
 {
-    if (!text || !path || !out || !n) return mote_fail(MOTE_E_INVALID, "tune_profile_parse: NULL argument");
+    return tune_profile_parse_all(text, path, k, out, n, NULL, NULL);
+}
+
+/* The optional "speculation" list of root into *out (NULL when absent). */
+static mote_status parse_spec(const char *path, const cJSON *root, tune_spec **out, int *n_out)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "speculation");
+    if (!list) return MOTE_OK;
+    const int count = cJSON_GetArraySize(list);
+    if (!cJSON_IsArray(list)) return mote_fail(MOTE_E_FORMAT, "%s: speculation is not a list", path);
+    if (count > TUNE_PROFILE_MAX_BYTES / 32)
+        return mote_fail(MOTE_E_FORMAT, "%s: %d speculation entries, more than a profile holds", path, count);
+    if (count == 0) return MOTE_OK;
+    tune_spec *sp = calloc((size_t)count, sizeof *sp);
+    if (!sp) return mote_fail(MOTE_E_NOMEM, "%s: out of memory", path);
+    mote_status st = MOTE_OK;
+    for (int i = 0; st == MOTE_OK && i < count; i++) st = read_spec(path, cJSON_GetArrayItem(list, i), i, &sp[i]);
+    if (st != MOTE_OK) {
+        free(sp);
+        return st;
+    }
+    *out = sp;
+    *n_out = count;
+    return MOTE_OK;
+}
+
+mote_status tune_profile_parse_all(const char *text, const char *path, const tune_key *k, tune_entry **out, int *n,
+                                   tune_spec **sp, int *n_sp)
+{
+    if (!text || !path || !out || !n || (sp && !n_sp))
+        return mote_fail(MOTE_E_INVALID, "tune_profile_parse: NULL argument");
     *out = NULL;
     *n = 0;
+    if (sp) {
+        *sp = NULL;
+        *n_sp = 0;
+    }
     cJSON *root = cJSON_Parse(text);
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
@@ -308,6 +428,7 @@ mote_status tune_profile_parse(const char *text, const char *path, const tune_ke
     if (st == MOTE_OK && count > 0 && !(e = calloc((size_t)count, sizeof *e)))
         st = mote_fail(MOTE_E_NOMEM, "%s: out of memory", path);
     for (int i = 0; st == MOTE_OK && i < count; i++) st = read_entry(path, cJSON_GetArrayItem(list, i), i, &e[i]);
+    if (st == MOTE_OK && sp) st = parse_spec(path, root, sp, n_sp);
     cJSON_Delete(root);
     if (st != MOTE_OK) {
         free(e);
@@ -322,11 +443,17 @@ mote_status tune_profile_parse(const char *text, const char *path, const tune_ke
  * Applying
  * ---------------------------------------------------------------------- */
 
+/* MOTE_TUNE's value says the profile is not to be used. */
+static int tune_off(const char *off_env)
+{
+    return off_env && (strcmp(off_env, "off") == 0 || strcmp(off_env, "0") == 0);
+}
+
 mote_status tune_profile_apply(const char *off_env, const char *path, mote_tune_state *st)
 {
     memset(st, 0, sizeof *st);
     tuning_reset();
-    if (off_env && (strcmp(off_env, "off") == 0 || strcmp(off_env, "0") == 0)) {
+    if (tune_off(off_env)) {
         st->disabled = 1;
         return MOTE_OK;
     }
@@ -369,5 +496,45 @@ mote_status mote_tune_load(mote_tune_state *out)
     pthread_once(&loaded.once, load_once);
     if (out) *out = loaded.state;
     if (loaded.status != MOTE_OK) return mote_fail(loaded.status, "%s", loaded.message);
+    return MOTE_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Speculation's pass costs of a model
+ * ---------------------------------------------------------------------- */
+
+mote_status mote_spec_profile_get(const mote_model *model, mote_spec_profile *out)
+{
+    if (!model || !out) return mote_fail(MOTE_E_INVALID, "mote_spec_profile_get: NULL argument");
+    memset(out, 0, sizeof *out);
+    if (tune_off(getenv("MOTE_TUNE"))) return MOTE_OK;
+    tune_key k;
+    tune_key_this(&k);
+    char path[1024];
+    if (tune_profile_path(&k, path, sizeof path) != MOTE_OK) {
+        mote_clear_error();
+        return MOTE_OK; /* no cache directory */
+    }
+    if (access(path, F_OK) != 0 && errno == ENOENT) return MOTE_OK; /* never tuned */
+    tune_entry *e = NULL;
+    tune_spec *sp = NULL;
+    int n = 0, n_sp = 0;
+    const mote_status rs = tune_profile_read_all(path, &k, &e, &n, &sp, &n_sp);
+    free(e);
+    if (rs == MOTE_E_UNSUPPORTED) {
+        mote_clear_error();
+        return MOTE_OK; /* another machine's or version's */
+    }
+    if (rs != MOTE_OK) return rs;
+    const uint64_t id = tune_model_id(model->gguf);
+    for (int i = 0; i < n_sp && !out->found; i++) {
+        if (sp[i].model != id) continue;
+        out->found = 1;
+        out->n_threads = sp[i].threads;
+        memcpy(out->cost, sp[i].cost, sizeof out->cost);
+        out->best_k = mote_spec_best_length(out->cost, MOTE_SPEC_COST_N - 1, MOTE_SPEC_PLAUSIBLE_ACCEPT, &out->gain);
+        out->pays = out->gain >= MOTE_SPEC_MIN_GAIN;
+    }
+    free(sp);
     return MOTE_OK;
 }

@@ -9,7 +9,9 @@
  *    "cpu": "...", "cores": 2, "mote": "0.1.0", "isa": "avx512",
  *    "threads": 2, "machine": {...},            (what tune measured; not read)
  *    "kernels": [{"type": "Q8_0", "mk": 3, "n": 0, "tile_m": 16, "tile_n": 32,
- *                 "grab_min": 1, "quarters_min": 64, "pf_ahead": 4096, "threads": 0}, ...]}
+ *                 "grab_min": 1, "quarters_min": 64, "pf_ahead": 4096, "threads": 0}, ...],
+ *    "speculation": [{"model": "<tune_model_id, hex>", "threads": 2,
+ *                     "cost": [1, 1.04, ...]}, ...]}     (optional)
  *
  * Readers take "version" 1 and skip members they do not know, so later
  * sections (stored layouts, speculation) can be added beside "kernels";
@@ -21,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gguf/gguf.h"
 #include "kernels/tuning.h"
 #include "mote_tools.h"
 
@@ -44,6 +47,17 @@ typedef struct tune_entry {
     kernel_tuning t;  /* the choice */
 } tune_entry;
 
+/* Speculation's pass costs on one model (mote_spec_profile). */
+typedef struct tune_spec {
+    uint64_t model;                /* tune_model_id */
+    int threads;                   /* threads measured with */
+    float cost[MOTE_SPEC_COST_N];  /* pass of n tokens / pass of 1 */
+} tune_spec;
+
+/* What a model is for its pass costs: a hash of its tensors' names,
+ * types and shapes (another file of the same model shares it). */
+uint64_t tune_model_id(const gguf_file *g);
+
 /* This process's key. */
 void tune_key_this(tune_key *k);
 /* The profile's path for key k: $XDG_CACHE_HOME/mote (or ~/.cache/mote)
@@ -54,6 +68,9 @@ mote_status tune_profile_path(const tune_key *k, char *buf, size_t cap);
  * temporary file renamed over path). machine may be NULL. */
 mote_status tune_profile_write(const char *path, const tune_key *k, int threads, const mote_machine *machine,
                                const tune_entry *e, int n);
+/* The same with speculation's section (sp may be NULL when n_sp is 0). */
+mote_status tune_profile_write_all(const char *path, const tune_key *k, int threads, const mote_machine *machine,
+                                   const tune_entry *e, int n, const tune_spec *sp, int n_sp);
 /* Read a profile for key k: *out (malloc'd, free it) and *n entries.
  * MOTE_E_IO if it cannot be read (errno ENOENT: absent), MOTE_E_FORMAT if
  * it is not a valid profile (corrupt, truncated, a value out of bounds),
@@ -62,6 +79,12 @@ mote_status tune_profile_read(const char *path, const tune_key *k, tune_entry **
 /* The same for a profile's text (NUL-terminated; path names it in
  * messages); k NULL takes a profile of any key (the fuzz target). */
 mote_status tune_profile_parse(const char *text, const char *path, const tune_key *k, tune_entry **out, int *n);
+/* tune_profile_read/parse with speculation's section too: *sp (malloc'd,
+ * NULL when none; a profile without the section has none). */
+mote_status tune_profile_read_all(const char *path, const tune_key *k, tune_entry **out, int *n, tune_spec **sp,
+                                  int *n_sp);
+mote_status tune_profile_parse_all(const char *text, const char *path, const tune_key *k, tune_entry **out, int *n,
+                                   tune_spec **sp, int *n_sp);
 /* What mote_tune_load does, every time it is called: MOTE_TUNE (value
  * off_env: "off" or "0" disables) and the profile at path (NULL: this
  * machine's) set the process-wide choices (tuning_set; reset first). */

@@ -56,6 +56,7 @@ static sched_config model_sched_config(const serve_server *s, const serve_model 
         .n_parallel = streams > 0 ? streams : 1,
         .queue_max = s->cfg.queue_max,
         .lookup = s->cfg.lookup,
+        .lookup_auto = s->cfg.lookup_auto,
     };
 }
 

@@ -71,6 +71,8 @@ typedef struct slot {
     int feeding;          /* prompt tokens in this step's batch */
     int verifying;        /* generating in this step: `last` and n_draft drafts are in its batch */
     mote_token *draft;    /* (cfg.lookup) this step's drafts after `last` */
+    int adaptive;         /* this job's drafts are of the length that pays (sched.auto_on) */
+    mote_spec_state spec; /* ... their running acceptance */
     int n_draft;
     int base;             /* the sequence's length before this step */
     int cut;              /* after this step's sampling: the length to cut its sequence to, or -1 */
@@ -93,6 +95,8 @@ struct sched {
     long long n_drafted, n_accepted; /* lookup's drafts, and those the sampler drew too */
     double busy_seconds;   /* time spent in forward passes */
     mote_token *ctx;       /* (n_ctx + 1) lookup: a slot's tokens and `last` */
+    int auto_on;           /* cfg.lookup_auto and the profile has the model's pass costs */
+    float cost[MOTE_SPEC_COST_N]; /* (auto_on) those costs */
     slot *slots;
     sched_job **starting;  /* (n_parallel) jobs leaving the queue this round */
     mote_batch batch;
@@ -346,6 +350,10 @@ static void slot_start(sched *s, slot *sl, sched_job *j)
         return;
     }
     for (int i = 0; i < j->n_prompt; i++) mote_sampler_accept(sl->smp, j->prompt[i]);
+    /* a greedy request's text is the same by construction; a sampled one's
+     * random stream would change, so only where asked for all */
+    sl->adaptive = s->auto_on && (s->cfg.lookup_auto == SCHED_AUTO_ALL || j->sampling.temp <= 0.0f);
+    mote_spec_state_init(&sl->spec);
     if (j->max_tokens == 0) slot_end(s, sl, SCHED_FINISH_LENGTH, NULL);
 }
 
@@ -446,7 +454,7 @@ static void slot_token(sched *s, slot *sl, const float *logits, int pos)
  * context or the job's max_tokens. */
 static int slot_drafts(sched *s, slot *sl, int room)
 {
-    if (!s->cfg.lookup) return 0;
+    if (!s->cfg.lookup || (s->auto_on && !sl->adaptive)) return 0;
     int n = 0;
     const mote_token *cached = mote_seq_tokens(s->session, sl->seq, &n);
     int k = s->cfg.lookup < room ? s->cfg.lookup : room;
@@ -455,6 +463,7 @@ static int slot_drafts(sched *s, slot *sl, int room)
     if (k <= 0) return 0;
     if (n > 0) memcpy(s->ctx, cached, sizeof *cached * (size_t)n);
     s->ctx[n] = sl->last;
+    if (sl->adaptive) return mote_lookup_draft_adaptive(&sl->spec, s->cost, s->ctx, n + 1, k, sl->draft);
     return mote_lookup_draft(s->ctx, n + 1, 0, 0, k, sl->draft);
 }
 
@@ -660,9 +669,29 @@ static mote_session_params session_params(const sched_config *cfg)
     return sp;
 }
 
-int sched_plan(const mote_model *model, const sched_config *cfg, mote_memory *mem)
+/* cfg with lookup_auto settled for model: auto on where this machine's
+ * profile has the model's pass costs (and says they pay, for greedy
+ * requests alone), lookup then the most a draft holds; off otherwise.
+ * cost gets the costs (may be NULL). */
+static sched_config settle_auto(const mote_model *model, const sched_config *cfg, float *cost)
 {
-    if (cfg->n_parallel < 1) return -1;
+    sched_config c = *cfg;
+    if (!c.lookup_auto) return c;
+    mote_spec_profile prof;
+    if (mote_spec_profile_get(model, &prof) != MOTE_OK) prof.found = 0; /* a broken profile: as without one */
+    if (!prof.found || (c.lookup_auto == SCHED_AUTO_GREEDY && !prof.pays)) {
+        c.lookup_auto = SCHED_AUTO_OFF;
+        return c;
+    }
+    if (c.lookup == 0 || c.lookup > MOTE_SPEC_COST_N - 1) c.lookup = MOTE_SPEC_COST_N - 1;
+    if (cost) memcpy(cost, prof.cost, sizeof prof.cost);
+    return c;
+}
+
+int sched_plan(const mote_model *model, const sched_config *cfg_in, mote_memory *mem)
+{
+    if (cfg_in->n_parallel < 1) return -1;
+    const sched_config settled = settle_auto(model, cfg_in, NULL), *cfg = &settled;
     const mote_session_params sp = session_params(cfg);
     if (mote_session_plan(model, &sp, mem) != MOTE_OK) return -1;
     /* the slots, the batch, and each stream's sampler */
@@ -675,15 +704,17 @@ int sched_plan(const mote_model *model, const sched_config *cfg, mote_memory *me
     return 0;
 }
 
-int sched_create(mote_model *model, const sched_config *cfg, sched **out, char *err, size_t errcap)
+int sched_create(mote_model *model, const sched_config *cfg_in, sched **out, char *err, size_t errcap)
 {
     *out = NULL;
-    if (cfg->n_parallel < 1 || cfg->queue_max < 0 || cfg->lookup < 0 || cfg->lookup > MOTE_DRAFT_MAX)
+    if (cfg_in->n_parallel < 1 || cfg_in->queue_max < 0 || cfg_in->lookup < 0 || cfg_in->lookup > MOTE_DRAFT_MAX)
         return snprintf(err, errcap, "bad scheduler settings"), -1;
     sched *s = calloc(1, sizeof *s);
     if (!s) return snprintf(err, errcap, "out of memory"), -1;
     s->model = model;
-    s->cfg = *cfg;
+    s->cfg = settle_auto(model, cfg_in, s->cost);
+    s->auto_on = s->cfg.lookup_auto != SCHED_AUTO_OFF;
+    const sched_config *cfg = &s->cfg;
     const mote_session_params sp = session_params(cfg);
     s->n_batch = sp.n_batch;
     s->n_vocab = mote_vocab_size(model);

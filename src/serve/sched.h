@@ -49,7 +49,15 @@ typedef struct sched_config {
     int lookup;      /* speculative decoding: draft up to this many tokens per stream and step by
                       * prompt lookup (mote_lookup_draft), verified in the step's pass; 0: off.
                       * The text is the same as without. */
+    int lookup_auto; /* SCHED_AUTO_*: drafts of the length that pays (mote_lookup_draft_adaptive) by
+                      * this machine's profile for the model; lookup (0: 8) is then the most */
 } sched_config;
+
+enum {
+    SCHED_AUTO_OFF = 0,
+    SCHED_AUTO_GREEDY = 1, /* greedy requests (temperature 0), where the profile says lookup can pay */
+    SCHED_AUTO_ALL = 2,    /* every request, where the profile has the model's pass costs */
+};
 
 typedef enum sched_finish {
     SCHED_RUNNING = 0,

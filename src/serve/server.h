@@ -33,6 +33,7 @@ typedef struct serve_config {
     int n_parallel;            /* streams generating at once per model */
     int queue_max;             /* requests waiting per model; more get 429 */
     int lookup;                /* speculative decoding by prompt lookup: drafts per stream and step; 0: off */
+    int lookup_auto;           /* SCHED_AUTO_* (serve/sched.h): lookup's drafts of the length that pays */
     const char *chat_template; /* overrides every model's; NULL: theirs */
     double keep_alive_s;       /* > 0: unload a model no request used for this long; else never */
     /* the private memory behind /v1/memory/ (mem_routes.c), or NULL: none */

@@ -32,6 +32,7 @@
 #include "kernels/kernels.h"
 #include "kernels/tuning.h"
 #include "mote_tools.h"
+#include "toolkit/tune_spec.h"
 
 #define SAMPLE_MIN_S 0.004  /* shortest timed sample */
 #define REPS 5              /* samples of each side per comparison (--quick: 3) */
@@ -250,19 +251,27 @@ static mote_status model_classes(const gguf_file *g, tune_class **out, int *n_ou
  * there (another model's shapes) for the classes this run did not time;
  * a broken or foreign old profile is replaced. */
 static mote_status save_profile(const mote_tune_params *p, int threads, const mote_tune_result *r,
-                                const tune_entry *fresh, int n_fresh, char *path, size_t cap)
+                                const tune_entry *fresh, int n_fresh, const tune_spec *spec, char *path, size_t cap)
 {
     tune_key k;
     tune_key_this(&k);
     MOTE_TRY(tune_profile_path(&k, path, cap));
     tune_entry *old = NULL, *all;
-    int n_old = 0, n = 0;
-    if (tune_profile_read(path, &k, &old, &n_old) != MOTE_OK) {
+    tune_spec *old_spec = NULL;
+    int n_old = 0, n = 0, n_old_spec = 0, n_spec = 0;
+    if (tune_profile_read_all(path, &k, &old, &n_old, &old_spec, &n_old_spec) != MOTE_OK) {
         mote_clear_error();
-        n_old = 0;
+        n_old = n_old_spec = 0;
     }
-    if (!(all = malloc((size_t)(n_fresh + n_old + 1) * sizeof *all))) {
+    /* other models' pass costs are kept, this model's replaced */
+    for (int i = 0; i < n_old_spec; i++)
+        if (!spec || old_spec[i].model != spec->model) old_spec[n_spec++] = old_spec[i];
+    tune_spec *specs = spec ? realloc(old_spec, (size_t)(n_spec + 1) * sizeof *specs) : old_spec;
+    if (spec && specs) specs[n_spec++] = *spec;
+    if (!specs && spec) free(old_spec);
+    if ((spec && !specs) || !(all = malloc((size_t)(n_fresh + n_old + 1) * sizeof *all))) {
         free(old);
+        free(specs);
         return mote_fail(MOTE_E_NOMEM, "mote_tune: out of memory");
     }
     for (int i = 0; i < n_old; i++) {
@@ -273,15 +282,16 @@ static mote_status save_profile(const mote_tune_params *p, int threads, const mo
         if (!timed) all[n++] = old[i];
     }
     for (int i = 0; i < n_fresh; i++) all[n++] = fresh[i];
-    const mote_status st = tune_profile_write(path, &k, threads, p->machine, all, n);
+    const mote_status st = tune_profile_write_all(path, &k, threads, p->machine, all, n, specs, n_spec);
     free(old);
     free(all);
+    free(specs);
     return st;
 }
 
 mote_tune_params mote_tune_default_params(void)
 {
-    return (mote_tune_params){.n_threads = 0, .quick = 0, .save = 1};
+    return (mote_tune_params){.n_threads = 0, .quick = 0, .save = 1, .speculation = 1};
 }
 
 void mote_tune_result_free(mote_tune_result *r)
@@ -371,8 +381,22 @@ mote_status mote_tune(const mote_tune_params *p, mote_tune_result *r)
             if (p->progress && p->progress(p->progress_user, r->n_classes, total, o))
                 st = mote_fail(MOTE_E_CANCELLED, "mote_tune: cancelled");
         }
+    tune_spec spec = {.model = tune_model_id(g), .threads = c.nth};
+    if (st == MOTE_OK && p->speculation) {
+        /* a model speculation cannot run (an encoder) keeps its matmul choices */
+        if (tune_spec_measure(p->model_path, p->n_threads, p->quick, spec.cost, &r->spec_pass_s) == MOTE_OK) {
+            r->spec_measured = 1;
+            memcpy(r->spec_cost, spec.cost, sizeof r->spec_cost);
+            r->spec_best_k = mote_spec_best_length(spec.cost, MOTE_SPEC_COST_N - 1, MOTE_SPEC_PLAUSIBLE_ACCEPT,
+                                                   &r->spec_gain);
+            r->spec_on = r->spec_gain >= MOTE_SPEC_MIN_GAIN;
+        } else {
+            mote_clear_error();
+        }
+    }
     if (st == MOTE_OK && p->save) {
-        st = save_profile(p, c.nth, r, entries, n_entries, r->profile_path, sizeof r->profile_path);
+        st = save_profile(p, c.nth, r, entries, n_entries, r->spec_measured ? &spec : NULL, r->profile_path,
+                          sizeof r->profile_path);
         r->saved = st == MOTE_OK;
     }
     free(entries);
