@@ -486,7 +486,7 @@ static void test_pull_optimize(void **state)
     test_expect_status(&h, 0);
     test_expect_contains(h.out, "[--optimize] [--force]");
     test_expect_contains(h.out, "keeps the plain model");
-    test_expect_contains(h.out, "rewritten in place, not\nfetched again");
+    test_expect_contains(h.out, "rewritten\nin place, not fetched again");
     test_proc_free(&h);
     const int before = fx.cdn_requests;
     char *err = mote_expect(0, "pull", "--optimize", "hf:good/repo/opt.gguf", NULL);
