@@ -451,8 +451,9 @@ typedef struct mote_optimize_stats {
 
 MOTE_API mote_optimize_params mote_optimize_default_params(void);
 
-/* Copy in_path to out_path with every Q8_0 / Q4_0 weight matrix the model
- * multiplies by in mote's stored kernel layout (Q8_0_R16 / Q4_0_R16: rows
+/* Copy in_path to out_path with every Q8_0 / Q4_0 / IQ4_NL / Q4_K / Q6_K
+ * weight matrix the model multiplies by in mote's stored kernel layout
+ * (Q8_0_R16 / Q4_0_R16 / IQ4_NL_R16 / Q4_K_R16 / Q6_K_R16: rows
  * interleaved in groups of 16 as the AVX512-VNNI kernels read them; any CPU
  * runs them, with results bit-identical to the plain file's). Embedding
  * tables, matrices of fewer than 16 rows and rows over 32768 elements stay

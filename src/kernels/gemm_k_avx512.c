@@ -107,28 +107,36 @@ static void q4k_pack(const uint8_t *W, size_t w_stride, int nr, int64_t sb, q4k_
     p->dmin = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(hv, 16)));
 }
 
-/* The same from a stored Q4_K_R16 group's super-block (tensor/layout.h):
- * the quants are its steps masked and shifted, the scales and mins a
- * widening each, nothing transposed. */
+/* Group pair c (groups 2c, 2c + 1) of a stored Q4_K_R16 group's
+ * super-block gb (tensor/layout.h): the two groups' scales and the mins
+ * as q4k_packed.mnw[c] holds them, one row per 32-bit lane. */
+static ALWAYS_INLINE void q4k_layout_scales(const uint8_t *gb, int c, __m512i *sc0, __m512i *sc1, __m512i *mnw)
+{
+    const __m512i m6 = _mm512_set1_epi32(63), l4 = _mm512_set1_epi32(15);
+    const __m512i s0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + LAYOUT_Q4K_SC + 32 * c)));
+    const __m512i s1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + LAYOUT_Q4K_SC + 32 * c + 16)));
+    const __m512i n = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + LAYOUT_Q4K_MN + 16 * c)));
+    /* min bits 0-3 from the nibbles, 4-5 from the scale bytes' top bits */
+    const __m512i lo = _mm512_or_si512(_mm512_and_si512(n, l4), _mm512_slli_epi32(_mm512_srli_epi32(s0, 6), 4));
+    const __m512i hi = _mm512_or_si512(_mm512_srli_epi32(n, 4), _mm512_slli_epi32(_mm512_srli_epi32(s1, 6), 4));
+    *mnw = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+    *sc0 = _mm512_and_si512(s0, m6);
+    *sc1 = _mm512_and_si512(s1, m6);
+}
+
+/* The same as q4k_pack from a stored Q4_K_R16 group's super-block: the
+ * quants are its steps masked and shifted, the scales and mins a widening
+ * each, nothing transposed. */
 static void q4k_unpack_layout(const uint8_t *gb, q4k_packed *p)
 {
-    const __m512i m4 = _mm512_set1_epi8(0x0f), m6 = _mm512_set1_epi32(63), l4 = _mm512_set1_epi32(15);
-    for (int c = 0; c < 4; c++)
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    for (int c = 0; c < 4; c++) {
         for (int u = 0; u < 8; u++) {
             const __m512i v = _mm512_loadu_si512(gb + LAYOUT_Q4K_QS + (size_t)(8 * c + u) * 64);
             p->uq[16 * c + u] = _mm512_and_si512(v, m4);
             p->uq[16 * c + 8 + u] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
         }
-    __m512i sb[8];
-    for (int g = 0; g < 8; g++) {
-        sb[g] = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + LAYOUT_Q4K_SC + 16 * g)));
-        p->sc[g] = _mm512_and_si512(sb[g], m6);
-    }
-    for (int j = 0; j < 4; j++) {
-        const __m512i n = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + LAYOUT_Q4K_MN + 16 * j)));
-        const __m512i lo = _mm512_or_si512(_mm512_and_si512(n, l4), _mm512_slli_epi32(_mm512_srli_epi32(sb[2 * j], 6), 4));
-        const __m512i hi = _mm512_or_si512(_mm512_srli_epi32(n, 4), _mm512_slli_epi32(_mm512_srli_epi32(sb[2 * j + 1], 6), 4));
-        p->mnw[j] = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+        q4k_layout_scales(gb, c, &p->sc[2 * c], &p->sc[2 * c + 1], &p->mnw[c]);
     }
     p->d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + LAYOUT_Q4K_D)));
     p->dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(gb + LAYOUT_Q4K_DMIN)));
@@ -245,8 +253,9 @@ static void q4k_gemm_rows(int64_t k, const void *W, size_t w_stride, const void 
         }
         for (int s = 0; s < nsub; s++) {
             for (int t0 = 0; t0 < nt;) {
-                /* a call's tokens start at a multiple of GEMM_NT, so the
-                 * batch's first n - n % 4 rows are t < n4: blocks stop there */
+                /* a call's tokens start at a multiple of the gemm's token
+                 * tile, a multiple of 4 (tuning.h), so the batch's first
+                 * n - n % 4 rows are t < n4: blocks stop there */
                 const int x4 = batch && t0 < n4, end = x4 ? n4 : nt;
                 const int n = end - t0 < Q4K_NT ? end - t0 : Q4K_NT;
                 const int o = t0 * Q4K_MR + Q4K_ROWS * s;
@@ -284,12 +293,15 @@ static void q4k_gemm_rows(int64_t k, const void *W, size_t w_stride, const void 
  * group at a time read 0.92x of the plain four-row kernel's speed from
  * memory, one thread). */
 #define Q4K_GEN_NT 3
-_Static_assert(Q4K_GEN_NT < GEMM_MIN_N && GEMM_MIN_N == 4, "fewer than 4 tokens: no batch order");
+/* a call of fewer than 4 tokens starts at a multiple of 4 (tuning.h's
+ * gemm_n) and so is the batch's tail past its last multiple of 4, or all
+ * of it: vec_dot's order */
+_Static_assert(Q4K_GEN_NT < 4, "the generation path's tokens are past the batch order");
 #define GEN_GROUPS 4
 static ALWAYS_INLINE void q4k_r16_gen(int64_t k, const uint8_t *g, size_t gs, int ng, const void *X, size_t x_stride,
                                       float *Y, int64_t ldy, const int NT)
 {
-    const __m512i m4 = _mm512_set1_epi8(0x0f), m6 = _mm512_set1_epi32(63), l4 = _mm512_set1_epi32(15);
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
     __m512 F[GEN_GROUPS][Q4K_GEN_NT], M[GEN_GROUPS][Q4K_GEN_NT];
     for (int gi = 0; gi < ng; gi++)
         for (int t = 0; t < NT; t++) F[gi][t] = M[gi][t] = _mm512_setzero_ps();
@@ -313,14 +325,8 @@ static ALWAYS_INLINE void q4k_r16_gen(int64_t k, const uint8_t *g, size_t gs, in
                         acc1[t] = _mm512_dpbusd_epi32(acc1[t], hi, avx512_bcast4(a[t].qs + 64 * c + 32 + 4 * u));
                     }
                 }
-                const __m512i s0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + LAYOUT_Q4K_SC + 32 * c)));
-                const __m512i s1 =
-                    _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + LAYOUT_Q4K_SC + 32 * c + 16)));
-                const __m512i n = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(gb + LAYOUT_Q4K_MN + 16 * c)));
-                const __m512i lo = _mm512_or_si512(_mm512_and_si512(n, l4), _mm512_slli_epi32(_mm512_srli_epi32(s0, 6), 4));
-                const __m512i hi = _mm512_or_si512(_mm512_srli_epi32(n, 4), _mm512_slli_epi32(_mm512_srli_epi32(s1, 6), 4));
-                const __m512i mnw = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
-                const __m512i sc0 = _mm512_and_si512(s0, m6), sc1 = _mm512_and_si512(s1, m6);
+                __m512i sc0, sc1, mnw;
+                q4k_layout_scales(gb, c, &sc0, &sc1, &mnw);
                 for (int t = 0; t < NT; t++) {
                     isb[t] = _mm512_add_epi32(isb[t], _mm512_mullo_epi32(acc0[t], sc0));
                     isb[t] = _mm512_add_epi32(isb[t], _mm512_mullo_epi32(acc1[t], sc1));

@@ -296,6 +296,23 @@ static inline void plain_dot(const matmul_ctx *c, int64_t t, int64_t r, const vo
     (t < c->n_batch ? c->dot_batch : c->dot)(c->k, &c->Y[t * c->m + r], row, c->Xq + (size_t)t * c->x_row);
 }
 
+/* Rows r0..r1 (whole groups) of a layout matrix taken back to plain rows
+ * one at a time (correct, not fast). Not inlined: the row buffer stays
+ * off the stack of the gemm paths. */
+#define LAYOUT_ROW_MAX (LAYOUT_K_MAX / 32 * 34) /* bytes of the longest plain row (Q8_0's) */
+_Static_assert(LAYOUT_ROW_MAX >= LAYOUT_K_MAX / QK_K * sizeof(block_q6_K) &&
+                   LAYOUT_ROW_MAX >= LAYOUT_K_MAX / QK_K * sizeof(block_q4_K),
+               "a Q6_K or Q4_K row fits");
+static __attribute__((noinline)) void layout_rows_plain(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0,
+                                                        int64_t t1)
+{
+    uint8_t row[LAYOUT_ROW_MAX] __attribute__((aligned(64)));
+    for (int64_t r = r0; r < r1; r++) {
+        layout_row(c->layout, c->W, c->m, c->k, r, row);
+        for (int64_t t = t0; t < t1; t++) plain_dot(c, t, r, row);
+    }
+}
+
 /* Rows r0..r1 (r0 a multiple of LAYOUT_ROWS) of a layout matrix for tokens
  * t0..t1: the whole groups by the table's gemm for the layout type (or
  * its alone gemm, see matmul_run), or else row by row taken back to a
@@ -312,12 +329,7 @@ static void layout_tile(const matmul_ctx *c, int64_t r0, int64_t r1, int64_t t0,
     } else if (g1 > r0 && c->rt) {
         c->rt(c->k, w, c->w_row, x, c->x_row, c->Y + t0 * c->m + r0, c->m, (int)(g1 - r0), (int)(t1 - t0));
     } else {
-        /* a plain row of any layout type (Q4_K's 144 bytes per 256 are fewer) */
-        uint8_t row[LAYOUT_K_MAX / 32 * 34] __attribute__((aligned(64)));
-        for (int64_t r = r0; r < g1; r++) {
-            layout_row(c->layout, c->W, c->m, c->k, r, row);
-            for (int64_t t = t0; t < t1; t++) plain_dot(c, t, r, row);
-        }
+        layout_rows_plain(c, r0, g1, t0, t1);
     }
     for (int64_t r = g1 > r0 ? g1 : r0; r < r1; r++)
         for (int64_t t = t0; t < t1; t++) plain_dot(c, t, r, c->W + (size_t)r * c->w_row);
@@ -470,15 +482,18 @@ static void matmul_run(const kernel_ops *ops, mote_pool *pool, const struct kern
         c.dot4 = NULL;
     }
     if (!tu) tu = tuning_for(wtype, m, k, n);
-    c.tile_m = c.gemm ? tu->gemm_m : tu->tile_m;
-    c.tile_n = c.gemm ? tu->gemm_n : tu->tile_n;
+    /* a layout's alone gemm takes the gemm's tiles: whole runs of groups,
+     * side by side (its generation path reads four at once) */
+    const int gemm_tiles = c.gemm || (c.layout && c.rt);
+    c.tile_m = gemm_tiles ? tu->gemm_m : tu->tile_m;
+    c.tile_n = gemm_tiles ? tu->gemm_n : tu->tile_n;
     c.pf_ahead = (size_t)tu->pf_ahead;
     if ((double)m * (double)k * (double)n < INLINE_MACS || tu->threads == 1) pool = NULL;
     c.nth = pool_size(pool);
     if (tu->threads > 1 && tu->threads < c.nth) c.nth = tu->threads;
     /* one token tile: the rows split evenly over the threads, unless a
      * profile chose the gemm's row tile */
-    if (c.gemm && n <= GEMM_NT && tu->gemm_m == GEMM_MR) c.tile_m = gemm_rows_even(m, c.nth);
+    if (gemm_tiles && n <= GEMM_NT && tu->gemm_m == GEMM_MR) c.tile_m = gemm_rows_even(m, c.nth);
     if (c.layout) c.tile_m = (c.tile_m + LAYOUT_ROWS - 1) / LAYOUT_ROWS * LAYOUT_ROWS;
     c.quarters = !c.gemm && c.dot4 && c.n_batch == 0 && n < GEMM_MIN_N;
     if (c.quarters) {
@@ -533,6 +548,7 @@ void matmul_tuned_with(const kernel_ops *ops, mote_pool *pool, const kernel_tuni
 matmul_path matmul_path_of(const kernel_ops *ops, uint32_t wtype, int64_t m, int64_t k, int64_t n)
 {
     int64_t rows;
+    if (layout_is(wtype)) return ops->gemm[wtype] ? MATMUL_GEMM : MATMUL_TILES; /* every n (matmul_run) */
     if (batch_gemm(ops, wtype, m, k, n)) return MATMUL_GEMM;
     batch_dot(ops, wtype, m, k, n, &rows);
     return ops->vec_dot4[wtype] && rows == 0 && n < GEMM_MIN_N ? MATMUL_QUARTERS : MATMUL_TILES;

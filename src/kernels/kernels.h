@@ -38,7 +38,8 @@ typedef void (*gemm_fn)(int64_t k, const void *W, size_t w_stride, const void *X
                         const float *Xf, float *Y, int64_t ldy, int nr, int nt);
 /* Y[t * ldy + r] = vec_dot(k, weight row r, activation row t) bit for bit,
  * for r < nr, t < nt (any counts): W rows w_stride bytes apart, converted
- * activation rows x_stride bytes apart. */
+ * activation rows x_stride bytes apart. (For a layout type, W is nr whole
+ * groups of rows in its layout, w_stride the plain row's bytes.) */
 typedef void (*vec_dot_rt_fn)(int64_t k, const void *W, size_t w_stride, const void *X, size_t x_stride,
                               float *Y, int64_t ldy, int nr, int nt);
 #define GEMM_MR 128   /* most weight rows per gemm call */
@@ -90,8 +91,10 @@ typedef struct kernel_ops {
      * NULL: the dot slots above. */
     gemm_fn gemm[MOTE_TYPE_COUNT];
     /* (For the layout types of tensor/layout.h, gemm[type] is called for
-     * every n, matmul_alone too, on whole groups of rows, and gives the
-     * plain type's vec_dot bit for bit; NULL: rows taken back to plain.) */
+     * every n on whole groups of rows, and gives the plain type's results
+     * for the same tokens bit for bit; matmul_alone calls it too where the
+     * plain type's batch results are all vec_dot's (no batch slot), else
+     * vec_dot_rt[type]; NULL: rows taken back to plain.) */
     /* The "alone gemm": several weight rows times several tokens, every
      * output bit-identical to vec_dot (the one-token chains side by side,
      * sharing the loads), for matmul_alone's batches of n >= 2. NULL: the

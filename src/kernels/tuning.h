@@ -30,7 +30,8 @@ typedef struct kernel_tuning {
     int32_t pf_ahead;     /* dot path: bytes of weights prefetched ahead of the rows computed (0: none) */
     int32_t threads;      /* most threads that work on one product (0: every thread of the pool) */
     int32_t gemm_m;       /* gemm path: weight rows per work item (a multiple of 4, <= GEMM_MR) */
-    int32_t gemm_n;       /* gemm path: tokens per work item (a multiple of 4, <= GEMM_NT) */
+    int32_t gemm_n;       /* gemm path: tokens per work item (a multiple of 4, <= GEMM_NT: Q4_K's gemms
+                             rely on it, their batch order changing at the batch's last multiple of 4) */
 } kernel_tuning;
 #define TUNING_FIELDS 8   /* int32_t fields above, in this order (profiles name them) */
 

@@ -1,20 +1,16 @@
 /* layout.c — interleaving Q8_0 / Q4_0 / IQ4_NL / Q4_K / Q6_K rows in groups of 16, and back (layout.h). */
 #include "tensor/layout.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "gguf/ggml_type.h"
 #include "tensor/quant.h"
 
-#define QK 32      /* elements per block (every type) */
+#define QK 32      /* elements per block of Q8_0, Q4_0, IQ4_NL (the K types: QK_K) */
 #define STEP 4     /* bytes per row and step */
 #define SCALES (2 * LAYOUT_ROWS) /* bytes of a block's scales */
-#define Q4K_D LAYOUT_Q4K_D
-#define Q4K_DMIN LAYOUT_Q4K_DMIN
-#define Q4K_SC LAYOUT_Q4K_SC
-#define Q4K_MN LAYOUT_Q4K_MN
-#define Q4K_QS LAYOUT_Q4K_QS
-_Static_assert(Q4K_QS + QK_K / 2 * LAYOUT_ROWS == LAYOUT_ROWS * sizeof(block_q4_K), "a Q4_K group");
+_Static_assert(LAYOUT_Q4K_QS + QK_K / 2 * LAYOUT_ROWS == LAYOUT_ROWS * sizeof(block_q4_K), "a Q4_K group");
 _Static_assert(LAYOUT_Q6K_PAIR == 2 * sizeof(block_q6_K) && LAYOUT_Q6K_QH == 2 * sizeof(((block_q6_K *)0)->ql) &&
                    LAYOUT_Q6K_SC == LAYOUT_Q6K_QH + 2 * sizeof(((block_q6_K *)0)->qh) &&
                    LAYOUT_Q6K_D == LAYOUT_Q6K_SC + 2 * sizeof(((block_q6_K *)0)->scales),
@@ -96,23 +92,23 @@ static void q4k_to_group(const block_q4_K *b, uint8_t *gb, int j)
 {
     uint8_t sc[8], mn[8];
     for (int g = 0; g < 8; g++) q4_K_scale_min(g, b->scales, &sc[g], &mn[g]);
-    memcpy(gb + Q4K_D + 2 * j, &b->d, 2);
-    memcpy(gb + Q4K_DMIN + 2 * j, &b->dmin, 2);
-    for (int g = 0; g < 8; g++) gb[Q4K_SC + LAYOUT_ROWS * g + j] = (uint8_t)(sc[g] | (mn[g] >> 4) << 6);
+    memcpy(gb + LAYOUT_Q4K_D + 2 * j, &b->d, 2);
+    memcpy(gb + LAYOUT_Q4K_DMIN + 2 * j, &b->dmin, 2);
+    for (int g = 0; g < 8; g++) gb[LAYOUT_Q4K_SC + LAYOUT_ROWS * g + j] = (uint8_t)(sc[g] | (mn[g] >> 4) << 6);
     for (int p = 0; p < 4; p++)
-        gb[Q4K_MN + LAYOUT_ROWS * p + j] = (uint8_t)((mn[2 * p] & 15) | (mn[2 * p + 1] & 15) << 4);
-    for (int s = 0; s < QK_K / 2 / STEP; s++) memcpy(gb + Q4K_QS + (s * LAYOUT_ROWS + j) * STEP, b->qs + STEP * s, STEP);
+        gb[LAYOUT_Q4K_MN + LAYOUT_ROWS * p + j] = (uint8_t)((mn[2 * p] & 15) | (mn[2 * p + 1] & 15) << 4);
+    for (int s = 0; s < QK_K / 2 / STEP; s++) memcpy(gb + LAYOUT_Q4K_QS + (s * LAYOUT_ROWS + j) * STEP, b->qs + STEP * s, STEP);
 }
 
 static void q4k_from_group(const uint8_t *gb, int j, block_q4_K *b)
 {
     uint8_t sc[8], mn[8];
-    memcpy(&b->d, gb + Q4K_D + 2 * j, 2);
-    memcpy(&b->dmin, gb + Q4K_DMIN + 2 * j, 2);
+    memcpy(&b->d, gb + LAYOUT_Q4K_D + 2 * j, 2);
+    memcpy(&b->dmin, gb + LAYOUT_Q4K_DMIN + 2 * j, 2);
     for (int g = 0; g < 8; g++) {
-        const uint8_t s = gb[Q4K_SC + LAYOUT_ROWS * g + j];
+        const uint8_t s = gb[LAYOUT_Q4K_SC + LAYOUT_ROWS * g + j];
         sc[g] = s & 63;
-        mn[g] = (uint8_t)(((gb[Q4K_MN + LAYOUT_ROWS * (g / 2) + j] >> 4 * (g % 2)) & 15) | (s >> 6) << 4);
+        mn[g] = (uint8_t)(((gb[LAYOUT_Q4K_MN + LAYOUT_ROWS * (g / 2) + j] >> 4 * (g % 2)) & 15) | (s >> 6) << 4);
     }
     /* q4_K_scale_min's packing: 16 six-bit values in 12 bytes, every bit used */
     for (int g = 0; g < 4; g++) {
@@ -120,33 +116,38 @@ static void q4k_from_group(const uint8_t *gb, int j, block_q4_K *b)
         b->scales[g + 4] = (uint8_t)(mn[g] | (mn[g + 4] >> 4) << 6);
         b->scales[g + 8] = (uint8_t)((sc[g + 4] & 15) | (mn[g + 4] & 15) << 4);
     }
-    for (int s = 0; s < QK_K / 2 / STEP; s++) memcpy(b->qs + STEP * s, gb + Q4K_QS + (s * LAYOUT_ROWS + j) * STEP, STEP);
+    for (int s = 0; s < QK_K / 2 / STEP; s++) memcpy(b->qs + STEP * s, gb + LAYOUT_Q4K_QS + (s * LAYOUT_ROWS + j) * STEP, STEP);
 }
 
-/* Q6_K: super-block sb of row j of a group, plain at b, into the group's
- * super-block at gb (layout.h; to_pair), or back. */
-static void q6k_move(block_q6_K *b, uint8_t *gb, int j, int to_pair)
+/* Q6_K: the parts of a plain block (offset, bytes) and where they go in
+ * a pair (layout.h): ql and qh in 32-byte chunks alternating with the
+ * other row's, scales and d whole, side by side. */
+static const struct q6k_part {
+    size_t plain, pair, len;
+} q6k_parts[] = {
+    {offsetof(block_q6_K, ql), LAYOUT_Q6K_QL, sizeof ((block_q6_K *)0)->ql},
+    {offsetof(block_q6_K, qh), LAYOUT_Q6K_QH, sizeof ((block_q6_K *)0)->qh},
+    {offsetof(block_q6_K, scales), LAYOUT_Q6K_SC, sizeof ((block_q6_K *)0)->scales},
+    {offsetof(block_q6_K, d), LAYOUT_Q6K_D, sizeof ((block_q6_K *)0)->d},
+};
+
+/* Byte o of part i of row j's block, in the group's super-block. */
+static size_t q6k_at(size_t i, int j, size_t o)
 {
-    uint8_t *pair = gb + (size_t)(j / 2) * LAYOUT_Q6K_PAIR;
-    const int side = j % 2;
-    struct {
-        uint8_t *plain;
-        size_t at, len;
-    } parts[] = {
-        {b->ql, LAYOUT_Q6K_QL, sizeof b->ql},
-        {b->qh, LAYOUT_Q6K_QH, sizeof b->qh},
-        {(uint8_t *)b->scales, LAYOUT_Q6K_SC, sizeof b->scales},
-        {(uint8_t *)&b->d, LAYOUT_Q6K_D, sizeof b->d},
-    };
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-        /* ql, qh: 32-byte chunks alternate; scales and d: the row's whole part */
-        const size_t chunk = parts[i].len > Q6K_CHUNK ? Q6K_CHUNK : parts[i].len;
-        for (size_t c = 0; c < parts[i].len; c += chunk) {
-            uint8_t *at = pair + parts[i].at + 2 * c + (size_t)side * chunk;
-            if (to_pair) memcpy(at, parts[i].plain + c, chunk);
-            else memcpy(parts[i].plain + c, at, chunk);
-        }
-    }
+    const size_t chunk = q6k_parts[i].len > Q6K_CHUNK ? Q6K_CHUNK : q6k_parts[i].len;
+    return (size_t)(j / 2) * LAYOUT_Q6K_PAIR + q6k_parts[i].pair + 2 * (o - o % chunk) + (size_t)(j % 2) * chunk + o % chunk;
+}
+
+static void q6k_to_group(const uint8_t *plain, uint8_t *gb, int j)
+{
+    for (size_t i = 0; i < sizeof q6k_parts / sizeof q6k_parts[0]; i++)
+        for (size_t o = 0; o < q6k_parts[i].len; o++) gb[q6k_at(i, j, o)] = plain[q6k_parts[i].plain + o];
+}
+
+static void q6k_from_group(const uint8_t *gb, int j, uint8_t *plain)
+{
+    for (size_t i = 0; i < sizeof q6k_parts / sizeof q6k_parts[0]; i++)
+        for (size_t o = 0; o < q6k_parts[i].len; o++) plain[q6k_parts[i].plain + o] = gb[q6k_at(i, j, o)];
 }
 
 /* Elements per block of a layout type's plain type. */
@@ -159,14 +160,14 @@ static int64_t block_elems(uint32_t layout_type)
 static void block_pack(uint32_t layout_type, const uint8_t *plain, uint8_t *gb, int j)
 {
     if (layout_type == MOTE_TYPE_Q4_K_R16) q4k_to_group((const block_q4_K *)plain, gb, j);
-    else if (layout_type == MOTE_TYPE_Q6_K_R16) q6k_move((block_q6_K *)(uintptr_t)plain, gb, j, 1);
+    else if (layout_type == MOTE_TYPE_Q6_K_R16) q6k_to_group(plain, gb, j);
     else block_to_group(layout_type, plain, gb, j);
 }
 
 static void block_unpack(uint32_t layout_type, const uint8_t *gb, int j, uint8_t *plain)
 {
     if (layout_type == MOTE_TYPE_Q4_K_R16) q4k_from_group(gb, j, (block_q4_K *)plain);
-    else if (layout_type == MOTE_TYPE_Q6_K_R16) q6k_move((block_q6_K *)plain, (uint8_t *)(uintptr_t)gb, j, 0);
+    else if (layout_type == MOTE_TYPE_Q6_K_R16) q6k_from_group(gb, j, plain);
     else block_from_group(layout_type, gb, j, plain);
 }
 

@@ -1,6 +1,6 @@
 /*
- * optimize.c — `mote optimize`: a GGUF copied with its Q8_0 / Q4_0 / IQ4_NL weight
- * matrices in the stored layouts of tensor/layout.h (or, with plain, back).
+ * optimize.c — `mote optimize`: a GGUF copied with its Q8_0 / Q4_0 / IQ4_NL / Q4_K /
+ * Q6_K weight matrices in the stored layouts of tensor/layout.h (or, with plain, back).
  *
  * Only the bytes of the converted matrices change, and they keep their
  * size: keys, tensor order, shapes and every other tensor are copied as
