@@ -2,7 +2,7 @@
  * test_concurrent.c — three models and six sessions used at once from four
  * threads give the results each gives alone, and the process is idle
  * afterwards (no thread spins: less than one clock tick of CPU time over
- * 5 s with the models and sessions still open).
+ * 5 s with the models and sessions still open, in one of two windows).
  *
  * Every session runs on the one process-wide worker pool; sessions of
  * different models interleave their matmuls on it, with different thread
@@ -131,16 +131,24 @@ static void test_three_models_six_sessions(void **state)
                      runs[i].failures, N_STEPS * N_ROUNDS);
     }
 
-    /* Idle with everything open: the pool's workers must be asleep. */
+    /* Idle with everything open: the pool's workers must be asleep. A
+     * thread that is not uses CPU in every window; one busy window alone
+     * can be the host's (under qemu-user, the emulator's own threads count
+     * as the process's), so a second window decides. */
     struct timespec settle = {0, 100 * 1000 * 1000};
     nanosleep(&settle, NULL);
-    const long long before = cpu_us();
-    assert_true(before >= 0);
-    sleep(IDLE_SECONDS);
-    const long long used = cpu_us() - before, tick = 1000000 / sysconf(_SC_CLK_TCK);
-    print_message("[  INFO    ] %lld us of CPU time (a tick is %lld us) over %d s idle with %d models and %d "
-                  "sessions open\n", used, tick, IDLE_SECONDS, N_MODELS, N_SESSIONS);
-    if (used >= tick) fail_msg("the idle process used %lld us of CPU: a thread is not asleep", used);
+    const long long tick = 1000000 / sysconf(_SC_CLK_TCK);
+    long long used = 0;
+    for (int window = 0; window < 2; window++) {
+        const long long before = cpu_us();
+        assert_true(before >= 0);
+        sleep(IDLE_SECONDS);
+        used = cpu_us() - before;
+        print_message("[  INFO    ] %lld us of CPU time (a tick is %lld us) over %d s idle with %d models and %d "
+                      "sessions open\n", used, tick, IDLE_SECONDS, N_MODELS, N_SESSIONS);
+        if (used < tick) break;
+    }
+    if (used >= tick) fail_msg("the idle process used %lld us of CPU twice in a row: a thread is not asleep", used);
 
     for (int i = 0; i < N_SESSIONS; i++) {
         mote_session_free(runs[i].session);
